@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job for a new user: install, build, then run s0 on the shared reference fixtures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+build/s0 info ../shared/fixtures/models/qwen35-text
+build/s0 check-reference ../shared/fixtures/models/qwen35-text

@@ -1,0 +1,147 @@
+#include "core/tensor.h"
+
+#include <cstring>
+
+#include "core/half.h"
+
+namespace s0 {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F16: return 2;
+    case DType::BF16: return 2;
+    case DType::I32: return 4;
+    case DType::I64: return 8;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+    case DType::I32: return "I32";
+    case DType::I64: return "I64";
+  }
+  return "?";
+}
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Tensor Tensor::zeros(Shape shape, DType dtype) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  size_t bytes = t.nbytes();
+  // 64-byte alignment keeps vector loads aligned; calloc-like zero fill.
+  void* p = ::operator new(bytes ? bytes : 1, std::align_val_t(64));
+  std::memset(p, 0, bytes);
+  t.keep_ = std::shared_ptr<const void>(p, [](const void* q) {
+    ::operator delete(const_cast<void*>(q), std::align_val_t(64));
+  });
+  t.data_ = p;
+  t.mutable_ = true;
+  return t;
+}
+
+Tensor Tensor::view(Shape shape, DType dtype, const void* data, std::shared_ptr<const void> keep) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  t.data_ = data;
+  t.keep_ = std::move(keep);
+  return t;
+}
+
+Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
+  Tensor t = zeros(std::move(shape));
+  if (static_cast<size_t>(t.numel()) != values.size())
+    fail("Tensor::from: ", values.size(), " values for shape ", shape_str(t.shape()));
+  std::memcpy(t.f32_mut(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+void* Tensor::raw_mut() {
+  if (!mutable_) fail("internal: writing to a read-only tensor view");
+  return const_cast<void*>(data_);
+}
+
+const float* Tensor::f32() const {
+  if (dtype_ != DType::F32) fail("internal: tensor is ", dtype_name(dtype_), ", expected F32");
+  return static_cast<const float*>(data_);
+}
+
+float* Tensor::f32_mut() {
+  if (dtype_ != DType::F32) fail("internal: tensor is ", dtype_name(dtype_), ", expected F32");
+  return static_cast<float*>(raw_mut());
+}
+
+Tensor Tensor::to_f32() const {
+  Tensor out = zeros(shape_);
+  float* dst = out.f32_mut();
+  int64_t n = numel();
+  switch (dtype_) {
+    case DType::F32: std::memcpy(dst, data_, nbytes()); break;
+    case DType::BF16: {
+      const uint16_t* src = as<uint16_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
+      break;
+    }
+    case DType::F16: {
+      const uint16_t* src = as<uint16_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
+      break;
+    }
+    case DType::I32: {
+      const int32_t* src = as<int32_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+      break;
+    }
+    case DType::I64: {
+      const int64_t* src = as<int64_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+      break;
+    }
+  }
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = zeros(shape_, dtype_);
+  std::memcpy(out.raw_mut(), data_, nbytes());
+  return out;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  if (numel_of(shape) != numel())
+    fail("internal: reshape ", shape_str(shape_), " to ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+std::vector<int64_t> Tensor::to_i64() const {
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
+  if (dtype_ == DType::I64) {
+    std::memcpy(out.data(), data_, nbytes());
+  } else if (dtype_ == DType::I32) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = as<int32_t>()[i];
+  } else {
+    fail("expected an integer tensor, got ", dtype_name(dtype_));
+  }
+  return out;
+}
+
+}  // namespace s0

@@ -1,0 +1,63 @@
+#pragma once
+// A dense row-major tensor: shape, dtype and storage that is either owned or borrowed from a
+// memory-mapped file (the owner is kept alive through `keep_`).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace s0 {
+
+enum class DType { F32, F16, BF16, I32, I64 };
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& s);
+int64_t numel_of(const Shape& s);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Owned, zero-filled storage.
+  static Tensor zeros(Shape shape, DType dtype = DType::F32);
+  // Borrowed storage: `keep` owns the memory `data` points into.
+  static Tensor view(Shape shape, DType dtype, const void* data, std::shared_ptr<const void> keep);
+  static Tensor from(Shape shape, const std::vector<float>& values);
+
+  const Shape& shape() const { return shape_; }
+  int64_t dim(size_t i) const { return shape_.at(i); }
+  size_t rank() const { return shape_.size(); }
+  int64_t numel() const { return numel_of(shape_); }
+  DType dtype() const { return dtype_; }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool empty() const { return data_ == nullptr; }
+
+  const void* raw() const { return data_; }
+  void* raw_mut();
+  const float* f32() const;
+  float* f32_mut();
+  template <typename T>
+  const T* as() const { return static_cast<const T*>(data_); }
+
+  // A float32 copy (or this tensor itself if already float32 and owned), converting bf16/f16.
+  Tensor to_f32() const;
+  // Owned deep copy.
+  Tensor clone() const;
+  // Same storage, new shape with the same number of elements.
+  Tensor reshaped(Shape shape) const;
+  // Integer elements as int64 (I32 or I64).
+  std::vector<int64_t> to_i64() const;
+
+ private:
+  Shape shape_;
+  DType dtype_ = DType::F32;
+  const void* data_ = nullptr;
+  bool mutable_ = false;
+  std::shared_ptr<const void> keep_;
+};
+
+}  // namespace s0

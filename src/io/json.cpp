@@ -1,0 +1,140 @@
+#include "io/json.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "io/file.h"
+
+namespace s0 {
+namespace {
+
+// Sentinel strings stand in for the non-standard number tokens during parsing.
+constexpr const char* kPosInf = "\x01s0:+inf";
+constexpr const char* kNegInf = "\x01s0:-inf";
+constexpr const char* kNaN = "\x01s0:nan";
+
+// Rewrites bare Infinity / -Infinity / NaN outside strings into quoted sentinels.
+std::string replace_nonfinite_tokens(std::string_view text, bool& changed) {
+  std::string out;
+  changed = false;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    auto starts = [&](std::string_view w) { return text.substr(i, w.size()) == w; };
+    if (starts("-Infinity")) {
+      out += std::string("\"") + kNegInf + "\"";
+      i += 8;
+      changed = true;
+    } else if (starts("Infinity")) {
+      out += std::string("\"") + kPosInf + "\"";
+      i += 7;
+      changed = true;
+    } else if (starts("NaN")) {
+      out += std::string("\"") + kNaN + "\"";
+      i += 2;
+      changed = true;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void restore_nonfinite(Json& j) {
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s == kPosInf) j = std::numeric_limits<double>::infinity();
+    else if (s == kNegInf) j = -std::numeric_limits<double>::infinity();
+    else if (s == kNaN) j = std::numeric_limits<double>::quiet_NaN();
+  } else if (j.is_structured()) {
+    for (auto& v : j) restore_nonfinite(v);
+  }
+}
+
+const char* type_name(const Json& j) { return j.type_name(); }
+
+}  // namespace
+
+Json parse_json(std::string_view text, const std::string& origin) {
+  bool changed = false;
+  std::string fixed = replace_nonfinite_tokens(text, changed);
+  Json j;
+  try {
+    j = Json::parse(fixed);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(origin, ": malformed JSON (", e.what(), ")");
+  }
+  if (changed) restore_nonfinite(j);
+  return j;
+}
+
+Json load_json_file(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }
+
+const Json& json_field(const Json& obj, const std::string& key, const std::string& origin) {
+  if (!obj.is_object()) fail(origin, ": expected a JSON object holding \"", key, "\"");
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) fail(origin, ": missing field \"", key, "\"");
+  return *it;
+}
+
+int64_t json_int(const Json& obj, const std::string& key, const std::string& origin) {
+  const Json& v = json_field(obj, key, origin);
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d)) return static_cast<int64_t>(d);
+  }
+  fail(origin, ": field \"", key, "\" must be an integer, got ", type_name(v), " ", v.dump());
+}
+
+double json_number(const Json& obj, const std::string& key, const std::string& origin) {
+  const Json& v = json_field(obj, key, origin);
+  if (!v.is_number()) fail(origin, ": field \"", key, "\" must be a number, got ", type_name(v));
+  return v.get<double>();
+}
+
+std::string json_string(const Json& obj, const std::string& key, const std::string& origin) {
+  const Json& v = json_field(obj, key, origin);
+  if (!v.is_string()) fail(origin, ": field \"", key, "\" must be a string, got ", type_name(v));
+  return v.get<std::string>();
+}
+
+bool json_bool(const Json& obj, const std::string& key, const std::string& origin) {
+  const Json& v = json_field(obj, key, origin);
+  if (!v.is_boolean()) fail(origin, ": field \"", key, "\" must be true or false, got ", type_name(v));
+  return v.get<bool>();
+}
+
+namespace {
+bool absent(const Json& obj, const std::string& key) {
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null();
+}
+}  // namespace
+
+int64_t json_int_or(const Json& obj, const std::string& key, int64_t def, const std::string& origin) {
+  return absent(obj, key) ? def : json_int(obj, key, origin);
+}
+double json_number_or(const Json& obj, const std::string& key, double def, const std::string& origin) {
+  return absent(obj, key) ? def : json_number(obj, key, origin);
+}
+bool json_bool_or(const Json& obj, const std::string& key, bool def, const std::string& origin) {
+  return absent(obj, key) ? def : json_bool(obj, key, origin);
+}
+
+}  // namespace s0

@@ -1,0 +1,29 @@
+#pragma once
+// JSON as Hugging Face writes it. Python's json module (and so save_pretrained) writes the bare
+// tokens Infinity, -Infinity and NaN, which strict JSON rejects; these are accepted and become
+// the corresponding doubles.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace s0 {
+
+using Json = nlohmann::json;
+
+// Parses `text`; on error the message names `origin` and the byte offset.
+Json parse_json(std::string_view text, const std::string& origin);
+Json load_json_file(const std::filesystem::path& path);
+
+// Typed field access that names the file and field on error.
+const Json& json_field(const Json& obj, const std::string& key, const std::string& origin);
+int64_t json_int(const Json& obj, const std::string& key, const std::string& origin);
+double json_number(const Json& obj, const std::string& key, const std::string& origin);
+std::string json_string(const Json& obj, const std::string& key, const std::string& origin);
+bool json_bool(const Json& obj, const std::string& key, const std::string& origin);
+// Optional variants: the default when the key is absent or null, an error when of the wrong type.
+int64_t json_int_or(const Json& obj, const std::string& key, int64_t def, const std::string& origin);
+double json_number_or(const Json& obj, const std::string& key, double def, const std::string& origin);
+bool json_bool_or(const Json& obj, const std::string& key, bool def, const std::string& origin);
+
+}  // namespace s0
