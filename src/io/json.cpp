@@ -9,10 +9,10 @@
 namespace s0 {
 namespace {
 
-// Sentinel strings stand in for the non-standard number tokens during parsing.
-constexpr const char* kPosInf = "\x01s0:+inf";
-constexpr const char* kNegInf = "\x01s0:-inf";
-constexpr const char* kNaN = "\x01s0:nan";
+// Sentinel strings (starting with a private-use character) stand in for the non-standard number tokens during parsing.
+constexpr const char* kPosInf = "\xee\x80\x80s0:+inf";
+constexpr const char* kNegInf = "\xee\x80\x80s0:-inf";
+constexpr const char* kNaN = "\xee\x80\x80s0:nan";
 
 // Rewrites bare Infinity / -Infinity / NaN outside strings into quoted sentinels.
 std::string replace_nonfinite_tokens(std::string_view text, bool& changed) {
