@@ -1,0 +1,30 @@
+#include "ops/cpu/activation.h"
+
+namespace s0::ops {
+
+void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h) {
+#pragma omp parallel for schedule(static) if (n * inter > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* g = gu + i * 2 * inter;
+    const float* u = g + inter;
+    float* hi = h + i * inter;
+    for (int64_t j = 0; j < inter; ++j) hi[j] = silu(g[j]) * u[j];
+  }
+}
+
+void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu) {
+#pragma omp parallel for schedule(static) if (n * inter > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* g = gu + i * 2 * inter;
+    const float* u = g + inter;
+    const float* d = dh + i * inter;
+    float* dg = dgu + i * 2 * inter;
+    float* du = dg + inter;
+    for (int64_t j = 0; j < inter; ++j) {
+      dg[j] = d[j] * u[j] * silu_grad(g[j]);
+      du[j] = d[j] * silu(g[j]);
+    }
+  }
+}
+
+}  // namespace s0::ops

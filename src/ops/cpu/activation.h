@@ -1,0 +1,24 @@
+#pragma once
+// Pointwise activations and the SwiGLU product, with their derivatives next to them.
+#include <cmath>
+#include <cstdint>
+
+namespace s0::ops {
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+inline float silu(float x) { return x * sigmoid(x); }
+// d silu / dx = s (1 + x (1 - s)), s = sigmoid(x)
+inline float silu_grad(float x) {
+  float s = sigmoid(x);
+  return s * (1.0f + x * (1.0f - s));
+}
+// softplus as PyTorch computes it (threshold 20: linear above).
+inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+inline float softplus_grad(float x) { return x > 20.0f ? 1.0f : sigmoid(x); }
+
+// h[n, I] = silu(gate) * up, reading gate and up from gu[n, 2I] laid out [gate | up] per row.
+void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h);
+// dgu[n, 2I] from dh[n, I] (gate and up recomputed from gu).
+void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu);
+
+}  // namespace s0::ops

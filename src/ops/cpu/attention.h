@@ -1,0 +1,13 @@
+#pragma once
+// Causal softmax attention over one sequence with grouped key/value heads (query head h reads
+// key/value head h / (H / Hkv)).
+#include <cstdint>
+
+namespace s0::ops {
+
+// q[T, H, D], k and v[T, Hkv, D] -> out[T, H, D]. lse[H, T] (optional) receives each row's
+// log-sum-exp of the scaled scores, which is all the backward needs to rebuild the probabilities.
+void attention_forward(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                       float scale, float* out, float* lse);
+
+}  // namespace s0::ops

@@ -1,0 +1,27 @@
+#include "ops/cpu/conv1d.h"
+
+#include "ops/cpu/activation.h"
+
+namespace s0::ops {
+
+void conv1d_silu_forward(const float* x, const float* w, const float* bias, const float* history, int64_t T,
+                         int64_t C, int64_t K, float* y, float* pre) {
+#pragma omp parallel for schedule(static) if (T * C * K > 65536)
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t c = 0; c < C; ++c) {
+      float acc = bias ? bias[c] : 0.0f;
+      for (int64_t j = 0; j < K; ++j) {
+        int64_t src = t - (K - 1) + j;  // tap j reads input t - (K-1-j)
+        float xv;
+        if (src >= 0) xv = x[src * C + c];
+        else if (history) xv = history[(K - 1 + src) * C + c];
+        else continue;
+        acc += w[c * K + j] * xv;
+      }
+      if (pre) pre[t * C + c] = acc;
+      y[t * C + c] = silu(acc);
+    }
+  }
+}
+
+}  // namespace s0::ops

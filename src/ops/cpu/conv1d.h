@@ -1,0 +1,14 @@
+#pragma once
+// Causal depthwise 1-D convolution followed by SiLU, as the recurrent mixers apply it to their
+// projected inputs: channel c at time t sees its own last K inputs.
+#include <cstdint>
+
+namespace s0::ops {
+
+// x[T, C], w[C, K] (PyTorch Conv1d weight [C, 1, K] flattened), bias[C] or null. `history`
+// [K-1, C] holds the inputs before t = 0 (null = zeros, a fresh sequence). y[T, C] = silu(pre);
+// pre[T, C] (optional) keeps the pre-activation for the backward.
+void conv1d_silu_forward(const float* x, const float* w, const float* bias, const float* history, int64_t T,
+                         int64_t C, int64_t K, float* y, float* pre);
+
+}  // namespace s0::ops

@@ -1,0 +1,10 @@
+#pragma once
+// Row-wise L2 normalisation x / sqrt(sum x^2 + eps), as GatedDeltaNet applies it to queries and keys.
+#include <cstdint>
+
+namespace s0::ops {
+
+// y[n, d]; rnorm[n] (optional) receives 1 / sqrt(sum x^2 + eps).
+void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm);
+
+}  // namespace s0::ops
