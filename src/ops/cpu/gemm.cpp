@@ -20,6 +20,15 @@ void linear_forward(const float* x, int64_t n, const float* w, const float* bias
   gemm(false, true, n, out, in, 1.0f, x, in, w, in, bias ? 1.0f : 0.0f, y, out);
 }
 
+void linear_forward_add(const float* x, int64_t n, const float* w, const float* bias, int64_t in, int64_t out,
+                        float* y) {
+  if (bias) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < out; ++j) y[i * out + j] += bias[j];
+  }
+  gemm(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+}
+
 void linear_backward(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx, bool accumulate) {
   gemm(false, false, n, in, out, 1.0f, dy, out, w, in, accumulate ? 1.0f : 0.0f, dx, in);
 }

@@ -10,6 +10,9 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 
 // A linear layer y[n, out] = x[n, in] W[out, in]^T (+ bias[out]), the PyTorch nn.Linear layout.
 void linear_forward(const float* x, int64_t n, const float* w, const float* bias, int64_t in, int64_t out, float* y);
+// y[n, out] += x[n, in] W[out, in]^T (+ bias[out]): a layer whose output adds to a residual stream.
+void linear_forward_add(const float* x, int64_t n, const float* w, const float* bias, int64_t in, int64_t out,
+                        float* y);
 // dx[n, in] = dy[n, out] W[out, in], added to dx when `accumulate`. No weight gradient: weights are frozen.
 void linear_backward(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx, bool accumulate);
 

@@ -1,0 +1,92 @@
+#include "check/reference_check.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "check/reference_fixture.h"
+#include "core/error.h"
+#include "model/arch/registry.h"
+#include "model/forward.h"
+
+namespace s0 {
+
+namespace {
+constexpr double kTensorTol = 1e-4;  // fixtures/README.md: logits, hidden, final states, gradients
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+}  // namespace
+
+int ReferenceReport::passed() const {
+  return static_cast<int>(std::count_if(lines.begin(), lines.end(), [](const CheckLine& l) { return l.pass; }));
+}
+int ReferenceReport::failed() const { return static_cast<int>(lines.size()) - passed(); }
+
+double max_relative_error(const float* a, const float* b, int64_t n) {
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double d = std::fabs(static_cast<double>(a[i]) - b[i]);
+    if (!(d <= diff)) diff = d;  // NaN propagates as a failure
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / std::max(scale, 1e-12);
+}
+
+ReferenceReport check_reference(const std::filesystem::path& dir, const std::function<void(const CheckLine&)>& on_line) {
+  const HybridModel model = load_model(dir);
+  const ReferenceFixture fx = ReferenceFixture::open(dir, model);
+  ReferenceReport report;
+  std::vector<std::string> checked;
+
+  auto compare = [&](const std::string& name, const float* ours, const Shape& shape) {
+    const Tensor ref = fx.expected(name);
+    CheckLine line{name, 0, kTensorTol, "max rel err", false};
+    if (ref.shape() != shape) {
+      line.error = INFINITY;
+      line.measure = "shape " + shape_str(shape) + " vs reference " + shape_str(ref.shape()) + ";";
+    } else {
+      line.error = max_relative_error(ours, ref.f32(), ref.numel());
+    }
+    line.pass = line.error <= line.tolerance;
+    report.lines.push_back(line);
+    checked.push_back(name);
+    if (on_line) on_line(line);
+  };
+
+  const int64_t n_seq = static_cast<int64_t>(fx.sequences.size());
+  const int64_t V = model.vocab, Hd = model.hidden;
+  // All sequences in one packed batch: each result must equal the single-sequence reference.
+  for (bool with_s0 : {false, true}) {
+    std::vector<const StateSet*> init(static_cast<size_t>(n_seq), with_s0 ? &fx.s0 : nullptr);
+    PackedBatch batch = PackedBatch::from_sequences(fx.sequences, init);
+    ForwardOptions opt;
+    opt.all_logits = true;
+    opt.keep_hidden = with_s0;
+    opt.keep_final_states = with_s0;
+    ForwardOutput out = forward(model, batch, opt);
+    const std::string tag = with_s0 ? "s0" : "zero";
+    for (int64_t k = 0; k < n_seq; ++k) {
+      const std::string name = "logits." + tag + "." + std::to_string(k);
+      if (fx.has(name)) compare(name, out.logits.f32() + batch.begin(k) * V, {batch.length(k), V});
+    }
+    if (!with_s0) continue;
+    for (size_t j = 0; j < out.hidden.size(); ++j) {
+      const std::string name = "hidden.s0.0." + std::to_string(j);
+      if (fx.has(name)) compare(name, out.hidden[j].f32(), {batch.length(0), Hd});
+    }
+    for (size_t slot = 0; slot < model.recurrent.size(); ++slot)
+      for (int64_t k = 0; k < n_seq; ++k) {
+        const std::string name = "final_state.s0." + std::to_string(k) + "." + std::to_string(model.recurrent[slot].layer);
+        const Tensor& st = out.final_states[slot][static_cast<size_t>(k)];
+        if (fx.has(name)) compare(name, st.f32(), st.shape());
+      }
+  }
+
+  // Inputs of the fixture, and quantities that later parts of the engine will check.
+  for (const std::string& name : fx.tensors.names()) {
+    if (starts_with(name, "ids.") || starts_with(name, "s0.")) continue;
+    if (std::find(checked.begin(), checked.end(), name) == checked.end()) report.not_checked.push_back(name);
+  }
+  return report;
+}
+
+}  // namespace s0

@@ -1,0 +1,21 @@
+#pragma once
+// Pieces of Hugging Face config.json that several families share.
+#include <string>
+#include <vector>
+
+#include "io/json.h"
+
+namespace s0 {
+
+// eos_token_id as an int, a list of ints, or absent.
+std::vector<int64_t> hf_eos_ids(const Json& cfg, const std::string& origin);
+// rope_theta from rope_parameters (transformers 5) or the legacy top-level key.
+double hf_rope_theta(const Json& cfg, const std::string& origin);
+// partial_rotary_factor from rope_parameters or the top level; 1 when absent.
+double hf_partial_rotary_factor(const Json& cfg, const std::string& origin);
+// Fails unless architectures[0] (when present) is one of `accepted`.
+void hf_check_architecture(const Json& cfg, const std::vector<std::string>& accepted, const std::string& origin);
+// Fails unless hidden_act (when present) is silu.
+void hf_check_silu(const Json& cfg, const std::string& origin);
+
+}  // namespace s0

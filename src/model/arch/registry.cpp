@@ -1,0 +1,34 @@
+#include "model/arch/registry.h"
+
+#include <functional>
+#include <map>
+
+#include "core/error.h"
+
+namespace s0 {
+
+namespace {
+const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& families() {
+  static const std::map<std::string, std::function<HybridModel(const Checkpoint&)>> f = {
+      {"qwen3_5", load_qwen3_5},
+      {"qwen3_5_text", load_qwen3_5},
+      {"falcon_h1", load_falcon_h1},
+  };
+  return f;
+}
+}  // namespace
+
+HybridModel load_model(const std::filesystem::path& dir) { return load_model(Checkpoint::open(dir)); }
+
+HybridModel load_model(const Checkpoint& ck) {
+  const std::string type = json_string(ck.config(), "model_type", ck.config_path());
+  auto it = families().find(type);
+  if (it == families().end()) {
+    std::string known;
+    for (const auto& kv : families()) known += (known.empty() ? "" : ", ") + kv.first;
+    fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", known, ")");
+  }
+  return it->second(ck);
+}
+
+}  // namespace s0

@@ -1,0 +1,42 @@
+#pragma once
+// What every family loader needs: float32 copies of checkpoint tensors checked against the shape
+// the config implies (errors name the file, the tensor and both shapes), bookkeeping of parameter
+// counts and stored dtypes, and the small transforms used to fold constants into weights.
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "model/model.h"
+
+namespace s0 {
+
+class WeightLoader {
+ public:
+  WeightLoader(const Checkpoint& ck, HybridModel& model) : ck_(ck), model_(model) {}
+
+  bool has(const std::string& name) const { return ck_.has(name); }
+  // A float32 copy of `name`, which must exist with exactly `shape`.
+  Tensor get(const std::string& name, const Shape& shape);
+  // Like get when `required`; an empty Tensor when not required and absent.
+  Tensor get_if(bool required, const std::string& name, const Shape& shape);
+
+ private:
+  const Checkpoint& ck_;
+  HybridModel& model_;
+};
+
+// Rows [begin, end) of w (and of bias, if given) multiplied by `factor`.
+void scale_rows(Tensor& w, int64_t begin, int64_t end, float factor);
+// All rows of w multiplied by `factor`.
+void scale_all(Tensor& w, float factor);
+// Stacks 2-D tensors with the same column count (or 1-D tensors) along the first dimension.
+Tensor concat_rows(const std::vector<Tensor>& parts);
+// 1 + w, for zero-centred RMSNorm weights.
+Tensor plus_one(const Tensor& w);
+// w repeated `times` times end to end.
+Tensor tile(const Tensor& w, int64_t times);
+// Drops the singleton middle dimension of a PyTorch Conv1d weight [C, 1, K] -> [C, K].
+Tensor conv_weight(const Tensor& w);
+Linear make_linear(Tensor w, Tensor b = Tensor());
+
+}  // namespace s0

@@ -1,0 +1,61 @@
+#pragma once
+// The model forward over a packed batch. Optionally records a tape (what the backward needs),
+// per-layer hidden states, and each recurrent layer's final state per sequence.
+#include <variant>
+#include <vector>
+
+#include "model/batch.h"
+#include "model/layers/attention_layer.h"
+#include "model/layers/gated_delta_layer.h"
+#include "model/layers/mamba2_layer.h"
+#include "model/model.h"
+
+namespace s0 {
+
+using MixerSaved = std::variant<AttentionSaved, GatedDeltaSaved, Mamba2Saved>;
+
+struct BlockSaved {
+  Tensor x_in;      // [N, hidden] residual stream entering the block
+  Tensor mix_rstd;  // [N]
+  Tensor h;         // [N, hidden] normalised mixer input
+  std::vector<MixerSaved> mixers;
+  Tensor x_mid;     // [N, hidden] residual stream after the mixers
+  Tensor mlp_rstd;  // [N]
+  Tensor h2;        // [N, hidden] normalised MLP input
+  Tensor gu;        // [N, 2I] gate | up projections
+};
+
+struct ForwardTape {
+  std::vector<BlockSaved> blocks;
+  Tensor x_final;     // [N, hidden] residual stream before the final norm
+  Tensor final_rstd;  // [N]
+};
+
+struct ForwardOptions {
+  std::vector<int64_t> logit_rows;  // packed token indices whose logits are returned
+  bool all_logits = false;          // return logits for every token instead
+  bool keep_hidden = false;
+  bool keep_final_states = false;
+  ForwardTape* tape = nullptr;      // when set, filled with the activations the backward needs
+};
+
+struct ForwardOutput {
+  Tensor logits;  // [rows, vocab] in logit_rows order (or all tokens)
+  Tensor final_normed;  // [N, hidden] the final-norm output (the LM head's input)
+  // hidden[0] embeddings (times the embedding multiplier), hidden[j] after block j-1,
+  // hidden[L+1] after the final norm; each [N, hidden].
+  std::vector<Tensor> hidden;
+  // final_states[slot][seq]: the state of recurrent layer `slot` after the last token of `seq`.
+  std::vector<std::vector<Tensor>> final_states;
+};
+
+ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const ForwardOptions& options);
+
+// Logits of the given rows of the final-norm output: [rows, vocab].
+Tensor lm_head_forward(const HybridModel& model, const float* normed, const std::vector<int64_t>& rows);
+
+// Checks token ids against the vocabulary and the batch's initial states against the model's state
+// shapes; the error names the sequence and position or layer.
+void validate_batch(const HybridModel& model, const PackedBatch& batch);
+
+}  // namespace s0

@@ -1,0 +1,20 @@
+#pragma once
+// Forward of the attention mixer over a packed batch; what it saves is what the backward reads.
+#include "model/batch.h"
+#include "model/model.h"
+
+namespace s0 {
+
+struct AttentionSaved {
+  Tensor proj;            // [N, in_proj.out]: q | gate | k | v before norms and rotary
+  Tensor q_rstd, k_rstd;  // [N * H], [N * Hkv] reciprocal RMS of the q/k head norms (if any)
+  Tensor q, k, v;         // [N, H, D], [N, Hkv, D], [N, Hkv, D] as attention consumed them
+  Tensor attn;            // [N, H, D] attention output before the gate
+  Tensor lse;             // [H * N]: per sequence s, H rows of length(s) starting at H * begin(s)
+};
+
+// residual[N, hidden] += attention(h); `saved` receives the activations.
+void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, const float* h, float* residual,
+                             AttentionSaved& saved);
+
+}  // namespace s0

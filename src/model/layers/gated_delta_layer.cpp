@@ -1,0 +1,98 @@
+#include "model/layers/gated_delta_layer.h"
+
+#include <cmath>
+
+#include "ops/cpu/activation.h"
+#include "ops/cpu/conv1d.h"
+#include "ops/cpu/copy.h"
+#include "ops/cpu/gated_delta.h"
+#include "ops/cpu/gemm.h"
+#include "ops/cpu/l2norm.h"
+#include "ops/cpu/norm.h"
+
+namespace s0 {
+
+namespace {
+// [N * nk, dk] key-head rows -> [N, nv, dk] value-head rows (value head h reads key head h / (nv/nk)).
+void expand_heads(const float* src, int64_t N, int64_t nk, int64_t nv, int64_t dk, float scale, float* dst) {
+  const int64_t rep = nv / nk;
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t h = 0; h < nv; ++h) {
+      const float* s = src + (t * nk + h / rep) * dk;
+      float* d = dst + (t * nv + h) * dk;
+      for (int64_t i = 0; i < dk; ++i) d[i] = s[i] * scale;
+    }
+}
+}  // namespace
+
+void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedBatch& batch, const float* h,
+                               float* residual, GatedDeltaSaved& s, std::vector<Tensor>* final_states) {
+  const int64_t N = batch.n_tokens(), nk = m.n_k_heads, nv = m.n_v_heads, dk = m.k_dim, dv = m.v_dim;
+  const int64_t P = m.in_proj.out, C = m.conv_dim(), K = m.conv_kernel;
+  const int64_t z_begin = C, b_begin = C + nv * dv, a_begin = b_begin + nv;
+  s.proj = Tensor::zeros({N, P});
+  ops::linear_forward(h, N, m.in_proj.w.f32(), m.in_proj.bias(), m.in_proj.in, P, s.proj.f32_mut());
+  const float* proj = s.proj.f32();
+
+  // Causal depthwise conv + SiLU over q | k | v, each sequence from a zero history.
+  Tensor conv_in = Tensor::zeros({N, C});
+  ops::copy_cols(proj, N, P, 0, C, conv_in.f32_mut());
+  s.conv_pre = Tensor::zeros({N, C});
+  s.conv_out = Tensor::zeros({N, C});
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    ops::conv1d_silu_forward(conv_in.f32() + b * C, m.conv_w.f32(), nullptr, nullptr, batch.length(seq), C, K,
+                             s.conv_out.f32_mut() + b * C, s.conv_pre.f32_mut() + b * C);
+  }
+
+  // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
+  Tensor qk = Tensor::zeros({N, nk, dk});
+  s.q_rnorm = Tensor::zeros({N * nk});
+  s.k_rnorm = Tensor::zeros({N * nk});
+  s.q = Tensor::zeros({N, nv, dk});
+  s.k = Tensor::zeros({N, nv, dk});
+  ops::copy_cols(s.conv_out.f32(), N, C, 0, nk * dk, qk.f32_mut());
+  ops::l2norm_forward(qk.f32(), N * nk, dk, 1e-6f, qk.f32_mut(), s.q_rnorm.f32_mut());
+  expand_heads(qk.f32(), N, nk, nv, dk, static_cast<float>(1.0 / std::sqrt(static_cast<double>(dk))), s.q.f32_mut());
+  ops::copy_cols(s.conv_out.f32(), N, C, nk * dk, nk * dk, qk.f32_mut());
+  ops::l2norm_forward(qk.f32(), N * nk, dk, 1e-6f, qk.f32_mut(), s.k_rnorm.f32_mut());
+  expand_heads(qk.f32(), N, nk, nv, dk, 1.0f, s.k.f32_mut());
+  s.v = Tensor::zeros({N, nv, dv});
+  ops::copy_cols(s.conv_out.f32(), N, C, 2 * nk * dk, nv * dv, s.v.f32_mut());
+
+  // Write strength beta = sigmoid(b); log decay g = -exp(A_log) * softplus(a + dt_bias).
+  s.beta = Tensor::zeros({N, nv});
+  s.g = Tensor::zeros({N, nv});
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t hh = 0; hh < nv; ++hh) {
+      s.beta.f32_mut()[t * nv + hh] = ops::sigmoid(proj[t * P + b_begin + hh]);
+      s.g.f32_mut()[t * nv + hh] =
+          m.neg_A.f32()[hh] * ops::softplus(proj[t * P + a_begin + hh] + m.dt_bias.f32()[hh]);
+    }
+
+  s.o = Tensor::zeros({N, nv, dv});
+  if (final_states) final_states->assign(static_cast<size_t>(batch.n_seqs()), Tensor());
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    const ops::GatedDeltaDims d{batch.length(seq), nv, dk, dv};
+    float* s_final = nullptr;
+    if (final_states) {
+      (*final_states)[seq] = Tensor::zeros({nv, dk, dv});
+      s_final = (*final_states)[seq].f32_mut();
+    }
+    ops::gated_delta_chunked(d, s.q.f32() + b * nv * dk, s.k.f32() + b * nv * dk, s.v.f32() + b * nv * dv,
+                             s.g.f32() + b * nv, s.beta.f32() + b * nv, batch.initial_state(seq, slot),
+                             s.o.f32_mut() + b * nv * dv, s_final);
+  }
+
+  // Per-head RMS norm, gated by silu(z), then the output projection.
+  s.z = Tensor::zeros({N, nv * dv});
+  ops::copy_cols(proj, N, P, z_begin, nv * dv, s.z.f32_mut());
+  s.norm_rstd = Tensor::zeros({N * nv});
+  Tensor y = Tensor::zeros({N, nv * dv});
+  ops::gated_rmsnorm_forward(s.o.f32(), s.z.f32(), m.norm_w.f32(), N, nv * dv, dv, m.norm_eps,
+                             ops::GateOrder::NormThenGate, y.f32_mut(), s.norm_rstd.f32_mut());
+  ops::linear_forward_add(y.f32(), N, m.out_proj.w.f32(), m.out_proj.bias(), m.out_proj.in, m.out_proj.out, residual);
+}
+
+}  // namespace s0

@@ -1,0 +1,72 @@
+#include "model/layers/mamba2_layer.h"
+
+#include <algorithm>
+
+#include "ops/cpu/activation.h"
+#include "ops/cpu/conv1d.h"
+#include "ops/cpu/copy.h"
+#include "ops/cpu/gemm.h"
+#include "ops/cpu/norm.h"
+#include "ops/cpu/ssd.h"
+
+namespace s0 {
+
+void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
+                          Mamba2Saved& s, std::vector<Tensor>* final_states) {
+  const int64_t N = batch.n_tokens(), H = m.n_heads, Pd = m.head_dim, G = m.n_groups, Ns = m.d_state;
+  const int64_t d = m.d_ssm(), Cdim = m.conv_dim(), K = m.conv_kernel, P = m.in_proj.out;
+  const int64_t dt_begin = d + Cdim;
+  s.proj = Tensor::zeros({N, P});
+  ops::linear_forward(h, N, m.in_proj.w.f32(), m.in_proj.bias(), m.in_proj.in, P, s.proj.f32_mut());
+  const float* proj = s.proj.f32();
+
+  Tensor conv_in = Tensor::zeros({N, Cdim});
+  ops::copy_cols(proj, N, P, d, Cdim, conv_in.f32_mut());
+  s.conv_pre = Tensor::zeros({N, Cdim});
+  Tensor conv_out = Tensor::zeros({N, Cdim});
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    ops::conv1d_silu_forward(conv_in.f32() + b * Cdim, m.conv_w.f32(), m.conv_b.empty() ? nullptr : m.conv_b.f32(),
+                             nullptr, batch.length(seq), Cdim, K, conv_out.f32_mut() + b * Cdim,
+                             s.conv_pre.f32_mut() + b * Cdim);
+  }
+  s.x = Tensor::zeros({N, H, Pd});
+  s.B = Tensor::zeros({N, G, Ns});
+  s.C = Tensor::zeros({N, G, Ns});
+  ops::copy_cols(conv_out.f32(), N, Cdim, 0, d, s.x.f32_mut());
+  ops::copy_cols(conv_out.f32(), N, Cdim, d, G * Ns, s.B.f32_mut());
+  ops::copy_cols(conv_out.f32(), N, Cdim, d + G * Ns, G * Ns, s.C.f32_mut());
+
+  s.dt = Tensor::zeros({N, H});
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t hh = 0; hh < H; ++hh)
+      s.dt.f32_mut()[t * H + hh] =
+          std::clamp(ops::softplus(proj[t * P + dt_begin + hh] + m.dt_bias.f32()[hh]), m.dt_min, m.dt_max);
+
+  s.y = Tensor::zeros({N, d});
+  if (final_states) final_states->assign(static_cast<size_t>(batch.n_seqs()), Tensor());
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    const ops::SsdDims dims{batch.length(seq), H, Pd, G, Ns};
+    float* s_final = nullptr;
+    if (final_states) {
+      (*final_states)[seq] = Tensor::zeros({H, Pd, Ns});
+      s_final = (*final_states)[seq].f32_mut();
+    }
+    ops::ssd_chunked(dims, s.x.f32() + b * d, s.dt.f32() + b * H, m.neg_A.f32(), s.B.f32() + b * G * Ns,
+                     s.C.f32() + b * G * Ns, m.D.f32(), batch.initial_state(seq, slot), s.y.f32_mut() + b * d,
+                     s_final);
+  }
+
+  s.z = Tensor::zeros({N, d});
+  ops::copy_cols(proj, N, P, 0, d, s.z.f32_mut());
+  Tensor gated = Tensor::zeros({N, d});
+  if (m.gate_order != ops::GateOrder::GateOnly) s.norm_rstd = Tensor::zeros({N * G});
+  ops::gated_rmsnorm_forward(s.y.f32(), s.z.f32(), m.norm_w.empty() ? nullptr : m.norm_w.f32(), N, d, d / G,
+                             m.norm_eps, m.gate_order, gated.f32_mut(),
+                             s.norm_rstd.empty() ? nullptr : s.norm_rstd.f32_mut());
+  ops::linear_forward_add(gated.f32(), N, m.out_proj.w.f32(), m.out_proj.bias(), m.out_proj.in, m.out_proj.out,
+                          residual);
+}
+
+}  // namespace s0

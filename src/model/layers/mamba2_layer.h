@@ -1,0 +1,23 @@
+#pragma once
+// Forward of the Mamba-2 mixer over a packed batch, each sequence starting from its own initial state.
+#include <vector>
+
+#include "model/batch.h"
+#include "model/model.h"
+
+namespace s0 {
+
+struct Mamba2Saved {
+  Tensor proj;       // [N, in_proj.out]: z | x | B | C | dt (multipliers folded in)
+  Tensor conv_pre;   // [N, conv_dim] before SiLU
+  Tensor x, B, C;    // [N, H, P], [N, G, N_state], [N, G, N_state] after the conv
+  Tensor dt;         // [N, H] after softplus and clamping
+  Tensor y;          // [N, d] recurrence output (D skip included)
+  Tensor z;          // [N, d] gate input
+  Tensor norm_rstd;  // [N * G] when normalised
+};
+
+void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
+                          Mamba2Saved& saved, std::vector<Tensor>* final_states);
+
+}  // namespace s0

@@ -1,0 +1,108 @@
+#pragma once
+// The architecture-neutral hybrid model: an embedding, a list of blocks (token mixers whose outputs
+// add to the residual stream, then a SwiGLU MLP), a final norm and an LM head. Family files in
+// model/arch/ translate a checkpoint into this form once, folding every constant multiplier and
+// zero-centred norm into the weights, so the forward has no family-specific branch.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/cpu/norm.h"
+
+namespace s0 {
+
+// y = x W^T + b with W[out, in] float32.
+struct Linear {
+  Tensor w;
+  Tensor b;  // empty when the layer has no bias
+  int64_t in = 0, out = 0;
+  const float* bias() const { return b.empty() ? nullptr : b.f32(); }
+};
+
+// Softmax attention with rotary positions, grouped KV heads, optional per-head q/k RMS norms and an
+// optional sigmoid output gate. in_proj rows: q [H*D], gate [H*D] (if output_gate), k, v [Hkv*D].
+struct AttentionMixer {
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0, rotary_dim = 0;
+  double rope_theta = 10000.0;
+  float scale = 1.0f;
+  bool output_gate = false;
+  Tensor q_norm, k_norm;  // [D] plain weights, or empty
+  float norm_eps = 1e-6f;
+  Linear in_proj, out_proj;
+};
+
+// GatedDeltaNet. in_proj rows: q [nk*dk], k [nk*dk], v [nv*dv] (these three go through the causal
+// conv), z [nv*dv], b [nv], a [nv].
+struct GatedDeltaMixer {
+  int64_t n_k_heads = 0, n_v_heads = 0, k_dim = 0, v_dim = 0, conv_kernel = 0;
+  float norm_eps = 1e-6f;
+  Linear in_proj, out_proj;
+  Tensor conv_w;   // [2 nk dk + nv dv, K]
+  Tensor neg_A;    // -exp(A_log) [nv]
+  Tensor dt_bias;  // [nv]
+  Tensor norm_w;   // [nv * dv]: the per-head norm weight repeated for every head
+  int64_t conv_dim() const { return 2 * n_k_heads * k_dim + n_v_heads * v_dim; }
+};
+
+// Mamba-2. in_proj rows: z [d], x [d], B [G*N], C [G*N], dt [H], d = H * P; x, B, C go through the
+// causal conv. Output: y gated by silu(z), optionally group-RMS-normalised (groups of d / G).
+struct Mamba2Mixer {
+  int64_t n_heads = 0, head_dim = 0, d_state = 0, n_groups = 0, conv_kernel = 0;
+  float dt_min = 0.0f, dt_max = 0.0f;  // dt is clamped to [dt_min, dt_max]
+  ops::GateOrder gate_order = ops::GateOrder::GateOnly;
+  float norm_eps = 1e-6f;
+  Linear in_proj, out_proj;
+  Tensor conv_w, conv_b;  // [d + 2 G N, K], [d + 2 G N] or empty
+  Tensor dt_bias, neg_A, D;  // [H] each; neg_A = -exp(A_log)
+  Tensor norm_w;             // [d] or empty (GateOnly)
+  int64_t d_ssm() const { return n_heads * head_dim; }
+  int64_t conv_dim() const { return d_ssm() + 2 * n_groups * d_state; }
+};
+
+using Mixer = std::variant<AttentionMixer, GatedDeltaMixer, Mamba2Mixer>;
+
+struct Block {
+  Tensor mix_norm;  // [hidden]
+  std::vector<Mixer> mixers;
+  Tensor mlp_norm;  // [hidden]
+  Linear gate_up;   // [2I, hidden]: gate rows then up rows
+  Linear down;      // [hidden, I]
+  int recurrent_slot = -1;  // index into HybridModel::recurrent, or -1
+};
+
+// A layer whose mixer carries a recurrent state that S0 tuning learns.
+struct RecurrentLayer {
+  int layer = 0;         // block index
+  std::string arch;      // "gated_delta_net" or "mamba2", as in s0-tuning adapter files
+  Shape state_shape;     // [heads, key_dim, value_dim] or [heads, head_dim, d_state]
+};
+
+struct HybridModel {
+  std::string family;             // model_type as read, e.g. "qwen3_5_text", "falcon_h1"
+  std::string architecture;       // architectures[0] from config.json
+  std::vector<std::string> layer_kinds;  // per block, e.g. "linear_attention", "full_attention", "mamba2+attention"
+  int64_t hidden = 0, vocab = 0, max_positions = 0;
+  float norm_eps = 1e-6f;
+  Tensor embed;  // [vocab, hidden]
+  float embed_scale = 1.0f;
+  std::vector<Block> blocks;
+  Tensor final_norm;
+  Linear lm_head;  // shares embed's storage when tied
+  bool tied_embeddings = false;
+  float logit_scale = 1.0f;
+  std::vector<RecurrentLayer> recurrent;
+  std::vector<int64_t> eos_token_ids;
+  // Provenance for `s0 info`: parameters read from the checkpoint and their stored dtypes.
+  int64_t parameter_count = 0;
+  std::map<std::string, int64_t> parameters_by_dtype;
+
+  int64_t state_parameter_count() const;
+  // The recurrent slot of `layer`, or -1.
+  int recurrent_slot_of_layer(int layer) const;
+};
+
+}  // namespace s0
