@@ -39,9 +39,10 @@ TEST_P(GatedRmsNormForward, MatchesNaive) {
   std::vector<float> out(n * d);
   ops::gated_rmsnorm_forward(y.data(), z.data(), weighted ? w.data() : nullptr, n, d, group, eps, order, out.data(),
                              nullptr);
-  naive::expect_close(out, naive::gated_rmsnorm(to_double(y), to_double(z), weighted ? to_double(w) : naive::Vec{},
-                                                n, d, group, eps, order),
-                      kRtol, kAtolFrac, "out");
+  naive::expect_close(
+      out,
+      naive::gated_rmsnorm(to_double(y), to_double(z), weighted ? to_double(w) : naive::Vec{}, n, d, group, eps, order),
+      kRtol, kAtolFrac, "out");
 }
 
 INSTANTIATE_TEST_SUITE_P(Orders, GatedRmsNormForward,
@@ -81,8 +82,8 @@ TEST(OpForward, Conv1dSilu) {
   auto x = randn(T * C, 10), w = randn(C * K, 11, 0.5f), b = randn(C, 12, 0.1f), hist = randn((K - 1) * C, 13);
   std::vector<float> y(T * C), pre(T * C);
   ops::conv1d_silu_forward(x.data(), w.data(), b.data(), hist.data(), T, C, K, y.data(), pre.data());
-  naive::expect_close(y, naive::conv1d_silu(to_double(x), to_double(w), to_double(b), to_double(hist), T, C, K),
-                      kRtol, kAtolFrac, "y with history");
+  naive::expect_close(y, naive::conv1d_silu(to_double(x), to_double(w), to_double(b), to_double(hist), T, C, K), kRtol,
+                      kAtolFrac, "y with history");
   ops::conv1d_silu_forward(x.data(), w.data(), nullptr, nullptr, T, C, K, y.data(), nullptr);
   naive::expect_close(y, naive::conv1d_silu(to_double(x), to_double(w), {}, {}, T, C, K), kRtol, kAtolFrac,
                       "y fresh, no bias");
