@@ -110,8 +110,8 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
         norm_row_backward(a.data(), r, c, du.data(), group, dyi, false);  // dyi holds da for now
         for (int64_t j = 0; j < group; ++j) {
           const float da = dyi[j];
-          dyi[j] = da * silu(zi[j]);
           dzi[j] = da * yi[j] * silu_grad(zi[j]);
+          dyi[j] = da * silu(zi[j]);
         }
       } else {
         // out = norm(y) * w * silu(z).
