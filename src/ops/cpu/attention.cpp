@@ -35,4 +35,37 @@ void attention_forward(const float* q, const float* k, const float* v, int64_t T
   }
 }
 
+void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
+                        float* dk, float* dv) {
+  const int64_t rep = H / Hkv;
+  std::vector<float> probs(static_cast<size_t>(T * T)), dscores(static_cast<size_t>(T * T));
+  for (int64_t h = 0; h < H; ++h) {
+    const int64_t kh = h / rep;
+    // The first query head of a group overwrites dk/dv, the others add to them.
+    const float kv_beta = h % rep == 0 ? 0.0f : 1.0f;
+    gemm(false, true, T, T, D, scale, q + h * D, H * D, k + kh * D, Hkv * D, 0.0f, probs.data(), T);
+    gemm(false, true, T, T, D, 1.0f, dout + h * D, H * D, v + kh * D, Hkv * D, 0.0f, dscores.data(), T);
+#pragma omp parallel for schedule(static) if (T > 64)
+    for (int64_t i = 0; i < T; ++i) {
+      float* p = probs.data() + i * T;
+      float* ds = dscores.data() + i * T;  // dP on entry, dS = P (dP - delta) on exit
+      // delta = sum_j P_ij dP_ij = dout_i . out_i, cheaper from the saved output.
+      const float* oi = out + (i * H + h) * D;
+      const float* doi = dout + (i * H + h) * D;
+      double delta = 0;
+      for (int64_t e = 0; e < D; ++e) delta += static_cast<double>(oi[e]) * doi[e];
+      const float lse_i = lse[h * T + i];
+      for (int64_t j = 0; j <= i; ++j) {
+        p[j] = std::exp(p[j] - lse_i);
+        ds[j] = p[j] * (ds[j] - static_cast<float>(delta));
+      }
+      for (int64_t j = i + 1; j < T; ++j) p[j] = ds[j] = 0.0f;
+    }
+    gemm(true, false, T, D, T, 1.0f, probs.data(), T, dout + h * D, H * D, kv_beta, dv + kh * D, Hkv * D);
+    gemm(false, false, T, D, T, scale, dscores.data(), T, k + kh * D, Hkv * D, 0.0f, dq + h * D, H * D);
+    gemm(true, false, T, D, T, scale, dscores.data(), T, q + h * D, H * D, kv_beta, dk + kh * D, Hkv * D);
+  }
+}
+
 }  // namespace s0::ops

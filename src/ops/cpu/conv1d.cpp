@@ -24,4 +24,21 @@ void conv1d_silu_forward(const float* x, const float* w, const float* bias, cons
   }
 }
 
+void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int64_t T, int64_t C, int64_t K,
+                          float* dx) {
+#pragma omp parallel for schedule(static) if (T * C * K > 65536)
+  for (int64_t s = 0; s < T; ++s) {
+    for (int64_t c = 0; c < C; ++c) {
+      // Input s feeds output t = s + (K-1-j) through tap j; outputs past T-1 do not exist.
+      float acc = 0.0f;
+      for (int64_t j = 0; j < K; ++j) {
+        const int64_t t = s + (K - 1 - j);
+        if (t >= T) continue;
+        acc += w[c * K + j] * dy[t * C + c] * silu_grad(pre[t * C + c]);
+      }
+      dx[s * C + c] = acc;
+    }
+  }
+}
+
 }  // namespace s0::ops

@@ -1,6 +1,7 @@
 #include "ops/cpu/norm.h"
 
 #include <cmath>
+#include <vector>
 
 #include "ops/cpu/activation.h"
 
@@ -49,6 +50,76 @@ void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64
         float r = group_rstd(yi, group, eps);
         if (rstd) rstd[i * groups + g] = r;
         for (int64_t j = 0; j < group; ++j) oi[j] = yi[j] * r * wg[j] * silu(zi[j]);
+      }
+    }
+  }
+}
+
+void norm_row_backward(const float* x, float r, double c, const float* du, int64_t len, float* dx, bool accumulate) {
+  double dot = 0;
+  for (int64_t j = 0; j < len; ++j) dot += static_cast<double>(x[j]) * du[j];
+  const float k = static_cast<float>(c * r * r * r * dot);
+  for (int64_t j = 0; j < len; ++j) {
+    float g = r * du[j] - x[j] * k;
+    dx[j] = accumulate ? dx[j] + g : g;
+  }
+}
+
+void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
+                      float* dx, bool accumulate) {
+  const double c = 1.0 / static_cast<double>(d);
+#pragma omp parallel for schedule(static) if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<float> du(static_cast<size_t>(d));
+    const float* dyi = dy + i * d;
+    for (int64_t j = 0; j < d; ++j) du[j] = dyi[j] * w[j];
+    norm_row_backward(x + i * d, rstd[i], c, du.data(), d, dx + i * d, accumulate);
+  }
+}
+
+void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
+                            int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz) {
+  const int64_t groups = d / group;
+  const double c = 1.0 / static_cast<double>(group);
+#pragma omp parallel for schedule(static) if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    // du: gradient to the normalised group (before w), a: the gated input GateThenNorm normalises.
+    std::vector<float> du(static_cast<size_t>(group)), a(static_cast<size_t>(group));
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t off = i * d + g * group;
+      const float* yi = y + off;
+      const float* zi = z + off;
+      const float* doi = dout + off;
+      float* dyi = dy + off;
+      float* dzi = dz + off;
+      const float* wg = w ? w + g * group : nullptr;
+      if (order == GateOrder::GateOnly) {
+        for (int64_t j = 0; j < group; ++j) {
+          dyi[j] = doi[j] * silu(zi[j]);
+          dzi[j] = doi[j] * yi[j] * silu_grad(zi[j]);
+        }
+        continue;
+      }
+      const float r = rstd[i * groups + g];
+      if (order == GateOrder::GateThenNorm) {
+        // out = norm(y * silu(z)) * w: back through the norm to a = y * silu(z), then the product.
+        for (int64_t j = 0; j < group; ++j) {
+          a[j] = yi[j] * silu(zi[j]);
+          du[j] = doi[j] * wg[j];
+        }
+        norm_row_backward(a.data(), r, c, du.data(), group, dyi, false);  // dyi holds da for now
+        for (int64_t j = 0; j < group; ++j) {
+          const float da = dyi[j];
+          dzi[j] = da * yi[j] * silu_grad(zi[j]);
+          dyi[j] = da * silu(zi[j]);
+        }
+      } else {
+        // out = norm(y) * w * silu(z).
+        for (int64_t j = 0; j < group; ++j) {
+          du[j] = doi[j] * wg[j] * silu(zi[j]);
+          dzi[j] = doi[j] * yi[j] * r * wg[j] * silu_grad(zi[j]);
+        }
+        norm_row_backward(yi, r, c, du.data(), group, dyi, false);
       }
     }
   }
