@@ -47,4 +47,29 @@ inline float f16_to_f32(uint16_t h) {
   return f;
 }
 
+// Round to nearest even; overflow becomes infinity, tiny values subnormal or zero.
+inline uint16_t f32_to_f16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t e8 = (x >> 23) & 0xffu;
+  uint32_t man = x & 0x7fffffu;
+  if (e8 == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (man ? 0x200u : 0u));
+  const int32_t exp = static_cast<int32_t>(e8) - 127 + 15;
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    man |= 0x800000u;
+    const uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t h = man >> shift;
+    const uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (h & 1u))) ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = static_cast<uint32_t>(exp) << 10 | man >> 13;
+  const uint32_t rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct rounding
+  return static_cast<uint16_t>(sign | h);
+}
+
 }  // namespace s0

@@ -1,0 +1,56 @@
+// s0 info DIR: what a checkpoint is, as the engine reads it.
+#include <cstdio>
+#include <map>
+
+#include "cli/command.h"
+#include "model/arch/registry.h"
+
+namespace {
+
+// "L L L F" style pattern: each block's mixer kind, abbreviated.
+std::string layer_pattern(const s0::HybridModel& m) {
+  static const std::map<std::string, std::string> abbrev = {
+      {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}};
+  std::string out;
+  for (const std::string& k : m.layer_kinds) {
+    auto it = abbrev.find(k);
+    out += (out.empty() ? "" : " ") + (it == abbrev.end() ? k : it->second);
+  }
+  return out;
+}
+
+std::string with_commas(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+s0::cli::Runner setup(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  app.add_option("dir", *dir, "Hugging Face model folder (config.json + safetensors weights)")->required();
+  return [dir] {
+    const s0::HybridModel m = s0::load_model(*dir);
+    std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());
+    std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M+A = Mamba-2 + attention)\n",
+                m.blocks.size(), layer_pattern(m).c_str());
+    std::string rec;
+    for (const auto& r : m.recurrent) rec += (rec.empty() ? "" : ",") + std::to_string(r.layer);
+    std::printf("recurrent layers:  %zu  [%s]  (%s)\n", m.recurrent.size(), rec.c_str(),
+                m.recurrent.empty() ? "-" : m.recurrent[0].arch.c_str());
+    if (!m.recurrent.empty())
+      std::printf("S0 shape:          %s per layer\n", s0::shape_str(m.recurrent[0].state_shape).c_str());
+    std::printf("S0 parameters:     %s\n", with_commas(m.state_parameter_count()).c_str());
+    std::printf("hidden size:       %lld   vocabulary: %lld   tied embeddings: %s\n", (long long)m.hidden,
+                (long long)m.vocab, m.tied_embeddings ? "yes" : "no");
+    std::printf("parameters:        %s\n", with_commas(m.parameter_count).c_str());
+    std::string dtypes;
+    for (const auto& [dt, n] : m.parameters_by_dtype)
+      dtypes += (dtypes.empty() ? "" : ", ") + dt + " " + with_commas(n);
+    std::printf("stored dtypes:     %s\n", dtypes.c_str());
+    return 0;
+  };
+}
+
+S0_COMMAND("info", "describe a model folder: family, layer pattern, recurrent layers, S0 shape and size", setup);
+
+}  // namespace

@@ -1,0 +1,89 @@
+// Checkpoint layouts and dtypes: shards listed by an index, BF16 and F16 weights converted exactly.
+#include <gtest/gtest.h>
+
+#include "check/reference_check.h"
+#include "core/half.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/arch/registry.h"
+#include "model/forward.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+std::map<std::string, Tensor> fixture_tensors(const std::string& name) {
+  SafetensorsFile st = SafetensorsFile::open(test::fixture_model(name) / "model.safetensors");
+  std::map<std::string, Tensor> out;
+  for (const std::string& n : st.names()) out[n] = st.tensor(n).clone();
+  return out;
+}
+
+Tensor logits_of(const fs::path& dir) {
+  HybridModel m = load_model(dir);
+  ForwardOptions opt;
+  opt.all_logits = true;
+  return forward(m, PackedBatch::from_sequences({{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}}), opt).logits;
+}
+
+// Each float tensor stored as `dtype` (values rounded), and a float32 file holding the same
+// rounded values: the two models must give identical logits.
+void expect_exact_conversion(const std::string& fixture, DType dtype) {
+  test::TempDir half_dir, f32_dir;
+  std::map<std::string, Tensor> half, rounded;
+  for (auto& [n, t] : fixture_tensors(fixture)) {
+    Tensor h = Tensor::zeros(t.shape(), dtype);
+    Tensor r = Tensor::zeros(t.shape());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      uint16_t bits = dtype == DType::BF16 ? f32_to_bf16(t.f32()[i]) : f32_to_f16(t.f32()[i]);
+      static_cast<uint16_t*>(h.raw_mut())[i] = bits;
+      r.f32_mut()[i] = dtype == DType::BF16 ? bf16_to_f32(bits) : f16_to_f32(bits);
+    }
+    half[n] = h;
+    rounded[n] = r;
+  }
+  for (const auto* d : {&half_dir, &f32_dir})
+    fs::copy_file(test::fixture_model(fixture) / "config.json", d->path() / "config.json");
+  write_safetensors(half_dir / "model.safetensors", half);
+  write_safetensors(f32_dir / "model.safetensors", rounded);
+  Tensor a = logits_of(half_dir.path()), b = logits_of(f32_dir.path());
+  EXPECT_EQ(max_relative_error(a.f32(), b.f32(), a.numel()), 0.0);
+  HybridModel m = load_model(half_dir.path());
+  EXPECT_EQ(m.parameters_by_dtype.begin()->first, dtype_name(dtype));
+}
+
+}  // namespace
+
+TEST(CheckpointFormats, ShardedEqualsSingleFile) {
+  test::TempDir dir;
+  auto tensors = fixture_tensors("qwen35-vl-tied");
+  std::map<std::string, Tensor> a, b;
+  Json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", Json::object()}};
+  int i = 0;
+  for (auto& [n, t] : tensors) {
+    const bool first = (i++ % 2) == 0;
+    (first ? a : b)[n] = t;
+    index["weight_map"][n] = first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+  }
+  write_safetensors(dir / "model-00001-of-00002.safetensors", a);
+  write_safetensors(dir / "model-00002-of-00002.safetensors", b);
+  test::write_text(dir / "model.safetensors.index.json", index.dump());
+  fs::copy_file(test::fixture_model("qwen35-vl-tied") / "config.json", dir / "config.json");
+  Tensor sharded = logits_of(dir.path());
+  Tensor single = logits_of(test::fixture_model("qwen35-vl-tied"));
+  EXPECT_EQ(max_relative_error(sharded.f32(), single.f32(), single.numel()), 0.0);
+}
+
+TEST(CheckpointFormats, Bf16WeightsConvertExactly) { expect_exact_conversion("qwen35-text", DType::BF16); }
+TEST(CheckpointFormats, F16WeightsConvertExactly) { expect_exact_conversion("falcon-h1", DType::F16); }
+
+TEST(CheckpointFormats, MultimodalSkipsVisionAndMtp) {
+  HybridModel m = load_model(test::fixture_model("qwen35-vl-tied"));
+  SafetensorsFile st = SafetensorsFile::open(test::fixture_model("qwen35-vl-tied") / "model.safetensors");
+  int64_t text_params = 0;
+  for (const std::string& n : st.names())
+    if (n.rfind("model.language_model.", 0) == 0) text_params += numel_of(st.shape(n));
+  EXPECT_EQ(m.parameter_count, text_params);  // visual.* and mtp.* are not read
+  EXPECT_TRUE(m.tied_embeddings);
+}

@@ -1,0 +1,46 @@
+// The four shared reference folders: every forward quantity within the fixture tolerance.
+#include <gtest/gtest.h>
+
+#include "check/reference_check.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+class FixtureForward : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FixtureForward, EveryQuantityWithinTolerance) {
+  ReferenceReport r = check_reference(test::fixture_model(GetParam()));
+  int logits = 0, hidden = 0, finals = 0;
+  for (const CheckLine& l : r.lines) {
+    EXPECT_TRUE(l.pass) << l.quantity << " " << l.measure << " " << l.error << " > " << l.tolerance;
+    logits += l.quantity.rfind("logits.", 0) == 0;
+    hidden += l.quantity.rfind("hidden.", 0) == 0;
+    finals += l.quantity.rfind("final_state.", 0) == 0;
+  }
+  // Every forward quantity the fixture holds was computed: logits with and without S0 for each
+  // sequence, every hidden state, every final state.
+  EXPECT_GE(logits, 4);
+  EXPECT_GE(hidden, 3);
+  EXPECT_GE(finals, 2);
+  for (const std::string& n : r.not_checked) {
+    EXPECT_TRUE(n.rfind("grad.", 0) == 0 || n.rfind("train.", 0) == 0 || n.rfind("gen.", 0) == 0)
+        << "forward quantity left unchecked: " << n;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shared, FixtureForward,
+                         ::testing::Values("qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+TEST(CheckReferenceCli, PrintsOneLinePerQuantityAndSummary) {
+  auto r = test::run_s0({"check-reference", test::fixture_model("falcon-h1-plain").string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("logits.zero.0"), std::string::npos);
+  EXPECT_NE(r.out.find("final_state.s0.1.1"), std::string::npos);
+  EXPECT_NE(r.out.find(" passed, 0 failed\n"), std::string::npos);
+}
