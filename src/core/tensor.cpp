@@ -9,6 +9,7 @@ namespace s0 {
 size_t dtype_size(DType t) {
   switch (t) {
     case DType::F32: return 4;
+    case DType::F64: return 8;
     case DType::F16: return 2;
     case DType::BF16: return 2;
     case DType::I32: return 4;
@@ -20,6 +21,7 @@ size_t dtype_size(DType t) {
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::F32: return "F32";
+    case DType::F64: return "F64";
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
     case DType::I32: return "I32";
@@ -94,6 +96,11 @@ Tensor Tensor::to_f32() const {
   int64_t n = numel();
   switch (dtype_) {
     case DType::F32: std::memcpy(dst, data_, nbytes()); break;
+    case DType::F64: {
+      const double* src = as<double>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+      break;
+    }
     case DType::BF16: {
       const uint16_t* src = as<uint16_t>();
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
@@ -116,6 +123,19 @@ Tensor Tensor::to_f32() const {
     }
   }
   return out;
+}
+
+Tensor Tensor::to_f64() const {
+  Tensor out = zeros(shape_, DType::F64);
+  double* dst = static_cast<double*>(out.raw_mut());
+  const float* src = f32();
+  for (int64_t i = 0; i < numel(); ++i) dst[i] = src[i];
+  return out;
+}
+
+const double* Tensor::f64() const {
+  if (dtype_ != DType::F64) fail("internal: tensor is ", dtype_name(dtype_), ", expected F64");
+  return static_cast<const double*>(data_);
 }
 
 Tensor Tensor::clone() const {

@@ -68,6 +68,21 @@ void restore_nonfinite(Json& j) {
 
 const char* type_name(const Json& j) { return j.type_name(); }
 
+Json with_nonfinite_sentinels(const Json& j) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
+    double d = j.get<double>();
+    return std::isnan(d) ? kNaN : (d > 0 ? kPosInf : kNegInf);
+  }
+  if (!j.is_structured()) return j;
+  Json out = j;
+  for (auto it = out.begin(); it != out.end(); ++it) *it = with_nonfinite_sentinels(*it);
+  return out;
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+}
+
 }  // namespace
 
 Json parse_json(std::string_view text, const std::string& origin) {
@@ -81,6 +96,14 @@ Json parse_json(std::string_view text, const std::string& origin) {
   }
   if (changed) restore_nonfinite(j);
   return j;
+}
+
+std::string dump_json(const Json& j, int indent) {
+  std::string out = with_nonfinite_sentinels(j).dump(indent);
+  replace_all(out, std::string("\"") + kPosInf + "\"", "Infinity");
+  replace_all(out, std::string("\"") + kNegInf + "\"", "-Infinity");
+  replace_all(out, std::string("\"") + kNaN + "\"", "NaN");
+  return out;
 }
 
 Json load_json_file(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }

@@ -15,6 +15,10 @@ using Json = nlohmann::json;
 Json parse_json(std::string_view text, const std::string& origin);
 Json load_json_file(const std::filesystem::path& path);
 
+// Serialises like Python's json.dumps (and so save_pretrained): non-finite numbers are written as
+// Infinity, -Infinity and NaN, which parse_json reads back.
+std::string dump_json(const Json& j, int indent = 2);
+
 // Typed field access that names the file and field on error.
 const Json& json_field(const Json& obj, const std::string& key, const std::string& origin);
 int64_t json_int(const Json& obj, const std::string& key, const std::string& origin);

@@ -20,7 +20,7 @@ size_t safetensors_dtype_size(const std::string& d) {
 
 bool loadable_dtype(const std::string& d, DType& out) {
   static const std::map<std::string, DType> loadable = {
-      {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"I32", DType::I32}, {"I64", DType::I64}};
+      {"F32", DType::F32}, {"F64", DType::F64}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"I32", DType::I32}, {"I64", DType::I64}};
   auto it = loadable.find(d);
   if (it == loadable.end()) return false;
   out = it->second;
@@ -122,7 +122,7 @@ Tensor SafetensorsFile::tensor(const std::string& name) const {
   const Entry& e = entry(name);
   DType dt;
   if (!loadable_dtype(e.dtype, dt))
-    fail(path().string(), ": tensor \"", name, "\" has dtype ", e.dtype, ", which s0 cannot load (F32, F16, BF16, I32, I64)");
+    fail(path().string(), ": tensor \"", name, "\" has dtype ", e.dtype, ", which s0 cannot load (F32, F64, F16, BF16, I32, I64)");
   const unsigned char* p = file_->data() + data_start_ + e.begin;
   return Tensor::view(e.shape, dt, p, file_);
 }

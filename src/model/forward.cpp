@@ -1,10 +1,10 @@
 #include "model/forward.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
 #include "ops/cpu/activation.h"
-#include "ops/cpu/gemm.h"
 #include "ops/cpu/norm.h"
 
 namespace s0 {
@@ -27,13 +27,13 @@ void embed_tokens(const HybridModel& model, const PackedBatch& batch, float* x) 
   }
 }
 
-void mlp_forward(const Block& blk, int64_t N, const float* h2, float* residual, Tensor& gu) {
-  const int64_t I = blk.down.in;
+void mlp_forward(const Block& blk, const PackedBatch& batch, const float* h2, float* residual, Tensor& gu) {
+  const int64_t N = batch.n_tokens(), I = blk.down.in;
   gu = Tensor::zeros({N, 2 * I});
-  ops::linear_forward(h2, N, blk.gate_up.w.f32(), blk.gate_up.bias(), blk.gate_up.in, 2 * I, gu.f32_mut());
+  linear_forward(blk.gate_up, h2, batch.offsets, gu.f32_mut());
   Tensor act = Tensor::zeros({N, I});
   ops::swiglu_forward(gu.f32(), N, I, act.f32_mut());
-  ops::linear_forward_add(act.f32(), N, blk.down.w.f32(), blk.down.bias(), I, blk.down.out, residual);
+  linear_forward(blk.down, act.f32(), batch.offsets, residual, /*add=*/true);
 }
 
 }  // namespace
@@ -65,13 +65,25 @@ void validate_batch(const HybridModel& model, const PackedBatch& batch) {
   }
 }
 
-Tensor lm_head_forward(const HybridModel& model, const float* normed, const std::vector<int64_t>& rows) {
+RowGroups rows_by_sequence(const PackedBatch& batch, const std::vector<int64_t>& rows) {
+  RowGroups groups = {0};
+  int64_t current = -1;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int64_t seq = std::upper_bound(batch.offsets.begin(), batch.offsets.end(), rows[r]) - batch.offsets.begin() - 1;
+    if (r > 0 && seq != current) groups.push_back(static_cast<int64_t>(r));
+    current = seq;
+  }
+  groups.push_back(static_cast<int64_t>(rows.size()));
+  return groups;
+}
+
+Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const float* normed,
+                       const std::vector<int64_t>& rows) {
   const int64_t Hd = model.hidden, R = static_cast<int64_t>(rows.size());
   Tensor picked = Tensor::zeros({R, Hd});
   for (int64_t r = 0; r < R; ++r) std::memcpy(picked.f32_mut() + r * Hd, normed + rows[r] * Hd, sizeof(float) * Hd);
   Tensor logits = Tensor::zeros({R, model.vocab});
-  ops::linear_forward(picked.f32(), R, model.lm_head.w.f32(), model.lm_head.bias(), Hd, model.vocab,
-                      logits.f32_mut());
+  linear_forward(model.lm_head, picked.f32(), rows_by_sequence(batch, rows), logits.f32_mut());
   if (model.logit_scale != 1.0f) {
     float* l = logits.f32_mut();
     for (int64_t i = 0; i < logits.numel(); ++i) l[i] *= model.logit_scale;
@@ -122,7 +134,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
     bs.mlp_rstd = Tensor::zeros({N});
     bs.h2 = Tensor::zeros({N, Hd});
     ops::rmsnorm_forward(x.f32(), blk.mlp_norm.f32(), N, Hd, model.norm_eps, bs.h2.f32_mut(), bs.mlp_rstd.f32_mut());
-    mlp_forward(blk, N, bs.h2.f32(), x.f32_mut(), bs.gu);
+    mlp_forward(blk, batch, bs.h2.f32(), x.f32_mut(), bs.gu);
     if (opt.keep_hidden) out.hidden.push_back(x.clone());
     if (opt.tape) opt.tape->blocks.push_back(std::move(bs));
   }
@@ -144,7 +156,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   }
   for (int64_t r : rows)
     if (r < 0 || r >= N) fail("internal: logit row ", r, " outside the batch of ", N, " tokens");
-  out.logits = lm_head_forward(model, out.final_normed.f32(), rows);
+  out.logits = lm_head_forward(model, batch, out.final_normed.f32(), rows);
   return out;
 }
 

@@ -51,8 +51,11 @@ struct ForwardOutput {
 
 ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const ForwardOptions& options);
 
-// Logits of the given rows of the final-norm output: [rows, vocab].
-Tensor lm_head_forward(const HybridModel& model, const float* normed, const std::vector<int64_t>& rows);
+// Logits of the given rows (packed token indices) of the final-norm output: [rows, vocab].
+Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const float* normed,
+                       const std::vector<int64_t>& rows);
+// Runs of consecutive `rows` that belong to one sequence, as cumulative offsets into `rows`.
+RowGroups rows_by_sequence(const PackedBatch& batch, const std::vector<int64_t>& rows);
 
 // Checks token ids against the vocabulary and the batch's initial states against the model's state
 // shapes; the error names the sequence and position or layer.

@@ -1,6 +1,34 @@
 #include "model/model.h"
 
+#include "ops/cpu/gemm.h"
+
 namespace s0 {
+
+void linear_forward(const Linear& l, const float* x, const RowGroups& groups, float* y, bool add) {
+  for (size_t g = 0; g + 1 < groups.size(); ++g) {
+    const int64_t r = groups[g], n = groups[g + 1] - groups[g];
+    const float* xi = x + r * l.in;
+    float* yi = y + r * l.out;
+    if (l.precise()) {
+      ops::linear_forward_f64(xi, n, l.w64.f64(), l.bias(), l.in, l.out, yi, add);
+    } else if (add) {
+      ops::linear_forward_add(xi, n, l.w.f32(), l.bias(), l.in, l.out, yi);
+    } else {
+      ops::linear_forward(xi, n, l.w.f32(), l.bias(), l.in, l.out, yi);
+    }
+  }
+}
+
+void linear_backward(const Linear& l, const float* dy, const RowGroups& groups, float* dx, bool accumulate) {
+  for (size_t g = 0; g + 1 < groups.size(); ++g) {
+    const int64_t r = groups[g], n = groups[g + 1] - groups[g];
+    if (l.precise()) {
+      ops::linear_backward_f64(dy + r * l.out, n, l.w64.f64(), l.in, l.out, dx + r * l.in, accumulate);
+    } else {
+      ops::linear_backward(dy + r * l.out, n, l.w.f32(), l.in, l.out, dx + r * l.in, accumulate);
+    }
+  }
+}
 
 int64_t HybridModel::state_parameter_count() const {
   int64_t n = 0;

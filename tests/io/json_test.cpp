@@ -37,3 +37,10 @@ TEST(Json, FieldErrorsNameTheField) {
   }
   EXPECT_EQ(json_int_or(j, "missing", 7, "c.json"), 7);
 }
+
+TEST(Json, DumpWritesPythonNonFiniteTokens) {
+  Json j = parse_json(R"({"limit": [0.0, Infinity], "x": -Infinity, "n": NaN, "s": "ok"})", "t");
+  std::string text = dump_json(j, -1);
+  EXPECT_EQ(text, R"({"limit":[0.0,Infinity],"n":NaN,"s":"ok","x":-Infinity})");
+  EXPECT_TRUE(std::isinf(parse_json(text, "t")["limit"][1].get<double>()));
+}

@@ -28,7 +28,7 @@ struct EditableModel {
     for (const std::string& n : st.names()) tensors[n] = st.tensor(n).clone();
   }
   fs::path write() {
-    test::write_text(dir / "config.json", config.dump(2));
+    test::write_text(dir / "config.json", dump_json(config));
     write_safetensors(dir / "model.safetensors", tensors);
     return dir.path();
   }

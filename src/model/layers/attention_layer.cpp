@@ -3,7 +3,6 @@
 #include "ops/cpu/activation.h"
 #include "ops/cpu/attention.h"
 #include "ops/cpu/copy.h"
-#include "ops/cpu/gemm.h"
 #include "ops/cpu/norm.h"
 #include "ops/cpu/rope.h"
 
@@ -16,7 +15,7 @@ void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, 
   const int64_t q_cols = H * D, kv_cols = Hkv * D;
   const int64_t gate_cols = m.output_gate ? q_cols : 0;
   s.proj = Tensor::zeros({N, P});
-  ops::linear_forward(h, N, m.in_proj.w.f32(), m.in_proj.bias(), m.in_proj.in, P, s.proj.f32_mut());
+  linear_forward(m.in_proj, h, batch.offsets, s.proj.f32_mut());
   const float* proj = s.proj.f32();
 
   s.q = Tensor::zeros({N, H, D});
@@ -51,8 +50,7 @@ void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, 
     for (int64_t i = 0; i < N; ++i)
       for (int64_t j = 0; j < q_cols; ++j) o[i * q_cols + j] *= ops::sigmoid(proj[i * P + q_cols + j]);
   }
-  ops::linear_forward_add(gated.f32(), N, m.out_proj.w.f32(), m.out_proj.bias(), m.out_proj.in, m.out_proj.out,
-                          residual);
+  linear_forward(m.out_proj, gated.f32(), batch.offsets, residual, /*add=*/true);
 }
 
 }  // namespace s0

@@ -6,7 +6,6 @@
 #include "ops/cpu/conv1d.h"
 #include "ops/cpu/copy.h"
 #include "ops/cpu/gated_delta.h"
-#include "ops/cpu/gemm.h"
 #include "ops/cpu/l2norm.h"
 #include "ops/cpu/norm.h"
 
@@ -31,7 +30,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedB
   const int64_t P = m.in_proj.out, C = m.conv_dim(), K = m.conv_kernel;
   const int64_t z_begin = C, b_begin = C + nv * dv, a_begin = b_begin + nv;
   s.proj = Tensor::zeros({N, P});
-  ops::linear_forward(h, N, m.in_proj.w.f32(), m.in_proj.bias(), m.in_proj.in, P, s.proj.f32_mut());
+  linear_forward(m.in_proj, h, batch.offsets, s.proj.f32_mut());
   const float* proj = s.proj.f32();
 
   // Causal depthwise conv + SiLU over q | k | v, each sequence from a zero history.
@@ -92,7 +91,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedB
   Tensor y = Tensor::zeros({N, nv * dv});
   ops::gated_rmsnorm_forward(s.o.f32(), s.z.f32(), m.norm_w.f32(), N, nv * dv, dv, m.norm_eps,
                              ops::GateOrder::NormThenGate, y.f32_mut(), s.norm_rstd.f32_mut());
-  ops::linear_forward_add(y.f32(), N, m.out_proj.w.f32(), m.out_proj.bias(), m.out_proj.in, m.out_proj.out, residual);
+  linear_forward(m.out_proj, y.f32(), batch.offsets, residual, /*add=*/true);
 }
 
 }  // namespace s0

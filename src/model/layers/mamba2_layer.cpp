@@ -5,7 +5,6 @@
 #include "ops/cpu/activation.h"
 #include "ops/cpu/conv1d.h"
 #include "ops/cpu/copy.h"
-#include "ops/cpu/gemm.h"
 #include "ops/cpu/norm.h"
 #include "ops/cpu/ssd.h"
 
@@ -17,7 +16,7 @@ void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& bat
   const int64_t d = m.d_ssm(), Cdim = m.conv_dim(), K = m.conv_kernel, P = m.in_proj.out;
   const int64_t dt_begin = d + Cdim;
   s.proj = Tensor::zeros({N, P});
-  ops::linear_forward(h, N, m.in_proj.w.f32(), m.in_proj.bias(), m.in_proj.in, P, s.proj.f32_mut());
+  linear_forward(m.in_proj, h, batch.offsets, s.proj.f32_mut());
   const float* proj = s.proj.f32();
 
   Tensor conv_in = Tensor::zeros({N, Cdim});
@@ -65,8 +64,7 @@ void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& bat
   ops::gated_rmsnorm_forward(s.y.f32(), s.z.f32(), m.norm_w.empty() ? nullptr : m.norm_w.f32(), N, d, d / G,
                              m.norm_eps, m.gate_order, gated.f32_mut(),
                              s.norm_rstd.empty() ? nullptr : s.norm_rstd.f32_mut());
-  ops::linear_forward_add(gated.f32(), N, m.out_proj.w.f32(), m.out_proj.bias(), m.out_proj.in, m.out_proj.out,
-                          residual);
+  linear_forward(m.out_proj, gated.f32(), batch.offsets, residual, /*add=*/true);
 }
 
 }  // namespace s0

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <vector>
+
 namespace s0::ops {
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -31,6 +33,34 @@ void linear_forward_add(const float* x, int64_t n, const float* w, const float* 
 
 void linear_backward(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx, bool accumulate) {
   gemm(false, false, n, in, out, 1.0f, dy, out, w, in, accumulate ? 1.0f : 0.0f, dx, in);
+}
+
+namespace {
+std::vector<double> widen(const float* x, int64_t n) { return std::vector<double>(x, x + n); }
+}  // namespace
+
+void linear_forward_f64(const float* x, int64_t n, const double* w, const float* bias, int64_t in, int64_t out,
+                        float* y, bool add) {
+  if (n == 0) return;
+  std::vector<double> xd = widen(x, n * in), yd(static_cast<size_t>(n * out));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(out),
+              static_cast<blasint>(in), 1.0, xd.data(), static_cast<blasint>(in), w, static_cast<blasint>(in), 0.0,
+              yd.data(), static_cast<blasint>(out));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < out; ++j) {
+      double v = yd[i * out + j] + (bias ? bias[j] : 0.0);
+      y[i * out + j] = static_cast<float>(add ? y[i * out + j] + v : v);
+    }
+}
+
+void linear_backward_f64(const float* dy, int64_t n, const double* w, int64_t in, int64_t out, float* dx,
+                         bool accumulate) {
+  if (n == 0) return;
+  std::vector<double> dyd = widen(dy, n * out), dxd(static_cast<size_t>(n * in));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(in),
+              static_cast<blasint>(out), 1.0, dyd.data(), static_cast<blasint>(out), w, static_cast<blasint>(in), 0.0,
+              dxd.data(), static_cast<blasint>(in));
+  for (int64_t i = 0; i < n * in; ++i) dx[i] = static_cast<float>(accumulate ? dx[i] + dxd[i] : dxd[i]);
 }
 
 }  // namespace s0::ops
