@@ -40,7 +40,9 @@ Vec unit_rows(size_t rows, size_t width, float scale, std::mt19937& rng) {
 template <typename Want>
 double relative_error(const Vec& got, const std::vector<Want>& want) {
   double diff = 0.0, scale = 0.0;
+  if (got.size() != want.size()) return INFINITY;
   for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;  // an output left unwritten (NaN) or overflowed
     diff = std::max(diff, std::abs(double(got[i]) - double(want[i])));
     scale = std::max(scale, std::abs(double(want[i])));
   }
@@ -196,6 +198,138 @@ TEST(GatedDeltaReferenceBackward, MatchesFiniteDifferences) {
   EXPECT_LE(relative_error(dg, finite_differences(g, loss, h)), tol);
   EXPECT_LE(relative_error(dbeta, finite_differences(beta, loss, h)), tol);
   EXPECT_LE(relative_error(ds0, finite_differences(s0, loss, h)), tol);
+}
+
+// ---------------------------------------------------------------- Mamba-2 SSD
+
+struct SsdCase {
+  int64_t T, H, P, G, N, chunk;
+  bool with_s0, with_s_final;
+  float dt_lo, dt_hi;  // dt range; A is drawn from [-2, -0.5] or, with strong_decay, [-8, -5]
+  bool strong_decay;
+};
+
+struct SsdInputs {
+  SsdDims d;
+  Vec x, dt, A, B, C, D, s0;
+  const float* s0_or_null() const { return s0.empty() ? nullptr : s0.data(); }
+};
+
+SsdInputs ssd_inputs(const SsdCase& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  SsdInputs in{{c.T, c.H, c.P, c.G, c.N}, {}, {}, {}, {}, {}, {}, {}};
+  in.x = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng);
+  in.dt = uniform(c.T * c.H, c.dt_lo, c.dt_hi, rng);
+  in.A = c.strong_decay ? uniform(c.H, -8.0f, -5.0f, rng) : uniform(c.H, -2.0f, -0.5f, rng);
+  in.B = uniform(c.T * c.G * c.N, -1.0f, 1.0f, rng);
+  in.C = uniform(c.T * c.G * c.N, -1.0f, 1.0f, rng);
+  in.D = uniform(c.H, -1.0f, 1.0f, rng);
+  if (c.with_s0) in.s0 = uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng);
+  return in;
+}
+
+class SsdChunked : public ::testing::TestWithParam<SsdCase> {};
+
+TEST_P(SsdChunked, ForwardMatchesTokenByToken) {
+  const SsdCase c = GetParam();
+  const SsdInputs in = ssd_inputs(c, 19);
+  const size_t out_n = c.T * c.H * c.P, state_n = c.H * c.P * c.N;
+  Vec y_ref(out_n), y(out_n, NAN), s_ref(state_n), s(state_n, NAN);
+  ssd_reference(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+                y_ref.data(), s_ref.data());
+  ssd_chunked(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+              y.data(), c.with_s_final ? s.data() : nullptr, c.chunk);
+  EXPECT_LE(relative_error(y, y_ref), 1e-5);
+  if (c.with_s_final) {
+    EXPECT_LE(relative_error(s, s_ref), 1e-5);
+  }
+}
+
+struct SsdGrads {
+  Vec dx, ddt, dB, dC, dD, ds0;
+  explicit SsdGrads(const SsdDims& d)
+      : dx(d.T * d.H * d.P, NAN), ddt(d.T * d.H, NAN), dB(d.T * d.G * d.N, NAN), dC(d.T * d.G * d.N, NAN),
+        dD(d.H, NAN), ds0(d.H * d.P * d.N, NAN) {}
+};
+
+TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
+  const SsdCase c = GetParam();
+  const SsdInputs in = ssd_inputs(c, 23);
+  std::mt19937 rng(29);
+  const Vec d_y = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng);
+  const Vec d_s_final = c.with_s_final ? uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng) : Vec();
+  const float* d_s_final_or_null = d_s_final.empty() ? nullptr : d_s_final.data();
+  SsdGrads ref(in.d), got(in.d);
+  ssd_reference_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                         in.s0_or_null(), d_y.data(), d_s_final_or_null, ref.dx.data(), ref.ddt.data(), ref.dB.data(),
+                         ref.dC.data(), ref.dD.data(), ref.ds0.data());
+  ssd_chunked_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                       in.s0_or_null(), d_y.data(), d_s_final_or_null, got.dx.data(), got.ddt.data(), got.dB.data(),
+                       got.dC.data(), got.dD.data(), got.ds0.data(), c.chunk);
+  EXPECT_LE(relative_error(got.dx, ref.dx), 1e-4);
+  EXPECT_LE(relative_error(got.ddt, ref.ddt), 1e-4);
+  EXPECT_LE(relative_error(got.dB, ref.dB), 1e-4);
+  EXPECT_LE(relative_error(got.dC, ref.dC), 1e-4);
+  EXPECT_LE(relative_error(got.dD, ref.dD), 1e-4);
+  EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SsdChunked,
+    ::testing::Values(SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
+                      SsdCase{5, 4, 8, 1, 12, 16, false, true, 0.01f, 0.5f, false},     // shorter than a chunk
+                      SsdCase{37, 6, 8, 3, 16, 16, true, true, 0.01f, 0.5f, false},     // ragged last chunk
+                      SsdCase{37, 6, 8, 3, 16, 16, true, false, 0.01f, 0.5f, false},    // no final state
+                      SsdCase{300, 4, 16, 2, 32, 64, true, true, 0.001f, 0.1f, false},  // long, slow decay
+                      SsdCase{130, 4, 8, 2, 16, 64, true, true, 5.0f, 10.0f, true},     // strong decay
+                      SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true}));  // mixed decays
+
+// float64 forward, token by token, for the finite differences; loss = <y, r_y> + <s_final, r_s>.
+double ssd_loss(const SsdDims& d, const std::vector<double>& x, const std::vector<double>& dt, const Vec& A,
+                const std::vector<double>& B, const std::vector<double>& C, const std::vector<double>& D,
+                const std::vector<double>& s0, const Vec& r_y, const Vec& r_s) {
+  double loss = 0.0;
+  for (int64_t h = 0; h < d.H; ++h) {
+    const int64_t grp = h / (d.H / d.G);
+    std::vector<double> S(s0.begin() + h * d.P * d.N, s0.begin() + (h + 1) * d.P * d.N);
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t r = t * d.H + h;
+      const double decay = std::exp(dt[r] * A[h]);
+      for (int64_t p = 0; p < d.P; ++p) {
+        double y = D[h] * x[r * d.P + p];
+        for (int64_t n = 0; n < d.N; ++n) {
+          double& s = S[p * d.N + n];
+          s = decay * s + dt[r] * x[r * d.P + p] * B[(t * d.G + grp) * d.N + n];
+          y += s * C[(t * d.G + grp) * d.N + n];
+        }
+        loss += y * r_y[r * d.P + p];
+      }
+    }
+    for (int64_t e = 0; e < d.P * d.N; ++e) loss += S[e] * r_s[h * d.P * d.N + e];
+  }
+  return loss;
+}
+
+TEST(SsdReferenceBackward, MatchesFiniteDifferences) {
+  const SsdCase c{7, 4, 3, 2, 5, 0, true, true, 0.05f, 0.8f, false};
+  const SsdInputs in = ssd_inputs(c, 31);
+  std::mt19937 rng(37);
+  const Vec r_y = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng), r_s = uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng);
+  SsdGrads got(in.d);
+  ssd_reference_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                         in.s0.data(), r_y.data(), r_s.data(), got.dx.data(), got.ddt.data(), got.dB.data(),
+                         got.dC.data(), got.dD.data(), got.ds0.data());
+  auto x = to_double(in.x), dt = to_double(in.dt), B = to_double(in.B), C = to_double(in.C), D = to_double(in.D),
+       s0 = to_double(in.s0);
+  auto loss = [&] { return ssd_loss(in.d, x, dt, in.A, B, C, D, s0, r_y, r_s); };
+  // float gradients against float64 differences: the error left is float rounding.
+  const double h = 1e-5, tol = 1e-5;
+  EXPECT_LE(relative_error(got.dx, finite_differences(x, loss, h)), tol);
+  EXPECT_LE(relative_error(got.ddt, finite_differences(dt, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dB, finite_differences(B, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dC, finite_differences(C, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dD, finite_differences(D, loss, h)), tol);
+  EXPECT_LE(relative_error(got.ds0, finite_differences(s0, loss, h)), tol);
 }
 
 }  // namespace

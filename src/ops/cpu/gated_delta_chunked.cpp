@@ -5,21 +5,19 @@
 //   delta = U - W S   (the rows each token writes into the state),
 //   O = diag(exp(gamma)) Q S + (Q K^T ⊙ exp(gamma_i - gamma_j), j <= i) delta,
 //   S <- exp(gamma_last) S + (diag(exp(gamma_last - gamma)) K)^T delta.
-// Every decay factor is exp of a non-positive number (g <= 0, i >= j), so nothing overflows however
-// negative g is; gamma is summed in double so that differences of long sums stay exact.
+// The decay factors come from ChunkDecay: never exp of a positive number, however negative g is.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "ops/cpu/chunk_decay.h"
 #include "ops/cpu/gated_delta.h"
 #include "ops/cpu/small_matmul.h"
 
 namespace s0::ops {
 
 namespace {
-
-constexpr int64_t kMaxChunk = 512;  // bounds the per-chunk stack buffer of cumulative decays
 
 // x_i -= sum_{j<i} a_ij x_j for i = 0..n-1: solves (I + A) X = X0 in place, A strictly lower [n, n].
 void solve_unit_lower(int64_t n, const float* a, int64_t lda, float* x, int64_t width) {
@@ -45,24 +43,12 @@ void solve_unit_lower_transposed(int64_t n, const float* a, int64_t lda, float* 
   }
 }
 
-float dot(int64_t n, const float* __restrict x, const float* __restrict y) {
-  float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t e = 0; e < n; ++e) acc += x[e] * y[e];
-  return acc;
-}
-
-void zero_rows(int64_t n, int64_t width, float* x, int64_t ld) {
-  for (int64_t i = 0; i < n; ++i) std::fill_n(x + i * ld, width, 0.0f);
-}
-
 // One head's chunk: per-thread buffers sized for `cap` tokens, and the intermediates that both the
 // forward and the backward derive from the inputs alone (not from the state).
 class GdnChunk {
  public:
   GdnChunk(const GatedDeltaDims& d, int64_t cap)
-      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), decay_in_(cap), decay_out_(cap),
-        mask_(cap * cap), qk_(cap * cap), kk_(cap * cap), a_(cap * cap), u_(cap * d.dv), w_(cap * d.dk),
+      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), decay_(cap), qk_(cap * cap), kk_(cap * cap), a_(cap * cap), u_(cap * d.dv), w_(cap * d.dk),
         q_in_(cap * d.dk), k_out_(cap * d.dk), k_t_(d.dk * cap), delta_(cap * d.dv) {}
 
   // Loads tokens [t0, t0 + n) of head h and computes everything that does not depend on the state.
@@ -75,34 +61,26 @@ class GdnChunk {
     vc_ = v + (t0 * H + h) * dv;
     gc_ = g + t0 * H + h;
     betac_ = beta + t0 * H + h;
-    double gamma[kMaxChunk] = {};  // cumulative log decay
-    double run = 0.0;
-    for (int64_t i = 0; i < n; ++i) gamma[i] = run += gc_[i * H];
-    decay_all_ = std::exp(static_cast<float>(gamma[n - 1]));
-    for (int64_t i = 0; i < n; ++i) {
-      decay_in_[i] = std::exp(static_cast<float>(gamma[i]));
-      decay_out_[i] = std::exp(static_cast<float>(gamma[n - 1] - gamma[i]));
-      for (int64_t j = 0; j < n; ++j) mask_[i * C + j] = j <= i ? std::exp(static_cast<float>(gamma[i] - gamma[j])) : 0.0f;
-    }
+    decay_.compute(n, [&](int64_t i) { return gc_[i * H]; });
     for (int64_t i = 0; i < n; ++i)
       for (int64_t e = 0; e < dk; ++e) k_t_[e * C + i] = kc_[i * ldk_ + e];
-    zero_rows(n, n, qk_.data(), C);
-    zero_rows(n, n, kk_.data(), C);
+    small::zero_rows(n, n, qk_.data(), C);
+    small::zero_rows(n, n, kk_.data(), C);
     small::gemm_nn(n, n, dk, 1.0f, qc_, ldk_, k_t_.data(), C, qk_.data(), C);
     small::gemm_nn(n, n, dk, 1.0f, kc_, ldk_, k_t_.data(), C, kk_.data(), C);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < n; ++j) {
-        qk_[i * C + j] *= mask_[i * C + j];
-        kk_[i * C + j] = j < i ? kk_[i * C + j] * mask_[i * C + j] : 0.0f;
+        qk_[i * C + j] *= decay_.mask[i * C + j];
+        kk_[i * C + j] = j < i ? kk_[i * C + j] * decay_.mask[i * C + j] : 0.0f;
         a_[i * C + j] = betac_[i * H] * kk_[i * C + j];
       }
     for (int64_t i = 0; i < n; ++i) {
       const float b = betac_[i * H];
       for (int64_t e = 0; e < dv; ++e) u_[i * dv + e] = b * vc_[i * ldv_ + e];
       for (int64_t e = 0; e < dk; ++e) {
-        w_[i * dk + e] = b * decay_in_[i] * kc_[i * ldk_ + e];
-        q_in_[i * dk + e] = decay_in_[i] * qc_[i * ldk_ + e];
-        k_out_[i * dk + e] = decay_out_[i] * kc_[i * ldk_ + e];
+        w_[i * dk + e] = b * decay_.in[i] * kc_[i * ldk_ + e];
+        q_in_[i * dk + e] = decay_.in[i] * qc_[i * ldk_ + e];
+        k_out_[i * dk + e] = decay_.out[i] * kc_[i * ldk_ + e];
       }
     }
     solve_unit_lower(n, a_.data(), C, u_.data(), dv);
@@ -120,11 +98,11 @@ class GdnChunk {
     const int64_t dk = d_.dk, dv = d_.dv;
     compute_delta(S);
     if (o) {
-      zero_rows(n_, dv, o, ldv_);
+      small::zero_rows(n_, dv, o, ldv_);
       small::gemm_nn(n_, dv, dk, 1.0f, q_in_.data(), dk, S, dv, o, ldv_);
       small::gemm_nn(n_, dv, n_, 1.0f, qk_.data(), cap_, delta_.data(), dv, o, ldv_);
     }
-    for (int64_t e = 0; e < dk * dv; ++e) S[e] *= decay_all_;
+    for (int64_t e = 0; e < dk * dv; ++e) S[e] *= decay_.all;
     small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
   }
 
@@ -141,10 +119,7 @@ class GdnChunk {
   const int64_t cap_, ldk_, ldv_;
   int64_t n_ = 0;
   const float *qc_ = nullptr, *kc_ = nullptr, *vc_ = nullptr, *gc_ = nullptr, *betac_ = nullptr;
-  float decay_all_ = 1.0f;                // exp(gamma_last)
-  std::vector<float> decay_in_;           // exp(gamma_i): from the chunk start through token i
-  std::vector<float> decay_out_;          // exp(gamma_last - gamma_i): after token i to the chunk end
-  std::vector<float> mask_;               // [cap, cap] exp(gamma_i - gamma_j) for j <= i, else 0
+  ChunkDecay decay_;
   std::vector<float> qk_;                 // [cap, cap] (Q K^T) ⊙ mask
   std::vector<float> kk_;                 // [cap, cap] (K K^T) ⊙ mask, strictly lower
   std::vector<float> a_;                  // [cap, cap] diag(beta) kk
@@ -168,8 +143,8 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   small::gemm_nt(n, n, Dv, 1.0f, d_o, ldv_, delta_.data(), Dv, dp.data(), C, scratch.data());
   small::gemm_nt(n, Dk, Dv, 1.0f, d_o, ldv_, S, Dv, dq_in.data(), Dk, scratch.data());
   small::gemm_nt(n, Dk, Dv, 1.0f, delta_.data(), Dv, dS, Dv, dk_out.data(), Dk, scratch.data());
-  dgamma[n - 1] += decay_all_ * dot(Dk * Dv, S, dS);
-  for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_all_;
+  dgamma[n - 1] += decay_.all * small::dot(Dk * Dv, S, dS);
+  for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_.all;
   small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, ldv_, dS, Dv);
 
   // delta = U - W S.
@@ -185,27 +160,27 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   small::gemm_nt(n, n, Dv, -1.0f, d_bv, Dv, u_.data(), Dv, da.data(), C, scratch.data());
   small::gemm_nt(n, n, Dk, -1.0f, d_bk, Dk, w_.data(), Dk, da.data(), C, scratch.data());
 
-  zero_rows(n, Dk, dq, ldk_);
-  zero_rows(n, Dk, dk, ldk_);
+  small::zero_rows(n, Dk, dq, ldk_);
+  small::zero_rows(n, Dk, dk, ldk_);
   for (int64_t i = 0; i < n; ++i) {
     const float b = betac_[i * H];
     const float* ki = kc_ + i * ldk_;
     for (int64_t e = 0; e < Dv; ++e) dv[i * ldv_ + e] = b * d_bv[i * Dv + e];
-    const float k_dbk = dot(Dk, ki, d_bk + i * Dk);
-    float d_b = dot(Dv, vc_ + i * ldv_, d_bv + i * Dv) + decay_in_[i] * k_dbk;
+    const float k_dbk = small::dot(Dk, ki, d_bk + i * Dk);
+    float d_b = small::dot(Dv, vc_ + i * ldv_, d_bv + i * Dv) + decay_.in[i] * k_dbk;
     for (int64_t j = 0; j < i; ++j) d_b += da[i * C + j] * kk_[i * C + j];
     dbeta[i * H] = d_b;
-    dgamma[i] += b * decay_in_[i] * k_dbk + dot(Dk, q_in_.data() + i * Dk, dq_in.data() + i * Dk);
+    dgamma[i] += b * decay_.in[i] * k_dbk + small::dot(Dk, q_in_.data() + i * Dk, dq_in.data() + i * Dk);
     // decay_out_i = exp(gamma_last - gamma_i); the last token's is exp(0), with no gradient, and
     // leaving it out avoids cancelling two O(1) terms when the true dg is tiny (very negative g).
     if (i < n - 1) {
-      const float d_log = dot(Dk, k_out_.data() + i * Dk, dk_out.data() + i * Dk);
+      const float d_log = small::dot(Dk, k_out_.data() + i * Dk, dk_out.data() + i * Dk);
       dgamma[i] -= d_log;
       dgamma[n - 1] += d_log;
     }
     for (int64_t e = 0; e < Dk; ++e) {
-      dq[i * ldk_ + e] = decay_in_[i] * dq_in[i * Dk + e];
-      dk[i * ldk_ + e] = b * decay_in_[i] * d_bk[i * Dk + e] + decay_out_[i] * dk_out[i * Dk + e];
+      dq[i * ldk_ + e] = decay_.in[i] * dq_in[i * Dk + e];
+      dk[i * ldk_ + e] = b * decay_.in[i] * d_bk[i * Dk + e] + decay_.out[i] * dk_out[i * Dk + e];
     }
   }
 
@@ -219,8 +194,8 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      dp[i * C + j] *= mask_[i * C + j];
-      da[i * C + j] = j < i ? da[i * C + j] * betac_[i * H] * mask_[i * C + j] : 0.0f;
+      dp[i * C + j] *= decay_.mask[i * C + j];
+      da[i * C + j] = j < i ? da[i * C + j] * betac_[i * H] * decay_.mask[i * C + j] : 0.0f;
     }
   small::gemm_nn(n, Dk, n, 1.0f, dp.data(), C, kc_, ldk_, dq, ldk_);
   small::gemm_tn(n, Dk, n, 1.0f, dp.data(), C, qc_, ldk_, dk, ldk_);
@@ -232,7 +207,7 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   for (int64_t i = n - 1; i >= 0; --i) dg[i * H] = run += dgamma[i];
 }
 
-int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, kMaxChunk); }
+int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }
 
 }  // namespace
 

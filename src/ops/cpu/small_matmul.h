@@ -69,4 +69,16 @@ inline void gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* a
   detail::product_acc(M, N, K, alpha, a, lda, 1, scratch, N, c, ldc);
 }
 
+inline float dot(int64_t n, const float* __restrict x, const float* __restrict y) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t e = 0; e < n; ++e) acc += x[e] * y[e];
+  return acc;
+}
+
+inline void zero_rows(int64_t rows, int64_t width, float* x, int64_t ld) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t e = 0; e < width; ++e) x[i * ld + e] = 0.0f;
+}
+
 }  // namespace s0::ops::small
