@@ -1,8 +1,8 @@
 #pragma once
 // Small dense matrix products for the chunked recurrences. They run inside OpenMP regions that
 // are already parallel over heads, where calling cblas would oversubscribe (OpenBLAS keeps its own
-// threads), so they are single-threaded loops written for g++ -O3 to vectorise: a register-blocked
-// 6x16 micro-kernel (12 AVX2 accumulators) and plain remainder loops for the edges.
+// threads), so they are single-threaded: a register-blocked 6x16 micro-kernel (12 AVX2
+// accumulators) and a plain loop for the columns past the last multiple of 16.
 // All matrices are row-major float with explicit leading dimensions.
 #include <cstdint>
 
@@ -13,33 +13,54 @@ namespace detail {
 inline constexpr int64_t kRows = 6;   // rows of C per micro-kernel call
 inline constexpr int64_t kCols = 16;  // columns of C per call: two 8-wide vectors
 
+// GCC/Clang vector extension: 8 floats, loaded and stored unaligned. Writing the kernel with it
+// (rather than hoping the auto-vectoriser keeps a 6x16 accumulator block in registers, which it
+// does for some stride patterns and not others) gives the same code for every caller.
+using f32x8 = float __attribute__((vector_size(32), aligned(4)));
+
+// C[Rows, 16] += alpha * sum_k A(r,k) B[k, 0:16], where A(r,k) = a[r*a_row + k*a_col].
+template <int Rows>
+inline void block(int64_t K, float alpha, const float* __restrict a, int64_t a_row, int64_t a_col,
+                  const float* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc) {
+  f32x8 acc[Rows][2] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    const f32x8 b0 = *reinterpret_cast<const f32x8*>(b + k * ldb);
+    const f32x8 b1 = *reinterpret_cast<const f32x8*>(b + k * ldb + 8);
+    for (int r = 0; r < Rows; ++r) {
+      const float av = a[r * a_row + k * a_col];
+      acc[r][0] += av * b0;
+      acc[r][1] += av * b1;
+    }
+  }
+  for (int r = 0; r < Rows; ++r) {
+    *reinterpret_cast<f32x8*>(c + r * ldc) += alpha * acc[r][0];
+    *reinterpret_cast<f32x8*>(c + r * ldc + 8) += alpha * acc[r][1];
+  }
+}
+
 // C[M,N] += alpha * sum_k A(i,k) B[k,:], where A(i,k) = a[i*a_row + k*a_col]; the strides let one
 // kernel serve both A (a_row = lda, a_col = 1) and A^T (a_row = 1, a_col = lda).
 inline void product_acc(int64_t M, int64_t N, int64_t K, float alpha, const float* __restrict a, int64_t a_row,
                         int64_t a_col, const float* __restrict b, int64_t ldb, float* __restrict c, int64_t ldc) {
-  const int64_t M_full = M - M % kRows, N_full = N - N % kCols;
-  for (int64_t i0 = 0; i0 < M_full; i0 += kRows) {
-    for (int64_t j0 = 0; j0 < N_full; j0 += kCols) {
-      float acc[kRows][kCols] = {};
-      for (int64_t k = 0; k < K; ++k) {
-        const float* brow = b + k * ldb + j0;
-        for (int64_t r = 0; r < kRows; ++r) {
-          const float av = a[(i0 + r) * a_row + k * a_col];
-          for (int64_t j = 0; j < kCols; ++j) acc[r][j] += av * brow[j];
-        }
-      }
-      for (int64_t r = 0; r < kRows; ++r)
-        for (int64_t j = 0; j < kCols; ++j) c[(i0 + r) * ldc + j0 + j] += alpha * acc[r][j];
+  const int64_t N_full = N - N % kCols;
+  for (int64_t j0 = 0; j0 < N_full; j0 += kCols) {
+    int64_t i0 = 0;
+    for (; i0 + kRows <= M; i0 += kRows)
+      block<kRows>(K, alpha, a + i0 * a_row, a_row, a_col, b + j0, ldb, c + i0 * ldc + j0, ldc);
+    const float* a_rest = a + i0 * a_row;
+    float* c_rest = c + i0 * ldc + j0;
+    switch (M - i0) {
+      case 5: block<5>(K, alpha, a_rest, a_row, a_col, b + j0, ldb, c_rest, ldc); break;
+      case 4: block<4>(K, alpha, a_rest, a_row, a_col, b + j0, ldb, c_rest, ldc); break;
+      case 3: block<3>(K, alpha, a_rest, a_row, a_col, b + j0, ldb, c_rest, ldc); break;
+      case 2: block<2>(K, alpha, a_rest, a_row, a_col, b + j0, ldb, c_rest, ldc); break;
+      case 1: block<1>(K, alpha, a_rest, a_row, a_col, b + j0, ldb, c_rest, ldc); break;
+      default: break;
     }
   }
-  // Edges: the rows below the last full block (all columns), then the right strip of the full rows.
-  for (int64_t i = M_full; i < M; ++i)
-    for (int64_t k = 0; k < K; ++k) {
-      const float av = alpha * a[i * a_row + k * a_col];
-      for (int64_t j = 0; j < N; ++j) c[i * ldc + j] += av * b[k * ldb + j];
-    }
+  // The columns right of the last full 16-wide strip (only ragged shapes have them).
   if (N_full < N)
-    for (int64_t i = 0; i < M_full; ++i)
+    for (int64_t i = 0; i < M; ++i)
       for (int64_t k = 0; k < K; ++k) {
         const float av = alpha * a[i * a_row + k * a_col];
         for (int64_t j = N_full; j < N; ++j) c[i * ldc + j] += av * b[k * ldb + j];
