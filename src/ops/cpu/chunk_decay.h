@@ -20,13 +20,18 @@ struct ChunkDecay {
     double gamma[kMaxChunk];
     double run = 0.0;
     for (int64_t i = 0; i < n; ++i) gamma[i] = run += log_decay(i);
-    all = std::exp(static_cast<float>(run));
+    all = factor(run);
     for (int64_t i = 0; i < n; ++i) {
-      in[i] = std::exp(static_cast<float>(gamma[i]));
-      out[i] = std::exp(static_cast<float>(run - gamma[i]));
-      for (int64_t j = 0; j < n; ++j)
-        mask[i * cap + j] = j <= i ? std::exp(static_cast<float>(gamma[i] - gamma[j])) : 0.0f;
+      in[i] = factor(gamma[i]);
+      out[i] = factor(run - gamma[i]);
+      for (int64_t j = 0; j < n; ++j) mask[i * cap + j] = j <= i ? factor(gamma[i] - gamma[j]) : 0.0f;
     }
+  }
+
+  // exp(log_decay) for log_decay <= 0, flushed to zero below float's normal range (e^-87): a
+  // factor that small is lost against any O(1) term, and denormals would slow every product after.
+  static float factor(double log_decay) {
+    return log_decay < -87.0 ? 0.0f : std::exp(static_cast<float>(log_decay));
   }
 
   int64_t cap;             // tokens a chunk may hold

@@ -1,14 +1,12 @@
 // Chunked gated delta rule (WY / UT-transform form, as in flash-linear-attention), forward and
 // backward. Within a chunk starting from state S, with gamma the cumulative log decay,
-//   A = strictly_lower(diag(beta) K K^T ⊙ exp(gamma_i - gamma_j)),
-//   U = (I + A)^{-1} diag(beta) V,   W = (I + A)^{-1} diag(beta exp(gamma)) K,
+//   A = strictly_lower(diag(beta) K K^T ⊙ exp(gamma_i - gamma_j)),   Tinv = (I + A)^{-1},
+//   U = Tinv diag(beta) V,   W = Tinv diag(beta exp(gamma)) K,
 //   delta = U - W S   (the rows each token writes into the state),
 //   O = diag(exp(gamma)) Q S + (Q K^T ⊙ exp(gamma_i - gamma_j), j <= i) delta,
 //   S <- exp(gamma_last) S + (diag(exp(gamma_last - gamma)) K)^T delta.
 // The decay factors come from ChunkDecay: never exp of a positive number, however negative g is.
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "ops/cpu/chunk_decay.h"
@@ -19,94 +17,23 @@ namespace s0::ops {
 
 namespace {
 
-// x_i -= sum_{j<i} a_ij x_j for i = 0..n-1: solves (I + A) X = X0 in place, A strictly lower [n, n].
-void solve_unit_lower(int64_t n, const float* a, int64_t lda, float* x, int64_t width) {
-  for (int64_t i = 1; i < n; ++i) {
-    float* __restrict xi = x + i * width;
-    for (int64_t j = 0; j < i; ++j) {
-      const float aij = a[i * lda + j];
-      const float* __restrict xj = x + j * width;
-      for (int64_t e = 0; e < width; ++e) xi[e] -= aij * xj[e];
-    }
-  }
-}
-
-// x_i -= sum_{j>i} a_ji x_j for i = n-1..0: solves (I + A)^T X = X0 in place.
-void solve_unit_lower_transposed(int64_t n, const float* a, int64_t lda, float* x, int64_t width) {
-  for (int64_t i = n - 2; i >= 0; --i) {
-    float* __restrict xi = x + i * width;
-    for (int64_t j = i + 1; j < n; ++j) {
-      const float aji = a[j * lda + i];
-      const float* __restrict xj = x + j * width;
-      for (int64_t e = 0; e < width; ++e) xi[e] -= aji * xj[e];
-    }
-  }
-}
-
 // One head's chunk: per-thread buffers sized for `cap` tokens, and the intermediates that both the
 // forward and the backward derive from the inputs alone (not from the state).
 class GdnChunk {
  public:
   GdnChunk(const GatedDeltaDims& d, int64_t cap)
-      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), decay_(cap), qk_(cap * cap), kk_(cap * cap), a_(cap * cap), u_(cap * d.dv), w_(cap * d.dk),
-        q_in_(cap * d.dk), k_out_(cap * d.dk), k_t_(d.dk * cap), delta_(cap * d.dv) {}
+      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), decay_(cap), qk_(cap * cap), kk_(cap * cap),
+        a_(cap * cap), tinv_(cap * cap), t_beta_(cap * cap), t_beta_in_(cap * cap), u_(cap * d.dv),
+        w_(cap * d.dk), q_in_(cap * d.dk), k_out_(cap * d.dk), delta_(cap * d.dv), d_delta_(cap * d.dv),
+        d_bv_(cap * d.dv), dq_in_(cap * d.dk), dk_out_(cap * d.dk), dw_(cap * d.dk), d_bk_(cap * d.dk),
+        dp_(cap * cap), da_(cap * cap), dgamma_(cap) {}
 
   // Loads tokens [t0, t0 + n) of head h and computes everything that does not depend on the state.
   void prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v, const float* g,
-               const float* beta) {
-    const int64_t H = d_.H, dk = d_.dk, dv = d_.dv, C = cap_;
-    n_ = n;
-    qc_ = q + (t0 * H + h) * dk;
-    kc_ = k + (t0 * H + h) * dk;
-    vc_ = v + (t0 * H + h) * dv;
-    gc_ = g + t0 * H + h;
-    betac_ = beta + t0 * H + h;
-    decay_.compute(n, [&](int64_t i) { return gc_[i * H]; });
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t e = 0; e < dk; ++e) k_t_[e * C + i] = kc_[i * ldk_ + e];
-    small::zero_rows(n, n, qk_.data(), C);
-    small::zero_rows(n, n, kk_.data(), C);
-    small::gemm_nn(n, n, dk, 1.0f, qc_, ldk_, k_t_.data(), C, qk_.data(), C);
-    small::gemm_nn(n, n, dk, 1.0f, kc_, ldk_, k_t_.data(), C, kk_.data(), C);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        qk_[i * C + j] *= decay_.mask[i * C + j];
-        kk_[i * C + j] = j < i ? kk_[i * C + j] * decay_.mask[i * C + j] : 0.0f;
-        a_[i * C + j] = betac_[i * H] * kk_[i * C + j];
-      }
-    for (int64_t i = 0; i < n; ++i) {
-      const float b = betac_[i * H];
-      for (int64_t e = 0; e < dv; ++e) u_[i * dv + e] = b * vc_[i * ldv_ + e];
-      for (int64_t e = 0; e < dk; ++e) {
-        w_[i * dk + e] = b * decay_.in[i] * kc_[i * ldk_ + e];
-        q_in_[i * dk + e] = decay_.in[i] * qc_[i * ldk_ + e];
-        k_out_[i * dk + e] = decay_.out[i] * kc_[i * ldk_ + e];
-      }
-    }
-    solve_unit_lower(n, a_.data(), C, u_.data(), dv);
-    solve_unit_lower(n, a_.data(), C, w_.data(), dk);
-  }
-
-  // delta = U - W S for the chunk's starting state S[dk, dv].
-  void compute_delta(const float* S) {
-    std::copy_n(u_.data(), n_ * d_.dv, delta_.data());
-    small::gemm_nn(n_, d_.dv, d_.dk, -1.0f, w_.data(), d_.dk, S, d_.dv, delta_.data(), d_.dv);
-  }
+               const float* beta);
 
   // Advances S over the chunk, writing the chunk's outputs into o (rows of [T, H, dv]) unless null.
-  void forward(float* S, float* o) {
-    const int64_t dk = d_.dk, dv = d_.dv;
-    compute_delta(S);
-    if (o) {
-      small::zero_rows(n_, dv, o, ldv_);
-      small::gemm_nn(n_, dv, dk, 1.0f, q_in_.data(), dk, S, dv, o, ldv_);
-      small::gemm_nn(n_, dv, n_, 1.0f, qk_.data(), cap_, delta_.data(), dv, o, ldv_);
-    }
-    for (int64_t e = 0; e < dk * dv; ++e) S[e] *= decay_.all;
-    small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
-  }
-
-  int64_t n() const { return n_; }
+  void forward(float* S, float* o);
 
   // The chunk's backward. S is its starting state; dS holds dLoss/d(end state) on entry and
   // dLoss/d(start state) on exit. d_o, dq, dk, dv point at the chunk's first row of [T, H, *],
@@ -115,50 +42,137 @@ class GdnChunk {
                 float* dbeta);
 
  private:
+  // delta = U - W S for the chunk's starting state S[dk, dv].
+  void compute_delta(const float* S) {
+    std::copy_n(u_.data(), n_ * d_.dv, delta_.data());
+    small::gemm_nn(n_, d_.dv, d_.dk, -1.0f, w_.data(), d_.dk, S, d_.dv, delta_.data(), d_.dv);
+  }
+
   const GatedDeltaDims d_;
   const int64_t cap_, ldk_, ldv_;
   int64_t n_ = 0;
-  const float *qc_ = nullptr, *kc_ = nullptr, *vc_ = nullptr, *gc_ = nullptr, *betac_ = nullptr;
+  const float *qc_ = nullptr, *kc_ = nullptr, *vc_ = nullptr, *betac_ = nullptr;
   ChunkDecay decay_;
-  std::vector<float> qk_;                 // [cap, cap] (Q K^T) ⊙ mask
-  std::vector<float> kk_;                 // [cap, cap] (K K^T) ⊙ mask, strictly lower
-  std::vector<float> a_;                  // [cap, cap] diag(beta) kk
-  std::vector<float> u_, w_;              // [cap, dv], [cap, dk]
-  std::vector<float> q_in_, k_out_;       // [cap, dk] diag(decay_in) Q, diag(decay_out) K
-  std::vector<float> k_t_;                // [dk, cap] K^T
-  std::vector<float> delta_;              // [cap, dv]
+  // Square [cap, cap] matrices.
+  std::vector<float> qk_;         // (Q K^T) ⊙ mask
+  std::vector<float> kk_;         // (K K^T) ⊙ mask, strictly lower
+  std::vector<float> a_;          // diag(beta) kk
+  std::vector<float> tinv_;       // (I + A)^{-1}, unit lower triangular
+  std::vector<float> t_beta_;     // Tinv diag(beta)
+  std::vector<float> t_beta_in_;  // Tinv diag(beta exp(gamma))
+  // Rows of the chunk.
+  std::vector<float> u_, w_;           // [cap, dv] Tinv diag(beta) V, [cap, dk] Tinv diag(beta exp(gamma)) K
+  std::vector<float> q_in_, k_out_;    // [cap, dk] diag(exp(gamma)) Q, diag(exp(gamma_last - gamma)) K
+  std::vector<float> delta_;           // [cap, dv]
+  // Backward only.
+  std::vector<float> d_delta_, d_bv_;               // [cap, dv]
+  std::vector<float> dq_in_, dk_out_, dw_, d_bk_;   // [cap, dk]
+  std::vector<float> dp_, da_;                      // [cap, cap]
+  std::vector<float> dgamma_;                       // [cap]
 };
+
+void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v,
+                       const float* g, const float* beta) {
+  const int64_t H = d_.H, dk = d_.dk, dv = d_.dv, C = cap_;
+  n_ = n;
+  qc_ = q + (t0 * H + h) * dk;
+  kc_ = k + (t0 * H + h) * dk;
+  vc_ = v + (t0 * H + h) * dv;
+  betac_ = beta + t0 * H + h;
+  decay_.compute(n, [&](int64_t i) { return g[(t0 + i) * H + h]; });
+  const float* mask = decay_.mask.data();
+  small::zero_rows(n, n, qk_.data(), C);
+  small::zero_rows(n, n, kk_.data(), C);
+  small::gemm_nt(n, n, dk, 1.0f, qc_, ldk_, kc_, ldk_, qk_.data(), C);
+  small::gemm_nt(n, n, dk, 1.0f, kc_, ldk_, kc_, ldk_, kk_.data(), C);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      qk_[i * C + j] *= mask[i * C + j];
+      kk_[i * C + j] = j < i ? kk_[i * C + j] * mask[i * C + j] : 0.0f;
+      a_[i * C + j] = betac_[i * H] * kk_[i * C + j];
+    }
+  // Tinv by forward substitution on the identity: row i = e_i - sum_{j<i} A_ij row j.
+  small::zero_rows(n, n, tinv_.data(), C);
+  for (int64_t i = 0; i < n; ++i) {
+    float* __restrict ti = tinv_.data() + i * C;
+    ti[i] = 1.0f;
+    for (int64_t j = 0; j < i; ++j) {
+      const float aij = a_[i * C + j];
+      const float* __restrict tj = tinv_.data() + j * C;
+      for (int64_t e = 0; e <= j; ++e) ti[e] -= aij * tj[e];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      t_beta_[i * C + j] = tinv_[i * C + j] * betac_[j * H];
+      t_beta_in_[i * C + j] = t_beta_[i * C + j] * decay_.in[j];
+    }
+  small::zero_rows(n, dv, u_.data(), dv);
+  small::zero_rows(n, dk, w_.data(), dk);
+  small::gemm_nn(n, dv, n, 1.0f, t_beta_.data(), C, vc_, ldv_, u_.data(), dv);
+  small::gemm_nn(n, dk, n, 1.0f, t_beta_in_.data(), C, kc_, ldk_, w_.data(), dk);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t e = 0; e < dk; ++e) {
+      q_in_[i * dk + e] = decay_.in[i] * qc_[i * ldk_ + e];
+      k_out_[i * dk + e] = decay_.out[i] * kc_[i * ldk_ + e];
+    }
+}
+
+void GdnChunk::forward(float* S, float* o) {
+  const int64_t dk = d_.dk, dv = d_.dv;
+  compute_delta(S);
+  if (o) {
+    small::zero_rows(n_, dv, o, ldv_);
+    small::gemm_nn(n_, dv, dk, 1.0f, q_in_.data(), dk, S, dv, o, ldv_);
+    small::gemm_nn(n_, dv, n_, 1.0f, qk_.data(), cap_, delta_.data(), dv, o, ldv_);
+  }
+  for (int64_t e = 0; e < dk * dv; ++e) S[e] *= decay_.all;
+  small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
+}
 
 void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, float* dk, float* dv, float* dg,
                         float* dbeta) {
   const int64_t H = d_.H, Dk = d_.dk, Dv = d_.dv, C = cap_, n = n_;
-  const int64_t widest = std::max({C, Dk, Dv});
-  std::vector<float> d_delta(n * Dv, 0.0f), dp(n * C, 0.0f), dq_in(n * Dk, 0.0f), dk_out(n * Dk, 0.0f),
-      dw(n * Dk, 0.0f), da(n * C, 0.0f), dgamma(n, 0.0f), scratch(widest * widest);
+  float* d_delta = d_delta_.data();
+  float* dp = dp_.data();
+  float* dq_in = dq_in_.data();
+  float* dk_out = dk_out_.data();
+  float* dw = dw_.data();
+  float* da = da_.data();
+  float* dgamma = dgamma_.data();
+  small::zero_rows(n, Dv, d_delta, Dv);
+  small::zero_rows(n, n, dp, C);
+  small::zero_rows(n, Dk, dq_in, Dk);
+  small::zero_rows(n, Dk, dk_out, Dk);
+  small::zero_rows(n, Dk, dw, Dk);
+  small::zero_rows(n, n, da, C);
+  std::fill_n(dgamma, n, 0.0f);
   compute_delta(S);
 
   // O = Q_in S + qk delta and S_end = decay_all S + K_out^T delta.
-  small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, ldv_, d_delta.data(), Dv);
-  small::gemm_nn(n, Dv, Dk, 1.0f, k_out_.data(), Dk, dS, Dv, d_delta.data(), Dv);
-  small::gemm_nt(n, n, Dv, 1.0f, d_o, ldv_, delta_.data(), Dv, dp.data(), C, scratch.data());
-  small::gemm_nt(n, Dk, Dv, 1.0f, d_o, ldv_, S, Dv, dq_in.data(), Dk, scratch.data());
-  small::gemm_nt(n, Dk, Dv, 1.0f, delta_.data(), Dv, dS, Dv, dk_out.data(), Dk, scratch.data());
+  small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, ldv_, d_delta, Dv);
+  small::gemm_nn(n, Dv, Dk, 1.0f, k_out_.data(), Dk, dS, Dv, d_delta, Dv);
+  small::gemm_nt(n, n, Dv, 1.0f, d_o, ldv_, delta_.data(), Dv, dp, C);
+  small::gemm_nt(n, Dk, Dv, 1.0f, d_o, ldv_, S, Dv, dq_in, Dk);
+  small::gemm_nt(n, Dk, Dv, 1.0f, delta_.data(), Dv, dS, Dv, dk_out, Dk);
   dgamma[n - 1] += decay_.all * small::dot(Dk * Dv, S, dS);
   for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_.all;
   small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, ldv_, dS, Dv);
 
   // delta = U - W S.
-  small::gemm_tn(Dk, Dv, n, -1.0f, w_.data(), Dk, d_delta.data(), Dv, dS, Dv);
-  small::gemm_nt(n, Dk, Dv, -1.0f, d_delta.data(), Dv, S, Dv, dw.data(), Dk, scratch.data());
+  small::gemm_tn(Dk, Dv, n, -1.0f, w_.data(), Dk, d_delta, Dv, dS, Dv);
+  small::gemm_nt(n, Dk, Dv, -1.0f, d_delta, Dv, S, Dv, dw, Dk);
 
-  // U = (I + A)^{-1} diag(beta) V and W = (I + A)^{-1} diag(beta) K_g: with X = (I + A)^{-1} Y,
-  // dY = (I + A)^{-T} dX and dA = -dY X^T. d_delta and dw become dY in place.
-  float* d_bv = d_delta.data();
-  float* d_bk = dw.data();
-  solve_unit_lower_transposed(n, a_.data(), C, d_bv, Dv);
-  solve_unit_lower_transposed(n, a_.data(), C, d_bk, Dk);
-  small::gemm_nt(n, n, Dv, -1.0f, d_bv, Dv, u_.data(), Dv, da.data(), C, scratch.data());
-  small::gemm_nt(n, n, Dk, -1.0f, d_bk, Dk, w_.data(), Dk, da.data(), C, scratch.data());
+  // U = Tinv diag(beta) V and W = Tinv diag(beta exp(gamma)) K: with X = Tinv Y, dY = Tinv^T dX and
+  // dA = -dY X^T (A enters through Tinv = (I + A)^{-1}).
+  float* d_bv = d_bv_.data();
+  float* d_bk = d_bk_.data();
+  small::zero_rows(n, Dv, d_bv, Dv);
+  small::zero_rows(n, Dk, d_bk, Dk);
+  small::gemm_tn(n, Dv, n, 1.0f, tinv_.data(), C, d_delta, Dv, d_bv, Dv);
+  small::gemm_tn(n, Dk, n, 1.0f, tinv_.data(), C, dw, Dk, d_bk, Dk);
+  small::gemm_nt(n, n, Dv, -1.0f, d_bv, Dv, u_.data(), Dv, da, C);
+  small::gemm_nt(n, n, Dk, -1.0f, d_bk, Dk, w_.data(), Dk, da, C);
 
   small::zero_rows(n, Dk, dq, ldk_);
   small::zero_rows(n, Dk, dk, ldk_);
@@ -170,11 +184,11 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
     float d_b = small::dot(Dv, vc_ + i * ldv_, d_bv + i * Dv) + decay_.in[i] * k_dbk;
     for (int64_t j = 0; j < i; ++j) d_b += da[i * C + j] * kk_[i * C + j];
     dbeta[i * H] = d_b;
-    dgamma[i] += b * decay_.in[i] * k_dbk + small::dot(Dk, q_in_.data() + i * Dk, dq_in.data() + i * Dk);
+    dgamma[i] += b * decay_.in[i] * k_dbk + small::dot(Dk, q_in_.data() + i * Dk, dq_in + i * Dk);
     // decay_out_i = exp(gamma_last - gamma_i); the last token's is exp(0), with no gradient, and
     // leaving it out avoids cancelling two O(1) terms when the true dg is tiny (very negative g).
     if (i < n - 1) {
-      const float d_log = small::dot(Dk, k_out_.data() + i * Dk, dk_out.data() + i * Dk);
+      const float d_log = small::dot(Dk, k_out_.data() + i * Dk, dk_out + i * Dk);
       dgamma[i] -= d_log;
       dgamma[n - 1] += d_log;
     }
@@ -197,10 +211,10 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
       dp[i * C + j] *= decay_.mask[i * C + j];
       da[i * C + j] = j < i ? da[i * C + j] * betac_[i * H] * decay_.mask[i * C + j] : 0.0f;
     }
-  small::gemm_nn(n, Dk, n, 1.0f, dp.data(), C, kc_, ldk_, dq, ldk_);
-  small::gemm_tn(n, Dk, n, 1.0f, dp.data(), C, qc_, ldk_, dk, ldk_);
-  small::gemm_nn(n, Dk, n, 1.0f, da.data(), C, kc_, ldk_, dk, ldk_);
-  small::gemm_tn(n, Dk, n, 1.0f, da.data(), C, kc_, ldk_, dk, ldk_);
+  small::gemm_nn(n, Dk, n, 1.0f, dp, C, kc_, ldk_, dq, ldk_);
+  small::gemm_tn(n, Dk, n, 1.0f, dp, C, qc_, ldk_, dk, ldk_);
+  small::gemm_nn(n, Dk, n, 1.0f, da, C, kc_, ldk_, dk, ldk_);
+  small::gemm_tn(n, Dk, n, 1.0f, da, C, kc_, ldk_, dk, ldk_);
 
   // gamma is the inclusive cumulative sum of g.
   float run = 0.0f;
@@ -237,14 +251,16 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
   for (int64_t h = 0; h < H; ++h) {
     GdnChunk work(d, C);
     // starts[c] is the state entering chunk c.
-    std::vector<float> starts((chunks + 1) * state, 0.0f);
-    if (s0) std::copy_n(s0 + h * state, state, starts.data());
+    std::vector<float> starts(chunks * state);
+    std::vector<float> S(state, 0.0f);
+    if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t c = 0; c < chunks; ++c) {
-      std::copy_n(starts.data() + c * state, state, starts.data() + (c + 1) * state);
+      std::copy_n(S.data(), state, starts.data() + c * state);
       work.prepare(h, c * C, std::min(C, T - c * C), q, k, v, g, beta);
-      work.forward(starts.data() + (c + 1) * state, nullptr);
+      work.forward(S.data(), nullptr);
     }
-    std::vector<float> dS(state, 0.0f);
+    std::vector<float>& dS = S;
+    std::fill(dS.begin(), dS.end(), 0.0f);
     if (d_s_final) std::copy_n(d_s_final + h * state, state, dS.data());
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * C;

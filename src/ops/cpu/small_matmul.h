@@ -67,6 +67,29 @@ inline void product_acc(int64_t M, int64_t N, int64_t K, float alpha, const floa
       }
 }
 
+// C[Rows, Cols] += alpha * A[Rows, K] B[Cols, K]^T: dot products over the contiguous K, so that
+// neither operand needs transposing; 8 accumulators plus 6 loaded vectors fit the 16 registers.
+template <int Rows, int Cols>
+inline void dot_block(int64_t K, float alpha, const float* __restrict a, int64_t lda, const float* __restrict b,
+                      int64_t ldb, float* __restrict c, int64_t ldc) {
+  f32x8 acc[Rows][Cols] = {};
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    f32x8 av[Rows], bv[Cols];
+    for (int r = 0; r < Rows; ++r) av[r] = *reinterpret_cast<const f32x8*>(a + r * lda + k);
+    for (int j = 0; j < Cols; ++j) bv[j] = *reinterpret_cast<const f32x8*>(b + j * ldb + k);
+    for (int r = 0; r < Rows; ++r)
+      for (int j = 0; j < Cols; ++j) acc[r][j] += av[r] * bv[j];
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int j = 0; j < Cols; ++j) {
+      float sum = 0.0f;
+      for (int e = 0; e < 8; ++e) sum += acc[r][j][e];
+      for (int64_t kk = k; kk < K; ++kk) sum += a[r * lda + kk] * b[j * ldb + kk];
+      c[r * ldc + j] += alpha * sum;
+    }
+}
+
 }  // namespace detail
 
 // C[M,N] += alpha * A[M,K] B[K,N]
@@ -81,13 +104,20 @@ inline void gemm_tn(int64_t M, int64_t N, int64_t K, float alpha, const float* a
   detail::product_acc(M, N, K, alpha, a, 1, lda, b, ldb, c, ldc);
 }
 
-// C[M,N] += alpha * A B^T, with A stored [M,K] and B [N,K]. B is first transposed into `scratch`
-// (K*N floats) so that the kernel streams contiguous rows.
+// C[M,N] += alpha * A B^T, with A stored [M,K] and B [N,K].
 inline void gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda, const float* b,
-                    int64_t ldb, float* c, int64_t ldc, float* scratch) {
-  for (int64_t j = 0; j < N; ++j)
-    for (int64_t k = 0; k < K; ++k) scratch[k * N + j] = b[j * ldb + k];
-  detail::product_acc(M, N, K, alpha, a, lda, 1, scratch, N, c, ldc);
+                    int64_t ldb, float* c, int64_t ldc) {
+  constexpr int64_t kDotRows = 2, kDotCols = 4;
+  const int64_t M_full = M - M % kDotRows, N_full = N - N % kDotCols;
+  for (int64_t i = 0; i < M_full; i += kDotRows) {
+    for (int64_t j = 0; j < N_full; j += kDotCols)
+      detail::dot_block<kDotRows, kDotCols>(K, alpha, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc);
+    for (int64_t j = N_full; j < N; ++j)
+      detail::dot_block<kDotRows, 1>(K, alpha, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc);
+  }
+  for (int64_t i = M_full; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      detail::dot_block<1, 1>(K, alpha, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc);
 }
 
 inline float dot(int64_t n, const float* __restrict x, const float* __restrict y) {

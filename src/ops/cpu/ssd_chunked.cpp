@@ -68,7 +68,7 @@ class SsdChunk {
     for (int64_t i = 0; i < n_; ++i)
       for (int64_t p = 0; p < P; ++p) y[i * ldx_ + p] = in_.D[h_] * xc_[i * ldx_ + p];
     small::gemm_nn(n_, P, n_, 1.0f, mixing_.data(), cap_, u_.data(), P, y, ldx_);
-    small::gemm_nt(n_, P, N, 1.0f, c_in_.data(), N, S, N, y, ldx_, scratch_.data());
+    small::gemm_nt(n_, P, N, 1.0f, c_in_.data(), N, S, N, y, ldx_);
   }
 
   // S <- decay_all S + U^T B_out.
@@ -114,8 +114,8 @@ void SsdChunk::backward(const float* S, const float* dS_end, const float* d_y, f
 
   // Y = mixing U + C_in S^T and S_end = ... + U^T B_out.
   small::gemm_tn(n, P, n, 1.0f, mixing_.data(), C, d_y, ldx_, du.data(), P);
-  small::gemm_nt(n, P, N, 1.0f, b_out_.data(), N, dS_end, N, du.data(), P, scratch_.data());
-  small::gemm_nt(n, n, P, 1.0f, d_y, ldx_, u_.data(), P, d_mixing.data(), C, scratch_.data());
+  small::gemm_nt(n, P, N, 1.0f, b_out_.data(), N, dS_end, N, du.data(), P);
+  small::gemm_nt(n, n, P, 1.0f, d_y, ldx_, u_.data(), P, d_mixing.data(), C);
   // mixing = (C B^T) ⊙ exp(a_i - a_j): the mask's share of da, then d(C B^T).
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
