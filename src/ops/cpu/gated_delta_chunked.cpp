@@ -22,7 +22,8 @@ namespace {
 class GdnChunk {
  public:
   GdnChunk(const GatedDeltaDims& d, int64_t cap)
-      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), decay_(cap), qk_(cap * cap), kk_(cap * cap),
+      : d_(d), cap_(cap), ldk_(d.H * d.dk), ldv_(d.H * d.dv), q_(cap * d.dk), k_(cap * d.dk),
+        v_(cap * d.dv), rows_dv_(cap * d.dv), decay_(cap), qk_(cap * cap), kk_(cap * cap),
         a_(cap * cap), tinv_(cap * cap), t_beta_(cap * cap), t_beta_in_(cap * cap), u_(cap * d.dv),
         w_(cap * d.dk), q_in_(cap * d.dk), k_out_(cap * d.dk), delta_(cap * d.dv), d_delta_(cap * d.dv),
         d_bv_(cap * d.dv), dq_in_(cap * d.dk), dk_out_(cap * d.dk), dw_(cap * d.dk), d_bk_(cap * d.dk),
@@ -51,7 +52,11 @@ class GdnChunk {
   const GatedDeltaDims d_;
   const int64_t cap_, ldk_, ldv_;
   int64_t n_ = 0;
-  const float *qc_ = nullptr, *kc_ = nullptr, *vc_ = nullptr, *betac_ = nullptr;
+  const float* betac_ = nullptr;
+  // The chunk's rows of q, k, v for this head, gathered contiguous: in [T, H, d] consecutive rows of
+  // one head lie H * d floats apart, a power-of-two stride that maps them onto the same cache sets.
+  std::vector<float> q_, k_, v_;  // [cap, dk], [cap, dk], [cap, dv]
+  std::vector<float> rows_dv_;    // [cap, dv] the outputs, or d_o, before scattering / after gathering
   ChunkDecay decay_;
   // Square [cap, cap] matrices.
   std::vector<float> qk_;         // (Q K^T) ⊙ mask
@@ -75,16 +80,19 @@ void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const f
                        const float* g, const float* beta) {
   const int64_t H = d_.H, dk = d_.dk, dv = d_.dv, C = cap_;
   n_ = n;
-  qc_ = q + (t0 * H + h) * dk;
-  kc_ = k + (t0 * H + h) * dk;
-  vc_ = v + (t0 * H + h) * dv;
+  small::gather_rows(n, dk, q + (t0 * H + h) * dk, ldk_, q_.data());
+  small::gather_rows(n, dk, k + (t0 * H + h) * dk, ldk_, k_.data());
+  small::gather_rows(n, dv, v + (t0 * H + h) * dv, ldv_, v_.data());
+  const float* qc = q_.data();
+  const float* kc = k_.data();
+  const float* vc = v_.data();
   betac_ = beta + t0 * H + h;
   decay_.compute(n, [&](int64_t i) { return g[(t0 + i) * H + h]; });
   const float* mask = decay_.mask.data();
   small::zero_rows(n, n, qk_.data(), C);
   small::zero_rows(n, n, kk_.data(), C);
-  small::gemm_nt(n, n, dk, 1.0f, qc_, ldk_, kc_, ldk_, qk_.data(), C);
-  small::gemm_nt(n, n, dk, 1.0f, kc_, ldk_, kc_, ldk_, kk_.data(), C);
+  small::gemm_nt(n, n, dk, 1.0f, qc, dk, kc, dk, qk_.data(), C, true);
+  small::gemm_nt(n, n, dk, 1.0f, kc, dk, kc, dk, kk_.data(), C, true);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
       qk_[i * C + j] *= mask[i * C + j];
@@ -109,12 +117,12 @@ void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const f
     }
   small::zero_rows(n, dv, u_.data(), dv);
   small::zero_rows(n, dk, w_.data(), dk);
-  small::gemm_nn(n, dv, n, 1.0f, t_beta_.data(), C, vc_, ldv_, u_.data(), dv);
-  small::gemm_nn(n, dk, n, 1.0f, t_beta_in_.data(), C, kc_, ldk_, w_.data(), dk);
+  small::gemm_nn(n, dv, n, 1.0f, t_beta_.data(), C, vc, dv, u_.data(), dv, true);
+  small::gemm_nn(n, dk, n, 1.0f, t_beta_in_.data(), C, kc, dk, w_.data(), dk, true);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t e = 0; e < dk; ++e) {
-      q_in_[i * dk + e] = decay_.in[i] * qc_[i * ldk_ + e];
-      k_out_[i * dk + e] = decay_.out[i] * kc_[i * ldk_ + e];
+      q_in_[i * dk + e] = decay_.in[i] * qc[i * dk + e];
+      k_out_[i * dk + e] = decay_.out[i] * kc[i * dk + e];
     }
 }
 
@@ -122,17 +130,24 @@ void GdnChunk::forward(float* S, float* o) {
   const int64_t dk = d_.dk, dv = d_.dv;
   compute_delta(S);
   if (o) {
-    small::zero_rows(n_, dv, o, ldv_);
-    small::gemm_nn(n_, dv, dk, 1.0f, q_in_.data(), dk, S, dv, o, ldv_);
-    small::gemm_nn(n_, dv, n_, 1.0f, qk_.data(), cap_, delta_.data(), dv, o, ldv_);
+    float* rows = rows_dv_.data();
+    small::zero_rows(n_, dv, rows, dv);
+    small::gemm_nn(n_, dv, dk, 1.0f, q_in_.data(), dk, S, dv, rows, dv);
+    small::gemm_nn(n_, dv, n_, 1.0f, qk_.data(), cap_, delta_.data(), dv, rows, dv, true);
+    small::scatter_rows(n_, dv, rows, o, ldv_);
   }
   for (int64_t e = 0; e < dk * dv; ++e) S[e] *= decay_.all;
   small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
 }
 
-void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, float* dk, float* dv, float* dg,
-                        float* dbeta) {
+void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float* dq_rows, float* dk_rows,
+                        float* dv_rows, float* dg, float* dbeta) {
   const int64_t H = d_.H, Dk = d_.dk, Dv = d_.dv, C = cap_, n = n_;
+  const float* qc = q_.data();
+  const float* kc = k_.data();
+  const float* vc = v_.data();
+  float* d_o = rows_dv_.data();
+  small::gather_rows(n, Dv, d_o_rows, ldv_, d_o);
   float* d_delta = d_delta_.data();
   float* dp = dp_.data();
   float* dq_in = dq_in_.data();
@@ -150,14 +165,14 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   compute_delta(S);
 
   // O = Q_in S + qk delta and S_end = decay_all S + K_out^T delta.
-  small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, ldv_, d_delta, Dv);
+  small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, Dv, d_delta, Dv, true);
   small::gemm_nn(n, Dv, Dk, 1.0f, k_out_.data(), Dk, dS, Dv, d_delta, Dv);
-  small::gemm_nt(n, n, Dv, 1.0f, d_o, ldv_, delta_.data(), Dv, dp, C);
-  small::gemm_nt(n, Dk, Dv, 1.0f, d_o, ldv_, S, Dv, dq_in, Dk);
+  small::gemm_nt(n, n, Dv, 1.0f, d_o, Dv, delta_.data(), Dv, dp, C, true);
+  small::gemm_nt(n, Dk, Dv, 1.0f, d_o, Dv, S, Dv, dq_in, Dk);
   small::gemm_nt(n, Dk, Dv, 1.0f, delta_.data(), Dv, dS, Dv, dk_out, Dk);
   dgamma[n - 1] += decay_.all * small::dot(Dk * Dv, S, dS);
   for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_.all;
-  small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, ldv_, dS, Dv);
+  small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, Dv, dS, Dv);
 
   // delta = U - W S.
   small::gemm_tn(Dk, Dv, n, -1.0f, w_.data(), Dk, d_delta, Dv, dS, Dv);
@@ -169,19 +184,19 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
   float* d_bk = d_bk_.data();
   small::zero_rows(n, Dv, d_bv, Dv);
   small::zero_rows(n, Dk, d_bk, Dk);
-  small::gemm_tn(n, Dv, n, 1.0f, tinv_.data(), C, d_delta, Dv, d_bv, Dv);
-  small::gemm_tn(n, Dk, n, 1.0f, tinv_.data(), C, dw, Dk, d_bk, Dk);
-  small::gemm_nt(n, n, Dv, -1.0f, d_bv, Dv, u_.data(), Dv, da, C);
-  small::gemm_nt(n, n, Dk, -1.0f, d_bk, Dk, w_.data(), Dk, da, C);
+  small::gemm_tn(n, Dv, n, 1.0f, tinv_.data(), C, d_delta, Dv, d_bv, Dv, true);
+  small::gemm_tn(n, Dk, n, 1.0f, tinv_.data(), C, dw, Dk, d_bk, Dk, true);
+  small::gemm_nt(n, n, Dv, -1.0f, d_bv, Dv, u_.data(), Dv, da, C, true);
+  small::gemm_nt(n, n, Dk, -1.0f, d_bk, Dk, w_.data(), Dk, da, C, true);
 
-  small::zero_rows(n, Dk, dq, ldk_);
-  small::zero_rows(n, Dk, dk, ldk_);
+  // The token gradients are formed contiguous (reusing buffers done with) and scattered at the end.
+  float* dv = d_bv;
+  float* dq = dq_in;
+  float* dk = dw;
   for (int64_t i = 0; i < n; ++i) {
     const float b = betac_[i * H];
-    const float* ki = kc_ + i * ldk_;
-    for (int64_t e = 0; e < Dv; ++e) dv[i * ldv_ + e] = b * d_bv[i * Dv + e];
-    const float k_dbk = small::dot(Dk, ki, d_bk + i * Dk);
-    float d_b = small::dot(Dv, vc_ + i * ldv_, d_bv + i * Dv) + decay_.in[i] * k_dbk;
+    const float k_dbk = small::dot(Dk, kc + i * Dk, d_bk + i * Dk);
+    float d_b = small::dot(Dv, vc + i * Dv, d_bv + i * Dv) + decay_.in[i] * k_dbk;
     for (int64_t j = 0; j < i; ++j) d_b += da[i * C + j] * kk_[i * C + j];
     dbeta[i * H] = d_b;
     dgamma[i] += b * decay_.in[i] * k_dbk + small::dot(Dk, q_in_.data() + i * Dk, dq_in + i * Dk);
@@ -192,9 +207,10 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
       dgamma[i] -= d_log;
       dgamma[n - 1] += d_log;
     }
+    for (int64_t e = 0; e < Dv; ++e) dv[i * Dv + e] = b * d_bv[i * Dv + e];
     for (int64_t e = 0; e < Dk; ++e) {
-      dq[i * ldk_ + e] = decay_.in[i] * dq_in[i * Dk + e];
-      dk[i * ldk_ + e] = b * decay_.in[i] * d_bk[i * Dk + e] + decay_.out[i] * dk_out[i * Dk + e];
+      dq[i * Dk + e] = decay_.in[i] * dq_in[i * Dk + e];
+      dk[i * Dk + e] = b * decay_.in[i] * d_bk[i * Dk + e] + decay_.out[i] * dk_out[i * Dk + e];
     }
   }
 
@@ -211,10 +227,13 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o, float* dq, 
       dp[i * C + j] *= decay_.mask[i * C + j];
       da[i * C + j] = j < i ? da[i * C + j] * betac_[i * H] * decay_.mask[i * C + j] : 0.0f;
     }
-  small::gemm_nn(n, Dk, n, 1.0f, dp, C, kc_, ldk_, dq, ldk_);
-  small::gemm_tn(n, Dk, n, 1.0f, dp, C, qc_, ldk_, dk, ldk_);
-  small::gemm_nn(n, Dk, n, 1.0f, da, C, kc_, ldk_, dk, ldk_);
-  small::gemm_tn(n, Dk, n, 1.0f, da, C, kc_, ldk_, dk, ldk_);
+  small::gemm_nn(n, Dk, n, 1.0f, dp, C, kc, Dk, dq, Dk, true);
+  small::gemm_tn(n, Dk, n, 1.0f, dp, C, qc, Dk, dk, Dk, true);
+  small::gemm_nn(n, Dk, n, 1.0f, da, C, kc, Dk, dk, Dk, true);
+  small::gemm_tn(n, Dk, n, 1.0f, da, C, kc, Dk, dk, Dk, true);
+  small::scatter_rows(n, Dk, dq, dq_rows, ldk_);
+  small::scatter_rows(n, Dk, dk, dk_rows, ldk_);
+  small::scatter_rows(n, Dv, dv, dv_rows, ldv_);
 
   // gamma is the inclusive cumulative sum of g.
   float run = 0.0f;
