@@ -282,7 +282,10 @@ INSTANTIATE_TEST_SUITE_P(
                       SsdCase{37, 6, 8, 3, 16, 16, true, false, 0.01f, 0.5f, false},    // no final state
                       SsdCase{300, 4, 16, 2, 32, 64, true, true, 0.001f, 0.1f, false},  // long, slow decay
                       SsdCase{130, 4, 8, 2, 16, 64, true, true, 5.0f, 10.0f, true},     // strong decay
-                      SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true}));  // mixed decays
+                      SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true},    // mixed decays
+                      // long enough that the backward cuts time into several windows (2^22 floats
+                      // of per-head dB, dC shares hold 32 chunks here), the last one ragged
+                      SsdCase{4100, 16, 8, 2, 64, 64, true, true, 0.001f, 0.1f, false}));
 
 // float64 forward, token by token, for the finite differences; loss = <y, r_y> + <s_final, r_s>.
 double ssd_loss(const SsdDims& d, const std::vector<double>& x, const std::vector<double>& dt, const Vec& A,

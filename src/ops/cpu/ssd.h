@@ -30,10 +30,13 @@ void ssd_reference_backward(const SsdDims& d, const float* x, const float* dt, c
                             const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
                             float* ds0);
 
-// The same gradients in chunks (the production path). A first pass, parallel over heads, sweeps
-// the chunk states forward and their gradients backward; a second, parallel over (group, chunk),
-// computes every token gradient, so dB and dC are summed over heads without races. Memory:
-// 2 * H * (ceil(T / chunk) + 1) * P * N floats of states, plus O(chunk * (chunk + P + N)) per thread.
+// The same gradients in chunks (the production path). A forward sweep keeps each head's state at
+// the start of every window of chunks; windows are then processed last to first, each recomputing
+// its chunk states and sweeping the state gradient back through them. Each head's share of dB and
+// dC is kept apart and summed per group, so heads run in parallel without races. Memory:
+// H * ceil(T / chunk / window) * P * N floats of window states, H * P * N of state gradients, and
+// at most 2^22 floats of shares (which sets the window), plus per thread window * P * N floats and
+// O(chunk * (chunk + P + N)) scratch.
 void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B,
                           const float* C, const float* D, const float* s0, const float* d_y,
                           const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
