@@ -15,6 +15,12 @@ namespace {
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }
 
+// dst[cols, rows] = src[rows, cols]^T
+void transpose(int64_t rows, int64_t cols, const float* src, float* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 struct SsdInputs {
   const float *x, *dt, *A, *B, *C, *D;
 };
@@ -33,10 +39,17 @@ class SsdChunk {
   // with_mixing (the outputs need it, the state sweep does not), the masked C B^T.
   void load(int64_t h, int64_t t0, int64_t n, bool with_mixing);
 
+  // The forward keeps the state transposed, S^T[N, P], so that both its products stream rows:
   // y (rows of [T, H, P]) = mixing U + C_in S^T + D x.
-  void output(const float* S, float* y_rows);
+  void output(const float* S_t, float* y_rows);
 
-  // S <- decay_all S + U^T B_out.
+  // S^T <- decay_all S^T + B_out^T U.
+  void advance_transposed(float* S_t) {
+    for (int64_t e = 0; e < d_.P * d_.N; ++e) S_t[e] *= decay_.all;
+    small::gemm_tn(d_.N, d_.P, n_, 1.0f, b_out_.data(), d_.N, u_.data(), d_.P, S_t, d_.P);
+  }
+
+  // The backward keeps it as is, S[P, N]: S <- decay_all S + U^T B_out.
   void advance(float* S) {
     for (int64_t e = 0; e < d_.P * d_.N; ++e) S[e] *= decay_.all;
     small::gemm_tn(d_.P, d_.N, n_, 1.0f, u_.data(), d_.P, b_out_.data(), d_.N, S, d_.N);
@@ -91,12 +104,12 @@ void SsdChunk::load(int64_t h, int64_t t0, int64_t n, bool with_mixing) {
     for (int64_t j = 0; j < n; ++j) mixing_[i * C + j] *= decay_.mask[i * C + j];
 }
 
-void SsdChunk::output(const float* S, float* y_rows) {
+void SsdChunk::output(const float* S_t, float* y_rows) {
   const int64_t P = d_.P, N = d_.N;
   float* y = rows_p_.data();
   for (int64_t e = 0; e < n_ * P; ++e) y[e] = in_.D[h_] * x_[e];
   small::gemm_nn(n_, P, n_, 1.0f, mixing_.data(), cap_, u_.data(), P, y, P, true);
-  small::gemm_nt(n_, P, N, 1.0f, c_in_.data(), N, S, N, y, P);
+  small::gemm_nn(n_, P, N, 1.0f, c_in_.data(), N, S_t, P, y, P);
   small::scatter_rows(n_, P, y, y_rows, ldx_);
 }
 
@@ -183,14 +196,14 @@ void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float*
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     SsdChunk work(d, in, L);
-    std::vector<float> S(state, 0.0f);
-    if (s0) std::copy_n(s0 + h * state, state, S.data());
+    std::vector<float> S_t(state, 0.0f);
+    if (s0) transpose(d.P, d.N, s0 + h * state, S_t.data());
     for (int64_t t0 = 0; t0 < T; t0 += L) {
       work.load(h, t0, std::min(L, T - t0), true);
-      work.output(S.data(), y + (t0 * H + h) * d.P);
-      work.advance(S.data());
+      work.output(S_t.data(), y + (t0 * H + h) * d.P);
+      work.advance_transposed(S_t.data());
     }
-    if (s_final) std::copy_n(S.data(), state, s_final + h * state);
+    if (s_final) transpose(d.N, d.P, S_t.data(), s_final + h * state);
   }
 }
 
