@@ -12,6 +12,7 @@
 #include "ops/cpu/chunk_decay.h"
 #include "ops/cpu/gated_delta.h"
 #include "ops/cpu/small_matmul.h"
+#include "ops/cpu/thread_cache.h"
 
 namespace s0::ops {
 
@@ -242,6 +243,13 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float*
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }
 
+// This thread's chunk buffers for these dimensions.
+GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
+  return thread_cached<GdnChunk>(std::make_tuple(d.H, d.dk, d.dv, cap), d, cap);
+}
+
+struct ChunkStarts;  // tags the per-thread buffer of chunk starting states
+
 }  // namespace
 
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
@@ -249,7 +257,7 @@ void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k
   const int64_t T = d.T, H = d.H, state = d.dk * d.dv, C = checked_chunk(chunk);
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
-    GdnChunk work(d, C);
+    GdnChunk& work = thread_chunk(d, C);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t t0 = 0; t0 < T; t0 += C) {
@@ -268,13 +276,13 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
   const int64_t chunks = (T + C - 1) / C;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
-    GdnChunk work(d, C);
+    GdnChunk& work = thread_chunk(d, C);
     // starts[c] is the state entering chunk c.
-    std::vector<float> starts(chunks * state);
+    float* starts = thread_buffer<ChunkStarts>(chunks * state);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t c = 0; c < chunks; ++c) {
-      std::copy_n(S.data(), state, starts.data() + c * state);
+      std::copy_n(S.data(), state, starts + c * state);
       work.prepare(h, c * C, std::min(C, T - c * C), q, k, v, g, beta);
       work.forward(S.data(), nullptr);
     }
@@ -284,7 +292,7 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * C;
       work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta);
-      work.backward(starts.data() + c * state, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
+      work.backward(starts + c * state, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
                     dk + (t0 * H + h) * d.dk, dv + (t0 * H + h) * d.dv, dg + t0 * H + h, dbeta + t0 * H + h);
     }
     if (ds0) std::copy_n(dS.data(), state, ds0 + h * state);
