@@ -8,6 +8,7 @@
 #include "ops/cpu/chunk_decay.h"
 #include "ops/cpu/small_matmul.h"
 #include "ops/cpu/ssd.h"
+#include "ops/cpu/thread_cache.h"
 
 namespace s0::ops {
 
@@ -30,14 +31,14 @@ struct SsdInputs {
 // them onto few cache sets.
 class SsdChunk {
  public:
-  SsdChunk(const SsdDims& d, const SsdInputs& in, int64_t cap)
-      : d_(d), in_(in), cap_(cap), ldx_(d.H * d.P), ldbc_(d.G * d.N), x_(cap * d.P), b_(cap * d.N), c_(cap * d.N),
+  SsdChunk(const SsdDims& d, int64_t cap)
+      : d_(d), cap_(cap), ldx_(d.H * d.P), ldbc_(d.G * d.N), x_(cap * d.P), b_(cap * d.N), c_(cap * d.N),
         decay_(cap), mixing_(cap * cap), u_(cap * d.P), b_out_(cap * d.N), c_in_(cap * d.N), rows_p_(cap * d.P),
         du_(cap * d.P), d_mixing_(cap * cap), d_bc_(cap * d.N), db_(cap * d.N), dc_(cap * d.N), da_(cap) {}
 
   // Tokens [t0, t0 + n) of head h: decays, U, diag(decay_out) B, diag(decay_in) C and, when
   // with_mixing (the outputs need it, the state sweep does not), the masked C B^T.
-  void load(int64_t h, int64_t t0, int64_t n, bool with_mixing);
+  void load(const SsdInputs& in, int64_t h, int64_t t0, int64_t n, bool with_mixing);
 
   // The forward keeps the state transposed, S^T[N, P], so that both its products stream rows:
   // y (rows of [T, H, P]) = mixing U + C_in S^T + D x.
@@ -64,7 +65,7 @@ class SsdChunk {
 
  private:
   const SsdDims d_;
-  const SsdInputs in_;
+  SsdInputs in_{};
   const int64_t cap_, ldx_, ldbc_;
   int64_t h_ = 0, t0_ = 0, n_ = 0;
   std::vector<float> x_, b_, c_;  // [cap, P], [cap, N], [cap, N] the gathered rows
@@ -78,7 +79,8 @@ class SsdChunk {
   std::vector<float> du_, d_mixing_, d_bc_, db_, dc_, da_;
 };
 
-void SsdChunk::load(int64_t h, int64_t t0, int64_t n, bool with_mixing) {
+void SsdChunk::load(const SsdInputs& in, int64_t h, int64_t t0, int64_t n, bool with_mixing) {
+  in_ = in;
   const int64_t H = d_.H, G = d_.G, P = d_.P, N = d_.N, C = cap_;
   const int64_t grp = h / (H / G);
   h_ = h;
@@ -187,6 +189,13 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   small::scatter_rows(n, N, dc, dC_rows, ld_bc);
 }
 
+// This thread's chunk buffers for these dimensions.
+SsdChunk& thread_chunk(const SsdDims& d, int64_t cap) {
+  return thread_cached<SsdChunk>(std::make_tuple(d.H, d.P, d.G, d.N, cap), d, cap);
+}
+
+struct WindowStarts;  // tags the per-thread buffer of a window's chunk starting states
+
 }  // namespace
 
 void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
@@ -195,11 +204,11 @@ void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float*
   const SsdInputs in{x, dt, A, B, C, D};
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
-    SsdChunk work(d, in, L);
+    SsdChunk& work = thread_chunk(d, L);
     std::vector<float> S_t(state, 0.0f);
     if (s0) transpose(d.P, d.N, s0 + h * state, S_t.data());
     for (int64_t t0 = 0; t0 < T; t0 += L) {
-      work.load(h, t0, std::min(L, T - t0), true);
+      work.load(in, h, t0, std::min(L, T - t0), true);
       work.output(S_t.data(), y + (t0 * H + h) * d.P);
       work.advance_transposed(S_t.data());
     }
@@ -226,12 +235,12 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   if (d_s_final) std::copy_n(d_s_final, H * state, d_carry.data());
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
-    SsdChunk work(d, in, L);
+    SsdChunk& work = thread_chunk(d, L);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t c = 0; c < chunks; ++c) {
       if (c % window == 0) std::copy_n(S.data(), state, window_starts.data() + (h * windows + c / window) * state);
-      work.load(h, c * L, std::min(L, T - c * L), false);
+      work.load(in, h, c * L, std::min(L, T - c * L), false);
       work.advance(S.data());
     }
     float d_skip = 0.0f;
@@ -243,21 +252,21 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
     const int64_t t_begin = c_begin * L, t_end = std::min(T, c_end * L);
 #pragma omp parallel for schedule(static)
     for (int64_t h = 0; h < H; ++h) {
-      SsdChunk work(d, in, L);
+      SsdChunk& work = thread_chunk(d, L);
       // The window's chunk starting states, recomputed from the window's first.
-      std::vector<float> starts((c_end - c_begin) * state);
-      std::copy_n(window_starts.data() + (h * windows + w) * state, state, starts.data());
+      float* starts = thread_buffer<WindowStarts>((c_end - c_begin) * state);
+      std::copy_n(window_starts.data() + (h * windows + w) * state, state, starts);
       for (int64_t c = c_begin; c + 1 < c_end; ++c) {
-        float* next = starts.data() + (c + 1 - c_begin) * state;
+        float* next = starts + (c + 1 - c_begin) * state;
         std::copy_n(next - state, state, next);
-        work.load(h, c * L, L, false);
+        work.load(in, h, c * L, L, false);
         work.advance(next);
       }
       float* dS = d_carry.data() + h * state;
       for (int64_t c = c_end - 1; c >= c_begin; --c) {
         const int64_t t0 = c * L, row = (t0 * H + h) * P, share = ((t0 - t_begin) * H + h) * N;
-        work.load(h, t0, std::min(L, T - t0), true);
-        work.backward(starts.data() + (c - c_begin) * state, dS, d_y + row, dx + row, ddt + t0 * H + h,
+        work.load(in, h, t0, std::min(L, T - t0), true);
+        work.backward(starts + (c - c_begin) * state, dS, d_y + row, dx + row, ddt + t0 * H + h,
                       share_dB.data() + share, share_dC.data() + share, H * N);
       }
     }

@@ -4,8 +4,8 @@
 // and zeroing cost over a tenth of the kernel time. Each (OpenMP) thread keeps its own instead and
 // rebuilds it only when the shape it was built for changes. A reference stays valid until the same
 // thread asks again for the same type.
-#include <optional>
-#include <tuple>
+#include <cstddef>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -14,11 +14,11 @@ namespace s0::ops {
 // The calling thread's Work(args...), rebuilt when `shape` differs from the one it was built for.
 template <typename Work, typename Shape, typename... Args>
 Work& thread_cached(const Shape& shape, Args&&... args) {
-  thread_local std::optional<Work> work;
-  thread_local std::optional<Shape> built_for;
-  if (!work || !(*built_for == shape)) {
-    work.reset();
-    work.emplace(std::forward<Args>(args)...);
+  thread_local std::unique_ptr<Work> work;
+  thread_local Shape built_for{};
+  if (!work || !(built_for == shape)) {
+    work.reset();  // frees the old buffers before the new ones are taken
+    work = std::make_unique<Work>(std::forward<Args>(args)...);
     built_for = shape;
   }
   return *work;
