@@ -17,8 +17,27 @@ struct GatedDeltaDims {
 void gated_delta_reference(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                            const float* beta, const float* s0, float* o, float* s_final);
 
-// The same result computed in chunks of `chunk` tokens with matrix products (the production path).
+// The same result computed in chunks of `chunk` tokens with matrix products (the production path):
+// the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats per thread.
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                          const float* beta, const float* s0, float* o, float* s_final, int64_t chunk = 64);
+
+// Backward (activation gradients only) of the forward above, recomputing what it needs from the
+// inputs. d_o[T, H, dv] is dLoss/do; d_s_final[H, dk, dv] is dLoss/ds_final or null (zero).
+// Outputs are overwritten, shaped like their inputs: dq, dk[T, H, dk], dv[T, H, dv], dg, dbeta[T, H],
+// ds0[H, dk, dv] or null (not wanted). s0 may be null (zeros), as in the forward.
+// Token by token: the oracle. Keeps every state of a head: (T + 1) * dk * dv floats per thread.
+void gated_delta_reference_backward(const GatedDeltaDims& d, const float* q, const float* k, const float* v,
+                                    const float* g, const float* beta, const float* s0, const float* d_o,
+                                    const float* d_s_final, float* dq, float* dk, float* dv, float* dg,
+                                    float* dbeta, float* ds0);
+
+// The same gradients in chunks (the production path): a forward sweep keeps each chunk's starting
+// state, then a backward sweep recomputes each chunk's intermediates. Memory per thread:
+// ceil(T / chunk) * dk * dv floats of states plus O(chunk * (chunk + dk + dv)) scratch.
+void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const float* k, const float* v,
+                                  const float* g, const float* beta, const float* s0, const float* d_o,
+                                  const float* d_s_final, float* dq, float* dk, float* dv, float* dg, float* dbeta,
+                                  float* ds0, int64_t chunk = 64);
 
 }  // namespace s0::ops

@@ -16,7 +16,30 @@ void ssd_reference(const SsdDims& d, const float* x, const float* dt, const floa
                    const float* D, const float* s0, float* y, float* s_final);
 
 // The same result in chunks of `chunk` tokens with matrix products (the production path).
+// Scratch: O(chunk * (chunk + P + N)) floats per thread.
 void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                  const float* D, const float* s0, float* y, float* s_final, int64_t chunk = 64);
+
+// Backward (activation gradients only; A is a weight and gets none), recomputing what it needs
+// from the inputs. d_y[T, H, P] is dLoss/dy, d_s_final[H, P, N] dLoss/ds_final or null (zero).
+// Outputs are overwritten: dx[T, H, P], ddt[T, H], dB and dC[T, G, N] (summed over the heads of each
+// group), dD[H], ds0[H, P, N] or null (not wanted). s0 may be null (zeros), as in the forward.
+// Token by token: the oracle. Keeps every state of a head: (T + 1) * P * N floats per thread.
+void ssd_reference_backward(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B,
+                            const float* C, const float* D, const float* s0, const float* d_y,
+                            const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
+                            float* ds0);
+
+// The same gradients in chunks (the production path). A forward sweep keeps each head's state at
+// the start of every window of chunks; windows are then processed last to first, each recomputing
+// its chunk states and sweeping the state gradient back through them. Each head's share of dB and
+// dC is kept apart and summed per group, so heads run in parallel without races. Memory:
+// H * ceil(T / chunk / window) * P * N floats of window states, H * P * N of state gradients, and
+// at most 2^22 floats of shares (which sets the window), plus per thread window * P * N floats and
+// O(chunk * (chunk + P + N)) scratch.
+void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B,
+                          const float* C, const float* D, const float* s0, const float* d_y,
+                          const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
+                          float* ds0, int64_t chunk = 64);
 
 }  // namespace s0::ops

@@ -1,0 +1,339 @@
+// The two recurrences (gated delta rule, Mamba-2 SSD): the chunked forward and backward against the
+// token-by-token oracles, and the oracles' backward against central finite differences of a
+// float64 re-implementation of the forward written here.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "ops/cpu/gated_delta.h"
+#include "ops/cpu/ssd.h"
+
+namespace s0::ops {
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec uniform(size_t n, float lo, float hi, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Vec out(n);
+  for (auto& x : out) x = dist(rng);
+  return out;
+}
+
+// Rows of length `width` scaled to unit norm times `scale`, as the mixer feeds q and k.
+Vec unit_rows(size_t rows, size_t width, float scale, std::mt19937& rng) {
+  Vec out = uniform(rows * width, -1.0f, 1.0f, rng);
+  for (size_t r = 0; r < rows; ++r) {
+    double norm = 0.0;
+    for (size_t e = 0; e < width; ++e) norm += double(out[r * width + e]) * out[r * width + e];
+    for (size_t e = 0; e < width; ++e) out[r * width + e] *= scale / static_cast<float>(std::sqrt(norm));
+  }
+  return out;
+}
+
+// max|got - want| / max|want|: the scale-free error every comparison here is held to.
+template <typename Want>
+double relative_error(const Vec& got, const std::vector<Want>& want) {
+  double diff = 0.0, scale = 0.0;
+  if (got.size() != want.size()) return INFINITY;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;  // an output left unwritten (NaN) or overflowed
+    diff = std::max(diff, std::abs(double(got[i]) - double(want[i])));
+    scale = std::max(scale, std::abs(double(want[i])));
+  }
+  return scale > 0.0 ? diff / scale : diff;
+}
+
+// Central differences of `loss` with respect to every element of `x` (step h), in float64.
+std::vector<double> finite_differences(std::vector<double>& x, const std::function<double()>& loss, double h) {
+  std::vector<double> grad(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double saved = x[i];
+    x[i] = saved + h;
+    const double up = loss();
+    x[i] = saved - h;
+    const double down = loss();
+    x[i] = saved;
+    grad[i] = (up - down) / (2.0 * h);
+  }
+  return grad;
+}
+
+std::vector<double> to_double(const Vec& v) { return {v.begin(), v.end()}; }
+
+// ---------------------------------------------------------------- gated delta rule
+
+struct GdnCase {
+  int64_t T, H, dk, dv, chunk;
+  bool with_s0, with_s_final;
+  float g_lo, g_hi;  // range of the log decay
+};
+
+struct GdnInputs {
+  GatedDeltaDims d;
+  Vec q, k, v, g, beta, s0;
+  const float* s0_or_null() const { return s0.empty() ? nullptr : s0.data(); }
+};
+
+GdnInputs gdn_inputs(const GdnCase& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  GdnInputs in{{c.T, c.H, c.dk, c.dv}, {}, {}, {}, {}, {}, {}};
+  const size_t rows = c.T * c.H;
+  in.q = unit_rows(rows, c.dk, 1.0f / std::sqrt(float(c.dk)), rng);
+  in.k = unit_rows(rows, c.dk, 1.0f, rng);
+  in.v = uniform(rows * c.dv, -1.0f, 1.0f, rng);
+  in.g = uniform(rows, c.g_lo, c.g_hi, rng);
+  in.beta = uniform(rows, 0.05f, 0.95f, rng);
+  if (c.with_s0) in.s0 = uniform(c.H * c.dk * c.dv, -1.0f, 1.0f, rng);
+  return in;
+}
+
+class GatedDeltaChunked : public ::testing::TestWithParam<GdnCase> {};
+
+TEST_P(GatedDeltaChunked, ForwardMatchesTokenByToken) {
+  const GdnCase c = GetParam();
+  const GdnInputs in = gdn_inputs(c, 7);
+  const size_t out_n = c.T * c.H * c.dv, state_n = c.H * c.dk * c.dv;
+  Vec o_ref(out_n), o(out_n, NAN), s_ref(state_n), s(state_n, NAN);
+  gated_delta_reference(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(), in.s0_or_null(),
+                        o_ref.data(), s_ref.data());
+  gated_delta_chunked(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(), in.s0_or_null(),
+                      o.data(), c.with_s_final ? s.data() : nullptr, c.chunk);
+  EXPECT_LE(relative_error(o, o_ref), 1e-5);
+  if (c.with_s_final) {
+    EXPECT_LE(relative_error(s, s_ref), 1e-5);
+  }
+}
+
+TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
+  const GdnCase c = GetParam();
+  const GdnInputs in = gdn_inputs(c, 11);
+  std::mt19937 rng(13);
+  const size_t rows = c.T * c.H, state_n = c.H * c.dk * c.dv;
+  const Vec d_o = uniform(rows * c.dv, -1.0f, 1.0f, rng);
+  const Vec d_s_final = c.with_s_final ? uniform(state_n, -1.0f, 1.0f, rng) : Vec();
+  const float* d_s_final_or_null = d_s_final.empty() ? nullptr : d_s_final.data();
+  struct Grads {
+    Vec dq, dk, dv, dg, dbeta, ds0;
+  };
+  auto make = [&] {
+    return Grads{Vec(rows * c.dk, NAN), Vec(rows * c.dk, NAN), Vec(rows * c.dv, NAN),
+                 Vec(rows, NAN),        Vec(rows, NAN),        Vec(state_n, NAN)};
+  };
+  Grads ref = make(), got = make();
+  gated_delta_reference_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                                 in.s0_or_null(), d_o.data(), d_s_final_or_null, ref.dq.data(), ref.dk.data(),
+                                 ref.dv.data(), ref.dg.data(), ref.dbeta.data(), ref.ds0.data());
+  gated_delta_chunked_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                               in.s0_or_null(), d_o.data(), d_s_final_or_null, got.dq.data(), got.dk.data(),
+                               got.dv.data(), got.dg.data(), got.dbeta.data(), got.ds0.data(), c.chunk);
+  EXPECT_LE(relative_error(got.dq, ref.dq), 1e-4);
+  EXPECT_LE(relative_error(got.dk, ref.dk), 1e-4);
+  EXPECT_LE(relative_error(got.dv, ref.dv), 1e-4);
+  EXPECT_LE(relative_error(got.dg, ref.dg), 1e-4);
+  EXPECT_LE(relative_error(got.dbeta, ref.dbeta), 1e-4);
+  EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GatedDeltaChunked,
+    ::testing::Values(GdnCase{1, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // one token
+                      GdnCase{5, 2, 8, 12, 16, false, true, -2.0f, -0.01f},        // shorter than a chunk
+                      GdnCase{37, 3, 16, 8, 16, true, true, -1.0f, -0.01f},        // ragged last chunk
+                      GdnCase{37, 3, 16, 8, 16, true, false, -1.0f, -0.01f},       // no final state
+                      GdnCase{300, 2, 32, 32, 64, true, true, -0.5f, -0.001f},     // long, slow decay
+                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -40.0f},     // very negative g
+                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -0.001f}));  // mixed decays
+
+// float64 forward, token by token, for the finite differences; loss = <o, r_o> + <s_final, r_s>.
+double gdn_loss(const GatedDeltaDims& d, const std::vector<double>& q, const std::vector<double>& k,
+                const std::vector<double>& v, const std::vector<double>& g, const std::vector<double>& beta,
+                const std::vector<double>& s0, const Vec& r_o, const Vec& r_s) {
+  double loss = 0.0;
+  for (int64_t h = 0; h < d.H; ++h) {
+    std::vector<double> S(s0.begin() + h * d.dk * d.dv, s0.begin() + (h + 1) * d.dk * d.dv);
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t r = t * d.H + h;
+      for (auto& x : S) x *= std::exp(g[r]);
+      for (int64_t j = 0; j < d.dv; ++j) {
+        double kv = 0.0;
+        for (int64_t i = 0; i < d.dk; ++i) kv += S[i * d.dv + j] * k[r * d.dk + i];
+        const double delta = beta[r] * (v[r * d.dv + j] - kv);
+        for (int64_t i = 0; i < d.dk; ++i) S[i * d.dv + j] += k[r * d.dk + i] * delta;
+      }
+      for (int64_t j = 0; j < d.dv; ++j) {
+        double o = 0.0;
+        for (int64_t i = 0; i < d.dk; ++i) o += S[i * d.dv + j] * q[r * d.dk + i];
+        loss += o * r_o[r * d.dv + j];
+      }
+    }
+    for (int64_t e = 0; e < d.dk * d.dv; ++e) loss += S[e] * r_s[h * d.dk * d.dv + e];
+  }
+  return loss;
+}
+
+TEST(GatedDeltaReferenceBackward, MatchesFiniteDifferences) {
+  const GdnCase c{7, 2, 3, 4, 0, true, true, -1.0f, -0.05f};
+  const GdnInputs in = gdn_inputs(c, 5);
+  std::mt19937 rng(17);
+  const size_t rows = c.T * c.H, state_n = c.H * c.dk * c.dv;
+  const Vec r_o = uniform(rows * c.dv, -1.0f, 1.0f, rng), r_s = uniform(state_n, -1.0f, 1.0f, rng);
+  Vec dq(rows * c.dk), dk(rows * c.dk), dv(rows * c.dv), dg(rows), dbeta(rows), ds0(state_n);
+  gated_delta_reference_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                                 in.s0.data(), r_o.data(), r_s.data(), dq.data(), dk.data(), dv.data(), dg.data(),
+                                 dbeta.data(), ds0.data());
+  auto q = to_double(in.q), k = to_double(in.k), v = to_double(in.v), g = to_double(in.g),
+       beta = to_double(in.beta), s0 = to_double(in.s0);
+  auto loss = [&] { return gdn_loss(in.d, q, k, v, g, beta, s0, r_o, r_s); };
+  // float gradients against float64 differences: the error left is float rounding (~1e-7 here).
+  const double h = 1e-5, tol = 1e-5;
+  EXPECT_LE(relative_error(dq, finite_differences(q, loss, h)), tol);
+  EXPECT_LE(relative_error(dk, finite_differences(k, loss, h)), tol);
+  EXPECT_LE(relative_error(dv, finite_differences(v, loss, h)), tol);
+  EXPECT_LE(relative_error(dg, finite_differences(g, loss, h)), tol);
+  EXPECT_LE(relative_error(dbeta, finite_differences(beta, loss, h)), tol);
+  EXPECT_LE(relative_error(ds0, finite_differences(s0, loss, h)), tol);
+}
+
+// ---------------------------------------------------------------- Mamba-2 SSD
+
+struct SsdCase {
+  int64_t T, H, P, G, N, chunk;
+  bool with_s0, with_s_final;
+  float dt_lo, dt_hi;  // dt range; A is drawn from [-2, -0.5] or, with strong_decay, [-8, -5]
+  bool strong_decay;
+};
+
+struct SsdInputs {
+  SsdDims d;
+  Vec x, dt, A, B, C, D, s0;
+  const float* s0_or_null() const { return s0.empty() ? nullptr : s0.data(); }
+};
+
+SsdInputs ssd_inputs(const SsdCase& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  SsdInputs in{{c.T, c.H, c.P, c.G, c.N}, {}, {}, {}, {}, {}, {}, {}};
+  in.x = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng);
+  in.dt = uniform(c.T * c.H, c.dt_lo, c.dt_hi, rng);
+  in.A = c.strong_decay ? uniform(c.H, -8.0f, -5.0f, rng) : uniform(c.H, -2.0f, -0.5f, rng);
+  in.B = uniform(c.T * c.G * c.N, -1.0f, 1.0f, rng);
+  in.C = uniform(c.T * c.G * c.N, -1.0f, 1.0f, rng);
+  in.D = uniform(c.H, -1.0f, 1.0f, rng);
+  if (c.with_s0) in.s0 = uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng);
+  return in;
+}
+
+class SsdChunked : public ::testing::TestWithParam<SsdCase> {};
+
+TEST_P(SsdChunked, ForwardMatchesTokenByToken) {
+  const SsdCase c = GetParam();
+  const SsdInputs in = ssd_inputs(c, 19);
+  const size_t out_n = c.T * c.H * c.P, state_n = c.H * c.P * c.N;
+  Vec y_ref(out_n), y(out_n, NAN), s_ref(state_n), s(state_n, NAN);
+  ssd_reference(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+                y_ref.data(), s_ref.data());
+  ssd_chunked(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+              y.data(), c.with_s_final ? s.data() : nullptr, c.chunk);
+  EXPECT_LE(relative_error(y, y_ref), 1e-5);
+  if (c.with_s_final) {
+    EXPECT_LE(relative_error(s, s_ref), 1e-5);
+  }
+}
+
+struct SsdGrads {
+  Vec dx, ddt, dB, dC, dD, ds0;
+  explicit SsdGrads(const SsdDims& d)
+      : dx(d.T * d.H * d.P, NAN), ddt(d.T * d.H, NAN), dB(d.T * d.G * d.N, NAN), dC(d.T * d.G * d.N, NAN),
+        dD(d.H, NAN), ds0(d.H * d.P * d.N, NAN) {}
+};
+
+TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
+  const SsdCase c = GetParam();
+  const SsdInputs in = ssd_inputs(c, 23);
+  std::mt19937 rng(29);
+  const Vec d_y = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng);
+  const Vec d_s_final = c.with_s_final ? uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng) : Vec();
+  const float* d_s_final_or_null = d_s_final.empty() ? nullptr : d_s_final.data();
+  SsdGrads ref(in.d), got(in.d);
+  ssd_reference_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                         in.s0_or_null(), d_y.data(), d_s_final_or_null, ref.dx.data(), ref.ddt.data(), ref.dB.data(),
+                         ref.dC.data(), ref.dD.data(), ref.ds0.data());
+  ssd_chunked_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                       in.s0_or_null(), d_y.data(), d_s_final_or_null, got.dx.data(), got.ddt.data(), got.dB.data(),
+                       got.dC.data(), got.dD.data(), got.ds0.data(), c.chunk);
+  EXPECT_LE(relative_error(got.dx, ref.dx), 1e-4);
+  EXPECT_LE(relative_error(got.ddt, ref.ddt), 1e-4);
+  EXPECT_LE(relative_error(got.dB, ref.dB), 1e-4);
+  EXPECT_LE(relative_error(got.dC, ref.dC), 1e-4);
+  EXPECT_LE(relative_error(got.dD, ref.dD), 1e-4);
+  EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SsdChunked,
+    ::testing::Values(SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
+                      SsdCase{5, 4, 8, 1, 12, 16, false, true, 0.01f, 0.5f, false},     // shorter than a chunk
+                      SsdCase{37, 6, 8, 3, 16, 16, true, true, 0.01f, 0.5f, false},     // ragged last chunk
+                      SsdCase{37, 6, 8, 3, 16, 16, true, false, 0.01f, 0.5f, false},    // no final state
+                      SsdCase{300, 4, 16, 2, 32, 64, true, true, 0.001f, 0.1f, false},  // long, slow decay
+                      SsdCase{130, 4, 8, 2, 16, 64, true, true, 5.0f, 10.0f, true},     // strong decay
+                      SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true},    // mixed decays
+                      // long enough that the backward cuts time into several windows (2^22 floats
+                      // of per-head dB, dC shares hold 32 chunks here), the last one ragged
+                      SsdCase{4100, 16, 8, 2, 64, 64, true, true, 0.001f, 0.1f, false}));
+
+// float64 forward, token by token, for the finite differences; loss = <y, r_y> + <s_final, r_s>.
+double ssd_loss(const SsdDims& d, const std::vector<double>& x, const std::vector<double>& dt, const Vec& A,
+                const std::vector<double>& B, const std::vector<double>& C, const std::vector<double>& D,
+                const std::vector<double>& s0, const Vec& r_y, const Vec& r_s) {
+  double loss = 0.0;
+  for (int64_t h = 0; h < d.H; ++h) {
+    const int64_t grp = h / (d.H / d.G);
+    std::vector<double> S(s0.begin() + h * d.P * d.N, s0.begin() + (h + 1) * d.P * d.N);
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t r = t * d.H + h;
+      const double decay = std::exp(dt[r] * A[h]);
+      for (int64_t p = 0; p < d.P; ++p) {
+        double y = D[h] * x[r * d.P + p];
+        for (int64_t n = 0; n < d.N; ++n) {
+          double& s = S[p * d.N + n];
+          s = decay * s + dt[r] * x[r * d.P + p] * B[(t * d.G + grp) * d.N + n];
+          y += s * C[(t * d.G + grp) * d.N + n];
+        }
+        loss += y * r_y[r * d.P + p];
+      }
+    }
+    for (int64_t e = 0; e < d.P * d.N; ++e) loss += S[e] * r_s[h * d.P * d.N + e];
+  }
+  return loss;
+}
+
+TEST(SsdReferenceBackward, MatchesFiniteDifferences) {
+  const SsdCase c{7, 4, 3, 2, 5, 0, true, true, 0.05f, 0.8f, false};
+  const SsdInputs in = ssd_inputs(c, 31);
+  std::mt19937 rng(37);
+  const Vec r_y = uniform(c.T * c.H * c.P, -1.0f, 1.0f, rng), r_s = uniform(c.H * c.P * c.N, -1.0f, 1.0f, rng);
+  SsdGrads got(in.d);
+  ssd_reference_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                         in.s0.data(), r_y.data(), r_s.data(), got.dx.data(), got.ddt.data(), got.dB.data(),
+                         got.dC.data(), got.dD.data(), got.ds0.data());
+  auto x = to_double(in.x), dt = to_double(in.dt), B = to_double(in.B), C = to_double(in.C), D = to_double(in.D),
+       s0 = to_double(in.s0);
+  auto loss = [&] { return ssd_loss(in.d, x, dt, in.A, B, C, D, s0, r_y, r_s); };
+  // float gradients against float64 differences: the error left is float rounding.
+  const double h = 1e-5, tol = 1e-5;
+  EXPECT_LE(relative_error(got.dx, finite_differences(x, loss, h)), tol);
+  EXPECT_LE(relative_error(got.ddt, finite_differences(dt, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dB, finite_differences(B, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dC, finite_differences(C, loss, h)), tol);
+  EXPECT_LE(relative_error(got.dD, finite_differences(D, loss, h)), tol);
+  EXPECT_LE(relative_error(got.ds0, finite_differences(s0, loss, h)), tol);
+}
+
+}  // namespace
+}  // namespace s0::ops
