@@ -7,11 +7,24 @@
 #include "core/error.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
+#include "tune/objective.h"
+#include "tune/trainer.h"
 
 namespace s0 {
 
 namespace {
 constexpr double kTensorTol = 1e-4;  // fixtures/README.md: logits, hidden, final states, gradients
+constexpr double kTrainTol = 1e-3;   // states after optimizer steps, relative L2 norm
+
+double relative_l2_error(const float* a, const float* b, int64_t n) {
+  double diff = 0, ref = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    diff += d * d;
+    ref += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(ref), 1e-12);
+}
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 }  // namespace
@@ -37,19 +50,24 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
   ReferenceReport report;
   std::vector<std::string> checked;
 
-  auto compare = [&](const std::string& name, const float* ours, const Shape& shape) {
+  auto add_line = [&](const CheckLine& line) {
+    report.lines.push_back(line);
+    checked.push_back(line.quantity);
+    if (on_line) on_line(line);
+  };
+  auto compare = [&](const std::string& name, const float* ours, const Shape& shape, bool train_measure = false) {
     const Tensor ref = fx.expected(name);
-    CheckLine line{name, 0, kTensorTol, "max rel err", false};
+    CheckLine line{name, 0, train_measure ? kTrainTol : kTensorTol, train_measure ? "rel L2 err " : "max rel err",
+                   false};
     if (ref.shape() != shape) {
       line.error = INFINITY;
       line.measure = "shape " + shape_str(shape) + " vs reference " + shape_str(ref.shape()) + ";";
     } else {
-      line.error = max_relative_error(ours, ref.f32(), ref.numel());
+      line.error = train_measure ? relative_l2_error(ours, ref.f32(), ref.numel())
+                                 : max_relative_error(ours, ref.f32(), ref.numel());
     }
     line.pass = line.error <= line.tolerance;
-    report.lines.push_back(line);
-    checked.push_back(name);
-    if (on_line) on_line(line);
+    add_line(line);
   };
 
   const int64_t n_seq = static_cast<int64_t>(fx.sequences.size());
@@ -79,6 +97,46 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
         const Tensor& st = out.final_states[slot][static_cast<size_t>(k)];
         if (fx.has(name)) compare(name, st.f32(), st.shape());
       }
+  }
+
+  // dJ/dS0 at S0, all sequences in one batch.
+  std::vector<Example> examples;
+  for (size_t k = 0; k < fx.sequences.size(); ++k) examples.push_back({fx.sequences[k], fx.prompt_lens[k]});
+  const std::string meta_origin = (dir / "reference.json").string();
+  const Json no_object = Json::object();
+  const Json& loss_meta = fx.meta.contains("loss") ? fx.meta["loss"] : no_object;
+  ObjectiveOptions oo;
+  oo.l2_lambda = json_number_or(loss_meta, "l2_lambda", 5e-4, meta_origin + " loss");
+  bool any_grad = false;
+  for (const RecurrentLayer& r : model.recurrent) any_grad |= fx.has("grad." + std::to_string(r.layer));
+  if (any_grad) {
+    ObjectiveResult g = objective_and_gradient(model, examples, fx.s0, oo);
+    if (loss_meta.contains("objective")) {
+      const double want = json_number(loss_meta, "objective", meta_origin + " loss");
+      const double err = std::fabs(g.objective - want) / std::max(std::fabs(want), 1e-12);
+      add_line({"objective", err, kTensorTol, "rel err    ", err <= kTensorTol});
+    }
+    for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
+      const std::string name = "grad." + std::to_string(model.recurrent[slot].layer);
+      if (fx.has(name)) compare(name, g.grad[slot].f32(), g.grad[slot].shape());
+    }
+  }
+
+  // The reference optimizer from zeros: states after each step.
+  if (fx.meta.contains("train") && fx.has("train.step1." + std::to_string(model.recurrent.at(0).layer))) {
+    const Json& tm = fx.meta["train"];
+    const std::string to = meta_origin + " train";
+    TrainConfig tc;
+    tc.n_steps = static_cast<int>(json_int(tm, "steps", to));
+    tc.lr = json_number_or(tm, "lr", 1e-3, to);
+    tc.l2_lambda = json_number_or(tm, "l2_lambda", 5e-4, to);
+    tc.grad_clip = json_number_or(tm, "grad_clip", 1.0, to);
+    train_states(model, examples, tc, TrainOptions{}, [&](const StepReport& rep, const StateSet& st) {
+      for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
+        const std::string name = "train.step" + std::to_string(rep.step) + "." + std::to_string(model.recurrent[slot].layer);
+        if (fx.has(name)) compare(name, st.states[slot].f32(), st.states[slot].shape(), true);
+      }
+    });
   }
 
   // Inputs of the fixture, and quantities that later parts of the engine will check.

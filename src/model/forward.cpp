@@ -4,19 +4,13 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/overloaded.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/norm.h"
 
 namespace s0 {
 
 namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 void embed_tokens(const HybridModel& model, const PackedBatch& batch, float* x) {
   const int64_t Hd = model.hidden;
@@ -37,6 +31,40 @@ void mlp_forward(const Block& blk, const PackedBatch& batch, const float* h2, fl
 }
 
 }  // namespace
+
+void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
+                   bool keep_mixers, std::vector<Tensor>* finals) {
+  const int64_t N = batch.n_tokens(), Hd = model.hidden;
+  bs.mix_rstd = Tensor::zeros({N});
+  bs.h = Tensor::zeros({N, Hd});
+  ops::rmsnorm_forward(x.f32(), blk.mix_norm.f32(), N, Hd, model.norm_eps, bs.h.f32_mut(), bs.mix_rstd.f32_mut());
+  bs.mixers.clear();
+  for (const Mixer& mixer : blk.mixers) {
+    std::visit(Overloaded{
+                   [&](const AttentionMixer& m) {
+                     AttentionSaved s;
+                     attention_layer_forward(m, batch, bs.h.f32(), x.f32_mut(), s);
+                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                   },
+                   [&](const GatedDeltaMixer& m) {
+                     GatedDeltaSaved s;
+                     gated_delta_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
+                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                   },
+                   [&](const Mamba2Mixer& m) {
+                     Mamba2Saved s;
+                     mamba2_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
+                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                   },
+               },
+               mixer);
+  }
+  if (keep_mixers) bs.x_mid = x.clone();
+  bs.mlp_rstd = Tensor::zeros({N});
+  bs.h2 = Tensor::zeros({N, Hd});
+  ops::rmsnorm_forward(x.f32(), blk.mlp_norm.f32(), N, Hd, model.norm_eps, bs.h2.f32_mut(), bs.mlp_rstd.f32_mut());
+  mlp_forward(blk, batch, bs.h2.f32(), x.f32_mut(), bs.gu);
+}
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {
   for (int64_t s = 0; s < batch.n_seqs(); ++s) {
@@ -103,40 +131,16 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   if (opt.keep_hidden) out.hidden.push_back(x.clone());
 
   for (const Block& blk : model.blocks) {
-    BlockSaved bs;
-    if (opt.tape) bs.x_in = x.clone();
-    bs.mix_rstd = Tensor::zeros({N});
-    bs.h = Tensor::zeros({N, Hd});
-    ops::rmsnorm_forward(x.f32(), blk.mix_norm.f32(), N, Hd, model.norm_eps, bs.h.f32_mut(), bs.mix_rstd.f32_mut());
     std::vector<Tensor>* finals =
         opt.keep_final_states && blk.recurrent_slot >= 0 ? &out.final_states[blk.recurrent_slot] : nullptr;
-    for (const Mixer& mixer : blk.mixers) {
-      std::visit(Overloaded{
-                     [&](const AttentionMixer& m) {
-                       AttentionSaved s;
-                       attention_layer_forward(m, batch, bs.h.f32(), x.f32_mut(), s);
-                       if (opt.tape) bs.mixers.emplace_back(std::move(s));
-                     },
-                     [&](const GatedDeltaMixer& m) {
-                       GatedDeltaSaved s;
-                       gated_delta_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
-                       if (opt.tape) bs.mixers.emplace_back(std::move(s));
-                     },
-                     [&](const Mamba2Mixer& m) {
-                       Mamba2Saved s;
-                       mamba2_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
-                       if (opt.tape) bs.mixers.emplace_back(std::move(s));
-                     },
-                 },
-                 mixer);
-    }
-    if (opt.tape) bs.x_mid = x.clone();
-    bs.mlp_rstd = Tensor::zeros({N});
-    bs.h2 = Tensor::zeros({N, Hd});
-    ops::rmsnorm_forward(x.f32(), blk.mlp_norm.f32(), N, Hd, model.norm_eps, bs.h2.f32_mut(), bs.mlp_rstd.f32_mut());
-    mlp_forward(blk, batch, bs.h2.f32(), x.f32_mut(), bs.gu);
+    BlockSaved bs;
+    if (opt.tape) bs.x_in = x.clone();
+    block_forward(blk, model, batch, x, bs, opt.tape && !opt.tape->recompute, finals);
     if (opt.keep_hidden) out.hidden.push_back(x.clone());
-    if (opt.tape) opt.tape->blocks.push_back(std::move(bs));
+    if (opt.tape) {
+      if (opt.tape->recompute) bs = BlockSaved{bs.x_in};
+      opt.tape->blocks.push_back(std::move(bs));
+    }
   }
 
   Tensor rstd = Tensor::zeros({N});

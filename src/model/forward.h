@@ -25,7 +25,14 @@ struct BlockSaved {
   Tensor gu;        // [N, 2I] gate | up projections
 };
 
+// What the backward reads. Memory per token and block (floats), with hidden size Hd, MLP width I
+// and the mixer's projection width Pm: residual, norm and MLP buffers 4 Hd + 2 I + 2, plus for
+// GatedDeltaNet Pm + 3 C + 2 nv dk + 3 nv dv + 5 nv + 2 nk (C = conv width), for attention
+// Pm + (3 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + 3 d + 2 G N + H + G.
+// With `recompute`, a block keeps only x_in (Hd floats per token) and the backward re-runs the
+// block's forward from it, trading one extra forward for that memory.
 struct ForwardTape {
+  bool recompute = false;
   std::vector<BlockSaved> blocks;
   Tensor x_final;     // [N, hidden] residual stream before the final norm
   Tensor final_rstd;  // [N]
@@ -50,6 +57,11 @@ struct ForwardOutput {
 };
 
 ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const ForwardOptions& options);
+
+// One block on the residual stream x[N, hidden] in place; `saved` receives its activations (mixer
+// activations only when keep_mixers). finals (per sequence) receives the recurrent layer's states.
+void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& saved,
+                   bool keep_mixers, std::vector<Tensor>* finals);
 
 // Logits of the given rows (packed token indices) of the final-norm output: [rows, vocab].
 Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const float* normed,

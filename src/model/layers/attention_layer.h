@@ -17,4 +17,9 @@ struct AttentionSaved {
 void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, const float* h, float* residual,
                              AttentionSaved& saved);
 
+// dh[N, hidden] += d(attention(h))/dh applied to d_out[N, hidden] (the gradient of the residual
+// stream the mixer added to). Weights are frozen: only the input gradient is formed.
+void attention_layer_backward(const AttentionMixer& m, const PackedBatch& batch, const AttentionSaved& saved,
+                              const float* d_out, float* dh);
+
 }  // namespace s0

@@ -26,4 +26,10 @@ struct GatedDeltaSaved {
 void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedBatch& batch, const float* h,
                                float* residual, GatedDeltaSaved& saved, std::vector<Tensor>* final_states);
 
+// dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
+// sequence, the gradient with respect to its initial state [nv, dk, dv] (also for a zero start).
+void gated_delta_layer_backward(const GatedDeltaMixer& m, int slot, const PackedBatch& batch,
+                                const GatedDeltaSaved& saved, const float* d_out, float* dh,
+                                std::vector<Tensor>* d_initial);
+
 }  // namespace s0

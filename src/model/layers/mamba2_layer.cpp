@@ -67,4 +67,61 @@ void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& bat
   linear_forward(m.out_proj, gated.f32(), batch.offsets, residual, /*add=*/true);
 }
 
+void mamba2_layer_backward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const Mamba2Saved& s,
+                           const float* d_out, float* dh, std::vector<Tensor>* d_initial) {
+  const int64_t N = batch.n_tokens(), H = m.n_heads, Pd = m.head_dim, G = m.n_groups, Ns = m.d_state;
+  const int64_t d = m.d_ssm(), Cdim = m.conv_dim(), K = m.conv_kernel, P = m.in_proj.out;
+  const int64_t dt_begin = d + Cdim;
+  const float* proj = s.proj.f32();
+  Tensor dproj = Tensor::zeros({N, P});
+  float* dp = dproj.f32_mut();
+
+  Tensor dgated = Tensor::zeros({N, d});
+  linear_backward(m.out_proj, d_out, batch.offsets, dgated.f32_mut());
+  Tensor dy = Tensor::zeros({N, d}), dz = Tensor::zeros({N, d});
+  ops::gated_rmsnorm_backward(s.y.f32(), s.z.f32(), m.norm_w.empty() ? nullptr : m.norm_w.f32(),
+                              s.norm_rstd.empty() ? nullptr : s.norm_rstd.f32(), dgated.f32(), N, d, d / G,
+                              m.gate_order, dy.f32_mut(), dz.f32_mut());
+  ops::scatter_cols(dz.f32(), N, d, dp, P, 0, false);
+
+  Tensor dx = Tensor::zeros({N, H, Pd}), dB = Tensor::zeros({N, G, Ns}), dC = Tensor::zeros({N, G, Ns});
+  Tensor ddt = Tensor::zeros({N, H}), dD = Tensor::zeros({H});
+  if (d_initial) d_initial->assign(static_cast<size_t>(batch.n_seqs()), Tensor());
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    const ops::SsdDims dims{batch.length(seq), H, Pd, G, Ns};
+    float* ds0 = nullptr;
+    if (d_initial) {
+      (*d_initial)[seq] = Tensor::zeros({H, Pd, Ns});
+      ds0 = (*d_initial)[seq].f32_mut();
+    }
+    ops::ssd_chunked_backward(dims, s.x.f32() + b * d, s.dt.f32() + b * H, m.neg_A.f32(), s.B.f32() + b * G * Ns,
+                              s.C.f32() + b * G * Ns, m.D.f32(), batch.initial_state(seq, slot), dy.f32() + b * d,
+                              nullptr, dx.f32_mut() + b * d, ddt.f32_mut() + b * H, dB.f32_mut() + b * G * Ns,
+                              dC.f32_mut() + b * G * Ns, dD.f32_mut(), ds0);
+  }
+
+  // dt = clamp(softplus(raw + dt_bias), dt_min, dt_max): the clamp passes gradient inside its range.
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t hh = 0; hh < H; ++hh) {
+      const float pre = proj[t * P + dt_begin + hh] + m.dt_bias.f32()[hh];
+      const float sp = ops::softplus(pre);
+      const bool inside = sp >= m.dt_min && sp <= m.dt_max;
+      dp[t * P + dt_begin + hh] = inside ? ddt.f32()[t * H + hh] * ops::softplus_grad(pre) : 0.0f;
+    }
+
+  Tensor d_conv = Tensor::zeros({N, Cdim});
+  ops::scatter_cols(dx.f32(), N, d, d_conv.f32_mut(), Cdim, 0, false);
+  ops::scatter_cols(dB.f32(), N, G * Ns, d_conv.f32_mut(), Cdim, d, false);
+  ops::scatter_cols(dC.f32(), N, G * Ns, d_conv.f32_mut(), Cdim, d + G * Ns, false);
+  Tensor d_conv_in = Tensor::zeros({N, Cdim});
+  for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
+    const int64_t b = batch.begin(seq);
+    ops::conv1d_silu_backward(m.conv_w.f32(), s.conv_pre.f32() + b * Cdim, d_conv.f32() + b * Cdim,
+                              batch.length(seq), Cdim, K, d_conv_in.f32_mut() + b * Cdim);
+  }
+  ops::scatter_cols(d_conv_in.f32(), N, Cdim, dp, P, d, false);
+  linear_backward(m.in_proj, dp, batch.offsets, dh, /*accumulate=*/true);
+}
+
 }  // namespace s0

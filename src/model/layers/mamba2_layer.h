@@ -20,4 +20,9 @@ struct Mamba2Saved {
 void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
                           Mamba2Saved& saved, std::vector<Tensor>* final_states);
 
+// dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
+// sequence, the gradient with respect to its initial state [H, P, N].
+void mamba2_layer_backward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const Mamba2Saved& saved,
+                           const float* d_out, float* dh, std::vector<Tensor>* d_initial);
+
 }  // namespace s0

@@ -1,0 +1,32 @@
+#pragma once
+// The reference optimizer of the s0-tuning library: total-norm gradient clipping as
+// torch.nn.utils.clip_grad_norm_ (scale = min(1, clip / (norm + 1e-6))), then torch.optim.Adam
+// with bias correction, p -= lr * m_hat / (sqrt(v_hat) + eps).
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace s0 {
+
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+  double grad_clip = 1.0;  // <= 0 disables clipping
+};
+
+class Adam {
+ public:
+  Adam(const AdamConfig& cfg, const std::vector<Tensor>& params);
+  // Clips `grads` in place (as the library does before stepping) and updates `params`.
+  // Returns the total gradient norm before clipping.
+  double step(std::vector<Tensor>& params, std::vector<Tensor>& grads);
+  int steps_taken() const { return t_; }
+
+ private:
+  AdamConfig cfg_;
+  std::vector<std::vector<double>> m_, v_;
+  int t_ = 0;
+};
+
+}  // namespace s0

@@ -1,0 +1,96 @@
+#include "tune/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "core/error.h"
+#include "tune/adam.h"
+
+namespace s0 {
+
+std::vector<int> parse_layer_selection(const std::string& spec, const HybridModel& model) {
+  std::vector<int> all;
+  for (const RecurrentLayer& r : model.recurrent) all.push_back(r.layer);
+  if (spec.empty() || spec == "all") return all;
+  std::vector<int> out;
+  std::stringstream ss(spec);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    int lo = 0, hi = 0;
+    char dash = 0;
+    std::stringstream ps(part);
+    if (!(ps >> lo)) fail("layer selection \"", spec, "\": \"", part, "\" is not a layer or range like 0-7");
+    hi = lo;
+    if (ps >> dash) {
+      if (dash != '-' || !(ps >> hi)) fail("layer selection \"", spec, "\": \"", part, "\" is not a range like 0-7");
+    }
+    if (hi < lo) fail("layer selection \"", spec, "\": range ", part, " is empty");
+    for (int l = lo; l <= hi; ++l) {
+      const bool recurrent = model.recurrent_slot_of_layer(l) >= 0;
+      if (!recurrent && lo == hi) fail("layer selection \"", spec, "\": layer ", l, " is not a recurrent layer");
+      if (recurrent && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+    }
+  }
+  if (out.empty()) fail("layer selection \"", spec, "\" selects no recurrent layer");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
+                         const TrainOptions& opt,
+                         const std::function<void(const StepReport&, const StateSet&)>& on_step) {
+  TrainResult res;
+  res.layers = opt.layers.empty() ? parse_layer_selection("all", model) : opt.layers;
+  std::vector<int> slots;
+  for (int l : res.layers) slots.push_back(model.recurrent_slot_of_layer(l));
+
+  // Every recurrent layer has a state in the forward; only the selected ones are trained.
+  StateSet states;
+  for (const RecurrentLayer& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
+  std::vector<Tensor> params;
+  for (int s : slots) params.push_back(states.states[static_cast<size_t>(s)]);  // shares storage
+  Adam adam({cfg.lr, 0.9, 0.999, 1e-8, cfg.grad_clip}, params);
+  ObjectiveOptions oo{cfg.l2_lambda, opt.max_batch_tokens, opt.recompute};
+
+  auto finish = [&](StateSet st) {
+    res.states.states.assign(model.recurrent.size(), Tensor());
+    for (int s : slots) res.states.states[static_cast<size_t>(s)] = st.states[static_cast<size_t>(s)].clone();
+  };
+  for (int step = 1; step <= cfg.n_steps; ++step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ObjectiveResult r = objective_and_gradient(model, examples, states, oo);
+    std::vector<Tensor> grads;
+    bool finite = std::isfinite(r.objective);
+    for (int s : slots) {
+      grads.push_back(r.grad[static_cast<size_t>(s)]);
+      for (int64_t i = 0; finite && i < grads.back().numel(); ++i) finite = std::isfinite(grads.back().f32()[i]);
+    }
+    if (!finite) {
+      res.stopped_non_finite = true;
+      res.stop_reason = "step " + std::to_string(step) + ": the " +
+                        (std::isfinite(r.objective) ? std::string("gradient") : std::string("loss")) +
+                        " is not finite (NaN or inf); stopped before updating";
+      break;
+    }
+    StepReport rep;
+    rep.step = step;
+    rep.mean_loss = r.mean_loss;
+    rep.objective = r.objective;
+    rep.grad_norm = adam.step(params, grads);
+    double norms = 0;
+    for (const Tensor& p : params) {
+      double sq = 0;
+      for (int64_t i = 0; i < p.numel(); ++i) sq += static_cast<double>(p.f32()[i]) * p.f32()[i];
+      norms += std::sqrt(sq);
+    }
+    rep.mean_state_norm = norms / static_cast<double>(params.size());
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.steps.push_back(rep);
+    if (on_step) on_step(rep, states);
+  }
+  finish(states);
+  return res;
+}
+
+}  // namespace s0

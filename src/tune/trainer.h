@@ -1,0 +1,59 @@
+#pragma once
+// S0 training with the s0-tuning library's semantics: states start at zero, every step uses every
+// example (objective = mean of per-example mean token loss + L2), total-norm clipping, Adam.
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "model/batch.h"
+#include "model/model.h"
+#include "tune/objective.h"
+
+namespace s0 {
+
+// The fields of an adapter's config.json, with the library's defaults.
+struct TrainConfig {
+  int n_steps = 20;
+  double lr = 1e-3;
+  double l2_lambda = 5e-4;
+  std::optional<double> alpha;  // null = the family default at activation
+  bool normalize = false;       // scale each state to unit norm before alpha at activation
+  double grad_clip = 1.0;
+  int64_t max_length = 2048;
+};
+
+struct TrainOptions {
+  std::vector<int> layers;  // recurrent layers to train (block indices); empty = all
+  int64_t max_batch_tokens = 16384;
+  bool recompute = false;
+};
+
+struct StepReport {
+  int step = 0;             // 1-based
+  double mean_loss = 0;     // before this step's update
+  double objective = 0;
+  double grad_norm = 0;     // before clipping
+  double mean_state_norm = 0;  // after the update, mean over trained layers of ||S0||
+  double seconds = 0;
+};
+
+struct TrainResult {
+  StateSet states;          // raw trained states (model.recurrent order; untrained layers empty)
+  std::vector<int> layers;  // trained layers
+  std::vector<StepReport> steps;
+  bool stopped_non_finite = false;
+  std::string stop_reason;
+};
+
+// `on_step` sees each step's report and the states after it; returning normally continues.
+// A non-finite loss or gradient stops training before the update: the result then holds the last
+// finite states and stopped_non_finite is set.
+TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
+                         const TrainOptions& opt,
+                         const std::function<void(const StepReport&, const StateSet&)>& on_step = {});
+
+// Parses "all" or a comma list of layers and ranges ("0-7,12") against the model's recurrent
+// layers; an error names a layer that is not recurrent.
+std::vector<int> parse_layer_selection(const std::string& spec, const HybridModel& model);
+
+}  // namespace s0
