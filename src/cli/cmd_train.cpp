@@ -1,0 +1,104 @@
+// s0 train: learn the initial states of a model's recurrent layers from JSON-lines examples and write
+// an adapter folder in the s0-tuning library's format.
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "model/arch/registry.h"
+#include "tune/adapter.h"
+#include "tune/data.h"
+#include "tune/trainer.h"
+#include "tune/text_examples.h"
+
+namespace {
+
+struct TrainArgs {
+  std::string model, data, out, layers = "all";
+  s0::TrainConfig cfg;
+  double alpha = -1;
+  uint64_t seed = 0;
+  int64_t batch_tokens = 16384;
+  bool recompute = false, force = false;
+};
+
+s0::cli::Runner setup(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  app.add_option("--model", a->model, "Hugging Face model folder")->required();
+  app.add_option("--data", a->data,
+                 "training examples, JSON lines: {\"prompt\": ..., \"completion\": ...} or {\"ids\": [...], "
+                 "\"prompt_len\": n}; prompt tokens are masked from the loss")
+      ->required();
+  app.add_option("--out", a->out, "adapter folder to write (states.safetensors, config.json, meta.json)")->required();
+  app.add_option("--steps", a->cfg.n_steps, "optimizer steps, each over every example")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--l2", a->cfg.l2_lambda, "L2 penalty on sum(S0^2)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--grad-clip", a->cfg.grad_clip, "total-norm gradient clipping (0 disables)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--max-length", a->cfg.max_length, "longer examples are truncated, with a warning")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--alpha", a->alpha,
+                 "scale applied when the adapter is activated (default: by family, GatedDeltaNet 0.07, Mamba-2 0.65)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--normalize", a->cfg.normalize, "scale each state to unit norm before alpha at activation");
+  app.add_option("--layers", a->layers, "recurrent layers to train: all, or a list of layers and ranges like 0-7,12")
+      ->capture_default_str();
+  app.add_option("--seed", a->seed,
+                 "orders the examples within each step's batches (training from zeros is otherwise deterministic)")
+      ->capture_default_str();
+  app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
+  app.add_flag("--force", a->force, "replace --out if it exists");
+  return [a] {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(a->out, ec) && !a->force) s0::fail(a->out, ": already exists (pass --force to replace it)");
+    if (a->alpha > 0) a->cfg.alpha = a->alpha;
+    const s0::HybridModel model = s0::load_model(a->model);
+    if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
+    s0::TrainOptions opt;
+    opt.layers = s0::parse_layer_selection(a->layers, model);
+    opt.max_batch_tokens = a->batch_tokens;
+    opt.recompute = a->recompute;
+    s0::LoadedData data =
+        s0::load_training_data(a->data, model.vocab, a->cfg.max_length, s0::text_example_tokenizer(a->model));
+    for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    std::shuffle(data.examples.begin(), data.examples.end(), std::mt19937_64(a->seed));
+    int64_t tokens = 0;
+    for (const auto& e : data.examples) tokens += static_cast<int64_t>(e.ids.size());
+    std::printf("training %zu layers of %s on %zu examples (%lld tokens), %d steps\n", opt.layers.size(),
+                model.architecture.c_str(), data.examples.size(), static_cast<long long>(tokens), a->cfg.n_steps);
+    std::fflush(stdout);
+
+    double total = 0;
+    s0::TrainResult partial;
+    partial.layers = opt.layers;
+    auto save = [&](const s0::StateSet& states) {
+      partial.states = states;
+      s0::write_adapter(a->out, s0::make_adapter_file(model, partial, a->cfg), /*overwrite=*/true);
+    };
+    s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt,
+                                         [&](const s0::StepReport& rep, const s0::StateSet& states) {
+                                           total += rep.seconds;
+                                           std::printf("step %3d/%d  loss %.4f  state norm %.4f  grad norm %.3g  %.2f s\n",
+                                                       rep.step, a->cfg.n_steps, rep.mean_loss,
+                                                       rep.mean_state_norm, rep.grad_norm, rep.seconds);
+                                           std::fflush(stdout);
+                                           save(states);  // the last good states are always on disk
+                                         });
+    if (r.stopped_non_finite)
+      s0::fail(r.stop_reason, r.steps.empty() ? "" : "; the states after the last good step are in " + a->out);
+    save(r.states);
+    std::printf("done: loss %.4f -> %.4f over %zu steps in %.1f s; adapter written to %s\n", r.steps.front().mean_loss,
+                r.steps.back().mean_loss, r.steps.size(), total, a->out.c_str());
+    return 0;
+  };
+}
+
+S0_COMMAND("train", "learn initial recurrent states (S0) from examples and write an adapter", setup);
+
+}  // namespace

@@ -1,0 +1,43 @@
+#pragma once
+// Adapter folders in the s0-tuning library's exact format, so files from either tool load in the
+// other:
+//   states.safetensors  one float32 tensor per recurrent layer, key = the layer index in decimal,
+//                       raw (unscaled) values
+//   config.json         n_steps, lr, l2_lambda, alpha (null = family default), normalize, grad_clip,
+//                       max_length; any other key is an error
+//   meta.json           arch ("gated_delta_net" | "mamba2"), recurrent_layers, state_shape
+// Writing goes to a temporary folder next to the target, then renames it into place.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace s0 {
+
+struct AdapterConfig {
+  int64_t n_steps = 20;
+  double lr = 1e-3;
+  double l2_lambda = 5e-4;
+  std::optional<double> alpha;
+  bool normalize = false;
+  double grad_clip = 1.0;
+  int64_t max_length = 2048;
+};
+
+struct AdapterFile {
+  AdapterConfig config;
+  std::string arch;
+  std::vector<int64_t> layers;  // recurrent layers with a state, ascending
+  Shape state_shape;
+  std::map<int64_t, Tensor> states;  // layer -> float32 [state_shape]
+};
+
+// Reads and validates a folder (every file present and well-formed, states matching meta.json).
+AdapterFile read_adapter(const std::filesystem::path& dir);
+// Writes the folder atomically; refuses an existing `dir` unless `overwrite`.
+void write_adapter(const std::filesystem::path& dir, const AdapterFile& adapter, bool overwrite);
+
+}  // namespace s0

@@ -1,0 +1,28 @@
+#pragma once
+// Adapters between the s0-tuning file format and a loaded model: building the file from trained
+// states, checking a file against a model, and activating it (normalise, scale by alpha) into the
+// initial states a forward starts from.
+#include <optional>
+
+#include "io/adapter_file.h"
+#include "model/batch.h"
+#include "model/model.h"
+#include "tune/trainer.h"
+
+namespace s0 {
+
+// The s0-tuning library's alpha by family when the adapter's config leaves it null.
+double default_alpha(const std::string& arch);
+
+AdapterFile make_adapter_file(const HybridModel& model, const TrainResult& trained, const TrainConfig& cfg);
+
+// Fails, naming what differs (arch, state shape, or a layer the model does not have as recurrent),
+// when the adapter does not belong to this model.
+void check_adapter_matches(const AdapterFile& adapter, const HybridModel& model, const std::string& where);
+
+// The initial states a forward starts from: each state normalised to unit norm when the config
+// says so, then multiplied by alpha (the override, else the config's, else the family default).
+// Layers the adapter does not cover start from zero.
+StateSet activate_adapter(const AdapterFile& adapter, const HybridModel& model, std::optional<double> alpha = {});
+
+}  // namespace s0

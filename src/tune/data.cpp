@@ -1,0 +1,71 @@
+#include "tune/data.h"
+
+#include <sstream>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "io/json.h"
+
+namespace s0 {
+
+LoadedData load_training_data(const std::filesystem::path& path, int64_t vocab, int64_t max_length,
+                              const PairTokenizer& tokenize) {
+  const std::string text = read_file(path);
+  LoadedData out;
+  std::istringstream in(text);
+  std::string line;
+  int64_t lineno = 0, nonblank = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    ++nonblank;
+    const std::string where = path.string() + " line " + std::to_string(lineno);
+    const Json j = parse_json(line, where);
+    if (!j.is_object()) fail(where, ": expected a JSON object");
+    const bool has_ids = j.contains("ids"), has_text = j.contains("prompt") || j.contains("completion");
+    if (has_ids == has_text)
+      fail(where, ": expected either \"ids\" and \"prompt_len\", or \"prompt\" and \"completion\"");
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const bool known = has_ids ? (it.key() == "ids" || it.key() == "prompt_len")
+                                 : (it.key() == "prompt" || it.key() == "completion");
+      if (!known) fail(where, ": unknown field \"", it.key(), "\"");
+    }
+    Example e;
+    if (has_ids) {
+      const Json& ids = json_field(j, "ids", where);
+      if (!ids.is_array()) fail(where, ": \"ids\" must be a list of token ids");
+      for (const Json& id : ids) {
+        if (!id.is_number_integer()) fail(where, ": \"ids\" holds ", id.dump(), ", not a token id");
+        const int64_t v = id.get<int64_t>();
+        if (v < 0 || v >= vocab) fail(where, ": token id ", v, " is outside the vocabulary [0, ", vocab, ")");
+        e.ids.push_back(v);
+      }
+      e.prompt_len = json_int(j, "prompt_len", where);
+      if (e.prompt_len < 1) fail(where, ": prompt_len must be at least 1 (the first token predicts nothing)");
+    } else {
+      if (!tokenize) fail(where, ": text examples need the model's tokenizer (tokenizer.json in the model folder)");
+      const std::string prompt = json_string(j, "prompt", where), completion = json_string(j, "completion", where);
+      TokenizedPair p = tokenize(prompt, completion);
+      e.ids = std::move(p.ids);
+      e.prompt_len = p.prompt_len;
+      if (e.prompt_len < 1) fail(where, ": the prompt tokenizes to nothing");
+    }
+    const int64_t length = static_cast<int64_t>(e.ids.size());
+    if (length > max_length) {
+      out.warnings.push_back(where + ": " + std::to_string(length) + " tokens, truncated to max_length " +
+                             std::to_string(max_length));
+      e.ids.resize(static_cast<size_t>(max_length));
+    }
+    if (e.prompt_len >= static_cast<int64_t>(e.ids.size())) {
+      out.warnings.push_back(where + ": prompt_len " + std::to_string(e.prompt_len) + " >= length " +
+                             std::to_string(e.ids.size()) + ", nothing to learn; skipped");
+      continue;
+    }
+    out.examples.push_back(std::move(e));
+  }
+  if (nonblank == 0) fail(path.string(), ": no examples (the file is empty)");
+  if (out.examples.empty()) fail(path.string(), ": every example was skipped; nothing to train on");
+  return out;
+}
+
+}  // namespace s0
