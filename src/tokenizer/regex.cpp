@@ -1,0 +1,62 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "tokenizer/regex.h"
+
+#include <pcre2.h>
+
+#include "core/error.h"
+
+namespace s0 {
+
+struct Regex::Impl {
+  pcre2_code* code = nullptr;
+};
+
+namespace {
+
+// Match data is per thread: a pattern is shared by every thread encoding with the tokenizer.
+struct MatchData {
+  pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
+  ~MatchData() { pcre2_match_data_free(data); }
+};
+
+}  // namespace
+
+Regex::Regex(const std::string& pattern, const std::string& origin, bool literal) : impl_(std::make_unique<Impl>()) {
+  int err = 0;
+  PCRE2_SIZE offset = 0;
+  uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &offset, nullptr);
+  if (!impl_->code) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(err, msg, sizeof msg);
+    fail(origin, ": regex ", pattern, " does not compile at offset ", offset, ": ", reinterpret_cast<char*>(msg));
+  }
+  // Without JIT (unsupported CPU) pcre2_match still works, only slower.
+  pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);
+}
+
+Regex::~Regex() { pcre2_code_free(impl_->code); }
+
+void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& matches) const {
+  thread_local MatchData md;
+  auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    // The text was validated once at the tokenizer's entrance.
+    int rc = pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md.data, nullptr);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) fail("regex match failed with PCRE2 error ", rc);
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.data);
+    size_t b = ov[0], e = ov[1];
+    if (e > b) {
+      matches.emplace_back(b, e);
+      pos = e;
+    } else {
+      // An empty match yields nothing; step over one whole code point.
+      pos = b + 1;
+      while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+    }
+  }
+}
+
+}  // namespace s0
