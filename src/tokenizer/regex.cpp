@@ -24,7 +24,8 @@ struct MatchData {
 Regex::Regex(const std::string& pattern, const std::string& origin, bool literal) : impl_(std::make_unique<Impl>()) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+  // PCRE2 refuses UCP together with LITERAL, and a literal has no classes for it to affect.
+  uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &offset, nullptr);
   if (!impl_->code) {
     PCRE2_UCHAR msg[256];
