@@ -1,7 +1,7 @@
 #include "tokenizer/bpe.h"
 
 #include <cstdio>
-#include <queue>
+#include <algorithm>
 
 #include "core/error.h"
 #include "tokenizer/utf8.h"
@@ -30,6 +30,13 @@ Bpe::Bpe(const Json& spec, const std::string& origin) {
     vocab_.emplace(token, i);
     if (static_cast<size_t>(i) >= tokens_.size()) tokens_.resize(i + 1);
     tokens_[i] = token;
+  }
+
+  small_chars_.assign(0x200, -1);
+  for (char32_t c = 0; c < 0x200; ++c) {
+    std::string s;
+    utf8::append(s, c);
+    if (auto it = vocab_.find(s); it != vocab_.end()) small_chars_[c] = it->second;
   }
 
   const Json& merges = json_field(spec, "merges", where);
@@ -76,7 +83,11 @@ std::optional<int32_t> Bpe::token_to_id(std::string_view token) const {
 void Bpe::initial_symbols(std::string_view piece, std::vector<int32_t>& out) const {
   for (size_t i = 0; i < piece.size();) {
     size_t start = i;
-    utf8::next(piece, i);
+    char32_t cp = utf8::next(piece, i);
+    if (cp < small_chars_.size() && small_chars_[cp] >= 0) {
+      out.push_back(small_chars_[cp]);
+      continue;
+    }
     std::string_view ch = piece.substr(start, i - start);
     if (auto it = vocab_.find(ch); it != vocab_.end()) {
       out.push_back(it->second);
@@ -109,18 +120,6 @@ void Bpe::initial_symbols(std::string_view piece, std::vector<int32_t>& out) con
 // This applies, at each step, the lowest-ranked merge present, leftmost first: the same order
 // as tokenizers' Word::merge_all.
 void Bpe::merge_word(std::string_view piece, std::vector<int32_t>& out) const {
-  std::vector<int32_t> sym;
-  initial_symbols(piece, sym);
-  const int n = static_cast<int>(sym.size());
-  if (n <= 1) {
-    out.insert(out.end(), sym.begin(), sym.end());
-    return;
-  }
-  std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) {
-    prev[i] = i - 1;
-    next[i] = i + 1 < n ? i + 1 : -1;
-  }
   struct Candidate {
     int32_t rank;
     int pos;
@@ -128,17 +127,37 @@ void Bpe::merge_word(std::string_view piece, std::vector<int32_t>& out) const {
     int32_t result;
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+  // Scratch space reused across words (and private to each encoding thread).
+  thread_local std::vector<int32_t> sym;
+  thread_local std::vector<int> prev, next;
+  thread_local std::vector<Candidate> heap;
+  sym.clear();
+  heap.clear();
+  initial_symbols(piece, sym);
+  const int n = static_cast<int>(sym.size());
+  if (n <= 1) {
+    out.insert(out.end(), sym.begin(), sym.end());
+    return;
+  }
+  prev.resize(n);
+  next.resize(n);
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
   auto push = [&](int pos) {
     int r = next[pos];
     if (r < 0) return;
     auto it = merges_.find(pair_key(sym[pos], sym[r]));
-    if (it != merges_.end()) heap.push({it->second.rank, pos, sym[pos], sym[r], it->second.result});
+    if (it == merges_.end()) return;
+    heap.push_back({it->second.rank, pos, sym[pos], sym[r], it->second.result});
+    std::push_heap(heap.begin(), heap.end(), std::greater<>());
   };
   for (int i = 0; i + 1 < n; ++i) push(i);
   while (!heap.empty()) {
-    Candidate c = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    Candidate c = heap.back();
+    heap.pop_back();
     int r = next[c.pos];
     if (sym[c.pos] < 0 || r < 0 || sym[c.pos] != c.left || sym[r] != c.right) continue;  // stale
     sym[c.pos] = c.result;

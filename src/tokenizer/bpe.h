@@ -41,6 +41,9 @@ class Bpe {
   void initial_symbols(std::string_view piece, std::vector<int32_t>& out) const;
 
   Vocab vocab_;
+  // Ids of single code points below U+0200 (-1 when absent): every symbol of a byte-level piece
+  // is one, so the first step of a merge needs no hashing.
+  std::vector<int32_t> small_chars_;
   std::vector<std::string> tokens_;  // id -> token, empty where the vocabulary has a gap
   std::unordered_map<uint64_t, Merge> merges_;
   std::optional<int32_t> unk_;

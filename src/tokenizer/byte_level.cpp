@@ -45,8 +45,30 @@ const std::array<std::string, 256>& byte_to_unicode() {
 }
 
 void encode(std::string_view bytes, std::string& out) {
-  const auto& table = byte_to_unicode();
-  for (char c : bytes) out += table[static_cast<unsigned char>(c)];
+  // Every code point of the alphabet is below U+0200, so at most two UTF-8 bytes per byte.
+  struct Packed {
+    char bytes[2];
+    unsigned char size;
+  };
+  static const std::array<Packed, 256> packed = [] {
+    std::array<Packed, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+      const std::string& s = byte_to_unicode()[b];
+      t[b].size = static_cast<unsigned char>(s.size());
+      for (size_t k = 0; k < s.size(); ++k) t[b].bytes[k] = s[k];
+    }
+    return t;
+  }();
+  size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  char* w = out.data() + at;
+  for (char c : bytes) {
+    const Packed& p = packed[static_cast<unsigned char>(c)];
+    w[0] = p.bytes[0];
+    w[1] = p.bytes[1];
+    w += p.size;
+  }
+  out.resize(static_cast<size_t>(w - out.data()));
 }
 
 std::optional<std::string> decode(std::string_view token) {

@@ -15,14 +15,41 @@ class UnicodeForm : public Normalizer {
  public:
   UnicodeForm(int options, bool composes) : options_(options), composes_(composes) {}
   std::string normalize(std::string text) const override {
-    // Code points below U+0300 are stable under every form that only composes (NFC): nothing
-    // before the first combining mark decomposes or combines. In UTF-8 they are the bytes below
-    // 0xCC, so mostly-ASCII text (code, English) skips utf8proc entirely.
-    if (composes_) {
-      bool stable = true;
-      for (unsigned char c : text) stable &= c < 0xCC;
-      if (stable) return text;
+    return composes_ ? compose_unstable_runs(text) : map(text);
+  }
+
+ private:
+  // Code points below U+0300 are stable under NFC: none decomposes, and none combines with what
+  // precedes it. In UTF-8 they are the bytes below 0xCC. An ASCII character moreover never
+  // combines with the character before it, so NFC may be applied to the stretch around each
+  // byte >= 0xCC, from the ASCII character before it up to the next ASCII character, and the rest
+  // copied as is. Code and English prose then barely touch utf8proc.
+  std::string compose_unstable_runs(const std::string& text) const {
+    auto unstable = [&](size_t from) {
+      while (from < text.size() && static_cast<unsigned char>(text[from]) < 0xCC) ++from;
+      return from;
+    };
+    size_t p = unstable(0);
+    if (p == text.size()) return text;
+    std::string out;
+    out.reserve(text.size());
+    size_t done = 0;
+    while (p < text.size()) {
+      size_t s = p;
+      while (s > done && static_cast<unsigned char>(text[s - 1]) >= 0x80) --s;
+      if (s > done) --s;  // the ASCII character a combining mark may attach to
+      size_t e = p;
+      while (e < text.size() && static_cast<unsigned char>(text[e]) >= 0x80) ++e;
+      out.append(text, done, s - done);
+      out += map(std::string_view(text).substr(s, e - s));
+      done = e;
+      p = unstable(e);
     }
+    out.append(text, done);
+    return out;
+  }
+
+  std::string map(std::string_view text) const {
     utf8proc_uint8_t* out = nullptr;
     utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                                       static_cast<utf8proc_ssize_t>(text.size()), &out,
@@ -33,7 +60,6 @@ class UnicodeForm : public Normalizer {
     return result;
   }
 
- private:
   int options_;
   bool composes_;
 };

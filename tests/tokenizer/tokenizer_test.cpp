@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <utf8proc.h>
+
+#include <cstdlib>
 #include <random>
 
 #include "core/error.h"
 #include "qwen3_fixture.h"
 #include "tokenizer/byte_level.h"
-#include "tokenizer/normalizer.h"
 #include "tokenizer/utf8.h"
 
 using namespace s0;
@@ -54,17 +56,24 @@ TEST(Tokenizer, RoundTripIsNfcOnRandomUnicode) {
       {0x20, 0x7E}, {0x09, 0x0D}, {0xA0, 0x24F}, {0x300, 0x36F}, {0x391, 0x3C9}, {0x400, 0x4FF},
       {0x600, 0x6FF}, {0x1100, 0x1175}, {0x2000, 0x206F}, {0x3000, 0x30FF}, {0x4E00, 0x4FFF},
       {0xAC00, 0xAD00}, {0x1F300, 0x1F6FF}, {0x10000, 0x1007F}};
-  auto nfc = make_normalizer(Json{{"type", "NFC"}}, "test");
-  for (int trial = 0; trial < 300; ++trial) {
+  // utf8proc's own NFC of the whole string is the reference (the normalizer only composes the
+  // stretches that need it).
+  auto nfc = [](const std::string& text) {
+    utf8proc_uint8_t* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str()));
+    std::string result(reinterpret_cast<char*>(out));
+    std::free(out);
+    return result;
+  };
+  for (int trial = 0; trial < 2000; ++trial) {
     std::u32string s;
-    int len = std::uniform_int_distribution<int>(0, 40)(rng);
+    int len = std::uniform_int_distribution<int>(0, 60)(rng);
     for (int k = 0; k < len; ++k) {
       auto [lo, hi] = ranges[std::uniform_int_distribution<size_t>(0, ranges.size() - 1)(rng)];
       s += std::uniform_int_distribution<char32_t>(lo, hi)(rng);
     }
     std::string text = utf8::from_u32(s);
     std::vector<int32_t> ids = qwen3().encode(text);
-    EXPECT_EQ(qwen3().decode(ids), nfc->normalize(text)) << "trial " << trial;
+    EXPECT_EQ(qwen3().decode(ids), nfc(text)) << "trial " << trial;
   }
 }
 
