@@ -23,19 +23,21 @@ trap 'rm -f "$text"' EXIT
 node "$js/make_corpus.mjs" "$datasets" "$text"
 echo "text: $(wc -c <"$text") bytes from $datasets"
 
-cpp_out="$(S0_TOKENIZER_MODEL="$model" S0_TOKENIZER_TEXT="$text" "$build/bench/tokenizer_bench" --benchmark_min_time=3s)"
+cpp_out="$(S0_TOKENIZER_MODEL="$model" S0_TOKENIZER_TEXT="$text" "$build/bench/tokenizer_bench" --benchmark_min_time=3)"
 js_out="$(node "$js/bench.mjs" "$model" "$text" 3)"
 echo "$cpp_out"
 echo "$js_out"
 
 field() { grep "^$1" <<<"$2" | sed -E 's/.*: ([0-9.]+) MB\/s.*/\1/'; }
 ids() { grep "^$1" <<<"$2" | sed -E 's/.*(ids=[0-9]+ fnv=[0-9a-f]+).*/\1/'; }
-if [ "$(ids "s0 cold" "$cpp_out")" = "$(ids "js cold" "$js_out")" ]; then
-  echo "ids: identical ($(ids "s0 cold" "$cpp_out"))"
-else
-  echo "ids: DIFFER (s0 $(ids "s0 cold" "$cpp_out"), js $(ids "js cold" "$js_out"))"
-fi
-for kind in cold warm; do
+for kind in cold lines; do
+  if [ "$(ids "s0 $kind" "$cpp_out")" = "$(ids "js $kind" "$js_out")" ]; then
+    echo "ids ($kind): identical ($(ids "s0 $kind" "$cpp_out"))"
+  else
+    echo "ids ($kind): DIFFER (s0 $(ids "s0 $kind" "$cpp_out"), js $(ids "js $kind" "$js_out"))"
+  fi
+done
+for kind in cold warm lines; do
   s0="$(field "s0 $kind" "$cpp_out")"
   j="$(field "js $kind" "$js_out")"
   echo "$kind: s0 $s0 MB/s, js $j MB/s, ratio $(awk -v a="$s0" -v b="$j" 'BEGIN { printf "%.1fx", a / b }')"

@@ -1,6 +1,7 @@
 // Encode throughput of @huggingface/tokenizers (Hugging Face's JavaScript tokenizers) on the
 // benchmark text, measured the same way as bench/tokenizer_bench.cpp: one cold encode of the
-// whole text, then the mean of repeated warm encodes. Prints one line per measurement.
+// whole text, the mean of repeated warm encodes of it, and the mean of repeated encodes of its
+// lines one by one (many short texts, like training examples). Prints one line per measurement.
 // Usage: node bench.mjs MODEL_DIR TEXT_FILE [REPEATS]
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,3 +33,11 @@ t0 = process.hrtime.bigint();
 for (let r = 0; r < repeats; ++r) encode();
 seconds = Number(process.hrtime.bigint() - t0) / 1e9 / repeats;
 console.log(`js warm: ${(mb / seconds).toFixed(2)} MB/s`);
+
+const lines = text.split("\n");
+const encodeLines = () => lines.map((l) => tokenizer.encode(l, { add_special_tokens: false }).ids).flat();
+const lineIds = encodeLines();
+t0 = process.hrtime.bigint();
+for (let r = 0; r < repeats; ++r) encodeLines();
+seconds = Number(process.hrtime.bigint() - t0) / 1e9 / repeats;
+console.log(`js lines: ${(mb / seconds).toFixed(2)} MB/s ids=${lineIds.length} fnv=${fnv(lineIds)}`);

@@ -1,6 +1,7 @@
 #include "tokenizer/jinja/lexer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "core/error.h"
@@ -15,7 +16,7 @@ bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) |
 
 class Lexer {
  public:
-  Lexer(const std::string& src, const std::string& origin, LexOptions opt) : src_(src), origin_(origin), opt_(opt) {
+  Lexer(const std::string& src, const std::string& origin) : src_(src), origin_(origin) {
     line_starts_.push_back(0);
     for (size_t i = 0; i < src_.size(); ++i) if (src_[i] == '\n') line_starts_.push_back(i + 1);
   }
@@ -39,7 +40,7 @@ class Lexer {
       char kind = src_[tag + 1], modifier = src_.size() > tag + 2 ? src_[tag + 2] : '\0';
       if (modifier == '-') {
         while (!text.empty() && is_space(text.back())) text.pop_back();
-      } else if (modifier != '+' && kind != '{' && opt_.lstrip_blocks) {
+      } else if (modifier != '+' && kind != '{') {
         // Spaces and tabs alone between the start of the line and the block tag go.
         size_t k = tag;
         while (k > pos && (src_[k - 1] == ' ' || src_[k - 1] == '\t')) --k;
@@ -62,7 +63,7 @@ class Lexer {
       }
       bool plus_after = pos >= 3 && src_[pos - 3] == '+';
       strip_leading = strip_after;
-      trim_newline = kind != '{' && opt_.trim_blocks && !plus_after;
+      trim_newline = kind != '{' && !plus_after;
     }
     push(Tok::End, "", src_.size());
     return std::move(tokens_);
@@ -203,18 +204,17 @@ class Lexer {
 
   const std::string& src_;
   const std::string& origin_;
-  LexOptions opt_;
   std::vector<size_t> line_starts_;
   std::vector<Token> tokens_;
 };
 
 }  // namespace
 
-std::vector<Token> lex(const std::string& source, const std::string& origin, LexOptions options) {
+std::vector<Token> lex(const std::string& source, const std::string& origin) {
   // As Jinja's default keep_trailing_newline=False: one trailing newline is dropped.
   std::string src = source;
   if (!src.empty() && src.back() == '\n') src.pop_back();
-  return Lexer(src, origin, options).run();
+  return Lexer(src, origin).run();
 }
 
 }  // namespace s0::jinja

@@ -1,9 +1,9 @@
 #pragma once
 // Splits a Jinja template into text and the tokens inside {{ }}, {% %} tags (comments {# #}
-// vanish), applying whitespace control: "-" on a tag side strips all whitespace on that side;
-// with trim_blocks the first newline after a block tag is removed, and with lstrip_blocks spaces
-// and tabs before a block tag at the start of a line are removed ("+" turns that off). Hugging
-// Face renders chat templates with both options on.
+// vanish), applying whitespace control: "-" on a tag side strips all whitespace on that side.
+// Hugging Face renders chat templates with Jinja's trim_blocks and lstrip_blocks on, so they are
+// always on here: the first newline after a block tag is removed, and spaces and tabs before a
+// block tag at the start of a line are removed ("+" on that side turns either off).
 #include <string>
 #include <vector>
 
@@ -17,12 +17,7 @@ struct Token {
   int line = 1, col = 1;
 };
 
-struct LexOptions {
-  bool trim_blocks = true;
-  bool lstrip_blocks = true;
-};
-
 // Errors name `origin` with the line and column.
-std::vector<Token> lex(const std::string& source, const std::string& origin, LexOptions options = {});
+std::vector<Token> lex(const std::string& source, const std::string& origin);
 
 }  // namespace s0::jinja
