@@ -109,3 +109,20 @@ TEST(Jinja, SyntaxErrors) {
   EXPECT_EQ(error_of("{{ 'abc }}"), "t: template line 1, column 4: unterminated string literal");
   EXPECT_EQ(error_of("{{ x"), "t: template line 1, column 5: missing }} before end of template");
 }
+
+// The shape of multimodal templates (Qwen-VL style): a macro rendering string or list content.
+TEST(Jinja, MacroOverMultimodalContent) {
+  std::string src =
+      "{%- macro render(content) -%}\n"
+      "  {%- if content is string -%}{{ content }}\n"
+      "  {%- elif content is iterable -%}\n"
+      "    {%- for item in content -%}\n"
+      "      {%- if item.type == 'text' %}{{ item.text }}{% elif item.type == 'image' %}<img>{% endif -%}\n"
+      "    {%- endfor -%}\n"
+      "  {%- endif -%}\n"
+      "{%- endmacro -%}\n"
+      "{%- for m in messages %}[{{ m.role }}:{{ render(m.content) }}]{% endfor %}";
+  Json vars = Json::parse(R"({"messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "what?"}]},
+                                           {"role": "assistant", "content": "a cat"}]})");
+  EXPECT_EQ(render(src, vars), "[user:<img>what?][assistant:a cat]");
+}
