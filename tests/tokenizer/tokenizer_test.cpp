@@ -77,6 +77,13 @@ TEST(Tokenizer, RoundTripIsNfcOnRandomUnicode) {
   }
 }
 
+// PCRE2's \s includes U+180E; tokenizers' (Oniguruma's White_Space) does not. Ids from
+// @huggingface/tokenizers 0.2.0, which emulates Oniguruma.
+TEST(Tokenizer, MongolianVowelSeparatorIsNotWhitespace) {
+  EXPECT_EQ(qwen3().encode("\xE4\xB8\xAD\\\xE1\xA0\x8E'S\xE1\xA0\x8E" "1ZK\xEF\xBB\xBF"),
+            (std::vector<int32_t>{15946, 59, 123970, 236, 6, 50, 123970, 236, 16, 57, 42, 3225}));
+}
+
 TEST(Tokenizer, NfcComposesBeforeEncoding) {
   // "e" + COMBINING ACUTE ACCENT encodes like the precomposed "é".
   EXPECT_EQ(qwen3().encode("caf" "e\xCC\x81"), qwen3().encode("caf\xC3\xA9"));
