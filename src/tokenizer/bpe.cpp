@@ -177,6 +177,10 @@ void Bpe::encode(std::string_view piece, std::vector<int32_t>& ids) const {
       return;
     }
   }
+  if (piece.size() >= kCacheMaxPiece) {
+    merge_word(piece, ids);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (auto it = cache_index_.find(piece); it != cache_index_.end()) {

@@ -51,8 +51,10 @@ class Bpe {
   bool ignore_merges_ = false;
 
   // Word cache, shared by the threads that encode with this model. Bounded like tokenizers' own
-  // (it stops growing once full) so long-running processes keep a steady footprint.
+  // (it stops growing once full, and long pieces are not kept) so long-running processes keep a
+  // steady footprint.
   static constexpr size_t kCacheCapacity = 1 << 18;
+  static constexpr size_t kCacheMaxPiece = 256;  // bytes
   mutable std::mutex cache_mutex_;
   mutable Vocab cache_index_;  // piece -> offset of its [count, ids...] run in cache_ids_
   mutable std::vector<int32_t> cache_ids_;
