@@ -92,7 +92,6 @@ s0::cli::Runner setup(CLI::App& app) {
                                          });
     if (r.stopped_non_finite)
       s0::fail(r.stop_reason, r.steps.empty() ? "" : "; the states after the last good step are in " + a->out);
-    save(r.states);
     std::printf("done: loss %.4f -> %.4f over %zu steps in %.1f s; adapter written to %s\n", r.steps.front().mean_loss,
                 r.steps.back().mean_loss, r.steps.size(), total, a->out.c_str());
     return 0;
