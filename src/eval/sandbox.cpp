@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,6 +114,88 @@ void append_capped(std::string& buf, bool& truncated, const char* data, size_t n
   if (n > room) truncated = true;
 }
 
+struct timespec timespec_after(double seconds) {
+  struct timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  double whole = std::floor(seconds);
+  now.tv_sec += static_cast<time_t>(whole);
+  now.tv_nsec += static_cast<long>((seconds - whole) * 1e9);
+  if (now.tv_nsec >= 1000000000L) {
+    now.tv_sec += 1;
+    now.tv_nsec -= 1000000000L;
+  }
+  return now;
+}
+
+// Time left until `deadline`, zero when it has passed.
+struct timespec until(const struct timespec& deadline) {
+  struct timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  struct timespec left = {deadline.tv_sec - now.tv_sec, deadline.tv_nsec - now.tv_nsec};
+  if (left.tv_nsec < 0) {
+    left.tv_sec -= 1;
+    left.tv_nsec += 1000000000L;
+  }
+  if (left.tv_sec < 0) left = {0, 0};
+  return left;
+}
+
+bool passed(const struct timespec& deadline) {
+  struct timespec left = until(deadline);
+  return left.tv_sec == 0 && left.tv_nsec == 0;
+}
+
+// The first process of a run: a child subreaper that starts the program (bubblewrap or python),
+// kills it at the wall limit, and reaps every process the run leaves behind before it exits with
+// the program's status. Without it, bubblewrap's pid-namespace init outlives bubblewrap for a
+// moment and would be handed to the machine's pid 1, which in containers may never reap it.
+// With a uid of its own, kill(-1) reaches exactly the run's processes, even ones that escaped
+// into a new session. Runs in a forked child of a threaded process: async-signal-safe calls only.
+[[noreturn]] void reap_program(char* const* argv, char* const* envp, double wall_seconds, bool own_uid) {
+  // The reaper never execs, so close-on-exec does not apply: without this it would hold the write
+  // end of the program's stdin (and other runs' pipes), and the program would never see EOF.
+  ::syscall(SYS_close_range, 3u, ~0u, 0u);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  pid_t program = ::fork();
+  if (program < 0) _exit(126);
+  if (program == 0) {
+    ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::execve(argv[0], argv, envp);
+    _exit(127);
+  }
+  struct timespec deadline = timespec_after(wall_seconds);
+  bool program_done = false, killed = false;
+  int status = 0;
+  for (;;) {
+    int st = 0;
+    pid_t w;
+    while ((w = ::waitpid(-1, &st, WNOHANG)) > 0) {
+      if (w != program) continue;
+      status = st;
+      program_done = true;
+      if (own_uid) ::kill(-1, SIGKILL);  // stragglers of the run
+      deadline = timespec_after(1.0);    // the rest only needs reaping
+    }
+    if (w < 0) break;  // ECHILD: nothing of the run is left
+    if (passed(deadline)) {
+      if (program_done || killed) break;  // stragglers we may not kill: leave them to s0's killpg
+      ::kill(program, SIGKILL);
+      if (own_uid) ::kill(-1, SIGKILL);
+      killed = true;
+      deadline = timespec_after(1.0);
+    }
+    struct timespec left = until(deadline);
+    ::sigtimedwait(&chld, nullptr, &left);
+  }
+  if (!program_done) _exit(137);
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 }  // namespace
 
 std::vector<std::string> Sandbox::command(const SandboxLimits& limits) const {
@@ -176,10 +259,9 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
       ::setrlimit(l.resource, &rl);
     }
     if (root && (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0)) _exit(126);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // s0 dying takes the program with it (set after setuid clears it)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // s0 dying takes the run with it (set after setuid clears it)
     if (workdir && ::chdir(workdir) != 0) _exit(126);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
+    reap_program(argv.data(), envp.data(), limits.wall_seconds, root);
   }
   ::setpgid(pid, pid);  // also in the parent, so killpg works even before the child ran
   in.close_r();
@@ -189,18 +271,18 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
   for (int fd : {in.w, out.r, err.r}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 
   RunResult result;
-  auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(limits.wall_seconds));
+  // The reaper enforces the wall limit; this later deadline only guards against a stuck reaper.
+  auto wall = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(limits.wall_seconds));
+  auto deadline = start + wall + std::chrono::seconds(3);
   size_t written = 0;
   bool exited = false;
+  std::chrono::steady_clock::time_point exit_time;
   int status = 0;
   char buf[65536];
   while (out.r >= 0 || err.r >= 0 || !exited) {
     auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      result.status = RunStatus::timed_out;
-      break;
-    }
+    if (now >= deadline) break;
     std::vector<pollfd> fds;
     if (in.w >= 0) fds.push_back({in.w, POLLOUT, 0});
     if (out.r >= 0) fds.push_back({out.r, POLLIN, 0});
@@ -230,6 +312,7 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
     }
     if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
       exited = true;
+      exit_time = std::chrono::steady_clock::now();
       in.close_w();
       // Whatever the program left running in its group goes with it, so the pipes reach EOF.
       ::killpg(pid, SIGKILL);
@@ -240,7 +323,8 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
   if (!exited) ::waitpid(pid, &status, 0);
   if (pidfd >= 0) ::close(pidfd);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (exited && result.status == RunStatus::timed_out) result.status = RunStatus::exited;  // only the drain ran late
+  // Still running at the wall limit means killed by the reaper (or by the guard above).
+  result.status = !exited || start + wall <= exit_time ? RunStatus::timed_out : RunStatus::exited;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
