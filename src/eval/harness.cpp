@@ -1,8 +1,10 @@
 #include "eval/harness.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
+#include "eval/completions.h"
 #include "eval/executor.h"
 #include "eval/gsm8k.h"
 #include "eval/humaneval.h"
@@ -93,6 +95,27 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
     }
   }
   return records;
+}
+
+CheckedRun check_completion_file(const CompletionFileRun& run) {
+  if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
+  CheckedRun out;
+  std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
+  out.problems = select_split(run.benchmark, all, run.split);
+  CompletionSet set = read_completions(run.completions, all, out.problems);
+  out.skipped = set.skipped;
+  CheckOptions options;
+  options.workers = run.workers;
+  options.limits.wall_seconds = run.timeout_seconds;
+  options.limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
+  std::optional<Sandbox> sandbox;
+  if (run.benchmark == Benchmark::humaneval) {
+    sandbox.emplace(Sandbox::open(run.unsafe_no_sandbox));
+    out.warning = sandbox->warning();
+    options.sandbox = &*sandbox;
+  }
+  out.records = check_completions(run.benchmark, out.problems, set.samples, options);
+  return out;
 }
 
 }  // namespace s0

@@ -2,11 +2,13 @@
 // The generation-agnostic core of `s0 collect` and `s0 eval`: given each problem's list of
 // completions (from a file today, from the generation engine later), check every one and return
 // a record per problem.
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "eval/dataset.h"
+#include "eval/humaneval.h"
 #include "eval/sandbox.h"
 
 namespace s0 {
@@ -33,6 +35,25 @@ struct CheckOptions {
 std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Problem>& problems,
                                              const std::vector<std::vector<std::string>>& completions,
                                              const CheckOptions& options);
+
+// Everything `s0 collect` and `s0 eval` do before writing: read the benchmark file, take the
+// split, read the completions file, open the sandbox (HumanEval only) and check every sample.
+struct CompletionFileRun {
+  Benchmark benchmark = Benchmark::humaneval;
+  std::filesystem::path data;
+  Split split = Split::eval;
+  std::filesystem::path completions;
+  int workers = 0;
+  double timeout_seconds = kHumanEvalSeconds;
+  bool unsafe_no_sandbox = false;
+};
+struct CheckedRun {
+  std::vector<Problem> problems;  // the split, in order
+  std::vector<ProblemRecord> records;
+  size_t skipped = 0;             // completion lines for problems outside the split
+  std::string warning;            // set when programs ran without the sandbox
+};
+CheckedRun check_completion_file(const CompletionFileRun& run);
 
 // The text a completion is judged (and trained) on: thinking removed, code fences removed for HumanEval.
 std::string clean_completion(Benchmark b, const std::string& completion);

@@ -44,10 +44,12 @@ TEST(HumanEval, AllCanonicalSolutionsPass) {
 }
 
 TEST(HumanEval, BrokenSolutionsFail) {
-  // Three kinds of breakage for every problem: no result, a syntax error, and a wrong result.
+  // Every problem without a result; the first 20 also with a syntax error and with an exception.
   std::vector<std::vector<std::string>> completions;
-  for (size_t i = 0; i < problems().size(); ++i)
-    completions.push_back({"    return None\n", "    return (\n", "    raise NotImplementedError\n"});
+  for (size_t i = 0; i < problems().size(); ++i) {
+    completions.push_back({"    return None\n"});
+    if (i < 20) completions.back().insert(completions.back().end(), {"    return (\n", "    raise NotImplementedError\n"});
+  }
   std::vector<ProblemRecord> records = check(completions);
   for (const ProblemRecord& r : records) {
     EXPECT_EQ(r.c, 0u) << r.id;
