@@ -35,7 +35,10 @@ Group read_group(const std::vector<std::string>& paths, const std::string& metri
 
 std::string row(const char* name, const MeanStd& m) {
   char buf[128];
-  std::snprintf(buf, sizeof buf, "  %-8s %5zu  %.4f +/- %.4f\n", name, m.n, m.mean, m.std);
+  if (m.n < 2)  // one run has no spread to report
+    std::snprintf(buf, sizeof buf, "  %-8s %5zu  %.4f (one run: no std)\n", name, m.n, m.mean);
+  else
+    std::snprintf(buf, sizeof buf, "  %-8s %5zu  %.4f +/- %.4f\n", name, m.n, m.mean, m.std);
   return buf;
 }
 

@@ -216,3 +216,18 @@ TEST(Sandbox, UnsafeModeStillLimitsAndTimesOut) {
     EXPECT_EQ(sandbox_processes(), 0u);
   }
 }
+
+TEST(Sandbox, RefusesWithTheReasonWhenItCannotIsolate) {
+  // Without bubblewrap on PATH there is no sandbox: s0 says why and how to proceed anyway.
+  std::string path = std::getenv("PATH");
+  ::setenv("PATH", "/nonexistent", 1);
+  try {
+    Sandbox::open(false);
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const Error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("bubblewrap (bwrap) not found"), std::string::npos) << what;
+    EXPECT_NE(what.find("--unsafe-no-sandbox"), std::string::npos) << what;
+  }
+  ::setenv("PATH", path.c_str(), 1);
+}
