@@ -310,17 +310,23 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
         }
       }
     }
-    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+    siginfo_t info{};
+    if (!exited && ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      // Whatever is left in the run's group goes with it, so the pipes reach EOF. The reaper is
+      // still an unreaped zombie here, so its pid cannot have been reused as another group's id.
+      ::killpg(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       exited = true;
       exit_time = std::chrono::steady_clock::now();
       in.close_w();
-      // Whatever the program left running in its group goes with it, so the pipes reach EOF.
-      ::killpg(pid, SIGKILL);
-      deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+      deadline = std::min(deadline, exit_time + std::chrono::milliseconds(500));
     }
   }
-  ::killpg(pid, SIGKILL);
-  if (!exited) ::waitpid(pid, &status, 0);
+  if (!exited) {
+    ::killpg(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
   if (pidfd >= 0) ::close(pidfd);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Still running at the wall limit means killed by the reaper (or by the guard above).
