@@ -21,11 +21,12 @@ std::string g_data =
         .string();
 int g_workers = 2;
 
+// Argument 1: the bubblewrap sandbox; 0: --unsafe-no-sandbox, to show what isolation costs.
 void BM_CanonicalHumanEval(benchmark::State& state) {
   std::vector<s0::Problem> problems = s0::load_benchmark(s0::Benchmark::humaneval, g_data);
   std::vector<std::string> programs;
   for (const s0::Problem& p : problems) programs.push_back(s0::humaneval_program(p, p.canonical_solution));
-  s0::Sandbox sandbox = s0::Sandbox::open(false);
+  s0::Sandbox sandbox = s0::Sandbox::open(state.range(0) == 0);
   s0::SandboxLimits limits;
   size_t failed = 0;
   for (auto _ : state) {
@@ -36,7 +37,7 @@ void BM_CanonicalHumanEval(benchmark::State& state) {
   state.counters["failed"] = static_cast<double>(failed);
   state.counters["workers"] = g_workers;
 }
-BENCHMARK(BM_CanonicalHumanEval)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_CanonicalHumanEval)->ArgName("sandboxed")->Arg(1)->Arg(0)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(3);
 
 }  // namespace
 

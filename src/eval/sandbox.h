@@ -48,7 +48,6 @@ class Sandbox {
   RunResult run(const std::string& program, const SandboxLimits& limits) const;
 
   bool isolated() const { return isolated_; }
-  const std::string& python() const { return python_; }
   std::string warning() const;
 
  private:
