@@ -330,10 +330,13 @@ std::string math_gold(std::string_view solution, std::string_view answer) {
 
 std::string normalize_math_answer(std::string_view latex) {
   std::string s(latex);
-  for (const char* spacing : {"\\!", "\\,", "\\;", "\\:", "\\ ", "~", "$"}) s = replace_all(s, spacing, " ");
+  for (const char* spacing : {"\\!", "\\,", "\\;", "\\:", "\\ ", "~", "\\$", "$"}) s = replace_all(s, spacing, " ");
+  // A unit after the value, written the MATH way as \text{ cm}^2 (leading space), is not part of it.
+  static const std::regex unit(R"((\S)\s*\\(?:text|mbox|mathrm|textnormal)\{ [^{}]*\}(?:\^\{?\d\}?)?)");
+  s = std::regex_replace(s, unit, "$1");
   for (const char* word : {"\\left", "\\right", "\\displaystyle", "\\degree"}) s = replace_command(s, word, "");
   s = unwrap_text_commands(s);
-  for (const char* unit : {"^{\\circ}", "^\\circ", "\\%", "%"}) s = replace_all(s, unit, "");
+  for (const char* mark : {"^{\\circ}", "^\\circ", "\\%", "%"}) s = replace_all(s, mark, "");
   s = replace_command(s, "\\circ", "");
   s = replace_command(s, "\\dfrac", "\\frac");
   s = replace_command(s, "\\tfrac", "\\frac");

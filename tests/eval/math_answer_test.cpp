@@ -64,6 +64,10 @@ TEST(MathAnswer, FormattingVariantsMatch) {
       {"p - 2", "p-2"},
       {"[-2, 7)", "[-2,7)"},
       {"3.00001", "3"},
+      {"\\$32,\\!348", "32348"},
+      {"864 \\mbox{ inches}^2", "864"},
+      {"\\frac{270}7\\text{ degrees}", "\\frac{270}{7}"},
+      {"5.4 \\text{ cents}", "5.4"},
   };
   for (auto [a, b] : same) EXPECT_TRUE(math_equivalent(a, b)) << a << " vs " << b;
 }
