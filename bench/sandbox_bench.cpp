@@ -16,9 +16,9 @@
 namespace {
 
 // ../shared/datasets next to the checkout, as the tests use it.
-std::string g_data =
-    (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "shared" / "datasets" / "humaneval.jsonl")
-        .string();
+std::string g_data = (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "shared" /
+                      "datasets" / "humaneval.jsonl")
+                         .string();
 int g_workers = 2;
 
 // Argument 1: the bubblewrap sandbox; 0: --unsafe-no-sandbox, to show what isolation costs.
@@ -37,16 +37,25 @@ void BM_CanonicalHumanEval(benchmark::State& state) {
   state.counters["failed"] = static_cast<double>(failed);
   state.counters["workers"] = g_workers;
 }
-BENCHMARK(BM_CanonicalHumanEval)->ArgName("sandboxed")->Arg(1)->Arg(0)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_CanonicalHumanEval)
+    ->ArgName("sandboxed")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--data=", 7) == 0) g_data = argv[i] + 7;
-    else if (std::strncmp(argv[i], "--workers=", 10) == 0) g_workers = std::atoi(argv[i] + 10);
-    else rest.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--data=", 7) == 0)
+      g_data = argv[i] + 7;
+    else if (std::strncmp(argv[i], "--workers=", 10) == 0)
+      g_workers = std::atoi(argv[i] + 10);
+    else
+      rest.push_back(argv[i]);
   }
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());

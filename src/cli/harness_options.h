@@ -39,11 +39,13 @@ struct HarnessOptions {
 
   CompletionFileRun request() const {
     if (completions.empty())
-      fail("generation from a model is not available yet in this build; pass --completions FILE with the "
-           "model's outputs (see --help)");
+      fail(
+          "generation from a model is not available yet in this build; pass --completions FILE with the "
+          "model's outputs (see --help)");
     if (!model.empty() || !adapter.empty())
-      fail("--model and --adapter drive generation, which is not available yet in this build; with "
-           "--completions the outputs are already given");
+      fail(
+          "--model and --adapter drive generation, which is not available yet in this build; with "
+          "--completions the outputs are already given");
     CompletionFileRun run;
     run.benchmark = parse_benchmark(benchmark);
     run.data = data;

@@ -21,9 +21,12 @@ Benchmark parse_benchmark(const std::string& name) {
 
 const char* benchmark_name(Benchmark b) {
   switch (b) {
-    case Benchmark::humaneval: return "humaneval";
-    case Benchmark::gsm8k: return "gsm8k";
-    case Benchmark::math500: return "math500";
+    case Benchmark::humaneval:
+      return "humaneval";
+    case Benchmark::gsm8k:
+      return "gsm8k";
+    case Benchmark::math500:
+      return "math500";
   }
   return "?";
 }
@@ -37,9 +40,12 @@ Split parse_split(const std::string& name) {
 
 const char* split_name(Split s) {
   switch (s) {
-    case Split::train: return "train";
-    case Split::eval: return "eval";
-    case Split::all: return "all";
+    case Split::train:
+      return "train";
+    case Split::eval:
+      return "eval";
+    case Split::all:
+      return "all";
   }
   return "?";
 }
@@ -118,8 +124,12 @@ std::vector<Problem> select_split(Benchmark b, const std::vector<Problem>& all, 
   for (const Problem& p : all) {
     bool train = false;
     switch (b) {
-      case Benchmark::humaneval: train = p.index < 80; break;
-      case Benchmark::gsm8k: train = p.index < 200; break;
+      case Benchmark::humaneval:
+        train = p.index < 80;
+        break;
+      case Benchmark::gsm8k:
+        train = p.index < 200;
+        break;
       case Benchmark::math500:
         if (all.size() != 500)
           fail("math500: the train/eval split needs the full 500-problem file, got ", all.size(),

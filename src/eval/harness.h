@@ -15,13 +15,13 @@ namespace s0 {
 
 struct ProblemRecord {
   std::string id;
-  size_t n = 0;             // samples checked
-  size_t c = 0;             // samples correct
-  bool passed = false;      // the first sample is correct (the greedy one when n = 1)
+  size_t n = 0;         // samples checked
+  size_t c = 0;         // samples correct
+  bool passed = false;  // the first sample is correct (the greedy one when n = 1)
   std::vector<bool> sample_passed;
-  std::string gold;         // GSM8K / MATH-500
-  std::string prediction;   // GSM8K / MATH-500: what the first sample answered ("" when nothing)
-  std::string failure;      // HumanEval: why the first sample failed (last line of its stderr, or "timeout")
+  std::string gold;        // GSM8K / MATH-500
+  std::string prediction;  // GSM8K / MATH-500: what the first sample answered ("" when nothing)
+  std::string failure;     // HumanEval: why the first sample failed (last line of its stderr, or "timeout")
   std::optional<std::string> first_correct;  // the first correct completion, cleaned as it was checked
 };
 
@@ -50,8 +50,8 @@ struct CompletionFileRun {
 struct CheckedRun {
   std::vector<Problem> problems;  // the split, in order
   std::vector<ProblemRecord> records;
-  size_t skipped = 0;             // completion lines for problems outside the split
-  std::string warning;            // set when programs ran without the sandbox
+  size_t skipped = 0;   // completion lines for problems outside the split
+  std::string warning;  // set when programs ran without the sandbox
 };
 CheckedRun check_completion_file(const CompletionFileRun& run);
 

@@ -58,8 +58,8 @@ std::string replace_all(std::string_view s, std::string_view from, std::string_v
 
 // \text{X} (and the other text-like wrappers) -> X.
 std::string unwrap_text_commands(std::string s) {
-  static const char* wrappers[] = {"\\text", "\\textbf", "\\textit", "\\textrm", "\\mathrm", "\\mathbf",
-                                   "\\mbox", "\\textnormal", "\\operatorname"};
+  static const char* wrappers[] = {"\\text",   "\\textbf", "\\textit",     "\\textrm",      "\\mathrm",
+                                   "\\mathbf", "\\mbox",   "\\textnormal", "\\operatorname"};
   for (const char* w : wrappers) {
     std::string_view word(w);
     size_t pos = 0;

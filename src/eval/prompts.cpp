@@ -21,8 +21,10 @@ namespace {
 std::string drop_leading_blank_lines(std::string text) {
   size_t keep = 0;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') keep = i + 1;
-    else if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r') break;
+    if (text[i] == '\n')
+      keep = i + 1;
+    else if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
+      break;
   }
   return text.substr(keep);
 }

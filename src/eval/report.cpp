@@ -87,21 +87,16 @@ void compare_with_baseline(Json& report, const Json& baseline, const std::string
     both_failed += !now && !it->second;
   }
   if (compared == 0) fail(baseline_path, ": baseline shares no problem with this run");
-  report["baseline"] = {{"path", baseline_path},
-                        {"compared", compared},
-                        {"improved", improved.size()},
-                        {"degraded", degraded.size()},
-                        {"both_passed", both_passed},
-                        {"both_failed", both_failed},
-                        {"improved_ids", improved},
-                        {"degraded_ids", degraded}};
+  report["baseline"] = {{"path", baseline_path},       {"compared", compared},       {"improved", improved.size()},
+                        {"degraded", degraded.size()}, {"both_passed", both_passed}, {"both_failed", both_failed},
+                        {"improved_ids", improved},    {"degraded_ids", degraded}};
 }
 
 std::string summary_table(const Json& report) {
   size_t problems = report["problems"].get<size_t>();
-  std::string out = cat("s0 eval: ", report["benchmark"].get<std::string>(), ", split ",
-                        report["split"].get<std::string>(), ", ", problems, " problems, ",
-                        report["min_samples"].get<size_t>(), "+ samples each");
+  std::string out =
+      cat("s0 eval: ", report["benchmark"].get<std::string>(), ", split ", report["split"].get<std::string>(), ", ",
+          problems, " problems, ", report["min_samples"].get<size_t>(), "+ samples each");
   std::string label = report["label"].get<std::string>();
   out += label.empty() ? "\n" : cat(" [", label, "]\n");
   out += "  metric           value\n";
@@ -124,7 +119,8 @@ std::string summary_table(const Json& report) {
 
 double report_metric(const Json& report, const std::string& metric, const std::string& origin) {
   if (metric == "greedy") return json_number(report, "greedy_pass_at_1", origin);
-  if (metric.rfind("pass@", 0) != 0) fail("unknown metric \"", metric, "\" (expected pass@1, pass@5, pass@10 or greedy)");
+  if (metric.rfind("pass@", 0) != 0)
+    fail("unknown metric \"", metric, "\" (expected pass@1, pass@5, pass@10 or greedy)");
   const Json& pass_at = json_field(report, "pass_at_k", origin);
   std::string k = metric.substr(5);
   if (!pass_at.is_object() || !pass_at.contains(k))

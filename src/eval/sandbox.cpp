@@ -201,8 +201,8 @@ bool passed(const struct timespec& deadline) {
 std::vector<std::string> Sandbox::command(const SandboxLimits& limits) const {
   std::vector<std::string> argv;
   if (isolated_) {
-    argv = {bwrap_, "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-            "--dev", "/dev", "--proc", "/proc"};
+    argv = {bwrap_,   "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev",
+            "--proc", "/proc"};
     for (const std::string& dir : hidden_dirs()) argv.insert(argv.end(), {"--tmpfs", dir});
     for (const std::string& dir : extra_binds_) argv.insert(argv.end(), {"--ro-bind", dir, dir});
     argv.insert(argv.end(), {"--size", std::to_string(limits.tmp_size), "--tmpfs", "/tmp", "--dir", "/tmp/work",
@@ -303,8 +303,9 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
         ssize_t n = ::read(pipe.r, buf, sizeof buf);
         if (n > 0) {
           bool stdout_pipe = &pipe == &out;
-          append_capped(stdout_pipe ? result.out : result.err, stdout_pipe ? result.out_truncated : result.err_truncated,
-                        buf, static_cast<size_t>(n), limits.output_limit);
+          append_capped(stdout_pipe ? result.out : result.err,
+                        stdout_pipe ? result.out_truncated : result.err_truncated, buf, static_cast<size_t>(n),
+                        limits.output_limit);
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
           pipe.close_r();
         }
@@ -340,7 +341,8 @@ Sandbox Sandbox::open(bool unsafe_no_sandbox) {
   Sandbox sb;
   // Debian's interpreter first: it lives outside the homes that the sandbox hides.
   sb.python_ = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : find_on_path("python3");
-  if (sb.python_.empty()) fail("cannot execute programs: python3 not found on PATH (install the Debian package python3)");
+  if (sb.python_.empty())
+    fail("cannot execute programs: python3 not found on PATH (install the Debian package python3)");
   std::error_code ec;
   fs::path real = fs::canonical(sb.python_, ec);
   if (!ec) {
@@ -353,8 +355,9 @@ Sandbox Sandbox::open(bool unsafe_no_sandbox) {
 
   sb.bwrap_ = find_on_path("bwrap");
   if (sb.bwrap_.empty())
-    fail("cannot execute programs safely: bubblewrap (bwrap) not found on PATH; install the Debian package "
-         "bubblewrap, or pass --unsafe-no-sandbox to run model-written code without isolation");
+    fail(
+        "cannot execute programs safely: bubblewrap (bwrap) not found on PATH; install the Debian package "
+        "bubblewrap, or pass --unsafe-no-sandbox to run model-written code without isolation");
   sb.isolated_ = true;
   SandboxLimits probe_limits;
   probe_limits.wall_seconds = 20;

@@ -15,13 +15,13 @@
 namespace s0 {
 
 struct SandboxLimits {
-  double wall_seconds = 10;                  // killed (whole process tree) after this long
-  int cpu_seconds = 10;                      // RLIMIT_CPU per process
-  uint64_t address_space = 2ull << 30;       // RLIMIT_AS: allocations beyond fail (MemoryError)
-  uint64_t file_size = 16ull << 20;          // RLIMIT_FSIZE: largest file a program may write
-  uint64_t tmp_size = 64ull << 20;           // size of the private tmpfs (all files together)
-  int processes = 16;                        // RLIMIT_NPROC (tasks, threads included)
-  size_t output_limit = 64 * 1024;           // bytes kept of stdout and of stderr each
+  double wall_seconds = 10;             // killed (whole process tree) after this long
+  int cpu_seconds = 10;                 // RLIMIT_CPU per process
+  uint64_t address_space = 2ull << 30;  // RLIMIT_AS: allocations beyond fail (MemoryError)
+  uint64_t file_size = 16ull << 20;     // RLIMIT_FSIZE: largest file a program may write
+  uint64_t tmp_size = 64ull << 20;      // size of the private tmpfs (all files together)
+  int processes = 16;                   // RLIMIT_NPROC (tasks, threads included)
+  size_t output_limit = 64 * 1024;      // bytes kept of stdout and of stderr each
 };
 
 enum class RunStatus {

@@ -41,15 +41,25 @@ TEST(Cli, CollectKeepsTheFirstCorrectCompletionPerProblem) {
   std::string completions;
   // Problem 0: wrong, then right twice (keep the first right one, cleaned of its fence).
   completions += line({{"task_id", "HumanEval/0"}, {"completion", "    return None\n"}});
-  completions += line({{"task_id", "HumanEval/0"}, {"completion", "```python\n" + problems[0]["canonical_solution"].get<std::string>() + "```"}});
+  completions += line({{"task_id", "HumanEval/0"},
+                       {"completion", "```python\n" + problems[0]["canonical_solution"].get<std::string>() + "```"}});
   completions += line({{"index", 0}, {"completion", problems[0]["canonical_solution"].get<std::string>() + "\n"}});
   // Problem 1: never right. Problem 2: right.
   completions += line({{"index", 1}, {"completion", "    raise ValueError\n"}});
   completions += line({{"index", 2}, {"completion", problems[2]["canonical_solution"]}});
   test::write_text(dir / "c.jsonl", completions);
   std::string out = (dir / "train.jsonl").string();
-  std::vector<std::string> args = {"collect", "--benchmark", "humaneval", "--data", data, "--split", "all",
-                                   "--completions", (dir / "c.jsonl").string(), "--out", out};
+  std::vector<std::string> args = {"collect",
+                                   "--benchmark",
+                                   "humaneval",
+                                   "--data",
+                                   data,
+                                   "--split",
+                                   "all",
+                                   "--completions",
+                                   (dir / "c.jsonl").string(),
+                                   "--out",
+                                   out};
   test::CliResult r = run_s0(args);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("kept one for 2 of 3 problems"), std::string::npos) << r.out;
@@ -102,8 +112,8 @@ TEST(Cli, EvalWritesReportAndComparesWithBaseline) {
                               (dir / "base.jsonl").string(), "--report", base_report});
   ASSERT_EQ(b.status, 0) << b.err;
   test::CliResult r = run_s0({"eval", "--benchmark", "math500", "--data", data, "--split", "all", "--completions",
-                              (dir / "run.jsonl").string(), "--report", report, "--baseline", base_report,
-                              "--label", "adapter seed 1"});
+                              (dir / "run.jsonl").string(), "--report", report, "--baseline", base_report, "--label",
+                              "adapter seed 1"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("greedy pass@1    0.7500  (3/4)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("improved 2, degraded 1"), std::string::npos) << r.out;
@@ -144,13 +154,14 @@ TEST(Cli, EvalPassAtKFromSamples) {
 TEST(Cli, EvalStatsMeanStdAndWelch) {
   test::TempDir dir;
   auto write_report = [&](const std::string& name, double pass1) {
-    Json r = {{"benchmark", "humaneval"}, {"split", "eval"}, {"pass_at_k", {{"1", pass1}}}, {"greedy_pass_at_1", pass1}};
+    Json r = {
+        {"benchmark", "humaneval"}, {"split", "eval"}, {"pass_at_k", {{"1", pass1}}}, {"greedy_pass_at_1", pass1}};
     test::write_text(dir / name, r.dump());
     return (dir / name).string();
   };
-  std::vector<std::string> args = {"eval-stats", "--reports", write_report("a1", 1), write_report("a2", 2),
-                                   write_report("a3", 3), "--vs", write_report("b1", 4), write_report("b2", 5),
-                                   write_report("b3", 6)};
+  std::vector<std::string> args = {"eval-stats",          "--reports",           write_report("a1", 1),
+                                   write_report("a2", 2), write_report("a3", 3), "--vs",
+                                   write_report("b1", 4), write_report("b2", 5), write_report("b3", 6)};
   test::CliResult r = run_s0(args);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("reports      3  2.0000 +/- 1.0000"), std::string::npos) << r.out;
@@ -170,7 +181,8 @@ TEST(Cli, ClearErrors) {
   EXPECT_NE(no_completions.err.find("generation from a model is not available yet in this build"), std::string::npos);
   EXPECT_EQ(std::count(no_completions.err.begin(), no_completions.err.end(), '\n'), 1);
 
-  test::write_text(dir / "c.jsonl", line({{"index", 0}, {"completion", "#### 1"}}) + line({{"index", 9}, {"completion", "x"}}));
+  test::write_text(dir / "c.jsonl",
+                   line({{"index", 0}, {"completion", "#### 1"}}) + line({{"index", 9}, {"completion", "x"}}));
   test::CliResult unknown = run_s0({"eval", "--benchmark", "gsm8k", "--data", data, "--completions",
                                     (dir / "c.jsonl").string(), "--report", report});
   EXPECT_EQ(unknown.status, 1);

@@ -1,7 +1,8 @@
+#include "eval/dataset.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "eval/dataset.h"
 #include "eval/prompts.h"
 #include "support/test_support.h"
 
@@ -33,7 +34,8 @@ TEST(Dataset, Gsm8kAndMathSplits) {
   std::vector<Problem> test = load_benchmark(Benchmark::gsm8k, data("gsm8k_test.jsonl"));
   EXPECT_EQ(select_split(Benchmark::gsm8k, test, Split::eval).size(), 1319u);
   EXPECT_EQ(test[0].gold, "18");
-  EXPECT_EQ(test[0].prompt.rfind("Solve this math problem step by step. End with the answer after ####.\n\nJanet", 0), 0u);
+  EXPECT_EQ(test[0].prompt.rfind("Solve this math problem step by step. End with the answer after ####.\n\nJanet", 0),
+            0u);
 
   std::vector<Problem> math = load_benchmark(Benchmark::math500, data("math500.jsonl"));
   std::vector<Problem> mtrain = select_split(Benchmark::math500, math, Split::train);
@@ -69,7 +71,8 @@ TEST(Prompts, CompletionCleanup) {
   EXPECT_EQ(strip_thinking("answer 3<think>never closed 4"), "answer 3");
   EXPECT_EQ(clean_code_completion("    return x + 1\n"), "    return x + 1\n");
   EXPECT_EQ(clean_code_completion("```python\n    return x + 1\n```"), "    return x + 1\n");
-  EXPECT_EQ(clean_code_completion("<think>\n</think>\n\n```python\n    return x\n```\nThis returns x."), "    return x\n");
+  EXPECT_EQ(clean_code_completion("<think>\n</think>\n\n```python\n    return x\n```\nThis returns x."),
+            "    return x\n");
   EXPECT_EQ(clean_code_completion("\n\n    return x"), "    return x");
   EXPECT_EQ(clean_code_completion("```\ndef f(x):\n    return x\n"), "def f(x):\n    return x\n");
 }

@@ -1,8 +1,9 @@
+#include "eval/gsm8k.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "eval/dataset.h"
-#include "eval/gsm8k.h"
 #include "support/test_support.h"
 
 using namespace s0;

@@ -1,8 +1,9 @@
+#include "eval/humaneval.h"
+
 #include <gtest/gtest.h>
 
 #include "eval/dataset.h"
 #include "eval/harness.h"
-#include "eval/humaneval.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -30,7 +31,8 @@ std::vector<ProblemRecord> check(const std::vector<std::vector<std::string>>& co
 
 TEST(HumanEval, ProgramLayout) {
   const Problem& p = problems()[0];
-  EXPECT_EQ(humaneval_program(p, "    return 1\n"), p.code_prompt + "    return 1\n\n" + p.test + "\ncheck(" + p.entry_point + ")\n");
+  EXPECT_EQ(humaneval_program(p, "    return 1\n"),
+            p.code_prompt + "    return 1\n\n" + p.test + "\ncheck(" + p.entry_point + ")\n");
 }
 
 TEST(HumanEval, AllCanonicalSolutionsPass) {
@@ -48,7 +50,8 @@ TEST(HumanEval, BrokenSolutionsFail) {
   std::vector<std::vector<std::string>> completions;
   for (size_t i = 0; i < problems().size(); ++i) {
     completions.push_back({"    return None\n"});
-    if (i < 20) completions.back().insert(completions.back().end(), {"    return (\n", "    raise NotImplementedError\n"});
+    if (i < 20)
+      completions.back().insert(completions.back().end(), {"    return (\n", "    raise NotImplementedError\n"});
   }
   std::vector<ProblemRecord> records = check(completions);
   for (const ProblemRecord& r : records) {

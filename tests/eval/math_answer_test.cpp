@@ -1,7 +1,8 @@
+#include "eval/math_answer.h"
+
 #include <gtest/gtest.h>
 
 #include "eval/dataset.h"
-#include "eval/math_answer.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "support/test_support.h"
@@ -74,11 +75,16 @@ TEST(MathAnswer, FormattingVariantsMatch) {
 
 TEST(MathAnswer, WrongAnswersDoNotMatch) {
   const std::pair<const char*, const char*> differ[] = {
-      {"\\frac{1}{3}", "\\frac{1}{2}"}, {"(3, \\frac{\\pi}{3})", "\\left( 3, \\frac{\\pi}{2} \\right)"},
-      {"1001", "1000"},                 {"3.001", "3"},
-      {"\\text{(B)}", "(C)"},           {"[-2, 7]", "[-2, 7)"},
-      {"p+2", "p-2"},                   {"", "5"},
-      {"\\sqrt{2}", "2"},               {"(1,2)", "(1,2,3)"},
+      {"\\frac{1}{3}", "\\frac{1}{2}"},
+      {"(3, \\frac{\\pi}{3})", "\\left( 3, \\frac{\\pi}{2} \\right)"},
+      {"1001", "1000"},
+      {"3.001", "3"},
+      {"\\text{(B)}", "(C)"},
+      {"[-2, 7]", "[-2, 7)"},
+      {"p+2", "p-2"},
+      {"", "5"},
+      {"\\sqrt{2}", "2"},
+      {"(1,2)", "(1,2,3)"},
   };
   for (auto [a, b] : differ) EXPECT_FALSE(math_equivalent(a, b)) << a << " vs " << b;
 }

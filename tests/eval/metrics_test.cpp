@@ -1,23 +1,24 @@
+#include "eval/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
 
 #include "core/error.h"
-#include "eval/metrics.h"
 
 using namespace s0;
 
 TEST(PassAtK, HandComputedValues) {
   EXPECT_DOUBLE_EQ(pass_at_k(1, 1, 1), 1.0);
   EXPECT_DOUBLE_EQ(pass_at_k(1, 0, 1), 0.0);
-  EXPECT_DOUBLE_EQ(pass_at_k(10, 3, 1), 0.3);                           // c / n
-  EXPECT_NEAR(pass_at_k(10, 3, 5), 1.0 - 21.0 / 252.0, 1e-12);        // 1 - C(7,5)/C(10,5)
-  EXPECT_NEAR(pass_at_k(16, 2, 5), 1.0 - 2002.0 / 4368.0, 1e-12);     // 1 - C(14,5)/C(16,5)
-  EXPECT_NEAR(pass_at_k(20, 1, 10), 0.5, 1e-12);                       // 1 - C(19,10)/C(20,10)
-  EXPECT_DOUBLE_EQ(pass_at_k(10, 6, 5), 1.0);                          // fewer than k failures
+  EXPECT_DOUBLE_EQ(pass_at_k(10, 3, 1), 0.3);                      // c / n
+  EXPECT_NEAR(pass_at_k(10, 3, 5), 1.0 - 21.0 / 252.0, 1e-12);     // 1 - C(7,5)/C(10,5)
+  EXPECT_NEAR(pass_at_k(16, 2, 5), 1.0 - 2002.0 / 4368.0, 1e-12);  // 1 - C(14,5)/C(16,5)
+  EXPECT_NEAR(pass_at_k(20, 1, 10), 0.5, 1e-12);                   // 1 - C(19,10)/C(20,10)
+  EXPECT_DOUBLE_EQ(pass_at_k(10, 6, 5), 1.0);                      // fewer than k failures
   EXPECT_DOUBLE_EQ(pass_at_k(10, 0, 10), 0.0);
-  EXPECT_NEAR(pass_at_k(1000, 1, 1), 0.001, 1e-15);                    // no overflow for large n
+  EXPECT_NEAR(pass_at_k(1000, 1, 1), 0.001, 1e-15);  // no overflow for large n
   EXPECT_THROW(pass_at_k(4, 1, 5), Error);
   EXPECT_THROW(pass_at_k(4, 5, 1), Error);
 }
@@ -38,14 +39,14 @@ TEST(StudentT, ClosedFormsAndTables) {
   EXPECT_NEAR(2 * (1 - student_t_cdf(2.228, 10)), 0.0500118, 1e-6);
   EXPECT_NEAR(2 * (1 - student_t_cdf(4.032, 5)), 0.0100014, 1e-6);
   EXPECT_NEAR(2 * (1 - student_t_cdf(2.042, 30)), 0.0500287, 1e-6);
-  EXPECT_NEAR(student_t_cdf(1.5, 7.5), 0.9127597, 1e-6);  // non-integer df, as Welch produces
+  EXPECT_NEAR(student_t_cdf(1.5, 7.5), 0.9127597, 1e-6);   // non-integer df, as Welch produces
   EXPECT_NEAR(student_t_cdf(1.96, 1e7), 0.9750021, 1e-6);  // the normal limit
 }
 
 TEST(IncompleteBeta, KnownValues) {
-  EXPECT_NEAR(incomplete_beta(1, 1, 0.3), 0.3, 1e-14);                  // uniform
-  EXPECT_NEAR(incomplete_beta(2, 3, 0.4), 0.5248, 1e-12);              // 1 - sum binomial
-  EXPECT_NEAR(incomplete_beta(0.5, 0.5, 0.5), 0.5, 1e-12);             // symmetric
+  EXPECT_NEAR(incomplete_beta(1, 1, 0.3), 0.3, 1e-14);      // uniform
+  EXPECT_NEAR(incomplete_beta(2, 3, 0.4), 0.5248, 1e-12);   // 1 - sum binomial
+  EXPECT_NEAR(incomplete_beta(0.5, 0.5, 0.5), 0.5, 1e-12);  // symmetric
   EXPECT_EQ(incomplete_beta(2, 2, 0), 0.0);
   EXPECT_EQ(incomplete_beta(2, 2, 1), 1.0);
 }

@@ -1,5 +1,7 @@
 // The sandbox against the programs the issue names: each must fail cleanly, quickly, and leave
 // the host untouched. Limits are short so the suite stays fast.
+#include "eval/sandbox.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 
 #include "core/error.h"
 #include "eval/executor.h"
-#include "eval/sandbox.h"
 #include "io/json.h"
 #include "support/test_support.h"
 
@@ -76,7 +77,8 @@ TEST(Sandbox, OutputIsTruncated) {
 TEST(Sandbox, WritesOutsideThePrivateDirectoryFail) {
   test::TempDir dir;
   std::filesystem::path cwd_target = fs::current_path() / "s0-sandbox-escape.txt";
-  for (const std::filesystem::path& target : {dir / "escape.txt", cwd_target, std::filesystem::path("/etc/s0-sandbox-escape")}) {
+  for (const std::filesystem::path& target :
+       {dir / "escape.txt", cwd_target, std::filesystem::path("/etc/s0-sandbox-escape")}) {
     RunResult r = sandbox().run("open(" + Json(target.string()).dump() + ", 'w').write('x')\n", short_limits());
     EXPECT_FALSE(r.ok()) << target;
     EXPECT_TRUE(r.err.find("Error") != std::string::npos) << r.err;
@@ -103,8 +105,8 @@ TEST(Sandbox, ForkBombIsContained) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     healthy = sandbox().run("print(sum(range(1000)))\n", short_limits(5));
   });
-  RunResult bomb = sandbox().run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
-                                 short_limits(2));
+  RunResult bomb = sandbox().run(
+      "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", short_limits(2));
   neighbour.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_FALSE(bomb.ok());
@@ -137,12 +139,13 @@ TEST(Sandbox, NoNetwork) {
   socklen_t len = sizeof addr;
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
   int port = ntohs(addr.sin_port);
-  RunResult local = sandbox().run(
-      "import socket\nsocket.create_connection(('127.0.0.1', " + std::to_string(port) + "), timeout=1)\n",
-      short_limits());
+  RunResult local =
+      sandbox().run("import socket\nsocket.create_connection(('127.0.0.1', " + std::to_string(port) + "), timeout=1)\n",
+                    short_limits());
   EXPECT_FALSE(local.ok());
   EXPECT_NE(local.err.find("Error"), std::string::npos) << local.err;
-  RunResult remote = sandbox().run("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)\n", short_limits());
+  RunResult remote =
+      sandbox().run("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)\n", short_limits());
   EXPECT_FALSE(remote.ok());
   EXPECT_NE(remote.err.find("OSError"), std::string::npos) << remote.err;  // network unreachable
   ::close(listener);
@@ -198,7 +201,8 @@ TEST(Sandbox, UnsafeModeStillLimitsAndTimesOut) {
   Sandbox unsafe = Sandbox::open(true);
   EXPECT_FALSE(unsafe.isolated());
   EXPECT_FALSE(unsafe.warning().empty());
-  RunResult r = unsafe.run("import os\nopen('here.txt', 'w').write('x')\nprint(os.path.exists('here.txt'))\n", short_limits());
+  RunResult r =
+      unsafe.run("import os\nopen('here.txt', 'w').write('x')\nprint(os.path.exists('here.txt'))\n", short_limits());
   EXPECT_TRUE(r.ok()) << r.err;
   EXPECT_EQ(r.out, "True\n");
   RunResult sleep = unsafe.run("import time\ntime.sleep(100)\n", short_limits(1));
