@@ -119,27 +119,16 @@ std::vector<Problem> load_benchmark(Benchmark b, const std::filesystem::path& pa
 }
 
 std::vector<Problem> select_split(Benchmark b, const std::vector<Problem>& all, Split s) {
-  if (s == Split::all) return all;
+  // GSM8K's eval split is its whole test file; its train split the head of the train file.
+  if (s == Split::all || (b == Benchmark::gsm8k && s == Split::eval)) return all;
+  if (b == Benchmark::math500 && all.size() != 500)
+    fail("math500: the train/eval split needs the full 500-problem file, got ", all.size(),
+         " rows (use --split all)");
+  // Train = indices below this (HumanEval: task numbers), eval = the rest.
+  const size_t train_end = b == Benchmark::humaneval ? 80 : b == Benchmark::gsm8k ? 200 : 250;
   std::vector<Problem> out;
-  for (const Problem& p : all) {
-    bool train = false;
-    switch (b) {
-      case Benchmark::humaneval:
-        train = p.index < 80;
-        break;
-      case Benchmark::gsm8k:
-        train = p.index < 200;
-        break;
-      case Benchmark::math500:
-        if (all.size() != 500)
-          fail("math500: the train/eval split needs the full 500-problem file, got ", all.size(),
-               " rows (use --split all)");
-        train = p.index < 250;
-        break;
-    }
-    if (b == Benchmark::gsm8k && s == Split::eval) train = false;  // the eval split is the whole test file
-    if (train == (s == Split::train)) out.push_back(p);
-  }
+  for (const Problem& p : all)
+    if ((p.index < train_end) == (s == Split::train)) out.push_back(p);
   return out;
 }
 
