@@ -1,0 +1,70 @@
+#include "eval/completions.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "io/json.h"
+
+namespace s0 {
+
+CompletionSet read_completions(const std::filesystem::path& path, const std::vector<Problem>& all,
+                               const std::vector<Problem>& selected) {
+  std::map<std::string, size_t> by_id;
+  std::map<size_t, size_t> by_index;
+  for (size_t i = 0; i < all.size(); ++i) {
+    by_id[all[i].id] = i;
+    by_index[all[i].index] = i;
+  }
+  std::map<std::string, size_t> slot;  // problem id -> position in `selected`
+  for (size_t i = 0; i < selected.size(); ++i) slot[selected[i].id] = i;
+
+  CompletionSet set;
+  set.samples.resize(selected.size());
+  std::string text = read_file(path);
+  size_t line_no = 0, start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    ++line_no;
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    std::string origin = cat(path.string(), " line ", line_no);
+    Json row = parse_json(line, origin);
+    if (!row.is_object()) fail(origin, ": expected a JSON object");
+    std::string completion = json_string(row, "completion", origin);
+    size_t problem;
+    if (row.contains("task_id")) {
+      std::string id = json_string(row, "task_id", origin);
+      auto it = by_id.find(id);
+      if (it == by_id.end()) fail(origin, ": task_id \"", id, "\" is not a problem of the data file");
+      problem = it->second;
+    } else if (row.contains("index")) {
+      int64_t index = json_int(row, "index", origin);
+      auto it = index >= 0 ? by_index.find(static_cast<size_t>(index)) : by_index.end();
+      if (it == by_index.end()) fail(origin, ": index ", index, " is not a problem of the data file");
+      problem = it->second;
+    } else {
+      fail(origin, ": missing field \"task_id\" (or \"index\")");
+    }
+    auto s = slot.find(all[problem].id);
+    if (s == slot.end()) {
+      ++set.skipped;
+      continue;
+    }
+    set.samples[s->second].push_back(std::move(completion));
+  }
+  size_t missing = 0;
+  std::string first_missing;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (!set.samples[i].empty()) continue;
+    if (missing++ == 0) first_missing = selected[i].id;
+  }
+  if (missing)
+    fail(path.string(), ": no completion for ", first_missing,
+         missing > 1 ? cat(" and ", missing - 1, " other problems of the split") : std::string());
+  return set;
+}
+
+}  // namespace s0

@@ -1,0 +1,61 @@
+#pragma once
+// The generation-agnostic core of `s0 collect` and `s0 eval`: given each problem's list of
+// completions (from a file today, from the generation engine later), check every one and return
+// a record per problem.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/humaneval.h"
+#include "eval/sandbox.h"
+
+namespace s0 {
+
+struct ProblemRecord {
+  std::string id;
+  size_t n = 0;         // samples checked
+  size_t c = 0;         // samples correct
+  bool passed = false;  // the first sample is correct (the greedy one when n = 1)
+  std::vector<bool> sample_passed;
+  std::string gold;        // GSM8K / MATH-500
+  std::string prediction;  // GSM8K / MATH-500: what the first sample answered ("" when nothing)
+  std::string failure;     // HumanEval: why the first sample failed (last line of its stderr, or "timeout")
+  std::optional<std::string> first_correct;  // the first correct completion, cleaned as it was checked
+};
+
+struct CheckOptions {
+  const Sandbox* sandbox = nullptr;  // needed for HumanEval only
+  int workers = 0;                   // parallel programs; <= 0: one per core
+  SandboxLimits limits;              // wall/CPU default to HumanEval's 10 s
+};
+
+// completions[i] holds the samples for problems[i] (at least one each).
+std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Problem>& problems,
+                                             const std::vector<std::vector<std::string>>& completions,
+                                             const CheckOptions& options);
+
+// Everything `s0 collect` and `s0 eval` do before writing: read the benchmark file, take the
+// split, read the completions file, open the sandbox (HumanEval only) and check every sample.
+struct CompletionFileRun {
+  Benchmark benchmark = Benchmark::humaneval;
+  std::filesystem::path data;
+  Split split = Split::eval;
+  std::filesystem::path completions;
+  int workers = 0;
+  double timeout_seconds = kHumanEvalSeconds;
+  bool unsafe_no_sandbox = false;
+};
+struct CheckedRun {
+  std::vector<Problem> problems;  // the split, in order
+  std::vector<ProblemRecord> records;
+  size_t skipped = 0;   // completion lines for problems outside the split
+  std::string warning;  // set when programs ran without the sandbox
+};
+CheckedRun check_completion_file(const CompletionFileRun& run);
+
+// The text a completion is judged (and trained) on: thinking removed, code fences removed for HumanEval.
+std::string clean_completion(Benchmark b, const std::string& completion);
+
+}  // namespace s0
