@@ -21,73 +21,50 @@ Behavior parse_behavior(const std::string& name, const std::string& origin) {
 }
 
 // Cuts `text` at the matches of `regex` the way tokenizers' NormalizedString::split does: the
-// text is a list of alternating matched / unmatched spans, combined according to `behavior`.
-void split_by(const Regex& regex, Behavior behavior, bool invert, const std::string& text,
-              std::vector<std::string>& out) {
-  thread_local std::vector<std::pair<size_t, size_t>> matches;
-  matches.clear();
-  regex.find_all(text, matches);
-  struct Span {
-    size_t b, e;
-    bool match;
-  };
-  thread_local std::vector<Span> spans;
-  spans.clear();
-  size_t prev = 0;
-  for (auto [b, e] : matches) {
-    if (prev < b) spans.push_back({prev, b, invert});
-    spans.push_back({b, e, !invert});
-    prev = e;
-  }
-  if (prev < text.size()) spans.push_back({prev, text.size(), invert});
-
+// text is a run of alternating unmatched / matched spans, and `behavior` says which neighbouring
+// spans stay together. Spans are produced one at a time, so pieces stream out.
+void split_by(const Regex& regex, Behavior behavior, bool invert, std::string_view text, PieceSink sink) {
   auto emit = [&](size_t b, size_t e) {
-    if (e > b) out.emplace_back(text, b, e - b);
+    if (e > b) sink(text.substr(b, e - b));
   };
-  if (behavior == Behavior::Isolated || behavior == Behavior::Removed) {
-    for (const Span& s : spans) {
-      if (behavior == Behavior::Isolated || !s.match) emit(s.b, s.e);
-    }
-    return;
-  }
-  // The merging behaviors glue a span to the one before it under tokenizers' rules.
-  auto joins_previous = [&](size_t j) {
-    const Span& prev_span = spans[j - 1];
-    const Span& cur = spans[j];
+  // Whether a span joins the piece of the span before it.
+  auto joins_previous = [&](bool prev_match, bool match) {
     switch (behavior) {
-      case Behavior::MergedWithPrevious: return cur.match && !prev_span.match;
-      case Behavior::MergedWithNext: return prev_span.match && !cur.match;
-      default: return cur.match == prev_span.match;  // Contiguous
+      case Behavior::MergedWithPrevious: return match && !prev_match;
+      case Behavior::MergedWithNext: return prev_match && !match;
+      case Behavior::Contiguous: return match == prev_match;
+      default: return false;
     }
   };
-  size_t start = 0;
-  for (size_t j = 1; j < spans.size(); ++j) {
-    if (!joins_previous(j)) {
-      emit(start, spans[j].b);
-      start = spans[j].b;
+  size_t piece_start = 0;
+  bool first = true, prev_match = false;
+  auto span = [&](size_t b, size_t e, bool match) {
+    if (behavior == Behavior::Removed) {
+      if (!match) emit(b, e);
+      return;
     }
+    if (!first && !joins_previous(prev_match, match)) {
+      emit(piece_start, b);
+      piece_start = b;
+    }
+    first = false;
+    prev_match = match;
+  };
+  size_t pos = 0, b, e;
+  while (pos < text.size() && regex.find(text, pos, b, e)) {
+    if (pos < b) span(pos, b, invert);
+    span(b, e, !invert);
+    pos = e;
   }
-  emit(start, text.size());
-}
-
-// Applies `f(piece, out)` to every piece, collecting the results in place of the pieces.
-template <typename F>
-void split_each(std::vector<std::string>& pieces, F&& f) {
-  thread_local std::vector<std::string> out;
-  out.clear();
-  for (const std::string& p : pieces) f(p, out);
-  pieces.swap(out);
+  if (pos < text.size()) span(pos, text.size(), invert);
+  if (behavior != Behavior::Removed) emit(piece_start, text.size());
 }
 
 class Split : public PreTokenizer {
  public:
   Split(std::unique_ptr<Regex> regex, Behavior behavior, bool invert)
       : regex_(std::move(regex)), behavior_(behavior), invert_(invert) {}
-  void apply(std::vector<std::string>& pieces) const override {
-    split_each(pieces, [&](const std::string& p, std::vector<std::string>& out) {
-      split_by(*regex_, behavior_, invert_, p, out);
-    });
-  }
+  void split(std::string_view text, PieceSink sink) const override { split_by(*regex_, behavior_, invert_, text, sink); }
 
  private:
   std::unique_ptr<Regex> regex_;
@@ -104,21 +81,21 @@ class ByteLevel : public PreTokenizer {
   ByteLevel(bool add_prefix_space, bool use_regex, const std::string& origin)
       : add_prefix_space_(add_prefix_space),
         regex_(use_regex ? std::make_unique<Regex>(kGpt2Pattern, origin) : nullptr) {}
-  void apply(std::vector<std::string>& pieces) const override {
-    if (add_prefix_space_) {
-      for (std::string& p : pieces) if (!p.empty() && p[0] != ' ') p.insert(p.begin(), ' ');
+  void split(std::string_view text, PieceSink sink) const override {
+    if (text.empty()) return;
+    std::string prefixed;
+    if (add_prefix_space_ && text[0] != ' ') {
+      prefixed.reserve(text.size() + 1);
+      prefixed.append(1, ' ').append(text);
+      text = prefixed;
     }
-    if (regex_) {
-      split_each(pieces, [&](const std::string& p, std::vector<std::string>& out) {
-        split_by(*regex_, Behavior::Isolated, false, p, out);
-      });
-    }
-    std::string mapped;
-    for (std::string& p : pieces) {
-      mapped.clear();
-      byte_level::encode(p, mapped);
-      p.swap(mapped);
-    }
+    auto map_and_emit = [&](std::string_view piece) {
+      std::string mapped;
+      byte_level::encode(piece, mapped);
+      sink(mapped);
+    };
+    if (regex_) split_by(*regex_, Behavior::Isolated, false, text, map_and_emit);
+    else map_and_emit(text);
   }
 
  private:
@@ -130,10 +107,8 @@ class Digits : public PreTokenizer {
  public:
   Digits(bool individual, const std::string& origin)
       : regex_(individual ? R"(\p{N})" : R"(\p{N}+)", origin) {}
-  void apply(std::vector<std::string>& pieces) const override {
-    split_each(pieces, [&](const std::string& p, std::vector<std::string>& out) {
-      split_by(regex_, Behavior::Isolated, false, p, out);
-    });
+  void split(std::string_view text, PieceSink sink) const override {
+    split_by(regex_, Behavior::Isolated, false, text, sink);
   }
 
  private:
@@ -143,11 +118,15 @@ class Digits : public PreTokenizer {
 class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
-  void apply(std::vector<std::string>& pieces) const override {
-    for (const auto& p : parts_) p->apply(pieces);
-  }
+  void split(std::string_view text, PieceSink sink) const override { run(0, text, sink); }
 
  private:
+  // Feeds every piece stage `k` cuts from `text` straight into stage k + 1.
+  void run(size_t k, std::string_view text, PieceSink sink) const {
+    if (k == parts_.size()) return sink(text);
+    parts_[k]->split(text, [&](std::string_view piece) { run(k + 1, piece, sink); });
+  }
+
   std::vector<std::unique_ptr<PreTokenizer>> parts_;
 };
 

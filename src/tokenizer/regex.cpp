@@ -90,26 +90,25 @@ Regex::Regex(const std::string& pattern, const std::string& origin, bool literal
 
 Regex::~Regex() { pcre2_code_free(impl_->code); }
 
-void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& matches) const {
+bool Regex::find(std::string_view text, size_t from, size_t& begin, size_t& end) const {
   thread_local MatchData md;
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  size_t pos = 0;
-  while (pos <= text.size()) {
+  for (size_t pos = from; pos <= text.size();) {
     // The text was validated once at the tokenizer's entrance.
     int rc = pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md.data, nullptr);
-    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc == PCRE2_ERROR_NOMATCH) return false;
     if (rc < 0) fail("regex match failed with PCRE2 error ", rc);
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.data);
-    size_t b = ov[0], e = ov[1];
-    if (e > b) {
-      matches.emplace_back(b, e);
-      pos = e;
-    } else {
-      // An empty match yields nothing; step over one whole code point.
-      pos = b + 1;
-      while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+    if (ov[1] > ov[0]) {
+      begin = ov[0];
+      end = ov[1];
+      return true;
     }
+    // An empty match yields nothing; step over one whole code point.
+    pos = ov[0] + 1;
+    while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
   }
+  return false;
 }
 
 }  // namespace s0

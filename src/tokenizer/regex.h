@@ -4,8 +4,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace s0 {
 
@@ -17,9 +15,10 @@ class Regex {
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
-  // Every non-empty, non-overlapping match in `text` (valid UTF-8), left to right, as
-  // (begin, end) byte offsets.
-  void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& matches) const;
+  // The first non-empty match in `text` (valid UTF-8) starting at or after byte `from`, as
+  // [begin, end) byte offsets; false when there is none. Calling again from `end` walks every
+  // non-overlapping match left to right.
+  bool find(std::string_view text, size_t from, size_t& begin, size_t& end) const;
 
  private:
   struct Impl;

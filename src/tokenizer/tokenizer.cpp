@@ -113,11 +113,11 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 void Tokenizer::encode_text(std::string_view segment, std::vector<int32_t>& ids) const {
-  thread_local std::vector<std::string> pieces;
-  pieces.clear();
-  pieces.emplace_back(segment);
-  if (pre_tokenizer_) pre_tokenizer_->apply(pieces);
-  for (const std::string& p : pieces) model_->encode(p, ids);
+  if (!pre_tokenizer_) {
+    if (!segment.empty()) model_->encode(segment, ids);
+    return;
+  }
+  pre_tokenizer_->split(segment, [&](std::string_view piece) { model_->encode(piece, ids); });
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view input, bool add_special_tokens) const {
