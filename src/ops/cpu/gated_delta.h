@@ -34,8 +34,9 @@ void gated_delta_reference_backward(const GatedDeltaDims& d, const float* q, con
                                     float* dbeta, float* ds0);
 
 // The same gradients in chunks (the production path): a forward sweep keeps each chunk's starting
-// state, then a backward sweep recomputes each chunk's intermediates. Memory per thread, kept
-// between calls: ceil(T / chunk) * dk * dv floats of states plus O(chunk * (chunk + dk + dv)) scratch.
+// state and delta rows, then a backward sweep recomputes each chunk's other intermediates. Memory
+// per thread, kept between calls: ceil(T / chunk) * (dk + chunk) * dv floats, plus
+// O(chunk * (chunk + dk + dv)) scratch.
 void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const float* k, const float* v,
                                   const float* g, const float* beta, const float* s0, const float* d_o,
                                   const float* d_s_final, float* dq, float* dk, float* dv, float* dg, float* dbeta,
