@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/cpu/gated_delta.h"
+#include "ops/cpu/small_matmul.h"
 #include "ops/cpu/ssd.h"
 
 namespace s0::ops {
@@ -65,6 +66,74 @@ std::vector<double> finite_differences(std::vector<double>& x, const std::functi
 }
 
 std::vector<double> to_double(const Vec& v) { return {v.begin(), v.end()}; }
+
+// ---------------------------------------------------------------- the chunk products
+
+// The three small products against a float64 loop, on ragged shapes (edges of the 6x16 and 2x4
+// blocks) with leading dimensions wider than the rows, square triangular factors included.
+TEST(SmallMatmul, MatchesNaiveProducts) {
+  std::mt19937 rng(3);
+  for (const int64_t M : {1, 5, 7, 16, 37}) {
+    for (const int64_t N : {1, 9, 16, 33}) {
+      for (const int64_t K : {1, 8, 13, 37}) {
+        const int64_t ld = 40;  // every operand is stored with 40 floats a row
+        const Vec a = uniform(40 * ld, -1, 1, rng), b = uniform(40 * ld, -1, 1, rng);
+        // want(i, j) = sum_k A(i,k) B(k,j) with A(i,k) = a[ai(i,k)], B(k,j) = b[bi(k,j)]
+        auto naive = [&](auto ai, auto bi, auto keep_k) {
+          std::vector<double> want(M * N);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j)
+              for (int64_t k = 0; k < K; ++k)
+                if (keep_k(i, k)) want[i * N + j] += double(a[ai(i, k)]) * b[bi(k, j)];
+          return want;
+        };
+        auto all = [](int64_t, int64_t) { return true; };
+        auto run = [&](auto product) {
+          Vec c(M * ld, 0.0f), got(M * N);
+          product(c.data());
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) got[i * N + j] = c[i * ld + j] / 0.5f;  // alpha = 0.5
+          return got;
+        };
+        auto row_major = [&](int64_t r, int64_t c) { return r * ld + c; };
+        auto transposed = [&](int64_t r, int64_t c) { return c * ld + r; };
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_nn(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(row_major, row_major, all)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_tn(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(transposed, row_major, all)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_nt(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(row_major, transposed, all)), 1e-6);
+        if (M != K) continue;
+        // Square A, lower triangular (zeros above): the banded products skip most of its upper half.
+        Vec lower = a;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t k = i + 1; k < K; ++k) lower[i * ld + k] = 0.0f;
+        auto on_or_below = [](int64_t i, int64_t k) { return k <= i; };
+        auto on_or_above = [](int64_t i, int64_t k) { return k >= i; };
+        EXPECT_LE(relative_error(run([&](float* c) {
+                                   small::gemm_nn(M, N, K, 0.5f, lower.data(), ld, b.data(), ld, c, ld, true);
+                                 }),
+                                 naive(row_major, row_major, on_or_below)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) {
+                                   small::gemm_tn(M, N, K, 0.5f, lower.data(), ld, b.data(), ld, c, ld, true);
+                                 }),
+                                 naive(transposed, row_major, on_or_above)), 1e-6);
+      }
+    }
+  }
+}
+
+// gemm_nt with c_lower computes every C(i, j <= i).
+TEST(SmallMatmul, LowerOutputOfABt) {
+  std::mt19937 rng(5);
+  const int64_t n = 37, K = 21;
+  const Vec a = uniform(n * K, -1, 1, rng), b = uniform(n * K, -1, 1, rng);
+  Vec full(n * n, 0.0f), lower(n * n, 0.0f);
+  small::gemm_nt(n, n, K, 1.0f, a.data(), K, b.data(), K, full.data(), n);
+  small::gemm_nt(n, n, K, 1.0f, a.data(), K, b.data(), K, lower.data(), n, true);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) EXPECT_NEAR(lower[i * n + j], full[i * n + j], 1e-5) << i << "," << j;
+}
 
 // ---------------------------------------------------------------- gated delta rule
 

@@ -35,7 +35,8 @@ class GdnChunk {
   void prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v, const float* g,
                const float* beta, bool with_outputs);
 
-  // Advances S over the chunk, writing the chunk's outputs into o (rows of [T, H, dv]) unless null.
+  // Advances S over the chunk, writing the chunk's outputs into o (rows of [T, H, dv]) unless null
+  // (outputs need the chunk prepared with_outputs).
   void forward(float* S, float* o);
 
   // The delta rows [n, dv] of the last forward().
