@@ -217,7 +217,9 @@ INSTANTIATE_TEST_SUITE_P(
                       GdnCase{37, 3, 16, 8, 16, true, false, -1.0f, -0.01f},       // no final state
                       GdnCase{300, 2, 32, 32, 64, true, true, -0.5f, -0.001f},     // long, slow decay
                       GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -40.0f},     // very negative g
-                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -0.001f}));  // mixed decays
+                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -0.001f},   // mixed decays
+                      GdnCase{20, 2, 8, 12, 1, false, false, -1.0f, -0.01f},      // chunks of one token
+                      GdnCase{100, 2, 16, 24, 37, false, false, -1.0f, -0.01f}));  // odd chunk size
 
 // float64 forward, token by token, for the finite differences; loss = <o, r_o> + <s_final, r_s>.
 double gdn_loss(const GatedDeltaDims& d, const std::vector<double>& q, const std::vector<double>& k,
@@ -352,6 +354,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SsdCase{300, 4, 16, 2, 32, 64, true, true, 0.001f, 0.1f, false},  // long, slow decay
                       SsdCase{130, 4, 8, 2, 16, 64, true, true, 5.0f, 10.0f, true},     // strong decay
                       SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true},    // mixed decays
+                      SsdCase{20, 4, 8, 2, 12, 1, false, false, 0.01f, 0.5f, false},     // chunks of one token
+                      SsdCase{100, 6, 24, 2, 40, 37, false, false, 0.01f, 0.5f, false},  // odd chunk size
                       // long enough that the backward cuts time into several windows (2^22 floats
                       // of per-head dB, dC shares hold 32 chunks here), the last one ragged
                       SsdCase{4100, 16, 8, 2, 64, 64, true, true, 0.001f, 0.1f, false}));
