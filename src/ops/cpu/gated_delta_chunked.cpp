@@ -247,7 +247,7 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }
 
-// This thread's chunk buffers for these dimensions.
+// This thread's chunk buffers for these dimensions (T does not enter them).
 GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
   return thread_cached<GdnChunk>(std::make_tuple(d.H, d.dk, d.dv, cap), d, cap);
 }

@@ -189,7 +189,7 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   small::scatter_rows(n, N, dc, dC_rows, ld_bc);
 }
 
-// This thread's chunk buffers for these dimensions.
+// This thread's chunk buffers for these dimensions (T does not enter them).
 SsdChunk& thread_chunk(const SsdDims& d, int64_t cap) {
   return thread_cached<SsdChunk>(std::make_tuple(d.H, d.P, d.G, d.N, cap), d, cap);
 }
