@@ -211,7 +211,8 @@ TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GatedDeltaChunked,
-    ::testing::Values(GdnCase{1, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // one token
+    ::testing::Values(GdnCase{0, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // no tokens
+                      GdnCase{1, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // one token
                       GdnCase{5, 2, 8, 12, 16, false, true, -2.0f, -0.01f},        // shorter than a chunk
                       GdnCase{37, 3, 16, 8, 16, true, true, -1.0f, -0.01f},        // ragged last chunk
                       GdnCase{37, 3, 16, 8, 16, true, false, -1.0f, -0.01f},       // no final state
@@ -347,7 +348,8 @@ TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, SsdChunked,
-    ::testing::Values(SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
+    ::testing::Values(SsdCase{0, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // no tokens
+                      SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
                       SsdCase{5, 4, 8, 1, 12, 16, false, true, 0.01f, 0.5f, false},     // shorter than a chunk
                       SsdCase{37, 6, 8, 3, 16, 16, true, true, 0.01f, 0.5f, false},     // ragged last chunk
                       SsdCase{37, 6, 8, 3, 16, 16, true, false, 0.01f, 0.5f, false},    // no final state

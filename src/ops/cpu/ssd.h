@@ -15,7 +15,8 @@ struct SsdDims {
 void ssd_reference(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                    const float* D, const float* s0, float* y, float* s_final);
 
-// The same result in chunks of `chunk` tokens with matrix products (the production path).
+// The same result in chunks of `chunk` tokens (clamped to [1, 512]) with matrix products (the
+// production path).
 // Scratch: O(chunk * (chunk + P + N)) floats per thread, kept by each thread between calls.
 void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                  const float* D, const float* s0, float* y, float* s_final, int64_t chunk = 64);

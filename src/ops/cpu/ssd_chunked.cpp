@@ -230,7 +230,7 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   // Each head's share of dB and dC is kept apart, [window tokens, H, N], then summed per group. Time
   // is cut into windows of `window` chunks so that those shares stay within kShareFloats.
   constexpr int64_t kShareFloats = int64_t{1} << 22;
-  const int64_t window = std::clamp<int64_t>(kShareFloats / (2 * L * H * N), 1, chunks);
+  const int64_t window = std::max<int64_t>(1, std::min(kShareFloats / (2 * L * H * N), chunks));
   const int64_t windows = (chunks + window - 1) / window;
   const SsdInputs in{x, dt, A, B, C, D};
   // window_starts[h, w]: head h's state entering window w; d_carry[h]: dLoss/d(its state) at the
