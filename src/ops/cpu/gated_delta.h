@@ -17,10 +17,9 @@ struct GatedDeltaDims {
 void gated_delta_reference(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                            const float* beta, const float* s0, float* o, float* s_final);
 
-// The same result computed in chunks of `chunk` tokens (clamped to [1, 512])
-// with matrix products (the production path):
-// the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats per thread, kept by
-// each thread between calls.
+// The same result computed in chunks of `chunk` tokens (clamped to [1, 512]) with matrix products
+// (the production path): the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats
+// per thread, kept by each thread between calls.
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                          const float* beta, const float* s0, float* o, float* s_final, int64_t chunk = 64);
 
