@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/cpu/gated_delta.h"
+#include "ops/cpu/small_matmul.h"
 #include "ops/cpu/ssd.h"
 
 namespace s0::ops {
@@ -65,6 +66,74 @@ std::vector<double> finite_differences(std::vector<double>& x, const std::functi
 }
 
 std::vector<double> to_double(const Vec& v) { return {v.begin(), v.end()}; }
+
+// ---------------------------------------------------------------- the chunk products
+
+// The three small products against a float64 loop, on ragged shapes (edges of the 6x16 and 2x4
+// blocks) with leading dimensions wider than the rows, square triangular factors included.
+TEST(SmallMatmul, MatchesNaiveProducts) {
+  std::mt19937 rng(3);
+  for (const int64_t M : {1, 5, 7, 16, 37}) {
+    for (const int64_t N : {1, 9, 16, 33}) {
+      for (const int64_t K : {1, 8, 13, 37}) {
+        const int64_t ld = 40;  // every operand is stored with 40 floats a row
+        const Vec a = uniform(40 * ld, -1, 1, rng), b = uniform(40 * ld, -1, 1, rng);
+        // want(i, j) = sum_k A(i,k) B(k,j) with A(i,k) = a[ai(i,k)], B(k,j) = b[bi(k,j)]
+        auto naive = [&](auto ai, auto bi, auto keep_k) {
+          std::vector<double> want(M * N);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j)
+              for (int64_t k = 0; k < K; ++k)
+                if (keep_k(i, k)) want[i * N + j] += double(a[ai(i, k)]) * b[bi(k, j)];
+          return want;
+        };
+        auto all = [](int64_t, int64_t) { return true; };
+        auto run = [&](auto product) {
+          Vec c(M * ld, 0.0f), got(M * N);
+          product(c.data());
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) got[i * N + j] = c[i * ld + j] / 0.5f;  // alpha = 0.5
+          return got;
+        };
+        auto row_major = [&](int64_t r, int64_t c) { return r * ld + c; };
+        auto transposed = [&](int64_t r, int64_t c) { return c * ld + r; };
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_nn(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(row_major, row_major, all)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_tn(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(transposed, row_major, all)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) { small::gemm_nt(M, N, K, 0.5f, a.data(), ld, b.data(), ld, c, ld); }),
+                                 naive(row_major, transposed, all)), 1e-6);
+        if (M != K) continue;
+        // Square A, lower triangular (zeros above): the banded products skip most of its upper half.
+        Vec lower = a;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t k = i + 1; k < K; ++k) lower[i * ld + k] = 0.0f;
+        auto on_or_below = [](int64_t i, int64_t k) { return k <= i; };
+        auto on_or_above = [](int64_t i, int64_t k) { return k >= i; };
+        EXPECT_LE(relative_error(run([&](float* c) {
+                                   small::gemm_nn(M, N, K, 0.5f, lower.data(), ld, b.data(), ld, c, ld, true);
+                                 }),
+                                 naive(row_major, row_major, on_or_below)), 1e-6);
+        EXPECT_LE(relative_error(run([&](float* c) {
+                                   small::gemm_tn(M, N, K, 0.5f, lower.data(), ld, b.data(), ld, c, ld, true);
+                                 }),
+                                 naive(transposed, row_major, on_or_above)), 1e-6);
+      }
+    }
+  }
+}
+
+// gemm_nt with c_lower computes every C(i, j <= i).
+TEST(SmallMatmul, LowerOutputOfABt) {
+  std::mt19937 rng(5);
+  const int64_t n = 37, K = 21;
+  const Vec a = uniform(n * K, -1, 1, rng), b = uniform(n * K, -1, 1, rng);
+  Vec full(n * n, 0.0f), lower(n * n, 0.0f);
+  small::gemm_nt(n, n, K, 1.0f, a.data(), K, b.data(), K, full.data(), n);
+  small::gemm_nt(n, n, K, 1.0f, a.data(), K, b.data(), K, lower.data(), n, true);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) EXPECT_NEAR(lower[i * n + j], full[i * n + j], 1e-5) << i << "," << j;
+}
 
 // ---------------------------------------------------------------- gated delta rule
 
@@ -142,13 +211,16 @@ TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GatedDeltaChunked,
-    ::testing::Values(GdnCase{1, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // one token
+    ::testing::Values(GdnCase{0, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // no tokens
+                      GdnCase{1, 2, 8, 12, 16, true, true, -2.0f, -0.01f},         // one token
                       GdnCase{5, 2, 8, 12, 16, false, true, -2.0f, -0.01f},        // shorter than a chunk
                       GdnCase{37, 3, 16, 8, 16, true, true, -1.0f, -0.01f},        // ragged last chunk
                       GdnCase{37, 3, 16, 8, 16, true, false, -1.0f, -0.01f},       // no final state
                       GdnCase{300, 2, 32, 32, 64, true, true, -0.5f, -0.001f},     // long, slow decay
                       GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -40.0f},     // very negative g
-                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -0.001f}));  // mixed decays
+                      GdnCase{130, 2, 16, 16, 64, true, true, -60.0f, -0.001f},   // mixed decays
+                      GdnCase{20, 2, 8, 12, 1, false, false, -1.0f, -0.01f},      // chunks of one token
+                      GdnCase{100, 2, 16, 24, 37, false, false, -1.0f, -0.01f}));  // odd chunk size
 
 // float64 forward, token by token, for the finite differences; loss = <o, r_o> + <s_final, r_s>.
 double gdn_loss(const GatedDeltaDims& d, const std::vector<double>& q, const std::vector<double>& k,
@@ -276,13 +348,16 @@ TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, SsdChunked,
-    ::testing::Values(SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
+    ::testing::Values(SsdCase{0, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // no tokens
+                      SsdCase{1, 4, 8, 2, 12, 16, true, true, 0.01f, 0.5f, false},      // one token
                       SsdCase{5, 4, 8, 1, 12, 16, false, true, 0.01f, 0.5f, false},     // shorter than a chunk
                       SsdCase{37, 6, 8, 3, 16, 16, true, true, 0.01f, 0.5f, false},     // ragged last chunk
                       SsdCase{37, 6, 8, 3, 16, 16, true, false, 0.01f, 0.5f, false},    // no final state
                       SsdCase{300, 4, 16, 2, 32, 64, true, true, 0.001f, 0.1f, false},  // long, slow decay
                       SsdCase{130, 4, 8, 2, 16, 64, true, true, 5.0f, 10.0f, true},     // strong decay
                       SsdCase{130, 4, 8, 4, 16, 64, true, true, 0.001f, 10.0f, true},    // mixed decays
+                      SsdCase{20, 4, 8, 2, 12, 1, false, false, 0.01f, 0.5f, false},     // chunks of one token
+                      SsdCase{100, 6, 24, 2, 40, 37, false, false, 0.01f, 0.5f, false},  // odd chunk size
                       // long enough that the backward cuts time into several windows (2^22 floats
                       // of per-head dB, dC shares hold 32 chunks here), the last one ragged
                       SsdCase{4100, 16, 8, 2, 64, 64, true, true, 0.001f, 0.1f, false}));

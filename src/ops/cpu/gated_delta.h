@@ -17,8 +17,9 @@ struct GatedDeltaDims {
 void gated_delta_reference(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                            const float* beta, const float* s0, float* o, float* s_final);
 
-// The same result computed in chunks of `chunk` tokens with matrix products (the production path):
-// the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats per thread.
+// The same result computed in chunks of `chunk` tokens (clamped to [1, 512]) with matrix products
+// (the production path): the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats
+// per thread, kept by each thread between calls.
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                          const float* beta, const float* s0, float* o, float* s_final, int64_t chunk = 64);
 
@@ -33,8 +34,9 @@ void gated_delta_reference_backward(const GatedDeltaDims& d, const float* q, con
                                     float* dbeta, float* ds0);
 
 // The same gradients in chunks (the production path): a forward sweep keeps each chunk's starting
-// state, then a backward sweep recomputes each chunk's intermediates. Memory per thread:
-// ceil(T / chunk) * dk * dv floats of states plus O(chunk * (chunk + dk + dv)) scratch.
+// state and delta rows, then a backward sweep recomputes each chunk's other intermediates. Memory
+// per thread, kept between calls: ceil(T / chunk) * (dk + chunk) * dv floats, plus
+// O(chunk * (chunk + dk + dv)) scratch.
 void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const float* k, const float* v,
                                   const float* g, const float* beta, const float* s0, const float* d_o,
                                   const float* d_s_final, float* dq, float* dk, float* dv, float* dg, float* dbeta,

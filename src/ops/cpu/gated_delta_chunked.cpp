@@ -30,26 +30,26 @@ class GdnChunk {
         d_bv_(cap * d.dv), dq_in_(cap * d.dk), dk_out_(cap * d.dk), dw_(cap * d.dk), d_bk_(cap * d.dk),
         dp_(cap * cap), da_(cap * cap), dgamma_(cap) {}
 
-  // Loads tokens [t0, t0 + n) of head h and computes everything that does not depend on the state.
+  // Loads tokens [t0, t0 + n) of head h and computes everything that does not depend on the state;
+  // with_outputs also what only the outputs (and the backward) need, which a state sweep does not.
   void prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v, const float* g,
-               const float* beta);
+               const float* beta, bool with_outputs);
 
-  // Advances S over the chunk, writing the chunk's outputs into o (rows of [T, H, dv]) unless null.
+  // Advances S over the chunk, writing the chunk's outputs into o (rows of [T, H, dv]) unless null
+  // (outputs need the chunk prepared with_outputs).
   void forward(float* S, float* o);
 
-  // The chunk's backward. S is its starting state; dS holds dLoss/d(end state) on entry and
-  // dLoss/d(start state) on exit. d_o, dq, dk, dv point at the chunk's first row of [T, H, *],
-  // dg and dbeta at its first [T, H] entry; those outputs are overwritten.
-  void backward(const float* S, float* dS, const float* d_o, float* dq, float* dk, float* dv, float* dg,
-                float* dbeta);
+  // The delta rows [n, dv] of the last forward().
+  const float* delta() const { return delta_.data(); }
+
+  // The chunk's backward (prepared with outputs). S is its starting state and delta the rows that
+  // forward() from S computed; dS holds dLoss/d(end state) on entry and dLoss/d(start state) on exit.
+  // d_o, dq, dk, dv point at the chunk's first row of [T, H, *], dg and dbeta at its first [T, H]
+  // entry; those outputs are overwritten.
+  void backward(const float* S, const float* delta, float* dS, const float* d_o, float* dq, float* dk, float* dv,
+                float* dg, float* dbeta);
 
  private:
-  // delta = U - W S for the chunk's starting state S[dk, dv].
-  void compute_delta(const float* S) {
-    std::copy_n(u_.data(), n_ * d_.dv, delta_.data());
-    small::gemm_nn(n_, d_.dv, d_.dk, -1.0f, w_.data(), d_.dk, S, d_.dv, delta_.data(), d_.dv);
-  }
-
   const GatedDeltaDims d_;
   const int64_t cap_, ldk_, ldv_;
   int64_t n_ = 0;
@@ -78,10 +78,10 @@ class GdnChunk {
 };
 
 void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v,
-                       const float* g, const float* beta) {
+                       const float* g, const float* beta, bool with_outputs) {
   const int64_t H = d_.H, dk = d_.dk, dv = d_.dv, C = cap_;
   n_ = n;
-  small::gather_rows(n, dk, q + (t0 * H + h) * dk, ldk_, q_.data());
+  if (with_outputs) small::gather_rows(n, dk, q + (t0 * H + h) * dk, ldk_, q_.data());
   small::gather_rows(n, dk, k + (t0 * H + h) * dk, ldk_, k_.data());
   small::gather_rows(n, dv, v + (t0 * H + h) * dv, ldv_, v_.data());
   const float* qc = q_.data();
@@ -90,16 +90,19 @@ void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const f
   betac_ = beta + t0 * H + h;
   decay_.compute(n, [&](int64_t i) { return g[(t0 + i) * H + h]; });
   const float* mask = decay_.mask.data();
-  small::zero_rows(n, n, qk_.data(), C);
   small::zero_rows(n, n, kk_.data(), C);
-  small::gemm_nt(n, n, dk, 1.0f, qc, dk, kc, dk, qk_.data(), C, true);
   small::gemm_nt(n, n, dk, 1.0f, kc, dk, kc, dk, kk_.data(), C, true);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      qk_[i * C + j] *= mask[i * C + j];
       kk_[i * C + j] = j < i ? kk_[i * C + j] * mask[i * C + j] : 0.0f;
       a_[i * C + j] = betac_[i * H] * kk_[i * C + j];
     }
+  if (with_outputs) {
+    small::zero_rows(n, n, qk_.data(), C);
+    small::gemm_nt(n, n, dk, 1.0f, qc, dk, kc, dk, qk_.data(), C, true);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) qk_[i * C + j] *= mask[i * C + j];
+  }
   // Tinv by forward substitution on the identity: row i = e_i - sum_{j<i} A_ij row j.
   small::zero_rows(n, n, tinv_.data(), C);
   for (int64_t i = 0; i < n; ++i) {
@@ -121,15 +124,17 @@ void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const f
   small::gemm_nn(n, dv, n, 1.0f, t_beta_.data(), C, vc, dv, u_.data(), dv, true);
   small::gemm_nn(n, dk, n, 1.0f, t_beta_in_.data(), C, kc, dk, w_.data(), dk, true);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t e = 0; e < dk; ++e) {
-      q_in_[i * dk + e] = decay_.in[i] * qc[i * dk + e];
-      k_out_[i * dk + e] = decay_.out[i] * kc[i * dk + e];
-    }
+    for (int64_t e = 0; e < dk; ++e) k_out_[i * dk + e] = decay_.out[i] * kc[i * dk + e];
+  if (with_outputs)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t e = 0; e < dk; ++e) q_in_[i * dk + e] = decay_.in[i] * qc[i * dk + e];
 }
 
 void GdnChunk::forward(float* S, float* o) {
   const int64_t dk = d_.dk, dv = d_.dv;
-  compute_delta(S);
+  // delta = U - W S
+  std::copy_n(u_.data(), n_ * dv, delta_.data());
+  small::gemm_nn(n_, dv, dk, -1.0f, w_.data(), dk, S, dv, delta_.data(), dv);
   if (o) {
     float* rows = rows_dv_.data();
     small::zero_rows(n_, dv, rows, dv);
@@ -141,7 +146,7 @@ void GdnChunk::forward(float* S, float* o) {
   small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
 }
 
-void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float* dq_rows, float* dk_rows,
+void GdnChunk::backward(const float* S, const float* delta, float* dS, const float* d_o_rows, float* dq_rows, float* dk_rows,
                         float* dv_rows, float* dg, float* dbeta) {
   const int64_t H = d_.H, Dk = d_.dk, Dv = d_.dv, C = cap_, n = n_;
   const float* qc = q_.data();
@@ -163,14 +168,13 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float*
   small::zero_rows(n, Dk, dw, Dk);
   small::zero_rows(n, n, da, C);
   std::fill_n(dgamma, n, 0.0f);
-  compute_delta(S);
 
   // O = Q_in S + qk delta and S_end = decay_all S + K_out^T delta.
   small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, Dv, d_delta, Dv, true);
   small::gemm_nn(n, Dv, Dk, 1.0f, k_out_.data(), Dk, dS, Dv, d_delta, Dv);
-  small::gemm_nt(n, n, Dv, 1.0f, d_o, Dv, delta_.data(), Dv, dp, C, true);
+  small::gemm_nt(n, n, Dv, 1.0f, d_o, Dv, delta, Dv, dp, C, true);
   small::gemm_nt(n, Dk, Dv, 1.0f, d_o, Dv, S, Dv, dq_in, Dk);
-  small::gemm_nt(n, Dk, Dv, 1.0f, delta_.data(), Dv, dS, Dv, dk_out, Dk);
+  small::gemm_nt(n, Dk, Dv, 1.0f, delta, Dv, dS, Dv, dk_out, Dk);
   dgamma[n - 1] += decay_.all * small::dot(Dk * Dv, S, dS);
   for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_.all;
   small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, Dv, dS, Dv);
@@ -243,12 +247,14 @@ void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float*
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }
 
-// This thread's chunk buffers for these dimensions.
+// This thread's chunk buffers for these dimensions (T does not enter them).
 GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
   return thread_cached<GdnChunk>(std::make_tuple(d.H, d.dk, d.dv, cap), d, cap);
 }
 
-struct ChunkStarts;  // tags the per-thread buffer of chunk starting states
+// Tags of the per-thread buffers (thread_cache.h).
+struct ChunkStarts;  // each chunk's starting state
+struct ChunkDeltas;  // each chunk's delta rows
 
 }  // namespace
 
@@ -261,7 +267,7 @@ void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t t0 = 0; t0 < T; t0 += C) {
-      work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta);
+      work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
       work.forward(S.data(), o + (t0 * H + h) * d.dv);
     }
     if (s_final) std::copy_n(S.data(), state, s_final + h * state);
@@ -277,22 +283,25 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     GdnChunk& work = thread_chunk(d, C);
-    // starts[c] is the state entering chunk c.
+    // starts[c] is the state entering chunk c, deltas[c] the rows chunk c writes into it.
     float* starts = thread_buffer<ChunkStarts>(chunks * state);
+    float* deltas = thread_buffer<ChunkDeltas>(chunks * C * d.dv);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t n = std::min(C, T - c * C);
       std::copy_n(S.data(), state, starts + c * state);
-      work.prepare(h, c * C, std::min(C, T - c * C), q, k, v, g, beta);
+      work.prepare(h, c * C, n, q, k, v, g, beta, false);
       work.forward(S.data(), nullptr);
+      std::copy_n(work.delta(), n * d.dv, deltas + c * C * d.dv);
     }
     std::vector<float>& dS = S;
     std::fill(dS.begin(), dS.end(), 0.0f);
     if (d_s_final) std::copy_n(d_s_final + h * state, state, dS.data());
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * C;
-      work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta);
-      work.backward(starts + c * state, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
+      work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
+      work.backward(starts + c * state, deltas + c * C * d.dv, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
                     dk + (t0 * H + h) * d.dk, dv + (t0 * H + h) * d.dv, dg + t0 * H + h, dbeta + t0 * H + h);
     }
     if (ds0) std::copy_n(dS.data(), state, ds0 + h * state);

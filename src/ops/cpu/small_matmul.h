@@ -1,8 +1,9 @@
 #pragma once
 // Small dense matrix products for the chunked recurrences. They run inside OpenMP regions that
 // are already parallel over heads, where calling cblas would oversubscribe (OpenBLAS keeps its own
-// threads), so they are single-threaded: a register-blocked 6x16 micro-kernel (12 AVX2
-// accumulators) and a plain loop for the columns past the last multiple of 16.
+// threads), so they are single-threaded AVX2 kernels: a register-blocked 6x16 micro-kernel for
+// A B and A^T B (12 accumulators), 2x4 blocks of dot products for A B^T, and plain loops for the
+// edges. Products with a triangular factor skip its zero half.
 // All matrices are row-major float with explicit leading dimensions.
 #include <immintrin.h>
 

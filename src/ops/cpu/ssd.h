@@ -15,8 +15,9 @@ struct SsdDims {
 void ssd_reference(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                    const float* D, const float* s0, float* y, float* s_final);
 
-// The same result in chunks of `chunk` tokens with matrix products (the production path).
-// Scratch: O(chunk * (chunk + P + N)) floats per thread.
+// The same result in chunks of `chunk` tokens (clamped to [1, 512]) with matrix products (the
+// production path).
+// Scratch: O(chunk * (chunk + P + N)) floats per thread, kept by each thread between calls.
 void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                  const float* D, const float* s0, float* y, float* s_final, int64_t chunk = 64);
 
@@ -33,10 +34,10 @@ void ssd_reference_backward(const SsdDims& d, const float* x, const float* dt, c
 // The same gradients in chunks (the production path). A forward sweep keeps each head's state at
 // the start of every window of chunks; windows are then processed last to first, each recomputing
 // its chunk states and sweeping the state gradient back through them. Each head's share of dB and
-// dC is kept apart and summed per group, so heads run in parallel without races. Memory:
-// H * ceil(T / chunk / window) * P * N floats of window states, H * P * N of state gradients, and
-// at most 2^22 floats of shares (which sets the window), plus per thread window * P * N floats and
-// O(chunk * (chunk + P + N)) scratch.
+// dC is kept apart and summed per group, so heads run in parallel without races. Memory, kept by
+// the calling thread between calls: H * ceil(T / chunk / window) * P * N floats of window states,
+// H * P * N of state gradients and at most 2^22 floats of shares (which sets the window); kept by
+// each worker thread: window * P * N floats of states and O(chunk * (chunk + P + N)) scratch.
 void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B,
                           const float* C, const float* D, const float* s0, const float* d_y,
                           const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,

@@ -189,12 +189,17 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   small::scatter_rows(n, N, dc, dC_rows, ld_bc);
 }
 
-// This thread's chunk buffers for these dimensions.
+// This thread's chunk buffers for these dimensions (T does not enter them).
 SsdChunk& thread_chunk(const SsdDims& d, int64_t cap) {
   return thread_cached<SsdChunk>(std::make_tuple(d.H, d.P, d.G, d.N, cap), d, cap);
 }
 
-struct WindowStarts;  // tags the per-thread buffer of a window's chunk starting states
+// Tags of the per-thread buffers (thread_cache.h).
+struct WindowStarts;          // a worker's chunk starting states within one window
+struct WindowStartsAllHeads;  // the caller's: every head's state entering every window
+struct StateGradients;        // the caller's: every head's state gradient
+struct SharesOfDB;            // the caller's: each head's share of dB over one window
+struct SharesOfDC;            // likewise for dC
 
 }  // namespace
 
@@ -225,21 +230,27 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   // Each head's share of dB and dC is kept apart, [window tokens, H, N], then summed per group. Time
   // is cut into windows of `window` chunks so that those shares stay within kShareFloats.
   constexpr int64_t kShareFloats = int64_t{1} << 22;
-  const int64_t window = std::clamp<int64_t>(kShareFloats / (2 * L * H * N), 1, chunks);
+  const int64_t window = std::max<int64_t>(1, std::min(kShareFloats / (2 * L * H * N), chunks));
   const int64_t windows = (chunks + window - 1) / window;
   const SsdInputs in{x, dt, A, B, C, D};
   // window_starts[h, w]: head h's state entering window w; d_carry[h]: dLoss/d(its state) at the
-  // end of the window being processed.
-  std::vector<float> window_starts(H * windows * state), d_carry(H * state, 0.0f);
-  std::vector<float> share_dB(window * L * H * N), share_dC(window * L * H * N);
-  if (d_s_final) std::copy_n(d_s_final, H * state, d_carry.data());
+  // end of the window being processed. The calling thread keeps these between calls (thread_cache.h).
+  float* window_starts = thread_buffer<WindowStartsAllHeads>(H * windows * state);
+  float* d_carry = thread_buffer<StateGradients>(H * state);
+  float* share_dB = thread_buffer<SharesOfDB>(window * L * H * N);
+  float* share_dC = thread_buffer<SharesOfDC>(window * L * H * N);
+  if (d_s_final) {
+    std::copy_n(d_s_final, H * state, d_carry);
+  } else {
+    std::fill_n(d_carry, H * state, 0.0f);
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     SsdChunk& work = thread_chunk(d, L);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
     for (int64_t c = 0; c < chunks; ++c) {
-      if (c % window == 0) std::copy_n(S.data(), state, window_starts.data() + (h * windows + c / window) * state);
+      if (c % window == 0) std::copy_n(S.data(), state, window_starts + (h * windows + c / window) * state);
       work.load(in, h, c * L, std::min(L, T - c * L), false);
       work.advance(S.data());
     }
@@ -255,19 +266,19 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
       SsdChunk& work = thread_chunk(d, L);
       // The window's chunk starting states, recomputed from the window's first.
       float* starts = thread_buffer<WindowStarts>((c_end - c_begin) * state);
-      std::copy_n(window_starts.data() + (h * windows + w) * state, state, starts);
+      std::copy_n(window_starts + (h * windows + w) * state, state, starts);
       for (int64_t c = c_begin; c + 1 < c_end; ++c) {
         float* next = starts + (c + 1 - c_begin) * state;
         std::copy_n(next - state, state, next);
         work.load(in, h, c * L, L, false);
         work.advance(next);
       }
-      float* dS = d_carry.data() + h * state;
+      float* dS = d_carry + h * state;
       for (int64_t c = c_end - 1; c >= c_begin; --c) {
         const int64_t t0 = c * L, row = (t0 * H + h) * P, share = ((t0 - t_begin) * H + h) * N;
         work.load(in, h, t0, std::min(L, T - t0), true);
         work.backward(starts + (c - c_begin) * state, dS, d_y + row, dx + row, ddt + t0 * H + h,
-                      share_dB.data() + share, share_dC.data() + share, H * N);
+                      share_dB + share, share_dC + share, H * N);
       }
     }
 #pragma omp parallel for schedule(static)
@@ -278,8 +289,8 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
         std::fill_n(dBt, N, 0.0f);
         std::fill_n(dCt, N, 0.0f);
         for (int64_t h = grp * heads_per_group; h < (grp + 1) * heads_per_group; ++h) {
-          const float* sb = share_dB.data() + ((t - t_begin) * H + h) * N;
-          const float* sc = share_dC.data() + ((t - t_begin) * H + h) * N;
+          const float* sb = share_dB + ((t - t_begin) * H + h) * N;
+          const float* sc = share_dC + ((t - t_begin) * H + h) * N;
           for (int64_t e = 0; e < N; ++e) {
             dBt[e] += sb[e];
             dCt[e] += sc[e];
@@ -287,7 +298,7 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
         }
       }
   }
-  if (ds0) std::copy_n(d_carry.data(), H * state, ds0);
+  if (ds0) std::copy_n(d_carry, H * state, ds0);
 }
 
 }  // namespace s0::ops
