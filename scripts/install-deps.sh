@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages s0 builds and tests with, skipping those already present.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libopenblas-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
+packages=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
           libutf8proc-dev libgtest-dev libbenchmark-dev bubblewrap python3)
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/buffer_pool.h"
 #include "core/half.h"
 
 namespace s0 {
@@ -46,13 +47,10 @@ Tensor Tensor::zeros(Shape shape, DType dtype) {
   Tensor t;
   t.shape_ = std::move(shape);
   t.dtype_ = dtype;
-  size_t bytes = t.nbytes();
-  // 64-byte alignment keeps vector loads aligned; calloc-like zero fill.
-  void* p = ::operator new(bytes ? bytes : 1, std::align_val_t(64));
+  const size_t bytes = t.nbytes();
+  void* p = buffer_alloc(bytes);
   std::memset(p, 0, bytes);
-  t.keep_ = std::shared_ptr<const void>(p, [](const void* q) {
-    ::operator delete(const_cast<void*>(q), std::align_val_t(64));
-  });
+  t.keep_ = std::shared_ptr<const void>(p, [bytes](const void* q) { buffer_free(const_cast<void*>(q), bytes); });
   t.data_ = p;
   t.mutable_ = true;
   return t;

@@ -1,0 +1,83 @@
+#pragma once
+// Shared by the model benchmarks: the cached random 0.8B-shaped checkpoint, wall-clock timing,
+// the machine's measured OpenBLAS GEMM rate, and FLOP counts of a forward.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "bench/random_model.h"
+#include "model/model.h"
+#include "ops/cpu/gemm.h"
+
+namespace s0::bench {
+
+// The benchmark model lives in the temp folder and is written once (BF16, ~1.6 GB).
+inline std::filesystem::path qwen35_08b_dir() {
+  const auto dir = std::filesystem::temp_directory_path() / "s0-bench-qwen35-0.8b";
+  if (!std::filesystem::exists(dir / "model.safetensors")) {
+    std::printf("writing the random 0.8B-shaped checkpoint to %s ...\n", dir.c_str());
+    std::fflush(stdout);
+    write_random_qwen35(dir, Qwen35Dims{}, /*bf16=*/true);
+  }
+  return dir;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Best of `reps` runs of f, in seconds.
+template <typename F>
+double best_of(int reps, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+// OpenBLAS sgemm rate on a projection-shaped product [m, k] x [k, n] (both cores), GFLOP/s.
+inline double measured_gemm_gflops(int64_t m, int64_t n, int64_t k) {
+  std::vector<float> a(static_cast<size_t>(m * k), 0.5f), b(static_cast<size_t>(n * k), 0.25f),
+      c(static_cast<size_t>(m * n));
+  ops::gemm(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+  const double s = best_of(5, [&] { ops::gemm(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n); });
+  return 2.0 * m * n * k / s / 1e9;
+}
+
+// Multiply-adds x 2 of one forward over T tokens of a sequence, with logits for `logit_rows`:
+// every projection, the causal attention products, the recurrences' chunked work
+// (GatedDeltaNet per token and head about 4 dk dv + chunk terms; counted as 6 dk dv).
+inline double forward_flops(const HybridModel& m, int64_t T, int64_t logit_rows) {
+  double macs = 0;
+  for (const Block& b : m.blocks) {
+    macs += static_cast<double>(T) * (b.gate_up.in * b.gate_up.out + b.down.in * b.down.out);
+    for (const Mixer& mx : b.mixers) {
+      if (auto* a = std::get_if<AttentionMixer>(&mx)) {
+        macs += static_cast<double>(T) * (a->in_proj.in * a->in_proj.out + a->out_proj.in * a->out_proj.out);
+        macs += 2.0 * a->n_heads * a->head_dim * static_cast<double>(T) * T / 2.0;  // QK^T and PV, causal half
+      } else if (auto* g = std::get_if<GatedDeltaMixer>(&mx)) {
+        macs += static_cast<double>(T) * (g->in_proj.in * g->in_proj.out + g->out_proj.in * g->out_proj.out);
+        macs += 3.0 * T * g->n_v_heads * g->k_dim * g->v_dim;
+      } else if (auto* s = std::get_if<Mamba2Mixer>(&mx)) {
+        macs += static_cast<double>(T) * (s->in_proj.in * s->in_proj.out + s->out_proj.in * s->out_proj.out);
+        macs += 3.0 * T * s->n_heads * s->head_dim * s->d_state;
+      }
+    }
+  }
+  macs += static_cast<double>(logit_rows) * m.vocab * m.hidden;
+  return 2.0 * macs;
+}
+
+inline double peak_rss_gib() {
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
+}
+
+}  // namespace s0::bench

@@ -1,0 +1,61 @@
+#include "core/buffer_pool.h"
+
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace s0 {
+
+namespace {
+
+constexpr size_t kPooledMin = size_t(1) << 20;  // smaller blocks: malloc's own free lists do well
+constexpr size_t kCacheCap = size_t(4) << 30;   // bytes kept for reuse at most
+constexpr std::align_val_t kAlign{64};
+
+struct Pool {
+  std::mutex mu;
+  std::map<size_t, std::vector<void*>> free_by_size;
+  size_t cached = 0;
+  ~Pool() {
+    for (auto& [size, blocks] : free_by_size)
+      for (void* p : blocks) ::operator delete(p, kAlign);
+  }
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: tensors may be freed during static destruction
+  return *p;
+}
+
+}  // namespace
+
+void* buffer_alloc(size_t bytes) {
+  if (bytes >= kPooledMin) {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mu);
+    auto it = p.free_by_size.find(bytes);
+    if (it != p.free_by_size.end() && !it->second.empty()) {
+      void* b = it->second.back();
+      it->second.pop_back();
+      p.cached -= bytes;
+      return b;
+    }
+  }
+  return ::operator new(bytes ? bytes : 1, kAlign);
+}
+
+void buffer_free(void* ptr, size_t bytes) {
+  if (bytes >= kPooledMin) {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.cached + bytes <= kCacheCap) {
+      p.free_by_size[bytes].push_back(ptr);
+      p.cached += bytes;
+      return;
+    }
+  }
+  ::operator delete(ptr, kAlign);
+}
+
+}  // namespace s0
