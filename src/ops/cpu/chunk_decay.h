@@ -68,7 +68,8 @@ struct ChunkDecay {
   // and every term of that sum carries the factor exp(g_m). Summing only these keeps dg_m accurate
   // relative to its own size however strongly token m decays; the shorter route, dgamma_i summed
   // from the end (each mask term added at i and taken away at j), cancels terms of size O(1) and
-  // leaves an O(1e-7) error on a dg_m that may be 1e-40. dg[m * stride] is written.
+  // leaves an O(1e-7) error on a dg_m that may be 1e-40. dg[m * stride] is written; with stride 1,
+  // dg may be in_terms itself (each is read before it is overwritten), not out_terms or spans.
   static void log_decay_grad(int64_t n, float all_term, const float* in_terms, const float* out_terms,
                              const float* spans, float* dg, int64_t stride) {
     float run_in = 0.0f;
