@@ -222,6 +222,97 @@ INSTANTIATE_TEST_SUITE_P(
                       GdnCase{20, 2, 8, 12, 1, false, false, -1.0f, -0.01f},      // chunks of one token
                       GdnCase{100, 2, 16, 24, 37, false, false, -1.0f, -0.01f}));  // odd chunk size
 
+// Strong decay: every path from s0 to a loss term carries products of exp(g), so ds0 (and the part
+// of s_final that s0 feeds) is tiny; the chunked form must get it right relative to its own size,
+// not only to within O(1e-7) of the O(1) gradients. (Adam divides by sqrt(v) + eps, so an absolute
+// error of 1e-9 in a gradient of 1e-16 moves the state by orders of magnitude too much.)
+struct GdnDecayCase {
+  int64_t chunk;
+  bool with_s0;
+  float g_lo, g_hi;    // the log decays of most tokens
+  float strong_share;  // the share of tokens whose g is drawn from [-40, -15] instead
+};
+
+class GatedDeltaStrongDecay : public ::testing::TestWithParam<GdnDecayCase> {};
+
+TEST_P(GatedDeltaStrongDecay, StateGradientAccurateOnItsOwnScale) {
+  const GdnDecayCase c = GetParam();
+  const GdnCase shape{100, 3, 20, 10, c.chunk, c.with_s0, false, c.g_lo, c.g_hi};
+  GdnInputs in = gdn_inputs(shape, 41);
+  std::mt19937 rng(43);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), strong(-40.0f, -15.0f);
+  for (auto& g : in.g)
+    if (unit(rng) < c.strong_share) g = strong(rng);
+  // The first token decays strongly in every case, so that ds0 is tiny throughout.
+  for (int64_t h = 0; h < shape.H; ++h) in.g[h] = strong(rng);
+  const size_t rows = shape.T * shape.H, state_n = shape.H * shape.dk * shape.dv;
+  const Vec d_o = uniform(rows * shape.dv, -1.0f, 1.0f, rng);
+  auto grads = [&](bool chunked) {
+    Vec dq(rows * shape.dk, NAN), dk(rows * shape.dk, NAN), dv(rows * shape.dv, NAN), dg(rows, NAN),
+        dbeta(rows, NAN), ds0(state_n, NAN);
+    if (chunked) {
+      gated_delta_chunked_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                                   in.s0_or_null(), d_o.data(), nullptr, dq.data(), dk.data(), dv.data(), dg.data(),
+                                   dbeta.data(), ds0.data(), shape.chunk);
+    } else {
+      gated_delta_reference_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                                     in.s0_or_null(), d_o.data(), nullptr, dq.data(), dk.data(), dv.data(),
+                                     dg.data(), dbeta.data(), ds0.data());
+    }
+    return std::make_pair(ds0, dg);
+  };
+  const auto [ref, ref_dg] = grads(false);
+  const auto [got, got_dg] = grads(true);
+  double scale = 0.0;
+  for (float x : ref) scale = std::max(scale, double(std::abs(x)));
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LT(scale, 1e-5);  // the case is as intended: ds0 is tiny
+  EXPECT_LE(relative_error(got, ref), 1e-4) << "max |ds0| " << scale;
+
+  // Likewise dg of each token: dg_t is exp(g_t) <dLoss/dS'_t, S_(t-1)> (S' the decayed state), so
+  // it carries that token's decay as a factor, and its error is held to exp(g_t) times the largest
+  // of those inner products, |dg_t'| exp(-g_t'). A strongly decaying token's dg is tiny, and an
+  // absolute error of 1e-9 on it reaches the layers below (through the gradient of the input
+  // projection) and their dS0.
+  double inner_scale = 0.0;
+  for (size_t r = 0; r < ref_dg.size(); ++r)
+    inner_scale = std::max(inner_scale, std::abs(double(ref_dg[r])) * std::exp(-double(in.g[r])));
+  double worst = 0.0;
+  int64_t worst_at = -1;
+  for (size_t r = 0; r < ref_dg.size(); ++r) {
+    const double err = std::abs(double(got_dg[r]) - ref_dg[r]) / (std::exp(double(in.g[r])) * inner_scale);
+    if (!(err <= worst)) worst = err, worst_at = static_cast<int64_t>(r);
+  }
+  EXPECT_LE(worst, 1e-4) << "token " << worst_at / shape.H << " head " << worst_at % shape.H << " g "
+                         << in.g[worst_at] << " dg " << got_dg[worst_at] << " want " << ref_dg[worst_at];
+
+  // The forward's final state: with s0 present, the part of it that s0 feeds is tiny; the state as a
+  // whole must still match on its own scale, and so must the final state fed by s0 alone (v = 0).
+  if (c.with_s0) {
+    GdnInputs only_s0 = in;
+    std::fill(only_s0.v.begin(), only_s0.v.end(), 0.0f);
+    for (const GdnInputs* x : {&in, &only_s0}) {
+      Vec o_ref(rows * shape.dv), o(rows * shape.dv, NAN), s_ref(state_n), s(state_n, NAN);
+      gated_delta_reference(x->d, x->q.data(), x->k.data(), x->v.data(), x->g.data(), x->beta.data(),
+                            x->s0_or_null(), o_ref.data(), s_ref.data());
+      gated_delta_chunked(x->d, x->q.data(), x->k.data(), x->v.data(), x->g.data(), x->beta.data(),
+                          x->s0_or_null(), o.data(), s.data(), shape.chunk);
+      EXPECT_LE(relative_error(o, o_ref), 1e-4);
+      EXPECT_LE(relative_error(s, s_ref), 1e-4);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Decays, GatedDeltaStrongDecay,
+    ::testing::Values(GdnDecayCase{64, false, -40.0f, -15.0f, 0.0f},  // every token decays strongly
+                      GdnDecayCase{64, true, -40.0f, -15.0f, 0.0f},
+                      GdnDecayCase{64, false, -1.0f, -0.01f, 0.1f},   // a few tokens decay strongly
+                      GdnDecayCase{64, true, -1.0f, -0.01f, 0.1f},
+                      GdnDecayCase{64, false, -1.0f, -0.01f, 0.03f},
+                      GdnDecayCase{16, true, -3.0f, -0.01f, 0.05f},
+                      GdnDecayCase{37, false, -40.0f, -0.01f, 0.0f}));  // mixed, odd chunk size
+
 // float64 forward, token by token, for the finite differences; loss = <o, r_o> + <s_final, r_s>.
 double gdn_loss(const GatedDeltaDims& d, const std::vector<double>& q, const std::vector<double>& k,
                 const std::vector<double>& v, const std::vector<double>& g, const std::vector<double>& beta,
@@ -361,6 +452,65 @@ INSTANTIATE_TEST_SUITE_P(
                       // long enough that the backward cuts time into several windows (2^22 floats
                       // of per-head dB, dC shares hold 32 chunks here), the last one ragged
                       SsdCase{4100, 16, 8, 2, 64, 64, true, true, 0.001f, 0.1f, false}));
+
+// Strong decay (dt A very negative), as for the gated delta rule: ds0 and the part of s_final that
+// s0 feeds are tiny and must come out right relative to their own size.
+struct SsdDecayCase {
+  int64_t chunk;
+  bool with_s0;
+  float dt_lo, dt_hi;  // dt of most tokens (A in [-8, -5])
+  float strong_share;  // the share of tokens whose dt is drawn from [3, 8] instead
+};
+
+class SsdStrongDecay : public ::testing::TestWithParam<SsdDecayCase> {};
+
+TEST_P(SsdStrongDecay, StateGradientAccurateOnItsOwnScale) {
+  const SsdDecayCase c = GetParam();
+  const SsdCase shape{100, 4, 8, 2, 16, c.chunk, c.with_s0, false, c.dt_lo, c.dt_hi, true};
+  SsdInputs in = ssd_inputs(shape, 47);
+  std::mt19937 rng(53);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), strong(3.0f, 8.0f);
+  for (auto& dt : in.dt)
+    if (unit(rng) < c.strong_share) dt = strong(rng);
+  for (int64_t h = 0; h < shape.H; ++h) in.dt[h] = strong(rng);  // the first token decays strongly
+  const Vec d_y = uniform(shape.T * shape.H * shape.P, -1.0f, 1.0f, rng);
+  SsdGrads ref(in.d), got(in.d);
+  ssd_reference_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                         in.s0_or_null(), d_y.data(), nullptr, ref.dx.data(), ref.ddt.data(), ref.dB.data(),
+                         ref.dC.data(), ref.dD.data(), ref.ds0.data());
+  ssd_chunked_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                       in.s0_or_null(), d_y.data(), nullptr, got.dx.data(), got.ddt.data(), got.dB.data(),
+                       got.dC.data(), got.dD.data(), got.ds0.data(), shape.chunk);
+  double scale = 0.0;
+  for (float x : ref.ds0) scale = std::max(scale, double(std::abs(x)));
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LT(scale, 1e-5);  // the case is as intended: ds0 is tiny
+  EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4) << "max |ds0| " << scale;
+
+  if (c.with_s0) {
+    SsdInputs only_s0 = in;
+    std::fill(only_s0.x.begin(), only_s0.x.end(), 0.0f);  // the state is then s0's, decayed
+    for (const SsdInputs* x : {&in, &only_s0}) {
+      const size_t out_n = shape.T * shape.H * shape.P, state_n = shape.H * shape.P * shape.N;
+      Vec y_ref(out_n), y(out_n, NAN), s_ref(state_n), s(state_n, NAN);
+      ssd_reference(x->d, x->x.data(), x->dt.data(), x->A.data(), x->B.data(), x->C.data(), x->D.data(),
+                    x->s0_or_null(), y_ref.data(), s_ref.data());
+      ssd_chunked(x->d, x->x.data(), x->dt.data(), x->A.data(), x->B.data(), x->C.data(), x->D.data(),
+                  x->s0_or_null(), y.data(), s.data(), shape.chunk);
+      EXPECT_LE(relative_error(y, y_ref), 1e-4);
+      EXPECT_LE(relative_error(s, s_ref), 1e-4);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Decays, SsdStrongDecay,
+    ::testing::Values(SsdDecayCase{64, false, 3.0f, 8.0f, 0.0f},  // every token decays strongly
+                      SsdDecayCase{64, true, 3.0f, 8.0f, 0.0f},
+                      SsdDecayCase{64, false, 0.001f, 0.2f, 0.1f},  // a few tokens decay strongly
+                      SsdDecayCase{64, true, 0.001f, 0.2f, 0.1f},
+                      SsdDecayCase{16, true, 0.001f, 0.5f, 0.05f},
+                      SsdDecayCase{37, false, 0.001f, 8.0f, 0.0f}));  // mixed, odd chunk size
 
 // float64 forward, token by token, for the finite differences; loss = <y, r_y> + <s_final, r_s>.
 double ssd_loss(const SsdDims& d, const std::vector<double>& x, const std::vector<double>& dt, const Vec& A,

@@ -28,7 +28,7 @@ class GdnChunk {
         a_(cap * cap), tinv_(cap * cap), t_beta_(cap * cap), t_beta_in_(cap * cap), u_(cap * d.dv),
         w_(cap * d.dk), q_in_(cap * d.dk), k_out_(cap * d.dk), delta_(cap * d.dv), d_delta_(cap * d.dv),
         d_bv_(cap * d.dv), dq_in_(cap * d.dk), dk_out_(cap * d.dk), dw_(cap * d.dk), d_bk_(cap * d.dk),
-        dp_(cap * cap), da_(cap * cap), dgamma_(cap) {}
+        dp_(cap * cap), da_(cap * cap), dgamma_(cap), dout_(cap), spans_(cap), drow_(cap) {}
 
   // Loads tokens [t0, t0 + n) of head h and computes everything that does not depend on the state;
   // with_outputs also what only the outputs (and the backward) need, which a state sweep does not.
@@ -74,7 +74,9 @@ class GdnChunk {
   std::vector<float> d_delta_, d_bv_;               // [cap, dv]
   std::vector<float> dq_in_, dk_out_, dw_, d_bk_;   // [cap, dk]
   std::vector<float> dp_, da_;                      // [cap, cap]
-  std::vector<float> dgamma_;                       // [cap]
+  // [cap] the gradients of the decay factors (ChunkDecay::log_decay_grad): through exp(gamma_i),
+  // through exp(gamma_last - gamma_i), through the mask terms spanning each token; one mask row.
+  std::vector<float> dgamma_, dout_, spans_, drow_;
 };
 
 void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const float* k, const float* v,
@@ -161,6 +163,8 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   float* dw = dw_.data();
   float* da = da_.data();
   float* dgamma = dgamma_.data();
+  float* dout = dout_.data();
+  float* spans = spans_.data();
   small::zero_rows(n, Dv, d_delta, Dv);
   small::zero_rows(n, n, dp, C);
   small::zero_rows(n, Dk, dq_in, Dk);
@@ -168,6 +172,8 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   small::zero_rows(n, Dk, dw, Dk);
   small::zero_rows(n, n, da, C);
   std::fill_n(dgamma, n, 0.0f);
+  std::fill_n(dout, n, 0.0f);
+  std::fill_n(spans, n, 0.0f);
 
   // O = Q_in S + qk delta and S_end = decay_all S + K_out^T delta.
   small::gemm_tn(n, Dv, n, 1.0f, qk_.data(), C, d_o, Dv, d_delta, Dv, true);
@@ -175,7 +181,7 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   small::gemm_nt(n, n, Dv, 1.0f, d_o, Dv, delta, Dv, dp, C, true);
   small::gemm_nt(n, Dk, Dv, 1.0f, d_o, Dv, S, Dv, dq_in, Dk);
   small::gemm_nt(n, Dk, Dv, 1.0f, delta, Dv, dS, Dv, dk_out, Dk);
-  dgamma[n - 1] += decay_.all * small::dot(Dk * Dv, S, dS);
+  const float d_all = decay_.all * small::dot(Dk * Dv, S, dS);
   for (int64_t e = 0; e < Dk * Dv; ++e) dS[e] *= decay_.all;
   small::gemm_tn(Dk, Dv, n, 1.0f, q_in_.data(), Dk, d_o, Dv, dS, Dv);
 
@@ -205,13 +211,8 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
     for (int64_t j = 0; j < i; ++j) d_b += da[i * C + j] * kk_[i * C + j];
     dbeta[i * H] = d_b;
     dgamma[i] += b * decay_.in[i] * k_dbk + small::dot(Dk, q_in_.data() + i * Dk, dq_in + i * Dk);
-    // decay_out_i = exp(gamma_last - gamma_i); the last token's is exp(0), with no gradient, and
-    // leaving it out avoids cancelling two O(1) terms when the true dg is tiny (very negative g).
-    if (i < n - 1) {
-      const float d_log = small::dot(Dk, k_out_.data() + i * Dk, dk_out + i * Dk);
-      dgamma[i] -= d_log;
-      dgamma[n - 1] += d_log;
-    }
+    // decay_out_i = exp(gamma_last - gamma_i); the last token's is exp(0), with no gradient.
+    if (i < n - 1) dout[i] = small::dot(Dk, k_out_.data() + i * Dk, dk_out + i * Dk);
     for (int64_t e = 0; e < Dv; ++e) dv[i * Dv + e] = b * d_bv[i * Dv + e];
     for (int64_t e = 0; e < Dk; ++e) {
       dq[i * Dk + e] = decay_.in[i] * dq_in[i * Dk + e];
@@ -220,12 +221,11 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   }
 
   // Through the decay mask exp(gamma_i - gamma_j), from qk and from A (diagonal terms cancel).
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < i; ++j) {
-      const float d_log = dp[i * C + j] * qk_[i * C + j] + da[i * C + j] * a_[i * C + j];
-      dgamma[i] += d_log;
-      dgamma[j] -= d_log;
-    }
+  float* drow = drow_.data();
+  for (int64_t i = 1; i < n; ++i) {
+    for (int64_t j = 0; j < i; ++j) drow[j] = dp[i * C + j] * qk_[i * C + j] + da[i * C + j] * a_[i * C + j];
+    ChunkDecay::add_spans(i, drow, spans);
+  }
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -241,8 +241,7 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   small::scatter_rows(n, Dv, dv, dv_rows, ldv_);
 
   // gamma is the inclusive cumulative sum of g.
-  float run = 0.0f;
-  for (int64_t i = n - 1; i >= 0; --i) dg[i * H] = run += dgamma[i];
+  ChunkDecay::log_decay_grad(n, d_all, dgamma, dout, spans, dg, H);
 }
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }

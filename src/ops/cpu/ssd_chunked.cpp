@@ -34,7 +34,7 @@ class SsdChunk {
   SsdChunk(const SsdDims& d, int64_t cap)
       : d_(d), cap_(cap), ldx_(d.H * d.P), ldbc_(d.G * d.N), x_(cap * d.P), b_(cap * d.N), c_(cap * d.N),
         decay_(cap), mixing_(cap * cap), u_(cap * d.P), b_out_(cap * d.N), c_in_(cap * d.N), rows_p_(cap * d.P),
-        du_(cap * d.P), d_mixing_(cap * cap), d_bc_(cap * d.N), db_(cap * d.N), dc_(cap * d.N), da_(cap) {}
+        du_(cap * d.P), d_mixing_(cap * cap), d_bc_(cap * d.N), db_(cap * d.N), dc_(cap * d.N), da_(cap), dout_(cap), spans_(cap), drow_(cap) {}
 
   // Tokens [t0, t0 + n) of head h: decays, U, diag(decay_out) B, diag(decay_in) C and, when
   // with_mixing (the outputs need it, the state sweep does not), the masked C B^T.
@@ -76,7 +76,10 @@ class SsdChunk {
   std::vector<float> c_in_;       // [cap, N] diag(decay_in) C
   std::vector<float> rows_p_;     // [cap, P] y before scattering, or d_y after gathering
   // Backward only.
-  std::vector<float> du_, d_mixing_, d_bc_, db_, dc_, da_;
+  std::vector<float> du_, d_mixing_, d_bc_, db_, dc_;
+  // [cap] the gradients of the decay factors (ChunkDecay::log_decay_grad): through exp(a_i), through
+  // exp(a_last - a_i), through the mask terms spanning each token; one mask row.
+  std::vector<float> da_, dout_, spans_, drow_;
 };
 
 void SsdChunk::load(const SsdInputs& in, int64_t h, int64_t t0, int64_t n, bool with_mixing) {
@@ -126,26 +129,27 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   float* db = db_.data();
   float* dc = dc_.data();
   float* da = da_.data();
+  float* dout = dout_.data();
+  float* spans = spans_.data();
+  float* drow = drow_.data();
   small::zero_rows(n, P, du, P);
   small::zero_rows(n, n, d_mixing, C);
   small::zero_rows(n, N, db, N);
   small::zero_rows(n, N, dc, N);
   std::fill_n(da, n, 0.0f);
+  std::fill_n(dout, n, 0.0f);
+  std::fill_n(spans, n, 0.0f);
 
   // Y = mixing U + C_in S^T and S_end = decay_all S + U^T B_out.
   small::gemm_tn(n, P, n, 1.0f, mixing_.data(), C, d_y, P, du, P, true);
   small::gemm_nt(n, P, N, 1.0f, b_out_.data(), N, dS, N, du, P);
   small::gemm_nt(n, n, P, 1.0f, d_y, P, u_.data(), P, d_mixing, C, true);
   // mixing = (C B^T) ⊙ exp(a_i - a_j): the mask's share of da, then d(C B^T).
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      if (j < i) {
-        const float d_log = d_mixing[i * C + j] * mixing_[i * C + j];
-        da[i] += d_log;
-        da[j] -= d_log;
-      }
-      d_mixing[i * C + j] *= decay_.mask[i * C + j];
-    }
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < i; ++j) drow[j] = d_mixing[i * C + j] * mixing_[i * C + j];
+    ChunkDecay::add_spans(i, drow, spans);
+    for (int64_t j = 0; j < n; ++j) d_mixing[i * C + j] *= decay_.mask[i * C + j];
+  }
   small::gemm_nn(n, N, n, 1.0f, d_mixing, C, b_.data(), N, dc, N, true);
   small::gemm_tn(n, N, n, 1.0f, d_mixing, C, c_.data(), N, db, N, true);
 
@@ -162,14 +166,10 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   small::gemm_nn(n, N, P, 1.0f, u_.data(), P, dS, N, d_bc, N);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t e = 0; e < N; ++e) db[i * N + e] += decay_.out[i] * d_bc[i * N + e];
-    // The last token's factor is exp(0): leaving it out avoids cancelling two large terms.
-    if (i < n - 1) {
-      const float d_log = small::dot(N, b_out_.data() + i * N, d_bc + i * N);
-      da[i] -= d_log;
-      da[n - 1] += d_log;
-    }
+    // The last token's factor is exp(0), with no gradient.
+    if (i < n - 1) dout[i] = small::dot(N, b_out_.data() + i * N, d_bc + i * N);
   }
-  da[n - 1] += decay_.all * small::dot(P * N, S, dS);
+  const float d_all = decay_.all * small::dot(P * N, S, dS);
 
   // The start state's gradient: decay_all dS_end + dY^T C_in.
   for (int64_t e = 0; e < P * N; ++e) dS[e] *= decay_.all;
@@ -178,10 +178,10 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   // U = diag(dt) X, a = cumsum(dt A), y's skip term D x.
   const float a = in_.A[h_], skip = in_.D[h_];
   const float* dt = in_.dt + t0_ * H + h_;
-  float run = 0.0f;
+  // The gradient of each token's log decay dt A (ChunkDecay::log_decay_grad), in place of da.
+  ChunkDecay::log_decay_grad(n, d_all, da, dout, spans, da, 1);
   for (int64_t i = n - 1; i >= 0; --i) {
-    run += da[i];
-    ddt[i * H] = small::dot(P, x_.data() + i * P, du + i * P) + a * run;
+    ddt[i * H] = small::dot(P, x_.data() + i * P, du + i * P) + a * da[i];
     for (int64_t p = 0; p < P; ++p) du[i * P + p] = skip * d_y[i * P + p] + dt[i * H] * du[i * P + p];
   }
   small::scatter_rows(n, P, du, dx_rows, ldx_);
