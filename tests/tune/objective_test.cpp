@@ -1,0 +1,118 @@
+// The S0 objective and its gradient on the tiny fixture models: against finite differences of the
+// whole model, invariant to how examples are batched, and identical with per-layer recomputation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "check/reference_check.h"
+#include "check/reference_fixture.h"
+#include "model/arch/registry.h"
+#include "support/test_support.h"
+#include "tune/objective.h"
+
+using namespace s0;
+
+namespace {
+
+struct FixtureData {
+  HybridModel model;
+  std::vector<Example> examples;
+  StateSet s0;
+};
+
+FixtureData load(const std::string& fixture) {
+  FixtureData s{load_model(test::fixture_model(fixture)), {}, {}};
+  ReferenceFixture fx = ReferenceFixture::open(test::fixture_model(fixture), s.model);
+  for (size_t k = 0; k < fx.sequences.size(); ++k) s.examples.push_back({fx.sequences[k], fx.prompt_lens[k]});
+  s.s0 = fx.s0;
+  return s;
+}
+
+double dot(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (int64_t j = 0; j < a[i].numel(); ++j) d += static_cast<double>(a[i].f32()[j]) * b[i].f32()[j];
+  return d;
+}
+
+StateSet axpy(const StateSet& s, double h, const std::vector<Tensor>& v) {
+  StateSet out;
+  for (size_t i = 0; i < s.states.size(); ++i) {
+    Tensor t = s.states[i].clone();
+    for (int64_t j = 0; j < t.numel(); ++j) t.f32_mut()[j] += static_cast<float>(h * v[i].f32()[j]);
+    out.states.push_back(t);
+  }
+  return out;
+}
+
+// Central differences of J along random unit directions match <dJ/dS0, v>. J is computed in
+// float32 (about 1e-6 relative), so the step is large enough that its rounding stays below 1e-4 of
+// the slope while the O(h^2) truncation stays smaller still.
+void expect_gradient_matches_finite_differences(const std::string& fixture) {
+  FixtureData s = load(fixture);
+  ObjectiveOptions opt;
+  ObjectiveResult g = objective_and_gradient(s.model, s.examples, s.s0, opt);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<Tensor> v;
+    double norm = 0;
+    for (const Tensor& t : g.grad) {
+      Tensor d = Tensor::zeros(t.shape());
+      for (int64_t j = 0; j < d.numel(); ++j) {
+        d.f32_mut()[j] = nd(rng);
+        norm += static_cast<double>(d.f32()[j]) * d.f32()[j];
+      }
+      v.push_back(d);
+    }
+    for (Tensor& d : v)
+      for (int64_t j = 0; j < d.numel(); ++j) d.f32_mut()[j] = static_cast<float>(d.f32()[j] / std::sqrt(norm));
+    const double h = 1e-2;
+    const double jp = objective_only(s.model, s.examples, axpy(s.s0, h, v), opt).objective;
+    const double jm = objective_only(s.model, s.examples, axpy(s.s0, -h, v), opt).objective;
+    const double fd = (jp - jm) / (2 * h), analytic = dot(g.grad, v);
+    EXPECT_NEAR(fd, analytic, 2e-3 * std::max(std::fabs(analytic), 1e-2)) << fixture << " trial " << trial;
+  }
+}
+
+}  // namespace
+
+TEST(Objective, QwenGradientMatchesFiniteDifferences) { expect_gradient_matches_finite_differences("qwen35-text"); }
+TEST(Objective, FalconGradientMatchesFiniteDifferences) {
+  expect_gradient_matches_finite_differences("falcon-h1");
+}
+
+TEST(Objective, BatchedEqualsOneAtATime) {
+  for (const std::string& f : {"qwen35-vl-tied", "falcon-h1-plain"}) {
+    FixtureData s = load(f);
+    ObjectiveOptions packed, alone;
+    alone.max_batch_tokens = 1;  // every example in its own batch
+    ObjectiveResult a = objective_and_gradient(s.model, s.examples, s.s0, packed);
+    ObjectiveResult b = objective_and_gradient(s.model, s.examples, s.s0, alone);
+    EXPECT_NEAR(a.objective, b.objective, 1e-5 * std::fabs(b.objective)) << f;
+    for (size_t i = 0; i < a.grad.size(); ++i)
+      EXPECT_LE(max_relative_error(a.grad[i].f32(), b.grad[i].f32(), a.grad[i].numel()), 1e-5) << f << " layer " << i;
+  }
+}
+
+TEST(Objective, RecomputationGivesTheSameGradient) {
+  FixtureData s = load("qwen35-text");
+  ObjectiveOptions tape, recompute;
+  recompute.recompute = true;
+  ObjectiveResult a = objective_and_gradient(s.model, s.examples, s.s0, tape);
+  ObjectiveResult b = objective_and_gradient(s.model, s.examples, s.s0, recompute);
+  for (size_t i = 0; i < a.grad.size(); ++i)
+    EXPECT_EQ(max_relative_error(a.grad[i].f32(), b.grad[i].f32(), a.grad[i].numel()), 0.0);
+}
+
+TEST(Objective, MeanOfPerExampleMeans) {
+  FixtureData s = load("falcon-h1");
+  ObjectiveOptions opt;
+  opt.l2_lambda = 0;
+  ObjectiveResult all = objective_only(s.model, s.examples, s.s0, opt);
+  double mean = 0;
+  for (const Example& e : s.examples) mean += objective_only(s.model, {e}, s.s0, opt).objective / s.examples.size();
+  EXPECT_NEAR(all.objective, mean, 1e-6 * mean);
+  EXPECT_NE(all.example_loss[0], all.example_loss[1]);  // examples of different lengths weigh the same
+}
