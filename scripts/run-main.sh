@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job for a new user: install, build, then run s0 on the shared reference fixtures.
+# The main job for a new user: install, build, then check the engine against a shared reference fixture.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
