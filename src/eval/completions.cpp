@@ -3,8 +3,8 @@
 #include <map>
 
 #include "core/error.h"
-#include "io/file.h"
 #include "io/json.h"
+#include "io/json_lines.h"
 
 namespace s0 {
 
@@ -21,18 +21,7 @@ CompletionSet read_completions(const std::filesystem::path& path, const std::vec
 
   CompletionSet set;
   set.samples.resize(selected.size());
-  std::string text = read_file(path);
-  size_t line_no = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
-    ++line_no;
-    start = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    std::string origin = cat(path.string(), " line ", line_no);
-    Json row = parse_json(line, origin);
-    if (!row.is_object()) fail(origin, ": expected a JSON object");
+  for_each_json_line(path, [&](const Json& row, const std::string& origin) {
     std::string completion = json_string(row, "completion", origin);
     size_t problem;
     if (row.contains("task_id")) {
@@ -51,10 +40,10 @@ CompletionSet read_completions(const std::filesystem::path& path, const std::vec
     auto s = slot.find(all[problem].id);
     if (s == slot.end()) {
       ++set.skipped;
-      continue;
+      return;
     }
     set.samples[s->second].push_back(std::move(completion));
-  }
+  });
   size_t missing = 0;
   std::string first_missing;
   for (size_t i = 0; i < selected.size(); ++i) {

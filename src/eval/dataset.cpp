@@ -9,6 +9,7 @@
 #include "eval/prompts.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/json_lines.h"
 
 namespace s0 {
 
@@ -99,21 +100,10 @@ Problem read_problem(Benchmark b, const Json& row, size_t line_index, const std:
 }  // namespace
 
 std::vector<Problem> load_benchmark(Benchmark b, const std::filesystem::path& path) {
-  std::string text = read_file(path);
   std::vector<Problem> problems;
-  size_t line_no = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
-    ++line_no;
-    start = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    std::string origin = cat(path.string(), " line ", line_no);
-    Json row = parse_json(line, origin);
-    if (!row.is_object()) fail(origin, ": expected a JSON object");
+  for_each_json_line(path, [&](const Json& row, const std::string& origin) {
     problems.push_back(read_problem(b, row, problems.size(), origin));
-  }
+  });
   if (problems.empty()) fail(path.string(), ": no problems (empty file)");
   return problems;
 }

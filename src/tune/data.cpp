@@ -1,27 +1,15 @@
 #include "tune/data.h"
 
-#include <sstream>
-
 #include "core/error.h"
-#include "io/file.h"
 #include "io/json.h"
+#include "io/json_lines.h"
 
 namespace s0 {
 
 LoadedData load_training_data(const std::filesystem::path& path, int64_t vocab, int64_t max_length,
                               const PairTokenizer& tokenize) {
-  const std::string text = read_file(path);
   LoadedData out;
-  std::istringstream in(text);
-  std::string line;
-  int64_t lineno = 0, nonblank = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    ++nonblank;
-    const std::string where = path.string() + " line " + std::to_string(lineno);
-    const Json j = parse_json(line, where);
-    if (!j.is_object()) fail(where, ": expected a JSON object");
+  const size_t rows = for_each_json_line(path, [&](const Json& j, const std::string& where) {
     const bool has_ids = j.contains("ids"), has_text = j.contains("prompt") || j.contains("completion");
     if (has_ids == has_text)
       fail(where, ": expected either \"ids\" and \"prompt_len\", or \"prompt\" and \"completion\"");
@@ -59,11 +47,11 @@ LoadedData load_training_data(const std::filesystem::path& path, int64_t vocab, 
     if (e.prompt_len >= static_cast<int64_t>(e.ids.size())) {
       out.warnings.push_back(where + ": prompt_len " + std::to_string(e.prompt_len) + " >= length " +
                              std::to_string(e.ids.size()) + ", nothing to learn; skipped");
-      continue;
+      return;
     }
     out.examples.push_back(std::move(e));
-  }
-  if (nonblank == 0) fail(path.string(), ": no examples (the file is empty)");
+  });
+  if (rows == 0) fail(path.string(), ": no examples (the file is empty)");
   if (out.examples.empty()) fail(path.string(), ": every example was skipped; nothing to train on");
   return out;
 }
