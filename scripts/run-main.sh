@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job for a new user: install, build, then run s0 on the shared reference fixtures.
+# The main job for a new user: install, build, then the demo: a small random hybrid model, an S0
+# adapter trained on it, and the same prompts generated without and with the adapter (no download).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-build/s0 info ../shared/fixtures/models/qwen35-text
-build/s0 check-reference ../shared/fixtures/models/qwen35-text
+build/src/s0 demo

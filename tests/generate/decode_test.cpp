@@ -7,6 +7,7 @@
 #include "check/reference_check.h"
 #include "check/reference_fixture.h"
 #include "generate/generator.h"
+#include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
 #include "support/test_support.h"
@@ -51,28 +52,64 @@ TEST_P(EveryFixture, GreedyTokensMatchReference) {
 }
 
 // 32 cached steps give the logits a full forward over prompt + generated tokens gives.
+void expect_cached_equals_recomputation(const HybridModel& model, const std::vector<int64_t>& prompt,
+                                        const StateSet* initial, double tolerance) {
+  GenerationOptions go;
+  go.max_new_tokens = 32;
+  go.keep_logits = true;
+  go.sampling.temperature = 1.0;  // sampled, so the continuation is not a greedy loop
+  go.sampling.seed = 3;
+  const Generation g = generate(model, {{prompt, initial, 0}}, go).at(0);
+  ASSERT_EQ(g.tokens.size(), 32u);
+  std::vector<int64_t> full = prompt;
+  full.insert(full.end(), g.tokens.begin(), g.tokens.end() - 1);
+  ForwardOptions fo;
+  fo.all_logits = true;
+  const ForwardOutput ref = forward(model, PackedBatch::from_sequences({full}, {initial}), fo);
+  for (size_t step = 0; step < g.logits.size(); ++step) {
+    const float* want = ref.logits.f32() + (prompt.size() - 1 + step) * model.vocab;
+    EXPECT_LE(max_relative_error(g.logits[step].data(), want, model.vocab), tolerance)
+        << "step " << step << (initial ? " with an adapter" : " without");
+  }
+}
+
 TEST_P(EveryFixture, CachedDecodingEqualsRecomputation) {
   const Loaded L(GetParam());
-  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), &L.fx.s0}) {
-    GenerationOptions go;
-    go.max_new_tokens = 32;
-    go.keep_logits = true;
-    go.sampling.temperature = 1.0;  // sampled, so the continuation is not a greedy loop
-    go.sampling.seed = 3;
-    const std::vector<int64_t> prompt = L.prompt(0, L.fx.prompt_lens[0]);
-    const Generation g = generate(L.model, {{prompt, initial, 0}}, go).at(0);
-    ASSERT_EQ(g.tokens.size(), 32u);
-    std::vector<int64_t> full = prompt;
-    full.insert(full.end(), g.tokens.begin(), g.tokens.end() - 1);
-    ForwardOptions fo;
-    fo.all_logits = true;
-    const ForwardOutput ref = forward(L.model, PackedBatch::from_sequences({full}, {initial}), fo);
-    for (size_t step = 0; step < g.logits.size(); ++step) {
-      const float* want = ref.logits.f32() + (prompt.size() - 1 + step) * L.model.vocab;
-      EXPECT_LE(max_relative_error(g.logits[step].data(), want, L.model.vocab), 1e-5)
-          << "step " << step << (initial ? " with S0" : " without S0");
-    }
+  // The Qwen3.5 fixtures are ill-conditioned on purpose: their GatedDeltaNet read-out nearly
+  // cancels and the gated norm scales it up, so float32 rounding in the recurrence (token by token
+  // vs chunked) shows at 1e-5 in the logits -- as large as the full forward's own distance from
+  // the float64 reference (1.3e-5 on qwen35-text). The well-conditioned random model below holds 1e-5.
+  const double tolerance = GetParam().rfind("qwen35", 0) == 0 ? 5e-5 : 1e-5;
+  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), &L.fx.s0})
+    expect_cached_equals_recomputation(L.model, L.prompt(0, L.fx.prompt_lens[0]), initial, tolerance);
+}
+
+TEST(RandomQwen35, CachedDecodingEqualsRecomputation) {
+  test::TempDir dir;
+  Qwen35Dims d;
+  d.hidden = 64;
+  d.layers = 4;
+  d.intermediate = 96;
+  d.vocab = 300;
+  d.linear_k_heads = 2;
+  d.linear_v_heads = 4;
+  d.linear_k_dim = d.linear_v_dim = 16;
+  d.heads = 4;
+  d.kv_heads = 2;
+  d.head_dim = 16;
+  d.dtype = DType::F32;
+  d.init_std = 0.1f;
+  write_random_qwen35(dir.path(), d);
+  const HybridModel model = load_model(dir.path());
+  StateSet s0;
+  for (const RecurrentLayer& r : model.recurrent) {
+    Tensor t = Tensor::zeros(r.state_shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.f32_mut()[i] = 0.3f * std::sin(0.7f * static_cast<float>(i));
+    s0.states.push_back(t);
   }
+  const std::vector<int64_t> prompt = {5, 17, 200, 3, 99, 42, 7, 250, 1, 64, 128, 33};
+  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), static_cast<const StateSet*>(&s0)})
+    expect_cached_equals_recomputation(model, prompt, initial, 1e-5);
 }
 
 // A sequence's tokens and logits do not depend on the other sequences of its batch, their
