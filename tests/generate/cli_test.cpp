@@ -28,7 +28,7 @@ Qwen35Dims small_dims(int64_t v_dim) {
   d.heads = 2;
   d.kv_heads = 1;
   d.head_dim = 16;
-  d.max_positions = 64;
+  d.max_positions = 256;
   d.eos_token_id = kByteTokenizerEos;
   d.dtype = DType::F32;
   d.init_std = 0.2f;
@@ -115,7 +115,7 @@ TEST_F(CliModel, StopStringEndsTheTextBeforeIt) {
 
 TEST_F(CliModel, BadInput) {
   expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", ""}), "empty");
-  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", std::string(80, 'x')}),
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", std::string(300, 'x')}),
                         "position limit");
   expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", "hi", "--max-new-tokens", "0"}),
                         "max_new_tokens");
@@ -140,6 +140,31 @@ TEST(Demo, TrainsAnAdapterThatChangesTheOutput) {
   const size_t table = r.out.find("with adapter");
   ASSERT_NE(table, std::string::npos) << r.out;
   EXPECT_NE(r.out.find("la la", table), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// `s0 eval` and `s0 collect` generating with --model (chat template, greedy or sampled) instead of
+// reading --completions.
+TEST_F(CliModel, EvalAndCollectGenerateFromTheModel) {
+  test::write_text(fs::path(model) / "chat_template.jinja",
+                   "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %} A:{% endif %}");
+  test::write_text(path("gsm.jsonl"), R"({"question": "1 + 1?", "answer": "two #### 2"})" "\n"
+                                      R"({"question": "2 + 2?", "answer": "four #### 4"})" "\n");
+  const auto eval = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--split", "all",
+                                  "--model", model, "--adapter", adapter, "--max-new-tokens", "6", "--report",
+                                  path("r.json")});
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  const Json report = load_json_file(path("r.json"));
+  EXPECT_NE(report.dump().find("with adapter"), std::string::npos);
+  const auto collect = test::run_s0({"collect", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--split", "all",
+                                     "--model", model, "--samples", "3", "--max-new-tokens", "6", "--out",
+                                     path("train.jsonl")});
+  ASSERT_EQ(collect.status, 0) << collect.err;
+  EXPECT_NE(collect.out.find("of 6 samples correct"), std::string::npos) << collect.out;
+  EXPECT_TRUE(fs::exists(path("train.jsonl")));
 }
 
 }  // namespace
