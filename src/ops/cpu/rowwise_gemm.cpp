@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -9,97 +10,97 @@ namespace s0::ops {
 
 namespace {
 
-// Every y[i, j] is summed the same way: 16 (float) or 8 (double) lanes, lane l holding the products
-// at k = l mod lanes accumulated by fused multiply-add in increasing k, then a fixed pairwise
-// reduction of the lanes. Rows are processed R at a time only to share the loads of W; each row's
-// arithmetic is the same for every R, so a result never depends on the call's other rows.
+// Every y[i, j] is summed the same way: one vector of lanes (8 floats, or 4 doubles), lane l
+// accumulating the products at k = l mod lanes by fused multiply-add in increasing k, then a fixed
+// pairwise reduction of the lanes. Tiles of R rows x C columns only share loads (each W load meets
+// R rows, each x load C columns); every (i, j) does the same arithmetic in every tile shape, so a
+// result never depends on the call's other rows.
 
-float reduce16(const float* lane) {
-  float v[16];
-  for (int l = 0; l < 16; ++l) v[l] = lane[l];
-  for (int width = 8; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) v[l] += v[l + width];
-  return v[0];
-}
+template <typename T>
+struct Simd;
 
-double reduce8(const double* lane) {
-  double v[8];
-  for (int l = 0; l < 8; ++l) v[l] = lane[l];
-  for (int width = 4; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) v[l] += v[l + width];
-  return v[0];
-}
+template <>
+struct Simd<float> {
+  using V = __m256;
+  static constexpr int lanes = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load_x(const float* p) { return _mm256_loadu_ps(p); }
+  static V load_w(const float* p) { return _mm256_loadu_ps(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+};
 
-// dot(x_r, w) for R rows of x (row stride `in`), float32 accumulation.
-template <int R>
-void dots_f32(const float* x, int64_t in, const float* w, float* out) {
-  __m256 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+template <>
+struct Simd<double> {
+  using V = __m256d;
+  static constexpr int lanes = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V load_x(const double* p) { return _mm256_loadu_pd(p); }
+  static V load_w(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }  // exact widening
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+};
+
+// out[r * C + c] = dot(x row r, w row c) for an R x C tile; x rows and w rows have stride `in`.
+template <typename T, int R, int C>
+void tile(const T* x, const float* w, int64_t in, T* out) {
+  using S = Simd<T>;
+  constexpr int L = S::lanes;
+  typename S::V acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = S::zero();
   int64_t k = 0;
-  for (; k + 16 <= in; k += 16) {
-    const __m256 w0 = _mm256_loadu_ps(w + k), w1 = _mm256_loadu_ps(w + k + 8);
+  for (; k + L <= in; k += L) {
+    typename S::V wv[C];
+    for (int c = 0; c < C; ++c) wv[c] = S::load_w(w + c * in + k);
     for (int r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + r * in + k), w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x + r * in + k + 8), w1, acc[r][1]);
+      const typename S::V xv = S::load_x(x + r * in + k);
+      for (int c = 0; c < C; ++c) acc[r][c] = S::fma(xv, wv[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    alignas(32) float lane[16];
-    _mm256_store_ps(lane, acc[r][0]);
-    _mm256_store_ps(lane + 8, acc[r][1]);
-    for (int64_t t = k, l = 0; t < in; ++t, ++l) lane[l] = std::fma(x[r * in + t], w[t], lane[l]);
-    out[r] = reduce16(lane);
-  }
-}
-
-// The same with x already widened to double and W widened on load: every product is exact.
-template <int R>
-void dots_f64(const double* x, int64_t in, const float* w, double* out) {
-  __m256d acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_pd();
-  int64_t k = 0;
-  for (; k + 8 <= in; k += 8) {
-    const __m256d w0 = _mm256_cvtps_pd(_mm_loadu_ps(w + k)), w1 = _mm256_cvtps_pd(_mm_loadu_ps(w + k + 4));
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_fmadd_pd(_mm256_loadu_pd(x + r * in + k), w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_pd(_mm256_loadu_pd(x + r * in + k + 4), w1, acc[r][1]);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      T lane[L];
+      S::store(lane, acc[r][c]);
+      for (int64_t t = k, l = 0; t < in; ++t, ++l)
+        lane[l] = std::fma(x[r * in + t], static_cast<T>(w[c * in + t]), lane[l]);
+      for (int width = L / 2; width > 0; width /= 2)
+        for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+      out[r * C + c] = lane[0];
     }
-  }
-  for (int r = 0; r < R; ++r) {
-    alignas(32) double lane[8];
-    _mm256_store_pd(lane, acc[r][0]);
-    _mm256_store_pd(lane + 4, acc[r][1]);
-    for (int64_t t = k, l = 0; t < in; ++t, ++l) lane[l] = std::fma(x[r * in + t], static_cast<double>(w[t]), lane[l]);
-    out[r] = reduce8(lane);
-  }
 }
 
-constexpr int kRows = 4;
+constexpr int kRows = 4, kCols = 3;
 
-template <typename Acc, typename X>
-void rowwise(const X* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out, float* y, bool add) {
-  // Columns outermost: row j of W is read from memory once and meets every x_i from cache.
+// The tile for the rows and columns left at an edge: full tiles where they fit, else single ones.
+template <typename T>
+void edge_tile(const T* x, const float* w, int64_t in, int rows, int cols, T* out) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) tile<T, 1, 1>(x + r * in, w + c * in, in, out + r * kCols + c);
+}
+
+template <typename T>
+void rowwise(const T* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out, float* y, bool add) {
+  // Column tiles outermost: each row of W is read from memory once and meets every x_i from cache.
+  const int64_t col_tiles = (out + kCols - 1) / kCols;
 #pragma omp parallel for schedule(static) if (out * in > 65536)
-  for (int64_t j = 0; j < out; ++j) {
-    const float* wj = w + j * in;
-    Acc d[kRows];
-    for (int64_t i = 0; i < m; i += kRows) {
-      const int n = static_cast<int>(std::min<int64_t>(kRows, m - i));
-      for (int r = 0; r < n; r += (n - r >= kRows ? kRows : 1)) {
-        if constexpr (sizeof(Acc) == sizeof(float)) {
-          if (n - r >= kRows) dots_f32<kRows>(x + (i + r) * in, in, wj, d + r);
-          else dots_f32<1>(x + (i + r) * in, in, wj, d + r);
-        } else {
-          if (n - r >= kRows) dots_f64<kRows>(x + (i + r) * in, in, wj, d + r);
-          else dots_f64<1>(x + (i + r) * in, in, wj, d + r);
+  for (int64_t ct = 0; ct < col_tiles; ++ct) {
+    const int64_t j0 = ct * kCols;
+    const int cols = static_cast<int>(std::min<int64_t>(kCols, out - j0));
+    for (int64_t i0 = 0; i0 < m; i0 += kRows) {
+      const int rows = static_cast<int>(std::min<int64_t>(kRows, m - i0));
+      T d[kRows * kCols];
+      if (rows == kRows && cols == kCols) tile<T, kRows, kCols>(x + i0 * in, w + j0 * in, in, d);
+      else if (cols == kCols) {
+        for (int r = 0; r < rows; ++r) tile<T, 1, kCols>(x + (i0 + r) * in, w + j0 * in, in, d + r * kCols);
+      } else edge_tile<T>(x + i0 * in, w + j0 * in, in, rows, cols, d);
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) {
+          T v = d[r * kCols + c];
+          if (bias) v += static_cast<T>(bias[j0 + c]);
+          float& dst = y[(i0 + r) * out + j0 + c];
+          dst = static_cast<float>(add ? static_cast<T>(dst) + v : v);
         }
-      }
-      for (int r = 0; r < n; ++r) {
-        Acc v = d[r];
-        if (bias) v += static_cast<Acc>(bias[j]);
-        float& dst = y[(i + r) * out + j];
-        dst = static_cast<float>(add ? static_cast<Acc>(dst) + v : v);
-      }
     }
   }
 }
