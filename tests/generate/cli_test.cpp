@@ -3,9 +3,11 @@
 // line on stderr, non-zero exit).
 #include <gtest/gtest.h>
 
+#include "generate/eos.h"
 #include "io/adapter_file.h"
 #include "io/json.h"
 #include "model/arch/random_qwen35.h"
+#include "model/arch/registry.h"
 #include "support/test_support.h"
 #include "tokenizer/byte_tokenizer.h"
 
@@ -165,6 +167,19 @@ TEST_F(CliModel, EvalAndCollectGenerateFromTheModel) {
   ASSERT_EQ(collect.status, 0) << collect.err;
   EXPECT_NE(collect.out.find("of 6 samples correct"), std::string::npos) << collect.out;
   EXPECT_TRUE(fs::exists(path("train.jsonl")));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Eos, ConfigAndGenerationConfigIdsBothStop) {
+  test::TempDir tmp;
+  const Qwen35Dims d = small_dims(16);
+  write_model(tmp.path(), d);
+  test::write_text(tmp / "generation_config.json", R"({"eos_token_id": [256, 10]})");
+  const HybridModel model = load_model(tmp.path());
+  EXPECT_EQ(model_eos_ids(model, tmp.path()), (std::vector<int64_t>{256, 10}));
 }
 
 }  // namespace
