@@ -38,33 +38,40 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   std::vector<int64_t> ids(static_cast<size_t>(vocab));
   for (int64_t i = 0; i < vocab; ++i) ids[i] = i;
   auto more_likely = [&](int64_t a, int64_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  const double top = *std::max_element(logits, logits + vocab);
+  auto weight = [&](int64_t id) { return std::exp((logits[id] - top) / options_.temperature); };
   const int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
-  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), more_likely);
-  ids.resize(static_cast<size_t>(k));
-
-  std::vector<double> p(ids.size());
-  const double top = logits[ids[0]];
-  double total = 0;
-  for (size_t i = 0; i < ids.size(); ++i) total += p[i] = std::exp((logits[ids[i]] - top) / options_.temperature);
-  // Nucleus: the shortest prefix whose probability reaches top_p.
-  size_t keep = ids.size();
-  if (options_.top_p < 1.0) {
-    double mass = 0;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      mass += p[i] / total;
-      if (mass >= options_.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
+  if (k < vocab) {
+    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), more_likely);
+    ids.resize(static_cast<size_t>(k));
   }
+  double total = 0;
+  for (int64_t id : ids) total += weight(id);
+  // Nucleus: the shortest most-likely prefix whose probability reaches top_p. Only that prefix
+  // needs sorting; it is found by sorting ever longer prefixes (each the same as a full sort's).
+  int64_t keep = std::min<int64_t>(k, 64);
   double kept = 0;
-  for (size_t i = 0; i < keep; ++i) kept += p[i];
+  for (;;) {
+    std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(), more_likely);
+    kept = 0;
+    int64_t i = 0;
+    for (; i < keep; ++i) {
+      kept += weight(ids[i]);
+      if (kept >= options_.top_p * total) break;
+    }
+    if (i < keep) {
+      keep = i + 1;
+      break;
+    }
+    if (keep == k) break;
+    keep = std::min(k, 8 * keep);
+  }
   // 53 random bits -> a uniform double in [0, 1): the same draw on every platform.
   double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * kept;
-  for (size_t i = 0; i < keep; ++i) {
-    if (u < p[i]) return ids[i];
-    u -= p[i];
+  for (int64_t i = 0; i < keep; ++i) {
+    const double p = weight(ids[i]);
+    if (u < p) return ids[i];
+    u -= p;
   }
   return ids[keep - 1];
 }
