@@ -200,6 +200,18 @@ TEST(Generate, CallbackStopsASequence) {
   EXPECT_EQ(g[0].finish, FinishReason::stop);
 }
 
+TEST(Generate, StopsAtThePositionLimit) {
+  const Loaded L("qwen35-text");
+  ASSERT_GT(L.model.max_positions, 0);
+  GenerationOptions go;
+  go.max_new_tokens = 10;
+  const std::vector<int64_t> prompt(static_cast<size_t>(L.model.max_positions - 3), 7);
+  const Generation g = generate(L.model, {{prompt, nullptr, 0}}, go)[0];
+  // Positions max-3 .. max-1 take three fed tokens; the fourth is sampled but never fed.
+  EXPECT_EQ(g.tokens.size(), 4u);
+  EXPECT_EQ(g.finish, FinishReason::length);
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
