@@ -6,6 +6,7 @@
 #include "check/reference_fixture.h"
 #include "core/error.h"
 #include "model/arch/registry.h"
+#include "generate/generator.h"
 #include "model/forward.h"
 #include "tune/objective.h"
 #include "tune/trainer.h"
@@ -27,6 +28,32 @@ double relative_l2_error(const float* a, const float* b, int64_t n) {
 }
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+// Greedy tokens after sequence 0's prompt against the reference's, compared where the reference's
+// top-1/top-2 logit margin exceeds kGenMargin (elsewhere float rounding may pick either). Once the
+// tokens differ the two continuations have different prefixes, so later steps are not compared.
+constexpr double kGenMargin = 1e-3;
+CheckLine check_greedy(const HybridModel& model, const ReferenceFixture& fx, const std::string& name,
+                       const StateSet* initial, const std::string& origin) {
+  const Tensor ref = fx.expected(name);
+  const std::string tag = name.substr(name.find('.') + 1);
+  const Json& margins = json_field(json_field(json_field(fx.meta, "generate", origin), tag, origin + " generate"),
+                                   "top1_top2_margin", origin + " generate " + tag);
+  const std::vector<int64_t>& seq = fx.sequences.at(0);
+  GenerationOptions go;
+  go.max_new_tokens = ref.numel();
+  const Generation g = generate(
+      model, {{std::vector<int64_t>(seq.begin(), seq.begin() + fx.prompt_lens.at(0)), initial, 0}}, go).at(0);
+  int mismatches = 0;
+  for (int64_t i = 0; i < ref.numel() && i < static_cast<int64_t>(g.tokens.size()); ++i) {
+    const int64_t want = static_cast<int64_t>(ref.f32()[i]);
+    if (g.tokens[i] == want) continue;
+    if (margins.at(static_cast<size_t>(i)).get<double>() > kGenMargin) ++mismatches;
+    break;
+  }
+  if (static_cast<int64_t>(g.tokens.size()) < ref.numel()) ++mismatches;
+  return {name, static_cast<double>(mismatches), 0, "mismatches ", mismatches == 0};
+}
 }  // namespace
 
 int ReferenceReport::passed() const {
@@ -138,6 +165,9 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
       }
     });
   }
+
+  for (const std::string& name : {"gen.zero", "gen.s0"})
+    if (fx.has(name)) add_line(check_greedy(model, fx, name, name == std::string("gen.s0") ? &fx.s0 : nullptr, meta_origin));
 
   // Inputs of the fixture, and quantities that later parts of the engine will check.
   for (const std::string& name : fx.tensors.names()) {

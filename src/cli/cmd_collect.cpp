@@ -1,4 +1,5 @@
-// `s0 collect`: the training data of S0 tuning. Every sampled completion of every training
+// `s0 collect`: the training data of S0 tuning. Every sampled completion (read from a file, or
+// generated now by --model: --samples per problem at temperature 0.7, top-p 0.95) of every training
 // problem is checked by execution (HumanEval, in the sandbox) or by its answer (GSM8K, MATH-500);
 // at most one correct completion per problem is kept, the first, and written as the JSON lines
 // `s0 train` reads: {"prompt": the paper's user message, "completion": the completion as checked}.
@@ -20,13 +21,18 @@ Runner setup(CLI::App& app) {
     bool force = false;
   };
   auto o = std::make_shared<Options>();
-  o->harness.declare(app, "train");
+  // The paper's sampling for training data.
+  GenerationFlags sampling;
+  sampling.temperature = 0.7;
+  sampling.top_p = 0.95;
+  sampling.max_new_tokens = 512;
+  o->harness.declare(app, "train", sampling, 8);
   app.add_option("--out", o->out, "training JSON lines to write ({\"prompt\", \"completion\"} per line)")->required();
   app.add_flag("--force", o->force, "overwrite --out if it exists");
   return [o] {
     CompletionFileRun request = o->harness.request();
     check_output_path(o->out, o->force);
-    CheckedRun run = check_completion_file(request);
+    CheckedRun run = o->harness.run(request);
     if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
     std::string lines;
     size_t kept = 0, samples = 0, correct = 0;

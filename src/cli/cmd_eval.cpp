@@ -18,7 +18,9 @@ Runner setup(CLI::App& app) {
     bool force = false;
   };
   auto o = std::make_shared<Options>();
-  o->harness.declare(app, "eval");
+  GenerationFlags greedy;  // greedy pass@1 by default; --samples and --temperature for pass@k
+  greedy.max_new_tokens = 512;
+  o->harness.declare(app, "eval", greedy, 1);
   app.add_option("--report", o->report, "JSON report to write")->required();
   app.add_option("--baseline", o->baseline, "an earlier report to count improved and degraded problems against");
   app.add_option("--label", o->label, "free text naming the run in the report (adapter, seed, ...)");
@@ -28,9 +30,9 @@ Runner setup(CLI::App& app) {
     check_output_path(o->report, o->force);
     Json baseline;
     if (!o->baseline.empty()) baseline = load_json_file(o->baseline);  // fail early, before running anything
-    CheckedRun run = check_completion_file(request);
+    CheckedRun run = o->harness.run(request);
     if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
-    ReportInfo info{request.benchmark, request.split, o->harness.data, o->harness.completions, o->label};
+    ReportInfo info{request.benchmark, request.split, o->harness.data, o->harness.source(), o->label};
     Json report = make_report(info, run.records);
     if (!o->baseline.empty()) compare_with_baseline(report, baseline, o->baseline);
     write_file_atomic(o->report, report.dump(2) + "\n");

@@ -97,13 +97,18 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
   return records;
 }
 
-CheckedRun check_completion_file(const CompletionFileRun& run) {
+namespace {
+// Loads the split, gets its samples from `samples` (given every problem and the split), checks them.
+CheckedRun check_run(const CompletionFileRun& run,
+                     const std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& all,
+                                                                                CheckedRun& out)>& samples) {
   if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
   CheckedRun out;
   std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
   out.problems = select_split(run.benchmark, all, run.split);
-  CompletionSet set = read_completions(run.completions, all, out.problems);
-  out.skipped = set.skipped;
+  const std::vector<std::vector<std::string>> produced = samples(all, out);
+  if (produced.size() != out.problems.size())
+    fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   CheckOptions options;
   options.workers = run.workers;
   options.limits.wall_seconds = run.timeout_seconds;
@@ -114,8 +119,21 @@ CheckedRun check_completion_file(const CompletionFileRun& run) {
     out.warning = sandbox->warning();
     options.sandbox = &*sandbox;
   }
-  out.records = check_completions(run.benchmark, out.problems, set.samples, options);
+  out.records = check_completions(run.benchmark, out.problems, produced, options);
   return out;
+}
+}  // namespace
+
+CheckedRun check_completion_file(const CompletionFileRun& run) {
+  return check_run(run, [&](const std::vector<Problem>& all, CheckedRun& out) {
+    CompletionSet set = read_completions(run.completions, all, out.problems);
+    out.skipped = set.skipped;
+    return set.samples;
+  });
+}
+
+CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce) {
+  return check_run(run, [&](const std::vector<Problem>&, CheckedRun& out) { return produce(out.problems); });
 }
 
 }  // namespace s0

@@ -3,6 +3,7 @@
 // completions (from a file today, from the generation engine later), check every one and return
 // a record per problem.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ struct CheckedRun {
   std::string warning;  // set when programs ran without the sandbox
 };
 CheckedRun check_completion_file(const CompletionFileRun& run);
+
+// The same run with the samples produced on the spot (by a model, say) instead of read from
+// run.completions: `produce` gets the split's problems and returns their samples (at least one each,
+// in problem order). The harness stays generation-agnostic: it never sees how they were made.
+using SampleSource = std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& split)>;
+CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce);
 
 // The text a completion is judged (and trained) on: thinking removed, code fences removed for HumanEval.
 std::string clean_completion(Benchmark b, const std::string& completion);

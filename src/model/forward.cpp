@@ -39,25 +39,30 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   bs.h = Tensor::zeros({N, Hd});
   ops::rmsnorm_forward(x.f32(), blk.mix_norm.f32(), N, Hd, model.norm_eps, bs.h.f32_mut(), bs.mix_rstd.f32_mut());
   bs.mixers.clear();
-  for (const Mixer& mixer : blk.mixers) {
+  const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
+  for (size_t mi = 0; mi < blk.mixers.size(); ++mi) {
+    MixerCaches caches;
+    for (int64_t seq = 0; seq < static_cast<int64_t>(batch.caches.size()); ++seq)
+      caches.push_back(batch.mixer_cache(seq, block_index, mi));
     std::visit(Overloaded{
                    [&](const AttentionMixer& m) {
                      AttentionSaved s;
-                     attention_layer_forward(m, batch, bs.h.f32(), x.f32_mut(), s);
+                     attention_layer_forward(m, batch, bs.h.f32(), x.f32_mut(), s, caches);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                    [&](const GatedDeltaMixer& m) {
                      GatedDeltaSaved s;
-                     gated_delta_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
+                     gated_delta_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals,
+                                               caches);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                    [&](const Mamba2Mixer& m) {
                      Mamba2Saved s;
-                     mamba2_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals);
+                     mamba2_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals, caches);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                },
-               mixer);
+               blk.mixers[mi]);
   }
   if (keep_mixers) bs.x_mid = x.clone();
   bs.mlp_rstd = Tensor::zeros({N});
@@ -75,9 +80,9 @@ void validate_batch(const HybridModel& model, const PackedBatch& batch) {
         fail("sequence ", s, " position ", t - batch.begin(s), ": token id ", id, " is outside the vocabulary [0, ",
              model.vocab, ")");
     }
-    if (model.max_positions > 0 && batch.positions[batch.begin(s) + batch.length(s) - 1] >= model.max_positions)
-      fail("sequence ", s, " has ", batch.length(s), " tokens, more than the model's position limit of ",
-           model.max_positions);
+    const int64_t end = batch.positions[batch.begin(s) + batch.length(s) - 1] + 1;
+    if (model.max_positions > 0 && end > model.max_positions)
+      fail("sequence ", s, " has ", end, " tokens, more than the model's position limit of ", model.max_positions);
     const StateSet* set = batch.initial[static_cast<size_t>(s)];
     if (!set) continue;
     if (set->states.size() != model.recurrent.size())

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/rowwise_gemm.h"
 
 namespace s0 {
 
@@ -9,7 +10,15 @@ void linear_forward(const Linear& l, const float* x, const RowGroups& groups, fl
     const int64_t r = groups[g], n = groups[g + 1] - groups[g];
     const float* xi = x + r * l.in;
     float* yi = y + r * l.out;
-    if (l.precise()) {
+    if (n == 1) {
+      // A run of one-row groups (a decode step): one pass over W for all of them.
+      size_t last = g;
+      while (last + 2 < groups.size() && groups[last + 2] - groups[last + 1] == 1) ++last;
+      const int64_t rows = groups[last + 1] - r;
+      if (l.precise()) ops::rowwise_linear_f64(xi, rows, l.w.f32(), l.bias(), l.in, l.out, yi, add);
+      else ops::rowwise_linear(xi, rows, l.w.f32(), l.bias(), l.in, l.out, yi, add);
+      g = last;
+    } else if (l.precise()) {
       ops::linear_forward_f64(xi, n, l.w64.f64(), l.bias(), l.in, l.out, yi, add);
     } else if (add) {
       ops::linear_forward_add(xi, n, l.w.f32(), l.bias(), l.in, l.out, yi);

@@ -36,6 +36,10 @@ struct Linear {
 // offsets (PackedBatch::offsets). BLAS results for a row depend on the other rows of the same call,
 // so giving each sequence its own call makes every result independent of what else is in the
 // batch, bit for bit. (The cost is re-packing W per sequence: O(1 / rows) of the arithmetic.)
+//
+// A group of one row (a decode step's token, or a prefill's last-token logits) goes instead through
+// ops::rowwise_linear, whose result for a row never depends on the other rows either; consecutive
+// one-row groups share one call, so a decode step reads W once for the whole batch.
 using RowGroups = std::vector<int64_t>;
 
 // y[rows, out] = x W^T + b (added to y when `add`), in the precision the layer asks for.

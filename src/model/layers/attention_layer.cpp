@@ -9,7 +9,7 @@
 namespace s0 {
 
 void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, const float* h, float* residual,
-                             AttentionSaved& s) {
+                             AttentionSaved& s, const MixerCaches& caches) {
   const int64_t N = batch.n_tokens(), H = m.n_heads, Hkv = m.n_kv_heads, D = m.head_dim;
   const int64_t P = m.in_proj.out;
   const int64_t q_cols = H * D, kv_cols = Hkv * D;
@@ -39,8 +39,19 @@ void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, 
   s.lse = Tensor::zeros({H * N});
   for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
     const int64_t b = batch.begin(seq), T = batch.length(seq);
-    ops::attention_forward(s.q.f32() + b * q_cols, s.k.f32() + b * kv_cols, s.v.f32() + b * kv_cols, T, H, Hkv, D,
-                           m.scale, s.attn.f32_mut() + b * q_cols, s.lse.f32_mut() + H * b);
+    const float* k = s.k.f32() + b * kv_cols;
+    const float* v = s.v.f32() + b * kv_cols;
+    int64_t past = 0;
+    if (!caches.empty()) {
+      MixerCache& c = *caches[seq];
+      past = static_cast<int64_t>(c.k.size()) / kv_cols;
+      c.k.insert(c.k.end(), k, k + T * kv_cols);
+      c.v.insert(c.v.end(), v, v + T * kv_cols);
+      k = c.k.data();
+      v = c.v.data();
+    }
+    ops::attention_forward_past(s.q.f32() + b * q_cols, k, v, T, past, H, Hkv, D, m.scale,
+                                s.attn.f32_mut() + b * q_cols, s.lse.f32_mut() + H * b);
   }
 
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.

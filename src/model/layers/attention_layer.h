@@ -1,6 +1,7 @@
 #pragma once
 // Forward of the attention mixer over a packed batch; what it saves is what the backward reads.
 #include "model/batch.h"
+#include "model/cache.h"
 #include "model/model.h"
 
 namespace s0 {
@@ -13,9 +14,10 @@ struct AttentionSaved {
   Tensor lse;             // [H * N]: per sequence s, H rows of length(s) starting at H * begin(s)
 };
 
-// residual[N, hidden] += attention(h); `saved` receives the activations.
+// residual[N, hidden] += attention(h); `saved` receives the activations. With caches (one per
+// sequence), each sequence appends its keys and values and attends over everything cached.
 void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, const float* h, float* residual,
-                             AttentionSaved& saved);
+                             AttentionSaved& saved, const MixerCaches& caches = {});
 
 // dh[N, hidden] += d(attention(h))/dh applied to d_out[N, hidden] (the gradient of the residual
 // stream the mixer added to). Weights are frozen: only the input gradient is formed.

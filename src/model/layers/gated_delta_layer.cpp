@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "model/layers/recurrent_cache.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/conv1d.h"
 #include "ops/cpu/copy.h"
@@ -39,7 +40,8 @@ void reduce_heads(const float* src, int64_t N, int64_t nk, int64_t nv, int64_t d
 }  // namespace
 
 void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedBatch& batch, const float* h,
-                               float* residual, GatedDeltaSaved& s, std::vector<Tensor>* final_states) {
+                               float* residual, GatedDeltaSaved& s, std::vector<Tensor>* final_states,
+    const MixerCaches& caches) {
   const int64_t N = batch.n_tokens(), nk = m.n_k_heads, nv = m.n_v_heads, dk = m.k_dim, dv = m.v_dim;
   const int64_t P = m.in_proj.out, C = m.conv_dim(), K = m.conv_kernel;
   const int64_t z_begin = C, b_begin = C + nv * dv, a_begin = b_begin + nv;
@@ -47,15 +49,16 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedB
   linear_forward(m.in_proj, h, batch.offsets, s.proj.f32_mut());
   const float* proj = s.proj.f32();
 
-  // Causal depthwise conv + SiLU over q | k | v, each sequence from a zero history.
+  // Causal depthwise conv + SiLU over q | k | v, each sequence from a zero (or its cached) history.
   Tensor conv_in = Tensor::zeros({N, C});
   ops::copy_cols(proj, N, P, 0, C, conv_in.f32_mut());
   s.conv_pre = Tensor::zeros({N, C});
   s.conv_out = Tensor::zeros({N, C});
   for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
-    const int64_t b = batch.begin(seq);
-    ops::conv1d_silu_forward(conv_in.f32() + b * C, m.conv_w.f32(), nullptr, nullptr, batch.length(seq), C, K,
-                             s.conv_out.f32_mut() + b * C, s.conv_pre.f32_mut() + b * C);
+    const int64_t b = batch.begin(seq), T = batch.length(seq);
+    ops::conv1d_silu_forward(conv_in.f32() + b * C, m.conv_w.f32(), nullptr, conv_history(caches, seq, K, C), T, C,
+                             K, s.conv_out.f32_mut() + b * C, s.conv_pre.f32_mut() + b * C);
+    conv_history_advance(caches, seq, conv_in.f32() + b * C, T, C, K);
   }
 
   // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
@@ -88,14 +91,13 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedB
   for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
     const int64_t b = batch.begin(seq);
     const ops::GatedDeltaDims d{batch.length(seq), nv, dk, dv};
-    float* s_final = nullptr;
-    if (final_states) {
-      (*final_states)[seq] = Tensor::zeros({nv, dk, dv});
-      s_final = (*final_states)[seq].f32_mut();
-    }
+    Tensor s_final;
+    if (needs_final_states(caches, final_states)) s_final = Tensor::zeros({nv, dk, dv});
     ops::gated_delta_chunked(d, s.q.f32() + b * nv * dk, s.k.f32() + b * nv * dk, s.v.f32() + b * nv * dv,
-                             s.g.f32() + b * nv, s.beta.f32() + b * nv, batch.initial_state(seq, slot),
-                             s.o.f32_mut() + b * nv * dv, s_final);
+                             s.g.f32() + b * nv, s.beta.f32() + b * nv, recurrence_start(caches, batch, seq, slot),
+                             s.o.f32_mut() + b * nv * dv, s_final.empty() ? nullptr : s_final.f32_mut());
+    if (final_states) (*final_states)[seq] = s_final;
+    recurrence_finish(caches, seq, s_final);
   }
 
   // Per-head RMS norm, gated by silu(z), then the output projection.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/batch.h"
+#include "model/cache.h"
 #include "model/model.h"
 
 namespace s0 {
@@ -22,9 +23,11 @@ struct GatedDeltaSaved {
 };
 
 // residual[N, hidden] += gated_delta_net(h). `slot` picks each sequence's initial state from the
-// batch; final_states (if not null) receives one [nv, dk, dv] tensor per sequence.
+// batch; final_states (if not null) receives one [nv, dk, dv] tensor per sequence. With caches (one
+// per sequence) each sequence continues from its cached conv window and state and updates them.
 void gated_delta_layer_forward(const GatedDeltaMixer& m, int slot, const PackedBatch& batch, const float* h,
-                               float* residual, GatedDeltaSaved& saved, std::vector<Tensor>* final_states);
+                               float* residual, GatedDeltaSaved& saved, std::vector<Tensor>* final_states,
+    const MixerCaches& caches = {});
 
 // dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
 // sequence, the gradient with respect to its initial state [nv, dk, dv] (also for a zero start).

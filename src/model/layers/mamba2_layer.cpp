@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "model/layers/recurrent_cache.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/conv1d.h"
 #include "ops/cpu/copy.h"
@@ -11,7 +12,8 @@
 namespace s0 {
 
 void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
-                          Mamba2Saved& s, std::vector<Tensor>* final_states) {
+                          Mamba2Saved& s, std::vector<Tensor>* final_states,
+    const MixerCaches& caches) {
   const int64_t N = batch.n_tokens(), H = m.n_heads, Pd = m.head_dim, G = m.n_groups, Ns = m.d_state;
   const int64_t d = m.d_ssm(), Cdim = m.conv_dim(), K = m.conv_kernel, P = m.in_proj.out;
   const int64_t dt_begin = d + Cdim;
@@ -24,10 +26,11 @@ void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& bat
   s.conv_pre = Tensor::zeros({N, Cdim});
   Tensor conv_out = Tensor::zeros({N, Cdim});
   for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
-    const int64_t b = batch.begin(seq);
+    const int64_t b = batch.begin(seq), T = batch.length(seq);
     ops::conv1d_silu_forward(conv_in.f32() + b * Cdim, m.conv_w.f32(), m.conv_b.empty() ? nullptr : m.conv_b.f32(),
-                             nullptr, batch.length(seq), Cdim, K, conv_out.f32_mut() + b * Cdim,
+                             conv_history(caches, seq, K, Cdim), T, Cdim, K, conv_out.f32_mut() + b * Cdim,
                              s.conv_pre.f32_mut() + b * Cdim);
+    conv_history_advance(caches, seq, conv_in.f32() + b * Cdim, T, Cdim, K);
   }
   s.x = Tensor::zeros({N, H, Pd});
   s.B = Tensor::zeros({N, G, Ns});
@@ -47,14 +50,13 @@ void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& bat
   for (int64_t seq = 0; seq < batch.n_seqs(); ++seq) {
     const int64_t b = batch.begin(seq);
     const ops::SsdDims dims{batch.length(seq), H, Pd, G, Ns};
-    float* s_final = nullptr;
-    if (final_states) {
-      (*final_states)[seq] = Tensor::zeros({H, Pd, Ns});
-      s_final = (*final_states)[seq].f32_mut();
-    }
+    Tensor s_final;
+    if (needs_final_states(caches, final_states)) s_final = Tensor::zeros({H, Pd, Ns});
     ops::ssd_chunked(dims, s.x.f32() + b * d, s.dt.f32() + b * H, m.neg_A.f32(), s.B.f32() + b * G * Ns,
-                     s.C.f32() + b * G * Ns, m.D.f32(), batch.initial_state(seq, slot), s.y.f32_mut() + b * d,
-                     s_final);
+                     s.C.f32() + b * G * Ns, m.D.f32(), recurrence_start(caches, batch, seq, slot),
+                     s.y.f32_mut() + b * d, s_final.empty() ? nullptr : s_final.f32_mut());
+    if (final_states) (*final_states)[seq] = s_final;
+    recurrence_finish(caches, seq, s_final);
   }
 
   s.z = Tensor::zeros({N, d});

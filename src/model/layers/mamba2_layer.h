@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "model/batch.h"
+#include "model/cache.h"
 #include "model/model.h"
 
 namespace s0 {
@@ -17,8 +18,11 @@ struct Mamba2Saved {
   Tensor norm_rstd;  // [N * G] when normalised
 };
 
+// final_states (if not null) receives one [H, P, N] tensor per sequence. With caches (one per
+// sequence) each sequence continues from its cached conv window and state and updates them.
 void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
-                          Mamba2Saved& saved, std::vector<Tensor>* final_states);
+                          Mamba2Saved& saved, std::vector<Tensor>* final_states,
+    const MixerCaches& caches = {});
 
 // dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
 // sequence, the gradient with respect to its initial state [H, P, N].

@@ -9,6 +9,10 @@ namespace s0::ops {
 // log-sum-exp of the scaled scores, which is all the backward needs to rebuild the probabilities.
 void attention_forward(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t Hkv, int64_t D,
                        float scale, float* out, float* lse);
+// The same for T queries that follow `past` earlier tokens (generation with a KV cache): k and v
+// hold past + T rows, and query i sees keys 0 .. past + i. past = 0 is attention_forward.
+void attention_forward_past(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
+                            int64_t Hkv, int64_t D, float scale, float* out, float* lse);
 // dq[T, H, D], dk and dv[T, Hkv, D] from dout[T, H, D], given the forward's out and lse. dk and dv
 // are overwritten, each summing over the query heads that share its key/value head.
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,

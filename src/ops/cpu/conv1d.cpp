@@ -24,6 +24,16 @@ void conv1d_silu_forward(const float* x, const float* w, const float* bias, cons
   }
 }
 
+void conv1d_advance_history(float* history, const float* x, int64_t T, int64_t C, int64_t K) {
+  // Row r of the new window is input number T + r - (K-1) of the joined sequence; negative numbers
+  // index the old window, so rows move forward in place.
+  for (int64_t r = 0; r < K - 1; ++r) {
+    const int64_t src = T + r - (K - 1);
+    const float* from = src >= 0 ? x + src * C : history + (K - 1 + src) * C;
+    for (int64_t c = 0; c < C; ++c) history[r * C + c] = from[c];
+  }
+}
+
 void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int64_t T, int64_t C, int64_t K,
                           float* dx) {
 #pragma omp parallel for schedule(static) if (T * C * K > 65536)

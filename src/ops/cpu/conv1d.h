@@ -10,6 +10,9 @@ namespace s0::ops {
 // pre[T, C] (optional) keeps the pre-activation for the backward.
 void conv1d_silu_forward(const float* x, const float* w, const float* bias, const float* history, int64_t T,
                          int64_t C, int64_t K, float* y, float* pre);
+// history[K-1, C] becomes the last K-1 inputs of (history, x[T, C]): the window a later call
+// continues from. `history` must hold K-1 rows (zeros for a fresh sequence).
+void conv1d_advance_history(float* history, const float* x, int64_t T, int64_t C, int64_t K);
 // dx[T, C] from dy[T, C], with pre[T, C] saved by the forward. Only the gradient to x: S0 tuning
 // needs none for history or the weights, and with pre saved neither x nor history is read.
 void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int64_t T, int64_t C, int64_t K,

@@ -1,0 +1,36 @@
+// The glue between the evaluation harness and the generation engine: the harness asks for samples
+// per problem, the model session produces them. Neither layer knows the other.
+#include <cstdio>
+
+#include "cli/harness_options.h"
+#include "generate/model_session.h"
+
+namespace s0::cli {
+
+CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
+  if (!from_model()) return check_completion_file(request);
+  return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
+    ModelSession session(model);
+    const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
+    TextOptions to;
+    to.generation = generation.options(session.eos_ids());
+    to.chat = true;
+    to.enable_thinking = false;
+    std::vector<TextRequest> requests;
+    for (const Problem& p : problems)
+      for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial});
+    std::fprintf(stderr, "s0: generating %zu completions (%lld per problem) with %s\n", requests.size(),
+                 static_cast<long long>(samples), source().c_str());
+    const std::vector<TextResult> results = session.text_generator(true).run(requests, to);
+    std::vector<std::vector<std::string>> out(problems.size());
+    for (size_t i = 0; i < results.size(); ++i) out[i / static_cast<size_t>(samples)].push_back(results[i].text);
+    return out;
+  });
+}
+
+std::string HarnessOptions::source() const {
+  if (!from_model()) return completions;
+  return "model " + model + (adapter.empty() ? "" : " with adapter " + adapter);
+}
+
+}  // namespace s0::cli

@@ -1,0 +1,51 @@
+#pragma once
+// Batched incremental decoding over token ids. A wave of up to `batch` prompts is prefilled as one
+// packed batch, then every unfinished sequence advances one token per step; each sequence carries
+// a SequenceCache (attention keys/values, conv windows, recurrent states) that the model's layer
+// forwards extend, so a step costs one token per sequence. A sequence's adapter only sets the
+// state its recurrent layers start from at prefill: decoding costs the same with or without one.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "generate/sampler.h"
+#include "model/batch.h"
+#include "model/model.h"
+
+namespace s0 {
+
+struct GenerationRequest {
+  std::vector<int64_t> prompt;
+  const StateSet* initial = nullptr;  // an activated adapter (shared, not copied); null = none
+  uint64_t stream = 0;                // seeds this sequence's sampler; use its index in the run
+};
+
+struct GenerationOptions {
+  int64_t max_new_tokens = 128;
+  SamplingOptions sampling;
+  std::vector<int64_t> eos_ids;  // a sequence ends when it samples one (not included in its tokens)
+  int64_t batch = 16;            // sequences decoded together
+  bool keep_logits = false;      // keep each step's logits row (tests, scoring)
+};
+
+enum class FinishReason { eos, stop, length };
+const char* finish_reason_name(FinishReason r);
+
+struct Generation {
+  std::vector<int64_t> tokens;  // new tokens, without the prompt and without the EOS
+  FinishReason finish = FinishReason::length;
+  std::vector<std::vector<float>> logits;  // per generated step when keep_logits (the EOS step included)
+};
+
+// Called for every new token of request `index` (not EOS); returning true ends that sequence with
+// FinishReason::stop (a stop string, say). Calls arrive in token order for each sequence.
+using TokenCallback = std::function<bool(size_t index, int64_t token)>;
+
+// Fails (one line naming the request) on an empty prompt, a token id outside the vocabulary, a
+// prompt that reaches the model's position limit, or max_new_tokens < 1. Generation stops
+// early at the position limit with FinishReason::length.
+std::vector<Generation> generate(const HybridModel& model, const std::vector<GenerationRequest>& requests,
+                                 const GenerationOptions& options, const TokenCallback& on_token = {});
+
+}  // namespace s0

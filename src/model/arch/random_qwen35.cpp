@@ -1,0 +1,123 @@
+#include "model/arch/random_qwen35.h"
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+
+namespace s0 {
+
+namespace {
+
+class Filler {
+ public:
+  Filler(const Qwen35Dims& d) : d_(d), rng_(d.seed) {}
+  Tensor normal(Shape shape, float std) {
+    std::normal_distribution<float> dist(0.0f, std);
+    return make(shape, [&] { return dist(rng_); });
+  }
+  Tensor constant(Shape shape, float v) { return make(shape, [&] { return v; }); }
+  Tensor uniform(Shape shape, float lo, float hi) {
+    std::uniform_real_distribution<float> dist(lo, hi);
+    return make(shape, [&] { return dist(rng_); });
+  }
+
+ private:
+  template <typename Gen>
+  Tensor make(Shape shape, Gen gen) {
+    Tensor t = Tensor::zeros(shape, d_.dtype);
+    const int64_t n = t.numel();
+    if (d_.dtype == DType::F32) {
+      float* p = t.f32_mut();
+      for (int64_t i = 0; i < n; ++i) p[i] = gen();
+    } else if (d_.dtype == DType::BF16) {
+      uint16_t* p = static_cast<uint16_t*>(t.raw_mut());
+      for (int64_t i = 0; i < n; ++i) p[i] = f32_to_bf16(gen());
+    } else {
+      fail("random Qwen3.5 checkpoint: dtype must be F32 or BF16");
+    }
+    return t;
+  }
+  const Qwen35Dims& d_;
+  std::mt19937_64 rng_;
+};
+
+Json config_of(const Qwen35Dims& d) {
+  Json types = Json::array();
+  for (int64_t i = 0; i < d.layers; ++i)
+    types.push_back((i + 1) % d.full_attention_interval == 0 ? "full_attention" : "linear_attention");
+  return {{"model_type", "qwen3_5_text"},
+          {"architectures", {"Qwen3_5ForCausalLM"}},
+          {"hidden_act", "silu"},
+          {"rms_norm_eps", 1e-6},
+          {"linear_conv_kernel_dim", d.conv_kernel},
+          {"attention_bias", false},
+          {"max_position_embeddings", d.max_positions},
+          {"eos_token_id", d.eos_token_id},
+          {"vocab_size", d.vocab},
+          {"hidden_size", d.hidden},
+          {"intermediate_size", d.intermediate},
+          {"num_hidden_layers", d.layers},
+          {"layer_types", types},
+          {"num_attention_heads", d.heads},
+          {"num_key_value_heads", d.kv_heads},
+          {"head_dim", d.head_dim},
+          {"linear_key_head_dim", d.linear_k_dim},
+          {"linear_value_head_dim", d.linear_v_dim},
+          {"linear_num_key_heads", d.linear_k_heads},
+          {"linear_num_value_heads", d.linear_v_heads},
+          {"tie_word_embeddings", d.tied},
+          {"torch_dtype", d.dtype == DType::BF16 ? "bfloat16" : "float32"},
+          {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 10000000.0}, {"partial_rotary_factor", d.partial_rotary}}}};
+}
+
+}  // namespace
+
+void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) {
+  Filler f(d);
+  const float s = d.init_std;
+  std::map<std::string, Tensor> w;
+  w["model.embed_tokens.weight"] = f.normal({d.vocab, d.hidden}, s);
+  if (!d.tied) w["lm_head.weight"] = f.normal({d.vocab, d.hidden}, s);
+  w["model.norm.weight"] = f.constant({d.hidden}, 0.0f);  // zero-centred norms: 0 is the identity
+  const int64_t key = d.linear_k_heads * d.linear_k_dim, value = d.linear_v_heads * d.linear_v_dim;
+  for (int64_t i = 0; i < d.layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    w[p + "input_layernorm.weight"] = f.constant({d.hidden}, 0.0f);
+    w[p + "post_attention_layernorm.weight"] = f.constant({d.hidden}, 0.0f);
+    w[p + "mlp.gate_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
+    w[p + "mlp.up_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
+    w[p + "mlp.down_proj.weight"] = f.normal({d.hidden, d.intermediate}, s);
+    if ((i + 1) % d.full_attention_interval == 0) {
+      const std::string a = p + "self_attn.";
+      // q_proj holds each head's query and output gate: 2 * heads * head_dim rows.
+      w[a + "q_proj.weight"] = f.normal({2 * d.heads * d.head_dim, d.hidden}, s);
+      w[a + "k_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
+      w[a + "v_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
+      w[a + "o_proj.weight"] = f.normal({d.hidden, d.heads * d.head_dim}, s);
+      w[a + "q_norm.weight"] = f.constant({d.head_dim}, 0.0f);
+      w[a + "k_norm.weight"] = f.constant({d.head_dim}, 0.0f);
+    } else {
+      const std::string a = p + "linear_attn.";
+      w[a + "in_proj_qkv.weight"] = f.normal({2 * key + value, d.hidden}, s);
+      w[a + "in_proj_z.weight"] = f.normal({value, d.hidden}, s);
+      w[a + "in_proj_b.weight"] = f.normal({d.linear_v_heads, d.hidden}, s);
+      w[a + "in_proj_a.weight"] = f.normal({d.linear_v_heads, d.hidden}, s);
+      w[a + "conv1d.weight"] = f.normal({2 * key + value, 1, d.conv_kernel}, 0.5f);
+      w[a + "A_log"] = f.uniform({d.linear_v_heads}, d.a_log_min, d.a_log_max);
+      w[a + "dt_bias"] = f.constant({d.linear_v_heads}, 1.0f);
+      w[a + "norm.weight"] = f.constant({d.linear_v_dim}, 1.0f);
+      w[a + "out_proj.weight"] = f.normal({d.hidden, value}, s);
+    }
+  }
+  std::filesystem::create_directories(dir);
+  write_file_atomic(dir / "config.json", dump_json(config_of(d)) + "\n");
+  write_safetensors(dir / "model.safetensors", w);
+}
+
+}  // namespace s0

@@ -1,0 +1,51 @@
+// The layer caches directly: feeding a fixture sequence through the caches in pieces (a prefill,
+// then one token at a time) reproduces the reference logits of the whole sequence.
+#include <gtest/gtest.h>
+
+#include "check/reference_check.h"
+#include "check/reference_fixture.h"
+#include "model/arch/registry.h"
+#include "model/forward.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+class Fixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Fixture, PiecewiseCachedForwardMatchesReferenceLogits) {
+  const fs::path dir = test::fixture_model(GetParam());
+  const HybridModel model = load_model(dir);
+  const ReferenceFixture fx = ReferenceFixture::open(dir, model);
+  const std::vector<int64_t>& seq = fx.sequences[0];
+  const Tensor ref = fx.expected("logits.s0.0");
+  const int64_t V = model.vocab, prefill = fx.prompt_lens[0];
+  std::vector<size_t> shape;
+  for (const Block& b : model.blocks) shape.push_back(b.mixers.size());
+  SequenceCache cache(shape);
+  double worst = 0;
+  for (int64_t at = 0; at < static_cast<int64_t>(seq.size());) {
+    const int64_t n = at == 0 ? prefill : 1;
+    const PackedBatch batch = PackedBatch::from_sequences(
+        {std::vector<int64_t>(seq.begin() + at, seq.begin() + at + n)}, {&fx.s0}, {&cache});
+    ForwardOptions fo;
+    fo.all_logits = true;
+    const ForwardOutput out = forward(model, batch, fo);
+    cache.length += n;
+    for (int64_t t = 0; t < n; ++t)
+      worst = std::max(worst, max_relative_error(out.logits.f32() + t * V, ref.f32() + (at + t) * V, V));
+    at += n;
+  }
+  EXPECT_LE(worst, 1e-4);
+  std::printf("%s: max rel err of cached logits vs reference %.2e\n", GetParam().c_str(), worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Fixture, ::testing::ValuesIn(test::fixture_model_names()), [](const auto& info) {
+  std::string n = info.param;
+  for (char& c : n)
+    if (c == '-') c = '_';
+  return n;
+});
+
+}  // namespace

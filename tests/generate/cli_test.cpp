@@ -1,0 +1,185 @@
+// `s0 generate` and `s0 demo` as a user runs them, on a small random Qwen3.5 model with the byte
+// tokenizer: streaming, JSON lines with per-prompt adapters, stop strings, and bad input (one
+// line on stderr, non-zero exit).
+#include <gtest/gtest.h>
+
+#include "generate/eos.h"
+#include "io/adapter_file.h"
+#include "io/json.h"
+#include "model/arch/random_qwen35.h"
+#include "model/arch/registry.h"
+#include "support/test_support.h"
+#include "tokenizer/byte_tokenizer.h"
+
+using namespace s0;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Qwen35Dims small_dims(int64_t v_dim) {
+  Qwen35Dims d;
+  d.hidden = 32;
+  d.layers = 4;
+  d.intermediate = 64;
+  d.vocab = 257;
+  d.linear_k_heads = 2;
+  d.linear_v_heads = 2;
+  d.linear_k_dim = 16;
+  d.linear_v_dim = v_dim;
+  d.heads = 2;
+  d.kv_heads = 1;
+  d.head_dim = 16;
+  d.max_positions = 256;
+  d.eos_token_id = kByteTokenizerEos;
+  d.dtype = DType::F32;
+  d.init_std = 0.2f;
+  return d;
+}
+
+std::string write_model(const fs::path& dir, const Qwen35Dims& d) {
+  write_random_qwen35(dir, d);
+  write_byte_tokenizer(dir);
+  return dir.string();
+}
+
+std::string write_adapter_for(const fs::path& dir, const Qwen35Dims& d, float value) {
+  AdapterFile a;
+  a.arch = "gated_delta_net";
+  a.state_shape = {d.linear_v_heads, d.linear_k_dim, d.linear_v_dim};
+  a.config.alpha = 1.0;
+  for (int64_t layer : {0, 1, 2}) {
+    a.layers.push_back(layer);
+    Tensor t = Tensor::zeros(a.state_shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.f32_mut()[i] = value * static_cast<float>((i * 7919) % 13 - 6);
+    a.states[layer] = t;
+  }
+  write_adapter(dir, a, true);
+  return dir.string();
+}
+
+struct CliModel : ::testing::Test {
+  test::TempDir tmp;
+  Qwen35Dims dims = small_dims(16);
+  std::string model = write_model(tmp / "model", dims);
+  std::string adapter = write_adapter_for(tmp / "adapter", dims, 0.5f);
+  std::string path(const std::string& name) const { return (tmp / name).string(); }
+};
+
+std::vector<Json> json_lines(const std::string& out) {
+  std::vector<Json> lines;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) lines.push_back(parse_json(l, "stdout"));
+  return lines;
+}
+
+void expect_one_line_error(const test::CliResult& r, const std::string& needle) {
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(CliModel, StreamedPromptEqualsItsJsonLine) {
+  const auto streamed = test::run_s0({"generate", "--model", model, "--prompt", "hello", "--max-new-tokens", "8"});
+  ASSERT_EQ(streamed.status, 0) << streamed.err;
+  test::write_text(tmp / "p.jsonl", R"({"prompt": "hello"})" "\n" R"({"prompt": "hello", "adapter": ")" +
+                                        adapter + "\"}\n");
+  const auto batch = test::run_s0({"generate", "--model", model, "--prompts", path("p.jsonl"), "--max-new-tokens", "8"});
+  ASSERT_EQ(batch.status, 0) << batch.err;
+  const auto lines = json_lines(batch.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(streamed.out, lines[0]["completion"].get<std::string>() + "\n");
+  EXPECT_TRUE(lines[0]["adapter"].is_null());
+  EXPECT_EQ(lines[1]["adapter"], adapter);
+  EXPECT_NE(lines[0]["completion"], lines[1]["completion"]) << "the adapter changes the output";
+  // The per-line adapter equals the same adapter given for the whole run.
+  const auto with = test::run_s0(
+      {"generate", "--model", model, "--adapter", adapter, "--prompt", "hello", "--max-new-tokens", "8"});
+  EXPECT_EQ(with.out, lines[1]["completion"].get<std::string>() + "\n");
+}
+
+TEST_F(CliModel, StopStringEndsTheTextBeforeIt) {
+  // A seed whose sample runs long enough to hold a stop string in its middle.
+  std::string seed, text;
+  for (int s = 0; s < 20 && text.size() < 6; ++s) {
+    seed = std::to_string(s);
+    const auto free_run = test::run_s0({"generate", "--model", model, "--prompt", "abc", "--max-new-tokens", "16",
+                                        "--temperature", "0.8", "--seed", seed});
+    ASSERT_EQ(free_run.status, 0) << free_run.err;
+    text = free_run.out.substr(0, free_run.out.size() - 1);
+  }
+  ASSERT_GE(text.size(), 6u);
+  const std::string stop = text.substr(3, 2);
+  const auto stopped = test::run_s0({"generate", "--model", model, "--prompt", "abc", "--max-new-tokens", "16",
+                                     "--temperature", "0.8", "--seed", seed, "--stop", stop});
+  EXPECT_EQ(stopped.out, text.substr(0, text.find(stop)) + "\n");
+}
+
+TEST_F(CliModel, BadInput) {
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", ""}), "empty");
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", std::string(300, 'x')}),
+                        "position limit");
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", "hi", "--max-new-tokens", "0"}),
+                        "max_new_tokens");
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", "hi", "--max-new-tokens", "-3"}),
+                        "max_new_tokens");
+  const std::string other = write_adapter_for(tmp / "other", small_dims(32), 0.5f);
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--adapter", other, "--prompt", "hi"}),
+                        "state shape");
+  Qwen35Dims narrow = dims;
+  narrow.vocab = 100;  // the byte tokenizer can produce ids up to 256
+  const std::string small_vocab = write_model(tmp / "narrow", narrow);
+  expect_one_line_error(test::run_s0({"generate", "--model", small_vocab, "--prompt", "hi~"}),
+                        "outside the vocabulary");
+  test::write_text(tmp / "bad.jsonl", "{\"text\": \"hi\"}\n");
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompts", path("bad.jsonl")}), "line 1");
+}
+
+TEST(Demo, TrainsAnAdapterThatChangesTheOutput) {
+  const auto r = test::run_s0({"demo"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("step  40/40"), std::string::npos) << r.out;
+  const size_t table = r.out.find("with adapter");
+  ASSERT_NE(table, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("la la", table), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// `s0 eval` and `s0 collect` generating with --model (chat template, greedy or sampled) instead of
+// reading --completions.
+TEST_F(CliModel, EvalAndCollectGenerateFromTheModel) {
+  test::write_text(fs::path(model) / "chat_template.jinja",
+                   "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %} A:{% endif %}");
+  test::write_text(path("gsm.jsonl"), R"({"question": "1 + 1?", "answer": "two #### 2"})" "\n"
+                                      R"({"question": "2 + 2?", "answer": "four #### 4"})" "\n");
+  const auto eval = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--split", "all",
+                                  "--model", model, "--adapter", adapter, "--max-new-tokens", "6", "--report",
+                                  path("r.json")});
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  const Json report = load_json_file(path("r.json"));
+  EXPECT_NE(report.dump().find("with adapter"), std::string::npos);
+  const auto collect = test::run_s0({"collect", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--split", "all",
+                                     "--model", model, "--samples", "3", "--max-new-tokens", "6", "--out",
+                                     path("train.jsonl")});
+  ASSERT_EQ(collect.status, 0) << collect.err;
+  EXPECT_NE(collect.out.find("of 6 samples correct"), std::string::npos) << collect.out;
+  EXPECT_TRUE(fs::exists(path("train.jsonl")));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Eos, ConfigAndGenerationConfigIdsBothStop) {
+  test::TempDir tmp;
+  const Qwen35Dims d = small_dims(16);
+  write_model(tmp.path(), d);
+  test::write_text(tmp / "generation_config.json", R"({"eos_token_id": [256, 10]})");
+  const HybridModel model = load_model(tmp.path());
+  EXPECT_EQ(model_eos_ids(model, tmp.path()), (std::vector<int64_t>{256, 10}));
+}
+
+}  // namespace
