@@ -5,7 +5,7 @@
 // agree within noise.
 //
 //   build/bench/decode_bench [steps=8] [model_dir]
-// Without model_dir a random checkpoint is written to a temporary folder (about 1.5 GB, BF16).
+// Without model_dir the random checkpoint shared by the model benchmarks is used (written once).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "generate/generator.h"
-#include "model/arch/random_qwen35.h"
+#include "bench/model_bench_common.h"
 #include "model/arch/registry.h"
 
 namespace {
@@ -91,18 +91,8 @@ double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, c
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 8;
-  std::filesystem::path dir;
-  bool temporary = argc <= 2;
-  if (temporary) {
-    dir = std::filesystem::temp_directory_path() / ("s0-decode-bench-" + std::to_string(::getpid()));
-    std::printf("writing a random Qwen3.5-0.8B-shaped checkpoint to %s ...\n", dir.c_str());
-    std::fflush(stdout);
-    s0::write_random_qwen35(dir, s0::Qwen35Dims{});
-  } else {
-    dir = argv[2];
-  }
+  const std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2]) : s0::bench::qwen35_08b_dir();
   const s0::HybridModel model = s0::load_model(dir);
-  if (temporary) std::filesystem::remove_all(dir);
 
   s0::StateSet adapter;
   std::mt19937 rng(1);

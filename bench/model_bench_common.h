@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "bench/random_model.h"
+#include "model/arch/random_qwen35.h"
 #include "model/model.h"
 #include "ops/cpu/gemm.h"
 
@@ -20,7 +20,7 @@ inline std::filesystem::path qwen35_08b_dir() {
   if (!std::filesystem::exists(dir / "model.safetensors")) {
     std::printf("writing the random 0.8B-shaped checkpoint to %s ...\n", dir.c_str());
     std::fflush(stdout);
-    write_random_qwen35(dir, Qwen35Dims{}, /*bf16=*/true);
+    write_random_qwen35(dir, Qwen35Dims{});
   }
   return dir;
 }
