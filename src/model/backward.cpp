@@ -50,22 +50,28 @@ void block_backward(const Block& blk, const HybridModel& model, const PackedBatc
 
 }  // namespace
 
+void lm_head_backward(const HybridModel& model, const PackedBatch& batch, const std::vector<int64_t>& rows,
+                      const float* d_logits, float* d_normed) {
+  const int64_t Hd = model.hidden, R = static_cast<int64_t>(rows.size());
+  Tensor d_picked = Tensor::zeros({R, Hd});
+  linear_backward(model.lm_head, d_logits, rows_by_sequence(batch, rows), d_picked.f32_mut());
+  for (int64_t r = 0; r < R; ++r)  // logits = scale * normed W^T
+    for (int64_t j = 0; j < Hd; ++j) d_normed[rows[r] * Hd + j] += model.logit_scale * d_picked.f32()[r * Hd + j];
+}
+
 std::vector<std::vector<Tensor>> backward(const HybridModel& model, const PackedBatch& batch, ForwardTape& tape,
                                           const std::vector<int64_t>& rows, const Tensor& d_logits) {
-  const int64_t N = batch.n_tokens(), Hd = model.hidden, R = static_cast<int64_t>(rows.size());
-  if (tape.blocks.size() != model.blocks.size()) fail("internal: backward without a full forward tape");
+  const int64_t R = static_cast<int64_t>(rows.size());
   if (d_logits.shape() != Shape{R, model.vocab}) fail("internal: d_logits shape ", shape_str(d_logits.shape()));
+  Tensor d_normed = Tensor::zeros({batch.n_tokens(), model.hidden});
+  lm_head_backward(model, batch, rows, d_logits.f32(), d_normed.f32_mut());
+  return backward_from_normed(model, batch, tape, d_normed);
+}
 
-  // LM head (logits = scale * normed W^T) scattered back onto the selected rows.
-  Tensor d_picked = Tensor::zeros({R, Hd});
-  Tensor scaled = d_logits.clone();
-  if (model.logit_scale != 1.0f)
-    for (int64_t i = 0; i < scaled.numel(); ++i) scaled.f32_mut()[i] *= model.logit_scale;
-  linear_backward(model.lm_head, scaled.f32(), rows_by_sequence(batch, rows), d_picked.f32_mut());
-  Tensor d_normed = Tensor::zeros({N, Hd});
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t j = 0; j < Hd; ++j) d_normed.f32_mut()[rows[r] * Hd + j] += d_picked.f32()[r * Hd + j];
-
+std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, const PackedBatch& batch,
+                                                      ForwardTape& tape, const Tensor& d_normed) {
+  const int64_t N = batch.n_tokens(), Hd = model.hidden;
+  if (tape.blocks.size() != model.blocks.size()) fail("internal: backward without a full forward tape");
   Tensor dx = Tensor::zeros({N, Hd});
   ops::rmsnorm_backward(tape.x_final.f32(), model.final_norm.f32(), tape.final_rstd.f32(), d_normed.f32(), N, Hd,
                         dx.f32_mut(), false);

@@ -14,4 +14,13 @@ namespace s0 {
 std::vector<std::vector<Tensor>> backward(const HybridModel& model, const PackedBatch& batch, ForwardTape& tape,
                                           const std::vector<int64_t>& rows, const Tensor& d_logits);
 
+// The LM head's part: d_normed[N, hidden] += dLoss/d(final-norm output) for d_logits[R, vocab] at
+// `rows`. Callers with many rows run it chunk by chunk so the full logits never exist at once.
+void lm_head_backward(const HybridModel& model, const PackedBatch& batch, const std::vector<int64_t>& rows,
+                      const float* d_logits, float* d_normed);
+
+// The rest of the backward, from the gradient of the final-norm output [N, hidden].
+std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, const PackedBatch& batch,
+                                                      ForwardTape& tape, const Tensor& d_normed);
+
 }  // namespace s0

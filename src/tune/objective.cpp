@@ -1,5 +1,7 @@
 #include "tune/objective.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "model/backward.h"
 #include "model/forward.h"
@@ -8,6 +10,10 @@
 namespace s0 {
 
 namespace {
+
+// Rows of LM-head logits formed at once: [256, vocab] is 254 MB at Qwen3.5's vocabulary, where
+// all completion rows of a batch would be gigabytes.
+constexpr int64_t kHeadChunkRows = 256;
 
 // Consecutive runs of examples whose token counts fit the batch budget (at least one each).
 std::vector<std::pair<size_t, size_t>> pack_ranges(const std::vector<Example>& ex, int64_t budget) {
@@ -63,21 +69,40 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     }
     ForwardTape tape;
     tape.recompute = opt.recompute;
-    ForwardOptions fo;
-    fo.logit_rows = rows;
+    ForwardOptions fo;  // no logits here: the LM head runs below, a chunk of rows at a time
     fo.tape = with_gradient ? &tape : nullptr;
     ForwardOutput out = forward(model, batch, fo);
     const int64_t R = static_cast<int64_t>(rows.size()), V = model.vocab;
-    std::vector<float> losses(static_cast<size_t>(R));
-    ops::cross_entropy_forward(out.logits.f32(), targets.data(), R, V, losses.data());
-    for (int64_t r = 0; r < R; ++r) {
-      const Example& e = examples[owner[r]];
-      res.example_loss[owner[r]] += losses[r] / static_cast<double>(e.ids.size() - static_cast<size_t>(e.prompt_len));
+    Tensor d_normed = with_gradient ? Tensor::zeros({batch.n_tokens(), model.hidden}) : Tensor();
+    std::vector<float> losses;
+    for (int64_t c0 = 0; c0 < R; c0 += kHeadChunkRows) {
+      const int64_t n = std::min(kHeadChunkRows, R - c0);
+      const std::vector<int64_t> chunk(rows.begin() + c0, rows.begin() + c0 + n);
+      Tensor logits = lm_head_forward(model, batch, out.final_normed.f32(), chunk);
+      if (!with_gradient) {
+        losses.resize(static_cast<size_t>(n));
+        ops::cross_entropy_forward(logits.f32(), targets.data() + c0, n, V, losses.data());
+        for (int64_t r = 0; r < n; ++r) {
+          const Example& e = examples[owner[c0 + r]];
+          res.example_loss[owner[c0 + r]] += losses[r] / static_cast<double>(e.ids.size() - static_cast<size_t>(e.prompt_len));
+        }
+        continue;
+      }
+      // Runs of one example's rows: their weighted loss sum times the example count is that
+      // example's share of its mean token loss. The gradient overwrites the logits in place.
+      for (int64_t r0 = 0; r0 < n;) {
+        int64_t r1 = r0;
+        while (r1 < n && owner[c0 + r1] == owner[c0 + r0]) ++r1;
+        const double sum = ops::cross_entropy_forward_backward(
+            logits.f32() + r0 * V, targets.data() + c0 + r0, weights.data() + c0 + r0, r1 - r0, V,
+            logits.f32_mut() + r0 * V);
+        res.example_loss[owner[c0 + r0]] += sum * n_ex;
+        r0 = r1;
+      }
+      lm_head_backward(model, batch, chunk, logits.f32(), d_normed.f32_mut());
     }
     if (!with_gradient) continue;
-    Tensor d_logits = Tensor::zeros({R, V});
-    ops::cross_entropy_forward_backward(out.logits.f32(), targets.data(), weights.data(), R, V, d_logits.f32_mut());
-    std::vector<std::vector<Tensor>> d = backward(model, batch, tape, rows, d_logits);
+    std::vector<std::vector<Tensor>> d = backward_from_normed(model, batch, tape, d_normed);
     for (const auto& per_seq : d)
       for (size_t slot = 0; slot < per_seq.size(); ++slot) {
         float* g = res.grad[slot].f32_mut();
