@@ -166,7 +166,7 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
     });
   }
 
-  for (const std::string& name : {"gen.zero", "gen.s0"})
+  for (const char* name : {"gen.zero", "gen.s0"})
     if (fx.has(name)) add_line(check_greedy(model, fx, name, name == std::string("gen.s0") ? &fx.s0 : nullptr, meta_origin));
 
   // Inputs of the fixture, and quantities that later parts of the engine will check.

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "core/strings.h"
 #include "model/arch/registry.h"
 
 namespace {
@@ -11,12 +12,12 @@ namespace {
 std::string layer_pattern(const s0::HybridModel& m) {
   static const std::map<std::string, std::string> abbrev = {
       {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}};
-  std::string out;
+  std::vector<std::string> out;
   for (const std::string& k : m.layer_kinds) {
     auto it = abbrev.find(k);
-    out += (out.empty() ? "" : " ") + (it == abbrev.end() ? k : it->second);
+    out.push_back(it == abbrev.end() ? k : it->second);
   }
-  return out;
+  return s0::join(out, " ");
 }
 
 std::string with_commas(int64_t n) {
@@ -33,8 +34,9 @@ s0::cli::Runner setup(CLI::App& app) {
     std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());
     std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M+A = Mamba-2 + attention)\n",
                 m.blocks.size(), layer_pattern(m).c_str());
-    std::string rec;
-    for (const auto& r : m.recurrent) rec += (rec.empty() ? "" : ",") + std::to_string(r.layer);
+    std::vector<std::string> layers;
+    for (const auto& r : m.recurrent) layers.push_back(std::to_string(r.layer));
+    const std::string rec = s0::join(layers, ",");
     std::printf("recurrent layers:  %zu  [%s]  (%s)\n", m.recurrent.size(), rec.c_str(),
                 m.recurrent.empty() ? "-" : m.recurrent[0].arch.c_str());
     if (!m.recurrent.empty())
@@ -43,9 +45,9 @@ s0::cli::Runner setup(CLI::App& app) {
     std::printf("hidden size:       %lld   vocabulary: %lld   tied embeddings: %s\n", (long long)m.hidden,
                 (long long)m.vocab, m.tied_embeddings ? "yes" : "no");
     std::printf("parameters:        %s\n", with_commas(m.parameter_count).c_str());
-    std::string dtypes;
-    for (const auto& [dt, n] : m.parameters_by_dtype)
-      dtypes += (dtypes.empty() ? "" : ", ") + dt + " " + with_commas(n);
+    std::vector<std::string> stored;
+    for (const auto& [dt, n] : m.parameters_by_dtype) stored.push_back(dt + " " + with_commas(n));
+    const std::string dtypes = s0::join(stored, ", ");
     std::printf("stored dtypes:     %s\n", dtypes.c_str());
     return 0;
   };

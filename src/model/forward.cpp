@@ -143,7 +143,11 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
     block_forward(blk, model, batch, x, bs, opt.tape && !opt.tape->recompute, finals);
     if (opt.keep_hidden) out.hidden.push_back(x.clone());
     if (opt.tape) {
-      if (opt.tape->recompute) bs = BlockSaved{bs.x_in};
+      if (opt.tape->recompute) {  // keep only the block's input
+        BlockSaved input_only;
+        input_only.x_in = std::move(bs.x_in);
+        bs = std::move(input_only);
+      }
       opt.tape->blocks.push_back(std::move(bs));
     }
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace s0 {
 
@@ -34,10 +35,10 @@ void check_adapter_matches(const AdapterFile& a, const HybridModel& model, const
          shape_str(r0.state_shape));
   for (int64_t layer : a.layers)
     if (model.recurrent_slot_of_layer(static_cast<int>(layer)) < 0) {
-      std::string have;
-      for (const RecurrentLayer& r : model.recurrent) have += (have.empty() ? "" : ",") + std::to_string(r.layer);
+      std::vector<std::string> have;
+      for (const RecurrentLayer& r : model.recurrent) have.push_back(std::to_string(r.layer));
       fail(where, ": adapter has a state for layer ", layer, ", which is not a recurrent layer of the model (",
-           have, ")");
+           join(have, ","), ")");
     }
 }
 

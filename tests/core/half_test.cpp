@@ -31,7 +31,9 @@ TEST(Half, F16KnownValues) {
 TEST(Half, Bf16RoundTripsAndRounds) {
   for (uint32_t h = 0; h < 0x10000u; ++h) {
     const float f = bf16_to_f32(static_cast<uint16_t>(h));
-    if (!std::isnan(f)) EXPECT_EQ(f32_to_bf16(f), h);
+    if (!std::isnan(f)) {
+      EXPECT_EQ(f32_to_bf16(f), h);
+    }
   }
   EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + std::ldexp(1.0f, -8))), 1.0f);  // tie to even
   EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -9))), 1.0f + std::ldexp(1.0f, -7));

@@ -129,7 +129,7 @@ TEST(BadModel, CliExitsNonZeroWithOneLine) {
   EditableModel m("qwen35-text");
   m.config["model_type"] = "mystery";
   fs::path dir = m.write();
-  for (const std::string& cmd : {"info", "check-reference"}) {
+  for (const char* cmd : {"info", "check-reference"}) {
     auto r = test::run_s0({cmd, dir.string()});
     EXPECT_EQ(r.status, 1) << cmd;
     EXPECT_EQ(r.err.rfind("s0: error: ", 0), 0u) << r.err;

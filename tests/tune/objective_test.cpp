@@ -84,7 +84,7 @@ TEST(Objective, FalconGradientMatchesFiniteDifferences) {
 }
 
 TEST(Objective, BatchedEqualsOneAtATime) {
-  for (const std::string& f : {"qwen35-vl-tied", "falcon-h1-plain"}) {
+  for (const char* f : {"qwen35-vl-tied", "falcon-h1-plain"}) {
     FixtureData s = load(f);
     ObjectiveOptions packed, alone;
     alone.max_batch_tokens = 1;  // every example in its own batch

@@ -1,6 +1,7 @@
 #include "model/arch/hf_config.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace s0 {
 
@@ -49,9 +50,7 @@ void hf_check_architecture(const Json& cfg, const std::vector<std::string>& acce
   const std::string arch = (*it)[0].get<std::string>();
   for (const std::string& a : accepted)
     if (a == arch) return;
-  std::string list;
-  for (const std::string& a : accepted) list += (list.empty() ? "" : ", ") + a;
-  fail(origin, ": unknown architecture \"", arch, "\" for this model_type (supported: ", list, ")");
+  fail(origin, ": unknown architecture \"", arch, "\" for this model_type (supported: ", join(accepted, ", "), ")");
 }
 
 void hf_check_silu(const Json& cfg, const std::string& origin) {

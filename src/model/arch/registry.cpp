@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace s0 {
 
@@ -24,9 +25,9 @@ HybridModel load_model(const Checkpoint& ck) {
   const std::string type = json_string(ck.config(), "model_type", ck.config_path());
   auto it = families().find(type);
   if (it == families().end()) {
-    std::string known;
-    for (const auto& kv : families()) known += (known.empty() ? "" : ", ") + kv.first;
-    fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", known, ")");
+    std::vector<std::string> known;
+    for (const auto& kv : families()) known.push_back(kv.first);
+    fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", join(known, ", "), ")");
   }
   return it->second(ck);
 }
