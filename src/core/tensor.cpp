@@ -123,19 +123,6 @@ Tensor Tensor::to_f32() const {
   return out;
 }
 
-Tensor Tensor::to_f64() const {
-  Tensor out = zeros(shape_, DType::F64);
-  double* dst = static_cast<double*>(out.raw_mut());
-  const float* src = f32();
-  for (int64_t i = 0; i < numel(); ++i) dst[i] = src[i];
-  return out;
-}
-
-const double* Tensor::f64() const {
-  if (dtype_ != DType::F64) fail("internal: tensor is ", dtype_name(dtype_), ", expected F64");
-  return static_cast<const double*>(data_);
-}
-
 Tensor Tensor::clone() const {
   Tensor out = zeros(shape_, dtype_);
   std::memcpy(out.raw_mut(), data_, nbytes());

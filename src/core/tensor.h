@@ -10,8 +10,7 @@
 
 namespace s0 {
 
-// F64 holds the double copies of the few weights whose products need double accumulation
-// (see Linear::precise in model/model.h); everything else on CPU is float32.
+// F64 is read from files (and converted); on CPU the engine computes in float32.
 enum class DType { F32, F64, F16, BF16, I32, I64 };
 
 size_t dtype_size(DType t);
@@ -42,14 +41,11 @@ class Tensor {
   void* raw_mut();
   const float* f32() const;
   float* f32_mut();
-  const double* f64() const;
   template <typename T>
   const T* as() const { return static_cast<const T*>(data_); }
 
   // An owned float32 copy, converting bf16/f16/f64/integers.
   Tensor to_f32() const;
-  // An owned float64 copy of a float32 tensor.
-  Tensor to_f64() const;
   // Owned deep copy.
   Tensor clone() const;
   // Same storage, new shape with the same number of elements.

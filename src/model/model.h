@@ -17,19 +17,17 @@ namespace s0 {
 
 // y = x W^T + b with W[out, in] float32.
 //
-// A precise Linear also keeps W in double and accumulates its products in double. The recurrent
-// mixers' input projections are precise: their outputs meet in a delta-rule / SSM read-out that
+// A precise Linear accumulates its products in double (W is widened block by block as it is used).
+// The recurrent mixers' input projections are precise: their outputs meet in a delta-rule / SSM read-out that
 // can cancel to a tiny vector which the gated RMS norm then scales up by up to 1/sqrt(eps), so
 // float32 accumulation error in q, k, v is amplified a thousandfold (seen on the qwen35-vl-tied
 // fixture: 1.4e-4 error in float32, 2.6e-5 with this). See linear_forward below.
 struct Linear {
   Tensor w;
   Tensor b;    // empty when the layer has no bias
-  Tensor w64;  // double copy of w when precise, else empty
+  bool precise = false;
   int64_t in = 0, out = 0;
   const float* bias() const { return b.empty() ? nullptr : b.f32(); }
-  bool precise() const { return !w64.empty(); }
-  void make_precise() { w64 = w.to_f64(); }
 };
 
 // Rows of a packed batch are multiplied one sequence at a time: `groups` holds cumulative row

@@ -126,7 +126,7 @@ Mamba2Mixer load_mamba(WeightLoader& wl, const std::string& p, const FalconConfi
     if (!b.empty()) scale_rows(b, bounds[k], bounds[k + 1], static_cast<float>(f.ssm_mult[k]));
   }
   m.in_proj = make_linear(std::move(w), std::move(b));
-  m.in_proj.make_precise();
+  m.in_proj.precise = true;
   m.conv_w = conv_weight(wl.get(p + "conv1d.weight", {C, 1, f.conv_k}));
   m.conv_b = wl.get_if(f.conv_bias, p + "conv1d.bias", {C});
   m.dt_bias = wl.get(p + "dt_bias", {f.m_heads});

@@ -72,7 +72,7 @@ GatedDeltaMixer load_gated_delta(WeightLoader& wl, const std::string& p, const Q
                                        wl.get(p + "in_proj_z.weight", {vd, d.hidden}),
                                        wl.get(p + "in_proj_b.weight", {d.nv, d.hidden}),
                                        wl.get(p + "in_proj_a.weight", {d.nv, d.hidden})}));
-  m.in_proj.make_precise();
+  m.in_proj.precise = true;
   m.conv_w = conv_weight(wl.get(p + "conv1d.weight", {C, 1, d.conv_k}));
   m.neg_A = wl.get(p + "A_log", {d.nv});
   for (int64_t i = 0; i < d.nv; ++i) m.neg_A.f32_mut()[i] = -std::exp(m.neg_A.f32()[i]);

@@ -16,13 +16,14 @@ void linear_forward_add(const float* x, int64_t n, const float* w, const float* 
 // dx[n, in] = dy[n, out] W[out, in], added to dx when `accumulate`. No weight gradient: weights are frozen.
 void linear_backward(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx, bool accumulate);
 
-// The same products with double accumulation: x is widened, W is given in double, the result is
-// rounded to float once (and added to y when `add`). For projections whose outputs feed a
-// cancellation-prone computation (see Linear::precise).
-void linear_forward_f64(const float* x, int64_t n, const double* w, const float* bias, int64_t in, int64_t out,
+// The same products with double accumulation: x is widened, W is widened a block of rows at a time
+// (so no double copy of the weights is kept), the result is rounded to float once (and added to y
+// when `add`). For projections whose outputs feed a cancellation-prone computation (see
+// Linear::precise).
+void linear_forward_f64(const float* x, int64_t n, const float* w, const float* bias, int64_t in, int64_t out,
                         float* y, bool add);
 // dx[n, in] (+)= dy[n, out] W[out, in] with double accumulation.
-void linear_backward_f64(const float* dy, int64_t n, const double* w, int64_t in, int64_t out, float* dx,
+void linear_backward_f64(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx,
                          bool accumulate);
 
 }  // namespace s0::ops
