@@ -1,5 +1,7 @@
 #include "core/buffer_pool.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <mutex>
 #include <new>
@@ -10,7 +12,16 @@ namespace s0 {
 namespace {
 
 constexpr size_t kPooledMin = size_t(1) << 20;  // smaller blocks: malloc's own free lists do well
-constexpr size_t kCacheCap = size_t(4) << 30;   // bytes kept for reuse at most
+
+// Bytes kept for reuse at most: half the machine's memory. A training step's tape is freed and
+// allocated again every step; when it outgrows the cache, each step pays the page faults again.
+size_t cache_cap() {
+  static const size_t cap = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 2 : size_t(4) << 30;
+  }();
+  return cap;
+}
 constexpr std::align_val_t kAlign{64};
 
 struct Pool {
@@ -49,7 +60,7 @@ void buffer_free(void* ptr, size_t bytes) {
   if (bytes >= kPooledMin) {
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mu);
-    if (p.cached + bytes <= kCacheCap) {
+    if (p.cached + bytes <= cache_cap()) {
       p.free_by_size[bytes].push_back(ptr);
       p.cached += bytes;
       return;
