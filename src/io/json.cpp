@@ -55,12 +55,29 @@ std::string replace_nonfinite_tokens(std::string_view text, bool& changed) {
   return out;
 }
 
+// transformers 5 writes a non-finite float as {"__float__": "Infinity" | "-Infinity" | "NaN"}; an
+// object of that one key stands for the number wherever it appears.
+constexpr const char* kFloatKey = "__float__";
+
+bool tagged_nonfinite(const Json& j, double& value) {
+  if (!j.is_object() || j.size() != 1 || !j.contains(kFloatKey) || !j[kFloatKey].is_string()) return false;
+  const std::string& s = j[kFloatKey].get_ref<const std::string&>();
+  if (s == "Infinity") value = std::numeric_limits<double>::infinity();
+  else if (s == "-Infinity") value = -std::numeric_limits<double>::infinity();
+  else if (s == "NaN") value = std::numeric_limits<double>::quiet_NaN();
+  else return false;
+  return true;
+}
+
 void restore_nonfinite(Json& j) {
+  double tagged = 0;
   if (j.is_string()) {
     const std::string& s = j.get_ref<const std::string&>();
     if (s == kPosInf) j = std::numeric_limits<double>::infinity();
     else if (s == kNegInf) j = -std::numeric_limits<double>::infinity();
     else if (s == kNaN) j = std::numeric_limits<double>::quiet_NaN();
+  } else if (tagged_nonfinite(j, tagged)) {
+    j = tagged;
   } else if (j.is_structured()) {
     for (auto& v : j) restore_nonfinite(v);
   }
@@ -94,7 +111,8 @@ Json parse_json(std::string_view text, const std::string& origin) {
   } catch (const nlohmann::json::parse_error& e) {
     fail(origin, ": malformed JSON (", e.what(), ")");
   }
-  if (changed) restore_nonfinite(j);
+  // The walk is skipped for the common file with neither form (a tokenizer.json is megabytes).
+  if (changed || text.find(kFloatKey) != std::string_view::npos) restore_nonfinite(j);
   return j;
 }
 

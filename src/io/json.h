@@ -1,7 +1,8 @@
 #pragma once
-// JSON as Hugging Face writes it. Python's json module (and so save_pretrained) writes the bare
-// tokens Infinity, -Infinity and NaN, which strict JSON rejects; these are accepted and become
-// the corresponding doubles.
+// JSON as Hugging Face writes it. Python's json module (and so save_pretrained before transformers
+// 5) writes the bare tokens Infinity, -Infinity and NaN, which strict JSON rejects; transformers 5
+// writes {"__float__": "Infinity"} (or "-Infinity", "NaN") instead. Both are accepted wherever a
+// number may stand and become the corresponding doubles.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "io/json.h"
@@ -43,4 +44,17 @@ TEST(Json, DumpWritesPythonNonFiniteTokens) {
   std::string text = dump_json(j, -1);
   EXPECT_EQ(text, R"({"limit":[0.0,Infinity],"n":NaN,"s":"ok","x":-Infinity})");
   EXPECT_TRUE(std::isinf(parse_json(text, "t")["limit"][1].get<double>()));
+}
+
+TEST(Json, AcceptsTransformers5TaggedNonFiniteFloats) {
+  Json j = parse_json(
+      R"({"limit": [0.0, {"__float__": "Infinity"}], "low": {"__float__": "-Infinity"}, "n": {"__float__": "NaN"},
+          "nested": {"x": [{"__float__": "Infinity"}]}, "other": {"__float__": "inf"}, "two": {"__float__": "NaN", "y": 1}})",
+      "t");
+  EXPECT_EQ(j["limit"][1].get<double>(), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(j["low"].get<double>(), -std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(j["n"].get<double>()));
+  EXPECT_EQ(j["nested"]["x"][0].get<double>(), std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(j["other"].is_object());  // not one of the three spellings: left as it is
+  EXPECT_TRUE(j["two"].is_object());    // more than the one key: an ordinary object
 }

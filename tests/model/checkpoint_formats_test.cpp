@@ -1,6 +1,8 @@
 // Checkpoint layouts and dtypes: shards listed by an index, BF16 and F16 weights converted exactly.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "check/reference_check.h"
 #include "core/half.h"
 #include "io/json.h"
@@ -86,4 +88,18 @@ TEST(CheckpointFormats, MultimodalSkipsVisionAndMtp) {
     if (n.rfind("model.language_model.", 0) == 0) text_params += numel_of(st.shape(n));
   EXPECT_EQ(m.parameter_count, text_params);  // visual.* and mtp.* are not read
   EXPECT_TRUE(m.tied_embeddings);
+}
+
+// transformers 5 saves Falcon-H1's time_step_limit as [0.0, {"__float__": "Infinity"}]: the same
+// model as the bare `Infinity` of older files.
+TEST(CheckpointFormats, Transformers5NonFiniteConfigValues) {
+  const fs::path fixture = test::fixture_model("falcon-h1");
+  Json config = load_json_file(fixture / "config.json");
+  ASSERT_TRUE(std::isinf(config["time_step_limit"][1].get<double>()));
+  config["time_step_limit"][1] = Json{{"__float__", "Infinity"}};
+  test::TempDir dir;
+  test::write_text(dir / "config.json", config.dump());
+  fs::copy_file(fixture / "model.safetensors", dir / "model.safetensors");
+  Tensor tagged = logits_of(dir.path()), bare = logits_of(fixture);
+  EXPECT_EQ(max_relative_error(tagged.f32(), bare.f32(), bare.numel()), 0.0);
 }
