@@ -8,7 +8,17 @@
 
 namespace s0 {
 
-// workers <= 0 means one per core. Results come back in the order of `programs`.
+// The most programs run at once: four per core (a program mostly waits on its interpreter's
+// start), never more than 64, never fewer than 4. Beyond it a run only queues on the CPU while
+// its processes and memory multiply.
+int max_workers();
+
+// `requested` programs at once, checked to lie in 1..max_workers(); 0 means the default, one per
+// core. `flag` names the option in the message (e.g. "--workers").
+int worker_count(int requested, const char* flag = "workers");
+
+// workers = 0 means one per core; outside 0..max_workers() is an error. Results come back in the
+// order of `programs`.
 std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<std::string>& programs,
                                     const SandboxLimits& limits, int workers);
 
