@@ -66,7 +66,7 @@ struct HarnessOptions {
     run.data = data;
     run.split = parse_split(split);
     run.completions = completions;
-    if (workers) run.workers = worker_count(*workers, "--workers");
+    if (workers) run.workers = check_workers(*workers, "--workers");
     run.timeout_seconds = timeout;
     run.unsafe_no_sandbox = unsafe;
     return run;

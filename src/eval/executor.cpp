@@ -16,12 +16,13 @@ int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurr
 
 int max_workers() { return std::clamp(4 * cores(), 4, 64); }
 
-int worker_count(int requested, const char* flag) {
-  if (requested == 0) return cores();
-  if (requested < 1 || requested > max_workers())
-    fail(flag, " must be between 1 and ", max_workers(), " (four per core, at most 64), got ", requested);
-  return requested;
+int check_workers(int n, const char* flag) {
+  if (n < 1 || n > max_workers())
+    fail(flag, " must be between 1 and ", max_workers(), " (four per core, at most 64), got ", n);
+  return n;
 }
+
+int worker_count(int requested) { return requested == 0 ? cores() : check_workers(requested, "workers"); }
 
 std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<std::string>& programs,
                                     const SandboxLimits& limits, int workers) {

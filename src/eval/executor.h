@@ -13,9 +13,12 @@ namespace s0 {
 // its processes and memory multiply.
 int max_workers();
 
-// `requested` programs at once, checked to lie in 1..max_workers(); 0 means the default, one per
-// core. `flag` names the option in the message (e.g. "--workers").
-int worker_count(int requested, const char* flag = "workers");
+// `n`, checked to lie in 1..max_workers(); `flag` names the option in the message ("--workers").
+int check_workers(int n, const char* flag);
+
+// The programs run at once for a library caller: 0 means the default, one per core; anything else
+// is checked by check_workers.
+int worker_count(int requested);
 
 // workers = 0 means one per core; outside 0..max_workers() is an error. Results come back in the
 // order of `programs`.

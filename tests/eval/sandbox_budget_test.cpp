@@ -38,6 +38,7 @@ std::string write_pieces(const std::string& open_piece, int total_mib, double ho
 }  // namespace
 
 TEST(SandboxBudget, SharedMemoryIsSizeLimited) {
+  S0_REQUIRE_SANDBOX();
   // 1 GiB into /dev/shm: the private /dev/shm holds shm_size bytes.
   RunResult shm = sandbox().run(write_pieces("open(f'/dev/shm/piece{i}', 'wb')", 1024), short_limits(5));
   EXPECT_FALSE(shm.ok());
@@ -55,6 +56,7 @@ TEST(SandboxBudget, SharedMemoryIsSizeLimited) {
 }
 
 TEST(SandboxBudget, MemfdsAreBounded) {
+  S0_REQUIRE_SANDBOX();
   // 1 GiB in memfds, which no rlimit and no tmpfs size sees: the program's cgroup ends it (or,
   // without a cgroup, the seccomp filter refuses memfd_create).
   SandboxLimits l = short_limits(10);
@@ -71,6 +73,7 @@ TEST(SandboxBudget, MemfdsAreBounded) {
 }
 
 TEST(SandboxBudget, RunMemoryIsSharedByAllWorkers) {
+  S0_REQUIRE_SANDBOX();
   // Four programs at once, each holding 48 MiB of memfds for a while: each fits its own 80 MiB, but
   // the run's 96 MiB holds at most one of them.
   SandboxLimits l = short_limits(10);
@@ -86,6 +89,7 @@ TEST(SandboxBudget, RunMemoryIsSharedByAllWorkers) {
 }
 
 TEST(SandboxBudget, ForkBombsOnEveryWorkerAreContained) {
+  S0_REQUIRE_SANDBOX();
   // Four fork bombs at once, each re-exec'd with a marker so the host can count their processes.
   std::string marker = test::unique_marker();
   const std::string bomb =
@@ -113,14 +117,16 @@ TEST(SandboxBudget, ForkBombsOnEveryWorkerAreContained) {
 }
 
 TEST(SandboxBudget, WorkerCountIsChecked) {
+  S0_REQUIRE_SANDBOX();
   EXPECT_GE(max_workers(), 4);
   EXPECT_LE(max_workers(), 64);
   EXPECT_EQ(worker_count(0), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   EXPECT_EQ(worker_count(1), 1);
   EXPECT_EQ(worker_count(max_workers()), max_workers());
+  EXPECT_THROW(check_workers(0, "--workers"), std::exception);  // the flag has no "default" value
   for (int bad : {-1, max_workers() + 1, 100000}) {
     try {
-      worker_count(bad, "--workers");
+      check_workers(bad, "--workers");
       ADD_FAILURE() << bad << " accepted";
     } catch (const std::exception& e) {
       EXPECT_NE(std::string(e.what()).find("--workers must be between 1 and " + std::to_string(max_workers())),

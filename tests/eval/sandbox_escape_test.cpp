@@ -80,6 +80,7 @@ void expect_unreachable(HostUnixSocket& host, const fs::path& path) {
 }  // namespace
 
 TEST(SandboxEscape, UnixSocketUnderTmpIsUnreachable) {
+  S0_REQUIRE_SANDBOX();
   test::TempDir dir;
   fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   HostUnixSocket host(dir / "host.sock");
@@ -87,6 +88,7 @@ TEST(SandboxEscape, UnixSocketUnderTmpIsUnreachable) {
 }
 
 TEST(SandboxEscape, UnixSocketUnderRunIsUnreachable) {
+  S0_REQUIRE_SANDBOX();
   fs::path path = "/run/s0-sandbox-test-" + std::to_string(::getpid()) + ".sock";
   HostUnixSocket host(path);
   if (!host.ok()) GTEST_SKIP() << "/run is not writable for this user: no socket to put there";
@@ -94,6 +96,7 @@ TEST(SandboxEscape, UnixSocketUnderRunIsUnreachable) {
 }
 
 TEST(SandboxEscape, UnixSocketsAreRefused) {
+  S0_REQUIRE_SANDBOX();
   // Even a socket whose path the program could see: the seccomp filter refuses AF_UNIX sockets.
   RunResult r = sandbox().run("import socket\nsocket.socket(socket.AF_UNIX)\n", short_limits());
   EXPECT_FALSE(r.ok());
@@ -106,6 +109,7 @@ TEST(SandboxEscape, UnixSocketsAreRefused) {
 }
 
 TEST(SandboxEscape, HostFilesAreNotThere) {
+  S0_REQUIRE_SANDBOX();
   // The program read the checkout's README (world-readable) and listed other folders.
   fs::path readme = fs::path(test::checkout_dir()) / "README.md";
   ASSERT_TRUE(fs::exists(readme));
@@ -136,6 +140,7 @@ TEST(SandboxEscape, HostFilesAreNotThere) {
 }
 
 TEST(SandboxEscape, RootShowsOnlyWhatPythonNeeds) {
+  S0_REQUIRE_SANDBOX();
   RunResult r = sandbox().run("import os\nprint(' '.join(sorted(os.listdir('/'))))\nprint(' '.join(sorted(os.listdir('/etc'))))\n"
                               "print(' '.join(sorted(os.listdir('/run'))))\n",
                               short_limits());
@@ -156,6 +161,7 @@ TEST(SandboxEscape, RootShowsOnlyWhatPythonNeeds) {
 }
 
 TEST(SandboxEscape, ReportsCarryNoHostFile) {
+  S0_REQUIRE_SANDBOX();
   // A completion that raises the README's first line: the report's failure text is the last line of
   // stderr, so with the file readable the report would carry it out.
   fs::path readme = fs::path(test::checkout_dir()) / "README.md";
@@ -180,6 +186,7 @@ TEST(SandboxEscape, ReportsCarryNoHostFile) {
 }
 
 TEST(SandboxEscape, SeccompRefusesPtraceNamespacesAndKernelInterfaces) {
+  S0_REQUIRE_SANDBOX();
   // Each call through ctypes prints its result and errno: -1 and 1 (EPERM) when refused.
   RunResult r = sandbox().run(
       "import ctypes, os\n"

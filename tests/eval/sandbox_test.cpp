@@ -37,6 +37,7 @@ std::string daemonising_program(const std::string& marker) {
 }  // namespace
 
 TEST(Sandbox, RunsProgramsAndCapturesOutput) {
+  S0_REQUIRE_SANDBOX();
   RunResult r = sandbox().run("import sys\nprint('out')\nprint('err', file=sys.stderr)\n", short_limits());
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.out, "out\n");
@@ -49,6 +50,7 @@ TEST(Sandbox, RunsProgramsAndCapturesOutput) {
 }
 
 TEST(Sandbox, OutputIsTruncated) {
+  S0_REQUIRE_SANDBOX();
   SandboxLimits l = short_limits();
   l.output_limit = 1000;
   RunResult r = sandbox().run("print('x' * 10_000_000)\n", l);
@@ -59,8 +61,9 @@ TEST(Sandbox, OutputIsTruncated) {
 }
 
 TEST(Sandbox, WritesOutsideThePrivateDirectoryFail) {
+  S0_REQUIRE_SANDBOX();
   test::TempDir dir;
-  std::filesystem::path cwd_target = fs::current_path() / "s0-sandbox-escape.txt";
+  std::filesystem::path cwd_target = fs::path(test::checkout_dir()) / "s0-sandbox-escape.txt";
   for (const std::filesystem::path& target :
        {dir / "escape.txt", cwd_target, std::filesystem::path("/etc/s0-sandbox-escape")}) {
     RunResult r = sandbox().run("open(" + Json(target.string()).dump() + ", 'w').write('x')\n", short_limits());
@@ -75,6 +78,7 @@ TEST(Sandbox, WritesOutsideThePrivateDirectoryFail) {
 }
 
 TEST(Sandbox, LargeFilesAreCut) {
+  S0_REQUIRE_SANDBOX();
   SandboxLimits l = short_limits();
   l.file_size = 1 << 20;
   RunResult r = sandbox().run("open('big', 'wb').write(b'x' * (8 << 20))\n", l);
@@ -82,6 +86,7 @@ TEST(Sandbox, LargeFilesAreCut) {
 }
 
 TEST(Sandbox, ForkBombIsContained) {
+  S0_REQUIRE_SANDBOX();
   std::string marker = test::unique_marker();
   auto start = std::chrono::steady_clock::now();
   RunResult healthy;
@@ -110,6 +115,7 @@ TEST(Sandbox, ForkBombIsContained) {
 }
 
 TEST(Sandbox, HugeAllocationFails) {
+  S0_REQUIRE_SANDBOX();
   RunResult r = sandbox().run("x = bytearray(100 * 2**30)\n", short_limits());
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.err.find("MemoryError"), std::string::npos) << r.err;
@@ -117,6 +123,7 @@ TEST(Sandbox, HugeAllocationFails) {
 }
 
 TEST(Sandbox, NoNetwork) {
+  S0_REQUIRE_SANDBOX();
   // A listener on the host's loopback: a program with network access could reach it.
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(listener, 0);
@@ -153,6 +160,7 @@ TEST(Sandbox, NoNetwork) {
 
 
 TEST(Sandbox, SleepForeverIsKilledAtTheWallLimit) {
+  S0_REQUIRE_SANDBOX();
   auto start = std::chrono::steady_clock::now();
   RunResult r = sandbox().run("import time\ntime.sleep(10**9)\n", short_limits(1));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -163,6 +171,7 @@ TEST(Sandbox, SleepForeverIsKilledAtTheWallLimit) {
 }
 
 TEST(Sandbox, DaemonisedChildrenAreKilledToo) {
+  S0_REQUIRE_SANDBOX();
   // The program exits at once but leaves a new-session grandchild holding its stdout.
   std::string marker = test::unique_marker();
   RunResult r = sandbox().run(daemonising_program(marker), short_limits(2));
@@ -174,6 +183,7 @@ TEST(Sandbox, DaemonisedChildrenAreKilledToo) {
 }
 
 TEST(Sandbox, ManyInParallel) {
+  S0_REQUIRE_SANDBOX();
   std::vector<std::string> programs;
   for (int i = 0; i < 12; ++i) programs.push_back("print(" + std::to_string(i) + " * 2)\n");
   programs.push_back("raise SystemExit(3)\n");

@@ -18,6 +18,19 @@ const Sandbox& sandbox() {
   return sb;
 }
 
+std::string sandbox_unavailable_reason() {
+  static const std::string reason = [] {
+    if (::geteuid() == 0) return std::string();
+    try {
+      Sandbox::open(false);
+      return std::string();
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  }();
+  return reason;
+}
+
 SandboxLimits short_limits(double seconds) {
   SandboxLimits l;
   l.wall_seconds = seconds;

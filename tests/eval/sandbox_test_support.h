@@ -10,6 +10,18 @@ namespace s0::test {
 // One sandbox for the whole test binary (opening one runs a probe program).
 const Sandbox& sandbox();
 
+// Why the sandbox cannot work here, when that is the machine's doing and not s0's: an ordinary
+// user on a kernel without unprivileged user namespaces. As root it is always "" (a failure to
+// open is then a test failure, from sandbox()).
+std::string sandbox_unavailable_reason();
+
+// First line of every test that needs bubblewrap: skipped, with the reason, where it cannot work.
+#define S0_REQUIRE_SANDBOX()                                                               \
+  do {                                                                                     \
+    std::string s0_why_not = ::s0::test::sandbox_unavailable_reason();                     \
+    if (!s0_why_not.empty()) GTEST_SKIP() << "no sandbox for an ordinary user here: " << s0_why_not; \
+  } while (0)
+
 SandboxLimits short_limits(double seconds = 2);
 
 // A string no other process on the machine has in its command line. A program that wants to be
