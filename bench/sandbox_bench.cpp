@@ -1,5 +1,6 @@
 // Programs executed per second through the sandbox: the 164 canonical HumanEval solutions, each
-// a full sandboxed run (bubblewrap, fresh uid, python start, test, reaping), with 2 workers as on
+// a full sandboxed run (program cgroup, bubblewrap with its mounts and seccomp filter, fresh uid,
+// prlimit, python start, test, reaping), with 2 workers as on
 // CI's 2 cores. Usage: sandbox_bench [--data=PATH/humaneval.jsonl] [--workers=N] [benchmark flags]
 #include <benchmark/benchmark.h>
 

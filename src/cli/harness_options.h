@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "cli/generation_flags.h"
+#include "eval/executor.h"
 #include "eval/harness.h"
 
 namespace s0::cli {
@@ -22,7 +23,7 @@ struct HarnessOptions {
   std::optional<double> alpha;
   int64_t samples = 1;  // completions generated per problem
   GenerationFlags generation;
-  int workers = 0;
+  std::optional<int> workers;  // unset: one per core
   double timeout = kHumanEvalSeconds;
   bool unsafe = false;
 
@@ -44,7 +45,8 @@ struct HarnessOptions {
     app.add_option("--alpha", alpha, "with --adapter: scale of its states (default: the adapter's, else the family's)");
     app.add_option("--samples", samples, "with --model: completions generated per problem")->capture_default_str();
     generation.declare(app);
-    app.add_option("--workers", workers, "programs run in parallel (default: one per core)");
+    app.add_option("--workers", workers,
+                   cat("programs run in parallel, 1 to ", max_workers(), " (default: one per core)"));
     app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str();
     app.add_flag("--unsafe-no-sandbox", unsafe,
                  "run model-written programs without the bubblewrap sandbox (rlimits and a timeout only)");
@@ -64,7 +66,7 @@ struct HarnessOptions {
     run.data = data;
     run.split = parse_split(split);
     run.completions = completions;
-    run.workers = workers;
+    if (workers) run.workers = check_workers(*workers, "--workers");
     run.timeout_seconds = timeout;
     run.unsafe_no_sandbox = unsafe;
     return run;

@@ -103,6 +103,7 @@ CheckedRun check_run(const CompletionFileRun& run,
                      const std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& all,
                                                                                 CheckedRun& out)>& samples) {
   if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
+  const int workers = worker_count(run.workers);  // before any work, so a bad count fails at once
   CheckedRun out;
   std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
   out.problems = select_split(run.benchmark, all, run.split);
@@ -110,12 +111,12 @@ CheckedRun check_run(const CompletionFileRun& run,
   if (produced.size() != out.problems.size())
     fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   CheckOptions options;
-  options.workers = run.workers;
+  options.workers = workers;
   options.limits.wall_seconds = run.timeout_seconds;
   options.limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
   std::optional<Sandbox> sandbox;
   if (run.benchmark == Benchmark::humaneval) {
-    sandbox.emplace(Sandbox::open(run.unsafe_no_sandbox));
+    sandbox.emplace(Sandbox::open(run.unsafe_no_sandbox, RunBudget::for_workers(workers, options.limits)));
     out.warning = sandbox->warning();
     options.sandbox = &*sandbox;
   }

@@ -28,7 +28,7 @@ struct ProblemRecord {
 
 struct CheckOptions {
   const Sandbox* sandbox = nullptr;  // needed for HumanEval only
-  int workers = 0;                   // parallel programs; <= 0: one per core
+  int workers = 0;                   // parallel programs, 1..max_workers(); 0: one per core
   SandboxLimits limits;              // wall/CPU default to HumanEval's 10 s
 };
 
@@ -44,7 +44,7 @@ struct CompletionFileRun {
   std::filesystem::path data;
   Split split = Split::eval;
   std::filesystem::path completions;
-  int workers = 0;
+  int workers = 0;  // 0: one per core; else 1..max_workers() (executor.h)
   double timeout_seconds = kHumanEvalSeconds;
   bool unsafe_no_sandbox = false;
 };

@@ -20,8 +20,12 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "core/error.h"
+#include "eval/run_cgroup.h"
+#include "eval/sandbox_mounts.h"
+#include "eval/seccomp_filter.h"
 
 namespace s0 {
 
@@ -51,23 +55,6 @@ std::string find_on_path(const std::string& name) {
     start = end + 1;
   }
   return "";
-}
-
-bool under(const fs::path& path, const fs::path& dir) {
-  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
-  return d == dir.end();
-}
-
-// The directories hidden from programs: the homes, and $HOME wherever it is.
-std::vector<std::string> hidden_dirs() {
-  std::vector<std::string> dirs = {"/root", "/home"};
-  const char* home = std::getenv("HOME");
-  std::error_code ec;
-  if (home && fs::is_directory(home, ec)) {
-    fs::path h = fs::weakly_canonical(home, ec);
-    if (h != "/" && !under(h, "/root") && !under(h, "/home")) dirs.push_back(h.string());
-  }
-  return dirs;
 }
 
 struct Pipe {
@@ -151,10 +138,12 @@ bool passed(const struct timespec& deadline) {
 // moment and would be handed to the machine's pid 1, which in containers may never reap it.
 // With a uid of its own, kill(-1) reaches exactly the run's processes, even ones that escaped
 // into a new session. Runs in a forked child of a threaded process: async-signal-safe calls only.
-[[noreturn]] void reap_program(char* const* argv, char* const* envp, double wall_seconds, bool own_uid) {
+// `first_closed` is the lowest descriptor it closes (4 when fd 3 carries bubblewrap's seccomp filter).
+[[noreturn]] void reap_program(char* const* argv, char* const* envp, double wall_seconds, bool own_uid,
+                               unsigned first_closed) {
   // The reaper never execs, so close-on-exec does not apply: without this it would hold the write
   // end of the program's stdin (and other runs' pipes), and the program would never see EOF.
-  ::syscall(SYS_close_range, 3u, ~0u, 0u);
+  ::syscall(SYS_close_range, first_closed, ~0u, 0u);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t chld;
   sigemptyset(&chld);
@@ -198,15 +187,30 @@ bool passed(const struct timespec& deadline) {
 
 }  // namespace
 
+// Tasks a program's cgroup allows beyond the program's own: the reaper, bubblewrap and its pid-1.
+constexpr int kRunnerTasks = 4;
+
+// The descriptor bubblewrap reads the seccomp filter from, inherited across exec.
+constexpr int kSeccompFd = 3;
+
+RunBudget RunBudget::for_workers(int workers, const SandboxLimits& each) {
+  int n = workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  uint64_t half_ram = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 2;
+  RunBudget b;
+  b.memory = std::min(each.memory * static_cast<uint64_t>(n), half_ram);
+  b.processes = static_cast<int64_t>(n) * (each.processes + kRunnerTasks);
+  return b;
+}
+
 std::vector<std::string> Sandbox::command(const SandboxLimits& limits) const {
   std::vector<std::string> argv;
   if (isolated_) {
-    argv = {bwrap_,   "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev",
-            "--proc", "/proc"};
-    for (const std::string& dir : hidden_dirs()) argv.insert(argv.end(), {"--tmpfs", dir});
-    for (const std::string& dir : extra_binds_) argv.insert(argv.end(), {"--ro-bind", dir, dir});
-    argv.insert(argv.end(), {"--size", std::to_string(limits.tmp_size), "--tmpfs", "/tmp", "--dir", "/tmp/work",
-                             "--chdir", "/tmp/work"});
+    argv = {bwrap_, "--unshare-all", "--die-with-parent", "--new-session", "--seccomp", std::to_string(kSeccompFd)};
+    std::vector<std::string> mounts = sandbox_mount_args(python_, limits);
+    argv.insert(argv.end(), mounts.begin(), mounts.end());
+    // The process limit is set inside the sandbox's user namespace, where the kernel counts only
+    // the program's own processes (an ordinary user's other processes do not count against it).
+    argv.insert(argv.end(), {"--", prlimit_, cat("--nproc=", limits.processes)});
   }
   // -s: no user site-packages; -B: no bytecode files; "-": the program arrives on stdin.
   argv.insert(argv.end(), {python_, "-s", "-B", "-"});
@@ -244,6 +248,23 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
   // has a uid of its own (as root: the fresh uid). For another user it would count their shell too.
   if (root) rlimits.push_back({RLIMIT_NPROC, static_cast<rlim_t>(limits.processes)});
   const char* workdir = dir ? dir->path.c_str() : nullptr;
+  // The program's own cgroup, joined by the child before anything else runs; gone when this returns.
+  std::unique_ptr<RunCgroup::Program> group;
+  std::vector<const char*> join_files;
+  if (cgroup_) {
+    group = cgroup_->program({limits.memory, limits.processes + kRunnerTasks});
+    for (const std::string& f : group->join_files()) join_files.push_back(f.c_str());
+  }
+  // bubblewrap reads the seccomp filter from a descriptor, to its end: a pipe per run (the
+  // filter is far smaller than a pipe's buffer, so it is written whole before the fork).
+  std::optional<Pipe> filter;
+  if (isolated_) {
+    filter.emplace();
+    if (::write(filter->w, seccomp_.data(), seccomp_.size()) != static_cast<ssize_t>(seccomp_.size()))
+      fail("sandbox: cannot hand the seccomp filter to bubblewrap (", std::strerror(errno), ")");
+    filter->close_w();
+  }
+  const int filter_fd = filter ? filter->r : -1;
 
   Pipe in, out, err;
   auto start = std::chrono::steady_clock::now();
@@ -251,9 +272,21 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
   if (pid < 0) fail("sandbox: fork failed (", std::strerror(errno), ")");
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Above the descriptors the dup2s below replace, then to its fixed place (without close-on-exec).
+    int filter_copy = filter_fd >= 0 ? ::fcntl(filter_fd, F_DUPFD, 10) : -1;
     ::dup2(in.r, 0);
     ::dup2(out.w, 1);
     ::dup2(err.w, 2);
+    if (filter_copy >= 0) ::dup2(filter_copy, kSeccompFd);
+    for (const char* file : join_files) {
+      int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) {
+        static const char msg[] = "sandbox: cannot join the program's cgroup\n";
+        ::write(2, msg, sizeof msg - 1);
+        _exit(126);
+      }
+      ::close(fd);
+    }
     for (const Limit& l : rlimits) {
       struct rlimit rl = {l.value, l.value};
       ::setrlimit(l.resource, &rl);
@@ -261,9 +294,10 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
     if (root && (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0)) _exit(126);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // s0 dying takes the run with it (set after setuid clears it)
     if (workdir && ::chdir(workdir) != 0) _exit(126);
-    reap_program(argv.data(), envp.data(), limits.wall_seconds, root);
+    reap_program(argv.data(), envp.data(), limits.wall_seconds, root, filter_copy >= 0 ? kSeccompFd + 1 : 3);
   }
   ::setpgid(pid, pid);  // also in the parent, so killpg works even before the child ran
+  filter.reset();
   in.close_r();
   out.close_w();
   err.close_w();
@@ -336,21 +370,19 @@ RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) 
   return result;
 }
 
-Sandbox Sandbox::open(bool unsafe_no_sandbox) {
+Sandbox Sandbox::open(bool unsafe_no_sandbox, const RunBudget& budget) {
   ::signal(SIGPIPE, SIG_IGN);  // a program that exits before reading its source must not kill s0
   Sandbox sb;
-  // Debian's interpreter first: it lives outside the homes that the sandbox hides.
+  // Debian's interpreter first; another one is bound read-only by its prefix (sandbox_mounts.h).
   sb.python_ = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : find_on_path("python3");
   if (sb.python_.empty())
     fail("cannot execute programs: python3 not found on PATH (install the Debian package python3)");
   std::error_code ec;
   fs::path real = fs::canonical(sb.python_, ec);
-  if (!ec) {
-    sb.python_ = real.string();
-    fs::path prefix = real.parent_path().parent_path();
-    for (const std::string& hidden : hidden_dirs())
-      if (under(real, hidden)) sb.extra_binds_.push_back(prefix.string());
-  }
+  if (!ec) sb.python_ = real.string();
+
+  std::unique_ptr<RunCgroup> cgroup = RunCgroup::create({budget.memory, budget.processes}, sb.no_cgroup_reason_);
+  sb.cgroup_ = std::move(cgroup);
   if (unsafe_no_sandbox) return sb;
 
   sb.bwrap_ = find_on_path("bwrap");
@@ -358,6 +390,13 @@ Sandbox Sandbox::open(bool unsafe_no_sandbox) {
     fail(
         "cannot execute programs safely: bubblewrap (bwrap) not found on PATH; install the Debian package "
         "bubblewrap, or pass --unsafe-no-sandbox to run model-written code without isolation");
+  // Inside the sandbox only /usr is there, so prlimit must come from it.
+  sb.prlimit_ = "/usr/bin/prlimit";
+  if (::access(sb.prlimit_.c_str(), X_OK) != 0)
+    fail("cannot execute programs safely: /usr/bin/prlimit not found (install the Debian package util-linux), or "
+         "pass --unsafe-no-sandbox to run model-written code without isolation");
+  // Without a cgroup nothing would bound memfds and SysV shared memory: the filter denies them.
+  sb.seccomp_ = seccomp_filter_program(!sb.cgroup_);
   sb.isolated_ = true;
   SandboxLimits probe_limits;
   probe_limits.wall_seconds = 20;
@@ -371,10 +410,20 @@ Sandbox Sandbox::open(bool unsafe_no_sandbox) {
   return sb;
 }
 
+int64_t Sandbox::running_processes() const { return cgroup_ ? cgroup_->processes() : -1; }
+
 std::string Sandbox::warning() const {
-  if (isolated_) return "";
-  return "warning: --unsafe-no-sandbox: model-written programs run without namespaces or a read-only file "
-         "system (only rlimits, a private directory and a timeout contain them)";
+  std::vector<std::string> parts;
+  if (!isolated_)
+    parts.push_back(
+        "warning: --unsafe-no-sandbox: model-written programs run without namespaces, seccomp or a private file "
+        "system (only rlimits, a private directory and a timeout contain them)");
+  if (!cgroup_)
+    parts.push_back(cat("warning: memory is bounded per program only, not for the run as a whole (",
+                        no_cgroup_reason_, ")"));
+  std::string line;
+  for (const std::string& p : parts) line += (line.empty() ? "" : "; ") + p;
+  return line;
 }
 
 }  // namespace s0
