@@ -91,11 +91,12 @@ bool belong_together(const AdapterSnapshot& s) {
 }
 
 // A writer killed between its renames leaves the files it had not renamed yet as complete, fsynced
-// temporaries (everything is staged before the first rename): the adapter it was writing is
-// those plus the ones already renamed. Returns it, if the folder holds such a set.
+// temporaries (everything is staged before the first rename, and the next writer removes them only
+// after its own renames): the adapter it was writing is those plus the ones already renamed.
+// Returns it, if the folder holds such a set.
 std::optional<AdapterSnapshot> finish_interrupted_write(const fs::path& dir, const AdapterSnapshot& s) {
   std::vector<std::string> configs{s.config}, metas{s.meta};
-  std::vector<fs::path> states;
+  std::vector<fs::path> states{dir / kStatesFile};
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -230,9 +231,7 @@ void write_adapter(const fs::path& dir_given, const AdapterFile& a, bool overwri
 
   // Everything is staged (written and fsynced) before anything is renamed, states last, so that the
   // renames follow each other within microseconds. A file whose bytes are already there is left as
-  // it is (during training only states.safetensors changes), but the temporaries that killed
-  // writers left for it are removed all the same.
-  for (const char* name : kAdapterFiles) remove_stale_temporaries(dir / name);
+  // it is: during training only states.safetensors changes.
   auto unchanged = [&](const fs::path& path, const std::string& bytes) {
     if (!fs::is_regular_file(path, ec)) return false;
     try {
@@ -247,6 +246,9 @@ void write_adapter(const fs::path& dir_given, const AdapterFile& a, bool overwri
   staged.emplace_back(dir / kStatesFile, states);
   for (StagedFile& f : staged) f.commit();
   sync_directory(dir);
+  // Only now, with the folder whole again, may what killed writers left behind go: until then it
+  // may be what finish_interrupted_write needs to read their adapter.
+  for (const char* name : kAdapterFiles) remove_stale_temporaries(dir / name);
   if (created) sync_directory(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
 }
 

@@ -57,7 +57,6 @@ void remove_stale_temporaries(const fs::path& target) {
 }
 
 StagedFile::StagedFile(const fs::path& target, std::string_view data) : target_(normalize_output_path(target)) {
-  remove_stale_temporaries(target_);
   std::random_device rd;
   temporary_ = directory_of(target_) /
                (temporary_prefix(target_.filename().string()) + std::to_string(::getpid()) + "-" + std::to_string(rd()));
@@ -112,7 +111,9 @@ void sync_directory(const fs::path& dir) {
 void write_file_atomic(const fs::path& path, std::string_view data) {
   StagedFile file(path, data);
   file.commit();
-  sync_directory(directory_of(normalize_output_path(path)));
+  const fs::path target = normalize_output_path(path);
+  sync_directory(directory_of(target));
+  remove_stale_temporaries(target);
 }
 
 }  // namespace s0

@@ -3,8 +3,8 @@
 // target, named `.<target name>.s0-tmp-<pid>-<random>` (hidden, and recognisably s0's own), are
 // flushed with fsync and renamed over the target; the directory is then fsynced so that the
 // rename itself survives a crash. A run killed in between leaves its temporary behind: the next
-// write of the same target removes the temporaries of processes that no longer exist (never those
-// of a live writer, and never a file of any other name).
+// completed write of the same target removes the temporaries of processes that no longer exist
+// (never those of a live writer, and never a file of any other name).
 #include <filesystem>
 #include <string>
 #include <string_view>
