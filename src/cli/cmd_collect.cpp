@@ -28,10 +28,11 @@ Runner setup(CLI::App& app) {
   sampling.max_new_tokens = 512;
   o->harness.declare(app, "train", sampling, 8);
   app.add_option("--out", o->out, "training JSON lines to write ({\"prompt\", \"completion\"} per line)")->required();
-  app.add_flag("--force", o->force, "overwrite --out if it exists");
+  app.add_flag("--force", o->force, "overwrite --out if it exists (a file; never an input)");
   return [o] {
     CompletionFileRun request = o->harness.request();
-    check_output_path(o->out, o->force);
+    refuse_overlap({"--out", o->out}, o->harness.inputs());
+    check_file_output({"--out", o->out}, o->force);
     CheckedRun run = o->harness.run(request);
     if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
     std::string lines;

@@ -1,20 +1,29 @@
 // `s0 eval`: scores one run (a model with or without an adapter) on a benchmark split. Writes a
 // JSON report with a record per problem, greedy pass@1 and pass@k, and the problems improved or
-// degraded against a baseline report; prints a one-screen summary.
+// degraded against a baseline report; prints a one-screen summary. Completions generated with
+// --model are saved beside the report, in the --completions format, so that the run can be
+// audited and rescored (`s0 eval --completions` on that file gives the same records).
 #include <iostream>
 
 #include "cli/command.h"
 #include "cli/harness_options.h"
+#include "eval/completions.h"
 #include "eval/report.h"
 #include "io/file.h"
+#include "io/output_path.h"
 
 namespace s0::cli {
 namespace {
 
+// The report's name with ".completions.jsonl" in place of its extension: r.json -> r.completions.jsonl.
+std::filesystem::path default_completions_out(const std::string& report) {
+  return normalize_output_path(report).replace_extension(".completions.jsonl");
+}
+
 Runner setup(CLI::App& app) {
   struct Options {
     HarnessOptions harness;
-    std::string report, baseline, label;
+    std::string report, completions_out, baseline, label;
     bool force = false;
   };
   auto o = std::make_shared<Options>();
@@ -22,22 +31,43 @@ Runner setup(CLI::App& app) {
   greedy.max_new_tokens = 512;
   o->harness.declare(app, "eval", greedy, 1);
   app.add_option("--report", o->report, "JSON report to write")->required();
+  app.add_option("--completions-out", o->completions_out,
+                 "with --model: where to save the generated completions, in the --completions format "
+                 "({\"task_id\", \"completion\"} per sample), to audit or rescore the run (default: the report's "
+                 "name with .completions.jsonl in place of its extension, e.g. r.json -> r.completions.jsonl)");
   app.add_option("--baseline", o->baseline, "an earlier report to count improved and degraded problems against");
   app.add_option("--label", o->label, "free text naming the run in the report (adapter, seed, ...)");
-  app.add_flag("--force", o->force, "overwrite --report if it exists");
+  app.add_flag("--force", o->force, "overwrite --report (and --completions-out) if it exists");
   return [o] {
     CompletionFileRun request = o->harness.request();
-    check_output_path(o->report, o->force);
+    if (!o->completions_out.empty() && !o->harness.from_model())
+      fail("--completions-out applies to generation with --model; with --completions the outputs are already in a file");
+    const std::filesystem::path completions_out =
+        !o->harness.from_model()      ? std::filesystem::path()
+        : o->completions_out.empty() ? default_completions_out(o->report)
+                                     : std::filesystem::path(o->completions_out);
+    std::vector<NamedPath> inputs = o->harness.inputs();
+    inputs.push_back({"--baseline", o->baseline});
+    std::vector<NamedPath> others = inputs;
+    others.push_back({"--completions-out", completions_out});
+    refuse_overlap({"--report", o->report}, others);
+    check_file_output({"--report", o->report}, o->force);
+    if (!completions_out.empty()) {
+      refuse_overlap({"--completions-out", completions_out}, inputs);
+      check_file_output({"--completions-out", completions_out}, o->force);
+    }
     Json baseline;
     if (!o->baseline.empty()) baseline = load_json_file(o->baseline);  // fail early, before running anything
     CheckedRun run = o->harness.run(request);
     if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
+    if (!completions_out.empty()) write_file_atomic(completions_out, completion_lines(run.problems, run.samples));
     ReportInfo info{request.benchmark, request.split, o->harness.data, o->harness.source(), o->label};
     Json report = make_report(info, run.records);
     if (!o->baseline.empty()) compare_with_baseline(report, baseline, o->baseline);
     write_file_atomic(o->report, report.dump(2) + "\n");
     std::cout << summary_table(report);
     if (run.skipped) std::cout << "  (" << run.skipped << " completion lines were for problems outside the split)\n";
+    if (!completions_out.empty()) std::cout << "  completions: " << completions_out.string() << "\n";
     std::cout << "  report: " << o->report << "\n";
     return 0;
   };

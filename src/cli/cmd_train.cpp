@@ -6,6 +6,9 @@
 
 #include "cli/command.h"
 #include "core/error.h"
+#include "io/adapter_file.h"
+#include "io/output_lock.h"
+#include "io/output_path.h"
 #include "model/arch/registry.h"
 #include "tune/adapter.h"
 #include "tune/data.h"
@@ -30,7 +33,10 @@ s0::cli::Runner setup(CLI::App& app) {
                  "training examples, JSON lines: {\"prompt\": ..., \"completion\": ...} or {\"ids\": [...], "
                  "\"prompt_len\": n}; prompt tokens are masked from the loss")
       ->required();
-  app.add_option("--out", a->out, "adapter folder to write (states.safetensors, config.json, meta.json)")->required();
+  app.add_option("--out", a->out,
+                 "adapter folder to write (states.safetensors, config.json, meta.json), rewritten after every "
+                 "step; no other s0 process may write it during the run")
+      ->required();
   app.add_option("--steps", a->cfg.n_steps, "optimizer steps, each over every example")->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
@@ -52,11 +58,16 @@ s0::cli::Runner setup(CLI::App& app) {
   app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
-  app.add_flag("--force", a->force, "replace --out if it exists");
+  app.add_flag("--force", a->force,
+               "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
+               "meta.json; a folder holding anything else is never replaced)");
   return [a] {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::exists(a->out, ec) && !a->force) s0::fail(a->out, ": already exists (pass --force to replace it)");
+    // Before anything slow: the output must not be an input, nor anything but an adapter folder,
+    // and no other s0 process may be writing it (the lock is held until the run ends).
+    const std::filesystem::path out = s0::normalize_output_path(a->out);
+    s0::refuse_overlap({"--out", out}, {{"--model", a->model}, {"--data", a->data}});
+    s0::check_adapter_output(out, a->force);
+    const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
     const s0::HybridModel model = s0::load_model(a->model);
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
@@ -79,7 +90,7 @@ s0::cli::Runner setup(CLI::App& app) {
     partial.layers = opt.layers;
     auto save = [&](const s0::StateSet& states) {
       partial.states = states;
-      s0::write_adapter(a->out, s0::make_adapter_file(model, partial, a->cfg), /*overwrite=*/true);
+      s0::write_adapter(out, s0::make_adapter_file(model, partial, a->cfg), /*overwrite=*/true);
     };
     s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt,
                                          [&](const s0::StepReport& rep, const s0::StateSet& states) {

@@ -4,11 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "cli/generation_flags.h"
 #include "eval/executor.h"
 #include "eval/harness.h"
+#include "io/output_path.h"
 
 namespace s0::cli {
 
@@ -76,12 +78,12 @@ struct HarnessOptions {
   CheckedRun run(const CompletionFileRun& request) const;
   // Where the completions came from, for reports and messages.
   std::string source() const;
+
+  // Every file or folder the run reads (those given), which no output may overlap.
+  std::vector<NamedPath> inputs() const {
+    return {{"--data", data}, {"--completions", completions}, {"--model", model}, {"--adapter", adapter}};
+  }
 };
 
-// Refuses to replace an existing file unless --force: results are expensive to recompute.
-inline void check_output_path(const std::string& path, bool force) {
-  std::error_code ec;
-  if (!force && std::filesystem::exists(path, ec)) fail(path, ": already exists (pass --force to overwrite)");
-}
 
 }  // namespace s0::cli

@@ -8,6 +8,17 @@
 
 namespace s0 {
 
+std::string completion_lines(const std::vector<Problem>& problems,
+                             const std::vector<std::vector<std::string>>& samples) {
+  if (problems.size() != samples.size())
+    fail("internal: ", samples.size(), " sample lists for ", problems.size(), " problems");
+  std::string out;
+  for (size_t i = 0; i < problems.size(); ++i)
+    for (const std::string& completion : samples[i])
+      out += Json{{"task_id", problems[i].id}, {"completion", completion}}.dump() + "\n";
+  return out;
+}
+
 CompletionSet read_completions(const std::filesystem::path& path, const std::vector<Problem>& all,
                                const std::vector<Problem>& selected) {
   std::map<std::string, size_t> by_id;

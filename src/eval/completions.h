@@ -1,6 +1,6 @@
 #pragma once
-// Completions from a file, the way `s0 collect` and `s0 eval` take them until the generation
-// engine produces them itself. JSON lines, one sample per line:
+// Completions in a file, the way `s0 collect` and `s0 eval` take them (and `s0 eval --model` saves
+// what it generated). JSON lines, one sample per line:
 //   {"task_id": "HumanEval/81", "completion": "..."}   or   {"index": 81, "completion": "..."}
 // task_id is the problem's id (HumanEval task_id, MATH unique_id, "gsm8k/<row>"); index is its
 // 0-based row in the data file (for HumanEval the task number). Several lines for one problem are
@@ -22,6 +22,11 @@ struct CompletionSet {
 // `all` is every problem of the data file (to resolve ids and indices), `selected` the split.
 // Fails naming the file and line on a malformed line or an unknown problem, and when a selected
 // problem has no completion.
+// The same format written back: one {"task_id", "completion"} line per sample, problems in order and
+// each problem's samples in order, so that read_completions returns `samples` again.
+std::string completion_lines(const std::vector<Problem>& problems,
+                             const std::vector<std::vector<std::string>>& samples);
+
 CompletionSet read_completions(const std::filesystem::path& path, const std::vector<Problem>& all,
                                const std::vector<Problem>& selected);
 

@@ -107,7 +107,8 @@ CheckedRun check_run(const CompletionFileRun& run,
   CheckedRun out;
   std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
   out.problems = select_split(run.benchmark, all, run.split);
-  const std::vector<std::vector<std::string>> produced = samples(all, out);
+  out.samples = samples(all, out);
+  const std::vector<std::vector<std::string>>& produced = out.samples;
   if (produced.size() != out.problems.size())
     fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   CheckOptions options;

@@ -51,6 +51,7 @@ struct CompletionFileRun {
 struct CheckedRun {
   std::vector<Problem> problems;  // the split, in order
   std::vector<ProblemRecord> records;
+  std::vector<std::vector<std::string>> samples;  // per problem, as read or produced (before cleaning)
   size_t skipped = 0;   // completion lines for problems outside the split
   std::string warning;  // set when programs ran without the sandbox
 };

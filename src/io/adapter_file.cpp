@@ -1,11 +1,19 @@
 #include "io/adapter_file.h"
 
-#include <random>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
 #include <set>
+#include <thread>
+#include <tuple>
 
 #include "core/error.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/output_lock.h"
+#include "io/output_path.h"
 #include "io/safetensors.h"
 
 namespace s0 {
@@ -17,6 +25,13 @@ namespace {
 const std::set<std::string> kConfigKeys = {"n_steps", "lr", "l2_lambda", "alpha", "normalize", "grad_clip",
                                            "max_length"};
 const std::set<std::string> kArchs = {"gated_delta_net", "mamba2"};
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kMetaFile = "meta.json";
+constexpr const char* kStatesFile = "states.safetensors";
+const char* const kAdapterFiles[] = {kConfigFile, kMetaFile, kStatesFile};
+// Safetensors metadata keys of states.safetensors naming the config.json and meta.json it belongs to.
+constexpr const char* kConfigDigestKey = "s0.config_fnv1a64";
+constexpr const char* kMetaDigestKey = "s0.meta_fnv1a64";
 
 AdapterConfig parse_config(const Json& j, const std::string& origin) {
   if (!j.is_object()) fail(origin, ": expected a JSON object");
@@ -40,15 +55,112 @@ Json config_json(const AdapterConfig& c) {
               {"max_length", c.max_length}};
 }
 
+// FNV-1a, 64 bits, in hex: tells two versions of a small file apart (not a security measure).
+std::string content_digest(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+// The three files as read at one moment, and which versions of them were read.
+struct AdapterSnapshot {
+  std::string config, meta;
+  SafetensorsFile states;
+  std::vector<std::tuple<ino_t, off_t, int64_t>> versions;  // inode, size, mtime (ns) per file
+};
+
+AdapterSnapshot read_snapshot(const fs::path& dir) {
+  AdapterSnapshot s{read_file(dir / kConfigFile), read_file(dir / kMetaFile),
+                    SafetensorsFile::open(dir / kStatesFile), {}};
+  for (const char* name : kAdapterFiles) {
+    struct stat st{};
+    if (::stat((dir / name).c_str(), &st) == 0)
+      s.versions.emplace_back(st.st_ino, st.st_size, st.st_mtim.tv_sec * 1'000'000'000ll + st.st_mtim.tv_nsec);
+  }
+  return s;
+}
+
+// States written by s0 name the config.json and meta.json they belong to; the library's do not.
+bool belong_together(const AdapterSnapshot& s) {
+  const auto& md = s.states.metadata();
+  const auto c = md.find(kConfigDigestKey), m = md.find(kMetaDigestKey);
+  if (c == md.end() || m == md.end()) return true;
+  return c->second == content_digest(s.config) && m->second == content_digest(s.meta);
+}
+
+// A writer killed between its renames leaves the files it had not renamed yet as complete, fsynced
+// temporaries (everything is staged before the first rename, and the next writer removes them only
+// after its own renames): the adapter it was writing is those plus the ones already renamed.
+// Returns it, if the folder holds such a set.
+std::optional<AdapterSnapshot> finish_interrupted_write(const fs::path& dir, const AdapterSnapshot& s) {
+  std::vector<std::string> configs{s.config}, metas{s.meta};
+  std::vector<fs::path> states{dir / kStatesFile};
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    try {
+      if (is_temporary_of(name, kConfigFile)) configs.push_back(read_file(it->path()));
+      if (is_temporary_of(name, kMetaFile)) metas.push_back(read_file(it->path()));
+    } catch (const Error&) {  // removed meanwhile: not part of any set
+    }
+    if (is_temporary_of(name, kStatesFile)) states.push_back(it->path());
+  }
+  for (const fs::path& path : states) {
+    try {
+      AdapterSnapshot candidate{"", "", SafetensorsFile::open(path), s.versions};
+      const auto& md = candidate.states.metadata();
+      const auto c = md.find(kConfigDigestKey), m = md.find(kMetaDigestKey);
+      if (c == md.end() || m == md.end()) continue;
+      for (const std::string& config : configs)
+        for (const std::string& meta : metas)
+          if (content_digest(config) == c->second && content_digest(meta) == m->second) {
+            candidate.config = config;
+            candidate.meta = meta;
+            return candidate;
+          }
+    } catch (const Error&) {  // still being written by a live writer, or removed meanwhile
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads until the three files belong together, or until they have stayed as they are long enough
+// to say that no writer is replacing them (a writer renames the three within microseconds): then
+// they are either an interrupted write, finished from its temporaries, or edited by hand.
+AdapterSnapshot read_consistent_snapshot(const fs::path& dir) {
+  using Clock = std::chrono::steady_clock;
+  constexpr std::chrono::milliseconds kSettled(100), kGiveUp(10000);
+  const auto start = Clock::now();
+  AdapterSnapshot s = read_snapshot(dir);
+  auto unchanged_since = Clock::now();
+  while (!belong_together(s)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    AdapterSnapshot next = read_snapshot(dir);
+    const bool changed = next.versions != s.versions;
+    s = std::move(next);
+    if (changed) unchanged_since = Clock::now();
+    else if (Clock::now() - unchanged_since >= kSettled) {
+      if (std::optional<AdapterSnapshot> finished = finish_interrupted_write(dir, s)) return std::move(*finished);
+      break;  // edited by hand: read as it is
+    }
+    if (Clock::now() - start > kGiveUp)
+      fail(dir.string(), ": the adapter kept changing while being read (is a writer replacing it in a loop?)");
+  }
+  return s;
+}
+
 }  // namespace
 
 AdapterFile read_adapter(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail(dir.string(), ": not an adapter folder (no such directory)");
   AdapterFile a;
-  const fs::path cfg_path = dir / "config.json", meta_path = dir / "meta.json", st_path = dir / "states.safetensors";
-  a.config = parse_config(load_json_file(cfg_path), cfg_path.string());
-  const Json meta = load_json_file(meta_path);
+  const fs::path cfg_path = dir / kConfigFile, meta_path = dir / kMetaFile, st_path = dir / kStatesFile;
+  const AdapterSnapshot snap = read_consistent_snapshot(dir);
+  a.config = parse_config(parse_json(snap.config, cfg_path.string()), cfg_path.string());
+  const Json meta = parse_json(snap.meta, meta_path.string());
   const std::string mo = meta_path.string();
   a.arch = json_string(meta, "arch", mo);
   if (!kArchs.count(a.arch)) fail(mo, ": arch \"", a.arch, "\" is neither \"gated_delta_net\" nor \"mamba2\"");
@@ -64,7 +176,7 @@ AdapterFile read_adapter(const fs::path& dir) {
     if (!d.is_number_unsigned() || d.get<int64_t>() == 0) fail(mo, ": state_shape holds ", d.dump());
     a.state_shape.push_back(d.get<int64_t>());
   }
-  SafetensorsFile st = SafetensorsFile::open(st_path);
+  const SafetensorsFile& st = snap.states;
   for (int64_t layer : a.layers) {
     const std::string key = std::to_string(layer);
     if (!st.has(key)) fail(st_path.string(), ": no state for layer ", layer, " listed in meta.json");
@@ -81,34 +193,63 @@ AdapterFile read_adapter(const fs::path& dir) {
   return a;
 }
 
-void write_adapter(const fs::path& dir, const AdapterFile& a, bool overwrite) {
+void check_adapter_output(const fs::path& dir_given, bool overwrite) {
+  const fs::path dir = normalize_output_path(dir_given);
   std::error_code ec;
-  if (fs::exists(dir, ec) && !overwrite) fail(dir.string(), ": already exists (pass --force to replace it)");
-  fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
-  fs::create_directories(parent, ec);
-  std::random_device rd;
-  const fs::path tmp = parent / (dir.filename().string() + ".tmp" + std::to_string(rd()));
-  fs::create_directory(tmp, ec);
-  if (ec) fail(tmp.string(), ": cannot create (", ec.message(), ")");
-  try {
-    std::map<std::string, Tensor> tensors;
-    for (const auto& [layer, t] : a.states) tensors[std::to_string(layer)] = t;
-    write_safetensors(tmp / "states.safetensors", tensors);
-    write_file_atomic(tmp / "config.json", dump_json(config_json(a.config)) + "\n");
-    Json meta = {{"arch", a.arch}, {"recurrent_layers", a.layers}, {"state_shape", a.state_shape}};
-    write_file_atomic(tmp / "meta.json", dump_json(meta) + "\n");
-    // Replace: move an existing folder aside first so the new one appears whole.
-    fs::path old;
-    if (fs::exists(dir, ec)) {
-      old = parent / (dir.filename().string() + ".old" + std::to_string(rd()));
-      fs::rename(dir, old);
+  const fs::file_status status = fs::status(dir, ec);
+  if (!fs::exists(status)) return;
+  if (!fs::is_directory(status)) fail(dir.string(), ": is not an adapter folder; refusing to replace it");
+  bool holds_adapter = false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    bool ours = name == OutputLock::kFileName;
+    for (const char* file : kAdapterFiles) {
+      if (name == file) holds_adapter = ours = true;
+      ours = ours || is_temporary_of(name, file);
     }
-    fs::rename(tmp, dir);
-    if (!old.empty()) fs::remove_all(old, ec);
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
+    if (!ours)
+      fail(dir.string(), ": is not an adapter folder (it holds \"", name, "\"); refusing to replace it");
   }
+  if (ec) fail(dir.string(), ": cannot list the folder (", ec.message(), ")");
+  if (holds_adapter && !overwrite) fail(dir.string(), ": already exists (pass --force to replace it)");
+}
+
+void write_adapter(const fs::path& dir_given, const AdapterFile& a, bool overwrite) {
+  const fs::path dir = normalize_output_path(dir_given);
+  check_adapter_output(dir, overwrite);
+  std::error_code ec;
+  const bool created = fs::create_directories(dir, ec);
+  if (ec) fail(dir.string(), ": cannot create the folder (", ec.message(), ")");
+
+  const std::string config = dump_json(config_json(a.config)) + "\n";
+  const std::string meta =
+      dump_json(Json{{"arch", a.arch}, {"recurrent_layers", a.layers}, {"state_shape", a.state_shape}}) + "\n";
+  std::map<std::string, Tensor> tensors;
+  for (const auto& [layer, t] : a.states) tensors[std::to_string(layer)] = t;
+  const std::string states =
+      safetensors_bytes(tensors, {{kConfigDigestKey, content_digest(config)}, {kMetaDigestKey, content_digest(meta)}});
+
+  // Everything is staged (written and fsynced) before anything is renamed, states last, so that the
+  // renames follow each other within microseconds. A file whose bytes are already there is left as
+  // it is: during training only states.safetensors changes.
+  auto unchanged = [&](const fs::path& path, const std::string& bytes) {
+    if (!fs::is_regular_file(path, ec)) return false;
+    try {
+      return read_file(path) == bytes;
+    } catch (const Error&) {
+      return false;  // unreadable: rewrite it
+    }
+  };
+  std::vector<StagedFile> staged;
+  if (!unchanged(dir / kConfigFile, config)) staged.emplace_back(dir / kConfigFile, config);
+  if (!unchanged(dir / kMetaFile, meta)) staged.emplace_back(dir / kMetaFile, meta);
+  staged.emplace_back(dir / kStatesFile, states);
+  for (StagedFile& f : staged) f.commit();
+  sync_directory(dir);
+  // Only now, with the folder whole again, may what killed writers left behind go: until then it
+  // may be what finish_interrupted_write needs to read their adapter.
+  for (const char* name : kAdapterFiles) remove_stale_temporaries(dir / name);
+  if (created) sync_directory(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
 }
 
 }  // namespace s0

@@ -6,7 +6,22 @@
 //   config.json         n_steps, lr, l2_lambda, alpha (null = family default), normalize, grad_clip,
 //                       max_length; any other key is an error
 //   meta.json           arch ("gated_delta_net" | "mamba2"), recurrent_layers, state_shape
-// Writing goes to a temporary folder next to the target, then renames it into place.
+//
+// Replacing a folder (training rewrites it after every step) keeps it a plain folder of those three
+// files, so the library can read it at any time, and is atomic for every file: each is written to
+// a temporary beside it and renamed over it (io/atomic_file.h), states.safetensors last, then the
+// folder is fsynced. A reader never finds a file missing or half written. It could still open
+// config.json before a replacement and states.safetensors after it, so states.safetensors records
+// in its safetensors metadata a digest of the config.json and meta.json it was written with, and
+// read_adapter rereads until the three agree. Within one training run config.json and meta.json
+// never change (they are rewritten only when their bytes differ), so there any reader, the library
+// included, sees one consistent adapter. Digests that stay different while nothing is being
+// replaced mean a config.json or meta.json edited by hand, which is legitimate: it is read as it is.
+//
+// This was chosen over swapping a symbolic link to versioned folders (the folder would become a
+// link, and a reader opening the three files by path could still straddle a swap) and over
+// renaming a whole new folder into place (two renames, with a moment when there is no folder, the
+// bug this replaced).
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -37,7 +52,15 @@ struct AdapterFile {
 
 // Reads and validates a folder (every file present and well-formed, states matching meta.json).
 AdapterFile read_adapter(const std::filesystem::path& dir);
-// Writes the folder atomically; refuses an existing `dir` unless `overwrite`.
+
+// Checks that an adapter may be written to `dir`: absent, an empty folder, or an adapter folder
+// (its three files, plus s0's own lock and temporary files, nothing else); an existing adapter is
+// replaced only when `overwrite`. Anything else fails with one line: replacing must never delete
+// what s0 did not write.
+void check_adapter_output(const std::filesystem::path& dir, bool overwrite);
+
+// Writes the folder as described above, creating it if needed; `dir` may end in "/" or "/.".
+// Runs check_adapter_output first.
 void write_adapter(const std::filesystem::path& dir, const AdapterFile& adapter, bool overwrite);
 
 }  // namespace s0

@@ -1,20 +1,45 @@
 #pragma once
-// Reading whole files, memory-mapping them, and writing them atomically (temporary name in the
-// same directory, flush, fsync, rename), so an interrupted run never leaves a half-written file.
+// Reading files: whole, memory-mapped, or through an open descriptor. Every reader opens through
+// InputFile, which accepts regular files only, so a FIFO, socket, device or directory given where
+// data is expected is one clear error instead of a hang or a misleading parse. Writing lives in
+// io/atomic_file.h (included here for the callers that do both).
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "io/atomic_file.h"
+
 namespace s0 {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& path);
+// An open, read-only descriptor of a regular file; closed when the object dies.
+class InputFile {
+ public:
+  // Opens without blocking (O_NONBLOCK, so a FIFO with no writer cannot hang the open) and fails,
+  // naming the path and what it is, unless it is a regular file.
+  static InputFile open(const fs::path& path);
+  InputFile(InputFile&& other) noexcept;
+  InputFile& operator=(InputFile&&) = delete;
+  InputFile(const InputFile&) = delete;
+  ~InputFile();
 
-// Writes `data` to `path` atomically; `path` either appears whole or is left as it was.
-void write_file_atomic(const fs::path& path, std::string_view data);
+  int fd() const { return fd_; }
+  size_t size() const { return size_; }  // at open time
+  const fs::path& path() const { return path_; }
+  // Reads up to `n` bytes into `buf`, retrying on EINTR; returns 0 at the end of the file.
+  size_t read_some(char* buf, size_t n);
+
+ private:
+  InputFile(int fd, size_t size, fs::path path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  int fd_ = -1;
+  size_t size_ = 0;
+  fs::path path_;
+};
+
+std::string read_file(const fs::path& path);
 
 // A read-only memory map of a whole file; the mapping lives as long as the object.
 class MappedFile {

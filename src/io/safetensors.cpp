@@ -90,6 +90,13 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
     e.end = en;
     st.entries_[name] = std::move(e);
   }
+  // The data ends where the last tensor ends: bytes after it are refused, as the reference reader
+  // (safetensors' MetadataIncompleteBuffer) does, since no header entry accounts for them.
+  size_t data_end = 0;
+  for (const auto& kv : st.entries_) data_end = std::max(data_end, kv.second.end);
+  if (data_end < data_size)
+    fail(where, ": ", data_size - data_end, " bytes after the end of the tensor data (the header accounts for ",
+         st.data_start_ + data_end, " of the file's ", size, " bytes)");
   // Byte ranges must not overlap.
   std::vector<std::pair<size_t, const std::string*>> starts;
   for (const auto& [name, e] : st.entries_)
@@ -127,8 +134,8 @@ Tensor SafetensorsFile::tensor(const std::string& name) const {
   return Tensor::view(e.shape, dt, p, file_);
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+std::string safetensors_bytes(const std::map<std::string, Tensor>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   size_t off = 0;
   for (const auto& [name, t] : tensors) {
@@ -146,7 +153,12 @@ void write_safetensors(const std::filesystem::path& path, const std::map<std::st
   for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
   out += h;
   for (const auto& kv : tensors) out.append(static_cast<const char*>(kv.second.raw()), kv.second.nbytes());
-  write_file_atomic(path, out);
+  return out;
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  write_file_atomic(path, safetensors_bytes(tensors, metadata));
 }
 
 }  // namespace s0

@@ -16,7 +16,8 @@ namespace s0 {
 class SafetensorsFile {
  public:
   // Opens and validates: header length within the file, well-formed JSON, known dtypes, shapes
-  // that match their byte ranges, ranges inside the data and not overlapping.
+  // that match their byte ranges, ranges inside the data and not overlapping, and
+  // no bytes after the last tensor's data.
   static SafetensorsFile open(const std::filesystem::path& path);
 
   bool has(const std::string& name) const { return entries_.count(name) != 0; }
@@ -42,7 +43,10 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Serialises tensors (sorted by name) with optional string metadata and writes them atomically.
+// Serialises tensors (sorted by name) with optional string metadata.
+std::string safetensors_bytes(const std::map<std::string, Tensor>& tensors,
+                              const std::map<std::string, std::string>& metadata = {});
+// The same bytes, written atomically.
 void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

@@ -9,6 +9,7 @@
 
 using namespace s0;
 using test::run_s0;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -200,4 +201,39 @@ TEST(Cli, ClearErrors) {
   EXPECT_EQ(model.status, 1);
   EXPECT_NE(model.err.find("--adapter applies to generation with --model"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(report));
+}
+
+// No output may overwrite an input, even with --force, and --force never replaces a folder.
+TEST(Cli, OutputsNeverOverwriteInputs) {
+  test::TempDir dir;
+  std::string data = head_of(dir, "gsm8k_test.jsonl", 2);
+  const std::string data_text = test::read_text(data);
+  const std::string completions = line({{"index", 0}, {"completion", "#### 18"}}) + line({{"index", 1}, {"completion", "#### 3"}});
+  test::write_text(dir / "c.jsonl", completions);
+  const std::string c = (dir / "c.jsonl").string(), d = dir.path().string();
+  auto eval = [&](const std::string& report) {
+    return run_s0({"eval", "--benchmark", "gsm8k", "--data", data, "--completions", c, "--report", report, "--force"});
+  };
+  auto collect = [&](const std::string& out) {
+    return run_s0({"collect", "--benchmark", "gsm8k", "--data", data, "--split", "all", "--completions", c, "--out", out,
+                   "--force"});
+  };
+  auto expect_refused = [](const test::CliResult& r, const std::string& fragment) {
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  expect_refused(eval(c), "--report " + c + " is the same path as --completions " + c);
+  expect_refused(eval(d + "/./c.jsonl"), "is the same path as --completions");
+  expect_refused(eval(data), "is the same path as --data");
+  expect_refused(collect(data), "--out " + data + " is the same path as --data");
+  expect_refused(collect(d + "/../" + dir.path().filename().string() + "/c.jsonl"), "is the same path as --completions");
+  fs::create_directories(dir / "folder");
+  expect_refused(eval((dir / "folder").string()), "exists and is not a regular file (given to --report); refusing to replace it");
+  EXPECT_EQ(test::read_text(c), completions);
+  EXPECT_EQ(test::read_text(data), data_text);
+  EXPECT_EQ(eval((dir / "r.json").string()).status, 0);
+  expect_refused(run_s0({"eval", "--benchmark", "gsm8k", "--data", data, "--completions", c, "--report",
+                         (dir / "r2.json").string(), "--completions-out", (dir / "x.jsonl").string()}),
+                 "--completions-out applies to generation with --model");
 }

@@ -58,6 +58,12 @@ std::string write_adapter_for(const fs::path& dir, const Qwen35Dims& d, float va
   return dir.string();
 }
 
+// The user message followed by " A:", for eval and collect, which always apply the chat template.
+void write_plain_chat_template(const std::string& model) {
+  test::write_text(fs::path(model) / "chat_template.jinja",
+                   "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %} A:{% endif %}");
+}
+
 struct CliModel : ::testing::Test {
   test::TempDir tmp;
   Qwen35Dims dims = small_dims(16);
@@ -151,8 +157,7 @@ namespace {
 // `s0 eval` and `s0 collect` generating with --model (chat template, greedy or sampled) instead of
 // reading --completions.
 TEST_F(CliModel, EvalAndCollectGenerateFromTheModel) {
-  test::write_text(fs::path(model) / "chat_template.jinja",
-                   "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %} A:{% endif %}");
+  write_plain_chat_template(model);
   test::write_text(path("gsm.jsonl"), R"({"question": "1 + 1?", "answer": "two #### 2"})" "\n"
                                       R"({"question": "2 + 2?", "answer": "four #### 4"})" "\n");
   const auto eval = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--split", "all",
@@ -167,6 +172,39 @@ TEST_F(CliModel, EvalAndCollectGenerateFromTheModel) {
   ASSERT_EQ(collect.status, 0) << collect.err;
   EXPECT_NE(collect.out.find("of 6 samples correct"), std::string::npos) << collect.out;
   EXPECT_TRUE(fs::exists(path("train.jsonl")));
+}
+
+// What `s0 eval --model` generated is saved beside the report, and rescoring that file with
+// --completions gives the same records and pass@k.
+TEST_F(CliModel, EvalSavesItsCompletionsForRescoring) {
+  write_plain_chat_template(model);
+  test::write_text(path("gsm.jsonl"), R"({"question": "1 + 1?", "answer": "two #### 2"})" "\n"
+                                      R"({"question": "2 + 2?", "answer": "four #### 4"})" "\n");
+  const auto eval = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--model", model,
+                                  "--samples", "2", "--temperature", "1", "--max-new-tokens", "6", "--report",
+                                  path("r.json")});
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  EXPECT_NE(eval.out.find("completions: " + path("r.completions.jsonl")), std::string::npos) << eval.out;
+  const std::vector<Json> saved = json_lines(test::read_text(path("r.completions.jsonl")));
+  ASSERT_EQ(saved.size(), 4u);
+  EXPECT_EQ(saved[0]["task_id"], "gsm8k/0");
+  EXPECT_EQ(saved[3]["task_id"], "gsm8k/1");
+  const auto rescore = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--completions",
+                                     path("r.completions.jsonl"), "--report", path("again.json")});
+  ASSERT_EQ(rescore.status, 0) << rescore.err;
+  const Json first = load_json_file(path("r.json")), again = load_json_file(path("again.json"));
+  EXPECT_EQ(first["records"], again["records"]);
+  EXPECT_EQ(first["pass_at_k"], again["pass_at_k"]);
+  // The completions file is an output like the report: kept unless --force, never an input.
+  const auto kept = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--model", model,
+                                  "--max-new-tokens", "2", "--report", path("r2.json"), "--completions-out",
+                                  path("r.completions.jsonl")});
+  EXPECT_EQ(kept.status, 1);
+  EXPECT_NE(kept.err.find("r.completions.jsonl: already exists (pass --force to overwrite)"), std::string::npos) << kept.err;
+  const auto over_data = test::run_s0({"eval", "--benchmark", "gsm8k", "--data", path("gsm.jsonl"), "--model", model,
+                                       "--report", path("r3.json"), "--completions-out", path("gsm.jsonl"), "--force"});
+  EXPECT_EQ(over_data.status, 1);
+  EXPECT_NE(over_data.err.find("is the same path as --data"), std::string::npos) << over_data.err;
 }
 
 }  // namespace

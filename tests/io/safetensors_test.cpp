@@ -147,3 +147,21 @@ TEST(Safetensors, FuzzMutatedFiles) {
   EXPECT_GT(rejected, 100);
   EXPECT_GT(opened + rejected, 1499);
 }
+
+// Bytes after the last tensor's data are refused (the reference reader rejects them too), naming
+// the file and the byte counts; every shared fixture file still opens.
+TEST(Safetensors, TrailingBytesAreRefused) {
+  test::TempDir dir;
+  write_raw(dir / "ok.safetensors", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8);
+  EXPECT_EQ(open_error(dir / "ok.safetensors"), "");
+  write_raw(dir / "tail.safetensors", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 11);
+  const size_t header = 8 + std::string(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})").size();
+  EXPECT_EQ(open_error(dir / "tail.safetensors"),
+            (dir / "tail.safetensors").string() + ": 3 bytes after the end of the tensor data (the header accounts for " +
+                std::to_string(header + 8) + " of the file's " + std::to_string(header + 11) + " bytes)");
+  write_raw(dir / "none.safetensors", R"({"__metadata__":{"a":"b"}})", 1);
+  EXPECT_NE(open_error(dir / "none.safetensors").find("1 bytes after the end of the tensor data"), std::string::npos);
+  for (const std::string& model : test::fixture_model_names())
+    for (const char* file : {"model.safetensors", "reference.safetensors"})
+      EXPECT_EQ(open_error(test::fixture_model(model) / file), "") << model << "/" << file;
+}

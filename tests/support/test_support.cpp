@@ -1,10 +1,12 @@
 #include "support/test_support.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -81,6 +83,27 @@ CliResult run_s0(const std::vector<std::string>& args, const std::string& input)
   ::waitpid(pid, &status, 0);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+UnwrittenFifo::UnwrittenFifo(fs::path path, int patience_seconds) : path_(std::move(path)) {
+  if (::mkfifo(path_.c_str(), 0644) != 0) throw std::runtime_error("mkfifo failed: " + path_.string());
+  rescuer_ = std::thread([this, patience_seconds] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(patience_seconds);
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (std::chrono::steady_clock::now() < deadline) continue;
+      const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK);  // succeeds only while a reader waits
+      if (fd >= 0) {
+        ::close(fd);
+        rescued_ = true;
+      }
+    }
+  });
+}
+
+UnwrittenFifo::~UnwrittenFifo() {
+  stop_ = true;
+  rescuer_.join();
 }
 
 void write_text(const fs::path& path, const std::string& text) {

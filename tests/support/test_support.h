@@ -1,8 +1,10 @@
 #pragma once
 // Helpers shared by every test executable: where the shared fixtures are, temporary folders,
 // and running the `s0` binary as a user would.
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace s0::test {
@@ -35,6 +37,25 @@ struct CliResult {
 
 // Runs the s0 binary with the given arguments (no shell), optionally feeding `input` on stdin.
 CliResult run_s0(const std::vector<std::string>& args, const std::string& input = "");
+
+// A FIFO with no writer, given where a regular file is expected. A reader that opens it blocking
+// would wait forever; so that such a reader fails the test instead of hanging it, after `patience`
+// seconds a writer opens and closes the FIFO (the reader then sees an empty file). rescued() says
+// whether that was needed, i.e. whether something blocked on the FIFO.
+class UnwrittenFifo {
+ public:
+  explicit UnwrittenFifo(fs::path path, int patience_seconds = 5);
+  ~UnwrittenFifo();
+  UnwrittenFifo(const UnwrittenFifo&) = delete;
+  UnwrittenFifo& operator=(const UnwrittenFifo&) = delete;
+  const fs::path& path() const { return path_; }
+  bool rescued() const { return rescued_; }
+
+ private:
+  fs::path path_;
+  std::atomic<bool> stop_{false}, rescued_{false};
+  std::thread rescuer_;
+};
 
 void write_text(const fs::path& path, const std::string& text);
 std::string read_text(const fs::path& path);

@@ -2,7 +2,15 @@
 // warning for skipped examples) and the right exit status.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <set>
+#include <thread>
 
 #include "check/reference_fixture.h"
 #include "io/adapter_file.h"
@@ -11,6 +19,7 @@
 #include "support/test_support.h"
 
 using namespace s0;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -24,10 +33,11 @@ std::string fixture_data(const std::string& fixture) {
   return out;
 }
 
-test::CliResult train(const test::TempDir& dir, const std::string& data, std::vector<std::string> extra = {}) {
+test::CliResult train(const test::TempDir& dir, const std::string& data, std::vector<std::string> extra = {},
+                      const std::string& out = "") {
   test::write_text(dir / "data.jsonl", data);
   std::vector<std::string> args = {"train", "--model", test::fixture_model("falcon-h1-plain").string(), "--data",
-                                   (dir / "data.jsonl").string(), "--out", (dir / "adapter").string()};
+                                   (dir / "data.jsonl").string(), "--out", out.empty() ? (dir / "adapter").string() : out};
   args.insert(args.end(), extra.begin(), extra.end());
   return test::run_s0(args);
 }
@@ -97,4 +107,112 @@ TEST(TrainCli, NonFiniteLossStopsAndKeepsLastGoodStates) {
   AdapterFile a = read_adapter(dir / "adapter");
   for (const auto& [layer, t] : a.states)
     for (int64_t i = 0; i < t.numel(); ++i) ASSERT_TRUE(std::isfinite(t.f32()[i]));
+}
+
+// --out may not be an input however it is spelled, and --force replaces only an adapter folder.
+TEST(TrainCli, OutputNeverOverwritesAnInputOrAForeignFolder) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  // A copy of the model, so that a failure of this test cannot damage the shared fixture.
+  fs::copy(test::fixture_model("falcon-h1-plain"), dir / "m");
+  const std::string m = (dir / "m").string();
+  fs::create_symlink(dir / "m", dir / "link");
+  test::write_text(dir / "data.jsonl", data);
+  auto run = [&](const std::string& out) {
+    return test::run_s0({"train", "--model", m, "--data", (dir / "data.jsonl").string(), "--out", out, "--steps", "1",
+                         "--force"});
+  };
+  for (const std::string& out : {m, m + "/", m + "/../m", (dir / "link").string() + "/"})
+    expect_one_line_error(run(out), "is the same path as --model " + m);
+  expect_one_line_error(run((dir / "m" / "ads").string()), "lies inside --model " + m);
+  expect_one_line_error(run((dir / "data.jsonl").string()), "is the same path as --data");
+  expect_one_line_error(run(dir.path().string()), "contains --model");
+  EXPECT_EQ(test::read_text(dir / "data.jsonl"), data);
+  EXPECT_EQ(std::set<std::string>({"config.json", "model.safetensors", "reference.json", "reference.safetensors"}),
+            [&] {
+              std::set<std::string> names;
+              for (const auto& e : fs::directory_iterator(dir / "m")) names.insert(e.path().filename().string());
+              return names;
+            }());
+  // A folder holding anything but an adapter, or a file, is never replaced.
+  fs::create_directories(dir / "notes");
+  test::write_text(dir / "notes" / "todo.txt", "keep me");
+  expect_one_line_error(run((dir / "notes").string()), "is not an adapter folder (it holds \"todo.txt\"); refusing to replace it");
+  EXPECT_EQ(test::read_text(dir / "notes" / "todo.txt"), "keep me");
+  test::write_text(dir / "file", "keep me");
+  expect_one_line_error(run((dir / "file").string()), "is not an adapter folder; refusing to replace it");
+  EXPECT_EQ(test::read_text(dir / "file"), "keep me");
+}
+
+// `--out ads/`, `ads//` and `ads/.` are the folder ads; a failed run leaves no folder behind.
+TEST(TrainCli, TrailingSlashOnOut) {
+  test::TempDir dir;
+  const std::string ads = (dir / "adapter").string();
+  for (const std::string& out : {ads + "/", ads + "//", ads + "/."}) {
+    auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "2", "--force"}, out);
+    ASSERT_EQ(r.status, 0) << out << ": " << r.err;
+    EXPECT_EQ(read_adapter(ads).config.n_steps, 2);
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir.path())) names.insert(e.path().filename().string());
+    EXPECT_EQ(names, (std::set<std::string>{"adapter", "data.jsonl"})) << out;
+  }
+  auto bad = train(dir, "", {}, (dir / "fresh").string() + "/");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_FALSE(fs::exists(dir / "fresh")) << "a run that wrote nothing leaves no folder";
+}
+
+// Two trainings on one folder: the second fails at once, naming the folder and the other process;
+// killing the first releases the folder.
+TEST(TrainCli, SecondTrainingOnTheSameOutFailsAtOnce) {
+  test::TempDir dir;
+  test::write_text(dir / "data.jsonl", fixture_data("falcon-h1-plain"));
+  const std::vector<std::string> args = {"train", "--model", test::fixture_model("falcon-h1-plain").string(), "--data",
+                                         (dir / "data.jsonl").string(), "--out", (dir / "adapter").string(),
+                                         "--steps", "100000", "--force"};
+  const pid_t first = ::fork();
+  ASSERT_GE(first, 0);
+  if (first == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    std::vector<char*> argv;
+    std::string bin = S0_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  // Wait until the first run has written its first step (it holds the lock from its start).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir / "adapter" / "states.safetensors") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(dir / "adapter" / "states.safetensors"));
+  const auto start = std::chrono::steady_clock::now();
+  auto second = test::run_s0(args);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::kill(first, SIGKILL);
+  int status = 0;
+  ::waitpid(first, &status, 0);
+  expect_one_line_error(second, (dir / "adapter").string() + ": another s0 process (pid " + std::to_string(first) +
+                                    ") is writing this folder");
+  EXPECT_LT(seconds, 10.0) << "the second run must fail at once, not after training";
+  EXPECT_EQ(second.out, "");
+  // The kernel released the killed run's lock: the folder can be written again, and reads whole.
+  auto third = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "1", "--force"});
+  EXPECT_EQ(third.status, 0) << third.err;
+  EXPECT_EQ(read_adapter(dir / "adapter").config.n_steps, 1);
+}
+
+// A FIFO or a device as --data is one line of error, never a hang.
+TEST(TrainCli, NonRegularDataFile) {
+  test::TempDir dir;
+  test::UnwrittenFifo fifo(dir / "fifo.jsonl");
+  const std::string model = test::fixture_model("falcon-h1-plain").string();
+  auto r = test::run_s0({"train", "--model", model, "--data", fifo.path().string(), "--out", (dir / "a").string()});
+  expect_one_line_error(r, "fifo.jsonl: is a FIFO (named pipe), expected a regular file");
+  EXPECT_FALSE(fifo.rescued());
+  r = test::run_s0({"train", "--model", model, "--data", "/dev/null", "--out", (dir / "a").string()});
+  expect_one_line_error(r, "/dev/null: is a character device, expected a regular file");
 }
