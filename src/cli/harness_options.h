@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "cli/generation_flags.h"
+#include "cli/validators.h"
 #include "eval/harness.h"
 
 namespace s0::cli {
@@ -16,6 +17,10 @@ constexpr const char* kCompletionsHelp =
     "{\"index\": ROW, \"completion\": TEXT}. ID is the HumanEval task_id, the MATH-500 unique_id, or "
     "gsm8k/ROW; ROW is the 0-based line of the problem in --data (HumanEval: the task number). Several "
     "lines for one problem are its samples, the first being the greedy one; other fields are ignored";
+
+// A program that needs more than an hour is a hung one; larger values would also overflow the
+// conversion to a duration.
+constexpr double kMaxProgramSeconds = 3600;
 
 struct HarnessOptions {
   std::string benchmark, data, completions, split, model, adapter;
@@ -45,7 +50,8 @@ struct HarnessOptions {
     app.add_option("--samples", samples, "with --model: completions generated per problem")->capture_default_str();
     generation.declare(app);
     app.add_option("--workers", workers, "programs run in parallel (default: one per core)");
-    app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str();
+    app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str()
+        ->check(between(0.01, kMaxProgramSeconds));
     app.add_flag("--unsafe-no-sandbox", unsafe,
                  "run model-written programs without the bubblewrap sandbox (rlimits and a timeout only)");
   }
@@ -56,6 +62,7 @@ struct HarnessOptions {
     if (completions.empty() == model.empty())
       fail("give --completions FILE (the model's outputs) or --model DIR (generate them now), not ",
            completions.empty() ? "neither" : "both");
+    if (alpha && adapter.empty()) fail("--alpha scales an adapter's states: add --adapter DIR");
     if (!adapter.empty() && model.empty())
       fail("--adapter applies to generation with --model; with --completions the outputs are already given");
     if (samples < 1) fail("--samples must be at least 1, got ", samples);
