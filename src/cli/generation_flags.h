@@ -3,7 +3,6 @@
 // collect`, `s0 eval`), each with the command's own defaults.
 #include <CLI/CLI.hpp>
 
-#include "cli/validators.h"
 #include "generate/generator.h"
 
 namespace s0::cli {
@@ -15,17 +14,16 @@ struct GenerationFlags {
   uint64_t seed = 0;
 
   void declare(CLI::App& app) {
-    app.add_option("--max-new-tokens", max_new_tokens, "tokens to generate at most per prompt")->capture_default_str()
-        ->check(at_least(1));
-    app.add_option("--temperature", temperature, "sampling temperature; 0 = greedy")->capture_default_str()
-        ->check(at_least(0));
+    // Ranges are checked by the generator and sampler themselves (GenerationOptions may come from
+    // elsewhere than the command line); main refuses non-finite values for every flag.
+    app.add_option("--max-new-tokens", max_new_tokens, "tokens to generate at most per prompt")->capture_default_str();
+    app.add_option("--temperature", temperature, "sampling temperature; 0 = greedy")->capture_default_str();
     app.add_option("--top-p", top_p, "nucleus sampling: keep the most likely tokens up to this probability mass")
-        ->capture_default_str()->check(greater_than(0))->check(between(0, 1));
-    app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 = all")->capture_default_str()
-        ->check(at_least(0));
+        ->capture_default_str();
+    app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 = all")->capture_default_str();
     app.add_option("--seed", seed, "random seed; each prompt's stream also depends on its index, not on the batch")
         ->capture_default_str();
-    app.add_option("--batch", batch, "sequences decoded together")->capture_default_str()->check(at_least(1));
+    app.add_option("--batch", batch, "sequences decoded together")->capture_default_str();
   }
 
   GenerationOptions options(const std::vector<int64_t>& eos_ids) const {
