@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "generate/model_session.h"
 #include "io/adapter_file.h"
@@ -76,9 +77,10 @@ Runner setup(CLI::App& app) {
     std::string keep;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("--steps", o->steps, "training steps")->capture_default_str();
-  app.add_option("--lr", o->lr, "Adam learning rate for the states")->capture_default_str();
-  app.add_option("--max-new-tokens", o->max_new_tokens, "tokens generated per prompt")->capture_default_str();
+  app.add_option("--steps", o->steps, "training steps")->capture_default_str()->check(at_least(1));
+  app.add_option("--lr", o->lr, "Adam learning rate for the states")->capture_default_str()->check(greater_than(0));
+  app.add_option("--max-new-tokens", o->max_new_tokens, "tokens generated per prompt")->capture_default_str()
+      ->check(at_least(1));
   app.add_option("--keep", o->keep, "write the model, data and adapter to this folder and keep them");
   return [o] {
     const bool temporary = o->keep.empty();

@@ -1,6 +1,7 @@
 // `s0 generate`: text from a model, optionally starting its recurrent layers from an adapter. One
 // --prompt streams its completion to stdout; --prompts FILE.jsonl writes one JSON line per prompt
 // (in file order), each prompt with its own adapter if the line names one.
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
@@ -43,6 +44,10 @@ Runner setup(CLI::App& app) {
     if (o->no_thinking && !o->chat) fail("--no-thinking applies to chat prompts: add --chat");
     std::vector<PromptLine> lines =
         single ? std::vector<PromptLine>{{o->prompt, std::nullopt}} : read_prompt_file(o->prompts);
+    const bool any_adapter = !o->adapter.empty() || std::any_of(lines.begin(), lines.end(), [](const PromptLine& l) {
+                               return l.adapter.has_value();
+                             });
+    if (o->alpha && !any_adapter) fail("--alpha scales an adapter's states: add --adapter DIR");
     ModelSession session(o->model);
     TextOptions to;
     to.generation = o->flags.options(session.eos_ids());

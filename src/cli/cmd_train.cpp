@@ -5,6 +5,7 @@
 #include <random>
 
 #include "cli/command.h"
+#include "cli/validators.h"
 #include "core/error.h"
 #include "io/adapter_file.h"
 #include "io/output_lock.h"
@@ -38,17 +39,17 @@ s0::cli::Runner setup(CLI::App& app) {
                  "step; no other s0 process may write it during the run")
       ->required();
   app.add_option("--steps", a->cfg.n_steps, "optimizer steps, each over every example")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(s0::cli::at_least(1));
+  app.add_option("--lr", a->cfg.lr, "Adam learning rate")->capture_default_str()->check(s0::cli::greater_than(0));
   app.add_option("--l2", a->cfg.l2_lambda, "L2 penalty on sum(S0^2)")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(s0::cli::at_least(0));
   app.add_option("--grad-clip", a->cfg.grad_clip, "total-norm gradient clipping (0 disables)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(s0::cli::at_least(0));
   app.add_option("--max-length", a->cfg.max_length, "longer examples are truncated, with a warning")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(s0::cli::at_least(1));
   app.add_option("--alpha", a->alpha,
                  "scale applied when the adapter is activated (default: by family, GatedDeltaNet 0.07, Mamba-2 0.65)")
-      ->check(CLI::PositiveNumber);
+      ->check(s0::cli::greater_than(0));
   app.add_flag("--normalize", a->cfg.normalize, "scale each state to unit norm before alpha at activation");
   app.add_option("--layers", a->layers, "recurrent layers to train: all, or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
@@ -56,7 +57,7 @@ s0::cli::Runner setup(CLI::App& app) {
                  "orders the examples within each step's batches (training from zeros is otherwise deterministic)")
       ->capture_default_str();
   app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(s0::cli::at_least(1));
   app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
   app.add_flag("--force", a->force,
                "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
@@ -102,7 +103,9 @@ s0::cli::Runner setup(CLI::App& app) {
                                            save(states);  // the last good states are always on disk
                                          });
     if (r.stopped_non_finite)
-      s0::fail(r.stop_reason, r.steps.empty() ? "" : "; the states after the last good step are in " + a->out);
+      s0::fail(r.stop_reason, r.steps.empty() ? "; nothing was written"
+                                              : "; the states after step " + std::to_string(r.steps.size()) +
+                                                    " (the last finite ones) are in " + a->out);
     std::printf("done: loss %.4f -> %.4f over %zu steps in %.1f s; adapter written to %s\n", r.steps.front().mean_loss,
                 r.steps.back().mean_loss, r.steps.size(), total, a->out.c_str());
     return 0;

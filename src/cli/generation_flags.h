@@ -14,6 +14,8 @@ struct GenerationFlags {
   uint64_t seed = 0;
 
   void declare(CLI::App& app) {
+    // Ranges are checked by the generator and sampler themselves (GenerationOptions may come from
+    // elsewhere than the command line); main refuses non-finite values for every flag.
     app.add_option("--max-new-tokens", max_new_tokens, "tokens to generate at most per prompt")->capture_default_str();
     app.add_option("--temperature", temperature, "sampling temperature; 0 = greedy")->capture_default_str();
     app.add_option("--top-p", top_p, "nucleus sampling: keep the most likely tokens up to this probability mass")

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "cli/generation_flags.h"
+#include "cli/validators.h"
 #include "eval/executor.h"
 #include "eval/harness.h"
 #include "io/output_path.h"
@@ -19,6 +20,10 @@ constexpr const char* kCompletionsHelp =
     "{\"index\": ROW, \"completion\": TEXT}. ID is the HumanEval task_id, the MATH-500 unique_id, or "
     "gsm8k/ROW; ROW is the 0-based line of the problem in --data (HumanEval: the task number). Several "
     "lines for one problem are its samples, the first being the greedy one; other fields are ignored";
+
+// A program that needs more than an hour is a hung one; larger values would also overflow the
+// conversion to a duration.
+constexpr double kMaxProgramSeconds = 3600;
 
 struct HarnessOptions {
   std::string benchmark, data, completions, split, model, adapter;
@@ -49,7 +54,8 @@ struct HarnessOptions {
     generation.declare(app);
     app.add_option("--workers", workers,
                    cat("programs run in parallel, 1 to ", max_workers(), " (default: one per core)"));
-    app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str();
+    app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str()
+        ->check(between(0.01, kMaxProgramSeconds));
     app.add_flag("--unsafe-no-sandbox", unsafe,
                  "run model-written programs without the bubblewrap sandbox (rlimits and a timeout only)");
   }
@@ -60,6 +66,7 @@ struct HarnessOptions {
     if (completions.empty() == model.empty())
       fail("give --completions FILE (the model's outputs) or --model DIR (generate them now), not ",
            completions.empty() ? "neither" : "both");
+    if (alpha && adapter.empty()) fail("--alpha scales an adapter's states: add --adapter DIR");
     if (!adapter.empty() && model.empty())
       fail("--adapter applies to generation with --model; with --completions the outputs are already given");
     if (samples < 1) fail("--samples must be at least 1, got ", samples);

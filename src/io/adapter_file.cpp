@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/finite.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/output_lock.h"
@@ -37,17 +39,25 @@ AdapterConfig parse_config(const Json& j, const std::string& origin) {
   if (!j.is_object()) fail(origin, ": expected a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!kConfigKeys.count(it.key())) fail(origin, ": unknown key \"", it.key(), "\"");
+  // Python's json (and so the library) reads NaN and Infinity; as a state's scale or an optimizer
+  // setting they only ever produce NaN states, so each number must be finite.
+  auto finite_number = [&](const std::string& key, double def) {
+    const double v = json_number_or(j, key, def, origin);
+    require_finite(v, cat(origin, ": \"", key, "\""));
+    return v;
+  };
   AdapterConfig c;
   c.n_steps = json_int_or(j, "n_steps", c.n_steps, origin);
-  c.lr = json_number_or(j, "lr", c.lr, origin);
-  c.l2_lambda = json_number_or(j, "l2_lambda", c.l2_lambda, origin);
-  if (j.contains("alpha") && !j["alpha"].is_null()) c.alpha = json_number(j, "alpha", origin);
+  c.lr = finite_number("lr", c.lr);
+  c.l2_lambda = finite_number("l2_lambda", c.l2_lambda);
+  if (j.contains("alpha") && !j["alpha"].is_null()) c.alpha = finite_number("alpha", 0.0);
   c.normalize = json_bool_or(j, "normalize", c.normalize, origin);
-  c.grad_clip = json_number_or(j, "grad_clip", c.grad_clip, origin);
+  c.grad_clip = finite_number("grad_clip", c.grad_clip);
   c.max_length = json_int_or(j, "max_length", c.max_length, origin);
   return c;
 }
 
+// The library's config.json, key for key (it refuses any other key).
 Json config_json(const AdapterConfig& c) {
   return Json{{"n_steps", c.n_steps},      {"lr", c.lr},
               {"l2_lambda", c.l2_lambda},  {"alpha", c.alpha ? Json(*c.alpha) : Json(nullptr)},
@@ -172,6 +182,15 @@ AdapterFile read_adapter(const fs::path& dir) {
     if (!l.is_number_unsigned()) fail(mo, ": recurrent_layers holds ", l.dump(), ", not a layer index");
     a.layers.push_back(l.get<int64_t>());
   }
+  if (meta.contains("trained_layers")) {
+    const Json& trained = meta["trained_layers"];
+    if (!trained.is_array()) fail(mo, ": trained_layers must be a list of layer indices");
+    for (const Json& l : trained) {
+      if (!l.is_number_unsigned() || std::find(a.layers.begin(), a.layers.end(), l.get<int64_t>()) == a.layers.end())
+        fail(mo, ": trained_layers holds ", l.dump(), ", which is not one of recurrent_layers");
+      a.trained_layers.push_back(l.get<int64_t>());
+    }
+  }
   for (const Json& d : shape) {
     if (!d.is_number_unsigned() || d.get<int64_t>() == 0) fail(mo, ": state_shape holds ", d.dump());
     a.state_shape.push_back(d.get<int64_t>());
@@ -185,6 +204,10 @@ AdapterFile read_adapter(const fs::path& dir) {
     if (t.shape() != a.state_shape)
       fail(st_path.string(), ": state \"", key, "\" has shape ", shape_str(t.shape()), ", meta.json says ",
            shape_str(a.state_shape));
+    const int64_t bad = first_non_finite(t.f32(), t.numel());
+    if (bad >= 0)
+      fail(st_path.string(), ": the state of layer ", layer, " holds ", t.f32()[bad], " at element ", bad,
+           " (states must be finite)");
     a.states[layer] = t.clone();
   }
   for (const std::string& n : st.names())
@@ -216,14 +239,19 @@ void check_adapter_output(const fs::path& dir_given, bool overwrite) {
 
 void write_adapter(const fs::path& dir_given, const AdapterFile& a, bool overwrite) {
   const fs::path dir = normalize_output_path(dir_given);
+  // Callers check their numbers; a non-finite state here is a bug, never something to save.
+  for (const auto& [layer, t] : a.states)
+    if (first_non_finite(t.f32(), t.numel()) >= 0)
+      fail("internal error: refusing to write a non-finite state for layer ", layer, " to ", dir.string());
   check_adapter_output(dir, overwrite);
   std::error_code ec;
   const bool created = fs::create_directories(dir, ec);
   if (ec) fail(dir.string(), ": cannot create the folder (", ec.message(), ")");
 
-  const std::string config = dump_json(config_json(a.config)) + "\n";
-  const std::string meta =
-      dump_json(Json{{"arch", a.arch}, {"recurrent_layers", a.layers}, {"state_shape", a.state_shape}}) + "\n";
+  const std::string config = dump_finite_json(config_json(a.config)) + "\n";
+  Json meta_json = {{"arch", a.arch}, {"recurrent_layers", a.layers}, {"state_shape", a.state_shape}};
+  if (!a.trained_layers.empty()) meta_json["trained_layers"] = a.trained_layers;
+  const std::string meta = dump_finite_json(meta_json) + "\n";
   std::map<std::string, Tensor> tensors;
   for (const auto& [layer, t] : a.states) tensors[std::to_string(layer)] = t;
   const std::string states =

@@ -4,8 +4,14 @@
 //   states.safetensors  one float32 tensor per recurrent layer, key = the layer index in decimal,
 //                       raw (unscaled) values
 //   config.json         n_steps, lr, l2_lambda, alpha (null = family default), normalize, grad_clip,
-//                       max_length; any other key is an error
-//   meta.json           arch ("gated_delta_net" | "mamba2"), recurrent_layers, state_shape
+//                       max_length; any other key is an error (as in the library's load()), and
+//                       every number must be finite
+//   meta.json           arch ("gated_delta_net" | "mamba2"), recurrent_layers, state_shape, and
+//                       s0's own "trained_layers"; other keys are ignored (as in the library's load())
+// The library's load() requires recurrent_layers to be every recurrent layer of the model, so s0
+// writes a state for each (zeros where training left a layer out, which is the same as no state:
+// a zero state stays zero under alpha and normalize) and records the layers it trained in
+// "trained_layers", which the library ignores.
 //
 // Replacing a folder (training rewrites it after every step) keeps it a plain folder of those three
 // files, so the library can read it at any time, and is atomic for every file: each is written to
@@ -45,12 +51,16 @@ struct AdapterConfig {
 struct AdapterFile {
   AdapterConfig config;
   std::string arch;
-  std::vector<int64_t> layers;  // recurrent layers with a state, ascending
+  std::vector<int64_t> layers;  // recurrent layers with a state, ascending (meta.json recurrent_layers)
+  // meta.json "trained_layers": the layers whose states training changed (a subset of `layers`);
+  // empty when the key is absent, as in the library's files, meaning all of them.
+  std::vector<int64_t> trained_layers;
   Shape state_shape;
   std::map<int64_t, Tensor> states;  // layer -> float32 [state_shape]
 };
 
-// Reads and validates a folder (every file present and well-formed, states matching meta.json).
+// Reads and validates a folder (every file present and well-formed, states matching meta.json,
+// every number finite).
 AdapterFile read_adapter(const std::filesystem::path& dir);
 
 // Checks that an adapter may be written to `dir`: absent, an empty folder, or an adapter folder

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -122,6 +123,26 @@ std::string dump_json(const Json& j, int indent) {
   replace_all(out, std::string("\"") + kNegInf + "\"", "-Infinity");
   replace_all(out, std::string("\"") + kNaN + "\"", "NaN");
   return out;
+}
+
+namespace {
+// The path of the first non-finite number in `j` ("" at the top, else like /lr or /a/0), or nothing.
+std::optional<std::string> non_finite_place(const Json& j, const std::string& at) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) return at.empty() ? "/" : at;
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (auto p = non_finite_place(*it, at + "/" + it.key())) return p;
+  if (j.is_array())
+    for (size_t i = 0; i < j.size(); ++i)
+      if (auto p = non_finite_place(j[i], at + "/" + std::to_string(i))) return p;
+  return std::nullopt;
+}
+}  // namespace
+
+std::string dump_finite_json(const Json& j, int indent) {
+  if (auto place = non_finite_place(j, ""))
+    fail("internal error: refusing to write a non-finite number at ", *place, " into a JSON file");
+  return j.dump(indent);
 }
 
 Json load_json_file(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }

@@ -19,6 +19,10 @@ Json load_json_file(const std::filesystem::path& path);
 // Serialises like Python's json.dumps (and so save_pretrained): non-finite numbers are written as
 // Infinity, -Infinity and NaN, which parse_json reads back.
 std::string dump_json(const Json& j, int indent = 2);
+// Serialises strict JSON for the files s0 itself writes (adapter config and meta): a NaN or
+// infinity is refused as an internal error naming its place, because every entry point already
+// rejects them and strict readers could not read the file back.
+std::string dump_finite_json(const Json& j, int indent = 2);
 
 // Typed field access that names the file and field on error.
 const Json& json_field(const Json& obj, const std::string& key, const std::string& origin);

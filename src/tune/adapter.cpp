@@ -1,8 +1,10 @@
 #include "tune/adapter.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "core/finite.h"
 #include "core/strings.h"
 
 namespace s0 {
@@ -18,10 +20,15 @@ AdapterFile make_adapter_file(const HybridModel& model, const TrainResult& train
   a.config = {cfg.n_steps, cfg.lr, cfg.l2_lambda, cfg.alpha, cfg.normalize, cfg.grad_clip, cfg.max_length};
   a.arch = model.recurrent.at(0).arch;
   a.state_shape = model.recurrent.at(0).state_shape;
-  for (int layer : trained.layers) {
-    a.layers.push_back(layer);
-    a.states[layer] = trained.states.states.at(static_cast<size_t>(model.recurrent_slot_of_layer(layer))).clone();
+  // Every recurrent layer gets a state, as the library's load() requires; layers left out of
+  // training keep zeros (which start a sequence exactly as no state does).
+  for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
+    const RecurrentLayer& r = model.recurrent[slot];
+    const Tensor* s = slot < trained.states.states.size() ? &trained.states.states[slot] : nullptr;
+    a.layers.push_back(r.layer);
+    a.states[r.layer] = s && !s->empty() ? s->clone() : Tensor::zeros(r.state_shape);
   }
+  for (int layer : trained.layers) a.trained_layers.push_back(layer);
   return a;
 }
 
@@ -33,17 +40,25 @@ void check_adapter_matches(const AdapterFile& a, const HybridModel& model, const
   if (a.state_shape != r0.state_shape)
     fail(where, ": adapter state shape ", shape_str(a.state_shape), " differs from the model's ",
          shape_str(r0.state_shape));
-  for (int64_t layer : a.layers)
-    if (model.recurrent_slot_of_layer(static_cast<int>(layer)) < 0) {
-      std::vector<std::string> have;
-      for (const RecurrentLayer& r : model.recurrent) have.push_back(std::to_string(r.layer));
-      fail(where, ": adapter has a state for layer ", layer, ", which is not a recurrent layer of the model (",
-           join(have, ","), ")");
-    }
+  // As the library's load(): the adapter covers exactly the model's recurrent layers (a folder one
+  // tool accepts must load in the other; s0 writes zeros for layers it did not train).
+  std::vector<int64_t> want, have = a.layers;
+  for (const RecurrentLayer& r : model.recurrent) want.push_back(r.layer);
+  std::sort(have.begin(), have.end());
+  if (have != want) {
+    auto listing = [](const std::vector<int64_t>& v) {
+      std::vector<std::string> s;
+      for (int64_t l : v) s.push_back(std::to_string(l));
+      return "[" + join(s, ", ") + "]";
+    };
+    fail(where, ": adapter has states for layers ", listing(have), ", the model's recurrent layers are ",
+         listing(want), " (an adapter must cover every recurrent layer, as in the s0-tuning library)");
+  }
 }
 
 StateSet activate_adapter(const AdapterFile& a, const HybridModel& model, std::optional<double> alpha) {
   check_adapter_matches(a, model, "adapter");
+  if (alpha) require_finite(*alpha, "alpha");
   const double scale = alpha ? *alpha : a.config.alpha ? *a.config.alpha : default_alpha(a.arch);
   StateSet set;
   set.states.assign(model.recurrent.size(), Tensor());

@@ -1,5 +1,7 @@
 #include "tune/data.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "io/json.h"
 #include "io/json_lines.h"
@@ -52,7 +54,15 @@ LoadedData load_training_data(const std::filesystem::path& path, int64_t vocab, 
     out.examples.push_back(std::move(e));
   });
   if (rows == 0) fail(path.string(), ": no examples (the file is empty)");
-  if (out.examples.empty()) fail(path.string(), ": every example was skipped; nothing to train on");
+  if (out.examples.empty()) {
+    // The reasons, not just the verdict: the first few lines' warnings and how many more there are.
+    constexpr size_t kShown = 3;
+    std::string reasons;
+    for (size_t i = 0; i < std::min(kShown, out.warnings.size()); ++i)
+      reasons += (i ? "; " : "") + out.warnings[i];
+    if (out.warnings.size() > kShown) reasons += "; and " + std::to_string(out.warnings.size() - kShown) + " more";
+    fail(path.string(), ": every example was skipped, nothing to train on (", reasons, ")");
+  }
   return out;
 }
 

@@ -1,10 +1,13 @@
 #include "tune/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/finite.h"
+#include "core/strings.h"
 #include "tune/adam.h"
 
 namespace s0 {
@@ -13,7 +16,7 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
   std::vector<int> all;
   for (const RecurrentLayer& r : model.recurrent) all.push_back(r.layer);
   if (spec.empty() || spec == "all") return all;
-  std::vector<int> out;
+  std::vector<int> out, not_recurrent;
   std::stringstream ss(spec);
   std::string part;
   while (std::getline(ss, part, ',')) {
@@ -26,11 +29,26 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
       if (dash != '-' || !(ps >> hi)) fail("layer selection \"", spec, "\": \"", part, "\" is not a range like 0-7");
     }
     if (hi < lo) fail("layer selection \"", spec, "\": range ", part, " is empty");
+    if (lo < 0) fail("layer selection \"", spec, "\": layer ", lo, " is negative");
+    // Every named layer must exist and be recurrent, in a range as much as alone: a range reaching
+    // over attention layers or past the model is a mistake to point out, not to trim silently.
+    const int n_blocks = static_cast<int>(model.blocks.size());
+    if (hi >= n_blocks)
+      fail("layer selection \"", spec, "\": the model has ", n_blocks, " layers (0-", n_blocks - 1,
+           "), there is no layer ", hi);
     for (int l = lo; l <= hi; ++l) {
-      const bool recurrent = model.recurrent_slot_of_layer(l) >= 0;
-      if (!recurrent && lo == hi) fail("layer selection \"", spec, "\": layer ", l, " is not a recurrent layer");
-      if (recurrent && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+      std::vector<int>& into = model.recurrent_slot_of_layer(l) >= 0 ? out : not_recurrent;
+      if (std::find(into.begin(), into.end(), l) == into.end()) into.push_back(l);
     }
+  }
+  if (!not_recurrent.empty()) {
+    std::sort(not_recurrent.begin(), not_recurrent.end());
+    std::vector<std::string> bad, have;
+    for (int l : not_recurrent) bad.push_back(std::to_string(l));
+    for (int l : all) have.push_back(std::to_string(l));
+    fail("layer selection \"", spec, "\": ", bad.size() == 1 ? "layer " : "layers ", join(bad, ","),
+         bad.size() == 1 ? " is not a recurrent layer" : " are not recurrent layers",
+         " of the model (its recurrent layers: ", join(have, ","), ")");
   }
   if (out.empty()) fail("layer selection \"", spec, "\" selects no recurrent layer");
   std::sort(out.begin(), out.end());
@@ -40,6 +58,10 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
 TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
                          const TrainOptions& opt,
                          const std::function<void(const StepReport&, const StateSet&)>& on_step) {
+  require_finite(cfg.lr, "lr");
+  require_finite(cfg.l2_lambda, "l2_lambda");
+  require_finite(cfg.grad_clip, "grad_clip");
+  if (cfg.alpha) require_finite(*cfg.alpha, "alpha");
   TrainResult res;
   res.layers = opt.layers.empty() ? parse_layer_selection("all", model) : opt.layers;
   std::vector<int> slots;
@@ -64,7 +86,7 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     bool finite = std::isfinite(r.objective);
     for (int s : slots) {
       grads.push_back(r.grad[static_cast<size_t>(s)]);
-      for (int64_t i = 0; finite && i < grads.back().numel(); ++i) finite = std::isfinite(grads.back().f32()[i]);
+      finite = finite && first_non_finite(grads.back().f32(), grads.back().numel()) < 0;
     }
     if (!finite) {
       res.stopped_non_finite = true;
@@ -77,7 +99,21 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     rep.step = step;
     rep.mean_loss = r.mean_loss;
     rep.objective = r.objective;
+    // A finite gradient can still step the states to infinity (a huge learning rate): keep the
+    // states from before the update, so what is reported and saved is always the last finite set.
+    std::vector<Tensor> before;
+    for (const Tensor& p : params) before.push_back(p.clone());
     rep.grad_norm = adam.step(params, grads);
+    bool states_finite = true;
+    for (const Tensor& p : params) states_finite = states_finite && first_non_finite(p.f32(), p.numel()) < 0;
+    if (!states_finite) {
+      for (size_t k = 0; k < params.size(); ++k) std::copy_n(before[k].f32(), before[k].numel(), params[k].f32_mut());
+      res.stopped_non_finite = true;
+      res.stop_reason = "step " + std::to_string(step) +
+                        ": the update made the states non-finite (NaN or inf; is the learning rate too large?); "
+                        "kept the states from before it";
+      break;
+    }
     double norms = 0;
     for (const Tensor& p : params) {
       double sq = 0;

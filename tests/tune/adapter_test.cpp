@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "io/adapter_file.h"
 #include "io/json.h"
+#include "io/safetensors.h"
 #include "model/arch/registry.h"
 #include "support/test_support.h"
 #include "tune/adapter.h"
+#include "tune/library_load.h"
 
 using namespace s0;
 
@@ -91,7 +94,11 @@ TEST(Adapter, EachMismatchHasItsOwnError) {
   AdapterFile vl_a = sample_adapter(vl);
   vl_a.layers = {0, 1};
   vl_a.states[1] = vl_a.states[0];
-  EXPECT_NE(match_error(vl_a, vl).find("layer 1, which is not a recurrent layer of the model (0,2,3)"),
+  EXPECT_NE(match_error(vl_a, vl).find("states for layers [0, 1], the model's recurrent layers are [0, 2, 3]"),
+            std::string::npos);
+  // A subset of the layers is refused too, as the library's load() does.
+  vl_a.layers = {2};
+  EXPECT_NE(match_error(vl_a, vl).find("states for layers [2], the model's recurrent layers are [0, 2, 3]"),
             std::string::npos);
 }
 
@@ -137,4 +144,106 @@ TEST(Adapter, ActivationScalesByAlphaAndNormalises) {
   for (int64_t i = 0; i < n.states[0].numel(); ++i) sq += static_cast<double>(n.states[0].f32()[i]) * n.states[0].f32()[i];
   EXPECT_NEAR(std::sqrt(sq), 0.5, 1e-6);
   EXPECT_DOUBLE_EQ(default_alpha("gated_delta_net"), 0.07);
+}
+
+namespace {
+
+// A safetensors file as the Python library (safetensors' save_file) writes it: an 8-byte header
+// length, the JSON header padded with spaces to a multiple of 8, no __metadata__, then the data.
+std::string library_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::string header = "{", data;
+  for (const auto& [key, t] : tensors) {
+    const size_t bytes = static_cast<size_t>(t.numel()) * sizeof(float);
+    if (header.size() > 1) header += ",";
+    header += "\"" + key + "\":{\"dtype\":\"F32\",\"shape\":" + Json(t.shape()).dump() + ",\"data_offsets\":[" +
+              std::to_string(data.size()) + "," + std::to_string(data.size() + bytes) + "]}";
+    data.append(reinterpret_cast<const char*>(t.f32()), bytes);
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+}  // namespace
+
+// A folder written byte for byte as the s0-tuning library's save() writes it (json.dumps with
+// indent=2, the dataclass's key order, no trailing newline) loads in s0 with its values intact.
+TEST(Adapter, ReadsAFolderWrittenByTheLibrary) {
+  HybridModel m = load_model(test::fixture_model("falcon-h1-plain"));
+  AdapterFile a = sample_adapter(m);
+  test::TempDir dir;
+  fs::create_directories(dir / "lib");
+  test::write_text(dir / "lib" / "states.safetensors", library_safetensors({{"0", a.states[0]}, {"1", a.states[1]}}));
+  test::write_text(dir / "lib" / "config.json",
+                   "{\n  \"n_steps\": 20,\n  \"lr\": 0.001,\n  \"l2_lambda\": 0.0005,\n  \"alpha\": null,\n"
+                   "  \"normalize\": false,\n  \"grad_clip\": 1.0,\n  \"max_length\": 2048\n}");
+  test::write_text(dir / "lib" / "meta.json",
+                   "{\n  \"arch\": \"mamba2\",\n  \"recurrent_layers\": [\n    0,\n    1\n  ],\n  \"state_shape\": [\n"
+                   "    6,\n    16,\n    8\n  ]\n}");
+  ASSERT_EQ(test::library_load_error(dir / "lib", m), "");  // the restatement accepts its own files
+  AdapterFile b = read_adapter(dir / "lib");
+  EXPECT_EQ(b.layers, (std::vector<int64_t>{0, 1}));
+  EXPECT_TRUE(b.trained_layers.empty());
+  EXPECT_FALSE(b.config.alpha.has_value());
+  EXPECT_EQ(b.config.lr, 0.001);
+  for (int64_t layer : {0, 1})
+    for (int64_t i = 0; i < a.states[layer].numel(); ++i) ASSERT_EQ(b.states.at(layer).f32()[i], a.states[layer].f32()[i]);
+  EXPECT_FLOAT_EQ(activate_adapter(b, m).states[1].f32()[3], 0.65f * a.states[1].f32()[3]);
+  // Keys the library ignores in meta.json are ignored by s0 too.
+  test::write_text(dir / "lib" / "meta.json",
+                   R"({"arch": "mamba2", "recurrent_layers": [0, 1], "state_shape": [6, 16, 8], "note": "x"})");
+  EXPECT_EQ(read_error(dir / "lib"), "(no error)");
+  // And what s0 writes passes the library's checks.
+  write_adapter(dir / "s0", a, false);
+  EXPECT_EQ(test::library_load_error(dir / "s0", m), "");
+}
+
+// NaN and infinity are refused wherever they enter: states (naming the layer), every number of
+// config.json, and s0 never writes one.
+TEST(Adapter, NonFiniteValuesAreRefused) {
+  HybridModel m = load_model(test::fixture_model("falcon-h1-plain"));
+  test::TempDir dir;
+  const fs::path ad = dir / "ad";
+  AdapterFile a = sample_adapter(m);
+  write_adapter(ad, a, false);
+  for (const std::string key : {"alpha", "lr", "l2_lambda", "grad_clip"})
+    for (const std::string value : {"NaN", "Infinity", "-Infinity"}) {
+      test::write_text(ad / "config.json", "{\"" + key + "\": " + value + "}");
+      EXPECT_NE(read_error(ad).find("config.json: \"" + key + "\" must be a finite number"), std::string::npos)
+          << key << " " << value << ": " << read_error(ad);
+    }
+  write_adapter(ad, a, true);
+  AdapterFile bad = a;
+  bad.states[1] = a.states[1].clone();
+  bad.states[1].f32_mut()[7] = std::nanf("");
+  std::map<std::string, Tensor> tensors = {{"0", bad.states[0]}, {"1", bad.states[1]}};
+  write_safetensors(ad / "states.safetensors", tensors);
+  EXPECT_NE(read_error(ad).find("the state of layer 1 holds nan at element 7"), std::string::npos) << read_error(ad);
+  try {
+    activate_adapter(a, m, std::numeric_limits<double>::quiet_NaN());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("alpha must be a finite number"), std::string::npos);
+  }
+  // Writing a NaN is an internal error, not a file.
+  AdapterFile nan_cfg = a;
+  nan_cfg.config.lr = std::numeric_limits<double>::quiet_NaN();
+  try {
+    write_adapter(dir / "nan", nan_cfg, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("internal error: refusing to write a non-finite number at /lr"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "nan" / "config.json"));
+  try {
+    write_adapter(dir / "nan2", bad, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite state for layer 1"), std::string::npos) << e.what();
+  }
 }

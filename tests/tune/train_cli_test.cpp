@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -16,7 +17,10 @@
 #include "io/adapter_file.h"
 #include "io/json.h"
 #include "model/arch/registry.h"
+#include "model/forward.h"
 #include "support/test_support.h"
+#include "tune/adapter.h"
+#include "tune/library_load.h"
 
 using namespace s0;
 namespace fs = std::filesystem;
@@ -58,9 +62,12 @@ TEST(TrainCli, TrainsAndWritesAnAdapter) {
   EXPECT_NE(r.out.find("step   3/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("done: loss"), std::string::npos) << r.out;
   AdapterFile a = read_adapter(dir / "adapter");
-  EXPECT_EQ(a.layers, std::vector<int64_t>{1});
+  // Every recurrent layer has a state (the library refuses anything else); only layer 1 was trained.
+  EXPECT_EQ(a.layers, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(a.trained_layers, std::vector<int64_t>{1});
   EXPECT_EQ(a.config.n_steps, 3);
   EXPECT_GT(std::fabs(a.states.at(1).f32()[0]), 0.0f);
+  for (int64_t i = 0; i < a.states.at(0).numel(); ++i) ASSERT_EQ(a.states.at(0).f32()[i], 0.0f);
   // The same output folder again is refused, then replaced with --force.
   expect_one_line_error(train(dir, fixture_data("falcon-h1-plain"), {"--steps", "1"}), "already exists");
   EXPECT_EQ(train(dir, fixture_data("falcon-h1-plain"), {"--steps", "1", "--force"}).status, 0);
@@ -76,6 +83,12 @@ TEST(TrainCli, BadData) {
   expect_one_line_error(train(dir, "{\"ids\": [1, 2, 3], \"prompt_len\": 1}\nnot json\n"), "line 2: malformed JSON");
   expect_one_line_error(train(dir, "{\"prompt\": \"a\", \"completion\": \"b\"}\n"), "need the model's tokenizer");
   expect_one_line_error(train(dir, "{\"ids\": [1, 2, 3], \"prompt_len\": 3}\n"), "every example was skipped");
+  // ... and says why, line by line (the first three, then a count).
+  expect_one_line_error(train(dir, "{\"ids\": [1, 2, 3], \"prompt_len\": 3}\n{\"ids\": [1, 2], \"prompt_len\": 4}\n"),
+                        "line 2: prompt_len 4 >= length 2, nothing to learn; skipped");
+  std::string five;
+  for (int i = 0; i < 5; ++i) five += "{\"ids\": [1, 2], \"prompt_len\": 2}\n";
+  expect_one_line_error(train(dir, five), "line 3: prompt_len 2 >= length 2, nothing to learn; skipped; and 2 more");
   // One example with nothing to learn is skipped with a warning; the rest train.
   auto r = train(dir, "{\"ids\": [1, 2, 3], \"prompt_len\": 5}\n{\"ids\": [4, 5, 6, 7], \"prompt_len\": 2}\n",
                  {"--steps", "1"});
@@ -95,6 +108,96 @@ TEST(TrainCli, BadFlags) {
   EXPECT_NE(r.status, 0);
   r = train(dir, fixture_data("falcon-h1-plain"), {"--lr", "-1"});
   EXPECT_NE(r.status, 0);
+  // A range over attention layers or past the model names them, as a single layer does.
+  HybridModel qwen_vl = load_model(test::fixture_model("qwen35-vl-tied"));  // L F L L F
+  test::write_text(dir / "vl.jsonl", "{\"ids\": [1, 2, 3, 4], \"prompt_len\": 2}\n");
+  auto vl = [&](const std::string& layers) {
+    return test::run_s0({"train", "--model", test::fixture_model("qwen35-vl-tied").string(), "--data",
+                         (dir / "vl.jsonl").string(), "--out", (dir / "vl").string(), "--layers", layers});
+  };
+  expect_one_line_error(vl("0-3"), "layer 1 is not a recurrent layer of the model (its recurrent layers: 0,2,3)");
+  expect_one_line_error(vl("0-9"), "the model has 5 layers (0-4), there is no layer 9");
+  expect_one_line_error(vl("1,4"), "layers 1,4 are not recurrent layers of the model");
+}
+
+// Every number a flag takes is finite and in range, refused with one line naming the flag.
+TEST(TrainCli, NonFiniteAndOutOfRangeFlags) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  for (const std::vector<std::string>& flag :
+       std::vector<std::vector<std::string>>{{"--lr", "nan"}, {"--lr", "inf"}, {"--grad-clip", "nan"},
+                                             {"--l2", "inf"}, {"--l2", "NaN"}, {"--alpha", "nan"},
+                                             {"--alpha", "Infinity"}, {"--lr", "1e999"}}) {
+    expect_one_line_error(train(dir, data, flag), flag[0] + ": must be a finite number");
+    EXPECT_FALSE(fs::exists(dir / "adapter")) << flag[0];
+  }
+  expect_one_line_error(train(dir, data, {"--seed", "-1"}), "--seed: must be a whole number");
+  expect_one_line_error(train(dir, data, {"--seed", "18446744073709551616"}), "--seed: must be at most");
+  auto r = train(dir, data, {"--lr", "-1"});
+  expect_one_line_error(r, "--lr: must be greater than 0, got -1");
+  EXPECT_LT(r.err.size(), 200u) << r.err;  // no 300-digit bound
+}
+
+// The loss actually falls: the parsed per-step losses, not only the text of the lines.
+TEST(TrainCli, LossFalls) {
+  test::TempDir dir;
+  auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "6", "--lr", "0.05"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<double> losses;
+  const std::regex step_line(R"(step +\d+/6  loss ([0-9.]+))");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), step_line), end; it != end; ++it)
+    losses.push_back(std::stod((*it)[1]));
+  ASSERT_EQ(losses.size(), 6u) << r.out;
+  for (double l : losses) ASSERT_TRUE(std::isfinite(l));
+  EXPECT_LT(losses.back(), losses.front() - 0.01) << r.out;
+}
+
+// An adapter trained on some layers loads in the s0-tuning library (its load() logic, restated),
+// and s0 generate applies it: untrained layers hold zeros, which stay zero (not NaN) under
+// normalize and alpha, so they start as if there were no adapter.
+TEST(TrainCli, LayerSubsetAdapterLoadsInTheLibrary) {
+  test::TempDir dir;
+  auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "2", "--layers", "1", "--normalize"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const HybridModel model = load_model(test::fixture_model("falcon-h1-plain"));
+  EXPECT_EQ(test::library_load_error(dir / "adapter", model), "");
+  const Json meta = load_json_file(dir / "adapter" / "meta.json");
+  EXPECT_EQ(meta["recurrent_layers"], Json({0, 1}));
+  EXPECT_EQ(meta["trained_layers"], Json({1}));
+  const StateSet active = activate_adapter(read_adapter(dir / "adapter"), model);
+  for (int64_t i = 0; i < active.states[0].numel(); ++i) ASSERT_EQ(active.states[0].f32()[i], 0.0f);
+  double sq = 0;
+  for (int64_t i = 0; i < active.states[1].numel(); ++i) sq += double(active.states[1].f32()[i]) * active.states[1].f32()[i];
+  EXPECT_NEAR(std::sqrt(sq), 0.65, 1e-5);  // normalised, then the Mamba-2 alpha
+  // Generation starts from these states: the zero state of the untrained layer gives the same
+  // logits, bit for bit, as starting that layer with no state at all.
+  StateSet only_trained;
+  only_trained.states = {Tensor(), active.states[1]};
+  ReferenceFixture fx = ReferenceFixture::open(test::fixture_model("falcon-h1-plain"), model);
+  auto logits = [&](const StateSet& st) {
+    ForwardOptions fo;
+    fo.all_logits = true;
+    const ForwardOutput out = forward(model, PackedBatch::from_sequences({fx.sequences[0]}, {&st}), fo);
+    return std::vector<float>(out.logits.f32(), out.logits.f32() + out.logits.numel());
+  };
+  EXPECT_EQ(logits(active), logits(only_trained));
+}
+
+// The states do not depend on the thread count, bit for bit.
+TEST(TrainCli, StatesIdenticalForAnyThreadCount) {
+  test::TempDir one, two;
+  for (const std::string fixture : {"falcon-h1", "qwen35-text"}) {
+    auto run = [&](const test::TempDir& dir, const std::string& threads) {
+      test::write_text(dir / "data.jsonl", fixture_data(fixture));
+      return test::run_s0({"train", "--model", test::fixture_model(fixture).string(), "--data",
+                           (dir / "data.jsonl").string(), "--out", (dir / fixture).string(), "--steps", "3",
+                           "--lr", "0.05", "--threads", threads});
+    };
+    ASSERT_EQ(run(one, "1").status, 0);
+    ASSERT_EQ(run(two, "2").status, 0);
+    EXPECT_EQ(test::read_text(one / fixture / "states.safetensors"), test::read_text(two / fixture / "states.safetensors"))
+        << fixture;
+  }
 }
 
 // A learning rate so large (states near float max after one step) that the second step overflows: training stops with a clear
@@ -215,4 +318,14 @@ TEST(TrainCli, NonRegularDataFile) {
   EXPECT_FALSE(fifo.rescued());
   r = test::run_s0({"train", "--model", model, "--data", "/dev/null", "--out", (dir / "a").string()});
   expect_one_line_error(r, "/dev/null: is a character device, expected a regular file");
+}
+
+// A learning rate whose first update overflows float: the states stay the last finite ones (here:
+// none were saved), never inf or NaN on disk, and the config never holds a non-finite number.
+TEST(TrainCli, UpdateToNonFiniteStatesIsNotSaved) {
+  test::TempDir dir;
+  auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "5", "--lr", "1e39"});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.err.find("the update made the states non-finite"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "adapter" / "states.safetensors"));
 }

@@ -7,12 +7,49 @@
 
 namespace s0::ops {
 
+namespace {
+
+// Results must not depend on the thread count. OpenBLAS's own threading does not promise that: with
+// OpenBLAS 0.3.21 (Debian 12) a threaded dgemm of [513 x 257] x [257 x 1031] rounds differently with
+// 2, 3 and 4 threads than with 1 (measured; sgemm matched on the shapes tried, but nothing documents
+// it). So every product is cut into tiles of C of a fixed size, each computed by one BLAS call over
+// the whole of K, and the tiles are spread over the OpenMP threads. A BLAS call made inside a
+// parallel region runs single-threaded (OpenBLAS's OpenMP build), so a tile's result depends on its
+// operands only, never on how many threads there are or which one ran it.
+constexpr int64_t kTileRows = 64, kTileCols = 512;
+
+// Runs tile(i0, rows, j0, cols) for every tile of an [m, n] output.
+template <typename Tile>
+void for_each_tile(int64_t m, int64_t n, const Tile& tile) {
+  const int64_t row_tiles = (m + kTileRows - 1) / kTileRows, col_tiles = (n + kTileCols - 1) / kTileCols;
+  // Always a parallel region, even for one tile: it is what keeps OpenBLAS single-threaded.
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t ti = 0; ti < row_tiles; ++ti)
+    for (int64_t tj = 0; tj < col_tiles; ++tj) {
+      const int64_t i0 = ti * kTileRows, j0 = tj * kTileCols;
+      tile(i0, std::min(kTileRows, m - i0), j0, std::min(kTileCols, n - j0));
+    }
+}
+
+// Where row i0 of op(A) and column j0 of op(B) start in row-major storage.
+template <typename T>
+const T* rows_of(const T* a, bool trans, int64_t i0, int64_t ld) { return trans ? a + i0 : a + i0 * ld; }
+template <typename T>
+const T* cols_of(const T* b, bool trans, int64_t j0, int64_t ld) { return trans ? b + j0 * ld : b + j0; }
+
+CBLAS_TRANSPOSE op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+}  // namespace
+
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  for_each_tile(m, n, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    cblas_sgemm(CblasRowMajor, op(trans_a), op(trans_b), static_cast<blasint>(rows), static_cast<blasint>(cols),
+                static_cast<blasint>(k), alpha, rows_of(a, trans_a, i0, lda), static_cast<blasint>(lda),
+                cols_of(b, trans_b, j0, ldb), static_cast<blasint>(ldb), beta, c + i0 * ldc + j0,
+                static_cast<blasint>(ldc));
+  });
 }
 
 void linear_forward(const float* x, int64_t n, const float* w, const float* bias, int64_t in, int64_t out, float* y) {
@@ -44,9 +81,12 @@ constexpr int64_t kWideRows = 512;
 
 void dgemm_rm(bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
               int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
-              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  if (m == 0 || n == 0) return;
+  for_each_tile(m, n, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, op(trans_b), static_cast<blasint>(rows), static_cast<blasint>(cols),
+                static_cast<blasint>(k), 1.0, a + i0 * lda, static_cast<blasint>(lda), cols_of(b, trans_b, j0, ldb),
+                static_cast<blasint>(ldb), beta, c + i0 * ldc + j0, static_cast<blasint>(ldc));
+  });
 }
 }  // namespace
 
