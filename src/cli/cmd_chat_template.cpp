@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/model_folder.h"
 #include "core/error.h"
 #include "io/file.h"
 #include "tokenizer/chat_template.h"
@@ -49,7 +50,7 @@ int run_chat_template(const ChatTemplateOptions& opt) {
 
 Runner setup(CLI::App& app) {
   auto opt = std::make_shared<ChatTemplateOptions>();
-  app.add_option("--model", opt->model, "model folder holding chat_template.jinja or tokenizer_config.json")->required();
+  add_model_option(app, opt->model, "model folder holding chat_template.jinja or tokenizer_config.json")->required();
   app.add_option("--messages", opt->messages,
                  "JSON file ('-' for stdin): an array of {\"role\", \"content\", ...} messages, or an object "
                  "{\"messages\": [...], \"tools\": [...], ...} whose other members become template variables")

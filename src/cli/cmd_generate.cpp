@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/model_folder.h"
 #include "cli/generation_flags.h"
 #include "core/error.h"
 #include "generate/model_session.h"
@@ -24,9 +25,11 @@ Runner setup(CLI::App& app) {
     GenerationFlags flags;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("--model", o->model, "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
+  add_model_option(app, o->model, "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
       ->required();
-  app.add_option("--adapter", o->adapter, "S0 adapter folder every prompt starts from (unless its line names one)");
+  app.add_option("--adapter", o->adapter,
+                 "S0 adapter folder (or hub repo id) every prompt starts from (unless its line names one)")
+      ->transform(hub_folder());
   app.add_option("--alpha", o->alpha, "scale of the adapter states (default: the adapter's, else the family's)");
   auto* one = app.add_option("--prompt", o->prompt, "one prompt; its completion streams to stdout");
   auto* many = app.add_option("--prompts", o->prompts,

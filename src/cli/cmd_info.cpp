@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/model_folder.h"
 #include "core/strings.h"
 #include "model/arch/registry.h"
 
@@ -28,7 +29,11 @@ std::string with_commas(int64_t n) {
 
 s0::cli::Runner setup(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
-  app.add_option("dir", *dir, "Hugging Face model folder (config.json + safetensors weights)")->required();
+  app.add_option("dir", *dir,
+                 "Hugging Face model folder (config.json + safetensors weights), or a repo id (ORG/NAME[@REVISION]) "
+                 "in the hub cache")
+      ->required()
+      ->transform(s0::cli::hub_folder());
   return [dir] {
     const s0::HybridModel m = s0::load_model(*dir);
     std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/model_folder.h"
 #include "core/error.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer.h"
@@ -50,7 +51,7 @@ int run_tokenize(const TokenizeOptions& opt) {
 
 Runner setup(CLI::App& app) {
   auto opt = std::make_shared<TokenizeOptions>();
-  app.add_option("--model", opt->model, "model folder holding tokenizer.json (and tokenizer_config.json)")->required();
+  add_model_option(app, opt->model, "model folder holding tokenizer.json (and tokenizer_config.json)")->required();
   app.add_flag("--decode", opt->decode, "read {\"ids\": [...]} lines and write {\"text\": ...} instead");
   app.add_flag("--add-special-tokens", opt->add_special, "apply the tokenizer's post-processor (e.g. a BOS id)");
   app.add_flag("--skip-special-tokens", opt->skip_special, "with --decode: leave special tokens out of the text");

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "cli/command.h"
+#include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "core/error.h"
 #include "io/adapter_file.h"
@@ -29,7 +30,7 @@ struct TrainArgs {
 
 s0::cli::Runner setup(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  app.add_option("--model", a->model, "Hugging Face model folder")->required();
+  s0::cli::add_model_option(app, a->model, "Hugging Face model folder")->required();
   app.add_option("--data", a->data,
                  "training examples, JSON lines: {\"prompt\": ..., \"completion\": ...} or {\"ids\": [...], "
                  "\"prompt_len\": n}; prompt tokens are masked from the loss")

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "cli/generation_flags.h"
+#include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "eval/executor.h"
 #include "eval/harness.h"
@@ -45,10 +46,11 @@ struct HarnessOptions {
     app.add_option("--completions", completions, kCompletionsHelp);
     app.add_option("--split", split, "train, eval or all (the paper's splits; see docs/eval.md)")
         ->capture_default_str();
-    app.add_option("--model", model,
+    add_model_option(app, model,
                    "model folder to generate the completions with (instead of --completions): each problem's "
                    "prompt as the user message of the model's chat template, thinking disabled");
-    app.add_option("--adapter", adapter, "with --model: S0 adapter folder the generation starts from");
+    app.add_option("--adapter", adapter, "with --model: S0 adapter folder (or hub repo id) the generation starts from")
+        ->transform(hub_folder());
     app.add_option("--alpha", alpha, "with --adapter: scale of its states (default: the adapter's, else the family's)");
     app.add_option("--samples", samples, "with --model: completions generated per problem")->capture_default_str();
     generation.declare(app);

@@ -45,7 +45,7 @@ fs::path hf_hub_cache_dir() {
   return fs::path(env("HOME").empty() ? "/" : env("HOME")) / ".cache" / "huggingface" / "hub";
 }
 
-fs::path resolve_model_folder(const std::string& spec, const std::string& what) {
+fs::path resolve_model_folder(const std::string& spec) {
   std::error_code ec;
   if (fs::exists(spec, ec)) return spec;
   std::string repo = spec, revision = "main";
@@ -57,21 +57,21 @@ fs::path resolve_model_folder(const std::string& spec, const std::string& what) 
   const bool repo_id = slash != std::string::npos && repo.find('/', slash + 1) == std::string::npos &&
                        is_repo_part(repo.substr(0, slash)) && is_repo_part(repo.substr(slash + 1)) &&
                        is_revision(revision);
-  if (!repo_id) fail(what, ": ", spec, ": no such folder (nor a Hugging Face repo id such as Qwen/Qwen3.5-4B)");
+  if (!repo_id) fail(spec, ": no such folder (nor a Hugging Face repo id such as Qwen/Qwen3.5-4B)");
 
   const fs::path cache = hf_hub_cache_dir();
   const fs::path repo_dir = cache / ("models--" + repo.substr(0, slash) + "--" + repo.substr(slash + 1));
   const std::string hint = " (set HF_HUB_CACHE or HF_HOME to the cache that holds it, or download it with `hf download " +
                            repo + "`)";
   if (!fs::is_directory(repo_dir, ec))
-    fail(what, ": ", spec, " is neither a folder nor in the Hugging Face cache: no ", repo_dir.string(), hint);
+    fail(spec, " is neither a folder nor in the Hugging Face cache: no ", repo_dir.string(), hint);
   // A revision is a ref (branch or tag) when refs/ names it, else a commit hash.
   std::string commit = revision;
   const fs::path ref = repo_dir / "refs" / revision;
   if (fs::is_regular_file(ref, ec)) commit = trimmed(read_file(ref));
   const fs::path snapshot = repo_dir / "snapshots" / commit;
   if (!is_revision(commit) || !fs::is_directory(snapshot, ec))
-    fail(what, ": ", spec, ": the Hugging Face cache has no snapshot for revision ", revision, " (looked for ",
+    fail(spec, ": the Hugging Face cache has no snapshot for revision ", revision, " (looked for ",
          fs::is_regular_file(ref, ec) ? snapshot.string() : ref.string() + " and " + snapshot.string(), ")", hint);
   return snapshot;
 }

@@ -15,7 +15,7 @@ std::filesystem::path hf_hub_cache_dir();
 
 // `spec` as a folder when it is an existing path; else, when it is a repo id `org/name` or
 // `org/name@revision` (a branch, a tag or a commit hash; main when absent), that repo's snapshot
-// folder in the hub cache. Fails with one line saying where it looked. `what` names the flag.
-std::filesystem::path resolve_model_folder(const std::string& spec, const std::string& what);
+// folder in the hub cache. Fails with one line saying where it looked.
+std::filesystem::path resolve_model_folder(const std::string& spec);
 
 }  // namespace s0

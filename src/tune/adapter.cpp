@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "core/error.h"
 #include "core/finite.h"
@@ -40,19 +41,24 @@ void check_adapter_matches(const AdapterFile& a, const HybridModel& model, const
   if (a.state_shape != r0.state_shape)
     fail(where, ": adapter state shape ", shape_str(a.state_shape), " differs from the model's ",
          shape_str(r0.state_shape));
-  // As the library's load(): the adapter covers exactly the model's recurrent layers (a folder one
-  // tool accepts must load in the other; s0 writes zeros for layers it did not train).
+  // Every state must belong to a recurrent layer of the model. A folder covering only some of them
+  // (the s0-tuning library refuses those; earlier s0 versions wrote them for --layers) still loads here:
+  // the layers it leaves out start from zero, which is what a zero state would give. s0 itself
+  // writes every layer, so what it writes loads in the library.
   std::vector<int64_t> want, have = a.layers;
   for (const RecurrentLayer& r : model.recurrent) want.push_back(r.layer);
   std::sort(have.begin(), have.end());
-  if (have != want) {
+  std::vector<int64_t> foreign;
+  std::set_difference(have.begin(), have.end(), want.begin(), want.end(), std::back_inserter(foreign));
+  if (!foreign.empty()) {
     auto listing = [](const std::vector<int64_t>& v) {
       std::vector<std::string> s;
       for (int64_t l : v) s.push_back(std::to_string(l));
       return "[" + join(s, ", ") + "]";
     };
-    fail(where, ": adapter has states for layers ", listing(have), ", the model's recurrent layers are ",
-         listing(want), " (an adapter must cover every recurrent layer, as in the s0-tuning library)");
+    fail(where, ": adapter has states for layers ", listing(have), ", but ", listing(foreign),
+         foreign.size() == 1 ? " is not a recurrent layer" : " are not recurrent layers",
+         " of the model (its recurrent layers are ", listing(want), ")");
   }
 }
 

@@ -197,7 +197,7 @@ TEST(Cli, ClearErrors) {
   EXPECT_NE(missing.err.find("no completion for gsm8k/1 and 1 other problems"), std::string::npos) << missing.err;
 
   test::CliResult model = run_s0({"eval", "--benchmark", "gsm8k", "--data", data, "--completions",
-                                  (dir / "d.jsonl").string(), "--report", report, "--adapter", "a.safetensors"});
+                                  (dir / "d.jsonl").string(), "--report", report, "--adapter", dir.path().string()});
   EXPECT_EQ(model.status, 1);
   EXPECT_NE(model.err.find("--adapter applies to generation with --model"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(report));

@@ -221,3 +221,52 @@ TEST(Eos, ConfigAndGenerationConfigIdsBothStop) {
 }
 
 }  // namespace
+
+namespace {
+
+// Lays `folder` out in a hub cache as huggingface_hub does: its files as blobs, the snapshot as
+// links to them, refs/main naming the snapshot.
+void put_in_hub_cache(const fs::path& cache, const std::string& repo_dir_name, const fs::path& folder) {
+  const fs::path repo = cache / repo_dir_name, snapshot = repo / "snapshots" / "0123abcd";
+  fs::create_directories(snapshot);
+  fs::create_directories(repo / "blobs");
+  fs::create_directories(repo / "refs");
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    fs::copy_file(entry.path(), repo / "blobs" / ("blob-" + name));
+    fs::create_symlink(fs::path("../../blobs") / ("blob-" + name), snapshot / name);
+  }
+  test::write_text(repo / "refs" / "main", "0123abcd\n");
+}
+
+}  // namespace
+
+// `--model ORG/NAME` and `--adapter ORG/NAME` (also on a prompt line) read the hub cache offline and
+// give what the folders give; a repo that is not there is one line saying where s0 looked.
+TEST_F(CliModel, RepoIdsResolveFromTheHubCache) {
+  const fs::path cache = tmp / "hub";
+  put_in_hub_cache(cache, "models--Org--tiny", model);
+  put_in_hub_cache(cache, "models--Org--tiny-s0", adapter);
+  ::setenv("HF_HUB_CACHE", cache.c_str(), 1);
+  const auto by_folder =
+      test::run_s0({"generate", "--model", model, "--adapter", adapter, "--prompt", "hello", "--max-new-tokens", "8"});
+  const auto by_repo = test::run_s0(
+      {"generate", "--model", "Org/tiny", "--adapter", "Org/tiny-s0", "--prompt", "hello", "--max-new-tokens", "8"});
+  ASSERT_EQ(by_folder.status, 0) << by_folder.err;
+  EXPECT_EQ(by_repo.status, 0) << by_repo.err;
+  EXPECT_EQ(by_repo.out, by_folder.out);
+  test::write_text(tmp / "p.jsonl", "{\"prompt\": \"hello\", \"adapter\": \"Org/tiny-s0\"}\n");
+  const auto line = test::run_s0({"generate", "--model", "Org/tiny@main", "--prompts", path("p.jsonl"),
+                                  "--max-new-tokens", "8"});
+  ASSERT_EQ(line.status, 0) << line.err;
+  EXPECT_EQ(json_lines(line.out).at(0)["completion"].get<std::string>() + "\n", by_folder.out);
+  const auto info = test::run_s0({"info", "Org/tiny"});
+  EXPECT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("recurrent layers"), std::string::npos);
+  expect_one_line_error(test::run_s0({"info", "Org/absent"}),
+                        "Org/absent is neither a folder nor in the Hugging Face cache: no " + cache.string() +
+                            "/models--Org--absent");
+  expect_one_line_error(test::run_s0({"generate", "--model", "Org/tiny", "--adapter", "Org/none", "--prompt", "hi"}),
+                        "--adapter: Org/none is neither a folder nor in the Hugging Face cache");
+  ::unsetenv("HF_HUB_CACHE");
+}

@@ -75,11 +75,11 @@ TEST(HfCache, CacheFolderFromTheEnvironment) {
 TEST(HfCache, RepoIdsResolveToTheirSnapshot) {
   FakeHub hub;
   ScopedEnv env("HF_HUB_CACHE", (hub.root / "hub").string());
-  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2", "--model"), hub.repo / "snapshots/2222bbbb");
-  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2@v1", "--model"), hub.repo / "snapshots/1111aaaa");
-  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2@1111aaaa", "--model"), hub.repo / "snapshots/1111aaaa");
+  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2"), hub.repo / "snapshots/2222bbbb");
+  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2@v1"), hub.repo / "snapshots/1111aaaa");
+  EXPECT_EQ(resolve_model_folder("Org/tiny-model.v2@1111aaaa"), hub.repo / "snapshots/1111aaaa");
   // The snapshot's files are links into blobs/, read through as usual.
-  EXPECT_EQ(test::read_text(resolve_model_folder("Org/tiny-model.v2", "--model") / "config.json"),
+  EXPECT_EQ(test::read_text(resolve_model_folder("Org/tiny-model.v2") / "config.json"),
             "{\"commit\": \"2222bbbb\"}");
 }
 
@@ -90,7 +90,7 @@ TEST(HfCache, AnExistingFolderWinsOverTheCache) {
   fs::create_directories(cwd / "Org/tiny-model.v2");
   const fs::path before = fs::current_path();
   fs::current_path(cwd.path());
-  const fs::path got = resolve_model_folder("Org/tiny-model.v2", "--model");
+  const fs::path got = resolve_model_folder("Org/tiny-model.v2");
   fs::current_path(before);
   EXPECT_EQ(got, "Org/tiny-model.v2");
 }
@@ -99,18 +99,18 @@ TEST(HfCache, MissingReposSayWhereTheyLooked) {
   FakeHub hub;
   const std::string cache = (hub.root / "hub").string();
   ScopedEnv env("HF_HUB_CACHE", cache);
-  EXPECT_EQ(error_of([] { resolve_model_folder("Org/absent", "--model"); }),
-            "--model: Org/absent is neither a folder nor in the Hugging Face cache: no " + cache +
+  EXPECT_EQ(error_of([] { resolve_model_folder("Org/absent"); }),
+            "Org/absent is neither a folder nor in the Hugging Face cache: no " + cache +
                 "/models--Org--absent (set HF_HUB_CACHE or HF_HOME to the cache that holds it, or download it "
                 "with `hf download Org/absent`)");
-  EXPECT_EQ(error_of([] { resolve_model_folder("Org/tiny-model.v2@dev", "--adapter"); }),
-            "--adapter: Org/tiny-model.v2@dev: the Hugging Face cache has no snapshot for revision dev (looked for " +
+  EXPECT_EQ(error_of([] { resolve_model_folder("Org/tiny-model.v2@dev"); }),
+            "Org/tiny-model.v2@dev: the Hugging Face cache has no snapshot for revision dev (looked for " +
                 cache + "/models--Org--tiny-model.v2/refs/dev and " + cache +
                 "/models--Org--tiny-model.v2/snapshots/dev) (set HF_HUB_CACHE or HF_HOME to the cache that holds "
                 "it, or download it with `hf download Org/tiny-model.v2`)");
   for (const char* not_a_repo : {"no/such/dir", "plainname", "../Org/x", "Org/..", "Org/x@../../etc", "/abs/path"})
-    EXPECT_EQ(error_of([&] { resolve_model_folder(not_a_repo, "--model"); }),
-              std::string("--model: ") + not_a_repo +
+    EXPECT_EQ(error_of([&] { resolve_model_folder(not_a_repo); }),
+              std::string(not_a_repo) +
                   ": no such folder (nor a Hugging Face repo id such as Qwen/Qwen3.5-4B)")
         << not_a_repo;
 }
