@@ -41,6 +41,28 @@ std::string drain(int fd) {
 }
 }  // namespace
 
+void exec_s0(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string bin = S0_BIN;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(bin.c_str(), argv.data());
+  _exit(127);
+}
+
+pid_t start_s0_silently(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    exec_s0(args);
+  }
+  return pid;
+}
+
 CliResult run_s0(const std::vector<std::string>& args, const std::string& input) {
   ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading stdin must not kill the test
   int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -51,14 +73,7 @@ CliResult run_s0(const std::vector<std::string>& args, const std::string& input)
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
-    std::vector<char*> argv;
-    std::string bin = S0_BIN;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    _exit(127);
+    exec_s0(args);
   }
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);

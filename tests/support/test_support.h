@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by every test executable: where the shared fixtures are, temporary folders,
 // and running the `s0` binary as a user would.
+#include <sys/types.h>
+
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -37,6 +39,10 @@ struct CliResult {
 
 // Runs the s0 binary with the given arguments (no shell), optionally feeding `input` on stdin.
 CliResult run_s0(const std::vector<std::string>& args, const std::string& input = "");
+// In a forked child: replaces it with the s0 binary (exit 127 if that fails).
+[[noreturn]] void exec_s0(const std::vector<std::string>& args);
+// Starts s0 in the background with its output discarded; returns its pid (the caller reaps it).
+pid_t start_s0_silently(const std::vector<std::string>& args);
 
 // A FIFO with no writer, given where a regular file is expected. A reader that opens it blocking
 // would wait forever; so that such a reader fails the test instead of hanging it, after `patience`

@@ -272,21 +272,8 @@ TEST(TrainCli, SecondTrainingOnTheSameOutFailsAtOnce) {
   const std::vector<std::string> args = {"train", "--model", test::fixture_model("falcon-h1-plain").string(), "--data",
                                          (dir / "data.jsonl").string(), "--out", (dir / "adapter").string(),
                                          "--steps", "100000", "--force"};
-  const pid_t first = ::fork();
+  const pid_t first = test::start_s0_silently(args);
   ASSERT_GE(first, 0);
-  if (first == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    std::vector<char*> argv;
-    std::string bin = S0_BIN;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
   // Wait until the first run has written its first step (it holds the lock from its start).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!fs::exists(dir / "adapter" / "states.safetensors") && std::chrono::steady_clock::now() < deadline)
