@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "attn_shape.h"
 #include "naive_ops.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/attention.h"
@@ -117,9 +118,6 @@ TEST(OpBackward, L2Norm) {
               "dx");
 }
 
-struct AttnShape {
-  int64_t T, H, Hkv, D;
-};
 
 class AttentionBackward : public ::testing::TestWithParam<AttnShape> {};
 
@@ -152,6 +150,10 @@ struct ConvShape {
   int64_t T, C, K;
   bool history;
 };
+
+void PrintTo(const ConvShape& s, std::ostream* os) {
+  *os << "T=" << s.T << " C=" << s.C << " K=" << s.K << (s.history ? " with history" : "");
+}
 
 class Conv1dBackward : public ::testing::TestWithParam<ConvShape> {};
 

@@ -3,6 +3,7 @@
 // orders above that and far below what a wrong index, group or mask would produce.
 #include <gtest/gtest.h>
 
+#include "attn_shape.h"
 #include "naive_ops.h"
 #include "ops/cpu/attention.h"
 #include "ops/cpu/conv1d.h"
@@ -57,9 +58,6 @@ TEST(OpForward, L2Norm) {
   naive::expect_close(y, naive::l2norm(to_double(x), n, d, 1e-6f), kRtol, kAtolFrac, "y");
 }
 
-struct AttnShape {
-  int64_t T, H, Hkv, D;
-};
 
 class AttentionForward : public ::testing::TestWithParam<AttnShape> {};
 
