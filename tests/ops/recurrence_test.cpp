@@ -14,7 +14,7 @@
 #include "ops/cpu/small_matmul.h"
 #include "ops/cpu/ssd.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 namespace {
 
 using Vec = std::vector<float>;
@@ -583,4 +583,4 @@ TEST(SsdReferenceBackward, MatchesFiniteDifferences) {
 }
 
 }  // namespace
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu
