@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "attn_shape.h"
+#include "finite_differences.h"
 #include "naive_ops.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/attention.h"
@@ -22,40 +23,13 @@
 #include "ops/cpu/rope.h"
 
 using namespace s0;
+using naive::expect_grad;
+using naive::fd_grad;
 using naive::randn;
 using naive::to_double;
 using naive::Vec;
 
 namespace {
-
-constexpr double kRtol = 1e-5;
-constexpr double kAtolFrac = 1e-5;
-
-// dL/dx for L(x) = sum(dy * f(x)), by central differences in float64.
-Vec fd_grad(const std::function<Vec(const Vec&)>& f, Vec x, const Vec& dy) {
-  const double h = 1e-5;
-  auto loss = [&](const Vec& at) {
-    const Vec y = f(at);
-    double s = 0;
-    for (size_t i = 0; i < y.size(); ++i) s += dy[i] * y[i];
-    return s;
-  };
-  Vec g(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + h;
-    const double up = loss(x);
-    x[i] = keep - h;
-    const double down = loss(x);
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
-void expect_grad(const std::vector<float>& got, const Vec& want, const char* what) {
-  naive::expect_close(got, want, kRtol, kAtolFrac, what);
-}
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
