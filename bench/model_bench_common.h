@@ -45,7 +45,8 @@ double best_of(int reps, F&& f) {
 // OpenBLAS sgemm on both cores), GFLOP/s.
 inline double measured_gemm_gflops(int64_t m, int64_t n, int64_t k) {
   const Tensor x = Tensor::from({m, k}, std::vector<float>(static_cast<size_t>(m * k), 0.5f));
-  const ops::Linear l{Tensor::from({n, k}, std::vector<float>(static_cast<size_t>(n * k), 0.25f)), Tensor(), false, k, n};
+  const Tensor w = Tensor::from({n, k}, std::vector<float>(static_cast<size_t>(n * k), 0.25f));
+  const ops::Linear l{w, Tensor(), false, k, n};
   const ops::Varlen one_sequence{{0, m}};
   Tensor y = Tensor::zeros({m, n});
   ops::linear_forward(l, x, one_sequence, y);

@@ -25,6 +25,7 @@ void block_backward(const Block& blk, size_t block_index, const HybridModel& mod
 
   // Mixers: x_mid = x_in + sum of mixers(norm(x_in)).
   Tensor dh = Tensor::zeros({N, Hd});
+  auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
   std::vector<Tensor>* d_states = blk.recurrent_slot >= 0 ? &d_initial[blk.recurrent_slot] : nullptr;
   for (size_t i = 0; i < blk.mixers.size(); ++i) {
     std::visit(Overloaded{
@@ -33,12 +34,12 @@ void block_backward(const Block& blk, size_t block_index, const HybridModel& mod
                                               dx, dh);
                    },
                    [&](const GatedDeltaMixer& m) {
-                     gated_delta_layer_backward(m, batch.seqs, batch.recurrent_starts(blk.recurrent_slot, block_index, i),
-                                                std::get<GatedDeltaSaved>(bs.mixers[i]), dx, dh, d_states);
+                     gated_delta_layer_backward(m, batch.seqs, starts(i), std::get<GatedDeltaSaved>(bs.mixers[i]), dx,
+                                                dh, d_states);
                    },
                    [&](const Mamba2Mixer& m) {
-                     mamba2_layer_backward(m, batch.seqs, batch.recurrent_starts(blk.recurrent_slot, block_index, i),
-                                           std::get<Mamba2Saved>(bs.mixers[i]), dx, dh, d_states);
+                     mamba2_layer_backward(m, batch.seqs, starts(i), std::get<Mamba2Saved>(bs.mixers[i]), dx, dh,
+                                           d_states);
                    },
                },
                blk.mixers[i]);

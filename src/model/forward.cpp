@@ -30,6 +30,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
   bs.mixers.clear();
   const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
+  auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
   for (size_t mi = 0; mi < blk.mixers.size(); ++mi) {
     std::visit(Overloaded{
                    [&](const AttentionMixer& m) {
@@ -40,14 +41,12 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                    },
                    [&](const GatedDeltaMixer& m) {
                      GatedDeltaSaved s;
-                     gated_delta_layer_forward(m, batch.seqs, batch.recurrent_starts(blk.recurrent_slot, block_index, mi),
-                                               bs.h, x, s, finals);
+                     gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                    [&](const Mamba2Mixer& m) {
                      Mamba2Saved s;
-                     mamba2_layer_forward(m, batch.seqs, batch.recurrent_starts(blk.recurrent_slot, block_index, mi),
-                                          bs.h, x, s, finals);
+                     mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                },

@@ -8,8 +8,9 @@
 
 namespace s0::ops {
 
+// A view, not a copy: an op that writes through it writes into `t`'s storage.
 struct Columns {
-  Tensor t;  // the whole matrix (shared storage, not a copy)
+  Tensor t;  // the whole matrix (a Tensor handle shares its storage)
   int64_t begin = 0, count = 0;
 
   int64_t rows() const { return t.dim(0); }

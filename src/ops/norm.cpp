@@ -14,7 +14,8 @@ const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32()
 void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd) {
   const Device dev = device_of("rmsnorm", {&x, &w, &y, &rstd});
   const int64_t d = w.numel();
-  if (dev.is_cpu()) return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
+  if (dev.is_cpu())
+    return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
   no_backend("rmsnorm", dev);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// RMS and L2 normalisation. RMS normalisation is over the last `d = w.numel()` channels of a row-major tensor (so [N, hidden]
-// rows, or [N, heads, D] head by head), plain or gated; zero-centred `1 + w` weights are folded into
-// w when the model loads. Forward and backward side by side; no weight gradient (weights are frozen).
+// RMS and L2 normalisation. RMS norms run over the last `d = w.numel()` channels of a row-major
+// tensor (so [N, hidden] rows, or [N, heads, D] head by head), plain or gated; zero-centred `1 + w`
+// weights are folded into w when the model loads. Forward and backward side by side; no weight
+// gradient (weights are frozen).
 #include <cstdint>
 
 #include "core/tensor.h"

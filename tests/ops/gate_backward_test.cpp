@@ -79,7 +79,8 @@ TEST(GateBackward, Mamba2DtPassesGradientInsideTheClampOnly) {
   ASSERT_LT(clipped, N * H) << "the inputs must also stay inside it";
   auto dt_of = [&](const Vec& v) {
     Vec out(v.size());
-    for (size_t i = 0; i < v.size(); ++i) out[i] = std::clamp(softplus(v[i] + bias[i % H]), double{dt_min}, double{dt_max});
+    for (size_t i = 0; i < v.size(); ++i)
+      out[i] = std::clamp(softplus(v[i] + bias[i % H]), double{dt_min}, double{dt_max});
     return out;
   };
   std::vector<float> got;
