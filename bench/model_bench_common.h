@@ -10,7 +10,7 @@
 
 #include "model/arch/random_qwen35.h"
 #include "model/model.h"
-#include "ops/cpu/gemm.h"
+#include "ops/linear.h"
 
 namespace s0::bench {
 
@@ -41,12 +41,16 @@ double best_of(int reps, F&& f) {
   return best;
 }
 
-// OpenBLAS sgemm rate on a projection-shaped product [m, k] x [k, n] (both cores), GFLOP/s.
+// The GEMM rate of a projection-shaped linear layer, x[m, k] W[n, k]^T as one sequence (one
+// OpenBLAS sgemm on both cores), GFLOP/s.
 inline double measured_gemm_gflops(int64_t m, int64_t n, int64_t k) {
-  std::vector<float> a(static_cast<size_t>(m * k), 0.5f), b(static_cast<size_t>(n * k), 0.25f),
-      c(static_cast<size_t>(m * n));
-  ops::gemm(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
-  const double s = best_of(5, [&] { ops::gemm(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n); });
+  const Tensor x = Tensor::from({m, k}, std::vector<float>(static_cast<size_t>(m * k), 0.5f));
+  const Tensor w = Tensor::from({n, k}, std::vector<float>(static_cast<size_t>(n * k), 0.25f));
+  const ops::Linear l{w, Tensor(), false, k, n};
+  const ops::Varlen one_sequence{{0, m}};
+  Tensor y = Tensor::zeros({m, n});
+  ops::linear_forward(l, x, one_sequence, y);
+  const double s = best_of(5, [&] { ops::linear_forward(l, x, one_sequence, y); });
   return 2.0 * m * n * k / s / 1e9;
 }
 

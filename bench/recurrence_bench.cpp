@@ -13,8 +13,8 @@
 
 namespace {
 
-using s0::ops::GatedDeltaDims;
-using s0::ops::SsdDims;
+using s0::ops::cpu::GatedDeltaDims;
+using s0::ops::cpu::SsdDims;
 
 std::vector<float> uniform(size_t n, float lo, float hi, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -32,7 +32,7 @@ void BM_Gemm(benchmark::State& st) {
   const int64_t n = st.range(0);
   const auto a = uniform(n * n, -1, 1, 1), b = uniform(n * n, -1, 1, 2);
   std::vector<float> c(n * n);
-  for (auto _ : st) s0::ops::gemm(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  for (auto _ : st) s0::ops::cpu::gemm(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
   report_gflops(st, 2.0 * n * n * n);
 }
 
@@ -61,7 +61,7 @@ struct GdnSetup {
 void BM_GdnReferenceForward(benchmark::State& st) {
   GdnSetup s(st);
   for (auto _ : st)
-    s0::ops::gated_delta_reference(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(), s.s0.data(),
+    s0::ops::cpu::gated_delta_reference(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(), s.s0.data(),
                                    s.o.data(), s.s_final.data());
   report_gflops(st, s.forward_flops());
 }
@@ -69,7 +69,7 @@ void BM_GdnReferenceForward(benchmark::State& st) {
 void BM_GdnChunkedForward(benchmark::State& st) {
   GdnSetup s(st);
   for (auto _ : st)
-    s0::ops::gated_delta_chunked(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(), s.s0.data(),
+    s0::ops::cpu::gated_delta_chunked(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(), s.s0.data(),
                                  s.o.data(), s.s_final.data(), s.chunk);
   report_gflops(st, s.forward_flops());
 }
@@ -77,7 +77,7 @@ void BM_GdnChunkedForward(benchmark::State& st) {
 void BM_GdnChunkedBackward(benchmark::State& st) {
   GdnSetup s(st);
   for (auto _ : st)
-    s0::ops::gated_delta_chunked_backward(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(),
+    s0::ops::cpu::gated_delta_chunked_backward(s.d, s.q.data(), s.k.data(), s.v.data(), s.g.data(), s.beta.data(),
                                           s.s0.data(), s.d_o.data(), nullptr, s.dq.data(), s.dk.data(), s.dv.data(),
                                           s.dg.data(), s.dbeta.data(), s.ds0.data(), s.chunk);
 }
@@ -106,7 +106,7 @@ struct SsdSetup {
 void BM_SsdReferenceForward(benchmark::State& st) {
   SsdSetup s(st);
   for (auto _ : st)
-    s0::ops::ssd_reference(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(), s.s0.data(),
+    s0::ops::cpu::ssd_reference(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(), s.s0.data(),
                            s.y.data(), s.s_final.data());
   report_gflops(st, s.forward_flops());
 }
@@ -114,7 +114,7 @@ void BM_SsdReferenceForward(benchmark::State& st) {
 void BM_SsdChunkedForward(benchmark::State& st) {
   SsdSetup s(st);
   for (auto _ : st)
-    s0::ops::ssd_chunked(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(), s.s0.data(),
+    s0::ops::cpu::ssd_chunked(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(), s.s0.data(),
                          s.y.data(), s.s_final.data(), s.chunk);
   report_gflops(st, s.forward_flops());
 }
@@ -122,7 +122,7 @@ void BM_SsdChunkedForward(benchmark::State& st) {
 void BM_SsdChunkedBackward(benchmark::State& st) {
   SsdSetup s(st);
   for (auto _ : st)
-    s0::ops::ssd_chunked_backward(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(),
+    s0::ops::cpu::ssd_chunked_backward(s.d, s.x.data(), s.dt.data(), s.A.data(), s.B.data(), s.C.data(), s.D.data(),
                                   s.s0.data(), s.d_y.data(), nullptr, s.dx.data(), s.ddt.data(), s.dB.data(),
                                   s.dC.data(), s.dD.data(), s.ds0.data(), s.chunk);
 }

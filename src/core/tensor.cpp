@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/buffer_pool.h"
+#include "core/allocator.h"
 #include "core/half.h"
 
 namespace s0 {
@@ -43,16 +43,25 @@ int64_t numel_of(const Shape& s) {
   return n;
 }
 
-Tensor Tensor::zeros(Shape shape, DType dtype) {
+Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
   Tensor t;
   t.shape_ = std::move(shape);
   t.dtype_ = dtype;
+  t.device_ = device;
   const size_t bytes = t.nbytes();
-  void* p = buffer_alloc(bytes);
-  std::memset(p, 0, bytes);
-  t.keep_ = std::shared_ptr<const void>(p, [bytes](const void* q) { buffer_free(const_cast<void*>(q), bytes); });
+  Allocator& a = allocator_for(device);
+  void* p = a.allocate(bytes, device);
+  t.keep_ = std::shared_ptr<const void>(p, [&a, bytes, device](const void* q) {
+    a.deallocate(const_cast<void*>(q), bytes, device);
+  });
   t.data_ = p;
   t.mutable_ = true;
+  return t;
+}
+
+Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
+  Tensor t = empty(std::move(shape), dtype, device);
+  allocator_for(device).zero(t.device_raw_mut(), t.nbytes(), device);
   return t;
 }
 
@@ -73,23 +82,43 @@ Tensor Tensor::from(Shape shape, const std::vector<float>& values) {
   return t;
 }
 
-void* Tensor::raw_mut() {
+void Tensor::check_host_elements(size_t element_size) const {
+  if (!device_.is_cpu())
+    fail("internal: host access to a ", dtype_name(dtype_), " tensor on ", device_name(device_),
+         ", expected one on cpu");
+  if (element_size != 0 && element_size != dtype_size(dtype_))
+    fail("internal: reading a ", dtype_name(dtype_), " tensor as ", element_size, "-byte elements");
+}
+
+const void* Tensor::raw() const {
+  check_host_elements(0);
+  return data_;
+}
+
+void* Tensor::device_raw_mut() {
   if (!mutable_) fail("internal: writing to a read-only tensor view");
   return const_cast<void*>(data_);
 }
 
+void* Tensor::raw_mut() {
+  check_host_elements(0);
+  return device_raw_mut();
+}
+
 const float* Tensor::f32() const {
-  if (dtype_ != DType::F32) fail("internal: tensor is ", dtype_name(dtype_), ", expected F32");
+  if (dtype_ != DType::F32 || !device_.is_cpu())
+    fail("internal: tensor is ", dtype_name(dtype_), " on ", device_name(device_), ", expected F32 on cpu");
   return static_cast<const float*>(data_);
 }
 
 float* Tensor::f32_mut() {
-  if (dtype_ != DType::F32) fail("internal: tensor is ", dtype_name(dtype_), ", expected F32");
-  return static_cast<float*>(raw_mut());
+  f32();
+  return static_cast<float*>(device_raw_mut());
 }
 
 Tensor Tensor::to_f32() const {
-  Tensor out = zeros(shape_);
+  check_host_elements(0);
+  Tensor out = empty(shape_);
   float* dst = out.f32_mut();
   int64_t n = numel();
   switch (dtype_) {
@@ -124,8 +153,15 @@ Tensor Tensor::to_f32() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = zeros(shape_, dtype_);
-  std::memcpy(out.raw_mut(), data_, nbytes());
+  Tensor out = empty(shape_, dtype_, device_);
+  copy_bytes(out.device_raw_mut(), device_, data_, device_, nbytes());
+  return out;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == device_) return *this;
+  Tensor out = empty(shape_, dtype_, device);
+  copy_bytes(out.device_raw_mut(), device, data_, device_, nbytes());
   return out;
 }
 
@@ -138,11 +174,13 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 std::vector<int64_t> Tensor::to_i64() const {
+  check_host_elements(0);
   std::vector<int64_t> out(static_cast<size_t>(numel()));
   if (dtype_ == DType::I64) {
     std::memcpy(out.data(), data_, nbytes());
   } else if (dtype_ == DType::I32) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = as<int32_t>()[i];
+    const int32_t* src = as<int32_t>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = src[i];
   } else {
     fail("expected an integer tensor, got ", dtype_name(dtype_));
   }

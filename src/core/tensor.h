@@ -1,11 +1,14 @@
 #pragma once
-// A dense row-major tensor: shape, dtype and storage that is either owned or borrowed from a
-// memory-mapped file (the owner is kept alive through `keep_`).
+// A dense row-major tensor: shape, dtype, the device its memory lives on, and storage that is either
+// owned (allocated through the device's allocator) or borrowed from a memory-mapped file (the owner
+// is kept alive through `keep_`). Element access from the CPU checks dtype and device and names both
+// when they are wrong: reading GPU memory from the host is a bug, never a silent garbage read.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace s0 {
@@ -23,9 +26,11 @@ int64_t numel_of(const Shape& s);
 class Tensor {
  public:
   Tensor() = default;
+  // Owned storage with unspecified contents (for outputs that are written whole).
+  static Tensor empty(Shape shape, DType dtype = DType::F32, Device device = Device::cpu());
   // Owned, zero-filled storage.
-  static Tensor zeros(Shape shape, DType dtype = DType::F32);
-  // Borrowed storage: `keep` owns the memory `data` points into.
+  static Tensor zeros(Shape shape, DType dtype = DType::F32, Device device = Device::cpu());
+  // Borrowed host storage: `keep` owns the memory `data` points into.
   static Tensor view(Shape shape, DType dtype, const void* data, std::shared_ptr<const void> keep);
   static Tensor from(Shape shape, const std::vector<float>& values);
 
@@ -35,27 +40,40 @@ class Tensor {
   int64_t numel() const { return numel_of(shape_); }
   DType dtype() const { return dtype_; }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  Device device() const { return device_; }
   bool empty() const { return data_ == nullptr; }
 
-  const void* raw() const { return data_; }
+  // Host access: fail unless the tensor lives on the CPU (and, for f32, holds F32).
+  const void* raw() const;
   void* raw_mut();
   const float* f32() const;
   float* f32_mut();
   template <typename T>
-  const T* as() const { return static_cast<const T*>(data_); }
+  const T* as() const {
+    check_host_elements(sizeof(T));
+    return static_cast<const T*>(data_);
+  }
+  // The storage wherever it lives, for the ops of its own device's backend.
+  const void* device_raw() const { return data_; }
+  void* device_raw_mut();
 
   // An owned float32 copy, converting bf16/f16/f64/integers.
   Tensor to_f32() const;
-  // Owned deep copy.
+  // Owned deep copy on the same device.
   Tensor clone() const;
+  // The same values on `device`: this tensor itself when it is already there, else an owned copy.
+  Tensor to(Device device) const;
   // Same storage, new shape with the same number of elements.
   Tensor reshaped(Shape shape) const;
   // Integer elements as int64 (I32 or I64).
   std::vector<int64_t> to_i64() const;
 
  private:
+  void check_host_elements(size_t element_size) const;
+
   Shape shape_;
   DType dtype_ = DType::F32;
+  Device device_;
   const void* data_ = nullptr;
   bool mutable_ = false;
   std::shared_ptr<const void> keep_;

@@ -12,7 +12,7 @@ PackedBatch PackedBatch::from_sequences(const std::vector<std::vector<int64_t>>&
   if (!caches.empty() && caches.size() != seqs.size())
     fail("internal: ", caches.size(), " caches for ", seqs.size(), " sequences");
   PackedBatch b;
-  b.offsets.push_back(0);
+  b.seqs.offsets.push_back(0);
   for (size_t i = 0; i < seqs.size(); ++i) {
     const auto& s = seqs[i];
     if (s.empty()) fail("empty sequence in batch");
@@ -21,23 +21,31 @@ PackedBatch PackedBatch::from_sequences(const std::vector<std::vector<int64_t>>&
       b.tokens.push_back(s[t]);
       b.positions.push_back(start + static_cast<int64_t>(t));
     }
-    b.offsets.push_back(static_cast<int64_t>(b.tokens.size()));
+    b.seqs.offsets.push_back(static_cast<int64_t>(b.tokens.size()));
   }
   b.initial = initial.empty() ? std::vector<const StateSet*>(seqs.size(), nullptr) : initial;
   b.caches = caches;
   return b;
 }
 
-MixerCache* PackedBatch::mixer_cache(int64_t s, size_t block, size_t mixer) const {
-  if (caches.empty()) return nullptr;
-  return &caches[static_cast<size_t>(s)]->blocks.at(block).at(mixer);
+std::vector<ops::SequenceStart> PackedBatch::recurrent_starts(int slot, size_t block, size_t mixer) const {
+  std::vector<ops::SequenceStart> starts(static_cast<size_t>(n_seqs()));
+  for (size_t s = 0; s < starts.size(); ++s) {
+    const StateSet* set = initial[s];
+    if (set && slot >= 0 && static_cast<size_t>(slot) < set->states.size())
+      starts[s].initial = set->states[static_cast<size_t>(slot)];
+    if (caches.empty()) continue;
+    MixerCache& c = caches[s]->blocks.at(block).at(mixer);
+    starts[s].carried = &c.state;
+    starts[s].window = &c.conv_window;
+  }
+  return starts;
 }
 
-const float* PackedBatch::initial_state(int64_t s, int slot) const {
-  const StateSet* set = initial[static_cast<size_t>(s)];
-  if (!set || slot < 0 || static_cast<size_t>(slot) >= set->states.size()) return nullptr;
-  const Tensor& t = set->states[static_cast<size_t>(slot)];
-  return t.empty() ? nullptr : t.f32();
+std::vector<ops::KvCache*> PackedBatch::kv_caches(size_t block, size_t mixer) const {
+  std::vector<ops::KvCache*> out;
+  for (SequenceCache* c : caches) out.push_back(&c->blocks.at(block).at(mixer).kv);
+  return out;
 }
 
 }  // namespace s0

@@ -6,6 +6,8 @@
 
 #include "core/tensor.h"
 #include "model/cache.h"
+#include "ops/attention.h"
+#include "ops/varlen.h"
 
 namespace s0 {
 
@@ -17,7 +19,7 @@ struct StateSet {
 
 struct PackedBatch {
   std::vector<int64_t> tokens;     // all sequences back to back
-  std::vector<int64_t> offsets;    // n_seqs + 1 entries; sequence s is tokens[offsets[s], offsets[s+1])
+  ops::Varlen seqs;                // sequence s is tokens[seqs.begin(s), seqs.begin(s) + seqs.length(s))
   std::vector<int64_t> positions;  // per token: its position within its sequence
   std::vector<const StateSet*> initial;  // per sequence; null = zero states
   // Per sequence, or empty (training, scoring): generation caches the layers read and extend.
@@ -29,13 +31,15 @@ struct PackedBatch {
                                     const std::vector<const StateSet*>& initial = {},
                                     const std::vector<SequenceCache*>& caches = {});
   int64_t n_tokens() const { return static_cast<int64_t>(tokens.size()); }
-  int64_t n_seqs() const { return static_cast<int64_t>(offsets.size()) - 1; }
-  int64_t begin(int64_t s) const { return offsets[s]; }
-  int64_t length(int64_t s) const { return offsets[s + 1] - offsets[s]; }
-  // The initial state of recurrent slot `slot` for sequence s, or null for zeros.
-  const float* initial_state(int64_t s, int slot) const;
-  // The cache of mixer `mixer` of block `block` for sequence s, or null without caches.
-  MixerCache* mixer_cache(int64_t s, size_t block, size_t mixer) const;
+  int64_t n_seqs() const { return seqs.n_seqs(); }
+  int64_t begin(int64_t s) const { return seqs.begin(s); }
+  int64_t length(int64_t s) const { return seqs.length(s); }
+  // Per sequence, what recurrent slot `slot` (mixer `mixer` of block `block`) starts from: the
+  // sequence's initial state, and with caches the cached state and conv window it continues.
+  std::vector<ops::SequenceStart> recurrent_starts(int slot, size_t block, size_t mixer) const;
+  // Per sequence, the key/value cache of attention mixer `mixer` of block `block`; empty without
+  // caches.
+  std::vector<ops::KvCache*> kv_caches(size_t block, size_t mixer) const;
 };
 
 }  // namespace s0

@@ -1,20 +1,22 @@
 #pragma once
 // What one sequence carries from one forward to the next during generation: per block and mixer,
-// the attention keys/values so far, or a recurrent mixer's conv window and state. The layer
-// forwards read and extend it when the batch carries caches (PackedBatch::caches), so a prefill
-// and every later decode step run the same code, and cached decoding computes what a full
-// recomputation would. The generate layer creates and owns these; the model only fills them.
+// the attention keys/values so far, or a recurrent mixer's conv window and state, all Tensors on
+// the model's device. The ops read and extend them when the batch carries caches
+// (PackedBatch::caches), so a prefill and every later decode step run the same code, and cached
+// decoding computes what a full recomputation would. The generate layer creates and owns these;
+// the model only fills them.
 #include <cstdint>
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/attention.h"
 
 namespace s0 {
 
 struct MixerCache {
-  std::vector<float> k, v;  // attention: [length, Hkv, D] after the k norm and rotary
-  Tensor conv_window;       // recurrent: the last K-1 conv inputs [K-1, C]; empty = zeros
-  Tensor state;             // recurrent: the state after the last token; empty = not started
+  ops::KvCache kv;     // attention: [length, Hkv * D] keys and values after the k norm and rotary
+  Tensor conv_window;  // recurrent: the last K-1 conv inputs [K-1, C]; empty = zeros
+  Tensor state;        // recurrent: the state after the last token; empty = not started
 };
 
 struct SequenceCache {
@@ -26,8 +28,5 @@ struct SequenceCache {
     for (size_t n : mixers_per_block) blocks.emplace_back(n);
   }
 };
-
-// One mixer's caches across a batch, per sequence; empty when the batch carries none.
-using MixerCaches = std::vector<MixerCache*>;
 
 }  // namespace s0

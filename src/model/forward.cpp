@@ -1,33 +1,23 @@
 #include "model/forward.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "core/error.h"
 #include "core/overloaded.h"
-#include "ops/cpu/activation.h"
-#include "ops/cpu/norm.h"
+#include "model/lm_head.h"
+#include "ops/activation.h"
+#include "ops/norm.h"
+#include "ops/rows.h"
 
 namespace s0 {
 
 namespace {
 
-void embed_tokens(const HybridModel& model, const PackedBatch& batch, float* x) {
-  const int64_t Hd = model.hidden;
-  const float* table = model.embed.f32();
-  for (int64_t t = 0; t < batch.n_tokens(); ++t) {
-    const float* row = table + batch.tokens[t] * Hd;
-    for (int64_t j = 0; j < Hd; ++j) x[t * Hd + j] = row[j] * model.embed_scale;
-  }
-}
-
-void mlp_forward(const Block& blk, const PackedBatch& batch, const float* h2, float* residual, Tensor& gu) {
+void mlp_forward(const Block& blk, const PackedBatch& batch, const Tensor& h2, Tensor& residual, Tensor& gu) {
   const int64_t N = batch.n_tokens(), I = blk.down.in;
   gu = Tensor::zeros({N, 2 * I});
-  linear_forward(blk.gate_up, h2, batch.offsets, gu.f32_mut());
+  ops::linear_forward(blk.gate_up, h2, batch.seqs, gu);
   Tensor act = Tensor::zeros({N, I});
-  ops::swiglu_forward(gu.f32(), N, I, act.f32_mut());
-  linear_forward(blk.down, act.f32(), batch.offsets, residual, /*add=*/true);
+  ops::swiglu_forward(gu, act);
+  ops::linear_forward(blk.down, act, batch.seqs, residual, /*add=*/true);
 }
 
 }  // namespace
@@ -37,28 +27,26 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   bs.mix_rstd = Tensor::zeros({N});
   bs.h = Tensor::zeros({N, Hd});
-  ops::rmsnorm_forward(x.f32(), blk.mix_norm.f32(), N, Hd, model.norm_eps, bs.h.f32_mut(), bs.mix_rstd.f32_mut());
+  ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
   bs.mixers.clear();
   const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
+  auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
   for (size_t mi = 0; mi < blk.mixers.size(); ++mi) {
-    MixerCaches caches;
-    for (int64_t seq = 0; seq < static_cast<int64_t>(batch.caches.size()); ++seq)
-      caches.push_back(batch.mixer_cache(seq, block_index, mi));
     std::visit(Overloaded{
                    [&](const AttentionMixer& m) {
                      AttentionSaved s;
-                     attention_layer_forward(m, batch, bs.h.f32(), x.f32_mut(), s, caches);
+                     attention_layer_forward(m, batch.seqs, batch.positions, bs.h, x, s,
+                                             batch.kv_caches(block_index, mi));
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                    [&](const GatedDeltaMixer& m) {
                      GatedDeltaSaved s;
-                     gated_delta_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals,
-                                               caches);
+                     gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                    [&](const Mamba2Mixer& m) {
                      Mamba2Saved s;
-                     mamba2_layer_forward(m, blk.recurrent_slot, batch, bs.h.f32(), x.f32_mut(), s, finals, caches);
+                     mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
                      if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                    },
                },
@@ -67,8 +55,8 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   if (keep_mixers) bs.x_mid = x.clone();
   bs.mlp_rstd = Tensor::zeros({N});
   bs.h2 = Tensor::zeros({N, Hd});
-  ops::rmsnorm_forward(x.f32(), blk.mlp_norm.f32(), N, Hd, model.norm_eps, bs.h2.f32_mut(), bs.mlp_rstd.f32_mut());
-  mlp_forward(blk, batch, bs.h2.f32(), x.f32_mut(), bs.gu);
+  ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
+  mlp_forward(blk, batch, bs.h2, x, bs.gu);
 }
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {
@@ -98,32 +86,6 @@ void validate_batch(const HybridModel& model, const PackedBatch& batch) {
   }
 }
 
-RowGroups rows_by_sequence(const PackedBatch& batch, const std::vector<int64_t>& rows) {
-  RowGroups groups = {0};
-  int64_t current = -1;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    const int64_t seq = std::upper_bound(batch.offsets.begin(), batch.offsets.end(), rows[r]) - batch.offsets.begin() - 1;
-    if (r > 0 && seq != current) groups.push_back(static_cast<int64_t>(r));
-    current = seq;
-  }
-  groups.push_back(static_cast<int64_t>(rows.size()));
-  return groups;
-}
-
-Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const float* normed,
-                       const std::vector<int64_t>& rows) {
-  const int64_t Hd = model.hidden, R = static_cast<int64_t>(rows.size());
-  Tensor picked = Tensor::zeros({R, Hd});
-  for (int64_t r = 0; r < R; ++r) std::memcpy(picked.f32_mut() + r * Hd, normed + rows[r] * Hd, sizeof(float) * Hd);
-  Tensor logits = Tensor::zeros({R, model.vocab});
-  linear_forward(model.lm_head, picked.f32(), rows_by_sequence(batch, rows), logits.f32_mut());
-  if (model.logit_scale != 1.0f) {
-    float* l = logits.f32_mut();
-    for (int64_t i = 0; i < logits.numel(); ++i) l[i] *= model.logit_scale;
-  }
-  return logits;
-}
-
 ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const ForwardOptions& opt) {
   validate_batch(model, batch);
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
@@ -131,8 +93,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   if (opt.keep_final_states) out.final_states.resize(model.recurrent.size());
   if (opt.tape) opt.tape->blocks.clear();
 
-  Tensor x = Tensor::zeros({N, Hd});
-  embed_tokens(model, batch, x.f32_mut());
+  Tensor x = ops::gather_rows(model.embed, batch.tokens, model.embed_scale);
   if (opt.keep_hidden) out.hidden.push_back(x.clone());
 
   for (const Block& blk : model.blocks) {
@@ -154,8 +115,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
 
   Tensor rstd = Tensor::zeros({N});
   out.final_normed = Tensor::zeros({N, Hd});
-  ops::rmsnorm_forward(x.f32(), model.final_norm.f32(), N, Hd, model.norm_eps, out.final_normed.f32_mut(),
-                       rstd.f32_mut());
+  ops::rmsnorm_forward(x, model.final_norm, model.norm_eps, out.final_normed, rstd);
   if (opt.keep_hidden) out.hidden.push_back(out.final_normed);
   if (opt.tape) {
     opt.tape->x_final = x;
@@ -169,7 +129,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   }
   for (int64_t r : rows)
     if (r < 0 || r >= N) fail("internal: logit row ", r, " outside the batch of ", N, " tokens");
-  out.logits = lm_head_forward(model, batch, out.final_normed.f32(), rows);
+  out.logits = lm_head_forward(model, batch, out.final_normed, rows);
   return out;
 }
 

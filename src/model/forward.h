@@ -27,8 +27,8 @@ struct BlockSaved {
 
 // What the backward reads. Memory per token and block (floats), with hidden size Hd, MLP width I
 // and the mixer's projection width Pm: residual, norm and MLP buffers 4 Hd + 2 I + 2, plus for
-// GatedDeltaNet Pm + 3 C + 2 nv dk + 3 nv dv + 5 nv + 2 nk (C = conv width), for attention
-// Pm + (3 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + 3 d + 2 G N + H + G.
+// GatedDeltaNet Pm + 2 C + 2 nv dk + nv dv + 3 nv + 2 nk (C = conv width), for attention
+// Pm + (2 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + d + H + G.
 // With `recompute`, a block keeps only x_in (Hd floats per token) and the backward re-runs the
 // block's forward from it, trading one extra forward for that memory.
 struct ForwardTape {
@@ -60,14 +60,9 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
 
 // One block on the residual stream x[N, hidden] in place; `saved` receives its activations (mixer
 // activations only when keep_mixers). finals (per sequence) receives the recurrent layer's states.
+// (The backward re-runs it when the tape was recorded with `recompute`.)
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& saved,
                    bool keep_mixers, std::vector<Tensor>* finals);
-
-// Logits of the given rows (packed token indices) of the final-norm output: [rows, vocab].
-Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const float* normed,
-                       const std::vector<int64_t>& rows);
-// Runs of consecutive `rows` that belong to one sequence, as cumulative offsets into `rows`.
-RowGroups rows_by_sequence(const PackedBatch& batch, const std::vector<int64_t>& rows);
 
 // Checks token ids against the vocabulary and the batch's initial states against the model's state
 // shapes; the error names the sequence and position or layer.

@@ -11,39 +11,13 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/cpu/norm.h"
+#include "ops/gate_order.h"
+#include "ops/linear.h"
 
 namespace s0 {
 
-// y = x W^T + b with W[out, in] float32.
-//
-// A precise Linear accumulates its products in double (W is widened block by block as it is used).
-// The recurrent mixers' input projections are precise: their outputs meet in a delta-rule / SSM read-out that
-// can cancel to a tiny vector which the gated RMS norm then scales up by up to 1/sqrt(eps), so
-// float32 accumulation error in q, k, v is amplified a thousandfold (seen on the qwen35-vl-tied
-// fixture: 1.4e-4 error in float32, 2.6e-5 with this). See linear_forward below.
-struct Linear {
-  Tensor w;
-  Tensor b;    // empty when the layer has no bias
-  bool precise = false;
-  int64_t in = 0, out = 0;
-  const float* bias() const { return b.empty() ? nullptr : b.f32(); }
-};
-
-// Rows of a packed batch are multiplied one sequence at a time: `groups` holds cumulative row
-// offsets (PackedBatch::offsets). BLAS results for a row depend on the other rows of the same call,
-// so giving each sequence its own call makes every result independent of what else is in the
-// batch, bit for bit. (The cost is re-packing W per sequence: O(1 / rows) of the arithmetic.)
-//
-// A group of one row (a decode step's token, or a prefill's last-token logits) goes instead through
-// ops::rowwise_linear, whose result for a row never depends on the other rows either; consecutive
-// one-row groups share one call, so a decode step reads W once for the whole batch.
-using RowGroups = std::vector<int64_t>;
-
-// y[rows, out] = x W^T + b (added to y when `add`), in the precision the layer asks for.
-void linear_forward(const Linear& l, const float* x, const RowGroups& groups, float* y, bool add = false);
-// dx[rows, in] (+)= dy W.
-void linear_backward(const Linear& l, const float* dy, const RowGroups& groups, float* dx, bool accumulate = false);
+// Linear layers and their batching policy are an op (ops/linear.h): the layers call it.
+using ops::Linear;
 
 // Softmax attention with rotary positions, grouped KV heads, optional per-head q/k RMS norms and an
 // optional sigmoid output gate. in_proj rows: q [H*D], gate [H*D] (if output_gate), k, v [Hkv*D].

@@ -19,8 +19,8 @@ TEST(RowwiseGemm, AccurateAndIndependentOfOtherRows) {
     for (float& e : *v) e = g(rng);
   for (bool precise : {false, true}) {
     auto run = [&](const float* xs, int64_t rows, float* y, bool add) {
-      if (precise) s0::ops::rowwise_linear_f64(xs, rows, w.data(), bias.data(), in, out, y, add);
-      else s0::ops::rowwise_linear(xs, rows, w.data(), bias.data(), in, out, y, add);
+      if (precise) s0::ops::cpu::rowwise_linear_f64(xs, rows, w.data(), bias.data(), in, out, y, add);
+      else s0::ops::cpu::rowwise_linear(xs, rows, w.data(), bias.data(), in, out, y, add);
     };
     std::vector<float> all(m * out, 0.0f);
     run(x.data(), m, all.data(), false);

@@ -10,6 +10,8 @@
 #include <limits>
 
 #include "core/error.h"
+#include "attn_shape.h"
+#include "finite_differences.h"
 #include "naive_ops.h"
 #include "ops/cpu/activation.h"
 #include "ops/cpu/attention.h"
@@ -21,40 +23,13 @@
 #include "ops/cpu/rope.h"
 
 using namespace s0;
+using naive::expect_grad;
+using naive::fd_grad;
 using naive::randn;
 using naive::to_double;
 using naive::Vec;
 
 namespace {
-
-constexpr double kRtol = 1e-5;
-constexpr double kAtolFrac = 1e-5;
-
-// dL/dx for L(x) = sum(dy * f(x)), by central differences in float64.
-Vec fd_grad(const std::function<Vec(const Vec&)>& f, Vec x, const Vec& dy) {
-  const double h = 1e-5;
-  auto loss = [&](const Vec& at) {
-    const Vec y = f(at);
-    double s = 0;
-    for (size_t i = 0; i < y.size(); ++i) s += dy[i] * y[i];
-    return s;
-  };
-  Vec g(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + h;
-    const double up = loss(x);
-    x[i] = keep - h;
-    const double down = loss(x);
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
-void expect_grad(const std::vector<float>& got, const Vec& want, const char* what) {
-  naive::expect_close(got, want, kRtol, kAtolFrac, what);
-}
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
@@ -65,15 +40,15 @@ TEST(OpBackward, RmsNorm) {
   const float eps = 1e-6f;
   auto x = randn(n * d, 1), w = randn(d, 2, 0.5f, 1.0f), dy = randn(n * d, 3);
   std::vector<float> y(n * d), rstd(n), dx(n * d, kNaN);
-  ops::rmsnorm_forward(x.data(), w.data(), n, d, eps, y.data(), rstd.data());
-  ops::rmsnorm_backward(x.data(), w.data(), rstd.data(), dy.data(), n, d, dx.data(), false);
+  ops::cpu::rmsnorm_forward(x.data(), w.data(), n, d, eps, y.data(), rstd.data());
+  ops::cpu::rmsnorm_backward(x.data(), w.data(), rstd.data(), dy.data(), n, d, dx.data(), false);
   const Vec want =
       fd_grad([&](const Vec& xx) { return naive::rmsnorm(xx, to_double(w), n, d, eps); }, to_double(x), to_double(dy));
   expect_grad(dx, want, "dx");
 
   // accumulate adds onto what dx holds.
   std::vector<float> acc(n * d, 0.25f);
-  ops::rmsnorm_backward(x.data(), w.data(), rstd.data(), dy.data(), n, d, acc.data(), true);
+  ops::cpu::rmsnorm_backward(x.data(), w.data(), rstd.data(), dy.data(), n, d, acc.data(), true);
   Vec want_acc = want;
   for (double& v : want_acc) v += 0.25;
   expect_grad(acc, want_acc, "dx accumulated");
@@ -90,8 +65,8 @@ TEST_P(GatedRmsNormBackward, MatchesFiniteDifferences) {
   const float* wp = weighted ? w.data() : nullptr;
   const Vec wd = weighted ? to_double(w) : Vec{};
   std::vector<float> out(n * d), rstd(n * d / group), dy(n * d, kNaN), dz(n * d, kNaN);
-  ops::gated_rmsnorm_forward(y.data(), z.data(), wp, n, d, group, eps, order, out.data(), rstd.data());
-  ops::gated_rmsnorm_backward(y.data(), z.data(), wp, weighted ? rstd.data() : nullptr, dout.data(), n, d, group, order,
+  ops::cpu::gated_rmsnorm_forward(y.data(), z.data(), wp, n, d, group, eps, order, out.data(), rstd.data());
+  ops::cpu::gated_rmsnorm_backward(y.data(), z.data(), wp, weighted ? rstd.data() : nullptr, dout.data(), n, d, group, order,
                               dy.data(), dz.data());
   const Vec yd = to_double(y), zd = to_double(z), dd = to_double(dout);
   expect_grad(dy,
@@ -111,15 +86,12 @@ TEST(OpBackward, L2Norm) {
   const float eps = 1e-6f;
   auto x = randn(n * d, 8), dy = randn(n * d, 9);
   std::vector<float> y(n * d), rnorm(n), dx(n * d, kNaN);
-  ops::l2norm_forward(x.data(), n, d, eps, y.data(), rnorm.data());
-  ops::l2norm_backward(x.data(), rnorm.data(), dy.data(), n, d, dx.data());
+  ops::cpu::l2norm_forward(x.data(), n, d, eps, y.data(), rnorm.data());
+  ops::cpu::l2norm_backward(x.data(), rnorm.data(), dy.data(), n, d, dx.data());
   expect_grad(dx, fd_grad([&](const Vec& v) { return naive::l2norm(v, n, d, eps); }, to_double(x), to_double(dy)),
               "dx");
 }
 
-struct AttnShape {
-  int64_t T, H, Hkv, D;
-};
 
 class AttentionBackward : public ::testing::TestWithParam<AttnShape> {};
 
@@ -129,10 +101,10 @@ TEST_P(AttentionBackward, MatchesFiniteDifferences) {
   auto q = randn(T * H * D, 10, 1.5f), k = randn(T * Hkv * D, 11, 1.5f), v = randn(T * Hkv * D, 12),
        dout = randn(T * H * D, 13);
   std::vector<float> out(T * H * D), lse(H * T);
-  ops::attention_forward(q.data(), k.data(), v.data(), T, H, Hkv, D, scale, out.data(), lse.data());
+  ops::cpu::attention_forward(q.data(), k.data(), v.data(), T, H, Hkv, D, scale, out.data(), lse.data());
   // NaN-filled outputs: the backward must overwrite dk and dv, not add to them.
   std::vector<float> dq(T * H * D, kNaN), dk(T * Hkv * D, kNaN), dv(T * Hkv * D, kNaN);
-  ops::attention_backward(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), T, H, Hkv, D, scale,
+  ops::cpu::attention_backward(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), T, H, Hkv, D, scale,
                           dq.data(), dk.data(), dv.data());
   const Vec qd = to_double(q), kd = to_double(k), vd = to_double(v), dd = to_double(dout);
   expect_grad(dq, fd_grad([&](const Vec& x) { return naive::attention(x, kd, vd, T, H, Hkv, D, scale); }, qd, dd),
@@ -153,6 +125,10 @@ struct ConvShape {
   bool history;
 };
 
+void PrintTo(const ConvShape& s, std::ostream* os) {
+  *os << "T=" << s.T << " C=" << s.C << " K=" << s.K << (s.history ? " with history" : "");
+}
+
 class Conv1dBackward : public ::testing::TestWithParam<ConvShape> {};
 
 TEST_P(Conv1dBackward, MatchesFiniteDifferences) {
@@ -162,8 +138,8 @@ TEST_P(Conv1dBackward, MatchesFiniteDifferences) {
   const float* hp = with_history ? hist.data() : nullptr;
   const Vec hd = with_history ? to_double(hist) : Vec{};
   std::vector<float> y(T * C), pre(T * C), dx(T * C, kNaN);
-  ops::conv1d_silu_forward(x.data(), w.data(), b.data(), hp, T, C, K, y.data(), pre.data());
-  ops::conv1d_silu_backward(w.data(), pre.data(), dy.data(), T, C, K, dx.data());
+  ops::cpu::conv1d_silu_forward(x.data(), C, w.data(), b.data(), hp, T, C, K, y.data(), pre.data());
+  ops::cpu::conv1d_silu_backward(w.data(), pre.data(), dy.data(), T, C, K, dx.data(), C);
   expect_grad(dx,
               fd_grad([&](const Vec& v) { return naive::conv1d_silu(v, to_double(w), to_double(b), hd, T, C, K); },
                       to_double(x), to_double(dy)),
@@ -182,7 +158,7 @@ TEST(OpBackward, Rope) {
   const std::vector<int64_t> pos = {0, 5, 3001};
   auto x = randn(T * H * D, 19), dy = randn(T * H * D, 20);
   std::vector<float> dx = dy;
-  ops::rope_backward(dx.data(), pos.data(), T, H, D, rot, theta);
+  ops::cpu::rope_backward(dx.data(), pos.data(), T, H, D, rot, theta);
   expect_grad(
       dx, fd_grad([&](const Vec& v) { return naive::rope(v, pos, T, H, D, rot, theta); }, to_double(x), to_double(dy)),
       "dx");
@@ -192,7 +168,7 @@ TEST(OpBackward, SwiGlu) {
   const int64_t n = 3, inter = 6;
   auto gu = randn(n * 2 * inter, 21, 2.0f), dh = randn(n * inter, 22);
   std::vector<float> dgu(n * 2 * inter, kNaN);
-  ops::swiglu_backward(gu.data(), dh.data(), n, inter, dgu.data());
+  ops::cpu::swiglu_backward(gu.data(), dh.data(), n, inter, dgu.data());
   auto swiglu = [&](const Vec& v) {
     Vec h(static_cast<size_t>(n * inter));
     for (int64_t i = 0; i < n; ++i)
@@ -207,7 +183,7 @@ TEST(OpBackward, Linear) {
   const int64_t n = 4, in = 7, out = 5;
   auto x = randn(n * in, 23), w = randn(out * in, 24), dy = randn(n * out, 25);
   std::vector<float> dx(n * in, kNaN);
-  ops::linear_backward(dy.data(), n, w.data(), in, out, dx.data(), false);
+  ops::cpu::linear_backward(dy.data(), n, w.data(), in, out, dx.data(), false);
   auto linear = [&](const Vec& v) {
     Vec y(static_cast<size_t>(n * out), 0.0);
     for (int64_t i = 0; i < n; ++i)
@@ -228,12 +204,12 @@ TEST(OpBackward, CrossEntropy) {
   const Vec row_loss = naive::cross_entropy(to_double(logits), targets, P, V);
 
   std::vector<float> losses(P);
-  ops::cross_entropy_forward(logits.data(), targets.data(), P, V, losses.data());
+  ops::cpu::cross_entropy_forward(logits.data(), targets.data(), P, V, losses.data());
   naive::expect_close(losses, row_loss, 1e-6, 1e-6, "per-row losses");
 
   std::vector<float> dlogits(P * V, kNaN);
   const double loss =
-      ops::cross_entropy_forward_backward(logits.data(), targets.data(), weights.data(), P, V, dlogits.data());
+      ops::cpu::cross_entropy_forward_backward(logits.data(), targets.data(), weights.data(), P, V, dlogits.data());
   double want_loss = 0;
   for (int64_t p = 0; p < P; ++p) want_loss += static_cast<double>(weights[p]) * row_loss[p];
   EXPECT_NEAR(loss, want_loss, 1e-6 * std::abs(want_loss));
@@ -245,7 +221,7 @@ TEST(OpBackward, CrossEntropy) {
 
   // In place gives the same gradient.
   std::vector<float> inplace = logits;
-  EXPECT_EQ(ops::cross_entropy_forward_backward(inplace.data(), targets.data(), weights.data(), P, V, inplace.data()),
+  EXPECT_EQ(ops::cpu::cross_entropy_forward_backward(inplace.data(), targets.data(), weights.data(), P, V, inplace.data()),
             loss);
   EXPECT_EQ(inplace, dlogits);
 }
@@ -259,9 +235,9 @@ TEST(OpBackward, CrossEntropyIsStableForLargeLogits) {
   std::vector<float> shifted = logits;
   for (float& v : shifted) v += 1e4f;
   std::vector<float> d(P * V), d_shifted(P * V);
-  const double loss = ops::cross_entropy_forward_backward(logits.data(), targets.data(), nullptr, P, V, d.data());
+  const double loss = ops::cpu::cross_entropy_forward_backward(logits.data(), targets.data(), nullptr, P, V, d.data());
   const double loss_shifted =
-      ops::cross_entropy_forward_backward(shifted.data(), targets.data(), nullptr, P, V, d_shifted.data());
+      ops::cpu::cross_entropy_forward_backward(shifted.data(), targets.data(), nullptr, P, V, d_shifted.data());
   ASSERT_TRUE(std::isfinite(loss_shifted));
   EXPECT_NEAR(loss_shifted, loss, 1e-2);
   for (int64_t i = 0; i < P * V; ++i) EXPECT_NEAR(d_shifted[i], d[i], 1e-2) << i;
@@ -271,5 +247,5 @@ TEST(OpBackward, CrossEntropyRejectsTargetOutsideVocabulary) {
   const std::vector<float> logits(6, 0.0f);
   const std::vector<int32_t> targets = {1, 3};
   std::vector<float> d(6);
-  EXPECT_THROW(ops::cross_entropy_forward_backward(logits.data(), targets.data(), nullptr, 2, 3, d.data()), Error);
+  EXPECT_THROW(ops::cpu::cross_entropy_forward_backward(logits.data(), targets.data(), nullptr, 2, 3, d.data()), Error);
 }

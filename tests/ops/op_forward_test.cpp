@@ -3,6 +3,7 @@
 // orders above that and far below what a wrong index, group or mask would produce.
 #include <gtest/gtest.h>
 
+#include "attn_shape.h"
 #include "naive_ops.h"
 #include "ops/cpu/attention.h"
 #include "ops/cpu/conv1d.h"
@@ -24,7 +25,7 @@ TEST(OpForward, RmsNorm) {
   const float eps = 1e-6f;
   auto x = randn(n * d, 1), w = randn(d, 2, 0.5f, 1.0f);
   std::vector<float> y(n * d), rstd(n);
-  ops::rmsnorm_forward(x.data(), w.data(), n, d, eps, y.data(), rstd.data());
+  ops::cpu::rmsnorm_forward(x.data(), w.data(), n, d, eps, y.data(), rstd.data());
   naive::expect_close(y, naive::rmsnorm(to_double(x), to_double(w), n, d, eps), kRtol, kAtolFrac, "y");
 }
 
@@ -37,7 +38,7 @@ TEST_P(GatedRmsNormForward, MatchesNaive) {
   auto y = randn(n * d, 3), z = randn(n * d, 4, 2.0f), w = randn(d, 5, 0.5f, 1.0f);
   const bool weighted = order != ops::GateOrder::GateOnly;
   std::vector<float> out(n * d);
-  ops::gated_rmsnorm_forward(y.data(), z.data(), weighted ? w.data() : nullptr, n, d, group, eps, order, out.data(),
+  ops::cpu::gated_rmsnorm_forward(y.data(), z.data(), weighted ? w.data() : nullptr, n, d, group, eps, order, out.data(),
                              nullptr);
   naive::expect_close(
       out,
@@ -53,13 +54,10 @@ TEST(OpForward, L2Norm) {
   const int64_t n = 6, d = 19;
   auto x = randn(n * d, 6);
   std::vector<float> y(n * d), rnorm(n);
-  ops::l2norm_forward(x.data(), n, d, 1e-6f, y.data(), rnorm.data());
+  ops::cpu::l2norm_forward(x.data(), n, d, 1e-6f, y.data(), rnorm.data());
   naive::expect_close(y, naive::l2norm(to_double(x), n, d, 1e-6f), kRtol, kAtolFrac, "y");
 }
 
-struct AttnShape {
-  int64_t T, H, Hkv, D;
-};
 
 class AttentionForward : public ::testing::TestWithParam<AttnShape> {};
 
@@ -68,7 +66,7 @@ TEST_P(AttentionForward, MatchesNaiveCausalSoftmax) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   auto q = randn(T * H * D, 7, 1.5f), k = randn(T * Hkv * D, 8, 1.5f), v = randn(T * Hkv * D, 9);
   std::vector<float> out(T * H * D), lse(H * T);
-  ops::attention_forward(q.data(), k.data(), v.data(), T, H, Hkv, D, scale, out.data(), lse.data());
+  ops::cpu::attention_forward(q.data(), k.data(), v.data(), T, H, Hkv, D, scale, out.data(), lse.data());
   naive::expect_close(out, naive::attention(to_double(q), to_double(k), to_double(v), T, H, Hkv, D, scale), kRtol,
                       kAtolFrac, "out");
 }
@@ -81,10 +79,10 @@ TEST(OpForward, Conv1dSilu) {
   const int64_t T = 7, C = 5, K = 4;
   auto x = randn(T * C, 10), w = randn(C * K, 11, 0.5f), b = randn(C, 12, 0.1f), hist = randn((K - 1) * C, 13);
   std::vector<float> y(T * C), pre(T * C);
-  ops::conv1d_silu_forward(x.data(), w.data(), b.data(), hist.data(), T, C, K, y.data(), pre.data());
+  ops::cpu::conv1d_silu_forward(x.data(), C, w.data(), b.data(), hist.data(), T, C, K, y.data(), pre.data());
   naive::expect_close(y, naive::conv1d_silu(to_double(x), to_double(w), to_double(b), to_double(hist), T, C, K), kRtol,
                       kAtolFrac, "y with history");
-  ops::conv1d_silu_forward(x.data(), w.data(), nullptr, nullptr, T, C, K, y.data(), nullptr);
+  ops::cpu::conv1d_silu_forward(x.data(), C, w.data(), nullptr, nullptr, T, C, K, y.data(), nullptr);
   naive::expect_close(y, naive::conv1d_silu(to_double(x), to_double(w), {}, {}, T, C, K), kRtol, kAtolFrac,
                       "y fresh, no bias");
 }
@@ -96,6 +94,6 @@ TEST(OpForward, RopeNeox) {
   const std::vector<int64_t> pos = {0, 1, 4097, 123457};
   auto x = randn(T * H * D, 14);
   std::vector<float> y = x;
-  ops::rope_forward(y.data(), pos.data(), T, H, D, rot, theta);
+  ops::cpu::rope_forward(y.data(), pos.data(), T, H, D, rot, theta);
   naive::expect_close(y, naive::rope(to_double(x), pos, T, H, D, rot, theta), kRtol, kAtolFrac, "y");
 }

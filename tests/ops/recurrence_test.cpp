@@ -14,7 +14,7 @@
 #include "ops/cpu/small_matmul.h"
 #include "ops/cpu/ssd.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 namespace {
 
 using Vec = std::vector<float>;
@@ -143,6 +143,12 @@ struct GdnCase {
   float g_lo, g_hi;  // range of the log decay
 };
 
+void PrintTo(const GdnCase& c, std::ostream* os) {
+  *os << "T=" << c.T << " H=" << c.H << " dk=" << c.dk << " dv=" << c.dv << " chunk=" << c.chunk
+      << (c.with_s0 ? " s0" : "") << (c.with_s_final ? " s_final" : "") << " g in [" << c.g_lo << ", " << c.g_hi
+      << "]";
+}
+
 struct GdnInputs {
   GatedDeltaDims d;
   Vec q, k, v, g, beta, s0;
@@ -232,6 +238,11 @@ struct GdnDecayCase {
   float g_lo, g_hi;    // the log decays of most tokens
   float strong_share;  // the share of tokens whose g is drawn from [-40, -15] instead
 };
+
+void PrintTo(const GdnDecayCase& c, std::ostream* os) {
+  *os << "chunk=" << c.chunk << (c.with_s0 ? " s0" : "") << " g in [" << c.g_lo << ", " << c.g_hi
+      << "] strong share " << c.strong_share;
+}
 
 class GatedDeltaStrongDecay : public ::testing::TestWithParam<GdnDecayCase> {};
 
@@ -372,6 +383,12 @@ struct SsdCase {
   bool strong_decay;
 };
 
+void PrintTo(const SsdCase& c, std::ostream* os) {
+  *os << "T=" << c.T << " H=" << c.H << " P=" << c.P << " G=" << c.G << " N=" << c.N << " chunk=" << c.chunk
+      << (c.with_s0 ? " s0" : "") << (c.with_s_final ? " s_final" : "") << " dt in [" << c.dt_lo << ", "
+      << c.dt_hi << "]" << (c.strong_decay ? " strong decay" : "");
+}
+
 struct SsdInputs {
   SsdDims d;
   Vec x, dt, A, B, C, D, s0;
@@ -461,6 +478,11 @@ struct SsdDecayCase {
   float dt_lo, dt_hi;  // dt of most tokens (A in [-8, -5])
   float strong_share;  // the share of tokens whose dt is drawn from [3, 8] instead
 };
+
+void PrintTo(const SsdDecayCase& c, std::ostream* os) {
+  *os << "chunk=" << c.chunk << (c.with_s0 ? " s0" : "") << " dt in [" << c.dt_lo << ", " << c.dt_hi
+      << "] strong share " << c.strong_share;
+}
 
 class SsdStrongDecay : public ::testing::TestWithParam<SsdDecayCase> {};
 
@@ -561,4 +583,4 @@ TEST(SsdReferenceBackward, MatchesFiniteDifferences) {
 }
 
 }  // namespace
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

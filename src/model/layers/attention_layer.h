@@ -1,8 +1,10 @@
 #pragma once
-// Forward of the attention mixer over a packed batch; what it saves is what the backward reads.
-#include "model/batch.h"
-#include "model/cache.h"
+// The attention mixer over a packed batch; what it saves is what the backward reads.
+#include <vector>
+
 #include "model/model.h"
+#include "ops/attention.h"
+#include "ops/varlen.h"
 
 namespace s0 {
 
@@ -14,14 +16,16 @@ struct AttentionSaved {
   Tensor lse;             // [H * N]: per sequence s, H rows of length(s) starting at H * begin(s)
 };
 
-// residual[N, hidden] += attention(h); `saved` receives the activations. With caches (one per
-// sequence), each sequence appends its keys and values and attends over everything cached.
-void attention_layer_forward(const AttentionMixer& m, const PackedBatch& batch, const float* h, float* residual,
-                             AttentionSaved& saved, const MixerCaches& caches = {});
+// residual[N, hidden] += attention(h[N, hidden]) at `positions` (one per token); `saved` receives
+// the activations. With caches (one per sequence), each sequence appends its keys and values and
+// attends over everything cached.
+void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
+                             const Tensor& h, Tensor& residual, AttentionSaved& saved,
+                             const std::vector<ops::KvCache*>& caches);
 
 // dh[N, hidden] += d(attention(h))/dh applied to d_out[N, hidden] (the gradient of the residual
 // stream the mixer added to). Weights are frozen: only the input gradient is formed.
-void attention_layer_backward(const AttentionMixer& m, const PackedBatch& batch, const AttentionSaved& saved,
-                              const float* d_out, float* dh);
+void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
+                              const AttentionSaved& saved, const Tensor& d_out, Tensor& dh);
 
 }  // namespace s0

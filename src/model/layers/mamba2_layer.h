@@ -1,32 +1,28 @@
 #pragma once
-// Forward of the Mamba-2 mixer over a packed batch, each sequence starting from its own initial state.
+// The Mamba-2 mixer over a packed batch, each sequence starting from its own state: the shared
+// recurrent pipeline (recurrent_mixer.h) around the SSD recurrence.
 #include <vector>
 
-#include "model/batch.h"
-#include "model/cache.h"
+#include "model/layers/recurrent_mixer.h"
 #include "model/model.h"
+#include "ops/varlen.h"
 
 namespace s0 {
 
 struct Mamba2Saved {
-  Tensor proj;       // [N, in_proj.out]: z | x | B | C | dt (multipliers folded in)
-  Tensor conv_pre;   // [N, conv_dim] before SiLU
-  Tensor x, B, C;    // [N, H, P], [N, G, N_state], [N, G, N_state] after the conv
-  Tensor dt;         // [N, H] after softplus and clamping
-  Tensor y;          // [N, d] recurrence output (D skip included)
-  Tensor z;          // [N, d] gate input
-  Tensor norm_rstd;  // [N * G] when normalised
+  RecurrentSaved pipeline;  // proj: z | x | B | C | dt (multipliers folded in); conv over x | B | C
+  Tensor dt;                // [N, H] after softplus and clamping
 };
 
-// final_states (if not null) receives one [H, P, N] tensor per sequence. With caches (one per
-// sequence) each sequence continues from its cached conv window and state and updates them.
-void mamba2_layer_forward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const float* h, float* residual,
-                          Mamba2Saved& saved, std::vector<Tensor>* final_states,
-    const MixerCaches& caches = {});
+// residual[N, hidden] += mamba2(h[N, hidden]); starts: per sequence (batch.h); final_states (if not
+// null) receives one [H, P, N] tensor per sequence.
+void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const std::vector<ops::SequenceStart>& starts,
+                          const Tensor& h, Tensor& residual, Mamba2Saved& saved, std::vector<Tensor>* final_states);
 
 // dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
 // sequence, the gradient with respect to its initial state [H, P, N].
-void mamba2_layer_backward(const Mamba2Mixer& m, int slot, const PackedBatch& batch, const Mamba2Saved& saved,
-                           const float* d_out, float* dh, std::vector<Tensor>* d_initial);
+void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
+                           const std::vector<ops::SequenceStart>& starts, const Mamba2Saved& saved,
+                           const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial);
 
 }  // namespace s0

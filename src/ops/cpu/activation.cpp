@@ -1,6 +1,6 @@
 #include "ops/cpu/activation.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h) {
 #pragma omp parallel for schedule(static) if (n * inter > 65536)
@@ -27,4 +27,4 @@ void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter,
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

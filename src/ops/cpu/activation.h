@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline float silu(float x) { return x * sigmoid(x); }
@@ -21,4 +21,4 @@ void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h);
 // dgu[n, 2I] from dh[n, I] (gate and up recomputed from gu).
 void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -6,7 +6,7 @@
 
 #include "ops/cpu/gemm.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 void attention_forward(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t Hkv, int64_t D,
                        float scale, float* out, float* lse) {
@@ -74,4 +74,4 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -3,7 +3,7 @@
 // key/value head h / (H / Hkv)).
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // q[T, H, D], k and v[T, Hkv, D] -> out[T, H, D]. lse[H, T] (optional) receives each row's
 // log-sum-exp of the scaled scores, which is all the backward needs to rebuild the probabilities.
@@ -19,4 +19,4 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
                         const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
                         float* dk, float* dv);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

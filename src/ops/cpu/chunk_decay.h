@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 struct ChunkDecay {
   static constexpr int64_t kMaxChunk = 512;  // bounds the stack buffer of cumulative sums
@@ -96,4 +96,4 @@ struct ChunkDecay {
   std::vector<float> mask; // [cap, cap] exp(gamma_i - gamma_j) for j <= i, 0 above the diagonal
 };
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

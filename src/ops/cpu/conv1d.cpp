@@ -2,10 +2,10 @@
 
 #include "ops/cpu/activation.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
-void conv1d_silu_forward(const float* x, const float* w, const float* bias, const float* history, int64_t T,
-                         int64_t C, int64_t K, float* y, float* pre) {
+void conv1d_silu_forward(const float* x, int64_t ldx, const float* w, const float* bias, const float* history,
+                         int64_t T, int64_t C, int64_t K, float* y, float* pre) {
 #pragma omp parallel for schedule(static) if (T * C * K > 65536)
   for (int64_t t = 0; t < T; ++t) {
     for (int64_t c = 0; c < C; ++c) {
@@ -13,7 +13,7 @@ void conv1d_silu_forward(const float* x, const float* w, const float* bias, cons
       for (int64_t j = 0; j < K; ++j) {
         int64_t src = t - (K - 1) + j;  // tap j reads input t - (K-1-j)
         float xv;
-        if (src >= 0) xv = x[src * C + c];
+        if (src >= 0) xv = x[src * ldx + c];
         else if (history) xv = history[(K - 1 + src) * C + c];
         else continue;
         acc += w[c * K + j] * xv;
@@ -24,18 +24,18 @@ void conv1d_silu_forward(const float* x, const float* w, const float* bias, cons
   }
 }
 
-void conv1d_advance_history(float* history, const float* x, int64_t T, int64_t C, int64_t K) {
+void conv1d_advance_history(float* history, const float* x, int64_t ldx, int64_t T, int64_t C, int64_t K) {
   // Row r of the new window is input number T + r - (K-1) of the joined sequence; negative numbers
   // index the old window, so rows move forward in place.
   for (int64_t r = 0; r < K - 1; ++r) {
     const int64_t src = T + r - (K - 1);
-    const float* from = src >= 0 ? x + src * C : history + (K - 1 + src) * C;
+    const float* from = src >= 0 ? x + src * ldx : history + (K - 1 + src) * C;
     for (int64_t c = 0; c < C; ++c) history[r * C + c] = from[c];
   }
 }
 
 void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int64_t T, int64_t C, int64_t K,
-                          float* dx) {
+                          float* dx, int64_t lddx) {
 #pragma omp parallel for schedule(static) if (T * C * K > 65536)
   for (int64_t s = 0; s < T; ++s) {
     for (int64_t c = 0; c < C; ++c) {
@@ -46,9 +46,9 @@ void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int
         if (t >= T) continue;
         acc += w[c * K + j] * dy[t * C + c] * silu_grad(pre[t * C + c]);
       }
-      dx[s * C + c] = acc;
+      dx[s * lddx + c] = acc;
     }
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // dst[n, cols] = src[:, begin : begin + cols] where src rows have `src_stride` elements.
 inline void copy_cols(const float* src, int64_t n, int64_t src_stride, int64_t begin, int64_t cols, float* dst) {
@@ -25,4 +25,4 @@ inline void scatter_cols(const float* src, int64_t n, int64_t cols, float* dst, 
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 // Checked before the parallel loops: an exception must not escape an OpenMP region.
@@ -63,4 +63,4 @@ double cross_entropy_forward_backward(const float* logits, const int32_t* target
   return total;
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

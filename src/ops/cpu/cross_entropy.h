@@ -3,7 +3,7 @@
 // logits predicts one target token.
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // Per-row losses[P] = logsumexp(logits[p]) - logits[p, targets[p]] for logits[P, V].
 void cross_entropy_forward(const float* logits, const int32_t* targets, int64_t P, int64_t V, float* losses);
@@ -15,4 +15,4 @@ void cross_entropy_forward(const float* logits, const int32_t* targets, int64_t 
 double cross_entropy_forward_backward(const float* logits, const int32_t* targets, const float* weights, int64_t P,
                                       int64_t V, float* dlogits);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

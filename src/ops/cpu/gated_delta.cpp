@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 void gated_delta_reference(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                            const float* beta, const float* s0, float* o, float* s_final) {
@@ -126,4 +126,4 @@ void gated_delta_reference_backward(const GatedDeltaDims& d, const float* q, con
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -5,7 +5,7 @@
 // q scaled by dk^-1/2, g the log decay (-exp(A_log) softplus(a + dt_bias)), beta = sigmoid(b).
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 struct GatedDeltaDims {
   int64_t T, H, dk, dv;
@@ -42,4 +42,4 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
                                   const float* d_s_final, float* dq, float* dk, float* dv, float* dg, float* dbeta,
                                   float* ds0, int64_t chunk = 64);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -14,7 +14,7 @@
 #include "ops/cpu/small_matmul.h"
 #include "ops/cpu/thread_cache.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 
@@ -307,4 +307,4 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 
@@ -118,4 +118,4 @@ void linear_backward_f64(const float* dy, int64_t n, const float* w, int64_t in,
   for (int64_t i = 0; i < n * in; ++i) dx[i] = static_cast<float>(accumulate ? dx[i] + dxd[i] : dxd[i]);
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -2,7 +2,7 @@
 // Dense matrix products on row-major float32 buffers, through OpenBLAS.
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // C[m, n] = alpha * op(A) op(B) + beta * C, row-major; op(A) is [m, k], op(B) is [k, n].
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -26,4 +26,4 @@ void linear_forward_f64(const float* x, int64_t n, const float* w, const float* 
 void linear_backward_f64(const float* dy, int64_t n, const float* w, int64_t in, int64_t out, float* dx,
                          bool accumulate);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -4,7 +4,7 @@
 
 #include "ops/cpu/norm.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm) {
 #pragma omp parallel for schedule(static) if (n * d > 65536)
@@ -23,4 +23,4 @@ void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_
   for (int64_t i = 0; i < n; ++i) norm_row_backward(x + i * d, rnorm[i], 1.0, dy + i * d, d, dx + i * d, false);
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -5,7 +5,7 @@
 
 #include "ops/cpu/activation.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 inline float group_rstd(const float* x, int64_t d, float eps) {
@@ -125,4 +125,4 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

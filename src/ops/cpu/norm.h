@@ -5,7 +5,9 @@
 // mamba_norm_before_gate = false).
 #include <cstdint>
 
-namespace s0::ops {
+#include "ops/gate_order.h"
+
+namespace s0::ops::cpu {
 
 // y[n, d] = x * rsqrt(mean(x^2) + eps) * w; rstd[n] (optional) receives the reciprocal RMS.
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd);
@@ -19,7 +21,7 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
 // forward's saved value. Added to dx when `accumulate`.
 void norm_row_backward(const float* x, float r, double c, const float* du, int64_t len, float* dx, bool accumulate);
 
-enum class GateOrder { NormThenGate, GateThenNorm, GateOnly };
+using s0::ops::GateOrder;  // ops/gate_order.h
 
 // out[n, d] = gated group RMS norm of y by z, groups of `group` consecutive channels, weight w[d]
 // (ignored for GateOnly). rstd[n * d / group] (optional) receives each group's reciprocal RMS.
@@ -30,4 +32,4 @@ void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64
 void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
                             int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 // sign = +1 rotates forward, -1 applies the transpose.
@@ -42,4 +42,4 @@ void rope_backward(float* dx, const int64_t* pos, int64_t T, int64_t H, int64_t 
   rope_apply(dx, pos, T, H, D, rot_dim, theta, -1.0);
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

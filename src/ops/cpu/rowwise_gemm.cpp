@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 
@@ -118,4 +118,4 @@ void rowwise_linear_f64(const float* x, int64_t m, const float* w, const float* 
   rowwise<double>(xd.data(), m, w, bias, in, out, y, add);
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

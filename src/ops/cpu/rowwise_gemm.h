@@ -7,7 +7,7 @@
 // weights once for the whole batch instead of once per sequence, which is what bounds its speed.
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // W[out, in] float32; y[m, out] = x W^T + bias, added to y when `add`. Parallel over output columns.
 void rowwise_linear(const float* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out, float* y,
@@ -17,4 +17,4 @@ void rowwise_linear(const float* x, int64_t m, const float* w, const float* bias
 void rowwise_linear_f64(const float* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out,
                         float* y, bool add);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

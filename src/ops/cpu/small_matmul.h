@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace s0::ops::small {
+namespace s0::ops::cpu::small {
 
 namespace detail {
 
@@ -180,4 +180,4 @@ inline void zero_rows(int64_t rows, int64_t width, float* x, int64_t ld) {
     for (int64_t e = 0; e < width; ++e) x[i * ld + e] = 0.0f;
 }
 
-}  // namespace s0::ops::small
+}  // namespace s0::ops::cpu::small

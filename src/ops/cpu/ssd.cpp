@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 void ssd_reference(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
                    const float* D, const float* s0, float* y, float* s_final) {
@@ -110,4 +110,4 @@ void ssd_reference_backward(const SsdDims& d, const float* x, const float* dt, c
   }
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

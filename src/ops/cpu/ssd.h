@@ -4,7 +4,7 @@
 // B and C are shared by the H / G heads of each group.
 #include <cstdint>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 struct SsdDims {
   int64_t T, H, P, G, N;
@@ -43,4 +43,4 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
                           const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
                           float* ds0, int64_t chunk = 64);
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

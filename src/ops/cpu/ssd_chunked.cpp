@@ -10,7 +10,7 @@
 #include "ops/cpu/ssd.h"
 #include "ops/cpu/thread_cache.h"
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 namespace {
 
@@ -301,4 +301,4 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   if (ds0) std::copy_n(d_carry, H * state, ds0);
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace s0::ops {
+namespace s0::ops::cpu {
 
 // The calling thread's Work(args...), rebuilt when `shape` differs from the one it was built for.
 template <typename Work, typename Shape, typename... Args>
@@ -33,4 +33,4 @@ float* thread_buffer(size_t floats) {
   return buffer.data();
 }
 
-}  // namespace s0::ops
+}  // namespace s0::ops::cpu

@@ -1,0 +1,38 @@
+#include "ops/activation.h"
+
+#include "ops/cpu/activation.h"
+#include "ops/cpu/gates.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+void swiglu_forward(const Tensor& gu, Tensor& h) {
+  const Device d = device_of("swiglu", {&gu, &h});
+  if (d.is_cpu()) return cpu::swiglu_forward(gu.f32(), h.dim(0), h.dim(1), h.f32_mut());
+  no_backend("swiglu", d);
+}
+
+void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu) {
+  const Device d = device_of("swiglu_backward", {&gu, &dh, &dgu});
+  if (d.is_cpu()) return cpu::swiglu_backward(gu.f32(), dh.f32(), dh.dim(0), dh.dim(1), dgu.f32_mut());
+  no_backend("swiglu_backward", d);
+}
+
+void sigmoid_gate_forward(const Tensor& o, const Columns& gate, Tensor& out) {
+  const Device d = device_of("sigmoid_gate", {&o, &gate.t, &out});
+  if (d.is_cpu())
+    return cpu::sigmoid_gate_forward(o.f32(), gate.t.f32() + gate.begin, gate.stride(), gate.rows(), gate.count,
+                                     out.f32_mut());
+  no_backend("sigmoid_gate", d);
+}
+
+void sigmoid_gate_backward(const Tensor& o, const Columns& gate, Tensor& d_out, const Columns& dgate) {
+  Tensor dg = dgate.t;
+  const Device d = device_of("sigmoid_gate_backward", {&o, &gate.t, &d_out, &dg});
+  if (d.is_cpu())
+    return cpu::sigmoid_gate_backward(o.f32(), gate.t.f32() + gate.begin, gate.stride(), d_out.f32(), gate.rows(),
+                                      gate.count, dg.f32_mut() + dgate.begin, d_out.f32_mut());
+  no_backend("sigmoid_gate_backward", d);
+}
+
+}  // namespace s0::ops

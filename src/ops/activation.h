@@ -1,0 +1,20 @@
+#pragma once
+// The MLP's SwiGLU product and attention's sigmoid output gate, forward and backward side by side.
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "ops/columns.h"
+
+namespace s0::ops {
+
+// h[n, I] = silu(gate) * up for gu[n, 2I] laid out [gate | up] per row.
+void swiglu_forward(const Tensor& gu, Tensor& h);
+// dgu[n, 2I] from dh[n, I].
+void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu);
+
+// out[n, d] = o * sigmoid(gate), the gate read in place from a projection's columns.
+void sigmoid_gate_forward(const Tensor& o, const Columns& gate, Tensor& out);
+// The gate's gradient into dgate's columns; d_out becomes the gradient to o, in place.
+void sigmoid_gate_backward(const Tensor& o, const Columns& gate, Tensor& d_out, const Columns& dgate);
+
+}  // namespace s0::ops

@@ -1,0 +1,80 @@
+#include "ops/attention.h"
+
+#include <algorithm>
+
+#include "core/allocator.h"
+#include "ops/cpu/attention.h"
+#include "ops/cpu/rope.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+namespace {
+
+// Appends n rows of `cols` elements from src (on `device`) to rows [length, length + n) of buf,
+// growing its capacity by doubling.
+void append_rows(Tensor& buf, int64_t length, const void* src, int64_t n, int64_t cols, Device device) {
+  const int64_t capacity = buf.empty() ? 0 : buf.dim(0);
+  const size_t row_bytes = static_cast<size_t>(cols) * sizeof(float);
+  if (length + n > capacity) {
+    Tensor grown = Tensor::empty({std::max(2 * capacity, length + n), cols}, DType::F32, device);
+    if (length > 0) copy_bytes(grown.device_raw_mut(), device, buf.device_raw(), device, length * row_bytes);
+    buf = grown;
+  }
+  copy_bytes(static_cast<char*>(buf.device_raw_mut()) + length * row_bytes, device, src, device, n * row_bytes);
+}
+
+}  // namespace
+
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
+  const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
+  if (!d.is_cpu()) no_backend("attention", d);
+  const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s), T = seqs.length(s);
+    const float* ks = k.f32() + b * kv_cols;
+    const float* vs = v.f32() + b * kv_cols;
+    int64_t past = 0;
+    if (!caches.empty()) {
+      KvCache& c = *caches[static_cast<size_t>(s)];
+      past = c.length;
+      append_rows(c.k, past, ks, T, kv_cols, d);
+      append_rows(c.v, past, vs, T, kv_cols, d);
+      c.length = past + T;
+      ks = c.k.f32();
+      vs = c.v.f32();
+    }
+    cpu::attention_forward_past(q.f32() + b * q_cols, ks, vs, T, past, H, Hkv, D, scale, out.f32_mut() + b * q_cols,
+                                lse.f32_mut() + H * b);
+  }
+}
+
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
+  const Device d = device_of("attention_backward", {&q, &k, &v, &out, &lse, &dout, &dq, &dk, &dv});
+  if (!d.is_cpu()) no_backend("attention_backward", d);
+  const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s), T = seqs.length(s);
+    cpu::attention_backward(q.f32() + b * q_cols, k.f32() + b * kv_cols, v.f32() + b * kv_cols,
+                            out.f32() + b * q_cols, lse.f32() + H * b, dout.f32() + b * q_cols, T, H, Hkv, D, scale,
+                            dq.f32_mut() + b * q_cols, dk.f32_mut() + b * kv_cols, dv.f32_mut() + b * kv_cols);
+  }
+}
+
+void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {
+  const Device d = device_of("rope", {&x});
+  if (d.is_cpu())
+    return cpu::rope_forward(x.f32_mut(), positions.data(), x.dim(0), x.dim(1), x.dim(2), rot_dim, theta);
+  no_backend("rope", d);
+}
+
+void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {
+  const Device d = device_of("rope_backward", {&dx});
+  if (d.is_cpu())
+    return cpu::rope_backward(dx.f32_mut(), positions.data(), dx.dim(0), dx.dim(1), dx.dim(2), rot_dim, theta);
+  no_backend("rope_backward", d);
+}
+
+}  // namespace s0::ops

@@ -1,0 +1,35 @@
+#pragma once
+// Causal softmax attention over a packed batch with grouped key/value heads (query head h reads
+// key/value head h / (H / Hkv)), each sequence attending only to itself; in generation, to its
+// cached keys and values too. Rotary position embedding (NeoX layout, partial rotary) beside it.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops {
+
+// One sequence's keys and values so far: rows [0, length) of k and v [capacity, Hkv * D]. The
+// capacity grows by doubling, so a decode step appends without copying everything before it.
+struct KvCache {
+  Tensor k, v;
+  int64_t length = 0;
+};
+
+// q[N, H, D], k and v[N, Hkv, D] -> out[N, H, D]; lse[H * N] keeps, for sequence s, H rows of its
+// length starting at H * begin(s): each query's log-sum-exp of the scaled scores, all the backward
+// needs to rebuild the probabilities. With caches (one per sequence, or none), each sequence first
+// appends its keys and values and attends over everything cached.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse);
+// dq, dk, dv (overwritten) from dout, given the forward's out and lse (training: no caches).
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv);
+
+// x[N, heads, D] rotated in place by angle positions[t] * theta^(-2i / rot_dim) for pair i.
+void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);
+// The adjoint (a rotation by the opposite angle), in place on a gradient.
+void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);
+
+}  // namespace s0::ops

@@ -1,0 +1,34 @@
+#include "ops/columns.h"
+
+#include "core/error.h"
+#include "ops/cpu/copy.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+Columns columns(const Tensor& t, int64_t begin, int64_t count) {
+  Columns c{t, begin, count};
+  if (begin < 0 || count < 0 || begin + count > c.stride())
+    fail("internal: columns [", begin, ", ", begin + count, ") of a tensor of shape ", shape_str(t.shape()));
+  return c;
+}
+
+Tensor copy_columns(const Columns& src) {
+  Tensor out = Tensor::empty({src.rows(), src.count}, src.t.dtype(), src.t.device());
+  const Device d = device_of("copy_columns", {&src.t});
+  if (d.is_cpu()) {
+    cpu::copy_cols(src.t.f32(), src.rows(), src.stride(), src.begin, src.count, out.f32_mut());
+    return out;
+  }
+  no_backend("copy_columns", d);
+}
+
+void scatter_columns(const Tensor& src, const Columns& dst) {
+  Tensor whole = dst.t;
+  const Device d = device_of("scatter_columns", {&src, &whole});
+  if (d.is_cpu())
+    return cpu::scatter_cols(src.f32(), dst.rows(), dst.count, whole.f32_mut(), dst.stride(), dst.begin, false);
+  no_backend("scatter_columns", d);
+}
+
+}  // namespace s0::ops

@@ -1,0 +1,16 @@
+#pragma once
+// How an op picks its backend: every tensor argument must live on one device, and the op calls
+// that device's implementation (ops/cpu/, later ops/cuda/). Adding a backend to an op is one line
+// in its dispatch.
+#include <initializer_list>
+
+#include "core/tensor.h"
+
+namespace s0::ops {
+
+// The device of the non-empty tensors; fails naming the op and both devices when they differ.
+Device device_of(const char* op, std::initializer_list<const Tensor*> tensors);
+// Ends an op called on a device this build has no implementation of it for.
+[[noreturn]] void no_backend(const char* op, Device device);
+
+}  // namespace s0::ops

@@ -1,0 +1,58 @@
+#include "ops/gated_delta.h"
+
+#include "core/error.h"
+#include "ops/cpu/gated_delta.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+namespace {
+const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
+}  // namespace
+
+void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                         const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
+                         std::vector<Tensor>* finals) {
+  const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
+  if (!d.is_cpu()) no_backend("gated_delta", d);
+  const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
+  if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s);
+    const SequenceStart& start = starts[static_cast<size_t>(s)];
+    Tensor s_final;
+    if (finals || start.carried) s_final = Tensor::zeros({H, dk, dv}, DType::F32, d);
+    cpu::gated_delta_chunked({seqs.length(s), H, dk, dv}, q.f32() + b * H * dk, k.f32() + b * H * dk,
+                             v.f32() + b * H * dv, g.f32() + b * H, beta.f32() + b * H,
+                             f32_or_null(start_state(start)), o.f32_mut() + b * H * dv,
+                             s_final.empty() ? nullptr : s_final.f32_mut());
+    if (finals) (*finals)[static_cast<size_t>(s)] = s_final;
+    if (start.carried) *start.carried = s_final;
+  }
+}
+
+void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                          const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial) {
+  const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
+  if (!d.is_cpu()) no_backend("gated_delta_backward", d);
+  const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
+  if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s);
+    const SequenceStart& start = starts[static_cast<size_t>(s)];
+    if (start.carried) fail("internal: gated_delta_backward over a generation cache");
+    float* ds0 = nullptr;
+    if (d_initial) {
+      (*d_initial)[static_cast<size_t>(s)] = Tensor::zeros({H, Dk, Dv}, DType::F32, d);
+      ds0 = (*d_initial)[static_cast<size_t>(s)].f32_mut();
+    }
+    cpu::gated_delta_chunked_backward({seqs.length(s), H, Dk, Dv}, q.f32() + b * H * Dk, k.f32() + b * H * Dk,
+                                      v.f32() + b * H * Dv, g.f32() + b * H, beta.f32() + b * H,
+                                      f32_or_null(start.initial), d_o.f32() + b * H * Dv, nullptr,
+                                      dq.f32_mut() + b * H * Dk, dk.f32_mut() + b * H * Dk, dv.f32_mut() + b * H * Dv,
+                                      dg.f32_mut() + b * H, dbeta.f32_mut() + b * H, ds0);
+  }
+}
+
+}  // namespace s0::ops

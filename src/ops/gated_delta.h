@@ -1,0 +1,27 @@
+#pragma once
+// The gated delta rule of GatedDeltaNet over a packed batch, per value head h with state S[dk, dv]:
+//   S <- exp(g_t) S;  S <- S + k_t (beta_t (v_t - S^T k_t))^T;  o_t = S^T q_t
+// each sequence from its own start state (ops/varlen.h). q and k come L2-normalised and expanded
+// to the value heads, q scaled by dk^-1/2; g is the log decay and beta the write strength
+// (ops/gates.h). Computed in chunks (the WY / UT-transform form).
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops {
+
+// q, k[N, H, dk], v[N, H, dv], g, beta[N, H] -> o[N, H, dv]. When `finals` is set, or a sequence
+// carries its state (generation), the state after its last token [H, dk, dv] is kept: in
+// (*finals)[s] and in *carried.
+void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                         const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
+                         std::vector<Tensor>* finals);
+// Activation gradients for d_o[N, H, dv] (training: no sequence carries a state): dq, dk, dv, dg,
+// dbeta shaped like their inputs, and when `d_initial` is set, per sequence the gradient to its
+// start state [H, dk, dv] (also for a zero start).
+void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                          const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial);
+
+}  // namespace s0::ops

@@ -1,0 +1,24 @@
+#include "ops/linear.h"
+
+#include "ops/cpu/linear_groups.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
+  const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
+  if (d.is_cpu())
+    return cpu::linear_groups_forward(x.f32(), groups.offsets, l.w.f32(), l.b.empty() ? nullptr : l.b.f32(), l.in,
+                                      l.out, l.precise, y.f32_mut(), add);
+  no_backend("linear", d);
+}
+
+void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate) {
+  const Device d = device_of("linear_backward", {&l.w, &dy, &dx});
+  if (d.is_cpu())
+    return cpu::linear_groups_backward(dy.f32(), groups.offsets, l.w.f32(), l.in, l.out, l.precise, dx.f32_mut(),
+                                       accumulate);
+  no_backend("linear_backward", d);
+}
+
+}  // namespace s0::ops

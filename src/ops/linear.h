@@ -1,0 +1,35 @@
+#pragma once
+// Linear layers y = x W^T + b (W[out, in], the PyTorch nn.Linear layout) over the rows of a packed
+// batch. No weight gradient is ever formed: weights are frozen.
+//
+// Results are independent of batching, bit for bit, on the CPU: each group of rows (a sequence,
+// or the picked rows of one sequence) gets its own BLAS call, because BLAS results for a row depend
+// on the other rows of a call (the cost is re-packing W per group: O(1 / rows) of the arithmetic).
+// A group of one row (a decode step's token, or a prefill's last-token logits) goes through an
+// order-fixed row-wise kernel instead; consecutive one-row groups share one call, so a decode step
+// reads W once for the whole batch.
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops {
+
+// A precise Linear accumulates its products in double (W is widened block by block as it is
+// used). The recurrent mixers' input projections are precise: their outputs meet in a delta-rule /
+// SSM read-out that can cancel to a tiny vector which the gated RMS norm then scales up by up to
+// 1/sqrt(eps), so float32 accumulation error in q, k, v is amplified a thousandfold (seen on the
+// qwen35-vl-tied fixture: 1.4e-4 error in float32, 2.6e-5 with this).
+struct Linear {
+  Tensor w;
+  Tensor b;  // empty when the layer has no bias
+  bool precise = false;
+  int64_t in = 0, out = 0;
+};
+
+// y[rows, out] = x[rows, in] W^T + b, added to y when `add`; `groups` partitions the rows.
+void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add = false);
+// dx[rows, in] = dy[rows, out] W, added to dx when `accumulate`.
+void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate = false);
+
+}  // namespace s0::ops

@@ -1,0 +1,63 @@
+#include "ops/norm.h"
+
+#include "ops/cpu/l2norm.h"
+#include "ops/cpu/norm.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+namespace {
+float* f32_or_null(Tensor& t) { return t.empty() ? nullptr : t.f32_mut(); }
+const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
+}  // namespace
+
+void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd) {
+  const Device dev = device_of("rmsnorm", {&x, &w, &y, &rstd});
+  const int64_t d = w.numel();
+  if (dev.is_cpu())
+    return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
+  no_backend("rmsnorm", dev);
+}
+
+void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, Tensor& dx,
+                      bool accumulate) {
+  const Device dev = device_of("rmsnorm_backward", {&x, &w, &rstd, &dy, &dx});
+  const int64_t d = w.numel();
+  if (dev.is_cpu())
+    return cpu::rmsnorm_backward(x.f32(), w.f32(), rstd.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut(), accumulate);
+  no_backend("rmsnorm_backward", dev);
+}
+
+void gated_rmsnorm_forward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t group, float eps,
+                           GateOrder order, Tensor& out, Tensor& rstd) {
+  const Device dev = device_of("gated_rmsnorm", {&y, &z, &w, &out, &rstd});
+  const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
+  if (dev.is_cpu())
+    return cpu::gated_rmsnorm_forward(y.f32(), z.f32(), f32_or_null(w), n, d, group, eps, order, out.f32_mut(),
+                                      f32_or_null(rstd));
+  no_backend("gated_rmsnorm", dev);
+}
+
+void gated_rmsnorm_backward(const Tensor& y, const Tensor& z, const Tensor& w, const Tensor& rstd,
+                            const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, Tensor& dz) {
+  const Device dev = device_of("gated_rmsnorm_backward", {&y, &z, &w, &rstd, &dout, &dy, &dz});
+  const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
+  if (dev.is_cpu())
+    return cpu::gated_rmsnorm_backward(y.f32(), z.f32(), f32_or_null(w), f32_or_null(rstd), dout.f32(), n, d, group,
+                                       order, dy.f32_mut(), dz.f32_mut());
+  no_backend("gated_rmsnorm_backward", dev);
+}
+
+void l2norm_forward(const Tensor& x, int64_t d, float eps, Tensor& y, Tensor& rnorm) {
+  const Device dev = device_of("l2norm", {&x, &y, &rnorm});
+  if (dev.is_cpu()) return cpu::l2norm_forward(x.f32(), x.numel() / d, d, eps, y.f32_mut(), rnorm.f32_mut());
+  no_backend("l2norm", dev);
+}
+
+void l2norm_backward(const Tensor& x, const Tensor& rnorm, const Tensor& dy, int64_t d, Tensor& dx) {
+  const Device dev = device_of("l2norm_backward", {&x, &rnorm, &dy, &dx});
+  if (dev.is_cpu()) return cpu::l2norm_backward(x.f32(), rnorm.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut());
+  no_backend("l2norm_backward", dev);
+}
+
+}  // namespace s0::ops

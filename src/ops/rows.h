@@ -1,0 +1,18 @@
+#pragma once
+// Rows picked by index: the embedding lookup (token ids into the table, times the embedding
+// multiplier), the LM head's choice of rows to score, and their adjoint; and the logit scale.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace s0::ops {
+
+// [index.size(), d] = scale * table[index[i]] for table[rows, d].
+Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float scale = 1.0f);
+// dst[index[i]] += scale * src[i]: the adjoint of gather_rows.
+void scatter_add_rows(const Tensor& src, const std::vector<int64_t>& index, float scale, Tensor& dst);
+// x *= s, in place (a logit multiplier); its backward is the same scaling of the gradient.
+void scale_(Tensor& x, float s);
+
+}  // namespace s0::ops

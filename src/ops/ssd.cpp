@@ -1,0 +1,57 @@
+#include "ops/ssd.h"
+
+#include "core/error.h"
+#include "ops/cpu/ssd.h"
+#include "ops/dispatch.h"
+
+namespace s0::ops {
+
+namespace {
+const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
+}  // namespace
+
+void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
+                 const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
+                 std::vector<Tensor>* finals) {
+  const Device d = device_of("ssd", {&x, &dt, &A, &B, &C, &D, &y});
+  if (!d.is_cpu()) no_backend("ssd", d);
+  const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
+  if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s);
+    const SequenceStart& start = starts[static_cast<size_t>(s)];
+    Tensor s_final;
+    if (finals || start.carried) s_final = Tensor::zeros({H, P, Ns}, DType::F32, d);
+    cpu::ssd_chunked({seqs.length(s), H, P, G, Ns}, x.f32() + b * H * P, dt.f32() + b * H, A.f32(),
+                     B.f32() + b * G * Ns, C.f32() + b * G * Ns, D.f32(), f32_or_null(start_state(start)),
+                     y.f32_mut() + b * H * P, s_final.empty() ? nullptr : s_final.f32_mut());
+    if (finals) (*finals)[static_cast<size_t>(s)] = s_final;
+    if (start.carried) *start.carried = s_final;
+  }
+}
+
+void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
+                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
+                  Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial) {
+  const Device d = device_of("ssd_backward", {&x, &dt, &A, &B, &C, &D, &d_y, &dx, &ddt, &dB, &dC});
+  if (!d.is_cpu()) no_backend("ssd_backward", d);
+  const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
+  Tensor dD = Tensor::zeros({H}, DType::F32, d);  // the kernel's D gradient, not wanted
+  if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t b = seqs.begin(s);
+    const SequenceStart& start = starts[static_cast<size_t>(s)];
+    if (start.carried) fail("internal: ssd_backward over a generation cache");
+    float* ds0 = nullptr;
+    if (d_initial) {
+      (*d_initial)[static_cast<size_t>(s)] = Tensor::zeros({H, P, Ns}, DType::F32, d);
+      ds0 = (*d_initial)[static_cast<size_t>(s)].f32_mut();
+    }
+    cpu::ssd_chunked_backward({seqs.length(s), H, P, G, Ns}, x.f32() + b * H * P, dt.f32() + b * H, A.f32(),
+                              B.f32() + b * G * Ns, C.f32() + b * G * Ns, D.f32(), f32_or_null(start.initial),
+                              d_y.f32() + b * H * P, nullptr, dx.f32_mut() + b * H * P, ddt.f32_mut() + b * H,
+                              dB.f32_mut() + b * G * Ns, dC.f32_mut() + b * G * Ns, dD.f32_mut(), ds0);
+  }
+}
+
+}  // namespace s0::ops
