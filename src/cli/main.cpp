@@ -8,7 +8,7 @@
 #include "cli/command.h"
 #include "cli/validators.h"
 #include "core/error.h"
-#include "ops/cpu/threads.h"
+#include "ops/threads.h"
 
 namespace s0::cli {
 std::vector<Command>& registry() {
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   auto& commands = registry();
   std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
   std::map<CLI::App*, Runner> runners;
-  const int cores = s0::ops::cpu::available_cores();
+  const int cores = s0::ops::available_cores();
   int threads = cores;
   try {
     for (const Command& c : commands) {
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     return usage_error(app, e);
   }
   try {
-    s0::ops::cpu::set_compute_threads(threads);
+    s0::ops::set_compute_threads(threads);
     for (CLI::App* sub : app.get_subcommands()) return runners.at(sub)();
   } catch (const s0::Error& e) {
     std::cerr << "s0: error: " << e.what() << "\n";

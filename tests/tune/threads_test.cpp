@@ -9,7 +9,7 @@
 #include "model/arch/registry.h"
 #include "model/forward.h"
 #include "ops/cpu/gemm.h"
-#include "ops/cpu/threads.h"
+#include "ops/threads.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -19,11 +19,11 @@ namespace {
 // Runs `compute` with 1 thread and with `threads`, restoring every core afterwards.
 template <typename Compute>
 std::pair<std::vector<float>, std::vector<float>> with_threads(int threads, const Compute& compute) {
-  ops::cpu::set_compute_threads(1);
+  ops::set_compute_threads(1);
   std::vector<float> one = compute();
-  ops::cpu::set_compute_threads(threads);
+  ops::set_compute_threads(threads);
   std::vector<float> many = compute();
-  ops::cpu::set_compute_threads(ops::cpu::available_cores());
+  ops::set_compute_threads(ops::available_cores());
   return {one, many};
 }
 
@@ -44,13 +44,13 @@ TEST(ThreadCount, ProjectionsAreBitIdentical) {
   for (int threads : {2, 3, 4}) {
     auto [a, b] = with_threads(threads, [&] {
       std::vector<float> y(n * out);
-      ops::linear_forward_f64(x.data(), n, w.data(), nullptr, in, out, y.data(), false);
+      ops::cpu::linear_forward_f64(x.data(), n, w.data(), nullptr, in, out, y.data(), false);
       return y;
     });
     EXPECT_TRUE(same_bits(a, b)) << "double-accumulated projection, " << threads << " threads";
     auto [c, d] = with_threads(threads, [&] {
       std::vector<float> y(n * out);
-      ops::linear_forward(x.data(), n, w.data(), nullptr, in, out, y.data());
+      ops::cpu::linear_forward(x.data(), n, w.data(), nullptr, in, out, y.data());
       return y;
     });
     EXPECT_TRUE(same_bits(c, d)) << "float projection, " << threads << " threads";

@@ -1,11 +1,11 @@
-#include "ops/cpu/threads.h"
+#include "ops/threads.h"
 
 #include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 
-namespace s0::ops::cpu {
+namespace s0::ops {
 
 int available_cores() { return std::max(1, omp_get_num_procs()); }
 
@@ -14,4 +14,4 @@ void set_compute_threads(int n) {
   openblas_set_num_threads(n);
 }
 
-}  // namespace s0::ops::cpu
+}  // namespace s0::ops
