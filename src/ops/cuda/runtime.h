@@ -1,0 +1,16 @@
+#pragma once
+// The CUDA runtime as the rest of s0 sees it: plain C++ declarations (no CUDA headers), so that
+// dispatch code compiled by the host compiler can call into the backend. Every CUDA call is
+// checked; a failure is one line naming the call and CUDA's own message.
+#include <cstddef>
+
+namespace s0::ops::cuda {
+
+int device_count();
+// Registers the caching allocator for DeviceType::CUDA (once) and makes GPU `index` current on
+// this thread; fails when it does not exist.
+void activate(int index);
+// Waits for every kernel queued on the current GPU, turning an asynchronous fault into an error.
+void synchronize();
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,27 @@
+#include "ops/device_runtime.h"
+
+#include "core/error.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/runtime.h"
+#endif
+
+namespace s0::ops {
+
+int cuda_device_count() {
+#if S0_HAVE_CUDA
+  return cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
+void activate_device(Device device) {
+  if (device.is_cpu()) return;
+#if S0_HAVE_CUDA
+  cuda::activate(device.index);
+#else
+  fail(device_name(device), ": this s0 was built without CUDA (build it where nvcc is found to use a GPU)");
+#endif
+}
+
+}  // namespace s0::ops

@@ -1,0 +1,17 @@
+#pragma once
+// Making a device usable before tensors go to it. The CPU always is; a GPU needs this build's CUDA
+// backend, a driver and the device itself, and activate_device says which is missing. Everything
+// that puts tensors on a GPU (the CLI's --device, tests, benchmarks) calls it first: it registers
+// the device's allocator (core/allocator.h) and makes the GPU current for this thread.
+#include "core/device.h"
+
+namespace s0::ops {
+
+// Fails with one line ("cuda:1: ... has 1 GPU", "cuda: this s0 was built without CUDA ...") when
+// `device` cannot be used.
+void activate_device(Device device);
+
+// GPUs visible to this process; 0 in a build without CUDA or where no driver or GPU answers.
+int cuda_device_count();
+
+}  // namespace s0::ops

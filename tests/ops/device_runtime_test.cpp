@@ -1,0 +1,56 @@
+// Making a GPU usable: what a build without CUDA or a machine without a GPU says, and, where a GPU
+// is present, tensors going to it and back through the caching allocator.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/tensor.h"
+#include "ops/device_runtime.h"
+
+using namespace s0;
+
+namespace {
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(DeviceRuntime, CpuIsAlwaysUsable) { EXPECT_EQ(error_of([] { ops::activate_device(Device::cpu()); }), "(no error)"); }
+
+TEST(DeviceRuntime, MissingGpuIsOneClearLine) {
+#if S0_HAVE_CUDA
+  const int n = ops::cuda_device_count();
+  EXPECT_EQ(error_of([&] { ops::activate_device(Device::cuda(n)); }),
+            "cuda:" + std::to_string(n) + ": no such GPU (this machine has " + std::to_string(n) +
+                (n == 1 ? " GPU" : " GPUs") + (n == 0 ? ", or no driver answers" : "") + ")");
+#else
+  EXPECT_EQ(ops::cuda_device_count(), 0);
+  EXPECT_EQ(error_of([] { ops::activate_device(Device::cuda(0)); }),
+            "cuda:0: this s0 was built without CUDA (build it where nvcc is found to use a GPU)");
+#endif
+}
+
+TEST(DeviceRuntime, TensorsGoToTheGpuAndBack) {
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
+  ops::activate_device(Device::cuda(0));
+  std::vector<float> values(3 << 20);  // 12 MiB: more than one page of anything
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.5f - 7.0f;
+  Tensor host = Tensor::from({3, 1 << 20}, values);
+  for (int round = 0; round < 3; ++round) {  // later rounds reuse cached blocks
+    Tensor dev = host.to(Device::cuda(0));
+    EXPECT_EQ(dev.device(), Device::cuda(0));
+    Tensor back = dev.clone().to(Device::cpu());
+    ASSERT_EQ(back.numel(), host.numel());
+    EXPECT_EQ(std::memcmp(back.f32(), host.f32(), host.nbytes()), 0) << "round " << round;
+    Tensor z = Tensor::zeros({5, 7}, DType::I64, Device::cuda(0)).to(Device::cpu());
+    for (int64_t v : z.to_i64()) EXPECT_EQ(v, 0);
+  }
+}
