@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -15,7 +16,12 @@
 
 namespace s0::test {
 
-fs::path shared_dir() { return fs::path(S0_SHARED_DIR); }
+// The environment may point elsewhere: on a GPU machine the checkout travels without ../shared, and
+// scripts/pack-for-device.sh carries the fixtures and the binaries beside the tests.
+fs::path shared_dir() {
+  const char* dir = std::getenv("S0_SHARED_DIR");
+  return fs::path(dir && *dir ? dir : S0_SHARED_DIR);
+}
 fs::path fixture_model(const std::string& name) { return shared_dir() / "fixtures" / "models" / name; }
 std::vector<std::string> fixture_model_names() {
   return {"qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain"};
@@ -43,7 +49,8 @@ std::string drain(int fd) {
 
 void exec_s0(const std::vector<std::string>& args) {
   std::vector<char*> argv;
-  std::string bin = S0_BIN;
+  const char* env_bin = std::getenv("S0_BIN");
+  std::string bin = env_bin && *env_bin ? env_bin : S0_BIN;
   argv.push_back(bin.data());
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());
