@@ -20,7 +20,7 @@
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "tokenizer/byte_tokenizer.h"
-#include "tune/adapter.h"
+#include "tune/trained_adapter.h"
 #include "tune/data.h"
 #include "tune/text_examples.h"
 #include "tune/trainer.h"

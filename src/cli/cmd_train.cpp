@@ -12,7 +12,7 @@
 #include "io/output_lock.h"
 #include "io/output_path.h"
 #include "model/arch/registry.h"
-#include "tune/adapter.h"
+#include "tune/trained_adapter.h"
 #include "tune/data.h"
 #include "tune/trainer.h"
 #include "tune/text_examples.h"

@@ -2,7 +2,7 @@
 
 #include "io/adapter_file.h"
 #include "io/hf_cache.h"
-#include "tune/adapter.h"
+#include "adapter/adapter.h"
 
 namespace s0 {
 

@@ -11,7 +11,7 @@
 #include "io/safetensors.h"
 #include "model/arch/registry.h"
 #include "support/test_support.h"
-#include "tune/adapter.h"
+#include "adapter/adapter.h"
 #include "tune/library_load.h"
 
 using namespace s0;

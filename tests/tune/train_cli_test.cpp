@@ -19,7 +19,7 @@
 #include "model/arch/registry.h"
 #include "model/forward.h"
 #include "support/test_support.h"
-#include "tune/adapter.h"
+#include "adapter/adapter.h"
 #include "tune/library_load.h"
 
 using namespace s0;

@@ -1,20 +1,17 @@
 #pragma once
-// Adapters between the s0-tuning file format and a loaded model: building the file from trained
-// states, checking a file against a model, and activating it (normalise, scale by alpha) into the
+// Adapters against a loaded model, for training and generation alike: the family's alpha, the
+// checks that a file belongs to the model, and activation (normalise, scale by alpha) into the
 // initial states a forward starts from.
 #include <optional>
 
 #include "io/adapter_file.h"
 #include "model/batch.h"
 #include "model/model.h"
-#include "tune/trainer.h"
 
 namespace s0 {
 
 // The s0-tuning library's alpha by family when the adapter's config leaves it null.
 double default_alpha(const std::string& arch);
-
-AdapterFile make_adapter_file(const HybridModel& model, const TrainResult& trained, const TrainConfig& cfg);
 
 // Fails, naming what differs (arch, state shape, or a layer the model does not have as recurrent),
 // when the adapter does not belong to this model.
