@@ -27,10 +27,8 @@ Runner setup(CLI::App& app) {
   auto o = std::make_shared<Options>();
   add_model_option(app, o->model, "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
       ->required();
-  app.add_option("--adapter", o->adapter,
-                 "S0 adapter folder (or hub repo id) every prompt starts from (unless its line names one)")
-      ->transform(hub_folder());
-  app.add_option("--alpha", o->alpha, "scale of the adapter states (default: the adapter's, else the family's)");
+  add_adapter_options(app, o->adapter, o->alpha,
+                      "S0 adapter every prompt starts from (unless its line names one)");
   auto* one = app.add_option("--prompt", o->prompt, "one prompt; its completion streams to stdout");
   auto* many = app.add_option("--prompts", o->prompts,
                               "JSON lines {\"prompt\": TEXT, \"adapter\": DIR (optional)}; writes one JSON line per "

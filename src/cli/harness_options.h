@@ -49,9 +49,7 @@ struct HarnessOptions {
     add_model_option(app, model,
                    "model folder to generate the completions with (instead of --completions): each problem's "
                    "prompt as the user message of the model's chat template, thinking disabled");
-    app.add_option("--adapter", adapter, "with --model: S0 adapter folder (or hub repo id) the generation starts from")
-        ->transform(hub_folder());
-    app.add_option("--alpha", alpha, "with --adapter: scale of its states (default: the adapter's, else the family's)");
+    add_adapter_options(app, adapter, alpha, "with --model: S0 adapter the generation starts from");
     app.add_option("--samples", samples, "with --model: completions generated per problem")->capture_default_str();
     generation.declare(app);
     app.add_option("--workers", workers,

@@ -23,4 +23,10 @@ CLI::Option* add_model_option(CLI::App& app, std::string& model, const std::stri
       ->transform(hub_folder());
 }
 
+void add_adapter_options(CLI::App& app, std::string& adapter, std::optional<double>& alpha,
+                         const std::string& adapter_help) {
+  app.add_option("--adapter", adapter, adapter_help + " (a folder, or a hub repo id)")->transform(hub_folder());
+  app.add_option("--alpha", alpha, "scale of the adapter's states (default: the adapter's, else the family's)");
+}
+
 }  // namespace s0::cli
