@@ -8,6 +8,7 @@
 #include "model/arch/registry.h"
 #include "generate/generator.h"
 #include "model/forward.h"
+#include "model/model_on_device.h"
 #include "tune/objective.h"
 #include "tune/trainer.h"
 
@@ -54,6 +55,15 @@ CheckLine check_greedy(const HybridModel& model, const ReferenceFixture& fx, con
   if (static_cast<int64_t>(g.tokens.size()) < ref.numel()) ++mismatches;
   return {name, static_cast<double>(mismatches), 0, "mismatches ", mismatches == 0};
 }
+// Lists what the fixture holds beyond its inputs and what was checked.
+ReferenceReport finish_report(const ReferenceFixture& fx, const std::vector<std::string>& checked,
+                              ReferenceReport& report) {
+  for (const std::string& name : fx.tensors.names()) {
+    if (starts_with(name, "ids.") || starts_with(name, "s0.")) continue;
+    if (std::find(checked.begin(), checked.end(), name) == checked.end()) report.not_checked.push_back(name);
+  }
+  return report;
+}
 }  // namespace
 
 int ReferenceReport::passed() const {
@@ -71,9 +81,15 @@ double max_relative_error(const float* a, const float* b, int64_t n) {
   return diff / std::max(scale, 1e-12);
 }
 
-ReferenceReport check_reference(const std::filesystem::path& dir, const std::function<void(const CheckLine&)>& on_line) {
+ReferenceReport check_reference(const std::filesystem::path& dir, Device device,
+                                const std::function<void(const CheckLine&)>& on_line) {
   const HybridModel model = load_model(dir);
   const ReferenceFixture fx = ReferenceFixture::open(dir, model);
+  // The forward runs on `device`: the model's weights and the fixture's S0 go there, results come back.
+  const HybridModel device_model = device.is_cpu() ? HybridModel{} : model_on(model, device);
+  const HybridModel& forward_model = device.is_cpu() ? model : device_model;
+  StateSet device_s0;
+  for (const Tensor& s : fx.s0.states) device_s0.states.push_back(s.empty() ? s : s.to(device));
   ReferenceReport report;
   std::vector<std::string> checked;
 
@@ -101,13 +117,17 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
   const int64_t V = model.vocab, Hd = model.hidden;
   // All sequences in one packed batch: each result must equal the single-sequence reference.
   for (bool with_s0 : {false, true}) {
-    std::vector<const StateSet*> init(static_cast<size_t>(n_seq), with_s0 ? &fx.s0 : nullptr);
+    std::vector<const StateSet*> init(static_cast<size_t>(n_seq), with_s0 ? &device_s0 : nullptr);
     PackedBatch batch = PackedBatch::from_sequences(fx.sequences, init);
     ForwardOptions opt;
     opt.all_logits = true;
     opt.keep_hidden = with_s0;
     opt.keep_final_states = with_s0;
-    ForwardOutput out = forward(model, batch, opt);
+    ForwardOutput out = forward(forward_model, batch, opt);
+    out.logits = out.logits.to(Device::cpu());
+    for (Tensor& h : out.hidden) h = h.to(Device::cpu());
+    for (std::vector<Tensor>& slot : out.final_states)
+      for (Tensor& st : slot) st = st.to(Device::cpu());
     const std::string tag = with_s0 ? "s0" : "zero";
     for (int64_t k = 0; k < n_seq; ++k) {
       const std::string name = "logits." + tag + "." + std::to_string(k);
@@ -125,6 +145,8 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
         if (fx.has(name)) compare(name, st.f32(), st.shape());
       }
   }
+
+  if (!device.is_cpu()) return finish_report(fx, checked, report);
 
   // dJ/dS0 at S0, all sequences in one batch.
   std::vector<Example> examples;
@@ -169,12 +191,7 @@ ReferenceReport check_reference(const std::filesystem::path& dir, const std::fun
   for (const char* name : {"gen.zero", "gen.s0"})
     if (fx.has(name)) add_line(check_greedy(model, fx, name, name == std::string("gen.s0") ? &fx.s0 : nullptr, meta_origin));
 
-  // Inputs of the fixture, and quantities that later parts of the engine will check.
-  for (const std::string& name : fx.tensors.names()) {
-    if (starts_with(name, "ids.") || starts_with(name, "s0.")) continue;
-    if (std::find(checked.begin(), checked.end(), name) == checked.end()) report.not_checked.push_back(name);
-  }
-  return report;
+  return finish_report(fx, checked, report);
 }
 
 }  // namespace s0

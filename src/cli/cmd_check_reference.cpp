@@ -4,6 +4,7 @@
 
 #include "check/reference_check.h"
 #include "cli/command.h"
+#include "ops/device_runtime.h"
 
 namespace {
 
@@ -15,11 +16,18 @@ std::string family_of(const std::string& name) {
 
 s0::cli::Runner setup(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
+  auto device = std::make_shared<std::string>("cpu");
   app.add_option("dir", *dir, "folder in the reference-fixture format (config.json, model.safetensors, "
                               "reference.json, reference.safetensors)")
       ->required();
-  return [dir] {
-    s0::ReferenceReport r = s0::check_reference(*dir, [](const s0::CheckLine& l) {
+  app.add_option("--device", *device,
+                 "cpu, or cuda[:N]: the forward quantities run on that GPU (gradients, optimizer steps and "
+                 "generation are CPU-only in this build)")
+      ->capture_default_str();
+  return [dir, device] {
+    const s0::Device where = s0::parse_device(*device, "--device");
+    s0::ops::activate_device(where);
+    s0::ReferenceReport r = s0::check_reference(*dir, where, [](const s0::CheckLine& l) {
       std::printf("%-28s %s %.2e  tol %.0e  %s\n", l.quantity.c_str(), l.measure.c_str(), l.error, l.tolerance,
                   l.pass ? "ok" : "FAIL");
       std::fflush(stdout);
@@ -27,7 +35,8 @@ s0::cli::Runner setup(CLI::App& app) {
     std::map<std::string, int> skipped;
     for (const std::string& n : r.not_checked) ++skipped[family_of(n)];
     for (const auto& [fam, count] : skipped)
-      std::printf("not checked: %s (%d tensors; this build does not compute them yet)\n", fam.c_str(), count);
+      std::printf("not checked: %s (%d tensors; %s)\n", fam.c_str(), count,
+                  where.is_cpu() ? "this build does not compute them yet" : "not on a GPU in this build");
     std::printf("%d passed, %d failed\n", r.passed(), r.failed());
     return r.failed() == 0 && r.passed() > 0 ? 0 : 1;
   };

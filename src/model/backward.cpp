@@ -14,17 +14,18 @@ namespace {
 void block_backward(const Block& blk, size_t block_index, const HybridModel& model, const PackedBatch& batch,
                     const BlockSaved& bs, Tensor& dx, std::vector<std::vector<Tensor>>& d_initial) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden, I = blk.down.in;
+  const Device dev = dx.device();
   // MLP: x_out = x_mid + down(swiglu(gate_up(norm(x_mid)))).
-  Tensor dact = Tensor::zeros({N, I});
+  Tensor dact = Tensor::zeros({N, I}, DType::F32, dev);
   ops::linear_backward(blk.down, dx, batch.seqs, dact);
-  Tensor dgu = Tensor::zeros({N, 2 * I});
+  Tensor dgu = Tensor::zeros({N, 2 * I}, DType::F32, dev);
   ops::swiglu_backward(bs.gu, dact, dgu);
-  Tensor dh2 = Tensor::zeros({N, Hd});
+  Tensor dh2 = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::linear_backward(blk.gate_up, dgu, batch.seqs, dh2);
   ops::rmsnorm_backward(bs.x_mid, blk.mlp_norm, bs.mlp_rstd, dh2, dx, true);
 
   // Mixers: x_mid = x_in + sum of mixers(norm(x_in)).
-  Tensor dh = Tensor::zeros({N, Hd});
+  Tensor dh = Tensor::zeros({N, Hd}, DType::F32, dev);
   auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
   std::vector<Tensor>* d_states = blk.recurrent_slot >= 0 ? &d_initial[blk.recurrent_slot] : nullptr;
   for (size_t i = 0; i < blk.mixers.size(); ++i) {
@@ -53,7 +54,8 @@ std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, 
                                                       ForwardTape& tape, const Tensor& d_normed) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   if (tape.blocks.size() != model.blocks.size()) fail("internal: backward without a full forward tape");
-  Tensor dx = Tensor::zeros({N, Hd});
+  const Device dev = d_normed.device();
+  Tensor dx = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_backward(tape.x_final, model.final_norm, tape.final_rstd, d_normed, dx, false);
 
   std::vector<std::vector<Tensor>> by_slot(model.recurrent.size());

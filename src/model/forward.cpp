@@ -13,9 +13,10 @@ namespace {
 
 void mlp_forward(const Block& blk, const PackedBatch& batch, const Tensor& h2, Tensor& residual, Tensor& gu) {
   const int64_t N = batch.n_tokens(), I = blk.down.in;
-  gu = Tensor::zeros({N, 2 * I});
+  const Device dev = h2.device();
+  gu = Tensor::zeros({N, 2 * I}, DType::F32, dev);
   ops::linear_forward(blk.gate_up, h2, batch.seqs, gu);
-  Tensor act = Tensor::zeros({N, I});
+  Tensor act = Tensor::zeros({N, I}, DType::F32, dev);
   ops::swiglu_forward(gu, act);
   ops::linear_forward(blk.down, act, batch.seqs, residual, /*add=*/true);
 }
@@ -25,8 +26,9 @@ void mlp_forward(const Block& blk, const PackedBatch& batch, const Tensor& h2, T
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
                    bool keep_mixers, std::vector<Tensor>* finals) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
-  bs.mix_rstd = Tensor::zeros({N});
-  bs.h = Tensor::zeros({N, Hd});
+  const Device dev = x.device();
+  bs.mix_rstd = Tensor::zeros({N}, DType::F32, dev);
+  bs.h = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
   bs.mixers.clear();
   const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
@@ -53,8 +55,8 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                blk.mixers[mi]);
   }
   if (keep_mixers) bs.x_mid = x.clone();
-  bs.mlp_rstd = Tensor::zeros({N});
-  bs.h2 = Tensor::zeros({N, Hd});
+  bs.mlp_rstd = Tensor::zeros({N}, DType::F32, dev);
+  bs.h2 = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
   mlp_forward(blk, batch, bs.h2, x, bs.gu);
 }
@@ -94,6 +96,7 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   if (opt.tape) opt.tape->blocks.clear();
 
   Tensor x = ops::gather_rows(model.embed, batch.tokens, model.embed_scale);
+  const Device dev = x.device();
   if (opt.keep_hidden) out.hidden.push_back(x.clone());
 
   for (const Block& blk : model.blocks) {
@@ -113,8 +116,8 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
     }
   }
 
-  Tensor rstd = Tensor::zeros({N});
-  out.final_normed = Tensor::zeros({N, Hd});
+  Tensor rstd = Tensor::zeros({N}, DType::F32, dev);
+  out.final_normed = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, model.final_norm, model.norm_eps, out.final_normed, rstd);
   if (opt.keep_hidden) out.hidden.push_back(out.final_normed);
   if (opt.tape) {

@@ -28,7 +28,8 @@ ops::Varlen rows_by_sequence(const PackedBatch& batch, const std::vector<int64_t
 Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const Tensor& normed,
                        const std::vector<int64_t>& rows) {
   const Tensor picked = ops::gather_rows(normed, rows);
-  Tensor logits = Tensor::zeros({static_cast<int64_t>(rows.size()), model.vocab});
+  const Device dev = normed.device();
+  Tensor logits = Tensor::zeros({static_cast<int64_t>(rows.size()), model.vocab}, DType::F32, dev);
   ops::linear_forward(model.lm_head, picked, rows_by_sequence(batch, rows), logits);
   if (model.logit_scale != 1.0f) ops::scale_(logits, model.logit_scale);
   return logits;
@@ -36,7 +37,8 @@ Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const
 
 void lm_head_backward(const HybridModel& model, const PackedBatch& batch, const std::vector<int64_t>& rows,
                       const Tensor& d_logits, Tensor& d_normed) {
-  Tensor d_picked = Tensor::zeros({static_cast<int64_t>(rows.size()), model.hidden});
+  const Device dev = d_logits.device();
+  Tensor d_picked = Tensor::zeros({static_cast<int64_t>(rows.size()), model.hidden}, DType::F32, dev);
   ops::linear_backward(model.lm_head, d_logits, rows_by_sequence(batch, rows), d_picked);
   // logits = scale * normed W^T; the scale is applied here, after the product, as the forward
   // applies it after its product.

@@ -43,7 +43,8 @@ LossGradient loss_gradient(const HybridModel& model, const PackedBatch& batch, c
   ForwardOptions fo;  // no logits here: the LM head runs below, a chunk of rows at a time
   fo.tape = &tape;
   const ForwardOutput out = forward(model, batch, fo);
-  Tensor d_normed = Tensor::zeros({batch.n_tokens(), model.hidden});
+  const Device dev = out.final_normed.device();
+  Tensor d_normed = Tensor::zeros({batch.n_tokens(), model.hidden}, DType::F32, dev);
   LossGradient res;
   size_t group = 0;
   for_each_chunk(static_cast<int64_t>(loss.rows.size()), [&](int64_t c0, int64_t c1) {

@@ -1,7 +1,10 @@
 // The four shared reference folders: every forward quantity within the fixture tolerance.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "check/reference_check.h"
+#include "ops/gpu_compare.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -28,6 +31,22 @@ TEST_P(FixtureForward, EveryQuantityWithinTolerance) {
   }
 }
 
+// The forward on the GPU (f32, TF32 off) meets the same fixture tolerances; gradients, optimizer
+// steps and generation stay on the CPU in this build and are reported as not checked.
+TEST_P(FixtureForward, EveryForwardQuantityWithinToleranceOnTheGpu) {
+  S0_REQUIRE_GPU();
+  ReferenceReport r = check_reference(test::fixture_model(GetParam()), Device::cuda(0));
+  int logits = 0;
+  for (const CheckLine& l : r.lines) {
+    EXPECT_TRUE(l.pass) << l.quantity << " " << l.measure << " " << l.error << " > " << l.tolerance;
+    logits += l.quantity.rfind("logits.", 0) == 0;
+  }
+  EXPECT_GE(logits, 4);
+  for (const std::string& n : r.not_checked)
+    EXPECT_TRUE(n.rfind("grad.", 0) == 0 || n.rfind("train.", 0) == 0 || n.rfind("gen.", 0) == 0)
+        << "forward quantity left unchecked on the GPU: " << n;
+}
+
 INSTANTIATE_TEST_SUITE_P(Shared, FixtureForward,
                          ::testing::Values("qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain"),
                          [](const auto& info) {
@@ -36,6 +55,17 @@ INSTANTIATE_TEST_SUITE_P(Shared, FixtureForward,
                              if (c == '-') c = '_';
                            return n;
                          });
+
+TEST(CheckReferenceCli, DeviceErrorsAreOneLine) {
+  const std::string dir = test::fixture_model("falcon-h1-plain").string();
+  auto bad = test::run_s0({"check-reference", "--device", "gpu", dir});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.err, "s0: error: --device: unknown device \"gpu\" (expected cpu, cuda or cuda:N)\n");
+  auto absent = test::run_s0({"check-reference", "--device", "cuda:7", dir});
+  EXPECT_EQ(absent.status, 1);
+  EXPECT_EQ(std::count(absent.err.begin(), absent.err.end(), '\n'), 1) << absent.err;
+  EXPECT_NE(absent.err.find("s0: error: cuda:7: "), std::string::npos) << absent.err;
+}
 
 TEST(CheckReferenceCli, PrintsOneLinePerQuantityAndSummary) {
   auto r = test::run_s0({"check-reference", test::fixture_model("falcon-h1-plain").string()});

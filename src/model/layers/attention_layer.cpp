@@ -28,9 +28,10 @@ Tensor heads(const Tensor& proj, int64_t begin, int64_t n_heads, int64_t D) {
 // The per-head q or k norm's backward: d (the gradient after the norm) becomes the gradient of the
 // projection columns at `begin`.
 void head_norm_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& proj, int64_t begin, Tensor& d) {
+  const Device dev = d.device();
   if (norm_w.empty()) return;
   const Tensor pre = heads(proj, begin, d.dim(1), d.dim(2));
-  Tensor dpre = Tensor::zeros(d.shape());
+  Tensor dpre = Tensor::zeros(d.shape(), DType::F32, dev);
   ops::rmsnorm_backward(pre, norm_w, rstd, d, dpre, false);
   d = dpre;
 }
@@ -40,32 +41,33 @@ void head_norm_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& 
 void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
                              const Tensor& h, Tensor& residual, AttentionSaved& s,
                              const std::vector<ops::KvCache*>& caches) {
+  const Device dev = h.device();
   const Layout l = layout(m, seqs);
-  s.proj = Tensor::zeros({l.N, m.in_proj.out});
+  s.proj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
   ops::linear_forward(m.in_proj, h, seqs, s.proj);
 
   s.q = heads(s.proj, 0, l.H, l.D);
   s.k = heads(s.proj, l.k_begin(), l.Hkv, l.D);
   s.v = heads(s.proj, l.v_begin(), l.Hkv, l.D);
   if (!m.q_norm.empty()) {
-    s.q_rstd = Tensor::zeros({l.N * l.H});
+    s.q_rstd = Tensor::zeros({l.N * l.H}, DType::F32, dev);
     ops::rmsnorm_forward(s.q, m.q_norm, m.norm_eps, s.q, s.q_rstd);
   }
   if (!m.k_norm.empty()) {
-    s.k_rstd = Tensor::zeros({l.N * l.Hkv});
+    s.k_rstd = Tensor::zeros({l.N * l.Hkv}, DType::F32, dev);
     ops::rmsnorm_forward(s.k, m.k_norm, m.norm_eps, s.k, s.k_rstd);
   }
   ops::rope_forward(s.q, positions, m.rotary_dim, m.rope_theta);
   ops::rope_forward(s.k, positions, m.rotary_dim, m.rope_theta);
 
-  s.attn = Tensor::zeros({l.N, l.H, l.D});
-  s.lse = Tensor::zeros({l.H * l.N});
+  s.attn = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev);
+  s.lse = Tensor::zeros({l.H * l.N}, DType::F32, dev);
   ops::attention_forward(s.q, s.k, s.v, m.scale, seqs, caches, s.attn, s.lse);
 
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
   Tensor gated = s.attn;
   if (m.output_gate) {
-    gated = Tensor::zeros({l.N, l.q_cols()});
+    gated = Tensor::zeros({l.N, l.q_cols()}, DType::F32, dev);
     ops::sigmoid_gate_forward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), gated);
   }
   ops::linear_forward(m.out_proj, gated, seqs, residual, /*add=*/true);
@@ -73,18 +75,19 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
 
 void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
                               const AttentionSaved& s, const Tensor& d_out, Tensor& dh) {
+  const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
-  Tensor dproj = Tensor::zeros({l.N, m.in_proj.out});
+  Tensor dproj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
 
   // Through the output projection and the sigmoid gate.
-  Tensor d_attn = Tensor::zeros({l.N, l.H, l.D});
+  Tensor d_attn = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev);
   ops::linear_backward(m.out_proj, d_out, seqs, d_attn);
   if (m.output_gate)
     ops::sigmoid_gate_backward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), d_attn,
                                ops::columns(dproj, l.q_cols(), l.q_cols()));
 
-  Tensor dq = Tensor::zeros({l.N, l.H, l.D}), dk = Tensor::zeros({l.N, l.Hkv, l.D});
-  Tensor dv = Tensor::zeros({l.N, l.Hkv, l.D});
+  Tensor dq = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev), dk = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
+  Tensor dv = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
   ops::attention_backward(s.q, s.k, s.v, s.attn, s.lse, d_attn, m.scale, seqs, dq, dk, dv);
   ops::rope_backward(dq, positions, m.rotary_dim, m.rope_theta);
   ops::rope_backward(dk, positions, m.rotary_dim, m.rope_theta);

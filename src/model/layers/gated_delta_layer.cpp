@@ -41,9 +41,10 @@ Tensor normalised_heads(const Layout& l, const Tensor& conv_out, int64_t begin, 
 
 void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t begin, const Tensor& rnorm,
                                float scale, const Tensor& d_expanded, Tensor& d_conv) {
+  const Device dev = d_expanded.device();
   const Tensor d_heads = ops::reduce_heads(d_expanded, l.nk, scale);
   const Tensor raw = ops::copy_columns(ops::columns(conv_out, begin, l.nk * l.dk));
-  Tensor d_raw = Tensor::zeros({l.N, l.nk * l.dk});
+  Tensor d_raw = Tensor::zeros({l.N, l.nk * l.dk}, DType::F32, dev);
   ops::l2norm_backward(raw, rnorm, d_heads, l.dk, d_raw);
   ops::scatter_columns(d_raw, ops::columns(d_conv, begin, l.nk * l.dk));
 }
@@ -57,18 +58,19 @@ Tensor value_heads(const Layout& l, const Tensor& conv_out) {
 void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
                                GatedDeltaSaved& s, std::vector<Tensor>* final_states) {
+  const Device dev = h.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
-    s.q_rnorm = Tensor::zeros({l.N * l.nk});
-    s.k_rnorm = Tensor::zeros({l.N * l.nk});
+    s.q_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
+    s.k_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
     s.q = normalised_heads(l, conv_out, 0, s.q_rnorm, l.q_scale());
     s.k = normalised_heads(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f);
-    s.beta = Tensor::zeros({l.N, l.nv});
-    s.g = Tensor::zeros({l.N, l.nv});
+    s.beta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
+    s.g = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_gates_forward(ops::columns(proj, l.b_begin(), l.nv), ops::columns(proj, l.a_begin(), l.nv),
                                    m.neg_A, m.dt_bias, s.beta, s.g);
-    Tensor o = Tensor::zeros({l.N, l.nv, l.dv});
+    Tensor o = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states);
     return o.reshaped({l.N, l.nv * l.dv});
   };
@@ -78,17 +80,18 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
 void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                 const std::vector<ops::SequenceStart>& starts, const GatedDeltaSaved& s,
                                 const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial) {
+  const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_o, Tensor& dproj) {
-    Tensor dq = Tensor::zeros({l.N, l.nv, l.dk}), dk = Tensor::zeros({l.N, l.nv, l.dk});
-    Tensor dv = Tensor::zeros({l.N, l.nv, l.dv});
-    Tensor dg = Tensor::zeros({l.N, l.nv}), dbeta = Tensor::zeros({l.N, l.nv});
+    Tensor dq = Tensor::zeros({l.N, l.nv, l.dk}, DType::F32, dev), dk = Tensor::zeros({l.N, l.nv, l.dk}, DType::F32, dev);
+    Tensor dv = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
+    Tensor dg = Tensor::zeros({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
                               d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial);
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,
                                     ops::columns(dproj, l.b_begin(), l.nv), ops::columns(dproj, l.a_begin(), l.nv));
     // q, k: back onto the key heads, through the scale and the L2 norms; v passes straight.
-    Tensor d_conv = Tensor::zeros({l.N, l.C});
+    Tensor d_conv = Tensor::zeros({l.N, l.C}, DType::F32, dev);
     normalised_heads_backward(l, conv_out, 0, s.q_rnorm, l.q_scale(), dq, d_conv);
     normalised_heads_backward(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f, dk, d_conv);
     ops::scatter_columns(dv.reshaped({l.N, l.nv * l.dv}), ops::columns(d_conv, 2 * l.nk * l.dk, l.nv * l.dv));

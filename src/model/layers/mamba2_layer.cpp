@@ -39,12 +39,13 @@ SsdInputs ssd_inputs(const Layout& l, const Tensor& conv_out) {
 
 void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const std::vector<ops::SequenceStart>& starts,
                           const Tensor& h, Tensor& residual, Mamba2Saved& s, std::vector<Tensor>* final_states) {
+  const Device dev = h.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     const SsdInputs in = ssd_inputs(l, conv_out);
-    s.dt = Tensor::zeros({l.N, l.H});
+    s.dt = Tensor::zeros({l.N, l.H}, DType::F32, dev);
     ops::mamba2_dt_forward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, s.dt);
-    Tensor y = Tensor::zeros({l.N, l.d});
+    Tensor y = Tensor::zeros({l.N, l.d}, DType::F32, dev);
     ops::ssd_forward(in.x, s.dt, m.neg_A, in.B, in.C, m.D, seqs, starts, y, final_states);
     return y;
   };
@@ -54,16 +55,17 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
 void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
                            const std::vector<ops::SequenceStart>& starts, const Mamba2Saved& s,
                            const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial) {
+  const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_y, Tensor& dproj) {
     const SsdInputs in = ssd_inputs(l, conv_out);
     const int64_t gn = l.G * l.Ns;
-    Tensor dx = Tensor::zeros({l.N, l.H, l.P}), dB = Tensor::zeros({l.N, l.G, l.Ns});
-    Tensor dC = Tensor::zeros({l.N, l.G, l.Ns}), ddt = Tensor::zeros({l.N, l.H});
+    Tensor dx = Tensor::zeros({l.N, l.H, l.P}, DType::F32, dev), dB = Tensor::zeros({l.N, l.G, l.Ns}, DType::F32, dev);
+    Tensor dC = Tensor::zeros({l.N, l.G, l.Ns}, DType::F32, dev), ddt = Tensor::zeros({l.N, l.H}, DType::F32, dev);
     ops::ssd_backward(in.x, s.dt, m.neg_A, in.B, in.C, m.D, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
     ops::mamba2_dt_backward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, ddt,
                             ops::columns(dproj, l.dt_begin(), l.H));
-    Tensor d_conv = Tensor::zeros({l.N, l.d + 2 * gn});
+    Tensor d_conv = Tensor::zeros({l.N, l.d + 2 * gn}, DType::F32, dev);
     ops::scatter_columns(dx.reshaped({l.N, l.d}), ops::columns(d_conv, 0, l.d));
     ops::scatter_columns(dB.reshaped({l.N, gn}), ops::columns(d_conv, l.d, gn));
     ops::scatter_columns(dC.reshaped({l.N, gn}), ops::columns(d_conv, l.d + gn, gn));
