@@ -3,6 +3,10 @@
 #include "core/error.h"
 #include "ops/cpu/copy.h"
 #include "ops/dispatch.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/columns.h"
+#include "ops/cuda/tensor_args.h"
+#endif
 
 namespace s0::ops {
 
@@ -20,6 +24,12 @@ Tensor copy_columns(const Columns& src) {
     cpu::copy_cols(src.t.f32(), src.rows(), src.stride(), src.begin, src.count, out.f32_mut());
     return out;
   }
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA) {
+    cuda::copy_cols(cuda::f32(src.t), src.rows(), src.stride(), src.begin, src.count, cuda::f32_mut(out));
+    return out;
+  }
+#endif
   no_backend("copy_columns", d);
 }
 
@@ -28,6 +38,10 @@ void scatter_columns(const Tensor& src, const Columns& dst) {
   const Device d = device_of("scatter_columns", {&src, &whole});
   if (d.is_cpu())
     return cpu::scatter_cols(src.f32(), dst.rows(), dst.count, whole.f32_mut(), dst.stride(), dst.begin, false);
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA)
+    return cuda::scatter_cols(cuda::f32(src), dst.rows(), dst.count, cuda::f32_mut(whole), dst.stride(), dst.begin);
+#endif
   no_backend("scatter_columns", d);
 }
 

@@ -2,6 +2,10 @@
 
 #include "ops/cpu/heads.h"
 #include "ops/dispatch.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/heads.h"
+#include "ops/cuda/tensor_args.h"
+#endif
 
 namespace s0::ops {
 
@@ -13,6 +17,12 @@ Tensor expand_heads(const Tensor& src, int64_t nv, float scale) {
     cpu::expand_heads(src.f32(), N, nk, nv, d, scale, out.f32_mut());
     return out;
   }
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA) {
+    cuda::expand_heads(cuda::f32(src), N, nk, nv, d, scale, cuda::f32_mut(out));
+    return out;
+  }
+#endif
   no_backend("expand_heads", dev);
 }
 
@@ -24,6 +34,12 @@ Tensor reduce_heads(const Tensor& src, int64_t nk, float scale) {
     cpu::reduce_heads(src.f32(), N, nk, nv, d, scale, out.f32_mut());
     return out;
   }
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA) {
+    cuda::reduce_heads(cuda::f32(src), N, nk, nv, d, scale, cuda::f32_mut(out));
+    return out;
+  }
+#endif
   no_backend("reduce_heads", dev);
 }
 

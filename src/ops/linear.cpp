@@ -2,6 +2,10 @@
 
 #include "ops/cpu/linear_groups.h"
 #include "ops/dispatch.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/linear.h"
+#include "ops/cuda/tensor_args.h"
+#endif
 
 namespace s0::ops {
 
@@ -10,6 +14,12 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
   if (d.is_cpu())
     return cpu::linear_groups_forward(x.f32(), groups.offsets, l.w.f32(), l.b.empty() ? nullptr : l.b.f32(), l.in,
                                       l.out, l.precise, y.f32_mut(), add);
+#if S0_HAVE_CUDA
+  // One GEMM over all rows; `precise` maps to the same float32 GEMM (ops/cuda/linear.h).
+  if (d.type == DeviceType::CUDA)
+    return cuda::linear_forward(cuda::f32(x), groups.rows(), cuda::f32(l.w), cuda::f32(l.b), l.in, l.out,
+                                cuda::f32_mut(y), add);
+#endif
   no_backend("linear", d);
 }
 
@@ -18,6 +28,11 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
   if (d.is_cpu())
     return cpu::linear_groups_backward(dy.f32(), groups.offsets, l.w.f32(), l.in, l.out, l.precise, dx.f32_mut(),
                                        accumulate);
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA)
+    return cuda::linear_backward(cuda::f32(dy), groups.rows(), cuda::f32(l.w), l.in, l.out, cuda::f32_mut(dx),
+                                 accumulate);
+#endif
   no_backend("linear_backward", d);
 }
 

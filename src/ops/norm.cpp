@@ -3,6 +3,10 @@
 #include "ops/cpu/l2norm.h"
 #include "ops/cpu/norm.h"
 #include "ops/dispatch.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/norm.h"
+#include "ops/cuda/tensor_args.h"
+#endif
 
 namespace s0::ops {
 
@@ -16,6 +20,11 @@ void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Ten
   const int64_t d = w.numel();
   if (dev.is_cpu())
     return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::rmsnorm_forward(cuda::f32(x), cuda::f32(w), x.numel() / d, d, eps, cuda::f32_mut(y),
+                                 cuda::f32_mut(rstd));
+#endif
   no_backend("rmsnorm", dev);
 }
 
@@ -25,6 +34,11 @@ void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, cons
   const int64_t d = w.numel();
   if (dev.is_cpu())
     return cpu::rmsnorm_backward(x.f32(), w.f32(), rstd.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut(), accumulate);
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::rmsnorm_backward(cuda::f32(x), cuda::f32(w), cuda::f32(rstd), cuda::f32(dy), x.numel() / d, d,
+                                  cuda::f32_mut(dx), accumulate);
+#endif
   no_backend("rmsnorm_backward", dev);
 }
 
@@ -35,6 +49,11 @@ void gated_rmsnorm_forward(const Tensor& y, const Tensor& z, const Tensor& w, in
   if (dev.is_cpu())
     return cpu::gated_rmsnorm_forward(y.f32(), z.f32(), f32_or_null(w), n, d, group, eps, order, out.f32_mut(),
                                       f32_or_null(rstd));
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::gated_rmsnorm_forward(cuda::f32(y), cuda::f32(z), cuda::f32(w), n, d, group, eps, order,
+                                       cuda::f32_mut(out), cuda::f32_mut(rstd));
+#endif
   no_backend("gated_rmsnorm", dev);
 }
 
@@ -45,18 +64,31 @@ void gated_rmsnorm_backward(const Tensor& y, const Tensor& z, const Tensor& w, c
   if (dev.is_cpu())
     return cpu::gated_rmsnorm_backward(y.f32(), z.f32(), f32_or_null(w), f32_or_null(rstd), dout.f32(), n, d, group,
                                        order, dy.f32_mut(), dz.f32_mut());
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::gated_rmsnorm_backward(cuda::f32(y), cuda::f32(z), cuda::f32(w), cuda::f32(rstd), cuda::f32(dout), n,
+                                        d, group, order, cuda::f32_mut(dy), cuda::f32_mut(dz));
+#endif
   no_backend("gated_rmsnorm_backward", dev);
 }
 
 void l2norm_forward(const Tensor& x, int64_t d, float eps, Tensor& y, Tensor& rnorm) {
   const Device dev = device_of("l2norm", {&x, &y, &rnorm});
   if (dev.is_cpu()) return cpu::l2norm_forward(x.f32(), x.numel() / d, d, eps, y.f32_mut(), rnorm.f32_mut());
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::l2norm_forward(cuda::f32(x), x.numel() / d, d, eps, cuda::f32_mut(y), cuda::f32_mut(rnorm));
+#endif
   no_backend("l2norm", dev);
 }
 
 void l2norm_backward(const Tensor& x, const Tensor& rnorm, const Tensor& dy, int64_t d, Tensor& dx) {
   const Device dev = device_of("l2norm_backward", {&x, &rnorm, &dy, &dx});
   if (dev.is_cpu()) return cpu::l2norm_backward(x.f32(), rnorm.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut());
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::l2norm_backward(cuda::f32(x), cuda::f32(rnorm), cuda::f32(dy), x.numel() / d, d, cuda::f32_mut(dx));
+#endif
   no_backend("l2norm_backward", dev);
 }
 

@@ -2,6 +2,10 @@
 
 #include "ops/cpu/rows.h"
 #include "ops/dispatch.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/rows.h"
+#include "ops/cuda/tensor_args.h"
+#endif
 
 namespace s0::ops {
 
@@ -13,6 +17,12 @@ Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float
     cpu::gather_rows(table.f32(), index.data(), n, d, scale, out.f32_mut());
     return out;
   }
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA) {
+    cuda::gather_rows(cuda::f32(table), index.data(), n, d, scale, cuda::f32_mut(out));
+    return out;
+  }
+#endif
   no_backend("gather_rows", dev);
 }
 
@@ -21,12 +31,21 @@ void scatter_add_rows(const Tensor& src, const std::vector<int64_t>& index, floa
   if (dev.is_cpu())
     return cpu::scatter_add_rows(src.f32(), index.data(), static_cast<int64_t>(index.size()), dst.dim(1), scale,
                                  dst.f32_mut());
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::scatter_add_rows(cuda::f32(src), index.data(), static_cast<int64_t>(index.size()), dst.dim(1), scale,
+                                  cuda::f32_mut(dst));
+#endif
   no_backend("scatter_add_rows", dev);
 }
 
 void scale_(Tensor& x, float s) {
   const Device dev = device_of("scale", {&x});
   if (dev.is_cpu()) return cpu::scale(x.f32_mut(), x.numel(), s);
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::scale(cuda::f32_mut(x), x.numel(), s);
+#endif
   no_backend("scale", dev);
 }
 

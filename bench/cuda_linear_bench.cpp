@@ -1,0 +1,73 @@
+// The CUDA Linear (cuBLASLt, float32 with TF32 off) on the MLP's up projection of the Qwen3.5-4B
+// shape: [rows x 2560] x [2560 x 9216], forward (y = x W^T) and backward (dx = dy W), in GFLOP/s.
+// Random inputs; ten warm-up products, then the median of `reps` timed ones (each synchronised).
+//   build/bench/cuda_linear_bench [rows=4096] [reps=20]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "ops/device_runtime.h"
+#include "ops/linear.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/runtime.h"
+#endif
+
+using namespace s0;
+
+namespace {
+
+Tensor random_on_gpu(Shape shape, uint32_t seed, float scale) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
+  for (float& x : v) x = dist(gen);
+  return Tensor::from(std::move(shape), v).to(Device::cuda(0));
+}
+
+template <typename F>
+double median_seconds(int reps, F&& f) {
+#if S0_HAVE_CUDA
+  for (int i = 0; i < 10; ++i) f();
+  ops::cuda::synchronize();
+  std::vector<double> s;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ops::cuda::synchronize();
+    s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(s.begin(), s.end());
+  return s[s.size() / 2];
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 4096;
+  const int reps = argc > 2 ? std::atoi(argv[2]) : 20;
+  const int64_t in = 2560, out = 9216;
+  if (ops::cuda_device_count() == 0) {
+    std::printf("no GPU (or a build without CUDA): nothing to measure\n");
+    return 0;
+  }
+  ops::activate_device(Device::cuda(0));
+  const ops::Linear l{random_on_gpu({out, in}, 1, 0.02f), Tensor(), false, in, out};
+  const ops::Varlen all{{0, rows}};
+  const Tensor x = random_on_gpu({rows, in}, 2, 1.0f), dy = random_on_gpu({rows, out}, 3, 1.0f);
+  Tensor y = Tensor::empty({rows, out}, DType::F32, Device::cuda(0));
+  Tensor dx = Tensor::empty({rows, in}, DType::F32, Device::cuda(0));
+  const double flops = 2.0 * double(rows) * double(in) * double(out);
+  const double fwd = median_seconds(reps, [&] { ops::linear_forward(l, x, all, y); });
+  const double bwd = median_seconds(reps, [&] { ops::linear_backward(l, dy, all, dx); });
+  std::printf("cuda linear f32 (TF32 off) [%lld x %lld] x [%lld x %lld]: forward %.3f ms = %.1f GFLOP/s, "
+              "backward %.3f ms = %.1f GFLOP/s\n",
+              static_cast<long long>(rows), static_cast<long long>(in), static_cast<long long>(in),
+              static_cast<long long>(out), fwd * 1e3, flops / fwd / 1e9, bwd * 1e3, flops / bwd / 1e9);
+  return 0;
+}

@@ -1,0 +1,49 @@
+#include "ops/cuda/activation.h"
+
+#include "ops/cuda/cells.cuh"
+#include "ops/cuda/pointwise.cuh"
+
+namespace s0::ops::cuda {
+
+void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h) {
+  for_each_cell(
+      n, inter,
+      [=] __device__(int64_t i, int64_t j) {
+        const float* g = gu + i * 2 * inter;
+        h[i * inter + j] = silu(g[j]) * g[inter + j];
+      },
+      "swiglu_forward");
+}
+
+void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu) {
+  for_each_cell(
+      n, inter,
+      [=] __device__(int64_t i, int64_t j) {
+        const float* g = gu + i * 2 * inter;
+        const float d = dh[i * inter + j], gj = g[j], uj = g[inter + j];
+        dgu[i * 2 * inter + j] = d * uj * silu_grad(gj);
+        dgu[i * 2 * inter + inter + j] = d * silu(gj);
+      },
+      "swiglu_backward");
+}
+
+void sigmoid_gate_forward(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, float* out) {
+  for_each_cell(
+      N, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = o[i * d + j] * sigmoid(gate[i * ld + j]); },
+      "sigmoid_gate_forward");
+}
+
+void sigmoid_gate_backward(const float* o, const float* gate, int64_t ld, const float* dout, int64_t N, int64_t d,
+                           float* dgate, float* d_o) {
+  for_each_cell(
+      N, d,
+      [=] __device__(int64_t i, int64_t j) {
+        const float sg = sigmoid(gate[i * ld + j]);
+        const float g = dout[i * d + j];  // read before d_o (which may be dout) is written
+        dgate[i * ld + j] = g * o[i * d + j] * sg * (1.0f - sg);
+        d_o[i * d + j] = g * sg;
+      },
+      "sigmoid_gate_backward");
+}
+
+}  // namespace s0::ops::cuda

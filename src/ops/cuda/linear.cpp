@@ -1,0 +1,159 @@
+#include "ops/cuda/linear.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+
+#include "ops/cuda/check.h"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+// Column-major D[m, n] = op(A)[m, k] B[k, n] (+ D when accumulating) (+ bias[m] per column):
+// row-major tensors are their transposes in column-major terms.
+struct Gemm {
+  bool transpose_a = false;
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  float* d = nullptr;
+  int64_t ldd = 0;
+  const float* bias = nullptr;
+  bool accumulate = false;
+};
+
+// cuBLASLt's alignment preferences: the largest power of two (up to 256 bytes) dividing a pointer.
+uint32_t alignment(const void* p) {
+  const auto v = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 4 && v % a != 0) a /= 2;
+  return a;
+}
+
+// What picks an algorithm: shapes, transposition, epilogue and alignments (beta does not).
+using AlgoKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, uint32_t, uint32_t,
+                           uint32_t, uint32_t>;
+
+// One handle and one workspace per GPU, made on first use and kept for the process. The heuristic's
+// choice is cached per problem: asking costs tens of microseconds, and one fixed algorithm per shape
+// is what makes the results repeat bit for bit.
+struct Context {
+  static constexpr size_t kWorkspace = size_t(32) << 20;
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+};
+
+Context& context() {
+  static std::mutex mu;
+  static std::array<Context*, 64> contexts{};
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  Context*& c = contexts.at(static_cast<size_t>(device));
+  if (!c) {
+    auto made = std::make_unique<Context>();
+    S0_CUDA_CHECK(cublasLtCreate(&made->handle));
+    S0_CUDA_CHECK(cudaMalloc(&made->workspace, Context::kWorkspace));
+    c = made.release();  // never destroyed: the driver may be gone during static destruction
+  }
+  return *c;
+}
+
+template <typename T, cublasStatus_t (*Destroy)(T)>
+struct Owned {
+  T v = nullptr;
+  ~Owned() {
+    if (v) Destroy(v);
+  }
+};
+using Desc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
+using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
+using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
+
+void layout(Layout& l, int64_t rows, int64_t cols, int64_t ld) {
+  S0_CUDA_CHECK(
+      cublasLtMatrixLayoutCreate(&l.v, CUDA_R_32F, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld));
+}
+
+template <typename A, typename Attr, typename V>
+void set(cublasStatus_t (*setter)(A, Attr, const void*, size_t), A obj, Attr attr, const V& value, const char* what) {
+  check(setter(obj, attr, &value, sizeof(value)), what);
+}
+
+void run(const Gemm& g) {
+  if (g.m == 0 || g.n == 0) return;
+  Context& ctx = context();
+  Desc op;
+  // CUBLAS_COMPUTE_32F: float32 products and sums; TF32 only with the _FAST_TF32 compute types.
+  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cublasOperation_t ta = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
+  if (g.bias) {
+    set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS, "set EPILOGUE");
+    set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
+  }
+  Layout a, b, d;
+  layout(a, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
+  layout(b, g.k, g.n, g.ldb);
+  layout(d, g.m, g.n, g.ldd);
+
+  const AlgoKey key{g.transpose_a, g.m,         g.n,          g.k,          g.lda,        g.ldb,
+                    g.ldd,         g.bias != nullptr, alignment(g.a), alignment(g.b), alignment(g.d),
+                    g.bias ? alignment(g.bias) : 0u};
+  cublasLtMatmulAlgo_t algo;
+  {
+    static std::mutex mu;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = ctx.algos.find(key);
+    if (it == ctx.algos.end()) {
+      Preference pref;
+      S0_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&pref.v));
+      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, Context::kWorkspace,
+          "set MAX_WORKSPACE_BYTES");
+      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(g.a),
+          "set MIN_ALIGNMENT_A_BYTES");
+      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(g.b),
+          "set MIN_ALIGNMENT_B_BYTES");
+      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(g.d),
+          "set MIN_ALIGNMENT_C_BYTES");
+      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(g.d),
+          "set MIN_ALIGNMENT_D_BYTES");
+      cublasLtMatmulHeuristicResult_t result{};
+      int found = 0;
+      S0_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, op.v, a.v, b.v, d.v, d.v, pref.v, 1, &result, &found));
+      if (found == 0)
+        fail("cuBLASLt: no float32 GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
+      it = ctx.algos.emplace(key, result.algo).first;
+    }
+    algo = it->second;
+  }
+  const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
+  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, &alpha, g.a, a.v, g.b, b.v, &beta, g.d, d.v, g.d, d.v, &algo,
+                               ctx.workspace, Context::kWorkspace, /*stream=*/0));
+}
+
+}  // namespace
+
+void linear_forward(const float* x, int64_t rows, const float* w, const float* bias, int64_t in, int64_t out, float* y,
+                    bool add) {
+  // Column-major: Y^T[out, rows] = (W^T)^T[out, in] X^T[in, rows], W^T being W's storage read
+  // column-major with leading dimension `in`.
+  run({.transpose_a = true, .m = out, .n = rows, .k = in, .a = w, .lda = in, .b = x, .ldb = in, .d = y, .ldd = out,
+       .bias = bias, .accumulate = add});
+}
+
+void linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
+                     bool accumulate) {
+  // Column-major: dX^T[in, rows] = W^T[in, out] dY^T[out, rows].
+  run({.transpose_a = false, .m = in, .n = rows, .k = out, .a = w, .lda = in, .b = dy, .ldb = out, .d = dx,
+       .ldd = in, .bias = nullptr, .accumulate = accumulate});
+}
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,152 @@
+#include "ops/cuda/norm.h"
+
+#include "ops/cuda/block_reduce.cuh"
+#include "ops/cuda/cells.cuh"
+#include "ops/cuda/check.h"
+#include "ops/cuda/pointwise.cuh"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+// RMS and L2 norms are one computation, u = x * r, r = (sum(x^2) / div + eps)^(-1/2), with
+// div = len for RMS and 1 for L2; y = u * w (w null: no weight). Block b owns row b. Each thread
+// reads and writes only its own elements, so y may be x.
+__global__ void norm_rows_forward(const float* x, const float* w, int64_t len, double div, float eps, float* y,
+                                  float* r_out) {
+  const float* xi = x + blockIdx.x * len;
+  double ss = 0;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) ss += double(xi[j]) * xi[j];
+  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
+  if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
+  float* yi = y + blockIdx.x * len;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) yi[j] = w ? xi[j] * r * w[j] : xi[j] * r;
+}
+
+// dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
+__global__ void norm_rows_backward(const float* x, const float* w, const float* r_saved, const float* dy,
+                                   int64_t len, double div, float* dx, bool accumulate) {
+  const int64_t off = blockIdx.x * len;
+  double dot = 0;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x)
+    dot += double(x[off + j]) * (w ? dy[off + j] * w[j] : dy[off + j]);
+  const float r = r_saved[blockIdx.x];
+  const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / div);
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
+    const float du = w ? dy[off + j] * w[j] : dy[off + j];
+    const float g = r * du - x[off + j] * k;
+    dx[off + j] = accumulate ? dx[off + j] + g : g;
+  }
+}
+
+// What the gated norm normalises: y * silu(z) before the norm (GateThenNorm), y itself after.
+__device__ inline float gated_input(float y, float z, GateOrder order) {
+  return order == GateOrder::GateThenNorm ? y * silu(z) : y;
+}
+
+// Block b owns group b of `group` consecutive channels (groups are numbered row-major, so the
+// weight's group is b % groups and rstd's index is b).
+__global__ void gated_norm_forward(const float* y, const float* z, const float* w, int64_t group, int64_t groups,
+                                   float eps, GateOrder order, float* out, float* rstd) {
+  const int64_t off = blockIdx.x * group;
+  const float* wg = w + (blockIdx.x % groups) * group;
+  double ss = 0;
+  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+    const float a = gated_input(y[off + j], z[off + j], order);
+    ss += double(a) * a;
+  }
+  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / double(group) + eps));
+  if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
+  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+    const float a = gated_input(y[off + j], z[off + j], order);
+    out[off + j] = order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(z[off + j]);
+  }
+}
+
+// GateThenNorm: out = norm(a) w, a = y silu(z): du = dout w, da from the norm, then dy and dz from a.
+// NormThenGate: out = norm(y) w silu(z): du = dout w silu(z), dy from the norm, dz directly.
+__global__ void gated_norm_backward(const float* y, const float* z, const float* w, const float* rstd,
+                                    const float* dout, int64_t group, int64_t groups, GateOrder order, float* dy,
+                                    float* dz) {
+  const int64_t off = blockIdx.x * group;
+  const float* wg = w + (blockIdx.x % groups) * group;
+  const bool gate_first = order == GateOrder::GateThenNorm;
+  auto du_of = [&](int64_t j) { return gate_first ? dout[off + j] * wg[j] : dout[off + j] * wg[j] * silu(z[off + j]); };
+  double dot = 0;
+  for (int64_t j = threadIdx.x; j < group; j += blockDim.x)
+    dot += double(gated_input(y[off + j], z[off + j], order)) * du_of(j);
+  const float r = rstd[blockIdx.x];
+  const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / double(group));
+  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+    const float yj = y[off + j], zj = z[off + j], du = du_of(j);
+    const float dnorm = r * du - gated_input(yj, zj, order) * k;
+    if (gate_first) {
+      dz[off + j] = dnorm * yj * silu_grad(zj);
+      dy[off + j] = dnorm * silu(zj);
+    } else {
+      dz[off + j] = dout[off + j] * yj * r * wg[j] * silu_grad(zj);
+      dy[off + j] = dnorm;
+    }
+  }
+}
+
+}  // namespace
+
+void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd) {
+  if (n == 0) return;
+  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, w, d, double(d), eps, y, rstd);
+  check_launch("rmsnorm_forward");
+}
+
+void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
+                      float* dx, bool accumulate) {
+  if (n == 0) return;
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, w, rstd, dy, d, double(d), dx, accumulate);
+  check_launch("rmsnorm_backward");
+}
+
+void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm) {
+  if (n == 0) return;
+  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, nullptr, d, 1.0, eps, y, rnorm);
+  check_launch("l2norm_forward");
+}
+
+void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_t n, int64_t d, float* dx) {
+  if (n == 0) return;
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, nullptr, rnorm, dy, d, 1.0, dx, false);
+  check_launch("l2norm_backward");
+}
+
+void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
+                           float eps, GateOrder order, float* out, float* rstd) {
+  if (order == GateOrder::GateOnly)
+    return for_each_cell(
+        n, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = y[i * d + j] * silu(z[i * d + j]); },
+        "gated_rmsnorm_forward");
+  const int64_t groups = d / group;
+  if (n * groups == 0) return;
+  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group)>>>(y, z, w, group, groups, eps, order,
+                                                                                 out, rstd);
+  check_launch("gated_rmsnorm_forward");
+}
+
+void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
+                            int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz) {
+  if (order == GateOrder::GateOnly)
+    return for_each_cell(
+        n, d,
+        [=] __device__(int64_t i, int64_t j) {
+          const int64_t k = i * d + j;
+          const float g = dout[k], zk = z[k], yk = y[k];
+          dy[k] = g * silu(zk);
+          dz[k] = g * yk * silu_grad(zk);
+        },
+        "gated_rmsnorm_backward");
+  const int64_t groups = d / group;
+  if (n * groups == 0) return;
+  gated_norm_backward<<<static_cast<unsigned>(n * groups), row_threads(group)>>>(y, z, w, rstd, dout, group, groups,
+                                                                                  order, dy, dz);
+  check_launch("gated_rmsnorm_backward");
+}
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,71 @@
+#include "ops/cuda/rows.h"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/cuda/cells.cuh"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+// The host's integers on the current GPU. The buffer goes back to the caching allocator when the
+// caller returns; kernels and copies all run on the default stream, so its next user is ordered
+// after the kernel that reads it.
+Tensor upload(const std::vector<int64_t>& values) {
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::I64, Device::cuda(device));
+  S0_CUDA_CHECK(cudaMemcpy(t.device_raw_mut(), values.data(), values.size() * sizeof(int64_t), cudaMemcpyHostToDevice));
+  return t;
+}
+
+}  // namespace
+
+void gather_rows(const float* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+  if (n == 0) return;
+  const Tensor index = upload(std::vector<int64_t>(host_index, host_index + n));
+  const int64_t* idx = static_cast<const int64_t*>(index.device_raw());
+  for_each_cell(
+      n, d, [=] __device__(int64_t i, int64_t j) { dst[i * d + j] = table[idx[i] * d + j] * scale; }, "gather_rows");
+}
+
+void scatter_add_rows(const float* src, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+  if (n == 0) return;
+  // Sources grouped by destination, in index order within a group (stable): one upload of
+  // [destination rows (U) | group starts (U + 1) | source rows (n)].
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return host_index[a] < host_index[b]; });
+  std::vector<int64_t> rows, starts;
+  for (int64_t s = 0; s < n; ++s)
+    if (s == 0 || host_index[order[s]] != host_index[order[s - 1]]) {
+      rows.push_back(host_index[order[s]]);
+      starts.push_back(s);
+    }
+  starts.push_back(n);
+  const int64_t groups = static_cast<int64_t>(rows.size());
+  std::vector<int64_t> packed = rows;
+  packed.insert(packed.end(), starts.begin(), starts.end());
+  packed.insert(packed.end(), order.begin(), order.end());
+  const Tensor plan = upload(packed);
+  const int64_t* dst_rows = static_cast<const int64_t*>(plan.device_raw());
+  const int64_t* begin = dst_rows + groups;
+  const int64_t* sources = begin + groups + 1;
+  for_each_cell(
+      groups, d,
+      [=] __device__(int64_t u, int64_t j) {
+        float acc = dst[dst_rows[u] * d + j];
+        for (int64_t s = begin[u]; s < begin[u + 1]; ++s) acc += scale * src[sources[s] * d + j];
+        dst[dst_rows[u] * d + j] = acc;
+      },
+      "scatter_add_rows");
+}
+
+void scale(float* x, int64_t n, float s) {
+  for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { x[i] *= s; }, "scale");
+}
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,34 @@
+#pragma once
+// What the dispatch in ops/<family>.cpp hands to the CUDA kernels: raw device pointers into the
+// tensors (plain C++, no CUDA headers). The CUDA backend computes in float32 for now, so a tensor of
+// another dtype is an error naming what was expected, never a reinterpretation of its bytes.
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ops/columns.h"
+
+namespace s0::ops::cuda {
+
+// The tensor's device storage as float32; null for an empty tensor (an optional argument).
+inline const float* f32(const Tensor& t) {
+  if (t.empty()) return nullptr;
+  if (t.dtype() != DType::F32)
+    fail("internal: the CUDA backend computes in f32 but got a ", dtype_name(t.dtype()), " tensor of shape ",
+         shape_str(t.shape()));
+  return static_cast<const float*>(t.device_raw());
+}
+
+inline float* f32_mut(Tensor& t) {
+  f32(t);  // the dtype check
+  return t.empty() ? nullptr : static_cast<float*>(t.device_raw_mut());
+}
+
+// The first element of a column block (rows are c.stride() apart).
+inline const float* f32(const Columns& c) { return f32(c.t) + c.begin; }
+
+// Writable through the view: the handle shares the whole matrix's storage.
+inline float* f32_mut(const Columns& c) {
+  Tensor whole = c.t;
+  return f32_mut(whole) + c.begin;
+}
+
+}  // namespace s0::ops::cuda

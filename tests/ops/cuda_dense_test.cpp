@@ -1,0 +1,368 @@
+// The CUDA dense ops (linear, norms, activations, gates, heads, rows, columns) against the CPU ops
+// on the same random inputs, through the Tensor-level API. The CPU ops are the truth (checked
+// against naive loops, fixtures and finite differences elsewhere). GPU outputs start as NaN, so an
+// element a kernel fails to write fails the comparison. Bounds, relative to the largest CPU value:
+// 1e-6 for elementwise ops (a few ulp of expf / log1pf), 1e-5 for reductions and float32 GEMMs
+// (TF32 would land near 1e-3 and fail). Each comparison prints what it measured.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "core/error.h"
+#include "gpu_compare.h"
+#include "ops/activation.h"
+#include "ops/columns.h"
+#include "ops/gates.h"
+#include "ops/heads.h"
+#include "ops/linear.h"
+#include "ops/norm.h"
+#include "ops/rows.h"
+
+using namespace s0;
+using test::on_cpu;
+using test::on_gpu;
+
+namespace {
+
+constexpr double kElementwise = 1e-6;
+constexpr double kReduction = 1e-5;
+
+Tensor randn(Shape shape, uint32_t seed, float scale = 1.0f, float offset = 0.0f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
+  for (float& x : v) x = offset + scale * dist(gen);
+  return Tensor::from(std::move(shape), v);
+}
+
+// A GPU output nobody has written yet.
+Tensor poisoned_gpu(Shape shape) {
+  return on_gpu(Tensor::from(shape, std::vector<float>(static_cast<size_t>(numel_of(shape)), NAN)));
+}
+
+void expect_close(const Tensor& cpu, const Tensor& gpu, double bound, const std::string& what) {
+  const double r = test::relative_difference(cpu, gpu);
+  std::printf("[ measured ] %s: relative difference %.3g (bound %.0e)\n", what.c_str(), r, bound);
+  EXPECT_LE(r, bound) << what;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  const Tensor x = on_cpu(a), y = on_cpu(b);
+  return x.shape() == y.shape() && std::memcmp(x.f32(), y.f32(), x.nbytes()) == 0;
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct LinearPair {
+  ops::Linear cpu, gpu;
+};
+
+LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_t seed) {
+  ops::Linear l{randn({out, in}, seed, 1.0f / std::sqrt(float(in))), bias ? randn({out}, seed + 1) : Tensor(), precise,
+                in, out};
+  return {l, {on_gpu(l.w), on_gpu(l.b), precise, in, out}};
+}
+
+}  // namespace
+
+// ---- linear --------------------------------------------------------------------------------
+
+TEST(CudaDenseLinear, ForwardAndBackwardMatchCpu) {
+  S0_REQUIRE_GPU();
+  const ops::Varlen groups{{0, 7, 8, 30, 31, 70}};  // sequences of several rows and of one row
+  const int64_t rows = 70, in = 520, out = 392;
+  for (bool bias : {false, true})
+    for (bool add : {false, true}) {
+      const std::string tag = std::string(bias ? " bias" : "") + (add ? " add" : "");
+      const LinearPair l = make_linear(in, out, bias, false, 10);
+      const Tensor x = randn({rows, in}, 11), y0 = randn({rows, out}, 12);
+      Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
+      Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
+      ops::linear_forward(l.cpu, x, groups, y_cpu, add);
+      ops::linear_forward(l.gpu, on_gpu(x), groups, y_gpu, add);
+      expect_close(y_cpu, y_gpu, kReduction, "linear_forward" + tag);
+      if (bias) continue;  // the backward has no bias term
+
+      const Tensor dy = randn({rows, out}, 13), dx0 = randn({rows, in}, 14);
+      Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
+      Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
+      ops::linear_backward(l.cpu, dy, groups, dx_cpu, add);
+      ops::linear_backward(l.gpu, on_gpu(dy), groups, dx_gpu, add);
+      expect_close(dx_cpu, dx_gpu, kReduction, "linear_backward" + std::string(add ? " accumulate" : ""));
+    }
+}
+
+// The CPU's precise Linear accumulates in double; the GPU maps it to the float32 GEMM. At the
+// hidden size of the 4B shape, that GEMM's distance from the double result is what is measured.
+TEST(CudaDenseLinear, PreciseIsTheFloat32GemmWithinBound) {
+  S0_REQUIRE_GPU();
+  const ops::Varlen groups{{0, 150, 300}};
+  const int64_t rows = 300, in = 2560, out = 640;
+  const LinearPair l = make_linear(in, out, false, true, 20);
+  const Tensor x = randn({rows, in}, 21), dy = randn({rows, out}, 22);
+  Tensor y_cpu = Tensor::zeros({rows, out}), y_gpu = poisoned_gpu({rows, out});
+  ops::linear_forward(l.cpu, x, groups, y_cpu);
+  ops::linear_forward(l.gpu, on_gpu(x), groups, y_gpu);
+  expect_close(y_cpu, y_gpu, kReduction, "precise linear_forward (k=2560) vs CPU double");
+  Tensor dx_cpu = Tensor::zeros({rows, in}), dx_gpu = poisoned_gpu({rows, in});
+  ops::linear_backward(l.cpu, dy, groups, dx_cpu);
+  ops::linear_backward(l.gpu, on_gpu(dy), groups, dx_gpu);
+  expect_close(dx_cpu, dx_gpu, kReduction, "precise linear_backward (k=640) vs CPU double");
+}
+
+TEST(CudaDenseLinear, RepeatsBitForBit) {
+  S0_REQUIRE_GPU();
+  const ops::Varlen groups{{0, 300, 513}};
+  const LinearPair l = make_linear(768, 1024, true, false, 30);
+  const Tensor x = on_gpu(randn({513, 768}, 31)), dy = on_gpu(randn({513, 1024}, 32));
+  Tensor y[2], dx[2];
+  for (int run = 0; run < 2; ++run) {
+    y[run] = poisoned_gpu({513, 1024});
+    dx[run] = poisoned_gpu({513, 768});
+    ops::linear_forward(l.gpu, x, groups, y[run]);
+    ops::linear_backward(l.gpu, dy, groups, dx[run]);
+  }
+  EXPECT_TRUE(same_bits(y[0], y[1]));
+  EXPECT_TRUE(same_bits(dx[0], dx[1]));
+}
+
+// ---- norms ---------------------------------------------------------------------------------
+
+TEST(CudaDenseNorm, RmsNormMatchesCpu) {
+  S0_REQUIRE_GPU();
+  for (int64_t d : {37, 2560}) {  // shorter than a warp's multiple; longer than a block
+    const int64_t n = 33;
+    const std::string tag = " d=" + std::to_string(d);
+    const Tensor x = randn({n, d}, 40, 2.0f), w = randn({d}, 41, 0.5f, 1.0f);
+    Tensor y_cpu = Tensor::zeros({n, d}), r_cpu = Tensor::zeros({n});
+    Tensor y_gpu = poisoned_gpu({n, d}), r_gpu = poisoned_gpu({n});
+    ops::rmsnorm_forward(x, w, 1e-6f, y_cpu, r_cpu);
+    ops::rmsnorm_forward(on_gpu(x), on_gpu(w), 1e-6f, y_gpu, r_gpu);
+    expect_close(y_cpu, y_gpu, kReduction, "rmsnorm_forward y" + tag);
+    expect_close(r_cpu, r_gpu, kReduction, "rmsnorm_forward rstd" + tag);
+
+    Tensor x_inplace = on_gpu(x), no_rstd;  // y = x, no rstd wanted
+    ops::rmsnorm_forward(x_inplace, on_gpu(w), 1e-6f, x_inplace, no_rstd);
+    expect_close(y_cpu, x_inplace, kReduction, "rmsnorm_forward in place" + tag);
+
+    for (bool accumulate : {false, true}) {
+      const Tensor dy = randn({n, d}, 42), dx0 = randn({n, d}, 43);
+      Tensor dx_cpu = accumulate ? dx0.clone() : Tensor::zeros({n, d});
+      Tensor dx_gpu = accumulate ? on_gpu(dx0) : poisoned_gpu({n, d});
+      ops::rmsnorm_backward(x, w, r_cpu, dy, dx_cpu, accumulate);
+      ops::rmsnorm_backward(on_gpu(x), on_gpu(w), r_gpu, on_gpu(dy), dx_gpu, accumulate);
+      expect_close(dx_cpu, dx_gpu, kReduction, "rmsnorm_backward" + tag + (accumulate ? " accumulate" : ""));
+    }
+  }
+}
+
+TEST(CudaDenseNorm, RmsNormRepeatsBitForBit) {
+  S0_REQUIRE_GPU();
+  const Tensor x = on_gpu(randn({257, 2560}, 44)), w = on_gpu(randn({2560}, 45)), dy = on_gpu(randn({257, 2560}, 46));
+  Tensor y[2], r[2], dx[2];
+  for (int run = 0; run < 2; ++run) {
+    y[run] = poisoned_gpu({257, 2560});
+    r[run] = poisoned_gpu({257});
+    dx[run] = poisoned_gpu({257, 2560});
+    ops::rmsnorm_forward(x, w, 1e-6f, y[run], r[run]);
+    ops::rmsnorm_backward(x, w, r[run], dy, dx[run], false);
+  }
+  EXPECT_TRUE(same_bits(y[0], y[1]));
+  EXPECT_TRUE(same_bits(r[0], r[1]));
+  EXPECT_TRUE(same_bits(dx[0], dx[1]));
+}
+
+class CudaDenseGatedNorm : public ::testing::TestWithParam<ops::GateOrder> {};
+
+TEST_P(CudaDenseGatedNorm, MatchesCpu) {
+  S0_REQUIRE_GPU();
+  const ops::GateOrder order = GetParam();
+  const bool normed = order != ops::GateOrder::GateOnly;
+  const std::string tag = " order=" + std::to_string(static_cast<int>(order));
+  const int64_t n = 9, group = 100, d = 3 * group;  // a group is not a multiple of the warp
+  const Tensor y = randn({n, d}, 50), z = randn({n, d}, 51, 2.0f);
+  const Tensor w = normed ? randn({d}, 52, 0.5f, 1.0f) : Tensor();
+  Tensor out_cpu = Tensor::zeros({n, d}), out_gpu = poisoned_gpu({n, d});
+  Tensor r_cpu = normed ? Tensor::zeros({n * 3}) : Tensor(), r_gpu = normed ? poisoned_gpu({n * 3}) : Tensor();
+  ops::gated_rmsnorm_forward(y, z, w, group, 1e-6f, order, out_cpu, r_cpu);
+  ops::gated_rmsnorm_forward(on_gpu(y), on_gpu(z), on_gpu(w), group, 1e-6f, order, out_gpu, r_gpu);
+  expect_close(out_cpu, out_gpu, kReduction, "gated_rmsnorm_forward" + tag);
+  if (normed) expect_close(r_cpu, r_gpu, kReduction, "gated_rmsnorm_forward rstd" + tag);
+
+  const Tensor dout = randn({n, d}, 53);
+  Tensor dy_cpu = Tensor::zeros({n, d}), dz_cpu = Tensor::zeros({n, d});
+  Tensor dy_gpu = poisoned_gpu({n, d}), dz_gpu = poisoned_gpu({n, d});
+  ops::gated_rmsnorm_backward(y, z, w, r_cpu, dout, group, order, dy_cpu, dz_cpu);
+  ops::gated_rmsnorm_backward(on_gpu(y), on_gpu(z), on_gpu(w), r_gpu, on_gpu(dout), group, order, dy_gpu, dz_gpu);
+  expect_close(dy_cpu, dy_gpu, kReduction, "gated_rmsnorm_backward dy" + tag);
+  expect_close(dz_cpu, dz_gpu, kReduction, "gated_rmsnorm_backward dz" + tag);
+}
+
+INSTANTIATE_TEST_SUITE_P(CudaOrders, CudaDenseGatedNorm,
+                         ::testing::Values(ops::GateOrder::NormThenGate, ops::GateOrder::GateThenNorm,
+                                           ops::GateOrder::GateOnly));
+
+TEST(CudaDenseNorm, L2NormMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 40, d = 128;
+  const Tensor x = randn({n, d}, 60), dy = randn({n, d}, 61);
+  Tensor y_cpu = Tensor::zeros({n, d}), r_cpu = Tensor::zeros({n});
+  Tensor y_gpu = poisoned_gpu({n, d}), r_gpu = poisoned_gpu({n});
+  ops::l2norm_forward(x, d, 1e-6f, y_cpu, r_cpu);
+  ops::l2norm_forward(on_gpu(x), d, 1e-6f, y_gpu, r_gpu);
+  expect_close(y_cpu, y_gpu, kReduction, "l2norm_forward y");
+  expect_close(r_cpu, r_gpu, kReduction, "l2norm_forward rnorm");
+  Tensor dx_cpu = Tensor::zeros({n, d}), dx_gpu = poisoned_gpu({n, d});
+  ops::l2norm_backward(x, r_cpu, dy, d, dx_cpu);
+  ops::l2norm_backward(on_gpu(x), r_gpu, on_gpu(dy), d, dx_gpu);
+  expect_close(dx_cpu, dx_gpu, kReduction, "l2norm_backward");
+}
+
+// ---- activations and gates -----------------------------------------------------------------
+
+TEST(CudaDenseActivation, SwigluMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 17, inter = 300;
+  const Tensor gu = randn({n, 2 * inter}, 70, 3.0f), dh = randn({n, inter}, 71);
+  Tensor h_cpu = Tensor::zeros({n, inter}), h_gpu = poisoned_gpu({n, inter});
+  ops::swiglu_forward(gu, h_cpu);
+  ops::swiglu_forward(on_gpu(gu), h_gpu);
+  expect_close(h_cpu, h_gpu, kElementwise, "swiglu_forward");
+  Tensor dgu_cpu = Tensor::zeros({n, 2 * inter}), dgu_gpu = poisoned_gpu({n, 2 * inter});
+  ops::swiglu_backward(gu, dh, dgu_cpu);
+  ops::swiglu_backward(on_gpu(gu), on_gpu(dh), dgu_gpu);
+  expect_close(dgu_cpu, dgu_gpu, kElementwise, "swiglu_backward");
+}
+
+// The gate is a column block inside a wider projection: the kernels must honour its row stride and
+// leave the other columns of the gradient matrix as they were.
+TEST(CudaDenseActivation, SigmoidGateOnColumnsMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 13, d = 96, width = 2 * d + 11, begin = 5;
+  const Tensor proj = randn({n, width}, 72, 3.0f), o = randn({n, d}, 73), dout = randn({n, d}, 74);
+  const Tensor proj_gpu = on_gpu(proj);
+  Tensor out_cpu = Tensor::zeros({n, d}), out_gpu = poisoned_gpu({n, d});
+  ops::sigmoid_gate_forward(o, ops::columns(proj, begin, d), out_cpu);
+  ops::sigmoid_gate_forward(on_gpu(o), ops::columns(proj_gpu, begin, d), out_gpu);
+  expect_close(out_cpu, out_gpu, kElementwise, "sigmoid_gate_forward");
+
+  const Tensor dproj0 = randn({n, width}, 75);
+  Tensor dproj_cpu = dproj0.clone(), dproj_gpu = on_gpu(dproj0);
+  Tensor do_cpu = dout.clone(), do_gpu = on_gpu(dout);  // in place: d_out becomes the gradient to o
+  ops::sigmoid_gate_backward(o, ops::columns(proj, begin, d), do_cpu, ops::columns(dproj_cpu, begin, d));
+  ops::sigmoid_gate_backward(on_gpu(o), ops::columns(proj_gpu, begin, d), do_gpu, ops::columns(dproj_gpu, begin, d));
+  expect_close(do_cpu, do_gpu, kElementwise, "sigmoid_gate_backward d_o");
+  expect_close(dproj_cpu, dproj_gpu, kElementwise, "sigmoid_gate_backward dgate (whole matrix)");
+}
+
+TEST(CudaDenseGates, GatedDeltaGatesMatchCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 29, H = 32, width = 3 * H + 7;
+  const Tensor proj = randn({n, width}, 80, 4.0f), proj_gpu = on_gpu(proj);
+  const Tensor neg_A = randn({H}, 81, 0.5f, -1.0f), dt_bias = randn({H}, 82, 2.0f);  // a + dt_bias past 20 too
+  auto b = [&](const Tensor& t) { return ops::columns(t, 3, H); };
+  auto a = [&](const Tensor& t) { return ops::columns(t, 3 + H + 2, H); };
+  Tensor beta_cpu = Tensor::zeros({n, H}), g_cpu = Tensor::zeros({n, H});
+  Tensor beta_gpu = poisoned_gpu({n, H}), g_gpu = poisoned_gpu({n, H});
+  ops::gated_delta_gates_forward(b(proj), a(proj), neg_A, dt_bias, beta_cpu, g_cpu);
+  ops::gated_delta_gates_forward(b(proj_gpu), a(proj_gpu), on_gpu(neg_A), on_gpu(dt_bias), beta_gpu, g_gpu);
+  expect_close(beta_cpu, beta_gpu, kElementwise, "gated_delta_gates_forward beta");
+  expect_close(g_cpu, g_gpu, kElementwise, "gated_delta_gates_forward g");
+
+  const Tensor dbeta = randn({n, H}, 83), dg = randn({n, H}, 84), dproj0 = randn({n, width}, 85);
+  Tensor dproj_cpu = dproj0.clone(), dproj_gpu = on_gpu(dproj0);
+  ops::gated_delta_gates_backward(a(proj), neg_A, dt_bias, beta_cpu, dbeta, dg, b(dproj_cpu), a(dproj_cpu));
+  ops::gated_delta_gates_backward(a(proj_gpu), on_gpu(neg_A), on_gpu(dt_bias), beta_gpu, on_gpu(dbeta), on_gpu(dg),
+                                  b(dproj_gpu), a(dproj_gpu));
+  expect_close(dproj_cpu, dproj_gpu, kElementwise, "gated_delta_gates_backward db, da (whole matrix)");
+}
+
+TEST(CudaDenseGates, Mamba2DtMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 31, H = 24, width = H + 9, begin = 4;
+  const float dt_min = 0.05f, dt_max = 3.0f;  // inputs spread wide enough to clamp at both ends
+  const Tensor proj = randn({n, width}, 90, 4.0f), proj_gpu = on_gpu(proj), dt_bias = randn({H}, 91);
+  Tensor dt_cpu = Tensor::zeros({n, H}), dt_gpu = poisoned_gpu({n, H});
+  ops::mamba2_dt_forward(ops::columns(proj, begin, H), dt_bias, dt_min, dt_max, dt_cpu);
+  ops::mamba2_dt_forward(ops::columns(proj_gpu, begin, H), on_gpu(dt_bias), dt_min, dt_max, dt_gpu);
+  expect_close(dt_cpu, dt_gpu, kElementwise, "mamba2_dt_forward");
+
+  const Tensor ddt = randn({n, H}, 92), dproj0 = randn({n, width}, 93);
+  Tensor dproj_cpu = dproj0.clone(), dproj_gpu = on_gpu(dproj0);
+  ops::mamba2_dt_backward(ops::columns(proj, begin, H), dt_bias, dt_min, dt_max, ddt,
+                          ops::columns(dproj_cpu, begin, H));
+  ops::mamba2_dt_backward(ops::columns(proj_gpu, begin, H), on_gpu(dt_bias), dt_min, dt_max, on_gpu(ddt),
+                          ops::columns(dproj_gpu, begin, H));
+  expect_close(dproj_cpu, dproj_gpu, kElementwise, "mamba2_dt_backward (whole matrix)");
+}
+
+// ---- heads, rows, columns ------------------------------------------------------------------
+
+TEST(CudaDenseHeads, ExpandAndReduceMatchCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 11, nk = 3, nv = 12, d = 40;
+  const Tensor k = randn({n, nk, d}, 100), v = randn({n, nv, d}, 101);
+  expect_close(ops::expand_heads(k, nv, 0.3f), ops::expand_heads(on_gpu(k), nv, 0.3f), kElementwise, "expand_heads");
+  expect_close(ops::reduce_heads(v, nk, 0.3f), ops::reduce_heads(on_gpu(v), nk, 0.3f), kElementwise, "reduce_heads");
+}
+
+TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t vocab = 50, d = 72;
+  const std::vector<int64_t> index{7, 3, 7, 49, 0, 3, 7, 12, 12, 3};  // repeats: scatter-add must sum them
+  const Tensor table = randn({vocab, d}, 110), table_gpu = on_gpu(table);
+  expect_close(ops::gather_rows(table, index, 1.5f), ops::gather_rows(table_gpu, index, 1.5f), kElementwise,
+               "gather_rows");
+
+  const Tensor src = randn({static_cast<int64_t>(index.size()), d}, 111), dst0 = randn({vocab, d}, 112);
+  Tensor dst_cpu = dst0.clone(), dst_gpu[2] = {on_gpu(dst0), on_gpu(dst0)};
+  ops::scatter_add_rows(src, index, 0.7f, dst_cpu);
+  for (Tensor& t : dst_gpu) ops::scatter_add_rows(on_gpu(src), index, 0.7f, t);
+  expect_close(dst_cpu, dst_gpu[0], kElementwise, "scatter_add_rows");
+  EXPECT_TRUE(same_bits(dst_gpu[0], dst_gpu[1])) << "scatter_add_rows repeats bit for bit";
+
+  Tensor x_cpu = src.clone(), x_gpu = on_gpu(src);
+  ops::scale_(x_cpu, -2.5f);
+  ops::scale_(x_gpu, -2.5f);
+  expect_close(x_cpu, x_gpu, kElementwise, "scale_");
+}
+
+TEST(CudaDenseColumns, CopyAndScatterHonourStrides) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 19, width = 301, begin = 37, count = 130;
+  const Tensor m = randn({n, width}, 120), m_gpu = on_gpu(m);
+  expect_close(ops::copy_columns(ops::columns(m, begin, count)), ops::copy_columns(ops::columns(m_gpu, begin, count)),
+               0.0, "copy_columns");
+  const Tensor block = randn({n, count}, 121);
+  Tensor dst_cpu = m.clone(), dst_gpu = on_gpu(m);
+  ops::scatter_columns(block, ops::columns(dst_cpu, begin, count));
+  ops::scatter_columns(on_gpu(block), ops::columns(dst_gpu, begin, count));
+  expect_close(dst_cpu, dst_gpu, 0.0, "scatter_columns (whole matrix)");
+}
+
+// ---- dispatch ------------------------------------------------------------------------------
+
+TEST(CudaDenseDispatch, MixedDevicesAndDtypesFailClearly) {
+  S0_REQUIRE_GPU();
+  const LinearPair l = make_linear(8, 4, false, false, 130);
+  const Tensor x = randn({3, 8}, 131);
+  Tensor y = Tensor::zeros({3, 4});
+  EXPECT_EQ(error_of([&] { ops::linear_forward(l.gpu, x, ops::Varlen{{0, 3}}, y); }),
+            "internal: op linear has tensors on cuda:0 and cpu");
+  Tensor bf16 = Tensor::zeros({4}, DType::BF16, Device::cuda(0)), r;
+  Tensor out = poisoned_gpu({1, 4});
+  EXPECT_EQ(error_of([&] { ops::rmsnorm_forward(on_gpu(randn({1, 4}, 132)), bf16, 1e-6f, out, r); }),
+            "internal: the CUDA backend computes in f32 but got a BF16 tensor of shape [4]");
+}
