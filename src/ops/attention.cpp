@@ -5,6 +5,9 @@
 #include "core/allocator.h"
 #include "ops/cpu/attention.h"
 #include "ops/cpu/rope.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/attention.h"
+#endif
 #include "ops/dispatch.h"
 
 namespace s0::ops {
@@ -29,7 +32,10 @@ void append_rows(Tensor& buf, int64_t length, const void* src, int64_t n, int64_
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
-  if (!d.is_cpu()) no_backend("attention", d);
+#if S0_HAVE_CUDA
+  if (!d.is_cpu() && caches.empty()) return cuda::attention_forward(q, k, v, scale, seqs, out, lse);
+#endif
+  if (!d.is_cpu()) no_backend(caches.empty() ? "attention" : "attention with a KV cache", d);
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s), T = seqs.length(s);
@@ -53,6 +59,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
   const Device d = device_of("attention_backward", {&q, &k, &v, &out, &lse, &dout, &dq, &dk, &dv});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv);
+#endif
   if (!d.is_cpu()) no_backend("attention_backward", d);
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
@@ -67,6 +76,9 @@ void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_
   const Device d = device_of("rope", {&x});
   if (d.is_cpu())
     return cpu::rope_forward(x.f32_mut(), positions.data(), x.dim(0), x.dim(1), x.dim(2), rot_dim, theta);
+#if S0_HAVE_CUDA
+  return cuda::rope_forward(x, positions, rot_dim, theta);
+#endif
   no_backend("rope", d);
 }
 
@@ -74,6 +86,9 @@ void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t ro
   const Device d = device_of("rope_backward", {&dx});
   if (d.is_cpu())
     return cpu::rope_backward(dx.f32_mut(), positions.data(), dx.dim(0), dx.dim(1), dx.dim(2), rot_dim, theta);
+#if S0_HAVE_CUDA
+  return cuda::rope_backward(dx, positions, rot_dim, theta);
+#endif
   no_backend("rope_backward", d);
 }
 

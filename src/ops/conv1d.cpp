@@ -1,6 +1,9 @@
 #include "ops/conv1d.h"
 
 #include "ops/cpu/conv1d.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/conv1d.h"
+#endif
 #include "ops/dispatch.h"
 
 namespace s0::ops {
@@ -8,6 +11,9 @@ namespace s0::ops {
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
   const Device d = device_of("conv1d_silu", {&x.t, &w, &bias, &y, &pre});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::conv1d_silu_forward(x, w, bias, seqs, starts, y, pre);
+#endif
   if (!d.is_cpu()) no_backend("conv1d_silu", d);
   const int64_t C = x.count, K = w.numel() / C, ld = x.stride();
   const float* xp = x.t.f32() + x.begin;
@@ -25,6 +31,9 @@ void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, 
                           const Columns& dx) {
   Tensor whole = dx.t;
   const Device d = device_of("conv1d_silu_backward", {&w, &pre, &dy, &whole});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::conv1d_silu_backward(w, pre, dy, seqs, dx);
+#endif
   if (!d.is_cpu()) no_backend("conv1d_silu_backward", d);
   const int64_t C = dx.count, K = w.numel() / C, ld = dx.stride();
   float* dxp = whole.f32_mut() + dx.begin;

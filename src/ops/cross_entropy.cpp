@@ -1,12 +1,18 @@
 #include "ops/cross_entropy.h"
 
 #include "ops/cpu/cross_entropy.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/cross_entropy.h"
+#endif
 #include "ops/dispatch.h"
 
 namespace s0::ops {
 
 std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets) {
   const Device d = device_of("cross_entropy", {&logits});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::cross_entropy_forward(logits, targets);
+#endif
   if (!d.is_cpu()) no_backend("cross_entropy", d);
   std::vector<float> losses(static_cast<size_t>(logits.dim(0)));
   cpu::cross_entropy_forward(logits.f32(), targets, logits.dim(0), logits.dim(1), losses.data());
@@ -16,6 +22,9 @@ std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* ta
 double cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
                                       const float* weights) {
   const Device d = device_of("cross_entropy_backward", {&logits});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::cross_entropy_forward_backward(logits, begin, end, targets, weights);
+#endif
   if (!d.is_cpu()) no_backend("cross_entropy_backward", d);
   const int64_t V = logits.dim(1);
   return cpu::cross_entropy_forward_backward(logits.f32() + begin * V, targets, weights, end - begin, V,

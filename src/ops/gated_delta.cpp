@@ -2,6 +2,9 @@
 
 #include "core/error.h"
 #include "ops/cpu/gated_delta.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/gated_delta.h"
+#endif
 #include "ops/dispatch.h"
 
 namespace s0::ops {
@@ -14,6 +17,9 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals) {
   const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals);
+#endif
   if (!d.is_cpu()) no_backend("gated_delta", d);
   const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
@@ -35,6 +41,9 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial) {
   const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial);
+#endif
   if (!d.is_cpu()) no_backend("gated_delta_backward", d);
   const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
   if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());

@@ -2,6 +2,9 @@
 
 #include "core/error.h"
 #include "ops/cpu/ssd.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/ssd.h"
+#endif
 #include "ops/dispatch.h"
 
 namespace s0::ops {
@@ -14,6 +17,9 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals) {
   const Device d = device_of("ssd", {&x, &dt, &A, &B, &C, &D, &y});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::ssd_forward(x, dt, A, B, C, D, seqs, starts, y, finals);
+#endif
   if (!d.is_cpu()) no_backend("ssd", d);
   const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
@@ -34,6 +40,9 @@ void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tens
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial) {
   const Device d = device_of("ssd_backward", {&x, &dt, &A, &B, &C, &D, &d_y, &dx, &ddt, &dB, &dC});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::ssd_backward(x, dt, A, B, C, D, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
+#endif
   if (!d.is_cpu()) no_backend("ssd_backward", d);
   const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
   Tensor dD = Tensor::zeros({H}, DType::F32, d);  // the kernel's D gradient, not wanted

@@ -1,0 +1,21 @@
+#pragma once
+// CUDA causal GQA attention over a packed batch (the contract of ops/attention.h, training form: no
+// KV caches yet) and rotary embedding. Flash-style: queries keep a running max and sum (online
+// softmax), so no [T, T] matrix exists; f32 throughout; head dim at most 256.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops::cuda {
+
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs, Tensor& out,
+                       Tensor& lse);
+void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv);
+
+void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);
+void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);
+
+}  // namespace s0::ops::cuda

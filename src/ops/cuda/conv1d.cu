@@ -1,0 +1,118 @@
+#include "ops/cuda/conv1d.h"
+
+#include "ops/cuda/check.h"
+#include "ops/cuda/device_args.h"
+#include "ops/cuda/sequence_of.cuh"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// y = silu(pre), pre = bias + sum_j w[c, j] x[t - (K-1) + j]; inputs before the sequence's first
+// row come from its window (address in `windows`, 0 = zeros).
+__global__ void conv1d_silu_forward_kernel(const float* x, int64_t ldx, const float* w, const float* bias,
+                                           const int64_t* offsets, int64_t n_seqs, const int64_t* windows,
+                                           int64_t rows, int64_t C, int64_t K, float* y, float* pre) {
+  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= rows * C) return;
+  const int64_t row = e / C, c = e % C;
+  const int64_t s = sequence_of(row, offsets, n_seqs), t = row - offsets[s];
+  const float* window = reinterpret_cast<const float*>(windows[s]);
+  float acc = bias ? bias[c] : 0.0f;
+  for (int64_t j = 0; j < K; ++j) {
+    const int64_t src = t - (K - 1) + j;
+    float xv;
+    if (src >= 0) xv = x[(row - t + src) * ldx + c];
+    else if (window) xv = window[(K - 1 + src) * C + c];
+    else continue;
+    acc += w[c * K + j] * xv;
+  }
+  pre[e] = acc;
+  y[e] = acc * sigmoid(acc);
+}
+
+// Each sequence's window [K-1, C] becomes the last K-1 inputs of (window, its rows). Row r reads
+// old row r + T or an input, never a row already rewritten, so one thread per column moves it in
+// place, rows in ascending order.
+__global__ void conv1d_advance_windows_kernel(const float* x, int64_t ldx, const int64_t* offsets,
+                                              const int64_t* windows, int64_t C, int64_t K) {
+  const int64_t s = blockIdx.y, c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  float* window = reinterpret_cast<float*>(windows[s]);
+  if (!window || c >= C) return;
+  const int64_t b = offsets[s], T = offsets[s + 1] - b;
+  for (int64_t r = 0; r < K - 1; ++r) {
+    const int64_t src = T + r - (K - 1);
+    window[r * C + c] = src >= 0 ? x[(b + src) * ldx + c] : window[(K - 1 + src) * C + c];
+  }
+}
+
+// Input t feeds output t + (K-1-j) through tap j, within its own sequence.
+__global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, const float* dy,
+                                            const int64_t* offsets, int64_t n_seqs, int64_t rows, int64_t C,
+                                            int64_t K, float* dx, int64_t lddx) {
+  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= rows * C) return;
+  const int64_t row = e / C, c = e % C;
+  const int64_t s = sequence_of(row, offsets, n_seqs), end = offsets[s + 1];
+  float acc = 0.0f;
+  for (int64_t j = 0; j < K; ++j) {
+    const int64_t out = row + (K - 1 - j);
+    if (out >= end) continue;
+    const float p = pre[out * C + c], sg = sigmoid(p);
+    acc += w[c * K + j] * dy[out * C + c] * (sg * (1.0f + p * (1.0f - sg)));
+  }
+  dx[row * lddx + c] = acc;
+}
+
+unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+}  // namespace
+
+void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
+                         const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
+  const char* op = "conv1d_silu";
+  const Device d = x.t.device();
+  const int64_t C = x.count, K = w.numel() / C, ld = x.stride(), rows = seqs.rows();
+  std::vector<const float*> windows;
+  bool any_window = false;
+  for (const SequenceStart& start : starts) {
+    if (start.window && start.window->empty()) *start.window = Tensor::zeros({K - 1, C}, DType::F32, d);
+    windows.push_back(start.window ? f32_on_gpu(*start.window, op) : nullptr);
+    any_window = any_window || start.window;
+  }
+  const Tensor offsets = upload_i64(seqs.offsets, d), window_table = upload_addresses(windows, d);
+  const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
+  const auto* wins = static_cast<const int64_t*>(window_table.device_raw());
+  const float* xp = f32_on_gpu(x.t, op) + x.begin;
+  if (rows > 0) {
+    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads>>>(xp, ld, f32_on_gpu(w, op),
+                                                                   f32_on_gpu_or_null(bias, op), offs, seqs.n_seqs(),
+                                                                   wins, rows, C, K, f32_on_gpu_mut(y, op),
+                                                                   f32_on_gpu_mut(pre, op));
+    check_launch("conv1d_silu_forward_kernel");
+  }
+  if (any_window && K > 1) {
+    const dim3 grid(blocks_for(C), static_cast<unsigned>(seqs.n_seqs()));
+    conv1d_advance_windows_kernel<<<grid, kThreads>>>(xp, ld, offs, wins, C, K);
+    check_launch("conv1d_advance_windows_kernel");
+  }
+}
+
+void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
+                          const Columns& dx) {
+  const char* op = "conv1d_silu_backward";
+  Tensor whole = dx.t;
+  const int64_t C = dx.count, K = w.numel() / C, rows = seqs.rows();
+  if (rows == 0) return;
+  const Tensor offsets = upload_i64(seqs.offsets, whole.device());
+  conv1d_silu_backward_kernel<<<blocks_for(rows * C), kThreads>>>(
+      f32_on_gpu(w, op), f32_on_gpu(pre, op), f32_on_gpu(dy, op), static_cast<const int64_t*>(offsets.device_raw()),
+      seqs.n_seqs(), rows, C, K, f32_on_gpu_mut(whole, op) + dx.begin, dx.stride());
+  check_launch("conv1d_silu_backward_kernel");
+}
+
+}  // namespace s0::ops::cuda

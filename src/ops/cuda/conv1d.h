@@ -1,0 +1,17 @@
+#pragma once
+// CUDA causal depthwise conv1d + SiLU over a packed batch: the same contract as ops/conv1d.h (one
+// thread per output element, each sequence reading its own history window).
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/columns.h"
+#include "ops/varlen.h"
+
+namespace s0::ops::cuda {
+
+void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
+                         const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre);
+void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
+                          const Columns& dx);
+
+}  // namespace s0::ops::cuda

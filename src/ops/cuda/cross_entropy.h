@@ -1,0 +1,16 @@
+#pragma once
+// CUDA softmax cross-entropy over rows of logits (the contract of ops/cross_entropy.h): one block
+// per row, reductions in a fixed order; the per-row losses come back to the host, which sums them
+// in row order as the CPU does.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace s0::ops::cuda {
+
+std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets);
+double cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
+                                      const float* weights);
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,66 @@
+#include "ops/cuda/recurrence_tables.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "ops/cuda/device_args.h"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& start_states, const Shape& state,
+                        const std::vector<bool>& wanted, Device device, const char* op) {
+  RecurrenceTables t;
+  t.n_seqs = seqs.n_seqs();
+  t.rows = seqs.rows();
+  std::vector<const float*> outs;
+  std::vector<int64_t> base;
+  for (int64_t s = 0; s < t.n_seqs; ++s) {
+    Tensor out;
+    if (wanted[static_cast<size_t>(s)]) out = Tensor::empty(state, DType::F32, device);
+    outs.push_back(out.empty() ? nullptr : f32_on_gpu(out, op));
+    t.out_states.push_back(out);
+    base.push_back(t.checkpoints);
+    // At least one: a sequence of no tokens still hands back its (zero) gradient from checkpoint 0.
+    t.checkpoints += std::max<int64_t>(1, (seqs.length(s) + kCheckpointEvery - 1) / kCheckpointEvery);
+  }
+  t.offsets = upload_i64(seqs.offsets, device);
+  t.starts = upload_addresses(start_states, device);
+  t.outs = upload_addresses(outs, device);
+  t.checkpoint_base = upload_i64(base, device);
+  return t;
+}
+
+}  // namespace
+
+RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
+                                bool keep_finals, Device device) {
+  std::vector<const float*> start_states;
+  std::vector<bool> wanted;
+  for (const SequenceStart& start : starts) {
+    start_states.push_back(f32_on_gpu_or_null(start_state(start), "recurrence start state"));
+    wanted.push_back(keep_finals || start.carried);
+  }
+  return tables(seqs, start_states, state, wanted, device, "recurrence final state");
+}
+
+void hand_over_finals(RecurrenceTables& tables, const std::vector<SequenceStart>& starts, std::vector<Tensor>* finals) {
+  if (finals) finals->assign(static_cast<size_t>(tables.n_seqs), Tensor());
+  for (size_t s = 0; s < starts.size(); ++s) {
+    if (finals) (*finals)[s] = tables.out_states[s];
+    if (starts[s].carried) *starts[s].carried = tables.out_states[s];
+  }
+}
+
+RecurrenceTables backward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
+                                 bool want_d_initial, Device device, const char* op) {
+  std::vector<const float*> start_states;
+  for (const SequenceStart& start : starts) {
+    if (start.carried) fail("internal: ", op, " over a generation cache");
+    start_states.push_back(f32_on_gpu_or_null(start.initial, op));
+  }
+  return tables(seqs, start_states, state, std::vector<bool>(starts.size(), want_d_initial), device, op);
+}
+
+}  // namespace s0::ops::cuda

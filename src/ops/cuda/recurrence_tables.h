@@ -1,0 +1,38 @@
+#pragma once
+// The per-call tables of a recurrence kernel over a packed batch (plain C++, shared by the gated
+// delta rule and SSD): sequence offsets, each sequence's start-state address, the address of the
+// state it hands back (final state in the forward, dS0 in the backward), and where its backward
+// checkpoints begin.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops::cuda {
+
+// Tokens between the states the backward keeps: it stores one state per kCheckpointEvery tokens
+// and recomputes the states inside one such segment at a time.
+constexpr int64_t kCheckpointEvery = 16;
+
+struct RecurrenceTables {
+  int64_t n_seqs = 0, rows = 0, checkpoints = 0;  // checkpoints: over all sequences
+  Tensor offsets;          // int64 [n_seqs + 1]
+  Tensor starts;           // addresses of the start states [state], 0 = zeros
+  Tensor outs;             // addresses of the handed-back states, 0 = not wanted
+  Tensor checkpoint_base;  // int64 [n_seqs]: the sequence's first checkpoint
+  std::vector<Tensor> out_states;  // per sequence the handed-back state, empty where not wanted
+};
+
+// Forward: the start is the carried state in generation, else the adapter's; a final state is made
+// for every sequence when `keep_finals`, and for each sequence that carries its state.
+RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
+                                bool keep_finals, Device device);
+// Hands the forward's final states to `finals` (when set) and to the sequences that carry theirs.
+void hand_over_finals(RecurrenceTables& tables, const std::vector<SequenceStart>& starts, std::vector<Tensor>* finals);
+
+// Backward (training: no sequence may carry a state): dS0 tensors are made when `want_d_initial`.
+RecurrenceTables backward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
+                                 bool want_d_initial, Device device, const char* op);
+
+}  // namespace s0::ops::cuda
