@@ -15,17 +15,19 @@ namespace {
 
 // Column-major D[m, n] = op(A)[m, k] B[k, n] (+ D when accumulating) (+ bias[m] per column):
 // row-major tensors are their transposes in column-major terms.
+// `f64`: every operand is double and so is the arithmetic (the precise projections' path).
 struct Gemm {
   bool transpose_a = false;
   int64_t m = 0, n = 0, k = 0;
-  const float* a = nullptr;
+  const void* a = nullptr;
   int64_t lda = 0;
-  const float* b = nullptr;
+  const void* b = nullptr;
   int64_t ldb = 0;
-  float* d = nullptr;
+  void* d = nullptr;
   int64_t ldd = 0;
-  const float* bias = nullptr;
+  const void* bias = nullptr;
   bool accumulate = false;
+  bool f64 = false;
 };
 
 // cuBLASLt's alignment preferences: the largest power of two (up to 256 bytes) dividing a pointer.
@@ -38,7 +40,7 @@ uint32_t alignment(const void* p) {
 
 // What picks an algorithm: shapes, transposition, epilogue and alignments (beta does not).
 using AlgoKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, uint32_t, uint32_t,
-                           uint32_t, uint32_t>;
+                           uint32_t, uint32_t, bool>;
 
 // One handle and one workspace per GPU, made on first use and kept for the process. The heuristic's
 // choice is cached per problem: asking costs tens of microseconds, and one fixed algorithm per shape
@@ -77,9 +79,8 @@ using Desc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
 using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
 using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
 
-void layout(Layout& l, int64_t rows, int64_t cols, int64_t ld) {
-  S0_CUDA_CHECK(
-      cublasLtMatrixLayoutCreate(&l.v, CUDA_R_32F, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld));
+void layout(Layout& l, cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld) {
+  S0_CUDA_CHECK(cublasLtMatrixLayoutCreate(&l.v, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld));
 }
 
 template <typename A, typename Attr, typename V>
@@ -92,7 +93,8 @@ void run(const Gemm& g) {
   Context& ctx = context();
   Desc op;
   // CUBLAS_COMPUTE_32F: float32 products and sums; TF32 only with the _FAST_TF32 compute types.
-  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cudaDataType_t type = g.f64 ? CUDA_R_64F : CUDA_R_32F;
+  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, g.f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
   const cublasOperation_t ta = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
   if (g.bias) {
@@ -100,13 +102,13 @@ void run(const Gemm& g) {
     set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
   }
   Layout a, b, d;
-  layout(a, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
-  layout(b, g.k, g.n, g.ldb);
-  layout(d, g.m, g.n, g.ldd);
+  layout(a, type, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
+  layout(b, type, g.k, g.n, g.ldb);
+  layout(d, type, g.m, g.n, g.ldd);
 
   const AlgoKey key{g.transpose_a, g.m,         g.n,          g.k,          g.lda,        g.ldb,
                     g.ldd,         g.bias != nullptr, alignment(g.a), alignment(g.b), alignment(g.d),
-                    g.bias ? alignment(g.bias) : 0u};
+                    g.bias ? alignment(g.bias) : 0u, g.f64};
   cublasLtMatmulAlgo_t algo;
   {
     static std::mutex mu;
@@ -129,31 +131,43 @@ void run(const Gemm& g) {
       int found = 0;
       S0_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, op.v, a.v, b.v, d.v, d.v, pref.v, 1, &result, &found));
       if (found == 0)
-        fail("cuBLASLt: no float32 GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
+        fail("cuBLASLt: no ", g.f64 ? "float64" : "float32", " GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
       it = ctx.algos.emplace(key, result.algo).first;
     }
     algo = it->second;
   }
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
-  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, &alpha, g.a, a.v, g.b, b.v, &beta, g.d, d.v, g.d, d.v, &algo,
+  const double alpha64 = 1.0, beta64 = g.accumulate ? 1.0 : 0.0;
+  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, g.f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
+                               b.v, g.f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
                                ctx.workspace, Context::kWorkspace, /*stream=*/0));
 }
 
 }  // namespace
 
-void linear_forward(const float* x, int64_t rows, const float* w, const float* bias, int64_t in, int64_t out, float* y,
-                    bool add) {
+void gemm_forward(const void* x, int64_t rows, const void* w, const void* bias, int64_t in, int64_t out, void* y,
+                  bool add, bool f64) {
   // Column-major: Y^T[out, rows] = (W^T)^T[out, in] X^T[in, rows], W^T being W's storage read
   // column-major with leading dimension `in`.
   run({.transpose_a = true, .m = out, .n = rows, .k = in, .a = w, .lda = in, .b = x, .ldb = in, .d = y, .ldd = out,
-       .bias = bias, .accumulate = add});
+       .bias = bias, .accumulate = add, .f64 = f64});
+}
+
+void gemm_backward(const void* dy, int64_t rows, const void* w, int64_t in, int64_t out, void* dx, bool accumulate,
+                   bool f64) {
+  // Column-major: dX^T[in, rows] = W^T[in, out] dY^T[out, rows].
+  run({.transpose_a = false, .m = in, .n = rows, .k = out, .a = w, .lda = in, .b = dy, .ldb = out, .d = dx,
+       .ldd = in, .bias = nullptr, .accumulate = accumulate, .f64 = f64});
+}
+
+void linear_forward(const float* x, int64_t rows, const float* w, const float* bias, int64_t in, int64_t out, float* y,
+                    bool add) {
+  gemm_forward(x, rows, w, bias, in, out, y, add, false);
 }
 
 void linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
                      bool accumulate) {
-  // Column-major: dX^T[in, rows] = W^T[in, out] dY^T[out, rows].
-  run({.transpose_a = false, .m = in, .n = rows, .k = out, .a = w, .lda = in, .b = dy, .ldb = out, .d = dx,
-       .ldd = in, .bias = nullptr, .accumulate = accumulate});
+  gemm_backward(dy, rows, w, in, out, dx, accumulate, false);
 }
 
 }  // namespace s0::ops::cuda

@@ -3,8 +3,10 @@
 // (CUBLAS_COMPUTE_32F), the exactness mode that checks against the CPU. One GEMM covers every row of
 // the packed batch: the CPU's one call per sequence exists for bit-exact batch invariance, which the
 // GPU does not promise (a row's result may depend on the GEMM's shape, not on run-to-run noise).
-// The CPU's "precise" double-accumulated variant maps to this same float32 GEMM; the tests measure
-// its error against the CPU's double path.
+// The CPU's "precise" variant (the recurrent mixers' input projections, whose read-out the gated
+// norm can amplify a thousandfold) is the same product in double: operands widened, a float64
+// GEMM (FP64 tensor cores on Hopper, about the rate of the f32 one without TF32), then narrowed as
+// the CPU narrows (ops/cuda/precise_linear.cu).
 #include <cstdint>
 
 namespace s0::ops::cuda {
@@ -15,5 +17,17 @@ void linear_forward(const float* x, int64_t rows, const float* w, const float* b
 // dx[rows, in] (+)= dy[rows, out] W.
 void linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
                      bool accumulate);
+
+// The same products in double, rounded once to float at the end as the CPU's precise path does.
+void precise_linear_forward(const float* x, int64_t rows, const float* w, const float* bias, int64_t in, int64_t out,
+                            float* y, bool add);
+void precise_linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
+                             bool accumulate);
+
+// cuBLASLt products of float (f64 = false) or double operands, for the two paths above.
+void gemm_forward(const void* x, int64_t rows, const void* w, const void* bias, int64_t in, int64_t out, void* y,
+                  bool add, bool f64);
+void gemm_backward(const void* dy, int64_t rows, const void* w, int64_t in, int64_t out, void* dx, bool accumulate,
+                   bool f64);
 
 }  // namespace s0::ops::cuda
