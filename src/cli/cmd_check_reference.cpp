@@ -4,7 +4,7 @@
 
 #include "check/reference_check.h"
 #include "cli/command.h"
-#include "ops/device_runtime.h"
+#include "cli/device_option.h"
 
 namespace {
 
@@ -16,17 +16,14 @@ std::string family_of(const std::string& name) {
 
 s0::cli::Runner setup(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
-  auto device = std::make_shared<std::string>("cpu");
+  auto device = std::make_shared<std::string>();
   app.add_option("dir", *dir, "folder in the reference-fixture format (config.json, model.safetensors, "
                               "reference.json, reference.safetensors)")
       ->required();
-  app.add_option("--device", *device,
-                 "cpu, or cuda[:N]: the forward quantities run on that GPU (gradients, optimizer steps and "
-                 "generation are CPU-only in this build)")
-      ->capture_default_str();
+  s0::cli::add_device_option(app, *device,
+                             "the forward, gradients and optimizer steps run (generation is CPU-only in this build)");
   return [dir, device] {
-    const s0::Device where = s0::parse_device(*device, "--device");
-    s0::ops::activate_device(where);
+    const s0::Device where = s0::cli::activated_device(*device);
     s0::ReferenceReport r = s0::check_reference(*dir, where, [](const s0::CheckLine& l) {
       std::printf("%-28s %s %.2e  tol %.0e  %s\n", l.quantity.c_str(), l.measure.c_str(), l.error, l.tolerance,
                   l.pass ? "ok" : "FAIL");

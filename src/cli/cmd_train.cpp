@@ -5,6 +5,7 @@
 #include <random>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "core/error.h"
@@ -12,6 +13,7 @@
 #include "io/output_lock.h"
 #include "io/output_path.h"
 #include "model/arch/registry.h"
+#include "model/model_on_device.h"
 #include "tune/trained_adapter.h"
 #include "tune/data.h"
 #include "tune/trainer.h"
@@ -20,7 +22,7 @@
 namespace {
 
 struct TrainArgs {
-  std::string model, data, out, layers = "all";
+  std::string model, data, out, layers = "all", device;
   s0::TrainConfig cfg;
   double alpha = -1;
   uint64_t seed = 0;
@@ -59,6 +61,7 @@ s0::cli::Runner setup(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
       ->check(s0::cli::at_least(1));
+  s0::cli::add_device_option(app, a->device, "the forward and backward run (the states and Adam stay on the host)");
   app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
   app.add_flag("--force", a->force,
                "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
@@ -71,7 +74,7 @@ s0::cli::Runner setup(CLI::App& app) {
     s0::check_adapter_output(out, a->force);
     const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
-    const s0::HybridModel model = s0::load_model(a->model);
+    const s0::HybridModel model = s0::model_on(s0::load_model(a->model), s0::cli::activated_device(a->device));
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
     s0::TrainOptions opt;
     opt.layers = s0::parse_layer_selection(a->layers, model);

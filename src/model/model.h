@@ -97,6 +97,8 @@ struct HybridModel {
   std::map<std::string, int64_t> parameters_by_dtype;
 
   int64_t state_parameter_count() const;
+  // Where the weights are (model_on_device.h moves them).
+  Device device() const { return embed.device(); }
   // The recurrent slot of `layer`, or -1.
   int recurrent_slot_of_layer(int layer) const;
 };

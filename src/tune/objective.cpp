@@ -35,6 +35,10 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   if (with_gradient)
     for (const RecurrentLayer& r : model.recurrent) res.grad.push_back(Tensor::zeros(r.state_shape));
   const double n_ex = static_cast<double>(examples.size());
+  // The states, their gradient and the optimizer stay on the host (they are small); the forward and
+  // backward run where the model is.
+  StateSet on_model;
+  for (const Tensor& s : states.states) on_model.states.push_back(s.empty() ? s : s.to(model.device()));
 
   for (auto [first, last] : pack_ranges(examples, opt.max_batch_tokens)) {
     std::vector<std::vector<int64_t>> seqs;
@@ -45,7 +49,7 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
       seqs.push_back(e.ids);
     }
     PackedBatch batch =
-        PackedBatch::from_sequences(seqs, std::vector<const StateSet*>(seqs.size(), &states));
+        PackedBatch::from_sequences(seqs, std::vector<const StateSet*>(seqs.size(), &on_model));
     // Completion rows: position t predicts ids[t + 1]; weight 1 / (examples * completion tokens).
     LossRows loss;
     loss.groups.push_back(0);
@@ -75,7 +79,8 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     for (const auto& per_seq : d.d_initial)
       for (size_t slot = 0; slot < per_seq.size(); ++slot) {
         float* g = res.grad[slot].f32_mut();
-        const float* s = per_seq[slot].f32();
+        const Tensor on_host = per_seq[slot].to(Device::cpu());
+        const float* s = on_host.f32();
         for (int64_t j = 0; j < res.grad[slot].numel(); ++j) g[j] += s[j];
       }
   }
