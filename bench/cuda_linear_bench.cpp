@@ -11,9 +11,6 @@
 
 #include "ops/device_runtime.h"
 #include "ops/linear.h"
-#if S0_HAVE_CUDA
-#include "ops/cuda/runtime.h"
-#endif
 
 using namespace s0;
 
@@ -31,12 +28,12 @@ template <typename F>
 double median_seconds(int reps, F&& f) {
 #if S0_HAVE_CUDA
   for (int i = 0; i < 10; ++i) f();
-  ops::cuda::synchronize();
+  ops::synchronize(Device::cuda(0));
   std::vector<double> s;
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    ops::cuda::synchronize();
+    ops::synchronize(Device::cuda(0));
     s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(s.begin(), s.end());

@@ -15,6 +15,19 @@ int cuda_device_count() {
 #endif
 }
 
+void synchronize(Device device) {
+#if S0_HAVE_CUDA
+  if (!device.is_cpu()) cuda::synchronize();
+#endif
+}
+
+size_t device_memory_used(Device device) {
+#if S0_HAVE_CUDA
+  if (!device.is_cpu()) return cuda::memory_used();
+#endif
+  return 0;
+}
+
 void activate_device(Device device) {
   if (device.is_cpu()) return;
 #if S0_HAVE_CUDA

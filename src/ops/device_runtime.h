@@ -3,6 +3,8 @@
 // backend, a driver and the device itself, and activate_device says which is missing. Everything
 // that puts tensors on a GPU (the CLI's --device, tests, benchmarks) calls it first: it registers
 // the device's allocator (core/allocator.h) and makes the GPU current for this thread.
+#include <cstddef>
+
 #include "core/device.h"
 
 namespace s0::ops {
@@ -13,5 +15,10 @@ void activate_device(Device device);
 
 // GPUs visible to this process; 0 in a build without CUDA or where no driver or GPU answers.
 int cuda_device_count();
+
+// Waits for the work queued on `device` (nothing to wait for on the CPU), so timings are honest.
+void synchronize(Device device);
+// Bytes of GPU memory in use on `device` (s0's cached blocks included), 0 for the CPU.
+size_t device_memory_used(Device device);
 
 }  // namespace s0::ops

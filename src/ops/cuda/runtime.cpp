@@ -92,4 +92,10 @@ void activate(int index) {
 
 void synchronize() { S0_CUDA_CHECK(cudaDeviceSynchronize()); }
 
+size_t memory_used() {
+  size_t free = 0, total = 0;
+  S0_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
+
 }  // namespace s0::ops::cuda

@@ -12,5 +12,7 @@ int device_count();
 void activate(int index);
 // Waits for every kernel queued on the current GPU, turning an asynchronous fault into an error.
 void synchronize();
+// Bytes in use on the current GPU: its total less what the driver reports free.
+size_t memory_used();
 
 }  // namespace s0::ops::cuda

@@ -1,0 +1,89 @@
+// One S0 training step on a GPU for the Qwen3.5-4B shape (issue 11's benchmark): hidden 2560, 32
+// layers (24 GatedDeltaNet, 3:1 with attention), attention 16 query / 4 KV heads of dim 256 with
+// partial rotary 0.25, linear attention 16 key / 32 value heads of dim 128, conv 4, MLP 9216, vocab
+// 248320 tied; random bf16 weights (written once to the temp folder, widened to f32 at load: the
+// GPU computes in f32 with TF32 off for now). The data is `examples` sequences with lengths uniform
+// in [250, 450] and a 0.55 prompt fraction, as the paper's HumanEval setting; each step is the
+// trainer's objective and gradient over all of them (forward, loss, activation-only backward,
+// recomputation per block so the tape fits), after one warm-up step.
+// Reports seconds per step, tokens/s, model FLOP utilisation against 790 TFLOP/s (bf16 peak; the
+// model FLOPs are forward plus activation-only backward, 2x the forward, recomputation not
+// counted), and the GPU memory held.
+//   build/bench/gpu_train_bench [examples=48] [steps=2] [layers=32] [batch_tokens=16384]
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "bench/model_bench_common.h"
+#include "model/arch/registry.h"
+#include "model/model_on_device.h"
+#include "ops/device_runtime.h"
+#include "tune/objective.h"
+
+using namespace s0;
+
+int main(int argc, char** argv) {
+  const int64_t n_examples = argc > 1 ? std::atoll(argv[1]) : 48;
+  const int steps = argc > 2 ? std::atoi(argv[2]) : 2;
+  const int64_t layers = argc > 3 ? std::atoll(argv[3]) : 32;
+  const int64_t batch_tokens = argc > 4 ? std::atoll(argv[4]) : 16384;
+  if (ops::cuda_device_count() == 0) {
+    std::fprintf(stderr, "gpu_train_bench: no GPU (or a build without CUDA)\n");
+    return 1;
+  }
+  const Device gpu = Device::cuda(0);
+  ops::activate_device(gpu);
+
+  Qwen35Dims d;
+  d.hidden = 2560;
+  d.layers = layers;
+  d.intermediate = 9216;
+  d.linear_k_heads = 16;
+  d.linear_v_heads = 32;
+  d.heads = 16;
+  d.kv_heads = 4;
+  const auto dir = std::filesystem::temp_directory_path() / ("s0-bench-qwen35-4b-" + std::to_string(layers));
+  if (!std::filesystem::exists(dir / "model.safetensors")) {
+    std::printf("writing the random 4B-shaped checkpoint to %s ...\n", dir.c_str());
+    std::fflush(stdout);
+    write_random_qwen35(dir, d);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  const HybridModel model = model_on(load_model(dir), gpu);
+  std::printf("loaded and moved to the GPU in %.1f s\n", bench::seconds_since(t0));
+
+  std::mt19937_64 rng(1);
+  std::uniform_int_distribution<int64_t> length(250, 450), token(0, model.vocab - 1);
+  std::vector<Example> examples;
+  int64_t tokens = 0;
+  for (int64_t e = 0; e < n_examples; ++e) {
+    Example ex{std::vector<int64_t>(static_cast<size_t>(length(rng))), 0};
+    for (int64_t& id : ex.ids) id = token(rng);
+    ex.prompt_len = static_cast<int64_t>(0.55 * static_cast<double>(ex.ids.size()));
+    tokens += static_cast<int64_t>(ex.ids.size());
+    examples.push_back(std::move(ex));
+  }
+  StateSet states;
+  for (const auto& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
+  ObjectiveOptions opt;
+  opt.recompute = true;
+  opt.max_batch_tokens = batch_tokens;
+
+  t0 = std::chrono::steady_clock::now();
+  objective_and_gradient(model, examples, states, opt);
+  ops::synchronize(gpu);
+  std::printf("warm-up step %.2f s\n", bench::seconds_since(t0));
+  const double step = bench::best_of(steps, [&] {
+    objective_and_gradient(model, examples, states, opt);
+    ops::synchronize(gpu);
+  });
+  double flops = 0;
+  for (const Example& e : examples) flops += 2.0 * bench::forward_flops(model, static_cast<int64_t>(e.ids.size()),
+                                         static_cast<int64_t>(e.ids.size()) - e.prompt_len);
+  std::printf("%lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
+              "TFLOP/s, GPU memory held %.1f GiB\n",
+              static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
+              flops / step / 1e12, 100.0 * flops / step / 790e12,
+              static_cast<double>(ops::device_memory_used(gpu)) / (1ull << 30));
+  return 0;
+}
