@@ -8,20 +8,12 @@
 
 #include "core/allocator.h"
 #include "core/tensor.h"
+#include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Stands in for a GPU backend in this test binary only: host memory behind the CUDA device type,
 // with every call counted so the test sees that Tensor goes through it.

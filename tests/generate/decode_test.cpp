@@ -13,6 +13,7 @@
 #include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 
 namespace {
 
@@ -210,15 +211,6 @@ TEST(Generate, StopsAtThePositionLimit) {
   // Positions max-3 .. max-1 take three fed tokens; the fourth is sampled but never fed.
   EXPECT_EQ(g.tokens.size(), 4u);
   EXPECT_EQ(g.finish, FinishReason::length);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(Generate, BadInputIsOneClearError) {

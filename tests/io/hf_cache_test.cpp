@@ -9,19 +9,10 @@
 #include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Sets an environment variable for one test and puts back what was there.
 class ScopedEnv {

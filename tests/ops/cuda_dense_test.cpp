@@ -21,8 +21,10 @@
 #include "ops/linear.h"
 #include "ops/norm.h"
 #include "ops/rows.h"
+#include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 using test::on_cpu;
 using test::on_gpu;
 
@@ -55,16 +57,6 @@ void expect_close(const Tensor& cpu, const Tensor& gpu, double bound, const std:
 bool same_bits(const Tensor& a, const Tensor& b) {
   const Tensor x = on_cpu(a), y = on_cpu(b);
   return x.shape() == y.shape() && std::memcmp(x.f32(), y.f32(), x.nbytes()) == 0;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 struct LinearPair {

@@ -6,22 +6,10 @@
 
 #include "core/tensor.h"
 #include "ops/device_runtime.h"
+#include "support/test_support.h"
 
 using namespace s0;
-
-namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
+using test::error_of;
 
 TEST(DeviceRuntime, CpuIsAlwaysUsable) { EXPECT_EQ(error_of([] { ops::activate_device(Device::cpu()); }), "(no error)"); }
 

@@ -11,8 +11,10 @@
 #include "ops/dispatch.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
+#include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 
 namespace {
 
@@ -24,15 +26,6 @@ struct HostMemoryAsCuda final : Allocator {
   void zero(void* p, size_t bytes, Device) override { std::memset(p, 0, bytes); }
   void copy(void* dst, Device, const void* src, Device, size_t bytes) override { std::memcpy(dst, src, bytes); }
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 class OpDispatch : public ::testing::Test {
  protected:

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "core/error.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
@@ -68,6 +70,15 @@ pid_t start_s0_silently(const std::vector<std::string>& args) {
     exec_s0(args);
   }
   return pid;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 CliResult run_s0(const std::vector<std::string>& args, const std::string& input) {

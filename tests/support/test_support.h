@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +63,9 @@ class UnwrittenFifo {
   std::atomic<bool> stop_{false}, rescued_{false};
   std::thread rescuer_;
 };
+
+// The message of the s0::Error that `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 void write_text(const fs::path& path, const std::string& text);
 std::string read_text(const fs::path& path);

@@ -3,8 +3,10 @@
 #include "core/error.h"
 #include "qwen3_fixture.h"
 #include "tokenizer/chat_template.h"
+#include "support/test_support.h"
 
 using namespace s0;
+using test::error_of;
 using namespace s0::test;
 
 namespace {
@@ -12,15 +14,6 @@ namespace {
 const ChatTemplate& qwen3_template() {
   static const ChatTemplate tpl = ChatTemplate::load(qwen3_dir());
   return tpl;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
