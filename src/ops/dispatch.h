@@ -13,4 +13,8 @@ Device device_of(const char* op, std::initializer_list<const Tensor*> tensors);
 // Ends an op called on a device this build has no implementation of it for.
 [[noreturn]] void no_backend(const char* op, Device device);
 
+// Host pointers for the CPU kernels' optional arguments: null for an empty tensor.
+inline const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
+inline float* f32_or_null(Tensor& t) { return t.empty() ? nullptr : t.f32_mut(); }
+
 }  // namespace s0::ops

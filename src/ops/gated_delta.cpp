@@ -9,10 +9,6 @@
 
 namespace s0::ops {
 
-namespace {
-const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
-}  // namespace
-
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals) {

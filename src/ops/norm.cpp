@@ -10,11 +10,6 @@
 
 namespace s0::ops {
 
-namespace {
-float* f32_or_null(Tensor& t) { return t.empty() ? nullptr : t.f32_mut(); }
-const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
-}  // namespace
-
 void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd) {
   const Device dev = device_of("rmsnorm", {&x, &w, &y, &rstd});
   const int64_t d = w.numel();

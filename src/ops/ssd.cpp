@@ -9,10 +9,6 @@
 
 namespace s0::ops {
 
-namespace {
-const float* f32_or_null(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
-}  // namespace
-
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals) {
