@@ -6,6 +6,7 @@
 
 #include "core/tensor.h"
 #include "ops/cuda/cells.cuh"
+#include "ops/cuda/device_args.h"
 
 namespace s0::ops::cuda {
 
@@ -17,9 +18,7 @@ namespace {
 Tensor upload(const std::vector<int64_t>& values) {
   int device = 0;
   S0_CUDA_CHECK(cudaGetDevice(&device));
-  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::I64, Device::cuda(device));
-  S0_CUDA_CHECK(cudaMemcpy(t.device_raw_mut(), values.data(), values.size() * sizeof(int64_t), cudaMemcpyHostToDevice));
-  return t;
+  return upload_i64(values, Device::cuda(device));
 }
 
 }  // namespace
