@@ -2,6 +2,7 @@
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 
 namespace s0::ops::cuda {
 
@@ -193,7 +194,7 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
   const int64_t T = x.dim(0), heads = x.dim(1), D = x.dim(2), n = T * heads * (rot_dim / 2);
   if (n == 0) return;
   const Tensor pos = upload_i64(positions, x.device());
-  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(f32_on_gpu_mut(x, "rope"),
+  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(f32_mut(x),
                                                                static_cast<const int64_t*>(pos.device_raw()), T, heads,
                                                                D, rot_dim / 2, theta, sign);
   check_launch("rope_kernel");
@@ -211,7 +212,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   const Layout L{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(offsets.device_raw()),
                  static_cast<const int64_t*>(blocks.device_raw())};
   attention_forward_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32_on_gpu(q, op), f32_on_gpu(k, op), f32_on_gpu(v, op), f32_on_gpu_mut(out, op), f32_on_gpu_mut(lse, op));
+      L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
   check_launch("attention_forward_kernel");
 }
 
@@ -226,12 +227,12 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                  static_cast<const int64_t*>(blocks.device_raw())};
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
   attention_dq_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32_on_gpu(q, op), f32_on_gpu(k, op), f32_on_gpu(v, op), f32_on_gpu(out, op), f32_on_gpu(lse, op),
-      f32_on_gpu(dout, op), f32_on_gpu_mut(dq, op), f32_on_gpu_mut(delta, op));
+      L, f32(q), f32(k), f32(v), f32(out), f32(lse),
+      f32(dout), f32_mut(dq), f32_mut(delta));
   check_launch("attention_dq_kernel");
   attention_dkdv_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.Hkv)), kRowsPerBlock>>>(
-      L, f32_on_gpu(q, op), f32_on_gpu(k, op), f32_on_gpu(v, op), f32_on_gpu(lse, op), f32_on_gpu(delta, op),
-      f32_on_gpu(dout, op), f32_on_gpu_mut(dk, op), f32_on_gpu_mut(dv, op));
+      L, f32(q), f32(k), f32(v), f32(lse), f32(delta),
+      f32(dout), f32_mut(dk), f32_mut(dv));
   check_launch("attention_dkdv_kernel");
 }
 

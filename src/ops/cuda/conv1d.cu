@@ -2,6 +2,7 @@
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 #include "ops/cuda/sequence_of.cuh"
 
 namespace s0::ops::cuda {
@@ -74,25 +75,24 @@ unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1)
 
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
-  const char* op = "conv1d_silu";
   const Device d = x.t.device();
   const int64_t C = x.count, K = w.numel() / C, ld = x.stride(), rows = seqs.rows();
   std::vector<const float*> windows;
   bool any_window = false;
   for (const SequenceStart& start : starts) {
     if (start.window && start.window->empty()) *start.window = Tensor::zeros({K - 1, C}, DType::F32, d);
-    windows.push_back(start.window ? f32_on_gpu(*start.window, op) : nullptr);
+    windows.push_back(start.window ? f32(*start.window) : nullptr);
     any_window = any_window || start.window;
   }
   const Tensor offsets = upload_i64(seqs.offsets, d), window_table = upload_addresses(windows, d);
   const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
   const auto* wins = static_cast<const int64_t*>(window_table.device_raw());
-  const float* xp = f32_on_gpu(x.t, op) + x.begin;
+  const float* xp = f32(x.t) + x.begin;
   if (rows > 0) {
-    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads>>>(xp, ld, f32_on_gpu(w, op),
-                                                                   f32_on_gpu_or_null(bias, op), offs, seqs.n_seqs(),
-                                                                   wins, rows, C, K, f32_on_gpu_mut(y, op),
-                                                                   f32_on_gpu_mut(pre, op));
+    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads>>>(xp, ld, f32(w),
+                                                                   f32(bias), offs, seqs.n_seqs(),
+                                                                   wins, rows, C, K, f32_mut(y),
+                                                                   f32_mut(pre));
     check_launch("conv1d_silu_forward_kernel");
   }
   if (any_window && K > 1) {
@@ -104,14 +104,13 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
 
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
                           const Columns& dx) {
-  const char* op = "conv1d_silu_backward";
   Tensor whole = dx.t;
   const int64_t C = dx.count, K = w.numel() / C, rows = seqs.rows();
   if (rows == 0) return;
   const Tensor offsets = upload_i64(seqs.offsets, whole.device());
   conv1d_silu_backward_kernel<<<blocks_for(rows * C), kThreads>>>(
-      f32_on_gpu(w, op), f32_on_gpu(pre, op), f32_on_gpu(dy, op), static_cast<const int64_t*>(offsets.device_raw()),
-      seqs.n_seqs(), rows, C, K, f32_on_gpu_mut(whole, op) + dx.begin, dx.stride());
+      f32(w), f32(pre), f32(dy), static_cast<const int64_t*>(offsets.device_raw()),
+      seqs.n_seqs(), rows, C, K, f32_mut(whole) + dx.begin, dx.stride());
   check_launch("conv1d_silu_backward_kernel");
 }
 

@@ -2,6 +2,7 @@
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 
 namespace s0::ops::cuda {
 
@@ -72,7 +73,7 @@ std::vector<double> row_losses(float* logits, int64_t rows, int64_t V, const int
   Tensor out = Tensor::empty({rows}, DType::F64, d);
   cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads>>>(
       logits, V, static_cast<const int64_t*>(targets_on_gpu.device_raw()),
-      weights ? f32_on_gpu(weights_on_gpu, "cross_entropy") : nullptr, grad, static_cast<double*>(out.device_raw_mut()));
+      weights ? f32(weights_on_gpu) : nullptr, grad, static_cast<double*>(out.device_raw_mut()));
   check_launch("cross_entropy_kernel");
   S0_CUDA_CHECK(cudaMemcpy(losses.data(), out.device_raw(), out.nbytes(), cudaMemcpyDeviceToHost));
   return losses;
@@ -82,7 +83,7 @@ std::vector<double> row_losses(float* logits, int64_t rows, int64_t V, const int
 
 std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets) {
   // The kernel only reads the logits when no gradient is asked for.
-  float* p = const_cast<float*>(f32_on_gpu(logits, "cross_entropy"));
+  float* p = const_cast<float*>(f32(logits));
   const std::vector<double> losses = row_losses(p, logits.dim(0), logits.dim(1), targets, nullptr, false, logits.device());
   return std::vector<float>(losses.begin(), losses.end());
 }
@@ -90,7 +91,7 @@ std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* ta
 double cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
                                       const float* weights) {
   const int64_t V = logits.dim(1);
-  const std::vector<double> losses = row_losses(f32_on_gpu_mut(logits, "cross_entropy_backward") + begin * V,
+  const std::vector<double> losses = row_losses(f32_mut(logits) + begin * V,
                                                 end - begin, V, targets, weights, true, logits.device());
   double total = 0;  // in row order, as on the CPU
   for (double l : losses) total += l;

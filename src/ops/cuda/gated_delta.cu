@@ -1,6 +1,7 @@
 #include "ops/cuda/gated_delta.h"
 
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 #include "ops/cuda/recurrence_sweep.cuh"
 
 namespace s0::ops::cuda {
@@ -98,11 +99,10 @@ struct GatedDeltaRule {
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals) {
-  const char* op = "gated_delta";
   const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
   RecurrenceTables tables = forward_tables(seqs, starts, {H, dk, dv}, finals != nullptr, q.device());
-  GatedDeltaRule rule{H, dk, dv, f32_on_gpu(q, op), f32_on_gpu(k, op), f32_on_gpu(v, op), f32_on_gpu(g, op),
-                      f32_on_gpu(beta, op), nullptr, f32_on_gpu_mut(o, op), nullptr, nullptr, nullptr, nullptr, nullptr};
+  GatedDeltaRule rule{H, dk, dv, f32(q), f32(k), f32(v), f32(g),
+                      f32(beta), nullptr, f32_mut(o), nullptr, nullptr, nullptr, nullptr, nullptr};
   run_recurrence_forward(rule, tables, q.device());
   hand_over_finals(tables, starts, finals);
 }
@@ -113,9 +113,9 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
   const char* op = "gated_delta_backward";
   const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
   RecurrenceTables tables = backward_tables(seqs, starts, {H, Dk, Dv}, d_initial != nullptr, q.device(), op);
-  GatedDeltaRule rule{H, Dk, Dv, f32_on_gpu(q, op), f32_on_gpu(k, op), f32_on_gpu(v, op), f32_on_gpu(g, op),
-                      f32_on_gpu(beta, op), f32_on_gpu(d_o, op), nullptr, f32_on_gpu_mut(dq, op),
-                      f32_on_gpu_mut(dk, op), f32_on_gpu_mut(dv, op), f32_on_gpu_mut(dg, op), f32_on_gpu_mut(dbeta, op)};
+  GatedDeltaRule rule{H, Dk, Dv, f32(q), f32(k), f32(v), f32(g),
+                      f32(beta), f32(d_o), nullptr, f32_mut(dq),
+                      f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
   run_recurrence_backward(rule, tables, q.device(), 4 * Dv);
   if (d_initial) *d_initial = tables.out_states;
 }

@@ -4,13 +4,14 @@
 
 #include "core/error.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 
 namespace s0::ops::cuda {
 
 namespace {
 
 RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& start_states, const Shape& state,
-                        const std::vector<bool>& wanted, Device device, const char* op) {
+                        const std::vector<bool>& wanted, Device device) {
   RecurrenceTables t;
   t.n_seqs = seqs.n_seqs();
   t.rows = seqs.rows();
@@ -19,7 +20,7 @@ RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& sta
   for (int64_t s = 0; s < t.n_seqs; ++s) {
     Tensor out;
     if (wanted[static_cast<size_t>(s)]) out = Tensor::empty(state, DType::F32, device);
-    outs.push_back(out.empty() ? nullptr : f32_on_gpu(out, op));
+    outs.push_back(out.empty() ? nullptr : f32(out));
     t.out_states.push_back(out);
     base.push_back(t.checkpoints);
     // At least one: a sequence of no tokens still hands back its (zero) gradient from checkpoint 0.
@@ -39,10 +40,10 @@ RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceSt
   std::vector<const float*> start_states;
   std::vector<bool> wanted;
   for (const SequenceStart& start : starts) {
-    start_states.push_back(f32_on_gpu_or_null(start_state(start), "recurrence start state"));
+    start_states.push_back(f32(start_state(start)));
     wanted.push_back(keep_finals || start.carried);
   }
-  return tables(seqs, start_states, state, wanted, device, "recurrence final state");
+  return tables(seqs, start_states, state, wanted, device);
 }
 
 void hand_over_finals(RecurrenceTables& tables, const std::vector<SequenceStart>& starts, std::vector<Tensor>* finals) {
@@ -58,9 +59,9 @@ RecurrenceTables backward_tables(const Varlen& seqs, const std::vector<SequenceS
   std::vector<const float*> start_states;
   for (const SequenceStart& start : starts) {
     if (start.carried) fail("internal: ", op, " over a generation cache");
-    start_states.push_back(f32_on_gpu_or_null(start.initial, op));
+    start_states.push_back(f32(start.initial));
   }
-  return tables(seqs, start_states, state, std::vector<bool>(starts.size(), want_d_initial), device, op);
+  return tables(seqs, start_states, state, std::vector<bool>(starts.size(), want_d_initial), device);
 }
 
 }  // namespace s0::ops::cuda

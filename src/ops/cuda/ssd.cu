@@ -1,6 +1,7 @@
 #include "ops/cuda/ssd.h"
 
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/tensor_args.h"
 #include "ops/cuda/recurrence_sweep.cuh"
 
 namespace s0::ops::cuda {
@@ -86,7 +87,7 @@ void sum_group_heads(const Tensor& heads, int64_t rows, int64_t H, int64_t G, in
   const int64_t n = rows * G * Ns;
   if (n == 0) return;
   sum_group_heads_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(
-      f32_on_gpu(heads, "ssd_backward"), rows, H, G, Ns, f32_on_gpu_mut(out, "ssd_backward"));
+      f32(heads), rows, H, G, Ns, f32_mut(out));
   check_launch("sum_group_heads_kernel");
 }
 
@@ -95,11 +96,10 @@ void sum_group_heads(const Tensor& heads, int64_t rows, int64_t H, int64_t G, in
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals) {
-  const char* op = "ssd";
   const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
   RecurrenceTables tables = forward_tables(seqs, starts, {H, P, Ns}, finals != nullptr, x.device());
-  SsdRule rule{H, Ns, P, G, f32_on_gpu(x, op), f32_on_gpu(dt, op), f32_on_gpu(A, op), f32_on_gpu(B, op),
-               f32_on_gpu(C, op), f32_on_gpu(D, op), nullptr, f32_on_gpu_mut(y, op), nullptr, nullptr, nullptr, nullptr};
+  SsdRule rule{H, Ns, P, G, f32(x), f32(dt), f32(A), f32(B),
+               f32(C), f32(D), nullptr, f32_mut(y), nullptr, nullptr, nullptr, nullptr};
   run_recurrence_forward(rule, tables, x.device());
   hand_over_finals(tables, starts, finals);
 }
@@ -112,9 +112,9 @@ void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tens
   RecurrenceTables tables = backward_tables(seqs, starts, {H, P, Ns}, d_initial != nullptr, x.device(), op);
   Tensor dB_heads = Tensor::empty({rows, H, Ns}, DType::F32, x.device());
   Tensor dC_heads = Tensor::empty({rows, H, Ns}, DType::F32, x.device());
-  SsdRule rule{H, Ns, P, G, f32_on_gpu(x, op), f32_on_gpu(dt, op), f32_on_gpu(A, op), f32_on_gpu(B, op),
-               f32_on_gpu(C, op), f32_on_gpu(D, op), f32_on_gpu(d_y, op), nullptr, f32_on_gpu_mut(dx, op),
-               f32_on_gpu_mut(ddt, op), f32_on_gpu_mut(dB_heads, op), f32_on_gpu_mut(dC_heads, op)};
+  SsdRule rule{H, Ns, P, G, f32(x), f32(dt), f32(A), f32(B),
+               f32(C), f32(D), f32(d_y), nullptr, f32_mut(dx),
+               f32_mut(ddt), f32_mut(dB_heads), f32_mut(dC_heads)};
   run_recurrence_backward(rule, tables, x.device(), P);
   sum_group_heads(dB_heads, rows, H, G, Ns, dB);
   sum_group_heads(dC_heads, rows, H, G, Ns, dC);
