@@ -1,20 +1,24 @@
-// One S0 training step on a GPU for the Qwen3.5-4B shape (issue 11's benchmark): hidden 2560, 32
-// layers (24 GatedDeltaNet, 3:1 with attention), attention 16 query / 4 KV heads of dim 256 with
-// partial rotary 0.25, linear attention 16 key / 32 value heads of dim 128, conv 4, MLP 9216, vocab
-// 248320 tied; random bf16 weights (written once to the temp folder, widened to f32 at load: the
-// GPU computes in f32 with TF32 off for now). The data is `examples` sequences with lengths uniform
+// One S0 training step on a GPU (issue 11's benchmark), for one of two shapes:
+//   qwen35-4b: hidden 2560, 32 layers (24 GatedDeltaNet, 3:1 with attention), attention 16 query / 4
+//     KV heads of dim 256 with partial rotary 0.25, linear attention 16 key / 32 value heads of dim
+//     128, conv 4, MLP 9216, vocab 248320 tied;
+//   falcon-h1-7b: 44 layers of Mamba-2 beside attention, hidden 3072, attention 12 / 2 KV heads of
+//     dim 128, 24 Mamba-2 heads of dim 128, d_state 256 (model/arch/random_falcon_h1.h).
+// Random bf16 weights (written once to the temp folder, widened to f32 at load: the GPU computes in
+// f32 with TF32 off for now). The data is `examples` sequences with lengths uniform
 // in [250, 450] and a 0.55 prompt fraction, as the paper's HumanEval setting; each step is the
 // trainer's objective and gradient over all of them (forward, loss, activation-only backward,
 // recomputation per block so the tape fits), after one warm-up step.
 // Reports seconds per step, tokens/s, model FLOP utilisation against 790 TFLOP/s (bf16 peak; the
 // model FLOPs are forward plus activation-only backward, 2x the forward, recomputation not
 // counted), and the GPU memory held.
-//   build/bench/gpu_train_bench [examples=48] [steps=2] [layers=32] [batch_tokens=16384]
+//   build/bench/gpu_train_bench [qwen35-4b|falcon-h1-7b] [examples=48] [steps=2] [layers] [batch_tokens=16384]
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
 #include "bench/model_bench_common.h"
+#include "model/arch/random_falcon_h1.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
 #include "ops/device_runtime.h"
@@ -23,10 +27,15 @@
 using namespace s0;
 
 int main(int argc, char** argv) {
-  const int64_t n_examples = argc > 1 ? std::atoll(argv[1]) : 48;
-  const int steps = argc > 2 ? std::atoi(argv[2]) : 2;
-  const int64_t layers = argc > 3 ? std::atoll(argv[3]) : 32;
-  const int64_t batch_tokens = argc > 4 ? std::atoll(argv[4]) : 16384;
+  const std::string shape = argc > 1 ? argv[1] : "qwen35-4b";
+  const int64_t n_examples = argc > 2 ? std::atoll(argv[2]) : 48;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 2;
+  const int64_t layers = argc > 4 ? std::atoll(argv[4]) : (shape == "falcon-h1-7b" ? 44 : 32);
+  const int64_t batch_tokens = argc > 5 ? std::atoll(argv[5]) : 16384;
+  if (shape != "qwen35-4b" && shape != "falcon-h1-7b") {
+    std::fprintf(stderr, "gpu_train_bench: unknown shape %s (qwen35-4b or falcon-h1-7b)\n", shape.c_str());
+    return 1;
+  }
   if (ops::cuda_device_count() == 0) {
     std::fprintf(stderr, "gpu_train_bench: no GPU (or a build without CUDA)\n");
     return 1;
@@ -34,19 +43,25 @@ int main(int argc, char** argv) {
   const Device gpu = Device::cuda(0);
   ops::activate_device(gpu);
 
-  Qwen35Dims d;
-  d.hidden = 2560;
-  d.layers = layers;
-  d.intermediate = 9216;
-  d.linear_k_heads = 16;
-  d.linear_v_heads = 32;
-  d.heads = 16;
-  d.kv_heads = 4;
-  const auto dir = std::filesystem::temp_directory_path() / ("s0-bench-qwen35-4b-" + std::to_string(layers));
+  const auto dir = std::filesystem::temp_directory_path() / ("s0-bench-" + shape + "-" + std::to_string(layers));
   if (!std::filesystem::exists(dir / "model.safetensors")) {
-    std::printf("writing the random 4B-shaped checkpoint to %s ...\n", dir.c_str());
+    std::printf("writing the random %s-shaped checkpoint to %s ...\n", shape.c_str(), dir.c_str());
     std::fflush(stdout);
-    write_random_qwen35(dir, d);
+    if (shape == "qwen35-4b") {
+      Qwen35Dims d;
+      d.hidden = 2560;
+      d.layers = layers;
+      d.intermediate = 9216;
+      d.linear_k_heads = 16;
+      d.linear_v_heads = 32;
+      d.heads = 16;
+      d.kv_heads = 4;
+      write_random_qwen35(dir, d);
+    } else {
+      FalconH1Dims d;
+      d.layers = layers;
+      write_random_falcon_h1(dir, d);
+    }
   }
   auto t0 = std::chrono::steady_clock::now();
   const HybridModel model = model_on(load_model(dir), gpu);
@@ -80,9 +95,9 @@ int main(int argc, char** argv) {
   double flops = 0;
   for (const Example& e : examples) flops += 2.0 * bench::forward_flops(model, static_cast<int64_t>(e.ids.size()),
                                          static_cast<int64_t>(e.ids.size()) - e.prompt_len);
-  std::printf("%lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
+  std::printf("%s, %lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
               "TFLOP/s, GPU memory held %.1f GiB\n",
-              static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
+              shape.c_str(), static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
               flops / step / 1e12, 100.0 * flops / step / 790e12,
               static_cast<double>(ops::device_memory_used(gpu)) / (1ull << 30));
   return 0;

@@ -1,51 +1,15 @@
 #include "model/arch/random_qwen35.h"
 
-#include <cmath>
 #include <map>
-#include <random>
 
-#include "core/error.h"
-#include "core/half.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "model/arch/random_weights.h"
 
 namespace s0 {
 
 namespace {
-
-class Filler {
- public:
-  Filler(const Qwen35Dims& d) : d_(d), rng_(d.seed) {}
-  Tensor normal(Shape shape, float std) {
-    std::normal_distribution<float> dist(0.0f, std);
-    return make(shape, [&] { return dist(rng_); });
-  }
-  Tensor constant(Shape shape, float v) { return make(shape, [&] { return v; }); }
-  Tensor uniform(Shape shape, float lo, float hi) {
-    std::uniform_real_distribution<float> dist(lo, hi);
-    return make(shape, [&] { return dist(rng_); });
-  }
-
- private:
-  template <typename Gen>
-  Tensor make(Shape shape, Gen gen) {
-    Tensor t = Tensor::zeros(shape, d_.dtype);
-    const int64_t n = t.numel();
-    if (d_.dtype == DType::F32) {
-      float* p = t.f32_mut();
-      for (int64_t i = 0; i < n; ++i) p[i] = gen();
-    } else if (d_.dtype == DType::BF16) {
-      uint16_t* p = static_cast<uint16_t*>(t.raw_mut());
-      for (int64_t i = 0; i < n; ++i) p[i] = f32_to_bf16(gen());
-    } else {
-      fail("random Qwen3.5 checkpoint: dtype must be F32 or BF16");
-    }
-    return t;
-  }
-  const Qwen35Dims& d_;
-  std::mt19937_64 rng_;
-};
 
 Json config_of(const Qwen35Dims& d) {
   Json types = Json::array();
@@ -79,7 +43,7 @@ Json config_of(const Qwen35Dims& d) {
 }  // namespace
 
 void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) {
-  Filler f(d);
+  RandomWeights f(d.dtype, d.seed);
   const float s = d.init_std;
   std::map<std::string, Tensor> w;
   w["model.embed_tokens.weight"] = f.normal({d.vocab, d.hidden}, s);

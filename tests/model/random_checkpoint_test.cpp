@@ -1,0 +1,61 @@
+// The random checkpoints that benchmarks write: they load as their family, with the shape asked
+// for, give finite logits, and the same seed writes the same bytes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/arch/random_falcon_h1.h"
+#include "model/arch/registry.h"
+#include "model/forward.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+FalconH1Dims small_falcon() {
+  FalconH1Dims d;
+  d.hidden = 48;
+  d.layers = 3;
+  d.intermediate = 96;
+  d.vocab = 101;
+  d.heads = 4;
+  d.kv_heads = 2;
+  d.head_dim = 12;
+  d.mamba_heads = 6;
+  d.mamba_head_dim = 8;
+  d.d_state = 10;
+  d.groups = 2;
+  d.dtype = DType::F32;
+  d.init_std = 0.2f;
+  return d;
+}
+
+}  // namespace
+
+TEST(RandomCheckpoint, FalconH1LoadsWithItsShapeAndFiniteLogits) {
+  test::TempDir dir;
+  const FalconH1Dims d = small_falcon();
+  write_random_falcon_h1(dir.path(), d);
+  const HybridModel m = load_model(dir.path());
+  EXPECT_EQ(m.family, "falcon_h1");
+  EXPECT_EQ(m.hidden, d.hidden);
+  EXPECT_EQ(m.vocab, d.vocab);
+  ASSERT_EQ(m.recurrent.size(), 3u);
+  EXPECT_EQ(m.recurrent[0].arch, "mamba2");
+  EXPECT_EQ(m.recurrent[0].state_shape, (Shape{d.mamba_heads, d.mamba_head_dim, d.d_state}));
+  ForwardOptions opt;
+  opt.all_logits = true;
+  const Tensor logits = forward(m, PackedBatch::from_sequences({{1, 5, 9, 100, 0, 3}}), opt).logits;
+  ASSERT_EQ(logits.shape(), (Shape{6, d.vocab}));
+  double spread = 0;
+  for (int64_t i = 0; i < logits.numel(); ++i) {
+    ASSERT_TRUE(std::isfinite(logits.f32()[i])) << i;
+    spread = std::max(spread, std::abs(static_cast<double>(logits.f32()[i] - logits.f32()[0])));
+  }
+  EXPECT_GT(spread, 1e-3);  // random weights: the logits are not all the same
+
+  test::TempDir again;
+  write_random_falcon_h1(again.path(), d);
+  EXPECT_EQ(test::read_text(dir / "model.safetensors"), test::read_text(again / "model.safetensors"));
+}
