@@ -219,7 +219,11 @@ TEST(TrainCli, OutputNeverOverwritesAnInputOrAForeignFolder) {
   test::TempDir dir;
   const std::string data = fixture_data("falcon-h1-plain");
   // A copy of the model, so that a failure of this test cannot damage the shared fixture.
-  fs::copy(test::fixture_model("falcon-h1-plain"), dir / "m");
+  // File by file into a folder of our own: the fixture folder is read-only, and a copied folder would
+  // keep that mode, which only root could then write into.
+  fs::create_directory(dir / "m");
+  for (const auto& e : fs::directory_iterator(test::fixture_model("falcon-h1-plain")))
+    fs::copy_file(e.path(), dir / "m" / e.path().filename());
   const std::string m = (dir / "m").string();
   fs::create_symlink(dir / "m", dir / "link");
   test::write_text(dir / "data.jsonl", data);
