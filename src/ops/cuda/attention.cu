@@ -170,8 +170,23 @@ Tensor block_table(const Varlen& seqs, Device d, int64_t& n_blocks) {
   return upload_i64(pairs, d);
 }
 
-void check_head_dim(int64_t D, const char* op) {
-  if (D > kMaxHeadDim) fail("op ", op, " on cuda supports head dims up to ", kMaxHeadDim, ", got ", D);
+// What the forward and backward kernels share: the sequence offsets and block table on the GPU
+// (kept alive as long as the plan) and the layout that points at them.
+struct Plan {
+  Tensor offsets, blocks;
+  int64_t n_blocks = 0;
+  Layout L;
+};
+
+Plan plan(const Tensor& q, const Tensor& k, float scale, const Varlen& seqs, const char* op) {
+  if (q.dim(2) > kMaxHeadDim)
+    fail("op ", op, " on cuda supports head dims up to ", kMaxHeadDim, ", got ", q.dim(2));
+  Plan p;
+  p.offsets = upload_i64(seqs.offsets, q.device());
+  p.blocks = block_table(seqs, q.device(), p.n_blocks);
+  p.L = Layout{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(p.offsets.device_raw()),
+               static_cast<const int64_t*>(p.blocks.device_raw())};
+  return p;
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),
@@ -204,13 +219,10 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs, Tensor& out,
                        Tensor& lse) {
-  const char* op = "attention";
-  check_head_dim(q.dim(2), op);
-  int64_t n_blocks = 0;
-  const Tensor offsets = upload_i64(seqs.offsets, q.device()), blocks = block_table(seqs, q.device(), n_blocks);
-  if (n_blocks == 0) return;
-  const Layout L{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(offsets.device_raw()),
-                 static_cast<const int64_t*>(blocks.device_raw())};
+  const Plan p = plan(q, k, scale, seqs, "attention");
+  if (p.n_blocks == 0) return;
+  const Layout& L = p.L;
+  const int64_t n_blocks = p.n_blocks;
   attention_forward_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
       L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
   check_launch("attention_forward_kernel");
@@ -218,13 +230,10 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
-  const char* op = "attention_backward";
-  check_head_dim(q.dim(2), op);
-  int64_t n_blocks = 0;
-  const Tensor offsets = upload_i64(seqs.offsets, q.device()), blocks = block_table(seqs, q.device(), n_blocks);
-  if (n_blocks == 0) return;
-  const Layout L{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(offsets.device_raw()),
-                 static_cast<const int64_t*>(blocks.device_raw())};
+  const Plan p = plan(q, k, scale, seqs, "attention_backward");
+  if (p.n_blocks == 0) return;
+  const Layout& L = p.L;
+  const int64_t n_blocks = p.n_blocks;
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
   attention_dq_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
       L, f32(q), f32(k), f32(v), f32(out), f32(lse),
