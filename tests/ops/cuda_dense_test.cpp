@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "gpu_compare.h"
 #include "ops/activation.h"
 #include "ops/columns.h"
@@ -137,6 +138,45 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
   }
   EXPECT_TRUE(same_bits(y[0], y[1]));
   EXPECT_TRUE(same_bits(dx[0], dx[1]));
+}
+
+// bf16 weights (the speed mode): the GPU rounds the input rows to bf16 and multiplies on the tensor
+// cores with float32 accumulation, so it equals the float32 product of the rounded operands up to
+// the summation order. A precise projection splits each input into hi = bf16(x) and lo = bf16(x - hi)
+// and adds both products: the product of W and hi + lo.
+TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
+  S0_REQUIRE_GPU();
+  const ops::Varlen groups{{0, 5, 6, 90}};
+  const int64_t rows = 90, in = 640, out = 328;
+  auto rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
+  auto split_sum = [&](const Tensor& t) {
+    const Tensor hi = rounded(t);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = hi.f32()[i] + bf16_to_f32(f32_to_bf16(t.f32()[i] - hi.f32()[i]));
+    return Tensor::from(t.shape(), v);
+  };
+  for (bool precise : {false, true})
+    for (bool bias : {false, true})
+      for (bool add : {false, true}) {
+        const std::string tag = std::string(precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
+        const auto operand = [&](const Tensor& t) { return precise ? split_sum(t) : rounded(t); };
+        const LinearPair f = make_linear(in, out, bias, false, 40);
+        const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, in, out};
+        const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, in, out};
+        const Tensor x = randn({rows, in}, 41), y0 = randn({rows, out}, 42);
+        Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
+        Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
+        ops::linear_forward(oracle, operand(x), groups, y_cpu, add);
+        ops::linear_forward(gpu, on_gpu(x), groups, y_gpu, add);
+        expect_close(y_cpu, y_gpu, kReduction, "bf16 linear_forward" + tag);
+        if (bias) continue;
+        const Tensor dy = randn({rows, out}, 43), dx0 = randn({rows, in}, 44);
+        Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
+        Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
+        ops::linear_backward(oracle, operand(dy), groups, dx_cpu, add);
+        ops::linear_backward(gpu, on_gpu(dy), groups, dx_gpu, add);
+        expect_close(dx_cpu, dx_gpu, kReduction, "bf16 linear_backward" + tag);
+      }
 }
 
 // ---- norms ---------------------------------------------------------------------------------
@@ -326,6 +366,10 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
   const Tensor table = randn({vocab, d}, 110), table_gpu = on_gpu(table);
   expect_close(ops::gather_rows(table, index, 1.5f), ops::gather_rows(table_gpu, index, 1.5f), kElementwise,
                "gather_rows");
+  // A bf16 table (the embedding of a bf16 model) gives its values widened, exactly.
+  const Tensor rows16 = ops::gather_rows(on_gpu(table.to_bf16()), index, 1.5f);
+  EXPECT_EQ(rows16.dtype(), DType::F32);
+  EXPECT_TRUE(same_bits(ops::gather_rows(table.to_bf16().to_f32(), index, 1.5f), rows16)) << "bf16 gather_rows";
 
   const Tensor src = randn({static_cast<int64_t>(index.size()), d}, 111), dst0 = randn({vocab, d}, 112);
   Tensor dst_cpu = dst0.clone(), dst_gpu[2] = {on_gpu(dst0), on_gpu(dst0)};
