@@ -3,6 +3,7 @@
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -209,7 +210,7 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
   const int64_t T = x.dim(0), heads = x.dim(1), D = x.dim(2), n = T * heads * (rot_dim / 2);
   if (n == 0) return;
   const Tensor pos = upload_i64(positions, x.device());
-  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(f32_mut(x),
+  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream()>>>(f32_mut(x),
                                                                static_cast<const int64_t*>(pos.device_raw()), T, heads,
                                                                D, rot_dim / 2, theta, sign);
   check_launch("rope_kernel");
@@ -223,7 +224,8 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (p.n_blocks == 0) return;
   const Layout& L = p.L;
   const int64_t n_blocks = p.n_blocks;
-  attention_forward_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
+  const dim3 forward_grid(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H));
+  attention_forward_kernel<<<forward_grid, kRowsPerBlock, 0, stream()>>>(
       L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
   check_launch("attention_forward_kernel");
 }
@@ -235,11 +237,13 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   const Layout& L = p.L;
   const int64_t n_blocks = p.n_blocks;
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
-  attention_dq_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
+  const dim3 dq_grid(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H));
+  attention_dq_kernel<<<dq_grid, kRowsPerBlock, 0, stream()>>>(
       L, f32(q), f32(k), f32(v), f32(out), f32(lse),
       f32(dout), f32_mut(dq), f32_mut(delta));
   check_launch("attention_dq_kernel");
-  attention_dkdv_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.Hkv)), kRowsPerBlock>>>(
+  const dim3 dkdv_grid(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.Hkv));
+  attention_dkdv_kernel<<<dkdv_grid, kRowsPerBlock, 0, stream()>>>(
       L, f32(q), f32(k), f32(v), f32(lse), f32(delta),
       f32(dout), f32_mut(dk), f32_mut(dv));
   check_launch("attention_dkdv_kernel");

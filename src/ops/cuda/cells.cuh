@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -16,14 +17,14 @@ __global__ void cells_kernel(int64_t rows, int64_t cols, F f) {
     f(i / cols, i % cols);
 }
 
-// Grid-stride launch on the current device's default stream; f is a __device__ lambda.
+// Grid-stride launch on the current GPU's stream (ops/cuda/stream.h); f is a __device__ lambda.
 template <typename F>
 void for_each_cell(int64_t rows, int64_t cols, F f, const char* name) {
   const int64_t total = rows * cols;
   if (total == 0) return;
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, int64_t(132) * 32);
-  cells_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(rows, cols, f);
+  cells_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream()>>>(rows, cols, f);
   check_launch(name);
 }
 

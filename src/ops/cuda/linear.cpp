@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -152,7 +153,7 @@ void run(const Gemm& g) {
   const double alpha64 = 1.0, beta64 = g.accumulate ? 1.0 : 0.0;
   S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
                                b.v, f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
-                               ctx.workspace, Context::kWorkspace, /*stream=*/0));
+                               ctx.workspace, Context::kWorkspace, stream()));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/recurrence_tables.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -95,7 +96,7 @@ void run_recurrence_forward(const Rule& rule, const RecurrenceTables& t, Device 
   Tensor states = Tensor::empty({t.n_seqs * rule.H * rule.R * rule.W}, DType::F32, device);
   const dim3 grid(static_cast<unsigned>((rule.W + kSweepThreads - 1) / kSweepThreads), static_cast<unsigned>(rule.H),
                   static_cast<unsigned>(t.n_seqs));
-  recurrence_forward_kernel<<<grid, kSweepThreads>>>(
+  recurrence_forward_kernel<<<grid, kSweepThreads, 0, stream()>>>(
       rule, static_cast<const int64_t*>(t.offsets.device_raw()), static_cast<const int64_t*>(t.starts.device_raw()),
       static_cast<const int64_t*>(t.outs.device_raw()), static_cast<float*>(states.device_raw_mut()));
   check_launch("recurrence_forward_kernel");
@@ -114,7 +115,7 @@ void run_recurrence_backward(const Rule& rule, const RecurrenceTables& t, Device
     S0_CUDA_CHECK(cudaFuncSetAttribute(recurrence_backward_kernel<Rule>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        static_cast<int>(shared_bytes)));
   const dim3 grid(static_cast<unsigned>(rule.H), static_cast<unsigned>(t.n_seqs));
-  recurrence_backward_kernel<<<grid, kSweepThreads, shared_bytes>>>(
+  recurrence_backward_kernel<<<grid, kSweepThreads, shared_bytes, stream()>>>(
       rule, static_cast<const int64_t*>(t.offsets.device_raw()), static_cast<const int64_t*>(t.starts.device_raw()),
       static_cast<const int64_t*>(t.outs.device_raw()), static_cast<const int64_t*>(t.checkpoint_base.device_raw()),
       static_cast<float*>(checkpoints.device_raw_mut()), static_cast<float*>(segments.device_raw_mut()),

@@ -15,7 +15,7 @@ namespace s0::ops::cuda {
 namespace {
 
 // The host's integers on the current GPU. The buffer goes back to the caching allocator when the
-// caller returns; kernels and copies all run on the default stream, so its next user is ordered
+// caller returns; kernels and copies all run on the GPU's one stream, so its next user is ordered
 // after the kernel that reads it.
 Tensor upload(const std::vector<int64_t>& values) {
   int device = 0;

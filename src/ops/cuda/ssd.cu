@@ -3,6 +3,7 @@
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
 #include "ops/cuda/recurrence_sweep.cuh"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -86,7 +87,7 @@ __global__ void sum_group_heads_kernel(const float* heads, int64_t rows, int64_t
 void sum_group_heads(const Tensor& heads, int64_t rows, int64_t H, int64_t G, int64_t Ns, Tensor& out) {
   const int64_t n = rows * G * Ns;
   if (n == 0) return;
-  sum_group_heads_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(
+  sum_group_heads_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream()>>>(
       f32(heads), rows, H, G, Ns, f32_mut(out));
   check_launch("sum_group_heads_kernel");
 }
