@@ -1,6 +1,8 @@
 #pragma once
-// CUDA gated delta rule over a packed batch: the same contract as ops/gated_delta.h, computed token
-// by token in f32 (recurrence_sweep.cuh), not yet in the chunked WY form.
+// CUDA gated delta rule over a packed batch: the same contract as ops/gated_delta.h, computed in
+// chunks of 64 tokens in the WY form, in f32 (gated_delta.cu says how the work is split). Scratch
+// of the backward: per chunk and head two states and about five [64, dk or dv] and [64, 64]
+// blocks, freed on return; results repeat bit for bit and do not depend on the rest of the batch.
 #include <vector>
 
 #include "core/tensor.h"
