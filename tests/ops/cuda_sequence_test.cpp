@@ -277,7 +277,9 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"chunk_lengths_with_starts", -0.5f, -0.001f, 0.0f, true, 2, 32, 48, kChunkLengths},
                       DecayCase{"chunk_lengths_zero_starts", -0.5f, -0.001f, 0.0f, false, 2, 32, 48, kChunkLengths},
                       DecayCase{"chunk_lengths_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 24, 40, kChunkLengths},
-                      DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}}),
+                      DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}},
+                      // More result tiles than a block's threads hold at once (products in passes).
+                      DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 class CudaSsd : public ::testing::TestWithParam<DecayCase> {};

@@ -64,9 +64,10 @@ struct Prepared {
 };
 
 // What the backward keeps per chunk and head: the start state and the dS entering its backward
-// (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv].
+// (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
+// the chunk backward's dW [ch][kChunk][dk].
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta;
+  float *starts, *delta, *ds_end, *d_delta, *dw;
 };
 
 // exp(x) for x <= 0, flushed to zero below float's normal range as on the CPU (chunk_decay.h).
@@ -88,6 +89,8 @@ __device__ float mask_at(const double* gamma, int i, int j) { return j <= i ? de
 
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
+  extern __shared__ float4 shared[];
+  float* stage = reinterpret_cast<float*>(shared);  // block_gemm's
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk];
   __shared__ float kk[kChunk][kPad], tinv[kChunk][kPad];
@@ -109,14 +112,17 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   float* qk_out = p.qk + ch * kChunk * kChunk;
   auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
   auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
-  block_gemm<4, 4>(n, n, dk, k_row, k_col, [&](int i, int j, float s) {
-    const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
-    kk[i][j] = x;
-    kk_out[i * kChunk + j] = x;
-  });
-  block_gemm<4, 4>(
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, dk, k_row, k_col,
+      [&](int i, int j, float s) {
+        const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
+        kk[i][j] = x;
+        kk_out[i * kChunk + j] = x;
+      },
+      stage);
+  block_gemm<Band::full, Along::k, Along::k>(
       n, n, dk, [&](int i, int e) { return Q[i * ldk + e]; }, k_col,
-      [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; });
+      [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; }, stage);
   __syncthreads();
   // Tinv by forward substitution on the identity, one row at a time: row i = e_i - sum_{j<i} A_ij
   // row j, with A_ij = beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does.
@@ -132,23 +138,31 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
-  block_gemm<4, 4, Band::lower>(
+  block_gemm<Band::lower, Along::k, Along::mn>(
       n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * ldv + e]; },
-      [&](int i, int e, float s) { U[i * dv + e] = s; });
-  block_gemm<4, 4, Band::lower>(
+      [&](int i, int e, float s) { U[i * dv + e] = s; }, stage);
+  block_gemm<Band::lower, Along::k, Along::mn>(
       n, dk, n, [&](int i, int j) { return tinv[i][j] * beta[j] * in_f[j]; }, k_row,
-      [&](int i, int e, float s) { W[i * dk + e] = s; });
+      [&](int i, int e, float s) { W[i * dk + e] = s; }, stage);
+}
+
+// Shared floats block_gemm needs in these kernels (every M and N is dk, dv, a tile or a chunk).
+__host__ __device__ int64_t stage_for(int dk, int dv) {
+  const int widest = dk > dv ? dk : dv;
+  return stage_floats(widest > kChunk ? widest : kChunk);
 }
 
 // One sweep block's view: its sequence, head and columns [w0, w0 + tw) of the state; shared memory
-// holds the state tile [dk][kTile] (S or dS), a [kChunk][kTile] tile of rows and the chunk's factors.
+// holds block_gemm's staging, the state tile [dk][kTile] (S or dS), a [kChunk][kTile] tile of rows
+// and the chunk's factors.
 struct SweepBlock {
   int s, h, w0, tw;
-  float *tile, *rows, *in_f, *out_f, *all;
+  float *stage, *tile, *rows, *in_f, *out_f, *all;
 
   __device__ SweepBlock(int dk, int dv, float* shared)
-      : s(blockIdx.z), h(blockIdx.y), w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)), tile(shared),
-        rows(shared + dk * kTile), in_f(rows + kChunk * kTile), out_f(in_f + kChunk), all(out_f + kChunk) {}
+      : s(blockIdx.z), h(blockIdx.y), w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)), stage(shared),
+        tile(shared + stage_for(dk, dv)),
+        rows(tile + dk * kTile), in_f(rows + kChunk * kTile), out_f(in_f + kChunk), all(out_f + kChunk) {}
 
   // Copies the tile between shared memory and a [dk][dv] state at `state` (null: zeros, or none).
   __device__ void load(const float* state, int dk, int dv) {
@@ -177,16 +191,18 @@ struct SweepBlock {
   }
 };
 
-size_t sweep_shared_bytes(int dk) { return sizeof(float) * (static_cast<size_t>(dk + kChunk) * kTile + 2 * kChunk + 1); }
+size_t sweep_shared_bytes(int dk, int dv) {
+  return sizeof(float) * (stage_for(dk, dv) + static_cast<size_t>(dk + kChunk) * kTile + 2 * kChunk + 1);
+}
 
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
 // null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept.
 __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                       const int64_t* starts, const int64_t* finals,
                                                                       float* o, Saved saved) {
-  extern __shared__ float shared[];
+  extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
-  SweepBlock b(dk, dv, shared);
+  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * dk * dv, ldk = static_cast<int64_t>(H) * dk,
                 ldv = static_cast<int64_t>(H) * dv;
   const float* start = reinterpret_cast<const float*>(starts[b.s]);
@@ -201,10 +217,11 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
     const float* U = p.u + ch * kChunk * dv + b.w0;
     const float* K = in.k + (row0 * H + b.h) * dk;
     auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
+    auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
     // delta = U - W S
-    block_gemm<4, 4>(
+    block_gemm<Band::full, Along::k, Along::mn>(
         n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
-        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; });
+        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
     __syncthreads();
     if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
     if (o) {
@@ -212,20 +229,18 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
       const float* Q = in.q + (row0 * H + b.h) * dk;
       const float* qk = p.qk + ch * kChunk * kChunk;
       float* O = o + (row0 * H + b.h) * dv + b.w0;
-      block_gemm<4, 4>(
+      block_gemm<Band::full, Along::k, Along::mn>(
           n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
-          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; });
-      block_gemm<4, 4, Band::lower>(
-          n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, [&](int m, int j) { return delta[m * kTile + j]; },
-          [&](int i, int j, float s) { O[i * ldv + j] += s; });
+          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
+      block_gemm<Band::lower, Along::k, Along::mn>(
+          n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
+          [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
-    __syncthreads();  // every read of S above is done
-    // S = all S + K^T diag(out) delta
-    block_gemm<4, 4>(
-        dk, b.tw, n, [&](int e, int i) { return b.out_f[i] * K[i * ldk + e]; },
-        [&](int i, int j) { return delta[i * kTile + j]; },
-        [&](int e, int j, float s) { S[e * kTile + j] = *b.all * S[e * kTile + j] + s; });
-    __syncthreads();
+    // S = all S + K^T diag(out) delta (block_gemm's first barrier: every read of S above is done)
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        dk, b.tw, n, [&](int e, int i) { return b.out_f[i] * K[i * ldk + e]; }, delta_at,
+        [&](int e, int j, float s) { S[e * kTile + j] = *b.all * S[e * kTile + j] + s; }, b.stage);
+    __syncthreads();  // S is whole again, and the factors may be replaced
   }
   if (finals && finals[b.s]) b.store(reinterpret_cast<float*>(finals[b.s]) + head, dk, dv);
 }
@@ -235,9 +250,9 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
 __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                        const float* d_o, const int64_t* d_initial,
                                                                        Saved saved) {
-  extern __shared__ float shared[];
+  extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
-  SweepBlock b(dk, dv, shared);
+  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
   const int64_t ldk = static_cast<int64_t>(H) * dk, ldv = static_cast<int64_t>(H) * dv;
   b.load(nullptr, dk, dv);
   float *dS = b.tile, *d_delta = b.rows;
@@ -251,25 +266,25 @@ __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in
     const float* W = p.w + ch * kChunk * dk;
     const float* qk = p.qk + ch * kChunk * kChunk;
     const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
-    auto ds_at = [&](int e, int j) { return dS[e * kTile + j]; };
+    auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
     // d_delta = qk^T dO + diag(out) K dS
-    block_gemm<4, 4, Band::upper>(
+    block_gemm<Band::upper, Along::mn, Along::mn>(
         n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
-        [&](int i, int j, float s) { d_delta[i * kTile + j] = s; });
-    block_gemm<4, 4>(
-        n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, ds_at,
-        [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; });
+        [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
+    block_gemm<Band::full, Along::k, Along::mn>(
+        n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
+        [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
     b.store_rows(saved.d_delta + ch * kChunk * dv, n, dv);
-    // dS = all dS + Q^T diag(in) dO - W^T d_delta
-    block_gemm<4, 4>(
+    // dS = all dS + Q^T diag(in) dO - W^T d_delta (the first product's barrier: dS is read no more)
+    block_gemm<Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return Q[i * ldk + e]; },
         [&](int i, int j) { return b.in_f[i] * dO[i * ldv + j]; },
-        [&](int e, int j, float s) { dS[e * kTile + j] = *b.all * dS[e * kTile + j] + s; });
-    block_gemm<4, 4>(
-        dk, b.tw, n, [&](int e, int i) { return W[i * dk + e]; }, [&](int i, int j) { return d_delta[i * kTile + j]; },
-        [&](int e, int j, float s) { dS[e * kTile + j] -= s; });
-    __syncthreads();
+        [&](int e, int j, float s) { dS[e * kTile + j] = *b.all * dS[e * kTile + j] + s; }, b.stage);
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        dk, b.tw, n, [&](int e, int i) { return W[i * dk + e]; }, d_delta_at,
+        [&](int e, int j, float s) { dS[e * kTile + j] -= s; }, b.stage);
+    __syncthreads();  // dS is whole again, and the factors may be replaced
   }
   const int64_t head = static_cast<int64_t>(b.h) * dk * dv;
   if (d_initial[b.s]) b.store(reinterpret_cast<float*>(d_initial[b.s]) + head, dk, dv);
@@ -285,23 +300,31 @@ struct Gradients {
   float *dq, *dk, *dv, *dg, *dbeta;
 };
 
-size_t chunk_backward_shared_bytes(int dk) { return sizeof(float) * (3 * static_cast<size_t>(kChunk) * kPad + 2 * static_cast<size_t>(kChunk) * dk); }
+// Shared floats of the chunk backward: block_gemm's staging, which the mask-gradient prefix sums
+// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad] and d(beta in K) [kChunk][dk].
+int64_t chunk_backward_stage(int dk, int dv) { return std::max<int64_t>(stage_for(dk, dv), kChunk * kPad); }
+size_t chunk_backward_shared_bytes(int dk, int dv) {
+  return sizeof(float) * (chunk_backward_stage(dk, dv) + 2 * static_cast<size_t>(kChunk) * kPad +
+                          static_cast<size_t>(kChunk) * dk);
+}
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
 __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       Saved saved, Gradients grad) {
-  extern __shared__ float shared[];
+                                                                       Saved saved, Gradients grad,
+                                                                       int64_t stage_size) {
+  extern __shared__ float4 shared[];
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk], out_f[kChunk], dgamma[kChunk], dout[kChunk], spans[kChunk];
   const int64_t c = blockIdx.x, row0 = plan.row[c];
   const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, Dk = in.dk, Dv = in.dv;
   const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * Dk, ldv = static_cast<int64_t>(H) * Dv;
-  float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(shared);
+  float* stage = reinterpret_cast<float*>(shared);
+  float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
+  float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
   float(*da)[kPad] = dp + kChunk;
-  float(*prefix)[kPad] = da + kChunk;
-  float* dw = shared + 3 * kChunk * kPad;  // [kChunk][Dk]
-  float* dbk = dw + kChunk * Dk;           // [kChunk][Dk]
+  float* dbk = stage + stage_size + 2 * kChunk * kPad;  // [kChunk][Dk]
+  float* dw = saved.dw + ch * kChunk * Dk;                // [kChunk][Dk]
   const float* Q = in.q + (row0 * H + h) * Dk;
   const float* K = in.k + (row0 * H + h) * Dk;
   const float* V = in.v + (row0 * H + h) * Dv;
@@ -325,44 +348,43 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
     in_f[i] = factors[i];
     out_f[i] = factors[kChunk + i];
   }
-  __syncthreads();
   auto s_col = [&](int j, int e) { return S[static_cast<int64_t>(e) * Dv + j]; };  // S^T
+  auto d_o_at = [&](int i, int j) { return dO[i * ldv + j]; };
   // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
   // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
   // gradient through exp(gamma_last), all <S, dS>.
-  block_gemm<4, 4>(
-      n, n, Dv, [&](int i, int e) { return dO[i * ldv + e]; }, [&](int e, int j) { return delta[j * Dv + e]; },
-      [&](int i, int j, float s) { dp[i][j] = s; });
-  block_gemm<4, 4>(
-      n, Dk, Dv, [&](int i, int j) { return dO[i * ldv + j]; }, s_col,
-      [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; });
-  block_gemm<4, 4>(
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
+      stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, Dk, Dv, d_o_at, s_col, [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; }, stage);
+  block_gemm<Band::full, Along::k, Along::k>(
       n, Dk, Dv, [&](int i, int j) { return delta[i * Dv + j]; },
       [&](int j, int e) { return dS[static_cast<int64_t>(e) * Dv + j]; },
-      [&](int i, int e, float s) { dK[i * ldk + e] = out_f[i] * s; });
+      [&](int i, int e, float s) { dK[i * ldk + e] = out_f[i] * s; }, stage);
   // delta = U - W S: dW = -d_delta S^T.
-  block_gemm<4, 4>(
+  block_gemm<Band::full, Along::k, Along::k>(
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
-      [&](int i, int e, float s) { dw[i * Dk + e] = -s; });
+      [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
   double s_ds = 0.0;
   for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
-  const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));  // barrier inside
+  const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
   // is scaled by beta below), d(beta in K) = Tinv^T dW, and through Tinv = (I + A)^{-1},
   // dA = -d(beta V) U^T - d(beta in K) W^T.
   auto tinv_t = [&](int i, int j) { return tinv[j * kChunk + i]; };
-  block_gemm<4, 4, Band::upper>(
+  block_gemm<Band::upper, Along::mn, Along::mn>(
       n, Dv, n, tinv_t, [&](int j, int e) { return d_delta[j * Dv + e]; },
-      [&](int i, int e, float s) { dV[i * ldv + e] = s; });
-  block_gemm<4, 4, Band::upper>(
-      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; }, [&](int i, int e, float s) { dbk[i * Dk + e] = s; });
-  __syncthreads();
-  block_gemm<4, 4>(
+      [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; }, [&](int i, int e, float s) { dbk[i * Dk + e] = s; },
+      stage);
+  block_gemm<Band::full, Along::k, Along::k>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
-      [&](int i, int j, float s) { da[i][j] = -s; });
-  block_gemm<4, 4>(
+      [&](int i, int j, float s) { da[i][j] = -s; }, stage);
+  block_gemm<Band::full, Along::k, Along::k>(
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
-      [&](int i, int j, float s) { da[i][j] -= s; });
+      [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
   // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
   // terms that are not products with the masks.
@@ -415,11 +437,11 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
   auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
   auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
-  block_gemm<4, 4, Band::lower>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add);
-  block_gemm<4, 4, Band::upper>(
-      n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add);
-  block_gemm<4, 4, Band::lower>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add);
-  block_gemm<4, 4, Band::upper>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add);
+  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
+  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g (ChunkDecay::log_decay_grad): dg_m = d_all +
   // sum_{i >= m} dgamma_i + sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
   if (threadIdx.x == 0) {
@@ -436,14 +458,18 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
 
 // ---- host side
 
+// Lets `kernel` take `bytes` of dynamic shared memory besides its static arrays (past 48 KB in all
+// only by opting in), or fails naming the kernel when the GPU has too little.
 void allow_shared(const void* kernel, size_t bytes, const char* name) {
   int device = 0, limit = 0;
   S0_CUDA_CHECK(cudaGetDevice(&device));
   S0_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  if (bytes > static_cast<size_t>(limit))
-    fail("gated_delta: ", name, " needs ", bytes, " bytes of shared memory for this head size, the GPU allows ", limit);
-  if (bytes > 48 * 1024)
-    S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  cudaFuncAttributes attributes{};
+  S0_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+  if (attributes.sharedSizeBytes + bytes > static_cast<size_t>(limit))
+    fail("gated_delta: ", name, " needs ", attributes.sharedSizeBytes + bytes,
+         " bytes of shared memory for this head size, the GPU allows ", limit);
+  S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
 }
 
 // The chunk plan on the device: [base (n_seqs + 1) | row (chunks) | len (chunks)].
@@ -492,7 +518,10 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   out.p = {take(kChunk * in.dk), take(kChunk * in.dv), take(kChunk * kChunk), take(kChunk * kChunk),
            take(kChunk * kChunk), take(kFactors)};
   if (t.chunks == 0) return out;
-  prepare_kernel<<<dim3(static_cast<unsigned>(t.chunks), static_cast<unsigned>(in.H)), kChunkThreads>>>(in, t.plan(), out.p);
+  const size_t bytes = sizeof(float) * stage_for(in.dk, in.dv);
+  allow_shared(reinterpret_cast<const void*>(prepare_kernel), bytes, "the chunk preparation");
+  prepare_kernel<<<dim3(static_cast<unsigned>(t.chunks), static_cast<unsigned>(in.H)), kChunkThreads, bytes>>>(
+      in, t.plan(), out.p);
   check_launch("gated_delta prepare_kernel");
   return out;
 }
@@ -503,7 +532,7 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* o, const Saved& saved) {
-  const size_t bytes = sweep_shared_bytes(in.dk);
+  const size_t bytes = sweep_shared_bytes(in.dk, in.dv);
   allow_shared(reinterpret_cast<const void*>(forward_sweep_kernel), bytes, "the forward sweep");
   forward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, bytes>>>(
       in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
@@ -545,20 +574,22 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device);
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
-                      static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut())};
+                      static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
+                      static_cast<float*>(dw.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved);
-    const size_t sweep_bytes = sweep_shared_bytes(in.dk);
+    const size_t sweep_bytes = sweep_shared_bytes(in.dk, in.dv);
     allow_shared(reinterpret_cast<const void*>(backward_sweep_kernel), sweep_bytes, "the backward sweep");
     backward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes>>>(
         in, chunks.plan(), prepared.p, f32(d_o), static_cast<const int64_t*>(tables.outs.device_raw()), saved);
     check_launch("gated_delta backward_sweep_kernel");
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes(in.dk);
+      const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
       allow_shared(reinterpret_cast<const void*>(chunk_backward_kernel), bytes, "the chunk backward");
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       chunk_backward_kernel<<<dim3(static_cast<unsigned>(chunks.chunks), static_cast<unsigned>(in.H)), kChunkThreads,
-                              bytes>>>(in, chunks.plan(), prepared.p, saved, grad);
+                              bytes>>>(in, chunks.plan(), prepared.p, saved, grad, chunk_backward_stage(in.dk, in.dv));
       check_launch("gated_delta chunk_backward_kernel");
     }
   }
