@@ -10,6 +10,7 @@
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/recurrence_tables.h"
 #include "ops/cuda/tensor_args.h"
+#include "ops/log_decay_grad.h"
 
 // The chunked (WY / UT-transform) form of the CPU's ops/cpu/gated_delta_chunked.cpp, whose comment
 // states the math; the names here follow it. Within a chunk of n tokens starting from state S, with
@@ -85,7 +86,9 @@ __device__ void chunk_gamma(const Inputs& in, int64_t row0, int n, int h, double
   __syncthreads();
 }
 
-__device__ float mask_at(const double* gamma, int i, int j) { return j <= i ? decay_factor(gamma[i] - gamma[j]) : 0.0f; }
+__device__ float mask_at(const double* gamma, int i, int j) {
+  return j <= i ? decay_factor(gamma[i] - gamma[j]) : 0.0f;
+}
 
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
@@ -377,8 +380,8 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
       n, Dv, n, tinv_t, [&](int j, int e) { return d_delta[j * Dv + e]; },
       [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
   block_gemm<Band::upper, Along::mn, Along::mn>(
-      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; }, [&](int i, int e, float s) { dbk[i * Dk + e] = s; },
-      stage);
+      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
+      [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
   block_gemm<Band::full, Along::k, Along::k>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
       [&](int i, int j, float s) { da[i][j] = -s; }, stage);
@@ -418,7 +421,8 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     float run = 0.0f;
     prefix[i][0] = 0.0f;
-    for (int j = 0; j < i; ++j) prefix[i][j + 1] = run += dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
+    for (int j = 0; j < i; ++j)
+      prefix[i][j + 1] = run += dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
   }
   __syncthreads();
   for (int m = threadIdx.x; m < n; m += blockDim.x) {
@@ -442,18 +446,9 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
       n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
   block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
   block_gemm<Band::upper, Along::mn, Along::mn>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
-  // gamma is the inclusive cumulative sum of g (ChunkDecay::log_decay_grad): dg_m = d_all +
-  // sum_{i >= m} dgamma_i + sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
-  if (threadIdx.x == 0) {
-    float* dg = grad.dg + row0 * H + h;
-    float run_in = 0.0f;
-    for (int m = n - 1; m >= 0; --m) dg[m * H] = (run_in += dgamma[m]);
-    float run_out = 0.0f;
-    for (int m = 0; m < n; ++m) {
-      dg[m * H] += d_all + run_out + spans[m];
-      run_out += dout[m];
-    }
-  }
+  // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
+  // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
 }
 
 // ---- host side
@@ -500,7 +495,9 @@ ChunkTable chunk_table(const Varlen& seqs, Device device) {
   return t;
 }
 
-Tensor scratch(int64_t floats, Device device) { return Tensor::empty({std::max<int64_t>(floats, 1)}, DType::F32, device); }
+Tensor scratch(int64_t floats, Device device) {
+  return Tensor::empty({std::max<int64_t>(floats, 1)}, DType::F32, device);
+}
 
 // Prepare's outputs for every chunk and head, with the tensors that hold them.
 struct PreparedChunks {
@@ -527,7 +524,8 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
 }
 
 dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
-  return dim3(static_cast<unsigned>((in.dv + kTile - 1) / kTile), static_cast<unsigned>(in.H), static_cast<unsigned>(n_seqs));
+  return dim3(static_cast<unsigned>((in.dv + kTile - 1) / kTile), static_cast<unsigned>(in.H),
+              static_cast<unsigned>(n_seqs));
 }
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
