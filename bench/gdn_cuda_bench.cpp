@@ -5,14 +5,13 @@
 // decays in [-2, -0.01], beta in (0.05, 0.95)); two warm-up calls, then the median of `reps` timed
 // ones (each synchronised). The step has 24 such layers: the last column multiplies by 24.
 //   build/bench/gdn_cuda_bench [reps=10]
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
+#include "gpu_median.h"
 #include "ops/device_runtime.h"
 #include "ops/gated_delta.h"
 
@@ -20,7 +19,9 @@ using namespace s0;
 
 namespace {
 
-Tensor on_gpu(Shape shape, std::vector<float> values) { return Tensor::from(std::move(shape), values).to(Device::cuda(0)); }
+Tensor on_gpu(Shape shape, std::vector<float> values) {
+  return Tensor::from(std::move(shape), values).to(Device::cuda(0));
+}
 
 Tensor uniform(const Shape& shape, float lo, float hi, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -41,21 +42,6 @@ Tensor unit_rows(const Shape& shape, float scale, std::mt19937& rng) {
     for (size_t e = 0; e < width; ++e) v[r * width + e] *= scale / static_cast<float>(std::sqrt(norm));
   }
   return on_gpu(shape, std::move(v));
-}
-
-template <typename F>
-double median_seconds(int reps, F&& f) {
-  for (int i = 0; i < 2; ++i) f();
-  ops::synchronize(Device::cuda(0));
-  std::vector<double> s;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ops::synchronize(Device::cuda(0));
-    s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(s.begin(), s.end());
-  return s[s.size() / 2];
 }
 
 }  // namespace
@@ -89,8 +75,9 @@ int main(int argc, char** argv) {
   Tensor dv_ = Tensor::empty({N, H, dv}, DType::F32, gpu), dg = Tensor::empty({N, H}, DType::F32, gpu);
   Tensor dbeta = Tensor::empty({N, H}, DType::F32, gpu);
   std::vector<Tensor> d_initial;
-  const double fwd = median_seconds(reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); });
-  const double bwd = median_seconds(reps, [&] {
+  const double fwd =
+      bench::gpu_median_seconds(2, reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); });
+  const double bwd = bench::gpu_median_seconds(2, reps, [&] {
     ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk_, dv_, dg, dbeta, &d_initial);
   });
   std::printf("gated delta rule, %lld tokens in %lld sequences, H %lld, dk %lld, dv %lld (median of %d):\n",
