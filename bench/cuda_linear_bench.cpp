@@ -2,13 +2,12 @@
 // shape: [rows x 2560] x [2560 x 9216], forward (y = x W^T) and backward (dx = dy W), in GFLOP/s.
 // Random inputs; ten warm-up products, then the median of `reps` timed ones (each synchronised).
 //   build/bench/cuda_linear_bench [rows=4096] [reps=20]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
+#include "gpu_median.h"
 #include "ops/device_runtime.h"
 #include "ops/linear.h"
 
@@ -22,25 +21,6 @@ Tensor random_on_gpu(Shape shape, uint32_t seed, float scale) {
   std::vector<float> v(static_cast<size_t>(numel_of(shape)));
   for (float& x : v) x = dist(gen);
   return Tensor::from(std::move(shape), v).to(Device::cuda(0));
-}
-
-template <typename F>
-double median_seconds(int reps, F&& f) {
-#if S0_HAVE_CUDA
-  for (int i = 0; i < 10; ++i) f();
-  ops::synchronize(Device::cuda(0));
-  std::vector<double> s;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ops::synchronize(Device::cuda(0));
-    s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(s.begin(), s.end());
-  return s[s.size() / 2];
-#else
-  return 0;
-#endif
 }
 
 }  // namespace
@@ -60,8 +40,8 @@ int main(int argc, char** argv) {
   Tensor y = Tensor::empty({rows, out}, DType::F32, Device::cuda(0));
   Tensor dx = Tensor::empty({rows, in}, DType::F32, Device::cuda(0));
   const double flops = 2.0 * double(rows) * double(in) * double(out);
-  const double fwd = median_seconds(reps, [&] { ops::linear_forward(l, x, all, y); });
-  const double bwd = median_seconds(reps, [&] { ops::linear_backward(l, dy, all, dx); });
+  const double fwd = bench::gpu_median_seconds(10, reps, [&] { ops::linear_forward(l, x, all, y); });
+  const double bwd = bench::gpu_median_seconds(10, reps, [&] { ops::linear_backward(l, dy, all, dx); });
   std::printf("cuda linear f32 (TF32 off) [%lld x %lld] x [%lld x %lld]: forward %.3f ms = %.1f GFLOP/s, "
               "backward %.3f ms = %.1f GFLOP/s\n",
               static_cast<long long>(rows), static_cast<long long>(in), static_cast<long long>(in),

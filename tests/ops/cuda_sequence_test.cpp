@@ -6,8 +6,10 @@
 //
 // Tolerances (max |gpu - cpu| over max |cpu| per tensor, each dS0 and final state on its own
 // scale): 1e-6 for the conv, 1e-5 for the recurrences, forward and backward, though the GPU runs
-// them token by token and the CPU in chunks (WY / SSD form); the largest measured on an H200 was
-// 1.4e-6 (an SSD dS0 behind strong decays). The measured differences are printed.
+// SSD token by token and the CPU in chunks, and the gated delta rule runs in chunks of 64 on both
+// with its sums in other orders; the largest measured on an H200 was 1.4e-6 (an SSD dS0 behind
+// strong decays, when the GPU's gated delta rule still ran token by token). The measured
+// differences are printed.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -49,6 +51,9 @@ std::vector<Tensor> start_states(int64_t n_seqs, const Shape& state, bool with_s
 }
 
 const std::vector<int64_t> kLengths = {37, 1, 70, 16, 5};
+// Around the chunk of 64 tokens (both devices' gated delta rule): a decode step, one short of a
+// chunk, exactly one, one over, several with a ragged end, and a short one, in one batch.
+const std::vector<int64_t> kChunkLengths = {1, 63, 64, 65, 200, 7};
 
 // ---------------------------------------------------------------------------------------------
 // conv1d + SiLU
@@ -268,7 +273,13 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"mixed_decays", -60.0f, -0.001f, 0.0f, true, 2, 16, 40, kLengths},
                       DecayCase{"some_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 20, 10, kLengths},
                       DecayCase{"qwen_head_dims", -1.0f, -0.01f, 0.0f, true, 2, 128, 128, {1, 40, 17}},
-                      DecayCase{"wide_state_rows", -1.0f, -0.01f, 0.0f, true, 1, 200, 8, {19, 1}}),
+                      DecayCase{"wide_state_rows", -1.0f, -0.01f, 0.0f, true, 1, 200, 8, {19, 1}},
+                      DecayCase{"chunk_lengths_with_starts", -0.5f, -0.001f, 0.0f, true, 2, 32, 48, kChunkLengths},
+                      DecayCase{"chunk_lengths_zero_starts", -0.5f, -0.001f, 0.0f, false, 2, 32, 48, kChunkLengths},
+                      DecayCase{"chunk_lengths_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 24, 40, kChunkLengths},
+                      DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}},
+                      // More result tiles than a block's threads hold at once (products in passes).
+                      DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 class CudaSsd : public ::testing::TestWithParam<DecayCase> {};

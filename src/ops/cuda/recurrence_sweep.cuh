@@ -1,6 +1,7 @@
 #pragma once
-// The token-by-token form of a linear recurrence with a matrix state, shared by the gated delta
-// rule and SSD: sequential over time, parallel over sequences x heads x state columns, in f32.
+// The token-by-token form of a linear recurrence with a matrix state, used by SSD (the gated delta
+// rule runs in chunks, gated_delta.cu): sequential over time, parallel over sequences x heads x
+// state columns, in f32.
 //
 // A Rule keeps its state as [R][W] (row-major, in global scratch): column w evolves on its own
 // (one thread each, coalesced over w), and the read-outs reduce over the R rows of a column. It

@@ -2,7 +2,7 @@
 // The per-call tables of a recurrence kernel over a packed batch (plain C++, shared by the gated
 // delta rule and SSD): sequence offsets, each sequence's start-state address, the address of the
 // state it hands back (final state in the forward, dS0 in the backward), and where its backward
-// checkpoints begin.
+// checkpoints begin (used by the token-by-token sweep, recurrence_sweep.cuh).
 #include <cstdint>
 #include <vector>
 
