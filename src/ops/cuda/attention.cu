@@ -1,5 +1,6 @@
 #include "ops/cuda/attention.h"
 
+#include "ops/cuda/attention_tiles.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
@@ -9,160 +10,277 @@ namespace s0::ops::cuda {
 namespace {
 
 constexpr int kMaxHeadDim = 256;
-constexpr int kRowsPerBlock = 64;  // queries (forward, dq) or keys (dk, dv) per block: one each thread
-constexpr int kTile = 16;          // rows of the other side staged in shared memory at a time
+// Rows of the other side per staged tile: 64 keys in the forward; 32 in the backward kernels,
+// whose four [rows][DP + 4] tiles must fit the shared memory at DP = 256.
+constexpr int kForwardTile = 64;
+constexpr int kBackwardTile = 32;
 
 struct Layout {
   int64_t H, Hkv, D;
   float scale;
   const int64_t* offsets;
   const int64_t* blocks;  // per block: its sequence and first row (pairs)
+  // Forward with KV caches: per sequence, the addresses of the cache's key and value rows and the
+  // rows cached before this call (its own rows follow them). All null without caches: keys and
+  // values are then the sequence's own rows of k and v.
+  const int64_t* cache_k;
+  const int64_t* cache_v;
+  const int64_t* past;
 };
 
-__device__ float dot(const float* a, const float* b, int64_t D) {
-  float acc = 0.0f;
-  for (int64_t e = 0; e < D; ++e) acc += a[e] * b[e];
-  return acc;
+// The block's (sequence, first row) and its sequence's packed offset and length.
+struct BlockRows {
+  int64_t s, first, b, T;
+};
+
+__device__ BlockRows block_rows(const Layout& L) {
+  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], b = L.offsets[s];
+  return {s, first, b, L.offsets[s + 1] - b};
 }
 
-// Stages rows [first, first + kTile) of head `head` of a [rows, heads, D] tensor (rows past `end`
-// are not read) into tile[kTile][kMaxHeadDim].
-__device__ void stage(const float* src, int64_t heads, int64_t head, int64_t D, int64_t first, int64_t end,
-                      float (*tile)[kMaxHeadDim]) {
-  for (int64_t e = threadIdx.x; e < kTile * D; e += blockDim.x) {
-    const int64_t r = e / D, c = e % D;
-    if (first + r < end) tile[r][c] = src[((first + r) * heads + head) * D + c];
-  }
+template <int DP>
+constexpr size_t tile_bytes(int rows) {
+  return sizeof(float) * static_cast<size_t>(rows) * row_stride<DP>();
 }
 
-// One thread per query: a running max m and sum l of exp(score - m), and the weighted sum of values.
-__global__ void attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out,
-                                         float* lse) {
-  __shared__ float ks[kTile][kMaxHeadDim], vs[kTile][kMaxHeadDim];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], h = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, i = first + threadIdx.x, kh = h / (L.H / L.Hkv);
-  const bool active = i < T;
-  float qr[kMaxHeadDim], acc[kMaxHeadDim];
-  for (int64_t e = 0; e < L.D; ++e) {
-    qr[e] = active ? q[((b + i) * L.H + h) * L.D + e] : 0.0f;
-    acc[e] = 0.0f;
+constexpr size_t weight_bytes(int Bc) { return sizeof(float) * static_cast<size_t>(kRows) * (Bc + 1); }
+
+// Forward, one block per 64 queries of one head: the online softmax (a running max m and sum l of
+// exp(score - m) per query) over key tiles, so no [T, T] matrix exists. Query i (of T, after
+// `past` cached rows) sees keys 0 .. past + i.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out, float* lse) {
+  constexpr int Bc = kForwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  float* qs = reinterpret_cast<float*>(smem4);
+  float* ks = qs + kRows * row_stride<DP>();
+  float* vs = ks + Bc * row_stride<DP>();
+  float* ps = vs + Bc * row_stride<DP>();
+  const BlockRows br = block_rows(L);
+  const int64_t h = blockIdx.y, kh = h / (L.H / L.Hkv), D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const bool cached = L.past != nullptr;
+  const int64_t past = cached ? L.past[br.s] : 0, n_keys = past + br.T;
+  const float* keys = (cached ? reinterpret_cast<const float*>(L.cache_k[br.s]) : k + br.b * kv_stride) + kh * D;
+  const float* values = (cached ? reinterpret_cast<const float*>(L.cache_v[br.s]) : v + br.b * kv_stride) + kh * D;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+
+  stage_rows<DP, kRows>(qs, q + (br.b + br.first) * q_stride + h * D, q_stride, br.T - br.first, D);
+  float acc[kRowsPerThread][DP / 16] = {}, m[kRowsPerThread], l[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    m[i] = -INFINITY;
+    l[i] = 0.0f;
   }
-  float m = -INFINITY, l = 0.0f;
-  const int64_t last = min(first + kRowsPerBlock, T);  // keys the block's queries can see: [0, last)
-  for (int64_t j0 = 0; j0 < last; j0 += kTile) {
+  const int64_t last = min(past + br.first + kRows, n_keys);  // keys the block's queries can see: [0, last)
+  for (int64_t j0 = 0; j0 < last; j0 += Bc) {
+    __syncthreads();  // the previous tile is used up
+    stage_rows<DP, Bc>(ks, keys + j0 * kv_stride, kv_stride, n_keys - j0, D);
+    stage_rows<DP, Bc>(vs, values + j0 * kv_stride, kv_stride, n_keys - j0, D);
     __syncthreads();
-    stage(k + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, ks);
-    stage(v + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, vs);
-    __syncthreads();
-    const int64_t n = active ? min(static_cast<int64_t>(kTile), i - j0 + 1) : 0;
-    if (n <= 0) continue;
-    float scores[kTile], mx = m;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      scores[jj] = L.scale * dot(qr, ks[jj], L.D);
-      mx = fmaxf(mx, scores[jj]);
+    float s[kRowsPerThread][J];
+    score_tile<DP, Bc>(qs, ks, s);
+#pragma unroll
+    for (int i = 0; i < kRowsPerThread; ++i) {
+      const int64_t qi = br.first + ty + kRowThreads * i;
+      float mx = m[i];
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int64_t kj = j0 + tx + kRowThreads * j;
+        s[i][j] = qi < br.T && kj <= past + qi ? L.scale * s[i][j] : -INFINITY;
+        mx = fmaxf(mx, s[i][j]);
+      }
+      mx = row_max(mx);
+      // Rows with nothing visible yet (past the sequence's end) keep m = -inf and p = 0.
+      const float rescale = mx == -INFINITY ? 0.0f : expf(m[i] - mx);
+      float sum = 0.0f;
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        s[i][j] = s[i][j] == -INFINITY ? 0.0f : expf(s[i][j] - mx);
+        sum += s[i][j];
+      }
+      l[i] = l[i] * rescale + row_sum(sum);
+      m[i] = mx;
+#pragma unroll
+      for (int e = 0; e < DP / 16; ++e) acc[i][e] *= rescale;
     }
-    const float rescale = expf(m - mx);  // 0 on the first tile (m = -inf)
-    l *= rescale;
-    for (int64_t e = 0; e < L.D; ++e) acc[e] *= rescale;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      const float p = expf(scores[jj] - mx);
-      l += p;
-      for (int64_t e = 0; e < L.D; ++e) acc[e] += p * vs[jj][e];
-    }
-    m = mx;
+    store_weights<Bc>(ps, s);
+    __syncthreads();
+    accumulate_tile<DP, Bc>(ps, vs, acc);
   }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) out[((b + i) * L.H + h) * L.D + e] = acc[e] / l;
-  lse[L.H * b + h * T + i] = m + logf(l);
+  float inv_l[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    inv_l[i] = 1.0f / l[i];
+    const int64_t qi = br.first + ty + kRowThreads * i;
+    if (tx == 0 && qi < br.T) lse[L.H * br.b + h * br.T + qi] = m[i] + logf(l[i]);
+  }
+  write_rows<DP>(acc, inv_l, out + (br.b + br.first) * q_stride + h * D, q_stride, br.T - br.first, D);
 }
 
-// One thread per query: dq = scale sum_j dS_ij k_j with P_ij = exp(score - lse_i) and
-// dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel).
-__global__ void attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out,
-                                    const float* lse, const float* dout, float* dq, float* delta) {
-  __shared__ float ks[kTile][kMaxHeadDim], vs[kTile][kMaxHeadDim];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], h = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, i = first + threadIdx.x, kh = h / (L.H / L.Hkv);
-  const bool active = i < T;
-  float qr[kMaxHeadDim], dor[kMaxHeadDim], acc[kMaxHeadDim];
-  float di = 0.0f;
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + i) * L.H + h) * L.D + e;
-    qr[e] = active ? q[at] : 0.0f;
-    dor[e] = active ? dout[at] : 0.0f;
-    di += active ? dor[e] * out[at] : 0.0f;
-    acc[e] = 0.0f;
+// Backward to q, one block per 64 queries of one head: with P_ij = exp(scale q_i . k_j - lse_i) and
+// dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel),
+// dq_i = scale sum_j dS_ij k_j.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, float* dq, float* delta) {
+  constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  float* qs = reinterpret_cast<float*>(smem4);
+  float* dos = qs + kRows * row_stride<DP>();
+  float* ks = dos + kRows * row_stride<DP>();
+  float* vs = ks + Bc * row_stride<DP>();
+  float* dss = vs + Bc * row_stride<DP>();
+  const BlockRows br = block_rows(L);
+  const int64_t h = blockIdx.y, kh = h / (L.H / L.Hkv), D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const int64_t rows_at = (br.b + br.first) * q_stride + h * D, valid = br.T - br.first;
+  const float* keys = k + br.b * kv_stride + kh * D;
+  const float* values = v + br.b * kv_stride + kh * D;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+
+  stage_rows<DP, kRows>(qs, q + rows_at, q_stride, valid, D);
+  stage_rows<DP, kRows>(dos, dout + rows_at, q_stride, valid, D);
+  float lse_i[kRowsPerThread], delta_i[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    const int64_t r = ty + kRowThreads * i;
+    float part = 0.0f;
+    if (r < valid)
+      for (int64_t c = tx; c < D; c += kRowThreads) part += dout[rows_at + r * q_stride + c] * out[rows_at + r * q_stride + c];
+    delta_i[i] = row_sum(part);
+    lse_i[i] = r < valid ? lse[L.H * br.b + h * br.T + br.first + r] : 0.0f;
+    if (tx == 0 && r < valid) delta[L.H * br.b + h * br.T + br.first + r] = delta_i[i];
   }
-  const float lse_i = active ? lse[L.H * b + h * T + i] : 0.0f;
-  const int64_t last = min(first + kRowsPerBlock, T);
-  for (int64_t j0 = 0; j0 < last; j0 += kTile) {
+  float acc[kRowsPerThread][DP / 16] = {};
+  const int64_t last = min(br.first + kRows, br.T);
+  for (int64_t j0 = 0; j0 < last; j0 += Bc) {
     __syncthreads();
-    stage(k + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, ks);
-    stage(v + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, vs);
+    stage_rows<DP, Bc>(ks, keys + j0 * kv_stride, kv_stride, br.T - j0, D);
+    stage_rows<DP, Bc>(vs, values + j0 * kv_stride, kv_stride, br.T - j0, D);
     __syncthreads();
-    const int64_t n = active ? min(static_cast<int64_t>(kTile), i - j0 + 1) : 0;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      const float p = expf(L.scale * dot(qr, ks[jj], L.D) - lse_i);
-      const float ds = p * (dot(dor, vs[jj], L.D) - di);
-      for (int64_t e = 0; e < L.D; ++e) acc[e] += ds * ks[jj][e];
+    float s[kRowsPerThread][J], dp[kRowsPerThread][J];
+    score_tile<DP, Bc>(qs, ks, s);
+    score_tile<DP, Bc>(dos, vs, dp);
+#pragma unroll
+    for (int i = 0; i < kRowsPerThread; ++i) {
+      const int64_t qi = br.first + ty + kRowThreads * i;
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int64_t kj = j0 + tx + kRowThreads * j;
+        const float p = expf(L.scale * s[i][j] - lse_i[i]);
+        s[i][j] = qi < br.T && kj <= qi ? p * (dp[i][j] - delta_i[i]) : 0.0f;
+      }
     }
+    store_weights<Bc>(dss, s);
+    __syncthreads();
+    accumulate_tile<DP, Bc>(dss, ks, acc);
   }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) dq[((b + i) * L.H + h) * L.D + e] = L.scale * acc[e];
-  delta[L.H * b + h * T + i] = di;
+  float scale[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) scale[i] = L.scale;
+  write_rows<DP>(acc, scale, dq + rows_at, q_stride, valid, D);
 }
 
-// One thread per key of a key/value head: dv_j = sum_h sum_i P_ij dout_i and dk_j = scale sum_h
-// sum_i dS_ij q_i over the query heads h of the group (in order) and the queries i >= j.
-__global__ void attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
-                                      const float* delta, const float* dout, float* dk, float* dv) {
-  __shared__ float qs[kTile][kMaxHeadDim], dos[kTile][kMaxHeadDim];
-  __shared__ float lse_s[kTile], delta_s[kTile];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], kh = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, j = first + threadIdx.x, rep = L.H / L.Hkv;
-  const bool active = j < T;
-  float kr[kMaxHeadDim], vr[kMaxHeadDim], dk_acc[kMaxHeadDim], dv_acc[kMaxHeadDim];
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + j) * L.Hkv + kh) * L.D + e;
-    kr[e] = active ? k[at] : 0.0f;
-    vr[e] = active ? v[at] : 0.0f;
-    dk_acc[e] = dv_acc[e] = 0.0f;
-  }
+// Backward to k and v, one block per 64 keys of one key/value head: dv_j = sum_h sum_i P_ij dout_i
+// and dk_j = scale sum_h sum_i dS_ij q_i over the query heads h of the group (in order) and the
+// queries i >= j (in order): fixed sums, no atomics.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
+                          const float* delta, const float* dout, float* dk, float* dv) {
+  constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  float* ks = reinterpret_cast<float*>(smem4);
+  float* vs = ks + kRows * row_stride<DP>();
+  float* qs = vs + kRows * row_stride<DP>();
+  float* dos = qs + Bc * row_stride<DP>();
+  float* pts = dos + Bc * row_stride<DP>();
+  float* dsts = pts + kRows * (Bc + 1);
+  float* lse_s = dsts + kRows * (Bc + 1);
+  float* delta_s = lse_s + Bc;
+  const BlockRows br = block_rows(L);
+  const int64_t kh = blockIdx.y, rep = L.H / L.Hkv, D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const int64_t rows_at = (br.b + br.first) * kv_stride + kh * D, valid = br.T - br.first;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+
+  stage_rows<DP, kRows>(ks, k + rows_at, kv_stride, valid, D);
+  stage_rows<DP, kRows>(vs, v + rows_at, kv_stride, valid, D);
+  float dk_acc[kRowsPerThread][DP / 16] = {}, dv_acc[kRowsPerThread][DP / 16] = {};
   for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
-    for (int64_t i0 = first; i0 < T; i0 += kTile) {
+    const float* lse_h = lse + L.H * br.b + h * br.T;
+    const float* delta_h = delta + L.H * br.b + h * br.T;
+    for (int64_t i0 = br.first; i0 < br.T; i0 += Bc) {
       __syncthreads();
-      stage(q + b * L.H * L.D, L.H, h, L.D, i0, T, qs);
-      stage(dout + b * L.H * L.D, L.H, h, L.D, i0, T, dos);
-      if (threadIdx.x < kTile && i0 + threadIdx.x < T) {
-        lse_s[threadIdx.x] = lse[L.H * b + h * T + i0 + threadIdx.x];
-        delta_s[threadIdx.x] = delta[L.H * b + h * T + i0 + threadIdx.x];
+      stage_rows<DP, Bc>(qs, q + (br.b + i0) * q_stride + h * D, q_stride, br.T - i0, D);
+      stage_rows<DP, Bc>(dos, dout + (br.b + i0) * q_stride + h * D, q_stride, br.T - i0, D);
+      if (threadIdx.x < Bc) {
+        const bool in = i0 + threadIdx.x < br.T;
+        lse_s[threadIdx.x] = in ? lse_h[i0 + threadIdx.x] : 0.0f;
+        delta_s[threadIdx.x] = in ? delta_h[i0 + threadIdx.x] : 0.0f;
       }
       __syncthreads();
-      if (!active) continue;
-      for (int64_t ii = 0; ii < kTile && i0 + ii < T; ++ii) {
-        if (i0 + ii < j) continue;  // causal: query i sees key j only when i >= j
-        const float p = expf(L.scale * dot(qs[ii], kr, L.D) - lse_s[ii]);
-        const float ds = p * (dot(dos[ii], vr, L.D) - delta_s[ii]);
-        for (int64_t e = 0; e < L.D; ++e) {
-          dv_acc[e] += p * dos[ii][e];
-          dk_acc[e] += ds * qs[ii][e];
+      float st[kRowsPerThread][J], dpt[kRowsPerThread][J];  // transposed: [key][query]
+      score_tile<DP, Bc>(ks, qs, st);
+      score_tile<DP, Bc>(vs, dos, dpt);
+#pragma unroll
+      for (int i = 0; i < kRowsPerThread; ++i) {
+        const int64_t kj = br.first + ty + kRowThreads * i;
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+          const int64_t qi = i0 + tx + kRowThreads * j;
+          const bool seen = kj < br.T && qi < br.T && qi >= kj;
+          const float p = expf(L.scale * st[i][j] - lse_s[tx + kRowThreads * j]);
+          st[i][j] = seen ? p : 0.0f;
+          dpt[i][j] = seen ? p * (dpt[i][j] - delta_s[tx + kRowThreads * j]) : 0.0f;
         }
       }
+      store_weights<Bc>(pts, st);
+      store_weights<Bc>(dsts, dpt);
+      __syncthreads();
+      accumulate_tile<DP, Bc>(pts, dos, dv_acc);
+      accumulate_tile<DP, Bc>(dsts, qs, dk_acc);
     }
   }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + j) * L.Hkv + kh) * L.D + e;
-    dk[at] = L.scale * dk_acc[e];
-    dv[at] = dv_acc[e];
+  float one[kRowsPerThread], scale[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    one[i] = 1.0f;
+    scale[i] = L.scale;
   }
+  write_rows<DP>(dk_acc, scale, dk + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dv_acc, one, dv + rows_at, kv_stride, valid, D);
 }
 
-// The blocks of kRowsPerBlock rows of every sequence, as (sequence, first row) pairs.
+template <int DP>
+constexpr size_t forward_smem() {
+  return tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kForwardTile) + weight_bytes(kForwardTile);
+}
+
+template <int DP>
+constexpr size_t dq_smem() {
+  return 2 * tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kBackwardTile) + weight_bytes(kBackwardTile);
+}
+
+template <int DP>
+constexpr size_t dkdv_smem() {
+  return 2 * tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kBackwardTile) + 2 * weight_bytes(kBackwardTile) +
+         2 * sizeof(float) * kBackwardTile;
+}
+
+// Launches kernel on grid with `smem` bytes of dynamic shared memory (over the 48 KB default).
+template <typename Kernel, typename... Args>
+void launch(Kernel kernel, const char* name, dim3 grid, size_t smem, Args... args) {
+  S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  kernel<<<grid, kThreads, smem>>>(args...);
+  check_launch(name);
+}
+
+// The blocks of kRows rows of every sequence, as (sequence, first row) pairs.
 Tensor block_table(const Varlen& seqs, Device d, int64_t& n_blocks) {
   std::vector<int64_t> pairs;
   for (int64_t s = 0; s < seqs.n_seqs(); ++s)
-    for (int64_t first = 0; first < seqs.length(s); first += kRowsPerBlock) {
+    for (int64_t first = 0; first < seqs.length(s); first += kRows) {
       pairs.push_back(s);
       pairs.push_back(first);
     }
@@ -173,7 +291,7 @@ Tensor block_table(const Varlen& seqs, Device d, int64_t& n_blocks) {
 // What the forward and backward kernels share: the sequence offsets and block table on the GPU
 // (kept alive as long as the plan) and the layout that points at them.
 struct Plan {
-  Tensor offsets, blocks;
+  Tensor offsets, blocks, cache_k, cache_v, past;
   int64_t n_blocks = 0;
   Layout L;
 };
@@ -185,8 +303,25 @@ Plan plan(const Tensor& q, const Tensor& k, float scale, const Varlen& seqs, con
   p.offsets = upload_i64(seqs.offsets, q.device());
   p.blocks = block_table(seqs, q.device(), p.n_blocks);
   p.L = Layout{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(p.offsets.device_raw()),
-               static_cast<const int64_t*>(p.blocks.device_raw())};
+               static_cast<const int64_t*>(p.blocks.device_raw()), nullptr, nullptr, nullptr};
   return p;
+}
+
+// The forward's launch for one padded head dim.
+template <int DP>
+void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse) {
+  launch(attention_forward_kernel<DP>, "attention_forward_kernel", dim3(static_cast<unsigned>(p.n_blocks),
+         static_cast<unsigned>(p.L.H)), forward_smem<DP>(), p.L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
+}
+
+template <int DP>
+void backward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                     const Tensor& lse, const Tensor& dout, Tensor& delta, Tensor& dq, Tensor& dk, Tensor& dv) {
+  const unsigned n_blocks = static_cast<unsigned>(p.n_blocks);
+  launch(attention_dq_kernel<DP>, "attention_dq_kernel", dim3(n_blocks, static_cast<unsigned>(p.L.H)), dq_smem<DP>(),
+         p.L, f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
+  launch(attention_dkdv_kernel<DP>, "attention_dkdv_kernel", dim3(n_blocks, static_cast<unsigned>(p.L.Hkv)),
+         dkdv_smem<DP>(), p.L, f32(q), f32(k), f32(v), f32(lse), f32(delta), f32(dout), f32_mut(dk), f32_mut(dv));
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),
@@ -217,32 +352,44 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
 
 }  // namespace
 
-void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs, Tensor& out,
-                       Tensor& lse) {
-  const Plan p = plan(q, k, scale, seqs, "attention");
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
+  Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
-  const Layout& L = p.L;
-  const int64_t n_blocks = p.n_blocks;
-  attention_forward_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
-  check_launch("attention_forward_kernel");
+  if (!caches.empty()) {
+    // The caches already hold this call's rows (appended by the dispatch) after `past` earlier ones.
+    std::vector<const float*> keys, values;
+    std::vector<int64_t> past;
+    for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+      const KvCache& c = *caches[static_cast<size_t>(s)];
+      keys.push_back(f32(c.k));
+      values.push_back(f32(c.v));
+      past.push_back(c.length - seqs.length(s));
+    }
+    p.cache_k = upload_addresses(keys, q.device());
+    p.cache_v = upload_addresses(values, q.device());
+    p.past = upload_i64(past, q.device());
+    p.L.cache_k = static_cast<const int64_t*>(p.cache_k.device_raw());
+    p.L.cache_v = static_cast<const int64_t*>(p.cache_v.device_raw());
+    p.L.past = static_cast<const int64_t*>(p.past.device_raw());
+  }
+  switch (padded_head_dim(q.dim(2))) {
+    case 64: return forward_launch<64>(p, q, k, v, out, lse);
+    case 128: return forward_launch<128>(p, q, k, v, out, lse);
+    default: return forward_launch<256>(p, q, k, v, out, lse);
+  }
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
   const Plan p = plan(q, k, scale, seqs, "attention_backward");
   if (p.n_blocks == 0) return;
-  const Layout& L = p.L;
-  const int64_t n_blocks = p.n_blocks;
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
-  attention_dq_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32(out), f32(lse),
-      f32(dout), f32_mut(dq), f32_mut(delta));
-  check_launch("attention_dq_kernel");
-  attention_dkdv_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.Hkv)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32(lse), f32(delta),
-      f32(dout), f32_mut(dk), f32_mut(dv));
-  check_launch("attention_dkdv_kernel");
+  switch (padded_head_dim(q.dim(2))) {
+    case 64: return backward_launch<64>(p, q, k, v, out, lse, dout, delta, dq, dk, dv);
+    case 128: return backward_launch<128>(p, q, k, v, out, lse, dout, delta, dq, dk, dv);
+    default: return backward_launch<256>(p, q, k, v, out, lse, dout, delta, dq, dk, dv);
+  }
 }
 
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {
