@@ -3,7 +3,8 @@
 // bits, and each sequence alone against its place in the batch; the forward with KV caches
 // (prefill, then decode steps) against the CPU's. Sequences of 1 to 450 tokens cross the kernels'
 // 64-row blocks and 32/64-row tiles; head dims 8 to 256 cover each padded head dim (64, 128, 256)
-// and odd ones. Tolerance 1e-5 relative (measured values printed); skips, saying why, without a GPU.
+// and odd ones (15, whose unaligned rows take the kernels' plain-load path). Tolerance 1e-5
+// relative (measured values printed); skips, saying why, without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -89,7 +90,9 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionCase{"d64_gqa4_long", 8, 2, 64, {63, 450}},
                       AttentionCase{"d128_gqa1_mixed", 2, 2, 128, {64, 1, 200}},
                       AttentionCase{"d256_gqa4_long", 4, 1, 256, {450, 65, 1}},
-                      AttentionCase{"d256_gqa1_edges", 2, 2, 256, {63, 64}}),
+                      AttentionCase{"d256_gqa1_edges", 2, 2, 256, {63, 64}},
+                      // Rows not 16-byte aligned: staged by plain loads instead of cp.async.
+                      AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {65, 3, 128}}),
     [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
 
 // Generation's forward: each sequence's prompt, then steps of one token (and one of a few tokens),
@@ -138,6 +141,7 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaAttentionCache,
     ::testing::Values(AttentionCase{"d256_gqa4", 4, 1, 256, {70, 1, 130}},
                       AttentionCase{"d24_gqa1", 2, 2, 24, {64, 5}},
+                      AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {66, 2}},
                       AttentionCase{"d128_gqa4_long_prompt", 8, 2, 128, {450}}),
     [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
 
