@@ -4,26 +4,14 @@
 //   build/bench/cuda_linear_bench [rows=4096] [reps=20]
 #include <cstdio>
 #include <cstdlib>
-#include <random>
-#include <vector>
 
-#include "gpu_median.h"
+#include "gpu_timing.h"
 #include "ops/device_runtime.h"
 #include "ops/linear.h"
 
 using namespace s0;
-
-namespace {
-
-Tensor random_on_gpu(Shape shape, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
-  for (float& x : v) x = dist(gen);
-  return Tensor::from(std::move(shape), v).to(Device::cuda(0));
-}
-
-}  // namespace
+using bench::median_seconds;
+using bench::random_on_gpu;
 
 int main(int argc, char** argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 4096;
@@ -40,8 +28,8 @@ int main(int argc, char** argv) {
   Tensor y = Tensor::empty({rows, out}, DType::F32, Device::cuda(0));
   Tensor dx = Tensor::empty({rows, in}, DType::F32, Device::cuda(0));
   const double flops = 2.0 * double(rows) * double(in) * double(out);
-  const double fwd = bench::gpu_median_seconds(10, reps, [&] { ops::linear_forward(l, x, all, y); });
-  const double bwd = bench::gpu_median_seconds(10, reps, [&] { ops::linear_backward(l, dy, all, dx); });
+  const double fwd = median_seconds(reps, [&] { ops::linear_forward(l, x, all, y); });
+  const double bwd = median_seconds(reps, [&] { ops::linear_backward(l, dy, all, dx); });
   std::printf("cuda linear f32 (TF32 off) [%lld x %lld] x [%lld x %lld]: forward %.3f ms = %.1f GFLOP/s, "
               "backward %.3f ms = %.1f GFLOP/s\n",
               static_cast<long long>(rows), static_cast<long long>(in), static_cast<long long>(in),

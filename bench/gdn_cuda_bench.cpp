@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "gpu_median.h"
+#include "gpu_timing.h"
 #include "ops/device_runtime.h"
 #include "ops/gated_delta.h"
 
@@ -76,10 +76,11 @@ int main(int argc, char** argv) {
   Tensor dbeta = Tensor::empty({N, H}, DType::F32, gpu);
   std::vector<Tensor> d_initial;
   const double fwd =
-      bench::gpu_median_seconds(2, reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); });
-  const double bwd = bench::gpu_median_seconds(2, reps, [&] {
-    ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk_, dv_, dg, dbeta, &d_initial);
-  });
+      bench::median_seconds(reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); }, 2);
+  const double bwd = bench::median_seconds(
+      reps,
+      [&] { ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk_, dv_, dg, dbeta, &d_initial); },
+      2);
   std::printf("gated delta rule, %lld tokens in %lld sequences, H %lld, dk %lld, dv %lld (median of %d):\n",
               static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
               static_cast<long long>(dk), static_cast<long long>(dv), reps);

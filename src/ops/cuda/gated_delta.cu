@@ -9,6 +9,7 @@
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/recurrence_tables.h"
+#include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 #include "ops/log_decay_grad.h"
 
@@ -517,7 +518,7 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   if (t.chunks == 0) return out;
   const size_t bytes = sizeof(float) * stage_for(in.dk, in.dv);
   allow_shared(reinterpret_cast<const void*>(prepare_kernel), bytes, "the chunk preparation");
-  prepare_kernel<<<dim3(static_cast<unsigned>(t.chunks), static_cast<unsigned>(in.H)), kChunkThreads, bytes>>>(
+  prepare_kernel<<<dim3(static_cast<unsigned>(t.chunks), static_cast<unsigned>(in.H)), kChunkThreads, bytes, stream()>>>(
       in, t.plan(), out.p);
   check_launch("gated_delta prepare_kernel");
   return out;
@@ -532,7 +533,7 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
                    const int64_t* finals, float* o, const Saved& saved) {
   const size_t bytes = sweep_shared_bytes(in.dk, in.dv);
   allow_shared(reinterpret_cast<const void*>(forward_sweep_kernel), bytes, "the forward sweep");
-  forward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, bytes>>>(
+  forward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, bytes, stream()>>>(
       in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
   check_launch("gated_delta forward_sweep_kernel");
 }
@@ -579,15 +580,16 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved);
     const size_t sweep_bytes = sweep_shared_bytes(in.dk, in.dv);
     allow_shared(reinterpret_cast<const void*>(backward_sweep_kernel), sweep_bytes, "the backward sweep");
-    backward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes>>>(
+    backward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes, stream()>>>(
         in, chunks.plan(), prepared.p, f32(d_o), static_cast<const int64_t*>(tables.outs.device_raw()), saved);
     check_launch("gated_delta backward_sweep_kernel");
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
       allow_shared(reinterpret_cast<const void*>(chunk_backward_kernel), bytes, "the chunk backward");
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
-      chunk_backward_kernel<<<dim3(static_cast<unsigned>(chunks.chunks), static_cast<unsigned>(in.H)), kChunkThreads,
-                              bytes>>>(in, chunks.plan(), prepared.p, saved, grad, chunk_backward_stage(in.dk, in.dv));
+      const dim3 grid(static_cast<unsigned>(chunks.chunks), static_cast<unsigned>(in.H));
+      chunk_backward_kernel<<<grid, kChunkThreads, bytes, stream()>>>(in, chunks.plan(), prepared.p, saved, grad,
+                                                                      chunk_backward_stage(in.dk, in.dv));
       check_launch("gated_delta chunk_backward_kernel");
     }
   }
