@@ -5,11 +5,10 @@
 // against its place in the batch. Every test skips, saying why, where there is no GPU.
 //
 // Tolerances (max |gpu - cpu| over max |cpu| per tensor, each dS0 and final state on its own
-// scale): 1e-6 for the conv, 1e-5 for the recurrences, forward and backward, though the GPU runs
-// SSD token by token and the CPU in chunks, and the gated delta rule runs in chunks of 64 on both
-// with its sums in other orders; the largest measured on an H200 was 1.4e-6 (an SSD dS0 behind
-// strong decays, when the GPU's gated delta rule still ran token by token). The measured
-// differences are printed.
+// scale): 1e-6 for the conv, 1e-5 for the recurrences, forward and backward, though both run in
+// chunks of 64 on both devices with their sums in other orders; the largest measured on an H200 was
+// 1.4e-6 (an SSD dS0 behind strong decays, when the GPU still ran SSD token by token). The
+// measured differences are printed.
 #include <gtest/gtest.h>
 
 #include <cstring>
