@@ -4,12 +4,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/cuda/block_gemm.cuh"
 #include "ops/cuda/block_reduce.cuh"
-#include "ops/cuda/check.h"
-#include "ops/cuda/device_args.h"
+#include "ops/cuda/chunked_recurrence.cuh"
 #include "ops/cuda/recurrence_tables.h"
-#include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 #include "ops/log_decay_grad.h"
 
@@ -37,25 +34,14 @@ namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kChunk = 64;          // tokens per chunk (the CPU's default too)
-constexpr int kPad = kChunk + 1;    // row stride of [kChunk][kChunk] tiles in shared memory
 constexpr int kTile = 32;           // state columns per sweep block
 constexpr int kSweepThreads = 128;  // a sweep block: 16 x 8 result tiles of 4 x 4 per product
 constexpr int kChunkThreads = 256;  // a per-chunk block
-// Per chunk and head: in[kChunk], out[kChunk], all.
-constexpr int kFactors = 2 * kChunk + 1;
 
 // The op's tensors, rows [N, H, *] and [N, H].
 struct Inputs {
   int H, dk, dv;
   const float *q, *k, *v, *g, *beta;
-};
-
-// Where each chunk sits: sequence s owns chunks [base[s], base[s + 1]); chunk c covers rows
-// [row[c], row[c] + len[c]) of the packed batch, len[c] <= kChunk. Chunks start at their own
-// sequence's token 0, so a sequence is cut the same way alone as in any batch.
-struct ChunkPlan {
-  const int64_t *base, *row, *len;
 };
 
 // The state-independent intermediates, per chunk and head (index ch = c * H + h), written by
@@ -72,25 +58,6 @@ struct Saved {
   float *starts, *delta, *ds_end, *d_delta, *dw;
 };
 
-// exp(x) for x <= 0, flushed to zero below float's normal range as on the CPU (chunk_decay.h).
-__device__ float decay_factor(double x) {
-  const float f = static_cast<float>(x);
-  return f < -87.33654f ? 0.0f : expf(f);
-}
-
-// gamma[i] = sum of g over the chunk's tokens 0..i, in double; the block waits for it.
-__device__ void chunk_gamma(const Inputs& in, int64_t row0, int n, int h, double* gamma) {
-  if (threadIdx.x == 0) {
-    double run = 0.0;
-    for (int i = 0; i < n; ++i) gamma[i] = run += in.g[(row0 + i) * in.H + h];
-  }
-  __syncthreads();
-}
-
-__device__ float mask_at(const double* gamma, int i, int j) {
-  return j <= i ? decay_factor(gamma[i] - gamma[j]) : 0.0f;
-}
-
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
@@ -104,14 +71,12 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   const float* Q = in.q + (row0 * H + h) * dk;
   const float* K = in.k + (row0 * H + h) * dk;
   const float* V = in.v + (row0 * H + h) * dv;
-  chunk_gamma(in, row0, n, h, gamma);
-  float* factors = p.factors + ch * kFactors;
+  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  store_factors(gamma, n, p.factors + ch * kFactors);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    in_f[i] = factors[i] = decay_factor(gamma[i]);
-    factors[kChunk + i] = decay_factor(gamma[n - 1] - gamma[i]);
+    in_f[i] = decay_factor(gamma[i]);
     beta[i] = in.beta[(row0 + i) * H + h];
   }
-  if (threadIdx.x == 0) factors[2 * kChunk] = decay_factor(gamma[n - 1]);
   float* kk_out = p.kk + ch * kChunk * kChunk;
   float* qk_out = p.qk + ch * kChunk * kChunk;
   auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
@@ -150,53 +115,30 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
       [&](int i, int e, float s) { W[i * dk + e] = s; }, stage);
 }
 
-// Shared floats block_gemm needs in these kernels (every M and N is dk, dv, a tile or a chunk).
-__host__ __device__ int64_t stage_for(int dk, int dv) {
-  const int widest = dk > dv ? dk : dv;
-  return stage_floats(widest > kChunk ? widest : kChunk);
-}
-
-// One sweep block's view: its sequence, head and columns [w0, w0 + tw) of the state; shared memory
-// holds block_gemm's staging, the state tile [dk][kTile] (S or dS), a [kChunk][kTile] tile of rows
-// and the chunk's factors.
-struct SweepBlock {
+// One sweep block's view: its sequence, head and columns [w0, w0 + tw) of the state; its shared
+// memory holds the state tile [dk][kTile] (S or dS) and a [kChunk][kTile] tile of rows.
+struct SweepBlock : SweepShared {
   int s, h, w0, tw;
-  float *stage, *tile, *rows, *in_f, *out_f, *all;
 
   __device__ SweepBlock(int dk, int dv, float* shared)
-      : s(blockIdx.z), h(blockIdx.y), w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)), stage(shared),
-        tile(shared + stage_for(dk, dv)),
-        rows(tile + dk * kTile), in_f(rows + kChunk * kTile), out_f(in_f + kChunk), all(out_f + kChunk) {}
+      : SweepShared(shared, stage_for(dk, dv), dk * kTile, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+        w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)) {}
 
   // Copies the tile between shared memory and a [dk][dv] state at `state` (null: zeros, or none).
   __device__ void load(const float* state, int dk, int dv) {
-    for (int e = threadIdx.x; e < dk * tw; e += blockDim.x)
-      tile[(e / tw) * kTile + e % tw] = state ? state[static_cast<int64_t>(e / tw) * dv + w0 + e % tw] : 0.0f;
+    load_window(tile, kTile, state ? state + w0 : nullptr, dv, dk, tw);
   }
   __device__ void store(float* state, int dk, int dv) const {
-    if (!state) return;
-    for (int e = threadIdx.x; e < dk * tw; e += blockDim.x)
-      state[static_cast<int64_t>(e / tw) * dv + w0 + e % tw] = tile[(e / tw) * kTile + e % tw];
+    store_window(tile, kTile, state ? state + w0 : nullptr, dv, dk, tw);
   }
-  // Copies the tile of `rows` into rows [n][dv] at `out` (null: none).
+  // Copies the tile of `rows` into rows [n][dv] at `out`.
   __device__ void store_rows(float* out, int n, int dv) const {
-    if (!out) return;
-    for (int e = threadIdx.x; e < n * tw; e += blockDim.x)
-      out[static_cast<int64_t>(e / tw) * dv + w0 + e % tw] = rows[(e / tw) * kTile + e % tw];
-  }
-  // The chunk's factors, after a barrier (the previous chunk is done with them).
-  __device__ void load_factors(const float* factors, int n) {
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
-      in_f[i] = factors[i];
-      out_f[i] = factors[kChunk + i];
-    }
-    if (threadIdx.x == 0) *all = factors[2 * kChunk];
-    __syncthreads();
+    store_window(rows, kTile, out ? out + w0 : nullptr, dv, n, tw);
   }
 };
 
-size_t sweep_shared_bytes(int dk, int dv) {
-  return sizeof(float) * (stage_for(dk, dv) + static_cast<size_t>(dk + kChunk) * kTile + 2 * kChunk + 1);
+size_t gdn_sweep_bytes(int dk, int dv) {
+  return sweep_shared_bytes(stage_for(dk, dv), int64_t{dk} * kTile, int64_t{kChunk} * kTile);
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
@@ -294,11 +236,6 @@ __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in
   if (d_initial[b.s]) b.store(reinterpret_cast<float*>(d_initial[b.s]) + head, dk, dv);
 }
 
-__device__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
 struct Gradients {
   const float* d_o;
   float *dq, *dk, *dv, *dg, *dbeta;
@@ -346,7 +283,7 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   const float* kk = p.kk + ch * kChunk * kChunk;
   const float* tinv = p.tinv + ch * kChunk * kChunk;
   const float* factors = p.factors + ch * kFactors;
-  chunk_gamma(in, row0, n, h, gamma);
+  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     beta[i] = in.beta[(row0 + i) * H + h];
     in_f[i] = factors[i];
@@ -416,21 +353,10 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
     for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
     for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
-  // Through the mask exp(gamma_i - gamma_j), from qk and from A: row i's terms
-  // r_ij = dp_ij qk_ij + da_ij A_ij (j < i) carry every g_m with j < m <= i, so
-  // spans[m] = sum_{i >= m} sum_{j < m} r_ij (ChunkDecay::add_spans): row prefixes, then columns.
-  for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    float run = 0.0f;
-    prefix[i][0] = 0.0f;
-    for (int j = 0; j < i; ++j)
-      prefix[i][j + 1] = run += dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
-  }
-  __syncthreads();
-  for (int m = threadIdx.x; m < n; m += blockDim.x) {
-    float sum = 0.0f;
-    for (int i = m; i < n && m > 0; ++i) sum += prefix[i][m];
-    spans[m] = sum;
-  }
+  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij.
+  mask_spans(n, prefix, spans, [&](int i, int j) {
+    return dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
+  });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
   for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
     const int i = e / n, j = e % n;
@@ -454,52 +380,6 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
 
 // ---- host side
 
-// Lets `kernel` take `bytes` of dynamic shared memory besides its static arrays (past 48 KB in all
-// only by opting in), or fails naming the kernel when the GPU has too little.
-void allow_shared(const void* kernel, size_t bytes, const char* name) {
-  int device = 0, limit = 0;
-  S0_CUDA_CHECK(cudaGetDevice(&device));
-  S0_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  cudaFuncAttributes attributes{};
-  S0_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
-  if (attributes.sharedSizeBytes + bytes > static_cast<size_t>(limit))
-    fail("gated_delta: ", name, " needs ", attributes.sharedSizeBytes + bytes,
-         " bytes of shared memory for this head size, the GPU allows ", limit);
-  S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-}
-
-// The chunk plan on the device: [base (n_seqs + 1) | row (chunks) | len (chunks)].
-struct ChunkTable {
-  int64_t chunks = 0;
-  Tensor table;
-  ChunkPlan plan() const {
-    const int64_t* t = static_cast<const int64_t*>(table.device_raw());
-    const int64_t seqs = (table.numel() - 2 * chunks);
-    return {t, t + seqs, t + seqs + chunks};
-  }
-};
-
-ChunkTable chunk_table(const Varlen& seqs, Device device) {
-  std::vector<int64_t> base{0}, row, len;
-  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
-    for (int64_t t = 0; t < seqs.length(s); t += kChunk) {
-      row.push_back(seqs.begin(s) + t);
-      len.push_back(std::min<int64_t>(kChunk, seqs.length(s) - t));
-    }
-    base.push_back(static_cast<int64_t>(row.size()));
-  }
-  ChunkTable t;
-  t.chunks = static_cast<int64_t>(row.size());
-  base.insert(base.end(), row.begin(), row.end());
-  base.insert(base.end(), len.begin(), len.end());
-  t.table = upload_i64(base, device);
-  return t;
-}
-
-Tensor scratch(int64_t floats, Device device) {
-  return Tensor::empty({std::max<int64_t>(floats, 1)}, DType::F32, device);
-}
-
 // Prepare's outputs for every chunk and head, with the tensors that hold them.
 struct PreparedChunks {
   std::vector<Tensor> held;
@@ -517,10 +397,8 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
            take(kChunk * kChunk), take(kFactors)};
   if (t.chunks == 0) return out;
   const size_t bytes = sizeof(float) * stage_for(in.dk, in.dv);
-  allow_shared(reinterpret_cast<const void*>(prepare_kernel), bytes, "the chunk preparation");
-  prepare_kernel<<<dim3(static_cast<unsigned>(t.chunks), static_cast<unsigned>(in.H)), kChunkThreads, bytes, stream()>>>(
-      in, t.plan(), out.p);
-  check_launch("gated_delta prepare_kernel");
+  launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes,
+                     "gated_delta: the chunk preparation", in, t.plan(), out.p);
   return out;
 }
 
@@ -531,11 +409,10 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* o, const Saved& saved) {
-  const size_t bytes = sweep_shared_bytes(in.dk, in.dv);
-  allow_shared(reinterpret_cast<const void*>(forward_sweep_kernel), bytes, "the forward sweep");
-  forward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, bytes, stream()>>>(
-      in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
-  check_launch("gated_delta forward_sweep_kernel");
+  const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
+  launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
+                     "gated_delta: the forward sweep", in, t.plan(), p,
+                     static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
@@ -578,19 +455,16 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
                       static_cast<float*>(dw.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved);
-    const size_t sweep_bytes = sweep_shared_bytes(in.dk, in.dv);
-    allow_shared(reinterpret_cast<const void*>(backward_sweep_kernel), sweep_bytes, "the backward sweep");
-    backward_sweep_kernel<<<sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes, stream()>>>(
-        in, chunks.plan(), prepared.p, f32(d_o), static_cast<const int64_t*>(tables.outs.device_raw()), saved);
-    check_launch("gated_delta backward_sweep_kernel");
+    const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
+    launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
+                       "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
+                       static_cast<const int64_t*>(tables.outs.device_raw()), saved);
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
-      allow_shared(reinterpret_cast<const void*>(chunk_backward_kernel), bytes, "the chunk backward");
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
-      const dim3 grid(static_cast<unsigned>(chunks.chunks), static_cast<unsigned>(in.H));
-      chunk_backward_kernel<<<grid, kChunkThreads, bytes, stream()>>>(in, chunks.plan(), prepared.p, saved, grad,
-                                                                      chunk_backward_stage(in.dk, in.dv));
-      check_launch("gated_delta chunk_backward_kernel");
+      launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
+                         "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
+                         chunk_backward_stage(in.dk, in.dv));
     }
   }
   if (d_initial) *d_initial = tables.out_states;
