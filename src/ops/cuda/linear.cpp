@@ -51,6 +51,7 @@ struct Context {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+  std::mutex enqueue;  // held while one GEMM is queued (see run())
 };
 
 Context& context() {
@@ -151,6 +152,10 @@ void run(const Gemm& g) {
   }
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
   const double alpha64 = 1.0, beta64 = g.accumulate ? 1.0 : 0.0;
+  // One GEMM may be several kernels that pass partial sums through the shared workspace (split-K):
+  // another host thread's GEMM queued between them on the same stream would overwrite them, so
+  // each GEMM is queued whole.
+  std::lock_guard<std::mutex> queue_whole(ctx.enqueue);
   S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
                                b.v, f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
                                ctx.workspace, Context::kWorkspace, stream()));
