@@ -8,10 +8,9 @@
 
 #include "core/error.h"
 #include "core/half.h"
-#include "model/arch/random_falcon_h1.h"
-#include "model/arch/random_qwen35.h"
 #include "model/forward.h"
 #include "model/model_on_device.h"
+#include "support/small_models.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -19,36 +18,14 @@ using namespace s0;
 namespace {
 
 Qwen35Dims small_qwen(DType dtype) {
-  Qwen35Dims d;
-  d.hidden = 64;
-  d.layers = 4;
-  d.intermediate = 96;
-  d.vocab = 97;
-  d.linear_k_heads = 2;
-  d.linear_v_heads = 4;
-  d.linear_k_dim = 16;
-  d.linear_v_dim = 8;
-  d.heads = 4;
-  d.kv_heads = 2;
-  d.head_dim = 16;
+  Qwen35Dims d = test::small_qwen35();
   d.dtype = dtype;
   d.init_std = 0.2f;
   return d;
 }
 
 FalconH1Dims small_falcon() {
-  FalconH1Dims d;
-  d.hidden = 48;
-  d.layers = 2;
-  d.intermediate = 96;
-  d.vocab = 101;
-  d.heads = 4;
-  d.kv_heads = 2;
-  d.head_dim = 12;
-  d.mamba_heads = 6;
-  d.mamba_head_dim = 8;
-  d.d_state = 10;
-  d.groups = 2;
+  FalconH1Dims d = test::small_falcon_h1();
   d.dtype = DType::BF16;
   d.init_std = 0.2f;
   return d;
