@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -70,6 +71,27 @@ LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_
   return {l, {on_gpu(l.w), on_gpu(l.b), precise, in, out}};
 }
 
+// The forward of `gpu` (and its backward, when there is no bias) against `cpu` on the same random
+// rows, the CPU given `operand` of each input (what the GPU's GEMM effectively multiplies).
+void expect_linear_matches(const ops::Linear& cpu, const ops::Linear& gpu, const ops::Varlen& groups, bool add,
+                           const std::function<Tensor(const Tensor&)>& operand, const std::string& what,
+                           uint32_t seed) {
+  const int64_t rows = groups.rows(), in = cpu.in, out = cpu.out;
+  const Tensor x = randn({rows, in}, seed), y0 = randn({rows, out}, seed + 1);
+  Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
+  Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
+  ops::linear_forward(cpu, operand(x), groups, y_cpu, add);
+  ops::linear_forward(gpu, on_gpu(x), groups, y_gpu, add);
+  expect_close(y_cpu, y_gpu, kReduction, what + " forward");
+  if (!cpu.b.empty()) return;  // the backward has no bias term
+  const Tensor dy = randn({rows, out}, seed + 2), dx0 = randn({rows, in}, seed + 3);
+  Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
+  Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
+  ops::linear_backward(cpu, operand(dy), groups, dx_cpu, add);
+  ops::linear_backward(gpu, on_gpu(dy), groups, dx_gpu, add);
+  expect_close(dx_cpu, dx_gpu, kReduction, what + " backward");
+}
+
 }  // namespace
 
 // ---- linear --------------------------------------------------------------------------------
@@ -77,25 +99,11 @@ LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_
 TEST(CudaDenseLinear, ForwardAndBackwardMatchCpu) {
   S0_REQUIRE_GPU();
   const ops::Varlen groups{{0, 7, 8, 30, 31, 70}};  // sequences of several rows and of one row
-  const int64_t rows = 70, in = 520, out = 392;
   for (bool bias : {false, true})
     for (bool add : {false, true}) {
-      const std::string tag = std::string(bias ? " bias" : "") + (add ? " add" : "");
-      const LinearPair l = make_linear(in, out, bias, false, 10);
-      const Tensor x = randn({rows, in}, 11), y0 = randn({rows, out}, 12);
-      Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
-      Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
-      ops::linear_forward(l.cpu, x, groups, y_cpu, add);
-      ops::linear_forward(l.gpu, on_gpu(x), groups, y_gpu, add);
-      expect_close(y_cpu, y_gpu, kReduction, "linear_forward" + tag);
-      if (bias) continue;  // the backward has no bias term
-
-      const Tensor dy = randn({rows, out}, 13), dx0 = randn({rows, in}, 14);
-      Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
-      Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
-      ops::linear_backward(l.cpu, dy, groups, dx_cpu, add);
-      ops::linear_backward(l.gpu, on_gpu(dy), groups, dx_gpu, add);
-      expect_close(dx_cpu, dx_gpu, kReduction, "linear_backward" + std::string(add ? " accumulate" : ""));
+      const LinearPair l = make_linear(520, 392, bias, false, 10);
+      expect_linear_matches(l.cpu, l.gpu, groups, add, [](const Tensor& t) { return t; },
+                            std::string("linear") + (bias ? " bias" : "") + (add ? " add" : ""), 11);
     }
 }
 
@@ -147,9 +155,8 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
 TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
   S0_REQUIRE_GPU();
   const ops::Varlen groups{{0, 5, 6, 90}};
-  const int64_t rows = 90, in = 640, out = 328;
-  auto rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
-  auto split_sum = [&](const Tensor& t) {
+  const std::function<Tensor(const Tensor&)> rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
+  const std::function<Tensor(const Tensor&)> split_sum = [&](const Tensor& t) {
     const Tensor hi = rounded(t);
     std::vector<float> v(static_cast<size_t>(t.numel()));
     for (size_t i = 0; i < v.size(); ++i) v[i] = hi.f32()[i] + bf16_to_f32(f32_to_bf16(t.f32()[i] - hi.f32()[i]));
@@ -158,24 +165,11 @@ TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
   for (bool precise : {false, true})
     for (bool bias : {false, true})
       for (bool add : {false, true}) {
+        const LinearPair f = make_linear(640, 328, bias, false, 40);
+        const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
+        const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
         const std::string tag = std::string(precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
-        const auto operand = [&](const Tensor& t) { return precise ? split_sum(t) : rounded(t); };
-        const LinearPair f = make_linear(in, out, bias, false, 40);
-        const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, in, out};
-        const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, in, out};
-        const Tensor x = randn({rows, in}, 41), y0 = randn({rows, out}, 42);
-        Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
-        Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
-        ops::linear_forward(oracle, operand(x), groups, y_cpu, add);
-        ops::linear_forward(gpu, on_gpu(x), groups, y_gpu, add);
-        expect_close(y_cpu, y_gpu, kReduction, "bf16 linear_forward" + tag);
-        if (bias) continue;
-        const Tensor dy = randn({rows, out}, 43), dx0 = randn({rows, in}, 44);
-        Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
-        Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
-        ops::linear_backward(oracle, operand(dy), groups, dx_cpu, add);
-        ops::linear_backward(gpu, on_gpu(dy), groups, dx_gpu, add);
-        expect_close(dx_cpu, dx_gpu, kReduction, "bf16 linear_backward" + tag);
+        expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear" + tag, 41);
       }
 }
 
