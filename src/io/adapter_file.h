@@ -69,8 +69,8 @@ inline constexpr const char* kOptimizerFile = "optimizer.safetensors";
 
 // Checks that an adapter may be written to `dir`: absent, an empty folder, or an adapter folder
 // (its three files, plus s0's own optimizer, lock and temporary files, nothing else); an existing
-// adapter is replaced only when `overwrite`. Anything else fails with one line: replacing must never delete
-// what s0 did not write.
+// adapter is replaced only when `overwrite`. Anything else fails with one line: replacing must
+// never delete what s0 did not write.
 void check_adapter_output(const std::filesystem::path& dir, bool overwrite);
 
 // Writes the folder as described above, creating it if needed; `dir` may end in "/" or "/.".
