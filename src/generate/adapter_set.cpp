@@ -14,7 +14,7 @@ StateSet load_activated_adapter(const HybridModel& model, const std::string& dir
 
 const StateSet* AdapterSet::get(const std::string& dir, std::optional<double> alpha) {
   std::string key = dir;
-  if (alpha) key += "\n" + std::to_string(*alpha);
+  if (alpha) key.append(1, '\n').append(std::to_string(*alpha));
   auto it = loaded_.find(key);
   if (it != loaded_.end()) return it->second.get();
   auto states = std::make_unique<StateSet>(load_activated_adapter(model_, dir, alpha));
