@@ -70,11 +70,13 @@ void Scheduler::cancel(uint64_t id) {
   std::erase_if(running_, has_id);
 }
 
-size_t Scheduler::cancel_all() {
-  const size_t n = waiting_.size() + running_.size();
-  waiting_.clear();
+void Scheduler::abort_all(const std::string& reason) {
+  std::vector<std::unique_ptr<Sequence>> all = std::move(running_);
   running_.clear();
-  return n;
+  for (auto& s : waiting_) all.push_back(std::move(s));
+  waiting_.clear();
+  for (auto& s : all)
+    if (s->events.on_abort) s->events.on_abort(reason);
 }
 
 void Scheduler::admit() {

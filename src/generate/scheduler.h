@@ -50,6 +50,8 @@ struct SequenceEvents {
   std::function<bool(int64_t token)> on_token;
   // Once, when the sequence ends (not when it is cancelled).
   std::function<void(Generation&&)> on_finish;
+  // Once, instead of on_finish, when the sequence could not go on (abort_all): the reason.
+  std::function<void(const std::string& reason)> on_abort;
 };
 
 struct SchedulerOptions {
@@ -80,9 +82,9 @@ class Scheduler {
   void cancel(uint64_t id);
   // One forward over the running batch, after admitting queued sequences into free slots.
   void step();
-  // Drops every sequence (after a failed step, whose caches are no longer trustworthy); returns
-  // how many there were.
-  size_t cancel_all();
+  // Ends every sequence with on_abort(reason): after a failed step, whose caches are no longer
+  // trustworthy, or at shutdown.
+  void abort_all(const std::string& reason);
 
   bool idle() const { return running_.empty() && waiting_.empty(); }
   size_t running() const { return running_.size(); }
