@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <random>
+#include <thread>
 
 #include "core/error.h"
 #include "serve/api_error.h"
@@ -279,12 +280,17 @@ int Server::bind() {
 void Server::run() {
   // A write to a client that went away must fail (and cancel its request), not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  run_called_ = true;
+  if (draining_) return;  // shut down before it started (shutdown() saw no run)
   http_->listen_after_bind();
 }
 
 void Server::shutdown() {
   draining_ = true;
   engine_.drain();
+  // httplib's stop() is a no-op until the listener runs: give a starting run() a moment to get there.
+  for (int waited_ms = 0; run_called_ && !http_->is_running() && waited_ms < 5000; ++waited_ms)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   http_->stop();  // handlers still writing finish first: the listener joins them
 }
 

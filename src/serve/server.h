@@ -72,6 +72,7 @@ class Server {
 
   std::atomic<uint64_t> next_id_{0};
   std::atomic<bool> draining_{false};
+  std::atomic<bool> run_called_{false};
 };
 
 }  // namespace s0::serve

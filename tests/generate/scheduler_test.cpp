@@ -78,7 +78,7 @@ TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
   std::vector<Generation> alone(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     Scheduler one(L.model, so);
-    one.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) { alone[i] = std::move(g); }});
+    one.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) { alone[i] = std::move(g); }, {}});
     while (!one.idle()) one.step();
   }
 
@@ -89,7 +89,7 @@ TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
     return shared.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) {
                                                                together[i] = std::move(g);
                                                                ++finished[i];
-                                                             }});
+                                                             }, {}});
   };
   add(0);
   add(1);
@@ -124,7 +124,7 @@ TEST(Scheduler, CancelFreesTheSlotAtTheNextStep) {
   SequenceSpec long_one = spec_of(L.prompt(0, 5), nullptr, 0);
   long_one.max_new_tokens = 1000;
   bool long_finished = false;
-  const uint64_t id = s.add(long_one, {{}, [&](Generation&&) { long_finished = true; }});
+  const uint64_t id = s.add(long_one, {{}, [&](Generation&&) { long_finished = true; }, {}});
   s.add(spec_of(L.prompt(1, 5), nullptr, 1), {});
   s.step();
   s.step();
