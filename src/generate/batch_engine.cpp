@@ -96,6 +96,7 @@ void BatchEngine::loop() {
     }
     lock.lock();
     scheduled_ = {scheduler_.running(), scheduler_.waiting()};
+    if (scheduler_.idle()) quiet_.notify_all();
   }
 }
 
