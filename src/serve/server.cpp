@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <csignal>
 #include <random>
@@ -57,6 +58,10 @@ Server::Server(ModelSession& session, const ServerOptions& options)
   }
   const size_t threads = handler_threads(options);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
   http_->set_payload_max_length(size_t{16} << 20);
   http_->set_read_timeout(10);
   http_->set_write_timeout(10);
@@ -274,6 +279,9 @@ int Server::bind() {
   const int port = options_.port == 0 ? http_->bind_to_any_port(options_.host)
                                       : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port < 0) fail("cannot listen on ", options_.host, ":", options_.port, " (in use, or not an address of this machine)");
+  // httplib 0.11 listens with a backlog of 5: dozens of clients connecting at once would overflow
+  // it and have connections dropped. Linux lets listen() be called again to raise the backlog.
+  ::listen(listen_socket_, SOMAXCONN);
   return port;
 }
 

@@ -73,6 +73,7 @@ class Server {
   std::atomic<uint64_t> next_id_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> run_called_{false};
+  int listen_socket_ = -1;
 };
 
 }  // namespace s0::serve

@@ -28,7 +28,7 @@ httplib::Headers headers(const std::string& key) {
 }
 
 HttpReply reply_of(const httplib::Result& r) {
-  if (!r) return {};
+  if (!r) return {0, "no answer: " + httplib::to_string(r.error())};
   return {r->status, r->body};
 }
 

@@ -12,7 +12,7 @@ namespace s0::test {
 
 struct HttpReply {
   int status = 0;  // 0: no answer (connection failed or timed out)
-  std::string body;
+  std::string body;  // without an answer: why not
   Json json() const;
 };
 
