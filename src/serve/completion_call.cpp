@@ -7,7 +7,11 @@ CompletionCall::CompletionCall(const Tokenizer& tokenizer, const std::vector<std
                                std::shared_ptr<const StateSet> adapter)
     : metrics_(metrics), model_(std::move(model)), arrival_(arrival), adapter_(std::move(adapter)) {
   for (size_t i = 0; i < choices; ++i)
-    streams_.emplace_back(tokenizer, stop, [this, i](const std::string& piece) { push({i, piece, false, "", ""}); });
+    streams_.emplace_back(tokenizer, stop, [this, i](const std::string& piece) {
+      ++pieces_;
+      if (flushing_) flushed_ += piece;
+      else push({i, piece, false, "", ""});
+    });
 }
 
 void CompletionCall::push(Event e) {
@@ -30,12 +34,21 @@ SequenceEvents CompletionCall::events_for(size_t i) {
       std::lock_guard<std::mutex> lock(self->mutex_);
       ++self->completion_tokens_;
     }
-    return self->streams_[i].push(token);
+    // One event per token, empty while the stream holds its text back (a stop string may be
+    // forming, or a character is incomplete): a streaming client sees every token arrive.
+    const size_t before = self->pieces_;
+    const bool stop = self->streams_[i].push(token);
+    if (self->pieces_ == before) self->push({i, "", false, "", ""});
+    return stop;
   };
   ev.on_finish = [self, i](Generation&& g) {
-    self->streams_[i].finish();  // flushes held-back text as pieces first
+    // What the stream still held back goes with the end, so each token stays one event.
+    self->flushing_ = true;
+    self->streams_[i].finish();
+    self->flushing_ = false;
     // An EOS ends the text as a stop string does; only the length limit differs.
-    self->push({i, "", true, g.finish == FinishReason::length ? "length" : "stop", ""});
+    self->push({i, std::move(self->flushed_), true, g.finish == FinishReason::length ? "length" : "stop", ""});
+    self->flushed_.clear();
   };
   ev.on_abort = [self, i](const std::string& reason) { self->push({i, "", true, "", reason}); };
   return ev;

@@ -1,7 +1,8 @@
 #pragma once
 // One completion request in flight, between the engine thread and the HTTP thread that answers it:
 // per choice a TextStream (stop strings, held-back text) fed by the engine's callbacks, and a queue
-// of events -- text pieces, ends, aborts -- that the HTTP thread takes in order. The engine's
+// of events -- one per generated token (its text piece, possibly empty), ends, aborts -- that the
+// HTTP thread takes in order. The engine's
 // callbacks hold the call by shared pointer, so it outlives a client that went away.
 #include <chrono>
 #include <condition_variable>
@@ -24,7 +25,7 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   using Clock = std::chrono::steady_clock;
   struct Event {
     size_t choice = 0;
-    std::string text;           // a piece of the choice's text (may be empty on an end)
+    std::string text;           // a piece of the choice's text (may be empty); on an end, its tail
     bool end = false;           // the choice is complete
     std::string finish_reason;  // with end: "stop" or "length"
     std::string error;          // with end: why the choice was aborted (empty when it finished)
@@ -51,6 +52,9 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   const Clock::time_point arrival_;
   const std::shared_ptr<const StateSet> adapter_;
   bool saw_token_ = false;  // engine thread only
+  size_t pieces_ = 0;       // engine thread only: text pieces the streams have handed out
+  bool flushing_ = false;   // engine thread only: a stream's finish() is handing out its tail
+  std::string flushed_;     // engine thread only: that tail
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;

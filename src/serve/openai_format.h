@@ -26,8 +26,9 @@ struct ChoiceResult {
 Json usage_json(int64_t prompt_tokens, int64_t completion_tokens);
 Json completion_response(const ResponseHead& head, const std::vector<ChoiceResult>& choices, int64_t prompt_tokens,
                          int64_t completion_tokens);
-// A streamed chunk for `choice`: a piece of text, or (finish_reason set) its end. A chat stream
-// opens each choice with a chunk whose delta carries the assistant role (`opening`).
+// A streamed chunk for `choice`: a token's piece of text, or (finish_reason set) its end with what
+// text was held back to the end. A chat stream opens each choice with a chunk whose delta carries
+// the assistant role (`opening`).
 Json stream_chunk(const ResponseHead& head, size_t choice, const std::string& text, const std::string& finish_reason,
                   bool opening = false);
 // The last streamed chunk when the client asked for usage: no choices, the counts.

@@ -16,8 +16,6 @@ namespace s0::serve {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -168,33 +166,39 @@ int64_t Server::max_tokens_for(const CompletionRequest& r, int64_t prompt_tokens
 }
 
 void Server::complete(const httplib::Request& req, httplib::Response& res, bool chat) {
-  const Clock::time_point arrival = Clock::now();
-  const CompletionRequest r = parse_completion_request(parse_body(req), chat);
+  const Admitted a = admit(parse_completion_request(parse_body(req), chat), Clock::now());
+  if (a.stream) answer_stream(a, res);
+  else answer_whole(a, res);
+}
+
+Server::Admitted Server::admit(const CompletionRequest& r, Clock::time_point arrival) {
   const ServedModel served = adapters_.find(r.model);
-  std::vector<int64_t> prompt;
-  std::shared_ptr<CompletionCall> call;
-  std::vector<uint64_t> tickets;
-  const size_t n = static_cast<size_t>(r.n);
+  Admitted a;
+  a.model = served.name;
+  a.n = static_cast<size_t>(r.n);
+  a.stream = r.stream;
+  a.include_usage = r.include_usage;
   try {
     if (draining_) throw ApiError(503, "service_unavailable", "the server is shutting down");
-    prompt = prompt_tokens(r);
-    const int64_t max_tokens = max_tokens_for(r, static_cast<int64_t>(prompt.size()));
+    const std::vector<int64_t> prompt = prompt_tokens(r);
+    a.prompt_tokens = static_cast<int64_t>(prompt.size());
+    const int64_t max_tokens = max_tokens_for(r, a.prompt_tokens);
     if (r.n > options_.scheduler.max_batch + options_.max_queue)
       throw bad_request("n = " + std::to_string(r.n) + " is more than this server holds at once (" +
                             std::to_string(options_.scheduler.max_batch + options_.max_queue) + ")",
                         "n");
     const uint64_t seed = r.seed ? *r.seed : std::random_device{}();
-    call = std::make_shared<CompletionCall>(session_.tokenizer(), r.stop, n, metrics_, served.name, arrival,
-                                            served.states);
+    a.call = std::make_shared<CompletionCall>(session_.tokenizer(), r.stop, a.n, metrics_, served.name, arrival,
+                                              served.states);
     std::vector<SequenceSpec> specs;
     std::vector<SequenceEvents> events;
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < a.n; ++i) {
       // Choice i samples from stream i, as the i-th line of `s0 generate --prompts` does.
       specs.push_back({prompt, served.states.get(), {r.temperature, r.top_p, r.top_k, seed}, i, max_tokens,
                        session_.eos_ids(), false});
-      events.push_back(call->events_for(i));
+      events.push_back(a.call->events_for(i));
     }
-    switch (engine_.submit(std::move(specs), std::move(events), tickets)) {
+    switch (engine_.submit(std::move(specs), std::move(events), a.tickets)) {
       case BatchEngine::Admission::accepted: break;
       case BatchEngine::Admission::full:
         throw ApiError(429, "rate_limit_error", "the queue is full; retry later", "", "queue_full");
@@ -206,30 +210,31 @@ void Server::complete(const httplib::Request& req, httplib::Response& res, bool 
     throw;
   }
   metrics_.started(served.name);
-  const ResponseHead head{chat, std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(started_) + "-" +
-                                    std::to_string(next_id_++),
-                          unix_seconds(), served.name};
-  const int64_t prompt_count = static_cast<int64_t>(prompt.size());
+  a.head = {r.chat, std::string(r.chat ? "chatcmpl-" : "cmpl-") + std::to_string(started_) + "-" +
+                        std::to_string(next_id_++),
+            unix_seconds(), served.name};
+  return a;
+}
 
-  if (!r.stream) {
-    std::vector<ChoiceResult> choices(n);
-    std::string error;
-    for (size_t ended = 0; ended < n;) {
-      const std::optional<CompletionCall::Event> e = call->next(std::chrono::seconds(1));
-      if (!e) continue;
-      choices[e->choice].text += e->text;
-      if (!e->end) continue;
-      ++ended;
-      choices[e->choice].finish_reason = e->finish_reason;
-      if (!e->error.empty()) error = e->error;
-    }
-    metrics_.ended(served.name, error.empty() ? Outcome::finished : Outcome::failed, prompt_count,
-                   call->completion_tokens());
-    if (!error.empty()) throw ApiError(500, "internal_error", error);
-    reply(res, 200, completion_response(head, choices, prompt_count, call->completion_tokens()));
-    return;
+void Server::answer_whole(const Admitted& a, httplib::Response& res) {
+  std::vector<ChoiceResult> choices(a.n);
+  std::string error;
+  for (size_t ended = 0; ended < a.n;) {
+    const std::optional<CompletionCall::Event> e = a.call->next(std::chrono::seconds(1));
+    if (!e) continue;
+    choices[e->choice].text += e->text;
+    if (!e->end) continue;
+    ++ended;
+    choices[e->choice].finish_reason = e->finish_reason;
+    if (!e->error.empty()) error = e->error;
   }
+  const int64_t completion_tokens = a.call->completion_tokens();
+  metrics_.ended(a.model, error.empty() ? Outcome::finished : Outcome::failed, a.prompt_tokens, completion_tokens);
+  if (!error.empty()) throw ApiError(500, "internal_error", error);
+  reply(res, 200, completion_response(a.head, choices, a.prompt_tokens, completion_tokens));
+}
 
+void Server::answer_stream(const Admitted& a, httplib::Response& res) {
   struct StreamState {
     bool opened = false, done = false;
     size_t ended = 0;
@@ -239,39 +244,37 @@ void Server::complete(const httplib::Request& req, httplib::Response& res, bool 
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [call, state, head, n, include_usage = r.include_usage, prompt_count](size_t, httplib::DataSink& sink) {
+      [a, state](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
+        auto event = [&](const Json& j) { return write(sse_event(j.dump())); };
         if (!state->opened) {
           state->opened = true;
-          if (head.chat)
-            for (size_t i = 0; i < n; ++i)
-              if (!write(sse_event(stream_chunk(head, i, "", "", true).dump()))) return false;
+          if (a.head.chat)
+            for (size_t i = 0; i < a.n; ++i)
+              if (!event(stream_chunk(a.head, i, "", "", true))) return false;
         }
-        const std::optional<CompletionCall::Event> e = call->next(std::chrono::seconds(1));
+        const std::optional<CompletionCall::Event> e = a.call->next(std::chrono::seconds(1));
         // An SSE comment while nothing comes: clients skip it, and a closed connection shows here.
         if (!e) return write(": waiting\n\n");
-        if (e->end && !e->error.empty()) state->error = e->error;
-        if (!e->text.empty() && !write(sse_event(stream_chunk(head, e->choice, e->text, "").dump()))) return false;
-        if (!e->end) return true;
-        if (e->error.empty() && !write(sse_event(stream_chunk(head, e->choice, "", e->finish_reason).dump())))
-          return false;
-        if (++state->ended < n) return true;
-        if (!state->error.empty() &&
-            !write(sse_event(error_body(ApiError(500, "internal_error", state->error)).dump())))
-          return false;
-        if (include_usage && !write(sse_event(usage_chunk(head, prompt_count, call->completion_tokens()).dump())))
-          return false;
+        if (!e->end) return event(stream_chunk(a.head, e->choice, e->text, ""));
+        if (!e->error.empty()) state->error = e->error;
+        else if (!event(stream_chunk(a.head, e->choice, e->text, e->finish_reason))) return false;
+        if (++state->ended < a.n) return true;
+        if (!state->error.empty() && !event(error_body(ApiError(500, "internal_error", state->error)))) return false;
+        if (a.include_usage && !event(usage_chunk(a.head, a.prompt_tokens, a.call->completion_tokens()))) return false;
         if (!write(sse_event("[DONE]"))) return false;
         state->done = true;
         sink.done();
         return true;
       },
-      [this, call, state, tickets, name = served.name, prompt_count](bool) {
+      [this, a, state](bool) {
         // Gone before the end: free the slots now rather than generating for nobody.
         if (!state->done)
-          for (uint64_t t : tickets) engine_.cancel(t);
-        const Outcome outcome = !state->done ? Outcome::cancelled : state->error.empty() ? Outcome::finished : Outcome::failed;
-        metrics_.ended(name, outcome, prompt_count, call->completion_tokens());
+          for (uint64_t t : a.tickets) engine_.cancel(t);
+        const Outcome outcome = !state->done ? Outcome::cancelled
+                                : state->error.empty() ? Outcome::finished
+                                                       : Outcome::failed;
+        metrics_.ended(a.model, outcome, a.prompt_tokens, a.call->completion_tokens());
       });
 }
 

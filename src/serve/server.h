@@ -7,6 +7,7 @@
 // streaming client that goes away has its sequences cancelled at the next step. HTTP itself is
 // cpp-httplib's: no request parsing is written here.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,8 +16,10 @@
 #include "generate/batch_engine.h"
 #include "generate/model_session.h"
 #include "serve/adapter_registry.h"
+#include "serve/completion_call.h"
 #include "serve/completion_request.h"
 #include "serve/metrics.h"
+#include "serve/openai_format.h"
 
 namespace httplib {
 class Server;
@@ -54,8 +57,24 @@ class Server {
 
  private:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  using Clock = std::chrono::steady_clock;
+  // A completion request accepted by the engine.
+  struct Admitted {
+    std::shared_ptr<CompletionCall> call;
+    std::vector<uint64_t> tickets;  // its sequences in the engine
+    ResponseHead head;
+    std::string model;
+    int64_t prompt_tokens = 0;
+    size_t n = 1;
+    bool stream = false, include_usage = false;
+  };
   Handler guarded(Handler handler, bool needs_key);
   void complete(const httplib::Request& req, httplib::Response& res, bool chat);
+  // Checks the request against the model and the context, tokenises it and submits its choices;
+  // an ApiError (and a `rejected` count) when it cannot be served.
+  Admitted admit(const CompletionRequest& r, Clock::time_point arrival);
+  void answer_whole(const Admitted& a, httplib::Response& res);
+  void answer_stream(const Admitted& a, httplib::Response& res);
   std::vector<int64_t> prompt_tokens(const CompletionRequest& r) const;
   int64_t max_tokens_for(const CompletionRequest& r, int64_t prompt_tokens) const;
 

@@ -1,10 +1,14 @@
 // The continuous-batching scheduler: chunked prefill against whole-prompt prefill, and a
 // sequence's result bit for bit independent of when it joined, what ran beside it, the step's
-// prompt budget and cancellations of its neighbours.
+// prompt budget and cancellations of its neighbours; the threaded BatchEngine over it.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
 
 #include "check/reference_check.h"
 #include "check/reference_fixture.h"
+#include "generate/batch_engine.h"
 #include "generate/generator.h"
 #include "generate/scheduler.h"
 #include "model/arch/registry.h"
@@ -146,6 +150,52 @@ TEST(Scheduler, BadOptionsAndRequestsAreOneClearError) {
   Scheduler s(L.model, {});
   EXPECT_NE(test::error_of([&] { s.add({}, {}); }).find("request is empty"), std::string::npos);
   EXPECT_TRUE(s.idle());
+}
+
+}  // namespace
+
+namespace {
+
+// The threaded engine: submissions beyond max_batch + max_queue are refused whole, a cancelled
+// sequence never finishes, drain() returns once every admitted sequence has ended and then refuses
+// new work; results equal generate()'s.
+TEST(BatchEngine, BoundedQueueCancelAndDrain) {
+  const s0::test::LoadedFixture L("falcon-h1-plain");
+  SchedulerOptions so;
+  so.max_batch = 2;
+  BatchEngine engine(L.model, so, 1);
+  std::mutex m;
+  std::map<uint64_t, Generation> done;
+  auto events = [&](uint64_t key) {
+    SequenceEvents ev;
+    ev.on_finish = [&, key](Generation&& g) {
+      std::lock_guard<std::mutex> lock(m);
+      done[key] = std::move(g);
+    };
+    return ev;
+  };
+  SequenceSpec endless = spec_of(L.prompt(0, 5), nullptr, 0);
+  endless.max_new_tokens = 1 << 20;
+  endless.eos_ids.clear();
+  std::vector<uint64_t> tickets, more;
+  ASSERT_EQ(engine.submit({endless, endless}, {events(0), events(1)}, tickets), BatchEngine::Admission::accepted);
+  // Two running (or about to) and one place in the queue: a group of two does not fit.
+  const SequenceSpec short_one = spec_of(L.prompt(1, 6), nullptr, 2);
+  EXPECT_EQ(engine.submit({short_one, short_one}, {events(2), events(3)}, more), BatchEngine::Admission::full);
+  ASSERT_EQ(engine.submit({short_one}, {events(2)}, more), BatchEngine::Admission::accepted);
+  for (uint64_t t : tickets) engine.cancel(t);
+  engine.drain();
+  EXPECT_EQ(engine.submit({short_one}, {events(4)}, more), BatchEngine::Admission::closed);
+  std::lock_guard<std::mutex> lock(m);
+  ASSERT_EQ(done.size(), 1u);
+  GenerationOptions go;
+  go.max_new_tokens = short_one.max_new_tokens;
+  go.sampling = short_one.sampling;
+  go.keep_logits = true;
+  const Generation want = generate(L.model, {{short_one.prompt, nullptr, short_one.stream}}, go)[0];
+  EXPECT_EQ(done[2].tokens, want.tokens);
+  EXPECT_EQ(done[2].logits, want.logits);
+  EXPECT_EQ(engine.load().running + engine.load().waiting, 0u);
 }
 
 }  // namespace

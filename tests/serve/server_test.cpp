@@ -156,6 +156,15 @@ TEST_F(Serve, StreamedChunksConcatenateToTheWholeAnswer) {
     const Json last = parse_json(s.data.back(), "usage chunk");
     EXPECT_TRUE(last["choices"].empty());
     EXPECT_EQ(last["usage"], w["usage"]);
+    // One chunk per generated token (besides a chat choice's opening chunk and every choice's end).
+    int64_t token_chunks = 0;
+    for (const std::string& d : s.data) {
+      const Json j = parse_json(d, "a streamed chunk");
+      if (j["choices"].empty()) continue;
+      const Json& c = j["choices"][0];
+      if (c["finish_reason"].is_null() && !(c.contains("delta") && c["delta"].contains("role"))) ++token_chunks;
+    }
+    EXPECT_EQ(token_chunks, w["usage"]["completion_tokens"].get<int64_t>());
   }
 }
 
