@@ -53,10 +53,10 @@ fs::path prepare(const std::string& model_arg) {
       if (!fs::exists(dir / f)) fs::create_symlink(weights / f, dir / f);
     s0::write_byte_tokenizer(dir);
   }
+  if (fs::exists(dir / "adapters" / "a7" / "states.safetensors")) return dir;
   const s0::HybridModel model = s0::load_model(dir);
   for (int a = 0; a < 8; ++a) {
     const fs::path out = dir / "adapters" / ("a" + std::to_string(a));
-    if (fs::exists(out / "states.safetensors")) continue;
     s0::AdapterFile f;
     f.arch = model.recurrent.at(0).arch;
     f.state_shape = model.recurrent.at(0).state_shape;
@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
     }
   }
   const fs::path dir = prepare(fl.model);
-  const int64_t vocab = s0::load_model(dir).vocab;
+  const int64_t vocab = s0::json_int(s0::load_json_file(dir / "config.json"), "vocab_size", "config.json");
   std::printf("s0 serve on %s (vocab %lld); prompts of %d tokens, greedy, streamed\n", dir.c_str(),
               static_cast<long long>(vocab), fl.prompt_tokens);
   const ServerProcess server(fl, dir);

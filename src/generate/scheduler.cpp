@@ -133,11 +133,13 @@ void Scheduler::step() {
   }
   const ForwardOutput fwd = forward(model_, batch, fo);
   for (size_t i = 0; i < fed.size(); ++i) fed[i]->cache.length += static_cast<int64_t>(inputs[i].size());
+  // Sampling runs on the host (on the CPU this is the forward's own tensor, no copy).
+  const Tensor logits = fwd.logits.to(Device::cpu());
 
   for (size_t r = 0; r < sampling.size(); ++r) {
     Sequence& s = *sampling[r];
     Generation& g = s.out;
-    const float* row = fwd.logits.f32() + static_cast<int64_t>(r) * model_.vocab;
+    const float* row = logits.f32() + static_cast<int64_t>(r) * model_.vocab;
     if (s.spec.keep_logits) g.logits.emplace_back(row, row + model_.vocab);
     const int64_t token = s.sampler.next(row, model_.vocab);
     const std::vector<int64_t>& eos = s.spec.eos_ids;

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 #include <thread>
@@ -35,8 +36,10 @@ Json parse_body(const httplib::Request& req) {
 
 // The handler threads: every running and queued sequence may hold one (a waiting client), plus a
 // few for the quick routes, so that a full engine answers 429 rather than stalling connections.
+// Capped: past that, connections wait for a thread instead (a huge --max-queue must not mean as
+// many threads).
 size_t handler_threads(const ServerOptions& o) {
-  return static_cast<size_t>(o.scheduler.max_batch + o.max_queue) + 8;
+  return std::min<size_t>(static_cast<size_t>(o.scheduler.max_batch + o.max_queue) + 8, 1024);
 }
 
 }  // namespace
@@ -165,8 +168,18 @@ int64_t Server::max_tokens_for(const CompletionRequest& r, int64_t prompt_tokens
   return max_tokens;
 }
 
+std::shared_ptr<void> Server::answer_in_flight() {
+  std::lock_guard<std::mutex> lock(answers_mutex_);
+  ++answers_;
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    std::lock_guard<std::mutex> lock(answers_mutex_);
+    if (--answers_ == 0) answers_quiet_.notify_all();
+  });
+}
+
 void Server::complete(const httplib::Request& req, httplib::Response& res, bool chat) {
-  const Admitted a = admit(parse_completion_request(parse_body(req), chat), Clock::now());
+  Admitted a = admit(parse_completion_request(parse_body(req), chat), Clock::now());
+  a.in_flight = answer_in_flight();
   if (a.stream) answer_stream(a, res);
   else answer_whole(a, res);
 }
@@ -299,6 +312,12 @@ void Server::run() {
 void Server::shutdown() {
   draining_ = true;
   engine_.drain();
+  {
+    // Every sequence has ended; let their answers be written out (a client that stopped reading
+    // is given up on at the write timeout, which ends its answer too).
+    std::unique_lock<std::mutex> lock(answers_mutex_);
+    answers_quiet_.wait_for(lock, std::chrono::seconds(60), [&] { return answers_ == 0; });
+  }
   // httplib's stop() is a no-op until the listener runs: give a starting run() a moment to get there.
   for (int waited_ms = 0; run_called_ && !http_->is_running() && waited_ms < 5000; ++waited_ms)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -8,8 +8,10 @@
 // cpp-httplib's: no request parsing is written here.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -67,6 +69,7 @@ class Server {
     int64_t prompt_tokens = 0;
     size_t n = 1;
     bool stream = false, include_usage = false;
+    std::shared_ptr<void> in_flight;  // held until the answer is written (answer_in_flight)
   };
   Handler guarded(Handler handler, bool needs_key);
   void complete(const httplib::Request& req, httplib::Response& res, bool chat);
@@ -93,6 +96,13 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<bool> run_called_{false};
   int listen_socket_ = -1;
+
+  // Answers still being written (a stream until its last event): httplib's stop() cuts streams
+  // short, so shutdown() waits for these first.
+  std::shared_ptr<void> answer_in_flight();
+  std::mutex answers_mutex_;
+  std::condition_variable answers_quiet_;
+  int64_t answers_ = 0;
 };
 
 }  // namespace s0::serve

@@ -78,34 +78,50 @@ class ServeProcess {
 
 TEST(ServeCli, SigtermDrainsEveryAdmittedRequestThenExits) {
   const test::ModelFolder folder(4096);
-  const Json ask = {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 1500}, {"temperature", 0}, {"stream", true}};
+  const Json ask = {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 1000}, {"temperature", 0}, {"stream", true}};
   const test::CliResult cli = test::run_s0({"generate", "--threads", "1", "--model", folder.model, "--adapter",
-                                            folder.warm, "--prompt", "go on", "--max-new-tokens", "1500"});
+                                            folder.warm, "--prompt", "go on", "--max-new-tokens", "1000"});
   ASSERT_EQ(cli.status, 0) << cli.err;
   const std::string want = cli.out.substr(0, cli.out.size() - 1);
 
-  // One slot: the first request runs while the others wait in the queue.
+  // One slot: the first request runs while the others wait in the queue, enough of them that the
+  // server is still busy well after the signal.
+  const int requests = 24;
   ServeProcess server({"--model", folder.model, "--adapter", "warm=" + folder.warm, "--port", "0", "--max-batch", "1",
-                       "--max-queue", "8", "--threads", "1"});
+                       "--max-queue", std::to_string(requests), "--threads", "1"});
   const int port = server.port();
   ASSERT_GT(port, 0);
   std::vector<std::unique_ptr<test::RawClient>> clients;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < requests; ++i) {
     clients.push_back(std::make_unique<test::RawClient>(port));
     ASSERT_TRUE(clients.back()->send_all(test::raw_post("/v1/completions", ask.dump())));
   }
-  ASSERT_TRUE(clients[0]->read_until("data: {", 20s)) << clients[0]->received();
+  // Signal once every request is admitted (and before any could have ended: nothing is read yet).
+  double admitted = 0;
+  for (int spin = 0; spin < 2000 && admitted < requests; ++spin) {
+    admitted = test::metric(test::http_get(port, "/metrics").body, "s0_requests_running{model=\"warm\"}");
+    if (admitted < requests) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(admitted, requests);
   server.signal(SIGTERM);
-  EXPECT_EQ(clients.back()->received().find("[DONE]"), std::string::npos) << "the last request had not ended yet";
+  // Draining (once the signal is taken): it says so, and takes no new work.
+  test::HttpReply health = test::http_get(port, "/health");
+  for (int spin = 0; spin < 2000 && health.status == 200; ++spin) {
+    std::this_thread::sleep_for(5ms);
+    health = test::http_get(port, "/health");
+  }
+  EXPECT_EQ(health.status, 503) << health.body;
+  const test::HttpReply late = test::http_post(port, "/v1/completions", {{"model", "warm"}, {"prompt", "late"}});
+  EXPECT_TRUE(late.status == 0 || late.status == 503) << late.status << " " << late.body;
+  // Every admitted request, queued ones included, runs to its end.
   for (auto& c : clients) {
     c->read_to_end(60s);
-    const test::SseStream s = test::parse_sse(c->received().substr(c->received().find("\r\n\r\n")));
+    const size_t body = c->received().find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos) << c->received();
+    const test::SseStream s = test::parse_sse(c->received().substr(body));
     EXPECT_TRUE(s.done);
     EXPECT_EQ(s.text(), want);
   }
-  // Draining or gone: a new request is not served.
-  const test::HttpReply late = test::http_post(port, "/v1/completions", {{"model", "warm"}, {"prompt", "late"}});
-  EXPECT_TRUE(late.status == 0 || late.status == 503) << late.status << " " << late.body;
   EXPECT_EQ(server.wait_exit(30s), 0);
 }
 
