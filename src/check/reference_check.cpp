@@ -186,9 +186,9 @@ ReferenceReport check_reference(const std::filesystem::path& dir, Device device,
     });
   }
 
-  // Decoding on the GPU needs attention over a KV cache there, which this build does not have yet.
   for (const char* name : {"gen.zero", "gen.s0"})
-    if (fx.has(name) && device.is_cpu()) add_line(check_greedy(model, fx, name, name == std::string("gen.s0") ? &fx.s0 : nullptr, meta_origin));
+    if (fx.has(name))
+      add_line(check_greedy(forward_model, fx, name, name == std::string("gen.s0") ? &device_s0 : nullptr, meta_origin));
 
   return finish_report(fx, checked, report);
 }

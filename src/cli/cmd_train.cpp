@@ -22,7 +22,7 @@
 namespace {
 
 struct TrainArgs {
-  std::string model, data, out, layers = "all", device;
+  std::string model, data, out, layers = "all", device, dtype;
   s0::TrainConfig cfg;
   double alpha = -1;
   uint64_t seed = 0;
@@ -62,6 +62,7 @@ s0::cli::Runner setup(CLI::App& app) {
   app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
       ->check(s0::cli::at_least(1));
   s0::cli::add_device_option(app, a->device, "the forward and backward run (the states and Adam stay on the host)");
+  s0::cli::add_dtype_option(app, a->dtype);
   app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
   app.add_flag("--force", a->force,
                "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
@@ -74,7 +75,8 @@ s0::cli::Runner setup(CLI::App& app) {
     s0::check_adapter_output(out, a->force);
     const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
-    const s0::HybridModel model = s0::model_on(s0::load_model(a->model), s0::cli::activated_device(a->device));
+    const s0::HybridModel model =
+        s0::load_model_on(a->model, s0::cli::activated_device(a->device), s0::cli::matrix_dtype(a->dtype));
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
     s0::TrainOptions opt;
     opt.layers = s0::parse_layer_selection(a->layers, model);

@@ -21,9 +21,13 @@ int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// JSON text for a client. Invalid UTF-8 (a parser's message quoting the bad bytes it read) becomes
+// U+FFFD rather than an exception while answering.
+std::string client_json(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 void reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(client_json(body), "application/json");
 }
 
 Json parse_body(const httplib::Request& req) {
@@ -259,7 +263,7 @@ void Server::answer_stream(const Admitted& a, httplib::Response& res) {
       "text/event-stream",
       [a, state](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
-        auto event = [&](const Json& j) { return write(sse_event(j.dump())); };
+        auto event = [&](const Json& j) { return write(sse_event(client_json(j))); };
         if (!state->opened) {
           state->opened = true;
           if (a.head.chat)

@@ -8,7 +8,7 @@
 #include "io/json.h"
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
-#include "support/small_model.h"
+#include "support/byte_model_folder.h"
 #include "support/test_support.h"
 #include "tokenizer/byte_tokenizer.h"
 

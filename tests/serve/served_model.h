@@ -7,7 +7,7 @@
 
 #include "generate/model_session.h"
 #include "serve/server.h"
-#include "support/small_model.h"
+#include "support/byte_model_folder.h"
 
 namespace s0::test {
 

@@ -169,10 +169,18 @@ TEST_F(Serve, StreamedChunksConcatenateToTheWholeAnswer) {
 }
 
 TEST_F(Serve, StopStringsEndTheTextBeforeThem) {
-  Case c{"abc", "base", 0.8, 3, 24, false, false};
-  const std::string text = test::http_post(port(), "/v1/completions", request_body(c), kKey).json()["choices"][0]["text"];
-  ASSERT_GE(text.size(), 6u);
-  const std::string stop = text.substr(3, 2);
+  // A sampled text with an ASCII character past its start (a stop string must be valid UTF-8).
+  Case c{"abc", "base", 0.8, 0, 24, false, false};
+  std::string text;
+  size_t at = std::string::npos;
+  for (uint64_t seed = 0; seed < 50 && at == std::string::npos; ++seed) {
+    c.seed = seed;
+    text = test::http_post(port(), "/v1/completions", request_body(c), kKey).json()["choices"][0]["text"];
+    for (size_t i = 2; i < text.size() && at == std::string::npos; ++i)
+      if (text[i] > 0x20 && text[i] < 0x7f) at = i;
+  }
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string stop(1, text[at]);
   for (bool stream : {false, true}) {
     Json body = request_body(c);
     body["stop"] = {stop, "never-in-this-text-\x01"};
@@ -195,6 +203,7 @@ TEST_F(Serve, BadRequestsAreOpenAIErrorObjects) {
   const std::vector<BadCase> cases = {
       {"/v1/completions", "{\"model\": \"base\", \"prompt\": ", 400, "", "invalid_request_error"},
       {"/v1/completions", "[1, 2]", 400, "", "invalid_request_error"},
+      {"/v1/completions", "{\"model\": \"base\", \"prompt\": \"\xff\xfe\"}", 400, "", "invalid_request_error"},
       {"/v1/completions", "{\"prompt\": \"hi\"}", 400, "model", "invalid_request_error"},
       {"/v1/completions", "{\"model\": 7, \"prompt\": \"hi\"}", 400, "model", "invalid_request_error"},
       {"/v1/completions", "{\"model\": \"base\"}", 400, "prompt", "invalid_request_error"},

@@ -22,12 +22,15 @@ struct QwenDims {
 };
 
 // q_proj rows come per head as [q (D) | gate (D)]; the engine wants all q rows, then all gate rows.
+// Moves bytes, so it serves float32 and bf16 weights alike.
 Tensor split_query_gate(const Tensor& w, int64_t H, int64_t D) {
-  const int64_t cols = w.rank() == 1 ? 1 : w.dim(1);
-  Tensor out = Tensor::zeros(w.shape());
-  for (int64_t h = 0; h < H; ++h) {
-    std::memcpy(out.f32_mut() + h * D * cols, w.f32() + (2 * h) * D * cols, sizeof(float) * D * cols);
-    std::memcpy(out.f32_mut() + (H + h) * D * cols, w.f32() + (2 * h + 1) * D * cols, sizeof(float) * D * cols);
+  const size_t block = (w.rank() == 1 ? 1 : static_cast<size_t>(w.dim(1))) * static_cast<size_t>(D) * dtype_size(w.dtype());
+  Tensor out = Tensor::empty(w.shape(), w.dtype());
+  const auto* src = static_cast<const char*>(w.raw());
+  auto* dst = static_cast<char*>(out.raw_mut());
+  for (size_t h = 0; h < static_cast<size_t>(H); ++h) {
+    std::memcpy(dst + h * block, src + 2 * h * block, block);
+    std::memcpy(dst + (static_cast<size_t>(H) + h) * block, src + (2 * h + 1) * block, block);
   }
   return out;
 }
@@ -84,7 +87,7 @@ GatedDeltaMixer load_gated_delta(WeightLoader& wl, const std::string& p, const Q
 
 }  // namespace
 
-HybridModel load_qwen3_5(const Checkpoint& ck) {
+HybridModel load_qwen3_5(const Checkpoint& ck, const LoadOptions& options) {
   const Json& top = ck.config();
   const bool nested = top.contains("text_config");
   const Json& cfg = nested ? top["text_config"] : top;
@@ -153,7 +156,7 @@ HybridModel load_qwen3_5(const Checkpoint& ck) {
   model.layer_kinds = types;
 
   const std::string prefix = ck.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get(prefix + "embed_tokens.weight", {d.vocab, d.hidden});
   const bool attention_bias = json_bool_or(cfg, "attention_bias", false, origin);
   for (int64_t l = 0; l < d.layers; ++l) {

@@ -9,8 +9,8 @@
 namespace s0 {
 
 namespace {
-const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& families() {
-  static const std::map<std::string, std::function<HybridModel(const Checkpoint&)>> f = {
+const std::map<std::string, std::function<HybridModel(const Checkpoint&, const LoadOptions&)>>& families() {
+  static const std::map<std::string, std::function<HybridModel(const Checkpoint&, const LoadOptions&)>> f = {
       {"qwen3_5", load_qwen3_5},
       {"qwen3_5_text", load_qwen3_5},
       {"falcon_h1", load_falcon_h1},
@@ -19,9 +19,11 @@ const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& fami
 }
 }  // namespace
 
-HybridModel load_model(const std::filesystem::path& dir) { return load_model(Checkpoint::open(dir)); }
+HybridModel load_model(const std::filesystem::path& dir, const LoadOptions& options) {
+  return load_model(Checkpoint::open(dir), options);
+}
 
-HybridModel load_model(const Checkpoint& ck) {
+HybridModel load_model(const Checkpoint& ck, const LoadOptions& options) {
   const std::string type = json_string(ck.config(), "model_type", ck.config_path());
   auto it = families().find(type);
   if (it == families().end()) {
@@ -29,7 +31,7 @@ HybridModel load_model(const Checkpoint& ck) {
     for (const auto& kv : families()) known.push_back(kv.first);
     fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", join(known, ", "), ")");
   }
-  return it->second(ck);
+  return it->second(ck, options);
 }
 
 }  // namespace s0

@@ -15,6 +15,7 @@ Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
   Tensor t = ck_.tensor(name);
   model_.parameter_count += t.numel();
   model_.parameters_by_dtype[dtype_name(t.dtype())] += t.numel();
+  if (options_.keep_bf16_matrices && t.dtype() == DType::BF16 && t.rank() == 2) return t;
   return t.to_f32();
 }
 
@@ -25,6 +26,13 @@ Tensor WeightLoader::get_if(bool required, const std::string& name, const Shape&
 
 void scale_rows(Tensor& w, int64_t begin, int64_t end, float factor) {
   const int64_t cols = w.rank() == 1 ? 1 : w.numel() / w.dim(0);
+  if (w.dtype() == DType::BF16) {
+    // A kept bf16 matrix may be a read-only view of the file: scale a copy.
+    Tensor wide = w.to_f32();
+    scale_rows(wide, begin, end, factor);
+    w = wide.to_bf16();
+    return;
+  }
   float* p = w.f32_mut();
   for (int64_t i = begin * cols; i < end * cols; ++i) p[i] *= factor;
 }
@@ -41,12 +49,19 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
       fail("internal: concat_rows of mismatched shapes ", shape_str(parts[0].shape()), " and ", shape_str(p.shape()));
     rows += p.dim(0);
   }
+  for (const Tensor& p : parts)
+    if (p.dtype() != parts[0].dtype()) {
+      // A checkpoint that stores the parts in different dtypes: the result is float32.
+      std::vector<Tensor> wide;
+      for (const Tensor& q : parts) wide.push_back(q.to_f32());
+      return concat_rows(wide);
+    }
   Shape shape = parts[0].rank() == 1 ? Shape{rows} : Shape{rows, cols};
-  Tensor out = Tensor::zeros(shape);
-  float* dst = out.f32_mut();
+  Tensor out = Tensor::empty(shape, parts[0].dtype());
+  auto* dst = static_cast<char*>(out.raw_mut());
   for (const Tensor& p : parts) {
-    std::memcpy(dst, p.f32(), p.nbytes());
-    dst += p.numel();
+    std::memcpy(dst, p.raw(), p.nbytes());
+    dst += p.nbytes();
   }
   return out;
 }

@@ -6,27 +6,20 @@
 
 #include "io/adapter_file.h"
 #include "model/arch/random_qwen35.h"
+#include "support/small_models.h"
 #include "support/test_support.h"
 #include "tokenizer/byte_tokenizer.h"
 
 namespace s0::test {
 
+// small_qwen35's shape for the byte tokenizer (vocab 257, its EOS), 256 positions, and weights
+// large enough (std 0.2) that generated text varies.
 inline Qwen35Dims small_dims(int64_t v_dim) {
-  Qwen35Dims d;
-  d.hidden = 32;
-  d.layers = 4;
-  d.intermediate = 64;
+  Qwen35Dims d = small_qwen35();
   d.vocab = 257;
-  d.linear_k_heads = 2;
-  d.linear_v_heads = 2;
-  d.linear_k_dim = 16;
   d.linear_v_dim = v_dim;
-  d.heads = 2;
-  d.kv_heads = 1;
-  d.head_dim = 16;
   d.max_positions = 256;
   d.eos_token_id = kByteTokenizerEos;
-  d.dtype = DType::F32;
   d.init_std = 0.2f;
   return d;
 }
