@@ -78,9 +78,9 @@ class ServeProcess {
 
 TEST(ServeCli, SigtermDrainsEveryAdmittedRequestThenExits) {
   const test::ModelFolder folder(4096);
-  const Json ask = {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 1000}, {"temperature", 0}, {"stream", true}};
+  const Json ask = {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 200}, {"temperature", 0}, {"stream", true}};
   const test::CliResult cli = test::run_s0({"generate", "--threads", "1", "--model", folder.model, "--adapter",
-                                            folder.warm, "--prompt", "go on", "--max-new-tokens", "1000"});
+                                            folder.warm, "--prompt", "go on", "--max-new-tokens", "200"});
   ASSERT_EQ(cli.status, 0) << cli.err;
   const std::string want = cli.out.substr(0, cli.out.size() - 1);
 
