@@ -6,13 +6,18 @@
 
 namespace s0 {
 
+StateSet load_activated_adapter(const HybridModel& model, const std::string& dir, std::optional<double> alpha) {
+  const AdapterFile file = read_adapter(resolve_model_folder(dir));
+  check_adapter_matches(file, model, dir);
+  return activate_adapter(file, model, alpha);
+}
+
 const StateSet* AdapterSet::get(const std::string& dir, std::optional<double> alpha) {
-  const std::string key = dir + (alpha ? "\n" + std::to_string(*alpha) : "");
+  std::string key = dir;
+  if (alpha) key.append(1, '\n').append(std::to_string(*alpha));
   auto it = loaded_.find(key);
   if (it != loaded_.end()) return it->second.get();
-  const AdapterFile file = read_adapter(resolve_model_folder(dir));
-  check_adapter_matches(file, model_, dir);
-  auto states = std::make_unique<StateSet>(activate_adapter(file, model_, alpha));
+  auto states = std::make_unique<StateSet>(load_activated_adapter(model_, dir, alpha));
   return loaded_.emplace(key, std::move(states)).first->second.get();
 }
 

@@ -1,15 +1,18 @@
 #pragma once
-// Batched incremental decoding over token ids. A wave of up to `batch` prompts is prefilled as one
-// packed batch, then every unfinished sequence advances one token per step; each sequence carries
-// a SequenceCache (attention keys/values, conv windows, recurrent states) that the model's layer
-// forwards extend, so a step costs one token per sequence. A sequence's adapter only sets the
-// state its recurrent layers start from at prefill: decoding costs the same with or without one.
+// Batched incremental decoding over token ids for a fixed list of requests (`s0 generate`,
+// `s0 collect`, `s0 eval`): every request goes through the continuous-batching Scheduler
+// (scheduler.h), up to `batch` sequences at a time, a new one joining as soon as one ends. Each
+// sequence carries a SequenceCache (attention keys/values, conv windows, recurrent states) that
+// the model's layer forwards extend, so a decode step costs one token per sequence. A sequence's
+// adapter only sets the state its recurrent layers start from: decoding costs the same with or
+// without one.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "generate/sampler.h"
+#include "generate/scheduler.h"
 #include "model/batch.h"
 #include "model/model.h"
 
@@ -26,16 +29,8 @@ struct GenerationOptions {
   SamplingOptions sampling;
   std::vector<int64_t> eos_ids;  // a sequence ends when it samples one (not included in its tokens)
   int64_t batch = 16;            // sequences decoded together
+  int64_t prefill_chunk = SchedulerOptions{}.prefill_chunk;  // see SchedulerOptions
   bool keep_logits = false;      // keep each step's logits row (tests, scoring)
-};
-
-enum class FinishReason { eos, stop, length };
-const char* finish_reason_name(FinishReason r);
-
-struct Generation {
-  std::vector<int64_t> tokens;  // new tokens, without the prompt and without the EOS
-  FinishReason finish = FinishReason::length;
-  std::vector<std::vector<float>> logits;  // per generated step when keep_logits (the EOS step included)
 };
 
 // Called for every new token of request `index` (not EOS); returning true ends that sequence with

@@ -32,8 +32,8 @@ struct TextResult {
   int64_t prompt_tokens = 0;
 };
 
-// Receives finished pieces of request `index`'s text, in order; together they are its final text.
-// Text that could still turn into a stop string is held back until it cannot.
+// Receives finished pieces of request `index`'s text, in order; together they are its final text
+// (see TextStream).
 using TextCallback = std::function<void(size_t index, const std::string& piece)>;
 
 class TextGenerator {
@@ -43,6 +43,9 @@ class TextGenerator {
       : model_(model), tokenizer_(tokenizer), template_(chat_template) {}
   // The token ids a prompt is generated from.
   std::vector<int64_t> encode_prompt(const std::string& prompt, const TextOptions& options) const;
+  // The token ids of a conversation (an array of {role, content}) through the chat template, with
+  // the generation prompt added.
+  std::vector<int64_t> encode_chat(const jinja::OrderedJson& messages, std::optional<bool> enable_thinking) const;
   std::vector<TextResult> run(const std::vector<TextRequest>& requests, const TextOptions& options,
                               const TextCallback& on_text = {}) const;
 

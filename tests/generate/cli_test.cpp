@@ -8,6 +8,7 @@
 #include "io/json.h"
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
+#include "support/byte_model_folder.h"
 #include "support/test_support.h"
 #include "tokenizer/byte_tokenizer.h"
 
@@ -17,52 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Qwen35Dims small_dims(int64_t v_dim) {
-  Qwen35Dims d;
-  d.hidden = 32;
-  d.layers = 4;
-  d.intermediate = 64;
-  d.vocab = 257;
-  d.linear_k_heads = 2;
-  d.linear_v_heads = 2;
-  d.linear_k_dim = 16;
-  d.linear_v_dim = v_dim;
-  d.heads = 2;
-  d.kv_heads = 1;
-  d.head_dim = 16;
-  d.max_positions = 256;
-  d.eos_token_id = kByteTokenizerEos;
-  d.dtype = DType::F32;
-  d.init_std = 0.2f;
-  return d;
-}
-
-std::string write_model(const fs::path& dir, const Qwen35Dims& d) {
-  write_random_qwen35(dir, d);
-  write_byte_tokenizer(dir);
-  return dir.string();
-}
-
-std::string write_adapter_for(const fs::path& dir, const Qwen35Dims& d, float value) {
-  AdapterFile a;
-  a.arch = "gated_delta_net";
-  a.state_shape = {d.linear_v_heads, d.linear_k_dim, d.linear_v_dim};
-  a.config.alpha = 1.0;
-  for (int64_t layer : {0, 1, 2}) {
-    a.layers.push_back(layer);
-    Tensor t = Tensor::zeros(a.state_shape);
-    for (int64_t i = 0; i < t.numel(); ++i) t.f32_mut()[i] = value * static_cast<float>((i * 7919) % 13 - 6);
-    a.states[layer] = t;
-  }
-  write_adapter(dir, a, true);
-  return dir.string();
-}
-
-// The user message followed by " A:", for eval and collect, which always apply the chat template.
-void write_plain_chat_template(const std::string& model) {
-  test::write_text(fs::path(model) / "chat_template.jinja",
-                   "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %} A:{% endif %}");
-}
+using test::small_dims;
+using test::write_adapter_for;
+using test::write_model;
+using test::write_plain_chat_template;
 
 struct CliModel : ::testing::Test {
   test::TempDir tmp;

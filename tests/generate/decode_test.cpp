@@ -10,6 +10,7 @@
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
+#include "generate/loaded_fixture.h"
 #include "support/small_models.h"
 #include "support/test_support.h"
 
@@ -18,15 +19,7 @@ using test::error_of;
 
 namespace {
 
-struct Loaded {
-  HybridModel model;
-  ReferenceFixture fx;
-  explicit Loaded(const std::string& name)
-      : model(load_model(test::fixture_model(name))), fx(ReferenceFixture::open(test::fixture_model(name), model)) {}
-  std::vector<int64_t> prompt(size_t k, int64_t len) const {
-    return std::vector<int64_t>(fx.sequences[k].begin(), fx.sequences[k].begin() + len);
-  }
-};
+using Loaded = test::LoadedFixture;
 
 // S0 scaled by `factor`: a second adapter for mixed batches.
 StateSet scaled(const StateSet& s, float factor) {
@@ -133,11 +126,7 @@ TEST_P(EveryFixture, BatchInvariance) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, EveryFixture, ::testing::ValuesIn(test::fixture_model_names()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n) if (c == '-') c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return test::fixture_test_name(info.param); });
 
 TEST(Sampling, ReproducibleUnderSeedAndDifferentAcrossSeeds) {
   const Loaded L("qwen35-text");

@@ -1,0 +1,168 @@
+#include "generate/scheduler.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "model/forward.h"
+
+namespace s0 {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::eos: return "eos";
+    case FinishReason::stop: return "stop";
+    case FinishReason::length: return "length";
+  }
+  return "?";
+}
+
+void validate_sequence(const HybridModel& model, const SequenceSpec& spec, const std::string& what) {
+  if (spec.max_new_tokens < 1) fail("max_new_tokens must be at least 1, got ", spec.max_new_tokens);
+  spec.sampling.validate();
+  const std::vector<int64_t>& p = spec.prompt;
+  if (p.empty()) fail(what, " is empty: generation needs at least one token to start from");
+  if (model.max_positions > 0 && static_cast<int64_t>(p.size()) > model.max_positions)
+    fail(what, " has ", p.size(), " tokens, more than the model's position limit of ", model.max_positions);
+  for (size_t t = 0; t < p.size(); ++t)
+    if (p[t] < 0 || p[t] >= model.vocab)
+      fail(what, " position ", t, ": token id ", p[t], " is outside the vocabulary [0, ", model.vocab, ")");
+}
+
+void validate_scheduler_options(const SchedulerOptions& o) {
+  if (o.max_batch < 1) fail("batch must be at least 1, got ", o.max_batch);
+  if (o.prefill_chunk < 1) fail("prefill chunk must be at least 1 token, got ", o.prefill_chunk);
+  if (o.step_prompt_tokens < 1) fail("prompt tokens per step must be at least 1, got ", o.step_prompt_tokens);
+}
+
+struct Scheduler::Sequence {
+  uint64_t id;
+  SequenceSpec spec;
+  SequenceEvents events;
+  SequenceCache cache;
+  TokenSampler sampler;
+  Generation out;
+  size_t prefilled = 0;  // prompt tokens fed so far
+  int64_t last = -1;     // the token sampled last, fed next once the prompt is in
+  bool ended = false;
+
+  bool prefilling() const { return prefilled < spec.prompt.size(); }
+};
+
+Scheduler::Scheduler(const HybridModel& model, const SchedulerOptions& options) : model_(model), options_(options) {
+  validate_scheduler_options(options);
+  for (const Block& b : model.blocks) mixers_per_block_.push_back(b.mixers.size());
+}
+
+Scheduler::~Scheduler() = default;
+
+uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
+  validate_sequence(model_, spec, "request");
+  const uint64_t id = next_id_++;
+  TokenSampler sampler(spec.sampling, spec.stream);
+  waiting_.push_back(std::make_unique<Sequence>(
+      Sequence{id, std::move(spec), std::move(events), SequenceCache(mixers_per_block_), sampler, {}, 0, -1, false}));
+  return id;
+}
+
+void Scheduler::cancel(uint64_t id) {
+  auto has_id = [id](const std::unique_ptr<Sequence>& s) { return s->id == id; };
+  std::erase_if(waiting_, has_id);
+  std::erase_if(running_, has_id);
+}
+
+void Scheduler::abort_all(const std::string& reason) {
+  std::vector<std::unique_ptr<Sequence>> all = std::move(running_);
+  running_.clear();
+  for (auto& s : waiting_) all.push_back(std::move(s));
+  waiting_.clear();
+  for (auto& s : all)
+    if (s->events.on_abort) s->events.on_abort(reason);
+}
+
+void Scheduler::admit() {
+  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_batch) {
+    running_.push_back(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
+}
+
+void Scheduler::step() {
+  admit();
+  if (running_.empty()) return;
+
+  // This step's inputs: decodes first (one token each), then prompt chunks, oldest first, while
+  // the step's prompt budget lasts. A chunk ends at the next multiple of prefill_chunk.
+  std::vector<Sequence*> fed;
+  std::vector<std::vector<int64_t>> inputs;
+  for (auto& s : running_)
+    if (!s->prefilling()) {
+      fed.push_back(s.get());
+      inputs.push_back({s->last});
+    }
+  int64_t budget = options_.step_prompt_tokens;
+  bool any_chunk = false;
+  for (auto& s : running_) {
+    if (!s->prefilling()) continue;
+    const size_t chunk = static_cast<size_t>(options_.prefill_chunk);
+    const size_t end = std::min(s->spec.prompt.size(), (s->prefilled / chunk + 1) * chunk);
+    const int64_t n = static_cast<int64_t>(end - s->prefilled);
+    if (any_chunk && n > budget) break;  // FIFO: a later prompt never overtakes an earlier one
+    budget -= n;
+    any_chunk = true;
+    fed.push_back(s.get());
+    inputs.emplace_back(s->spec.prompt.begin() + static_cast<std::ptrdiff_t>(s->prefilled),
+                        s->spec.prompt.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+
+  std::vector<const StateSet*> initial;
+  std::vector<SequenceCache*> caches;
+  for (Sequence* s : fed) {
+    initial.push_back(s->spec.initial);
+    caches.push_back(&s->cache);
+  }
+  const PackedBatch batch = PackedBatch::from_sequences(inputs, initial, caches);
+  // Logits only where a token is sampled next: decodes and the last chunk of a prompt.
+  ForwardOptions fo;
+  std::vector<Sequence*> sampling;
+  for (size_t i = 0; i < fed.size(); ++i) {
+    Sequence& s = *fed[i];
+    if (s.prefilling()) s.prefilled += inputs[i].size();
+    if (s.prefilling()) continue;
+    fo.logit_rows.push_back(batch.begin(static_cast<int64_t>(i)) + batch.length(static_cast<int64_t>(i)) - 1);
+    sampling.push_back(&s);
+  }
+  const ForwardOutput fwd = forward(model_, batch, fo);
+  for (size_t i = 0; i < fed.size(); ++i) fed[i]->cache.length += static_cast<int64_t>(inputs[i].size());
+  // Sampling runs on the host (on the CPU this is the forward's own tensor, no copy).
+  const Tensor logits = fwd.logits.to(Device::cpu());
+
+  for (size_t r = 0; r < sampling.size(); ++r) {
+    Sequence& s = *sampling[r];
+    Generation& g = s.out;
+    const float* row = logits.f32() + static_cast<int64_t>(r) * model_.vocab;
+    if (s.spec.keep_logits) g.logits.emplace_back(row, row + model_.vocab);
+    const int64_t token = s.sampler.next(row, model_.vocab);
+    const std::vector<int64_t>& eos = s.spec.eos_ids;
+    if (std::find(eos.begin(), eos.end(), token) != eos.end()) {
+      g.finish = FinishReason::eos;
+    } else {
+      g.tokens.push_back(token);
+      if (s.events.on_token && s.events.on_token(token)) {
+        g.finish = FinishReason::stop;
+      } else {
+        // The token just sampled would be fed at position cache.length.
+        const bool at_limit = model_.max_positions > 0 && s.cache.length >= model_.max_positions;
+        if (static_cast<int64_t>(g.tokens.size()) < s.spec.max_new_tokens && !at_limit) {
+          s.last = token;
+          continue;
+        }
+        g.finish = FinishReason::length;
+      }
+    }
+    s.ended = true;  // leaves the batch below
+    if (s.events.on_finish) s.events.on_finish(std::move(g));
+  }
+  std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->ended; });
+}
+
+}  // namespace s0

@@ -1,0 +1,105 @@
+#pragma once
+// Continuous batching: the one decoding engine behind generate() and `s0 serve`. Sequences wait in
+// a FIFO queue and join the running batch at a step boundary when a slot is free; each step is one
+// forward over every running sequence, feeding a decoding sequence its last token and a
+// prefilling one its next prompt chunk, so a long prompt never stalls the decodes around it; a
+// sequence leaves the batch the step it ends (or is cancelled), freeing its slot for the next.
+//
+// A sequence's tokens do not depend on the others, bit for bit on the CPU: the ops treat every
+// sequence of a packed batch as its own group, and a prompt is cut into chunks at fixed multiples
+// of `prefill_chunk` from its start, whatever else runs. So what a sequence produces depends only
+// on its prompt, adapter, sampling options, stream and the chunk size -- not on when it joined.
+//
+// Device-neutral: the forward dispatches on the model's device; nothing here is CPU-specific.
+// Single-threaded: callbacks run inside step(); BatchEngine (batch_engine.h) drives one from a thread.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "generate/sampler.h"
+#include "model/batch.h"
+#include "model/model.h"
+
+namespace s0 {
+
+enum class FinishReason { eos, stop, length };
+const char* finish_reason_name(FinishReason r);
+
+struct Generation {
+  std::vector<int64_t> tokens;  // new tokens, without the prompt and without the EOS
+  FinishReason finish = FinishReason::length;
+  std::vector<std::vector<float>> logits;  // per generated step when keep_logits (the EOS step included)
+};
+
+// What one sequence asks for.
+struct SequenceSpec {
+  std::vector<int64_t> prompt;
+  const StateSet* initial = nullptr;  // an activated adapter (shared, not copied; must outlive the sequence)
+  SamplingOptions sampling;
+  uint64_t stream = 0;  // with sampling.seed, seeds this sequence's sampler
+  int64_t max_new_tokens = 128;
+  std::vector<int64_t> eos_ids;  // the sequence ends when it samples one (not included in its tokens)
+  bool keep_logits = false;      // keep each step's logits row (tests, scoring)
+};
+
+struct SequenceEvents {
+  // Every new token (not EOS), in order; returning true ends the sequence with FinishReason::stop.
+  std::function<bool(int64_t token)> on_token;
+  // Once, when the sequence ends (not when it is cancelled).
+  std::function<void(Generation&&)> on_finish;
+  // Once, instead of on_finish, when the sequence could not go on (abort_all): the reason.
+  std::function<void(const std::string& reason)> on_abort;
+};
+
+struct SchedulerOptions {
+  int64_t max_batch = 16;  // sequences running together
+  // Prompt tokens a sequence feeds per step; where a long prompt is cut, hence part of its result.
+  int64_t prefill_chunk = 512;
+  // Prompt tokens all prefilling sequences feed in one step together (at least one chunk always
+  // goes): bounds how long a step that carries running decodes can take.
+  int64_t step_prompt_tokens = 2048;
+};
+
+// Fails (one line starting with `what`, e.g. "prompt 3") on an empty prompt, a token id outside the
+// vocabulary, a prompt that reaches the model's position limit, max_new_tokens < 1 or bad sampling.
+void validate_sequence(const HybridModel& model, const SequenceSpec& spec, const std::string& what);
+// Fails on a non-positive max_batch, prefill_chunk or step_prompt_tokens.
+void validate_scheduler_options(const SchedulerOptions& options);
+
+class Scheduler {
+ public:
+  Scheduler(const HybridModel& model, const SchedulerOptions& options);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Validates (see validate_sequence, named "request") and queues; returns the sequence's id.
+  uint64_t add(SequenceSpec spec, SequenceEvents events);
+  // Drops the sequence (queued or running) without calling on_finish; unknown ids are ignored.
+  void cancel(uint64_t id);
+  // One forward over the running batch, after admitting queued sequences into free slots.
+  void step();
+  // Ends every sequence with on_abort(reason): after a failed step, whose caches are no longer
+  // trustworthy, or at shutdown.
+  void abort_all(const std::string& reason);
+
+  bool idle() const { return running_.empty() && waiting_.empty(); }
+  size_t running() const { return running_.size(); }
+  size_t waiting() const { return waiting_.size(); }
+
+ private:
+  struct Sequence;
+  void admit();
+
+  const HybridModel& model_;
+  SchedulerOptions options_;
+  std::vector<size_t> mixers_per_block_;
+  uint64_t next_id_ = 0;
+  std::deque<std::unique_ptr<Sequence>> waiting_;
+  std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+};
+
+}  // namespace s0

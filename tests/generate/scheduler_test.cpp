@@ -1,0 +1,201 @@
+// The continuous-batching scheduler: chunked prefill against whole-prompt prefill, and a
+// sequence's result bit for bit independent of when it joined, what ran beside it, the step's
+// prompt budget and cancellations of its neighbours; the threaded BatchEngine over it.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+#include "check/reference_check.h"
+#include "check/reference_fixture.h"
+#include "generate/batch_engine.h"
+#include "generate/generator.h"
+#include "generate/scheduler.h"
+#include "model/arch/registry.h"
+#include "generate/loaded_fixture.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+using Loaded = test::LoadedFixture;
+
+class SchedulerFixture : public ::testing::TestWithParam<std::string> {};
+
+// Cutting a prompt into chunks changes only float rounding (the recurrences continue from the
+// carried state, attention reads the cached keys): the same tolerances as cached decoding against
+// a full recomputation (decode_test.cpp), and the same greedy tokens.
+TEST_P(SchedulerFixture, ChunkedPrefillMatchesWholePrompt) {
+  const Loaded L(GetParam());
+  const double tolerance = GetParam().rfind("qwen35", 0) == 0 ? 5e-5 : 1e-5;
+  const std::vector<int64_t> prompt = L.prompt(0, L.fx.prompt_lens[0]);
+  ASSERT_GT(prompt.size(), 6u);
+  GenerationOptions go;
+  go.max_new_tokens = 6;
+  go.keep_logits = true;
+  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), &L.fx.s0}) {
+    const Generation whole = generate(L.model, {{prompt, initial, 0}}, go)[0];
+    for (int64_t chunk : {1, 3, 5}) {
+      GenerationOptions chunked = go;
+      chunked.prefill_chunk = chunk;
+      const Generation g = generate(L.model, {{prompt, initial, 0}}, chunked)[0];
+      EXPECT_EQ(g.tokens, whole.tokens) << "chunk " << chunk;
+      ASSERT_EQ(g.logits.size(), whole.logits.size());
+      for (size_t s = 0; s < g.logits.size(); ++s)
+        EXPECT_LE(max_relative_error(g.logits[s].data(), whole.logits[s].data(), L.model.vocab), tolerance)
+            << "chunk " << chunk << " step " << s;
+    }
+  }
+}
+
+struct Run {
+  std::vector<Generation> out;
+  std::vector<int> finishes;
+};
+
+SequenceSpec spec_of(const std::vector<int64_t>& prompt, const StateSet* initial, uint64_t stream) {
+  SequenceSpec s;
+  s.prompt = prompt;
+  s.initial = initial;
+  s.sampling.temperature = 0.8;
+  s.sampling.seed = 5;
+  s.stream = stream;
+  s.max_new_tokens = 4 + static_cast<int64_t>(stream % 3) * 3;
+  s.keep_logits = true;
+  return s;
+}
+
+// Sequences join a running batch at different steps, with a small prompt budget so prefill
+// chunks of several prompts interleave with decodes, and a neighbour is cancelled midway: every
+// finished sequence equals the same sequence run alone, tokens and logits bit for bit.
+TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
+  const Loaded L(GetParam());
+  const std::vector<std::vector<int64_t>> prompts = {L.prompt(0, L.fx.prompt_lens[0]), L.prompt(1, 7), L.prompt(1, 1),
+                                                     L.prompt(0, 12), L.prompt(1, 9)};
+  const std::vector<const StateSet*> adapters = {&L.fx.s0, nullptr, &L.fx.s0, nullptr, &L.fx.s0};
+  SchedulerOptions so;
+  so.max_batch = 3;
+  so.prefill_chunk = 4;
+  so.step_prompt_tokens = 5;
+
+  std::vector<Generation> alone(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Scheduler one(L.model, so);
+    one.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) { alone[i] = std::move(g); }, {}});
+    while (!one.idle()) one.step();
+  }
+
+  Scheduler shared(L.model, so);
+  std::vector<Generation> together(prompts.size());
+  std::vector<int> finished(prompts.size(), 0);
+  auto add = [&](size_t i) {
+    return shared.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) {
+                                                               together[i] = std::move(g);
+                                                               ++finished[i];
+                                                             }, {}});
+  };
+  add(0);
+  add(1);
+  shared.step();
+  const uint64_t doomed = shared.add(spec_of(prompts[3], nullptr, 99), {});
+  add(2);
+  shared.step();
+  shared.step();
+  shared.cancel(doomed);
+  add(3);
+  shared.step();
+  add(4);
+  for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) shared.step();
+  ASSERT_TRUE(shared.idle());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(finished[i], 1) << "request " << i;
+    EXPECT_EQ(together[i].tokens, alone[i].tokens) << "request " << i;
+    EXPECT_EQ(together[i].logits, alone[i].logits) << "request " << i;
+    EXPECT_EQ(together[i].finish, alone[i].finish) << "request " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SchedulerFixture, ::testing::ValuesIn(test::fixture_model_names()),
+                         [](const auto& info) { return test::fixture_test_name(info.param); });
+
+// A full batch makes later sequences wait; cancelling a running one frees its slot at the next step.
+TEST(Scheduler, CancelFreesTheSlotAtTheNextStep) {
+  const Loaded L("falcon-h1-plain");
+  SchedulerOptions so;
+  so.max_batch = 1;
+  Scheduler s(L.model, so);
+  SequenceSpec long_one = spec_of(L.prompt(0, 5), nullptr, 0);
+  long_one.max_new_tokens = 1000;
+  bool long_finished = false;
+  const uint64_t id = s.add(long_one, {{}, [&](Generation&&) { long_finished = true; }, {}});
+  s.add(spec_of(L.prompt(1, 5), nullptr, 1), {});
+  s.step();
+  s.step();
+  EXPECT_EQ(s.running(), 1u);
+  EXPECT_EQ(s.waiting(), 1u);
+  s.cancel(id);
+  EXPECT_EQ(s.running(), 0u);
+  s.step();
+  EXPECT_EQ(s.running(), 1u);
+  EXPECT_EQ(s.waiting(), 0u);
+  EXPECT_FALSE(long_finished);
+}
+
+TEST(Scheduler, BadOptionsAndRequestsAreOneClearError) {
+  const Loaded L("qwen35-text");
+  SchedulerOptions so;
+  so.prefill_chunk = 0;
+  EXPECT_NE(test::error_of([&] { Scheduler s(L.model, so); }).find("prefill chunk"), std::string::npos);
+  Scheduler s(L.model, {});
+  EXPECT_NE(test::error_of([&] { s.add({}, {}); }).find("request is empty"), std::string::npos);
+  EXPECT_TRUE(s.idle());
+}
+
+}  // namespace
+
+namespace {
+
+// The threaded engine: submissions beyond max_batch + max_queue are refused whole, a cancelled
+// sequence never finishes, drain() returns once every admitted sequence has ended and then refuses
+// new work; results equal generate()'s.
+TEST(BatchEngine, BoundedQueueCancelAndDrain) {
+  const s0::test::LoadedFixture L("falcon-h1-plain");
+  SchedulerOptions so;
+  so.max_batch = 2;
+  BatchEngine engine(L.model, so, 1);
+  std::mutex m;
+  std::map<uint64_t, Generation> done;
+  auto events = [&](uint64_t key) {
+    SequenceEvents ev;
+    ev.on_finish = [&, key](Generation&& g) {
+      std::lock_guard<std::mutex> lock(m);
+      done[key] = std::move(g);
+    };
+    return ev;
+  };
+  SequenceSpec endless = spec_of(L.prompt(0, 5), nullptr, 0);
+  endless.max_new_tokens = 1 << 20;
+  endless.eos_ids.clear();
+  std::vector<uint64_t> tickets, more;
+  ASSERT_EQ(engine.submit({endless, endless}, {events(0), events(1)}, tickets), BatchEngine::Admission::accepted);
+  // Two running (or about to) and one place in the queue: a group of two does not fit.
+  const SequenceSpec short_one = spec_of(L.prompt(1, 6), nullptr, 2);
+  EXPECT_EQ(engine.submit({short_one, short_one}, {events(2), events(3)}, more), BatchEngine::Admission::full);
+  ASSERT_EQ(engine.submit({short_one}, {events(2)}, more), BatchEngine::Admission::accepted);
+  for (uint64_t t : tickets) engine.cancel(t);
+  engine.drain();
+  EXPECT_EQ(engine.submit({short_one}, {events(4)}, more), BatchEngine::Admission::closed);
+  std::lock_guard<std::mutex> lock(m);
+  ASSERT_EQ(done.size(), 1u);
+  GenerationOptions go;
+  go.max_new_tokens = short_one.max_new_tokens;
+  go.sampling = short_one.sampling;
+  go.keep_logits = true;
+  const Generation want = generate(L.model, {{short_one.prompt, nullptr, short_one.stream}}, go)[0];
+  EXPECT_EQ(done[2].tokens, want.tokens);
+  EXPECT_EQ(done[2].logits, want.logits);
+  EXPECT_EQ(engine.load().running + engine.load().waiting, 0u);
+}
+
+}  // namespace
