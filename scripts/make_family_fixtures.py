@@ -38,15 +38,15 @@ _orig_to, _orig_float, _orig_softmax = torch.Tensor.to, torch.Tensor.float, F.so
 
 
 def _to(self, *args, **kwargs):
-    if self.dtype == torch.float64:
-        args = tuple(torch.float64 if a is torch.float32 else a for a in args)
-        if kwargs.get("dtype") is torch.float32:
-            kwargs["dtype"] = torch.float64
+    # Integer positions and masks become float64 too, where transformers would make them float32.
+    args = tuple(torch.float64 if a is torch.float32 else a for a in args)
+    if kwargs.get("dtype") is torch.float32:
+        kwargs["dtype"] = torch.float64
     return _orig_to(self, *args, **kwargs)
 
 
 def _float(self, *args, **kwargs):
-    return self if self.dtype == torch.float64 else _orig_float(self, *args, **kwargs)
+    return _orig_to(self, torch.float64)
 
 
 def _softmax(input, *args, **kwargs):
@@ -211,14 +211,15 @@ def rotary_in_float64(model):
             continue
         rp = getattr(cfg, "rope_parameters", None) or {}
         base = rp.get("rope_theta", getattr(cfg, "rope_theta", None))
-        dim = 2 * inv.numel()
-        exact = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
-        if not torch.allclose(exact, inv.double(), rtol=1e-5):
-            print(f"  warning: rotary {type(m).__name__}: kept transformers' float32 inverse frequencies", flush=True)
-            continue
-        m.inv_freq = exact
+        # the rotary dimension is 2n or 2n - 1 for n frequencies
+        exact = [1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)) for dim in (2 * inv.numel(),
+                                                                                              2 * inv.numel() - 1)]
+        exact = [e for e in exact if torch.allclose(e, _orig_to(inv, torch.float64), rtol=1e-5)]
+        if not exact:
+            raise RuntimeError(f"rotary {type(m).__name__}: no float64 statement of its inverse frequencies")
+        m.inv_freq = exact[0]
         if hasattr(m, "original_inv_freq"):
-            m.original_inv_freq = exact.clone()
+            m.original_inv_freq = exact[0].clone()
 
 
 # ----------------------------------------------------------------------------- weights and layouts
@@ -299,19 +300,27 @@ def rel(a, b):
     return float((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30))
 
 
+def with_eager_experts(make, what):
+    """Eager attention and, where the family has them, the eager (per-expert loop) experts."""
+    try:
+        return make(what, attn_implementation="eager", experts_implementation="eager")
+    except (TypeError, ValueError):
+        return make(what, attn_implementation="eager")
+
+
 def make_case(out, case):
     name, cls_name, cfg, seed, seqs = case["name"], case["class"], case["config"], case["seed"], case["seqs"]
     cls = getattr(transformers, cls_name)
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     torch.manual_seed(seed)
-    model = cls._from_config(cfg(), attn_implementation="eager")
+    model = with_eager_experts(cls._from_config, cfg())
     randomize(model, seed)
     model.save_pretrained(d)
     layout = None
     if case.get("swap_expert_layout"):
         layout = swap_expert_layout(d)
-    m32 = cls.from_pretrained(d, attn_implementation="eager").eval()
+    m32 = with_eager_experts(cls.from_pretrained, d).eval()
     vocab = m32.config.get_text_config().vocab_size
     g = torch.Generator().manual_seed(seed + 1)
     ids_list = [(torch.randint(0, vocab, (T,), generator=g), P) for T, P in seqs]
@@ -324,7 +333,7 @@ def make_case(out, case):
     del m32
 
     float64_mode()
-    model = cls.from_pretrained(d, attn_implementation="eager").double().eval()
+    model = with_eager_experts(cls.from_pretrained, d).double().eval()
     for p in model.parameters():
         p.requires_grad_(False)
     rotary_in_float64(model)
@@ -492,8 +501,8 @@ def cases():
         shared_expert_intermediate_size=10, num_experts=4, num_experts_per_tok=2, norm_topk_prob=False,
         tie_word_embeddings=False, rope_parameters=qwen_rope(0.5, 5e4), eos_token_id=2)
     bamba = lambda: C.BambaConfig(
-        vocab_size=128, hidden_size=24, intermediate_size=20, num_hidden_layers=3, num_attention_heads=4,
-        num_key_value_heads=2, attn_layer_indices=[1], mamba_n_heads=6, mamba_d_head=8, mamba_n_groups=2,
+        vocab_size=128, hidden_size=24, intermediate_size=20, num_hidden_layers=3, num_attention_heads=2,
+        num_key_value_heads=1, attn_layer_indices=[1], mamba_n_heads=6, mamba_d_head=8, mamba_n_groups=2,
         mamba_d_state=8, mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=16, mamba_conv_bias=True,
         mamba_proj_bias=False, tie_word_embeddings=False, rope_parameters={"rope_type": "default", "rope_theta": 1e4})
     granite = lambda: C.GraniteMoeHybridConfig(
