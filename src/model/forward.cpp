@@ -3,25 +3,10 @@
 #include "core/error.h"
 #include "core/overloaded.h"
 #include "model/lm_head.h"
-#include "ops/activation.h"
 #include "ops/norm.h"
 #include "ops/rows.h"
 
 namespace s0 {
-
-namespace {
-
-void mlp_forward(const Block& blk, const PackedBatch& batch, const Tensor& h2, Tensor& residual, Tensor& gu) {
-  const int64_t N = batch.n_tokens(), I = blk.down.in;
-  const Device dev = h2.device();
-  gu = Tensor::zeros({N, 2 * I}, DType::F32, dev);
-  ops::linear_forward(blk.gate_up, h2, batch.seqs, gu);
-  Tensor act = Tensor::zeros({N, I}, DType::F32, dev);
-  ops::swiglu_forward(gu, act);
-  ops::linear_forward(blk.down, act, batch.seqs, residual, /*add=*/true);
-}
-
-}  // namespace
 
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
                    bool keep_mixers, std::vector<Tensor>* finals) {
@@ -58,7 +43,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   bs.mlp_rstd = Tensor::zeros({N}, DType::F32, dev);
   bs.h2 = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
-  mlp_forward(blk, batch, bs.h2, x, bs.gu);
+  ffn_forward(blk, batch.seqs, bs.h2, x, bs.ffn);
 }
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {

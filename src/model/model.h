@@ -5,6 +5,7 @@
 // zero-centred norm into the weights, so the forward has no family-specific branch.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -61,12 +62,35 @@ struct Mamba2Mixer {
 
 using Mixer = std::variant<AttentionMixer, GatedDeltaMixer, Mamba2Mixer>;
 
+// One routed expert, a SwiGLU MLP. Its [gate | up] input projection is one Linear when the
+// checkpoint stacks them ([2I, hidden]), or the gate and up Linears in that order when it stores
+// them apart: on the CPU expert weights stored as f32 stay views into the mapped checkpoint, so
+// they are never concatenated.
+struct Expert {
+  std::vector<Linear> gate_up;  // row blocks of [gate (I) | up (I)], 1 or 2
+  Linear down;                  // [hidden, I]
+  int64_t inter() const { return down.in; }
+};
+
+// Sparse mixture of experts: a router picks top_k experts per token by softmax probability (their
+// weights renormalised to sum 1 when `normalize`), whose outputs are summed with those weights. The
+// block's dense MLP, when present, is the shared expert that every token uses, its output scaled
+// by sigmoid(shared_gate . h) when shared_gate is set.
+struct SparseMoe {
+  int64_t top_k = 0;
+  bool normalize = false;
+  Linear router;  // [experts, hidden]
+  std::vector<Expert> experts;
+  Linear shared_gate;  // [1, hidden], or empty
+};
+
 struct Block {
   Tensor mix_norm;  // [hidden]
   std::vector<Mixer> mixers;
   Tensor mlp_norm;  // [hidden]
-  Linear gate_up;   // [2I, hidden]: gate rows then up rows
+  Linear gate_up;   // [2I, hidden]: gate rows then up rows (empty: no dense MLP)
   Linear down;      // [hidden, I]
+  std::optional<SparseMoe> moe;  // routed experts beside the dense MLP
   int recurrent_slot = -1;  // index into HybridModel::recurrent, or -1
 };
 

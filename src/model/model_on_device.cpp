@@ -31,6 +31,14 @@ HybridModel model_on(const HybridModel& model, Device device) {
     move(blk.mlp_norm, device);
     move(blk.gate_up, device);
     move(blk.down, device);
+    if (blk.moe) {
+      move(blk.moe->router, device);
+      move(blk.moe->shared_gate, device);
+      for (Expert& e : blk.moe->experts) {
+        for (Linear& l : e.gate_up) move(l, device);
+        move(e.down, device);
+      }
+    }
     for (Mixer& mixer : blk.mixers)
       std::visit(Overloaded{
                      [&](AttentionMixer& a) {
