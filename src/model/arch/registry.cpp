@@ -13,6 +13,9 @@ const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& fami
   static const std::map<std::string, std::function<HybridModel(const Checkpoint&)>> f = {
       {"qwen3_5", load_qwen3_5},
       {"qwen3_5_text", load_qwen3_5},
+      {"qwen3_5_moe", load_qwen3_5_moe},
+      {"qwen3_5_moe_text", load_qwen3_5_moe},
+      {"qwen3_next", load_qwen3_next},
       {"falcon_h1", load_falcon_h1},
   };
   return f;

@@ -13,6 +13,8 @@ HybridModel load_model(const Checkpoint& ck);
 
 // Family loaders (one file each in model/arch/).
 HybridModel load_qwen3_5(const Checkpoint& ck);
+HybridModel load_qwen3_5_moe(const Checkpoint& ck);
+HybridModel load_qwen3_next(const Checkpoint& ck);
 HybridModel load_falcon_h1(const Checkpoint& ck);
 
 }  // namespace s0

@@ -6,7 +6,7 @@
 
 namespace s0 {
 
-Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
+Tensor WeightLoader::checked(const std::string& name, const Shape& shape) {
   if (!ck_.has(name)) fail(ck_.weights_description(), ": missing tensor \"", name, "\"");
   const Shape& got = ck_.shape(name);
   if (got != shape)
@@ -15,7 +15,14 @@ Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
   Tensor t = ck_.tensor(name);
   model_.parameter_count += t.numel();
   model_.parameters_by_dtype[dtype_name(t.dtype())] += t.numel();
-  return t.to_f32();
+  return t;
+}
+
+Tensor WeightLoader::get(const std::string& name, const Shape& shape) { return checked(name, shape).to_f32(); }
+
+Tensor WeightLoader::get_mapped(const std::string& name, const Shape& shape) {
+  Tensor t = checked(name, shape);
+  return t.dtype() == DType::F32 ? t : t.to_f32();
 }
 
 Tensor WeightLoader::get_if(bool required, const std::string& name, const Shape& shape) {
@@ -47,6 +54,18 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   for (const Tensor& p : parts) {
     std::memcpy(dst, p.f32(), p.nbytes());
     dst += p.numel();
+  }
+  return out;
+}
+
+Tensor pick_rows(const Tensor& w, const std::vector<int64_t>& rows) {
+  const int64_t cols = w.rank() == 1 ? 1 : w.numel() / w.dim(0);
+  Shape shape = w.shape();
+  shape[0] = static_cast<int64_t>(rows.size());
+  Tensor out = Tensor::zeros(shape);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= w.dim(0)) fail("internal: pick_rows row ", rows[i], " of ", w.dim(0));
+    std::memcpy(out.f32_mut() + static_cast<int64_t>(i) * cols, w.f32() + rows[i] * cols, sizeof(float) * cols);
   }
   return out;
 }

@@ -15,16 +15,25 @@ class WeightLoader {
   WeightLoader(const Checkpoint& ck, HybridModel& model) : ck_(ck), model_(model) {}
 
   bool has(const std::string& name) const { return ck_.has(name); }
+  std::string config_path() const { return ck_.config_path(); }
   // A float32 copy of `name`, which must exist with exactly `shape`.
   Tensor get(const std::string& name, const Shape& shape);
   // Like get when `required`; an empty Tensor when not required and absent.
   Tensor get_if(bool required, const std::string& name, const Shape& shape);
+  // Like get, but a tensor stored as f32 stays a view into the mapped file (no copy, read-only):
+  // for weights used as they are, such as routed experts, which are most of an MoE model. Other
+  // dtypes are widened to an f32 copy as get does.
+  Tensor get_mapped(const std::string& name, const Shape& shape);
 
  private:
+  // The checkpoint's tensor, checked against `shape` and counted.
+  Tensor checked(const std::string& name, const Shape& shape);
   const Checkpoint& ck_;
   HybridModel& model_;
 };
 
+// Rows rows[i] of w (2-D, or 1-D) in that order.
+Tensor pick_rows(const Tensor& w, const std::vector<int64_t>& rows);
 // Rows [begin, end) of w (and of bias, if given) multiplied by `factor`.
 void scale_rows(Tensor& w, int64_t begin, int64_t end, float factor);
 // All rows of w multiplied by `factor`.
