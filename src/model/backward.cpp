@@ -15,9 +15,12 @@ void block_backward(const Block& blk, size_t block_index, const HybridModel& mod
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   const Device dev = dx.device();
   // Feed-forward: x_out = x_mid + ffn(norm(x_mid)).
-  Tensor dh2 = Tensor::zeros({N, Hd}, DType::F32, dev);
-  ffn_backward(blk, batch.seqs, bs.ffn, dx, dh2);
-  ops::rmsnorm_backward(bs.x_mid, blk.mlp_norm, bs.mlp_rstd, dh2, dx, true);
+  if (!blk.mlp_norm.empty()) {
+    Tensor dh2 = Tensor::zeros({N, Hd}, DType::F32, dev);
+    ffn_backward(blk, batch.seqs, bs.ffn, dx, dh2);
+    ops::rmsnorm_backward(bs.x_mid, blk.mlp_norm, bs.mlp_rstd, dh2, dx, true);
+  }
+  if (blk.mix_norm.empty()) return;
 
   // Mixers: x_mid = x_in + sum of mixers(norm(x_in)).
   Tensor dh = Tensor::zeros({N, Hd}, DType::F32, dev);

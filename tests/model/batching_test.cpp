@@ -59,6 +59,9 @@ TEST(Batching, QwenMoeSequenceIndependentOfBatch) {
   expect_batch_invariant("qwen35-moe-vl-tied");
 }
 TEST(Batching, Qwen3NextSequenceIndependentOfBatch) { expect_batch_invariant("qwen3-next"); }
+TEST(Batching, MambaHybridsSequenceIndependentOfBatch) {
+  for (const char* f : {"bamba", "granite-h-moe-tied", "nemotron-h"}) expect_batch_invariant(f);
+}
 
 TEST(Batching, ZeroStateEqualsNoState) {
   HybridModel model = load_model(test::fixture_model("qwen35-vl-tied"));

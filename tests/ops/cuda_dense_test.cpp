@@ -247,6 +247,20 @@ TEST(CudaDenseActivation, SwigluMatchesCpu) {
   expect_close(dgu_cpu, dgu_gpu, kElementwise, "swiglu_backward");
 }
 
+TEST(CudaDenseActivation, ReluSquaredMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 17, inter = 300;
+  const Tensor u = randn({n, inter}, 72, 2.0f), dh = randn({n, inter}, 73);
+  Tensor h_cpu = Tensor::zeros({n, inter}), h_gpu = poisoned_gpu({n, inter});
+  ops::relu2_forward(u, h_cpu);
+  ops::relu2_forward(on_gpu(u), h_gpu);
+  expect_close(h_cpu, h_gpu, kElementwise, "relu2_forward");
+  Tensor du_cpu = Tensor::zeros({n, inter}), du_gpu = poisoned_gpu({n, inter});
+  ops::relu2_backward(u, dh, du_cpu);
+  ops::relu2_backward(on_gpu(u), on_gpu(dh), du_gpu);
+  expect_close(du_cpu, du_gpu, kElementwise, "relu2_backward");
+}
+
 // The gate is a column block inside a wider projection: the kernels must honour its row stride and
 // leave the other columns of the gradient matrix as they were.
 TEST(CudaDenseActivation, SigmoidGateOnColumnsMatchesCpu) {

@@ -17,6 +17,9 @@ const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& fami
       {"qwen3_5_moe_text", load_qwen3_5_moe},
       {"qwen3_next", load_qwen3_next},
       {"falcon_h1", load_falcon_h1},
+      {"bamba", load_bamba},
+      {"granitemoehybrid", load_granitemoehybrid},
+      {"nemotron_h", load_nemotron_h},
   };
   return f;
 }

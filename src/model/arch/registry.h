@@ -16,5 +16,8 @@ HybridModel load_qwen3_5(const Checkpoint& ck);
 HybridModel load_qwen3_5_moe(const Checkpoint& ck);
 HybridModel load_qwen3_next(const Checkpoint& ck);
 HybridModel load_falcon_h1(const Checkpoint& ck);
+HybridModel load_bamba(const Checkpoint& ck);
+HybridModel load_granitemoehybrid(const Checkpoint& ck);
+HybridModel load_nemotron_h(const Checkpoint& ck);
 
 }  // namespace s0

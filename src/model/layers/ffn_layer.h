@@ -10,7 +10,7 @@
 namespace s0 {
 
 struct FfnSaved {
-  Tensor gu;            // [N, 2I] the dense MLP's gate | up projection (empty without a dense MLP)
+  Tensor gu;            // [N, 2I] the dense MLP's input projection (empty without a dense MLP)
   Tensor dense_out;     // [N, hidden] the gated shared expert's output before its gate
   Tensor shared_logit;  // [N, 1] its gate logit
   MoeSaved moe;

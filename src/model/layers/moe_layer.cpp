@@ -1,6 +1,6 @@
 #include "model/layers/moe_layer.h"
 
-#include "model/layers/swiglu_mlp.h"
+#include "model/layers/mlp.h"
 #include "ops/rows.h"
 
 namespace s0 {
@@ -35,7 +35,7 @@ std::vector<ExpertRun> expert_runs(const ops::Routing& r, size_t n_experts, cons
   return runs;
 }
 
-SwigluWeights weights_of(const Expert& e) { return {e.gate_up.data(), e.gate_up.size(), e.down}; }
+MlpWeights weights_of(const Expert& e) { return {e.gate_up.data(), e.gate_up.size(), e.down, MlpActivation::SwiGLU}; }
 
 }  // namespace
 
@@ -49,7 +49,8 @@ void moe_forward(const SparseMoe& m, const ops::Varlen& seqs, const Tensor& h, T
   for (ExpertRun& run : s.runs) {
     const Tensor x = ops::gather_rows(h, run.rows);
     run.y = Tensor::zeros({static_cast<int64_t>(run.rows.size()), Hd}, DType::F32, dev);
-    swiglu_mlp_forward(weights_of(m.experts[run.expert]), run.groups, x, run.y, /*add=*/false, run.gu);
+    mlp_forward(weights_of(m.experts[run.expert]), run.groups, x, run.y, /*add=*/false, run.gu);
+    if (m.output_scale != 1.0f) ops::scale_(run.y, m.output_scale);
     ops::weighted_rows_add(run.y, run.rows, s.routing.weights, run.slots, residual);
   }
 }
@@ -62,8 +63,9 @@ void moe_backward(const SparseMoe& m, const ops::Varlen& seqs, const MoeSaved& s
     const int64_t n = static_cast<int64_t>(run.rows.size());
     Tensor dy = Tensor::zeros({n, Hd}, DType::F32, dev);
     ops::weighted_rows_add_backward(run.y, run.rows, s.routing.weights, run.slots, d_out, dy, d_weights);
+    if (m.output_scale != 1.0f) ops::scale_(dy, m.output_scale);
     Tensor dx = Tensor::zeros({n, Hd}, DType::F32, dev);
-    swiglu_mlp_backward(weights_of(m.experts[run.expert]), run.groups, run.gu, dy, dx, /*accumulate=*/false);
+    mlp_backward(weights_of(m.experts[run.expert]), run.groups, run.gu, dy, dx, /*accumulate=*/false);
     ops::scatter_add_rows(dx, run.rows, 1.0f, dh);
   }
   Tensor d_logits = Tensor::zeros({N, E}, DType::F32, dev);

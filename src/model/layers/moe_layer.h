@@ -21,7 +21,7 @@ struct ExpertRun {
   std::vector<int64_t> slots;  // row * top_k + the rank of this expert in the row's choice
   ops::Varlen groups;          // the rows' sequences, as groups of consecutive gathered rows
   Tensor gu;                   // [rows, 2I] the expert's gate | up projection
-  Tensor y;                    // [rows, hidden] its output before the routing weight
+  Tensor y;                    // [rows, hidden] its output (times output_scale) before the routing weight
 };
 
 struct MoeSaved {
