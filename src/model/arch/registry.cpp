@@ -5,6 +5,8 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "io/meminfo.h"
+#include "model/arch/load_memory.h"
 
 namespace s0 {
 
@@ -35,6 +37,7 @@ HybridModel load_model(const Checkpoint& ck) {
     for (const auto& kv : families()) known.push_back(kv.first);
     fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", join(known, ", "), ")");
   }
+  check_fits_in_memory(ck, available_memory_bytes());
   return it->second(ck);
 }
 
