@@ -12,11 +12,7 @@
 #include "ops/cpu/moe.h"
 
 using namespace s0;
-using naive::expect_grad;
-using naive::fd_grad;
-using naive::randn;
-using naive::to_double;
-using naive::Vec;
+using namespace s0::naive;
 
 namespace {
 

@@ -17,11 +17,10 @@ HybridModel load_bamba(const Checkpoint& ck) {
   hf_check_architecture(cfg, {"BambaForCausalLM"}, o);
   hf_check_silu(cfg, o);
   const int64_t hidden = json_int(cfg, "hidden_size", o), inter = json_int(cfg, "intermediate_size", o);
-  const int64_t layers = json_int(cfg, "num_hidden_layers", o), heads = json_int(cfg, "num_attention_heads", o);
-  const int64_t kv_heads = json_int_or(cfg, "num_key_value_heads", heads, o);
-  if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || inter <= 0 || layers <= 0)
-    fail(o, ": num_attention_heads ", heads, ", num_key_value_heads ", kv_heads, ", intermediate_size ", inter,
-         " and num_hidden_layers ", layers, " must be positive, heads a multiple of key-value heads");
+  const int64_t layers = json_int(cfg, "num_hidden_layers", o);
+  const auto [heads, kv_heads] = hf_attention_heads(cfg, o);
+  if (inter <= 0 || layers <= 0)
+    fail(o, ": intermediate_size ", inter, " and num_hidden_layers ", layers, " must be positive");
   const int64_t head_dim = json_int_or(cfg, "head_dim", hidden / heads, o);
   const double eps = json_number_or(cfg, "rms_norm_eps", 1e-5, o);
   const Mamba2Shape mamba = bamba_style_mamba2(cfg, o, hidden, eps);
@@ -36,7 +35,7 @@ HybridModel load_bamba(const Checkpoint& ck) {
       attn_layers.push_back(v.get<int64_t>());
     }
 
-  HybridModel model = hybrid_model_shell(cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
+  HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
   WeightLoader wl(ck, model);
   model.embed = wl.get("model.embed_tokens.weight", {model.vocab, hidden});
   for (int64_t l = 0; l < layers; ++l) {
@@ -57,14 +56,11 @@ HybridModel load_bamba(const Checkpoint& ck) {
       model.layer_kinds.push_back("full_attention");
     }
     blk.mlp_norm = wl.get(p + "pre_ff_layernorm.weight", {hidden});
-    blk.gate_up = make_linear(concat_rows({wl.get(p + "feed_forward.gate_proj.weight", {inter, hidden}),
-                                           wl.get(p + "feed_forward.up_proj.weight", {inter, hidden})}));
-    blk.down = make_linear(wl.get(p + "feed_forward.down_proj.weight", {hidden, inter}));
+    load_swiglu_mlp(wl, p + "feed_forward.", inter, hidden, blk);
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("model.final_layernorm.weight", {hidden});
-  model.tied_embeddings = json_bool_or(cfg, "tie_word_embeddings", false, o);
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {model.vocab, hidden}));
+  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
   return model;
 }
 

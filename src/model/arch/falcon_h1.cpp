@@ -134,14 +134,7 @@ HybridModel load_falcon_h1(const Checkpoint& ck) {
   hf_check_silu(cfg, o);
   const FalconConfig f = read_config(cfg, o);
 
-  HybridModel model;
-  model.family = "falcon_h1";
-  model.architecture = cfg.contains("architectures") ? cfg["architectures"][0].get<std::string>() : model.family;
-  model.hidden = f.hidden;
-  model.vocab = f.vocab;
-  model.max_positions = json_int_or(cfg, "max_position_embeddings", 0, o);
-  model.norm_eps = static_cast<float>(f.eps);
-  model.eos_token_ids = hf_eos_ids(cfg, o);
+  HybridModel model = hybrid_model_shell(cfg, cfg, o, f.hidden, f.vocab, f.eps);
   model.embed_scale = static_cast<float>(f.embedding_mult);
   model.logit_scale = static_cast<float>(f.lm_head_mult);
 
@@ -173,8 +166,7 @@ HybridModel load_falcon_h1(const Checkpoint& ck) {
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("model.final_layernorm.weight", {f.hidden});
-  model.tied_embeddings = json_bool_or(cfg, "tie_word_embeddings", false, o);
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {f.vocab, f.hidden}));
+  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
   return model;
 }
 

@@ -20,11 +20,8 @@ HybridModel load_granitemoehybrid(const Checkpoint& ck) {
   hf_check_architecture(cfg, {"GraniteMoeHybridForCausalLM"}, o);
   hf_check_silu(cfg, o);
   const int64_t hidden = json_int(cfg, "hidden_size", o), layers = json_int(cfg, "num_hidden_layers", o);
-  const int64_t heads = json_int(cfg, "num_attention_heads", o);
-  const int64_t kv_heads = json_int_or(cfg, "num_key_value_heads", heads, o);
-  if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || layers <= 0)
-    fail(o, ": num_attention_heads ", heads, ", num_key_value_heads ", kv_heads, " and num_hidden_layers ", layers,
-         " must be positive, heads a multiple of key-value heads");
+  const auto [heads, kv_heads] = hf_attention_heads(cfg, o);
+  if (layers <= 0) fail(o, ": num_hidden_layers must be positive, got ", layers);
   const int64_t head_dim = hidden / heads;
   const double eps = json_number_or(cfg, "rms_norm_eps", 1e-6, o);
   const float residual = static_cast<float>(json_number_or(cfg, "residual_multiplier", 1.0, o));
@@ -46,7 +43,7 @@ HybridModel load_granitemoehybrid(const Checkpoint& ck) {
   const int64_t experts = json_int_or(cfg, "num_local_experts", 0, o);
   const int64_t shared = json_int_or(cfg, "shared_intermediate_size", 0, o);
 
-  HybridModel model = hybrid_model_shell(cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
+  HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
   model.embed_scale = static_cast<float>(json_number_or(cfg, "embedding_multiplier", 1.0, o));
   model.logit_scale = static_cast<float>(1.0 / json_number_or(cfg, "logits_scaling", 1.0, o));
   WeightLoader wl(ck, model);
@@ -99,8 +96,7 @@ HybridModel load_granitemoehybrid(const Checkpoint& ck) {
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("model.norm.weight", {hidden});
-  model.tied_embeddings = json_bool_or(cfg, "tie_word_embeddings", false, o);
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {model.vocab, hidden}));
+  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
   return model;
 }
 

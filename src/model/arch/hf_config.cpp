@@ -55,6 +55,14 @@ void hf_check_architecture(const Json& cfg, const std::vector<std::string>& acce
   fail(origin, ": unknown architecture \"", arch, "\" for this model_type (supported: ", join(accepted, ", "), ")");
 }
 
+std::pair<int64_t, int64_t> hf_attention_heads(const Json& cfg, const std::string& origin) {
+  const int64_t heads = json_int(cfg, "num_attention_heads", origin);
+  const int64_t kv_heads = json_int_or(cfg, "num_key_value_heads", heads, origin);
+  if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0)
+    fail(origin, ": num_attention_heads ", heads, " is not a positive multiple of num_key_value_heads ", kv_heads);
+  return {heads, kv_heads};
+}
+
 std::vector<double> hf_number_list(const Json& cfg, const char* key, size_t n, const std::string& origin) {
   const Json& v = json_field(cfg, key, origin);
   if (!v.is_array() || v.size() != n) fail(origin, ": ", key, " must be a list of ", n, " numbers");

@@ -16,6 +16,9 @@ double hf_rope_theta(const Json& cfg, const std::string& origin);
 double hf_partial_rotary_factor(const Json& cfg, const std::string& origin);
 // Fails unless architectures[0] (when present) is one of `accepted`.
 void hf_check_architecture(const Json& cfg, const std::vector<std::string>& accepted, const std::string& origin);
+// num_attention_heads and num_key_value_heads (default: the former), checked positive with the
+// first a multiple of the second.
+std::pair<int64_t, int64_t> hf_attention_heads(const Json& cfg, const std::string& origin);
 // cfg[key] as a list of exactly n numbers.
 std::vector<double> hf_number_list(const Json& cfg, const char* key, size_t n, const std::string& origin);
 // A Mamba-2 dt clamp [min, max] from cfg[key]; [0, inf) when absent or null.

@@ -124,18 +124,32 @@ LayerMixer layer_mixer(const WeightLoader& wl, int64_t l, const std::vector<std:
   return found[0];
 }
 
-HybridModel hybrid_model_shell(const Json& cfg, const std::string& origin, int64_t hidden, int64_t vocab, double eps) {
+HybridModel hybrid_model_shell(const Json& top, const Json& cfg, const std::string& origin, int64_t hidden,
+                               int64_t vocab, double eps) {
   for (auto [name, v] : {std::pair{"hidden_size", hidden}, {"vocab_size", vocab}})
     if (v <= 0) fail(origin, ": ", name, " must be positive, got ", v);
   HybridModel model;
-  model.family = json_string(cfg, "model_type", origin);
-  model.architecture = cfg.contains("architectures") ? cfg["architectures"][0].get<std::string>() : model.family;
+  model.family = json_string(top, "model_type", origin);
+  model.architecture = top.contains("architectures") ? top["architectures"][0].get<std::string>() : model.family;
   model.hidden = hidden;
   model.vocab = vocab;
   model.max_positions = json_int_or(cfg, "max_position_embeddings", 0, origin);
   model.norm_eps = static_cast<float>(eps);
   model.eos_token_ids = hf_eos_ids(cfg, origin);
+  if (model.eos_token_ids.empty() && &top != &cfg) model.eos_token_ids = hf_eos_ids(top, origin);
   return model;
+}
+
+void load_swiglu_mlp(WeightLoader& wl, const std::string& p, int64_t inter, int64_t hidden, Block& blk) {
+  if (inter <= 0) fail(wl.config_path(), ": the MLP width must be positive, got ", inter);
+  blk.gate_up = make_linear(concat_rows({wl.get(p + "gate_proj.weight", {inter, hidden}),
+                                         wl.get(p + "up_proj.weight", {inter, hidden})}));
+  blk.down = make_linear(wl.get(p + "down_proj.weight", {hidden, inter}));
+}
+
+void attach_lm_head(WeightLoader& wl, HybridModel& model, bool tied) {
+  model.tied_embeddings = tied;
+  model.lm_head = make_linear(tied ? model.embed : wl.get("lm_head.weight", {model.vocab, model.hidden}));
 }
 
 }  // namespace s0

@@ -1,7 +1,8 @@
 #pragma once
-// The mixers the Mamba-2 hybrids store alike (Falcon-H1, Bamba, Granite 4.0 H, Nemotron-H): a
-// Mamba-2 mixer and plain attention (q, k, v, o projections, no norms, no gate). Family files fold
-// their own multipliers into the returned weights, which are owned f32 copies.
+// Layers several families store alike: the Mamba-2 hybrids' (Falcon-H1, Bamba, Granite 4.0 H,
+// Nemotron-H) Mamba-2 mixer and plain attention (q, k, v, o projections, no norms, no gate), the
+// gate/up/down SwiGLU MLP, the LM head, and the model fields every config gives the same way.
+// Family files fold their own multipliers into the returned weights, which are owned f32 copies.
 #include <optional>
 #include <string>
 #include <utility>
@@ -55,8 +56,17 @@ LayerMixer layer_label(const std::string& name, const std::string& origin);
 LayerMixer layer_mixer(const WeightLoader& wl, int64_t l, const std::vector<std::pair<LayerMixer, std::string>>& markers,
                        std::optional<LayerMixer> label, const std::string& origin);
 
-// A model with the fields every family reads the same way: family (model_type), architecture,
-// hidden, vocab, max_positions, norm_eps, eos_token_ids.
-HybridModel hybrid_model_shell(const Json& cfg, const std::string& origin, int64_t hidden, int64_t vocab, double eps);
+// A model with the fields every family reads the same way: family (model_type) and architecture
+// from the top-level config, hidden, vocab, norm_eps, and max_positions and eos_token_ids from
+// `cfg` (the text config of a multimodal checkpoint; eos falls back to the top level).
+HybridModel hybrid_model_shell(const Json& top, const Json& cfg, const std::string& origin, int64_t hidden,
+                               int64_t vocab, double eps);
+
+// blk's dense MLP from p + "gate_proj.weight", p + "up_proj.weight" ([inter, hidden]) and
+// p + "down_proj.weight".
+void load_swiglu_mlp(WeightLoader& wl, const std::string& p, int64_t inter, int64_t hidden, Block& blk);
+
+// The LM head: the embedding when `tied`, else "lm_head.weight".
+void attach_lm_head(WeightLoader& wl, HybridModel& model, bool tied);
 
 }  // namespace s0

@@ -40,10 +40,8 @@ HybridModel load_nemotron_h(const Checkpoint& ck) {
   hf_check_architecture(cfg, {"NemotronHForCausalLM"}, o);
   const std::string act = cfg.contains("mlp_hidden_act") ? json_string(cfg, "mlp_hidden_act", o) : "relu2";
   if (act != "relu2") fail(o, ": mlp_hidden_act \"", act, "\" is not supported (only relu2)");
-  const int64_t hidden = json_int(cfg, "hidden_size", o), heads = json_int(cfg, "num_attention_heads", o);
-  const int64_t kv_heads = json_int_or(cfg, "num_key_value_heads", heads, o);
-  if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0)
-    fail(o, ": num_attention_heads ", heads, " is not a positive multiple of num_key_value_heads ", kv_heads);
+  const int64_t hidden = json_int(cfg, "hidden_size", o);
+  const auto [heads, kv_heads] = hf_attention_heads(cfg, o);
   const int64_t head_dim = int_of(cfg, "head_dim", "attention_head_dim", hidden / heads, o);
   const int64_t inter = json_int_or(cfg, "intermediate_size", 0, o);
   const double eps = json_number_or(cfg, "layer_norm_epsilon", 1e-5, o);
@@ -69,7 +67,7 @@ HybridModel load_nemotron_h(const Checkpoint& ck) {
                                  0.0, 1.0 / std::sqrt(static_cast<double>(head_dim))};
   const bool mlp_bias = json_bool_or(cfg, "mlp_bias", false, o);
 
-  HybridModel model = hybrid_model_shell(cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
+  HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
   WeightLoader wl(ck, model);
   model.embed = wl.get("backbone.embeddings.weight", {model.vocab, hidden});
   for (int64_t l = 0; l < static_cast<int64_t>(labels.size()); ++l) {
@@ -106,8 +104,7 @@ HybridModel load_nemotron_h(const Checkpoint& ck) {
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("backbone.norm_f.weight", {hidden});
-  model.tied_embeddings = json_bool_or(cfg, "tie_word_embeddings", false, o);
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {model.vocab, hidden}));
+  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
   return model;
 }
 

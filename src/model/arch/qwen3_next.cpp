@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "model/arch/hybrid_layers.h"
 #include "model/arch/qwen_hybrid.h"
 #include "model/arch/registry.h"
 
@@ -30,7 +31,7 @@ HybridModel load_qwen3_next(const Checkpoint& ck) {
     if (sparse)
       load_qwen_sparse_moe(wl, p + "mlp.", d, cfg, origin, json_bool_or(cfg, "norm_topk_prob", true, origin), blk);
     else
-      load_qwen_mlp(wl, p + "mlp.", d.inter, d, blk);
+      load_swiglu_mlp(wl, p + "mlp.", d.inter, d.hidden, blk);
   };
   return load_qwen_hybrid(ck, f);
 }

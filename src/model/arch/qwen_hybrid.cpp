@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "model/arch/hf_config.h"
+#include "model/arch/hybrid_layers.h"
 #include "model/arch/moe_weights.h"
 
 namespace s0 {
@@ -98,13 +99,6 @@ GatedDeltaMixer load_gated_delta(WeightLoader& wl, const std::string& p, const Q
 
 }  // namespace
 
-void load_qwen_mlp(WeightLoader& wl, const std::string& p, int64_t inter, const QwenDims& d, Block& blk) {
-  if (inter <= 0) fail(wl.config_path(), ": the MLP width (intermediate_size) must be positive, got ", inter);
-  blk.gate_up = make_linear(concat_rows({wl.get(p + "gate_proj.weight", {inter, d.hidden}),
-                                         wl.get(p + "up_proj.weight", {inter, d.hidden})}));
-  blk.down = make_linear(wl.get(p + "down_proj.weight", {d.hidden, inter}));
-}
-
 void load_qwen_sparse_moe(WeightLoader& wl, const std::string& p, const QwenDims& d, const Json& cfg,
                           const std::string& origin, bool normalize, Block& blk) {
   const int64_t E = json_int(cfg, "num_experts", origin), k = json_int(cfg, "num_experts_per_tok", origin);
@@ -121,7 +115,7 @@ void load_qwen_sparse_moe(WeightLoader& wl, const std::string& p, const QwenDims
   moe.router.precise = true;
   moe.experts = load_experts(wl, p + "experts.", E, I, d.hidden);
   if (shared > 0) {
-    load_qwen_mlp(wl, p + "shared_expert.", shared, d, blk);
+    load_swiglu_mlp(wl, p + "shared_expert.", shared, d.hidden, blk);
     moe.shared_gate = make_linear(wl.get(p + "shared_expert_gate.weight", {1, d.hidden}));
   }
   blk.moe = std::move(moe);
@@ -184,15 +178,7 @@ HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family) {
       types.push_back((l + 1) % every == 0 ? "full_attention" : "linear_attention");
   }
 
-  HybridModel model;
-  model.family = json_string(top, "model_type", ck.config_path());
-  model.architecture = top.contains("architectures") ? top["architectures"][0].get<std::string>() : model.family;
-  model.hidden = d.hidden;
-  model.vocab = d.vocab;
-  model.max_positions = json_int_or(cfg, "max_position_embeddings", 0, origin);
-  model.norm_eps = static_cast<float>(d.eps);
-  model.eos_token_ids = hf_eos_ids(cfg, origin);
-  if (model.eos_token_ids.empty()) model.eos_token_ids = hf_eos_ids(top, ck.config_path());
+  HybridModel model = hybrid_model_shell(top, cfg, origin, d.hidden, d.vocab, d.eps);
   model.layer_kinds = types;
 
   const std::string prefix = ck.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
@@ -215,9 +201,8 @@ HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family) {
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = plus_one(wl.get(prefix + "norm.weight", {d.hidden}));
-  model.tied_embeddings = json_bool_or(top, "tie_word_embeddings", json_bool_or(cfg, "tie_word_embeddings", false, origin),
-                                       ck.config_path());
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {d.vocab, d.hidden}));
+  attach_lm_head(wl, model, json_bool_or(top, "tie_word_embeddings", json_bool_or(cfg, "tie_word_embeddings", false, origin),
+                                         ck.config_path()));
   return model;
 }
 

@@ -37,8 +37,6 @@ struct QwenFamily {
 
 HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family);
 
-// The dense SwiGLU MLP under prefix p (p + "gate_proj.weight", ...), of width `inter`.
-void load_qwen_mlp(WeightLoader& wl, const std::string& p, int64_t inter, const QwenDims& d, Block& blk);
 // The sparse MoE block under prefix p ("...mlp."): router p + "gate.weight", routed experts
 // (moe_weights.h), and, when shared_expert_intermediate_size > 0, the shared expert with its
 // sigmoid gate. `normalize`: the top-k weights are renormalised to sum 1.
