@@ -141,7 +141,8 @@ HybridModel hybrid_model_shell(const Json& top, const Json& cfg, const std::stri
 }
 
 void load_swiglu_mlp(WeightLoader& wl, const std::string& p, int64_t inter, int64_t hidden, Block& blk) {
-  if (inter <= 0) fail(wl.config_path(), ": the MLP width must be positive, got ", inter);
+  if (inter <= 0)
+    fail(wl.config_path(), ": the MLP ", p, "* needs a positive width (intermediate_size), got ", inter);
   blk.gate_up = make_linear(concat_rows({wl.get(p + "gate_proj.weight", {inter, hidden}),
                                          wl.get(p + "up_proj.weight", {inter, hidden})}));
   blk.down = make_linear(wl.get(p + "down_proj.weight", {hidden, inter}));
