@@ -72,7 +72,7 @@ s0::cli::Runner setup(CLI::App& app) {
     for (const auto& [dt, n] : m.parameters_by_dtype) stored.push_back(dt + " " + with_commas(n));
     const std::string dtypes = s0::join(stored, ", ");
     std::printf("stored dtypes:     %s\n", dtypes.c_str());
-    std::printf("memory to load:    %.1f MiB of float32 weights (f32 experts stay mapped)\n",
+    std::printf("memory to load:    %.1f MiB of float32 weights (routed experts stay mapped)\n",
                 static_cast<double>(s0::load_bytes(s0::Checkpoint::open(*dir))) / (1024.0 * 1024.0));
     return 0;
   };

@@ -6,8 +6,10 @@ namespace s0 {
 
 namespace {
 
+// The GPU computes in float32: weights kept in the checkpoint's bf16 / f16 (mapped experts) widen.
 void move(Tensor& t, Device device) {
-  if (!t.empty()) t = t.to(device);
+  if (t.empty()) return;
+  t = (t.dtype() == DType::F32 || device.is_cpu() ? t : t.to_f32()).to(device);
 }
 
 void move(Linear& l, Device device) {

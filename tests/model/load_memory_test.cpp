@@ -1,9 +1,11 @@
 // A model larger than the machine says so before loading: the bytes a load allocates, known from
-// the headers, against MemAvailable. f32 experts stay mapped and are not counted.
+// the headers, against MemAvailable. Routed experts stay mapped (f32 or bf16) and are not counted.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "io/meminfo.h"
+#include "io/safetensors.h"
 #include "model/arch/load_memory.h"
 #include "model/arch/registry.h"
 #include "support/test_support.h"
@@ -45,6 +47,25 @@ TEST(LoadMemory, F32ExpertsAreViewsIntoTheMappedFile) {
   const HybridModel split = load_model(test::fixture_model("qwen3-next"));  // one tensor per expert
   Tensor g = split.blocks.at(0).moe->experts.at(0).gate_up.at(0).w;
   EXPECT_ANY_THROW(g.f32_mut());
+}
+
+TEST(LoadMemory, Bf16ExpertsStayMappedInBf16) {
+  SafetensorsFile st = SafetensorsFile::open(test::fixture_model("qwen35-moe-text") / "model.safetensors");
+  std::map<std::string, Tensor> bf16;
+  for (const std::string& n : st.names()) {
+    const Tensor t = st.tensor(n);
+    Tensor h = Tensor::zeros(t.shape(), DType::BF16);
+    for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint16_t*>(h.raw_mut())[i] = f32_to_bf16(t.f32()[i]);
+    bf16[n] = h;
+  }
+  test::TempDir dir;
+  write_safetensors(dir / "model.safetensors", bf16);
+  fs::copy_file(test::fixture_model("qwen35-moe-text") / "config.json", dir / "config.json");
+  const Checkpoint ck = Checkpoint::open(dir.path());
+  const HybridModel m = load_model(ck);
+  const Tensor& w = m.blocks.at(0).moe->experts.at(2).down.w;
+  EXPECT_EQ(w.dtype(), DType::BF16);
+  EXPECT_EQ(load_bytes(ck), (m.parameter_count - expert_parameters(m)) * 4);
 }
 
 TEST(LoadMemory, AModelLargerThanTheMemorySaysSoWithTheNumbers) {

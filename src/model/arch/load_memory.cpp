@@ -32,7 +32,8 @@ int64_t load_bytes(const Checkpoint& ck) {
   int64_t bytes = 0;
   for (const std::string& name : ck.names()) {
     if (starts_with(name, "model.visual.") || starts_with(name, "mtp.")) continue;
-    if (routed_expert(name) && ck.dtype_name(name) == "F32") continue;
+    const std::string& dtype = ck.dtype_name(name);
+    if (routed_expert(name) && (dtype == "F32" || dtype == "BF16" || dtype == "F16")) continue;
     bytes += numel_of(ck.shape(name)) * static_cast<int64_t>(sizeof(float));
   }
   return bytes;

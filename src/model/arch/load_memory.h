@@ -8,8 +8,9 @@
 namespace s0 {
 
 // The bytes the family loaders allocate for the weights: an f32 copy of every tensor they read,
-// except routed experts stored as f32, which stay views into the mapped files (moe_weights.h). The
-// multimodal tower (model.visual.*) and multi-token prediction (mtp.*) are never read.
+// except routed experts stored as f32, bf16 or f16, which stay views into the mapped files
+// (moe_weights.h). The multimodal tower (model.visual.*) and multi-token prediction (mtp.*) are
+// never read.
 int64_t load_bytes(const Checkpoint& ck);
 
 // Fails, naming both numbers, when load_bytes(ck) exceeds `available` bytes (no check when

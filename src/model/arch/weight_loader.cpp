@@ -22,7 +22,8 @@ Tensor WeightLoader::get(const std::string& name, const Shape& shape) { return c
 
 Tensor WeightLoader::get_mapped(const std::string& name, const Shape& shape) {
   Tensor t = checked(name, shape);
-  return t.dtype() == DType::F32 ? t : t.to_f32();
+  const bool kept = t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16;
+  return kept ? t : t.to_f32();
 }
 
 Tensor WeightLoader::get_if(bool required, const std::string& name, const Shape& shape) {

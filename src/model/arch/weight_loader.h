@@ -20,9 +20,9 @@ class WeightLoader {
   Tensor get(const std::string& name, const Shape& shape);
   // Like get when `required`; an empty Tensor when not required and absent.
   Tensor get_if(bool required, const std::string& name, const Shape& shape);
-  // Like get, but a tensor stored as f32 stays a view into the mapped file (no copy, read-only):
-  // for weights used as they are, such as routed experts, which are most of an MoE model. Other
-  // dtypes are widened to an f32 copy as get does.
+  // Like get, but a tensor stored as f32, bf16 or f16 stays a view into the mapped file (no copy,
+  // read-only; ops/linear.h widens bf16 / f16 per call): for weights used as they are, such as
+  // routed experts, which are most of an MoE model. Other dtypes become an f32 copy as with get.
   Tensor get_mapped(const std::string& name, const Shape& shape);
 
  private:
