@@ -1,6 +1,6 @@
 // Forward tokens/s on CPU for a small random Qwen3.5-MoE (qwen3_5_moe_text) at 512 tokens, logits
 // for the last position only: 12 layers of hidden 1024, 64 experts of width 256 with top-8 routing
-// and a shared expert of width 512 (about 0.9B parameters, 0.2B active per token), bf16 weights
+// and a shared expert of width 512 (0.77B parameters, about 0.25B active per token), bf16 weights
 // as published checkpoints store them (the routed experts stay mapped in bf16).
 //   build/bench/moe_forward_bench [tokens=512] [reps=3]
 #include <cstdlib>

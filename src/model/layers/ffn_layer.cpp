@@ -8,9 +8,8 @@ namespace s0 {
 namespace {
 MlpWeights dense_weights(const Block& blk) { return {&blk.gate_up, 1, blk.down, blk.mlp_act}; }
 bool gated_shared_expert(const Block& blk) { return blk.moe && !blk.moe->shared_gate.w.empty(); }
-}  // namespace
-
 bool has_dense_mlp(const Block& blk) { return !blk.gate_up.w.empty(); }
+}  // namespace
 
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& s) {
   const int64_t N = seqs.rows();

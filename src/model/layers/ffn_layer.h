@@ -16,8 +16,6 @@ struct FfnSaved {
   MoeSaved moe;
 };
 
-bool has_dense_mlp(const Block& blk);
-
 // residual[N, hidden] += ffn(h2[N, hidden]).
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& saved);
 // dh2[N, hidden] += the input gradient for d_out[N, hidden].
