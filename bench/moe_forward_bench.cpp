@@ -14,29 +14,19 @@ using namespace s0;
 int main(int argc, char** argv) {
   const int64_t T = argc > 1 ? std::atoll(argv[1]) : 512;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
-  const auto dir = std::filesystem::temp_directory_path() / "s0-bench-qwen35-moe-small";
-  if (!std::filesystem::exists(dir / "model.safetensors")) {
-    Qwen35Dims d;
-    d.layers = 12;
-    d.vocab = 32000;
-    d.experts = 64;
-    d.experts_per_token = 8;
-    d.moe_intermediate = 256;
-    d.shared_intermediate = 512;
-    std::printf("writing the random MoE checkpoint to %s ...\n", dir.c_str());
-    write_random_qwen35(dir, d);
-  }
+  Qwen35Dims d;
+  d.layers = 12;
+  d.vocab = 32000;
+  d.experts = 64;
+  d.experts_per_token = 8;
+  d.moe_intermediate = 256;
+  d.shared_intermediate = 512;
+  const auto dir = bench::random_qwen35_dir("s0-bench-qwen35-moe-small", d);
   auto t0 = std::chrono::steady_clock::now();
   const HybridModel model = load_model(dir);
   std::printf("loaded %s (%.2fB parameters) in %.1f s\n", dir.c_str(), model.parameter_count / 1e9,
               bench::seconds_since(t0));
-  std::vector<int64_t> ids(static_cast<size_t>(T));
-  for (int64_t i = 0; i < T; ++i) ids[i] = (i * 7919) % model.vocab;
-  PackedBatch batch = PackedBatch::from_sequences({ids});
-  ForwardOptions opt;
-  opt.logit_rows = {T - 1};
-  forward(model, batch, opt);  // warm-up: page in the weights
-  const double s = bench::best_of(reps, [&] { forward(model, batch, opt); });
+  const double s = bench::time_forward(model, T, reps);
   std::printf("forward of %lld tokens: %.3f s = %.1f tokens/s\n", static_cast<long long>(T), s, T / s);
   std::printf("peak memory %.2f GiB\n", bench::peak_rss_gib());
   return 0;
