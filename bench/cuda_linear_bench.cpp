@@ -2,48 +2,16 @@
 // shape: [rows x 2560] x [2560 x 9216], forward (y = x W^T) and backward (dx = dy W), in GFLOP/s.
 // Random inputs; ten warm-up products, then the median of `reps` timed ones (each synchronised).
 //   build/bench/cuda_linear_bench [rows=4096] [reps=20]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
-#include <vector>
 
+#include "gpu_timing.h"
 #include "ops/device_runtime.h"
 #include "ops/linear.h"
 
 using namespace s0;
-
-namespace {
-
-Tensor random_on_gpu(Shape shape, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
-  for (float& x : v) x = dist(gen);
-  return Tensor::from(std::move(shape), v).to(Device::cuda(0));
-}
-
-template <typename F>
-double median_seconds(int reps, F&& f) {
-#if S0_HAVE_CUDA
-  for (int i = 0; i < 10; ++i) f();
-  ops::synchronize(Device::cuda(0));
-  std::vector<double> s;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    ops::synchronize(Device::cuda(0));
-    s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(s.begin(), s.end());
-  return s[s.size() / 2];
-#else
-  return 0;
-#endif
-}
-
-}  // namespace
+using bench::median_seconds;
+using bench::random_on_gpu;
 
 int main(int argc, char** argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 4096;

@@ -4,20 +4,25 @@
 //     128, conv 4, MLP 9216, vocab 248320 tied;
 //   falcon-h1-7b: 44 layers of Mamba-2 beside attention, hidden 3072, attention 12 / 2 KV heads of
 //     dim 128, 24 Mamba-2 heads of dim 128, d_state 256 (model/arch/random_falcon_h1.h).
-// Random bf16 weights (written once to the temp folder, widened to f32 at load: the GPU computes in
-// f32 with TF32 off for now). The data is `examples` sequences with lengths uniform
+// Random bf16 weights (written once to the temp folder), on the GPU as bf16 matrices (tensor-core
+// GEMMs; `dtype` f32 for the exactness mode). The data is `examples` sequences with lengths uniform
 // in [250, 450] and a 0.55 prompt fraction, as the paper's HumanEval setting; each step is the
 // trainer's objective and gradient over all of them (forward, loss, activation-only backward,
-// recomputation per block so the tape fits), after one warm-up step.
+// recomputation per block so the tape fits), after one warm-up step. The examples are also written
+// as training data (JSON lines of ids and prompt_len) for bench/reference/torch_s0_train.py, which
+// times the reference loop on the same shape and data.
 // Reports seconds per step, tokens/s, model FLOP utilisation against 790 TFLOP/s (bf16 peak; the
 // model FLOPs are forward plus activation-only backward, 2x the forward, recomputation not
 // counted), and the GPU memory held.
 //   build/bench/gpu_train_bench [qwen35-4b|falcon-h1-7b] [examples=48] [steps=2] [layers] [batch_tokens=16384]
+//                               [dtype=bf16|f32] [examples_out=FILE]
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
 #include "bench/model_bench_common.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
 #include "model/arch/random_falcon_h1.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
@@ -32,6 +37,12 @@ int main(int argc, char** argv) {
   const int steps = argc > 3 ? std::atoi(argv[3]) : 2;
   const int64_t layers = argc > 4 ? std::atoll(argv[4]) : (shape == "falcon-h1-7b" ? 44 : 32);
   const int64_t batch_tokens = argc > 5 ? std::atoll(argv[5]) : 16384;
+  const std::string dtype = argc > 6 ? argv[6] : "bf16";
+  const std::string examples_out = argc > 7 ? argv[7] : "";
+  if (dtype != "bf16" && dtype != "f32") {
+    std::fprintf(stderr, "gpu_train_bench: unknown dtype %s (bf16 or f32)\n", dtype.c_str());
+    return 1;
+  }
   if (shape != "qwen35-4b" && shape != "falcon-h1-7b") {
     std::fprintf(stderr, "gpu_train_bench: unknown shape %s (qwen35-4b or falcon-h1-7b)\n", shape.c_str());
     return 1;
@@ -64,8 +75,8 @@ int main(int argc, char** argv) {
     }
   }
   auto t0 = std::chrono::steady_clock::now();
-  const HybridModel model = model_on(load_model(dir), gpu);
-  std::printf("loaded and moved to the GPU in %.1f s\n", bench::seconds_since(t0));
+  const HybridModel model = load_model_on(dir, gpu, dtype == "bf16" ? DType::BF16 : DType::F32);
+  std::printf("loaded and moved to the GPU (%s matrices) in %.1f s\n", dtype.c_str(), bench::seconds_since(t0));
 
   std::mt19937_64 rng(1);
   std::uniform_int_distribution<int64_t> length(250, 450), token(0, model.vocab - 1);
@@ -77,6 +88,12 @@ int main(int argc, char** argv) {
     ex.prompt_len = static_cast<int64_t>(0.55 * static_cast<double>(ex.ids.size()));
     tokens += static_cast<int64_t>(ex.ids.size());
     examples.push_back(std::move(ex));
+  }
+  if (!examples_out.empty()) {
+    std::string lines;
+    for (const Example& e : examples) lines += Json{{"ids", e.ids}, {"prompt_len", e.prompt_len}}.dump() + "\n";
+    write_file_atomic(examples_out, lines);
+    std::printf("examples written to %s\n", examples_out.c_str());
   }
   StateSet states;
   for (const auto& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
@@ -95,9 +112,9 @@ int main(int argc, char** argv) {
   double flops = 0;
   for (const Example& e : examples) flops += 2.0 * bench::forward_flops(model, static_cast<int64_t>(e.ids.size()),
                                          static_cast<int64_t>(e.ids.size()) - e.prompt_len);
-  std::printf("%s, %lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
+  std::printf("%s (%s matrices), %lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
               "TFLOP/s, GPU memory held %.1f GiB\n",
-              shape.c_str(), static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
+              shape.c_str(), dtype.c_str(), static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
               flops / step / 1e12, 100.0 * flops / step / 790e12,
               static_cast<double>(ops::device_memory_used(gpu)) / (1ull << 30));
   return 0;

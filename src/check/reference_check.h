@@ -26,8 +26,7 @@ struct ReferenceReport {
 };
 
 // `on_line` (optional) sees each line as soon as it is computed. On a GPU (`device` not the CPU,
-// already activated) the forward, the gradients and the optimizer steps run there; generation
-// needs decoding on the GPU, which this build does not have yet: it is listed in not_checked.
+// already activated) the forward, the gradients, the optimizer steps and greedy decoding run there.
 ReferenceReport check_reference(const std::filesystem::path& dir, Device device = Device::cpu(),
                                 const std::function<void(const CheckLine&)>& on_line = {});
 

@@ -115,7 +115,7 @@ Runner setup(CLI::App& app) {
     TrainOptions opt;
     opt.layers = parse_layer_selection("all", model);
     const TrainResult trained =
-        train_states(model, examples.examples, cfg, opt, [&](const StepReport& r, const StateSet&) {
+        train_states(model, examples.examples, cfg, opt, [&](const StepReport& r, const StateSet&, const AdamState&) {
           std::printf("  step %3d/%d  loss %.4f\n", r.step, cfg.n_steps, r.mean_loss);
           std::fflush(stdout);
         });

@@ -6,10 +6,12 @@
 
 #include "adapter/adapter.h"
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "core/strings.h"
 #include "model/arch/load_memory.h"
 #include "model/arch/registry.h"
+#include "model/model_on_device.h"
 
 namespace {
 
@@ -33,13 +35,17 @@ std::string with_commas(int64_t n) {
 
 s0::cli::Runner setup(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
+  auto dtype = std::make_shared<std::string>();
+  s0::cli::add_dtype_option(app, *dtype);
   app.add_option("dir", *dir,
                  "Hugging Face model folder (config.json + safetensors weights), or a repo id (ORG/NAME[@REVISION]) "
                  "in the hub cache")
       ->required()
       ->transform(s0::cli::hub_folder());
-  return [dir] {
-    const s0::HybridModel m = s0::load_model(*dir);
+  return [dir, dtype] {
+    // bf16 matrices stay as stored: nothing here computes, and the GPU figure below needs their dtype.
+    const s0::HybridModel m = s0::load_model(*dir, {.keep_bf16_matrices = true});
+    const std::optional<s0::DType> matrices = s0::cli::matrix_dtype(*dtype);
     std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());
     std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M = Mamba-2, M+A = Mamba-2 + "
                 "attention, - = MLP only)\n",
@@ -72,7 +78,11 @@ s0::cli::Runner setup(CLI::App& app) {
     for (const auto& [dt, n] : m.parameters_by_dtype) stored.push_back(dt + " " + with_commas(n));
     const std::string dtypes = s0::join(stored, ", ");
     std::printf("stored dtypes:     %s\n", dtypes.c_str());
-    std::printf("memory to load:    %.1f MiB of float32 weights (routed experts stay mapped)\n",
+    const std::string cpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cpu(), std::nullopt));
+    const std::string gpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices));
+    std::printf("weights in memory: CPU %s (float32); GPU %s (matrices %s)\n", cpu.c_str(), gpu.c_str(),
+                matrices ? s0::dtype_name(*matrices) : "as stored");
+    std::printf("CPU load takes:    %.1f MiB of float32 weights (routed experts stay mapped)\n",
                 static_cast<double>(s0::load_bytes(s0::Checkpoint::open(*dir))) / (1024.0 * 1024.0));
     return 0;
   };

@@ -2,6 +2,7 @@
 // an adapter folder in the s0-tuning library's format.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "cli/command.h"
@@ -10,24 +11,28 @@
 #include "cli/validators.h"
 #include "core/error.h"
 #include "io/adapter_file.h"
+#include "io/jsonl_log.h"
 #include "io/output_lock.h"
 #include "io/output_path.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
-#include "tune/trained_adapter.h"
 #include "tune/data.h"
-#include "tune/trainer.h"
+#include "tune/optimizer_file.h"
+#include "tune/resume.h"
 #include "tune/text_examples.h"
+#include "tune/trained_adapter.h"
+#include "tune/trainer.h"
 
 namespace {
 
 struct TrainArgs {
-  std::string model, data, out, layers = "all", device;
+  std::string model, data, out, layers = "all", device, dtype;
   s0::TrainConfig cfg;
   double alpha = -1;
   uint64_t seed = 0;
   int64_t batch_tokens = 16384;
-  bool recompute = false, force = false;
+  bool recompute = false, force = false, resume = false;
+  std::string log_jsonl;
 };
 
 s0::cli::Runner setup(CLI::App& app) {
@@ -62,7 +67,14 @@ s0::cli::Runner setup(CLI::App& app) {
   app.add_option("--batch-tokens", a->batch_tokens, "tokens per packed batch (memory bound)")->capture_default_str()
       ->check(s0::cli::at_least(1));
   s0::cli::add_device_option(app, a->device, "the forward and backward run (the states and Adam stay on the host)");
+  s0::cli::add_dtype_option(app, a->dtype);
   app.add_flag("--recompute", a->recompute, "recompute each layer's activations in the backward (less memory)");
+  app.add_flag("--resume", a->resume,
+               "continue the run whose adapter is in --out (from the optimizer.safetensors saved beside it) up to "
+               "--steps in all; the other flags and the data must be the run's own");
+  app.add_option("--log-jsonl", a->log_jsonl,
+                 "append one JSON line per step to this file: step, loss, objective, grad_norm, state_norm, seconds, "
+                 "tokens_per_s");
   app.add_flag("--force", a->force,
                "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
                "meta.json; a folder holding anything else is never replaced)");
@@ -71,10 +83,16 @@ s0::cli::Runner setup(CLI::App& app) {
     // and no other s0 process may be writing it (the lock is held until the run ends).
     const std::filesystem::path out = s0::normalize_output_path(a->out);
     s0::refuse_overlap({"--out", out}, {{"--model", a->model}, {"--data", a->data}});
-    s0::check_adapter_output(out, a->force);
+    if (!a->log_jsonl.empty())
+      s0::refuse_overlap({"--log-jsonl", s0::normalize_output_path(a->log_jsonl)},
+                         {{"--model", a->model}, {"--data", a->data}, {"--out", out}});
+    if (a->resume && a->force) s0::fail("--resume continues the run in --out and --force replaces it: pass one");
+    if (a->resume && !std::filesystem::exists(out)) s0::fail("--resume: ", out.string(), ": no adapter folder to resume");
+    s0::check_adapter_output(out, a->force || a->resume);
     const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
-    const s0::HybridModel model = s0::model_on(s0::load_model(a->model), s0::cli::activated_device(a->device));
+    const s0::HybridModel model =
+        s0::load_model_on(a->model, s0::cli::activated_device(a->device), s0::cli::matrix_dtype(a->dtype));
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
     s0::TrainOptions opt;
     opt.layers = s0::parse_layer_selection(a->layers, model);
@@ -84,6 +102,15 @@ s0::cli::Runner setup(CLI::App& app) {
         s0::load_training_data(a->data, model.vocab, a->cfg.max_length, s0::text_example_tokenizer(a->model));
     for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::shuffle(data.examples.begin(), data.examples.end(), std::mt19937_64(a->seed));
+    std::optional<s0::TrainResume> resume;
+    if (a->resume) {
+      resume = s0::resume_run(out, model, a->cfg, opt.layers, data.examples);
+      opt.resume = &*resume;
+    } else {
+      std::filesystem::remove(out / s0::kOptimizerFile);  // a replaced run's optimizer is not this run's
+    }
+    const std::string data_digest = s0::examples_digest(data.examples);
+    s0::JsonLinesLog log(a->log_jsonl);
     int64_t tokens = 0;
     for (const auto& e : data.examples) tokens += static_cast<int64_t>(e.ids.size());
     std::printf("training %zu layers of %s on %zu examples (%lld tokens), %d steps\n", opt.layers.size(),
@@ -97,19 +124,28 @@ s0::cli::Runner setup(CLI::App& app) {
       partial.states = states;
       s0::write_adapter(out, s0::make_adapter_file(model, partial, a->cfg), /*overwrite=*/true);
     };
-    s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt,
-                                         [&](const s0::StepReport& rep, const s0::StateSet& states) {
-                                           total += rep.seconds;
-                                           std::printf("step %3d/%d  loss %.4f  state norm %.4f  grad norm %.3g  %.2f s\n",
-                                                       rep.step, a->cfg.n_steps, rep.mean_loss,
-                                                       rep.mean_state_norm, rep.grad_norm, rep.seconds);
-                                           std::fflush(stdout);
-                                           save(states);  // the last good states are always on disk
-                                         });
+    auto on_step = [&](const s0::StepReport& rep, const s0::StateSet& states, const s0::AdamState& adam) {
+      total += rep.seconds;
+      std::printf("step %3d/%d  loss %.4f  state norm %.4f  grad norm %.3g  %.2f s\n", rep.step, a->cfg.n_steps,
+                  rep.mean_loss, rep.mean_state_norm, rep.grad_norm, rep.seconds);
+      std::fflush(stdout);
+      // The last good states are always on disk, then the optimizer that continues from them.
+      save(states);
+      s0::write_optimizer(out, {adam, opt.layers, s0::trained_states_digest(model, states, opt.layers), data_digest});
+      log.append({{"step", rep.step},
+                  {"loss", rep.mean_loss},
+                  {"objective", rep.objective},
+                  {"grad_norm", rep.grad_norm},
+                  {"state_norm", rep.mean_state_norm},
+                  {"seconds", rep.seconds},
+                  {"tokens_per_s", static_cast<double>(tokens) / rep.seconds}});
+    };
+    s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt, on_step);
     if (r.stopped_non_finite)
       s0::fail(r.stop_reason, r.steps.empty() ? "; nothing was written"
                                               : "; the states after step " + std::to_string(r.steps.size()) +
                                                     " (the last finite ones) are in " + a->out);
+    if (r.steps.empty()) s0::fail("internal: training took no step");
     std::printf("done: loss %.4f -> %.4f over %zu steps in %.1f s; adapter written to %s\n", r.steps.front().mean_loss,
                 r.steps.back().mean_loss, r.steps.size(), total, a->out.c_str());
     return 0;

@@ -16,4 +16,17 @@ Device activated_device(const std::string& device) {
   return d;
 }
 
+void add_dtype_option(CLI::App& app, std::string& dtype) {
+  app.add_option("--dtype", dtype,
+                 "bf16 or f32: the weight matrices on a GPU; bf16 runs the GEMMs on the tensor cores (float32 "
+                 "accumulation, activations and states in float32), f32 is the exactness mode (default: as the "
+                 "checkpoint stores them; the CPU always computes with f32 weights)")
+      ->check(CLI::IsMember({"bf16", "f32"}));
+}
+
+std::optional<DType> matrix_dtype(const std::string& dtype) {
+  if (dtype.empty()) return std::nullopt;
+  return dtype == "bf16" ? DType::BF16 : DType::F32;
+}
+
 }  // namespace s0::cli

@@ -1,6 +1,11 @@
 #pragma once
 // Where a tensor's memory lives. The engine computes on the CPU; a GPU backend registers an
 // allocator for DeviceType::CUDA (core/allocator.h), and ops dispatch on the device of their inputs.
+//
+// Work on a device is ordered on that device's stream. On the CPU an op's work is done when the
+// call returns. A GPU has one stream (ops/cuda/stream.h): ops queue their kernels on it and return;
+// the host waits only where it reads a result back (Tensor::to(cpu), a loss) or calls
+// ops::synchronize(device).
 #include <string>
 
 namespace s0 {

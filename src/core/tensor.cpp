@@ -153,6 +153,17 @@ Tensor Tensor::to_f32() const {
   return out;
 }
 
+Tensor Tensor::to_bf16() const {
+  check_host_elements(0);
+  if (dtype_ == DType::BF16) return clone();
+  const Tensor wide = dtype_ == DType::F32 ? *this : to_f32();
+  Tensor out = empty(shape_, DType::BF16);
+  const float* src = wide.f32();
+  uint16_t* dst = static_cast<uint16_t*>(out.raw_mut());
+  for (int64_t i = 0, n = numel(); i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+  return out;
+}
+
 Tensor Tensor::clone() const {
   Tensor out = empty(shape_, dtype_, device_);
   copy_bytes(out.device_raw_mut(), device_, data_, device_, nbytes());

@@ -59,6 +59,8 @@ class Tensor {
 
   // An owned float32 copy, converting bf16/f16/f64/integers.
   Tensor to_f32() const;
+  // An owned bfloat16 copy (round to nearest even, as PyTorch rounds); host tensors only.
+  Tensor to_bf16() const;
   // Owned deep copy on the same device.
   Tensor clone() const;
   // The same values on `device`: this tensor itself when it is already there, else an owned copy.

@@ -71,13 +71,14 @@ void run_wave(const HybridModel& model, const std::vector<GenerationRequest>& re
     ForwardOptions fo;
     for (int64_t s = 0; s < batch.n_seqs(); ++s) fo.logit_rows.push_back(batch.begin(s) + batch.length(s) - 1);
     const ForwardOutput fwd = forward(model, batch, fo);
+    const Tensor logits = fwd.logits.to(Device::cpu());  // sampling runs on the host
 
     std::vector<std::unique_ptr<Active>> still;
     for (size_t s = 0; s < active.size(); ++s) {
       Active& a = *active[s];
       Generation& g = out[a.index];
       a.cache.length += static_cast<int64_t>(a.next_input.size());
-      const float* row = fwd.logits.f32() + static_cast<int64_t>(s) * model.vocab;
+      const float* row = logits.f32() + static_cast<int64_t>(s) * model.vocab;
       if (o.keep_logits) g.logits.emplace_back(row, row + model.vocab);
       const int64_t token = a.sampler.next(row, model.vocab);
       if (std::find(o.eos_ids.begin(), o.eos_ids.end(), token) != o.eos_ids.end()) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/finite.h"
 #include "io/file.h"
@@ -63,15 +64,6 @@ Json config_json(const AdapterConfig& c) {
               {"l2_lambda", c.l2_lambda},  {"alpha", c.alpha ? Json(*c.alpha) : Json(nullptr)},
               {"normalize", c.normalize},  {"grad_clip", c.grad_clip},
               {"max_length", c.max_length}};
-}
-
-// FNV-1a, 64 bits, in hex: tells two versions of a small file apart (not a security measure).
-std::string content_digest(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
 }
 
 // The three files as read at one moment, and which versions of them were read.
@@ -225,7 +217,7 @@ void check_adapter_output(const fs::path& dir_given, bool overwrite) {
   bool holds_adapter = false;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    bool ours = name == OutputLock::kFileName;
+    bool ours = name == OutputLock::kFileName || name == kOptimizerFile || is_temporary_of(name, kOptimizerFile);
     for (const char* file : kAdapterFiles) {
       if (name == file) holds_adapter = ours = true;
       ours = ours || is_temporary_of(name, file);

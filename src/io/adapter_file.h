@@ -63,10 +63,14 @@ struct AdapterFile {
 // every number finite).
 AdapterFile read_adapter(const std::filesystem::path& dir);
 
+// s0's own file beside the three (the library ignores it): the optimizer's state after the states
+// in states.safetensors, for `s0 train --resume` (tune/optimizer_file.h).
+inline constexpr const char* kOptimizerFile = "optimizer.safetensors";
+
 // Checks that an adapter may be written to `dir`: absent, an empty folder, or an adapter folder
-// (its three files, plus s0's own lock and temporary files, nothing else); an existing adapter is
-// replaced only when `overwrite`. Anything else fails with one line: replacing must never delete
-// what s0 did not write.
+// (its three files, plus s0's own optimizer, lock and temporary files, nothing else); an existing
+// adapter is replaced only when `overwrite`. Anything else fails with one line: replacing must
+// never delete what s0 did not write.
 void check_adapter_output(const std::filesystem::path& dir, bool overwrite);
 
 // Writes the folder as described above, creating it if needed; `dir` may end in "/" or "/.".

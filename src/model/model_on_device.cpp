@@ -1,67 +1,97 @@
 #include "model/model_on_device.h"
 
+#include <functional>
+
+#include "core/error.h"
 #include "core/overloaded.h"
 
 namespace s0 {
 
-namespace {
-
-// The GPU computes in float32: weights kept in the checkpoint's bf16 / f16 (mapped experts) widen.
-void move(Tensor& t, Device device) {
-  if (t.empty()) return;
-  t = (t.dtype() == DType::F32 || device.is_cpu() ? t : t.to_f32()).to(device);
-}
-
-void move(Linear& l, Device device) {
-  move(l.w, device);
-  move(l.b, device);
-}
-
-}  // namespace
-
-HybridModel model_on(const HybridModel& model, Device device) {
-  HybridModel m = model;
-  move(m.embed, device);
-  move(m.final_norm, device);
-  if (m.tied_embeddings)
-    m.lm_head.w = m.embed;
-  else
-    move(m.lm_head, device);
-  move(m.lm_head.b, device);
+void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f) {
+  auto linear = [&](Linear& l) {
+    f(l.w, true);
+    f(l.b, false);
+  };
+  auto vectors = [&](std::initializer_list<Tensor*> ts) {
+    for (Tensor* t : ts) f(*t, false);
+  };
+  f(m.embed, true);
+  vectors({&m.final_norm, &m.lm_head.b});
+  if (!m.tied_embeddings) f(m.lm_head.w, true);
   for (Block& blk : m.blocks) {
-    move(blk.mix_norm, device);
-    move(blk.mlp_norm, device);
-    move(blk.gate_up, device);
-    move(blk.down, device);
+    vectors({&blk.mix_norm, &blk.mlp_norm});
+    linear(blk.gate_up);
+    linear(blk.down);
     if (blk.moe) {
-      move(blk.moe->router, device);
-      move(blk.moe->shared_gate, device);
+      linear(blk.moe->router);
+      linear(blk.moe->shared_gate);
       for (Expert& e : blk.moe->experts) {
-        for (Linear& l : e.gate_up) move(l, device);
-        move(e.down, device);
+        for (Linear& l : e.gate_up) linear(l);
+        linear(e.down);
       }
     }
     for (Mixer& mixer : blk.mixers)
       std::visit(Overloaded{
                      [&](AttentionMixer& a) {
-                       for (Tensor* t : {&a.q_norm, &a.k_norm}) move(*t, device);
-                       move(a.in_proj, device);
-                       move(a.out_proj, device);
+                       vectors({&a.q_norm, &a.k_norm});
+                       linear(a.in_proj);
+                       linear(a.out_proj);
                      },
                      [&](GatedDeltaMixer& g) {
-                       for (Tensor* t : {&g.conv_w, &g.neg_A, &g.dt_bias, &g.norm_w}) move(*t, device);
-                       move(g.in_proj, device);
-                       move(g.out_proj, device);
+                       vectors({&g.conv_w, &g.neg_A, &g.dt_bias, &g.norm_w});
+                       linear(g.in_proj);
+                       linear(g.out_proj);
                      },
                      [&](Mamba2Mixer& s) {
-                       for (Tensor* t : {&s.conv_w, &s.conv_b, &s.dt_bias, &s.neg_A, &s.D, &s.norm_w}) move(*t, device);
-                       move(s.in_proj, device);
-                       move(s.out_proj, device);
+                       vectors({&s.conv_w, &s.conv_b, &s.dt_bias, &s.neg_A, &s.D, &s.norm_w});
+                       linear(s.in_proj);
+                       linear(s.out_proj);
                      },
                  },
                  mixer);
   }
+}
+
+namespace {
+
+// The dtype a weight takes on `device` (see the header).
+DType dtype_on(const Tensor& t, bool is_matrix, Device device, std::optional<DType> matrices) {
+  if (!is_matrix || device.is_cpu()) return DType::F32;
+  return matrices.value_or(t.dtype() == DType::BF16 ? DType::BF16 : DType::F32);
+}
+
+}  // namespace
+
+HybridModel model_on(const HybridModel& model, Device device, std::optional<DType> matrices) {
+  if (matrices && *matrices != DType::F32 && *matrices != DType::BF16)
+    fail("internal: model_on with ", dtype_name(*matrices), " matrices");
+  HybridModel m = model;
+  for_each_weight(m, [&](Tensor& t, bool is_matrix) {
+    if (t.empty()) return;
+    const DType want = dtype_on(t, is_matrix, device, matrices);
+    if (t.dtype() != want) t = want == DType::BF16 ? t.to_bf16() : t.to_f32();
+    t = t.to(device);
+  });
+  if (m.tied_embeddings) m.lm_head.w = m.embed;
   return m;
+}
+
+int64_t weight_bytes_on(const HybridModel& model, Device device, std::optional<DType> matrices) {
+  HybridModel m = model;  // handles only: the weights are shared, not copied
+  int64_t bytes = 0;
+  for_each_weight(m, [&](Tensor& t, bool is_matrix) {
+    bytes += t.numel() * static_cast<int64_t>(dtype_size(dtype_on(t, is_matrix, device, matrices)));
+  });
+  return bytes;
+}
+
+HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::optional<DType> matrices) {
+  if (device.is_cpu()) {
+    if (matrices == DType::BF16)
+      fail("--dtype bf16: the CPU computes with float32 weights (bf16 weights need --device cuda)");
+    return load_model(dir);
+  }
+  return model_on(load_model(dir, {.keep_bf16_matrices = true}), device, matrices);
 }
 
 }  // namespace s0

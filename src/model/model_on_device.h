@@ -1,10 +1,32 @@
 #pragma once
 // The same model with every weight on another device, for a forward there. The model on the CPU is
 // left as it is; a tied LM head stays one tensor with the embedding on the new device too.
+//
+// Matrices (projections, embedding, LM head) take `matrices` as their dtype on a GPU: bf16 (the
+// speed mode: bf16 tensor-core GEMMs with float32 accumulation, activations in float32) or f32 (the
+// exactness mode); unset keeps each matrix as the checkpoint stores it (bf16 stays bf16, anything
+// else is float32). On the CPU every weight is float32. Vectors are float32 everywhere.
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include "model/arch/registry.h"
 #include "model/model.h"
 
 namespace s0 {
 
-HybridModel model_on(const HybridModel& model, Device device);
+HybridModel model_on(const HybridModel& model, Device device, std::optional<DType> matrices = std::nullopt);
+
+// Calls f(tensor, is_matrix) once for every weight of the model, empty optional ones included; a
+// tied LM head is the embedding and is not visited again. Matrices: projections, embedding, LM head.
+void for_each_weight(HybridModel& model, const std::function<void(Tensor&, bool is_matrix)>& f);
+
+// The bytes the model's weights take on `device` with `matrices` (as model_on would place them).
+int64_t weight_bytes_on(const HybridModel& model, Device device, std::optional<DType> matrices);
+
+// Loads a model folder for `device`: for a GPU, bf16 matrices are read as they are stored (no float32
+// copy on the host) and moved with model_on. Fails on a bf16 request for the CPU, which computes
+// with float32 weights.
+HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::optional<DType> matrices);
 
 }  // namespace s0

@@ -32,27 +32,29 @@ void append_rows(Tensor& buf, int64_t length, const void* src, int64_t n, int64_
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
-#if S0_HAVE_CUDA
-  if (!d.is_cpu() && caches.empty()) return cuda::attention_forward(q, k, v, scale, seqs, out, lse);
-#endif
-  if (!d.is_cpu()) no_backend(caches.empty() ? "attention" : "attention with a KV cache", d);
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
+  // Each sequence first appends its keys and values to its cache, then attends over all of it.
+  if (!caches.empty() && (k.dtype() != DType::F32 || v.dtype() != DType::F32))
+    fail("internal: attention appends f32 keys and values to its caches, got ", dtype_name(k.dtype()), " and ",
+         dtype_name(v.dtype()));
+  for (size_t s = 0; s < caches.size(); ++s) {
+    KvCache& c = *caches[s];
+    const int64_t b = seqs.begin(static_cast<int64_t>(s)), T = seqs.length(static_cast<int64_t>(s));
+    append_rows(c.k, c.length, static_cast<const float*>(k.device_raw()) + b * kv_cols, T, kv_cols, d);
+    append_rows(c.v, c.length, static_cast<const float*>(v.device_raw()) + b * kv_cols, T, kv_cols, d);
+    c.length += T;
+  }
+#if S0_HAVE_CUDA
+  if (!d.is_cpu()) return cuda::attention_forward(q, k, v, scale, seqs, caches, out, lse);
+#endif
+  if (!d.is_cpu()) no_backend("attention", d);
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s), T = seqs.length(s);
-    const float* ks = k.f32() + b * kv_cols;
-    const float* vs = v.f32() + b * kv_cols;
-    int64_t past = 0;
-    if (!caches.empty()) {
-      KvCache& c = *caches[static_cast<size_t>(s)];
-      past = c.length;
-      append_rows(c.k, past, ks, T, kv_cols, d);
-      append_rows(c.v, past, vs, T, kv_cols, d);
-      c.length = past + T;
-      ks = c.k.f32();
-      vs = c.v.f32();
-    }
-    cpu::attention_forward_past(q.f32() + b * q_cols, ks, vs, T, past, H, Hkv, D, scale, out.f32_mut() + b * q_cols,
-                                lse.f32_mut() + H * b);
+    const KvCache* c = caches.empty() ? nullptr : caches[static_cast<size_t>(s)];
+    const float* ks = c ? c->k.f32() : k.f32() + b * kv_cols;
+    const float* vs = c ? c->v.f32() : v.f32() + b * kv_cols;
+    cpu::attention_forward_past(q.f32() + b * q_cols, ks, vs, T, c ? c->length - T : 0, H, Hkv, D, scale,
+                                out.f32_mut() + b * q_cols, lse.f32_mut() + H * b);
   }
 }
 

@@ -16,7 +16,8 @@ void activate_device(Device device);
 // GPUs visible to this process; 0 in a build without CUDA or where no driver or GPU answers.
 int cuda_device_count();
 
-// Waits for the work queued on `device` (nothing to wait for on the CPU), so timings are honest.
+// Waits for the work queued on `device`'s stream (core/device.h; nothing to wait for on the CPU),
+// so timings are honest and asynchronous faults surface here.
 void synchronize(Device device);
 // Bytes of GPU memory in use on `device` (s0's cached blocks included), 0 for the CPU.
 size_t device_memory_used(Device device);

@@ -21,10 +21,15 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
     return cpu::linear_groups_forward(x.f32(), groups.offsets, f32_weights(l.w).f32(),
                                       l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
 #if S0_HAVE_CUDA
-  // One GEMM over all rows (ops/cuda/linear.h), in double for the precise projections.
-  if (d.type == DeviceType::CUDA)
+  // One GEMM over all rows (ops/cuda/linear.h): bf16 on the tensor cores for bf16 weights (the
+  // precise projections with split inputs), else float32, in double for the precise projections.
+  if (d.type == DeviceType::CUDA) {
+    if (l.w.dtype() == DType::BF16)
+      return cuda::bf16_linear_forward(cuda::f32(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out,
+                                       cuda::f32_mut(y), add, l.precise);
     return (l.precise ? cuda::precise_linear_forward : cuda::linear_forward)(
         cuda::f32(x), groups.rows(), cuda::f32(l.w), cuda::f32(l.b), l.in, l.out, cuda::f32_mut(y), add);
+  }
 #endif
   no_backend("linear", d);
 }
@@ -35,9 +40,13 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
     return cpu::linear_groups_backward(dy.f32(), groups.offsets, f32_weights(l.w).f32(), l.in, l.out, l.precise,
                                        dx.f32_mut(), accumulate);
 #if S0_HAVE_CUDA
-  if (d.type == DeviceType::CUDA)
+  if (d.type == DeviceType::CUDA) {
+    if (l.w.dtype() == DType::BF16)
+      return cuda::bf16_linear_backward(cuda::f32(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
+                                        accumulate, l.precise);
     return (l.precise ? cuda::precise_linear_backward : cuda::linear_backward)(
         cuda::f32(dy), groups.rows(), cuda::f32(l.w), l.in, l.out, cuda::f32_mut(dx), accumulate);
+  }
 #endif
   no_backend("linear_backward", d);
 }

@@ -11,7 +11,7 @@ namespace s0::ops {
 
 Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float scale) {
   const int64_t n = static_cast<int64_t>(index.size()), d = table.dim(1);
-  Tensor out = Tensor::empty({n, d}, table.dtype(), table.device());
+  Tensor out = Tensor::empty({n, d}, DType::F32, table.device());
   const Device dev = device_of("gather_rows", {&table});
   if (dev.is_cpu()) {
     cpu::gather_rows(table.f32(), index.data(), n, d, scale, out.f32_mut());
@@ -19,7 +19,10 @@ Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float
   }
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA) {
-    cuda::gather_rows(cuda::f32(table), index.data(), n, d, scale, cuda::f32_mut(out));
+    if (table.dtype() == DType::BF16)
+      cuda::gather_bf16_rows(cuda::bf16(table), index.data(), n, d, scale, cuda::f32_mut(out));
+    else
+      cuda::gather_rows(cuda::f32(table), index.data(), n, d, scale, cuda::f32_mut(out));
     return out;
   }
 #endif

@@ -8,7 +8,7 @@
 
 namespace s0::ops {
 
-// [index.size(), d] = scale * table[index[i]] for table[rows, d].
+// [index.size(), d] = scale * table[index[i]] for table[rows, d], float32 (a GPU table may be bf16).
 Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float scale = 1.0f);
 // dst[index[i]] += scale * src[i]: the adjoint of gather_rows.
 void scatter_add_rows(const Tensor& src, const std::vector<int64_t>& index, float scale, Tensor& dst);

@@ -6,7 +6,18 @@
 
 namespace s0 {
 
-Adam::Adam(const AdamConfig& cfg, const std::vector<Tensor>& params) : cfg_(cfg) {
+Adam::Adam(const AdamConfig& cfg, const std::vector<Tensor>& params, const AdamState* resume) : cfg_(cfg) {
+  if (resume) {
+    bool fits = resume->m.size() == params.size() && resume->v.size() == params.size();
+    for (size_t k = 0; fits && k < params.size(); ++k)
+      fits = static_cast<int64_t>(resume->m[k].size()) == params[k].numel() &&
+             static_cast<int64_t>(resume->v[k].size()) == params[k].numel();
+    if (!fits) fail("internal: resumed Adam moments do not match the parameters");
+    t_ = resume->t;
+    m_ = resume->m;
+    v_ = resume->v;
+    return;
+  }
   for (const Tensor& p : params) {
     m_.emplace_back(static_cast<size_t>(p.numel()), 0.0);
     v_.emplace_back(static_cast<size_t>(p.numel()), 0.0);

@@ -8,6 +8,13 @@
 
 namespace s0 {
 
+// Adam's step count and moments (per parameter tensor, per element): with the parameters, all a
+// resumed run needs to continue exactly where it stopped.
+struct AdamState {
+  int t = 0;
+  std::vector<std::vector<double>> m, v;
+};
+
 struct AdamConfig {
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999;
@@ -17,11 +24,13 @@ struct AdamConfig {
 
 class Adam {
  public:
-  Adam(const AdamConfig& cfg, const std::vector<Tensor>& params);
+  // Fresh moments, or `resume`'s (which must match the parameters' sizes).
+  Adam(const AdamConfig& cfg, const std::vector<Tensor>& params, const AdamState* resume = nullptr);
   // Clips `grads` in place (as the library does before stepping) and updates `params`.
   // Returns the total gradient norm before clipping.
   double step(std::vector<Tensor>& params, std::vector<Tensor>& grads);
   int steps_taken() const { return t_; }
+  AdamState state() const { return {t_, m_, v_}; }
 
  private:
   AdamConfig cfg_;

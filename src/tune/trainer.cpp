@@ -56,8 +56,7 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
 }
 
 TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
-                         const TrainOptions& opt,
-                         const std::function<void(const StepReport&, const StateSet&)>& on_step) {
+                         const TrainOptions& opt, const StepCallback& on_step) {
   require_finite(cfg.lr, "lr");
   require_finite(cfg.l2_lambda, "l2_lambda");
   require_finite(cfg.grad_clip, "grad_clip");
@@ -69,17 +68,24 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
 
   // Every recurrent layer has a state in the forward; only the selected ones are trained.
   StateSet states;
-  for (const RecurrentLayer& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
+  for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
+    const Shape& shape = model.recurrent[slot].state_shape;
+    const std::vector<Tensor>* resumed = opt.resume ? &opt.resume->states.states : nullptr;
+    const Tensor* from = resumed && slot < resumed->size() && !(*resumed)[slot].empty() ? &(*resumed)[slot] : nullptr;
+    if (from && from->shape() != shape)
+      fail("internal: a resumed state of shape ", shape_str(from->shape()), " for a layer of ", shape_str(shape));
+    states.states.push_back(from ? from->clone() : Tensor::zeros(shape));
+  }
   std::vector<Tensor> params;
   for (int s : slots) params.push_back(states.states[static_cast<size_t>(s)]);  // shares storage
-  Adam adam({cfg.lr, 0.9, 0.999, 1e-8, cfg.grad_clip}, params);
+  Adam adam({cfg.lr, 0.9, 0.999, 1e-8, cfg.grad_clip}, params, opt.resume ? &opt.resume->adam : nullptr);
   ObjectiveOptions oo{cfg.l2_lambda, opt.max_batch_tokens, opt.recompute};
 
   auto finish = [&](StateSet st) {
     res.states.states.assign(model.recurrent.size(), Tensor());
     for (int s : slots) res.states.states[static_cast<size_t>(s)] = st.states[static_cast<size_t>(s)].clone();
   };
-  for (int step = 1; step <= cfg.n_steps; ++step) {
+  for (int step = adam.steps_taken() + 1; step <= cfg.n_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
     ObjectiveResult r = objective_and_gradient(model, examples, states, oo);
     std::vector<Tensor> grads;
@@ -123,7 +129,7 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     rep.mean_state_norm = norms / static_cast<double>(params.size());
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.steps.push_back(rep);
-    if (on_step) on_step(rep, states);
+    if (on_step) on_step(rep, states, adam.state());
   }
   finish(states);
   return res;

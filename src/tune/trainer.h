@@ -7,6 +7,7 @@
 
 #include "model/batch.h"
 #include "model/model.h"
+#include "tune/adam.h"
 #include "tune/objective.h"
 
 namespace s0 {
@@ -22,10 +23,19 @@ struct TrainConfig {
   int64_t max_length = 2048;
 };
 
+// Where a run stopped: the raw states (model.recurrent order; untrained layers empty or zero) and
+// the optimizer after its last step. A resumed run takes steps adam.t + 1 to n_steps and ends with
+// the same bits as a run that never stopped.
+struct TrainResume {
+  StateSet states;
+  AdamState adam;
+};
+
 struct TrainOptions {
   std::vector<int> layers;  // recurrent layers to train (block indices); empty = all
   int64_t max_batch_tokens = 16384;
   bool recompute = false;
+  const TrainResume* resume = nullptr;  // continue this run instead of starting from zeros
 };
 
 struct StepReport {
@@ -45,12 +55,12 @@ struct TrainResult {
   std::string stop_reason;
 };
 
-// `on_step` sees each step's report and the states after it; returning normally continues.
-// A non-finite loss or gradient stops training before the update: the result then holds the last
-// finite states and stopped_non_finite is set.
+// `on_step` sees each step's report, the states after it and the optimizer's state; returning
+// normally continues. A non-finite loss or gradient stops training before the update: the result
+// then holds the last finite states and stopped_non_finite is set.
+using StepCallback = std::function<void(const StepReport&, const StateSet&, const AdamState&)>;
 TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
-                         const TrainOptions& opt,
-                         const std::function<void(const StepReport&, const StateSet&)>& on_step = {});
+                         const TrainOptions& opt, const StepCallback& on_step = {});
 
 // Parses "all" or a comma list of layers and ranges ("0-7,12") against the model's recurrent
 // layers; an error names a layer that is not recurrent.

@@ -10,6 +10,7 @@
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
+#include "support/small_models.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -88,19 +89,7 @@ TEST_P(EveryFixture, CachedDecodingEqualsRecomputation) {
 
 TEST(RandomQwen35, CachedDecodingEqualsRecomputation) {
   test::TempDir dir;
-  Qwen35Dims d;
-  d.hidden = 64;
-  d.layers = 4;
-  d.intermediate = 96;
-  d.vocab = 300;
-  d.linear_k_heads = 2;
-  d.linear_v_heads = 4;
-  d.linear_k_dim = d.linear_v_dim = 16;
-  d.heads = 4;
-  d.kv_heads = 2;
-  d.head_dim = 16;
-  d.dtype = DType::F32;
-  d.init_std = 0.1f;
+  const Qwen35Dims d = test::small_qwen35();
   write_random_qwen35(dir.path(), d);
   const HybridModel model = load_model(dir.path());
   StateSet s0;

@@ -32,23 +32,24 @@ TEST_P(FixtureForward, EveryQuantityWithinTolerance) {
   }
 }
 
-// On the GPU (f32, TF32 off) the forward, the gradients and the optimizer steps meet the same
-// fixture tolerances; generation stays on the CPU in this build and is reported as not checked.
-TEST_P(FixtureForward, EveryQuantityButGenerationWithinToleranceOnTheGpu) {
+// On the GPU (f32, TF32 off) the forward, the gradients, the optimizer steps and greedy decoding
+// (attention over KV caches there) meet the same fixture tolerances: nothing is left unchecked.
+TEST_P(FixtureForward, EveryQuantityWithinToleranceOnTheGpu) {
   S0_REQUIRE_GPU();
   ReferenceReport r = check_reference(test::fixture_model(GetParam()), Device::cuda(0));
-  int logits = 0, grads = 0, steps = 0;
+  int logits = 0, grads = 0, steps = 0, gens = 0;
   for (const CheckLine& l : r.lines) {
     EXPECT_TRUE(l.pass) << l.quantity << " " << l.measure << " " << l.error << " > " << l.tolerance;
     logits += l.quantity.rfind("logits.", 0) == 0;
     grads += l.quantity.rfind("grad.", 0) == 0;
     steps += l.quantity.rfind("train.", 0) == 0;
+    gens += l.quantity.rfind("gen.", 0) == 0;
   }
   EXPECT_GE(logits, 4);
   EXPECT_GE(grads, 1);
   EXPECT_GE(steps, 1);
-  for (const std::string& n : r.not_checked)
-    EXPECT_TRUE(n.rfind("gen.", 0) == 0) << "quantity left unchecked on the GPU: " << n;
+  EXPECT_EQ(gens, 2);
+  for (const std::string& n : r.not_checked) ADD_FAILURE() << "quantity left unchecked on the GPU: " << n;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureForward, ::testing::ValuesIn(test::fixture_model_names()),

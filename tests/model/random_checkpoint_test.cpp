@@ -8,35 +8,16 @@
 #include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
+#include "support/small_models.h"
 #include "support/test_support.h"
 
 using namespace s0;
 
-namespace {
-
-FalconH1Dims small_falcon() {
-  FalconH1Dims d;
-  d.hidden = 48;
-  d.layers = 3;
-  d.intermediate = 96;
-  d.vocab = 101;
-  d.heads = 4;
-  d.kv_heads = 2;
-  d.head_dim = 12;
-  d.mamba_heads = 6;
-  d.mamba_head_dim = 8;
-  d.d_state = 10;
-  d.groups = 2;
-  d.dtype = DType::F32;
-  d.init_std = 0.2f;
-  return d;
-}
-
-}  // namespace
 
 TEST(RandomCheckpoint, FalconH1LoadsWithItsShapeAndFiniteLogits) {
   test::TempDir dir;
-  const FalconH1Dims d = small_falcon();
+  FalconH1Dims d = test::small_falcon_h1();
+  d.init_std = 0.2f;
   write_random_falcon_h1(dir.path(), d);
   const HybridModel m = load_model(dir.path());
   EXPECT_EQ(m.family, "falcon_h1");

@@ -1,12 +1,15 @@
 // CUDA attention (causal GQA over a packed batch, forward and backward to q, k, v) and rotary
 // embedding against the CPU ops on the same random inputs; attention also run twice for identical
-// bits, and each sequence alone against its place in the batch. Sequences of 1 to 130 tokens
-// cross the kernels' 64-row blocks and 16-row tiles. Tolerance 1e-5 relative (measured values
-// printed); skips, saying why, without a GPU.
+// bits, and each sequence alone against its place in the batch; the forward with KV caches
+// (prefill, then decode steps) against the CPU's. Sequences of 1 to 450 tokens cross the kernels'
+// 64-row blocks and 32/64-row tiles; head dims 8 to 256 cover each padded head dim (64, 128, 256)
+// and odd ones (15, whose unaligned rows take the kernels' plain-load path). Tolerance 1e-5
+// relative (measured values printed); skips, saying why, without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gpu_compare.h"
@@ -77,11 +80,70 @@ TEST_P(CudaAttention, MatchesCpuRepeatsAndIsBatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaAttention,
-                         ::testing::Values(AttentionCase{"gqa_4_over_2", 4, 2, 32, {37, 1, 70, 16, 5, 130}},
-                                           AttentionCase{"qwen_head_dim_256", 4, 1, 256, {1, 70}},
-                                           AttentionCase{"one_head_each", 3, 3, 8, {2, 65}}),
-                         [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaAttention,
+    ::testing::Values(AttentionCase{"gqa_4_over_2", 4, 2, 32, {37, 1, 70, 16, 5, 130}},
+                      AttentionCase{"qwen_head_dim_256", 4, 1, 256, {1, 70}},
+                      AttentionCase{"one_head_each", 3, 3, 8, {2, 65}},
+                      AttentionCase{"d16_gqa1_block_edges", 2, 2, 16, {1, 63, 64, 65}},
+                      AttentionCase{"d24_gqa4_mixed", 4, 1, 24, {65, 1, 130, 64}},
+                      AttentionCase{"d64_gqa4_long", 8, 2, 64, {63, 450}},
+                      AttentionCase{"d128_gqa1_mixed", 2, 2, 128, {64, 1, 200}},
+                      AttentionCase{"d256_gqa4_long", 4, 1, 256, {450, 65, 1}},
+                      AttentionCase{"d256_gqa1_edges", 2, 2, 256, {63, 64}},
+                      // Rows not 16-byte aligned: staged by plain loads instead of cp.async.
+                      AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {65, 3, 128}}),
+    [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
+
+// Generation's forward: each sequence's prompt, then steps of one token (and one of a few tokens),
+// each appending to that sequence's KV cache and attending over all of it; out, lse and the caches'
+// rows on the GPU against the CPU's at every step.
+class CudaAttentionCache : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(CudaAttentionCache, DecodeStepsMatchCpu) {
+  S0_REQUIRE_GPU();
+  const AttentionCase c = GetParam();
+  std::mt19937 rng(8);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
+  const size_t n = c.lengths.size();
+  std::vector<ops::KvCache> cpu_caches(n), gpu_caches(n);
+  std::vector<ops::KvCache*> cpu_ptrs, gpu_ptrs;
+  for (size_t s = 0; s < n; ++s) {
+    cpu_ptrs.push_back(&cpu_caches[s]);
+    gpu_ptrs.push_back(&gpu_caches[s]);
+  }
+  std::vector<std::vector<int64_t>> steps{c.lengths, std::vector<int64_t>(n, 1), {}, std::vector<int64_t>(n, 1)};
+  for (size_t s = 0; s < n; ++s) steps[2].push_back(1 + static_cast<int64_t>(s % 3));  // a few tokens at once
+  for (size_t step = 0; step < steps.size(); ++step) {
+    const Varlen seqs = packed(steps[step]);
+    const int64_t N = seqs.rows();
+    const Tensor q = uniform({N, c.H, c.D}, -2, 2, rng), k = uniform({N, c.Hkv, c.D}, -2, 2, rng);
+    const Tensor v = uniform({N, c.Hkv, c.D}, -1, 1, rng);
+    Tensor cpu_out = Tensor::empty(q.shape(), DType::F32, Device::cpu());
+    Tensor cpu_lse = Tensor::empty({c.H * N}, DType::F32, Device::cpu());
+    Tensor gpu_out = on_gpu(cpu_out), gpu_lse = on_gpu(cpu_lse);
+    ops::attention_forward(q, k, v, scale, seqs, cpu_ptrs, cpu_out, cpu_lse);
+    ops::attention_forward(on_gpu(q), on_gpu(k), on_gpu(v), scale, seqs, gpu_ptrs, gpu_out, gpu_lse);
+    const std::string at = "step " + std::to_string(step) + " ";
+    expect_close(at + "out", cpu_out, gpu_out, 1e-5);
+    expect_close(at + "lse", cpu_lse, gpu_lse, 1e-5);
+  }
+  for (size_t s = 0; s < n; ++s) {
+    const int64_t rows = cpu_caches[s].length;
+    ASSERT_EQ(gpu_caches[s].length, rows);
+    EXPECT_TRUE(bit_identical(rows_of(cpu_caches[s].k, 0, rows), rows_of(gpu_caches[s].k, 0, rows)) &&
+                bit_identical(rows_of(cpu_caches[s].v, 0, rows), rows_of(gpu_caches[s].v, 0, rows)))
+        << "sequence " << s << "'s cache differs";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaAttentionCache,
+    ::testing::Values(AttentionCase{"d256_gqa4", 4, 1, 256, {70, 1, 130}},
+                      AttentionCase{"d24_gqa1", 2, 2, 24, {64, 5}},
+                      AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {66, 2}},
+                      AttentionCase{"d128_gqa4_long_prompt", 8, 2, 128, {450}}),
+    [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
 
 TEST(CudaRope, PartialRotaryMatchesCpuForwardAndBackward) {
   S0_REQUIRE_GPU();

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "gpu_compare.h"
 #include "ops/activation.h"
 #include "ops/columns.h"
@@ -71,6 +73,27 @@ LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_
   return {l, {on_gpu(l.w), on_gpu(l.b), precise, in, out}};
 }
 
+// The forward of `gpu` (and its backward, when there is no bias) against `cpu` on the same random
+// rows, the CPU given `operand` of each input (what the GPU's GEMM effectively multiplies).
+void expect_linear_matches(const ops::Linear& cpu, const ops::Linear& gpu, const ops::Varlen& groups, bool add,
+                           const std::function<Tensor(const Tensor&)>& operand, const std::string& what,
+                           uint32_t seed) {
+  const int64_t rows = groups.rows(), in = cpu.in, out = cpu.out;
+  const Tensor x = randn({rows, in}, seed), y0 = randn({rows, out}, seed + 1);
+  Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
+  Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
+  ops::linear_forward(cpu, operand(x), groups, y_cpu, add);
+  ops::linear_forward(gpu, on_gpu(x), groups, y_gpu, add);
+  expect_close(y_cpu, y_gpu, kReduction, what + " forward");
+  if (!cpu.b.empty()) return;  // the backward has no bias term
+  const Tensor dy = randn({rows, out}, seed + 2), dx0 = randn({rows, in}, seed + 3);
+  Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
+  Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
+  ops::linear_backward(cpu, operand(dy), groups, dx_cpu, add);
+  ops::linear_backward(gpu, on_gpu(dy), groups, dx_gpu, add);
+  expect_close(dx_cpu, dx_gpu, kReduction, what + " backward");
+}
+
 }  // namespace
 
 // ---- linear --------------------------------------------------------------------------------
@@ -78,25 +101,11 @@ LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_
 TEST(CudaDenseLinear, ForwardAndBackwardMatchCpu) {
   S0_REQUIRE_GPU();
   const ops::Varlen groups{{0, 7, 8, 30, 31, 70}};  // sequences of several rows and of one row
-  const int64_t rows = 70, in = 520, out = 392;
   for (bool bias : {false, true})
     for (bool add : {false, true}) {
-      const std::string tag = std::string(bias ? " bias" : "") + (add ? " add" : "");
-      const LinearPair l = make_linear(in, out, bias, false, 10);
-      const Tensor x = randn({rows, in}, 11), y0 = randn({rows, out}, 12);
-      Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
-      Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, out});
-      ops::linear_forward(l.cpu, x, groups, y_cpu, add);
-      ops::linear_forward(l.gpu, on_gpu(x), groups, y_gpu, add);
-      expect_close(y_cpu, y_gpu, kReduction, "linear_forward" + tag);
-      if (bias) continue;  // the backward has no bias term
-
-      const Tensor dy = randn({rows, out}, 13), dx0 = randn({rows, in}, 14);
-      Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
-      Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
-      ops::linear_backward(l.cpu, dy, groups, dx_cpu, add);
-      ops::linear_backward(l.gpu, on_gpu(dy), groups, dx_gpu, add);
-      expect_close(dx_cpu, dx_gpu, kReduction, "linear_backward" + std::string(add ? " accumulate" : ""));
+      const LinearPair l = make_linear(520, 392, bias, false, 10);
+      expect_linear_matches(l.cpu, l.gpu, groups, add, [](const Tensor& t) { return t; },
+                            std::string("linear") + (bias ? " bias" : "") + (add ? " add" : ""), 11);
     }
 }
 
@@ -139,6 +148,31 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
   }
   EXPECT_TRUE(same_bits(y[0], y[1]));
   EXPECT_TRUE(same_bits(dx[0], dx[1]));
+}
+
+// bf16 weights (the speed mode): the GPU rounds the input rows to bf16 and multiplies on the tensor
+// cores with float32 accumulation, so it equals the float32 product of the rounded operands up to
+// the summation order. A precise projection splits each input into hi = bf16(x) and lo = bf16(x - hi)
+// and adds both products: the product of W and hi + lo.
+TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
+  S0_REQUIRE_GPU();
+  const ops::Varlen groups{{0, 5, 6, 90}};
+  const std::function<Tensor(const Tensor&)> rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
+  const std::function<Tensor(const Tensor&)> split_sum = [&](const Tensor& t) {
+    const Tensor hi = rounded(t);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = hi.f32()[i] + bf16_to_f32(f32_to_bf16(t.f32()[i] - hi.f32()[i]));
+    return Tensor::from(t.shape(), v);
+  };
+  for (bool precise : {false, true})
+    for (bool bias : {false, true})
+      for (bool add : {false, true}) {
+        const LinearPair f = make_linear(640, 328, bias, false, 40);
+        const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
+        const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
+        const std::string tag = std::string(precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
+        expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear" + tag, 41);
+      }
 }
 
 // ---- norms ---------------------------------------------------------------------------------
@@ -342,6 +376,10 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
   const Tensor table = randn({vocab, d}, 110), table_gpu = on_gpu(table);
   expect_close(ops::gather_rows(table, index, 1.5f), ops::gather_rows(table_gpu, index, 1.5f), kElementwise,
                "gather_rows");
+  // A bf16 table (the embedding of a bf16 model) gives its values widened, exactly.
+  const Tensor rows16 = ops::gather_rows(on_gpu(table.to_bf16()), index, 1.5f);
+  EXPECT_EQ(rows16.dtype(), DType::F32);
+  EXPECT_TRUE(same_bits(ops::gather_rows(table.to_bf16().to_f32(), index, 1.5f), rows16)) << "bf16 gather_rows";
 
   const Tensor src = randn({static_cast<int64_t>(index.size()), d}, 111), dst0 = randn({vocab, d}, 112);
   Tensor dst_cpu = dst0.clone(), dst_gpu[2] = {on_gpu(dst0), on_gpu(dst0)};

@@ -5,9 +5,10 @@
 // against its place in the batch. Every test skips, saying why, where there is no GPU.
 //
 // Tolerances (max |gpu - cpu| over max |cpu| per tensor, each dS0 and final state on its own
-// scale): 1e-6 for the conv, 1e-5 for the recurrences, forward and backward, though the GPU runs
-// them token by token and the CPU in chunks (WY / SSD form); the largest measured on an H200 was
-// 1.4e-6 (an SSD dS0 behind strong decays). The measured differences are printed.
+// scale): 1e-6 for the conv, 1e-5 for the recurrences, forward and backward, though both run in
+// chunks of 64 on both devices with their sums in other orders; the largest measured on an H200 was
+// 1.4e-6 (an SSD dS0 behind strong decays, when the GPU still ran SSD token by token). The
+// measured differences are printed.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -49,6 +50,9 @@ std::vector<Tensor> start_states(int64_t n_seqs, const Shape& state, bool with_s
 }
 
 const std::vector<int64_t> kLengths = {37, 1, 70, 16, 5};
+// Around the chunk of 64 tokens (both recurrences on both devices): a decode step, one short of a
+// chunk, exactly one, one over, several with a ragged end, and a short one, in one batch.
+const std::vector<int64_t> kChunkLengths = {1, 63, 64, 65, 200, 7};
 
 // ---------------------------------------------------------------------------------------------
 // conv1d + SiLU
@@ -268,7 +272,13 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"mixed_decays", -60.0f, -0.001f, 0.0f, true, 2, 16, 40, kLengths},
                       DecayCase{"some_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 20, 10, kLengths},
                       DecayCase{"qwen_head_dims", -1.0f, -0.01f, 0.0f, true, 2, 128, 128, {1, 40, 17}},
-                      DecayCase{"wide_state_rows", -1.0f, -0.01f, 0.0f, true, 1, 200, 8, {19, 1}}),
+                      DecayCase{"wide_state_rows", -1.0f, -0.01f, 0.0f, true, 1, 200, 8, {19, 1}},
+                      DecayCase{"chunk_lengths_with_starts", -0.5f, -0.001f, 0.0f, true, 2, 32, 48, kChunkLengths},
+                      DecayCase{"chunk_lengths_zero_starts", -0.5f, -0.001f, 0.0f, false, 2, 32, 48, kChunkLengths},
+                      DecayCase{"chunk_lengths_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 24, 40, kChunkLengths},
+                      DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}},
+                      // More result tiles than a block's threads hold at once (products in passes).
+                      DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 class CudaSsd : public ::testing::TestWithParam<DecayCase> {};
@@ -290,7 +300,10 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"mixed_decays", 0.001f, 10.0f, 0.0f, true, 4, 12, 16, kLengths},
                       DecayCase{"some_strong_decays", 0.001f, 0.1f, 0.1f, true, 2, 8, 16, kLengths},
                       DecayCase{"falcon_head_dims", 0.001f, 0.1f, 0.0f, true, 2, 128, 256, {1, 40, 17}},
-                      DecayCase{"wide_head", 0.001f, 0.1f, 0.0f, true, 2, 200, 16, {19, 1}}),
+                      DecayCase{"wide_head", 0.001f, 0.1f, 0.0f, true, 2, 200, 16, {19, 1}},
+                      DecayCase{"chunk_lengths_with_starts", 0.001f, 0.1f, 0.0f, true, 4, 40, 24, kChunkLengths},
+                      DecayCase{"chunk_lengths_zero_starts", 0.001f, 0.1f, 0.0f, false, 4, 40, 24, kChunkLengths},
+                      DecayCase{"chunk_lengths_strong_decays", 0.001f, 0.1f, 0.1f, true, 2, 8, 16, kChunkLengths}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 }  // namespace

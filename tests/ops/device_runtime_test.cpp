@@ -1,11 +1,17 @@
 // Making a GPU usable: what a build without CUDA or a machine without a GPU says, and, where a GPU
-// is present, tensors going to it and back through the caching allocator.
+// is present, tensors going to it and back through the caching allocator, and work queued on the
+// GPU's stream from several host threads at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include "core/tensor.h"
 #include "ops/device_runtime.h"
+#include "ops/linear.h"
 #include "support/test_support.h"
 
 using namespace s0;
@@ -41,4 +47,65 @@ TEST(DeviceRuntime, TensorsGoToTheGpuAndBack) {
     Tensor z = Tensor::zeros({5, 7}, DType::I64, Device::cuda(0)).to(Device::cpu());
     for (int64_t v : z.to_i64()) EXPECT_EQ(v, 0);
   }
+}
+
+// The GPU's one stream orders the work of every host thread: threads that queue fills, copies and
+// GEMMs at once (reusing each other's freed blocks through the caching allocator) each read back
+// exactly what a lone run computes. `gemm` false: fills and copies only (a kernel-free check of the
+// allocator and the copies), true: a cuBLASLt GEMM between them.
+namespace {
+
+void expect_threads_read_what_they_queued(bool gemm) {
+  const Device gpu = Device::cuda(0);
+  ops::activate_device(gpu);
+  const int64_t rows = 257, in = 384, out = 320;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  auto random = [&](Shape shape) {
+    std::vector<float> v(static_cast<size_t>(numel_of(shape)));
+    for (float& x : v) x = normal(rng);
+    return Tensor::from(std::move(shape), v);
+  };
+  const ops::Linear l{random({out, in}).to(gpu), random({out}).to(gpu), false, in, out};
+  const ops::Varlen groups{{0, rows}};
+  std::vector<Tensor> inputs;
+  for (int t = 0; t < 4; ++t) inputs.push_back(random({rows, in}));
+  auto result = [&](const Tensor& x) {
+    if (!gemm) return x.to(gpu).clone().to(Device::cpu());
+    Tensor y = Tensor::zeros({rows, out}, DType::F32, gpu);
+    ops::linear_forward(l, x.to(gpu), groups, y, /*add=*/true);
+    return y.to(Device::cpu());
+  };
+  std::vector<Tensor> alone;
+  for (const Tensor& x : inputs) alone.push_back(result(x));
+  std::vector<int> mismatches(inputs.size(), 0);
+  std::vector<double> worst(inputs.size(), 0.0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < inputs.size(); ++t)
+    threads.emplace_back([&, t] {
+      ops::activate_device(gpu);
+      for (int round = 0; round < 20; ++round) {
+        const Tensor y = result(inputs[t]);
+        if (std::memcmp(y.f32(), alone[t].f32(), y.nbytes()) == 0) continue;
+        ++mismatches[t];
+        for (int64_t i = 0; i < y.numel(); ++i)
+          worst[t] = std::max(worst[t], static_cast<double>(std::abs(y.f32()[i] - alone[t].f32()[i])));
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  for (size_t t = 0; t < inputs.size(); ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t << (gemm ? " (GEMM)" : " (copies)") << ": of 20 rounds, "
+                                << mismatches[t] << " differ, by up to " << worst[t];
+}
+
+}  // namespace
+
+TEST(DeviceRuntime, HostThreadsQueueCopiesOnTheStreamSafely) {
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
+  expect_threads_read_what_they_queued(false);
+}
+
+TEST(DeviceRuntime, HostThreadsQueueGemmsOnTheStreamSafely) {
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
+  expect_threads_read_what_they_queued(true);
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "check/reference_fixture.h"
@@ -351,4 +352,57 @@ TEST(TrainCli, GpuAndCpuReachTheSameStates) {
       EXPECT_LE(rel, 1e-3) << fixture << " layer " << layer;
     }
   }
+}
+
+// A run stopped after two steps and resumed to three ends with the bits of a run that went to three
+// at once; the per-step log of the two invocations reads as one run's.
+TEST(TrainCli, ResumeEndsWithTheBitsOfAnUninterruptedRun) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  const std::string whole = (dir / "whole").string(), parts = (dir / "parts").string();
+  const std::string log = (dir / "steps.jsonl").string();
+  ASSERT_EQ(train(dir, data, {"--steps", "3"}, whole).status, 0);
+  ASSERT_EQ(train(dir, data, {"--steps", "2", "--log-jsonl", log}, parts).status, 0);
+  EXPECT_TRUE(fs::exists(dir / "parts" / kOptimizerFile));
+  const test::CliResult resumed = train(dir, data, {"--steps", "3", "--resume", "--log-jsonl", log}, parts);
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("step   3/3"), std::string::npos) << resumed.out;
+  EXPECT_EQ(resumed.out.find("step   1/3"), std::string::npos) << resumed.out;  // steps 1-2 were not redone
+  EXPECT_EQ(test::read_text(dir / "whole" / "states.safetensors"), test::read_text(dir / "parts" / "states.safetensors"));
+
+  std::vector<Json> lines;
+  std::stringstream in(test::read_text(dir / "steps.jsonl"));
+  for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line));
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["step"].get<int>(), static_cast<int>(i) + 1);
+    for (const char* key : {"loss", "objective", "grad_norm", "state_norm", "seconds", "tokens_per_s"})
+      EXPECT_TRUE(lines[i][key].is_number()) << key;
+  }
+  // The library reads the folder as before: the optimizer beside it is s0's own.
+  EXPECT_EQ(read_adapter(dir / "parts").states.size(), read_adapter(dir / "whole").states.size());
+}
+
+// Whatever would make the resumed run differ from the one that stopped is refused, naming it.
+TEST(TrainCli, ResumeRefusesWhatWouldChangeTheRun) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  const std::string out = (dir / "run").string();
+  ASSERT_EQ(train(dir, data, {"--steps", "2"}, out).status, 0);
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume", "--lr", "0.002"}, out),
+                        "--resume: " + out + ": --lr is 0.002 but the run used 0.001");
+  expect_one_line_error(train(dir, data, {"--steps", "2", "--resume"}, out),
+                        "the run has taken 2 steps already; --steps must be more than that");
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume", "--seed", "5"}, out),
+                        "the training data (or its order: --seed) differs from the run's");
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume", "--force"}, out), "pass one");
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume"}, (dir / "absent").string()),
+                        "no adapter folder to resume");
+  // An optimizer that belongs to other states: another run's, copied over this one's.
+  ASSERT_EQ(train(dir, data, {"--steps", "1"}, (dir / "other").string()).status, 0);
+  fs::copy_file(dir / "other" / kOptimizerFile, dir / "run" / kOptimizerFile, fs::copy_options::overwrite_existing);
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume"}, out),
+                        "optimizer.safetensors does not belong to the states in states.safetensors");
+  fs::remove(dir / "run" / kOptimizerFile);
+  expect_one_line_error(train(dir, data, {"--steps", "4", "--resume"}, out), "optimizer.safetensors: not found");
 }

@@ -11,7 +11,7 @@
 
 namespace s0 {
 
-HybridModel load_bamba(const Checkpoint& ck) {
+HybridModel load_bamba(const Checkpoint& ck, const LoadOptions& options) {
   const Json& cfg = ck.config();
   const std::string o = ck.config_path();
   hf_check_architecture(cfg, {"BambaForCausalLM"}, o);
@@ -36,7 +36,7 @@ HybridModel load_bamba(const Checkpoint& ck) {
     }
 
   HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get("model.embed_tokens.weight", {model.vocab, hidden});
   for (int64_t l = 0; l < layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";

@@ -127,7 +127,7 @@ AttentionMixer load_attention(WeightLoader& wl, const std::string& p, const Falc
 
 }  // namespace
 
-HybridModel load_falcon_h1(const Checkpoint& ck) {
+HybridModel load_falcon_h1(const Checkpoint& ck, const LoadOptions& options) {
   const Json& cfg = ck.config();
   const std::string o = ck.config_path();
   hf_check_architecture(cfg, {"FalconH1ForCausalLM"}, o);
@@ -138,7 +138,7 @@ HybridModel load_falcon_h1(const Checkpoint& ck) {
   model.embed_scale = static_cast<float>(f.embedding_mult);
   model.logit_scale = static_cast<float>(f.lm_head_mult);
 
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get("model.embed_tokens.weight", {f.vocab, f.hidden});
   for (int64_t l = 0; l < f.layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";

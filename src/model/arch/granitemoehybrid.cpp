@@ -14,7 +14,7 @@
 
 namespace s0 {
 
-HybridModel load_granitemoehybrid(const Checkpoint& ck) {
+HybridModel load_granitemoehybrid(const Checkpoint& ck, const LoadOptions& options) {
   const Json& cfg = ck.config();
   const std::string o = ck.config_path();
   hf_check_architecture(cfg, {"GraniteMoeHybridForCausalLM"}, o);
@@ -46,7 +46,7 @@ HybridModel load_granitemoehybrid(const Checkpoint& ck) {
   HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
   model.embed_scale = static_cast<float>(json_number_or(cfg, "embedding_multiplier", 1.0, o));
   model.logit_scale = static_cast<float>(1.0 / json_number_or(cfg, "logits_scaling", 1.0, o));
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get("model.embed_tokens.weight", {model.vocab, hidden});
   for (int64_t l = 0; l < layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";

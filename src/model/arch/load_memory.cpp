@@ -28,23 +28,24 @@ std::string gib(int64_t bytes) {
 
 }  // namespace
 
-int64_t load_bytes(const Checkpoint& ck) {
+int64_t load_bytes(const Checkpoint& ck, const LoadOptions& options) {
   int64_t bytes = 0;
   for (const std::string& name : ck.names()) {
     if (starts_with(name, "model.visual.") || starts_with(name, "mtp.")) continue;
     const std::string& dtype = ck.dtype_name(name);
     if (routed_expert(name) && (dtype == "F32" || dtype == "BF16" || dtype == "F16")) continue;
-    bytes += numel_of(ck.shape(name)) * static_cast<int64_t>(sizeof(float));
+    const bool kept_bf16 = options.keep_bf16_matrices && dtype == "BF16" && ck.shape(name).size() == 2;
+    bytes += numel_of(ck.shape(name)) * (kept_bf16 ? 2 : static_cast<int64_t>(sizeof(float)));
   }
   return bytes;
 }
 
-void check_fits_in_memory(const Checkpoint& ck, int64_t available) {
+void check_fits_in_memory(const Checkpoint& ck, const LoadOptions& options, int64_t available) {
   if (available < 0) return;
-  const int64_t need = load_bytes(ck);
+  const int64_t need = load_bytes(ck, options);
   if (need > available)
     fail(ck.weights_description(), ": loading this model needs ", gib(need), " of memory (", need,
-         " bytes of float32 weights), more than the ", gib(available), " available (MemAvailable in /proc/meminfo)");
+         " bytes of weights), more than the ", gib(available), " available (MemAvailable in /proc/meminfo)");
 }
 
 }  // namespace s0

@@ -34,7 +34,7 @@ int64_t int_of(const Json& c, const char* key, const char* legacy, int64_t def, 
 
 }  // namespace
 
-HybridModel load_nemotron_h(const Checkpoint& ck) {
+HybridModel load_nemotron_h(const Checkpoint& ck, const LoadOptions& options) {
   const Json& cfg = ck.config();
   const std::string o = ck.config_path();
   hf_check_architecture(cfg, {"NemotronHForCausalLM"}, o);
@@ -68,7 +68,7 @@ HybridModel load_nemotron_h(const Checkpoint& ck) {
   const bool mlp_bias = json_bool_or(cfg, "mlp_bias", false, o);
 
   HybridModel model = hybrid_model_shell(cfg, cfg, o, hidden, json_int(cfg, "vocab_size", o), eps);
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get("backbone.embeddings.weight", {model.vocab, hidden});
   for (int64_t l = 0; l < static_cast<int64_t>(labels.size()); ++l) {
     const std::string p = "backbone.layers." + std::to_string(l) + ".";

@@ -6,12 +6,12 @@
 
 namespace s0 {
 
-HybridModel load_qwen3_5(const Checkpoint& ck) {
+HybridModel load_qwen3_5(const Checkpoint& ck, const LoadOptions& options) {
   QwenFamily f;
   f.architectures = {"Qwen3_5ForCausalLM", "Qwen3_5ForConditionalGeneration"};
   f.ffn = [](WeightLoader& wl, const std::string& p, int64_t, const QwenDims& d, const Json&, const std::string&,
              Block& blk) { load_swiglu_mlp(wl, p + "mlp.", d.inter, d.hidden, blk); };
-  return load_qwen_hybrid(ck, f);
+  return load_qwen_hybrid(ck, options, f);
 }
 
 }  // namespace s0

@@ -6,14 +6,14 @@
 
 namespace s0 {
 
-HybridModel load_qwen3_5_moe(const Checkpoint& ck) {
+HybridModel load_qwen3_5_moe(const Checkpoint& ck, const LoadOptions& options) {
   QwenFamily f;
   f.architectures = {"Qwen3_5MoeForCausalLM", "Qwen3_5MoeForConditionalGeneration"};
   f.ffn = [](WeightLoader& wl, const std::string& p, int64_t, const QwenDims& d, const Json& cfg,
              const std::string& origin, Block& blk) {
     load_qwen_sparse_moe(wl, p + "mlp.", d, cfg, origin, /*normalize=*/true, blk);
   };
-  return load_qwen_hybrid(ck, f);
+  return load_qwen_hybrid(ck, options, f);
 }
 
 }  // namespace s0

@@ -11,7 +11,7 @@
 
 namespace s0 {
 
-HybridModel load_qwen3_next(const Checkpoint& ck) {
+HybridModel load_qwen3_next(const Checkpoint& ck, const LoadOptions& options) {
   QwenFamily f;
   f.architectures = {"Qwen3NextForCausalLM"};
   f.gdn_layout = QwenGdnLayout::Fused;
@@ -33,7 +33,7 @@ HybridModel load_qwen3_next(const Checkpoint& ck) {
     else
       load_swiglu_mlp(wl, p + "mlp.", d.inter, d.hidden, blk);
   };
-  return load_qwen_hybrid(ck, f);
+  return load_qwen_hybrid(ck, options, f);
 }
 
 }  // namespace s0

@@ -15,6 +15,7 @@ namespace s0 {
 namespace {
 
 // q_proj rows come per head as [q (D) | gate (D)]; the engine wants all q rows, then all gate rows.
+// pick_rows moves bytes, so this serves float32 and bf16 weights alike.
 Tensor split_query_gate(const Tensor& w, int64_t H, int64_t D) {
   std::vector<int64_t> rows;
   for (int64_t part = 0; part < 2; ++part)
@@ -121,7 +122,7 @@ void load_qwen_sparse_moe(WeightLoader& wl, const std::string& p, const QwenDims
   blk.moe = std::move(moe);
 }
 
-HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family) {
+HybridModel load_qwen_hybrid(const Checkpoint& ck, const LoadOptions& options, const QwenFamily& family) {
   const Json& top = ck.config();
   const bool nested = top.contains("text_config");
   const Json& cfg = nested ? top["text_config"] : top;
@@ -182,7 +183,7 @@ HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family) {
   model.layer_kinds = types;
 
   const std::string prefix = ck.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
-  WeightLoader wl(ck, model);
+  WeightLoader wl(ck, model, options);
   model.embed = wl.get(prefix + "embed_tokens.weight", {d.vocab, d.hidden});
   const bool attention_bias = json_bool_or(cfg, "attention_bias", false, origin);
   for (int64_t l = 0; l < d.layers; ++l) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/checkpoint.h"
+#include "model/arch/registry.h"
 #include "model/arch/weight_loader.h"
 #include "model/model.h"
 
@@ -35,7 +36,7 @@ struct QwenFamily {
       ffn;
 };
 
-HybridModel load_qwen_hybrid(const Checkpoint& ck, const QwenFamily& family);
+HybridModel load_qwen_hybrid(const Checkpoint& ck, const LoadOptions& options, const QwenFamily& family);
 
 // The sparse MoE block under prefix p ("...mlp."): router p + "gate.weight", routed experts
 // (moe_weights.h), and, when shared_expert_intermediate_size > 0, the shared expert with its

@@ -11,8 +11,8 @@
 namespace s0 {
 
 namespace {
-const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& families() {
-  static const std::map<std::string, std::function<HybridModel(const Checkpoint&)>> f = {
+const std::map<std::string, std::function<HybridModel(const Checkpoint&, const LoadOptions&)>>& families() {
+  static const std::map<std::string, std::function<HybridModel(const Checkpoint&, const LoadOptions&)>> f = {
       {"qwen3_5", load_qwen3_5},
       {"qwen3_5_text", load_qwen3_5},
       {"qwen3_5_moe", load_qwen3_5_moe},
@@ -27,9 +27,11 @@ const std::map<std::string, std::function<HybridModel(const Checkpoint&)>>& fami
 }
 }  // namespace
 
-HybridModel load_model(const std::filesystem::path& dir) { return load_model(Checkpoint::open(dir)); }
+HybridModel load_model(const std::filesystem::path& dir, const LoadOptions& options) {
+  return load_model(Checkpoint::open(dir), options);
+}
 
-HybridModel load_model(const Checkpoint& ck) {
+HybridModel load_model(const Checkpoint& ck, const LoadOptions& options) {
   const std::string type = json_string(ck.config(), "model_type", ck.config_path());
   auto it = families().find(type);
   if (it == families().end()) {
@@ -37,8 +39,8 @@ HybridModel load_model(const Checkpoint& ck) {
     for (const auto& kv : families()) known.push_back(kv.first);
     fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", join(known, ", "), ")");
   }
-  check_fits_in_memory(ck, available_memory_bytes());
-  return it->second(ck);
+  check_fits_in_memory(ck, options, available_memory_bytes());
+  return it->second(ck, options);
 }
 
 }  // namespace s0

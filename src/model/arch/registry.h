@@ -8,16 +8,25 @@
 
 namespace s0 {
 
-HybridModel load_model(const std::filesystem::path& dir);
-HybridModel load_model(const Checkpoint& ck);
+// How weights are read. The CPU computes with float32 weights, so everything is widened at load. A
+// GPU computes with bfloat16 matrices: with keep_bf16_matrices, the matrices (every rank-2 weight:
+// projections, embedding, LM head) that the checkpoint stores as bf16 stay bf16 (memory-mapped views
+// where no transform applies), so a bf16 checkpoint goes to the GPU without a float32 copy on the
+// host. Vectors and conv kernels are always widened: they are small and read by float32 kernels.
+struct LoadOptions {
+  bool keep_bf16_matrices = false;
+};
+
+HybridModel load_model(const std::filesystem::path& dir, const LoadOptions& options = {});
+HybridModel load_model(const Checkpoint& ck, const LoadOptions& options = {});
 
 // Family loaders (one file each in model/arch/).
-HybridModel load_qwen3_5(const Checkpoint& ck);
-HybridModel load_qwen3_5_moe(const Checkpoint& ck);
-HybridModel load_qwen3_next(const Checkpoint& ck);
-HybridModel load_falcon_h1(const Checkpoint& ck);
-HybridModel load_bamba(const Checkpoint& ck);
-HybridModel load_granitemoehybrid(const Checkpoint& ck);
-HybridModel load_nemotron_h(const Checkpoint& ck);
+HybridModel load_qwen3_5(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_qwen3_5_moe(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_qwen3_next(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_falcon_h1(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_bamba(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_granitemoehybrid(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_nemotron_h(const Checkpoint& ck, const LoadOptions& options);
 
 }  // namespace s0

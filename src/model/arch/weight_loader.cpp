@@ -18,7 +18,11 @@ Tensor WeightLoader::checked(const std::string& name, const Shape& shape) {
   return t;
 }
 
-Tensor WeightLoader::get(const std::string& name, const Shape& shape) { return checked(name, shape).to_f32(); }
+Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
+  Tensor t = checked(name, shape);
+  if (options_.keep_bf16_matrices && t.dtype() == DType::BF16 && t.rank() == 2) return t;
+  return t.to_f32();
+}
 
 Tensor WeightLoader::get_mapped(const std::string& name, const Shape& shape) {
   Tensor t = checked(name, shape);
@@ -33,6 +37,13 @@ Tensor WeightLoader::get_if(bool required, const std::string& name, const Shape&
 
 void scale_rows(Tensor& w, int64_t begin, int64_t end, float factor) {
   const int64_t cols = w.rank() == 1 ? 1 : w.numel() / w.dim(0);
+  if (w.dtype() == DType::BF16) {
+    // A kept bf16 matrix may be a read-only view of the file: scale a copy.
+    Tensor wide = w.to_f32();
+    scale_rows(wide, begin, end, factor);
+    w = wide.to_bf16();
+    return;
+  }
   float* p = w.f32_mut();
   for (int64_t i = begin * cols; i < end * cols; ++i) p[i] *= factor;
 }
@@ -49,24 +60,34 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
       fail("internal: concat_rows of mismatched shapes ", shape_str(parts[0].shape()), " and ", shape_str(p.shape()));
     rows += p.dim(0);
   }
+  for (const Tensor& p : parts)
+    if (p.dtype() != parts[0].dtype()) {
+      // A checkpoint that stores the parts in different dtypes: the result is float32.
+      std::vector<Tensor> wide;
+      for (const Tensor& q : parts) wide.push_back(q.to_f32());
+      return concat_rows(wide);
+    }
   Shape shape = parts[0].rank() == 1 ? Shape{rows} : Shape{rows, cols};
-  Tensor out = Tensor::zeros(shape);
-  float* dst = out.f32_mut();
+  Tensor out = Tensor::empty(shape, parts[0].dtype());
+  auto* dst = static_cast<char*>(out.raw_mut());
   for (const Tensor& p : parts) {
-    std::memcpy(dst, p.f32(), p.nbytes());
-    dst += p.numel();
+    std::memcpy(dst, p.raw(), p.nbytes());
+    dst += p.nbytes();
   }
   return out;
 }
 
 Tensor pick_rows(const Tensor& w, const std::vector<int64_t>& rows) {
-  const int64_t cols = w.rank() == 1 ? 1 : w.numel() / w.dim(0);
+  // Moves bytes, so it serves float32 and bf16 weights alike.
+  const size_t row = static_cast<size_t>(w.rank() == 1 ? 1 : w.numel() / w.dim(0)) * dtype_size(w.dtype());
   Shape shape = w.shape();
   shape[0] = static_cast<int64_t>(rows.size());
-  Tensor out = Tensor::zeros(shape);
+  Tensor out = Tensor::empty(shape, w.dtype());
+  const auto* src = static_cast<const char*>(w.raw());
+  auto* dst = static_cast<char*>(out.raw_mut());
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] < 0 || rows[i] >= w.dim(0)) fail("internal: pick_rows row ", rows[i], " of ", w.dim(0));
-    std::memcpy(out.f32_mut() + static_cast<int64_t>(i) * cols, w.f32() + rows[i] * cols, sizeof(float) * cols);
+    std::memcpy(dst + i * row, src + static_cast<size_t>(rows[i]) * row, row);
   }
   return out;
 }

@@ -74,7 +74,7 @@ class GdnChunk {
   std::vector<float> d_delta_, d_bv_;               // [cap, dv]
   std::vector<float> dq_in_, dk_out_, dw_, d_bk_;   // [cap, dk]
   std::vector<float> dp_, da_;                      // [cap, cap]
-  // [cap] the gradients of the decay factors (ChunkDecay::log_decay_grad): through exp(gamma_i),
+  // [cap] the gradients of the decay factors (ops/log_decay_grad.h): through exp(gamma_i),
   // through exp(gamma_last - gamma_i), through the mask terms spanning each token; one mask row.
   std::vector<float> dgamma_, dout_, spans_, drow_;
 };
@@ -241,7 +241,7 @@ void GdnChunk::backward(const float* S, const float* delta, float* dS, const flo
   small::scatter_rows(n, Dv, dv, dv_rows, ldv_);
 
   // gamma is the inclusive cumulative sum of g.
-  ChunkDecay::log_decay_grad(n, d_all, dgamma, dout, spans, dg, H);
+  log_decay_grad(n, d_all, dgamma, dout, spans, dg, H);
 }
 
 int64_t checked_chunk(int64_t chunk) { return std::clamp<int64_t>(chunk, 1, ChunkDecay::kMaxChunk); }

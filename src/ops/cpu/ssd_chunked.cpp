@@ -77,7 +77,7 @@ class SsdChunk {
   std::vector<float> rows_p_;     // [cap, P] y before scattering, or d_y after gathering
   // Backward only.
   std::vector<float> du_, d_mixing_, d_bc_, db_, dc_;
-  // [cap] the gradients of the decay factors (ChunkDecay::log_decay_grad): through exp(a_i), through
+  // [cap] the gradients of the decay factors (ops/log_decay_grad.h): through exp(a_i), through
   // exp(a_last - a_i), through the mask terms spanning each token; one mask row.
   std::vector<float> da_, dout_, spans_, drow_;
 };
@@ -178,8 +178,8 @@ void SsdChunk::backward(const float* S, float* dS, const float* d_y_rows, float*
   // U = diag(dt) X, a = cumsum(dt A), y's skip term D x.
   const float a = in_.A[h_], skip = in_.D[h_];
   const float* dt = in_.dt + t0_ * H + h_;
-  // The gradient of each token's log decay dt A (ChunkDecay::log_decay_grad), in place of da.
-  ChunkDecay::log_decay_grad(n, d_all, da, dout, spans, da, 1);
+  // The gradient of each token's log decay dt A (ops/log_decay_grad.h), in place of da.
+  log_decay_grad(n, d_all, da, dout, spans, da, 1);
   for (int64_t i = n - 1; i >= 0; --i) {
     ddt[i * H] = small::dot(P, x_.data() + i * P, du + i * P) + a * da[i];
     for (int64_t p = 0; p < P; ++p) du[i * P + p] = skip * d_y[i * P + p] + dt[i * H] * du[i * P + p];

@@ -1,7 +1,12 @@
 #include "ops/cuda/attention.h"
 
+#include <algorithm>
+#include <utility>
+
+#include "ops/cuda/attention_tiles.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 
 namespace s0::ops::cuda {
@@ -9,184 +14,450 @@ namespace s0::ops::cuda {
 namespace {
 
 constexpr int kMaxHeadDim = 256;
-constexpr int kRowsPerBlock = 64;  // queries (forward, dq) or keys (dk, dv) per block: one each thread
-constexpr int kTile = 16;          // rows of the other side staged in shared memory at a time
+// Rows of the other side per staged tile: 64 keys in the forward; 32 in the backward kernels, whose
+// four [rows][DP + 4] tiles must fit the shared memory at DP = 256.
+constexpr int kForwardTile = 64;
+constexpr int kBackwardTile = 32;
 
 struct Layout {
   int64_t H, Hkv, D;
   float scale;
   const int64_t* offsets;
-  const int64_t* blocks;  // per block: its sequence and first row (pairs)
+  const int64_t* blocks;  // per row block: its sequence and first row (pairs), heaviest first
+  // Forward with KV caches: per sequence, the addresses of the cache's key and value rows and the
+  // rows cached before this call (its own rows follow them). All null without caches: keys and
+  // values are then the sequence's own rows of k and v.
+  const int64_t* cache_k;
+  const int64_t* cache_v;
+  const int64_t* past;
+  bool async;  // rows of q, k, v, dout (and the caches) may be staged by 16-byte cp.async copies
 };
 
-__device__ float dot(const float* a, const float* b, int64_t D) {
-  float acc = 0.0f;
-  for (int64_t e = 0; e < D; ++e) acc += a[e] * b[e];
-  return acc;
+// Whether every row a kernel stages starts 16-byte aligned: head dim a multiple of 4 floats and
+// tensors that start aligned (cp.async copies 16 bytes from an aligned address).
+bool rows_aligned(int64_t D, const std::vector<const float*>& starts) {
+  if (D % 4 != 0) return false;
+  for (const float* p : starts)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  return true;
 }
 
-// Stages rows [first, first + kTile) of head `head` of a [rows, heads, D] tensor (rows past `end`
-// are not read) into tile[kTile][kMaxHeadDim].
-__device__ void stage(const float* src, int64_t heads, int64_t head, int64_t D, int64_t first, int64_t end,
-                      float (*tile)[kMaxHeadDim]) {
-  for (int64_t e = threadIdx.x; e < kTile * D; e += blockDim.x) {
-    const int64_t r = e / D, c = e % D;
-    if (first + r < end) tile[r][c] = src[((first + r) * heads + head) * D + c];
+// The block's (sequence, first row), head, and its sequence's packed offset and length. Blocks run
+// through the row blocks' table with the `heads` heads of each row block consecutive, so the GPU
+// starts the heaviest row blocks of every head first and the light ones fill the tail. Row counts
+// within a sequence fit 32 bits (fewer registers for the kernels' index arithmetic).
+struct BlockRows {
+  int s, first, head;
+  int64_t b;
+  int T;
+};
+
+__device__ BlockRows block_rows(const Layout& L, int64_t heads) {
+  const int at = static_cast<int>(blockIdx.x / heads), head = static_cast<int>(blockIdx.x % heads);
+  const int s = static_cast<int>(L.blocks[2 * at]), first = static_cast<int>(L.blocks[2 * at + 1]);
+  const int64_t b = L.offsets[s];
+  return {s, first, head, b, static_cast<int>(L.offsets[s + 1] - b)};
+}
+
+template <int DP>
+constexpr size_t tile_bytes(int rows) {
+  return sizeof(float) * static_cast<size_t>(rows) * row_stride<DP>();
+}
+
+constexpr size_t weight_bytes(int Bc) { return sizeof(float) * static_cast<size_t>(kRows) * (Bc + 1); }
+
+// The backward kernels' shared memory: the block's own two row tiles ([kRows][DP + 4]: q and dout
+// for dq, k and v for dk/dv), the other side's two ([Bc][DP + 4]), two weight tiles
+// ([kRows][Bc + 1]) and two vectors of Bc floats.
+template <int DP, int Bc>
+struct BackwardTiles {
+  float *own0, *own1, *other0, *other1, *weights0, *weights1, *vec0, *vec1;
+
+  static constexpr size_t bytes() {
+    return 2 * tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(Bc) + 2 * weight_bytes(Bc) + 2 * sizeof(float) * Bc;
   }
+
+  __device__ explicit BackwardTiles(float* base)
+      : own0(base),
+        own1(own0 + kRows * row_stride<DP>()),
+        other0(own1 + kRows * row_stride<DP>()),
+        other1(other0 + Bc * row_stride<DP>()),
+        weights0(other1 + Bc * row_stride<DP>()),
+        weights1(weights0 + kRows * (Bc + 1)),
+        vec0(weights1 + kRows * (Bc + 1)),
+        vec1(vec0 + Bc) {}
+};
+
+// Forward, one block per 64 queries of one head: the online softmax (a running max m and sum l of
+// exp(score - m) per query) over key tiles, so no [T, T] matrix exists. Query i (of T, after `past`
+// cached rows) sees keys 0 .. past + i. The next tile's keys travel while this tile's softmax and
+// values are worked on, its values while the next scores are.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out, float* lse) {
+  constexpr int Bc = kForwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  float* qs = reinterpret_cast<float*>(smem4);
+  float* ks = qs + kRows * row_stride<DP>();
+  float* vs = ks + Bc * row_stride<DP>();
+  float* ps = vs + Bc * row_stride<DP>();
+  const BlockRows br = block_rows(L, L.H);
+  const int64_t h = br.head, kh = h / (L.H / L.Hkv), D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const bool cached = L.past != nullptr;
+  const int64_t past = cached ? L.past[br.s] : 0, n_keys = past + br.T;
+  const float* keys = (cached ? reinterpret_cast<const float*>(L.cache_k[br.s]) : k + br.b * kv_stride) + kh * D;
+  const float* values = (cached ? reinterpret_cast<const float*>(L.cache_v[br.s]) : v + br.b * kv_stride) + kh * D;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+
+  // The keys the block's queries can see: [0, last).
+  const int64_t last = min(past + br.first + kRows, n_keys);
+  stage_rows<DP, kRows>(qs, q + (br.b + br.first) * q_stride + h * D, q_stride, br.T - br.first, D, L.async);
+  commit_stage();
+  stage_rows<DP, Bc>(ks, keys, kv_stride, n_keys, D, L.async);
+  commit_stage();
+  stage_rows<DP, Bc>(vs, values, kv_stride, n_keys, D, L.async);
+  commit_stage();
+  float acc[kRowsPerThread][DP / 16] = {}, m[kRowsPerThread], l[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    m[i] = -INFINITY;
+    l[i] = 0.0f;
+  }
+  for (int64_t j0 = 0; j0 < last; j0 += Bc) {
+    const bool more = j0 + Bc < last;
+    wait_stages<1>();  // this tile's keys (its values may still travel)
+    __syncthreads();
+    float s[kRowsPerThread][J];
+    score_tile<DP, Bc>(qs, ks, s);
+    __syncthreads();  // the keys are used up: the next tile's may come
+    if (more) stage_rows<DP, Bc>(ks, keys + (j0 + Bc) * kv_stride, kv_stride, n_keys - j0 - Bc, D, L.async);
+    commit_stage();
+#pragma unroll
+    for (int i = 0; i < kRowsPerThread; ++i) {
+      const int64_t qi = br.first + ty + kRowThreads * i;
+      float mx = m[i];
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int64_t kj = j0 + tx + kRowThreads * j;
+        s[i][j] = qi < br.T && kj <= past + qi ? L.scale * s[i][j] : -INFINITY;
+        mx = fmaxf(mx, s[i][j]);
+      }
+      mx = row_max(mx);
+      // Rows with nothing visible yet (past the sequence's end) keep m = -inf and p = 0.
+      const float rescale = mx == -INFINITY ? 0.0f : expf(m[i] - mx);
+      float sum = 0.0f;
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        s[i][j] = s[i][j] == -INFINITY ? 0.0f : expf(s[i][j] - mx);
+        sum += s[i][j];
+      }
+      l[i] = l[i] * rescale + row_sum(sum);
+      m[i] = mx;
+#pragma unroll
+      for (int e = 0; e < DP / 16; ++e) acc[i][e] *= rescale;
+    }
+    store_weights<Bc>(ps, s);
+    wait_stages<1>();  // this tile's values (the next keys may still travel)
+    __syncthreads();
+    accumulate_tile<DP, Bc>(ps, vs, acc);
+    __syncthreads();  // the values and weights are used up
+    if (more) stage_rows<DP, Bc>(vs, values + (j0 + Bc) * kv_stride, kv_stride, n_keys - j0 - Bc, D, L.async);
+    commit_stage();
+  }
+  float inv_l[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    inv_l[i] = 1.0f / l[i];
+    const int64_t qi = br.first + ty + kRowThreads * i;
+    if (tx == 0 && qi < br.T) lse[L.H * br.b + h * br.T + qi] = m[i] + logf(l[i]);
+  }
+  write_rows<DP>(acc, inv_l, out + (br.b + br.first) * q_stride + h * D, q_stride, br.T - br.first, D);
 }
 
-// One thread per query: a running max m and sum l of exp(score - m), and the weighted sum of values.
-__global__ void attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out,
-                                         float* lse) {
-  __shared__ float ks[kTile][kMaxHeadDim], vs[kTile][kMaxHeadDim];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], h = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, i = first + threadIdx.x, kh = h / (L.H / L.Hkv);
-  const bool active = i < T;
-  float qr[kMaxHeadDim], acc[kMaxHeadDim];
-  for (int64_t e = 0; e < L.D; ++e) {
-    qr[e] = active ? q[((b + i) * L.H + h) * L.D + e] : 0.0f;
-    acc[e] = 0.0f;
+// Backward to q, one block per 64 queries of one head: with P_ij = exp(scale q_i . k_j - lse_i) and
+// dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel),
+// dq_i = scale sum_j dS_ij k_j. The next tile's values travel while dq accumulates, its keys while the
+// next dout . v scores are computed.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, float* dq, float* delta) {
+  constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  const BackwardTiles<DP, Bc> tiles(reinterpret_cast<float*>(smem4));
+  float *qs = tiles.own0, *dos = tiles.own1, *ks = tiles.other0, *vs = tiles.other1, *dss = tiles.weights0;
+  const BlockRows br = block_rows(L, L.H);
+  const int64_t h = br.head, kh = h / (L.H / L.Hkv), D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const int64_t rows_at = (br.b + br.first) * q_stride + h * D, valid = br.T - br.first;
+  const float* keys = k + br.b * kv_stride + kh * D;
+  const float* values = v + br.b * kv_stride + kh * D;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+
+  const int64_t last = min(br.first + kRows, br.T);
+  stage_rows<DP, kRows>(qs, q + rows_at, q_stride, valid, D, L.async);
+  stage_rows<DP, kRows>(dos, dout + rows_at, q_stride, valid, D, L.async);
+  stage_rows<DP, Bc>(vs, values, kv_stride, br.T, D, L.async);
+  commit_stage();
+  stage_rows<DP, Bc>(ks, keys, kv_stride, br.T, D, L.async);
+  commit_stage();
+  float lse_i[kRowsPerThread], delta_i[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    const int64_t r = ty + kRowThreads * i;
+    float part = 0.0f;
+    if (r < valid)
+      for (int64_t c = tx; c < D; c += kRowThreads)
+        part += dout[rows_at + r * q_stride + c] * out[rows_at + r * q_stride + c];
+    delta_i[i] = row_sum(part);
+    lse_i[i] = r < valid ? lse[L.H * br.b + h * br.T + br.first + r] : 0.0f;
+    if (tx == 0 && r < valid) delta[L.H * br.b + h * br.T + br.first + r] = delta_i[i];
+  }
+  float acc[kRowsPerThread][DP / 16] = {};
+  for (int64_t j0 = 0; j0 < last; j0 += Bc) {
+    const bool more = j0 + Bc < last;
+    float s[kRowsPerThread][J], dp[kRowsPerThread][J];
+    // The values (and q, dout) land first, then the keys.
+    two_score_tiles<DP, Bc>(dos, vs, dp, qs, ks, s);
+    softmax_backward_tile<Bc>(
+        s, dp, L.scale,
+        [&](int i, int j) {
+          const int64_t qi = br.first + ty + kRowThreads * i, kj = j0 + tx + kRowThreads * j;
+          return qi < br.T && kj <= qi;
+        },
+        [&](int i, int) { return lse_i[i]; }, [&](int i, int) { return delta_i[i]; });
+    store_weights<Bc>(dss, dp);
+    __syncthreads();  // the values are used up, the weights written
+    if (more) stage_rows<DP, Bc>(vs, values + (j0 + Bc) * kv_stride, kv_stride, br.T - j0 - Bc, D, L.async);
+    commit_stage();
+    accumulate_tile<DP, Bc>(dss, ks, acc);
+    __syncthreads();  // the keys and weights are used up
+    if (more) stage_rows<DP, Bc>(ks, keys + (j0 + Bc) * kv_stride, kv_stride, br.T - j0 - Bc, D, L.async);
+    commit_stage();
+  }
+  float scale[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) scale[i] = L.scale;
+  write_rows<DP>(acc, scale, dq + rows_at, q_stride, valid, D);
+}
+
+// Backward to k and v, one block per 64 keys of one key/value head: dv_j = sum_h sum_i P_ij dout_i
+// and dk_j = scale sum_h sum_i dS_ij q_i over the query heads h of the group (in order) and the
+// queries i >= j (in order): fixed sums, no atomics. The tiles of (head, queries) come in that
+// order; the next tile's q travels while dv accumulates, its dout while the next scores are.
+template <int DP>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
+                          const float* delta, const float* dout, float* dk, float* dv) {
+  constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
+  extern __shared__ float4 smem4[];
+  const BackwardTiles<DP, Bc> tiles(reinterpret_cast<float*>(smem4));
+  float *ks = tiles.own0, *vs = tiles.own1, *qs = tiles.other0, *dos = tiles.other1;
+  float *pts = tiles.weights0, *dsts = tiles.weights1, *lse_s = tiles.vec0, *delta_s = tiles.vec1;
+  const BlockRows br = block_rows(L, L.Hkv);
+  const int64_t kh = br.head, rep = L.H / L.Hkv, D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const int64_t rows_at = (br.b + br.first) * kv_stride + kh * D, valid = br.T - br.first;
+  const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
+  // Rows [i0, i0 + Bc) of query head h (for q or dout) start at q_rows(src, h, i0).
+  const auto q_rows = [&](const float* src, int64_t head, int64_t i0) {
+    return src + (br.b + i0) * q_stride + head * D;
+  };
+
+  stage_rows<DP, kRows>(ks, k + rows_at, kv_stride, valid, D, L.async);
+  stage_rows<DP, kRows>(vs, v + rows_at, kv_stride, valid, D, L.async);
+  stage_rows<DP, Bc>(qs, q_rows(q, kh * rep, br.first), q_stride, valid, D, L.async);
+  commit_stage();
+  stage_rows<DP, Bc>(dos, q_rows(dout, kh * rep, br.first), q_stride, valid, D, L.async);
+  commit_stage();
+  float dk_acc[kRowsPerThread][DP / 16] = {}, dv_acc[kRowsPerThread][DP / 16] = {};
+  for (int h = static_cast<int>(kh * rep), i0 = br.first; h < (kh + 1) * rep;) {
+    // The tile after this one: the next queries of head h, else head h + 1 from the block's first.
+    const bool next_head = i0 + Bc >= br.T;
+    const int h_next = next_head ? h + 1 : h, i_next = next_head ? br.first : i0 + Bc;
+    const bool more = h_next < (kh + 1) * rep;
+    if (threadIdx.x < Bc) {
+      const bool in = i0 + threadIdx.x < br.T;
+      lse_s[threadIdx.x] = in ? lse[L.H * br.b + h * br.T + i0 + threadIdx.x] : 0.0f;
+      delta_s[threadIdx.x] = in ? delta[L.H * br.b + h * br.T + i0 + threadIdx.x] : 0.0f;
+    }
+    // Transposed, [key][query]; q (and the block's k, v) land first, then dout.
+    float st[kRowsPerThread][J], dpt[kRowsPerThread][J];
+    two_score_tiles<DP, Bc>(ks, qs, st, vs, dos, dpt);
+    softmax_backward_tile<Bc>(
+        st, dpt, L.scale,
+        [&](int i, int j) {
+          const int64_t kj = br.first + ty + kRowThreads * i, qi = i0 + tx + kRowThreads * j;
+          return kj < br.T && qi < br.T && qi >= kj;
+        },
+        [&](int, int j) { return lse_s[tx + kRowThreads * j]; },
+        [&](int, int j) { return delta_s[tx + kRowThreads * j]; });
+    store_weights<Bc>(pts, st);
+    store_weights<Bc>(dsts, dpt);
+    __syncthreads();
+    accumulate_tile<DP, Bc>(dsts, qs, dk_acc);
+    __syncthreads();  // q is used up
+    if (more) stage_rows<DP, Bc>(qs, q_rows(q, h_next, i_next), q_stride, br.T - i_next, D, L.async);
+    commit_stage();
+    accumulate_tile<DP, Bc>(pts, dos, dv_acc);
+    __syncthreads();  // dout, the weights, lse and delta are used up
+    if (more) stage_rows<DP, Bc>(dos, q_rows(dout, h_next, i_next), q_stride, br.T - i_next, D, L.async);
+    commit_stage();
+    h = h_next;
+    i0 = i_next;
+  }
+  float one[kRowsPerThread], scale[kRowsPerThread];
+#pragma unroll
+  for (int i = 0; i < kRowsPerThread; ++i) {
+    one[i] = 1.0f;
+    scale[i] = L.scale;
+  }
+  write_rows<DP>(dk_acc, scale, dk + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dv_acc, one, dv + rows_at, kv_stride, valid, D);
+}
+
+template <int DP>
+constexpr size_t forward_smem() {
+  return tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kForwardTile) + weight_bytes(kForwardTile);
+}
+
+// A decode step (every sequence brings one new query, its key and value already cached): one block
+// per (sequence, head) instead of a 64-row block holding one real row. The block's warps take the
+// cached keys in turn (warp w: keys w, w + kDecodeWarps, ...); each lane holds D / 32 of the query
+// and of the value accumulator, a warp shuffle completes each score, and a running max and sum
+// fold the values in. The warps' partial results are merged in warp order: fixed arithmetic order,
+// so runs repeat bit for bit and a sequence's result depends on its own cache alone.
+constexpr int kDecodeWarps = 4;
+constexpr int kDecodePerLane = kMaxHeadDim / 32;
+
+__global__ void __launch_bounds__(kDecodeWarps * 32) attention_decode_kernel(Layout L, const float* q, float* out,
+                                                                            float* lse) {
+  const int64_t s = blockIdx.x / L.H, h = blockIdx.x % L.H;
+  const int64_t row = L.offsets[s], n_keys = L.past[s] + 1, ld = L.Hkv * L.D, kh = h / (L.H / L.Hkv);
+  const float* keys = reinterpret_cast<const float*>(L.cache_k[s]) + kh * L.D;
+  const float* values = reinterpret_cast<const float*>(L.cache_v[s]) + kh * L.D;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  float qv[kDecodePerLane], acc[kDecodePerLane];
+  for (int i = 0; i < kDecodePerLane; ++i) {
+    const int64_t e = lane + 32 * i;
+    qv[i] = e < L.D ? q[(row * L.H + h) * L.D + e] : 0.0f;
+    acc[i] = 0.0f;
   }
   float m = -INFINITY, l = 0.0f;
-  const int64_t last = min(first + kRowsPerBlock, T);  // keys the block's queries can see: [0, last)
-  for (int64_t j0 = 0; j0 < last; j0 += kTile) {
-    __syncthreads();
-    stage(k + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, ks);
-    stage(v + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, vs);
-    __syncthreads();
-    const int64_t n = active ? min(static_cast<int64_t>(kTile), i - j0 + 1) : 0;
-    if (n <= 0) continue;
-    float scores[kTile], mx = m;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      scores[jj] = L.scale * dot(qr, ks[jj], L.D);
-      mx = fmaxf(mx, scores[jj]);
+  for (int64_t j = warp; j < n_keys; j += kDecodeWarps) {
+    float part = 0.0f;
+    for (int i = 0; i < kDecodePerLane; ++i) {
+      const int64_t e = lane + 32 * i;
+      if (e < L.D) part += qv[i] * keys[j * ld + e];
     }
-    const float rescale = expf(m - mx);  // 0 on the first tile (m = -inf)
-    l *= rescale;
-    for (int64_t e = 0; e < L.D; ++e) acc[e] *= rescale;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      const float p = expf(scores[jj] - mx);
-      l += p;
-      for (int64_t e = 0; e < L.D; ++e) acc[e] += p * vs[jj][e];
+    for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+    const float score = part * L.scale, m_new = fmaxf(m, score);
+    const float carry = expf(m - m_new), p = expf(score - m_new);  // exp(-inf) = 0 at the first key
+    l = l * carry + p;
+    for (int i = 0; i < kDecodePerLane; ++i) {
+      const int64_t e = lane + 32 * i;
+      if (e < L.D) acc[i] = acc[i] * carry + p * values[j * ld + e];
     }
-    m = mx;
+    m = m_new;
   }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) out[((b + i) * L.H + h) * L.D + e] = acc[e] / l;
-  lse[L.H * b + h * T + i] = m + logf(l);
+  __shared__ float warp_max[kDecodeWarps], warp_sum[kDecodeWarps], warp_acc[kDecodeWarps][kMaxHeadDim];
+  if (lane == 0) {
+    warp_max[warp] = m;
+    warp_sum[warp] = l;
+  }
+  for (int i = 0; i < kDecodePerLane; ++i) {
+    const int64_t e = lane + 32 * i;
+    if (e < L.D) warp_acc[warp][e] = acc[i];
+  }
+  __syncthreads();
+  float top = -INFINITY, total = 0.0f;
+  for (int w = 0; w < kDecodeWarps; ++w) top = fmaxf(top, warp_max[w]);
+  for (int w = 0; w < kDecodeWarps; ++w)
+    if (warp_sum[w] > 0.0f) total += warp_sum[w] * expf(warp_max[w] - top);
+  for (int64_t e = threadIdx.x; e < L.D; e += blockDim.x) {
+    float o = 0.0f;
+    for (int w = 0; w < kDecodeWarps; ++w)
+      if (warp_sum[w] > 0.0f) o += warp_acc[w][e] * expf(warp_max[w] - top);
+    out[(row * L.H + h) * L.D + e] = o / total;
+  }
+  if (threadIdx.x == 0) lse[L.H * row + h] = top + logf(total);
 }
 
-// One thread per query: dq = scale sum_j dS_ij k_j with P_ij = exp(score - lse_i) and
-// dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel).
-__global__ void attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out,
-                                    const float* lse, const float* dout, float* dq, float* delta) {
-  __shared__ float ks[kTile][kMaxHeadDim], vs[kTile][kMaxHeadDim];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], h = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, i = first + threadIdx.x, kh = h / (L.H / L.Hkv);
-  const bool active = i < T;
-  float qr[kMaxHeadDim], dor[kMaxHeadDim], acc[kMaxHeadDim];
-  float di = 0.0f;
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + i) * L.H + h) * L.D + e;
-    qr[e] = active ? q[at] : 0.0f;
-    dor[e] = active ? dout[at] : 0.0f;
-    di += active ? dor[e] * out[at] : 0.0f;
-    acc[e] = 0.0f;
-  }
-  const float lse_i = active ? lse[L.H * b + h * T + i] : 0.0f;
-  const int64_t last = min(first + kRowsPerBlock, T);
-  for (int64_t j0 = 0; j0 < last; j0 += kTile) {
-    __syncthreads();
-    stage(k + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, ks);
-    stage(v + b * L.Hkv * L.D, L.Hkv, kh, L.D, j0, T, vs);
-    __syncthreads();
-    const int64_t n = active ? min(static_cast<int64_t>(kTile), i - j0 + 1) : 0;
-    for (int64_t jj = 0; jj < n; ++jj) {
-      const float p = expf(L.scale * dot(qr, ks[jj], L.D) - lse_i);
-      const float ds = p * (dot(dor, vs[jj], L.D) - di);
-      for (int64_t e = 0; e < L.D; ++e) acc[e] += ds * ks[jj][e];
-    }
-  }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) dq[((b + i) * L.H + h) * L.D + e] = L.scale * acc[e];
-  delta[L.H * b + h * T + i] = di;
+// Launches kernel on grid with `smem` bytes of dynamic shared memory (over the 48 KB default).
+template <typename Kernel, typename... Args>
+void launch(Kernel kernel, const char* name, dim3 grid, size_t smem, Args... args) {
+  S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  kernel<<<grid, kThreads, smem, stream()>>>(args...);
+  check_launch(name);
 }
 
-// One thread per key of a key/value head: dv_j = sum_h sum_i P_ij dout_i and dk_j = scale sum_h
-// sum_i dS_ij q_i over the query heads h of the group (in order) and the queries i >= j.
-__global__ void attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
-                                      const float* delta, const float* dout, float* dk, float* dv) {
-  __shared__ float qs[kTile][kMaxHeadDim], dos[kTile][kMaxHeadDim];
-  __shared__ float lse_s[kTile], delta_s[kTile];
-  const int64_t s = L.blocks[2 * blockIdx.x], first = L.blocks[2 * blockIdx.x + 1], kh = blockIdx.y;
-  const int64_t b = L.offsets[s], T = L.offsets[s + 1] - b, j = first + threadIdx.x, rep = L.H / L.Hkv;
-  const bool active = j < T;
-  float kr[kMaxHeadDim], vr[kMaxHeadDim], dk_acc[kMaxHeadDim], dv_acc[kMaxHeadDim];
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + j) * L.Hkv + kh) * L.D + e;
-    kr[e] = active ? k[at] : 0.0f;
-    vr[e] = active ? v[at] : 0.0f;
-    dk_acc[e] = dv_acc[e] = 0.0f;
-  }
-  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
-    for (int64_t i0 = first; i0 < T; i0 += kTile) {
-      __syncthreads();
-      stage(q + b * L.H * L.D, L.H, h, L.D, i0, T, qs);
-      stage(dout + b * L.H * L.D, L.H, h, L.D, i0, T, dos);
-      if (threadIdx.x < kTile && i0 + threadIdx.x < T) {
-        lse_s[threadIdx.x] = lse[L.H * b + h * T + i0 + threadIdx.x];
-        delta_s[threadIdx.x] = delta[L.H * b + h * T + i0 + threadIdx.x];
-      }
-      __syncthreads();
-      if (!active) continue;
-      for (int64_t ii = 0; ii < kTile && i0 + ii < T; ++ii) {
-        if (i0 + ii < j) continue;  // causal: query i sees key j only when i >= j
-        const float p = expf(L.scale * dot(qs[ii], kr, L.D) - lse_s[ii]);
-        const float ds = p * (dot(dos[ii], vr, L.D) - delta_s[ii]);
-        for (int64_t e = 0; e < L.D; ++e) {
-          dv_acc[e] += p * dos[ii][e];
-          dk_acc[e] += ds * qs[ii][e];
-        }
-      }
-    }
-  }
-  if (!active) return;
-  for (int64_t e = 0; e < L.D; ++e) {
-    const int64_t at = ((b + j) * L.Hkv + kh) * L.D + e;
-    dk[at] = L.scale * dk_acc[e];
-    dv[at] = dv_acc[e];
-  }
-}
-
-// The blocks of kRowsPerBlock rows of every sequence, as (sequence, first row) pairs.
-Tensor block_table(const Varlen& seqs, Device d, int64_t& n_blocks) {
-  std::vector<int64_t> pairs;
+// The blocks of kRows rows of every sequence as (sequence, first row) pairs, sorted by the work
+// `work(first, length)` of each, heaviest first (the order changes no result: blocks are
+// independent).
+template <typename Work>
+Tensor block_table(const Varlen& seqs, Device d, Work work) {
+  std::vector<std::pair<int64_t, int64_t>> blocks;
   for (int64_t s = 0; s < seqs.n_seqs(); ++s)
-    for (int64_t first = 0; first < seqs.length(s); first += kRowsPerBlock) {
-      pairs.push_back(s);
-      pairs.push_back(first);
-    }
-  n_blocks = static_cast<int64_t>(pairs.size()) / 2;
+    for (int64_t first = 0; first < seqs.length(s); first += kRows) blocks.emplace_back(s, first);
+  std::stable_sort(blocks.begin(), blocks.end(), [&](const auto& x, const auto& y) {
+    return work(x.second, seqs.length(x.first)) > work(y.second, seqs.length(y.first));
+  });
+  std::vector<int64_t> pairs;
+  for (const auto& [s, first] : blocks) {
+    pairs.push_back(s);
+    pairs.push_back(first);
+  }
   return upload_i64(pairs, d);
 }
 
-// What the forward and backward kernels share: the sequence offsets and block table on the GPU
-// (kept alive as long as the plan) and the layout that points at them.
+// A query block sees the keys up to its last query; a key block, the queries from its first key.
+int64_t keys_seen(int64_t first, int64_t length) { return std::min(first + kRows, length); }
+int64_t queries_seen(int64_t first, int64_t length) { return length - first; }
+
+// What the forward and backward kernels share: the sequence offsets and row blocks on the GPU (kept
+// alive as long as the plan) and the layout that points at them.
 struct Plan {
-  Tensor offsets, blocks;
+  Tensor offsets, blocks, cache_k, cache_v, past;
   int64_t n_blocks = 0;
   Layout L;
 };
 
 Plan plan(const Tensor& q, const Tensor& k, float scale, const Varlen& seqs, const char* op) {
-  if (q.dim(2) > kMaxHeadDim)
-    fail("op ", op, " on cuda supports head dims up to ", kMaxHeadDim, ", got ", q.dim(2));
+  if (q.dim(2) > kMaxHeadDim) fail("op ", op, " on cuda supports head dims up to ", kMaxHeadDim, ", got ", q.dim(2));
   Plan p;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) p.n_blocks += (seqs.length(s) + kRows - 1) / kRows;
   p.offsets = upload_i64(seqs.offsets, q.device());
-  p.blocks = block_table(seqs, q.device(), p.n_blocks);
-  p.L = Layout{q.dim(1), k.dim(1), q.dim(2), scale, static_cast<const int64_t*>(p.offsets.device_raw()),
-               static_cast<const int64_t*>(p.blocks.device_raw())};
+  p.blocks = block_table(seqs, q.device(), keys_seen);
+  p.L = Layout{q.dim(1),
+               k.dim(1),
+               q.dim(2),
+               scale,
+               static_cast<const int64_t*>(p.offsets.device_raw()),
+               static_cast<const int64_t*>(p.blocks.device_raw()),
+               nullptr,
+               nullptr,
+               nullptr,
+               false};
   return p;
+}
+
+// One block per (row block, head).
+dim3 grid(const Plan& p, int64_t heads) { return dim3(static_cast<unsigned>(p.n_blocks * heads)); }
+
+// The forward's launch for one padded head dim.
+template <int DP>
+void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse) {
+  launch(attention_forward_kernel<DP>, "attention_forward_kernel", grid(p, p.L.H), forward_smem<DP>(), p.L, f32(q),
+         f32(k), f32(v), f32_mut(out), f32_mut(lse));
+}
+
+template <int DP>
+void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, const Tensor& k, const Tensor& v,
+                     const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& delta, Tensor& dq, Tensor& dk,
+                     Tensor& dv) {
+  launch(attention_dq_kernel<DP>, "attention_dq_kernel", grid(p, p.L.H), BackwardTiles<DP, kBackwardTile>::bytes(), p.L,
+         f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
+  launch(attention_dkdv_kernel<DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv),
+         BackwardTiles<DP, kBackwardTile>::bytes(), key_blocks, f32(q), f32(k), f32(v), f32(lse), f32(delta), f32(dout),
+         f32_mut(dk), f32_mut(dv));
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),
@@ -196,8 +467,8 @@ __global__ void rope_kernel(float* x, const int64_t* positions, int64_t T, int64
   const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= T * heads * half) return;
   const int64_t i = e % half, th = e / half, t = th / heads;
-  const double angle =
-      static_cast<double>(positions[t]) * (1.0 / pow(theta, static_cast<double>(2 * i) / static_cast<double>(2 * half)));
+  const double angle = static_cast<double>(positions[t]) *
+                       (1.0 / pow(theta, static_cast<double>(2 * i) / static_cast<double>(2 * half)));
   const float c = static_cast<float>(cos(angle)), sn = static_cast<float>(sign * sin(angle));
   float* xh = x + th * D;
   const float x1 = xh[i], x2 = xh[i + half];
@@ -209,40 +480,74 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
   const int64_t T = x.dim(0), heads = x.dim(1), D = x.dim(2), n = T * heads * (rot_dim / 2);
   if (n == 0) return;
   const Tensor pos = upload_i64(positions, x.device());
-  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(f32_mut(x),
-                                                               static_cast<const int64_t*>(pos.device_raw()), T, heads,
-                                                               D, rot_dim / 2, theta, sign);
+  rope_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream()>>>(
+      f32_mut(x), static_cast<const int64_t*>(pos.device_raw()), T, heads, D, rot_dim / 2, theta, sign);
   check_launch("rope_kernel");
 }
 
 }  // namespace
 
-void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs, Tensor& out,
-                       Tensor& lse) {
-  const Plan p = plan(q, k, scale, seqs, "attention");
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
+  Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
-  const Layout& L = p.L;
-  const int64_t n_blocks = p.n_blocks;
-  attention_forward_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32_mut(out), f32_mut(lse));
-  check_launch("attention_forward_kernel");
+  std::vector<const float*> starts{f32(q), f32(k), f32(v)};
+  if (!caches.empty()) {
+    // The caches already hold this call's rows (appended by the dispatch) after `past` earlier
+    // ones.
+    std::vector<const float*> keys, values;
+    std::vector<int64_t> past;
+    for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+      const KvCache& c = *caches[static_cast<size_t>(s)];
+      keys.push_back(f32(c.k));
+      values.push_back(f32(c.v));
+      starts.push_back(keys.back());
+      starts.push_back(values.back());
+      past.push_back(c.length - seqs.length(s));
+    }
+    p.cache_k = upload_addresses(keys, q.device());
+    p.cache_v = upload_addresses(values, q.device());
+    p.past = upload_i64(past, q.device());
+    p.L.cache_k = static_cast<const int64_t*>(p.cache_k.device_raw());
+    p.L.cache_v = static_cast<const int64_t*>(p.cache_v.device_raw());
+    p.L.past = static_cast<const int64_t*>(p.past.device_raw());
+  }
+  p.L.async = rows_aligned(q.dim(2), starts);
+  bool decode_step = !caches.empty();  // one new row per sequence
+  for (int64_t s = 0; decode_step && s < seqs.n_seqs(); ++s) decode_step = seqs.length(s) == 1;
+  if (decode_step) {
+    attention_decode_kernel<<<static_cast<unsigned>(seqs.n_seqs() * p.L.H), kDecodeWarps * 32, 0, stream()>>>(
+        p.L, f32(q), f32_mut(out), f32_mut(lse));
+    return check_launch("attention_decode_kernel");
+  }
+  switch (padded_head_dim(q.dim(2))) {
+    case 64:
+      return forward_launch<64>(p, q, k, v, out, lse);
+    case 128:
+      return forward_launch<128>(p, q, k, v, out, lse);
+    default:
+      return forward_launch<256>(p, q, k, v, out, lse);
+  }
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
-  const Plan p = plan(q, k, scale, seqs, "attention_backward");
+  Plan p = plan(q, k, scale, seqs, "attention_backward");
   if (p.n_blocks == 0) return;
-  const Layout& L = p.L;
-  const int64_t n_blocks = p.n_blocks;
+  p.L.async = rows_aligned(q.dim(2), {f32(q), f32(k), f32(v), f32(dout)});
+  // The dk/dv kernel walks the same row blocks as key blocks, ordered by the queries they see.
+  const Tensor key_table = block_table(seqs, q.device(), queries_seen);
+  Layout key_blocks = p.L;
+  key_blocks.blocks = static_cast<const int64_t*>(key_table.device_raw());
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
-  attention_dq_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.H)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32(out), f32(lse),
-      f32(dout), f32_mut(dq), f32_mut(delta));
-  check_launch("attention_dq_kernel");
-  attention_dkdv_kernel<<<dim3(static_cast<unsigned>(n_blocks), static_cast<unsigned>(L.Hkv)), kRowsPerBlock>>>(
-      L, f32(q), f32(k), f32(v), f32(lse), f32(delta),
-      f32(dout), f32_mut(dk), f32_mut(dv));
-  check_launch("attention_dkdv_kernel");
+  switch (padded_head_dim(q.dim(2))) {
+    case 64:
+      return backward_launch<64>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
+    case 128:
+      return backward_launch<128>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
+    default:
+      return backward_launch<256>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
+  }
 }
 
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {

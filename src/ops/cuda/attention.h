@@ -1,17 +1,21 @@
 #pragma once
-// CUDA causal GQA attention over a packed batch (the contract of ops/attention.h, training form: no
-// KV caches yet) and rotary embedding. Flash-style: queries keep a running max and sum (online
+// CUDA causal GQA attention over a packed batch (the contract of ops/attention.h) and rotary
+// embedding. Flash-style tiles: a block owns 64 queries (forward, dq) or keys (dk, dv) of one head
+// and walks the other side's rows through shared memory; queries keep a running max and sum (online
 // softmax), so no [T, T] matrix exists; f32 throughout; head dim at most 256.
 #include <cstdint>
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/attention.h"
 #include "ops/varlen.h"
 
 namespace s0::ops::cuda {
 
-void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs, Tensor& out,
-                       Tensor& lse);
+// With caches, they already hold this call's keys and values after their earlier rows (the dispatch
+// appends them); k and v are then not read.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse);
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv);
 

@@ -1,29 +1,33 @@
 #pragma once
 // Elementwise work over a [rows, cols] grid of cells: f(r, c) once per cell, consecutive threads on
 // consecutive columns so that accesses within a row coalesce (strided column blocks included).
+// The grid is two-dimensional (x: column blocks, y: rows, striding past 65,535 rows), so no thread
+// divides a flat index by the row length: a 64-bit division costs more than the cell's own work.
 // Device code: included by .cu files only.
 #include <algorithm>
 #include <cstdint>
 
 #include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
 template <typename F>
 __global__ void cells_kernel(int64_t rows, int64_t cols, F f) {
-  const int64_t total = rows * cols;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
-    f(i / cols, i % cols);
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (c >= cols) return;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) f(r, c);
 }
 
-// Grid-stride launch on the current device's default stream; f is a __device__ lambda.
+// Launch on the current GPU's stream (ops/cuda/stream.h); f is a __device__ lambda. Blocks are as
+// wide as the rows need, up to 256 threads, so short rows do not leave most threads idle.
 template <typename F>
 void for_each_cell(int64_t rows, int64_t cols, F f, const char* name) {
-  const int64_t total = rows * cols;
-  if (total == 0) return;
-  constexpr int kThreads = 256;
-  const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, int64_t(132) * 32);
-  cells_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(rows, cols, f);
+  if (rows == 0 || cols == 0) return;
+  const int threads = static_cast<int>(std::clamp<int64_t>((cols + 31) / 32 * 32, 32, 256));
+  const dim3 grid(static_cast<unsigned>((cols + threads - 1) / threads),
+                  static_cast<unsigned>(std::min<int64_t>(rows, 65535)));
+  cells_kernel<<<grid, threads, 0, stream()>>>(rows, cols, f);
   check_launch(name);
 }
 

@@ -2,8 +2,9 @@
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
-#include "ops/cuda/tensor_args.h"
 #include "ops/cuda/sequence_of.cuh"
+#include "ops/cuda/stream.h"
+#include "ops/cuda/tensor_args.h"
 
 namespace s0::ops::cuda {
 
@@ -89,7 +90,7 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
   const auto* wins = static_cast<const int64_t*>(window_table.device_raw());
   const float* xp = f32(x.t) + x.begin;
   if (rows > 0) {
-    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads>>>(xp, ld, f32(w),
+    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads, 0, stream()>>>(xp, ld, f32(w),
                                                                    f32(bias), offs, seqs.n_seqs(),
                                                                    wins, rows, C, K, f32_mut(y),
                                                                    f32_mut(pre));
@@ -97,7 +98,7 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
   }
   if (any_window && K > 1) {
     const dim3 grid(blocks_for(C), static_cast<unsigned>(seqs.n_seqs()));
-    conv1d_advance_windows_kernel<<<grid, kThreads>>>(xp, ld, offs, wins, C, K);
+    conv1d_advance_windows_kernel<<<grid, kThreads, 0, stream()>>>(xp, ld, offs, wins, C, K);
     check_launch("conv1d_advance_windows_kernel");
   }
 }
@@ -108,7 +109,7 @@ void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, 
   const int64_t C = dx.count, K = w.numel() / C, rows = seqs.rows();
   if (rows == 0) return;
   const Tensor offsets = upload_i64(seqs.offsets, whole.device());
-  conv1d_silu_backward_kernel<<<blocks_for(rows * C), kThreads>>>(
+  conv1d_silu_backward_kernel<<<blocks_for(rows * C), kThreads, 0, stream()>>>(
       f32(w), f32(pre), f32(dy), static_cast<const int64_t*>(offsets.device_raw()),
       seqs.n_seqs(), rows, C, K, f32_mut(whole) + dx.begin, dx.stride());
   check_launch("conv1d_silu_backward_kernel");

@@ -1,8 +1,11 @@
 #include "ops/cuda/cross_entropy.h"
 
+#include "core/allocator.h"
+
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -71,11 +74,11 @@ std::vector<double> row_losses(float* logits, int64_t rows, int64_t V, const int
   Tensor weights_on_gpu;
   if (weights) weights_on_gpu = Tensor::from({rows}, std::vector<float>(weights, weights + rows)).to(d);
   Tensor out = Tensor::empty({rows}, DType::F64, d);
-  cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads>>>(
+  cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
       logits, V, static_cast<const int64_t*>(targets_on_gpu.device_raw()),
       weights ? f32(weights_on_gpu) : nullptr, grad, static_cast<double*>(out.device_raw_mut()));
   check_launch("cross_entropy_kernel");
-  S0_CUDA_CHECK(cudaMemcpy(losses.data(), out.device_raw(), out.nbytes(), cudaMemcpyDeviceToHost));
+  copy_bytes(losses.data(), Device::cpu(), out.device_raw(), d, out.nbytes());  // waits: the host reads them
   return losses;
 }
 

@@ -1,122 +1,472 @@
 #include "ops/cuda/gated_delta.h"
 
-#include "ops/cuda/device_args.h"
+#include <algorithm>
+#include <vector>
+
+#include "core/error.h"
+#include "ops/cuda/block_reduce.cuh"
+#include "ops/cuda/chunked_recurrence.cuh"
+#include "ops/cuda/recurrence_tables.h"
 #include "ops/cuda/tensor_args.h"
-#include "ops/cuda/recurrence_sweep.cuh"
+#include "ops/log_decay_grad.h"
+
+// The chunked (WY / UT-transform) form of the CPU's ops/cpu/gated_delta_chunked.cpp, whose comment
+// states the math; the names here follow it. Within a chunk of n tokens starting from state S, with
+// gamma the cumulative log decay, in_i = exp(gamma_i), out_i = exp(gamma_last - gamma_i), all =
+// exp(gamma_last) and mask_ij = exp(gamma_i - gamma_j) (j <= i):
+//   kk = strictly_lower(K K^T ⊙ mask), A = diag(beta) kk, Tinv = (I + A)^{-1},
+//   U = Tinv diag(beta) V, W = Tinv diag(beta in) K, qk = lower(Q K^T ⊙ mask),
+//   delta = U - W S,  O = diag(in) Q S + qk delta,  S <- all S + K^T diag(out) delta.
+// Four kernels:
+//   prepare         per (chunk, head): everything that does not depend on the state (above, up to
+//                   U and W), kept in global scratch for the others;
+//   forward sweep   per (sequence, head, tile of kTile state columns): the chunks in order, the
+//                   state tile in shared memory; writes O, the finals and, for the backward, each
+//                   chunk's start state and delta rows;
+//   backward sweep  the same grid, the chunks in reverse with dS (the gradient to the state after
+//                   the chunk): keeps each chunk's dS and d_delta = qk^T dO + diag(out) K dS;
+//   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
+// All arithmetic is f32 (the decay exponents, as on the CPU, are differences of cumulative sums
+// kept in double), every sum has a fixed order and no result is accumulated across blocks: the
+// same bits run to run, and a sequence's results do not depend on the rest of the batch.
 
 namespace s0::ops::cuda {
 
 namespace {
 
-// Per head the state S[dk, dv] (R = dk rows, W = dv columns, the layout of the state tensors):
-//   S' = exp(g) S;  delta = beta (v - S'^T k);  S = S' + k delta^T;  o = S^T q.
-struct GatedDeltaRule {
-  int64_t H, R, W;
-  const float *q, *k, *v, *g, *beta, *d_o;
-  float *o, *dq, *dk, *dv, *dg, *dbeta;
+constexpr int kTile = 32;           // state columns per sweep block
+constexpr int kSweepThreads = 128;  // a sweep block: 16 x 8 result tiles of 4 x 4 per product
+constexpr int kChunkThreads = 256;  // a per-chunk block
 
-  __device__ int64_t external(int64_t r, int64_t w) const { return r * W + w; }
+// The op's tensors, rows [N, H, *] and [N, H].
+struct Inputs {
+  int H, dk, dv;
+  const float *q, *k, *v, *g, *beta;
+};
 
-  __device__ void advance(const float* prev, float* next, int64_t row, int64_t h, int64_t w, bool emit) const {
-    const int64_t at = row * H + h;
-    const float* kt = k + at * R;
-    const float decay = expf(g[at]);
-    float kv = 0.0f;
-    for (int64_t i = 0; i < R; ++i) kv += decay * prev[i * W + w] * kt[i];
-    const float delta = beta[at] * (v[at * W + w] - kv);
-    const float* qt = q + at * R;
-    float out = 0.0f;
-    for (int64_t i = 0; i < R; ++i) {
-      const float s = decay * prev[i * W + w] + kt[i] * delta;
-      next[i * W + w] = s;
-      out += s * qt[i];
-    }
-    if (emit) o[at * W + w] = out;
+// The state-independent intermediates, per chunk and head (index ch = c * H + h), written by
+// prepare: w[ch][kChunk][dk], u[ch][kChunk][dv], qk, kk and tinv [ch][kChunk][kChunk] (entries of
+// rows and columns >= the chunk's length are never read), factors[ch][kFactors].
+struct Prepared {
+  float *w, *u, *qk, *kk, *tinv, *factors;
+};
+
+// What the backward keeps per chunk and head: the start state and the dS entering its backward
+// (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
+// the chunk backward's dW [ch][kChunk][dk].
+struct Saved {
+  float *starts, *delta, *ds_end, *d_delta, *dw;
+};
+
+// Grid (chunks, H).
+__global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
+  extern __shared__ float4 shared[];
+  float* stage = reinterpret_cast<float*>(shared);  // block_gemm's
+  __shared__ double gamma[kChunk];
+  __shared__ float beta[kChunk], in_f[kChunk];
+  __shared__ float kk[kChunk][kPad], tinv[kChunk][kPad];
+  const int64_t c = blockIdx.x, row0 = plan.row[c];
+  const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, dk = in.dk, dv = in.dv;
+  const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * dk, ldv = static_cast<int64_t>(H) * dv;
+  const float* Q = in.q + (row0 * H + h) * dk;
+  const float* K = in.k + (row0 * H + h) * dk;
+  const float* V = in.v + (row0 * H + h) * dv;
+  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  store_factors(gamma, n, p.factors + ch * kFactors);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    in_f[i] = decay_factor(gamma[i]);
+    beta[i] = in.beta[(row0 + i) * H + h];
   }
+  float* kk_out = p.kk + ch * kChunk * kChunk;
+  float* qk_out = p.qk + ch * kChunk * kChunk;
+  auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
+  auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, dk, k_row, k_col,
+      [&](int i, int j, float s) {
+        const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
+        kk[i][j] = x;
+        kk_out[i * kChunk + j] = x;
+      },
+      stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, dk, [&](int i, int e) { return Q[i * ldk + e]; }, k_col,
+      [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; }, stage);
+  __syncthreads();
+  // Tinv by forward substitution on the identity, one row at a time: row i = e_i - sum_{j<i} A_ij
+  // row j, with A_ij = beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does.
+  for (int i = 0; i < n; ++i) {
+    for (int e = threadIdx.x; e < n; e += blockDim.x) {
+      float x = e == i ? 1.0f : 0.0f;
+      for (int j = e; j < i; ++j) x -= beta[i] * kk[i][j] * tinv[j][e];
+      tinv[i][e] = x;
+    }
+    __syncthreads();
+  }
+  float* tinv_out = p.tinv + ch * kChunk * kChunk;
+  for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
+  float* U = p.u + ch * kChunk * dv;
+  float* W = p.w + ch * kChunk * dk;
+  block_gemm<Band::lower, Along::k, Along::mn>(
+      n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * ldv + e]; },
+      [&](int i, int e, float s) { U[i * dv + e] = s; }, stage);
+  block_gemm<Band::lower, Along::k, Along::mn>(
+      n, dk, n, [&](int i, int j) { return tinv[i][j] * beta[j] * in_f[j]; }, k_row,
+      [&](int i, int e, float s) { W[i * dk + e] = s; }, stage);
+}
 
-  // shared: delta[W], d_delta[W], and per-column shares of dbeta[W] and of dg[W] (apart, so that the
-  // next token's dbeta shares never overwrite dg's before they are summed).
-  __device__ void backward_token(const float* prev, float* dS, int64_t row, int64_t h, float* shared) const {
-    const int64_t at = row * H + h;
-    const float *qt = q + at * R, *kt = k + at * R, *vt = v + at * W, *dot = d_o + at * W;
-    const float decay = expf(g[at]), b = beta[at];
-    float *delta = shared, *d_delta = shared + W, *beta_share = shared + 2 * W, *g_share = shared + 3 * W;
-    // Per column: the forward's delta, dS += q do^T (o = S^T q), d_delta = dS^T k, and the
-    // column's share of dbeta; dv = beta d_delta.
-    for (int64_t j = threadIdx.x; j < W; j += blockDim.x) {
-      float kv = 0.0f, dd = 0.0f;
-      for (int64_t i = 0; i < R; ++i) {
-        kv += decay * prev[i * W + j] * kt[i];
-        const float ds = dS[i * W + j] + qt[i] * dot[j];
-        dS[i * W + j] = ds;
-        dd += ds * kt[i];
-      }
-      delta[j] = b * (vt[j] - kv);
-      d_delta[j] = dd;
-      beta_share[j] = dd * (vt[j] - kv);
-      dv[at * W + j] = b * dd;
-    }
-    __syncthreads();
-    // Per row: dq = S q-side read-out, dk from S = S' + k delta^T and from delta's S'^T k.
-    for (int64_t i = threadIdx.x; i < R; i += blockDim.x) {
-      float dqi = 0.0f, dki = 0.0f, through_delta = 0.0f;
-      for (int64_t j = 0; j < W; ++j) {
-        const float decayed = decay * prev[i * W + j];
-        dqi += (decayed + kt[i] * delta[j]) * dot[j];
-        dki += dS[i * W + j] * delta[j];
-        through_delta += decayed * d_delta[j];
-      }
-      dq[at * R + i] = dqi;
-      dk[at * R + i] = dki - b * through_delta;
-    }
-    if (threadIdx.x == 0) {
-      float sum = 0.0f;
-      for (int64_t j = 0; j < W; ++j) sum += beta_share[j];
-      dbeta[at] = sum;
-    }
-    __syncthreads();
-    // Per column: dS' = dS - k beta d_delta^T; dg = <dS', S'> carries this token's decay; dS = exp(g) dS'.
-    for (int64_t j = threadIdx.x; j < W; j += blockDim.x) {
-      float dgj = 0.0f;
-      for (int64_t i = 0; i < R; ++i) {
-        const float ds = dS[i * W + j] - kt[i] * b * d_delta[j];
-        dgj += ds * decay * prev[i * W + j];
-        dS[i * W + j] = decay * ds;
-      }
-      g_share[j] = dgj;
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      float sum = 0.0f;
-      for (int64_t j = 0; j < W; ++j) sum += g_share[j];
-      dg[at] = sum;
-    }
+// One sweep block's view: its sequence, head and columns [w0, w0 + tw) of the state; its shared
+// memory holds the state tile [dk][kTile] (S or dS) and a [kChunk][kTile] tile of rows.
+struct SweepBlock : SweepShared {
+  int s, h, w0, tw;
+
+  __device__ SweepBlock(int dk, int dv, float* shared)
+      : SweepShared(shared, stage_for(dk, dv), dk * kTile, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+        w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)) {}
+
+  // Copies the tile between shared memory and a [dk][dv] state at `state` (null: zeros, or none).
+  __device__ void load(const float* state, int dk, int dv) {
+    load_window(tile, kTile, state ? state + w0 : nullptr, dv, dk, tw);
+  }
+  __device__ void store(float* state, int dk, int dv) const {
+    store_window(tile, kTile, state ? state + w0 : nullptr, dv, dk, tw);
+  }
+  // Copies the tile of `rows` into rows [n][dv] at `out`.
+  __device__ void store_rows(float* out, int n, int dv) const {
+    store_window(rows, kTile, out ? out + w0 : nullptr, dv, n, tw);
   }
 };
+
+size_t gdn_sweep_bytes(int dk, int dv) {
+  return sweep_shared_bytes(stage_for(dk, dv), int64_t{dk} * kTile, int64_t{kChunk} * kTile);
+}
+
+// Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
+// null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept.
+__global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                      const int64_t* starts, const int64_t* finals,
+                                                                      float* o, Saved saved) {
+  extern __shared__ float4 shared[];
+  const int H = in.H, dk = in.dk, dv = in.dv;
+  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
+  const int64_t head = static_cast<int64_t>(b.h) * dk * dv, ldk = static_cast<int64_t>(H) * dk,
+                ldv = static_cast<int64_t>(H) * dv;
+  const float* start = reinterpret_cast<const float*>(starts[b.s]);
+  b.load(start ? start + head : nullptr, dk, dv);
+  float *S = b.tile, *delta = b.rows;
+  for (int64_t c = plan.base[b.s]; c < plan.base[b.s + 1]; ++c) {
+    const int64_t row0 = plan.row[c], ch = c * H + b.h;
+    const int n = static_cast<int>(plan.len[c]);
+    b.load_factors(p.factors + ch * kFactors, n);
+    if (saved.starts) b.store(saved.starts + ch * dk * dv, dk, dv);
+    const float* W = p.w + ch * kChunk * dk;
+    const float* U = p.u + ch * kChunk * dv + b.w0;
+    const float* K = in.k + (row0 * H + b.h) * dk;
+    auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
+    auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
+    // delta = U - W S
+    block_gemm<Band::full, Along::k, Along::mn>(
+        n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
+        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
+    __syncthreads();
+    if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
+    if (o) {
+      // O = diag(in) Q S + qk delta
+      const float* Q = in.q + (row0 * H + b.h) * dk;
+      const float* qk = p.qk + ch * kChunk * kChunk;
+      float* O = o + (row0 * H + b.h) * dv + b.w0;
+      block_gemm<Band::full, Along::k, Along::mn>(
+          n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
+          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
+      block_gemm<Band::lower, Along::k, Along::mn>(
+          n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
+          [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
+    }
+    // S = all S + K^T diag(out) delta (block_gemm's first barrier: every read of S above is done)
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        dk, b.tw, n, [&](int e, int i) { return b.out_f[i] * K[i * ldk + e]; }, delta_at,
+        [&](int e, int j, float s) { S[e * kTile + j] = *b.all * S[e * kTile + j] + s; }, b.stage);
+    __syncthreads();  // S is whole again, and the factors may be replaced
+  }
+  if (finals && finals[b.s]) b.store(reinterpret_cast<float*>(finals[b.s]) + head, dk, dv);
+}
+
+// Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
+// hands back no final state) to its start, into d_initial[s] (an address, 0 = not wanted).
+__global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                       const float* d_o, const int64_t* d_initial,
+                                                                       Saved saved) {
+  extern __shared__ float4 shared[];
+  const int H = in.H, dk = in.dk, dv = in.dv;
+  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
+  const int64_t ldk = static_cast<int64_t>(H) * dk, ldv = static_cast<int64_t>(H) * dv;
+  b.load(nullptr, dk, dv);
+  float *dS = b.tile, *d_delta = b.rows;
+  for (int64_t c = plan.base[b.s + 1] - 1; c >= plan.base[b.s]; --c) {
+    const int64_t row0 = plan.row[c], ch = c * H + b.h;
+    const int n = static_cast<int>(plan.len[c]);
+    b.load_factors(p.factors + ch * kFactors, n);
+    b.store(saved.ds_end + ch * dk * dv, dk, dv);
+    const float* K = in.k + (row0 * H + b.h) * dk;
+    const float* Q = in.q + (row0 * H + b.h) * dk;
+    const float* W = p.w + ch * kChunk * dk;
+    const float* qk = p.qk + ch * kChunk * kChunk;
+    const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
+    auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
+    // d_delta = qk^T dO + diag(out) K dS
+    block_gemm<Band::upper, Along::mn, Along::mn>(
+        n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
+        [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
+    block_gemm<Band::full, Along::k, Along::mn>(
+        n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
+        [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
+    __syncthreads();
+    b.store_rows(saved.d_delta + ch * kChunk * dv, n, dv);
+    // dS = all dS + Q^T diag(in) dO - W^T d_delta (the first product's barrier: dS is read no more)
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        dk, b.tw, n, [&](int e, int i) { return Q[i * ldk + e]; },
+        [&](int i, int j) { return b.in_f[i] * dO[i * ldv + j]; },
+        [&](int e, int j, float s) { dS[e * kTile + j] = *b.all * dS[e * kTile + j] + s; }, b.stage);
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        dk, b.tw, n, [&](int e, int i) { return W[i * dk + e]; }, d_delta_at,
+        [&](int e, int j, float s) { dS[e * kTile + j] -= s; }, b.stage);
+    __syncthreads();  // dS is whole again, and the factors may be replaced
+  }
+  const int64_t head = static_cast<int64_t>(b.h) * dk * dv;
+  if (d_initial[b.s]) b.store(reinterpret_cast<float*>(d_initial[b.s]) + head, dk, dv);
+}
+
+struct Gradients {
+  const float* d_o;
+  float *dq, *dk, *dv, *dg, *dbeta;
+};
+
+// Shared floats of the chunk backward: block_gemm's staging, which the mask-gradient prefix sums
+// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad] and d(beta in K) [kChunk][dk].
+int64_t chunk_backward_stage(int dk, int dv) { return std::max<int64_t>(stage_for(dk, dv), kChunk * kPad); }
+size_t chunk_backward_shared_bytes(int dk, int dv) {
+  return sizeof(float) * (chunk_backward_stage(dk, dv) + 2 * static_cast<size_t>(kChunk) * kPad +
+                          static_cast<size_t>(kChunk) * dk);
+}
+
+// Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
+// d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
+__global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                       Saved saved, Gradients grad,
+                                                                       int64_t stage_size) {
+  extern __shared__ float4 shared[];
+  __shared__ double gamma[kChunk];
+  __shared__ float beta[kChunk], in_f[kChunk], out_f[kChunk], dgamma[kChunk], dout[kChunk], spans[kChunk];
+  const int64_t c = blockIdx.x, row0 = plan.row[c];
+  const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, Dk = in.dk, Dv = in.dv;
+  const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * Dk, ldv = static_cast<int64_t>(H) * Dv;
+  float* stage = reinterpret_cast<float*>(shared);
+  float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
+  float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
+  float(*da)[kPad] = dp + kChunk;
+  float* dbk = stage + stage_size + 2 * kChunk * kPad;  // [kChunk][Dk]
+  float* dw = saved.dw + ch * kChunk * Dk;                // [kChunk][Dk]
+  const float* Q = in.q + (row0 * H + h) * Dk;
+  const float* K = in.k + (row0 * H + h) * Dk;
+  const float* V = in.v + (row0 * H + h) * Dv;
+  const float* dO = grad.d_o + (row0 * H + h) * Dv;
+  float* dQ = grad.dq + (row0 * H + h) * Dk;
+  float* dK = grad.dk + (row0 * H + h) * Dk;
+  float* dV = grad.dv + (row0 * H + h) * Dv;
+  const float* S = saved.starts + ch * Dk * Dv;
+  const float* dS = saved.ds_end + ch * Dk * Dv;
+  const float* delta = saved.delta + ch * kChunk * Dv;
+  const float* d_delta = saved.d_delta + ch * kChunk * Dv;
+  const float* U = p.u + ch * kChunk * Dv;
+  const float* W = p.w + ch * kChunk * Dk;
+  const float* qk = p.qk + ch * kChunk * kChunk;
+  const float* kk = p.kk + ch * kChunk * kChunk;
+  const float* tinv = p.tinv + ch * kChunk * kChunk;
+  const float* factors = p.factors + ch * kFactors;
+  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    beta[i] = in.beta[(row0 + i) * H + h];
+    in_f[i] = factors[i];
+    out_f[i] = factors[kChunk + i];
+  }
+  auto s_col = [&](int j, int e) { return S[static_cast<int64_t>(e) * Dv + j]; };  // S^T
+  auto d_o_at = [&](int i, int j) { return dO[i * ldv + j]; };
+  // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
+  // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
+  // gradient through exp(gamma_last), all <S, dS>.
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
+      stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, Dk, Dv, d_o_at, s_col, [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; }, stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, Dk, Dv, [&](int i, int j) { return delta[i * Dv + j]; },
+      [&](int j, int e) { return dS[static_cast<int64_t>(e) * Dv + j]; },
+      [&](int i, int e, float s) { dK[i * ldk + e] = out_f[i] * s; }, stage);
+  // delta = U - W S: dW = -d_delta S^T.
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
+      [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
+  double s_ds = 0.0;
+  for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
+  const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
+  // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
+  // is scaled by beta below), d(beta in K) = Tinv^T dW, and through Tinv = (I + A)^{-1},
+  // dA = -d(beta V) U^T - d(beta in K) W^T.
+  auto tinv_t = [&](int i, int j) { return tinv[j * kChunk + i]; };
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Dv, n, tinv_t, [&](int j, int e) { return d_delta[j * Dv + e]; },
+      [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
+      [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
+      [&](int i, int j, float s) { da[i][j] = -s; }, stage);
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
+      [&](int i, int j, float s) { da[i][j] -= s; }, stage);
+  __syncthreads();
+  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
+  // terms that are not products with the masks.
+  const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  for (int i = threadIdx.x / 32; i < n; i += warps) {
+    float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
+    for (int e = lane; e < Dk; e += 32) {
+      k_dbk += K[i * ldk + e] * dbk[i * Dk + e];
+      q_dq += Q[i * ldk + e] * dQ[i * ldk + e];
+      k_dk += K[i * ldk + e] * dK[i * ldk + e];
+    }
+    for (int e = lane; e < Dv; e += 32) v_dbv += V[i * ldv + e] * dV[i * ldv + e];
+    for (int j = lane; j < i; j += 32) da_kk += da[i][j] * kk[i * kChunk + j];
+    k_dbk = warp_sum(k_dbk);
+    v_dbv = warp_sum(v_dbv);
+    q_dq = warp_sum(q_dq);
+    k_dk = warp_sum(k_dk);
+    da_kk = warp_sum(da_kk);
+    const float b = beta[i];
+    if (lane == 0) {
+      grad.dbeta[(row0 + i) * H + h] = v_dbv + in_f[i] * k_dbk + da_kk;
+      dgamma[i] = b * in_f[i] * k_dbk + q_dq;
+      dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
+    }
+    for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
+    for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
+  }
+  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij.
+  mask_spans(n, prefix, spans, [&](int i, int j) {
+    return dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
+  });
+  // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
+  for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
+    const int i = e / n, j = e % n;
+    const float mask = mask_at(gamma, i, j);
+    dp[i][j] = j <= i ? dp[i][j] * mask : 0.0f;
+    da[i][j] = j < i ? da[i][j] * beta[i] * mask : 0.0f;
+  }
+  __syncthreads();
+  auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
+  auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
+  auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
+  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
+  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
+  // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
+  // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
+}
+
+// ---- host side
+
+// Prepare's outputs for every chunk and head, with the tensors that hold them.
+struct PreparedChunks {
+  std::vector<Tensor> held;
+  Prepared p{};
+};
+
+PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
+  const int64_t ch = t.chunks * in.H;
+  PreparedChunks out;
+  auto take = [&](int64_t floats) {
+    out.held.push_back(scratch(ch * floats, device));
+    return static_cast<float*>(out.held.back().device_raw_mut());
+  };
+  out.p = {take(kChunk * in.dk), take(kChunk * in.dv), take(kChunk * kChunk), take(kChunk * kChunk),
+           take(kChunk * kChunk), take(kFactors)};
+  if (t.chunks == 0) return out;
+  const size_t bytes = sizeof(float) * stage_for(in.dk, in.dv);
+  launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes,
+                     "gated_delta: the chunk preparation", in, t.plan(), out.p);
+  return out;
+}
+
+dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
+  return dim3(static_cast<unsigned>((in.dv + kTile - 1) / kTile), static_cast<unsigned>(in.H),
+              static_cast<unsigned>(n_seqs));
+}
+
+void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
+                   const int64_t* finals, float* o, const Saved& saved) {
+  const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
+  launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
+                     "gated_delta: the forward sweep", in, t.plan(), p,
+                     static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
+}
+
+Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
+  return {static_cast<int>(q.dim(1)), static_cast<int>(q.dim(2)), static_cast<int>(v.dim(2)), f32(q), f32(k), f32(v),
+          f32(g), f32(beta)};
+}
 
 }  // namespace
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals) {
-  const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
-  RecurrenceTables tables = forward_tables(seqs, starts, {H, dk, dv}, finals != nullptr, q.device());
-  GatedDeltaRule rule{H, dk, dv, f32(q), f32(k), f32(v), f32(g),
-                      f32(beta), nullptr, f32_mut(o), nullptr, nullptr, nullptr, nullptr, nullptr};
-  run_recurrence_forward(rule, tables, q.device());
+  const Inputs in = inputs_of(q, k, v, g, beta);
+  RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.dk, in.dv}, finals != nullptr, q.device());
+  if (tables.n_seqs > 0) {
+    const ChunkTable chunks = chunk_table(seqs, q.device());
+    const PreparedChunks prepared = prepare(in, chunks, q.device());
+    forward_sweep(in, chunks, prepared.p, tables, static_cast<const int64_t*>(tables.outs.device_raw()), f32_mut(o),
+                  Saved{});
+  }
   hand_over_finals(tables, starts, finals);
 }
 
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial) {
-  const char* op = "gated_delta_backward";
-  const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
-  RecurrenceTables tables = backward_tables(seqs, starts, {H, Dk, Dv}, d_initial != nullptr, q.device(), op);
-  GatedDeltaRule rule{H, Dk, Dv, f32(q), f32(k), f32(v), f32(g),
-                      f32(beta), f32(d_o), nullptr, f32_mut(dq),
-                      f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
-  run_recurrence_backward(rule, tables, q.device(), 4 * Dv);
+  const Inputs in = inputs_of(q, k, v, g, beta);
+  const Device device = q.device();
+  RecurrenceTables tables =
+      backward_tables(seqs, starts, {in.H, in.dk, in.dv}, d_initial != nullptr, device, "gated_delta_backward");
+  if (tables.n_seqs > 0) {
+    const ChunkTable chunks = chunk_table(seqs, device);
+    const PreparedChunks prepared = prepare(in, chunks, device);
+    const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.dk) * in.dv,
+                  rows = static_cast<int64_t>(kChunk) * in.dv;
+    Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
+    Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device);
+    const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
+                      static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
+                      static_cast<float*>(dw.device_raw_mut())};
+    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved);
+    const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
+    launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
+                       "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
+                       static_cast<const int64_t*>(tables.outs.device_raw()), saved);
+    if (chunks.chunks > 0) {
+      const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
+      const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
+      launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
+                         "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
+                         chunk_backward_stage(in.dk, in.dv));
+    }
+  }
   if (d_initial) *d_initial = tables.out_states;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
-// CUDA gated delta rule over a packed batch: the same contract as ops/gated_delta.h, computed token
-// by token in f32 (recurrence_sweep.cuh), not yet in the chunked WY form.
+// CUDA gated delta rule over a packed batch: the same contract as ops/gated_delta.h, computed in
+// chunks of 64 tokens in the WY form, in f32 (gated_delta.cu says how the work is split). Scratch,
+// freed on return: per chunk and head two [64, dk or dv] and three [64, 64] blocks in the forward;
+// the backward adds two states and three more [64, dk or dv] blocks. Results repeat bit for bit and
+// do not depend on the rest of the batch.
 #include <vector>
 
 #include "core/tensor.h"

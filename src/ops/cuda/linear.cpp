@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -15,7 +16,7 @@ namespace {
 
 // Column-major D[m, n] = op(A)[m, k] B[k, n] (+ D when accumulating) (+ bias[m] per column):
 // row-major tensors are their transposes in column-major terms.
-// `f64`: every operand is double and so is the arithmetic (the precise projections' path).
+// `operands`: what A, B and D hold (ops/cuda/linear.h); C is D.
 struct Gemm {
   bool transpose_a = false;
   int64_t m = 0, n = 0, k = 0;
@@ -27,7 +28,7 @@ struct Gemm {
   int64_t ldd = 0;
   const void* bias = nullptr;
   bool accumulate = false;
-  bool f64 = false;
+  Operands operands = Operands::f32;
 };
 
 // cuBLASLt's alignment preferences: the largest power of two (up to 256 bytes) dividing a pointer.
@@ -40,7 +41,7 @@ uint32_t alignment(const void* p) {
 
 // What picks an algorithm: shapes, transposition, epilogue and alignments (beta does not).
 using AlgoKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, uint32_t, uint32_t,
-                           uint32_t, uint32_t, bool>;
+                           uint32_t, uint32_t, Operands>;
 
 // One handle and one workspace per GPU, made on first use and kept for the process. The heuristic's
 // choice is cached per problem: asking costs tens of microseconds, and one fixed algorithm per shape
@@ -50,6 +51,7 @@ struct Context {
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+  std::mutex enqueue;  // held while one GEMM is queued (see run())
 };
 
 Context& context() {
@@ -88,13 +90,25 @@ void set(cublasStatus_t (*setter)(A, Attr, const void*, size_t), A obj, Attr att
   check(setter(obj, attr, &value, sizeof(value)), what);
 }
 
+const char* operands_name(Operands o) {
+  switch (o) {
+    case Operands::f32: return "float32";
+    case Operands::f64: return "float64";
+    case Operands::bf16: return "bf16";
+  }
+  return "?";
+}
+
 void run(const Gemm& g) {
   if (g.m == 0 || g.n == 0) return;
   Context& ctx = context();
   Desc op;
-  // CUBLAS_COMPUTE_32F: float32 products and sums; TF32 only with the _FAST_TF32 compute types.
-  const cudaDataType_t type = g.f64 ? CUDA_R_64F : CUDA_R_32F;
-  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, g.f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
+  // CUBLAS_COMPUTE_32F: float32 products and sums; TF32 only with the _FAST_TF32 compute types. For
+  // bf16 inputs it is the tensor cores' bf16 products with float32 accumulation.
+  const bool f64 = g.operands == Operands::f64;
+  const cudaDataType_t type = f64 ? CUDA_R_64F : CUDA_R_32F;
+  const cudaDataType_t input = g.operands == Operands::bf16 ? CUDA_R_16BF : type;
+  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
   const cublasOperation_t ta = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
   if (g.bias) {
@@ -102,13 +116,13 @@ void run(const Gemm& g) {
     set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
   }
   Layout a, b, d;
-  layout(a, type, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
-  layout(b, type, g.k, g.n, g.ldb);
+  layout(a, input, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
+  layout(b, input, g.k, g.n, g.ldb);
   layout(d, type, g.m, g.n, g.ldd);
 
   const AlgoKey key{g.transpose_a, g.m,         g.n,          g.k,          g.lda,        g.ldb,
                     g.ldd,         g.bias != nullptr, alignment(g.a), alignment(g.b), alignment(g.d),
-                    g.bias ? alignment(g.bias) : 0u, g.f64};
+                    g.bias ? alignment(g.bias) : 0u, g.operands};
   cublasLtMatmulAlgo_t algo;
   {
     static std::mutex mu;
@@ -131,43 +145,47 @@ void run(const Gemm& g) {
       int found = 0;
       S0_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, op.v, a.v, b.v, d.v, d.v, pref.v, 1, &result, &found));
       if (found == 0)
-        fail("cuBLASLt: no ", g.f64 ? "float64" : "float32", " GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
+        fail("cuBLASLt: no ", operands_name(g.operands), " GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
       it = ctx.algos.emplace(key, result.algo).first;
     }
     algo = it->second;
   }
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
   const double alpha64 = 1.0, beta64 = g.accumulate ? 1.0 : 0.0;
-  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, g.f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
-                               b.v, g.f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
-                               ctx.workspace, Context::kWorkspace, /*stream=*/0));
+  // One GEMM may be several kernels that pass partial sums through the shared workspace (split-K):
+  // another host thread's GEMM queued between them on the same stream would overwrite them, so
+  // each GEMM is queued whole.
+  std::lock_guard<std::mutex> queue_whole(ctx.enqueue);
+  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
+                               b.v, f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
+                               ctx.workspace, Context::kWorkspace, stream()));
 }
 
 }  // namespace
 
 void gemm_forward(const void* x, int64_t rows, const void* w, const void* bias, int64_t in, int64_t out, void* y,
-                  bool add, bool f64) {
+                  bool add, Operands operands) {
   // Column-major: Y^T[out, rows] = (W^T)^T[out, in] X^T[in, rows], W^T being W's storage read
   // column-major with leading dimension `in`.
   run({.transpose_a = true, .m = out, .n = rows, .k = in, .a = w, .lda = in, .b = x, .ldb = in, .d = y, .ldd = out,
-       .bias = bias, .accumulate = add, .f64 = f64});
+       .bias = bias, .accumulate = add, .operands = operands});
 }
 
 void gemm_backward(const void* dy, int64_t rows, const void* w, int64_t in, int64_t out, void* dx, bool accumulate,
-                   bool f64) {
+                   Operands operands) {
   // Column-major: dX^T[in, rows] = W^T[in, out] dY^T[out, rows].
   run({.transpose_a = false, .m = in, .n = rows, .k = out, .a = w, .lda = in, .b = dy, .ldb = out, .d = dx,
-       .ldd = in, .bias = nullptr, .accumulate = accumulate, .f64 = f64});
+       .ldd = in, .bias = nullptr, .accumulate = accumulate, .operands = operands});
 }
 
 void linear_forward(const float* x, int64_t rows, const float* w, const float* bias, int64_t in, int64_t out, float* y,
                     bool add) {
-  gemm_forward(x, rows, w, bias, in, out, y, add, false);
+  gemm_forward(x, rows, w, bias, in, out, y, add, Operands::f32);
 }
 
 void linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
                      bool accumulate) {
-  gemm_backward(dy, rows, w, in, out, dx, accumulate, false);
+  gemm_backward(dy, rows, w, in, out, dx, accumulate, Operands::f32);
 }
 
 }  // namespace s0::ops::cuda

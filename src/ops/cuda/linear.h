@@ -7,6 +7,9 @@
 // norm can amplify a thousandfold) is the same product in double: operands widened, a float64
 // GEMM (FP64 tensor cores on Hopper, about the rate of the f32 one without TF32), then narrowed as
 // the CPU narrows (ops/cuda/precise_linear.cu).
+// With bf16 weights (the speed mode) the input rows are rounded to bf16 on the way in and the GEMM
+// runs on the tensor cores with float32 accumulation and float32 output (ops/cuda/bf16_linear.cu);
+// the precise variant splits each input into two bf16 terms and adds both products.
 #include <cstdint>
 
 namespace s0::ops::cuda {
@@ -24,10 +27,21 @@ void precise_linear_forward(const float* x, int64_t rows, const float* w, const 
 void precise_linear_backward(const float* dy, int64_t rows, const float* w, int64_t in, int64_t out, float* dx,
                              bool accumulate);
 
-// cuBLASLt products of float (f64 = false) or double operands, for the two paths above.
+// y[rows, out] (+)= bf16(x) W^T + bias and dx[rows, in] (+)= bf16(dy) W for W[out, in] in bf16;
+// with `split`, x (dy) as the sum of its two bf16 terms.
+void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
+                         float* y, bool add, bool split);
+void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
+                          bool accumulate, bool split);
+
+// What the operands of a cuBLASLt product are: float32 (TF32 off), float64, or bf16 inputs with
+// float32 accumulation and a float32 output (bias float32).
+enum class Operands { f32, f64, bf16 };
+
+// cuBLASLt products for the paths above.
 void gemm_forward(const void* x, int64_t rows, const void* w, const void* bias, int64_t in, int64_t out, void* y,
-                  bool add, bool f64);
+                  bool add, Operands operands);
 void gemm_backward(const void* dy, int64_t rows, const void* w, int64_t in, int64_t out, void* dx, bool accumulate,
-                   bool f64);
+                   Operands operands);
 
 }  // namespace s0::ops::cuda

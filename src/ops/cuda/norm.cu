@@ -4,6 +4,7 @@
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -94,26 +95,28 @@ __global__ void gated_norm_backward(const float* y, const float* z, const float*
 
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, w, d, double(d), eps, y, rstd);
+  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, d, double(d), eps, y, rstd);
   check_launch("rmsnorm_forward");
 }
 
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
                       float* dx, bool accumulate) {
   if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, w, rstd, dy, d, double(d), dx, accumulate);
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, rstd, dy, d, double(d), dx,
+                                                                                accumulate);
   check_launch("rmsnorm_backward");
 }
 
 void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, nullptr, d, 1.0, eps, y, rnorm);
+  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, nullptr, d, 1.0, eps, y, rnorm);
   check_launch("l2norm_forward");
 }
 
 void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_t n, int64_t d, float* dx) {
   if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(x, nullptr, rnorm, dy, d, 1.0, dx, false);
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, nullptr, rnorm, dy, d, 1.0, dx,
+                                                                                false);
   check_launch("l2norm_backward");
 }
 
@@ -125,8 +128,8 @@ void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64
         "gated_rmsnorm_forward");
   const int64_t groups = d / group;
   if (n * groups == 0) return;
-  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group)>>>(y, z, w, group, groups, eps, order,
-                                                                                 out, rstd);
+  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(y, z, w, group, groups,
+                                                                                              eps, order, out, rstd);
   check_launch("gated_rmsnorm_forward");
 }
 
@@ -144,8 +147,8 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
         "gated_rmsnorm_backward");
   const int64_t groups = d / group;
   if (n * groups == 0) return;
-  gated_norm_backward<<<static_cast<unsigned>(n * groups), row_threads(group)>>>(y, z, w, rstd, dout, group, groups,
-                                                                                  order, dy, dz);
+  gated_norm_backward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(
+      y, z, w, rstd, dout, group, groups, order, dy, dz);
   check_launch("gated_rmsnorm_backward");
 }
 

@@ -32,7 +32,7 @@ void precise_linear_forward(const float* x, int64_t rows, const float* w, const 
   const Tensor x64 = widened(x, rows * in), w64 = widened(w, out * in);
   Tensor y64 = doubles(rows * out);
   double* yd = static_cast<double*>(y64.device_raw_mut());
-  gemm_forward(x64.device_raw(), rows, w64.device_raw(), nullptr, in, out, yd, false, true);
+  gemm_forward(x64.device_raw(), rows, w64.device_raw(), nullptr, in, out, yd, false, Operands::f64);
   for_each_cell(
       rows, out,
       [=] __device__(int64_t r, int64_t c) {
@@ -48,7 +48,7 @@ void precise_linear_backward(const float* dy, int64_t rows, const float* w, int6
   const Tensor dy64 = widened(dy, rows * out), w64 = widened(w, out * in);
   Tensor dx64 = doubles(rows * in);
   double* dxd = static_cast<double*>(dx64.device_raw_mut());
-  gemm_backward(dy64.device_raw(), rows, w64.device_raw(), in, out, dxd, false, true);
+  gemm_backward(dy64.device_raw(), rows, w64.device_raw(), in, out, dxd, false, Operands::f64);
   for_each_cell(
       rows, in,
       [=] __device__(int64_t r, int64_t c) {

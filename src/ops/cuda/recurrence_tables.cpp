@@ -1,7 +1,5 @@
 #include "ops/cuda/recurrence_tables.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
@@ -14,22 +12,15 @@ RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& sta
                         const std::vector<bool>& wanted, Device device) {
   RecurrenceTables t;
   t.n_seqs = seqs.n_seqs();
-  t.rows = seqs.rows();
   std::vector<const float*> outs;
-  std::vector<int64_t> base;
   for (int64_t s = 0; s < t.n_seqs; ++s) {
     Tensor out;
     if (wanted[static_cast<size_t>(s)]) out = Tensor::empty(state, DType::F32, device);
     outs.push_back(out.empty() ? nullptr : f32(out));
     t.out_states.push_back(out);
-    base.push_back(t.checkpoints);
-    // At least one: a sequence of no tokens still hands back its (zero) gradient from checkpoint 0.
-    t.checkpoints += std::max<int64_t>(1, (seqs.length(s) + kCheckpointEvery - 1) / kCheckpointEvery);
   }
-  t.offsets = upload_i64(seqs.offsets, device);
   t.starts = upload_addresses(start_states, device);
   t.outs = upload_addresses(outs, device);
-  t.checkpoint_base = upload_i64(base, device);
   return t;
 }
 

@@ -1,8 +1,7 @@
 #pragma once
 // The per-call tables of a recurrence kernel over a packed batch (plain C++, shared by the gated
-// delta rule and SSD): sequence offsets, each sequence's start-state address, the address of the
-// state it hands back (final state in the forward, dS0 in the backward), and where its backward
-// checkpoints begin.
+// delta rule and SSD): each sequence's start-state address and the address of the state it hands
+// back (final state in the forward, dS0 in the backward).
 #include <cstdint>
 #include <vector>
 
@@ -11,16 +10,10 @@
 
 namespace s0::ops::cuda {
 
-// Tokens between the states the backward keeps: it stores one state per kCheckpointEvery tokens
-// and recomputes the states inside one such segment at a time.
-constexpr int64_t kCheckpointEvery = 16;
-
 struct RecurrenceTables {
-  int64_t n_seqs = 0, rows = 0, checkpoints = 0;  // checkpoints: over all sequences
-  Tensor offsets;          // int64 [n_seqs + 1]
+  int64_t n_seqs = 0;
   Tensor starts;           // addresses of the start states [state], 0 = zeros
   Tensor outs;             // addresses of the handed-back states, 0 = not wanted
-  Tensor checkpoint_base;  // int64 [n_seqs]: the sequence's first checkpoint
   std::vector<Tensor> out_states;  // per sequence the handed-back state, empty where not wanted
 };
 

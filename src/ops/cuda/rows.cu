@@ -1,5 +1,7 @@
 #include "ops/cuda/rows.h"
 
+#include <cuda_bf16.h>
+
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -13,7 +15,7 @@ namespace s0::ops::cuda {
 namespace {
 
 // The host's integers on the current GPU. The buffer goes back to the caching allocator when the
-// caller returns; kernels and copies all run on the default stream, so its next user is ordered
+// caller returns; kernels and copies all run on the GPU's one stream, so its next user is ordered
 // after the kernel that reads it.
 Tensor upload(const std::vector<int64_t>& values) {
   int device = 0;
@@ -23,12 +25,28 @@ Tensor upload(const std::vector<int64_t>& values) {
 
 }  // namespace
 
-void gather_rows(const float* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+namespace {
+
+// dst[i] = scale * table[index[i]] for a table of float or __nv_bfloat16.
+template <typename T>
+void gather(const T* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
   if (n == 0) return;
   const Tensor index = upload(std::vector<int64_t>(host_index, host_index + n));
   const int64_t* idx = static_cast<const int64_t*>(index.device_raw());
   for_each_cell(
-      n, d, [=] __device__(int64_t i, int64_t j) { dst[i * d + j] = table[idx[i] * d + j] * scale; }, "gather_rows");
+      n, d,
+      [=] __device__(int64_t i, int64_t j) { dst[i * d + j] = static_cast<float>(table[idx[i] * d + j]) * scale; },
+      "gather_rows");
+}
+
+}  // namespace
+
+void gather_rows(const float* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+  gather(table, host_index, n, d, scale, dst);
+}
+
+void gather_bf16_rows(const void* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+  gather(static_cast<const __nv_bfloat16*>(table), host_index, n, d, scale, dst);
 }
 
 void scatter_add_rows(const float* src, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {

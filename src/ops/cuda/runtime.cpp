@@ -1,11 +1,13 @@
 #include "ops/cuda/runtime.h"
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "core/allocator.h"
 #include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -44,18 +46,22 @@ class CachingAllocator final : public Allocator {
 
   void zero(void* p, size_t bytes, Device device) override {
     S0_CUDA_CHECK(cudaSetDevice(device.index));
-    S0_CUDA_CHECK(cudaMemset(p, 0, bytes));
+    S0_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream()));
   }
 
+  // In stream order. A copy to the host waits for it: the host reads the result next. A copy from
+  // pageable host memory returns once the source has been staged, so the caller may free it.
   void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) override {
     const cudaMemcpyKind kind = dst_device.is_cpu()   ? cudaMemcpyDeviceToHost
                                 : src_device.is_cpu() ? cudaMemcpyHostToDevice
                                                       : cudaMemcpyDeviceToDevice;
-    S0_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    S0_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
+    if (dst_device.is_cpu()) S0_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
 
  private:
   void release_cached() {
+    S0_CUDA_CHECK(cudaStreamSynchronize(stream()));  // cached blocks may still be read by queued work
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [key, blocks] : free_) {
       S0_CUDA_CHECK(cudaSetDevice(key.first));
@@ -69,6 +75,17 @@ class CachingAllocator final : public Allocator {
 };
 
 }  // namespace
+
+cudaStream_t stream() {
+  static std::mutex mu;
+  static std::array<cudaStream_t, 64> streams{};  // never destroyed: the driver may be gone at exit
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  cudaStream_t& s = streams.at(static_cast<size_t>(device));
+  if (!s) S0_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  return s;
+}
 
 int device_count() {
   int n = 0;
@@ -90,7 +107,7 @@ void activate(int index) {
   S0_CUDA_CHECK(cudaSetDevice(index));
 }
 
-void synchronize() { S0_CUDA_CHECK(cudaDeviceSynchronize()); }
+void synchronize() { S0_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
 size_t memory_used() {
   size_t free = 0, total = 0;

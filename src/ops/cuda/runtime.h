@@ -10,7 +10,8 @@ int device_count();
 // Registers the caching allocator for DeviceType::CUDA (once) and makes GPU `index` current on
 // this thread; fails when it does not exist.
 void activate(int index);
-// Waits for every kernel queued on the current GPU, turning an asynchronous fault into an error.
+// Waits for the work queued on the current GPU's stream (ops/cuda/stream.h), turning an
+// asynchronous fault into an error.
 void synchronize();
 // Bytes in use on the current GPU: its total less what the driver reports free.
 size_t memory_used();

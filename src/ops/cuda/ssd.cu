@@ -1,77 +1,301 @@
 #include "ops/cuda/ssd.h"
 
-#include "ops/cuda/device_args.h"
+#include <algorithm>
+#include <vector>
+
+#include "ops/cuda/block_reduce.cuh"
+#include "ops/cuda/chunked_recurrence.cuh"
+#include "ops/cuda/recurrence_tables.h"
+#include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
-#include "ops/cuda/recurrence_sweep.cuh"
+#include "ops/log_decay_grad.h"
+
+// The chunked form of the CPU's ops/cpu/ssd_chunked.cpp, whose comment states the math; the names
+// follow it. Within a chunk of n tokens starting from state S[P, Ns], with a the cumulative log
+// decay (dt A), in_i = exp(a_i), out_i = exp(a_last - a_i), all = exp(a_last), mask_ij =
+// exp(a_i - a_j) (j <= i) and U = diag(dt) X:
+//   mixing = lower(C B^T ⊙ mask),  Y = mixing U + D X + diag(in) C S^T,
+//   S <- all S + U^T diag(out) B.
+// Four kernels, as for the gated delta rule (gated_delta.cu):
+//   prepare         per (chunk, head): the factors, mixing, and Y's state-independent part;
+//   forward sweep   per (sequence, head, kTile rows of the state): the chunks in order, the state
+//                   rows in shared memory; adds diag(in) C S^T to Y, writes the finals and, for
+//                   the backward, each chunk's start state;
+//   backward sweep  the same grid in reverse with dS: keeps each chunk's dS and
+//                   dU = mixing^T dY + diag(out) B dS^T;
+//   chunk backward  per (chunk, head): dx, ddt and the head's shares of dB and dC, which a last
+//                   kernel sums over the heads of each group in a fixed order.
+// All arithmetic is f32 (the decay exponents are differences of cumulative sums kept in double),
+// every sum has a fixed order and nothing accumulates across blocks: the same bits run to run,
+// and a sequence's results do not depend on the rest of the batch.
 
 namespace s0::ops::cuda {
 
 namespace {
 
-// Per head the state S[P, Ns], kept transposed as [Ns][P] (R = Ns rows, W = P columns) so that the
-// thread of row p of S walks its own column:
-//   S = exp(dt A) S + dt x B^T;  y = S C + D x;  B and C shared by the H / G heads of a group.
-struct SsdRule {
-  int64_t H, R, W, G;
-  const float *x, *dt, *A, *B, *C, *D, *d_y;
-  float *y, *dx, *ddt;
-  float *dB_heads, *dC_heads;  // [rows, H, Ns]: each head's share, summed per group afterwards
+constexpr int kTile = 32;           // state rows (p) per sweep block
+constexpr int kSweepThreads = 128;
+constexpr int kChunkThreads = 256;
 
-  __device__ int64_t external(int64_t r, int64_t w) const { return w * R + r; }
-  __device__ int64_t group_row(int64_t row, int64_t h) const { return (row * G + h / (H / G)) * R; }
+// The op's tensors: x [N, H, P], dt [N, H], A and D [H], B and C [N, G, Ns].
+struct Inputs {
+  int H, P, G, Ns;
+  const float *x, *dt, *A, *B, *C, *D;
 
-  __device__ void advance(const float* prev, float* next, int64_t row, int64_t h, int64_t p, bool emit) const {
-    const int64_t at = row * H + h;
-    const float step = dt[at], decay = expf(step * A[h]), u = step * x[at * W + p];
-    const float *Bt = B + group_row(row, h), *Ct = C + group_row(row, h);
-    float out = 0.0f;
-    for (int64_t n = 0; n < R; ++n) {
-      const float s = decay * prev[n * W + p] + u * Bt[n];
-      next[n * W + p] = s;
-      out += s * Ct[n];
-    }
-    if (emit) y[at * W + p] = out + D[h] * x[at * W + p];
+  __device__ int64_t group_row(int64_t row, int h) const { return (row * G + h / (H / G)) * Ns; }
+};
+
+// Per chunk and head (index ch = c * H + h): mixing [ch][kChunk][kChunk] (rows and columns >= the
+// chunk's length never read), factors [ch][kFactors].
+struct Prepared {
+  float *mixing, *factors;
+};
+
+// What the backward keeps per chunk and head: the start state and the dS entering its backward
+// [ch][P][Ns], and dU [ch][kChunk][P].
+struct Saved {
+  float *starts, *ds_end, *du;
+};
+
+// Grid (chunks, H). y null: Y is not wanted (the backward's recomputation).
+__global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p, float* y) {
+  extern __shared__ float4 shared[];
+  float* stage = reinterpret_cast<float*>(shared);
+  __shared__ double gamma[kChunk];
+  __shared__ float mixing[kChunk][kPad], dts[kChunk];
+  const int64_t c = blockIdx.x, row0 = plan.row[c];
+  const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, P = in.P, Ns = in.Ns;
+  const int64_t ch = c * H + h, ldx = static_cast<int64_t>(H) * P, ldbc = static_cast<int64_t>(in.G) * Ns;
+  const float* X = in.x + (row0 * H + h) * P;
+  const float* Bm = in.B + in.group_row(row0, h);
+  const float* Cm = in.C + in.group_row(row0, h);
+  const float a = in.A[h];
+  chunk_gamma(n, [&](int i) { return static_cast<double>(in.dt[(row0 + i) * H + h]) * a; }, gamma);
+  store_factors(gamma, n, p.factors + ch * kFactors);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) dts[i] = in.dt[(row0 + i) * H + h];
+  float* mixing_out = p.mixing + ch * kChunk * kChunk;
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, Ns, [&](int i, int e) { return Cm[i * ldbc + e]; }, [&](int e, int j) { return Bm[j * ldbc + e]; },
+      [&](int i, int j, float s) {
+        const float m = j <= i ? s * mask_at(gamma, i, j) : 0.0f;
+        mixing[i][j] = m;
+        mixing_out[i * kChunk + j] = m;
+      },
+      stage);
+  if (!y) return;
+  // Y = mixing U + D X (the state's part comes in the sweep).
+  float* Y = y + (row0 * H + h) * P;
+  const float skip = in.D[h];
+  block_gemm<Band::lower, Along::k, Along::mn>(
+      n, P, n, [&](int i, int j) { return mixing[i][j]; }, [&](int j, int q) { return dts[j] * X[j * ldx + q]; },
+      [&](int i, int q, float s) { Y[i * ldx + q] = skip * X[i * ldx + q] + s; }, stage);
+}
+
+// One sweep block's view: its sequence, head and state rows [p0, p0 + tp); its shared memory holds
+// those rows of the state [kTile][Ns] (S or dS) and a [kChunk][kTile] tile of dU rows.
+struct SweepBlock : SweepShared {
+  int s, h, p0, tp;
+
+  __device__ SweepBlock(int P, int Ns, float* shared)
+      : SweepShared(shared, stage_for(P, Ns), kTile * Ns, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+        p0(blockIdx.x * kTile), tp(min(kTile, P - p0)) {}
+
+  // Copies the rows between shared memory and a [P][Ns] state at `state` (null: zeros, or none).
+  __device__ void load(const float* state, int Ns) {
+    load_window(tile, Ns, state ? state + static_cast<int64_t>(p0) * Ns : nullptr, Ns, tp, Ns);
   }
-
-  // shared: per-column shares of ddt[W].
-  __device__ void backward_token(const float* prev, float* dS, int64_t row, int64_t h, float* shared) const {
-    const int64_t at = row * H + h;
-    const float step = dt[at], a = A[h], decay = expf(step * a);
-    const float *Bt = B + group_row(row, h), *Ct = C + group_row(row, h), *xt = x + at * W, *dyt = d_y + at * W;
-    // Per column p: dS += C dy^T (y = S C), then dx and this column's share of ddt, whose decay
-    // part A exp(dt A) S_prev carries the token's own factor.
-    for (int64_t p = threadIdx.x; p < W; p += blockDim.x) {
-      float through_B = 0.0f, share = 0.0f;
-      for (int64_t n = 0; n < R; ++n) {
-        const float ds = dS[n * W + p] + dyt[p] * Ct[n];
-        dS[n * W + p] = ds;
-        through_B += ds * Bt[n];
-        share += ds * (xt[p] * Bt[n] + a * decay * prev[n * W + p]);
-      }
-      dx[at * W + p] = D[h] * dyt[p] + step * through_B;
-      shared[p] = share;
-    }
-    __syncthreads();
-    // Per row n: this head's share of dB (from dt x B^T) and dC (from the read-out of S after the token).
-    for (int64_t n = threadIdx.x; n < R; n += blockDim.x) {
-      float db = 0.0f, dc = 0.0f;
-      for (int64_t p = 0; p < W; ++p) {
-        db += dS[n * W + p] * step * xt[p];
-        dc += (decay * prev[n * W + p] + step * xt[p] * Bt[n]) * dyt[p];
-      }
-      dB_heads[at * R + n] = db;
-      dC_heads[at * R + n] = dc;
-    }
-    if (threadIdx.x == 0) {
-      float sum = 0.0f;
-      for (int64_t p = 0; p < W; ++p) sum += shared[p];
-      ddt[at] = sum;
-    }
-    __syncthreads();
-    for (int64_t p = threadIdx.x; p < W; p += blockDim.x)
-      for (int64_t n = 0; n < R; ++n) dS[n * W + p] *= decay;
+  __device__ void store(float* state, int Ns) const {
+    store_window(tile, Ns, state ? state + static_cast<int64_t>(p0) * Ns : nullptr, Ns, tp, Ns);
   }
 };
+
+size_t ssd_sweep_bytes(int P, int Ns) {
+  return sweep_shared_bytes(stage_for(P, Ns), int64_t{kTile} * Ns, int64_t{kChunk} * kTile);
+}
+
+// Grid (ceil(P / kTile), H, n_seqs). y null: no outputs; finals null or a table of addresses (0 =
+// not wanted); starts_kept null: the chunks' start states are not kept.
+__global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                      const int64_t* starts, const int64_t* finals,
+                                                                      float* y, float* starts_kept) {
+  extern __shared__ float4 shared[];
+  const int H = in.H, P = in.P, Ns = in.Ns;
+  SweepBlock b(P, Ns, reinterpret_cast<float*>(shared));
+  const int64_t head = static_cast<int64_t>(b.h) * P * Ns, ldx = static_cast<int64_t>(H) * P,
+                ldbc = static_cast<int64_t>(in.G) * Ns;
+  const float* start = reinterpret_cast<const float*>(starts[b.s]);
+  b.load(start ? start + head : nullptr, Ns);
+  float* S = b.tile;
+  for (int64_t c = plan.base[b.s]; c < plan.base[b.s + 1]; ++c) {
+    const int64_t row0 = plan.row[c], ch = c * H + b.h;
+    const int n = static_cast<int>(plan.len[c]);
+    b.load_factors(p.factors + ch * kFactors, n);
+    if (starts_kept) b.store(starts_kept + ch * P * Ns, Ns);
+    const float* X = in.x + (row0 * H + b.h) * P + b.p0;
+    const float* dt = in.dt + row0 * H + b.h;
+    const float* Bm = in.B + in.group_row(row0, b.h);
+    if (y) {
+      // Y += diag(in) C S^T
+      const float* Cm = in.C + in.group_row(row0, b.h);
+      float* Y = y + (row0 * H + b.h) * P + b.p0;
+      block_gemm<Band::full, Along::k, Along::k>(
+          n, b.tp, Ns, [&](int i, int e) { return Cm[i * ldbc + e]; }, [&](int e, int q) { return S[q * Ns + e]; },
+          [&](int i, int q, float s) { Y[i * ldx + q] += b.in_f[i] * s; }, b.stage);
+    }
+    // S = all S + U^T diag(out) B (block_gemm's first barrier: every read of S above is done)
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        b.tp, Ns, n, [&](int q, int i) { return dt[i * H] * X[i * ldx + q]; },
+        [&](int i, int e) { return b.out_f[i] * Bm[i * ldbc + e]; },
+        [&](int q, int e, float s) { S[q * Ns + e] = *b.all * S[q * Ns + e] + s; }, b.stage);
+    __syncthreads();  // S is whole again, and the factors may be replaced
+  }
+  if (finals && finals[b.s]) b.store(reinterpret_cast<float*>(finals[b.s]) + head, Ns);
+}
+
+// Grid (ceil(P / kTile), H, n_seqs): dS from zero after each sequence's last token to its start,
+// into d_initial[s] (an address, 0 = not wanted).
+__global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                       const float* d_y, const int64_t* d_initial,
+                                                                       Saved saved) {
+  extern __shared__ float4 shared[];
+  const int H = in.H, P = in.P, Ns = in.Ns;
+  SweepBlock b(P, Ns, reinterpret_cast<float*>(shared));
+  const int64_t ldx = static_cast<int64_t>(H) * P, ldbc = static_cast<int64_t>(in.G) * Ns;
+  b.load(nullptr, Ns);
+  float *dS = b.tile, *du = b.rows;
+  for (int64_t c = plan.base[b.s + 1] - 1; c >= plan.base[b.s]; --c) {
+    const int64_t row0 = plan.row[c], ch = c * H + b.h;
+    const int n = static_cast<int>(plan.len[c]);
+    b.load_factors(p.factors + ch * kFactors, n);
+    b.store(saved.ds_end + ch * P * Ns, Ns);
+    const float* mixing = p.mixing + ch * kChunk * kChunk;
+    const float* dY = d_y + (row0 * H + b.h) * P + b.p0;
+    const float* Bm = in.B + in.group_row(row0, b.h);
+    const float* Cm = in.C + in.group_row(row0, b.h);
+    // dU = mixing^T dY + diag(out) B dS^T
+    block_gemm<Band::upper, Along::mn, Along::mn>(
+        n, b.tp, n, [&](int i, int j) { return mixing[j * kChunk + i]; }, [&](int j, int q) { return dY[j * ldx + q]; },
+        [&](int i, int q, float s) { du[i * kTile + q] = s; }, b.stage);
+    block_gemm<Band::full, Along::k, Along::k>(
+        n, b.tp, Ns, [&](int i, int e) { return Bm[i * ldbc + e]; }, [&](int e, int q) { return dS[q * Ns + e]; },
+        [&](int i, int q, float s) { du[i * kTile + q] += b.out_f[i] * s; }, b.stage);
+    __syncthreads();
+    store_window(du, kTile, saved.du + ch * kChunk * P + b.p0, P, n, b.tp);
+    // dS = all dS + dY^T diag(in) C (the product's first barrier: dS is read no more)
+    block_gemm<Band::full, Along::mn, Along::mn>(
+        b.tp, Ns, n, [&](int q, int i) { return dY[i * ldx + q]; },
+        [&](int i, int e) { return b.in_f[i] * Cm[i * ldbc + e]; },
+        [&](int q, int e, float s) { dS[q * Ns + e] = *b.all * dS[q * Ns + e] + s; }, b.stage);
+    __syncthreads();  // dS is whole again, and the factors may be replaced
+  }
+  const int64_t head = static_cast<int64_t>(b.h) * P * Ns;
+  if (d_initial[b.s]) b.store(reinterpret_cast<float*>(d_initial[b.s]) + head, Ns);
+}
+
+struct Gradients {
+  const float* d_y;
+  float *dx, *ddt, *dB_heads, *dC_heads;  // dB_heads, dC_heads [N, H, Ns]: each head's share
+};
+
+// Shared floats of the chunk backward: block_gemm's staging, which the mask-gradient prefix sums
+// [kChunk][kPad] reuse between products, then d(mixing) [kChunk][kPad].
+int64_t chunk_backward_stage(int P, int Ns) { return std::max<int64_t>(stage_for(P, Ns), kChunk * kPad); }
+size_t chunk_backward_shared_bytes(int P, int Ns) {
+  return sizeof(float) * static_cast<size_t>(chunk_backward_stage(P, Ns) + kChunk * kPad);
+}
+
+// Grid (chunks, H): the chunk's dx, ddt and this head's shares of dB and dC, from its start state
+// S, its dS_end and dU (the CPU's SsdChunk::backward).
+__global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                       Saved saved, Gradients grad,
+                                                                       int64_t stage_size) {
+  extern __shared__ float4 shared[];
+  __shared__ double gamma[kChunk];
+  __shared__ float in_f[kChunk], out_f[kChunk], dts[kChunk], da[kChunk], dout[kChunk], spans[kChunk];
+  const int64_t c = blockIdx.x, row0 = plan.row[c];
+  const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, P = in.P, Ns = in.Ns;
+  const int64_t ch = c * H + h, ldx = static_cast<int64_t>(H) * P, ldbc = static_cast<int64_t>(in.G) * Ns,
+                ldh = static_cast<int64_t>(H) * Ns;
+  float* stage = reinterpret_cast<float*>(shared);
+  float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
+  float(*dmix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
+  const float* X = in.x + (row0 * H + h) * P;
+  const float* Bm = in.B + in.group_row(row0, h);
+  const float* Cm = in.C + in.group_row(row0, h);
+  const float* dY = grad.d_y + (row0 * H + h) * P;
+  float* dX = grad.dx + (row0 * H + h) * P;
+  float* dB = grad.dB_heads + (row0 * H + h) * Ns;
+  float* dC = grad.dC_heads + (row0 * H + h) * Ns;
+  const float* S = saved.starts + ch * P * Ns;
+  const float* dS = saved.ds_end + ch * P * Ns;
+  const float* dU = saved.du + ch * kChunk * P;
+  const float* mixing = p.mixing + ch * kChunk * kChunk;
+  const float* factors = p.factors + ch * kFactors;
+  const float a = in.A[h], skip = in.D[h];
+  chunk_gamma(n, [&](int i) { return static_cast<double>(in.dt[(row0 + i) * H + h]) * a; }, gamma);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    in_f[i] = factors[i];
+    out_f[i] = factors[kChunk + i];
+    dts[i] = in.dt[(row0 + i) * H + h];
+  }
+  auto dy_at = [&](int i, int q) { return dY[i * ldx + q]; };
+  // Y = mixing U + diag(in) C S^T: d(mixing) = dY U^T; the share of dC through C S^T, in dY S
+  // (scaled by in), and that of dB through S_end = all S + U^T diag(out) B, in U dS_end (scaled
+  // by out); the decay gradient through all, all <S, dS_end>.
+  block_gemm<Band::full, Along::k, Along::k>(
+      n, n, P, dy_at, [&](int q, int j) { return dts[j] * X[j * ldx + q]; },
+      [&](int i, int j, float s) { dmix[i][j] = s; }, stage);
+  block_gemm<Band::full, Along::k, Along::mn>(
+      n, Ns, P, dy_at, [&](int q, int e) { return S[static_cast<int64_t>(q) * Ns + e]; },
+      [&](int i, int e, float s) { dC[i * ldh + e] = in_f[i] * s; }, stage);
+  block_gemm<Band::full, Along::k, Along::mn>(
+      n, Ns, P, [&](int i, int q) { return dts[i] * X[i * ldx + q]; },
+      [&](int q, int e) { return dS[static_cast<int64_t>(q) * Ns + e]; },
+      [&](int i, int e, float s) { dB[i * ldh + e] = out_f[i] * s; }, stage);
+  double s_ds = 0.0;
+  for (int64_t e = threadIdx.x; e < static_cast<int64_t>(P) * Ns; e += blockDim.x) s_ds += S[e] * dS[e];
+  const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));  // barriers inside
+  // Through the mask: row i's terms d(mixing)_ij mixing_ij.
+  mask_spans(n, prefix, spans, [&](int i, int j) { return dmix[i][j] * mixing[i * kChunk + j]; });
+  // Per token, one warp each: the decay gradients through in_i (from C S^T) and out_i (from B).
+  const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  for (int i = threadIdx.x / 32; i < n; i += warps) {
+    float c_dc = 0.0f, b_db = 0.0f;
+    for (int e = lane; e < Ns; e += 32) {
+      c_dc += Cm[i * ldbc + e] * dC[i * ldh + e];
+      b_db += Bm[i * ldbc + e] * dB[i * ldh + e];
+    }
+    c_dc = warp_sum(c_dc);
+    b_db = warp_sum(b_db);
+    if (lane == 0) {
+      da[i] = c_dc;
+      dout[i] = i < n - 1 ? b_db : 0.0f;  // the last token's out factor is exp(0)
+    }
+  }
+  __syncthreads();
+  // mixing = (C B^T) ⊙ mask: d(mixing) becomes the product's gradient.
+  for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
+    const int i = e / n, j = e % n;
+    dmix[i][j] = j <= i ? dmix[i][j] * mask_at(gamma, i, j) : 0.0f;
+  }
+  block_gemm<Band::lower, Along::k, Along::mn>(
+      n, Ns, n, [&](int i, int j) { return dmix[i][j]; }, [&](int j, int e) { return Bm[j * ldbc + e]; },
+      [&](int i, int e, float s) { dC[i * ldh + e] += s; }, stage);
+  block_gemm<Band::upper, Along::mn, Along::mn>(
+      n, Ns, n, [&](int i, int j) { return dmix[j][i]; }, [&](int j, int e) { return Cm[j * ldbc + e]; },
+      [&](int i, int e, float s) { dB[i * ldh + e] += s; }, stage);
+  // The gradient of each token's log decay dt A, in place of da; then U = diag(dt) X and the skip
+  // term D X.
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, da, dout, spans, da, 1);
+  __syncthreads();
+  for (int i = threadIdx.x / 32; i < n; i += warps) {
+    float x_du = 0.0f;
+    for (int q = lane; q < P; q += 32) x_du += X[i * ldx + q] * dU[i * P + q];
+    x_du = warp_sum(x_du);
+    if (lane == 0) grad.ddt[(row0 + i) * H + h] = x_du + a * da[i];
+    for (int q = lane; q < P; q += 32) dX[i * ldx + q] = skip * dY[i * ldx + q] + dts[i] * dU[i * P + q];
+  }
+}
 
 // dB[row, g] = the sum of its heads' shares, heads in ascending order (a fixed order: no atomics).
 __global__ void sum_group_heads_kernel(const float* heads, int64_t rows, int64_t H, int64_t G, int64_t Ns, float* out) {
@@ -86,9 +310,47 @@ __global__ void sum_group_heads_kernel(const float* heads, int64_t rows, int64_t
 void sum_group_heads(const Tensor& heads, int64_t rows, int64_t H, int64_t G, int64_t Ns, Tensor& out) {
   const int64_t n = rows * G * Ns;
   if (n == 0) return;
-  sum_group_heads_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(
+  sum_group_heads_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream()>>>(
       f32(heads), rows, H, G, Ns, f32_mut(out));
   check_launch("sum_group_heads_kernel");
+}
+
+// ---- host side
+
+Inputs inputs_of(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
+                 const Tensor& D) {
+  return {static_cast<int>(x.dim(1)), static_cast<int>(x.dim(2)), static_cast<int>(B.dim(1)),
+          static_cast<int>(B.dim(2)), f32(x), f32(dt), f32(A), f32(B), f32(C), f32(D)};
+}
+
+// Prepare's outputs for every chunk and head, with the tensors that hold them.
+struct PreparedChunks {
+  Tensor mixing, factors;
+  Prepared p{};
+};
+
+PreparedChunks prepare(const Inputs& in, const ChunkTable& t, float* y, Device device) {
+  const int64_t ch = t.chunks * in.H;
+  PreparedChunks out{scratch(ch * kChunk * kChunk, device), scratch(ch * kFactors, device), {}};
+  out.p = {f32_mut(out.mixing), f32_mut(out.factors)};
+  if (t.chunks == 0) return out;
+  const size_t bytes = sizeof(float) * stage_for(in.P, in.Ns);
+  launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes, "ssd: the chunk preparation", in,
+                     t.plan(), out.p, y);
+  return out;
+}
+
+dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
+  return dim3(static_cast<unsigned>((in.P + kTile - 1) / kTile), static_cast<unsigned>(in.H),
+              static_cast<unsigned>(n_seqs));
+}
+
+void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
+                   const int64_t* finals, float* y, float* starts_kept) {
+  const size_t bytes = ssd_sweep_bytes(in.P, in.Ns);
+  launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
+                     "ssd: the forward sweep", in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()),
+                     finals, y, starts_kept);
 }
 
 }  // namespace
@@ -96,28 +358,49 @@ void sum_group_heads(const Tensor& heads, int64_t rows, int64_t H, int64_t G, in
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals) {
-  const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
-  RecurrenceTables tables = forward_tables(seqs, starts, {H, P, Ns}, finals != nullptr, x.device());
-  SsdRule rule{H, Ns, P, G, f32(x), f32(dt), f32(A), f32(B),
-               f32(C), f32(D), nullptr, f32_mut(y), nullptr, nullptr, nullptr, nullptr};
-  run_recurrence_forward(rule, tables, x.device());
+  const Inputs in = inputs_of(x, dt, A, B, C, D);
+  RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.P, in.Ns}, finals != nullptr, x.device());
+  if (tables.n_seqs > 0) {
+    const ChunkTable chunks = chunk_table(seqs, x.device());
+    const PreparedChunks prepared = prepare(in, chunks, f32_mut(y), x.device());
+    forward_sweep(in, chunks, prepared.p, tables, static_cast<const int64_t*>(tables.outs.device_raw()), f32_mut(y),
+                  nullptr);
+  }
   hand_over_finals(tables, starts, finals);
 }
 
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial) {
-  const char* op = "ssd_backward";
-  const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2), rows = seqs.rows();
-  RecurrenceTables tables = backward_tables(seqs, starts, {H, P, Ns}, d_initial != nullptr, x.device(), op);
-  Tensor dB_heads = Tensor::empty({rows, H, Ns}, DType::F32, x.device());
-  Tensor dC_heads = Tensor::empty({rows, H, Ns}, DType::F32, x.device());
-  SsdRule rule{H, Ns, P, G, f32(x), f32(dt), f32(A), f32(B),
-               f32(C), f32(D), f32(d_y), nullptr, f32_mut(dx),
-               f32_mut(ddt), f32_mut(dB_heads), f32_mut(dC_heads)};
-  run_recurrence_backward(rule, tables, x.device(), P);
-  sum_group_heads(dB_heads, rows, H, G, Ns, dB);
-  sum_group_heads(dC_heads, rows, H, G, Ns, dC);
+  const Inputs in = inputs_of(x, dt, A, B, C, D);
+  const Device device = x.device();
+  const int64_t rows = seqs.rows();
+  RecurrenceTables tables =
+      backward_tables(seqs, starts, {in.H, in.P, in.Ns}, d_initial != nullptr, device, "ssd_backward");
+  if (tables.n_seqs > 0) {
+    const ChunkTable chunks = chunk_table(seqs, device);
+    const PreparedChunks prepared = prepare(in, chunks, nullptr, device);
+    const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.P) * in.Ns;
+    Tensor starts_kept = scratch(ch * state, device), ds_end = scratch(ch * state, device);
+    Tensor du = scratch(ch * kChunk * in.P, device);
+    const Saved saved{f32_mut(starts_kept), f32_mut(ds_end), f32_mut(du)};
+    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved.starts);
+    const size_t sweep_bytes = ssd_sweep_bytes(in.P, in.Ns);
+    launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
+                       "ssd: the backward sweep", in, chunks.plan(), prepared.p, f32(d_y),
+                       static_cast<const int64_t*>(tables.outs.device_raw()), saved);
+    if (chunks.chunks > 0) {
+      Tensor dB_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
+      Tensor dC_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
+      const size_t bytes = chunk_backward_shared_bytes(in.P, in.Ns);
+      const Gradients grad{f32(d_y), f32_mut(dx), f32_mut(ddt), f32_mut(dB_heads), f32_mut(dC_heads)};
+      launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
+                         "ssd: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
+                         chunk_backward_stage(in.P, in.Ns));
+      sum_group_heads(dB_heads, rows, in.H, in.G, in.Ns, dB);
+      sum_group_heads(dC_heads, rows, in.H, in.G, in.Ns, dC);
+    }
+  }
   if (d_initial) *d_initial = tables.out_states;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// CUDA Mamba-2 SSD over a packed batch: the same contract as ops/ssd.h, computed token by token in
-// f32 (recurrence_sweep.cuh), not yet in the chunked tensor-core form.
+// CUDA Mamba-2 SSD over a packed batch: the same contract as ops/ssd.h, computed in chunks of 64
+// tokens in f32 (ssd.cu says how the work is split). Scratch, freed on return: per chunk and head a
+// [64, 64] block in the forward; the backward adds two states and a [64, P] block, and each head's
+// shares of dB and dC. Results repeat bit for bit and do not depend on the rest of the batch.
 #include <vector>
 
 #include "core/tensor.h"

@@ -1,7 +1,8 @@
 #pragma once
 // What the dispatch in ops/<family>.cpp hands to the CUDA kernels: raw device pointers into the
-// tensors (plain C++, no CUDA headers). The CUDA backend computes in float32 for now, so a tensor of
-// another dtype is an error naming what was expected, never a reinterpretation of its bytes.
+// tensors (plain C++, no CUDA headers). The CUDA backend computes in float32; only weight matrices
+// may be bf16 (read by the GEMMs and the embedding). A tensor of another dtype than the kernel reads
+// is an error naming what was expected, never a reinterpretation of its bytes.
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/columns.h"
@@ -15,6 +16,13 @@ inline const float* f32(const Tensor& t) {
     fail("internal: the CUDA backend computes in f32 but got a ", dtype_name(t.dtype()), " tensor of shape ",
          shape_str(t.shape()));
   return static_cast<const float*>(t.device_raw());
+}
+
+// The tensor's device storage as bf16 elements (opaque here: the host compiler has no bf16 type).
+inline const void* bf16(const Tensor& t) {
+  if (t.dtype() != DType::BF16)
+    fail("internal: expected a bf16 tensor but got ", dtype_name(t.dtype()), " of shape ", shape_str(t.shape()));
+  return t.device_raw();
 }
 
 inline float* f32_mut(Tensor& t) {

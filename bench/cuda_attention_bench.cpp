@@ -1,0 +1,78 @@
+// CUDA causal GQA attention on the Qwen3.5-4B attention shape (16 query / 4 KV heads of dim 256)
+// over a training step's packed batch: 48 sequences of 250-450 tokens (uniform, fixed seed), about
+// 17,000 tokens. Forward and backward time (median of `reps`, each synchronised) and TFLOP/s,
+// counting the causal pairs' arithmetic once: 4 D flops per pair and head forward (q.k and p v),
+// 10 D backward (q.k, dout.v, dv, dk, dq), as the usual 2.5x rule does; the kernels recompute the
+// backward's scores in both of its passes, so they execute 14 D. Then a decode step of generation:
+// one new token per sequence over a cache of each sequence's tokens.
+//   build/bench/cuda_attention_bench [reps=10]
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "gpu_timing.h"
+#include "ops/attention.h"
+#include "ops/device_runtime.h"
+
+using namespace s0;
+using bench::median_seconds;
+using bench::random_on_gpu;
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::atoi(argv[1]) : 10;
+  const int64_t n_seqs = 48, H = 16, Hkv = 4, D = 256, shortest = 250, longest = 450;
+  if (ops::cuda_device_count() == 0) {
+    std::printf("no GPU (or a build without CUDA): nothing to measure\n");
+    return 0;
+  }
+  ops::activate_device(Device::cuda(0));
+  const Device gpu = Device::cuda(0);
+  std::mt19937 gen(4);
+  std::uniform_int_distribution<int64_t> length(shortest, longest);
+  ops::Varlen seqs{{0}};
+  double pairs = 0;  // causal (query, key) pairs per head
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    const int64_t T = length(gen);
+    seqs.offsets.push_back(seqs.offsets.back() + T);
+    pairs += 0.5 * double(T) * double(T + 1);
+  }
+  const int64_t N = seqs.rows();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  // Unit-variance q and k: scores of a few units after the scale, as in a trained model.
+  const Tensor q = random_on_gpu({N, H, D}, 1, 1.0f), k = random_on_gpu({N, Hkv, D}, 2, 1.0f);
+  const Tensor v = random_on_gpu({N, Hkv, D}, 3, 1.0f), dout = random_on_gpu({N, H, D}, 4, 1.0f);
+  Tensor out = Tensor::empty({N, H, D}, DType::F32, gpu), lse = Tensor::empty({H * N}, DType::F32, gpu);
+  Tensor dq = Tensor::empty({N, H, D}, DType::F32, gpu), dk = Tensor::empty({N, Hkv, D}, DType::F32, gpu);
+  Tensor dv = Tensor::empty({N, Hkv, D}, DType::F32, gpu);
+  const double fwd = median_seconds(reps, [&] { ops::attention_forward(q, k, v, scale, seqs, {}, out, lse); });
+  const double bwd = median_seconds(
+      reps, [&] { ops::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv); });
+  const double fwd_flops = 4.0 * double(D) * double(H) * pairs, bwd_flops = 2.5 * fwd_flops;
+  std::printf("cuda attention f32, %lld tokens in %lld sequences, H %lld, Hkv %lld, D %lld:\n",
+              static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
+              static_cast<long long>(Hkv), static_cast<long long>(D));
+  std::printf("  forward  %8.3f ms = %6.2f TFLOP/s\n", fwd * 1e3, fwd_flops / fwd / 1e12);
+  std::printf("  backward %8.3f ms = %6.2f TFLOP/s\n", bwd * 1e3, bwd_flops / bwd / 1e12);
+  std::printf("  8 layers forward + backward: %.3f s\n", 8.0 * (fwd + bwd));
+
+  // Decode: each sequence's keys and values cached (filled by one forward over the batch), then one
+  // new token each; the caches are cut back to the batch's rows before every timed step.
+  std::vector<ops::KvCache> caches(static_cast<size_t>(n_seqs));
+  std::vector<ops::KvCache*> cache_ptrs;
+  for (auto& c : caches) cache_ptrs.push_back(&c);
+  ops::attention_forward(q, k, v, scale, seqs, cache_ptrs, out, lse);
+  ops::Varlen one{{0}};
+  for (int64_t s = 0; s < n_seqs; ++s) one.offsets.push_back(s + 1);
+  const Tensor q1 = random_on_gpu({n_seqs, H, D}, 5, 1.0f), k1 = random_on_gpu({n_seqs, Hkv, D}, 6, 1.0f);
+  const Tensor v1 = random_on_gpu({n_seqs, Hkv, D}, 7, 1.0f);
+  Tensor out1 = Tensor::empty({n_seqs, H, D}, DType::F32, gpu), lse1 = Tensor::empty({H * n_seqs}, DType::F32, gpu);
+  const double step = median_seconds(reps, [&] {
+    for (int64_t s = 0; s < n_seqs; ++s) caches[static_cast<size_t>(s)].length = seqs.length(s);
+    ops::attention_forward(q1, k1, v1, scale, one, cache_ptrs, out1, lse1);
+  });
+  std::printf("  decode step (1 token per sequence over its %lld-%lld cached): %.3f ms\n",
+              static_cast<long long>(shortest), static_cast<long long>(longest), step * 1e3);
+  return 0;
+}

@@ -1,0 +1,90 @@
+// The CUDA gated delta rule, forward and backward, on one GatedDeltaNet layer of the Qwen3.5-4B
+// training shape: ~17,000 packed tokens in 48 sequences of 250-450, 32 value heads, dk = dv = 128,
+// every sequence starting from the adapter's state (S0 tuning) and the backward handing back its
+// gradient. Random inputs shaped as the mixer makes them (q, k unit rows, q scaled by dk^-1/2, log
+// decays in [-2, -0.01], beta in (0.05, 0.95)); two warm-up calls, then the median of `reps` timed
+// ones (each synchronised). The step has 24 such layers: the last column multiplies by 24.
+//   build/bench/gdn_cuda_bench [reps=10]
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "gpu_timing.h"
+#include "ops/device_runtime.h"
+#include "ops/gated_delta.h"
+
+using namespace s0;
+
+namespace {
+
+Tensor on_gpu(Shape shape, std::vector<float> values) {
+  return Tensor::from(std::move(shape), values).to(Device::cuda(0));
+}
+
+Tensor uniform(const Shape& shape, float lo, float hi, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
+  for (float& x : v) x = dist(rng);
+  return on_gpu(shape, std::move(v));
+}
+
+// Rows of the last dimension with norm `scale`.
+Tensor unit_rows(const Shape& shape, float scale, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(numel_of(shape)));
+  for (float& x : v) x = dist(rng);
+  const size_t width = static_cast<size_t>(shape.back());
+  for (size_t r = 0; r < v.size() / width; ++r) {
+    double norm = 0.0;
+    for (size_t e = 0; e < width; ++e) norm += double(v[r * width + e]) * v[r * width + e];
+    for (size_t e = 0; e < width; ++e) v[r * width + e] *= scale / static_cast<float>(std::sqrt(norm));
+  }
+  return on_gpu(shape, std::move(v));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::atoi(argv[1]) : 10;
+  if (reps < 1) {
+    std::fprintf(stderr, "gdn_cuda_bench: reps must be a positive count, got '%s'\n", argv[1]);
+    return 2;
+  }
+  if (ops::cuda_device_count() == 0) {
+    std::printf("no GPU (or a build without CUDA): nothing to measure\n");
+    return 0;
+  }
+  ops::activate_device(Device::cuda(0));
+  const int64_t n_seqs = 48, H = 32, dk = 128, dv = 128;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> length(250, 450);
+  ops::Varlen seqs{{0}};
+  for (int64_t s = 0; s < n_seqs; ++s) seqs.offsets.push_back(seqs.offsets.back() + length(rng));
+  const int64_t N = seqs.rows();
+  const Tensor q = unit_rows({N, H, dk}, 1.0f / std::sqrt(float(dk)), rng), k = unit_rows({N, H, dk}, 1.0f, rng);
+  const Tensor v = uniform({N, H, dv}, -1, 1, rng), g = uniform({N, H}, -2.0f, -0.01f, rng);
+  const Tensor beta = uniform({N, H}, 0.05f, 0.95f, rng), d_o = uniform({N, H, dv}, -1, 1, rng);
+  std::vector<ops::SequenceStart> starts(static_cast<size_t>(n_seqs));
+  const Tensor s0 = uniform({H, dk, dv}, -1, 1, rng);
+  for (auto& start : starts) start.initial = s0;
+  const Device gpu = Device::cuda(0);
+  Tensor o = Tensor::empty({N, H, dv}, DType::F32, gpu);
+  Tensor dq = Tensor::empty({N, H, dk}, DType::F32, gpu), dk_ = Tensor::empty({N, H, dk}, DType::F32, gpu);
+  Tensor dv_ = Tensor::empty({N, H, dv}, DType::F32, gpu), dg = Tensor::empty({N, H}, DType::F32, gpu);
+  Tensor dbeta = Tensor::empty({N, H}, DType::F32, gpu);
+  std::vector<Tensor> d_initial;
+  const double fwd =
+      bench::median_seconds(reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); }, 2);
+  const double bwd = bench::median_seconds(
+      reps,
+      [&] { ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk_, dv_, dg, dbeta, &d_initial); },
+      2);
+  std::printf("gated delta rule, %lld tokens in %lld sequences, H %lld, dk %lld, dv %lld (median of %d):\n",
+              static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
+              static_cast<long long>(dk), static_cast<long long>(dv), reps);
+  std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
+  std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
+  return 0;
+}

@@ -1,0 +1,74 @@
+// Linear layers with bf16 weights (the speed mode): the float32 input rows are rounded to bf16
+// (nearest even, as PyTorch's .to(torch.bfloat16)) into a scratch buffer, and one cuBLASLt GEMM on
+// the tensor cores multiplies them by the bf16 weight with float32 accumulation into the float32
+// output. The same for the gradient to the input.
+//
+// The precise projections (the recurrent mixers' inputs, whose read-out the gated norm amplifies)
+// split each input into two bf16 terms, hi = bf16(x) and lo = bf16(x - hi), and add the two
+// products: the input then carries about 16 significant bits instead of 8, for twice the GEMM
+// work on a minority of the layers. The weights stay what the checkpoint stores.
+#include <cuda_bf16.h>
+
+#include "core/tensor.h"
+#include "ops/cuda/cells.cuh"
+#include "ops/cuda/linear.h"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+Tensor bf16s(int64_t n) {
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  return Tensor::empty({n}, DType::BF16, Device::cuda(device));
+}
+
+Tensor rounded_to_bf16(const float* src, int64_t n) {
+  Tensor out = bf16s(n);
+  auto* dst = static_cast<__nv_bfloat16*>(out.device_raw_mut());
+  for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { dst[i] = __float2bfloat16_rn(src[i]); }, "round_to_bf16");
+  return out;
+}
+
+// hi = bf16(x) and lo = bf16(x - hi), side by side: [hi (n) | lo (n)].
+Tensor split_to_bf16(const float* src, int64_t n) {
+  Tensor out = bf16s(2 * n);
+  auto* hi = static_cast<__nv_bfloat16*>(out.device_raw_mut());
+  auto* lo = hi + n;
+  for_each_cell(
+      1, n,
+      [=] __device__(int64_t, int64_t i) {
+        const __nv_bfloat16 h = __float2bfloat16_rn(src[i]);
+        hi[i] = h;
+        lo[i] = __float2bfloat16_rn(src[i] - __bfloat162float(h));
+      },
+      "split_to_bf16");
+  return out;
+}
+
+// The bf16 operand(s) standing for n floats: one rounding, or the hi/lo pair when `split`.
+Tensor bf16_operand(const float* src, int64_t n, bool split) {
+  return split ? split_to_bf16(src, n) : rounded_to_bf16(src, n);
+}
+
+}  // namespace
+
+void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
+                         float* y, bool add, bool split) {
+  if (rows == 0) return;
+  const Tensor x16 = bf16_operand(x, rows * in, split);
+  const auto* xs = static_cast<const __nv_bfloat16*>(x16.device_raw());
+  gemm_forward(xs, rows, w, bias, in, out, y, add, Operands::bf16);
+  if (split) gemm_forward(xs + rows * in, rows, w, nullptr, in, out, y, true, Operands::bf16);
+}
+
+void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
+                          bool accumulate, bool split) {
+  if (rows == 0) return;
+  const Tensor dy16 = bf16_operand(dy, rows * out, split);
+  const auto* dys = static_cast<const __nv_bfloat16*>(dy16.device_raw());
+  gemm_backward(dys, rows, w, in, out, dx, accumulate, Operands::bf16);
+  if (split) gemm_backward(dys + rows * out, rows, w, in, out, dx, true, Operands::bf16);
+}
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,37 @@
+#include "ops/cuda/chunk_plan.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "ops/cuda/device_args.h"
+
+namespace s0::ops::cuda {
+
+ChunkPlan ChunkTable::plan() const {
+  const int64_t* t = static_cast<const int64_t*>(table.device_raw());
+  const int64_t bases = table.numel() - 2 * chunks;
+  return {t, t + bases, t + bases + chunks};
+}
+
+ChunkTable chunk_table(const Varlen& seqs, Device device) {
+  std::vector<int64_t> base{0}, row, len;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    for (int64_t t = 0; t < seqs.length(s); t += kChunk) {
+      row.push_back(seqs.begin(s) + t);
+      len.push_back(std::min<int64_t>(kChunk, seqs.length(s) - t));
+    }
+    base.push_back(static_cast<int64_t>(row.size()));
+  }
+  ChunkTable t;
+  t.chunks = static_cast<int64_t>(row.size());
+  base.insert(base.end(), row.begin(), row.end());
+  base.insert(base.end(), len.begin(), len.end());
+  t.table = upload_i64(base, device);
+  return t;
+}
+
+Tensor scratch(int64_t floats, Device device) {
+  return Tensor::empty({std::max<int64_t>(floats, 1)}, DType::F32, device);
+}
+
+}  // namespace s0::ops::cuda

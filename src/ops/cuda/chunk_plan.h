@@ -1,0 +1,32 @@
+#pragma once
+// How the chunked recurrences (gated_delta.cu, ssd.cu) cut a packed batch into chunks (plain C++:
+// built on the host, read by the kernels). Chunks start at their own sequence's token 0, so a
+// sequence is cut the same way alone as in any batch.
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "ops/varlen.h"
+
+namespace s0::ops::cuda {
+
+constexpr int kChunk = 64;  // tokens per chunk (the CPU's default too)
+
+// The kernels' view: sequence s owns chunks [base[s], base[s + 1]); chunk c covers rows
+// [row[c], row[c] + len[c]) of the packed batch, len[c] <= kChunk.
+struct ChunkPlan {
+  const int64_t *base, *row, *len;
+};
+
+// The plan on the device: [base (n_seqs + 1) | row (chunks) | len (chunks)].
+struct ChunkTable {
+  int64_t chunks = 0;
+  Tensor table;
+  ChunkPlan plan() const;
+};
+
+ChunkTable chunk_table(const Varlen& seqs, Device device);
+
+// `floats` floats of device scratch (at least one, so that an empty batch still has an address).
+Tensor scratch(int64_t floats, Device device);
+
+}  // namespace s0::ops::cuda

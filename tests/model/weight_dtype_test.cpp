@@ -1,0 +1,141 @@
+// The weight store in the stored dtype (issue 10): a bf16 checkpoint's matrices can be kept bf16 at
+// load for a GPU, holding exactly the values the float32 load widens; transforms that fold
+// constants into a matrix round once; placing a model on a device picks each matrix's dtype as
+// model/model_on_device.h states; and the CPU path is unchanged, bit for bit.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "model/forward.h"
+#include "model/model_on_device.h"
+#include "support/small_models.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+Qwen35Dims small_qwen(DType dtype) {
+  Qwen35Dims d = test::small_qwen35();
+  d.dtype = dtype;
+  d.init_std = 0.2f;
+  return d;
+}
+
+FalconH1Dims small_falcon() {
+  FalconH1Dims d = test::small_falcon_h1();
+  d.dtype = DType::BF16;
+  d.init_std = 0.2f;
+  return d;
+}
+
+// The model's weights in visiting order (handles: the storage is shared).
+std::vector<std::pair<Tensor, bool>> weights_of(const HybridModel& model) {
+  HybridModel m = model;
+  std::vector<std::pair<Tensor, bool>> out;
+  for_each_weight(m, [&](Tensor& t, bool is_matrix) { out.emplace_back(t, is_matrix); });
+  return out;
+}
+
+bool same_bytes(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+Tensor logits_of(const HybridModel& m) {
+  ForwardOptions opt;
+  opt.all_logits = true;
+  return forward(m, PackedBatch::from_sequences({{1, 5, 9, 96, 0, 3}, {4, 4, 2}}), opt).logits;
+}
+
+}  // namespace
+
+TEST(WeightDtype, Bf16MatricesKeptAsStoredHoldTheWidenedValues) {
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
+  const HybridModel wide = load_model(dir.path());
+  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
+  const auto w = weights_of(wide), k = weights_of(kept);
+  ASSERT_EQ(w.size(), k.size());
+  int matrices = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const auto& [wt, is_matrix] = w[i];
+    const Tensor& kt = k[i].first;
+    if (wt.empty()) {
+      EXPECT_TRUE(kt.empty()) << i;
+      continue;
+    }
+    EXPECT_EQ(wt.dtype(), DType::F32) << i;
+    EXPECT_EQ(kt.dtype(), is_matrix ? DType::BF16 : DType::F32) << i << " " << shape_str(kt.shape());
+    EXPECT_TRUE(same_bytes(kt.to_f32(), wt)) << "weight " << i << " " << shape_str(wt.shape());
+    matrices += is_matrix;
+  }
+  EXPECT_GE(matrices, 1 + 4 * 4);  // the embedding, and per block two mixer and two MLP projections
+  EXPECT_EQ(kept.parameter_count, wide.parameter_count);
+  EXPECT_EQ(kept.parameters_by_dtype, wide.parameters_by_dtype);
+
+  // On the CPU every matrix is widened again: the same forward, bit for bit.
+  EXPECT_TRUE(same_bytes(logits_of(model_on(kept, Device::cpu())), logits_of(wide)));
+}
+
+TEST(WeightDtype, ScaledBf16MatricesAreRoundedOnce) {
+  // Falcon-H1 folds its muP multipliers into the projections: a kept bf16 matrix is the float32
+  // product rounded to bf16 once (what PyTorch gets multiplying a bf16 weight by a float).
+  test::TempDir dir;
+  write_random_falcon_h1(dir.path(), small_falcon());
+  const auto w = weights_of(load_model(dir.path()));
+  const auto k = weights_of(load_model(dir.path(), {.keep_bf16_matrices = true}));
+  ASSERT_EQ(w.size(), k.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (!w[i].second) continue;
+    EXPECT_TRUE(same_bytes(k[i].first, w[i].first.to_bf16())) << "matrix " << i << " " << shape_str(w[i].first.shape());
+  }
+}
+
+TEST(WeightDtype, FloatCheckpointsAreNeverNarrowedUnasked) {
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::F32));
+  for (const auto& [t, is_matrix] : weights_of(load_model(dir.path(), {.keep_bf16_matrices = true})))
+    if (!t.empty()) EXPECT_EQ(t.dtype(), DType::F32);
+}
+
+TEST(WeightDtype, BytesOnADeviceFollowTheMatrixDtype) {
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
+  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
+  int64_t matrix_elements = 0, vector_elements = 0;
+  for (const auto& [t, is_matrix] : weights_of(kept)) (is_matrix ? matrix_elements : vector_elements) += t.numel();
+  const int64_t all = matrix_elements + vector_elements;
+  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), std::nullopt), 4 * all);
+  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), DType::BF16), 4 * all);  // the CPU computes in float32
+  EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), std::nullopt), 2 * matrix_elements + 4 * vector_elements);
+  EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), DType::BF16), 2 * matrix_elements + 4 * vector_elements);
+  EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), DType::F32), 4 * all);
+}
+
+TEST(WeightDtype, Bf16OnTheCpuIsRefusedByName) {
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
+  try {
+    load_model_on(dir.path(), Device::cpu(), DType::BF16);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--dtype bf16: the CPU computes with float32 weights (bf16 weights need --device cuda)");
+  }
+  // f32 (or nothing) on the CPU is the plain float32 load.
+  const HybridModel m = load_model_on(dir.path(), Device::cpu(), std::nullopt);
+  EXPECT_TRUE(same_bytes(logits_of(m), logits_of(load_model(dir.path()))));
+}
+
+TEST(WeightDtype, ToBf16RoundsToNearestEven) {
+  const std::vector<float> v{1.0f, 1.00390625f /* halfway: stays 1 */, 1.01171875f /* halfway: rounds up */, -3.14159f,
+                             0.0f};
+  const Tensor b = Tensor::from({5}, v).to_bf16();
+  ASSERT_EQ(b.dtype(), DType::BF16);
+  const uint16_t* h = b.as<uint16_t>();
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(h[i], f32_to_bf16(v[i])) << i;
+  EXPECT_EQ(bf16_to_f32(h[1]), 1.0f);
+  EXPECT_EQ(bf16_to_f32(h[2]), 1.015625f);
+  EXPECT_TRUE(same_bytes(b.to_bf16(), b));
+}
