@@ -82,8 +82,9 @@ s0::cli::Runner setup(CLI::App& app) {
     const std::string gpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices));
     std::printf("weights in memory: CPU %s (float32); GPU %s (matrices %s)\n", cpu.c_str(), gpu.c_str(),
                 matrices ? s0::dtype_name(*matrices) : "as stored");
-    std::printf("CPU load takes:    %.1f MiB of float32 weights (routed experts stay mapped)\n",
-                static_cast<double>(s0::load_bytes(s0::Checkpoint::open(*dir))) / (1024.0 * 1024.0));
+    // What a CPU load allocates beyond the mapped files (checked against MemAvailable before loading).
+    std::printf("CPU load takes:    %s (routed experts stay mapped)\n",
+                s0::bytes_text(s0::load_bytes(s0::Checkpoint::open(*dir))).c_str());
     return 0;
   };
 }
