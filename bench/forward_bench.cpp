@@ -17,13 +17,7 @@ int main(int argc, char** argv) {
   const HybridModel model = load_model(dir);
   std::printf("loaded %s (%.2fB parameters) in %.1f s\n", dir.c_str(), model.parameter_count / 1e9,
               bench::seconds_since(t0));
-  std::vector<int64_t> ids(static_cast<size_t>(T));
-  for (int64_t i = 0; i < T; ++i) ids[i] = (i * 7919) % model.vocab;
-  PackedBatch batch = PackedBatch::from_sequences({ids});
-  ForwardOptions opt;
-  opt.logit_rows = {T - 1};
-  forward(model, batch, opt);  // warm-up: page in the weights
-  const double s = bench::best_of(reps, [&] { forward(model, batch, opt); });
+  const double s = bench::time_forward(model, T, reps);
   const double flops = bench::forward_flops(model, T, 1);
   const double gemm = bench::measured_gemm_gflops(T, 3584, 1024);
   std::printf("forward of %lld tokens: %.3f s = %.1f tokens/s; %.1f GFLOP -> %.1f GFLOP/s\n",

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the model benchmarks: the cached random 0.8B-shaped checkpoint, wall-clock timing,
+// Shared by the model benchmarks: the cached random checkpoints, wall-clock timing of a forward,
 // the machine's measured OpenBLAS GEMM rate, and FLOP counts of a forward.
 #include <sys/resource.h>
 
@@ -9,21 +9,25 @@
 #include <vector>
 
 #include "model/arch/random_qwen35.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "ops/linear.h"
 
 namespace s0::bench {
 
-// The benchmark model lives in the temp folder and is written once (BF16, ~1.6 GB).
-inline std::filesystem::path qwen35_08b_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "s0-bench-qwen35-0.8b";
+// A random checkpoint of `dims` in the temp folder under `name`, written once.
+inline std::filesystem::path random_qwen35_dir(const std::string& name, const Qwen35Dims& dims) {
+  const auto dir = std::filesystem::temp_directory_path() / name;
   if (!std::filesystem::exists(dir / "model.safetensors")) {
-    std::printf("writing the random 0.8B-shaped checkpoint to %s ...\n", dir.c_str());
+    std::printf("writing the random checkpoint to %s ...\n", dir.c_str());
     std::fflush(stdout);
-    write_random_qwen35(dir, Qwen35Dims{});
+    write_random_qwen35(dir, dims);
   }
   return dir;
 }
+
+// The benchmark model of the 0.8B shape (BF16, ~1.6 GB).
+inline std::filesystem::path qwen35_08b_dir() { return random_qwen35_dir("s0-bench-qwen35-0.8b", Qwen35Dims{}); }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -39,6 +43,18 @@ double best_of(int reps, F&& f) {
     best = std::min(best, seconds_since(t0));
   }
   return best;
+}
+
+// The best of `reps` forwards over one sequence of T tokens with logits for the last one, in
+// seconds, after a warm-up forward that pages in the weights.
+inline double time_forward(const HybridModel& model, int64_t T, int reps) {
+  std::vector<int64_t> ids(static_cast<size_t>(T));
+  for (int64_t i = 0; i < T; ++i) ids[i] = (i * 7919) % model.vocab;
+  const PackedBatch batch = PackedBatch::from_sequences({ids});
+  ForwardOptions opt;
+  opt.logit_rows = {T - 1};
+  forward(model, batch, opt);
+  return best_of(reps, [&] { forward(model, batch, opt); });
 }
 
 // The GEMM rate of a projection-shaped linear layer, x[m, k] W[n, k]^T as one sequence (one

@@ -29,6 +29,7 @@ done
 # The model fixtures only (the tokenizer fixture is 11 MiB, and the device tool carries 64 MiB).
 mkdir -p "$out/shared/fixtures"
 cp -r "$root/../shared/fixtures/models" "$out/shared/fixtures/"
+cp -r "$root/tests/fixtures/models/." "$out/shared/fixtures/models/"  # the project's own (scripts/make_family_fixtures.py)
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Runs one packed binary with the packed libraries; tests find the fixtures and the s0 binary here.

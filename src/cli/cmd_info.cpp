@@ -2,10 +2,14 @@
 #include <cstdio>
 #include <map>
 
+#include <algorithm>
+
+#include "adapter/adapter.h"
 #include "cli/command.h"
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "core/strings.h"
+#include "model/arch/load_memory.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
 
@@ -14,7 +18,7 @@ namespace {
 // "L L L F" style pattern: each block's mixer kind, abbreviated.
 std::string layer_pattern(const s0::HybridModel& m) {
   static const std::map<std::string, std::string> abbrev = {
-      {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}};
+      {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}, {"mamba2", "M"}, {"mlp", "-"}};
   std::vector<std::string> out;
   for (const std::string& k : m.layer_kinds) {
     auto it = abbrev.find(k);
@@ -43,15 +47,29 @@ s0::cli::Runner setup(CLI::App& app) {
     const s0::HybridModel m = s0::load_model(*dir, {.keep_bf16_matrices = true});
     const std::optional<s0::DType> matrices = s0::cli::matrix_dtype(*dtype);
     std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());
-    std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M+A = Mamba-2 + attention)\n",
+    std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M = Mamba-2, M+A = Mamba-2 + "
+                "attention, - = MLP only)\n",
                 m.blocks.size(), layer_pattern(m).c_str());
+    int moe_layers = 0;
+    for (const s0::Block& b : m.blocks) moe_layers += b.moe.has_value();
+    if (moe_layers > 0) {
+      const s0::SparseMoe& moe = *std::find_if(m.blocks.begin(), m.blocks.end(), [](const s0::Block& b) {
+                                   return b.moe.has_value();
+                                 })->moe;
+      std::printf("experts:           %d MoE layers, top %lld of %zu experts%s%s\n", moe_layers, (long long)moe.top_k,
+                  moe.experts.size(), moe.normalize ? " (renormalised)" : "",
+                  moe.shared_gate.w.empty() ? "" : ", gated shared expert");
+    }
     std::vector<std::string> layers;
     for (const auto& r : m.recurrent) layers.push_back(std::to_string(r.layer));
     const std::string rec = s0::join(layers, ",");
     std::printf("recurrent layers:  %zu  [%s]  (%s)\n", m.recurrent.size(), rec.c_str(),
                 m.recurrent.empty() ? "-" : m.recurrent[0].arch.c_str());
-    if (!m.recurrent.empty())
+    if (!m.recurrent.empty()) {
       std::printf("S0 shape:          %s per layer\n", s0::shape_str(m.recurrent[0].state_shape).c_str());
+      std::printf("S0 alpha default:  %g  (adapter arch \"%s\")\n", s0::default_alpha(m.recurrent[0].arch),
+                  m.recurrent[0].arch.c_str());
+    }
     std::printf("S0 parameters:     %s\n", with_commas(m.state_parameter_count()).c_str());
     std::printf("hidden size:       %lld   vocabulary: %lld   tied embeddings: %s\n", (long long)m.hidden,
                 (long long)m.vocab, m.tied_embeddings ? "yes" : "no");
@@ -64,6 +82,9 @@ s0::cli::Runner setup(CLI::App& app) {
     const std::string gpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices));
     std::printf("weights in memory: CPU %s (float32); GPU %s (matrices %s)\n", cpu.c_str(), gpu.c_str(),
                 matrices ? s0::dtype_name(*matrices) : "as stored");
+    // What a CPU load allocates beyond the mapped files (checked against MemAvailable before loading).
+    std::printf("CPU load takes:    %s (routed experts stay mapped)\n",
+                s0::bytes_text(s0::load_bytes(s0::Checkpoint::open(*dir))).c_str());
     return 0;
   };
 }

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/allocator.h"
@@ -181,6 +182,16 @@ Tensor Tensor::reshaped(Shape shape) const {
     fail("internal: reshape ", shape_str(shape_), " to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::slice(int64_t begin, int64_t count) const {
+  if (rank() == 0 || begin < 0 || count < 0 || begin + count > dim(0))
+    fail("internal: slice [", begin, ", ", begin + count, ") of a tensor of shape ", shape_str(shape_));
+  Tensor t = *this;
+  t.shape_[0] = count;
+  const size_t stride = static_cast<size_t>(numel() / std::max<int64_t>(dim(0), 1)) * dtype_size(dtype_);
+  t.data_ = static_cast<const char*>(data_) + static_cast<size_t>(begin) * stride;
   return t;
 }
 

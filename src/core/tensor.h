@@ -67,6 +67,9 @@ class Tensor {
   Tensor to(Device device) const;
   // Same storage, new shape with the same number of elements.
   Tensor reshaped(Shape shape) const;
+  // Same storage: entries [begin, begin + count) of the first dimension (e.g. one expert of a
+  // stacked [experts, rows, cols] weight), with the remaining dimensions.
+  Tensor slice(int64_t begin, int64_t count) const;
   // Integer elements as int64 (I32 or I64).
   std::vector<int64_t> to_i64() const;
 

@@ -2,7 +2,6 @@
 
 #include "core/error.h"
 #include "core/overloaded.h"
-#include "ops/activation.h"
 #include "ops/norm.h"
 
 namespace s0 {
@@ -13,16 +12,15 @@ namespace {
 // gradient before the block. d_initial[slot][seq] receives the recurrent state gradients.
 void block_backward(const Block& blk, size_t block_index, const HybridModel& model, const PackedBatch& batch,
                     const BlockSaved& bs, Tensor& dx, std::vector<std::vector<Tensor>>& d_initial) {
-  const int64_t N = batch.n_tokens(), Hd = model.hidden, I = blk.down.in;
+  const int64_t N = batch.n_tokens(), Hd = model.hidden;
   const Device dev = dx.device();
-  // MLP: x_out = x_mid + down(swiglu(gate_up(norm(x_mid)))).
-  Tensor dact = Tensor::zeros({N, I}, DType::F32, dev);
-  ops::linear_backward(blk.down, dx, batch.seqs, dact);
-  Tensor dgu = Tensor::zeros({N, 2 * I}, DType::F32, dev);
-  ops::swiglu_backward(bs.gu, dact, dgu);
-  Tensor dh2 = Tensor::zeros({N, Hd}, DType::F32, dev);
-  ops::linear_backward(blk.gate_up, dgu, batch.seqs, dh2);
-  ops::rmsnorm_backward(bs.x_mid, blk.mlp_norm, bs.mlp_rstd, dh2, dx, true);
+  // Feed-forward: x_out = x_mid + ffn(norm(x_mid)).
+  if (!blk.mlp_norm.empty()) {
+    Tensor dh2 = Tensor::zeros({N, Hd}, DType::F32, dev);
+    ffn_backward(blk, batch.seqs, bs.ffn, dx, dh2);
+    ops::rmsnorm_backward(bs.x_mid, blk.mlp_norm, bs.mlp_rstd, dh2, dx, true);
+  }
+  if (blk.mix_norm.empty()) return;
 
   // Mixers: x_mid = x_in + sum of mixers(norm(x_in)).
   Tensor dh = Tensor::zeros({N, Hd}, DType::F32, dev);

@@ -3,62 +3,50 @@
 #include "core/error.h"
 #include "core/overloaded.h"
 #include "model/lm_head.h"
-#include "ops/activation.h"
 #include "ops/norm.h"
 #include "ops/rows.h"
 
 namespace s0 {
 
-namespace {
-
-void mlp_forward(const Block& blk, const PackedBatch& batch, const Tensor& h2, Tensor& residual, Tensor& gu) {
-  const int64_t N = batch.n_tokens(), I = blk.down.in;
-  const Device dev = h2.device();
-  gu = Tensor::zeros({N, 2 * I}, DType::F32, dev);
-  ops::linear_forward(blk.gate_up, h2, batch.seqs, gu);
-  Tensor act = Tensor::zeros({N, I}, DType::F32, dev);
-  ops::swiglu_forward(gu, act);
-  ops::linear_forward(blk.down, act, batch.seqs, residual, /*add=*/true);
-}
-
-}  // namespace
-
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
                    bool keep_mixers, std::vector<Tensor>* finals) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   const Device dev = x.device();
-  bs.mix_rstd = Tensor::zeros({N}, DType::F32, dev);
-  bs.h = Tensor::zeros({N, Hd}, DType::F32, dev);
-  ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
   bs.mixers.clear();
-  const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
-  auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
-  for (size_t mi = 0; mi < blk.mixers.size(); ++mi) {
-    std::visit(Overloaded{
-                   [&](const AttentionMixer& m) {
-                     AttentionSaved s;
-                     attention_layer_forward(m, batch.seqs, batch.positions, bs.h, x, s,
-                                             batch.kv_caches(block_index, mi));
-                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
-                   },
-                   [&](const GatedDeltaMixer& m) {
-                     GatedDeltaSaved s;
-                     gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
-                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
-                   },
-                   [&](const Mamba2Mixer& m) {
-                     Mamba2Saved s;
-                     mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
-                     if (keep_mixers) bs.mixers.emplace_back(std::move(s));
-                   },
-               },
-               blk.mixers[mi]);
+  if (!blk.mix_norm.empty()) {
+    bs.mix_rstd = Tensor::zeros({N}, DType::F32, dev);
+    bs.h = Tensor::zeros({N, Hd}, DType::F32, dev);
+    ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
+    const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
+    auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
+    for (size_t mi = 0; mi < blk.mixers.size(); ++mi) {
+      std::visit(Overloaded{
+                     [&](const AttentionMixer& m) {
+                       AttentionSaved s;
+                       attention_layer_forward(m, batch.seqs, batch.positions, bs.h, x, s,
+                                               batch.kv_caches(block_index, mi));
+                       if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                     },
+                     [&](const GatedDeltaMixer& m) {
+                       GatedDeltaSaved s;
+                       gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
+                       if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                     },
+                     [&](const Mamba2Mixer& m) {
+                       Mamba2Saved s;
+                       mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
+                       if (keep_mixers) bs.mixers.emplace_back(std::move(s));
+                     },
+                 },
+                 blk.mixers[mi]);
+    }
   }
   if (keep_mixers) bs.x_mid = x.clone();
+  if (blk.mlp_norm.empty()) return;
   bs.mlp_rstd = Tensor::zeros({N}, DType::F32, dev);
   bs.h2 = Tensor::zeros({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
-  mlp_forward(blk, batch, bs.h2, x, bs.gu);
+  ffn_forward(blk, batch.seqs, bs.h2, x, bs.ffn);
 }
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {

@@ -6,6 +6,7 @@
 
 #include "model/batch.h"
 #include "model/layers/attention_layer.h"
+#include "model/layers/ffn_layer.h"
 #include "model/layers/gated_delta_layer.h"
 #include "model/layers/mamba2_layer.h"
 #include "model/model.h"
@@ -22,11 +23,12 @@ struct BlockSaved {
   Tensor x_mid;     // [N, hidden] residual stream after the mixers
   Tensor mlp_rstd;  // [N]
   Tensor h2;        // [N, hidden] normalised MLP input
-  Tensor gu;        // [N, 2I] gate | up projections
+  FfnSaved ffn;     // the dense MLP's and the routed experts' activations
 };
 
 // What the backward reads. Memory per token and block (floats), with hidden size Hd, MLP width I
-// and the mixer's projection width Pm: residual, norm and MLP buffers 4 Hd + 2 I + 2, plus for
+// and the mixer's projection width Pm: residual, norm and MLP buffers 4 Hd + 2 I + 2 (an MoE block
+// adds E router probabilities and, per chosen expert, 2 I' + Hd for its width I'), plus for
 // GatedDeltaNet Pm + 2 C + 2 nv dk + nv dv + 3 nv + 2 nk (C = conv width), for attention
 // Pm + (2 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + d + H + G.
 // With `recompute`, a block keeps only x_in (Hd floats per token) and the backward re-runs the

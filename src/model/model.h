@@ -5,6 +5,7 @@
 // zero-centred norm into the weights, so the forward has no family-specific branch.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -45,7 +46,8 @@ struct GatedDeltaMixer {
 };
 
 // Mamba-2. in_proj rows: z [d], x [d], B [G*N], C [G*N], dt [H], d = H * P; x, B, C go through the
-// causal conv. Output: y gated by silu(z), optionally group-RMS-normalised (groups of d / G).
+// causal conv. Output: y gated by silu(z), optionally RMS-normalised in groups of norm_group
+// channels (d / G in Falcon-H1 and Nemotron-H; all d in Bamba and Granite 4.0 H).
 struct Mamba2Mixer {
   int64_t n_heads = 0, head_dim = 0, d_state = 0, n_groups = 0, conv_kernel = 0;
   float dt_min = 0.0f, dt_max = 0.0f;  // dt is clamped to [dt_min, dt_max]
@@ -55,18 +57,51 @@ struct Mamba2Mixer {
   Tensor conv_w, conv_b;  // [d + 2 G N, K], [d + 2 G N] or empty
   Tensor dt_bias, neg_A, D;  // [H] each; neg_A = -exp(A_log)
   Tensor norm_w;             // [d] or empty (GateOnly)
+  int64_t norm_group = 0;    // channels normalised together
   int64_t d_ssm() const { return n_heads * head_dim; }
   int64_t conv_dim() const { return d_ssm() + 2 * n_groups * d_state; }
 };
 
 using Mixer = std::variant<AttentionMixer, GatedDeltaMixer, Mamba2Mixer>;
 
+// One routed expert, a SwiGLU MLP. Its [gate | up] input projection is one Linear when the
+// checkpoint stacks them ([2I, hidden]), or the gate and up Linears in that order when it stores
+// them apart: on the CPU expert weights stored as f32 stay views into the mapped checkpoint, so
+// they are never concatenated.
+struct Expert {
+  std::vector<Linear> gate_up;  // row blocks of [gate (I) | up (I)], 1 or 2
+  Linear down;                  // [hidden, I]
+  int64_t inter() const { return down.in; }
+};
+
+// Sparse mixture of experts: a router picks top_k experts per token by softmax probability (their
+// weights renormalised to sum 1 when `normalize`), whose outputs are summed with those weights. The
+// block's dense MLP, when present, is the shared expert that every token uses, its output scaled
+// by sigmoid(shared_gate . h) when shared_gate is set.
+struct SparseMoe {
+  int64_t top_k = 0;
+  bool normalize = false;
+  float output_scale = 1.0f;  // multiplies every routed expert's output (Granite's residual multiplier)
+  Linear router;  // [experts, hidden]
+  std::vector<Expert> experts;
+  Linear shared_gate;  // [1, hidden], or empty
+};
+
+enum class MlpActivation {
+  SwiGLU,       // silu(gate) * up, the input projection [gate | up]
+  ReluSquared,  // relu(up)^2, the input projection up alone (Nemotron-H)
+};
+
+// A residual block: x += mixers(norm(x)), then x += ffn(norm(x)). Either half may be absent (an
+// empty norm): Nemotron-H's layers are each one mixer or one MLP.
 struct Block {
-  Tensor mix_norm;  // [hidden]
+  Tensor mix_norm;  // [hidden], or empty: no mixers
   std::vector<Mixer> mixers;
-  Tensor mlp_norm;  // [hidden]
-  Linear gate_up;   // [2I, hidden]: gate rows then up rows
+  Tensor mlp_norm;  // [hidden], or empty: no feed-forward
+  Linear gate_up;   // [2I, hidden]: gate rows then up rows ([I, hidden] for ReluSquared); empty: no dense MLP
   Linear down;      // [hidden, I]
+  MlpActivation mlp_act = MlpActivation::SwiGLU;
+  std::optional<SparseMoe> moe;  // routed experts beside the dense MLP
   int recurrent_slot = -1;  // index into HybridModel::recurrent, or -1
 };
 

@@ -22,6 +22,14 @@ void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f
     vectors({&blk.mix_norm, &blk.mlp_norm});
     linear(blk.gate_up);
     linear(blk.down);
+    if (blk.moe) {
+      linear(blk.moe->router);
+      linear(blk.moe->shared_gate);
+      for (Expert& e : blk.moe->experts) {
+        for (Linear& l : e.gate_up) linear(l);
+        linear(e.down);
+      }
+    }
     for (Mixer& mixer : blk.mixers)
       std::visit(Overloaded{
                      [&](AttentionMixer& a) {

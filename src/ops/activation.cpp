@@ -30,6 +30,25 @@ void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu) {
   no_backend("swiglu_backward", d);
 }
 
+void relu2_forward(const Tensor& u, Tensor& h) {
+  const Device d = device_of("relu2", {&u, &h});
+  if (d.is_cpu()) return cpu::relu2_forward(u.f32(), u.numel(), h.f32_mut());
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA) return cuda::relu2_forward(cuda::f32(u), u.numel(), cuda::f32_mut(h));
+#endif
+  no_backend("relu2", d);
+}
+
+void relu2_backward(const Tensor& u, const Tensor& dh, Tensor& du) {
+  const Device d = device_of("relu2_backward", {&u, &dh, &du});
+  if (d.is_cpu()) return cpu::relu2_backward(u.f32(), dh.f32(), u.numel(), du.f32_mut());
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA)
+    return cuda::relu2_backward(cuda::f32(u), cuda::f32(dh), u.numel(), cuda::f32_mut(du));
+#endif
+  no_backend("relu2_backward", d);
+}
+
 void sigmoid_gate_forward(const Tensor& o, const Columns& gate, Tensor& out) {
   const Device d = device_of("sigmoid_gate", {&o, &gate.t, &out});
   if (d.is_cpu())

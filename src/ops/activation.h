@@ -1,5 +1,6 @@
 #pragma once
-// The MLP's SwiGLU product and attention's sigmoid output gate, forward and backward side by side.
+// The MLPs' activations (SwiGLU; Nemotron-H's squared ReLU) and attention's sigmoid output gate,
+// forward and backward side by side.
 #include <cstdint>
 
 #include "core/tensor.h"
@@ -11,6 +12,11 @@ namespace s0::ops {
 void swiglu_forward(const Tensor& gu, Tensor& h);
 // dgu[n, 2I] from dh[n, I].
 void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu);
+
+// h = relu(u)^2, elementwise over u[n, I].
+void relu2_forward(const Tensor& u, Tensor& h);
+// du from dh.
+void relu2_backward(const Tensor& u, const Tensor& dh, Tensor& du);
 
 // out[n, d] = o * sigmoid(gate), the gate read in place from a projection's columns.
 void sigmoid_gate_forward(const Tensor& o, const Columns& gate, Tensor& out);

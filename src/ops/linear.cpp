@@ -9,11 +9,17 @@
 
 namespace s0::ops {
 
+namespace {
+// W as float32 on the CPU: itself, or (for bf16 / f16 weights kept mapped, such as routed experts)
+// a widened copy for this call, from the buffer pool.
+Tensor f32_weights(const Tensor& w) { return w.dtype() == DType::F32 ? w : w.to_f32(); }
+}  // namespace
+
 void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
   const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
   if (d.is_cpu())
-    return cpu::linear_groups_forward(x.f32(), groups.offsets, l.w.f32(), l.b.empty() ? nullptr : l.b.f32(), l.in,
-                                      l.out, l.precise, y.f32_mut(), add);
+    return cpu::linear_groups_forward(x.f32(), groups.offsets, f32_weights(l.w).f32(),
+                                      l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
 #if S0_HAVE_CUDA
   // One GEMM over all rows (ops/cuda/linear.h): bf16 on the tensor cores for bf16 weights (the
   // precise projections with split inputs), else float32, in double for the precise projections.
@@ -31,8 +37,8 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate) {
   const Device d = device_of("linear_backward", {&l.w, &dy, &dx});
   if (d.is_cpu())
-    return cpu::linear_groups_backward(dy.f32(), groups.offsets, l.w.f32(), l.in, l.out, l.precise, dx.f32_mut(),
-                                       accumulate);
+    return cpu::linear_groups_backward(dy.f32(), groups.offsets, f32_weights(l.w).f32(), l.in, l.out, l.precise,
+                                       dx.f32_mut(), accumulate);
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA) {
     if (l.w.dtype() == DType::BF16)

@@ -20,6 +20,8 @@ namespace s0::ops {
 // SSM read-out that can cancel to a tiny vector which the gated RMS norm then scales up by up to
 // 1/sqrt(eps), so float32 accumulation error in q, k, v is amplified a thousandfold (seen on the
 // qwen35-vl-tied fixture: 1.4e-4 error in float32, 2.6e-5 with this).
+// W is float32, or on the CPU bf16 / f16 (weights kept as the mapped checkpoint stores them: each
+// call widens them, reading W once more than float32 would).
 struct Linear {
   Tensor w;
   Tensor b;  // empty when the layer has no bias

@@ -110,6 +110,28 @@ TEST(BadModel, MissingAndMisshapenTensors) {
                {"missing tensor \"model.layers.1.mamba.out_proj.bias\""});
 }
 
+// The new families: a layer whose weights contradict the config's label, an unsupported layer
+// kind, a missing expert, a router choosing more experts than exist.
+TEST(BadModel, FamiliesOfIssue14) {
+  expect_error("bamba", [](EditableModel& m) { m.config["attn_layer_indices"] = Json::array({2}); },
+               {"layer 1 is labelled Mamba-2 but its weights are attention's"});
+  expect_error("granite-h-moe-tied", [](EditableModel& m) { m.config["layer_types"][0] = "full_attention"; },
+               {"layer 0 is labelled attention but its weights are Mamba-2's"});
+  expect_error("nemotron-h",
+               [](EditableModel& m) {
+                 m.tensors["backbone.layers.2.mixer.gate.weight"] = Tensor::zeros({4, 24});
+                 m.tensors.erase("backbone.layers.2.mixer.up_proj.weight");
+                 m.config["layers_block_type"][2] = "moe";
+               },
+               {"layer 2 is a Nemotron-H MoE layer", "not supported"});
+  expect_error("nemotron-h", [](EditableModel& m) { m.tensors.erase("backbone.layers.0.mixer.A_log"); },
+               {"layer 0 has none of the tensors that mark its mixer"});
+  expect_error("qwen3-next", [](EditableModel& m) { m.tensors.erase("model.layers.2.mlp.experts.3.up_proj.weight"); },
+               {"missing tensor \"model.layers.2.mlp.experts.3.up_proj.weight\""});
+  expect_error("qwen35-moe-text", [](EditableModel& m) { m.config["num_experts_per_tok"] = 9; },
+               {"num_experts_per_tok 9 must be between 1 and num_experts 5"});
+}
+
 TEST(BadModel, ShardIndexProblems) {
   EditableModel m("falcon-h1-plain");
   fs::path dir = m.write();

@@ -52,6 +52,16 @@ void expect_batch_invariant(const std::string& fixture) {
 
 TEST(Batching, QwenSequenceIndependentOfBatch) { expect_batch_invariant("qwen35-text"); }
 TEST(Batching, FalconSequenceIndependentOfBatch) { expect_batch_invariant("falcon-h1"); }
+// MoE: each expert's rows are grouped by sequence, so routing other sequences' tokens to the same
+// expert changes nothing (stacked and per-expert weights, shared expert gate, top-k 2 and 3).
+TEST(Batching, QwenMoeSequenceIndependentOfBatch) {
+  expect_batch_invariant("qwen35-moe-text");
+  expect_batch_invariant("qwen35-moe-vl-tied");
+}
+TEST(Batching, Qwen3NextSequenceIndependentOfBatch) { expect_batch_invariant("qwen3-next"); }
+TEST(Batching, MambaHybridsSequenceIndependentOfBatch) {
+  for (const char* f : {"bamba", "granite-h-moe-tied", "nemotron-h"}) expect_batch_invariant(f);
+}
 
 TEST(Batching, ZeroStateEqualsNoState) {
   HybridModel model = load_model(test::fixture_model("qwen35-vl-tied"));

@@ -1,6 +1,8 @@
-// Checkpoint layouts and dtypes: shards listed by an index, BF16 and F16 weights converted exactly.
+// Checkpoint layouts and dtypes: shards listed by an index, BF16 and F16 weights converted exactly,
+// routed experts stacked or one tensor per expert.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "check/reference_check.h"
@@ -103,3 +105,71 @@ TEST(CheckpointFormats, Transformers5NonFiniteConfigValues) {
   Tensor tagged = logits_of(dir.path()), bare = logits_of(fixture);
   EXPECT_EQ(max_relative_error(tagged.f32(), bare.f32(), bare.numel()), 0.0);
 }
+
+// Routed experts stacked (gate_up_proj [E, 2I, H], down_proj [E, H, I]) or one tensor per expert
+// (experts.{e}.gate_proj / up_proj / down_proj.weight): the same model either way.
+namespace {
+
+std::map<std::string, Tensor> swap_expert_layout(const std::map<std::string, Tensor>& in) {
+  std::map<std::string, Tensor> out;
+  std::map<std::string, std::map<int64_t, std::map<std::string, Tensor>>> per_expert;
+  for (const auto& [n, t] : in) {
+    const size_t at = n.find(".experts.");
+    if (at == std::string::npos) {
+      out[n] = t;
+      continue;
+    }
+    const std::string base = n.substr(0, at + 9), rest = n.substr(at + 9);
+    if (rest == "gate_up_proj" || rest == "down_proj") {  // stacked -> per expert
+      const bool gu = rest == "gate_up_proj";
+      const int64_t E = t.dim(0), rows = t.dim(1), cols = t.dim(2), I = gu ? rows / 2 : cols;
+      for (int64_t e = 0; e < E; ++e) {
+        const Tensor w = t.slice(e, 1).reshaped({rows, cols}).clone();
+        const std::string p = base + std::to_string(e) + ".";
+        if (!gu) {
+          out[p + "down_proj.weight"] = w;
+          continue;
+        }
+        out[p + "gate_proj.weight"] = w.slice(0, I).clone();
+        out[p + "up_proj.weight"] = w.slice(I, I).clone();
+      }
+    } else {  // per expert -> stacked
+      const size_t dot = rest.find('.');
+      per_expert[base][std::stoll(rest.substr(0, dot))][rest.substr(dot + 1, rest.find('.', dot + 1) - dot - 1)] = t;
+    }
+  }
+  for (const auto& [base, experts] : per_expert) {
+    const int64_t E = static_cast<int64_t>(experts.size());
+    const Tensor& g0 = experts.at(0).at("gate_proj");
+    const Tensor& d0 = experts.at(0).at("down_proj");
+    const int64_t I = g0.dim(0), H = g0.dim(1);
+    Tensor gu = Tensor::zeros({E, 2 * I, H}), dn = Tensor::zeros({E, H, I});
+    for (int64_t e = 0; e < E; ++e) {
+      float* g = gu.f32_mut() + e * 2 * I * H;
+      std::copy_n(experts.at(e).at("gate_proj").f32(), I * H, g);
+      std::copy_n(experts.at(e).at("up_proj").f32(), I * H, g + I * H);
+      std::copy_n(experts.at(e).at("down_proj").f32(), d0.numel(), dn.f32_mut() + e * H * I);
+    }
+    out[base + "gate_up_proj"] = gu;
+    out[base + "down_proj"] = dn;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(CheckpointFormats, ExpertsStackedEqualPerExpert) {
+  for (const char* fixture : {"qwen3-next", "qwen35-moe-vl-tied"}) {  // per expert, stacked
+    test::TempDir dir;
+    const auto original = fixture_tensors(fixture);
+    const auto swapped = swap_expert_layout(original);
+    ASSERT_NE(swapped.size(), original.size()) << fixture << ": no experts swapped";
+    write_safetensors(dir / "model.safetensors", swapped);
+    fs::copy_file(test::fixture_model(fixture) / "config.json", dir / "config.json");
+    Tensor a = logits_of(dir.path()), b = logits_of(test::fixture_model(fixture));
+    EXPECT_EQ(max_relative_error(a.f32(), b.f32(), a.numel()), 0.0) << fixture;
+  }
+}
+
+// bf16 experts are widened to f32 at load like every other weight (moe_weights.h).
+TEST(CheckpointFormats, Bf16ExpertsConvertExactly) { expect_exact_conversion("qwen35-moe-text", DType::BF16); }

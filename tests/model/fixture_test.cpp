@@ -1,4 +1,5 @@
-// The four shared reference folders: every forward quantity within the fixture tolerance.
+// Every reference folder (the shared ones and the project's): every forward quantity within the
+// fixture tolerance.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -51,8 +52,7 @@ TEST_P(FixtureForward, EveryQuantityWithinToleranceOnTheGpu) {
   for (const std::string& n : r.not_checked) ADD_FAILURE() << "quantity left unchecked on the GPU: " << n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shared, FixtureForward,
-                         ::testing::Values("qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureForward, ::testing::ValuesIn(test::fixture_model_names()),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)

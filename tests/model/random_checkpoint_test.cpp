@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/arch/random_falcon_h1.h"
+#include "model/arch/random_qwen35.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
 #include "support/small_models.h"
@@ -39,4 +40,24 @@ TEST(RandomCheckpoint, FalconH1LoadsWithItsShapeAndFiniteLogits) {
   test::TempDir again;
   write_random_falcon_h1(again.path(), d);
   EXPECT_EQ(test::read_text(dir / "model.safetensors"), test::read_text(again / "model.safetensors"));
+}
+
+TEST(RandomCheckpoint, Qwen35MoeLoadsWithItsExperts) {
+  test::TempDir dir;
+  Qwen35Dims d = test::small_qwen35();
+  d.experts = 6;
+  d.experts_per_token = 2;
+  d.moe_intermediate = 8;
+  d.shared_intermediate = 12;
+  write_random_qwen35(dir.path(), d);
+  const HybridModel m = load_model(dir.path());
+  EXPECT_EQ(m.family, "qwen3_5_moe_text");
+  ASSERT_TRUE(m.blocks.at(0).moe.has_value());
+  EXPECT_EQ(m.blocks[0].moe->experts.size(), 6u);
+  EXPECT_EQ(m.blocks[0].moe->top_k, 2);
+  EXPECT_EQ(m.blocks[0].down.in, d.shared_intermediate);
+  ForwardOptions opt;
+  opt.all_logits = true;
+  const Tensor logits = forward(m, PackedBatch::from_sequences({{1, 5, 9, 296, 0, 3}}), opt).logits;
+  for (int64_t i = 0; i < logits.numel(); ++i) ASSERT_TRUE(std::isfinite(logits.f32()[i])) << i;
 }

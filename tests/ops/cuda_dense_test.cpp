@@ -1,4 +1,5 @@
-// The CUDA dense ops (linear, norms, activations, gates, heads, rows, columns) against the CPU ops
+// The CUDA dense ops (linear, norms, activations, gates, heads, rows, columns, the MoE router and
+// combine) against the CPU ops
 // on the same random inputs, through the Tensor-level API. The CPU ops are the truth (checked
 // against naive loops, fixtures and finite differences elsewhere). GPU outputs start as NaN, so an
 // element a kernel fails to write fails the comparison. Bounds, relative to the largest CPU value:
@@ -21,6 +22,7 @@
 #include "ops/gates.h"
 #include "ops/heads.h"
 #include "ops/linear.h"
+#include "ops/moe.h"
 #include "ops/norm.h"
 #include "ops/rows.h"
 #include "support/test_support.h"
@@ -281,6 +283,20 @@ TEST(CudaDenseActivation, SwigluMatchesCpu) {
   expect_close(dgu_cpu, dgu_gpu, kElementwise, "swiglu_backward");
 }
 
+TEST(CudaDenseActivation, ReluSquaredMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t n = 17, inter = 300;
+  const Tensor u = randn({n, inter}, 72, 2.0f), dh = randn({n, inter}, 73);
+  Tensor h_cpu = Tensor::zeros({n, inter}), h_gpu = poisoned_gpu({n, inter});
+  ops::relu2_forward(u, h_cpu);
+  ops::relu2_forward(on_gpu(u), h_gpu);
+  expect_close(h_cpu, h_gpu, kElementwise, "relu2_forward");
+  Tensor du_cpu = Tensor::zeros({n, inter}), du_gpu = poisoned_gpu({n, inter});
+  ops::relu2_backward(u, dh, du_cpu);
+  ops::relu2_backward(on_gpu(u), on_gpu(dh), du_gpu);
+  expect_close(du_cpu, du_gpu, kElementwise, "relu2_backward");
+}
+
 // The gate is a column block inside a wider projection: the kernels must honour its row stride and
 // leave the other columns of the gradient matrix as they were.
 TEST(CudaDenseActivation, SigmoidGateOnColumnsMatchesCpu) {
@@ -404,4 +420,57 @@ TEST(CudaDenseDispatch, MixedDevicesAndDtypesFailClearly) {
   Tensor out = poisoned_gpu({1, 4});
   EXPECT_EQ(error_of([&] { ops::rmsnorm_forward(on_gpu(randn({1, 4}, 132)), bf16, 1e-6f, out, r); }),
             "internal: the CUDA backend computes in f32 but got a BF16 tensor of shape [4]");
+}
+
+// ---- mixture of experts ---------------------------------------------------------------------
+
+// The router must choose the same experts; both devices compute in double and round once.
+TEST(CudaMoe, RouterMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t N = 300, E = 64, k = 8;
+  const Tensor logits = randn({N, E}, 71, 2.0f), dw = randn({N, k}, 72);
+  for (bool normalize : {false, true}) {
+    const ops::Routing c = ops::route_top_k(logits, k, normalize);
+    const ops::Routing g = ops::route_top_k(on_gpu(logits), k, normalize);
+    EXPECT_EQ(c.experts, g.experts);
+    expect_close(c.probs, g.probs, kPrecise, "router probabilities");
+    expect_close(c.weights, g.weights, kPrecise, "router weights");
+    Tensor dc = Tensor::zeros({N, E}), dg = poisoned_gpu({N, E});
+    ops::route_top_k_backward(c, dw, dc);
+    ops::route_top_k_backward(g, on_gpu(dw), dg);
+    expect_close(dc, dg, kPrecise, "router backward");
+  }
+}
+
+TEST(CudaMoe, CombineAndSharedGateMatchCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t N = 40, k = 2, n = 17, d = 300;
+  std::vector<int64_t> rows, slots;
+  for (int64_t i = 0; i < n; ++i) {
+    rows.push_back(2 * i + 1);
+    slots.push_back((2 * i + 1) * k + i % k);
+  }
+  const Tensor y = randn({n, d}, 73), w = randn({N, k}, 74), base = randn({N, d}, 75), d_out = randn({N, d}, 76);
+  Tensor oc = base.clone(), og = on_gpu(base);
+  ops::weighted_rows_add(y, rows, w, slots, oc);
+  ops::weighted_rows_add(on_gpu(y), rows, on_gpu(w), slots, og);
+  expect_close(oc, og, kElementwise, "weighted_rows_add");
+  Tensor dyc = Tensor::zeros({n, d}), dwc = Tensor::zeros({N, k});
+  Tensor dyg = poisoned_gpu({n, d}), dwg = on_gpu(Tensor::zeros({N, k}));
+  ops::weighted_rows_add_backward(y, rows, w, slots, d_out, dyc, dwc);
+  ops::weighted_rows_add_backward(on_gpu(y), rows, on_gpu(w), slots, on_gpu(d_out), dyg, dwg);
+  expect_close(dyc, dyg, kElementwise, "weighted_rows_add backward dy");
+  expect_close(dwc, dwg, kReduction, "weighted_rows_add backward d_weights");
+
+  const Tensor ys = randn({N, d}, 77), gate = randn({N, 1}, 78, 2.0f);
+  Tensor sc = base.clone(), sg = on_gpu(base);
+  ops::sigmoid_row_gate(ys, gate, sc);
+  ops::sigmoid_row_gate(on_gpu(ys), on_gpu(gate), sg);
+  expect_close(sc, sg, kElementwise, "sigmoid_row_gate");
+  Tensor dys = Tensor::zeros({N, d}), dgs = Tensor::zeros({N, 1}), dyg2 = poisoned_gpu({N, d}),
+         dgg = poisoned_gpu({N, 1});
+  ops::sigmoid_row_gate_backward(ys, gate, d_out, dys, dgs);
+  ops::sigmoid_row_gate_backward(on_gpu(ys), on_gpu(gate), on_gpu(d_out), dyg2, dgg);
+  expect_close(dys, dyg2, kElementwise, "sigmoid_row_gate backward dy");
+  expect_close(dgs, dgg, kReduction, "sigmoid_row_gate backward dgate");
 }

@@ -179,6 +179,21 @@ TEST(OpBackward, SwiGlu) {
   expect_grad(dgu, fd_grad(swiglu, to_double(gu), to_double(dh)), "dgu");
 }
 
+TEST(OpBackward, ReluSquared) {
+  const int64_t count = 40;
+  auto u = randn(count, 26, 2.0f), dh = randn(count, 27);
+  std::vector<float> h(count, kNaN), du(count, kNaN);
+  ops::cpu::relu2_forward(u.data(), count, h.data());
+  for (int64_t i = 0; i < count; ++i) EXPECT_EQ(h[i], u[i] > 0 ? u[i] * u[i] : 0.0f);
+  ops::cpu::relu2_backward(u.data(), dh.data(), count, du.data());
+  auto relu2 = [&](const Vec& v) {
+    Vec out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i] > 0 ? v[i] * v[i] : 0.0;
+    return out;
+  };
+  expect_grad(du, fd_grad(relu2, to_double(u), to_double(dh)), "du");
+}
+
 TEST(OpBackward, Linear) {
   const int64_t n = 4, in = 7, out = 5;
   auto x = randn(n * in, 23), w = randn(out * in, 24), dy = randn(n * out, 25);

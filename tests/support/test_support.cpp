@@ -24,9 +24,15 @@ fs::path shared_dir() {
   const char* dir = std::getenv("S0_SHARED_DIR");
   return fs::path(dir && *dir ? dir : S0_SHARED_DIR);
 }
-fs::path fixture_model(const std::string& name) { return shared_dir() / "fixtures" / "models" / name; }
+// On a GPU machine scripts/pack-for-device.sh packs the project's fixtures beside the shared ones.
+fs::path fixture_model(const std::string& name) {
+  const fs::path shared = shared_dir() / "fixtures" / "models" / name;
+  const fs::path own = fs::path(S0_SOURCE_DIR) / "tests" / "fixtures" / "models" / name;
+  return fs::exists(shared) || !fs::exists(own) ? shared : own;
+}
 std::vector<std::string> fixture_model_names() {
-  return {"qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain"};
+  return {"qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain",
+          "qwen35-moe-text", "qwen35-moe-vl-tied", "qwen3-next", "bamba", "granite-h-moe-tied", "nemotron-h"};
 }
 
 TempDir::TempDir() {

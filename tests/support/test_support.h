@@ -15,8 +15,10 @@ namespace s0::test {
 namespace fs = std::filesystem;
 
 fs::path shared_dir();              // ../shared next to the checkout
-fs::path fixture_model(const std::string& name);  // shared/fixtures/models/<name>
-std::vector<std::string> fixture_model_names();   // the four shared model folders
+// shared/fixtures/models/<name>, or the project's own tests/fixtures/models/<name> (the families
+// made by scripts/make_family_fixtures.py).
+fs::path fixture_model(const std::string& name);
+std::vector<std::string> fixture_model_names();   // the four shared model folders, then the project's
 
 // A fresh empty directory under the system temp dir, removed when the object dies.
 class TempDir {

@@ -3,10 +3,11 @@
 // projection weights here (embedding and LM-head multipliers stay scalars: those weights may be
 // shared), so the forward is the family-neutral one.
 #include <cmath>
-#include <limits>
+#include <tuple>
 
 #include "core/error.h"
 #include "model/arch/hf_config.h"
+#include "model/arch/hybrid_layers.h"
 #include "model/arch/registry.h"
 #include "model/arch/weight_loader.h"
 
@@ -24,17 +25,6 @@ struct FalconConfig {
   double ssm_mult[5];
   double dt_min, dt_max;
 };
-
-std::vector<double> number_list(const Json& cfg, const char* key, size_t n, const std::string& origin) {
-  const Json& v = json_field(cfg, key, origin);
-  if (!v.is_array() || v.size() != n) fail(origin, ": ", key, " must be a list of ", n, " numbers");
-  std::vector<double> out;
-  for (const Json& x : v) {
-    if (!x.is_number()) fail(origin, ": ", key, " holds a non-number ", x.dump());
-    out.push_back(x.get<double>());
-  }
-  return out;
-}
 
 FalconConfig read_config(const Json& c, const std::string& o) {
   FalconConfig f{};
@@ -86,87 +76,52 @@ FalconConfig read_config(const Json& c, const std::string& o) {
   f.ssm_out_mult = json_number_or(c, "ssm_out_multiplier", 1.0, o);
   f.mlp_gate_mult = f.mlp_down_mult = 1.0;
   if (c.contains("mlp_multipliers") && !c["mlp_multipliers"].is_null()) {
-    auto m = number_list(c, "mlp_multipliers", 2, o);
+    auto m = hf_number_list(c, "mlp_multipliers", 2, o);
     f.mlp_gate_mult = m[0];
     f.mlp_down_mult = m[1];
   }
   for (double& m : f.ssm_mult) m = 1.0;
   if (c.contains("ssm_multipliers") && !c["ssm_multipliers"].is_null()) {
-    auto m = number_list(c, "ssm_multipliers", 5, o);
+    auto m = hf_number_list(c, "ssm_multipliers", 5, o);
     for (int k = 0; k < 5; ++k) f.ssm_mult[k] = m[k];
   }
-  f.dt_min = 0.0;
-  f.dt_max = std::numeric_limits<double>::infinity();
-  if (c.contains("time_step_limit") && !c["time_step_limit"].is_null()) {
-    auto lim = number_list(c, "time_step_limit", 2, o);
-    f.dt_min = lim[0];
-    f.dt_max = lim[1];
-  }
+  std::tie(f.dt_min, f.dt_max) = hf_time_step_limit(c, "time_step_limit", o);
   return f;
 }
 
 Mamba2Mixer load_mamba(WeightLoader& wl, const std::string& p, const FalconConfig& f) {
-  Mamba2Mixer m;
-  m.n_heads = f.m_heads;
-  m.head_dim = f.m_head_dim;
-  m.d_state = f.d_state;
-  m.n_groups = f.groups;
-  m.conv_kernel = f.conv_k;
-  m.dt_min = static_cast<float>(f.dt_min);
-  m.dt_max = static_cast<float>(f.dt_max);
-  m.norm_eps = static_cast<float>(f.eps);
-  const int64_t d = f.d_ssm, gn = f.groups * f.d_state, C = m.conv_dim();
-  const int64_t P = 2 * d + 2 * gn + f.m_heads;
-  Tensor w = wl.get(p + "in_proj.weight", {P, f.hidden});
-  Tensor b = wl.get_if(f.proj_bias, p + "in_proj.bias", {P});
+  const ops::GateOrder order = !f.mamba_norm          ? ops::GateOrder::GateOnly
+                               : f.norm_before_gate ? ops::GateOrder::NormThenGate
+                                                    : ops::GateOrder::GateThenNorm;
+  Mamba2Mixer m = load_mamba2_mixer(wl, p,
+                                    {f.hidden, f.m_heads, f.m_head_dim, f.d_state, f.groups, f.conv_k, f.proj_bias,
+                                     f.projectors_bias, f.conv_bias, order, f.d_ssm / f.groups, f.eps, f.dt_min,
+                                     f.dt_max});
   // zxbcdt = ((x * ssm_in) W^T + b) * mup, mup per block z | x | B | C | dt.
-  const int64_t bounds[6] = {0, d, 2 * d, 2 * d + gn, 2 * d + 2 * gn, P};
+  const int64_t d = f.d_ssm, gn = f.groups * f.d_state;
+  const int64_t bounds[6] = {0, d, 2 * d, 2 * d + gn, 2 * d + 2 * gn, m.in_proj.out};
   for (int k = 0; k < 5; ++k) {
-    scale_rows(w, bounds[k], bounds[k + 1], static_cast<float>(f.ssm_mult[k] * f.ssm_in_mult));
-    if (!b.empty()) scale_rows(b, bounds[k], bounds[k + 1], static_cast<float>(f.ssm_mult[k]));
+    scale_rows(m.in_proj.w, bounds[k], bounds[k + 1], static_cast<float>(f.ssm_mult[k] * f.ssm_in_mult));
+    if (!m.in_proj.b.empty()) scale_rows(m.in_proj.b, bounds[k], bounds[k + 1], static_cast<float>(f.ssm_mult[k]));
   }
-  m.in_proj = make_linear(std::move(w), std::move(b));
-  m.in_proj.precise = true;
-  m.conv_w = conv_weight(wl.get(p + "conv1d.weight", {C, 1, f.conv_k}));
-  m.conv_b = wl.get_if(f.conv_bias, p + "conv1d.bias", {C});
-  m.dt_bias = wl.get(p + "dt_bias", {f.m_heads});
-  m.neg_A = wl.get(p + "A_log", {f.m_heads});
-  for (int64_t i = 0; i < f.m_heads; ++i) m.neg_A.f32_mut()[i] = -std::exp(m.neg_A.f32()[i]);
-  m.D = wl.get(p + "D", {f.m_heads});
-  if (f.mamba_norm) {
-    m.norm_w = wl.get(p + "norm.weight", {d});
-    m.gate_order = f.norm_before_gate ? ops::GateOrder::NormThenGate : ops::GateOrder::GateThenNorm;
-  }
-  Tensor ow = wl.get(p + "out_proj.weight", {f.hidden, d});
-  Tensor ob = wl.get_if(f.projectors_bias, p + "out_proj.bias", {f.hidden});
-  scale_all(ow, static_cast<float>(f.ssm_out_mult));
-  scale_all(ob, static_cast<float>(f.ssm_out_mult));
-  m.out_proj = make_linear(std::move(ow), std::move(ob));
+  scale_all(m.out_proj.w, static_cast<float>(f.ssm_out_mult));
+  scale_all(m.out_proj.b, static_cast<float>(f.ssm_out_mult));
   return m;
 }
 
 AttentionMixer load_attention(WeightLoader& wl, const std::string& p, const FalconConfig& f) {
-  AttentionMixer m;
-  m.n_heads = f.heads;
-  m.n_kv_heads = f.kv_heads;
-  m.head_dim = f.head_dim;
-  m.rotary_dim = f.head_dim;
-  m.rope_theta = f.theta;
-  m.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(f.head_dim)));
+  AttentionMixer m = load_plain_attention(
+      wl, p,
+      {f.hidden, f.heads, f.kv_heads, f.head_dim, f.head_dim, f.attention_bias, f.theta,
+       1.0 / std::sqrt(static_cast<double>(f.head_dim))});
+  // attention_in_multiplier scales the input (weights only); key_multiplier scales k (weight and
+  // bias). in_proj rows: q, k, v.
   const int64_t q = f.heads * f.head_dim, kv = f.kv_heads * f.head_dim;
-  const bool ab = f.attention_bias;
-  Tensor wq = wl.get(p + "q_proj.weight", {q, f.hidden}), bq = wl.get_if(ab, p + "q_proj.bias", {q});
-  Tensor wk = wl.get(p + "k_proj.weight", {kv, f.hidden}), bk = wl.get_if(ab, p + "k_proj.bias", {kv});
-  Tensor wv = wl.get(p + "v_proj.weight", {kv, f.hidden}), bv = wl.get_if(ab, p + "v_proj.bias", {kv});
-  // attention_in_multiplier scales the input (weights only); key_multiplier scales k (weight and bias).
-  for (Tensor* t : {&wq, &wk, &wv}) scale_all(*t, static_cast<float>(f.attn_in_mult));
-  scale_all(wk, static_cast<float>(f.key_mult));
-  scale_all(bk, static_cast<float>(f.key_mult));
-  m.in_proj = make_linear(concat_rows({wq, wk, wv}), ab ? concat_rows({bq, bk, bv}) : Tensor());
-  Tensor wo = wl.get(p + "o_proj.weight", {f.hidden, q}), bo = wl.get_if(ab, p + "o_proj.bias", {f.hidden});
-  scale_all(wo, static_cast<float>(f.attn_out_mult));
-  scale_all(bo, static_cast<float>(f.attn_out_mult));
-  m.out_proj = make_linear(std::move(wo), std::move(bo));
+  scale_all(m.in_proj.w, static_cast<float>(f.attn_in_mult));
+  scale_rows(m.in_proj.w, q, q + kv, static_cast<float>(f.key_mult));
+  if (!m.in_proj.b.empty()) scale_rows(m.in_proj.b, q, q + kv, static_cast<float>(f.key_mult));
+  scale_all(m.out_proj.w, static_cast<float>(f.attn_out_mult));
+  scale_all(m.out_proj.b, static_cast<float>(f.attn_out_mult));
   return m;
 }
 
@@ -179,14 +134,7 @@ HybridModel load_falcon_h1(const Checkpoint& ck, const LoadOptions& options) {
   hf_check_silu(cfg, o);
   const FalconConfig f = read_config(cfg, o);
 
-  HybridModel model;
-  model.family = "falcon_h1";
-  model.architecture = cfg.contains("architectures") ? cfg["architectures"][0].get<std::string>() : model.family;
-  model.hidden = f.hidden;
-  model.vocab = f.vocab;
-  model.max_positions = json_int_or(cfg, "max_position_embeddings", 0, o);
-  model.norm_eps = static_cast<float>(f.eps);
-  model.eos_token_ids = hf_eos_ids(cfg, o);
+  HybridModel model = hybrid_model_shell(cfg, cfg, o, f.hidden, f.vocab, f.eps);
   model.embed_scale = static_cast<float>(f.embedding_mult);
   model.logit_scale = static_cast<float>(f.lm_head_mult);
 
@@ -218,8 +166,7 @@ HybridModel load_falcon_h1(const Checkpoint& ck, const LoadOptions& options) {
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("model.final_layernorm.weight", {f.hidden});
-  model.tied_embeddings = json_bool_or(cfg, "tie_word_embeddings", false, o);
-  model.lm_head = make_linear(model.tied_embeddings ? model.embed : wl.get("lm_head.weight", {f.vocab, f.hidden}));
+  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
   return model;
 }
 

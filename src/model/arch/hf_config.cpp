@@ -1,5 +1,7 @@
 #include "model/arch/hf_config.h"
 
+#include <limits>
+
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -51,6 +53,31 @@ void hf_check_architecture(const Json& cfg, const std::vector<std::string>& acce
   for (const std::string& a : accepted)
     if (a == arch) return;
   fail(origin, ": unknown architecture \"", arch, "\" for this model_type (supported: ", join(accepted, ", "), ")");
+}
+
+std::pair<int64_t, int64_t> hf_attention_heads(const Json& cfg, const std::string& origin) {
+  const int64_t heads = json_int(cfg, "num_attention_heads", origin);
+  const int64_t kv_heads = json_int_or(cfg, "num_key_value_heads", heads, origin);
+  if (heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0)
+    fail(origin, ": num_attention_heads ", heads, " is not a positive multiple of num_key_value_heads ", kv_heads);
+  return {heads, kv_heads};
+}
+
+std::vector<double> hf_number_list(const Json& cfg, const char* key, size_t n, const std::string& origin) {
+  const Json& v = json_field(cfg, key, origin);
+  if (!v.is_array() || v.size() != n) fail(origin, ": ", key, " must be a list of ", n, " numbers");
+  std::vector<double> out;
+  for (const Json& x : v) {
+    if (!x.is_number()) fail(origin, ": ", key, " holds a non-number ", x.dump());
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+std::pair<double, double> hf_time_step_limit(const Json& cfg, const char* key, const std::string& origin) {
+  if (!cfg.contains(key) || cfg[key].is_null()) return {0.0, std::numeric_limits<double>::infinity()};
+  const std::vector<double> lim = hf_number_list(cfg, key, 2, origin);
+  return {lim[0], lim[1]};
 }
 
 void hf_check_silu(const Json& cfg, const std::string& origin) {

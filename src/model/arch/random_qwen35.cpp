@@ -15,8 +15,8 @@ Json config_of(const Qwen35Dims& d) {
   Json types = Json::array();
   for (int64_t i = 0; i < d.layers; ++i)
     types.push_back((i + 1) % d.full_attention_interval == 0 ? "full_attention" : "linear_attention");
-  return {{"model_type", "qwen3_5_text"},
-          {"architectures", {"Qwen3_5ForCausalLM"}},
+  Json c = {{"model_type", d.experts > 0 ? "qwen3_5_moe_text" : "qwen3_5_text"},
+          {"architectures", {d.experts > 0 ? "Qwen3_5MoeForCausalLM" : "Qwen3_5ForCausalLM"}},
           {"hidden_act", "silu"},
           {"rms_norm_eps", 1e-6},
           {"linear_conv_kernel_dim", d.conv_kernel},
@@ -38,6 +38,21 @@ Json config_of(const Qwen35Dims& d) {
           {"tie_word_embeddings", d.tied},
           {"torch_dtype", d.dtype == DType::BF16 ? "bfloat16" : "float32"},
           {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 10000000.0}, {"partial_rotary_factor", d.partial_rotary}}}};
+  if (d.experts > 0) {
+    c["num_experts"] = d.experts;
+    c["num_experts_per_tok"] = d.experts_per_token;
+    c["moe_intermediate_size"] = d.moe_intermediate;
+    c["shared_expert_intermediate_size"] = d.shared_intermediate;
+  }
+  return c;
+}
+
+// SwiGLU MLP weights of width `inter` under prefix p.
+void mlp_weights(RandomWeights& f, std::map<std::string, Tensor>& w, const std::string& p, int64_t inter,
+                 const Qwen35Dims& d) {
+  w[p + "gate_proj.weight"] = f.normal({inter, d.hidden}, d.init_std);
+  w[p + "up_proj.weight"] = f.normal({inter, d.hidden}, d.init_std);
+  w[p + "down_proj.weight"] = f.normal({d.hidden, inter}, d.init_std);
 }
 
 }  // namespace
@@ -54,9 +69,16 @@ void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) 
     const std::string p = "model.layers." + std::to_string(i) + ".";
     w[p + "input_layernorm.weight"] = f.constant({d.hidden}, 0.0f);
     w[p + "post_attention_layernorm.weight"] = f.constant({d.hidden}, 0.0f);
-    w[p + "mlp.gate_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
-    w[p + "mlp.up_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
-    w[p + "mlp.down_proj.weight"] = f.normal({d.hidden, d.intermediate}, s);
+    if (d.experts > 0) {
+      // A wider router spreads the tokens over the experts, as trained routers do.
+      w[p + "mlp.gate.weight"] = f.normal({d.experts, d.hidden}, 1.0f);
+      for (int64_t e = 0; e < d.experts; ++e)
+        mlp_weights(f, w, p + "mlp.experts." + std::to_string(e) + ".", d.moe_intermediate, d);
+      mlp_weights(f, w, p + "mlp.shared_expert.", d.shared_intermediate, d);
+      w[p + "mlp.shared_expert_gate.weight"] = f.normal({1, d.hidden}, s);
+    } else {
+      mlp_weights(f, w, p + "mlp.", d.intermediate, d);
+    }
     if ((i + 1) % d.full_attention_interval == 0) {
       const std::string a = p + "self_attn.";
       // q_proj holds each head's query and output gate: 2 * heads * head_dim rows.

@@ -1,7 +1,9 @@
 #pragma once
 // A random Qwen3.5 (GatedDeltaNet 3 : 1 attention) checkpoint in the Hugging Face layout
 // (config.json + model.safetensors), for benchmarks and the demo: anything that needs a model of a
-// given shape without a download. Weights are small Gaussian noise, norms at their identity.
+// given shape without a download. Weights are small Gaussian noise, norms at their identity. With
+// experts > 0 it is a Qwen3.5-MoE (qwen3_5_moe_text): every layer's MLP a sparse MoE block with a
+// gated shared expert, experts one tensor each as the published checkpoints store them.
 #include <cstdint>
 #include <filesystem>
 
@@ -21,6 +23,8 @@ struct Qwen35Dims {
   bool tied = true;
   DType dtype = DType::BF16;  // BF16 or F32
   float init_std = 0.02f;
+  // Sparse MoE instead of the dense MLP when experts > 0.
+  int64_t experts = 0, experts_per_token = 8, moe_intermediate = 512, shared_intermediate = 512;
   // GatedDeltaNet A_log ~ uniform [min, max]: the decay rate of each head (HF initialises log [1, 16]).
   float a_log_min = 0.0f, a_log_max = 2.7725887f;
   uint64_t seed = 0;

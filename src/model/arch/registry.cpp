@@ -5,6 +5,8 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "io/meminfo.h"
+#include "model/arch/load_memory.h"
 
 namespace s0 {
 
@@ -13,7 +15,13 @@ const std::map<std::string, std::function<HybridModel(const Checkpoint&, const L
   static const std::map<std::string, std::function<HybridModel(const Checkpoint&, const LoadOptions&)>> f = {
       {"qwen3_5", load_qwen3_5},
       {"qwen3_5_text", load_qwen3_5},
+      {"qwen3_5_moe", load_qwen3_5_moe},
+      {"qwen3_5_moe_text", load_qwen3_5_moe},
+      {"qwen3_next", load_qwen3_next},
       {"falcon_h1", load_falcon_h1},
+      {"bamba", load_bamba},
+      {"granitemoehybrid", load_granitemoehybrid},
+      {"nemotron_h", load_nemotron_h},
   };
   return f;
 }
@@ -31,6 +39,7 @@ HybridModel load_model(const Checkpoint& ck, const LoadOptions& options) {
     for (const auto& kv : families()) known.push_back(kv.first);
     fail(ck.config_path(), ": unknown model_type \"", type, "\" (supported: ", join(known, ", "), ")");
   }
+  check_fits_in_memory(ck, options, available_memory_bytes());
   return it->second(ck, options);
 }
 

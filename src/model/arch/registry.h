@@ -22,6 +22,11 @@ HybridModel load_model(const Checkpoint& ck, const LoadOptions& options = {});
 
 // Family loaders (one file each in model/arch/).
 HybridModel load_qwen3_5(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_qwen3_5_moe(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_qwen3_next(const Checkpoint& ck, const LoadOptions& options);
 HybridModel load_falcon_h1(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_bamba(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_granitemoehybrid(const Checkpoint& ck, const LoadOptions& options);
+HybridModel load_nemotron_h(const Checkpoint& ck, const LoadOptions& options);
 
 }  // namespace s0

@@ -6,7 +6,7 @@
 
 namespace s0 {
 
-Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
+Tensor WeightLoader::checked(const std::string& name, const Shape& shape) {
   if (!ck_.has(name)) fail(ck_.weights_description(), ": missing tensor \"", name, "\"");
   const Shape& got = ck_.shape(name);
   if (got != shape)
@@ -15,8 +15,19 @@ Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
   Tensor t = ck_.tensor(name);
   model_.parameter_count += t.numel();
   model_.parameters_by_dtype[dtype_name(t.dtype())] += t.numel();
+  return t;
+}
+
+Tensor WeightLoader::get(const std::string& name, const Shape& shape) {
+  Tensor t = checked(name, shape);
   if (options_.keep_bf16_matrices && t.dtype() == DType::BF16 && t.rank() == 2) return t;
   return t.to_f32();
+}
+
+Tensor WeightLoader::get_mapped(const std::string& name, const Shape& shape) {
+  Tensor t = checked(name, shape);
+  const bool kept = t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16;
+  return kept ? t : t.to_f32();
 }
 
 Tensor WeightLoader::get_if(bool required, const std::string& name, const Shape& shape) {
@@ -62,6 +73,21 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   for (const Tensor& p : parts) {
     std::memcpy(dst, p.raw(), p.nbytes());
     dst += p.nbytes();
+  }
+  return out;
+}
+
+Tensor pick_rows(const Tensor& w, const std::vector<int64_t>& rows) {
+  // Moves bytes, so it serves float32 and bf16 weights alike.
+  const size_t row = static_cast<size_t>(w.rank() == 1 ? 1 : w.numel() / w.dim(0)) * dtype_size(w.dtype());
+  Shape shape = w.shape();
+  shape[0] = static_cast<int64_t>(rows.size());
+  Tensor out = Tensor::empty(shape, w.dtype());
+  const auto* src = static_cast<const char*>(w.raw());
+  auto* dst = static_cast<char*>(out.raw_mut());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= w.dim(0)) fail("internal: pick_rows row ", rows[i], " of ", w.dim(0));
+    std::memcpy(dst + i * row, src + static_cast<size_t>(rows[i]) * row, row);
   }
   return out;
 }

@@ -20,7 +20,7 @@ Layout layout(const Mamba2Mixer& m, const ops::Varlen& seqs) {
 
 RecurrentPipeline pipeline(const Mamba2Mixer& m) {
   return {m.in_proj, m.out_proj, m.conv_w, m.conv_b, m.d_ssm(), m.conv_dim(), 0, m.d_ssm(),
-          m.norm_w, m.d_ssm() / m.n_groups, m.gate_order, m.norm_eps};
+          m.norm_w, m.norm_group, m.gate_order, m.norm_eps};
 }
 
 // x [N, H, P], B and C [N, G, Ns]: the SSD's inputs, from the conv output.

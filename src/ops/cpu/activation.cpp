@@ -27,4 +27,14 @@ void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter,
   }
 }
 
+void relu2_forward(const float* u, int64_t count, float* h) {
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) h[i] = u[i] > 0.0f ? u[i] * u[i] : 0.0f;
+}
+
+void relu2_backward(const float* u, const float* dh, int64_t count, float* du) {
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) du[i] = u[i] > 0.0f ? 2.0f * u[i] * dh[i] : 0.0f;
+}
+
 }  // namespace s0::ops::cpu

@@ -21,4 +21,9 @@ void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h);
 // dgu[n, 2I] from dh[n, I] (gate and up recomputed from gu).
 void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu);
 
+// h[count] = relu(u)^2, the activation of Nemotron-H's non-gated MLP.
+void relu2_forward(const float* u, int64_t count, float* h);
+// du[count] from dh[count].
+void relu2_backward(const float* u, const float* dh, int64_t count, float* du);
+
 }  // namespace s0::ops::cpu

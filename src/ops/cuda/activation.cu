@@ -27,6 +27,17 @@ void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter,
       "swiglu_backward");
 }
 
+void relu2_forward(const float* u, int64_t count, float* h) {
+  for_each_cell(
+      1, count, [=] __device__(int64_t, int64_t i) { h[i] = u[i] > 0.0f ? u[i] * u[i] : 0.0f; }, "relu2_forward");
+}
+
+void relu2_backward(const float* u, const float* dh, int64_t count, float* du) {
+  for_each_cell(
+      1, count, [=] __device__(int64_t, int64_t i) { du[i] = u[i] > 0.0f ? 2.0f * u[i] * dh[i] : 0.0f; },
+      "relu2_backward");
+}
+
 void sigmoid_gate_forward(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, float* out) {
   for_each_cell(
       N, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = o[i * d + j] * sigmoid(gate[i * ld + j]); },

@@ -7,6 +7,8 @@ namespace s0::ops::cuda {
 
 void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h);
 void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu);
+void relu2_forward(const float* u, int64_t count, float* h);
+void relu2_backward(const float* u, const float* dh, int64_t count, float* du);
 
 // gate: d columns of rows `ld` apart; d_o may be dout itself.
 void sigmoid_gate_forward(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, float* out);

@@ -1,0 +1,24 @@
+#pragma once
+// A block's feed-forward part on its normalised input: the dense SwiGLU MLP (the shared expert of
+// an MoE block, then optionally scaled by its sigmoid gate) and the routed experts, each added to
+// the residual stream.
+#include "core/tensor.h"
+#include "model/layers/moe_layer.h"
+#include "model/model.h"
+#include "ops/varlen.h"
+
+namespace s0 {
+
+struct FfnSaved {
+  Tensor gu;            // [N, 2I] the dense MLP's input projection (empty without a dense MLP)
+  Tensor dense_out;     // [N, hidden] the gated shared expert's output before its gate
+  Tensor shared_logit;  // [N, 1] its gate logit
+  MoeSaved moe;
+};
+
+// residual[N, hidden] += ffn(h2[N, hidden]).
+void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& saved);
+// dh2[N, hidden] += the input gradient for d_out[N, hidden].
+void ffn_backward(const Block& blk, const ops::Varlen& seqs, const FfnSaved& saved, const Tensor& d_out, Tensor& dh2);
+
+}  // namespace s0

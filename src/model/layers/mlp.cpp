@@ -1,0 +1,58 @@
+#include "model/layers/mlp.h"
+
+#include "ops/activation.h"
+#include "ops/columns.h"
+
+namespace s0 {
+
+namespace {
+int64_t projection_width(const MlpWeights& w) {
+  return w.act == MlpActivation::SwiGLU ? 2 * w.down.in : w.down.in;
+}
+}  // namespace
+
+void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x, Tensor& y, bool add,
+                 Tensor& in_out) {
+  const int64_t rows = x.dim(0), I = w.down.in;
+  const Device dev = x.device();
+  in_out = Tensor::zeros({rows, projection_width(w)}, DType::F32, dev);
+  if (w.n_blocks == 1) {
+    ops::linear_forward(w.in[0], x, groups, in_out);
+  } else {
+    int64_t col = 0;
+    for (size_t b = 0; b < w.n_blocks; ++b) {
+      Tensor part = Tensor::zeros({rows, w.in[b].out}, DType::F32, dev);
+      ops::linear_forward(w.in[b], x, groups, part);
+      ops::scatter_columns(part, ops::columns(in_out, col, w.in[b].out));
+      col += w.in[b].out;
+    }
+  }
+  Tensor act = Tensor::zeros({rows, I}, DType::F32, dev);
+  if (w.act == MlpActivation::SwiGLU)
+    ops::swiglu_forward(in_out, act);
+  else
+    ops::relu2_forward(in_out, act);
+  ops::linear_forward(w.down, act, groups, y, add);
+}
+
+void mlp_backward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& in_out, const Tensor& dy, Tensor& dx,
+                  bool accumulate) {
+  const int64_t rows = dy.dim(0), I = w.down.in;
+  const Device dev = dy.device();
+  Tensor dact = Tensor::zeros({rows, I}, DType::F32, dev);
+  ops::linear_backward(w.down, dy, groups, dact);
+  Tensor d_in = Tensor::zeros({rows, projection_width(w)}, DType::F32, dev);
+  if (w.act == MlpActivation::SwiGLU)
+    ops::swiglu_backward(in_out, dact, d_in);
+  else
+    ops::relu2_backward(in_out, dact, d_in);
+  if (w.n_blocks == 1) return ops::linear_backward(w.in[0], d_in, groups, dx, accumulate);
+  int64_t col = 0;
+  for (size_t b = 0; b < w.n_blocks; ++b) {
+    const Tensor part = ops::copy_columns(ops::columns(d_in, col, w.in[b].out));
+    ops::linear_backward(w.in[b], part, groups, dx, accumulate || b > 0);
+    col += w.in[b].out;
+  }
+}
+
+}  // namespace s0

@@ -1,0 +1,150 @@
+#include "ops/cuda/moe.h"
+
+#include "ops/cuda/block_reduce.cuh"
+#include "ops/cuda/cells.cuh"
+#include "ops/cuda/check.h"
+#include "ops/cuda/pointwise.cuh"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+// One thread per row, in double as the CPU: the softmax, then the picks in decreasing order of
+// (probability, -index), each the best of the experts that order after the previous pick (so equal
+// probabilities go to the lower index first, as on the CPU and in torch.topk).
+__global__ void route_rows(const float* logits, int64_t N, int64_t E, int64_t k, bool normalize, float* probs,
+                           int64_t* experts, float* weights) {
+  const int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (t >= N) return;
+  const float* l = logits + t * E;
+  double top = l[0], sum = 0;
+  for (int64_t e = 1; e < E; ++e) top = fmax(top, double(l[e]));
+  for (int64_t e = 0; e < E; ++e) sum += exp(double(l[e]) - top);
+  for (int64_t e = 0; e < E; ++e) probs[t * E + e] = static_cast<float>(exp(double(l[e]) - top) / sum);
+  double prev = 0, chosen = 0;
+  int64_t prev_e = -1;
+  for (int64_t j = 0; j < k; ++j) {
+    int64_t best = -1;
+    double best_p = 0;
+    for (int64_t e = 0; e < E; ++e) {
+      const double p = exp(double(l[e]) - top) / sum;
+      const bool after_prev = prev_e < 0 || p < prev || (p == prev && e > prev_e);
+      if (after_prev && (best < 0 || p > best_p)) {
+        best = e;
+        best_p = p;
+      }
+    }
+    experts[t * k + j] = best;
+    weights[t * k + j] = static_cast<float>(best_p);
+    chosen += best_p;
+    prev = best_p;
+    prev_e = best;
+  }
+  if (normalize)
+    for (int64_t j = 0; j < k; ++j) {
+      const double p = exp(double(l[experts[t * k + j]]) - top) / sum;
+      weights[t * k + j] = static_cast<float>(p / chosen);
+    }
+}
+
+// One thread per row (k is small): ops/cpu/moe.cpp's route_top_k_backward.
+__global__ void route_rows_backward(const float* probs, const int64_t* experts, const float* weights,
+                                    const float* d_weights, int64_t N, int64_t E, int64_t k, bool normalize,
+                                    float* d_logits) {
+  const int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (t >= N) return;
+  const float* p = probs + t * E;
+  const int64_t* ex = experts + t * k;
+  const float* w = weights + t * k;
+  const float* dw = d_weights + t * k;
+  double wdw = 0, Z = 0, pdp = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    wdw += double(w[j]) * dw[j];
+    Z += p[ex[j]];
+  }
+  for (int64_t j = 0; j < k; ++j) pdp += p[ex[j]] * (normalize ? (dw[j] - wdw) / Z : double(dw[j]));
+  float* dl = d_logits + t * E;
+  for (int64_t e = 0; e < E; ++e) dl[e] = static_cast<float>(-p[e] * pdp);
+  for (int64_t j = 0; j < k; ++j) {
+    const double dp = normalize ? (dw[j] - wdw) / Z : double(dw[j]);
+    dl[ex[j]] = static_cast<float>(p[ex[j]] * (dp - pdp));
+  }
+}
+
+// Block i owns row i: dy = w * d_out[rows[i]], d_weights[slots[i]] = d_out[rows[i]] . y[i].
+__global__ void weighted_rows_backward(const float* y, const int64_t* rows, const float* weights, const int64_t* slots,
+                                       const float* d_out, int64_t d, float* dy, float* d_weights) {
+  const int64_t i = blockIdx.x;
+  const float w = weights[slots[i]];
+  const float* g = d_out + rows[i] * d;
+  double dot = 0;
+  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+    dy[i * d + c] = w * g[c];
+    dot += double(g[c]) * y[i * d + c];
+  }
+  dot = block_sum(dot);
+  if (threadIdx.x == 0) d_weights[slots[i]] = static_cast<float>(dot);
+}
+
+// Block t owns row t: dy = s * d_out, dgate = s (1 - s) d_out . y, s = sigmoid(gate[t]).
+__global__ void row_gate_backward(const float* y, const float* gate, const float* d_out, int64_t d, float* dy,
+                                  float* dgate) {
+  const int64_t t = blockIdx.x;
+  const double s = sigmoid(gate[t]);
+  double dot = 0;
+  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+    dy[t * d + c] = static_cast<float>(s * d_out[t * d + c]);
+    dot += double(d_out[t * d + c]) * y[t * d + c];
+  }
+  dot = block_sum(dot);
+  if (threadIdx.x == 0) dgate[t] = static_cast<float>(dot * s * (1.0 - s));
+}
+
+unsigned row_blocks(int64_t n) { return static_cast<unsigned>((n + 127) / 128); }
+
+}  // namespace
+
+void route_top_k(const float* logits, int64_t N, int64_t E, int64_t k, bool normalize, float* probs, int64_t* experts,
+                 float* weights) {
+  if (N == 0) return;
+  route_rows<<<row_blocks(N), 128>>>(logits, N, E, k, normalize, probs, experts, weights);
+  check_launch("route_top_k");
+}
+
+void route_top_k_backward(const float* probs, const int64_t* experts, const float* weights, const float* d_weights,
+                          int64_t N, int64_t E, int64_t k, bool normalize, float* d_logits) {
+  if (N == 0) return;
+  route_rows_backward<<<row_blocks(N), 128>>>(probs, experts, weights, d_weights, N, E, k, normalize, d_logits);
+  check_launch("route_top_k_backward");
+}
+
+void weighted_rows_add(const float* y, const int64_t* rows, const float* weights, const int64_t* slots, int64_t n,
+                       int64_t d, float* out) {
+  // Rows are distinct, so no two cells write the same element.
+  for_each_cell(
+      n, d, [=] __device__(int64_t i, int64_t c) { out[rows[i] * d + c] += weights[slots[i]] * y[i * d + c]; },
+      "weighted_rows_add");
+}
+
+void weighted_rows_add_backward(const float* y, const int64_t* rows, const float* weights, const int64_t* slots,
+                                const float* d_out, int64_t n, int64_t d, float* dy, float* d_weights) {
+  if (n == 0) return;
+  weighted_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(y, rows, weights, slots, d_out, d, dy,
+                                                                       d_weights);
+  check_launch("weighted_rows_add_backward");
+}
+
+void sigmoid_row_gate(const float* y, const float* gate, int64_t N, int64_t d, float* out) {
+  for_each_cell(
+      N, d, [=] __device__(int64_t t, int64_t c) { out[t * d + c] += sigmoid(gate[t]) * y[t * d + c]; },
+      "sigmoid_row_gate");
+}
+
+void sigmoid_row_gate_backward(const float* y, const float* gate, const float* d_out, int64_t N, int64_t d, float* dy,
+                               float* dgate) {
+  if (N == 0) return;
+  row_gate_backward<<<static_cast<unsigned>(N), row_threads(d)>>>(y, gate, d_out, d, dy, dgate);
+  check_launch("sigmoid_row_gate_backward");
+}
+
+}  // namespace s0::ops::cuda
