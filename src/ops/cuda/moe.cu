@@ -4,6 +4,7 @@
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
+#include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
@@ -107,14 +108,15 @@ unsigned row_blocks(int64_t n) { return static_cast<unsigned>((n + 127) / 128); 
 void route_top_k(const float* logits, int64_t N, int64_t E, int64_t k, bool normalize, float* probs, int64_t* experts,
                  float* weights) {
   if (N == 0) return;
-  route_rows<<<row_blocks(N), 128>>>(logits, N, E, k, normalize, probs, experts, weights);
+  route_rows<<<row_blocks(N), 128, 0, stream()>>>(logits, N, E, k, normalize, probs, experts, weights);
   check_launch("route_top_k");
 }
 
 void route_top_k_backward(const float* probs, const int64_t* experts, const float* weights, const float* d_weights,
                           int64_t N, int64_t E, int64_t k, bool normalize, float* d_logits) {
   if (N == 0) return;
-  route_rows_backward<<<row_blocks(N), 128>>>(probs, experts, weights, d_weights, N, E, k, normalize, d_logits);
+  route_rows_backward<<<row_blocks(N), 128, 0, stream()>>>(probs, experts, weights, d_weights, N, E, k, normalize,
+                                                           d_logits);
   check_launch("route_top_k_backward");
 }
 
@@ -129,8 +131,8 @@ void weighted_rows_add(const float* y, const int64_t* rows, const float* weights
 void weighted_rows_add_backward(const float* y, const int64_t* rows, const float* weights, const int64_t* slots,
                                 const float* d_out, int64_t n, int64_t d, float* dy, float* d_weights) {
   if (n == 0) return;
-  weighted_rows_backward<<<static_cast<unsigned>(n), row_threads(d)>>>(y, rows, weights, slots, d_out, d, dy,
-                                                                       d_weights);
+  weighted_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(
+      y, rows, weights, slots, d_out, d, dy, d_weights);
   check_launch("weighted_rows_add_backward");
 }
 
@@ -143,7 +145,7 @@ void sigmoid_row_gate(const float* y, const float* gate, int64_t N, int64_t d, f
 void sigmoid_row_gate_backward(const float* y, const float* gate, const float* d_out, int64_t N, int64_t d, float* dy,
                                float* dgate) {
   if (N == 0) return;
-  row_gate_backward<<<static_cast<unsigned>(N), row_threads(d)>>>(y, gate, d_out, d, dy, dgate);
+  row_gate_backward<<<static_cast<unsigned>(N), row_threads(d), 0, stream()>>>(y, gate, d_out, d, dy, dgate);
   check_launch("sigmoid_row_gate_backward");
 }
 
