@@ -78,13 +78,12 @@ s0::cli::Runner setup(CLI::App& app) {
     for (const auto& [dt, n] : m.parameters_by_dtype) stored.push_back(dt + " " + with_commas(n));
     const std::string dtypes = s0::join(stored, ", ");
     std::printf("stored dtypes:     %s\n", dtypes.c_str());
-    const std::string cpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cpu(), std::nullopt));
-    const std::string gpu = s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices));
-    std::printf("weights in memory: CPU %s (float32); GPU %s (matrices %s)\n", cpu.c_str(), gpu.c_str(),
-                matrices ? s0::dtype_name(*matrices) : "as stored");
     // What a CPU load allocates beyond the mapped files (checked against MemAvailable before loading).
     std::printf("CPU load takes:    %s (routed experts stay mapped)\n",
                 s0::bytes_text(s0::load_bytes(s0::Checkpoint::open(*dir))).c_str());
+    std::printf("GPU weights take:  %s (matrices %s)\n",
+                s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices)).c_str(),
+                matrices ? s0::dtype_name(*matrices) : "as stored");
     return 0;
   };
 }

@@ -97,7 +97,7 @@ TEST(Usage, DtypeIsBf16OrF32AndTheCpuRefusesBf16) {
                      "--dtype bf16: the CPU computes with float32 weights");
   const test::CliResult f32 = test::run_s0({"info", model()});
   ASSERT_EQ(f32.status, 0) << f32.err;
-  EXPECT_NE(f32.out.find("GPU "), std::string::npos) << f32.out;
+  EXPECT_NE(f32.out.find("GPU weights take:  "), std::string::npos) << f32.out;
   EXPECT_NE(f32.out.find("(matrices as stored)"), std::string::npos) << f32.out;
   const test::CliResult bf16 = test::run_s0({"info", "--dtype", "bf16", model()});
   ASSERT_EQ(bf16.status, 0) << bf16.err;
