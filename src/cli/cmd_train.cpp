@@ -131,7 +131,7 @@ s0::cli::Runner setup(CLI::App& app) {
       std::fflush(stdout);
       // The last good states are always on disk, then the optimizer that continues from them.
       save(states);
-      s0::write_optimizer(out, {adam, opt.layers, s0::trained_states_digest(model, states, opt.layers), data_digest});
+      s0::write_optimizer(out, adam, opt.layers, s0::trained_states_digest(model, states, opt.layers), data_digest);
       log.append({{"step", rep.step},
                   {"loss", rep.mean_loss},
                   {"objective", rep.objective},

@@ -13,34 +13,32 @@ Adam::Adam(const AdamConfig& cfg, const std::vector<Tensor>& params, const AdamS
       fits = static_cast<int64_t>(resume->m[k].size()) == params[k].numel() &&
              static_cast<int64_t>(resume->v[k].size()) == params[k].numel();
     if (!fits) fail("internal: resumed Adam moments do not match the parameters");
-    t_ = resume->t;
-    m_ = resume->m;
-    v_ = resume->v;
+    s_ = *resume;
     return;
   }
   for (const Tensor& p : params) {
-    m_.emplace_back(static_cast<size_t>(p.numel()), 0.0);
-    v_.emplace_back(static_cast<size_t>(p.numel()), 0.0);
+    s_.m.emplace_back(static_cast<size_t>(p.numel()), 0.0);
+    s_.v.emplace_back(static_cast<size_t>(p.numel()), 0.0);
   }
 }
 
 double Adam::step(std::vector<Tensor>& params, std::vector<Tensor>& grads) {
-  if (params.size() != grads.size() || params.size() != m_.size()) fail("internal: Adam parameter count changed");
+  if (params.size() != grads.size() || params.size() != s_.m.size()) fail("internal: Adam parameter count changed");
   double sq = 0;
   for (const Tensor& g : grads)
     for (int64_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(g.f32()[i]) * g.f32()[i];
   const double norm = std::sqrt(sq);
   const double coef = cfg_.grad_clip > 0 ? std::min(1.0, cfg_.grad_clip / (norm + 1e-6)) : 1.0;
-  ++t_;
-  const double bc1 = 1.0 - std::pow(cfg_.beta1, t_), bc2 = 1.0 - std::pow(cfg_.beta2, t_);
+  const int t = ++s_.t;
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, t), bc2 = 1.0 - std::pow(cfg_.beta2, t);
   for (size_t k = 0; k < params.size(); ++k) {
     float* p = params[k].f32_mut();
     float* g = grads[k].f32_mut();
     for (int64_t i = 0; i < params[k].numel(); ++i) {
       const double gi = g[i] * coef;
       g[i] = static_cast<float>(gi);
-      double& m = m_[k][static_cast<size_t>(i)];
-      double& v = v_[k][static_cast<size_t>(i)];
+      double& m = s_.m[k][static_cast<size_t>(i)];
+      double& v = s_.v[k][static_cast<size_t>(i)];
       m = cfg_.beta1 * m + (1.0 - cfg_.beta1) * gi;
       v = cfg_.beta2 * v + (1.0 - cfg_.beta2) * gi * gi;
       p[i] = static_cast<float>(p[i] - cfg_.lr * (m / bc1) / (std::sqrt(v / bc2) + cfg_.eps));

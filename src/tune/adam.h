@@ -29,13 +29,13 @@ class Adam {
   // Clips `grads` in place (as the library does before stepping) and updates `params`.
   // Returns the total gradient norm before clipping.
   double step(std::vector<Tensor>& params, std::vector<Tensor>& grads);
-  int steps_taken() const { return t_; }
-  AdamState state() const { return {t_, m_, v_}; }
+  int steps_taken() const { return s_.t; }
+  // The live state (no copy: the moments are as large as the trained states, twice over, in double).
+  const AdamState& state() const { return s_; }
 
  private:
   AdamConfig cfg_;
-  std::vector<std::vector<double>> m_, v_;
-  int t_ = 0;
+  AdamState s_;
 };
 
 }  // namespace s0

@@ -45,20 +45,21 @@ std::string examples_digest(const std::vector<Example>& examples) {
   return content_digest(bytes);
 }
 
-void write_optimizer(const std::filesystem::path& dir, const SavedOptimizer& saved) {
+void write_optimizer(const std::filesystem::path& dir, const AdamState& adam, const std::vector<int>& layers,
+                     const std::string& states_digest, const std::string& data_digest) {
   std::map<std::string, Tensor> tensors;
-  std::string layers;
-  for (size_t k = 0; k < saved.layers.size(); ++k) {
-    const std::string layer = std::to_string(saved.layers[k]);
-    tensors["m." + layer] = doubles(saved.adam.m.at(k));
-    tensors["v." + layer] = doubles(saved.adam.v.at(k));
-    layers += (k ? "," : "") + layer;
+  std::string layer_list;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const std::string layer = std::to_string(layers[k]);
+    tensors["m." + layer] = doubles(adam.m.at(k));
+    tensors["v." + layer] = doubles(adam.v.at(k));
+    layer_list += (k ? "," : "") + layer;
   }
   write_safetensors(dir / kOptimizerFile, tensors,
-                    {{kStepKey, std::to_string(saved.adam.t)},
-                     {kLayersKey, layers},
-                     {kStatesKey, saved.states_digest},
-                     {kDataKey, saved.data_digest}});
+                    {{kStepKey, std::to_string(adam.t)},
+                     {kLayersKey, layer_list},
+                     {kStatesKey, states_digest},
+                     {kDataKey, data_digest}});
 }
 
 SavedOptimizer read_optimizer(const std::filesystem::path& dir) {

@@ -25,8 +25,10 @@ std::string trained_states_digest(const HybridModel& model, const StateSet& stat
 // Digest of the examples as training sees them (token ids and prompt lengths, in order).
 std::string examples_digest(const std::vector<Example>& examples);
 
-// Atomic; `states` are the ones the adapter in `dir` holds.
-void write_optimizer(const std::filesystem::path& dir, const SavedOptimizer& saved);
+// Atomic. `adam` holds the moments of `layers` in that order; the digests are those of the states the
+// adapter in `dir` holds and of the data.
+void write_optimizer(const std::filesystem::path& dir, const AdamState& adam, const std::vector<int>& layers,
+                     const std::string& states_digest, const std::string& data_digest);
 // Fails with one line naming the file when it is absent or malformed.
 SavedOptimizer read_optimizer(const std::filesystem::path& dir);
 
