@@ -3,12 +3,13 @@
 // of a decode step (the weight bytes a step reads over the memory's bandwidth: on the CPU the
 // machine's measured streaming read; on a GPU the card's nominal 3.35 TB/s for an H100 and 4.8 TB/s
 // for an H200, both printed; name the card). An adapter only changes the state the recurrent layers
-// start from at prefill, so the two columns should agree within noise. On a GPU the weight matrices
-// are bf16, and a second column times the model's forward alone over the same decode step
-// (no token picking, no scheduler), which bounds what the rest of a step costs.
+// start from at prefill, so the two rows should agree within noise. On a GPU the weight matrices
+// are bf16, and more columns time the model's forward alone over the same decode step (no token
+// picking, no scheduler): per step from an idle GPU, the host's time to queue it, and the time in
+// attention and in recurrent blocks (each with its MLP), the GPU synchronised around every block.
 //
 //   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
-//                            [--model DIR]
+//                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
 // Without --model the random checkpoint of the shape shared by the model benchmarks is used
 // (written once to the temp folder).
 #include <chrono>
@@ -26,7 +27,12 @@
 #include "generate/generator.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
+#include "model/forward.h"
 #include "ops/device_runtime.h"
+#include "ops/rows.h"
+#if S0_HAVE_CUDA
+#include <cuda_profiler_api.h>
+#endif
 
 namespace {
 
@@ -84,9 +90,18 @@ std::vector<std::vector<int64_t>> bench_prompts(const s0::HybridModel& model, in
   return prompts;
 }
 
-// Seconds per forward of one decode step of `batch` sequences (one token each, after a 16-token
-// prefill), the model alone: no sampling, no scheduler; the GPU is synchronised around the steps.
-double forward_step_seconds(const s0::HybridModel& model, int batch, int steps) {
+struct ForwardTiming {
+  double step_s = 0;   // per step, from an idle GPU to the step's end
+  double issue_s = 0;  // per step, the host's time to queue it (near step_s: the host is the bound)
+  double attention_s = 0, recurrent_s = 0;  // the blocks of each kind (mixer and MLP), one step
+};
+
+// One decode step of `batch` sequences (one token each, after a 16-token prefill), the model
+// alone: no sampling, no scheduler. Each step starts on an idle GPU; one more runs block by block,
+// synchronised around each, to split the time between attention and recurrent blocks. With
+// `profile`, one more step runs between cudaProfilerStart and Stop (for `ncu --profile-from-start
+// off`: the kernels of exactly one decode step).
+ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile) {
   std::vector<size_t> mixers;
   for (const s0::Block& b : model.blocks) mixers.push_back(b.mixers.size());
   std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers));
@@ -102,20 +117,50 @@ double forward_step_seconds(const s0::HybridModel& model, int batch, int steps) 
   run(bench_prompts(model, batch));
   const std::vector<std::vector<int64_t>> step(static_cast<size_t>(batch), std::vector<int64_t>{1});
   run(step);  // warm-up
-  s0::ops::synchronize(model.device());
-  const auto t = Clock::now();
-  for (int s = 0; s < steps; ++s) run(step);
-  s0::ops::synchronize(model.device());
-  return seconds_since(t) / steps;
+  ForwardTiming f;
+  for (int s = 0; s < steps; ++s) {
+    s0::ops::synchronize(model.device());
+    const auto t = Clock::now();
+    run(step);
+    f.issue_s += seconds_since(t) / steps;
+    s0::ops::synchronize(model.device());
+    f.step_s += seconds_since(t) / steps;
+  }
+  const s0::PackedBatch packed = s0::PackedBatch::from_sequences(step, {}, cache_ptrs);
+  s0::Tensor x = s0::ops::gather_rows(model.embed, packed.tokens, model.embed_scale);
+  for (const s0::Block& blk : model.blocks) {
+    s0::BlockSaved saved;
+    s0::ops::synchronize(model.device());
+    const auto t = Clock::now();
+    s0::block_forward(blk, model, packed, x, saved, false, nullptr);
+    s0::ops::synchronize(model.device());
+    const bool attention = !blk.mixers.empty() && std::holds_alternative<s0::AttentionMixer>(blk.mixers[0]);
+    (attention ? f.attention_s : f.recurrent_s) += seconds_since(t);
+  }
+  for (s0::SequenceCache& c : caches) c.length += 1;
+#if S0_HAVE_CUDA
+  if (profile) {
+    s0::ops::synchronize(model.device());
+    cudaProfilerStart();
+    run(step);
+    s0::ops::synchronize(model.device());
+    cudaProfilerStop();
+  }
+#else
+  (void)profile;
+#endif
+  return f;
 }
 
 // Seconds per decode step of `batch` sequences: the time from the first token of sequence 0 (the
 // end of the prefill) to its last, over `steps` steps, after a warm-up run.
-double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter) {
+double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter,
+                           const s0::SamplingOptions& sampling) {
   std::vector<s0::GenerationRequest> reqs;
   const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch);
   for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
   s0::GenerationOptions o;
+  o.sampling = sampling;
   o.batch = batch;
   o.max_new_tokens = 2;
   s0::generate(model, reqs, o);
@@ -133,6 +178,8 @@ double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, c
 int main(int argc, char** argv) {
   std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg;
   int steps = 8;
+  bool profile = false;
+  s0::SamplingOptions sampling;  // greedy unless --temperature
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--device") device_name = value;
@@ -140,6 +187,9 @@ int main(int argc, char** argv) {
     else if (flag == "--steps") steps = std::atoi(value.c_str());
     else if (flag == "--batches") batches_arg = value;
     else if (flag == "--model") model_dir = value;
+    else if (flag == "--profile") profile = value == "1";
+    else if (flag == "--temperature") sampling.temperature = std::atof(value.c_str());
+    else if (flag == "--top-p") sampling.top_p = std::atof(value.c_str());
     else {
       std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -147,7 +197,7 @@ int main(int argc, char** argv) {
   }
   if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1) {
     std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
-                         "[--model DIR]\n");
+                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1]\n");
     return 2;
   }
   try {
@@ -190,16 +240,21 @@ int main(int argc, char** argv) {
       floors.push_back({"H100 3.35 TB/s", bytes / 3.35e12});
       floors.push_back({"H200 4.8 TB/s", bytes / 4.8e12});
     }
+    if (sampling.temperature > 0)
+      std::printf("tokens sampled at temperature %g, top-p %g\n", sampling.temperature, sampling.top_p);
+    else
+      std::printf("tokens picked greedily\n");
     for (const auto& [name, f] : floors)
       std::printf("floor (%s): %.2f ms per step, %.1f steps/s\n", name.c_str(), f * 1e3, 1.0 / f);
-    std::printf("%-6s %-14s %10s %10s %12s %12s\n", "batch", "initial state", "ms/step", "tokens/s", "x floor",
-                "forward ms");
+    std::printf("%-6s %-14s %10s %10s %10s %11s %10s %10s %10s\n", "batch", "initial state", "ms/step", "tokens/s",
+                "x floor", "forward ms", "queued ms", "attn ms", "recur ms");
     for (int batch : batches) {
-      const double forward_s = device.is_cpu() ? 0.0 : forward_step_seconds(model, batch, steps);
+      const ForwardTiming f = device.is_cpu() ? ForwardTiming{} : forward_step_seconds(model, batch, steps, profile);
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
-        const double s = decode_step_seconds(model, batch, steps, init);
-        std::printf("%-6d %-14s %10.2f %10.1f %12.2f %12.2f\n", batch, init ? "adapter" : "zero (none)", s * 1e3,
-                    batch / s, s / floors.front().second, forward_s * 1e3);
+        const double s = decode_step_seconds(model, batch, steps, init, sampling);
+        std::printf("%-6d %-14s %10.2f %10.1f %10.2f %11.2f %10.2f %10.2f %10.2f\n", batch,
+                    init ? "adapter" : "zero (none)", s * 1e3, batch / s, s / floors.front().second, f.step_s * 1e3,
+                    f.issue_s * 1e3, f.attention_s * 1e3, f.recurrent_s * 1e3);
         std::fflush(stdout);
       }
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -38,25 +39,43 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   if (greedy()) return argmax(logits, vocab);
   if (vocab > ops::kMaxSampledVocab)
     fail("internal: sampling from ", vocab, " tokens (at most ", ops::kMaxSampledVocab, ")");
-  // Candidates from most to least likely (ties by id, so the order is fully determined).
-  std::vector<int64_t> ids(static_cast<size_t>(vocab));
-  for (int64_t i = 0; i < vocab; ++i) ids[i] = i;
-  auto more_likely = [&](int64_t a, int64_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  // Tokens as keys that sort from most to least likely, ties by id, so the order is fully
+  // determined: the logit's bits made order-preserving and inverted, above the id. -0 becomes +0
+  // first (the two compare equal). Plain integers sort several times faster than ids compared
+  // through their logits, which matters for flat rows whose nucleus is most of the vocabulary.
+  std::vector<uint64_t> keys(static_cast<size_t>(vocab));
+  for (int64_t i = 0; i < vocab; ++i) {
+    uint32_t bits;
+    const float v = logits[i] + 0.0f;
+    std::memcpy(&bits, &v, sizeof bits);
+    const uint32_t ascending = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+    keys[i] = static_cast<uint64_t>(~ascending) << 32 | static_cast<uint64_t>(i);
+  }
+  auto id_of = [](uint64_t key) { return static_cast<int64_t>(key & 0xffffffffu); };
   const float top = logits[argmax(logits, vocab)];
   const int64_t k = options_.kept_by_top_k(vocab);
-  if (k < vocab) {
-    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), more_likely);
-    ids.resize(static_cast<size_t>(k));
-  }
+  if (k < vocab) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
+  const auto set_end = keys.begin() + k;  // the top-k set (all tokens when k = vocab)
   uint64_t total = 0;
-  for (int64_t id : ids) total += ops::sampling_weight(logits[id], top, options_.temperature);
-  // Only the prefix the draw reaches needs sorting: ever longer prefixes are sorted (each the same
-  // as a full sort's) until one covers it.
+  for (auto it = keys.begin(); it != set_end; ++it)
+    total += ops::sampling_weight(logits[id_of(*it)], top, options_.temperature);
+  // Only the prefix the draw reaches needs sorting: ever longer prefixes are put in place until one
+  // covers it. A short one by a heap over the rest (a peaked row needs no more); a long one
+  // partitioned off, then sorted.
+  std::vector<int64_t> ids;
   std::vector<float> prefix_logits;
   for (int64_t n = std::min<int64_t>(k, 64);; n = std::min(k, 8 * n)) {
-    std::partial_sort(ids.begin(), ids.begin() + n, ids.end(), more_likely);
-    prefix_logits.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) prefix_logits[i] = logits[ids[i]];
+    const auto sorted = keys.begin() + static_cast<std::ptrdiff_t>(ids.size());
+    if (n <= 4096) {
+      std::partial_sort(sorted, keys.begin() + n, set_end);
+    } else {
+      if (n < k) std::nth_element(sorted, keys.begin() + n, set_end);
+      std::sort(sorted, keys.begin() + n);
+    }
+    for (auto it = sorted; it != keys.begin() + n; ++it) {
+      ids.push_back(id_of(*it));
+      prefix_logits.push_back(logits[ids.back()]);
+    }
     if (const std::optional<int64_t> token = draw({ids.data(), prefix_logits.data(), n, total, n == k})) return *token;
   }
 }

@@ -148,7 +148,7 @@ TEST(GpuGenerate, RandomModelMatchesTheCpuAndMixedAdaptersMatchAlone) {
           diff = std::max(diff, std::abs(static_cast<double>(x[j]) - y[j]));
           scale = std::max(scale, std::abs(static_cast<double>(y[j])));
         }
-        EXPECT_LE(diff, 1e-5 * scale) << "sequence " << i << " step " << s;
+        EXPECT_LE(diff, 1e-4 * scale) << "sequence " << i << " step " << s;
       }
     }
   }
