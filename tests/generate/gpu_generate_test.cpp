@@ -21,7 +21,8 @@ using namespace s0;
 namespace {
 
 // Logits [rows, vocab] with ties (quarter steps) and both zeros; even rows peaked, odd rows flat
-// (their nucleus runs past the GPU's candidates at top_p 1, so the whole-row path is taken too).
+// (at top_p 1 and no top_k their nucleus is most of the 3001 tokens, past the GPU's 1024
+// candidates, so such rows take the whole-row path).
 Tensor test_logits(int64_t rows, int64_t vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);
   Tensor t = Tensor::zeros({rows, vocab});
@@ -66,7 +67,6 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
   const std::vector<SamplingOptions> settings = {
       {0.0, 1.0, 0, 0},  {1.0, 1.0, 0, 0},   {0.7, 0.9, 0, 0},  {1.3, 0.95, 40, 0},
       {2.0, 1.0, 1, 0},  {0.5, 1e-9, 0, 0},  {1.0, 0.5, 3000, 0}, {4.0, 1.0, 2000, 0}};
-  int64_t host_rows_copied = 0;
   for (uint64_t seed = 0; seed < 6; ++seed) {
     const Tensor cpu = test_logits(rows, vocab, seed), gpu = test::on_gpu(cpu);
     std::vector<TokenSampler> on_cpu, on_gpu;
@@ -75,8 +75,6 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
       o.seed = seed;
       on_cpu.emplace_back(o, static_cast<uint64_t>(r));
       on_gpu.emplace_back(o, static_cast<uint64_t>(r));
-      // A flat row at top_p 1 without top_k has more than kGpuCandidates tokens to draw from.
-      if (r % 2 == 1 && o.temperature > 0 && o.top_p == 1.0 && o.top_k == 0) ++host_rows_copied;
     }
     std::vector<TokenSampler*> a, b;
     for (int64_t r = 0; r < rows; ++r) {
@@ -85,7 +83,6 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
     }
     for (int step = 0; step < 5; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(cpu, a)) << "seed " << seed;
   }
-  EXPECT_GT(host_rows_copied, 0);
 }
 
 // Greedy tokens on the GPU (float32) are the CPU's, on every fixture, up to a step where the CPU's
