@@ -1,11 +1,17 @@
-// Decode speed with and without an S0 adapter on one batch, at batch 1 and 16, on a random model
-// of Qwen3.5-0.8B's shape, next to the memory-bandwidth floor of a decode step (the bytes of
-// weights a step reads divided by the machine's measured streaming-read bandwidth). An adapter
-// only changes the state the recurrent layers start from at prefill, so the two columns should
-// agree within noise.
+// Decode speed with and without an S0 adapter, on a random model of Qwen3.5-0.8B's shape (CPU, the
+// default) or Qwen3.5-4B's (`--shape 4b`, the GPU's benchmark), next to the memory-bandwidth floor
+// of a decode step (the weight bytes a step reads over the memory's bandwidth: on the CPU the
+// machine's measured streaming read; on a GPU the card's nominal 3.35 TB/s for an H100 and 4.8 TB/s
+// for an H200, both printed; name the card). An adapter only changes the state the recurrent layers
+// start from at prefill, so the two rows should agree within noise. On a GPU the weight matrices
+// are bf16, and more columns time the model's forward alone over the same decode step (no token
+// picking, no scheduler): per step from an idle GPU, the host's time to queue it, and the time in
+// attention and in recurrent blocks (each with its MLP), the GPU synchronised around every block.
 //
-//   build/bench/decode_bench [steps=8] [model_dir]
-// Without model_dir the random checkpoint shared by the model benchmarks is used (written once).
+//   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
+//                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
+// Without --model the random checkpoint of the shape shared by the model benchmarks is used
+// (written once to the temp folder).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,11 +19,20 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "generate/generator.h"
 #include "bench/model_bench_common.h"
+#include "core/error.h"
+#include "generate/generator.h"
 #include "model/arch/registry.h"
+#include "model/model_on_device.h"
+#include "model/forward.h"
+#include "ops/device_runtime.h"
+#include "ops/rows.h"
+#if S0_HAVE_CUDA
+#include <cuda_profiler_api.h>
+#endif
 
 namespace {
 
@@ -48,11 +63,11 @@ double read_bandwidth() {
   return best;
 }
 
-// Bytes of weight matrices one decode step reads: every Linear once (float32; precise layers read
-// the float32 copy too), the LM head included; the embedding is a row lookup.
+// Bytes of weight matrices one decode step reads: every Linear once (in its dtype where the model
+// is), the LM head included; the embedding is a row lookup.
 double weight_bytes_per_step(const s0::HybridModel& m) {
-  double floats = static_cast<double>(m.lm_head.w.numel());
-  auto linear = [&](const s0::Linear& l) { floats += static_cast<double>(l.w.numel()); };
+  double bytes = static_cast<double>(m.lm_head.w.nbytes());
+  auto linear = [&](const s0::Linear& l) { bytes += static_cast<double>(l.w.nbytes()); };
   for (const s0::Block& b : m.blocks) {
     linear(b.gate_up);
     linear(b.down);
@@ -62,19 +77,90 @@ double weight_bytes_per_step(const s0::HybridModel& m) {
         linear(mixer.out_proj);
       }, mx);
   }
-  return floats * sizeof(float);
+  return bytes;
+}
+
+std::vector<std::vector<int64_t>> bench_prompts(const s0::HybridModel& model, int batch) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (int i = 0; i < batch; ++i) {
+    std::vector<int64_t> prompt;
+    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
+    prompts.push_back(prompt);
+  }
+  return prompts;
+}
+
+struct ForwardTiming {
+  double step_s = 0;   // per step, from an idle GPU to the step's end
+  double issue_s = 0;  // per step, the host's time to queue it (near step_s: the host is the bound)
+  double attention_s = 0, recurrent_s = 0;  // the blocks of each kind (mixer and MLP), one step
+};
+
+// One decode step of `batch` sequences (one token each, after a 16-token prefill), the model
+// alone: no sampling, no scheduler. Each step starts on an idle GPU; one more runs block by block,
+// synchronised around each, to split the time between attention and recurrent blocks. With
+// `profile`, one more step runs between cudaProfilerStart and Stop (for `ncu --profile-from-start
+// off`: the kernels of exactly one decode step).
+ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile) {
+  std::vector<size_t> mixers;
+  for (const s0::Block& b : model.blocks) mixers.push_back(b.mixers.size());
+  std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers));
+  std::vector<s0::SequenceCache*> cache_ptrs;
+  for (s0::SequenceCache& c : caches) cache_ptrs.push_back(&c);
+  auto run = [&](const std::vector<std::vector<int64_t>>& inputs) {
+    const s0::PackedBatch packed = s0::PackedBatch::from_sequences(inputs, {}, cache_ptrs);
+    s0::ForwardOptions fo;
+    for (int i = 0; i < batch; ++i) fo.logit_rows.push_back(packed.begin(i) + packed.length(i) - 1);
+    s0::forward(model, packed, fo);
+    for (size_t i = 0; i < caches.size(); ++i) caches[i].length += static_cast<int64_t>(inputs[i].size());
+  };
+  run(bench_prompts(model, batch));
+  const std::vector<std::vector<int64_t>> step(static_cast<size_t>(batch), std::vector<int64_t>{1});
+  run(step);  // warm-up
+  ForwardTiming f;
+  for (int s = 0; s < steps; ++s) {
+    s0::ops::synchronize(model.device());
+    const auto t = Clock::now();
+    run(step);
+    f.issue_s += seconds_since(t) / steps;
+    s0::ops::synchronize(model.device());
+    f.step_s += seconds_since(t) / steps;
+  }
+  const s0::PackedBatch packed = s0::PackedBatch::from_sequences(step, {}, cache_ptrs);
+  s0::Tensor x = s0::ops::gather_rows(model.embed, packed.tokens, model.embed_scale);
+  for (const s0::Block& blk : model.blocks) {
+    s0::BlockSaved saved;
+    s0::ops::synchronize(model.device());
+    const auto t = Clock::now();
+    s0::block_forward(blk, model, packed, x, saved, false, nullptr);
+    s0::ops::synchronize(model.device());
+    const bool attention = !blk.mixers.empty() && std::holds_alternative<s0::AttentionMixer>(blk.mixers[0]);
+    (attention ? f.attention_s : f.recurrent_s) += seconds_since(t);
+  }
+  for (s0::SequenceCache& c : caches) c.length += 1;
+#if S0_HAVE_CUDA
+  if (profile) {
+    s0::ops::synchronize(model.device());
+    cudaProfilerStart();
+    run(step);
+    s0::ops::synchronize(model.device());
+    cudaProfilerStop();
+  }
+#else
+  (void)profile;
+#endif
+  return f;
 }
 
 // Seconds per decode step of `batch` sequences: the time from the first token of sequence 0 (the
 // end of the prefill) to its last, over `steps` steps, after a warm-up run.
-double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter) {
+double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter,
+                           const s0::SamplingOptions& sampling) {
   std::vector<s0::GenerationRequest> reqs;
-  for (int i = 0; i < batch; ++i) {
-    std::vector<int64_t> prompt;
-    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
-    reqs.push_back({prompt, adapter, static_cast<uint64_t>(i)});
-  }
+  const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch);
+  for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
   s0::GenerationOptions o;
+  o.sampling = sampling;
   o.batch = batch;
   o.max_new_tokens = 2;
   s0::generate(model, reqs, o);
@@ -90,33 +176,91 @@ double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, c
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int steps = argc > 1 ? std::atoi(argv[1]) : 8;
-  const std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2]) : s0::bench::qwen35_08b_dir();
-  const s0::HybridModel model = s0::load_model(dir);
-
-  s0::StateSet adapter;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> noise(0.0f, 0.05f);
-  for (const s0::RecurrentLayer& r : model.recurrent) {
-    s0::Tensor t = s0::Tensor::zeros(r.state_shape);
-    for (int64_t i = 0; i < t.numel(); ++i) t.f32_mut()[i] = noise(rng);
-    adapter.states.push_back(t);
-  }
-
-  const double bytes = weight_bytes_per_step(model), bw = read_bandwidth();
-  const double floor_s = bytes / (bw * 1e9);
-  std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of float32 weights read per decode step\n",
-              model.blocks.size(), static_cast<long long>(model.hidden), static_cast<long long>(model.vocab),
-              bytes / 1e9);
-  std::printf("streaming read bandwidth %.1f GB/s -> floor %.1f ms per step (%.2f steps/s)\n", bw, floor_s * 1e3,
-              1.0 / floor_s);
-  std::printf("%-6s %-16s %12s %12s %14s\n", "batch", "initial state", "ms/step", "tokens/s", "x floor (time)");
-  for (int batch : {1, 16})
-    for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), static_cast<const s0::StateSet*>(&adapter)}) {
-      const double s = decode_step_seconds(model, batch, steps, init);
-      std::printf("%-6d %-16s %12.1f %12.2f %14.2f\n", batch, init ? "adapter" : "zero (none)", s * 1e3, batch / s,
-                  s / floor_s);
-      std::fflush(stdout);
+  std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg;
+  int steps = 8;
+  bool profile = false;
+  s0::SamplingOptions sampling;  // greedy unless --temperature
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--device") device_name = value;
+    else if (flag == "--shape") shape = value;
+    else if (flag == "--steps") steps = std::atoi(value.c_str());
+    else if (flag == "--batches") batches_arg = value;
+    else if (flag == "--model") model_dir = value;
+    else if (flag == "--profile") profile = value == "1";
+    else if (flag == "--temperature") sampling.temperature = std::atof(value.c_str());
+    else if (flag == "--top-p") sampling.top_p = std::atof(value.c_str());
+    else {
+      std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
+      return 2;
     }
+  }
+  if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1) {
+    std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
+                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1]\n");
+    return 2;
+  }
+  try {
+    const s0::Device device = s0::parse_device(device_name, "--device");
+    s0::ops::activate_device(device);
+    std::vector<int> batches;
+    for (size_t at = 0; at < batches_arg.size();) {
+      const size_t comma = std::min(batches_arg.find(',', at), batches_arg.size());
+      batches.push_back(std::atoi(batches_arg.substr(at, comma - at).c_str()));
+      at = comma + 1;
+    }
+    if (batches.empty()) batches = device.is_cpu() ? std::vector<int>{1, 16} : std::vector<int>{1, 8, 64};
+    const std::filesystem::path dir = !model_dir.empty() ? std::filesystem::path(model_dir)
+                                      : shape == "4b"    ? s0::bench::qwen35_4b_dir()
+                                                         : s0::bench::qwen35_08b_dir();
+    const auto t0 = Clock::now();
+    const s0::HybridModel model =
+        device.is_cpu() ? s0::load_model(dir) : s0::load_model_on(dir, device, s0::DType::BF16);
+    std::printf("loaded %s in %.1f s\n", dir.c_str(), seconds_since(t0));
+
+    s0::StateSet adapter;
+    std::mt19937 rng(1);
+    std::normal_distribution<float> noise(0.0f, 0.05f);
+    for (const s0::RecurrentLayer& r : model.recurrent) {
+      s0::Tensor t = s0::Tensor::zeros(r.state_shape);
+      for (int64_t i = 0; i < t.numel(); ++i) t.f32_mut()[i] = noise(rng);
+      adapter.states.push_back(t.to(device));
+    }
+
+    const double bytes = weight_bytes_per_step(model);
+    std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of weights read per decode step (%s matrices)\n",
+                model.blocks.size(), static_cast<long long>(model.hidden), static_cast<long long>(model.vocab),
+                bytes / 1e9, device.is_cpu() ? "float32" : "bf16");
+    std::vector<std::pair<std::string, double>> floors;  // name, seconds per step
+    if (device.is_cpu()) {
+      const double bw = read_bandwidth();
+      std::printf("streaming read bandwidth %.1f GB/s\n", bw);
+      floors.push_back({"measured", bytes / (bw * 1e9)});
+    } else {
+      floors.push_back({"H100 3.35 TB/s", bytes / 3.35e12});
+      floors.push_back({"H200 4.8 TB/s", bytes / 4.8e12});
+    }
+    if (sampling.temperature > 0)
+      std::printf("tokens sampled at temperature %g, top-p %g\n", sampling.temperature, sampling.top_p);
+    else
+      std::printf("tokens picked greedily\n");
+    for (const auto& [name, f] : floors)
+      std::printf("floor (%s): %.2f ms per step, %.1f steps/s\n", name.c_str(), f * 1e3, 1.0 / f);
+    std::printf("%-6s %-14s %10s %10s %10s %11s %10s %10s %10s\n", "batch", "initial state", "ms/step", "tokens/s",
+                "x floor", "forward ms", "queued ms", "attn ms", "recur ms");
+    for (int batch : batches) {
+      const ForwardTiming f = device.is_cpu() ? ForwardTiming{} : forward_step_seconds(model, batch, steps, profile);
+      for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
+        const double s = decode_step_seconds(model, batch, steps, init, sampling);
+        std::printf("%-6d %-14s %10.2f %10.1f %10.2f %11.2f %10.2f %10.2f %10.2f\n", batch,
+                    init ? "adapter" : "zero (none)", s * 1e3, batch / s, s / floors.front().second, f.step_s * 1e3,
+                    f.issue_s * 1e3, f.attention_s * 1e3, f.recurrent_s * 1e3);
+        std::fflush(stdout);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "decode_bench: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

@@ -62,21 +62,14 @@ int main(int argc, char** argv) {
   const Device gpu = Device::cuda(0);
   ops::activate_device(gpu);
 
-  const auto dir = std::filesystem::temp_directory_path() / ("s0-bench-" + shape + "-" + std::to_string(layers));
-  if (!std::filesystem::exists(dir / "model.safetensors")) {
-    std::printf("writing the random %s-shaped checkpoint to %s ...\n", shape.c_str(), dir.c_str());
-    std::fflush(stdout);
-    if (shape == "qwen35-4b") {
-      Qwen35Dims d;
-      d.hidden = 2560;
-      d.layers = layers;
-      d.intermediate = 9216;
-      d.linear_k_heads = 16;
-      d.linear_v_heads = 32;
-      d.heads = 16;
-      d.kv_heads = 4;
-      write_random_qwen35(dir, d);
-    } else {
+  std::filesystem::path dir;
+  if (shape == "qwen35-4b") {
+    dir = bench::qwen35_4b_dir(layers);
+  } else {
+    dir = std::filesystem::temp_directory_path() / ("s0-bench-" + shape + "-" + std::to_string(layers));
+    if (!std::filesystem::exists(dir / "model.safetensors")) {
+      std::printf("writing the random %s-shaped checkpoint to %s ...\n", shape.c_str(), dir.c_str());
+      std::fflush(stdout);
       FalconH1Dims d;
       d.layers = layers;
       write_random_falcon_h1(dir, d);

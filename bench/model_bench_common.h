@@ -29,6 +29,24 @@ inline std::filesystem::path random_qwen35_dir(const std::string& name, const Qw
 // The benchmark model of the 0.8B shape (BF16, ~1.6 GB).
 inline std::filesystem::path qwen35_08b_dir() { return random_qwen35_dir("s0-bench-qwen35-0.8b", Qwen35Dims{}); }
 
+// Qwen3.5-4B's shape: hidden 2560, 32 layers (24 GatedDeltaNet, 3:1 with attention), attention 16
+// query / 4 KV heads of dim 256 with partial rotary 0.25, linear attention 16 key / 32 value heads of
+// dim 128, conv 4, MLP 9216, vocab 248320 tied (BF16, ~8.4 GB); `layers` fewer for quick runs.
+inline Qwen35Dims qwen35_4b_dims(int64_t layers = 32) {
+  Qwen35Dims d;
+  d.hidden = 2560;
+  d.layers = layers;
+  d.intermediate = 9216;
+  d.linear_k_heads = 16;
+  d.linear_v_heads = 32;
+  d.heads = 16;
+  d.kv_heads = 4;
+  return d;
+}
+inline std::filesystem::path qwen35_4b_dir(int64_t layers = 32) {
+  return random_qwen35_dir("s0-bench-qwen35-4b-" + std::to_string(layers), qwen35_4b_dims(layers));
+}
+
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/generation_flags.h"
 #include "core/error.h"
@@ -18,7 +19,7 @@ namespace {
 
 Runner setup(CLI::App& app) {
   struct Options {
-    std::string model, adapter, prompt, prompts;
+    std::string model, adapter, prompt, prompts, device, dtype;
     std::optional<double> alpha;
     bool chat = false, no_thinking = false;
     std::vector<std::string> stop;
@@ -39,6 +40,8 @@ Runner setup(CLI::App& app) {
   app.add_flag("--no-thinking", o->no_thinking, "with --chat: enable_thinking = false");
   app.add_option("--stop", o->stop, "stop at this text (repeatable); it is not printed");
   o->flags.declare(app);
+  add_device_option(app, o->device, "the model runs and tokens are picked");
+  add_dtype_option(app, o->dtype);
   return [o, one, many] {
     const bool single = one->count() > 0;
     if (!single && many->count() == 0) fail("give --prompt TEXT or --prompts FILE.jsonl");
@@ -49,7 +52,7 @@ Runner setup(CLI::App& app) {
                                return l.adapter.has_value();
                              });
     if (o->alpha && !any_adapter) fail("--alpha scales an adapter's states: add --adapter DIR");
-    ModelSession session(o->model);
+    ModelSession session(o->model, activated_device(o->device), matrix_dtype(o->dtype));
     TextOptions to;
     to.generation = o->flags.options(session.eos_ids());
     to.stop = o->stop;

@@ -2,6 +2,7 @@
 // per problem, the model session produces them. Neither layer knows the other.
 #include <cstdio>
 
+#include "cli/device_option.h"
 #include "cli/harness_options.h"
 #include "generate/model_session.h"
 
@@ -10,7 +11,7 @@ namespace s0::cli {
 CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
   return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
-    ModelSession session(model);
+    ModelSession session(model, activated_device(device), matrix_dtype(dtype));
     const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
     TextOptions to;
     to.generation = generation.options(session.eos_ids());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "cli/device_option.h"
 #include "cli/generation_flags.h"
 #include "cli/model_folder.h"
 #include "cli/validators.h"
@@ -27,7 +28,7 @@ constexpr const char* kCompletionsHelp =
 constexpr double kMaxProgramSeconds = 3600;
 
 struct HarnessOptions {
-  std::string benchmark, data, completions, split, model, adapter;
+  std::string benchmark, data, completions, split, model, adapter, device, dtype;
   std::optional<double> alpha;
   int64_t samples = 1;  // completions generated per problem
   GenerationFlags generation;
@@ -52,6 +53,8 @@ struct HarnessOptions {
     add_adapter_options(app, adapter, alpha, "with --model: S0 adapter the generation starts from");
     app.add_option("--samples", samples, "with --model: completions generated per problem")->capture_default_str();
     generation.declare(app);
+    add_device_option(app, device, "the model generates (with --model)");
+    add_dtype_option(app, dtype);
     app.add_option("--workers", workers,
                    cat("programs run in parallel, 1 to ", max_workers(), " (default: one per core)"));
     app.add_option("--timeout", timeout, "wall-clock seconds per HumanEval program")->capture_default_str()
@@ -70,6 +73,9 @@ struct HarnessOptions {
     if (!adapter.empty() && model.empty())
       fail("--adapter applies to generation with --model; with --completions the outputs are already given");
     if (samples < 1) fail("--samples must be at least 1, got ", samples);
+    if ((!device.empty() || !dtype.empty()) && model.empty())
+      fail(device.empty() ? "--dtype" : "--device",
+           " applies to generation with --model; with --completions nothing runs a model");
     CompletionFileRun run;
     run.benchmark = parse_benchmark(benchmark);
     run.data = data;

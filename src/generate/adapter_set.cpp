@@ -3,13 +3,21 @@
 #include "io/adapter_file.h"
 #include "io/hf_cache.h"
 #include "adapter/adapter.h"
+#include "ops/device_runtime.h"
 
 namespace s0 {
 
 StateSet load_activated_adapter(const HybridModel& model, const std::string& dir, std::optional<double> alpha) {
   const AdapterFile file = read_adapter(resolve_model_folder(dir));
   check_adapter_matches(file, model, dir);
-  return activate_adapter(file, model, alpha);
+  StateSet states = activate_adapter(file, model, alpha);
+  if (model.device().is_cpu()) return states;
+  // The states go where the model is, once; the calling thread (an HTTP handler, say) may not have
+  // made that GPU current yet.
+  ops::activate_device(model.device());
+  for (Tensor& s : states.states)
+    if (!s.empty()) s = s.to(model.device());
+  return states;
 }
 
 const StateSet* AdapterSet::get(const std::string& dir, std::optional<double> alpha) {

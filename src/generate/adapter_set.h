@@ -13,7 +13,8 @@
 namespace s0 {
 
 // Reads the adapter in `dir` (a folder or hub repo id), checks it fits `model` (the error names
-// what differs) and activates it at `alpha` (null = its own or the family default).
+// what differs) and activates it at `alpha` (null = its own or the family default), on the model's
+// device.
 StateSet load_activated_adapter(const HybridModel& model, const std::string& dir, std::optional<double> alpha = {});
 
 class AdapterSet {

@@ -1,6 +1,7 @@
 #include "generate/batch_engine.h"
 
 #include "core/error.h"
+#include "ops/device_runtime.h"
 
 namespace s0 {
 
@@ -53,6 +54,7 @@ BatchEngine::Load BatchEngine::load() const {
 }
 
 void BatchEngine::loop() {
+  ops::activate_device(model_.device());  // a GPU is current per thread; this one runs the steps
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || !cancels_.empty() || !scheduler_.idle(); });

@@ -1,7 +1,8 @@
 #pragma once
-// A model folder opened for generation: the weights, the tokenizer, the chat template (read when
-// first needed), the EOS ids and the adapters loaded so far. Commands that generate (`s0
-// generate`, `s0 collect`, `s0 eval`, `s0 demo`) open one and ask it for text.
+// A model folder opened for generation: the weights (on the CPU or a GPU), the tokenizer, the chat
+// template (read when first needed), the EOS ids and the adapters loaded so far. Commands that
+// generate (`s0 generate`, `s0 collect`, `s0 eval`, `s0 demo`, `s0 serve`) open one and ask it for
+// text.
 #include <filesystem>
 #include <optional>
 
@@ -12,7 +13,10 @@ namespace s0 {
 
 class ModelSession {
  public:
-  explicit ModelSession(const std::filesystem::path& dir);
+  // The model on `device` (already activated, ops/device_runtime.h) with its matrices in
+  // `matrices` there (model/model_on_device.h; unset: as the checkpoint stores them).
+  explicit ModelSession(const std::filesystem::path& dir, Device device = Device::cpu(),
+                        std::optional<DType> matrices = std::nullopt);
   ModelSession(const ModelSession&) = delete;
   ModelSession& operator=(const ModelSession&) = delete;
 

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <vector>
 
 #include "core/error.h"
+#include "ops/sampling_weight.h"
 
 namespace s0 {
 
@@ -33,47 +36,71 @@ TokenSampler::TokenSampler(const SamplingOptions& options, uint64_t stream)
     : options_(options), rng_(mix(mix(options.seed) ^ stream)) {}
 
 int64_t TokenSampler::next(const float* logits, int64_t vocab) {
-  if (options_.temperature == 0.0) return argmax(logits, vocab);
-  // Candidates from most to least likely (ties by id, so the order is fully determined).
-  std::vector<int64_t> ids(static_cast<size_t>(vocab));
-  for (int64_t i = 0; i < vocab; ++i) ids[i] = i;
-  auto more_likely = [&](int64_t a, int64_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  const double top = *std::max_element(logits, logits + vocab);
-  auto weight = [&](int64_t id) { return std::exp((logits[id] - top) / options_.temperature); };
-  const int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
-  if (k < vocab) {
-    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), more_likely);
-    ids.resize(static_cast<size_t>(k));
+  if (greedy()) return argmax(logits, vocab);
+  if (vocab > ops::kMaxSampledVocab)
+    fail("internal: sampling from ", vocab, " tokens (at most ", ops::kMaxSampledVocab, ")");
+  // Tokens as keys that sort from most to least likely, ties by id, so the order is fully
+  // determined: the logit's bits made order-preserving and inverted, above the id. -0 becomes +0
+  // first (the two compare equal). Plain integers sort several times faster than ids compared
+  // through their logits, which matters for flat rows whose nucleus is most of the vocabulary.
+  std::vector<uint64_t> keys(static_cast<size_t>(vocab));
+  for (int64_t i = 0; i < vocab; ++i) {
+    uint32_t bits;
+    const float v = logits[i] + 0.0f;
+    std::memcpy(&bits, &v, sizeof bits);
+    const uint32_t ascending = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+    keys[i] = static_cast<uint64_t>(~ascending) << 32 | static_cast<uint64_t>(i);
   }
-  double total = 0;
-  for (int64_t id : ids) total += weight(id);
-  // Nucleus: the shortest most-likely prefix whose probability reaches top_p. Only that prefix
-  // needs sorting; it is found by sorting ever longer prefixes (each the same as a full sort's).
-  int64_t keep = std::min<int64_t>(k, 64);
-  double kept = 0;
-  for (;;) {
-    std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(), more_likely);
-    kept = 0;
-    int64_t i = 0;
-    for (; i < keep; ++i) {
-      kept += weight(ids[i]);
-      if (kept >= options_.top_p * total) break;
+  auto id_of = [](uint64_t key) { return static_cast<int64_t>(key & 0xffffffffu); };
+  const float top = logits[argmax(logits, vocab)];
+  const int64_t k = options_.kept_by_top_k(vocab);
+  if (k < vocab) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
+  const auto set_end = keys.begin() + k;  // the top-k set (all tokens when k = vocab)
+  uint64_t total = 0;
+  for (auto it = keys.begin(); it != set_end; ++it)
+    total += ops::sampling_weight(logits[id_of(*it)], top, options_.temperature);
+  // Only the prefix the draw reaches needs sorting: ever longer prefixes are put in place until one
+  // covers it. A short one by a heap over the rest (a peaked row needs no more); a long one
+  // partitioned off, then sorted.
+  std::vector<int64_t> ids;
+  std::vector<float> prefix_logits;
+  for (int64_t n = std::min<int64_t>(k, 64);; n = std::min(k, 8 * n)) {
+    const auto sorted = keys.begin() + static_cast<std::ptrdiff_t>(ids.size());
+    if (n <= 4096) {
+      std::partial_sort(sorted, keys.begin() + n, set_end);
+    } else {
+      if (n < k) std::nth_element(sorted, keys.begin() + n, set_end);
+      std::sort(sorted, keys.begin() + n);
     }
-    if (i < keep) {
-      keep = i + 1;
-      break;
+    for (auto it = sorted; it != keys.begin() + n; ++it) {
+      ids.push_back(id_of(*it));
+      prefix_logits.push_back(logits[ids.back()]);
     }
-    if (keep == k) break;
-    keep = std::min(k, 8 * keep);
+    if (const std::optional<int64_t> token = draw({ids.data(), prefix_logits.data(), n, total, n == k})) return *token;
   }
-  // 53 random bits -> a uniform double in [0, 1): the same draw on every platform.
-  double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * kept;
+}
+
+std::optional<int64_t> TokenSampler::draw(const Candidates& c) {
+  if (greedy() || c.count < 1) fail("internal: a draw needs a temperature and at least one candidate");
+  const float top = c.logits[0];
+  auto weight = [&](int64_t i) { return ops::sampling_weight(c.logits[i], top, options_.temperature); };
+  // Nucleus: the shortest most likely prefix whose weight reaches top_p of the total.
+  const double reach = options_.top_p * static_cast<double>(c.total);
+  uint64_t kept = 0;
+  int64_t keep = 0;
+  while (keep < c.count) {
+    kept += weight(keep++);
+    if (static_cast<double>(kept) >= reach) break;
+  }
+  if (static_cast<double>(kept) < reach && !c.all) return std::nullopt;
+  // A uniform integer in [0, kept) from 64 random bits: the same draw on every platform.
+  uint64_t u = static_cast<uint64_t>((static_cast<unsigned __int128>(rng_()) * kept) >> 64);
   for (int64_t i = 0; i < keep; ++i) {
-    const double p = weight(ids[i]);
-    if (u < p) return ids[i];
-    u -= p;
+    const uint64_t w = weight(i);
+    if (u < w) return c.ids[i];
+    u -= w;
   }
-  return ids[keep - 1];
+  return c.ids[keep - 1];
 }
 
 }  // namespace s0

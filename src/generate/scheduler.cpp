@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "generate/next_tokens.h"
 #include "model/forward.h"
+#include "ops/sampling_weight.h"
 
 namespace s0 {
 
@@ -19,6 +21,9 @@ const char* finish_reason_name(FinishReason r) {
 void validate_sequence(const HybridModel& model, const SequenceSpec& spec, const std::string& what) {
   if (spec.max_new_tokens < 1) fail("max_new_tokens must be at least 1, got ", spec.max_new_tokens);
   spec.sampling.validate();
+  if (spec.sampling.temperature > 0 && model.vocab > ops::kMaxSampledVocab)
+    fail("sampling supports vocabularies up to ", ops::kMaxSampledVocab, " tokens; this model has ", model.vocab,
+         " (use greedy decoding, temperature 0)");
   const std::vector<int64_t>& p = spec.prompt;
   if (p.empty()) fail(what, " is empty: generation needs at least one token to start from");
   if (model.max_positions > 0 && static_cast<int64_t>(p.size()) > model.max_positions)
@@ -133,15 +138,18 @@ void Scheduler::step() {
   }
   const ForwardOutput fwd = forward(model_, batch, fo);
   for (size_t i = 0; i < fed.size(); ++i) fed[i]->cache.length += static_cast<int64_t>(inputs[i].size());
-  // Sampling runs on the host (on the CPU this is the forward's own tensor, no copy).
-  const Tensor logits = fwd.logits.to(Device::cpu());
+  std::vector<TokenSampler*> samplers;
+  for (Sequence* s : sampling) samplers.push_back(&s->sampler);
+  const std::vector<int64_t> tokens = next_tokens(fwd.logits, samplers);
 
   for (size_t r = 0; r < sampling.size(); ++r) {
     Sequence& s = *sampling[r];
     Generation& g = s.out;
-    const float* row = logits.f32() + static_cast<int64_t>(r) * model_.vocab;
-    if (s.spec.keep_logits) g.logits.emplace_back(row, row + model_.vocab);
-    const int64_t token = s.sampler.next(row, model_.vocab);
+    if (s.spec.keep_logits) {  // on the CPU the forward's own row, no copy
+      const Tensor row = fwd.logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
+      g.logits.emplace_back(row.f32(), row.f32() + model_.vocab);
+    }
+    const int64_t token = tokens[r];
     const std::vector<int64_t>& eos = s.spec.eos_ids;
     if (std::find(eos.begin(), eos.end(), token) != eos.end()) {
       g.finish = FinishReason::eos;

@@ -10,7 +10,8 @@
 // of `prefill_chunk` from its start, whatever else runs. So what a sequence produces depends only
 // on its prompt, adapter, sampling options, stream and the chunk size -- not on when it joined.
 //
-// Device-neutral: the forward dispatches on the model's device; nothing here is CPU-specific.
+// Device-neutral: the forward dispatches on the model's device, and so does picking the tokens
+// (next_tokens.h: on a GPU the logits stay there); nothing here is CPU-specific.
 // Single-threaded: callbacks run inside step(); BatchEngine (batch_engine.h) drives one from a thread.
 #include <cstdint>
 #include <deque>

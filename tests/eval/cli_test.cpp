@@ -200,6 +200,10 @@ TEST(Cli, ClearErrors) {
                                   (dir / "d.jsonl").string(), "--report", report, "--adapter", dir.path().string()});
   EXPECT_EQ(model.status, 1);
   EXPECT_NE(model.err.find("--adapter applies to generation with --model"), std::string::npos);
+  test::CliResult device = run_s0({"eval", "--benchmark", "gsm8k", "--data", data, "--completions",
+                                   (dir / "d.jsonl").string(), "--report", report, "--device", "cpu"});
+  EXPECT_EQ(device.status, 1);
+  EXPECT_NE(device.err.find("--device applies to generation with --model"), std::string::npos) << device.err;
   EXPECT_FALSE(std::filesystem::exists(report));
 }
 

@@ -98,6 +98,12 @@ TEST_F(CliModel, BadInput) {
                         "outside the vocabulary");
   test::write_text(tmp / "bad.jsonl", "{\"text\": \"hi\"}\n");
   expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompts", path("bad.jsonl")}), "line 1");
+  // A GPU this machine lacks (or a build without CUDA), and bf16 weights on the CPU.
+  expect_one_line_error(test::run_s0({"generate", "--model", model, "--prompt", "hi", "--device", "cuda:7"}),
+                        "cuda:7: ");
+  expect_one_line_error(
+      test::run_s0({"generate", "--model", model, "--prompt", "hi", "--device", "cpu", "--dtype", "bf16"}),
+      "--dtype bf16: the CPU computes with float32 weights");
 }
 
 TEST(Demo, TrainsAnAdapterThatChangesTheOutput) {

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "ops/gpu_compare.h"
 #include "serve/serve_support.h"
 #include "serve/served_model.h"
 
@@ -133,7 +134,8 @@ TEST(ServeCli, BadFlagsAreOneLineErrors) {
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   };
-  expect_error({"serve", "--model", folder.model, "--device", "cuda"}, "GPU serving is not built yet");
+  expect_error({"serve", "--model", folder.model, "--device", "cuda:7"}, "cuda:7: ");  // no such GPU, or no CUDA
+  expect_error({"serve", "--model", folder.model, "--device", "cpu", "--dtype", "bf16"}, "--dtype bf16");
   expect_error({"serve", "--model", folder.model, "--adapter", "warm"}, "expected NAME=DIR");
   expect_error({"serve", "--model", folder.model, "--adapter", "x=/nonexistent/adapter"}, "adapter x");
   const test::TempDir other;
@@ -146,3 +148,24 @@ TEST(ServeCli, BadFlagsAreOneLineErrors) {
 }
 
 }  // namespace
+
+// `s0 serve --device cuda` answers a completion with the text `s0 generate --device cuda` gives.
+TEST(ServeCli, AnswersOnTheGpu) {
+  S0_REQUIRE_GPU();
+  const test::ModelFolder folder;
+  const test::CliResult cli = test::run_s0({"generate", "--device", "cuda", "--dtype", "f32", "--model", folder.model,
+                                            "--adapter", folder.warm, "--prompt", "go on", "--max-new-tokens", "40"});
+  ASSERT_EQ(cli.status, 0) << cli.err;
+  const std::string want = cli.out.substr(0, cli.out.size() - 1);
+  ServeProcess server({"--model", folder.model, "--adapter", "warm=" + folder.warm, "--port", "0", "--device", "cuda",
+                       "--dtype", "f32"});
+  const int port = server.port();
+  ASSERT_GT(port, 0);
+  const test::HttpReply r = test::http_post(
+      port, "/v1/completions", {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 40}, {"temperature", 0}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["choices"][0]["text"].get<std::string>(), want);
+  EXPECT_FALSE(want.empty());
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(30s), 0);
+}

@@ -52,8 +52,10 @@ struct Case {
 // What `s0 generate` prints for a case (its streamed text, without the final newline), choice by
 // choice: choice i is line i of a --prompts file holding the prompt n times.
 std::vector<std::string> generate_cli(const test::ModelFolder& f, const Case& c) {
-  // One thread: a short run is quicker so on a busy machine, and results do not depend on it.
-  std::vector<std::string> args = {"generate", "--threads", "1", "--model", f.model, "--seed", std::to_string(c.seed),
+  // One thread: a short run is quicker so on a busy machine, and results do not depend on it. The
+  // CPU, as the server under test runs there (the default is a GPU where there is one).
+  std::vector<std::string> args = {"generate", "--device", "cpu", "--threads", "1", "--model", f.model,
+                                   "--seed", std::to_string(c.seed),
                                    "--temperature", std::to_string(c.temperature), "--max-new-tokens",
                                    std::to_string(c.max_tokens)};
   if (c.adapter != "base") args.insert(args.end(), {"--adapter", c.adapter == "warm" ? f.warm : f.cold});

@@ -1,0 +1,15 @@
+#pragma once
+// ops/sampling.h on the GPU: the argmax of each row, and a sampled row's sorted candidates with
+// its weight total. Results come back to the host (the call waits for them).
+#include <cstdint>
+#include <vector>
+
+#include "ops/sampling.h"
+
+namespace s0::ops::cuda {
+
+std::vector<int64_t> argmax_rows(const float* logits, int64_t rows, int64_t vocab);
+std::vector<RowCandidates> top_candidates(const float* logits, int64_t vocab,
+                                          const std::vector<CandidateRequest>& requests, int64_t count);
+
+}  // namespace s0::ops::cuda

@@ -1,0 +1,116 @@
+// The sampler's arithmetic: token weights against the C library's exp, draws that follow the
+// softmax at the temperature, and the contract the GPU path relies on: a draw over a row's most
+// likely tokens is the draw over the whole row, or declines without touching the stream.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "generate/sampler.h"
+#include "ops/sampling_weight.h"
+
+using namespace s0;
+
+namespace {
+
+// A row of logits with ties (quarter steps) and both zeros, peaked or flat by `scale`.
+std::vector<float> test_row(int64_t vocab, float scale, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> n(0.0f, scale);
+  std::vector<float> row(static_cast<size_t>(vocab));
+  for (float& v : row) v = std::round(n(rng) * 4.0f) / 4.0f;
+  row[3] = -0.0f;
+  row[5] = 0.0f;
+  return row;
+}
+
+// Row `row`'s `count` most likely tokens in order (ties by id) and the weight total of its top-k set.
+struct Prefix {
+  std::vector<int64_t> ids;
+  std::vector<float> logits;
+  uint64_t total = 0;
+};
+Prefix prefix_of(const std::vector<float>& row, const SamplingOptions& o, int64_t count) {
+  const int64_t vocab = static_cast<int64_t>(row.size());
+  std::vector<int64_t> ids(row.size());
+  std::iota(ids.begin(), ids.end(), int64_t{0});
+  std::stable_sort(ids.begin(), ids.end(), [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+  Prefix p;
+  for (int64_t i = 0; i < o.kept_by_top_k(vocab); ++i)
+    p.total += ops::sampling_weight(row[ids[i]], row[ids[0]], o.temperature);
+  ids.resize(static_cast<size_t>(std::min(count, o.kept_by_top_k(vocab))));
+  for (int64_t id : ids) p.logits.push_back(row[id]);
+  p.ids = ids;
+  return p;
+}
+
+}  // namespace
+
+TEST(SamplingWeight, IsExpInUnitsOfTwoToTheMinus40) {
+  EXPECT_EQ(ops::sampling_weight(3.5f, 3.5f, 0.7), uint64_t{1} << 40);
+  EXPECT_EQ(ops::sampling_weight(-0.0f, 0.0f, 1.0), uint64_t{1} << 40);
+  EXPECT_EQ(ops::sampling_weight(-30.0f, 0.0f, 1.0), 0u);
+  EXPECT_EQ(ops::sampling_weight(NAN, 0.0f, 1.0), 0u);
+  for (int i = 0; i <= 28000; ++i) {
+    const float logit = -static_cast<float>(i) * 1e-3f;
+    const double want = std::floor(std::exp(static_cast<double>(logit)) * 0x1p40);
+    const double got = static_cast<double>(ops::sampling_weight(logit, 0.0f, 1.0));
+    EXPECT_LE(std::abs(got - want), 1.0 + want * 1e-15) << "logit " << logit;
+  }
+}
+
+TEST(Sampling, DrawsFollowTheSoftmaxAtTheTemperature) {
+  // Weights 1 : 2 : 4 at T = 0.5 (logits ln(w) / 2); 60000 draws.
+  const std::vector<float> row = {static_cast<float>(std::log(1.0) / 2), static_cast<float>(std::log(2.0) / 2),
+                                  static_cast<float>(std::log(4.0) / 2)};
+  SamplingOptions o;
+  o.temperature = 0.5;
+  o.seed = 9;
+  TokenSampler s(o, 0);
+  std::vector<int> seen(3);
+  const int draws = 60000;
+  for (int i = 0; i < draws; ++i) ++seen[static_cast<size_t>(s.next(row.data(), 3))];
+  for (int t = 0; t < 3; ++t) EXPECT_NEAR(seen[t] / static_cast<double>(draws), (1 << t) / 7.0, 0.01) << "token " << t;
+  // top_p 0.5 keeps the most likely token alone (4/7 >= 0.5); top_k 2 the two most likely.
+  o.top_p = 0.5;
+  TokenSampler p(o, 0);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(p.next(row.data(), 3), 2);
+  o.top_p = 1.0;
+  o.top_k = 2;
+  TokenSampler k(o, 0);
+  for (int i = 0; i < 300; ++i) EXPECT_NE(k.next(row.data(), 3), 0);
+}
+
+// What the GPU hands over (a row's most likely tokens and its total) draws the token the whole row
+// draws; where the nucleus reaches past them the draw declines and the stream is untouched.
+TEST(Sampling, DrawOverTheMostLikelyTokensIsTheWholeRowsDraw) {
+  int declined = 0, drawn = 0;
+  for (float scale : {0.3f, 4.0f})
+    for (double temperature : {0.6, 1.0, 3.0})
+      for (int64_t top_k : {0, 1, 9, 400})
+        for (double top_p : {1.0, 0.9, 0.3}) {
+          SamplingOptions o{temperature, top_p, top_k, 5};
+          const std::vector<float> row = test_row(700, scale, static_cast<uint64_t>(top_k) + 17);
+          const Prefix p = prefix_of(row, o, 64);
+          for (uint64_t stream = 0; stream < 4; ++stream) {
+            TokenSampler whole(o, stream), from_prefix(o, stream);
+            for (int step = 0; step < 3; ++step) {
+              const int64_t want = whole.next(row.data(), 700);
+              const int64_t count = static_cast<int64_t>(p.ids.size());
+              std::optional<int64_t> got =
+                  from_prefix.draw({p.ids.data(), p.logits.data(), count, p.total, count == o.kept_by_top_k(700)});
+              if (got) {
+                ++drawn;
+              } else {
+                ++declined;
+                got = from_prefix.next(row.data(), 700);
+              }
+              EXPECT_EQ(*got, want) << "T " << temperature << " top_k " << top_k << " top_p " << top_p;
+            }
+          }
+        }
+  EXPECT_GT(declined, 0);  // both paths were taken
+  EXPECT_GT(drawn, 0);
+}
