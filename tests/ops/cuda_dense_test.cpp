@@ -442,6 +442,25 @@ TEST(CudaMoe, RouterMatchesCpu) {
   }
 }
 
+// The sigmoid router with groups (Nemotron-H): the same experts, scores, weights and backward.
+TEST(CudaMoe, SigmoidGroupedRouterMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t N = 300, E = 64, k = 6;
+  const Tensor logits = randn({N, E}, 79, 2.0f), bias = randn({E}, 80, 0.3f), dw = randn({N, k}, 81);
+  for (bool normalize : {false, true}) {
+    const ops::GroupedTopK groups{8, 3, 2.5};
+    const ops::Routing c = ops::route_sigmoid_grouped(logits, bias, k, normalize, groups);
+    const ops::Routing g = ops::route_sigmoid_grouped(on_gpu(logits), on_gpu(bias), k, normalize, groups);
+    EXPECT_EQ(c.experts, g.experts);
+    expect_close(c.probs, g.probs, kPrecise, "router scores");
+    expect_close(c.weights, g.weights, kPrecise, "router weights");
+    Tensor dc = Tensor::zeros({N, E}), dg = poisoned_gpu({N, E});
+    ops::route_top_k_backward(c, dw, dc);
+    ops::route_top_k_backward(g, on_gpu(dw), dg);
+    expect_close(dc, dg, kPrecise, "router backward");
+  }
+}
+
 TEST(CudaMoe, CombineAndSharedGateMatchCpu) {
   S0_REQUIRE_GPU();
   const int64_t N = 40, k = 2, n = 17, d = 300;
