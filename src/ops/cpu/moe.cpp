@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ops/cpu/activation.h"
+#include "ops/sigmoid_router_grad.h"
 
 namespace s0::ops::cpu {
 
@@ -89,26 +90,9 @@ void route_sigmoid_grouped(const float* logits, const float* bias, int64_t N, in
 void route_sigmoid_backward(const float* scores, const int64_t* experts, const float* weights, const float* d_weights,
                             int64_t N, int64_t E, int64_t k, bool normalize, double scale, float* d_logits) {
 #pragma omp parallel for schedule(static) if (N * E > 65536)
-  for (int64_t t = 0; t < N; ++t) {
-    const float* s = scores + t * E;
-    const int64_t* ex = experts + t * k;
-    const float* w = weights + t * k;
-    const float* dw = d_weights + t * k;
-    // w_j = scale s_j / Z (Z = the chosen scores' sum + 1e-20) under normalisation, so
-    // dL/ds_j = (scale dw_j - sum_i w_i dw_i) / Z; else scale dw_j. Then ds/dl = s (1 - s).
-    double wdw = 0, Z = 1e-20;
-    for (int64_t j = 0; j < k; ++j) {
-      wdw += static_cast<double>(w[j]) * dw[j];
-      Z += s[ex[j]];
-    }
-    float* dl = d_logits + t * E;
-    for (int64_t e = 0; e < E; ++e) dl[e] = 0.0f;
-    for (int64_t j = 0; j < k; ++j) {
-      const double ds = normalize ? (scale * dw[j] - wdw) / Z : scale * dw[j];
-      const double sj = s[ex[j]];
-      dl[ex[j]] = static_cast<float>(ds * sj * (1.0 - sj));
-    }
-  }
+  for (int64_t t = 0; t < N; ++t)
+    sigmoid_router_row_grad(scores + t * E, experts + t * k, weights + t * k, d_weights + t * k, E, k, normalize, scale,
+                            d_logits + t * E);
 }
 
 void route_top_k_backward(const float* probs, const int64_t* experts, const float* weights, const float* d_weights,

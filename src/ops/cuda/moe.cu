@@ -5,6 +5,7 @@
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
 #include "ops/cuda/stream.h"
+#include "ops/sigmoid_router_grad.h"
 
 namespace s0::ops::cuda {
 
@@ -146,28 +147,14 @@ __global__ void route_sigmoid_rows(const float* logits, const float* bias, int64
   }
 }
 
-// One thread per row: ops/cpu/moe.cpp's route_sigmoid_backward.
+// One thread per row: ops/sigmoid_router_grad.h, as on the CPU.
 __global__ void route_sigmoid_rows_backward(const float* scores, const int64_t* experts, const float* weights,
                                             const float* d_weights, int64_t N, int64_t E, int64_t k, bool normalize,
                                             double scale, float* d_logits) {
   const int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (t >= N) return;
-  const float* s = scores + t * E;
-  const int64_t* ex = experts + t * k;
-  const float* w = weights + t * k;
-  const float* dw = d_weights + t * k;
-  double wdw = 0, Z = 1e-20;
-  for (int64_t j = 0; j < k; ++j) {
-    wdw += double(w[j]) * dw[j];
-    Z += s[ex[j]];
-  }
-  float* dl = d_logits + t * E;
-  for (int64_t e = 0; e < E; ++e) dl[e] = 0.0f;
-  for (int64_t j = 0; j < k; ++j) {
-    const double ds = normalize ? (scale * dw[j] - wdw) / Z : scale * dw[j];
-    const double sj = s[ex[j]];
-    dl[ex[j]] = static_cast<float>(ds * sj * (1.0 - sj));
-  }
+  sigmoid_router_row_grad(scores + t * E, experts + t * k, weights + t * k, d_weights + t * k, E, k, normalize, scale,
+                          d_logits + t * E);
 }
 
 // Block i owns row i: dy = w * d_out[rows[i]], d_weights[slots[i]] = d_out[rows[i]] . y[i].
