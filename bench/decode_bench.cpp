@@ -65,28 +65,6 @@ double weight_bytes_per_step(const s0::HybridModel& m) {
   return floats * sizeof(float);
 }
 
-// Seconds per decode step of `batch` sequences: the time from the first token of sequence 0 (the
-// end of the prefill) to its last, over `steps` steps, after a warm-up run.
-double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter) {
-  std::vector<s0::GenerationRequest> reqs;
-  for (int i = 0; i < batch; ++i) {
-    std::vector<int64_t> prompt;
-    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
-    reqs.push_back({prompt, adapter, static_cast<uint64_t>(i)});
-  }
-  s0::GenerationOptions o;
-  o.batch = batch;
-  o.max_new_tokens = 2;
-  s0::generate(model, reqs, o);
-  o.max_new_tokens = steps + 1;
-  std::vector<Clock::time_point> seen;
-  s0::generate(model, reqs, o, [&](size_t index, int64_t) {
-    if (index == 0) seen.push_back(Clock::now());
-    return false;
-  });
-  return std::chrono::duration<double>(seen.back() - seen.front()).count() / steps;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +91,7 @@ int main(int argc, char** argv) {
   std::printf("%-6s %-16s %12s %12s %14s\n", "batch", "initial state", "ms/step", "tokens/s", "x floor (time)");
   for (int batch : {1, 16})
     for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), static_cast<const s0::StateSet*>(&adapter)}) {
-      const double s = decode_step_seconds(model, batch, steps, init);
+      const double s = s0::bench::decode_step_seconds(model, batch, steps, init);
       std::printf("%-6d %-16s %12.1f %12.2f %14.2f\n", batch, init ? "adapter" : "zero (none)", s * 1e3, batch / s,
                   s / floor_s);
       std::fflush(stdout);
