@@ -5,7 +5,8 @@
 //     parameters, about 0.25B active per token);
 //   nemotron_h: a Nemotron-H of hidden 1024 and pattern MEMEM*EMEMEM (6 Mamba-2 layers of 16 heads
 //     of dim 128, d_state 64, 8 groups; 5 MoE layers of 64 squared-ReLU experts of width 256, top 6
-//     by the sigmoid router with score correction, shared expert of width 1024; 1 attention layer).
+//     by the sigmoid router with score correction, shared expert of width 1024; 1 attention layer;
+//     0.29B parameters).
 //   build/bench/moe_forward_bench [tokens=512] [reps=3] [qwen35|nemotron_h]
 #include <cstdlib>
 #include <string>

@@ -4,11 +4,7 @@
 // both sum the same terms in the same order.
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define S0_HOST_DEVICE __host__ __device__
-#else
-#define S0_HOST_DEVICE
-#endif
+#include "ops/host_device.h"
 
 namespace s0::ops {
 

@@ -3,11 +3,7 @@
 // for the CPU and the CUDA kernel: both sum the same terms in the same order, in double.
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define S0_HOST_DEVICE __host__ __device__
-#else
-#define S0_HOST_DEVICE
-#endif
+#include "ops/host_device.h"
 
 namespace s0::ops {
 

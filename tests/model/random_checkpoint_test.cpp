@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <tuple>
 
 #include "io/checkpoint.h"
@@ -32,6 +33,13 @@ void expect_finite_varied_logits(const HybridModel& m, const std::vector<int64_t
   EXPECT_GT(spread, 1e-3);
 }
 
+// Writing again with the same seed gives the same bytes.
+void expect_same_bytes_again(const test::TempDir& dir, const std::function<void(const std::filesystem::path&)>& write) {
+  test::TempDir again;
+  write(again.path());
+  EXPECT_EQ(test::read_text(dir / "model.safetensors"), test::read_text(again / "model.safetensors"));
+}
+
 }  // namespace
 
 
@@ -49,9 +57,7 @@ TEST(RandomCheckpoint, FalconH1LoadsWithItsShapeAndFiniteLogits) {
   EXPECT_EQ(m.recurrent[0].state_shape, (Shape{d.mamba_heads, d.mamba_head_dim, d.d_state}));
   expect_finite_varied_logits(m, {1, 5, 9, 100, 0, 3});
 
-  test::TempDir again;
-  write_random_falcon_h1(again.path(), d);
-  EXPECT_EQ(test::read_text(dir / "model.safetensors"), test::read_text(again / "model.safetensors"));
+  expect_same_bytes_again(dir, [&](const std::filesystem::path& p) { write_random_falcon_h1(p, d); });
 }
 
 TEST(RandomCheckpoint, Qwen35MoeLoadsWithItsExperts) {
@@ -103,9 +109,7 @@ TEST(RandomCheckpoint, Mamba2HybridsLoadAsTheirFamilies) {
       EXPECT_EQ(moe.moe->correction_bias.empty(), family == Mamba2Hybrid::Granite);
     }
     expect_finite_varied_logits(m, {1, 5, 9, 96, 0, 3});
-    test::TempDir again;
-    write_random_mamba2_hybrid(again.path(), d);
-    EXPECT_EQ(test::read_text(dir / "model.safetensors"), test::read_text(again / "model.safetensors"));
+    expect_same_bytes_again(dir, [&](const std::filesystem::path& p) { write_random_mamba2_hybrid(p, d); });
   }
 }
 
