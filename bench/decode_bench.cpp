@@ -80,16 +80,6 @@ double weight_bytes_per_step(const s0::HybridModel& m) {
   return bytes;
 }
 
-std::vector<std::vector<int64_t>> bench_prompts(const s0::HybridModel& model, int batch) {
-  std::vector<std::vector<int64_t>> prompts;
-  for (int i = 0; i < batch; ++i) {
-    std::vector<int64_t> prompt;
-    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
-    prompts.push_back(prompt);
-  }
-  return prompts;
-}
-
 struct ForwardTiming {
   double step_s = 0;   // per step, from an idle GPU to the step's end
   double issue_s = 0;  // per step, the host's time to queue it (near step_s: the host is the bound)
@@ -114,7 +104,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
     s0::forward(model, packed, fo);
     for (size_t i = 0; i < caches.size(); ++i) caches[i].length += static_cast<int64_t>(inputs[i].size());
   };
-  run(bench_prompts(model, batch));
+  run(s0::bench::bench_prompts(model, batch));
   const std::vector<std::vector<int64_t>> step(static_cast<size_t>(batch), std::vector<int64_t>{1});
   run(step);  // warm-up
   ForwardTiming f;
@@ -150,27 +140,6 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
   (void)profile;
 #endif
   return f;
-}
-
-// Seconds per decode step of `batch` sequences: the time from the first token of sequence 0 (the
-// end of the prefill) to its last, over `steps` steps, after a warm-up run.
-double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, const s0::StateSet* adapter,
-                           const s0::SamplingOptions& sampling) {
-  std::vector<s0::GenerationRequest> reqs;
-  const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch);
-  for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
-  s0::GenerationOptions o;
-  o.sampling = sampling;
-  o.batch = batch;
-  o.max_new_tokens = 2;
-  s0::generate(model, reqs, o);
-  o.max_new_tokens = steps + 1;
-  std::vector<Clock::time_point> seen;
-  s0::generate(model, reqs, o, [&](size_t index, int64_t) {
-    if (index == 0) seen.push_back(Clock::now());
-    return false;
-  });
-  return std::chrono::duration<double>(seen.back() - seen.front()).count() / steps;
 }
 
 }  // namespace
@@ -251,7 +220,7 @@ int main(int argc, char** argv) {
     for (int batch : batches) {
       const ForwardTiming f = device.is_cpu() ? ForwardTiming{} : forward_step_seconds(model, batch, steps, profile);
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
-        const double s = decode_step_seconds(model, batch, steps, init, sampling);
+        const double s = s0::bench::decode_step_seconds(model, batch, steps, init, sampling);
         std::printf("%-6d %-14s %10.2f %10.1f %10.2f %11.2f %10.2f %10.2f %10.2f\n", batch,
                     init ? "adapter" : "zero (none)", s * 1e3, batch / s, s / floors.front().second, f.step_s * 1e3,
                     f.issue_s * 1e3, f.attention_s * 1e3, f.recurrent_s * 1e3);

@@ -1,13 +1,15 @@
 #pragma once
-// Shared by the model benchmarks: the cached random checkpoints, wall-clock timing of a forward,
-// the machine's measured OpenBLAS GEMM rate, and FLOP counts of a forward.
+// Shared by the model benchmarks: the cached random checkpoints, wall-clock timing of a forward and
+// of a decode step, the machine's measured OpenBLAS GEMM rate, and FLOP counts of a forward.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
+#include "generate/generator.h"
 #include "model/arch/random_qwen35.h"
 #include "model/forward.h"
 #include "model/model.h"
@@ -15,15 +17,20 @@
 
 namespace s0::bench {
 
-// A random checkpoint of `dims` in the temp folder under `name`, written once.
-inline std::filesystem::path random_qwen35_dir(const std::string& name, const Qwen35Dims& dims) {
+// A random checkpoint in the temp folder under `name`, written once by write(dir).
+inline std::filesystem::path cached_random_checkpoint(const std::string& name,
+                                                      const std::function<void(const std::filesystem::path&)>& write) {
   const auto dir = std::filesystem::temp_directory_path() / name;
   if (!std::filesystem::exists(dir / "model.safetensors")) {
     std::printf("writing the random checkpoint to %s ...\n", dir.c_str());
     std::fflush(stdout);
-    write_random_qwen35(dir, dims);
+    write(dir);
   }
   return dir;
+}
+
+inline std::filesystem::path random_qwen35_dir(const std::string& name, const Qwen35Dims& dims) {
+  return cached_random_checkpoint(name, [&](const std::filesystem::path& dir) { write_random_qwen35(dir, dims); });
 }
 
 // The benchmark model of the 0.8B shape (BF16, ~1.6 GB).
@@ -75,6 +82,39 @@ inline double time_forward(const HybridModel& model, int64_t T, int reps) {
   return best_of(reps, [&] { forward(model, batch, opt); });
 }
 
+// The prompts the decode benchmarks feed: 16 tokens each, different per sequence.
+inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model, int batch) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (int i = 0; i < batch; ++i) {
+    std::vector<int64_t> prompt;
+    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
+    prompts.push_back(prompt);
+  }
+  return prompts;
+}
+
+// Seconds per decode step of `batch` sequences (16-token prompts) on the model's device: the time
+// from the first token of sequence 0 (the end of the prefill) to its last, over `steps` steps, after
+// a warm-up run.
+inline double decode_step_seconds(const HybridModel& model, int batch, int steps, const StateSet* adapter,
+                                  const SamplingOptions& sampling = {}) {
+  std::vector<GenerationRequest> reqs;
+  const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch);
+  for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
+  GenerationOptions o;
+  o.sampling = sampling;
+  o.batch = batch;
+  o.max_new_tokens = 2;
+  generate(model, reqs, o);
+  o.max_new_tokens = steps + 1;
+  std::vector<std::chrono::steady_clock::time_point> seen;
+  generate(model, reqs, o, [&](size_t index, int64_t) {
+    if (index == 0) seen.push_back(std::chrono::steady_clock::now());
+    return false;
+  });
+  return std::chrono::duration<double>(seen.back() - seen.front()).count() / steps;
+}
+
 // The GEMM rate of a projection-shaped linear layer, x[m, k] W[n, k]^T as one sequence (one
 // OpenBLAS sgemm on both cores), GFLOP/s.
 inline double measured_gemm_gflops(int64_t m, int64_t n, int64_t k) {
@@ -89,12 +129,19 @@ inline double measured_gemm_gflops(int64_t m, int64_t n, int64_t k) {
 }
 
 // Multiply-adds x 2 of one forward over T tokens of a sequence, with logits for `logit_rows`:
-// every projection, the causal attention products, the recurrences' chunked work
+// every projection (of an MoE block: the router and top_k experts per token), the causal attention
+// products, the recurrences' chunked work
 // (GatedDeltaNet per token and head about 4 dk dv + chunk terms; counted as 6 dk dv).
 inline double forward_flops(const HybridModel& m, int64_t T, int64_t logit_rows) {
   double macs = 0;
   for (const Block& b : m.blocks) {
     macs += static_cast<double>(T) * (b.gate_up.in * b.gate_up.out + b.down.in * b.down.out);
+    if (b.moe) {
+      const Expert& e = b.moe->experts.at(0);
+      double expert = static_cast<double>(e.down.in) * e.down.out;
+      for (const Linear& l : e.gate_up) expert += static_cast<double>(l.in) * l.out;
+      macs += static_cast<double>(T) * (b.moe->router.in * b.moe->router.out + b.moe->top_k * expert);
+    }
     for (const Mixer& mx : b.mixers) {
       if (auto* a = std::get_if<AttentionMixer>(&mx)) {
         macs += static_cast<double>(T) * (a->in_proj.in * a->in_proj.out + a->out_proj.in * a->out_proj.out);

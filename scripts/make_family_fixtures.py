@@ -9,8 +9,8 @@ versus one tensor per expert) and must load back in transformers.
 
 The truth is computed in float64 from the saved folder, in transformers' own modules, with three
 changes that make it float64 throughout and let S0 in:
-  - casts of float64 tensors to float32 (`.float()`, `.to(float32)`, `softmax(dtype=float32)`) keep
-    float64, and the rotary inverse frequencies are recomputed in float64;
+  - casts of float64 tensors to float32 (`.float()`, `.to(float32)`, `.type(float32)`,
+    `softmax(dtype=float32)`) keep float64, and the rotary inverse frequencies are recomputed in float64;
   - the GatedDeltaNet kernel and the Mamba-2 mixer's scan run token by token in float64, starting
     from the layer's S0 (zeros when none) and recording the final state;
   - no cache: greedy generation recomputes the whole prefix each step.
@@ -34,7 +34,7 @@ torch.set_num_threads(min(8, os.cpu_count() or 1))
 L2, LR, CLIP, STEPS, BETAS, EPS, GEN_NEW = 5e-4, 1e-3, 1.0, 3, (0.9, 0.999), 1e-8, 10
 
 # ----------------------------------------------------------------------------- float64 mode
-_orig_to, _orig_float, _orig_softmax = torch.Tensor.to, torch.Tensor.float, F.softmax
+_orig_to, _orig_float, _orig_type, _orig_softmax = torch.Tensor.to, torch.Tensor.float, torch.Tensor.type, F.softmax
 
 
 def _to(self, *args, **kwargs):
@@ -49,6 +49,11 @@ def _float(self, *args, **kwargs):
     return _orig_to(self, torch.float64)
 
 
+def _type(self, dtype=None, *args, **kwargs):
+    # Nemotron-H's router casts with .type(torch.float32).
+    return _orig_type(self, torch.float64 if dtype is torch.float32 else dtype, *args, **kwargs)
+
+
 def _softmax(input, *args, **kwargs):
     if input.dtype == torch.float64 and kwargs.get("dtype") is torch.float32:
         kwargs["dtype"] = None
@@ -56,7 +61,7 @@ def _softmax(input, *args, **kwargs):
 
 
 def float64_mode():
-    torch.Tensor.to, torch.Tensor.float, F.softmax = _to, _float, _softmax
+    torch.Tensor.to, torch.Tensor.float, torch.Tensor.type, F.softmax = _to, _float, _type, _softmax
 
 
 def f32(t):
@@ -242,6 +247,9 @@ def randomize(model, seed):
                 p.copy_(r(0.1))  # biases
             else:
                 p.copy_(r(0.2))
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):  # a buffer, saved with the weights: it changes the choice
+                b.copy_(torch.randn(b.shape, generator=g) * 0.3)
 
 
 def stacked_to_per_expert(W):
@@ -276,6 +284,17 @@ def per_expert_to_stacked(W):
         out[base + "gate_up_proj"] = torch.stack([torch.cat([es[e]["gate_proj"], es[e]["up_proj"]]) for e in range(E)])
         out[base + "down_proj"] = torch.stack([es[e]["down_proj"] for e in range(E)])
     return out
+
+
+def config_as_pattern(folder):
+    """Nemotron-H's legacy config: hybrid_override_pattern ("M*E-") in place of layers_block_type."""
+    path = os.path.join(folder, "config.json")
+    with open(path) as f:
+        c = json.load(f)
+    marks = {"linear_attention": "M", "moe": "E", "full_attention": "*", "mlp": "-"}
+    c["hybrid_override_pattern"] = "".join(marks[t] for t in c.pop("layers_block_type"))
+    with open(path, "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
 
 
 def swap_expert_layout(folder):
@@ -320,6 +339,8 @@ def make_case(out, case):
     layout = None
     if case.get("swap_expert_layout"):
         layout = swap_expert_layout(d)
+    if case.get("config_as_pattern"):
+        config_as_pattern(d)
     m32 = with_eager_experts(cls.from_pretrained, d).eval()
     vocab = m32.config.get_text_config().vocab_size
     g = torch.Generator().manual_seed(seed + 1)
@@ -518,6 +539,13 @@ def cases():
         num_attention_heads=2, num_key_value_heads=1, head_dim=12, intermediate_size=28, mamba_num_heads=4,
         mamba_head_dim=6, ssm_state_size=8, n_groups=2, conv_kernel=4, expand=1, chunk_size=16,
         tie_word_embeddings=False, use_conv_bias=True, layer_norm_epsilon=1e-5)
+    nemo_moe = lambda: C.NemotronHConfig(
+        vocab_size=96, hidden_size=20, hybrid_override_pattern="M*EM-E", num_attention_heads=2,
+        num_key_value_heads=1, head_dim=10, intermediate_size=16, mamba_num_heads=4, mamba_head_dim=5,
+        ssm_state_size=6, n_groups=2, conv_kernel=3, expand=1, chunk_size=16, n_routed_experts=8,
+        num_experts_per_tok=3, n_group=4, topk_group=2, moe_intermediate_size=10,
+        moe_shared_expert_intermediate_size=14, routed_scaling_factor=2.5, norm_topk_prob=True, mlp_bias=True,
+        tie_word_embeddings=True, use_conv_bias=True, layer_norm_epsilon=1e-5)
     return [
         dict(name="qwen35-moe-text", **{"class": "Qwen3_5MoeForCausalLM"}, config=q35moe_text, seed=21,
              seqs=[(40, 16), (26, 10)]),
@@ -528,6 +556,8 @@ def cases():
         dict(name="granite-h-moe-tied", **{"class": "GraniteMoeHybridForCausalLM"}, config=granite, seed=25,
              seqs=[(34, 12), (21, 9)]),
         dict(name="nemotron-h", **{"class": "NemotronHForCausalLM"}, config=nemo, seed=26, seqs=[(35, 13), (23, 8)]),
+        dict(name="nemotron-h-moe", **{"class": "NemotronHForCausalLM"}, config=nemo_moe, seed=27,
+             seqs=[(33, 12), (21, 8)], config_as_pattern=True),
     ]
 
 
@@ -548,7 +578,8 @@ if __name__ == "__main__":
             traceback.print_exc()
             bad.append(case["name"])
         finally:
-            torch.Tensor.to, torch.Tensor.float, F.softmax = _orig_to, _orig_float, _orig_softmax
+            torch.Tensor.to, torch.Tensor.float, torch.Tensor.type, F.softmax = (_orig_to, _orig_float, _orig_type,
+                                                                                 _orig_softmax)
             for mod, name, orig in reversed(PATCHED):
                 setattr(mod, name, orig)
             PATCHED.clear()

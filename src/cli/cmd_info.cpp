@@ -18,7 +18,8 @@ namespace {
 // "L L L F" style pattern: each block's mixer kind, abbreviated.
 std::string layer_pattern(const s0::HybridModel& m) {
   static const std::map<std::string, std::string> abbrev = {
-      {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}, {"mamba2", "M"}, {"mlp", "-"}};
+      {"linear_attention", "L"}, {"full_attention", "F"}, {"mamba2+attention", "M+A"}, {"mamba2", "M"}, {"mlp", "-"},
+      {"moe", "E"}};
   std::vector<std::string> out;
   for (const std::string& k : m.layer_kinds) {
     auto it = abbrev.find(k);
@@ -48,7 +49,7 @@ s0::cli::Runner setup(CLI::App& app) {
     const std::optional<s0::DType> matrices = s0::cli::matrix_dtype(*dtype);
     std::printf("family:            %s (%s)\n", m.family.c_str(), m.architecture.c_str());
     std::printf("layers:            %zu  [%s]  (L = GatedDeltaNet, F = full attention, M = Mamba-2, M+A = Mamba-2 + "
-                "attention, - = MLP only)\n",
+                "attention, - = MLP only, E = MoE only)\n",
                 m.blocks.size(), layer_pattern(m).c_str());
     int moe_layers = 0;
     for (const s0::Block& b : m.blocks) moe_layers += b.moe.has_value();
@@ -59,6 +60,9 @@ s0::cli::Runner setup(CLI::App& app) {
       std::printf("experts:           %d MoE layers, top %lld of %zu experts%s%s\n", moe_layers, (long long)moe.top_k,
                   moe.experts.size(), moe.normalize ? " (renormalised)" : "",
                   moe.shared_gate.w.empty() ? "" : ", gated shared expert");
+      if (!moe.correction_bias.empty())
+        std::printf("router:            sigmoid with score correction, best %lld of %lld expert groups, weights x %g\n",
+                    (long long)moe.groups.topk_group, (long long)moe.groups.n_group, moe.groups.scale);
     }
     std::vector<std::string> layers;
     for (const auto& r : m.recurrent) layers.push_back(std::to_string(r.layer));

@@ -14,6 +14,7 @@
 #include "core/tensor.h"
 #include "ops/gate_order.h"
 #include "ops/linear.h"
+#include "ops/moe.h"
 
 namespace s0 {
 
@@ -64,32 +65,37 @@ struct Mamba2Mixer {
 
 using Mixer = std::variant<AttentionMixer, GatedDeltaMixer, Mamba2Mixer>;
 
-// One routed expert, a SwiGLU MLP. Its [gate | up] input projection is one Linear when the
+// One routed expert, a SwiGLU MLP (or a squared-ReLU one, whose gate_up holds the up rows alone:
+// SparseMoe::expert_act). Its [gate | up] input projection is one Linear when the
 // checkpoint stacks them ([2I, hidden]), or the gate and up Linears in that order when it stores
 // them apart: on the CPU expert weights stored as f32 stay views into the mapped checkpoint, so
 // they are never concatenated.
 struct Expert {
-  std::vector<Linear> gate_up;  // row blocks of [gate (I) | up (I)], 1 or 2
+  std::vector<Linear> gate_up;  // row blocks of [gate (I) | up (I)], 1 or 2; [up (I)] for ReluSquared
   Linear down;                  // [hidden, I]
   int64_t inter() const { return down.in; }
-};
-
-// Sparse mixture of experts: a router picks top_k experts per token by softmax probability (their
-// weights renormalised to sum 1 when `normalize`), whose outputs are summed with those weights. The
-// block's dense MLP, when present, is the shared expert that every token uses, its output scaled
-// by sigmoid(shared_gate . h) when shared_gate is set.
-struct SparseMoe {
-  int64_t top_k = 0;
-  bool normalize = false;
-  float output_scale = 1.0f;  // multiplies every routed expert's output (Granite's residual multiplier)
-  Linear router;  // [experts, hidden]
-  std::vector<Expert> experts;
-  Linear shared_gate;  // [1, hidden], or empty
 };
 
 enum class MlpActivation {
   SwiGLU,       // silu(gate) * up, the input projection [gate | up]
   ReluSquared,  // relu(up)^2, the input projection up alone (Nemotron-H)
+};
+
+// Sparse mixture of experts: a router picks top_k experts per token by softmax probability (their
+// weights renormalised to sum 1 when `normalize`), whose outputs are summed with those weights. With
+// a correction bias the router is Nemotron-H's instead: sigmoid scores, grouped top-k (ops/moe.h's
+// route_sigmoid_grouped). The block's dense MLP, when present, is the shared expert that every
+// token uses, its output scaled by sigmoid(shared_gate . h) when shared_gate is set.
+struct SparseMoe {
+  int64_t top_k = 0;
+  bool normalize = false;
+  float output_scale = 1.0f;  // multiplies every routed expert's output (Granite's residual multiplier)
+  Linear router;  // [experts, hidden]
+  Tensor correction_bias;    // [experts]: the sigmoid router; empty: the softmax router
+  ops::GroupedTopK groups;   // the sigmoid router's groups and routed_scaling_factor
+  std::vector<Expert> experts;
+  MlpActivation expert_act = MlpActivation::SwiGLU;  // ReluSquared: each expert's gate_up is up alone
+  Linear shared_gate;  // [1, hidden], or empty
 };
 
 // A residual block: x += mixers(norm(x)), then x += ffn(norm(x)). Either half may be absent (an

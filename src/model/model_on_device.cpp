@@ -24,6 +24,7 @@ void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f
     linear(blk.down);
     if (blk.moe) {
       linear(blk.moe->router);
+      vectors({&blk.moe->correction_bias});
       linear(blk.moe->shared_gate);
       for (Expert& e : blk.moe->experts) {
         for (Linear& l : e.gate_up) linear(l);

@@ -37,18 +37,61 @@ Routing route_top_k(const Tensor& logits, int64_t top_k, bool normalize) {
   no_backend("route_top_k", d);
 }
 
+Routing route_sigmoid_grouped(const Tensor& logits, const Tensor& bias, int64_t top_k, bool normalize,
+                              const GroupedTopK& g) {
+  const int64_t N = logits.dim(0), E = logits.dim(1);
+  const Device d = device_of("route_sigmoid_grouped", {&logits, &bias});
+  // The loader checks the config; these are the op's own preconditions.
+  if (g.n_group < 1 || E % g.n_group != 0 || E / g.n_group < 2 || g.topk_group < 1 || g.topk_group > g.n_group ||
+      g.n_group > kMaxRouterGroups || top_k < 1 || top_k > g.topk_group * (E / g.n_group))
+    fail("internal: grouped top-", top_k, " routing over ", E, " experts in ", g.n_group, " groups keeping ",
+         g.topk_group);
+  Routing r;
+  r.score = RouterScore::Sigmoid;
+  r.top_k = top_k;
+  r.normalize = normalize;
+  r.scale = g.scale;
+  r.probs = Tensor::empty({N, E}, DType::F32, d);
+  r.weights = Tensor::empty({N, top_k}, DType::F32, d);
+  r.experts.resize(static_cast<size_t>(N * top_k));
+  if (d.is_cpu()) {
+    cpu::route_sigmoid_grouped(logits.f32(), bias.f32(), N, E, top_k, normalize, g.n_group, g.topk_group, g.scale,
+                               r.probs.f32_mut(), r.experts.data(), r.weights.f32_mut());
+    return r;
+  }
+#if S0_HAVE_CUDA
+  if (d.type == DeviceType::CUDA) {
+    Tensor experts = Tensor::empty({N, top_k}, DType::I64, d);
+    cuda::route_sigmoid_grouped(cuda::f32(logits), cuda::f32(bias), N, E, top_k, normalize, g.n_group, g.topk_group,
+                                g.scale, cuda::f32_mut(r.probs), static_cast<int64_t*>(experts.device_raw_mut()),
+                                cuda::f32_mut(r.weights));
+    r.experts = experts.to(Device::cpu()).to_i64();
+    return r;
+  }
+#endif
+  no_backend("route_sigmoid_grouped", d);
+}
+
 void route_top_k_backward(const Routing& r, const Tensor& d_weights, Tensor& d_logits) {
   const int64_t N = r.probs.dim(0), E = r.probs.dim(1), k = r.top_k;
+  const bool sigmoid = r.score == RouterScore::Sigmoid;
   const Device d = device_of("route_top_k_backward", {&r.probs, &r.weights, &d_weights, &d_logits});
-  if (d.is_cpu())
+  if (d.is_cpu()) {
+    if (sigmoid)
+      return cpu::route_sigmoid_backward(r.probs.f32(), r.experts.data(), r.weights.f32(), d_weights.f32(), N, E, k,
+                                         r.normalize, r.scale, d_logits.f32_mut());
     return cpu::route_top_k_backward(r.probs.f32(), r.experts.data(), r.weights.f32(), d_weights.f32(), N, E, k,
                                      r.normalize, d_logits.f32_mut());
+  }
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA) {
     const Tensor experts = cuda::upload_i64(r.experts, d);
-    return cuda::route_top_k_backward(cuda::f32(r.probs), static_cast<const int64_t*>(experts.device_raw()),
-                                      cuda::f32(r.weights), cuda::f32(d_weights), N, E, k, r.normalize,
-                                      cuda::f32_mut(d_logits));
+    const auto* ex = static_cast<const int64_t*>(experts.device_raw());
+    if (sigmoid)
+      return cuda::route_sigmoid_backward(cuda::f32(r.probs), ex, cuda::f32(r.weights), cuda::f32(d_weights), N, E,
+                                          k, r.normalize, r.scale, cuda::f32_mut(d_logits));
+    return cuda::route_top_k_backward(cuda::f32(r.probs), ex, cuda::f32(r.weights), cuda::f32(d_weights), N, E, k,
+                                      r.normalize, cuda::f32_mut(d_logits));
   }
 #endif
   no_backend("route_top_k_backward", d);

@@ -1,6 +1,7 @@
 #pragma once
 // The pieces of a sparse mixture-of-experts block that are not linear layers, forward and backward
-// side by side: the router (softmax over experts, top-k, optional renormalisation), the weighted
+// side by side: the routers (softmax over experts, top-k, optional renormalisation; or sigmoid
+// scores with a correction bias and grouped top-k, as DeepSeek-V3 and Nemotron-H), the weighted
 // sum of the experts' outputs back into the token rows, and the shared expert's sigmoid gate. The
 // experts themselves are SwiGLU MLPs over the gathered rows routed to them (model/layers/moe_layer).
 #include <cstdint>
@@ -10,20 +11,40 @@
 
 namespace s0::ops {
 
+// How a router turns its logits into scores; the backward follows it.
+enum class RouterScore { Softmax, Sigmoid };
+
 struct Routing {
+  RouterScore score = RouterScore::Softmax;
   int64_t top_k = 0;
   bool normalize = false;
-  Tensor probs;    // [N, E] softmax of the router logits
+  double scale = 1.0;  // multiplies the weights (the sigmoid router's routed_scaling_factor)
+  Tensor probs;    // [N, E] softmax of the router logits, or their sigmoids
   Tensor weights;  // [N, top_k] the chosen experts' weights
-  // N * top_k expert ids on the host, per row by decreasing probability; equal probabilities go to
-  // the lower index first (torch.topk's order).
+  // N * top_k expert ids on the host, per row by decreasing probability (the sigmoid router: by
+  // decreasing corrected score); equal ones go to the lower index first (torch.topk's order).
   std::vector<int64_t> experts;
+};
+
+// The sigmoid router's choice (transformers' NemotronHMoE.route_tokens_to_experts): experts in
+// n_group equal groups, each group scored by the sum of its two best corrected scores
+// (sigmoid(logit) + bias), the topk_group best groups kept, top_k experts chosen among them by
+// corrected score. The weights are the uncorrected sigmoids, divided by their sum (+ 1e-20) when
+// normalising, times `scale`.
+constexpr int64_t kMaxRouterGroups = 64;  // the GPU kernel keeps the kept groups in one 64-bit mask
+struct GroupedTopK {
+  int64_t n_group = 1, topk_group = 1;
+  double scale = 1.0;
 };
 
 // The top_k experts of each row of logits[N, E] and their weights: the softmax probabilities,
 // divided by their sum over the chosen experts when `normalize` (norm_topk_prob).
 Routing route_top_k(const Tensor& logits, int64_t top_k, bool normalize);
-// d_logits[N, E] (overwritten) from d_weights[N, top_k]; the choice itself is piecewise constant.
+// The sigmoid router over logits[N, E] with the correction bias[E] (no gradient: it only chooses).
+Routing route_sigmoid_grouped(const Tensor& logits, const Tensor& bias, int64_t top_k, bool normalize,
+                              const GroupedTopK& groups);
+// d_logits[N, E] (overwritten) from d_weights[N, top_k], for either router (r.score says which);
+// the choice itself is piecewise constant.
 void route_top_k_backward(const Routing& r, const Tensor& d_weights, Tensor& d_logits);
 
 // out[rows[i]] += weights[slots[i]] * y[i] for y[n, d], with weights read flat: one expert's

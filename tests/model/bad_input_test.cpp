@@ -117,19 +117,30 @@ TEST(BadModel, FamiliesOfIssue14) {
                {"layer 1 is labelled Mamba-2 but its weights are attention's"});
   expect_error("granite-h-moe-tied", [](EditableModel& m) { m.config["layer_types"][0] = "full_attention"; },
                {"layer 0 is labelled attention but its weights are Mamba-2's"});
-  expect_error("nemotron-h",
-               [](EditableModel& m) {
-                 m.tensors["backbone.layers.2.mixer.gate.weight"] = Tensor::zeros({4, 24});
-                 m.tensors.erase("backbone.layers.2.mixer.up_proj.weight");
-                 m.config["layers_block_type"][2] = "moe";
-               },
-               {"layer 2 is a Nemotron-H MoE layer", "not supported"});
+  expect_error("nemotron-h", [](EditableModel& m) { m.config["layers_block_type"][2] = "moe"; },
+               {"layer 2 is labelled MoE but its weights are MLP's"});
   expect_error("nemotron-h", [](EditableModel& m) { m.tensors.erase("backbone.layers.0.mixer.A_log"); },
                {"layer 0 has none of the tensors that mark its mixer"});
   expect_error("qwen3-next", [](EditableModel& m) { m.tensors.erase("model.layers.2.mlp.experts.3.up_proj.weight"); },
                {"missing tensor \"model.layers.2.mlp.experts.3.up_proj.weight\""});
   expect_error("qwen35-moe-text", [](EditableModel& m) { m.config["num_experts_per_tok"] = 9; },
                {"num_experts_per_tok 9 must be between 1 and num_experts 5"});
+}
+
+// Nemotron-H's MoE layers: the latent projection, groups that do not divide the experts, more
+// experts per token than the kept groups hold, a missing correction bias.
+TEST(BadModel, NemotronHMoe) {
+  expect_error("nemotron-h-moe", [](EditableModel& m) { m.config["moe_latent_size"] = 8; },
+               {"moe_latent_size (a latent projection around the experts) is not supported"});
+  expect_error("nemotron-h-moe", [](EditableModel& m) { m.config["n_group"] = 3; },
+               {"n_group 3 must divide n_routed_experts 8 into groups of at least 2 experts"});
+  expect_error("nemotron-h-moe", [](EditableModel& m) { m.config["topk_group"] = 5; },
+               {"topk_group 5 must be between 1 and n_group 4"});
+  expect_error("nemotron-h-moe", [](EditableModel& m) { m.config["num_experts_per_tok"] = 5; },
+               {"num_experts_per_tok 5 must be between 1 and the 4 experts of the topk_group kept groups"});
+  expect_error("nemotron-h-moe",
+               [](EditableModel& m) { m.tensors.erase("backbone.layers.5.mixer.gate.e_score_correction_bias"); },
+               {"missing tensor \"backbone.layers.5.mixer.gate.e_score_correction_bias\""});
 }
 
 TEST(BadModel, ShardIndexProblems) {

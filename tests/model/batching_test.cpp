@@ -60,7 +60,7 @@ TEST(Batching, QwenMoeSequenceIndependentOfBatch) {
 }
 TEST(Batching, Qwen3NextSequenceIndependentOfBatch) { expect_batch_invariant("qwen3-next"); }
 TEST(Batching, MambaHybridsSequenceIndependentOfBatch) {
-  for (const char* f : {"bamba", "granite-h-moe-tied", "nemotron-h"}) expect_batch_invariant(f);
+  for (const char* f : {"bamba", "granite-h-moe-tied", "nemotron-h", "nemotron-h-moe"}) expect_batch_invariant(f);
 }
 
 TEST(Batching, ZeroStateEqualsNoState) {

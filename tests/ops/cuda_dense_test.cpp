@@ -431,22 +431,46 @@ TEST(CudaDenseDispatch, MixedDevicesAndDtypesFailClearly) {
 
 // ---- mixture of experts ---------------------------------------------------------------------
 
-// The router must choose the same experts; both devices compute in double and round once.
+namespace {
+
+// A router must choose the same experts on both devices, which compute in double and round once;
+// route(on_gpu) routes the test's logits on the GPU or the CPU.
+void expect_router_matches_cpu(const std::function<ops::Routing(bool on_gpu)>& route, const Tensor& dw) {
+  const ops::Routing c = route(false), g = route(true);
+  EXPECT_EQ(c.experts, g.experts);
+  expect_close(c.probs, g.probs, kPrecise, "router scores");
+  expect_close(c.weights, g.weights, kPrecise, "router weights");
+  const Shape shape = c.probs.shape();
+  Tensor dc = Tensor::zeros(shape), dg = poisoned_gpu(shape);
+  ops::route_top_k_backward(c, dw, dc);
+  ops::route_top_k_backward(g, on_gpu(dw), dg);
+  expect_close(dc, dg, kPrecise, "router backward");
+}
+
+}  // namespace
+
 TEST(CudaMoe, RouterMatchesCpu) {
   S0_REQUIRE_GPU();
   const int64_t N = 300, E = 64, k = 8;
   const Tensor logits = randn({N, E}, 71, 2.0f), dw = randn({N, k}, 72);
-  for (bool normalize : {false, true}) {
-    const ops::Routing c = ops::route_top_k(logits, k, normalize);
-    const ops::Routing g = ops::route_top_k(on_gpu(logits), k, normalize);
-    EXPECT_EQ(c.experts, g.experts);
-    expect_close(c.probs, g.probs, kPrecise, "router probabilities");
-    expect_close(c.weights, g.weights, kPrecise, "router weights");
-    Tensor dc = Tensor::zeros({N, E}), dg = poisoned_gpu({N, E});
-    ops::route_top_k_backward(c, dw, dc);
-    ops::route_top_k_backward(g, on_gpu(dw), dg);
-    expect_close(dc, dg, kPrecise, "router backward");
-  }
+  for (bool normalize : {false, true})
+    expect_router_matches_cpu(
+        [&](bool gpu) { return ops::route_top_k(gpu ? on_gpu(logits) : logits, k, normalize); }, dw);
+}
+
+// The sigmoid router with groups (Nemotron-H).
+TEST(CudaMoe, SigmoidGroupedRouterMatchesCpu) {
+  S0_REQUIRE_GPU();
+  const int64_t N = 300, E = 64, k = 6;
+  const Tensor logits = randn({N, E}, 79, 2.0f), bias = randn({E}, 80, 0.3f), dw = randn({N, k}, 81);
+  const ops::GroupedTopK groups{8, 3, 2.5};
+  for (bool normalize : {false, true})
+    expect_router_matches_cpu(
+        [&](bool gpu) {
+          return ops::route_sigmoid_grouped(gpu ? on_gpu(logits) : logits, gpu ? on_gpu(bias) : bias, k, normalize,
+                                            groups);
+        },
+        dw);
 }
 
 TEST(CudaMoe, CombineAndSharedGateMatchCpu) {

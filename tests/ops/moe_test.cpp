@@ -1,10 +1,11 @@
-// The mixture-of-experts ops (ops/cpu/moe.h): the router's choice against a naive sort, its ties,
-// and every backward against central finite differences of a float64 forward written here from
+// The mixture-of-experts ops (ops/cpu/moe.h): both routers' choices against naive sorts, ties,
+// groups and the correction bias, and every backward against central finite differences of a float64 forward written here from
 // the op's definition.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "finite_differences.h"
@@ -144,4 +145,94 @@ TEST(MoeSharedGate, SigmoidRowGateAndItsBackward) {
   };
   expect_grad(dy, fd_grad(of_y, to_double(y), to_double(d_out)), "dy");
   expect_grad(dgate, fd_grad(of_gate, to_double(gate), to_double(d_out)), "dgate");
+}
+
+namespace {
+
+// Nemotron-H's choice written from its definition with sorts: sigmoid scores, corrected by the
+// bias; groups ranked by the sum of their two best corrected scores; the best topk_group groups'
+// experts ranked by corrected score. Returns the chosen experts in that order.
+std::vector<int64_t> naive_grouped_choice(const Vec& s, const std::vector<float>& bias, int64_t n_group,
+                                          int64_t topk_group, int64_t k) {
+  const int64_t E = static_cast<int64_t>(s.size()), per = E / n_group;
+  Vec c(s.size()), group(static_cast<size_t>(n_group));
+  for (int64_t e = 0; e < E; ++e) c[e] = s[e] + bias[e];
+  for (int64_t g = 0; g < n_group; ++g) {
+    Vec members(c.begin() + g * per, c.begin() + (g + 1) * per);
+    std::sort(members.begin(), members.end(), std::greater<>());
+    group[g] = members[0] + members[1];
+  }
+  const std::vector<int64_t> kept = naive_top_k(group, topk_group);
+  Vec masked(s.size(), -INFINITY);
+  for (int64_t g : kept)
+    for (int64_t e = g * per; e < (g + 1) * per; ++e) masked[e] = c[e];
+  return naive_top_k(masked, k);
+}
+
+}  // namespace
+
+TEST(MoeSigmoidRouter, PicksTheGroupedTopKWithTheirWeights) {
+  const int64_t N = 11, E = 12, k = 3, n_group = 4, topk_group = 2;
+  const double scale = 2.5;
+  const auto logits = randn(N * E, 51, 1.5f), bias = randn(E, 52, 0.3f);
+  for (bool normalize : {false, true}) {
+    std::vector<float> scores(N * E), weights(N * k);
+    std::vector<int64_t> experts(N * k);
+    ops::cpu::route_sigmoid_grouped(logits.data(), bias.data(), N, E, k, normalize, n_group, topk_group, scale,
+                                    scores.data(), experts.data(), weights.data());
+    for (int64_t t = 0; t < N; ++t) {
+      Vec s(E);
+      for (int64_t e = 0; e < E; ++e) s[e] = sigmoid(logits[t * E + e]);
+      const std::vector<int64_t> want = naive_grouped_choice(s, bias, n_group, topk_group, k);
+      double chosen = 0;
+      for (int64_t e : want) chosen += s[e];
+      for (int64_t j = 0; j < k; ++j) {
+        EXPECT_EQ(experts[t * k + j], want[j]) << "row " << t << " rank " << j;
+        // The weights are the uncorrected scores.
+        EXPECT_NEAR(weights[t * k + j], scale * (normalize ? s[want[j]] / chosen : s[want[j]]), 1e-6);
+      }
+      for (int64_t e = 0; e < E; ++e) EXPECT_NEAR(scores[t * E + e], s[e], 1e-7);
+    }
+  }
+}
+
+TEST(MoeSigmoidRouter, TheGroupsAndTheBiasDecideTheChoice) {
+  // Three groups of two. Expert 0 has the best score, but its partner is poor, so group 0 ranks
+  // last and is dropped; the bias then lifts expert 5 above expert 2.
+  const int64_t E = 6, k = 2;
+  const std::vector<float> logits = {3.0f, -4.0f, 1.0f, 0.9f, 0.8f, 0.5f};
+  const std::vector<float> bias = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.2f};
+  std::vector<float> scores(E), weights(k);
+  std::vector<int64_t> experts(k);
+  ops::cpu::route_sigmoid_grouped(logits.data(), bias.data(), 1, E, k, true, 3, 2, 1.0, scores.data(), experts.data(),
+                                  weights.data());
+  EXPECT_EQ(experts, (std::vector<int64_t>{5, 2}));
+  const double s5 = sigmoid(0.5), s2 = sigmoid(1.0);
+  EXPECT_NEAR(weights[0], s5 / (s5 + s2), 1e-7);
+  EXPECT_NEAR(weights[1], s2 / (s5 + s2), 1e-7);
+}
+
+TEST(MoeSigmoidRouter, BackwardMatchesFiniteDifferences) {
+  const int64_t N = 5, E = 8, k = 3, n_group = 2, topk_group = 1;
+  const double scale = 1.7;
+  const auto logits = randn(N * E, 53, 1.5f), bias = randn(E, 54, 0.3f), dw = randn(N * k, 55);
+  for (bool normalize : {false, true}) {
+    std::vector<float> scores(N * E), weights(N * k), dl(N * E);
+    std::vector<int64_t> experts(N * k);
+    ops::cpu::route_sigmoid_grouped(logits.data(), bias.data(), N, E, k, normalize, n_group, topk_group, scale,
+                                    scores.data(), experts.data(), weights.data());
+    ops::cpu::route_sigmoid_backward(scores.data(), experts.data(), weights.data(), dw.data(), N, E, k, normalize,
+                                     scale, dl.data());
+    auto weights_of = [&](const Vec& l) {
+      Vec out;
+      for (int64_t t = 0; t < N; ++t) {
+        double chosen = 1e-20;
+        for (int64_t j = 0; j < k; ++j) chosen += sigmoid(l[t * E + experts[t * k + j]]);
+        for (int64_t j = 0; j < k; ++j)
+          out.push_back(scale * sigmoid(l[t * E + experts[t * k + j]]) / (normalize ? chosen : 1.0));
+      }
+      return out;
+    };
+    expect_grad(dl, fd_grad(weights_of, to_double(logits), to_double(dw)), normalize ? "d_logits, normalized" : "d_logits");
+  }
 }

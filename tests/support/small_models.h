@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "model/arch/random_falcon_h1.h"
+#include "model/arch/random_mamba2_hybrid.h"
 #include "model/arch/random_qwen35.h"
 
 namespace s0::test {
@@ -40,6 +41,33 @@ inline FalconH1Dims small_falcon_h1(int64_t scale = 1) {
   d.mamba_head_dim = 8 * scale;
   d.d_state = 10;
   d.groups = 2;
+  d.dtype = DType::F32;
+  d.init_std = 0.1f;
+  return d;
+}
+
+// Every layer kind of the family: Nemotron-H "M*-EM" with 6 experts in 3 groups (2 kept, top 2),
+// Bamba and Granite "M*M" (Granite with 4 experts, top 2, beside its shared MLP).
+inline Mamba2HybridDims small_mamba2_hybrid(Mamba2Hybrid family, int64_t scale = 1) {
+  Mamba2HybridDims d;
+  d.family = family;
+  d.pattern = family == Mamba2Hybrid::NemotronH ? "M*-EM" : "M*M";
+  d.hidden = 32 * scale;
+  d.vocab = 97;
+  d.intermediate = 40 * scale;
+  d.heads = 4;
+  d.kv_heads = 2;
+  d.head_dim = 8 * scale;
+  d.mamba_heads = 4;
+  d.mamba_head_dim = 16 * scale;
+  d.d_state = 6;
+  d.groups = 2;
+  d.experts = family == Mamba2Hybrid::Bamba ? 0 : family == Mamba2Hybrid::Granite ? 4 : 6;
+  d.moe_intermediate = 12 * scale;
+  d.shared_intermediate = 20 * scale;
+  d.n_group = family == Mamba2Hybrid::NemotronH ? 3 : 1;
+  d.topk_group = family == Mamba2Hybrid::NemotronH ? 2 : 1;
+  d.routed_scaling = 2.5;
   d.dtype = DType::F32;
   d.init_std = 0.1f;
   return d;

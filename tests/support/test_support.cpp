@@ -32,7 +32,8 @@ fs::path fixture_model(const std::string& name) {
 }
 std::vector<std::string> fixture_model_names() {
   return {"qwen35-text", "qwen35-vl-tied", "falcon-h1", "falcon-h1-plain",
-          "qwen35-moe-text", "qwen35-moe-vl-tied", "qwen3-next", "bamba", "granite-h-moe-tied", "nemotron-h"};
+          "qwen35-moe-text", "qwen35-moe-vl-tied", "qwen3-next", "bamba", "granite-h-moe-tied", "nemotron-h",
+          "nemotron-h-moe"};
 }
 
 TempDir::TempDir() {

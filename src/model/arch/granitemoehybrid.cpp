@@ -89,7 +89,8 @@ HybridModel load_granitemoehybrid(const Checkpoint& ck, const LoadOptions& optio
       moe.output_scale = residual;
       moe.router = make_linear(wl.get(m + "router.layer.weight", {experts, hidden}));
       moe.router.precise = true;  // as Qwen's: keeps the choice of experts that of an exact computation
-      moe.experts = load_stacked_experts(wl, m + "input_linear.weight", m + "output_linear.weight", experts, I, hidden);
+      moe.experts = load_stacked_experts(wl, m + "input_linear.weight", m + "output_linear.weight", experts, 2 * I, I,
+                                         hidden);
       blk.moe = std::move(moe);
     }
     if (shared <= 0 && experts <= 0) fail(o, ": neither shared_intermediate_size nor num_local_experts is positive");

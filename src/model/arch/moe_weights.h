@@ -12,15 +12,17 @@
 
 namespace s0 {
 
-// Stacked tensors: gate_up [E, 2I, H] (per expert the gate rows, then the up rows) and down
-// [E, H, I].
-std::vector<Expert> load_stacked_experts(WeightLoader& wl, const std::string& gate_up, const std::string& down,
-                                         int64_t E, int64_t I, int64_t H);
+// Stacked tensors: the input projection [E, in_rows, H] (SwiGLU: per expert the I gate rows, then
+// the I up rows; squared ReLU: the I up rows) and down [E, H, I].
+std::vector<Expert> load_stacked_experts(WeightLoader& wl, const std::string& in, const std::string& down, int64_t E,
+                                         int64_t in_rows, int64_t I, int64_t H);
 
 // The two layouts of transformers' experts module under prefix p ("...mlp.experts."): stacked
-// p + "gate_up_proj" / p + "down_proj" (the layout of the module itself), or one tensor per expert
-// p + "{e}.gate_proj.weight", p + "{e}.up_proj.weight", p + "{e}.down_proj.weight" (what
-// save_pretrained and the published checkpoints write).
-std::vector<Expert> load_experts(WeightLoader& wl, const std::string& p, int64_t E, int64_t I, int64_t H);
+// (the layout of the module itself), or one tensor per expert p + "{e}.<name>.weight" (what
+// save_pretrained and the published checkpoints write). SwiGLU experts (`gated`) hold gate_up_proj
+// stacked or gate_proj and up_proj apart; squared-ReLU experts (Nemotron-H) up_proj alone; both
+// down_proj.
+std::vector<Expert> load_experts(WeightLoader& wl, const std::string& p, int64_t E, int64_t I, int64_t H,
+                                 bool gated = true);
 
 }  // namespace s0

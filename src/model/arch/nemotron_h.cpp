@@ -1,13 +1,17 @@
 // Nemotron-H (model_type nemotron_h): every layer is one residual step x += mixer(norm(x)) whose
 // mixer is Mamba-2 (gated norm in groups of d / n_groups), attention without positions, or a
 // squared-ReLU MLP. layers_block_type (or the legacy hybrid_override_pattern) labels them, with
-// "linear_attention" for Mamba-2; the weights each layer holds decide. MoE layers (a sigmoid router
-// with score correction and grouped top-k) are not supported and say so.
+// "linear_attention" for Mamba-2; the weights each layer holds decide. An MoE layer (Nemotron 3
+// Nano) is a sigmoid router with a score-correction bias and grouped top-k (ops/moe.h's
+// route_sigmoid_grouped), squared-ReLU experts without gate, and a squared-ReLU shared expert that
+// every token uses. The latent projection around the experts (moe_latent_size) is not supported and
+// says so.
 #include <cmath>
 
 #include "core/error.h"
 #include "model/arch/hf_config.h"
 #include "model/arch/hybrid_layers.h"
+#include "model/arch/moe_weights.h"
 #include "model/arch/registry.h"
 
 namespace s0 {
@@ -30,6 +34,39 @@ std::vector<LayerMixer> layer_labels(const Json& cfg, const std::string& o) {
 
 int64_t int_of(const Json& c, const char* key, const char* legacy, int64_t def, const std::string& o) {
   return c.contains(key) ? json_int(c, key, o) : json_int_or(c, legacy, def, o);
+}
+
+// The MoE layers' shape and routing, checked as transformers would need them.
+struct NemotronMoeShape {
+  int64_t experts = 0, top_k = 0, inter = 0, shared_inter = 0;
+  bool normalize = true;
+  ops::GroupedTopK groups;
+};
+
+NemotronMoeShape moe_shape(const Json& cfg, const std::string& o) {
+  if (cfg.contains("moe_latent_size") && !cfg["moe_latent_size"].is_null())
+    fail(o, ": moe_latent_size (a latent projection around the experts) is not supported");
+  NemotronMoeShape s;
+  s.experts = json_int(cfg, "n_routed_experts", o);
+  s.top_k = json_int(cfg, "num_experts_per_tok", o);
+  s.inter = json_int(cfg, "moe_intermediate_size", o);
+  s.shared_inter = json_int(cfg, "moe_shared_expert_intermediate_size", o);
+  s.normalize = json_bool_or(cfg, "norm_topk_prob", true, o);
+  s.groups.n_group = json_int_or(cfg, "n_group", 1, o);
+  s.groups.topk_group = json_int_or(cfg, "topk_group", 1, o);
+  s.groups.scale = json_number_or(cfg, "routed_scaling_factor", 1.0, o);
+  const int64_t E = s.experts, G = s.groups.n_group, K = s.groups.topk_group;
+  if (E < 1 || s.inter < 1 || s.shared_inter < 1)
+    fail(o, ": n_routed_experts ", E, ", moe_intermediate_size ", s.inter, " and moe_shared_expert_intermediate_size ",
+         s.shared_inter, " must be positive");
+  if (G < 1 || G > ops::kMaxRouterGroups || E % G != 0 || E / G < 2)
+    fail(o, ": n_group ", G, " must divide n_routed_experts ", E, " into groups of at least 2 experts (at most ",
+         ops::kMaxRouterGroups, " groups)");
+  if (K < 1 || K > G) fail(o, ": topk_group ", K, " must be between 1 and n_group ", G);
+  if (s.top_k < 1 || s.top_k > K * (E / G))
+    fail(o, ": num_experts_per_tok ", s.top_k, " must be between 1 and the ", K * (E / G),
+         " experts of the topk_group kept groups");
+  return s;
 }
 
 }  // namespace
@@ -99,12 +136,32 @@ HybridModel load_nemotron_h(const Checkpoint& ck, const LoadOptions& options) {
       blk.down = make_linear(wl.get(m + "down_proj.weight", {hidden, inter}), wl.get_if(mlp_bias, m + "down_proj.bias", {hidden}));
       model.layer_kinds.push_back("mlp");
     } else {
-      fail(o, ": layer ", l, " is a Nemotron-H MoE layer (sigmoid router with score correction), which is not supported");
+      const NemotronMoeShape ms = moe_shape(cfg, o);
+      blk.mlp_norm = norm;
+      blk.mlp_act = MlpActivation::ReluSquared;
+      const std::string se = m + "shared_experts.";
+      const int64_t S = ms.shared_inter;
+      blk.gate_up = make_linear(wl.get(se + "up_proj.weight", {S, hidden}), wl.get_if(mlp_bias, se + "up_proj.bias", {S}));
+      blk.down = make_linear(wl.get(se + "down_proj.weight", {hidden, S}),
+                             wl.get_if(mlp_bias, se + "down_proj.bias", {hidden}));
+      SparseMoe moe;
+      moe.top_k = ms.top_k;
+      moe.normalize = ms.normalize;
+      moe.groups = ms.groups;
+      moe.router = make_linear(wl.get(m + "gate.weight", {ms.experts, hidden}));
+      moe.router.precise = true;  // as Qwen's: keeps the choice of experts that of an exact computation
+      moe.correction_bias = wl.get(m + "gate.e_score_correction_bias", {ms.experts});
+      moe.experts = load_experts(wl, m + "experts.", ms.experts, ms.inter, hidden, /*gated=*/false);
+      moe.expert_act = MlpActivation::ReluSquared;
+      blk.moe = std::move(moe);
+      model.layer_kinds.push_back("moe");
     }
     model.blocks.push_back(std::move(blk));
   }
   model.final_norm = wl.get("backbone.norm_f.weight", {hidden});
-  attach_lm_head(wl, model, json_bool_or(cfg, "tie_word_embeddings", false, o));
+  // transformers' NemotronHForCausalLM ties nothing (_tied_weights_keys is empty): its lm_head is
+  // always its own weight, whatever tie_word_embeddings says.
+  attach_lm_head(wl, model, /*tied=*/false);
   return model;
 }
 

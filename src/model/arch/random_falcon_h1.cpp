@@ -1,12 +1,8 @@
 #include "model/arch/random_falcon_h1.h"
 
 #include <limits>
-#include <map>
 
-#include "io/file.h"
-#include "io/json.h"
-#include "io/safetensors.h"
-#include "model/arch/random_weights.h"
+#include "model/arch/random_layers.h"
 
 namespace s0 {
 
@@ -46,8 +42,8 @@ Json config_of(const FalconH1Dims& d) {
 void write_random_falcon_h1(const std::filesystem::path& dir, const FalconH1Dims& d) {
   RandomWeights f(d.dtype, d.seed);
   const float s = d.init_std;
-  const int64_t ssm = d.mamba_heads * d.mamba_head_dim, gn = d.groups * d.d_state, conv = ssm + 2 * gn;
-  std::map<std::string, Tensor> w;
+  const RandomMamba2 mamba{d.mamba_heads, d.mamba_head_dim, d.d_state, d.groups, d.conv_kernel};
+  WeightMap w;
   w["model.embed_tokens.weight"] = f.normal({d.vocab, d.hidden}, s);
   w["lm_head.weight"] = f.normal({d.vocab, d.hidden}, s);
   w["model.final_layernorm.weight"] = f.constant({d.hidden}, 1.0f);
@@ -58,25 +54,11 @@ void write_random_falcon_h1(const std::filesystem::path& dir, const FalconH1Dims
     w[p + "feed_forward.gate_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
     w[p + "feed_forward.up_proj.weight"] = f.normal({d.intermediate, d.hidden}, s);
     w[p + "feed_forward.down_proj.weight"] = f.normal({d.hidden, d.intermediate}, s);
-    const std::string a = p + "self_attn.";
-    w[a + "q_proj.weight"] = f.normal({d.heads * d.head_dim, d.hidden}, s);
-    w[a + "k_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
-    w[a + "v_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
-    w[a + "o_proj.weight"] = f.normal({d.hidden, d.heads * d.head_dim}, s);
-    const std::string m = p + "mamba.";
-    // in_proj rows: z [ssm], x [ssm], B [G N], C [G N], dt [heads].
-    w[m + "in_proj.weight"] = f.normal({2 * ssm + 2 * gn + d.mamba_heads, d.hidden}, s);
-    w[m + "conv1d.weight"] = f.normal({conv, 1, d.conv_kernel}, 0.5f);
-    w[m + "conv1d.bias"] = f.constant({conv}, 0.0f);
-    w[m + "A_log"] = f.uniform({d.mamba_heads}, 0.0f, 2.7725887f);
-    w[m + "dt_bias"] = f.constant({d.mamba_heads}, 1.0f);
-    w[m + "D"] = f.constant({d.mamba_heads}, 1.0f);
-    w[m + "norm.weight"] = f.constant({ssm}, 1.0f);
-    w[m + "out_proj.weight"] = f.normal({d.hidden, ssm}, s);
+    random_attention(f, w, p + "self_attn.", d.hidden, d.heads * d.head_dim, d.kv_heads * d.head_dim,
+                     d.heads * d.head_dim, s);
+    random_mamba2_mixer(f, w, p + "mamba.", mamba, d.hidden, s);
   }
-  std::filesystem::create_directories(dir);
-  write_file_atomic(dir / "config.json", dump_json(config_of(d)) + "\n");
-  write_safetensors(dir / "model.safetensors", w);
+  write_random_checkpoint(dir, config_of(d), w);
 }
 
 }  // namespace s0

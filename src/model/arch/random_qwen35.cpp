@@ -1,11 +1,6 @@
 #include "model/arch/random_qwen35.h"
 
-#include <map>
-
-#include "io/file.h"
-#include "io/json.h"
-#include "io/safetensors.h"
-#include "model/arch/random_weights.h"
+#include "model/arch/random_layers.h"
 
 namespace s0 {
 
@@ -48,7 +43,7 @@ Json config_of(const Qwen35Dims& d) {
 }
 
 // SwiGLU MLP weights of width `inter` under prefix p.
-void mlp_weights(RandomWeights& f, std::map<std::string, Tensor>& w, const std::string& p, int64_t inter,
+void mlp_weights(RandomWeights& f, WeightMap& w, const std::string& p, int64_t inter,
                  const Qwen35Dims& d) {
   w[p + "gate_proj.weight"] = f.normal({inter, d.hidden}, d.init_std);
   w[p + "up_proj.weight"] = f.normal({inter, d.hidden}, d.init_std);
@@ -60,7 +55,7 @@ void mlp_weights(RandomWeights& f, std::map<std::string, Tensor>& w, const std::
 void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) {
   RandomWeights f(d.dtype, d.seed);
   const float s = d.init_std;
-  std::map<std::string, Tensor> w;
+  WeightMap w;
   w["model.embed_tokens.weight"] = f.normal({d.vocab, d.hidden}, s);
   if (!d.tied) w["lm_head.weight"] = f.normal({d.vocab, d.hidden}, s);
   w["model.norm.weight"] = f.constant({d.hidden}, 0.0f);  // zero-centred norms: 0 is the identity
@@ -82,10 +77,7 @@ void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) 
     if ((i + 1) % d.full_attention_interval == 0) {
       const std::string a = p + "self_attn.";
       // q_proj holds each head's query and output gate: 2 * heads * head_dim rows.
-      w[a + "q_proj.weight"] = f.normal({2 * d.heads * d.head_dim, d.hidden}, s);
-      w[a + "k_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
-      w[a + "v_proj.weight"] = f.normal({d.kv_heads * d.head_dim, d.hidden}, s);
-      w[a + "o_proj.weight"] = f.normal({d.hidden, d.heads * d.head_dim}, s);
+      random_attention(f, w, a, d.hidden, 2 * d.heads * d.head_dim, d.kv_heads * d.head_dim, d.heads * d.head_dim, s);
       w[a + "q_norm.weight"] = f.constant({d.head_dim}, 0.0f);
       w[a + "k_norm.weight"] = f.constant({d.head_dim}, 0.0f);
     } else {
@@ -101,9 +93,7 @@ void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) 
       w[a + "out_proj.weight"] = f.normal({d.hidden, value}, s);
     }
   }
-  std::filesystem::create_directories(dir);
-  write_file_atomic(dir / "config.json", dump_json(config_of(d)) + "\n");
-  write_safetensors(dir / "model.safetensors", w);
+  write_random_checkpoint(dir, config_of(d), w);
 }
 
 }  // namespace s0

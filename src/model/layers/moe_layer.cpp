@@ -35,7 +35,14 @@ std::vector<ExpertRun> expert_runs(const ops::Routing& r, size_t n_experts, cons
   return runs;
 }
 
-MlpWeights weights_of(const Expert& e) { return {e.gate_up.data(), e.gate_up.size(), e.down, MlpActivation::SwiGLU}; }
+MlpWeights weights_of(const SparseMoe& m, const Expert& e) {
+  return {e.gate_up.data(), e.gate_up.size(), e.down, m.expert_act};
+}
+
+ops::Routing route(const SparseMoe& m, const Tensor& logits) {
+  if (m.correction_bias.empty()) return ops::route_top_k(logits, m.top_k, m.normalize);
+  return ops::route_sigmoid_grouped(logits, m.correction_bias, m.top_k, m.normalize, m.groups);
+}
 
 }  // namespace
 
@@ -44,12 +51,12 @@ void moe_forward(const SparseMoe& m, const ops::Varlen& seqs, const Tensor& h, T
   const Device dev = h.device();
   Tensor logits = Tensor::zeros({N, E}, DType::F32, dev);
   ops::linear_forward(m.router, h, seqs, logits);
-  s.routing = ops::route_top_k(logits, m.top_k, m.normalize);
+  s.routing = route(m, logits);
   s.runs = expert_runs(s.routing, m.experts.size(), seqs);
   for (ExpertRun& run : s.runs) {
     const Tensor x = ops::gather_rows(h, run.rows);
     run.y = Tensor::zeros({static_cast<int64_t>(run.rows.size()), Hd}, DType::F32, dev);
-    mlp_forward(weights_of(m.experts[run.expert]), run.groups, x, run.y, /*add=*/false, run.gu);
+    mlp_forward(weights_of(m, m.experts[run.expert]), run.groups, x, run.y, /*add=*/false, run.gu);
     if (m.output_scale != 1.0f) ops::scale_(run.y, m.output_scale);
     ops::weighted_rows_add(run.y, run.rows, s.routing.weights, run.slots, residual);
   }
@@ -65,7 +72,7 @@ void moe_backward(const SparseMoe& m, const ops::Varlen& seqs, const MoeSaved& s
     ops::weighted_rows_add_backward(run.y, run.rows, s.routing.weights, run.slots, d_out, dy, d_weights);
     if (m.output_scale != 1.0f) ops::scale_(dy, m.output_scale);
     Tensor dx = Tensor::zeros({n, Hd}, DType::F32, dev);
-    mlp_backward(weights_of(m.experts[run.expert]), run.groups, run.gu, dy, dx, /*accumulate=*/false);
+    mlp_backward(weights_of(m, m.experts[run.expert]), run.groups, run.gu, dy, dx, /*accumulate=*/false);
     ops::scatter_add_rows(dx, run.rows, 1.0f, dh);
   }
   Tensor d_logits = Tensor::zeros({N, E}, DType::F32, dev);

@@ -1,6 +1,7 @@
 #pragma once
-// The routed experts of a sparse MoE block over a packed batch: the router, then each chosen
-// expert's SwiGLU MLP over the rows routed to it, weighted back into the token rows.
+// The routed experts of a sparse MoE block over a packed batch: the router (softmax, or sigmoid
+// with grouped top-k), then each chosen expert's MLP over the rows routed to it, weighted back into
+// the token rows.
 //
 // Batch invariance: an expert's rows are grouped by sequence (ops/linear.h's policy), and which of a
 // sequence's tokens reach an expert depends on that sequence alone, so no row's result depends on

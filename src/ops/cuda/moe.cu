@@ -5,6 +5,7 @@
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
 #include "ops/cuda/stream.h"
+#include "ops/sigmoid_router_grad.h"
 
 namespace s0::ops::cuda {
 
@@ -72,6 +73,90 @@ __global__ void route_rows_backward(const float* probs, const int64_t* experts, 
   }
 }
 
+// Whether (v, i) orders after (prev, prev_i) in decreasing value, equal values by increasing index:
+// the picks of a repeated maximum, made without a per-row list of what was taken.
+__device__ bool orders_after(double v, int64_t i, double prev, int64_t prev_i) {
+  return prev_i < 0 || v < prev || (v == prev && i > prev_i);
+}
+
+__device__ double corrected_score(const float* l, const float* bias, int64_t e) {
+  return 1.0 / (1.0 + exp(-double(l[e]))) + double(bias[e]);
+}
+
+// One thread per row, in double as the CPU (ops/cpu/moe.cpp's route_sigmoid_grouped): the kept
+// groups as a bit mask, each group's score (its two best corrected scores) recomputed where needed.
+__global__ void route_sigmoid_rows(const float* logits, const float* bias, int64_t N, int64_t E, int64_t k,
+                                   bool normalize, int64_t n_group, int64_t topk_group, double scale, float* scores,
+                                   int64_t* experts, float* weights) {
+  const int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (t >= N) return;
+  const float* l = logits + t * E;
+  const int64_t per_group = E / n_group;
+  for (int64_t e = 0; e < E; ++e) scores[t * E + e] = static_cast<float>(1.0 / (1.0 + exp(-double(l[e]))));
+  auto group_score = [&](int64_t g) {
+    double first = -INFINITY, second = -INFINITY;
+    for (int64_t e = g * per_group; e < (g + 1) * per_group; ++e) {
+      const double c = corrected_score(l, bias, e);
+      if (c > first) {
+        second = first;
+        first = c;
+      } else if (c > second) {
+        second = c;
+      }
+    }
+    return first + second;
+  };
+  uint64_t kept = 0;
+  double prev = 0;
+  int64_t prev_g = -1;
+  for (int64_t j = 0; j < topk_group; ++j) {
+    int64_t best = -1;
+    double best_v = 0;
+    for (int64_t g = 0; g < n_group; ++g) {
+      const double v = group_score(g);
+      if (orders_after(v, g, prev, prev_g) && (best < 0 || v > best_v)) {
+        best = g;
+        best_v = v;
+      }
+    }
+    kept |= uint64_t{1} << best;
+    prev = best_v;
+    prev_g = best;
+  }
+  int64_t prev_e = -1;
+  double chosen = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    int64_t best = -1;
+    double best_v = 0;
+    for (int64_t e = 0; e < E; ++e) {
+      if (!((kept >> (e / per_group)) & 1)) continue;
+      const double v = corrected_score(l, bias, e);
+      if (orders_after(v, e, prev, prev_e) && (best < 0 || v > best_v)) {
+        best = e;
+        best_v = v;
+      }
+    }
+    experts[t * k + j] = best;
+    chosen += 1.0 / (1.0 + exp(-double(l[best])));
+    prev = best_v;
+    prev_e = best;
+  }
+  for (int64_t j = 0; j < k; ++j) {
+    const double s = 1.0 / (1.0 + exp(-double(l[experts[t * k + j]])));
+    weights[t * k + j] = static_cast<float>((normalize ? s / (chosen + 1e-20) : s) * scale);
+  }
+}
+
+// One thread per row: ops/sigmoid_router_grad.h, as on the CPU.
+__global__ void route_sigmoid_rows_backward(const float* scores, const int64_t* experts, const float* weights,
+                                            const float* d_weights, int64_t N, int64_t E, int64_t k, bool normalize,
+                                            double scale, float* d_logits) {
+  const int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (t >= N) return;
+  sigmoid_router_row_grad(scores + t * E, experts + t * k, weights + t * k, d_weights + t * k, E, k, normalize, scale,
+                          d_logits + t * E);
+}
+
 // Block i owns row i: dy = w * d_out[rows[i]], d_weights[slots[i]] = d_out[rows[i]] . y[i].
 __global__ void weighted_rows_backward(const float* y, const int64_t* rows, const float* weights, const int64_t* slots,
                                        const float* d_out, int64_t d, float* dy, float* d_weights) {
@@ -118,6 +203,23 @@ void route_top_k_backward(const float* probs, const int64_t* experts, const floa
   route_rows_backward<<<row_blocks(N), 128, 0, stream()>>>(probs, experts, weights, d_weights, N, E, k, normalize,
                                                            d_logits);
   check_launch("route_top_k_backward");
+}
+
+void route_sigmoid_grouped(const float* logits, const float* bias, int64_t N, int64_t E, int64_t k, bool normalize,
+                           int64_t n_group, int64_t topk_group, double scale, float* scores, int64_t* experts,
+                           float* weights) {
+  if (N == 0) return;
+  route_sigmoid_rows<<<row_blocks(N), 128, 0, stream()>>>(logits, bias, N, E, k, normalize, n_group, topk_group,
+                                                          scale, scores, experts, weights);
+  check_launch("route_sigmoid_grouped");
+}
+
+void route_sigmoid_backward(const float* scores, const int64_t* experts, const float* weights, const float* d_weights,
+                            int64_t N, int64_t E, int64_t k, bool normalize, double scale, float* d_logits) {
+  if (N == 0) return;
+  route_sigmoid_rows_backward<<<row_blocks(N), 128, 0, stream()>>>(scores, experts, weights, d_weights, N, E, k,
+                                                                   normalize, scale, d_logits);
+  check_launch("route_sigmoid_backward");
 }
 
 void weighted_rows_add(const float* y, const int64_t* rows, const float* weights, const int64_t* slots, int64_t n,
