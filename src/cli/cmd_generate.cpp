@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/model_folder.h"
 #include "cli/generation_flags.h"
+#include "cli/quiet_flag.h"
 #include "core/error.h"
 #include "generate/model_session.h"
 #include "generate/prompt_file.h"
@@ -20,7 +21,7 @@ Runner setup(CLI::App& app) {
   struct Options {
     std::string model, adapter, prompt, prompts;
     std::optional<double> alpha;
-    bool chat = false, no_thinking = false;
+    bool chat = false, no_thinking = false, quiet = false;
     std::vector<std::string> stop;
     GenerationFlags flags;
   };
@@ -39,6 +40,7 @@ Runner setup(CLI::App& app) {
   app.add_flag("--no-thinking", o->no_thinking, "with --chat: enable_thinking = false");
   app.add_option("--stop", o->stop, "stop at this text (repeatable); it is not printed");
   o->flags.declare(app);
+  add_quiet_flag(app, o->quiet);
   return [o, one, many] {
     const bool single = one->count() > 0;
     if (!single && many->count() == 0) fail("give --prompt TEXT or --prompts FILE.jsonl");
@@ -68,7 +70,11 @@ Runner setup(CLI::App& app) {
       std::cout << "\n";
       return 0;
     }
+    // Many prompts take long: progress on stderr while stdout gets the JSON lines at the end.
+    Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(o->quiet));
+    to.generation.progress = &progress;
     const std::vector<TextResult> results = gen.run(requests, to);
+    progress.finish();
     for (size_t i = 0; i < results.size(); ++i) {
       const TextResult& r = results[i];
       Json line = {{"index", i},

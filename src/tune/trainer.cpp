@@ -124,7 +124,8 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     for (const Tensor& p : params) {
       double sq = 0;
       for (int64_t i = 0; i < p.numel(); ++i) sq += static_cast<double>(p.f32()[i]) * p.f32()[i];
-      norms += std::sqrt(sq);
+      rep.state_norms.push_back(std::sqrt(sq));
+      norms += rep.state_norms.back();
     }
     rep.mean_state_norm = norms / static_cast<double>(params.size());
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

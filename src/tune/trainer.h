@@ -44,6 +44,7 @@ struct StepReport {
   double objective = 0;
   double grad_norm = 0;     // before clipping
   double mean_state_norm = 0;  // after the update, mean over trained layers of ||S0||
+  std::vector<double> state_norms;  // after the update, ||S0|| per trained layer (TrainResult::layers order)
   double seconds = 0;
 };
 

@@ -51,8 +51,10 @@ TEST_F(CliModel, StreamedPromptEqualsItsJsonLine) {
                                         adapter + "\"}\n");
   const auto batch = test::run_s0({"generate", "--model", model, "--prompts", path("p.jsonl"), "--max-new-tokens", "8"});
   ASSERT_EQ(batch.status, 0) << batch.err;
-  const auto lines = json_lines(batch.out);
+  const auto lines = json_lines(batch.out);  // progress stays out of stdout's JSON lines
   ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(batch.err.find("generate: 2/2 completions done in "), std::string::npos) << batch.err;
+  EXPECT_EQ(streamed.err.find("generate: "), std::string::npos) << "one streamed prompt needs no progress";
   EXPECT_EQ(streamed.out, lines[0]["completion"].get<std::string>() + "\n");
   EXPECT_TRUE(lines[0]["adapter"].is_null());
   EXPECT_EQ(lines[1]["adapter"], adapter);

@@ -378,9 +378,30 @@ TEST(TrainCli, ResumeEndsWithTheBitsOfAnUninterruptedRun) {
     EXPECT_EQ(lines[i]["step"].get<int>(), static_cast<int>(i) + 1);
     for (const char* key : {"loss", "objective", "grad_norm", "state_norm", "seconds", "tokens_per_s"})
       EXPECT_TRUE(lines[i][key].is_number()) << key;
+    // One norm per trained layer, keyed by layer; their mean is state_norm.
+    const Json& norms = lines[i]["state_norms"];
+    ASSERT_TRUE(norms.is_object());
+    double sum = 0;
+    for (const auto& [layer, norm] : norms.items()) sum += norm.get<double>();
+    EXPECT_FALSE(norms.empty());
+    EXPECT_NEAR(sum / static_cast<double>(norms.size()), lines[i]["state_norm"].get<double>(), 1e-12);
   }
   // The library reads the folder as before: the optimizer beside it is s0's own.
   EXPECT_EQ(read_adapter(dir / "parts").states.size(), read_adapter(dir / "whole").states.size());
+}
+
+// Progress goes to stderr (stdout keeps its step lines), one final line on a pipe; --quiet drops it.
+TEST(TrainCli, ProgressOnStderrUnlessQuiet) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  const test::CliResult shown = train(dir, data, {"--steps", "2"}, (dir / "a").string());
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.err.find("train: 2/2 steps done in "), std::string::npos) << shown.err;
+  EXPECT_EQ(shown.err.find('\r'), std::string::npos) << shown.err;
+  EXPECT_EQ(shown.out.find("train: "), std::string::npos) << shown.out;
+  const test::CliResult quiet = train(dir, data, {"--steps", "2", "--quiet"}, (dir / "b").string());
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("train: "), std::string::npos) << quiet.err;
 }
 
 // Whatever would make the resumed run differ from the one that stopped is refused, naming it.
