@@ -27,7 +27,7 @@
 namespace {
 
 struct TrainArgs {
-  std::string model, data, out, layers = "all", device, dtype;
+  std::string model, data, out, layers = "all", device, dtype, variant = "s0";
   s0::TrainConfig cfg;
   double alpha = -1;
   uint64_t seed = 0;
@@ -60,6 +60,11 @@ s0::cli::Runner setup(CLI::App& app) {
                  "scale applied when the adapter is activated (default: by family, GatedDeltaNet 0.07, Mamba-2 0.65)")
       ->check(s0::cli::greater_than(0));
   app.add_flag("--normalize", a->cfg.normalize, "scale each state to unit norm before alpha at activation");
+  app.add_option("--variant", a->variant,
+                 "s0: learn each recurrent layer's initial state (no inference cost); state-offset: learn a "
+                 "state-shaped offset whose read-out is added at every token (Kang et al. 2025, the paper's "
+                 "comparison; per-token cost, CPU only, not loadable by the s0-tuning library)")
+      ->capture_default_str();
   app.add_option("--layers", a->layers, "recurrent layers to train: all, or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
   app.add_option("--seed", a->seed,
@@ -93,8 +98,16 @@ s0::cli::Runner setup(CLI::App& app) {
     s0::check_adapter_output(out, a->force || a->resume);
     const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
+    a->cfg.variant = s0::parse_variant(a->variant, "--variant");
+    // The state offset has no CUDA kernel yet: it defaults to the CPU and refuses a GPU.
+    const bool cpu_only = a->cfg.variant == s0::AdapterVariant::state_offset;
+    const s0::Device device =
+        cpu_only && a->device.empty() ? s0::Device::cpu() : s0::cli::activated_device(a->device);
+    if (cpu_only && !device.is_cpu())
+      s0::fail("--variant state-offset runs on the CPU only (no CUDA kernel for the per-token offset yet): "
+               "use --device cpu");
     const s0::HybridModel model =
-        s0::load_model_on(a->model, s0::cli::activated_device(a->device), s0::cli::matrix_dtype(a->dtype));
+        s0::load_model_on(a->model, device, s0::cli::matrix_dtype(a->dtype));
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
     s0::TrainOptions opt;
     opt.layers = s0::parse_layer_selection(a->layers, model);

@@ -3,12 +3,16 @@
 #include "io/adapter_file.h"
 #include "io/hf_cache.h"
 #include "adapter/adapter.h"
+#include "core/error.h"
 
 namespace s0 {
 
 StateSet load_activated_adapter(const HybridModel& model, const std::string& dir, std::optional<double> alpha) {
   const AdapterFile file = read_adapter(resolve_model_folder(dir));
   check_adapter_matches(file, model, dir);
+  if (file.config.variant == AdapterVariant::state_offset && !model.device().is_cpu())
+    fail(dir, ": state-offset adapters run on the CPU only (no CUDA kernel for the per-token offset yet); "
+              "load the model with --device cpu");
   return activate_adapter(file, model, alpha);
 }
 

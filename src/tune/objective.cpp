@@ -38,6 +38,7 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   // The states, their gradient and the optimizer stay on the host (they are small); the forward and
   // backward run where the model is.
   StateSet on_model;
+  on_model.variant = states.variant;
   for (const Tensor& s : states.states) on_model.states.push_back(s.empty() ? s : s.to(model.device()));
 
   for (auto [first, last] : pack_ranges(examples, opt.max_batch_tokens)) {
