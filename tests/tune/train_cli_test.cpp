@@ -141,10 +141,8 @@ TEST(TrainCli, NonFiniteAndOutOfRangeFlags) {
   EXPECT_LT(r.err.size(), 200u) << r.err;  // no 300-digit bound
 }
 
-// The loss actually falls: the parsed per-step losses, not only the text of the lines.
-TEST(TrainCli, LossFalls) {
-  test::TempDir dir;
-  auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "6", "--lr", "0.05"});
+// The loss actually falls over six steps: the parsed per-step losses, not only the text of the lines.
+void expect_loss_falls(const test::CliResult& r) {
   ASSERT_EQ(r.status, 0) << r.err;
   std::vector<double> losses;
   const std::regex step_line(R"(step +\d+/6  loss ([0-9.]+))");
@@ -153,6 +151,26 @@ TEST(TrainCli, LossFalls) {
   ASSERT_EQ(losses.size(), 6u) << r.out;
   for (double l : losses) ASSERT_TRUE(std::isfinite(l));
   EXPECT_LT(losses.back(), losses.front() - 0.01) << r.out;
+}
+
+TEST(TrainCli, LossFalls) {
+  test::TempDir dir;
+  expect_loss_falls(train(dir, fixture_data("falcon-h1-plain"), {"--steps", "6", "--lr", "0.05"}));
+}
+
+// The state-offset variant trains too, and its folder says what it holds; a resumed run must keep
+// the variant.
+TEST(TrainCli, StateOffsetVariantLowersTheLoss) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  expect_loss_falls(train(dir, data, {"--steps", "6", "--lr", "0.05", "--variant", "state-offset"}));
+  const AdapterFile a = read_adapter(dir / "adapter");
+  EXPECT_EQ(a.config.variant, AdapterVariant::state_offset);
+  EXPECT_GT(std::fabs(a.states.at(1).f32()[0]), 0.0f);
+  expect_one_line_error(train(dir, data, {"--steps", "8", "--lr", "0.05", "--resume"}, (dir / "adapter").string()),
+                        "--variant is s0 but the run trained state-offset");
+  expect_one_line_error(train(dir, data, {"--variant", "lora"}, (dir / "other").string()),
+                        "--variant: unknown variant \"lora\" (expected s0 or state-offset)");
 }
 
 // An adapter trained on some layers loads in the s0-tuning library (its load() logic, restated),
