@@ -58,6 +58,18 @@ struct Pipe {
   }
 };
 
+// A progress writing into a pipe (not a terminal) with a fake clock.
+struct ProgressOnPipe : ::testing::Test {
+  Pipe pipe;
+  FakeClock clock;
+  ProgressOptions options() {
+    ProgressOptions o;
+    o.fd = pipe.w;
+    o.clock = clock.fn();
+    return o;
+  }
+};
+
 }  // namespace
 
 TEST(Progress, ClockTextReadsLikeAClock) {
@@ -109,12 +121,8 @@ TEST(Progress, TerminalRedrawsOneLineWithRateAndEta) {
   close(slave);
 }
 
-TEST(Progress, PipeWritesPlainLinesEveryInterval) {
-  Pipe pipe;
-  FakeClock clock;
-  ProgressOptions o;
-  o.fd = pipe.w;  // a pipe is not a terminal
-  o.clock = clock.fn();
+TEST_F(ProgressOnPipe, WritesPlainLinesEveryInterval) {
+  ProgressOptions o = options();  // a pipe is not a terminal
   o.interval_s = 5;
   Progress p("train", "steps", 10, o);
   for (int i = 0; i < 10; ++i) {
@@ -132,12 +140,8 @@ TEST(Progress, PipeWritesPlainLinesEveryInterval) {
             "train: 10/10 steps done in 0:20 (2.00 s each)\n");
 }
 
-TEST(Progress, StoppedEarlySaysSo) {
-  Pipe pipe;
-  FakeClock clock;
-  ProgressOptions o;
-  o.fd = pipe.w;
-  o.clock = clock.fn();
+TEST_F(ProgressOnPipe, StoppedEarlySaysSo) {
+  const ProgressOptions o = options();
   {
     Progress p("eval", "completions", 8, o);
     clock.t += 4;
@@ -146,12 +150,8 @@ TEST(Progress, StoppedEarlySaysSo) {
   EXPECT_EQ(drain(pipe.r), "eval: 2/8 completions (stopped) in 0:04 (2.00 s each)\n");
 }
 
-TEST(Progress, QuietWritesNothing) {
-  Pipe pipe;
-  FakeClock clock;
-  ProgressOptions o;
-  o.fd = pipe.w;
-  o.clock = clock.fn();
+TEST_F(ProgressOnPipe, QuietWritesNothing) {
+  ProgressOptions o = options();
   o.quiet = true;
   {
     Progress p("collect", "completions", 3, o);
@@ -192,29 +192,21 @@ TEST(Progress, ThreadsCountEveryUnitAndLinesStayWhole) {
   EXPECT_NE(out.find("check: 400/400 programs done"), std::string::npos);
 }
 
-TEST(Progress, AnExceptionLeavesTheErrorLineAlone) {
-  Pipe pipe;
-  FakeClock clock;
-  ProgressOptions o;
-  o.fd = pipe.w;
-  o.clock = clock.fn();
-  try {
-    Progress p("train", "steps", 5, o);
-    clock.t += 1;
-    p.advance();
-    throw std::runtime_error("bad step");
-  } catch (const std::runtime_error&) {
-  }
+TEST_F(ProgressOnPipe, AnExceptionLeavesTheErrorLineAlone) {
+  auto step_then_fail = [&](const ProgressOptions& o) {
+    try {
+      Progress p("train", "steps", 5, o);
+      clock.t += 1;
+      p.advance();
+      throw std::runtime_error("bad step");
+    } catch (const std::runtime_error&) {
+    }
+  };
+  ProgressOptions o = options();
+  step_then_fail(o);
   EXPECT_EQ(drain(pipe.r), "");  // no "(stopped)" line before the error
-
   o.terminal = true;  // a drawn bar gets its line ended, nothing more
-  try {
-    Progress p("train", "steps", 5, o);
-    clock.t += 1;
-    p.advance();
-    throw std::runtime_error("bad step");
-  } catch (const std::runtime_error&) {
-  }
+  step_then_fail(o);
   const std::string out = drain(pipe.r);
   EXPECT_EQ(out.substr(0, 9), "\rtrain [#");
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
