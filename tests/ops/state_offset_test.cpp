@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "finite_differences.h"
@@ -17,6 +18,7 @@ namespace {
 using naive::Vec;
 
 struct Case {
+  const char* name;
   ops::OffsetLayout layout;
   int64_t Hr, H, K, V;
 };
@@ -147,10 +149,11 @@ TEST_P(StateOffset, TokensDoNotDependOnTheBatchOrOnTheCallsTheyCameIn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, StateOffset,
-                         ::testing::Values(Case{ops::OffsetLayout::KeyFirst, 2, 4, 3, 5},   // GatedDeltaNet, grouped
-                                           Case{ops::OffsetLayout::KeyFirst, 3, 3, 4, 2},   // one read per head
-                                           Case{ops::OffsetLayout::KeyLast, 1, 4, 3, 5},    // Mamba-2, one group
-                                           Case{ops::OffsetLayout::KeyLast, 2, 4, 5, 3}));  // Mamba-2, two groups
+                         ::testing::Values(Case{"gated_delta_grouped", ops::OffsetLayout::KeyFirst, 2, 4, 3, 5},
+                                           Case{"gated_delta_per_head", ops::OffsetLayout::KeyFirst, 3, 3, 4, 2},
+                                           Case{"mamba2_one_group", ops::OffsetLayout::KeyLast, 1, 4, 3, 5},
+                                           Case{"mamba2_two_groups", ops::OffsetLayout::KeyLast, 2, 4, 5, 3}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace s0
