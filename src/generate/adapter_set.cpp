@@ -11,8 +11,8 @@ StateSet load_activated_adapter(const HybridModel& model, const std::string& dir
   const AdapterFile file = read_adapter(resolve_model_folder(dir));
   check_adapter_matches(file, model, dir);
   if (file.config.variant == AdapterVariant::state_offset && !model.device().is_cpu())
-    fail(dir, ": state-offset adapters run on the CPU only (no CUDA kernel for the per-token offset yet); "
-              "load the model with --device cpu");
+    fail(dir, ": state-offset adapters run on the CPU only (no CUDA kernel for the per-token offset yet), the model "
+              "is on ", device_name(model.device()));
   return activate_adapter(file, model, alpha);
 }
 
