@@ -50,6 +50,7 @@ StateSet activate_adapter(const AdapterFile& a, const HybridModel& model, std::o
   if (alpha) require_finite(*alpha, "alpha");
   const double scale = alpha ? *alpha : a.config.alpha ? *a.config.alpha : default_alpha(a.arch);
   StateSet set;
+  set.variant = a.config.variant;
   set.states.assign(model.recurrent.size(), Tensor());
   for (const auto& [layer, t] : a.states) {
     Tensor s = t.clone();

@@ -17,9 +17,10 @@ double default_alpha(const std::string& arch);
 // when the adapter does not belong to this model.
 void check_adapter_matches(const AdapterFile& adapter, const HybridModel& model, const std::string& where);
 
-// The initial states a forward starts from: each state normalised to unit norm when the config
-// says so, then multiplied by alpha (the override, else the config's, else the family default).
-// Layers the adapter does not cover start from zero.
+// The initial states a forward starts from (or, for a state-offset adapter, the offsets it adds at
+// every token): each tensor normalised to unit norm when the config says so, then multiplied by
+// alpha (the override, else the config's, else the family default). Layers the adapter does not
+// cover start from zero (have no offset).
 StateSet activate_adapter(const AdapterFile& adapter, const HybridModel& model, std::optional<double> alpha = {});
 
 }  // namespace s0

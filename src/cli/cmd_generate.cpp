@@ -9,6 +9,7 @@
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/generation_flags.h"
+#include "cli/quiet_flag.h"
 #include "core/error.h"
 #include "generate/model_session.h"
 #include "generate/prompt_file.h"
@@ -21,7 +22,7 @@ Runner setup(CLI::App& app) {
   struct Options {
     std::string model, adapter, prompt, prompts, device, dtype;
     std::optional<double> alpha;
-    bool chat = false, no_thinking = false;
+    bool chat = false, no_thinking = false, quiet = false;
     std::vector<std::string> stop;
     GenerationFlags flags;
   };
@@ -42,6 +43,7 @@ Runner setup(CLI::App& app) {
   o->flags.declare(app);
   add_device_option(app, o->device, "the model runs and tokens are picked");
   add_dtype_option(app, o->dtype);
+  add_quiet_flag(app, o->quiet);
   return [o, one, many] {
     const bool single = one->count() > 0;
     if (!single && many->count() == 0) fail("give --prompt TEXT or --prompts FILE.jsonl");
@@ -71,7 +73,11 @@ Runner setup(CLI::App& app) {
       std::cout << "\n";
       return 0;
     }
+    // Many prompts take long: progress on stderr while stdout gets the JSON lines at the end.
+    Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(o->quiet));
+    to.generation.progress = &progress;
     const std::vector<TextResult> results = gen.run(requests, to);
+    progress.finish();
     for (size_t i = 0; i < results.size(); ++i) {
       const TextResult& r = results[i];
       Json line = {{"index", i},

@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
+#include "cli/quiet_flag.h"
 #include "cli/validators.h"
 #include "core/error.h"
 #include "io/adapter_file.h"
@@ -26,12 +27,12 @@
 namespace {
 
 struct TrainArgs {
-  std::string model, data, out, layers = "all", device, dtype;
+  std::string model, data, out, layers = "all", device, dtype, variant = "s0";
   s0::TrainConfig cfg;
   double alpha = -1;
   uint64_t seed = 0;
   int64_t batch_tokens = 0;  // 0: by device (below)
-  bool recompute = false, force = false, resume = false;
+  bool recompute = false, force = false, resume = false, quiet = false;
   std::string log_jsonl;
 };
 
@@ -59,6 +60,11 @@ s0::cli::Runner setup(CLI::App& app) {
                  "scale applied when the adapter is activated (default: by family, GatedDeltaNet 0.07, Mamba-2 0.65)")
       ->check(s0::cli::greater_than(0));
   app.add_flag("--normalize", a->cfg.normalize, "scale each state to unit norm before alpha at activation");
+  app.add_option("--variant", a->variant,
+                 "s0: learn each recurrent layer's initial state (no inference cost); state-offset: learn a "
+                 "state-shaped offset whose read-out is added at every token (Kang et al. 2025, the paper's "
+                 "comparison; per-token cost, CPU only, not loadable by the s0-tuning library)")
+      ->capture_default_str();
   app.add_option("--layers", a->layers, "recurrent layers to train: all, or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
   app.add_option("--seed", a->seed,
@@ -75,11 +81,12 @@ s0::cli::Runner setup(CLI::App& app) {
                "continue the run whose adapter is in --out (from the optimizer.safetensors saved beside it) up to "
                "--steps in all; the other flags and the data must be the run's own");
   app.add_option("--log-jsonl", a->log_jsonl,
-                 "append one JSON line per step to this file: step, loss, objective, grad_norm, state_norm, seconds, "
-                 "tokens_per_s");
+                 "append one JSON line per step to this file: step, loss, objective, grad_norm, state_norm (mean), "
+                 "state_norms (per trained layer, keyed by layer), seconds, tokens_per_s");
   app.add_flag("--force", a->force,
                "replace the adapter in --out if there is one (only its states.safetensors, config.json and "
                "meta.json; a folder holding anything else is never replaced)");
+  s0::cli::add_quiet_flag(app, a->quiet);
   return [a] {
     // Before anything slow: the output must not be an input, nor anything but an adapter folder,
     // and no other s0 process may be writing it (the lock is held until the run ends).
@@ -93,8 +100,16 @@ s0::cli::Runner setup(CLI::App& app) {
     s0::check_adapter_output(out, a->force || a->resume);
     const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
+    a->cfg.variant = s0::parse_variant(a->variant, "--variant");
+    // The state offset has no CUDA kernel yet: it defaults to the CPU and refuses a GPU.
+    const bool cpu_only = a->cfg.variant == s0::AdapterVariant::state_offset;
+    const s0::Device device =
+        cpu_only && a->device.empty() ? s0::Device::cpu() : s0::cli::activated_device(a->device);
+    if (cpu_only && !device.is_cpu())
+      s0::fail("--variant state-offset runs on the CPU only (no CUDA kernel for the per-token offset yet): "
+               "use --device cpu");
     const s0::HybridModel model =
-        s0::load_model_on(a->model, s0::cli::activated_device(a->device), s0::cli::matrix_dtype(a->dtype));
+        s0::load_model_on(a->model, device, s0::cli::matrix_dtype(a->dtype));
     if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
     s0::TrainOptions opt;
     opt.layers = s0::parse_layer_selection(a->layers, model);
@@ -122,6 +137,8 @@ s0::cli::Runner setup(CLI::App& app) {
                 model.architecture.c_str(), data.examples.size(), static_cast<long long>(tokens), a->cfg.n_steps);
     std::fflush(stdout);
 
+    const int first_step = resume ? resume->adam.t + 1 : 1;
+    s0::Progress progress("train", "steps", a->cfg.n_steps - first_step + 1, s0::cli::progress_options(a->quiet));
     double total = 0;
     s0::TrainResult partial;
     partial.layers = opt.layers;
@@ -137,15 +154,21 @@ s0::cli::Runner setup(CLI::App& app) {
       // The last good states are always on disk, then the optimizer that continues from them.
       save(states);
       s0::write_optimizer(out, adam, opt.layers, s0::trained_states_digest(model, states, opt.layers), data_digest);
+      s0::Json layer_norms = s0::Json::object();
+      for (size_t i = 0; i < rep.state_norms.size(); ++i)
+        layer_norms[std::to_string(opt.layers[i])] = rep.state_norms[i];
       log.append({{"step", rep.step},
                   {"loss", rep.mean_loss},
                   {"objective", rep.objective},
                   {"grad_norm", rep.grad_norm},
                   {"state_norm", rep.mean_state_norm},
+                  {"state_norms", layer_norms},
                   {"seconds", rep.seconds},
                   {"tokens_per_s", static_cast<double>(tokens) / rep.seconds}});
+      progress.advance();
     };
     s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt, on_step);
+    progress.finish();
     if (r.stopped_non_finite)
       s0::fail(r.stop_reason, r.steps.empty() ? "; nothing was written"
                                               : "; the states after step " + std::to_string(r.steps.size()) +

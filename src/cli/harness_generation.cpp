@@ -22,7 +22,10 @@ CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
       for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial});
     std::fprintf(stderr, "s0: generating %zu completions (%lld per problem) with %s\n", requests.size(),
                  static_cast<long long>(samples), source().c_str());
+    Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
+    to.generation.progress = &progress;
     const std::vector<TextResult> results = session.text_generator(true).run(requests, to);
+    progress.finish();
     std::vector<std::vector<std::string>> out(problems.size());
     for (size_t i = 0; i < results.size(); ++i) out[i / static_cast<size_t>(samples)].push_back(results[i].text);
     return out;

@@ -10,6 +10,7 @@
 #include "cli/device_option.h"
 #include "cli/generation_flags.h"
 #include "cli/model_folder.h"
+#include "cli/quiet_flag.h"
 #include "cli/validators.h"
 #include "eval/executor.h"
 #include "eval/harness.h"
@@ -35,6 +36,7 @@ struct HarnessOptions {
   std::optional<int> workers;  // unset: one per core
   double timeout = kHumanEvalSeconds;
   bool unsafe = false;
+  bool quiet = false;
 
   // `sampling` holds the command's defaults for generation (collect samples, eval is greedy).
   void declare(CLI::App& app, const std::string& default_split, const GenerationFlags& sampling,
@@ -61,6 +63,7 @@ struct HarnessOptions {
         ->check(between(0.01, kMaxProgramSeconds));
     app.add_flag("--unsafe-no-sandbox", unsafe,
                  "run model-written programs without the bubblewrap sandbox (rlimits and a timeout only)");
+    add_quiet_flag(app, quiet);
   }
 
   bool from_model() const { return !model.empty(); }

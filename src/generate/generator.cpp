@@ -18,7 +18,10 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
   for (size_t i = 0; i < requests.size(); ++i) {
     SequenceEvents events;
     if (on_token) events.on_token = [&on_token, i](int64_t token) { return on_token(i, token); };
-    events.on_finish = [&out, i](Generation&& g) { out[i] = std::move(g); };
+    events.on_finish = [&out, &options, i](Generation&& g) {
+      out[i] = std::move(g);
+      if (options.progress) options.progress->advance();
+    };
     scheduler.add(std::move(specs[i]), std::move(events));
   }
   while (!scheduler.idle()) scheduler.step();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "generate/sampler.h"
 #include "generate/scheduler.h"
 #include "model/batch.h"
@@ -31,6 +32,7 @@ struct GenerationOptions {
   int64_t batch = 16;            // sequences decoded together
   int64_t prefill_chunk = SchedulerOptions{}.prefill_chunk;  // see SchedulerOptions
   bool keep_logits = false;      // keep each step's logits row (tests, scoring)
+  Progress* progress = nullptr;  // when set, advanced by one as each request finishes
 };
 
 // Called for every new token of request `index` (not EOS); returning true ends that sequence with

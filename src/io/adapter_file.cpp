@@ -25,8 +25,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "variant" is s0's own: written only for a state-offset adapter, whose states the library must not
+// take for initial states, and which its load() therefore refuses (an unknown key).
 const std::set<std::string> kConfigKeys = {"n_steps", "lr", "l2_lambda", "alpha", "normalize", "grad_clip",
-                                           "max_length"};
+                                           "max_length", "variant"};
 const std::set<std::string> kArchs = {"gated_delta_net", "mamba2"};
 constexpr const char* kConfigFile = "config.json";
 constexpr const char* kMetaFile = "meta.json";
@@ -55,15 +57,22 @@ AdapterConfig parse_config(const Json& j, const std::string& origin) {
   c.normalize = json_bool_or(j, "normalize", c.normalize, origin);
   c.grad_clip = finite_number("grad_clip", c.grad_clip);
   c.max_length = json_int_or(j, "max_length", c.max_length, origin);
+  if (j.contains("variant")) {
+    if (!j["variant"].is_string()) fail(origin, ": \"variant\" must be a string (s0 or state-offset)");
+    c.variant = parse_variant(j["variant"].get<std::string>(), cat(origin, ": \"variant\""));
+  }
   return c;
 }
 
-// The library's config.json, key for key (it refuses any other key).
+// The library's config.json, key for key (it refuses any other key), plus "variant" for a
+// state-offset adapter only.
 Json config_json(const AdapterConfig& c) {
-  return Json{{"n_steps", c.n_steps},      {"lr", c.lr},
-              {"l2_lambda", c.l2_lambda},  {"alpha", c.alpha ? Json(*c.alpha) : Json(nullptr)},
-              {"normalize", c.normalize},  {"grad_clip", c.grad_clip},
-              {"max_length", c.max_length}};
+  Json j{{"n_steps", c.n_steps},      {"lr", c.lr},
+         {"l2_lambda", c.l2_lambda},  {"alpha", c.alpha ? Json(*c.alpha) : Json(nullptr)},
+         {"normalize", c.normalize},  {"grad_clip", c.grad_clip},
+         {"max_length", c.max_length}};
+  if (c.variant != AdapterVariant::s0) j["variant"] = variant_name(c.variant);
+  return j;
 }
 
 // The three files as read at one moment, and which versions of them were read.

@@ -5,7 +5,10 @@
 //                       raw (unscaled) values
 //   config.json         n_steps, lr, l2_lambda, alpha (null = family default), normalize, grad_clip,
 //                       max_length; any other key is an error (as in the library's load()), and
-//                       every number must be finite
+//                       every number must be finite. s0 adds "variant": "state-offset" for a
+//                       per-step state-offset adapter (core/adapter_variant.h), whose tensors are
+//                       offsets, not initial states: the library refuses that key, so it never runs
+//                       such an adapter as if it were S0 (it cannot run it at all)
 //   meta.json           arch ("gated_delta_net" | "mamba2"), recurrent_layers, state_shape, and
 //                       s0's own "trained_layers"; other keys are ignored (as in the library's load())
 // The library's load() requires recurrent_layers to be every recurrent layer of the model, so s0
@@ -34,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "core/adapter_variant.h"
 #include "core/tensor.h"
 
 namespace s0 {
@@ -46,6 +50,7 @@ struct AdapterConfig {
   bool normalize = false;
   double grad_clip = 1.0;
   int64_t max_length = 2048;
+  AdapterVariant variant = AdapterVariant::s0;  // s0's own key; absent in the library's files
 };
 
 struct AdapterFile {

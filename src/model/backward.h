@@ -11,7 +11,8 @@ namespace s0 {
 
 // d_normed[N, hidden] is dLoss/d(final-norm output). Returns d_initial[seq][slot]: dLoss/dS0 of each
 // recurrent layer for each sequence, the gradient at the state the sequence started from (zeros
-// when it had none). The tape is consumed.
+// when it had none); for a sequence whose adapter is a state offset, the gradient to that offset
+// instead. The tape is consumed.
 std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, const PackedBatch& batch,
                                                       ForwardTape& tape, const Tensor& d_normed);
 

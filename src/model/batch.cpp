@@ -33,7 +33,8 @@ std::vector<ops::SequenceStart> PackedBatch::recurrent_starts(int slot, size_t b
   for (size_t s = 0; s < starts.size(); ++s) {
     const StateSet* set = initial[s];
     if (set && slot >= 0 && static_cast<size_t>(slot) < set->states.size())
-      starts[s].initial = set->states[static_cast<size_t>(slot)];
+      (set->variant == AdapterVariant::state_offset ? starts[s].offset : starts[s].initial) =
+          set->states[static_cast<size_t>(slot)];
     if (caches.empty()) continue;
     MixerCache& c = caches[s]->blocks.at(block).at(mixer);
     starts[s].carried = &c.state;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/adapter_variant.h"
 #include "core/tensor.h"
 #include "model/cache.h"
 #include "ops/attention.h"
@@ -11,10 +12,12 @@
 
 namespace s0 {
 
-// One initial state per recurrent layer of the model (HybridModel::recurrent order), float32 in the
-// layer's state shape; an empty Tensor means the zero state.
+// One tensor per recurrent layer of the model (HybridModel::recurrent order), float32 in the layer's
+// state shape: the initial state (s0), or the per-step state offset (state_offset); an empty Tensor
+// means none (the zero state, no offset).
 struct StateSet {
   std::vector<Tensor> states;
+  AdapterVariant variant = AdapterVariant::s0;
 };
 
 struct PackedBatch {
@@ -35,7 +38,8 @@ struct PackedBatch {
   int64_t begin(int64_t s) const { return seqs.begin(s); }
   int64_t length(int64_t s) const { return seqs.length(s); }
   // Per sequence, what recurrent slot `slot` (mixer `mixer` of block `block`) starts from: the
-  // sequence's initial state, and with caches the cached state and conv window it continues.
+  // sequence's initial state or state offset, and with caches the cached state and conv window it
+  // continues.
   std::vector<ops::SequenceStart> recurrent_starts(int slot, size_t block, size_t mixer) const;
   // Per sequence, the key/value cache of attention mixer `mixer` of block `block`; empty without
   // caches.

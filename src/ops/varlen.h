@@ -28,6 +28,9 @@ struct SequenceStart {
                               // the first); replaced by the state after this call. Null in training.
   Tensor* window = nullptr;   // generation cache: the conv inputs before this call [K-1, C] (empty
                               // = zeros); moved past this call's inputs. Null in training.
+  // The state-offset variant's D [state shape] float32, read out at every token (ops/state_offset.h),
+  // or empty = none. A sequence's adapter is either its `initial` state or this offset.
+  Tensor offset;
 };
 
 // The state a sequence's recurrence starts from (empty = zeros).

@@ -38,6 +38,7 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   // backward run where the model is, and the per-sequence state gradients are summed there (in
   // sequence order): only the sum crosses to the host, not one copy per sequence and layer.
   StateSet on_model;
+  on_model.variant = states.variant;
   for (const Tensor& s : states.states) on_model.states.push_back(s.empty() ? s : s.to(model.device()));
   std::vector<Tensor> grad_on_model;
   if (with_gradient)

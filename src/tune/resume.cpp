@@ -40,6 +40,8 @@ TrainResume resume_run(const std::filesystem::path& dir, const HybridModel& mode
   same("--alpha", cfg.alpha.value_or(NAN), was.alpha.value_or(NAN));
   if (cfg.normalize != was.normalize)
     fail(where, ": --normalize is ", cfg.normalize ? "on" : "off", " but the run had it ", was.normalize ? "on" : "off");
+  if (cfg.variant != was.variant)
+    fail(where, ": --variant is ", variant_name(cfg.variant), " but the run trained ", variant_name(was.variant));
   if (saved.layers != layers)
     fail(where, ": --layers selects ", layer_list(layers), " but the run trained ", layer_list(saved.layers));
   for (size_t k = 0; k < layers.size(); ++k) {
@@ -53,6 +55,7 @@ TrainResume resume_run(const std::filesystem::path& dir, const HybridModel& mode
     fail(where, ": the training data (or its order: --seed) differs from the run's");
 
   TrainResume resume;
+  resume.states.variant = was.variant;
   for (const RecurrentLayer& r : model.recurrent) {
     auto it = adapter.states.find(r.layer);
     resume.states.states.push_back(it == adapter.states.end() ? Tensor::zeros(r.state_shape) : it->second.clone());

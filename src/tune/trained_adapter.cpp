@@ -4,7 +4,7 @@ namespace s0 {
 
 AdapterFile make_adapter_file(const HybridModel& model, const TrainResult& trained, const TrainConfig& cfg) {
   AdapterFile a;
-  a.config = {cfg.n_steps, cfg.lr, cfg.l2_lambda, cfg.alpha, cfg.normalize, cfg.grad_clip, cfg.max_length};
+  a.config = {cfg.n_steps, cfg.lr, cfg.l2_lambda, cfg.alpha, cfg.normalize, cfg.grad_clip, cfg.max_length, cfg.variant};
   a.arch = model.recurrent.at(0).arch;
   a.state_shape = model.recurrent.at(0).state_shape;
   // Every recurrent layer gets a state, as the library's load() requires; layers left out of

@@ -68,6 +68,7 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
 
   // Every recurrent layer has a state in the forward; only the selected ones are trained.
   StateSet states;
+  states.variant = cfg.variant;
   for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
     const Shape& shape = model.recurrent[slot].state_shape;
     const std::vector<Tensor>* resumed = opt.resume ? &opt.resume->states.states : nullptr;
@@ -83,6 +84,7 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
 
   auto finish = [&](StateSet st) {
     res.states.states.assign(model.recurrent.size(), Tensor());
+    res.states.variant = st.variant;
     for (int s : slots) res.states.states[static_cast<size_t>(s)] = st.states[static_cast<size_t>(s)].clone();
   };
   for (int step = adam.steps_taken() + 1; step <= cfg.n_steps; ++step) {
@@ -124,7 +126,8 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     for (const Tensor& p : params) {
       double sq = 0;
       for (int64_t i = 0; i < p.numel(); ++i) sq += static_cast<double>(p.f32()[i]) * p.f32()[i];
-      norms += std::sqrt(sq);
+      rep.state_norms.push_back(std::sqrt(sq));
+      norms += rep.state_norms.back();
     }
     rep.mean_state_norm = norms / static_cast<double>(params.size());
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -21,6 +21,9 @@ struct TrainConfig {
   bool normalize = false;       // scale each state to unit norm before alpha at activation
   double grad_clip = 1.0;
   int64_t max_length = 2048;
+  // What the trained tensors are: initial states (S0), or per-step state offsets (the paper's
+  // comparison; ops/state_offset.h). Both start at zero and share the objective, L2 and optimizer.
+  AdapterVariant variant = AdapterVariant::s0;
 };
 
 // Where a run stopped: the raw states (model.recurrent order; untrained layers empty or zero) and
@@ -44,6 +47,7 @@ struct StepReport {
   double objective = 0;
   double grad_norm = 0;     // before clipping
   double mean_state_norm = 0;  // after the update, mean over trained layers of ||S0||
+  std::vector<double> state_norms;  // after the update, ||S0|| per trained layer (TrainResult::layers order)
   double seconds = 0;
 };
 

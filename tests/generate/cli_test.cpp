@@ -51,8 +51,10 @@ TEST_F(CliModel, StreamedPromptEqualsItsJsonLine) {
                                         adapter + "\"}\n");
   const auto batch = test::run_s0({"generate", "--model", model, "--prompts", path("p.jsonl"), "--max-new-tokens", "8"});
   ASSERT_EQ(batch.status, 0) << batch.err;
-  const auto lines = json_lines(batch.out);
+  const auto lines = json_lines(batch.out);  // progress stays out of stdout's JSON lines
   ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(batch.err.find("generate: 2/2 completions done in "), std::string::npos) << batch.err;
+  EXPECT_EQ(streamed.err.find("generate: "), std::string::npos) << "one streamed prompt needs no progress";
   EXPECT_EQ(streamed.out, lines[0]["completion"].get<std::string>() + "\n");
   EXPECT_TRUE(lines[0]["adapter"].is_null());
   EXPECT_EQ(lines[1]["adapter"], adapter);
@@ -61,6 +63,30 @@ TEST_F(CliModel, StreamedPromptEqualsItsJsonLine) {
   const auto with = test::run_s0(
       {"generate", "--model", model, "--adapter", adapter, "--prompt", "hello", "--max-new-tokens", "8"});
   EXPECT_EQ(with.out, lines[1]["completion"].get<std::string>() + "\n");
+}
+
+// A state-offset adapter (the same tensors, read out at every token instead of starting the
+// state) loads in `s0 generate`, changes the output, and gives the same text in a batch mixing it
+// with an S0 adapter and none as alone.
+TEST_F(CliModel, StateOffsetAdapterGeneratesTheSameMixedOrAlone) {
+  AdapterFile a = read_adapter(adapter);
+  a.config.variant = AdapterVariant::state_offset;
+  a.config.alpha = 1.0;
+  write_adapter(tmp / "offset", a, false);
+  const std::string offset = path("offset");
+  test::write_text(tmp / "mixed.jsonl", R"({"prompt": "hello"})" "\n" R"({"prompt": "hello", "adapter": ")" + adapter +
+                                            "\"}\n" R"({"prompt": "hello", "adapter": ")" + offset + "\"}\n");
+  const auto mixed =
+      test::run_s0({"generate", "--model", model, "--prompts", path("mixed.jsonl"), "--max-new-tokens", "8"});
+  ASSERT_EQ(mixed.status, 0) << mixed.err;
+  const auto lines = json_lines(mixed.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[2]["completion"], lines[0]["completion"]) << "the offset changes the output";
+  EXPECT_NE(lines[2]["completion"], lines[1]["completion"]) << "an offset is not an initial state";
+  const auto alone = test::run_s0(
+      {"generate", "--model", model, "--adapter", offset, "--prompt", "hello", "--max-new-tokens", "8"});
+  ASSERT_EQ(alone.status, 0) << alone.err;
+  EXPECT_EQ(alone.out, lines[2]["completion"].get<std::string>() + "\n");
 }
 
 TEST_F(CliModel, StopStringEndsTheTextBeforeIt) {

@@ -1,5 +1,6 @@
 // Incremental decoding against the fixtures and against full recomputation, for both families,
-// with and without an adapter; batch invariance with mixed adapters; seeded sampling.
+// with and without an adapter (S0 or state offset); batch invariance with mixed adapters and
+// variants; seeded sampling.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,9 +22,11 @@ namespace {
 
 using Loaded = test::LoadedFixture;
 
-// S0 scaled by `factor`: a second adapter for mixed batches.
-StateSet scaled(const StateSet& s, float factor) {
+// S0 scaled by `factor`: a second adapter for mixed batches; with `variant` state_offset, the same
+// tensors as per-step state offsets.
+StateSet scaled(const StateSet& s, float factor, AdapterVariant variant = AdapterVariant::s0) {
   StateSet out;
+  out.variant = variant;
   for (const Tensor& t : s.states) {
     Tensor c = t.clone();
     for (int64_t i = 0; i < c.numel(); ++i) c.f32_mut()[i] *= factor;
@@ -76,7 +79,9 @@ TEST_P(EveryFixture, CachedDecodingEqualsRecomputation) {
   // forward's own distance from the float64 reference (1.3e-5 on qwen35-text). The
   // well-conditioned random model below holds 1e-5.
   const double tolerance = L.model.recurrent.at(0).arch == "gated_delta_net" ? 5e-5 : 1e-5;
-  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), &L.fx.s0})
+  // The state offset is read out at every cached step as in the full forward.
+  const StateSet offset = scaled(L.fx.s0, 0.1f, AdapterVariant::state_offset);
+  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), &L.fx.s0, &offset})
     expect_cached_equals_recomputation(L.model, L.prompt(0, L.fx.prompt_lens[0]), initial, tolerance);
 }
 
@@ -92,17 +97,25 @@ TEST(RandomQwen35, CachedDecodingEqualsRecomputation) {
     s0.states.push_back(t);
   }
   const std::vector<int64_t> prompt = {5, 17, 200, 3, 99, 42, 7, 250, 1, 64, 128, 33};
-  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), static_cast<const StateSet*>(&s0)})
+  const StateSet offset = scaled(s0, 1.0f, AdapterVariant::state_offset);
+  for (const StateSet* initial : {static_cast<const StateSet*>(nullptr), static_cast<const StateSet*>(&s0), &offset})
     expect_cached_equals_recomputation(model, prompt, initial, 1e-5);
+  // The offset does change what the model says (so the check above is not of a no-op).
+  ForwardOptions fo;
+  fo.all_logits = true;
+  const ForwardOutput plain = forward(model, PackedBatch::from_sequences({prompt}), fo);
+  const ForwardOutput shifted = forward(model, PackedBatch::from_sequences({prompt}, {&offset}), fo);
+  EXPECT_GT(max_relative_error(shifted.logits.f32(), plain.logits.f32(), shifted.logits.numel()), 1e-3);
 }
 
 // A sequence's tokens and logits do not depend on the other sequences of its batch, their
-// adapters, or the batch size, greedy or sampled.
+// adapters (S0 or state offset), or the batch size, greedy or sampled.
 TEST_P(EveryFixture, BatchInvariance) {
   const Loaded L(GetParam());
   const StateSet half = scaled(L.fx.s0, 0.5f);
+  const StateSet offset = scaled(L.fx.s0, 0.1f, AdapterVariant::state_offset);
   const std::vector<GenerationRequest> all = {{L.prompt(0, L.fx.prompt_lens[0]), &L.fx.s0, 0},
-                                              {L.prompt(1, 7), nullptr, 1},
+                                              {L.prompt(1, 7), &offset, 1},
                                               {L.prompt(1, 1), &half, 2},
                                               {L.prompt(0, 12), nullptr, 3}};
   for (double temperature : {0.0, 0.9}) {

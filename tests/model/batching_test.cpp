@@ -1,5 +1,5 @@
 // Results never depend on what else is in the batch: a sequence packed with others (with or
-// without an adapter) gets bit for bit the same logits and final states as alone.
+// without an adapter, S0 or state offset) gets bit for bit the same logits and final states as alone.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -25,8 +25,11 @@ void expect_batch_invariant(const std::string& fixture) {
     for (auto& t : s) t = tok(rng);
     seqs.push_back(s);
   }
+  // Sequences without an adapter, with S0, and with a state offset (the same tensors) side by side.
+  StateSet offset = fx.s0;
+  offset.variant = AdapterVariant::state_offset;
   std::vector<const StateSet*> init;
-  for (size_t i = 0; i < seqs.size(); ++i) init.push_back(i % 2 ? &fx.s0 : nullptr);
+  for (size_t i = 0; i < seqs.size(); ++i) init.push_back(i % 3 == 0 ? nullptr : i % 3 == 1 ? &fx.s0 : &offset);
 
   ForwardOptions opt;
   opt.all_logits = true;

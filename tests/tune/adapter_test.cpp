@@ -80,6 +80,41 @@ TEST(Adapter, RoundTripExactFormat) {
     EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos);
   }
   write_adapter(dir / "ad", a, true);  // --force replaces
+  EXPECT_EQ(b.config.variant, AdapterVariant::s0);
+}
+
+// A state-offset adapter is the same folder with "variant" in config.json: it reads back as one,
+// activates into offsets, and the library (which would take its tensors for initial states)
+// refuses it for its unknown key.
+TEST(Adapter, StateOffsetRoundTripsAndTheLibraryRefusesIt) {
+  HybridModel m = load_model(test::fixture_model("qwen35-text"));
+  test::TempDir dir;
+  AdapterFile a = sample_adapter(m);
+  a.config.variant = AdapterVariant::state_offset;
+  write_adapter(dir / "ad", a, false);
+  const Json cfg = load_json_file(dir / "ad" / "config.json");
+  EXPECT_EQ(cfg["variant"], "state-offset");
+  EXPECT_EQ(test::library_load_error(dir / "ad", m), "Unknown config keys");
+  AdapterFile b = read_adapter(dir / "ad");
+  EXPECT_EQ(b.config.variant, AdapterVariant::state_offset);
+  EXPECT_EQ(b.config.n_steps, 7);
+  for (const auto& [layer, t] : a.states)
+    EXPECT_EQ(std::memcmp(b.states.at(layer).f32(), t.f32(), sizeof(float) * t.numel()), 0) << layer;
+  const StateSet set = activate_adapter(b, m, 2.0);
+  EXPECT_EQ(set.variant, AdapterVariant::state_offset);
+  EXPECT_EQ(set.states.at(0).f32()[1], 2.0f * a.states.at(0).f32()[1]);
+  // Written again as S0, the key goes (the library reads the folder again).
+  b.config.variant = AdapterVariant::s0;
+  write_adapter(dir / "ad", b, true);
+  EXPECT_FALSE(load_json_file(dir / "ad" / "config.json").contains("variant"));
+  EXPECT_EQ(test::library_load_error(dir / "ad", m), "");
+  // A variant s0 does not know is one clear error.
+  test::write_text(dir / "ad" / "config.json", R"({"n_steps": 20, "variant": "lora"})");
+  EXPECT_NE(read_error(dir / "ad").find("config.json: \"variant\": unknown variant \"lora\" (expected s0 or state-offset)"),
+            std::string::npos)
+      << read_error(dir / "ad");
+  test::write_text(dir / "ad" / "config.json", R"({"n_steps": 20, "variant": 3})");
+  EXPECT_NE(read_error(dir / "ad").find("\"variant\" must be a string"), std::string::npos) << read_error(dir / "ad");
 }
 
 TEST(Adapter, EachMismatchHasItsOwnError) {

@@ -1,5 +1,5 @@
 // The S0 objective and its gradient on the tiny fixture models: against finite differences of the
-// whole model, invariant to how examples are batched, and identical with per-layer recomputation.
+// whole model (for the state-offset variant's offsets too), invariant to how examples are batched, and identical with per-layer recomputation.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -38,6 +38,7 @@ double dot(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
 
 StateSet axpy(const StateSet& s, double h, const std::vector<Tensor>& v) {
   StateSet out;
+  out.variant = s.variant;
   for (size_t i = 0; i < s.states.size(); ++i) {
     Tensor t = s.states[i].clone();
     for (int64_t j = 0; j < t.numel(); ++j) t.f32_mut()[j] += static_cast<float>(h * v[i].f32()[j]);
@@ -49,8 +50,19 @@ StateSet axpy(const StateSet& s, double h, const std::vector<Tensor>& v) {
 // Central differences of J along random unit directions match <dJ/dS0, v>. J is computed in
 // float32 (about 1e-6 relative), so the step is large enough that its rounding stays below 1e-4 of
 // the slope while the O(h^2) truncation stays smaller still.
-void expect_gradient_matches_finite_differences(const std::string& fixture) {
+// With the state-offset variant (a tenth of) the fixture's states serve as offsets and the gradient
+// is the offsets'.
+void expect_gradient_matches_finite_differences(const std::string& fixture,
+                                                AdapterVariant variant = AdapterVariant::s0) {
   FixtureData s = load(fixture);
+  s.s0.variant = variant;
+  // An offset as large as a trained S0 is read out at every token, which curves J so much along it
+  // that the step below leaves the linear regime (and near zero the fixtures' outputs are small
+  // enough for the gated norm to curve it as much): a tenth of the states stays where central
+  // differences at this step measure the slope.
+  if (variant == AdapterVariant::state_offset)
+    for (Tensor& t : s.s0.states)
+      for (int64_t j = 0; j < t.numel(); ++j) t.f32_mut()[j] *= 0.1f;
   ObjectiveOptions opt;
   ObjectiveResult g = objective_and_gradient(s.model, s.examples, s.s0, opt);
   std::mt19937 rng(5);
@@ -81,6 +93,13 @@ void expect_gradient_matches_finite_differences(const std::string& fixture) {
 TEST(Objective, QwenGradientMatchesFiniteDifferences) { expect_gradient_matches_finite_differences("qwen35-text"); }
 TEST(Objective, FalconGradientMatchesFiniteDifferences) {
   expect_gradient_matches_finite_differences("falcon-h1");
+}
+
+TEST(Objective, QwenStateOffsetGradientMatchesFiniteDifferences) {
+  expect_gradient_matches_finite_differences("qwen35-text", AdapterVariant::state_offset);
+}
+TEST(Objective, FalconStateOffsetGradientMatchesFiniteDifferences) {
+  expect_gradient_matches_finite_differences("falcon-h1", AdapterVariant::state_offset);
 }
 
 TEST(Objective, BatchedEqualsOneAtATime) {

@@ -141,10 +141,8 @@ TEST(TrainCli, NonFiniteAndOutOfRangeFlags) {
   EXPECT_LT(r.err.size(), 200u) << r.err;  // no 300-digit bound
 }
 
-// The loss actually falls: the parsed per-step losses, not only the text of the lines.
-TEST(TrainCli, LossFalls) {
-  test::TempDir dir;
-  auto r = train(dir, fixture_data("falcon-h1-plain"), {"--steps", "6", "--lr", "0.05"});
+// The loss actually falls over six steps: the parsed per-step losses, not only the text of the lines.
+void expect_loss_falls(const test::CliResult& r) {
   ASSERT_EQ(r.status, 0) << r.err;
   std::vector<double> losses;
   const std::regex step_line(R"(step +\d+/6  loss ([0-9.]+))");
@@ -153,6 +151,26 @@ TEST(TrainCli, LossFalls) {
   ASSERT_EQ(losses.size(), 6u) << r.out;
   for (double l : losses) ASSERT_TRUE(std::isfinite(l));
   EXPECT_LT(losses.back(), losses.front() - 0.01) << r.out;
+}
+
+TEST(TrainCli, LossFalls) {
+  test::TempDir dir;
+  expect_loss_falls(train(dir, fixture_data("falcon-h1-plain"), {"--steps", "6", "--lr", "0.05"}));
+}
+
+// The state-offset variant trains too, and its folder says what it holds; a resumed run must keep
+// the variant.
+TEST(TrainCli, StateOffsetVariantLowersTheLoss) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  expect_loss_falls(train(dir, data, {"--steps", "6", "--lr", "0.05", "--variant", "state-offset"}));
+  const AdapterFile a = read_adapter(dir / "adapter");
+  EXPECT_EQ(a.config.variant, AdapterVariant::state_offset);
+  EXPECT_GT(std::fabs(a.states.at(1).f32()[0]), 0.0f);
+  expect_one_line_error(train(dir, data, {"--steps", "8", "--lr", "0.05", "--resume"}, (dir / "adapter").string()),
+                        "--variant is s0 but the run trained state-offset");
+  expect_one_line_error(train(dir, data, {"--variant", "lora"}, (dir / "other").string()),
+                        "--variant: unknown variant \"lora\" (expected s0 or state-offset)");
 }
 
 // An adapter trained on some layers loads in the s0-tuning library (its load() logic, restated),
@@ -378,9 +396,30 @@ TEST(TrainCli, ResumeEndsWithTheBitsOfAnUninterruptedRun) {
     EXPECT_EQ(lines[i]["step"].get<int>(), static_cast<int>(i) + 1);
     for (const char* key : {"loss", "objective", "grad_norm", "state_norm", "seconds", "tokens_per_s"})
       EXPECT_TRUE(lines[i][key].is_number()) << key;
+    // One norm per trained layer, keyed by layer; their mean is state_norm.
+    const Json& norms = lines[i]["state_norms"];
+    ASSERT_TRUE(norms.is_object());
+    double sum = 0;
+    for (const auto& [layer, norm] : norms.items()) sum += norm.get<double>();
+    EXPECT_FALSE(norms.empty());
+    EXPECT_NEAR(sum / static_cast<double>(norms.size()), lines[i]["state_norm"].get<double>(), 1e-12);
   }
   // The library reads the folder as before: the optimizer beside it is s0's own.
   EXPECT_EQ(read_adapter(dir / "parts").states.size(), read_adapter(dir / "whole").states.size());
+}
+
+// Progress goes to stderr (stdout keeps its step lines), one final line on a pipe; --quiet drops it.
+TEST(TrainCli, ProgressOnStderrUnlessQuiet) {
+  test::TempDir dir;
+  const std::string data = fixture_data("falcon-h1-plain");
+  const test::CliResult shown = train(dir, data, {"--steps", "2"}, (dir / "a").string());
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.err.find("train: 2/2 steps done in "), std::string::npos) << shown.err;
+  EXPECT_EQ(shown.err.find('\r'), std::string::npos) << shown.err;
+  EXPECT_EQ(shown.out.find("train: "), std::string::npos) << shown.out;
+  const test::CliResult quiet = train(dir, data, {"--steps", "2", "--quiet"}, (dir / "b").string());
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("train: "), std::string::npos) << quiet.err;
 }
 
 // Whatever would make the resumed run differ from the one that stopped is refused, naming it.

@@ -7,6 +7,7 @@
 #include "ops/gates.h"
 #include "ops/heads.h"
 #include "ops/norm.h"
+#include "ops/state_offset.h"
 
 namespace s0 {
 
@@ -72,6 +73,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
                                    m.neg_A, m.dt_bias, s.beta, s.g);
     Tensor o = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states);
+    ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
     return o.reshaped({l.N, l.nv * l.dv});
   };
   recurrent_mixer_forward(pipeline(m), core, seqs, starts, h, residual, s.pipeline);
@@ -88,6 +90,8 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     Tensor dg = Tensor::zeros({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
                               d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial);
+    ops::state_offset_backward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, d_o.reshaped({l.N, l.nv, l.dv}), dq,
+                               d_initial);
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,
                                     ops::columns(dproj, l.b_begin(), l.nv), ops::columns(dproj, l.a_begin(), l.nv));
     // q, k: back onto the key heads, through the scale and the L2 norms; v passes straight.
