@@ -126,7 +126,6 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir =
       bench::cached_random_checkpoint("s0-bench-" + shape + "-" + std::to_string(layers),
                                       [&](const std::filesystem::path& to) { write_checkpoint(shape, layers, to); });
-  }
   auto t0 = std::chrono::steady_clock::now();
   HybridModel host = load_model(dir, {.keep_bf16_matrices = on_gpu});
   if (shape == "qwen35-35b-a3b") widen_experts(host, 256, 2);
