@@ -159,8 +159,11 @@ class Experiment {
       t.device = o_.device;
       t.dtype = o_.dtype;
       t.log_jsonl = log.string();
-      // A run stopped mid-training left its optimizer beside the adapter: continue it.
-      t.resume = fs::exists(adapter / kOptimizerFile);
+      // A run stopped mid-training left its optimizer beside the adapter: continue it. One that
+      // finished but was stopped before its record was written is complete as it is.
+      const int taken = fs::exists(adapter / kOptimizerFile) ? read_optimizer(adapter).adam.t : 0;
+      if (taken == o_.steps) return;
+      t.resume = taken > 0 && taken < o_.steps;
       t.force = !t.resume && fs::exists(adapter);
       if (!t.resume) fs::remove(log);
       fs::create_directories(adapter.parent_path());

@@ -132,8 +132,11 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       step = m * mag;
       break;
     }
+  // Multiples of the step (not a running sum, which drifts): from the one at or below lo to the one
+  // at or above hi.
+  const double first = std::floor(lo / step), last = std::ceil(hi / step - 1e-9);
   std::vector<double> ticks;
-  for (double v = std::floor(lo / step) * step; v <= hi + step * 0.999; v += step) ticks.push_back(v);
+  for (double k = first; k <= last; ++k) ticks.push_back(k * step);
   return ticks;
 }
 
