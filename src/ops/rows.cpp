@@ -1,5 +1,6 @@
 #include "ops/rows.h"
 
+#include "core/error.h"
 #include "ops/cpu/rows.h"
 #include "ops/dispatch.h"
 #if S0_HAVE_CUDA
@@ -50,6 +51,16 @@ void scale_(Tensor& x, float s) {
     return cuda::scale(cuda::f32_mut(x), x.numel(), s);
 #endif
   no_backend("scale", dev);
+}
+
+void add_(Tensor& dst, const Tensor& src) {
+  if (dst.shape() != src.shape()) fail("internal: add_ of differently shaped tensors");
+  const Device dev = device_of("add", {&dst, &src});
+  if (dev.is_cpu()) return cpu::add(dst.f32_mut(), src.f32(), dst.numel());
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA) return cuda::add(cuda::f32_mut(dst), cuda::f32(src), dst.numel());
+#endif
+  no_backend("add", dev);
 }
 
 }  // namespace s0::ops

@@ -1,6 +1,6 @@
 #pragma once
 // Rows picked by index: the embedding lookup (token ids into the table, times the embedding
-// multiplier), the LM head's choice of rows to score, and their adjoint; and the logit scale.
+// multiplier), the LM head's choice of rows to score, and their adjoint; the logit scale; and an in-place sum.
 #include <cstdint>
 #include <vector>
 
@@ -14,5 +14,8 @@ Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float
 void scatter_add_rows(const Tensor& src, const std::vector<int64_t>& index, float scale, Tensor& dst);
 // x *= s, in place (a logit multiplier); its backward is the same scaling of the gradient.
 void scale_(Tensor& x, float s);
+// dst += src, elementwise over same-shaped float32 tensors on one device (gradients summed where
+// they are, so only the sum crosses to the host).
+void add_(Tensor& dst, const Tensor& src);
 
 }  // namespace s0::ops

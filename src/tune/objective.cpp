@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "model/loss_head.h"
+#include "ops/rows.h"
 
 namespace s0 {
 
@@ -32,13 +33,16 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   if (examples.empty()) fail("no training examples");
   ObjectiveResult res;
   res.example_loss.assign(examples.size(), 0.0);
-  if (with_gradient)
-    for (const RecurrentLayer& r : model.recurrent) res.grad.push_back(Tensor::zeros(r.state_shape));
   const double n_ex = static_cast<double>(examples.size());
   // The states, their gradient and the optimizer stay on the host (they are small); the forward and
-  // backward run where the model is.
+  // backward run where the model is, and the per-sequence state gradients are summed there (in
+  // sequence order): only the sum crosses to the host, not one copy per sequence and layer.
   StateSet on_model;
   for (const Tensor& s : states.states) on_model.states.push_back(s.empty() ? s : s.to(model.device()));
+  std::vector<Tensor> grad_on_model;
+  if (with_gradient)
+    for (const RecurrentLayer& r : model.recurrent)
+      grad_on_model.push_back(Tensor::zeros(r.state_shape, DType::F32, model.device()));
 
   for (auto [first, last] : pack_ranges(examples, opt.max_batch_tokens)) {
     std::vector<std::vector<int64_t>> seqs;
@@ -77,13 +81,9 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     const LossGradient d = loss_gradient(model, batch, loss, opt.recompute);
     for (const LossPart& part : d.parts) res.example_loss[first + part.group] += part.weighted_sum * n_ex;
     for (const auto& per_seq : d.d_initial)
-      for (size_t slot = 0; slot < per_seq.size(); ++slot) {
-        float* g = res.grad[slot].f32_mut();
-        const Tensor on_host = per_seq[slot].to(Device::cpu());
-        const float* s = on_host.f32();
-        for (int64_t j = 0; j < res.grad[slot].numel(); ++j) g[j] += s[j];
-      }
+      for (size_t slot = 0; slot < per_seq.size(); ++slot) ops::add_(grad_on_model[slot], per_seq[slot]);
   }
+  for (const Tensor& g : grad_on_model) res.grad.push_back(g.to(Device::cpu()));
 
   for (double l : res.example_loss) res.mean_loss += l / n_ex;
   double l2 = 0;

@@ -392,6 +392,13 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
   ops::scale_(x_cpu, -2.5f);
   ops::scale_(x_gpu, -2.5f);
   expect_close(x_cpu, x_gpu, kElementwise, "scale_");
+
+  // add_: one float addition per cell, so the GPU's sum is the CPU's bit for bit.
+  Tensor sum_cpu = dst0.clone(), sum_gpu = on_gpu(dst0);
+  ops::add_(sum_cpu, dst_cpu);
+  ops::add_(sum_gpu, on_gpu(dst_cpu));
+  EXPECT_TRUE(same_bits(sum_cpu, sum_gpu)) << "add_";
+  EXPECT_EQ(sum_cpu.f32()[5], dst0.f32()[5] + dst_cpu.f32()[5]);
 }
 
 TEST(CudaDenseColumns, CopyAndScatterHonourStrides) {

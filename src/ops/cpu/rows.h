@@ -11,5 +11,7 @@ void gather_rows(const float* table, const int64_t* index, int64_t n, int64_t d,
 void scatter_add_rows(const float* src, const int64_t* index, int64_t n, int64_t d, float scale, float* dst);
 // x[n] *= scale.
 void scale(float* x, int64_t n, float scale);
+// dst[n] += src[n].
+void add(float* dst, const float* src, int64_t n);
 
 }  // namespace s0::ops::cpu

@@ -85,4 +85,8 @@ void scale(float* x, int64_t n, float s) {
   for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { x[i] *= s; }, "scale");
 }
 
+void add(float* dst, const float* src, int64_t n) {
+  for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { dst[i] += src[i]; }, "add");
+}
+
 }  // namespace s0::ops::cuda

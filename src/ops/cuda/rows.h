@@ -12,5 +12,6 @@ void gather_bf16_rows(const void* table, const int64_t* host_index, int64_t n, i
 // index order (the CPU's order); no atomics.
 void scatter_add_rows(const float* src, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst);
 void scale(float* x, int64_t n, float s);
+void add(float* dst, const float* src, int64_t n);
 
 }  // namespace s0::ops::cuda
