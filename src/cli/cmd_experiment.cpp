@@ -34,6 +34,10 @@ Runner setup(CLI::App& app) {
   app.add_option("--alphas", o->alphas,
                  "comma list of alphas at which the main subset's adapters are also evaluated (an alpha table)")
       ->delimiter(',')->check(greater_than(0));
+  app.add_option("--pass-k", o->pass_k,
+                 "also evaluate the base model and the main subset's adapters with this many samples per problem "
+                 "(the paper's sampling) for pass@1, pass@5 and pass@10 where that many samples exist; 0: greedy only")
+      ->capture_default_str()->check(between(0, 1000));
   app.add_option("--steps", o->steps, "training steps per adapter")->capture_default_str()->check(at_least(1));
   app.add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(greater_than(0));
   app.add_option("--max-new-tokens", o->max_new_tokens, "tokens generated at most per completion")

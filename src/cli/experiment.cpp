@@ -30,7 +30,11 @@ namespace fs = std::filesystem;
 // The folders and files of one experiment (docs/experiment.md shows the layout).
 struct Layout {
   fs::path out;
-  fs::path base_report() const { return out / "base" / "eval.json"; }
+  // An evaluation's report: greedy ("eval"), or sampled for pass@k ("eval-sampled").
+  static std::string report_name(std::optional<double> alpha, bool sampled) {
+    return std::string(sampled ? "eval-sampled" : "eval") + (alpha ? "-alpha-" + alpha_name(*alpha) : "") + ".json";
+  }
+  fs::path base_report(bool sampled = false) const { return out / "base" / report_name(std::nullopt, sampled); }
   fs::path seed_dir(int seed) const { return out / ("seed-" + std::to_string(seed)); }
   fs::path training_data(int seed) const { return seed_dir(seed) / "train.jsonl"; }
   // A layer subset as a folder name: "0-3,5" -> "layers-0-3+5".
@@ -42,8 +46,8 @@ struct Layout {
   }
   fs::path adapter(int seed, const std::string& layers) const { return config_dir(seed, layers) / "adapter"; }
   fs::path train_log(int seed, const std::string& layers) const { return config_dir(seed, layers) / "train-log.jsonl"; }
-  fs::path tuned_report(int seed, const std::string& layers, std::optional<double> alpha) const {
-    return config_dir(seed, layers) / (alpha ? "eval-alpha-" + alpha_name(*alpha) + ".json" : "eval.json");
+  fs::path tuned_report(int seed, const std::string& layers, std::optional<double> alpha, bool sampled = false) const {
+    return config_dir(seed, layers) / report_name(alpha, sampled);
   }
   static std::string alpha_name(double alpha) {
     char buf[32];
@@ -72,19 +76,23 @@ class Experiment {
     const PaperSampling paper = paper_sampling(bench_);
     samples_ = o.samples ? *o.samples : paper.samples;
     common_ = {{"model", fs::absolute(o.model).lexically_normal().string()}, {"model_digest", model_digest(o.model)},
-               {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens}};
+               {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
+               {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
   }
 
   void run() {
     collect_all();
-    base_eval();
+    base_eval(false);
+    if (o_.pass_k) base_eval(true);
     for (int seed = 1; seed <= o_.seeds; ++seed)
       for (const std::string& layers : o_.layers) {
         train(seed, layers);
-        tuned_eval(seed, layers, std::nullopt);
+        tuned_eval(seed, layers, std::nullopt, false);
       }
     for (double alpha : o_.alphas)
-      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), alpha);
+      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), alpha, false);
+    if (o_.pass_k)
+      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), std::nullopt, true);
     write_report();
   }
 
@@ -100,6 +108,19 @@ class Experiment {
     h.workers = o_.workers;
     h.timeout = o_.timeout;
     h.unsafe = o_.unsafe;
+    return h;
+  }
+
+  // An evaluation's harness: greedy, or (sampled) --pass-k completions per problem at the paper's
+  // sampling, the sampling seed being the run's seed (the base's: 0).
+  HarnessOptions eval_harness(bool sampled, int seed) const {
+    HarnessOptions h = harness(Split::eval, eval_data());
+    if (!sampled) return h;
+    const PaperSampling paper = paper_sampling(bench_);
+    h.samples = o_.pass_k;
+    h.generation.temperature = paper.temperature;
+    h.generation.top_p = paper.top_p;
+    h.generation.seed = static_cast<uint64_t>(seed);
     return h;
   }
 
@@ -128,12 +149,13 @@ class Experiment {
     }
   }
 
-  // Stage 2, once: the base model, greedy, on the evaluation split.
-  void base_eval() {
-    const fs::path out = layout_.base_report();
-    ledger_.run("evaluate the base model", out, inputs({{"data", file_digest(eval_data())}}), [&] {
+  // Stage 2, once: the base model on the evaluation split, greedy (and sampled, for pass@k).
+  void base_eval(bool sampled) {
+    const fs::path out = layout_.base_report(sampled);
+    const std::string name = "evaluate the base model" + samples_note(sampled);
+    ledger_.run(name, out, inputs({{"data", file_digest(eval_data())}, {"samples", sampled ? o_.pass_k : 1}}), [&] {
       fs::create_directories(out.parent_path());
-      run_evaluation(harness(Split::eval, eval_data()), {out, completions_of(out), "", "base"});
+      run_evaluation(eval_harness(sampled, 0), {out, completions_of(out), "", name});
     });
   }
 
@@ -172,21 +194,27 @@ class Experiment {
   }
 
   // Stage 4, per seed, layer subset and alpha: the adapter, greedy, on the evaluation split.
-  void tuned_eval(int seed, const std::string& layers, std::optional<double> alpha) {
-    const fs::path out = layout_.tuned_report(seed, layers, alpha), adapter = layout_.adapter(seed, layers);
+  void tuned_eval(int seed, const std::string& layers, std::optional<double> alpha, bool sampled) {
+    const fs::path out = layout_.tuned_report(seed, layers, alpha, sampled), adapter = layout_.adapter(seed, layers);
+    const fs::path base = layout_.base_report(sampled);
     const Json made_from =
         inputs({{"data", file_digest(eval_data())},
                 {"adapter", file_digest(adapter / "states.safetensors")},
                 {"alpha", alpha ? Json(*alpha) : Json(nullptr)},
-                {"base", file_digest(layout_.base_report())}});
+                {"samples", sampled ? o_.pass_k : 1},
+                {"base", file_digest(base)}});
     const std::string name = "evaluate seed " + std::to_string(seed) + ", layers " + layers +
-                             (alpha ? ", alpha " + Layout::alpha_name(*alpha) : "");
+                             (alpha ? ", alpha " + Layout::alpha_name(*alpha) : "") + samples_note(sampled);
     ledger_.run(name, out, made_from, [&] {
-      HarnessOptions h = harness(Split::eval, eval_data());
+      HarnessOptions h = eval_harness(sampled, seed);
       h.adapter = adapter.string();
       h.alpha = alpha;
-      run_evaluation(h, {out, completions_of(out), layout_.base_report().string(), name});
+      run_evaluation(h, {out, completions_of(out), base.string(), name});
     });
+  }
+
+  std::string samples_note(bool sampled) const {
+    return sampled ? ", " + std::to_string(o_.pass_k) + " samples per problem" : "";
   }
 
   // Last: report.md and its charts, rebuilt from the stages' files every time (cheap).
@@ -195,14 +223,28 @@ class Experiment {
     s.benchmark = benchmark_name(bench_);
     s.model = o_.model;
     s.base_report = load_json_file(layout_.base_report());
-    SweepTable by_layers{"Layer subsets (alpha: the family's default)", "layers", {}};
+    SweepTable by_layers{"Layer subsets (alpha: the family's default)", "layers", {}, Json()};
     for (const std::string& layers : o_.layers) by_layers.rows.push_back(config_runs(layers, layers, std::nullopt));
     s.tables.push_back(by_layers);
     if (!o_.alphas.empty()) {
-      SweepTable by_alpha{"Alpha sweep (layers " + o_.layers.front() + ")", "alpha", {}};
+      SweepTable by_alpha{"Alpha sweep (layers " + o_.layers.front() + ")", "alpha", {}, Json()};
       for (double alpha : o_.alphas)
         by_alpha.rows.push_back(config_runs(Layout::alpha_name(alpha), o_.layers.front(), alpha));
       s.tables.push_back(by_alpha);
+    }
+    if (o_.pass_k) {
+      const PaperSampling paper = paper_sampling(bench_);
+      char title[200];
+      std::snprintf(title, sizeof title,
+                    "pass@k from %lld samples per problem (temperature %g, top-p %g; layers %s; the base sampled once)",
+                    static_cast<long long>(o_.pass_k), paper.temperature, paper.top_p, o_.layers.front().c_str());
+      SweepTable by_k{title, "metric", {}, load_json_file(layout_.base_report(true))};
+      for (int64_t k : {1, 5, 10})
+        if (k <= o_.pass_k) {
+          by_k.rows.push_back(config_runs("pass@" + std::to_string(k), o_.layers.front(), std::nullopt, true));
+          by_k.rows.back().metric = by_k.rows.back().name;
+        }
+      s.tables.push_back(by_k);
     }
     for (int seed = 1; seed <= o_.seeds; ++seed) s.training.push_back(training_of(seed, o_.layers.front()));
     for (const auto& [name, svg] : report_charts(s)) write_file_atomic(layout_.out / name, svg);
@@ -210,10 +252,12 @@ class Experiment {
     std::cout << "s0 experiment: report in " << (layout_.out / "report.md").string() << "\n";
   }
 
-  ConfigRuns config_runs(const std::string& name, const std::string& layers, std::optional<double> alpha) const {
+  ConfigRuns config_runs(const std::string& name, const std::string& layers, std::optional<double> alpha,
+                         bool sampled = false) const {
     ConfigRuns c{name, {}};
     for (int seed = 1; seed <= o_.seeds; ++seed)
-      c.runs.push_back({seed, read_training_lines(seed), load_json_file(layout_.tuned_report(seed, layers, alpha))});
+      c.runs.push_back(
+          {seed, read_training_lines(seed), load_json_file(layout_.tuned_report(seed, layers, alpha, sampled))});
     return c;
   }
 
@@ -264,7 +308,8 @@ void run_experiment(const ExperimentOptions& o) {
   const bool has_files = fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out));
   if (fs::exists(out) && !fs::is_directory(out)) fail("--out ", out.string(), ": not a folder");
   if (has_files && !o.resume)
-    fail("--out ", out.string(), " already holds files: pass --resume to continue that experiment, or use a new folder");
+    fail("--out ", out.string(),
+         " already holds files: pass --resume to continue that experiment, or use a new folder");
   if (o.resume && !has_files) fail("--resume: ", out.string(), ": no experiment to resume");
   const OutputLock lock = OutputLock::acquire(out);
   Experiment(o).run();

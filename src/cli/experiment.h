@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval/dataset.h"
+#include "eval/humaneval.h"
 
 namespace s0::cli {
 
@@ -19,11 +20,12 @@ struct ExperimentOptions {
   std::optional<int64_t> samples;  // per training problem; unset: the paper's for the benchmark
   std::vector<std::string> layers = {"all"};  // one adapter per subset and seed; the first is the main one
   std::vector<double> alphas;                 // extra evaluations of the main subset's adapters
+  int64_t pass_k = 0;  // > 0: also pass@k from this many samples per evaluation problem (main subset)
   int steps = 20;
   double lr = 1e-3;
   int64_t max_new_tokens = 512, batch = 16;
   std::optional<int> workers;
-  double timeout = 10;
+  double timeout = kHumanEvalSeconds;
   bool unsafe = false, resume = false;
   std::string device, dtype;
 };

@@ -13,6 +13,11 @@ namespace {
 
 double pass1(const Json& report) { return report_metric(report, "greedy", "report"); }
 
+// The base value a row is compared with.
+double row_base(const ExperimentSummary& s, const SweepTable& t, const ConfigRuns& row) {
+  return report_metric(t.base_report.is_null() ? s.base_report : t.base_report, row.metric, "base report");
+}
+
 std::string format(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -26,12 +31,12 @@ std::pair<std::vector<std::string>, std::vector<std::string>> flips(const Json& 
   return {b["improved_ids"].get<std::vector<std::string>>(), b["degraded_ids"].get<std::vector<std::string>>()};
 }
 
-std::string table(const SweepTable& t, double base) {
+std::string table(const ExperimentSummary& summary, const SweepTable& t) {
   std::string s = "### " + t.title + "\n\n| " + t.column +
-                  " | base pass@1 | tuned pass@1 (mean ± std) | delta | p (Welch) | seeds | training solutions | "
+                  " | base | tuned (mean ± std) | delta | p (Welch) | seeds | training solutions | "
                   "fixed / broken |\n|---|---|---|---|---|---|---|---|\n";
   for (const ConfigRuns& row : t.rows) {
-    const RowStats r = row_stats(base, row);
+    const RowStats r = row_stats(row_base(summary, t, row), row);
     std::string solutions = format("%.1f (", r.mean_solutions);
     for (size_t i = 0; i < row.runs.size(); ++i)
       solutions += (i ? ", " : "") + std::to_string(row.runs[i].training_solutions);
@@ -63,7 +68,7 @@ RowStats row_stats(double base, const ConfigRuns& config) {
   r.seeds = config.runs.size();
   std::vector<double> tuned;
   for (const SeedRun& run : config.runs) {
-    tuned.push_back(pass1(run.report));
+    tuned.push_back(report_metric(run.report, config.metric, "report"));
     r.mean_solutions += static_cast<double>(run.training_solutions) / static_cast<double>(r.seeds);
     const auto [fixed, broken] = flips(run.report);
     r.fixed += fixed.size();
@@ -87,7 +92,7 @@ std::string report_markdown(const ExperimentSummary& s) {
                    "evaluated greedily; mean ± sample std over seeds; delta against the base; two-sided Welch "
                    "t-test against the base (greedy, so the same for every seed); fixed / broken: problems the "
                    "adapters made pass / fail, summed over seeds.\n\n";
-  for (const SweepTable& t : s.tables) md += table(t, base);
+  for (const SweepTable& t : s.tables) md += table(s, t);
   md += "## Problems fixed and broken (" + main_config(s).name + ")\n\n";
   for (const SeedRun& run : main_config(s).runs) {
     const auto [fixed, broken] = flips(run.report);
@@ -120,13 +125,15 @@ std::map<std::string, std::string> report_charts(const ExperimentSummary& s) {
     for (int64_t l : layers) b.values.push_back(t.state_norms.count(l) ? t.state_norms.at(l) : 0.0);
     norms.push_back(b);
   }
-  charts["state_norm.svg"] = bar_chart({"State norm per layer (" + main.name + ")", "layer", "||S0||"}, layer_names, norms);
+  charts["state_norm.svg"] =
+      bar_chart({"State norm per layer (" + main.name + ")", "layer", "||S0||"}, layer_names, norms);
 
   const double base = pass1(s.base_report);
   std::vector<std::string> configs = {"base"};
   BarSeries pass{"greedy pass@1 (mean ± std over seeds)", {base}, {0.0}};
   for (const SweepTable& t : s.tables)
     for (const ConfigRuns& row : t.rows) {
+      if (row.metric != "greedy") continue;  // other metrics have other bases
       const RowStats r = row_stats(base, row);
       configs.push_back(t.column + " " + row.name);
       pass.values.push_back(r.mean);
@@ -142,8 +149,8 @@ std::map<std::string, std::string> report_charts(const ExperimentSummary& s) {
     fixed.values.push_back(static_cast<double>(f.size()));
     broken.values.push_back(-static_cast<double>(b.size()));
   }
-  charts["flips.svg"] = bar_chart({"Problems fixed and broken (" + main.name + ")", "seed", "problems (broken below 0)"},
-                                  seeds, {fixed, broken});
+  charts["flips.svg"] = bar_chart(
+      {"Problems fixed and broken (" + main.name + ")", "seed", "problems (broken below 0)"}, seeds, {fixed, broken});
   return charts;
 }
 

@@ -18,16 +18,19 @@ struct SeedRun {
   Json report;  // the tuned `s0 eval` report, compared with the base report ("baseline")
 };
 
-// One row of a table: a configuration (a layer subset, an alpha) over every seed.
+// One row of a table: a configuration (a layer subset, an alpha) over every seed, and the metric
+// of its reports the row compares (report_metric's names: "greedy", "pass@5", ...).
 struct ConfigRuns {
   std::string name;
   std::vector<SeedRun> runs;
+  std::string metric = "greedy";
 };
 
 struct SweepTable {
   std::string title;
-  std::string column;  // what the rows vary: "layers", "alpha"
+  std::string column;  // what the rows vary: "layers", "alpha", "metric"
   std::vector<ConfigRuns> rows;
+  Json base_report;  // the base run the rows are compared with; null: the summary's greedy one
 };
 
 // Per seed, for the charts of the main configuration: the training loss per step and the norm of
@@ -41,14 +44,15 @@ struct SeedTraining {
 struct ExperimentSummary {
   std::string benchmark, model;
   Json base_report;  // the base model's greedy `s0 eval` report (run once)
-  std::vector<SweepTable> tables;  // the first table's first row is the main configuration
+  // The first table's first row is the main configuration; greedy rows are drawn in pass1.svg.
+  std::vector<SweepTable> tables;
   std::vector<SeedTraining> training;
 };
 
-// A row's numbers: greedy pass@1 of the tuned runs against the base's. The base run is greedy and
-// deterministic, so every seed would score it the same: the Welch test takes it as that many equal
-// values (the test is then the one-sample t-test of the tuned runs, df = seeds - 1). No p-value
-// with fewer than two seeds.
+// A row's numbers: the row's metric of the tuned runs against the base's. The base is run once
+// (greedy decoding is deterministic, so every seed would score it the same): the Welch test takes
+// it as that many equal values (the test is then the one-sample t-test of the tuned runs, df =
+// seeds - 1). No p-value with fewer than two seeds.
 struct RowStats {
   double base = 0, mean = 0, std = 0, delta = 0;
   std::optional<double> p;

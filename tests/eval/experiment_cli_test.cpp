@@ -38,7 +38,7 @@ std::vector<std::string> experiment_args(const std::string& model, const fs::pat
   std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
                                    "--out", out.string(), "--seeds", "2", "--samples", "2", "--max-new-tokens", "8",
                                    "--steps", "2", "--lr", "0.05", "--layers", "all", "--layers", "early",
-                                   "--alphas", "0.5"};
+                                   "--alphas", "0.5", "--pass-k", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -73,8 +73,9 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   test::TempDir dir;
   const std::string model = demo_model(dir);
   const fs::path out = dir / "exp";
-  // 2 collects, the base evaluation, 2 seeds x 2 subsets x (train, evaluate), 2 alpha evaluations.
-  const size_t stages = 2 + 1 + 8 + 2;
+  // 2 collects, the base evaluations (greedy, sampled), 2 seeds x 2 subsets x (train, evaluate), 2
+  // alpha evaluations, 2 sampled evaluations.
+  const size_t stages = 2 + 2 + 8 + 2 + 2;
   test::CliResult r = run_stopping(experiment_args(model, out), 1);
   ASSERT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("stopped after 1 stages"), std::string::npos) << r.err;
@@ -92,7 +93,7 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   // The report's rows are the evaluations' own numbers.
   const std::string md = test::read_text(out / "report.md");
   const double base = pass1(out / "base" / "eval.json");
-  for (const std::string& layers : {"all", "early"}) {
+  for (const std::string layers : {"all", "early"}) {
     const double a = pass1(out / "seed-1" / ("layers-" + layers) / "eval.json");
     const double b = pass1(out / "seed-2" / ("layers-" + layers) / "eval.json");
     const double mean = (a + b) / 2, std = std::fabs(a - b) / std::sqrt(2.0);
@@ -104,7 +105,13 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   EXPECT_NE(md.find("| 0.5 | " + fixed4(base) + " | " + fixed4((a5 + b5) / 2) + " ± "), std::string::npos) << md;
   const size_t n1 = lines_of(out / "seed-1" / "train.jsonl"), n2 = lines_of(out / "seed-2" / "train.jsonl");
   EXPECT_NE(md.find(" (" + std::to_string(n1) + ", " + std::to_string(n2) + ") |"), std::string::npos) << md;
-  EXPECT_EQ(test::occurrences(md, "### "), 2u);
+  EXPECT_EQ(test::occurrences(md, "### "), 3u);
+  // pass@k from 2 samples: pass@1 only, each seed's report holding 2 samples per problem.
+  const double s1 = load_json_file(out / "seed-1" / "layers-all" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
+  const double s2 = load_json_file(out / "seed-2" / "layers-all" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
+  const double sb = load_json_file(out / "base" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
+  EXPECT_NE(md.find("| pass@1 | " + fixed4(sb) + " | " + fixed4((s1 + s2) / 2) + " ± "), std::string::npos) << md;
+  EXPECT_EQ(md.find("| pass@5 |"), std::string::npos) << md;
 
   for (const char* chart : {"loss.svg", "state_norm.svg", "pass1.svg", "flips.svg"}) {
     const std::string svg = test::read_text(out / chart);

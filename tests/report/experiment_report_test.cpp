@@ -12,22 +12,23 @@ using namespace s0;
 
 namespace {
 
-// A greedy HumanEval report over problems p0..p3 where those in `passed` pass.
-Json eval_report(const std::vector<bool>& passed) {
+// A HumanEval report over problems 80, 81, ... with `samples` samples each, `correct[i]` of them
+// right (the first ones): greedy by default.
+Json eval_report(const std::vector<size_t>& correct, size_t samples = 1) {
   std::vector<ProblemRecord> records;
-  for (size_t i = 0; i < passed.size(); ++i) {
+  for (size_t i = 0; i < correct.size(); ++i) {
     ProblemRecord r;
     r.id = "HumanEval/" + std::to_string(80 + i);
-    r.n = 1;
-    r.c = passed[i] ? 1 : 0;
-    r.passed = passed[i];
-    r.sample_passed = {passed[i]};
+    r.n = samples;
+    r.c = correct[i];
+    r.passed = correct[i] > 0;
+    for (size_t k = 0; k < samples; ++k) r.sample_passed.push_back(k < correct[i]);
     records.push_back(r);
   }
   return make_report({Benchmark::humaneval, Split::eval, "toy.jsonl", "model", "label"}, records);
 }
 
-Json tuned_report(const std::vector<bool>& passed, const Json& base) {
+Json tuned_report(const std::vector<size_t>& passed, const Json& base) {
   Json r = eval_report(passed);
   compare_with_baseline(r, base, "base/eval.json");
   return r;
@@ -41,11 +42,11 @@ ExperimentSummary summary() {
   ExperimentSummary s;
   s.benchmark = "humaneval";
   s.model = "models/toy";
-  s.base_report = eval_report({true, false, false, true});
-  ConfigRuns all{"all", {{1, 3, tuned_report({false, true, true, true}, s.base_report)},
-                         {2, 4, tuned_report({true, true, true, true}, s.base_report)}}};
-  ConfigRuns early{"early", {{1, 3, tuned_report({true, false, false, true}, s.base_report)},
-                             {2, 4, tuned_report({true, false, false, true}, s.base_report)}}};
+  s.base_report = eval_report({1, 0, 0, 1});
+  ConfigRuns all{"all", {{1, 3, tuned_report({0, 1, 1, 1}, s.base_report)},
+                         {2, 4, tuned_report({1, 1, 1, 1}, s.base_report)}}};
+  ConfigRuns early{"early", {{1, 3, tuned_report({1, 0, 0, 1}, s.base_report)},
+                             {2, 4, tuned_report({1, 0, 0, 1}, s.base_report)}}};
   s.tables.push_back({"Layer subsets", "layers", {all, early}});
   s.tables.push_back({"Alpha sweep", "alpha", {{"0.5", all.runs}}});
   s.training.push_back({1, {1, 2, 3}, {5.0, 4.5, 4.0}, {{0, 3.0}, {2, 4.0}}});
@@ -107,5 +108,25 @@ TEST(ExperimentReport, ChartsAreWellFormedWithTheirSeries) {
   EXPECT_NE(pass.find(">layers early</text>"), std::string::npos);
   EXPECT_NE(pass.find(">alpha 0.5</text>"), std::string::npos);
   EXPECT_EQ(test::occurrences(pass, "class=\"error\""), 2u);  // "all" twice (layers, alpha); "early" has none
+  EXPECT_EQ(test::occurrences(pass, "<rect x="), 4u + 1u);  // base and the three configurations, a legend swatch
   EXPECT_EQ(test::occurrences(charts.at("flips.svg"), "<g class=\"series\""), 2u);  // fixed and broken
+}
+
+TEST(ExperimentReport, PassAtKRowsCompareWithTheSampledBase) {
+  ExperimentSummary s = summary();
+  const Json base = eval_report({0, 1, 5, 0}, 5);  // pass@1 (0 + 0.2 + 1 + 0) / 4 = 0.3; pass@5 0.5
+  Json seed1 = eval_report({1, 1, 5, 0}, 5), seed2 = eval_report({2, 1, 5, 0}, 5);
+  compare_with_baseline(seed1, base, "base");
+  compare_with_baseline(seed2, base, "base");
+  SweepTable by_k{"pass@k", "metric", {}, base};
+  for (const std::string metric : {"pass@1", "pass@5"})
+    by_k.rows.push_back({metric, {{1, 3, seed1}, {2, 4, seed2}}, metric});
+  s.tables.push_back(by_k);
+  const std::string md = report_markdown(s);
+  // pass@1: seeds 0.35 and 0.40 against 0.30; pass@5: 0.75 both against 0.5 (no spread: p 0).
+  EXPECT_NE(md.find("| pass@1 | 0.3000 | 0.3750 ± 0.0354 | +0.0750 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| pass@5 | 0.5000 | 0.7500 ± 0.0000 | +0.2500 | 0 | 2 | 3.5 (3, 4) | 2 / 0 |"),
+            std::string::npos) << md;
+  // The pass@1 chart keeps to the greedy rows: base and the three greedy configurations.
+  EXPECT_EQ(test::occurrences(report_charts(s).at("pass1.svg"), "<rect x="), 4u + 1u);  // and the legend swatch
 }

@@ -15,7 +15,9 @@ inline std::string xml_problem(const std::string& xml) {
   std::vector<std::string> open;
   size_t roots = 0, i = 0;
   auto problem = [&](const std::string& what) { return what + " at offset " + std::to_string(i); };
-  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.'; };
+  auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' || c == '.';
+  };
   auto read_name = [&]() {
     size_t start = i;
     while (i < xml.size() && name_char(xml[i])) ++i;
