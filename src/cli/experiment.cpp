@@ -71,11 +71,13 @@ std::string model_digest(const std::string& model) {
 
 class Experiment {
  public:
-  Experiment(const ExperimentOptions& o) : o_(o), layout_{normalize_output_path(o.out)}, ledger_(o.resume) {
+  explicit Experiment(const ExperimentOptions& o)
+      : o_(o), layout_{normalize_output_path(o.out)}, ledger_(o.resume) {
     bench_ = parse_benchmark(o.benchmark);
     const PaperSampling paper = paper_sampling(bench_);
     samples_ = o.samples ? *o.samples : paper.samples;
-    common_ = {{"model", fs::absolute(o.model).lexically_normal().string()}, {"model_digest", model_digest(o.model)},
+    common_ = {{"model", fs::absolute(resolve_model_folder(o.model)).lexically_normal().string()},
+               {"model_digest", model_digest(o.model)},
                {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
                {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
   }
