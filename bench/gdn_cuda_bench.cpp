@@ -3,7 +3,9 @@
 // every sequence starting from the adapter's state (S0 tuning) and the backward handing back its
 // gradient. Random inputs shaped as the mixer makes them (q, k unit rows, q scaled by dk^-1/2, log
 // decays in [-2, -0.01], beta in (0.05, 0.95)); two warm-up calls, then the median of `reps` timed
-// ones (each synchronised). The step has 24 such layers: the last column multiplies by 24.
+// ones (each synchronised). The step has 24 such layers: the last column multiplies by 24. The
+// digest of every output tells two builds of the kernels apart when their bits differ (tuning a
+// tile shape must not change them).
 //   build/bench/gdn_cuda_bench [reps=10]
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "core/digest.h"
 #include "gpu_timing.h"
 #include "ops/device_runtime.h"
 #include "ops/gated_delta.h"
@@ -86,5 +89,11 @@ int main(int argc, char** argv) {
               static_cast<long long>(dk), static_cast<long long>(dv), reps);
   std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
   std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
+  std::string bytes;
+  for (const Tensor* t : {&o, &dq, &dk_, &dv_, &dg, &dbeta, &d_initial.at(0)}) {
+    const Tensor host = t->to(Device::cpu());
+    bytes.append(static_cast<const char*>(host.raw()), host.nbytes());
+  }
+  std::printf("  digest of the outputs %s\n", content_digest(bytes).c_str());
   return 0;
 }

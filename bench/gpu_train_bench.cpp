@@ -13,9 +13,12 @@
 // times the reference loop on the same shape and data.
 // Reports seconds per step, tokens/s, model FLOP utilisation against 790 TFLOP/s (bf16 peak; the
 // model FLOPs are forward plus activation-only backward, 2x the forward, recomputation not
-// counted), and the GPU memory held.
+// counted), and the GPU memory: the peak that tensors held at once, and what the process holds
+// (the driver's count, cached free blocks included).
 //   build/bench/gpu_train_bench [qwen35-4b|falcon-h1-7b] [examples=48] [steps=2] [layers] [batch_tokens=16384]
-//                               [dtype=bf16|f32] [examples_out=FILE]
+//                               [dtype=bf16|f32] [examples_out=FILE or -] [tape=recompute|full]
+// `tape`: recompute each layer's activations in the backward (the default; least memory), or keep
+// the whole tape of each batch (less work, memory grows with batch_tokens).
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -38,9 +41,14 @@ int main(int argc, char** argv) {
   const int64_t layers = argc > 4 ? std::atoll(argv[4]) : (shape == "falcon-h1-7b" ? 44 : 32);
   const int64_t batch_tokens = argc > 5 ? std::atoll(argv[5]) : 16384;
   const std::string dtype = argc > 6 ? argv[6] : "bf16";
-  const std::string examples_out = argc > 7 ? argv[7] : "";
+  const std::string examples_out = argc > 7 && std::string(argv[7]) != "-" ? argv[7] : "";
+  const std::string tape = argc > 8 ? argv[8] : "recompute";
   if (dtype != "bf16" && dtype != "f32") {
     std::fprintf(stderr, "gpu_train_bench: unknown dtype %s (bf16 or f32)\n", dtype.c_str());
+    return 1;
+  }
+  if (tape != "recompute" && tape != "full") {
+    std::fprintf(stderr, "gpu_train_bench: unknown tape %s (recompute or full)\n", tape.c_str());
     return 1;
   }
   if (shape != "qwen35-4b" && shape != "falcon-h1-7b") {
@@ -98,7 +106,7 @@ int main(int argc, char** argv) {
   StateSet states;
   for (const auto& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
   ObjectiveOptions opt;
-  opt.recompute = true;
+  opt.recompute = tape == "recompute";
   opt.max_batch_tokens = batch_tokens;
 
   t0 = std::chrono::steady_clock::now();
@@ -112,10 +120,11 @@ int main(int argc, char** argv) {
   double flops = 0;
   for (const Example& e : examples) flops += 2.0 * bench::forward_flops(model, static_cast<int64_t>(e.ids.size()),
                                          static_cast<int64_t>(e.ids.size()) - e.prompt_len);
-  std::printf("%s (%s matrices), %lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
-              "TFLOP/s, GPU memory held %.1f GiB\n",
-              shape.c_str(), dtype.c_str(), static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
+  std::printf("%s (%s matrices, %s tape, batches of <= %lld tokens), %lld examples, %lld tokens per step: %.2f s per step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 "
+              "TFLOP/s, GPU memory: peak in use %.1f GiB, held %.1f GiB\n",
+              shape.c_str(), dtype.c_str(), tape.c_str(), static_cast<long long>(batch_tokens), static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
               flops / step / 1e12, 100.0 * flops / step / 790e12,
+              static_cast<double>(ops::device_memory_peak(gpu)) / (1ull << 30),
               static_cast<double>(ops::device_memory_used(gpu)) / (1ull << 30));
   return 0;
 }

@@ -37,7 +37,10 @@ TrainResult run_training(const TrainRequest& a) {
   if (model.recurrent.empty()) fail(a.model, ": the model has no recurrent layers to train");
   TrainOptions opt;
   opt.layers = parse_layer_selection(a.layers, model);
-  opt.max_batch_tokens = a.batch_tokens;
+  // On a GPU the whole tape of a batch is kept unless --recompute: 4096 tokens measured fastest
+  // within 40 GB at the Qwen3.5-4B shape (bench/gpu_train_bench: 2.21 s a step against 2.83 s
+  // with recomputation at 16384, on an H200).
+  opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 4096;
   opt.recompute = a.recompute;
   LoadedData data = load_training_data(a.data, model.vocab, a.cfg.max_length, text_example_tokenizer(a.model));
   for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());

@@ -11,7 +11,7 @@ struct TrainRequest {
   std::string model, data, out, layers = "all", device, dtype;
   TrainConfig cfg;
   uint64_t seed = 0;
-  int64_t batch_tokens = 16384;
+  int64_t batch_tokens = 0;  // 0: by device (train_run.cpp)
   bool recompute = false, force = false, resume = false;
   std::string log_jsonl;  // empty: no log
 };

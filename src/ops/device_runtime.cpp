@@ -28,6 +28,13 @@ size_t device_memory_used(Device device) {
   return 0;
 }
 
+size_t device_memory_peak(Device device) {
+#if S0_HAVE_CUDA
+  if (!device.is_cpu()) return cuda::memory_peak();
+#endif
+  return 0;
+}
+
 void activate_device(Device device) {
   if (device.is_cpu()) return;
 #if S0_HAVE_CUDA

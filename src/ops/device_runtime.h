@@ -21,5 +21,8 @@ int cuda_device_count();
 void synchronize(Device device);
 // Bytes of GPU memory in use on `device` (s0's cached blocks included), 0 for the CPU.
 size_t device_memory_used(Device device);
+// The most bytes tensors have held at once on `device` since the process began (0 for the CPU):
+// the true peak, where device_memory_used also counts freed blocks kept for reuse.
+size_t device_memory_peak(Device device);
 
 }  // namespace s0::ops

@@ -49,6 +49,32 @@ TEST(DeviceRuntime, TensorsGoToTheGpuAndBack) {
   }
 }
 
+// The peak counts the bytes tensors hold at once (freed blocks kept for reuse do not count), and a
+// freed block serves a request up to 1/8 smaller.
+TEST(DeviceRuntime, PeakCountsWhatTensorsHoldAtOnce) {
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
+  const Device gpu = Device::cuda(0);
+  ops::activate_device(gpu);
+  const size_t before = ops::device_memory_peak(gpu);
+  const int64_t big = (before + (size_t(64) << 20)) / sizeof(float);  // past any earlier peak
+  const void* first = nullptr;
+  size_t with_a = 0;
+  {
+    const Tensor a = Tensor::empty({big}, DType::F32, gpu);
+    first = a.device_raw();
+    with_a = ops::device_memory_peak(gpu);
+    EXPECT_GE(with_a, big * sizeof(float));
+  }
+  // Freed, then asked for again slightly smaller: the same block, and no new peak.
+  const Tensor b = Tensor::empty({big - big / 10}, DType::F32, gpu);
+  EXPECT_EQ(b.device_raw(), first);
+  EXPECT_EQ(ops::device_memory_peak(gpu), with_a);
+  // Held at once, two blocks: the peak grows by the second.
+  const Tensor c = Tensor::empty({big}, DType::F32, gpu);
+  EXPECT_NE(c.device_raw(), first);
+  EXPECT_EQ(ops::device_memory_peak(gpu), with_a + big * sizeof(float));
+}
+
 // The GPU's one stream orders the work of every host thread: threads that queue fills, copies and
 // GEMMs at once (reusing each other's freed blocks through the caching allocator) each read back
 // exactly what a lone run computes. `gemm` false: fills and copies only (a kernel-free check of the

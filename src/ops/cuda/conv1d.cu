@@ -1,5 +1,6 @@
 #include "ops/cuda/conv1d.h"
 
+#include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/sequence_of.cuh"
@@ -14,29 +15,6 @@ constexpr int kThreads = 256;
 
 __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// y = silu(pre), pre = bias + sum_j w[c, j] x[t - (K-1) + j]; inputs before the sequence's first
-// row come from its window (address in `windows`, 0 = zeros).
-__global__ void conv1d_silu_forward_kernel(const float* x, int64_t ldx, const float* w, const float* bias,
-                                           const int64_t* offsets, int64_t n_seqs, const int64_t* windows,
-                                           int64_t rows, int64_t C, int64_t K, float* y, float* pre) {
-  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= rows * C) return;
-  const int64_t row = e / C, c = e % C;
-  const int64_t s = sequence_of(row, offsets, n_seqs), t = row - offsets[s];
-  const float* window = reinterpret_cast<const float*>(windows[s]);
-  float acc = bias ? bias[c] : 0.0f;
-  for (int64_t j = 0; j < K; ++j) {
-    const int64_t src = t - (K - 1) + j;
-    float xv;
-    if (src >= 0) xv = x[(row - t + src) * ldx + c];
-    else if (window) xv = window[(K - 1 + src) * C + c];
-    else continue;
-    acc += w[c * K + j] * xv;
-  }
-  pre[e] = acc;
-  y[e] = acc * sigmoid(acc);
-}
-
 // Each sequence's window [K-1, C] becomes the last K-1 inputs of (window, its rows). Row r reads
 // old row r + T or an input, never a row already rewritten, so one thread per column moves it in
 // place, rows in ascending order.
@@ -50,24 +28,6 @@ __global__ void conv1d_advance_windows_kernel(const float* x, int64_t ldx, const
     const int64_t src = T + r - (K - 1);
     window[r * C + c] = src >= 0 ? x[(b + src) * ldx + c] : window[(K - 1 + src) * C + c];
   }
-}
-
-// Input t feeds output t + (K-1-j) through tap j, within its own sequence.
-__global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, const float* dy,
-                                            const int64_t* offsets, int64_t n_seqs, int64_t rows, int64_t C,
-                                            int64_t K, float* dx, int64_t lddx) {
-  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= rows * C) return;
-  const int64_t row = e / C, c = e % C;
-  const int64_t s = sequence_of(row, offsets, n_seqs), end = offsets[s + 1];
-  float acc = 0.0f;
-  for (int64_t j = 0; j < K; ++j) {
-    const int64_t out = row + (K - 1 - j);
-    if (out >= end) continue;
-    const float p = pre[out * C + c], sg = sigmoid(p);
-    acc += w[c * K + j] * dy[out * C + c] * (sg * (1.0f + p * (1.0f - sg)));
-  }
-  dx[row * lddx + c] = acc;
 }
 
 unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
@@ -89,13 +49,29 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
   const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
   const auto* wins = static_cast<const int64_t*>(window_table.device_raw());
   const float* xp = f32(x.t) + x.begin;
-  if (rows > 0) {
-    conv1d_silu_forward_kernel<<<blocks_for(rows * C), kThreads, 0, stream()>>>(xp, ld, f32(w),
-                                                                   f32(bias), offs, seqs.n_seqs(),
-                                                                   wins, rows, C, K, f32_mut(y),
-                                                                   f32_mut(pre));
-    check_launch("conv1d_silu_forward_kernel");
-  }
+  // y = silu(pre), pre = bias + sum_j w[c, j] x[t - (K-1) + j]; inputs before the sequence's first
+  // row come from its window (address in `wins`, 0 = zeros).
+  const float *wp = f32(w), *bp = f32(bias);
+  float *yp = f32_mut(y), *prep = f32_mut(pre);
+  const int64_t n_seqs = seqs.n_seqs();
+  for_each_cell(
+      rows, C,
+      [=] __device__(int64_t row, int64_t c) {
+        const int64_t s = sequence_of(row, offs, n_seqs), t = row - offs[s];
+        const float* window = reinterpret_cast<const float*>(wins[s]);
+        float acc = bp ? bp[c] : 0.0f;
+        for (int64_t j = 0; j < K; ++j) {
+          const int64_t src = t - (K - 1) + j;
+          float xv;
+          if (src >= 0) xv = xp[(row - t + src) * ld + c];
+          else if (window) xv = window[(K - 1 + src) * C + c];
+          else continue;
+          acc += wp[c * K + j] * xv;
+        }
+        prep[row * C + c] = acc;
+        yp[row * C + c] = acc * sigmoid(acc);
+      },
+      "conv1d_silu_forward");
   if (any_window && K > 1) {
     const dim3 grid(blocks_for(C), static_cast<unsigned>(seqs.n_seqs()));
     conv1d_advance_windows_kernel<<<grid, kThreads, 0, stream()>>>(xp, ld, offs, wins, C, K);
@@ -109,10 +85,25 @@ void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, 
   const int64_t C = dx.count, K = w.numel() / C, rows = seqs.rows();
   if (rows == 0) return;
   const Tensor offsets = upload_i64(seqs.offsets, whole.device());
-  conv1d_silu_backward_kernel<<<blocks_for(rows * C), kThreads, 0, stream()>>>(
-      f32(w), f32(pre), f32(dy), static_cast<const int64_t*>(offsets.device_raw()),
-      seqs.n_seqs(), rows, C, K, f32_mut(whole) + dx.begin, dx.stride());
-  check_launch("conv1d_silu_backward_kernel");
+  const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
+  const float *wp = f32(w), *prep = f32(pre), *dyp = f32(dy);
+  float* dxp = f32_mut(whole) + dx.begin;
+  const int64_t n_seqs = seqs.n_seqs(), lddx = dx.stride();
+  // Input t feeds output t + (K-1-j) through tap j, within its own sequence.
+  for_each_cell(
+      rows, C,
+      [=] __device__(int64_t row, int64_t c) {
+        const int64_t end = offs[sequence_of(row, offs, n_seqs) + 1];
+        float acc = 0.0f;
+        for (int64_t j = 0; j < K; ++j) {
+          const int64_t out = row + (K - 1 - j);
+          if (out >= end) continue;
+          const float p = prep[out * C + c], sg = sigmoid(p);
+          acc += wp[c * K + j] * dyp[out * C + c] * (sg * (1.0f + p * (1.0f - sg)));
+        }
+        dxp[row * lddx + c] = acc;
+      },
+      "conv1d_silu_backward");
 }
 
 }  // namespace s0::ops::cuda

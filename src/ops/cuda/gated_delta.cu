@@ -34,8 +34,12 @@ namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kTile = 32;           // state columns per sweep block
-constexpr int kSweepThreads = 128;  // a sweep block: 16 x 8 result tiles of 4 x 4 per product
+// State columns per sweep block, and its threads: 16 x 16 result tiles of 4 x 4 per [kChunk, kTile]
+// product. Measured on an H200 at the 4B training shape (gdn_cuda_bench, same output bits): 64
+// columns and 256 threads take 8.1 ms forward and 27.9 ms backward per layer, against 10.5 and 31.8
+// with 32 and 128 (each block reads W, K and Q once for twice the columns).
+constexpr int kTile = 64;
+constexpr int kSweepThreads = 256;
 constexpr int kChunkThreads = 256;  // a per-chunk block
 
 // The op's tensors, rows [N, H, *] and [N, H].

@@ -1,11 +1,16 @@
 #include "ops/cuda/runtime.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/error.h"
 #include "ops/cuda/check.h"
 #include "ops/cuda/stream.h"
 
@@ -14,19 +19,23 @@ namespace s0::ops::cuda {
 namespace {
 
 // cudaMalloc and cudaFree synchronise the device and cost tens of microseconds; a training step
-// allocates the same activation sizes layer after layer. Freed blocks are kept by exact size and
-// device and handed out again; they go back to the driver only when an allocation fails.
+// allocates the same activation sizes layer after layer. Freed blocks are kept per device and handed
+// out again to any request they fit with at most 1/8 to spare (the batches of a step differ a
+// little in length, and exact sizes alone would keep one set of blocks per batch); they go back to
+// the driver only when an allocation fails. The bytes handed out are counted, with their peak.
 class CachingAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes, Device device) override {
-    if (bytes == 0) bytes = 1;
+    bytes = rounded(bytes);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find({device.index, bytes});
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        return p;
+      auto& cached = free_[device.index];
+      auto it = cached.lower_bound(bytes);
+      if (it != cached.end() && it->first <= bytes + bytes / 8) {
+        void* p = it->second;
+        const size_t size = it->first;
+        cached.erase(it);
+        return handed_out(p, size, device);
       }
     }
     S0_CUDA_CHECK(cudaSetDevice(device.index));
@@ -34,14 +43,33 @@ class CachingAllocator final : public Allocator {
     if (cudaMalloc(&p, bytes) != cudaSuccess) {
       (void)cudaGetLastError();  // clear the sticky out-of-memory status before retrying
       release_cached();
-      S0_CUDA_CHECK(cudaMalloc(&p, bytes));
+      if (cudaMalloc(&p, bytes) != cudaSuccess) {
+        (void)cudaGetLastError();
+        size_t in_use = 0;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          in_use = use_[device.index].in_use;
+        }
+        fail("cuda:", device.index, ": out of GPU memory: ", gib(bytes), " GiB more wanted with ", gib(in_use),
+             " GiB held by tensors (a smaller batch, or `s0 train --recompute`, needs less at once)");
+      }
     }
-    return p;
+    std::lock_guard<std::mutex> lock(mu_);
+    return handed_out(p, bytes, device);
   }
 
-  void deallocate(void* p, size_t bytes, Device device) override {
+  void deallocate(void* p, size_t, Device device) override {
     std::lock_guard<std::mutex> lock(mu_);
-    free_[{device.index, bytes ? bytes : 1}].push_back(p);
+    auto it = sizes_.find(p);
+    const size_t size = it->second;
+    sizes_.erase(it);
+    use_[device.index].in_use -= size;
+    free_[device.index].emplace(size, p);
+  }
+
+  size_t peak(Device device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return use_[device.index].peak;
   }
 
   void zero(void* p, size_t bytes, Device device) override {
@@ -63,16 +91,45 @@ class CachingAllocator final : public Allocator {
   void release_cached() {
     S0_CUDA_CHECK(cudaStreamSynchronize(stream()));  // cached blocks may still be read by queued work
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [key, blocks] : free_) {
-      S0_CUDA_CHECK(cudaSetDevice(key.first));
-      for (void* p : blocks) S0_CUDA_CHECK(cudaFree(p));
+    for (auto& [device, blocks] : free_) {
+      S0_CUDA_CHECK(cudaSetDevice(device));
+      for (auto& [size, p] : blocks) S0_CUDA_CHECK(cudaFree(p));
       blocks.clear();
     }
   }
 
+  static std::string gib(size_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", static_cast<double>(bytes) / (1ull << 30));
+    return text;
+  }
+
+  // Requests in 512-byte steps, so that blocks of nearly equal small sizes serve each other.
+  static size_t rounded(size_t bytes) { return (std::max<size_t>(bytes, 1) + 511) / 512 * 512; }
+
+  // Under mu_.
+  void* handed_out(void* p, size_t size, Device device) {
+    sizes_[p] = size;
+    Use& u = use_[device.index];
+    u.in_use += size;
+    u.peak = std::max(u.peak, u.in_use);
+    return p;
+  }
+
+  struct Use {
+    size_t in_use = 0, peak = 0;
+  };
   std::mutex mu_;
-  std::map<std::pair<int, size_t>, std::vector<void*>> free_;
+  std::map<int, std::multimap<size_t, void*>> free_;  // per device: cached blocks by size
+  std::unordered_map<void*, size_t> sizes_;            // blocks handed out: their size
+  std::map<int, Use> use_;                             // per device
 };
+
+CachingAllocator* the_allocator() {
+  // Never destroyed: tensors held by static objects may be freed during static destruction.
+  static CachingAllocator* allocator = new CachingAllocator();
+  return allocator;
+}
 
 }  // namespace
 
@@ -101,13 +158,17 @@ void activate(int index) {
   if (index >= n)
     fail("cuda:", index, ": no such GPU (this machine has ", n, n == 1 ? " GPU" : " GPUs",
          n == 0 ? ", or no driver answers" : "", ")");
-  // Never destroyed: tensors held by static objects may be freed during static destruction.
-  static CachingAllocator* allocator = new CachingAllocator();
-  register_allocator(DeviceType::CUDA, allocator);
+  register_allocator(DeviceType::CUDA, the_allocator());
   S0_CUDA_CHECK(cudaSetDevice(index));
 }
 
 void synchronize() { S0_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+size_t memory_peak() {
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  return the_allocator()->peak(Device::cuda(device));
+}
 
 size_t memory_used() {
   size_t free = 0, total = 0;

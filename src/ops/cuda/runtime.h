@@ -15,5 +15,7 @@ void activate(int index);
 void synchronize();
 // Bytes in use on the current GPU: its total less what the driver reports free.
 size_t memory_used();
+// The most bytes s0's tensors have held at once on the current GPU (cached free blocks not counted).
+size_t memory_peak();
 
 }  // namespace s0::ops::cuda
