@@ -33,12 +33,14 @@ std::string demo_model(const test::TempDir& dir) {
   return model.string();
 }
 
+// One compute thread: the model is tiny, and beside other tests (ctest -j) threads on every core
+// would wait on each other far longer than they compute.
 std::vector<std::string> experiment_args(const std::string& model, const fs::path& out,
                                          std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
                                    "--out", out.string(), "--seeds", "2", "--samples", "2", "--max-new-tokens", "8",
                                    "--steps", "2", "--lr", "0.05", "--layers", "all", "--layers", "early",
-                                   "--alphas", "0.5", "--pass-k", "2"};
+                                   "--alphas", "0.5", "--pass-k", "2", "--threads", "1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
