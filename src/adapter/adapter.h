@@ -23,4 +23,8 @@ void check_adapter_matches(const AdapterFile& adapter, const HybridModel& model,
 // cover start from zero (have no offset).
 StateSet activate_adapter(const AdapterFile& adapter, const HybridModel& model, std::optional<double> alpha = {});
 
+// Fails when activated states would start every recurrent layer from zero, as no adapter does: a
+// "tuned" run with them is the base run under another name (an untrained or zero adapter, alpha 0).
+void check_adapter_applies(const StateSet& activated, const std::string& where);
+
 }  // namespace s0

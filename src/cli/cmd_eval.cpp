@@ -3,13 +3,8 @@
 // degraded against a baseline report; prints a one-screen summary. Completions generated with
 // --model are saved beside the report, in the --completions format, so that the run can be
 // audited and rescored (`s0 eval --completions` on that file gives the same records).
-#include <iostream>
-
 #include "cli/command.h"
-#include "cli/harness_options.h"
-#include "eval/completions.h"
-#include "eval/report.h"
-#include "io/file.h"
+#include "cli/eval_run.h"
 #include "io/output_path.h"
 
 namespace s0::cli {
@@ -39,7 +34,7 @@ Runner setup(CLI::App& app) {
   app.add_option("--label", o->label, "free text naming the run in the report (adapter, seed, ...)");
   app.add_flag("--force", o->force, "overwrite --report (and --completions-out) if it exists");
   return [o] {
-    CompletionFileRun request = o->harness.request();
+    o->harness.request();  // the flags' own errors first, before the outputs'
     if (!o->completions_out.empty() && !o->harness.from_model())
       fail("--completions-out applies to generation with --model; with --completions the outputs are already in a file");
     const std::filesystem::path completions_out =
@@ -56,19 +51,7 @@ Runner setup(CLI::App& app) {
       refuse_overlap({"--completions-out", completions_out}, inputs);
       check_file_output({"--completions-out", completions_out}, o->force);
     }
-    Json baseline;
-    if (!o->baseline.empty()) baseline = load_json_file(o->baseline);  // fail early, before running anything
-    CheckedRun run = o->harness.run(request);
-    if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
-    if (!completions_out.empty()) write_file_atomic(completions_out, completion_lines(run.problems, run.samples));
-    ReportInfo info{request.benchmark, request.split, o->harness.data, o->harness.source(), o->label};
-    Json report = make_report(info, run.records);
-    if (!o->baseline.empty()) compare_with_baseline(report, baseline, o->baseline);
-    write_file_atomic(o->report, report.dump(2) + "\n");
-    std::cout << summary_table(report);
-    if (run.skipped) std::cout << "  (" << run.skipped << " completion lines were for problems outside the split)\n";
-    if (!completions_out.empty()) std::cout << "  completions: " << completions_out.string() << "\n";
-    std::cout << "  report: " << o->report << "\n";
+    run_evaluation(o->harness, {o->report, completions_out, o->baseline, o->label});
     return 0;
   };
 }

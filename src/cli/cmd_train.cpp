@@ -1,39 +1,17 @@
 // s0 train: learn the initial states of a model's recurrent layers from JSON-lines examples and write
 // an adapter folder in the s0-tuning library's format.
-#include <cstdio>
-#include <filesystem>
-#include <optional>
-#include <random>
-
 #include "cli/command.h"
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/quiet_flag.h"
+#include "cli/train_run.h"
 #include "cli/validators.h"
-#include "core/error.h"
-#include "io/adapter_file.h"
-#include "io/jsonl_log.h"
-#include "io/output_lock.h"
-#include "io/output_path.h"
-#include "model/arch/registry.h"
-#include "model/model_on_device.h"
-#include "tune/data.h"
-#include "tune/optimizer_file.h"
-#include "tune/resume.h"
-#include "tune/text_examples.h"
-#include "tune/trained_adapter.h"
-#include "tune/trainer.h"
 
 namespace {
 
-struct TrainArgs {
-  std::string model, data, out, layers = "all", device, dtype, variant = "s0";
-  s0::TrainConfig cfg;
-  double alpha = -1;
-  uint64_t seed = 0;
-  int64_t batch_tokens = 0;  // 0: by device (below)
-  bool recompute = false, force = false, resume = false, quiet = false;
-  std::string log_jsonl;
+struct TrainArgs : s0::cli::TrainRequest {
+  std::string variant = "s0";
+  double alpha = -1;  // the flag; unset leaves the config's alpha null (the family default)
 };
 
 s0::cli::Runner setup(CLI::App& app) {
@@ -65,7 +43,7 @@ s0::cli::Runner setup(CLI::App& app) {
                  "state-shaped offset whose read-out is added at every token (Kang et al. 2025, the paper's "
                  "comparison; per-token cost, CPU only, not loadable by the s0-tuning library)")
       ->capture_default_str();
-  app.add_option("--layers", a->layers, "recurrent layers to train: all, or a list of layers and ranges like 0-7,12")
+  app.add_option("--layers", a->layers, "recurrent layers to train: all, early, middle or late (thirds of the recurrent layers), or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
   app.add_option("--seed", a->seed,
                  "orders the examples within each step's batches (training from zeros is otherwise deterministic)")
@@ -88,94 +66,9 @@ s0::cli::Runner setup(CLI::App& app) {
                "meta.json; a folder holding anything else is never replaced)");
   s0::cli::add_quiet_flag(app, a->quiet);
   return [a] {
-    // Before anything slow: the output must not be an input, nor anything but an adapter folder,
-    // and no other s0 process may be writing it (the lock is held until the run ends).
-    const std::filesystem::path out = s0::normalize_output_path(a->out);
-    s0::refuse_overlap({"--out", out}, {{"--model", a->model}, {"--data", a->data}});
-    if (!a->log_jsonl.empty())
-      s0::refuse_overlap({"--log-jsonl", s0::normalize_output_path(a->log_jsonl)},
-                         {{"--model", a->model}, {"--data", a->data}, {"--out", out}});
-    if (a->resume && a->force) s0::fail("--resume continues the run in --out and --force replaces it: pass one");
-    if (a->resume && !std::filesystem::exists(out)) s0::fail("--resume: ", out.string(), ": no adapter folder to resume");
-    s0::check_adapter_output(out, a->force || a->resume);
-    const s0::OutputLock lock = s0::OutputLock::acquire(out);
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
     a->cfg.variant = s0::parse_variant(a->variant, "--variant");
-    // The state offset has no CUDA kernel yet: it defaults to the CPU and refuses a GPU.
-    const bool cpu_only = a->cfg.variant == s0::AdapterVariant::state_offset;
-    const s0::Device device =
-        cpu_only && a->device.empty() ? s0::Device::cpu() : s0::cli::activated_device(a->device);
-    if (cpu_only && !device.is_cpu())
-      s0::fail("--variant state-offset runs on the CPU only (no CUDA kernel for the per-token offset yet): "
-               "use --device cpu");
-    const s0::HybridModel model =
-        s0::load_model_on(a->model, device, s0::cli::matrix_dtype(a->dtype));
-    if (model.recurrent.empty()) s0::fail(a->model, ": the model has no recurrent layers to train");
-    s0::TrainOptions opt;
-    opt.layers = s0::parse_layer_selection(a->layers, model);
-    // On a GPU the whole tape of a batch is kept unless --recompute: 4096 tokens measured fastest
-    // within 40 GB at the Qwen3.5-4B shape (bench/gpu_train_bench: 2.21 s a step against 2.83 s
-    // with recomputation at 16384, on an H200).
-    opt.max_batch_tokens = a->batch_tokens > 0 ? a->batch_tokens : model.device().is_cpu() ? 16384 : 4096;
-    opt.recompute = a->recompute;
-    s0::LoadedData data =
-        s0::load_training_data(a->data, model.vocab, a->cfg.max_length, s0::text_example_tokenizer(a->model));
-    for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    std::shuffle(data.examples.begin(), data.examples.end(), std::mt19937_64(a->seed));
-    std::optional<s0::TrainResume> resume;
-    if (a->resume) {
-      resume = s0::resume_run(out, model, a->cfg, opt.layers, data.examples);
-      opt.resume = &*resume;
-    } else {
-      std::filesystem::remove(out / s0::kOptimizerFile);  // a replaced run's optimizer is not this run's
-    }
-    const std::string data_digest = s0::examples_digest(data.examples);
-    s0::JsonLinesLog log(a->log_jsonl);
-    int64_t tokens = 0;
-    for (const auto& e : data.examples) tokens += static_cast<int64_t>(e.ids.size());
-    std::printf("training %zu layers of %s on %zu examples (%lld tokens), %d steps\n", opt.layers.size(),
-                model.architecture.c_str(), data.examples.size(), static_cast<long long>(tokens), a->cfg.n_steps);
-    std::fflush(stdout);
-
-    const int first_step = resume ? resume->adam.t + 1 : 1;
-    s0::Progress progress("train", "steps", a->cfg.n_steps - first_step + 1, s0::cli::progress_options(a->quiet));
-    double total = 0;
-    s0::TrainResult partial;
-    partial.layers = opt.layers;
-    auto save = [&](const s0::StateSet& states) {
-      partial.states = states;
-      s0::write_adapter(out, s0::make_adapter_file(model, partial, a->cfg), /*overwrite=*/true);
-    };
-    auto on_step = [&](const s0::StepReport& rep, const s0::StateSet& states, const s0::AdamState& adam) {
-      total += rep.seconds;
-      std::printf("step %3d/%d  loss %.4f  state norm %.4f  grad norm %.3g  %.2f s\n", rep.step, a->cfg.n_steps,
-                  rep.mean_loss, rep.mean_state_norm, rep.grad_norm, rep.seconds);
-      std::fflush(stdout);
-      // The last good states are always on disk, then the optimizer that continues from them.
-      save(states);
-      s0::write_optimizer(out, adam, opt.layers, s0::trained_states_digest(model, states, opt.layers), data_digest);
-      s0::Json layer_norms = s0::Json::object();
-      for (size_t i = 0; i < rep.state_norms.size(); ++i)
-        layer_norms[std::to_string(opt.layers[i])] = rep.state_norms[i];
-      log.append({{"step", rep.step},
-                  {"loss", rep.mean_loss},
-                  {"objective", rep.objective},
-                  {"grad_norm", rep.grad_norm},
-                  {"state_norm", rep.mean_state_norm},
-                  {"state_norms", layer_norms},
-                  {"seconds", rep.seconds},
-                  {"tokens_per_s", static_cast<double>(tokens) / rep.seconds}});
-      progress.advance();
-    };
-    s0::TrainResult r = s0::train_states(model, data.examples, a->cfg, opt, on_step);
-    progress.finish();
-    if (r.stopped_non_finite)
-      s0::fail(r.stop_reason, r.steps.empty() ? "; nothing was written"
-                                              : "; the states after step " + std::to_string(r.steps.size()) +
-                                                    " (the last finite ones) are in " + a->out);
-    if (r.steps.empty()) s0::fail("internal: training took no step");
-    std::printf("done: loss %.4f -> %.4f over %zu steps in %.1f s; adapter written to %s\n", r.steps.front().mean_loss,
-                r.steps.back().mean_loss, r.steps.size(), total, a->out.c_str());
+    s0::cli::run_training(*a);
     return 0;
   };
 }

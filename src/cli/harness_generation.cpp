@@ -2,6 +2,7 @@
 // per problem, the model session produces them. Neither layer knows the other.
 #include <cstdio>
 
+#include "adapter/adapter.h"
 #include "cli/device_option.h"
 #include "cli/harness_options.h"
 #include "generate/model_session.h"
@@ -13,6 +14,7 @@ CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
   return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
     ModelSession session(model, activated_device(device), matrix_dtype(dtype));
     const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
+    if (initial) check_adapter_applies(*initial, adapter);
     TextOptions to;
     to.generation = generation.options(session.eos_ids());
     to.chat = true;

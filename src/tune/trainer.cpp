@@ -16,6 +16,17 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
   std::vector<int> all;
   for (const RecurrentLayer& r : model.recurrent) all.push_back(r.layer);
   if (spec.empty() || spec == "all") return all;
+  // The paper's layer ablation: the recurrent layers in three consecutive thirds (the first third
+  // takes layers [0, n/3), and so on, rounding the boundaries down), so a 3-layer model has one each.
+  const std::vector<std::string> thirds = {"early", "middle", "late"};
+  const auto third = std::find(thirds.begin(), thirds.end(), spec);
+  if (third != thirds.end()) {
+    const size_t k = static_cast<size_t>(third - thirds.begin()), n = all.size();
+    std::vector<int> part(all.begin() + static_cast<std::ptrdiff_t>(n * k / 3),
+                          all.begin() + static_cast<std::ptrdiff_t>(n * (k + 1) / 3));
+    if (part.empty()) fail("layer selection \"", spec, "\": the model has only ", n, " recurrent layers");
+    return part;
+  }
   std::vector<int> out, not_recurrent;
   std::stringstream ss(spec);
   std::string part;

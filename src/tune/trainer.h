@@ -66,7 +66,7 @@ using StepCallback = std::function<void(const StepReport&, const StateSet&, cons
 TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
                          const TrainOptions& opt, const StepCallback& on_step = {});
 
-// Parses "all" or a comma list of layers and ranges ("0-7,12") against the model's recurrent
+// Parses "all", "early", "middle", "late" (thirds of the recurrent layers) or a comma list of layers and ranges ("0-7,12") against the model's recurrent
 // layers; an error names a layer that is not recurrent.
 std::vector<int> parse_layer_selection(const std::string& spec, const HybridModel& model);
 

@@ -1,0 +1,22 @@
+#pragma once
+// The whole of `s0 eval` after its flags are checked, as one call that `s0 experiment` shares:
+// check every sample, save generated completions, write the JSON report, print its summary.
+#include <filesystem>
+#include <string>
+
+#include "cli/harness_options.h"
+#include "io/json.h"
+
+namespace s0::cli {
+
+struct EvalOutputs {
+  std::filesystem::path report;
+  std::filesystem::path completions;  // generated completions (with --model); empty: not saved
+  std::string baseline;               // an earlier report to compare with; empty: none
+  std::string label;
+};
+
+// Returns the report it wrote.
+Json run_evaluation(const HarnessOptions& harness, const EvalOutputs& outputs);
+
+}  // namespace s0::cli

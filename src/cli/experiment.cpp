@@ -1,0 +1,320 @@
+#include "cli/experiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/collect_run.h"
+#include "cli/eval_run.h"
+#include "cli/experiment_ledger.h"
+#include "cli/train_run.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "eval/protocol.h"
+#include "io/adapter_file.h"
+#include "io/file.h"
+#include "io/hf_cache.h"
+#include "io/json_lines.h"
+#include "io/output_lock.h"
+#include "io/output_path.h"
+#include "report/experiment_report.h"
+#include "tune/optimizer_file.h"
+
+namespace s0::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The folders and files of one experiment (docs/experiment.md shows the layout).
+struct Layout {
+  fs::path out;
+  // An evaluation's report: greedy ("eval"), or sampled for pass@k ("eval-sampled").
+  static std::string report_name(std::optional<double> alpha, bool sampled) {
+    return std::string(sampled ? "eval-sampled" : "eval") + (alpha ? "-alpha-" + alpha_name(*alpha) : "") + ".json";
+  }
+  fs::path base_report(bool sampled = false) const { return out / "base" / report_name(std::nullopt, sampled); }
+  fs::path seed_dir(int seed) const { return out / ("seed-" + std::to_string(seed)); }
+  fs::path training_data(int seed) const { return seed_dir(seed) / "train.jsonl"; }
+  // A layer subset as a folder name: "0-3,5" -> "layers-0-3+5".
+  fs::path config_dir(int seed, const std::string& layers) const {
+    std::string name = layers;
+    for (char& c : name)
+      if (c == ',') c = '+';
+    return seed_dir(seed) / ("layers-" + name);
+  }
+  fs::path adapter(int seed, const std::string& layers) const { return config_dir(seed, layers) / "adapter"; }
+  fs::path train_log(int seed, const std::string& layers) const { return config_dir(seed, layers) / "train-log.jsonl"; }
+  fs::path tuned_report(int seed, const std::string& layers, std::optional<double> alpha, bool sampled = false) const {
+    return config_dir(seed, layers) / report_name(alpha, sampled);
+  }
+  static std::string alpha_name(double alpha) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", alpha);
+    return buf;
+  }
+};
+
+// The model as records name it: its folder, its config and its files' names and sizes (hashing
+// gigabytes of weights for every stage would cost more than some stages).
+std::string model_digest(const std::string& model) {
+  const fs::path dir = resolve_model_folder(model);
+  std::string listing = read_file(dir / "config.json");
+  std::vector<std::string> entries;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir))
+    if (e.is_regular_file()) entries.push_back(e.path().filename().string() + " " + std::to_string(e.file_size()));
+  std::sort(entries.begin(), entries.end());
+  for (const std::string& e : entries) listing += "\n" + e;
+  return content_digest(listing);
+}
+
+class Experiment {
+ public:
+  explicit Experiment(const ExperimentOptions& o)
+      : o_(o), layout_{normalize_output_path(o.out)}, ledger_(o.resume) {
+    bench_ = parse_benchmark(o.benchmark);
+    const PaperSampling paper = paper_sampling(bench_);
+    samples_ = o.samples ? *o.samples : paper.samples;
+    common_ = {{"model", fs::absolute(resolve_model_folder(o.model)).lexically_normal().string()},
+               {"model_digest", model_digest(o.model)},
+               {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
+               {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
+  }
+
+  void run() {
+    collect_all();
+    base_eval(false);
+    if (o_.pass_k) base_eval(true);
+    for (int seed = 1; seed <= o_.seeds; ++seed)
+      for (const std::string& layers : o_.layers) {
+        train(seed, layers);
+        tuned_eval(seed, layers, std::nullopt, false);
+      }
+    for (double alpha : o_.alphas)
+      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), alpha, false);
+    if (o_.pass_k)
+      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), std::nullopt, true);
+    write_report();
+  }
+
+ private:
+  HarnessOptions harness(Split split, const std::string& data) const {
+    HarnessOptions h;
+    h.benchmark = o_.benchmark;
+    h.data = data;
+    h.split = split_name(split);
+    h.model = o_.model;
+    h.generation.max_new_tokens = o_.max_new_tokens;
+    h.generation.batch = o_.batch;
+    h.workers = o_.workers;
+    h.timeout = o_.timeout;
+    h.unsafe = o_.unsafe;
+    return h;
+  }
+
+  // An evaluation's harness: greedy, or (sampled) --pass-k completions per problem at the paper's
+  // sampling, the sampling seed being the run's seed (the base's: 0).
+  HarnessOptions eval_harness(bool sampled, int seed) const {
+    HarnessOptions h = harness(Split::eval, eval_data());
+    if (!sampled) return h;
+    const PaperSampling paper = paper_sampling(bench_);
+    h.samples = o_.pass_k;
+    h.generation.temperature = paper.temperature;
+    h.generation.top_p = paper.top_p;
+    h.generation.seed = static_cast<uint64_t>(seed);
+    return h;
+  }
+
+  Json inputs(Json more) const {
+    Json j = common_;
+    j.update(more);
+    return j;
+  }
+
+  // Stage 1, per seed: the seed's training data, sampled from the base model and verified.
+  void collect_all() {
+    const PaperSampling paper = paper_sampling(bench_);
+    for (int seed = 1; seed <= o_.seeds; ++seed) {
+      const fs::path out = layout_.training_data(seed);
+      const Json made_from = inputs({{"data", file_digest(o_.data)}, {"samples", samples_}, {"seed", seed},
+                                     {"temperature", paper.temperature}, {"top_p", paper.top_p}});
+      ledger_.run("collect, seed " + std::to_string(seed), out, made_from, [&] {
+        fs::create_directories(out.parent_path());
+        HarnessOptions h = harness(Split::train, o_.data);
+        h.samples = samples_;
+        h.generation.temperature = paper.temperature;
+        h.generation.top_p = paper.top_p;
+        h.generation.seed = static_cast<uint64_t>(seed);
+        collect_training_data(h, out);
+      });
+    }
+  }
+
+  // Stage 2, once: the base model on the evaluation split, greedy (and sampled, for pass@k).
+  void base_eval(bool sampled) {
+    const fs::path out = layout_.base_report(sampled);
+    const std::string name = "evaluate the base model" + samples_note(sampled);
+    ledger_.run(name, out, inputs({{"data", file_digest(eval_data())}, {"samples", sampled ? o_.pass_k : 1}}), [&] {
+      fs::create_directories(out.parent_path());
+      run_evaluation(eval_harness(sampled, 0), {out, completions_of(out), "", name});
+    });
+  }
+
+  // Stage 3, per seed and layer subset: train (continuing train's own run when one was stopped).
+  void train(int seed, const std::string& layers) {
+    const fs::path adapter = layout_.adapter(seed, layers), log = layout_.train_log(seed, layers);
+    const Json made_from = inputs({{"data", file_digest(layout_.training_data(seed))}, {"layers", layers},
+                                   {"seed", seed}, {"steps", o_.steps}, {"lr", o_.lr},
+                                   {"normalize", paper_normalize(bench_)}});
+    ledger_.run("train, seed " + std::to_string(seed) + ", layers " + layers, adapter, made_from, [&] {
+      if (read_training_lines(seed) == 0)
+        fail(layout_.training_data(seed).string(), ": no verified solution to train on for seed ", seed,
+             " (the base model solved none of the training problems)");
+      TrainRequest t;
+      t.model = o_.model;
+      t.data = layout_.training_data(seed).string();
+      t.out = adapter.string();
+      t.layers = layers;
+      t.cfg.n_steps = o_.steps;
+      t.cfg.lr = o_.lr;
+      t.cfg.normalize = paper_normalize(bench_);
+      t.seed = static_cast<uint64_t>(seed);
+      t.device = o_.device;
+      t.dtype = o_.dtype;
+      t.log_jsonl = log.string();
+      // A run stopped mid-training left its optimizer beside the adapter: continue it. One that
+      // finished but was stopped before its record was written is complete as it is.
+      const int taken = fs::exists(adapter / kOptimizerFile) ? read_optimizer(adapter).adam.t : 0;
+      if (taken == o_.steps) return;
+      t.resume = taken > 0 && taken < o_.steps;
+      t.force = !t.resume && fs::exists(adapter);
+      if (!t.resume) fs::remove(log);
+      fs::create_directories(adapter.parent_path());
+      run_training(t);
+    });
+  }
+
+  // Stage 4, per seed, layer subset and alpha: the adapter, greedy, on the evaluation split.
+  void tuned_eval(int seed, const std::string& layers, std::optional<double> alpha, bool sampled) {
+    const fs::path out = layout_.tuned_report(seed, layers, alpha, sampled), adapter = layout_.adapter(seed, layers);
+    const fs::path base = layout_.base_report(sampled);
+    const Json made_from =
+        inputs({{"data", file_digest(eval_data())},
+                {"adapter", file_digest(adapter / "states.safetensors")},
+                {"alpha", alpha ? Json(*alpha) : Json(nullptr)},
+                {"samples", sampled ? o_.pass_k : 1},
+                {"base", file_digest(base)}});
+    const std::string name = "evaluate seed " + std::to_string(seed) + ", layers " + layers +
+                             (alpha ? ", alpha " + Layout::alpha_name(*alpha) : "") + samples_note(sampled);
+    ledger_.run(name, out, made_from, [&] {
+      HarnessOptions h = eval_harness(sampled, seed);
+      h.adapter = adapter.string();
+      h.alpha = alpha;
+      run_evaluation(h, {out, completions_of(out), base.string(), name});
+    });
+  }
+
+  std::string samples_note(bool sampled) const {
+    return sampled ? ", " + std::to_string(o_.pass_k) + " samples per problem" : "";
+  }
+
+  // Last: report.md and its charts, rebuilt from the stages' files every time (cheap).
+  void write_report() {
+    ExperimentSummary s;
+    s.benchmark = benchmark_name(bench_);
+    s.model = o_.model;
+    s.base_report = load_json_file(layout_.base_report());
+    SweepTable by_layers{"Layer subsets (alpha: the family's default)", "layers", {}, Json()};
+    for (const std::string& layers : o_.layers) by_layers.rows.push_back(config_runs(layers, layers, std::nullopt));
+    s.tables.push_back(by_layers);
+    if (!o_.alphas.empty()) {
+      SweepTable by_alpha{"Alpha sweep (layers " + o_.layers.front() + ")", "alpha", {}, Json()};
+      for (double alpha : o_.alphas)
+        by_alpha.rows.push_back(config_runs(Layout::alpha_name(alpha), o_.layers.front(), alpha));
+      s.tables.push_back(by_alpha);
+    }
+    if (o_.pass_k) {
+      const PaperSampling paper = paper_sampling(bench_);
+      char title[200];
+      std::snprintf(title, sizeof title,
+                    "pass@k from %lld samples per problem (temperature %g, top-p %g; layers %s; the base sampled once)",
+                    static_cast<long long>(o_.pass_k), paper.temperature, paper.top_p, o_.layers.front().c_str());
+      SweepTable by_k{title, "metric", {}, load_json_file(layout_.base_report(true))};
+      for (int64_t k : {1, 5, 10})
+        if (k <= o_.pass_k) {
+          by_k.rows.push_back(config_runs("pass@" + std::to_string(k), o_.layers.front(), std::nullopt, true));
+          by_k.rows.back().metric = by_k.rows.back().name;
+        }
+      s.tables.push_back(by_k);
+    }
+    for (int seed = 1; seed <= o_.seeds; ++seed) s.training.push_back(training_of(seed, o_.layers.front()));
+    for (const auto& [name, svg] : report_charts(s)) write_file_atomic(layout_.out / name, svg);
+    write_file_atomic(layout_.out / "report.md", report_markdown(s));
+    std::cout << "s0 experiment: report in " << (layout_.out / "report.md").string() << "\n";
+  }
+
+  ConfigRuns config_runs(const std::string& name, const std::string& layers, std::optional<double> alpha,
+                         bool sampled = false) const {
+    ConfigRuns c{name, {}};
+    for (int seed = 1; seed <= o_.seeds; ++seed)
+      c.runs.push_back(
+          {seed, read_training_lines(seed), load_json_file(layout_.tuned_report(seed, layers, alpha, sampled))});
+    return c;
+  }
+
+  SeedTraining training_of(int seed, const std::string& layers) const {
+    SeedTraining t;
+    t.seed = seed;
+    // A resumed run appends to its log: a step logged twice counts once, as last written.
+    std::map<int, double> loss;
+    for_each_json_line(layout_.train_log(seed, layers), [&](const Json& row, const std::string& origin) {
+      loss[static_cast<int>(json_number(row, "step", origin))] = json_number(row, "loss", origin);
+    });
+    for (const auto& [step, l] : loss) {
+      t.steps.push_back(step);
+      t.losses.push_back(l);
+    }
+    const AdapterFile a = read_adapter(layout_.adapter(seed, layers));
+    for (int64_t layer : a.trained_layers.empty() ? a.layers : a.trained_layers) {
+      double sq = 0;
+      const Tensor& st = a.states.at(layer);
+      for (int64_t i = 0; i < st.numel(); ++i) sq += static_cast<double>(st.f32()[i]) * st.f32()[i];
+      t.state_norms[layer] = std::sqrt(sq);
+    }
+    return t;
+  }
+
+  size_t read_training_lines(int seed) const {
+    return for_each_json_line(layout_.training_data(seed), [](const Json&, const std::string&) {});
+  }
+  const std::string& eval_data() const { return o_.eval_data.empty() ? o_.data : o_.eval_data; }
+  static fs::path completions_of(const fs::path& report) {
+    fs::path p = report;
+    return p.replace_extension(".completions.jsonl");
+  }
+
+  const ExperimentOptions& o_;
+  Layout layout_;
+  StageLedger ledger_;
+  Benchmark bench_;
+  int64_t samples_ = 0;
+  Json common_;
+};
+
+}  // namespace
+
+void run_experiment(const ExperimentOptions& o) {
+  const fs::path out = normalize_output_path(o.out);
+  refuse_overlap({"--out", out}, {{"--model", o.model}, {"--data", o.data}, {"--eval-data", o.eval_data}});
+  const bool has_files = fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out));
+  if (fs::exists(out) && !fs::is_directory(out)) fail("--out ", out.string(), ": not a folder");
+  if (has_files && !o.resume)
+    fail("--out ", out.string(),
+         " already holds files: pass --resume to continue that experiment, or use a new folder");
+  if (o.resume && !has_files) fail("--resume: ", out.string(), ": no experiment to resume");
+  const OutputLock lock = OutputLock::acquire(out);
+  Experiment(o).run();
+}
+
+}  // namespace s0::cli

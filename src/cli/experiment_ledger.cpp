@@ -1,0 +1,64 @@
+#include "cli/experiment_ledger.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/digest.h"
+#include "core/error.h"
+#include "io/file.h"
+
+namespace s0::cli {
+namespace {
+
+// The first input whose value differs, for the error message.
+std::string first_difference(const Json& was, const Json& now) {
+  for (auto& [key, value] : now.items())
+    if (!was.contains(key) || was[key] != value)
+      return "\"" + key + "\" was " + (was.contains(key) ? was[key].dump() : "absent") + ", now " + value.dump();
+  for (auto& [key, value] : was.items())
+    if (!now.contains(key)) return "\"" + key + "\" was " + value.dump() + ", now absent";
+  return "the stage differs";
+}
+
+// Tests stop a run after N stages (as a kill would, between stages) through this variable.
+int stop_after() {
+  const char* v = std::getenv("S0_EXPERIMENT_STOP_AFTER");
+  return v && *v ? std::atoi(v) : -1;
+}
+
+}  // namespace
+
+std::filesystem::path made_from_path(const std::filesystem::path& output) {
+  std::filesystem::path p = output;
+  return p.replace_filename(output.filename().string() + ".made-from.json");
+}
+
+std::string file_digest(const std::filesystem::path& path) { return content_digest(read_file(path)); }
+
+void StageLedger::run(const std::string& stage, const std::filesystem::path& output, const Json& made_from,
+                      const std::function<void()>& make) {
+  const std::filesystem::path record = made_from_path(output);
+  const Json entry = {{"stage", stage}, {"made_from", made_from}};
+  if (resume_ && std::filesystem::exists(record)) {
+    const Json was = load_json_file(record);
+    if (was == entry && std::filesystem::exists(output)) {
+      std::printf("s0 experiment: %s: done earlier (%s)\n", stage.c_str(), output.c_str());
+      std::fflush(stdout);
+      return;
+    }
+    if (was.value("stage", "") != stage || !was.contains("made_from"))
+      fail(record.string(), ": not the record of stage \"", stage, "\"; this folder holds another experiment");
+    if (was["made_from"] != made_from)
+      fail(output.string(), " was made from other inputs (", first_difference(was["made_from"], made_from),
+           "): resume with the experiment's own arguments, or use a new --out");
+  }
+  std::printf("s0 experiment: %s\n", stage.c_str());
+  std::fflush(stdout);
+  std::filesystem::remove(record);  // a stage being remade is not done until it is
+  make();
+  write_file_atomic(record, entry.dump(2) + "\n");
+  const int stop = stop_after();
+  if (++made_ == stop) fail("stopped after ", stop, " stages, as S0_EXPERIMENT_STOP_AFTER asks");
+}
+
+}  // namespace s0::cli

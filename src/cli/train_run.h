@@ -1,0 +1,23 @@
+#pragma once
+// The whole of `s0 train` as one call, so that `s0 experiment` trains with the very same code
+// (checks of the output folder, its lock, resume, the per-step adapter and optimizer files, the log).
+#include <string>
+
+#include "tune/trainer.h"
+
+namespace s0::cli {
+
+struct TrainRequest {
+  std::string model, data, out, layers = "all", device, dtype;
+  TrainConfig cfg;
+  uint64_t seed = 0;
+  int64_t batch_tokens = 0;  // 0: by device (train_run.cpp)
+  bool recompute = false, force = false, resume = false, quiet = false;  // quiet: no progress bar
+  std::string log_jsonl;  // empty: no log
+};
+
+// Trains and writes the adapter to request.out after every step; fails with one line on bad input
+// or a non-finite loss. Returns the steps this call took (a resumed run: only the remaining ones).
+TrainResult run_training(const TrainRequest& request);
+
+}  // namespace s0::cli
