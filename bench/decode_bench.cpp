@@ -4,7 +4,7 @@
 // only changes the state the recurrent layers start from at prefill, so the two columns should
 // agree within noise.
 //
-//   build/bench/decode_bench [steps=8] [model_dir]
+//   build/bench/decode_bench [steps=8] [model_dir] [--dtype f32|bf16]
 // Without model_dir the random checkpoint shared by the model benchmarks is used (written once).
 #include <chrono>
 #include <cstdio>
@@ -48,11 +48,12 @@ double read_bandwidth() {
   return best;
 }
 
-// Bytes of weight matrices one decode step reads: every Linear once (float32; precise layers read
-// the float32 copy too), the LM head included; the embedding is a row lookup.
+// Bytes of weight matrices one decode step reads: every Linear once, in its dtype, the LM head
+// included; the embedding is a row lookup.
 double weight_bytes_per_step(const s0::HybridModel& m) {
-  double floats = static_cast<double>(m.lm_head.w.numel());
-  auto linear = [&](const s0::Linear& l) { floats += static_cast<double>(l.w.numel()); };
+  double bytes = 0;
+  auto linear = [&](const s0::Linear& l) { bytes += static_cast<double>(l.w.nbytes()); };
+  linear(m.lm_head);
   for (const s0::Block& b : m.blocks) {
     linear(b.gate_up);
     linear(b.down);
@@ -62,7 +63,7 @@ double weight_bytes_per_step(const s0::HybridModel& m) {
         linear(mixer.out_proj);
       }, mx);
   }
-  return floats * sizeof(float);
+  return bytes;
 }
 
 // Seconds per decode step of `batch` sequences: the time from the first token of sequence 0 (the
@@ -90,9 +91,10 @@ double decode_step_seconds(const s0::HybridModel& model, int batch, int steps, c
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::optional<s0::DType> dtype = s0::bench::take_dtype_flag(argc, argv);
   const int steps = argc > 1 ? std::atoi(argv[1]) : 8;
   const std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2]) : s0::bench::qwen35_08b_dir();
-  const s0::HybridModel model = s0::load_model(dir);
+  const s0::HybridModel model = s0::bench::load_bench_model(dir, dtype);
 
   s0::StateSet adapter;
   std::mt19937 rng(1);
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
 
   const double bytes = weight_bytes_per_step(model), bw = read_bandwidth();
   const double floor_s = bytes / (bw * 1e9);
-  std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of float32 weights read per decode step\n",
+  std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of weights read per decode step\n",
               model.blocks.size(), static_cast<long long>(model.hidden), static_cast<long long>(model.vocab),
               bytes / 1e9);
   std::printf("streaming read bandwidth %.1f GB/s -> floor %.1f ms per step (%.2f steps/s)\n", bw, floor_s * 1e3,

@@ -49,7 +49,7 @@ Runner setup(CLI::App& app) {
                                return l.adapter.has_value();
                              });
     if (o->alpha && !any_adapter) fail("--alpha scales an adapter's states: add --adapter DIR");
-    ModelSession session(o->model);
+    ModelSession session(o->model, matrix_dtype(o->flags.dtype));
     TextOptions to;
     to.generation = o->flags.options(session.eos_ids());
     to.stop = o->stop;

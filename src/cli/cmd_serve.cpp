@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "core/error.h"
@@ -20,7 +21,7 @@ namespace {
 
 Runner setup(CLI::App& app) {
   struct Options {
-    std::string model, name, device = "cpu";
+    std::string model, name, device = "cpu", dtype;
     std::vector<std::string> adapters;
     serve::ServerOptions server;
   };
@@ -31,6 +32,7 @@ Runner setup(CLI::App& app) {
                  "the name requests give in `model` for the base model (default: the model folder's name)");
   app.add_option("--adapter", o->adapters, "NAME=DIR: serve the S0 adapter in DIR as model NAME (repeatable)");
   app.add_option("--device", o->device, "cpu (GPU serving is not built yet)")->capture_default_str();
+  add_dtype_option(app, o->dtype);
   app.add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   app.add_option("--port", o->server.port, "port to listen on; 0 picks a free one")
       ->check(between(0, 65535))
@@ -61,7 +63,7 @@ Runner setup(CLI::App& app) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    ModelSession session(o->model);
+    ModelSession session(o->model, matrix_dtype(o->dtype));
     serve::Server server(session, o->server);
     for (const auto& [name, dir] : adapters) server.adapters().load(name, dir);
     const int port = server.bind();

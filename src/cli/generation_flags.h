@@ -3,6 +3,7 @@
 // collect`, `s0 eval`), each with the command's own defaults.
 #include <CLI/CLI.hpp>
 
+#include "cli/device_option.h"
 #include "generate/generator.h"
 
 namespace s0::cli {
@@ -12,8 +13,10 @@ struct GenerationFlags {
   double temperature = 0.0, top_p = 1.0;
   int64_t top_k = 0, batch = 16;
   uint64_t seed = 0;
+  std::string dtype;  // --dtype: the weight matrices' dtype
 
   void declare(CLI::App& app) {
+    add_dtype_option(app, dtype);
     // Ranges are checked by the generator and sampler themselves (GenerationOptions may come from
     // elsewhere than the command line); main refuses non-finite values for every flag.
     app.add_option("--max-new-tokens", max_new_tokens, "tokens to generate at most per prompt")->capture_default_str();

@@ -10,7 +10,7 @@ namespace s0::cli {
 CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
   return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
-    ModelSession session(model);
+    ModelSession session(model, matrix_dtype(generation.dtype));
     const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
     TextOptions to;
     to.generation = generation.options(session.eos_ids());

@@ -1,13 +1,13 @@
 #include "generate/model_session.h"
 
 #include "generate/eos.h"
-#include "model/arch/registry.h"
+#include "model/model_on_device.h"
 
 namespace s0 {
 
-ModelSession::ModelSession(const std::filesystem::path& dir)
+ModelSession::ModelSession(const std::filesystem::path& dir, std::optional<DType> matrices)
     : dir_(dir),
-      model_(load_model(dir)),
+      model_(load_model_on(dir, Device::cpu(), matrices)),
       tokenizer_(Tokenizer::load(dir)),
       eos_ids_(model_eos_ids(model_, dir)),
       adapters_(model_) {}

@@ -12,7 +12,8 @@ namespace s0 {
 
 class ModelSession {
  public:
-  explicit ModelSession(const std::filesystem::path& dir);
+  // `matrices`: the weight matrices' dtype (model/model_on_device.h; unset: as the checkpoint stores them).
+  explicit ModelSession(const std::filesystem::path& dir, std::optional<DType> matrices = std::nullopt);
   ModelSession(const ModelSession&) = delete;
   ModelSession& operator=(const ModelSession&) = delete;
 
