@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/cpu/rowwise_tiles.h"
 
 namespace s0::ops::cpu {
 
@@ -121,25 +122,9 @@ struct Avx512Tile {
 template <template <int, int> class K>
 void rowwise(const uint16_t* x, int64_t m, const uint16_t* w, const float* bias, int64_t in, int64_t out, float* y,
              bool add) {
-  // Column tiles outermost: each row of W is read from memory once and meets every x_i from cache.
-  const int64_t col_tiles = (out + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static) if (out * in > 65536)
-  for (int64_t ct = 0; ct < col_tiles; ++ct) {
-    const int64_t j0 = ct * kCols;
-    const int cols = static_cast<int>(std::min<int64_t>(kCols, out - j0));
-    for (int64_t i0 = 0; i0 < m; i0 += kRows) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRows, m - i0));
-      float d[kRows * kCols];
-      any_tile<K>(x + i0 * in, w + j0 * in, in, rows, cols, d);
-      for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) {
-          float v = d[r * kCols + c];
-          if (bias) v += bias[j0 + c];
-          float& dst = y[(i0 + r) * out + j0 + c];
-          dst = add ? dst + v : v;
-        }
-    }
-  }
+  rowwise_tiles<float, kRows, kCols>(m, in, out, bias, y, add, [&](int64_t i0, int rows, int64_t j0, int cols, float* d) {
+    any_tile<K>(x + i0 * in, w + j0 * in, in, rows, cols, d);
+  });
 }
 
 }  // namespace
