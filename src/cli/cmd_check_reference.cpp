@@ -31,7 +31,8 @@ s0::cli::Runner setup(CLI::App& app) {
                  "f32: the weight matrices' dtype; the fixture tolerances hold for float32 weights only, so this is "
                  "the one dtype offered here (README, GPU section: how exact bf16 weights are)")
       ->check(CLI::IsMember({"f32"}));
-  return [dir, device] {
+  // dtype is captured too: the option writes into it during parsing, after setup has returned.
+  return [dir, device, dtype] {
     const s0::Device where = s0::cli::activated_device(*device);
     s0::ReferenceReport r = s0::check_reference(*dir, where, [](const s0::CheckLine& l) {
       std::printf("%-28s %s %.2e  tol %.0e  %s\n", l.quantity.c_str(), l.measure.c_str(), l.error, l.tolerance,
