@@ -10,6 +10,7 @@
 //
 //   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
 //                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
+//                            [--dtype f32|bf16]
 // Without --model the random checkpoint of the shape shared by the model benchmarks is used
 // (written once to the temp folder).
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <unistd.h>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -145,7 +147,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg;
+  std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg, dtype_name;
   int steps = 8;
   bool profile = false;
   s0::SamplingOptions sampling;  // greedy unless --temperature
@@ -159,14 +161,16 @@ int main(int argc, char** argv) {
     else if (flag == "--profile") profile = value == "1";
     else if (flag == "--temperature") sampling.temperature = std::atof(value.c_str());
     else if (flag == "--top-p") sampling.top_p = std::atof(value.c_str());
+    else if (flag == "--dtype") dtype_name = value;
     else {
       std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
-  if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1) {
+  if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1 ||
+      (!dtype_name.empty() && dtype_name != "f32" && dtype_name != "bf16")) {
     std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
-                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1]\n");
+                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1] [--dtype f32|bf16]\n");
     return 2;
   }
   try {
@@ -183,8 +187,10 @@ int main(int argc, char** argv) {
                                       : shape == "4b"    ? s0::bench::qwen35_4b_dir()
                                                          : s0::bench::qwen35_08b_dir();
     const auto t0 = Clock::now();
-    const s0::HybridModel model =
-        device.is_cpu() ? s0::load_model(dir) : s0::load_model_on(dir, device, s0::DType::BF16);
+    // Unset: the matrices as stored (bf16 for the benchmark checkpoints), on either device.
+    const std::optional<s0::DType> dtype =
+        dtype_name.empty() ? std::nullopt : std::optional(dtype_name == "bf16" ? s0::DType::BF16 : s0::DType::F32);
+    const s0::HybridModel model = s0::load_model_on(dir, device, dtype);
     std::printf("loaded %s in %.1f s\n", dir.c_str(), seconds_since(t0));
 
     s0::StateSet adapter;

@@ -1,6 +1,6 @@
 // Forward tokens/s on CPU for a random model with Qwen3.5-0.8B's shape at 512 tokens (logits for
 // the last position only), next to the FLOP count and this machine's measured OpenBLAS GEMM rate.
-//   build/bench/forward_bench [tokens=512] [reps=3]
+//   build/bench/forward_bench [tokens=512] [reps=3] [--dtype f32|bf16]
 #include <cstdlib>
 
 #include "bench/model_bench_common.h"
@@ -10,11 +10,12 @@
 using namespace s0;
 
 int main(int argc, char** argv) {
+  const std::optional<DType> dtype = bench::take_dtype_flag(argc, argv);
   const int64_t T = argc > 1 ? std::atoll(argv[1]) : 512;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 3;
   const auto dir = bench::qwen35_08b_dir();
   auto t0 = std::chrono::steady_clock::now();
-  const HybridModel model = load_model(dir);
+  const HybridModel model = bench::load_bench_model(dir, dtype);
   std::printf("loaded %s (%.2fB parameters) in %.1f s\n", dir.c_str(), model.parameter_count / 1e9,
               bench::seconds_since(t0));
   const double s = bench::time_forward(model, T, reps);

@@ -5,14 +5,18 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "generate/generator.h"
 #include "model/arch/random_qwen35.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/model_on_device.h"
 #include "ops/linear.h"
 
 namespace s0::bench {
@@ -52,6 +56,34 @@ inline Qwen35Dims qwen35_4b_dims(int64_t layers = 32) {
 }
 inline std::filesystem::path qwen35_4b_dir(int64_t layers = 32) {
   return random_qwen35_dir("s0-bench-qwen35-4b-" + std::to_string(layers), qwen35_4b_dims(layers));
+}
+
+// `--dtype f32|bf16` anywhere on the command line (removed from argv, so the positional arguments
+// keep their places): the weight matrices' dtype, as the CLI's --dtype. Unset: as stored (bf16 for
+// the benchmark checkpoints).
+inline std::optional<DType> take_dtype_flag(int& argc, char** argv) {
+  std::optional<DType> dtype;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--dtype") == 0) {
+      const std::string v = argv[i + 1];
+      if (v != "f32" && v != "bf16") {
+        std::fprintf(stderr, "--dtype %s: expected f32 or bf16\n", v.c_str());
+        std::exit(2);
+      }
+      dtype = v == "bf16" ? DType::BF16 : DType::F32;
+      for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
+      argc -= 2;
+      break;
+    }
+  return dtype;
+}
+
+// The model in `dir` on the CPU with the chosen matrices, saying which mode it runs.
+inline HybridModel load_bench_model(const std::filesystem::path& dir, std::optional<DType> dtype) {
+  HybridModel m = load_model_on(dir, Device::cpu(), dtype);
+  std::printf("weights: %s matrices (--dtype %s)\n", dtype_name(m.embed.dtype()),
+              dtype ? dtype_name(*dtype) : "unset: as stored");
+  return m;
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

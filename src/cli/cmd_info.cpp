@@ -82,9 +82,12 @@ s0::cli::Runner setup(CLI::App& app) {
     for (const auto& [dt, n] : m.parameters_by_dtype) stored.push_back(dt + " " + with_commas(n));
     const std::string dtypes = s0::join(stored, ", ");
     std::printf("stored dtypes:     %s\n", dtypes.c_str());
-    // What a CPU load allocates beyond the mapped files (checked against MemAvailable before loading).
-    std::printf("CPU load takes:    %s (routed experts stay mapped)\n",
-                s0::bytes_text(s0::load_bytes(s0::Checkpoint::open(*dir))).c_str());
+    // What a CPU load allocates beyond the mapped files (checked against MemAvailable before loading):
+    // with bf16 matrices (--dtype bf16, or unset: the default for a bf16 checkpoint) those stay as stored.
+    const bool keep_bf16 = matrices != s0::DType::F32;
+    std::printf("CPU load takes:    %s (routed experts stay mapped; matrices %s)\n",
+                s0::bytes_text(s0::load_bytes(s0::Checkpoint::open(*dir), {.keep_bf16_matrices = keep_bf16})).c_str(),
+                keep_bf16 ? "bf16 as stored" : "f32");
     std::printf("GPU weights take:  %s (matrices %s)\n",
                 s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices)).c_str(),
                 matrices ? s0::dtype_name(*matrices) : "as stored");

@@ -18,9 +18,9 @@ Device activated_device(const std::string& device) {
 
 void add_dtype_option(CLI::App& app, std::string& dtype) {
   app.add_option("--dtype", dtype,
-                 "bf16 or f32: the weight matrices on a GPU; bf16 runs the GEMMs on the tensor cores (float32 "
-                 "accumulation, activations and states in float32), f32 is the exactness mode (default: as the "
-                 "checkpoint stores them; the CPU always computes with f32 weights)")
+                 "bf16 or f32: the weight matrices; bf16 multiplies them in bf16 (float32 accumulation, "
+                 "states in float32; the GPU's tensor cores, the CPU's AMX / AVX-512 BF16), f32 is the exactness "
+                 "mode (default: as the checkpoint stores them)")
       ->check(CLI::IsMember({"bf16", "f32"}));
 }
 

@@ -16,7 +16,7 @@ void add_device_option(CLI::App& app, std::string& device, const std::string& wh
 // The device the option names ("" = the default above), made usable (ops/device_runtime.h).
 Device activated_device(const std::string& device);
 
-// Declares `--dtype bf16|f32`: the dtype of the weight matrices on a GPU (model/model_on_device.h).
+// Declares `--dtype bf16|f32`: the dtype of the weight matrices (model/model_on_device.h).
 void add_dtype_option(CLI::App& app, std::string& dtype);
 
 // The dtype the option names; none for "" (each matrix as the checkpoint stores it).

@@ -7,17 +7,18 @@
 
 namespace s0 {
 
-void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f) {
-  auto linear = [&](Linear& l) {
-    f(l.w, true);
-    f(l.b, false);
-  };
+namespace {
+
+// Every weight of the model: f(matrix or vector tensor, is_matrix) for those outside a Linear (the
+// embedding is the one matrix), linear(l) for each Linear (the LM head included, tied or not).
+void for_each_part(HybridModel& m, const std::function<void(Tensor&, bool is_matrix)>& f,
+                   const std::function<void(Linear&)>& linear) {
   auto vectors = [&](std::initializer_list<Tensor*> ts) {
     for (Tensor* t : ts) f(*t, false);
   };
   f(m.embed, true);
-  vectors({&m.final_norm, &m.lm_head.b});
-  if (!m.tied_embeddings) f(m.lm_head.w, true);
+  vectors({&m.final_norm});
+  linear(m.lm_head);
   for (Block& blk : m.blocks) {
     vectors({&blk.mix_norm, &blk.mlp_norm});
     linear(blk.gate_up);
@@ -53,11 +54,25 @@ void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f
   }
 }
 
+}  // namespace
+
+void for_each_weight(HybridModel& m, const std::function<void(Tensor&, bool)>& f) {
+  for_each_part(m, f, [&](Linear& l) {
+    // A tied LM head is the embedding, visited already.
+    if (!(&l == &m.lm_head && m.tied_embeddings)) f(l.w, true);
+    f(l.b, false);
+  });
+}
+
+void for_each_linear(HybridModel& m, const std::function<void(Linear&)>& f) {
+  for_each_part(m, [](Tensor&, bool) {}, f);
+}
+
 namespace {
 
-// The dtype a weight takes on `device` (see the header).
-DType dtype_on(const Tensor& t, bool is_matrix, Device device, std::optional<DType> matrices) {
-  if (!is_matrix || device.is_cpu()) return DType::F32;
+// The dtype a weight takes on any device (see the header).
+DType dtype_on(const Tensor& t, bool is_matrix, std::optional<DType> matrices) {
+  if (!is_matrix) return DType::F32;
   return matrices.value_or(t.dtype() == DType::BF16 ? DType::BF16 : DType::F32);
 }
 
@@ -69,11 +84,12 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
   HybridModel m = model;
   for_each_weight(m, [&](Tensor& t, bool is_matrix) {
     if (t.empty()) return;
-    const DType want = dtype_on(t, is_matrix, device, matrices);
+    const DType want = dtype_on(t, is_matrix, matrices);
     if (t.dtype() != want) t = want == DType::BF16 ? t.to_bf16() : t.to_f32();
     t = t.to(device);
   });
   if (m.tied_embeddings) m.lm_head.w = m.embed;
+  for_each_linear(m, [&](Linear& l) { l.bf16_products = device.is_cpu() && l.w.dtype() == DType::BF16; });
   return m;
 }
 
@@ -81,17 +97,14 @@ int64_t weight_bytes_on(const HybridModel& model, Device device, std::optional<D
   HybridModel m = model;  // handles only: the weights are shared, not copied
   int64_t bytes = 0;
   for_each_weight(m, [&](Tensor& t, bool is_matrix) {
-    bytes += t.numel() * static_cast<int64_t>(dtype_size(dtype_on(t, is_matrix, device, matrices)));
+    bytes += t.numel() * static_cast<int64_t>(dtype_size(dtype_on(t, is_matrix, matrices)));
   });
   return bytes;
 }
 
 HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::optional<DType> matrices) {
-  if (device.is_cpu()) {
-    if (matrices == DType::BF16)
-      fail("--dtype bf16: the CPU computes with float32 weights (bf16 weights need --device cuda)");
-    return load_model(dir);
-  }
+  // The CPU's exactness mode: float32 weights, routed experts kept mapped as stored (widened per use).
+  if (device.is_cpu() && matrices == DType::F32) return load_model(dir);
   return model_on(load_model(dir, {.keep_bf16_matrices = true}), device, matrices);
 }
 

@@ -2,10 +2,12 @@
 // The same model with every weight on another device, for a forward there. The model on the CPU is
 // left as it is; a tied LM head stays one tensor with the embedding on the new device too.
 //
-// Matrices (projections, embedding, LM head) take `matrices` as their dtype on a GPU: bf16 (the
-// speed mode: bf16 tensor-core GEMMs with float32 accumulation, activations in float32) or f32 (the
-// exactness mode); unset keeps each matrix as the checkpoint stores it (bf16 stays bf16, anything
-// else is float32). On the CPU every weight is float32. Vectors are float32 everywhere.
+// Matrices (projections, embedding, LM head) take `matrices` as their dtype: bf16 (the speed mode:
+// on a GPU, bf16 tensor-core GEMMs with float32 accumulation, activations in float32; on the CPU,
+// bf16 x bf16 products with float32 accumulation, activations rounded to bf16 at each product's
+// input: Linear::bf16_products) or f32 (the exactness mode); unset keeps each matrix as the
+// checkpoint stores it (bf16 stays bf16, anything else is float32). Vectors are float32 everywhere.
+// The measured distance of the CPU's bf16 mode from its f32 mode: tests/model/bf16_cpu_test.cpp.
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -20,13 +22,14 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
 // Calls f(tensor, is_matrix) once for every weight of the model, empty optional ones included; a
 // tied LM head is the embedding and is not visited again. Matrices: projections, embedding, LM head.
 void for_each_weight(HybridModel& model, const std::function<void(Tensor&, bool is_matrix)>& f);
+// Calls f(linear) once for every Linear of the model, the LM head included (tied or not).
+void for_each_linear(HybridModel& model, const std::function<void(Linear&)>& f);
 
 // The bytes the model's weights take on `device` with `matrices` (as model_on would place them).
 int64_t weight_bytes_on(const HybridModel& model, Device device, std::optional<DType> matrices);
 
-// Loads a model folder for `device`: for a GPU, bf16 matrices are read as they are stored (no float32
-// copy on the host) and moved with model_on. Fails on a bf16 request for the CPU, which computes
-// with float32 weights.
+// Loads a model folder for `device`: bf16 matrices are read as they are stored (no float32 copy on
+// the host) and placed with model_on. f32 on the CPU is the plain float32 load (load_model).
 HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::optional<DType> matrices);
 
 }  // namespace s0

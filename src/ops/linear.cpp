@@ -1,5 +1,6 @@
 #include "ops/linear.h"
 
+#include "core/error.h"
 #include "ops/cpu/linear_groups.h"
 #include "ops/dispatch.h"
 #if S0_HAVE_CUDA
@@ -13,10 +14,19 @@ namespace {
 // W as float32 on the CPU: itself, or (for bf16 / f16 weights kept mapped, such as routed experts)
 // a widened copy for this call, from the buffer pool.
 Tensor f32_weights(const Tensor& w) { return w.dtype() == DType::F32 ? w : w.to_f32(); }
+// Whether the CPU computes this layer in bf16 products (Linear::bf16_products).
+bool cpu_bf16(const Linear& l) {
+  if (!l.bf16_products) return false;
+  if (l.w.dtype() != DType::BF16) fail("internal: a bf16-products Linear with ", dtype_name(l.w.dtype()), " weights");
+  return true;
+}
 }  // namespace
 
 void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
   const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
+  if (d.is_cpu() && cpu_bf16(l))
+    return cpu::linear_groups_forward_bf16(x.f32(), groups.offsets, l.w.as<uint16_t>(),
+                                           l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
   if (d.is_cpu())
     return cpu::linear_groups_forward(x.f32(), groups.offsets, f32_weights(l.w).f32(),
                                       l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
@@ -36,6 +46,9 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate) {
   const Device d = device_of("linear_backward", {&l.w, &dy, &dx});
+  if (d.is_cpu() && cpu_bf16(l))
+    return cpu::linear_groups_backward_bf16(dy.f32(), groups.offsets, l.w.as<uint16_t>(), l.in, l.out, l.precise,
+                                            dx.f32_mut(), accumulate);
   if (d.is_cpu())
     return cpu::linear_groups_backward(dy.f32(), groups.offsets, f32_weights(l.w).f32(), l.in, l.out, l.precise,
                                        dx.f32_mut(), accumulate);

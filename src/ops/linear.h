@@ -21,12 +21,17 @@ namespace s0::ops {
 // 1/sqrt(eps), so float32 accumulation error in q, k, v is amplified a thousandfold (seen on the
 // qwen35-vl-tied fixture: 1.4e-4 error in float32, 2.6e-5 with this).
 // W is float32, or on the CPU bf16 / f16 (weights kept as the mapped checkpoint stores them: each
-// call widens them, reading W once more than float32 would).
+// call widens them, reading W once more than float32 would), unless bf16_products.
 struct Linear {
   Tensor w;
   Tensor b;  // empty when the layer has no bias
   bool precise = false;
   int64_t in = 0, out = 0;
+  // The CPU's speed mode (--dtype bf16): a bf16 W multiplies activations rounded to bf16, with
+  // float32 accumulation (ops/cpu/linear_groups.h says how a precise layer keeps its input's bits).
+  // Without it a bf16 W on the CPU is widened per call: float32 arithmetic, as the exactness mode
+  // reads experts it keeps mapped. On a GPU a bf16 W always means bf16 products.
+  bool bf16_products = false;
 };
 
 // y[rows, out] = x[rows, in] W^T + b, added to y when `add`; `groups` partitions the rows.

@@ -15,7 +15,10 @@ Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float
   Tensor out = Tensor::empty({n, d}, DType::F32, table.device());
   const Device dev = device_of("gather_rows", {&table});
   if (dev.is_cpu()) {
-    cpu::gather_rows(table.f32(), index.data(), n, d, scale, out.f32_mut());
+    if (table.dtype() == DType::BF16)
+      cpu::gather_bf16_rows(table.as<uint16_t>(), index.data(), n, d, scale, out.f32_mut());
+    else
+      cpu::gather_rows(table.f32(), index.data(), n, d, scale, out.f32_mut());
     return out;
   }
 #if S0_HAVE_CUDA

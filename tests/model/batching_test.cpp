@@ -8,14 +8,16 @@
 #include "check/reference_fixture.h"
 #include "model/arch/registry.h"
 #include "model/forward.h"
+#include "model/model_on_device.h"
 #include "support/test_support.h"
 
 using namespace s0;
 
 namespace {
 
-void expect_batch_invariant(const std::string& fixture) {
-  HybridModel model = load_model(test::fixture_model(fixture));
+// `matrices`: the weights' mode (bf16: the CPU's bf16 products; unset: the fixture's float32).
+void expect_batch_invariant(const std::string& fixture, std::optional<DType> matrices = std::nullopt) {
+  HybridModel model = load_model_on(test::fixture_model(fixture), Device::cpu(), matrices);
   ReferenceFixture fx = ReferenceFixture::open(test::fixture_model(fixture), model);
   std::mt19937 rng(7);
   std::uniform_int_distribution<int64_t> tok(0, model.vocab - 1);
@@ -64,6 +66,12 @@ TEST(Batching, QwenMoeSequenceIndependentOfBatch) {
 TEST(Batching, Qwen3NextSequenceIndependentOfBatch) { expect_batch_invariant("qwen3-next"); }
 TEST(Batching, MambaHybridsSequenceIndependentOfBatch) {
   for (const char* f : {"bamba", "granite-h-moe-tied", "nemotron-h", "nemotron-h-moe"}) expect_batch_invariant(f);
+}
+
+// The bf16 products: a group's rows are one oneDNN call (a tile grid of their own), one-row groups
+// the row-wise kernel; MoE experts in bf16 too.
+TEST(Batching, Bf16ProductsSequenceIndependentOfBatch) {
+  for (const char* f : {"qwen35-text", "falcon-h1", "qwen35-moe-text"}) expect_batch_invariant(f, DType::BF16);
 }
 
 TEST(Batching, ZeroStateEqualsNoState) {

@@ -1,7 +1,7 @@
 // The weight store in the stored dtype (issue 10): a bf16 checkpoint's matrices can be kept bf16 at
-// load for a GPU, holding exactly the values the float32 load widens; transforms that fold
-// constants into a matrix round once; placing a model on a device picks each matrix's dtype as
-// model/model_on_device.h states; and the CPU path is unchanged, bit for bit.
+// load, holding exactly the values the float32 load widens; transforms that fold constants into a
+// matrix round once; placing a model on a device picks each matrix's dtype as
+// model/model_on_device.h states; and the CPU's f32 path is unchanged, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -75,8 +75,8 @@ TEST(WeightDtype, Bf16MatricesKeptAsStoredHoldTheWidenedValues) {
   EXPECT_EQ(kept.parameter_count, wide.parameter_count);
   EXPECT_EQ(kept.parameters_by_dtype, wide.parameters_by_dtype);
 
-  // On the CPU every matrix is widened again: the same forward, bit for bit.
-  EXPECT_TRUE(same_bytes(logits_of(model_on(kept, Device::cpu())), logits_of(wide)));
+  // On the CPU in f32 every matrix is widened again: the same forward, bit for bit.
+  EXPECT_TRUE(same_bytes(logits_of(model_on(kept, Device::cpu(), DType::F32)), logits_of(wide)));
 }
 
 TEST(WeightDtype, ScaledBf16MatricesAreRoundedOnce) {
@@ -107,25 +107,38 @@ TEST(WeightDtype, BytesOnADeviceFollowTheMatrixDtype) {
   int64_t matrix_elements = 0, vector_elements = 0;
   for (const auto& [t, is_matrix] : weights_of(kept)) (is_matrix ? matrix_elements : vector_elements) += t.numel();
   const int64_t all = matrix_elements + vector_elements;
-  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), std::nullopt), 4 * all);
-  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), DType::BF16), 4 * all);  // the CPU computes in float32
+  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), std::nullopt), 2 * matrix_elements + 4 * vector_elements);
+  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), DType::BF16), 2 * matrix_elements + 4 * vector_elements);
+  EXPECT_EQ(weight_bytes_on(kept, Device::cpu(), DType::F32), 4 * all);
   EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), std::nullopt), 2 * matrix_elements + 4 * vector_elements);
   EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), DType::BF16), 2 * matrix_elements + 4 * vector_elements);
   EXPECT_EQ(weight_bytes_on(kept, Device::cuda(0), DType::F32), 4 * all);
 }
 
-TEST(WeightDtype, Bf16OnTheCpuIsRefusedByName) {
+// The CPU's bf16 mode keeps the stored bf16 matrices (no float32 copy) and multiplies them in bf16
+// products; it is the default for a bf16 checkpoint. f32 is the plain float32 load, bit for bit.
+TEST(WeightDtype, Bf16OnTheCpuKeepsTheStoredMatrices) {
   test::TempDir dir;
   write_random_qwen35(dir.path(), small_qwen(DType::BF16));
-  try {
-    load_model_on(dir.path(), Device::cpu(), DType::BF16);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "--dtype bf16: the CPU computes with float32 weights (bf16 weights need --device cuda)");
+  for (const std::optional<DType> asked : {std::optional<DType>(DType::BF16), std::optional<DType>()}) {
+    HybridModel m = load_model_on(dir.path(), Device::cpu(), asked);
+    EXPECT_EQ(m.embed.dtype(), DType::BF16);
+    int64_t linears = 0;
+    for_each_linear(m, [&](Linear& l) {
+      if (l.w.empty()) return;
+      ++linears;
+      EXPECT_EQ(l.w.dtype(), DType::BF16);
+      EXPECT_TRUE(l.bf16_products);
+    });
+    EXPECT_GT(linears, 0);
   }
-  // f32 (or nothing) on the CPU is the plain float32 load.
-  const HybridModel m = load_model_on(dir.path(), Device::cpu(), std::nullopt);
-  EXPECT_TRUE(same_bytes(logits_of(m), logits_of(load_model(dir.path()))));
+  const HybridModel f32 = load_model_on(dir.path(), Device::cpu(), DType::F32);
+  EXPECT_TRUE(same_bytes(logits_of(f32), logits_of(load_model(dir.path()))));
+  // A float32 checkpoint stays float32 unless bf16 is asked for.
+  test::TempDir wide;
+  write_random_qwen35(wide.path(), small_qwen(DType::F32));
+  EXPECT_EQ(load_model_on(wide.path(), Device::cpu(), std::nullopt).embed.dtype(), DType::F32);
+  EXPECT_EQ(load_model_on(wide.path(), Device::cpu(), DType::BF16).embed.dtype(), DType::BF16);
 }
 
 TEST(WeightDtype, ToBf16RoundsToNearestEven) {

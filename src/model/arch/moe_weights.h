@@ -1,8 +1,9 @@
 #pragma once
 // Routed experts as checkpoints store them. On the CPU, expert weights stay views into the mapped
 // checkpoint in its dtype, f32, bf16 or f16 (WeightLoader::get_mapped): the experts are most of an
-// MoE model's bytes and each token reads only top_k of them. The CPU computes in f32: a bf16 / f16
-// expert's weights are widened each time it runs (ops/linear.h), never kept widened. On the GPU
+// MoE model's bytes and each token reads only top_k of them. In its f32 mode the CPU computes in f32:
+// a bf16 / f16 expert's weights are widened each time it runs (ops/linear.h), never kept widened; in
+// its bf16 mode bf16 experts are multiplied as they are (Linear::bf16_products). On the GPU
 // they are widened once, when the model moves there.
 #include <string>
 #include <vector>

@@ -8,11 +8,11 @@
 
 namespace s0 {
 
-// How weights are read. The CPU computes with float32 weights, so everything is widened at load. A
-// GPU computes with bfloat16 matrices: with keep_bf16_matrices, the matrices (every rank-2 weight:
-// projections, embedding, LM head) that the checkpoint stores as bf16 stay bf16 (memory-mapped views
-// where no transform applies), so a bf16 checkpoint goes to the GPU without a float32 copy on the
-// host. Vectors and conv kernels are always widened: they are small and read by float32 kernels.
+// How weights are read. By default everything is widened to float32 at load (the exactness mode).
+// The bf16 modes (a GPU's, the CPU's: model/model_on_device.h) compute with bfloat16 matrices: with
+// keep_bf16_matrices, the matrices (every rank-2 weight: projections, embedding, LM head) that the
+// checkpoint stores as bf16 stay bf16 (memory-mapped views where no transform applies), so a bf16
+// checkpoint needs no float32 copy on the host. Vectors and conv kernels are always widened: they are small and read by float32 kernels.
 struct LoadOptions {
   bool keep_bf16_matrices = false;
 };

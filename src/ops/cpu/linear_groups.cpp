@@ -2,10 +2,24 @@
 
 #include <cstddef>
 
+#include "core/half.h"
+#include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/rowwise_bf16.h"
 #include "ops/cpu/rowwise_gemm.h"
 
 namespace s0::ops::cpu {
+
+namespace {
+
+// The index past a run of one-row groups starting at group g (a decode step: one pass over W for all).
+size_t one_row_run_end(const std::vector<int64_t>& groups, size_t g) {
+  size_t last = g;
+  while (last + 2 < groups.size() && groups[last + 2] - groups[last + 1] == 1) ++last;
+  return last;
+}
+
+}  // namespace
 
 void linear_groups_forward(const float* x, const std::vector<int64_t>& groups, const float* w, const float* bias,
                            int64_t in, int64_t out, bool precise, float* y, bool add) {
@@ -15,8 +29,7 @@ void linear_groups_forward(const float* x, const std::vector<int64_t>& groups, c
     float* yi = y + r * out;
     if (n == 1) {
       // A run of one-row groups (a decode step): one pass over W for all of them.
-      size_t last = g;
-      while (last + 2 < groups.size() && groups[last + 2] - groups[last + 1] == 1) ++last;
+      const size_t last = one_row_run_end(groups, g);
       const int64_t rows = groups[last + 1] - r;
       if (precise) rowwise_linear_f64(xi, rows, w, bias, in, out, yi, add);
       else rowwise_linear(xi, rows, w, bias, in, out, yi, add);
@@ -37,6 +50,67 @@ void linear_groups_backward(const float* dy, const std::vector<int64_t>& groups,
     const int64_t r = groups[g], n = groups[g + 1] - groups[g];
     if (precise) linear_backward_f64(dy + r * out, n, w, in, out, dx + r * in, accumulate);
     else linear_backward(dy + r * out, n, w, in, out, dx + r * in, accumulate);
+  }
+}
+
+namespace {
+
+// x[n] as bf16 parts, in this thread's reused buffers: the high part (x rounded), and for a precise
+// layer the low part (x - high, rounded).
+struct Bf16Parts {
+  const uint16_t* high = nullptr;
+  const uint16_t* low = nullptr;
+};
+Bf16Parts bf16_parts(const float* x, int64_t n, bool precise) {
+  thread_local std::vector<uint16_t> high, low;
+  if (high.size() < static_cast<size_t>(n)) high.resize(static_cast<size_t>(n));
+  if (precise && low.size() < static_cast<size_t>(n)) low.resize(static_cast<size_t>(n));
+  // Pointers, not the thread_local names: those would be each OpenMP thread's own (empty) buffers.
+  uint16_t* hi = high.data();
+  uint16_t* lo = precise ? low.data() : nullptr;
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    hi[i] = f32_to_bf16(x[i]);
+    if (lo) lo[i] = f32_to_bf16(x[i] - bf16_to_f32(hi[i]));
+  }
+  return {hi, lo};
+}
+
+// y (+)= x W^T (+ bias) for bf16 x, per group as linear_groups_forward does.
+void bf16_products(const uint16_t* x, const std::vector<int64_t>& groups, const uint16_t* w, const float* bias,
+                   int64_t in, int64_t out, float* y, bool add) {
+  for (size_t g = 0; g + 1 < groups.size(); ++g) {
+    const int64_t r = groups[g], n = groups[g + 1] - groups[g];
+    if (n == 1) {
+      const size_t last = one_row_run_end(groups, g);
+      rowwise_bf16_linear(x + r * in, groups[last + 1] - r, w, bias, in, out, y + r * out, add);
+      g = last;
+      continue;
+    }
+    float* yi = y + r * out;
+    if (bias)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < out; ++j) yi[i * out + j] = add ? yi[i * out + j] + bias[j] : bias[j];
+    bf16_gemm(n, out, in, x + r * in, w, /*trans_b=*/true, yi, add || bias);
+  }
+}
+
+}  // namespace
+
+void linear_groups_forward_bf16(const float* x, const std::vector<int64_t>& groups, const uint16_t* w,
+                                const float* bias, int64_t in, int64_t out, bool precise, float* y, bool add) {
+  const Bf16Parts parts = bf16_parts(x, groups.back() * in, precise);
+  bf16_products(parts.high, groups, w, bias, in, out, y, add);
+  if (precise) bf16_products(parts.low, groups, w, nullptr, in, out, y, /*add=*/true);
+}
+
+void linear_groups_backward_bf16(const float* dy, const std::vector<int64_t>& groups, const uint16_t* w, int64_t in,
+                                 int64_t out, bool precise, float* dx, bool accumulate) {
+  const Bf16Parts parts = bf16_parts(dy, groups.back() * out, precise);
+  for (size_t g = 0; g + 1 < groups.size(); ++g) {
+    const int64_t r = groups[g], n = groups[g + 1] - groups[g];
+    bf16_gemm(n, in, out, parts.high + r * out, w, /*trans_b=*/false, dx + r * in, accumulate);
+    if (precise) bf16_gemm(n, in, out, parts.low + r * out, w, /*trans_b=*/false, dx + r * in, /*accumulate=*/true);
   }
 }
 

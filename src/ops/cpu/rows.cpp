@@ -1,11 +1,20 @@
 #include "ops/cpu/rows.h"
 
+#include "core/half.h"
+
 namespace s0::ops::cpu {
 
 void gather_rows(const float* table, const int64_t* index, int64_t n, int64_t d, float scale, float* dst) {
   for (int64_t i = 0; i < n; ++i) {
     const float* row = table + index[i] * d;
     for (int64_t j = 0; j < d; ++j) dst[i * d + j] = row[j] * scale;
+  }
+}
+
+void gather_bf16_rows(const uint16_t* table, const int64_t* index, int64_t n, int64_t d, float scale, float* dst) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t* row = table + index[i] * d;
+    for (int64_t j = 0; j < d; ++j) dst[i * d + j] = bf16_to_f32(row[j]) * scale;
   }
 }
 

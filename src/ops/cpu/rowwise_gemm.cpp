@@ -1,5 +1,7 @@
 #include "ops/cpu/rowwise_gemm.h"
 
+#include "ops/cpu/rowwise_tiles.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -81,28 +83,12 @@ void edge_tile(const T* x, const float* w, int64_t in, int rows, int cols, T* ou
 
 template <typename T>
 void rowwise(const T* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out, float* y, bool add) {
-  // Column tiles outermost: each row of W is read from memory once and meets every x_i from cache.
-  const int64_t col_tiles = (out + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static) if (out * in > 65536)
-  for (int64_t ct = 0; ct < col_tiles; ++ct) {
-    const int64_t j0 = ct * kCols;
-    const int cols = static_cast<int>(std::min<int64_t>(kCols, out - j0));
-    for (int64_t i0 = 0; i0 < m; i0 += kRows) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRows, m - i0));
-      T d[kRows * kCols];
-      if (rows == kRows && cols == kCols) tile<T, kRows, kCols>(x + i0 * in, w + j0 * in, in, d);
-      else if (cols == kCols) {
-        for (int r = 0; r < rows; ++r) tile<T, 1, kCols>(x + (i0 + r) * in, w + j0 * in, in, d + r * kCols);
-      } else edge_tile<T>(x + i0 * in, w + j0 * in, in, rows, cols, d);
-      for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) {
-          T v = d[r * kCols + c];
-          if (bias) v += static_cast<T>(bias[j0 + c]);
-          float& dst = y[(i0 + r) * out + j0 + c];
-          dst = static_cast<float>(add ? static_cast<T>(dst) + v : v);
-        }
-    }
-  }
+  rowwise_tiles<T, kRows, kCols>(m, in, out, bias, y, add, [&](int64_t i0, int rows, int64_t j0, int cols, T* d) {
+    if (rows == kRows && cols == kCols) tile<T, kRows, kCols>(x + i0 * in, w + j0 * in, in, d);
+    else if (cols == kCols) {
+      for (int r = 0; r < rows; ++r) tile<T, 1, kCols>(x + (i0 + r) * in, w + j0 * in, in, d + r * kCols);
+    } else edge_tile<T>(x + i0 * in, w + j0 * in, in, rows, cols, d);
+  });
 }
 
 }  // namespace

@@ -1,0 +1,123 @@
+#include "ops/cpu/bf16_gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <dnnl.hpp>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "core/error.h"
+
+namespace s0::ops::cpu {
+
+namespace {
+
+// Tiles of C: large enough that the AMX kernels run near their peak on one core, small enough that
+// a 512-token prefill's projections give every thread several tiles.
+constexpr int64_t kTileRows = 128, kTileCols = 1024;
+
+using dnnl::memory;
+
+const dnnl::engine& engine() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+memory::desc plain(int64_t rows, int64_t cols, memory::data_type t, bool transposed = false) {
+  // Row-major [rows, cols]; transposed: the matrix is stored as its transpose [cols, rows].
+  return memory::desc({rows, cols}, t, transposed ? memory::dims{1, rows} : memory::dims{cols, 1});
+}
+
+// A tile's B: columns [j0, j0 + cols) of op(b): for a transposed b, whole rows of the weight (dense);
+// else a column block of [k, n], rows `n` apart.
+memory::desc b_tile_desc(int64_t k, int64_t cols, int64_t n, bool trans_b) {
+  return trans_b ? plain(k, cols, memory::data_type::bf16, true)
+                 : memory::desc({k, cols}, memory::data_type::bf16, memory::dims{n, 1});
+}
+
+// One tile shape's matmul, planned for one thread, with the scratchpad left to the caller (a
+// library-owned scratchpad is shared between concurrent calls of one primitive: measured to race).
+struct TilePrimitive {
+  dnnl::matmul matmul;
+  size_t scratchpad_bytes = 0;
+};
+
+const TilePrimitive& tile_primitive(int64_t rows, int64_t cols, int64_t k, int64_t n, bool trans_b) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, TilePrimitive> made;
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(rows, cols, k, trans_b ? 0 : n, trans_b);
+  if (auto it = made.find(key); it != made.end()) return it->second;
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::desc desc(plain(rows, k, memory::data_type::bf16), b_tile_desc(k, cols, n, trans_b),
+                                plain(rows, cols, memory::data_type::f32));
+  // oneDNN plans for omp_get_max_threads() threads: one, so that no plan splits K.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  try {
+    const dnnl::matmul::primitive_desc pd(desc, attr, engine());
+    omp_set_num_threads(threads);
+    return made.emplace(key, TilePrimitive{dnnl::matmul(pd), pd.scratchpad_desc().get_size()}).first->second;
+  } catch (const dnnl::error& e) {
+    omp_set_num_threads(threads);
+    fail("oneDNN has no bf16 matmul for [", rows, " x ", k, "] x [", k, " x ", cols, "] on this CPU: ", e.what());
+  }
+}
+
+// This thread's reusable memory (grown, never shrunk): the tile's output and oneDNN's scratchpad.
+std::vector<float>& tile_output() {
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<uint8_t>& scratchpad() {
+  thread_local std::vector<uint8_t> v;
+  return v;
+}
+
+}  // namespace
+
+void bf16_gemm(int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, bool trans_b, float* c,
+               bool accumulate) {
+  if (m == 0 || n == 0) return;
+  const int64_t row_tiles = (m + kTileRows - 1) / kTileRows, col_tiles = (n + kTileCols - 1) / kTileCols;
+  // The (at most four) tile shapes are planned here, outside the parallel region.
+  for (int64_t rows : {std::min(kTileRows, m), m - (row_tiles - 1) * kTileRows})
+    for (int64_t cols : {std::min(kTileCols, n), n - (col_tiles - 1) * kTileCols}) tile_primitive(rows, cols, k, n, trans_b);
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t ti = 0; ti < row_tiles; ++ti)
+    for (int64_t tj = 0; tj < col_tiles; ++tj) {
+      const int64_t i0 = ti * kTileRows, j0 = tj * kTileCols;
+      const int64_t rows = std::min(kTileRows, m - i0), cols = std::min(kTileCols, n - j0);
+      const TilePrimitive& p = tile_primitive(rows, cols, k, n, trans_b);
+      // oneDNN's fast kernels want a dense output: the tile is written here, then stored into c.
+      std::vector<float>& out = tile_output();
+      if (out.size() < static_cast<size_t>(rows * cols)) out.resize(static_cast<size_t>(rows * cols));
+      std::vector<uint8_t>& pad = scratchpad();
+      if (pad.size() < p.scratchpad_bytes) pad.resize(p.scratchpad_bytes);
+      const uint16_t* b_tile = trans_b ? b + j0 * k : b + j0;
+      dnnl::stream stream(engine());
+      p.matmul.execute(
+          stream, {{DNNL_ARG_SRC, memory(plain(rows, k, memory::data_type::bf16), engine(),
+                                          const_cast<uint16_t*>(a + i0 * k))},
+                   {DNNL_ARG_WEIGHTS, memory(b_tile_desc(k, cols, n, trans_b), engine(), const_cast<uint16_t*>(b_tile))},
+                   {DNNL_ARG_DST, memory(plain(rows, cols, memory::data_type::f32), engine(), out.data())},
+                   {DNNL_ARG_SCRATCHPAD,
+                    memory(memory::desc({static_cast<int64_t>(p.scratchpad_bytes)}, memory::data_type::u8,
+                                        memory::format_tag::a),
+                           engine(), pad.data())}});
+      for (int64_t r = 0; r < rows; ++r) {
+        float* dst = c + (i0 + r) * n + j0;
+        const float* src = out.data() + r * cols;
+        if (accumulate)
+          for (int64_t j = 0; j < cols; ++j) dst[j] += src[j];
+        else
+          std::copy(src, src + cols, dst);
+      }
+    }
+}
+
+}  // namespace s0::ops::cpu
