@@ -1,6 +1,7 @@
 #include "ops/attention.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/allocator.h"
 #include "ops/cpu/attention.h"
@@ -14,17 +15,16 @@ namespace s0::ops {
 
 namespace {
 
-// Appends n rows of `cols` elements from src (on `device`) to rows [length, length + n) of buf,
-// growing its capacity by doubling.
-void append_rows(Tensor& buf, int64_t length, const void* src, int64_t n, int64_t cols, Device device) {
+// Makes room for n rows of `cols` floats after the first `length` rows of buf, doubling its
+// capacity when it grows (the rows kept are copied over).
+void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, Device device) {
   const int64_t capacity = buf.empty() ? 0 : buf.dim(0);
-  const size_t row_bytes = static_cast<size_t>(cols) * sizeof(float);
-  if (length + n > capacity) {
-    Tensor grown = Tensor::empty({std::max(2 * capacity, length + n), cols}, DType::F32, device);
-    if (length > 0) copy_bytes(grown.device_raw_mut(), device, buf.device_raw(), device, length * row_bytes);
-    buf = grown;
-  }
-  copy_bytes(static_cast<char*>(buf.device_raw_mut()) + length * row_bytes, device, src, device, n * row_bytes);
+  if (length + n <= capacity) return;
+  Tensor grown = Tensor::empty({std::max(2 * capacity, length + n), cols}, DType::F32, device);
+  if (length > 0)
+    copy_bytes(grown.device_raw_mut(), device, buf.device_raw(), device,
+               static_cast<size_t>(length * cols) * sizeof(float));
+  buf = grown;
 }
 
 }  // namespace
@@ -33,15 +33,21 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
-  // Each sequence first appends its keys and values to its cache, then attends over all of it.
+  // Each sequence first appends its keys and values to its cache, then attends over all of it. Room
+  // is made here; the CPU copies the rows here, the GPU in one kernel for every sequence.
   if (!caches.empty() && (k.dtype() != DType::F32 || v.dtype() != DType::F32))
     fail("internal: attention appends f32 keys and values to its caches, got ", dtype_name(k.dtype()), " and ",
          dtype_name(v.dtype()));
   for (size_t s = 0; s < caches.size(); ++s) {
     KvCache& c = *caches[s];
     const int64_t b = seqs.begin(static_cast<int64_t>(s)), T = seqs.length(static_cast<int64_t>(s));
-    append_rows(c.k, c.length, static_cast<const float*>(k.device_raw()) + b * kv_cols, T, kv_cols, d);
-    append_rows(c.v, c.length, static_cast<const float*>(v.device_raw()) + b * kv_cols, T, kv_cols, d);
+    reserve_rows(c.k, c.length, T, kv_cols, d);
+    reserve_rows(c.v, c.length, T, kv_cols, d);
+    if (d.is_cpu()) {
+      const size_t bytes = static_cast<size_t>(T * kv_cols) * sizeof(float);
+      std::memcpy(c.k.f32_mut() + c.length * kv_cols, k.f32() + b * kv_cols, bytes);
+      std::memcpy(c.v.f32_mut() + c.length * kv_cols, v.f32() + b * kv_cols, bytes);
+    }
     c.length += T;
   }
 #if S0_HAVE_CUDA

@@ -476,6 +476,26 @@ __global__ void rope_kernel(float* x, const int64_t* positions, int64_t T, int64
   xh[i + half] = x2 * c + x1 * sn;
 }
 
+// Grid (kAppendBlocks, n_seqs): sequence s's rows of k and v [rows, Hkv * D] go to its caches after
+// their first past[s] rows.
+constexpr int kAppendBlocks = 16;
+__global__ void append_kernel(Layout L, const float* k, const float* v) {
+  const int s = blockIdx.y;
+  const int64_t cols = L.Hkv * L.D, b = L.offsets[s], n = (L.offsets[s + 1] - b) * cols, at = L.past[s] * cols;
+  float* ck = reinterpret_cast<float*>(L.cache_k[s]) + at;
+  float* cv = reinterpret_cast<float*>(L.cache_v[s]) + at;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < n;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    ck[e] = k[b * cols + e];
+    cv[e] = v[b * cols + e];
+  }
+}
+
+void append_to_caches(const Layout& L, int64_t n_seqs, const float* k, const float* v) {
+  append_kernel<<<dim3(kAppendBlocks, static_cast<unsigned>(n_seqs)), 256, 0, stream()>>>(L, k, v);
+  check_launch("append_kernel");
+}
+
 void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta, double sign) {
   const int64_t T = x.dim(0), heads = x.dim(1), D = x.dim(2), n = T * heads * (rot_dim / 2);
   if (n == 0) return;
@@ -493,8 +513,8 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (p.n_blocks == 0) return;
   std::vector<const float*> starts{f32(q), f32(k), f32(v)};
   if (!caches.empty()) {
-    // The caches already hold this call's rows (appended by the dispatch) after `past` earlier
-    // ones.
+    // The caches have room for this call's rows (made by the dispatch) after `past` earlier ones;
+    // they are appended here, every sequence in one kernel.
     std::vector<const float*> keys, values;
     std::vector<int64_t> past;
     for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
@@ -511,6 +531,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
     p.L.cache_k = static_cast<const int64_t*>(p.cache_k.device_raw());
     p.L.cache_v = static_cast<const int64_t*>(p.cache_v.device_raw());
     p.L.past = static_cast<const int64_t*>(p.past.device_raw());
+    append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v));
   }
   p.L.async = rows_aligned(q.dim(2), starts);
   bool decode_step = !caches.empty();  // one new row per sequence

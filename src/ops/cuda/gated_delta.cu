@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
+#include "ops/cuda/device_args.h"
+#include "ops/cuda/gated_delta_step.h"
 #include "ops/cuda/recurrence_tables.h"
 #include "ops/cuda/tensor_args.h"
 #include "ops/log_decay_grad.h"
@@ -42,11 +44,7 @@ constexpr int kTile = 64;
 constexpr int kSweepThreads = 256;
 constexpr int kChunkThreads = 256;  // a per-chunk block
 
-// The op's tensors, rows [N, H, *] and [N, H].
-struct Inputs {
-  int H, dk, dv;
-  const float *q, *k, *v, *g, *beta;
-};
+using Inputs = GatedDeltaInputs;
 
 // The state-independent intermediates, per chunk and head (index ch = c * H + h), written by
 // prepare: w[ch][kChunk][dk], u[ch][kChunk][dv], qk, kk and tinv [ch][kChunk][kChunk] (entries of
@@ -146,12 +144,15 @@ size_t gdn_sweep_bytes(int dk, int dv) {
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
-// null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept.
+// null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept. With
+// `skip_single`, sequences of one token are left to the step kernel (gated_delta_step.h).
 __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                       const int64_t* starts, const int64_t* finals,
-                                                                      float* o, Saved saved) {
+                                                                      float* o, Saved saved, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
+  if (skip_single && plan.base[blockIdx.z + 1] - plan.base[blockIdx.z] == 1 && plan.len[plan.base[blockIdx.z]] == 1)
+    return;
   SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * dk * dv, ldk = static_cast<int64_t>(H) * dk,
                 ldv = static_cast<int64_t>(H) * dv;
@@ -412,11 +413,11 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
 }
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
-                   const int64_t* finals, float* o, const Saved& saved) {
+                   const int64_t* finals, float* o, const Saved& saved, bool skip_single) {
   const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
   launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "gated_delta: the forward sweep", in, t.plan(), p,
-                     static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved);
+                     static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved, skip_single);
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
@@ -431,11 +432,20 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          std::vector<Tensor>* finals) {
   const Inputs in = inputs_of(q, k, v, g, beta);
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.dk, in.dv}, finals != nullptr, q.device());
-  if (tables.n_seqs > 0) {
+  // Sequences of one token (decode steps) take the step kernel, the others the chunked form.
+  int64_t single = 0;
+  for (int64_t s = 0; s < tables.n_seqs; ++s) single += seqs.length(s) == 1;
+  const auto* outs = static_cast<const int64_t*>(tables.outs.device_raw());
+  if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, q.device());
     const PreparedChunks prepared = prepare(in, chunks, q.device());
-    forward_sweep(in, chunks, prepared.p, tables, static_cast<const int64_t*>(tables.outs.device_raw()), f32_mut(o),
-                  Saved{});
+    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(o), Saved{}, single > 0);
+  }
+  if (single > 0) {
+    const Tensor offsets = upload_i64(seqs.offsets, q.device());
+    gated_delta_step(in, tables.n_seqs,
+                     static_cast<const int64_t*>(offsets.device_raw()),
+                     static_cast<const int64_t*>(tables.starts.device_raw()), outs, f32_mut(o));
   }
   hand_over_finals(tables, starts, finals);
 }
@@ -458,7 +468,7 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
                       static_cast<float*>(dw.device_raw_mut())};
-    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved);
+    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),

@@ -43,15 +43,38 @@ uint32_t alignment(const void* p) {
 using AlgoKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, uint32_t, uint32_t,
                            uint32_t, uint32_t, Operands>;
 
-// One handle and one workspace per GPU, made on first use and kept for the process. The heuristic's
-// choice is cached per problem: asking costs tens of microseconds, and one fixed algorithm per shape
-// is what makes the results repeat bit for bit.
+template <typename T, cublasStatus_t (*Destroy)(T)>
+struct Owned {
+  T v = nullptr;
+  Owned() = default;
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  ~Owned() {
+    if (v) Destroy(v);
+  }
+};
+using Desc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
+using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
+using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
+
+// Everything cuBLASLt needs for one problem but its pointers: the operation, the three layouts and
+// the heuristic's algorithm.
+struct Plan {
+  Desc op;
+  Layout a, b, d;
+  cublasLtMatmulAlgo_t algo{};
+};
+
+// One handle and one workspace per GPU, made on first use and kept for the process. The plan is
+// cached per problem: making it costs tens of microseconds (the heuristic most), a decode step runs
+// a few hundred GEMMs of a handful of shapes, and one fixed algorithm per shape is what makes the
+// results repeat bit for bit.
 struct Context {
   static constexpr size_t kWorkspace = size_t(32) << 20;
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
-  std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
-  std::mutex enqueue;  // held while one GEMM is queued (see run())
+  std::map<AlgoKey, std::unique_ptr<Plan>> plans;
+  std::mutex enqueue;  // held while one GEMM is queued (see run()), and while plans are made
 };
 
 Context& context() {
@@ -69,17 +92,6 @@ Context& context() {
   }
   return *c;
 }
-
-template <typename T, cublasStatus_t (*Destroy)(T)>
-struct Owned {
-  T v = nullptr;
-  ~Owned() {
-    if (v) Destroy(v);
-  }
-};
-using Desc = Owned<cublasLtMatmulDesc_t, cublasLtMatmulDescDestroy>;
-using Layout = Owned<cublasLtMatrixLayout_t, cublasLtMatrixLayoutDestroy>;
-using Preference = Owned<cublasLtMatmulPreference_t, cublasLtMatmulPreferenceDestroy>;
 
 void layout(Layout& l, cudaDataType_t type, int64_t rows, int64_t cols, int64_t ld) {
   S0_CUDA_CHECK(cublasLtMatrixLayoutCreate(&l.v, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld));
@@ -99,66 +111,66 @@ const char* operands_name(Operands o) {
   return "?";
 }
 
-void run(const Gemm& g) {
-  if (g.m == 0 || g.n == 0) return;
-  Context& ctx = context();
-  Desc op;
+// The plan for g's problem (made here the first time).
+std::unique_ptr<Plan> make_plan(const Context& ctx, const Gemm& g) {
+  auto plan = std::make_unique<Plan>();
   // CUBLAS_COMPUTE_32F: float32 products and sums; TF32 only with the _FAST_TF32 compute types. For
   // bf16 inputs it is the tensor cores' bf16 products with float32 accumulation.
   const bool f64 = g.operands == Operands::f64;
   const cudaDataType_t type = f64 ? CUDA_R_64F : CUDA_R_32F;
   const cudaDataType_t input = g.operands == Operands::bf16 ? CUDA_R_16BF : type;
-  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&op.v, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
+  S0_CUDA_CHECK(cublasLtMatmulDescCreate(&plan->op.v, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
   const cublasOperation_t ta = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
+  set(cublasLtMatmulDescSetAttribute, plan->op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
   if (g.bias) {
-    set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS, "set EPILOGUE");
-    set(cublasLtMatmulDescSetAttribute, op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
+    set(cublasLtMatmulDescSetAttribute, plan->op.v, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS,
+        "set EPILOGUE");
+    set(cublasLtMatmulDescSetAttribute, plan->op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
   }
-  Layout a, b, d;
-  layout(a, input, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
-  layout(b, input, g.k, g.n, g.ldb);
-  layout(d, type, g.m, g.n, g.ldd);
+  layout(plan->a, input, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
+  layout(plan->b, input, g.k, g.n, g.ldb);
+  layout(plan->d, type, g.m, g.n, g.ldd);
+  Preference pref;
+  S0_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&pref.v));
+  set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, Context::kWorkspace,
+      "set MAX_WORKSPACE_BYTES");
+  set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(g.a),
+      "set MIN_ALIGNMENT_A_BYTES");
+  set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(g.b),
+      "set MIN_ALIGNMENT_B_BYTES");
+  set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(g.d),
+      "set MIN_ALIGNMENT_C_BYTES");
+  set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(g.d),
+      "set MIN_ALIGNMENT_D_BYTES");
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  S0_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, plan->op.v, plan->a.v, plan->b.v, plan->d.v, plan->d.v,
+                                               pref.v, 1, &result, &found));
+  if (found == 0) fail("cuBLASLt: no ", operands_name(g.operands), " GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
+  plan->algo = result.algo;
+  return plan;
+}
 
+void run(const Gemm& g) {
+  if (g.m == 0 || g.n == 0) return;
+  Context& ctx = context();
   const AlgoKey key{g.transpose_a, g.m,         g.n,          g.k,          g.lda,        g.ldb,
                     g.ldd,         g.bias != nullptr, alignment(g.a), alignment(g.b), alignment(g.d),
                     g.bias ? alignment(g.bias) : 0u, g.operands};
-  cublasLtMatmulAlgo_t algo;
-  {
-    static std::mutex mu;
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = ctx.algos.find(key);
-    if (it == ctx.algos.end()) {
-      Preference pref;
-      S0_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&pref.v));
-      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, Context::kWorkspace,
-          "set MAX_WORKSPACE_BYTES");
-      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(g.a),
-          "set MIN_ALIGNMENT_A_BYTES");
-      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(g.b),
-          "set MIN_ALIGNMENT_B_BYTES");
-      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(g.d),
-          "set MIN_ALIGNMENT_C_BYTES");
-      set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(g.d),
-          "set MIN_ALIGNMENT_D_BYTES");
-      cublasLtMatmulHeuristicResult_t result{};
-      int found = 0;
-      S0_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, op.v, a.v, b.v, d.v, d.v, pref.v, 1, &result, &found));
-      if (found == 0)
-        fail("cuBLASLt: no ", operands_name(g.operands), " GEMM algorithm for m=", g.m, " n=", g.n, " k=", g.k);
-      it = ctx.algos.emplace(key, result.algo).first;
-    }
-    algo = it->second;
-  }
+  const bool f64 = g.operands == Operands::f64;
   const float alpha = 1.0f, beta = g.accumulate ? 1.0f : 0.0f;
   const double alpha64 = 1.0, beta64 = g.accumulate ? 1.0 : 0.0;
   // One GEMM may be several kernels that pass partial sums through the shared workspace (split-K):
   // another host thread's GEMM queued between them on the same stream would overwrite them, so
-  // each GEMM is queued whole.
+  // each GEMM is queued whole. The lock also guards the plans (a plan's bias pointer is set per call).
   std::lock_guard<std::mutex> queue_whole(ctx.enqueue);
-  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, op.v, f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a, a.v, g.b,
-                               b.v, f64 ? static_cast<const void*>(&beta64) : &beta, g.d, d.v, g.d, d.v, &algo,
-                               ctx.workspace, Context::kWorkspace, stream()));
+  std::unique_ptr<Plan>& plan = ctx.plans[key];
+  if (!plan) plan = make_plan(ctx, g);
+  if (g.bias)
+    set(cublasLtMatmulDescSetAttribute, plan->op.v, CUBLASLT_MATMUL_DESC_BIAS_POINTER, g.bias, "set BIAS_POINTER");
+  S0_CUDA_CHECK(cublasLtMatmul(ctx.handle, plan->op.v, f64 ? static_cast<const void*>(&alpha64) : &alpha, g.a,
+                               plan->a.v, g.b, plan->b.v, f64 ? static_cast<const void*>(&beta64) : &beta, g.d,
+                               plan->d.v, g.d, plan->d.v, &plan->algo, ctx.workspace, Context::kWorkspace, stream()));
 }
 
 }  // namespace

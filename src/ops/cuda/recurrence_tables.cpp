@@ -8,17 +8,16 @@ namespace s0::ops::cuda {
 
 namespace {
 
-RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& start_states, const Shape& state,
-                        const std::vector<bool>& wanted, Device device) {
+// The tables over the given start states and handed-back states (empty = not wanted).
+RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& start_states,
+                        std::vector<Tensor> out_states, Device device) {
   RecurrenceTables t;
   t.n_seqs = seqs.n_seqs();
+  if (static_cast<int64_t>(start_states.size()) != t.n_seqs)
+    fail("internal: ", start_states.size(), " sequence starts for ", t.n_seqs, " sequences");
   std::vector<const float*> outs;
-  for (int64_t s = 0; s < t.n_seqs; ++s) {
-    Tensor out;
-    if (wanted[static_cast<size_t>(s)]) out = Tensor::empty(state, DType::F32, device);
-    outs.push_back(out.empty() ? nullptr : f32(out));
-    t.out_states.push_back(out);
-  }
+  for (const Tensor& out : out_states) outs.push_back(out.empty() ? nullptr : f32(out));
+  t.out_states = std::move(out_states);
   t.starts = upload_addresses(start_states, device);
   t.outs = upload_addresses(outs, device);
   return t;
@@ -29,12 +28,20 @@ RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& sta
 RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
                                 bool keep_finals, Device device) {
   std::vector<const float*> start_states;
-  std::vector<bool> wanted;
+  std::vector<Tensor> outs;
   for (const SequenceStart& start : starts) {
     start_states.push_back(f32(start_state(start)));
-    wanted.push_back(keep_finals || start.carried);
+    // A state carried from the previous call is the cache's own and nothing else holds it, so the
+    // kernels update it in place (each block reads its part of the state before writing it back);
+    // a kept final must not change later, so it gets its own tensor.
+    if (start.carried && !start.carried->empty() && !keep_finals)
+      outs.push_back(*start.carried);
+    else if (keep_finals || start.carried)
+      outs.push_back(Tensor::empty(state, DType::F32, device));
+    else
+      outs.emplace_back();
   }
-  return tables(seqs, start_states, state, wanted, device);
+  return tables(seqs, start_states, std::move(outs), device);
 }
 
 void hand_over_finals(RecurrenceTables& tables, const std::vector<SequenceStart>& starts, std::vector<Tensor>* finals) {
@@ -48,11 +55,13 @@ void hand_over_finals(RecurrenceTables& tables, const std::vector<SequenceStart>
 RecurrenceTables backward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
                                  bool want_d_initial, Device device, const char* op) {
   std::vector<const float*> start_states;
+  std::vector<Tensor> outs;
   for (const SequenceStart& start : starts) {
     if (start.carried) fail("internal: ", op, " over a generation cache");
     start_states.push_back(f32(start.initial));
+    outs.push_back(want_d_initial ? Tensor::empty(state, DType::F32, device) : Tensor());
   }
-  return tables(seqs, start_states, state, std::vector<bool>(starts.size(), want_d_initial), device);
+  return tables(seqs, start_states, std::move(outs), device);
 }
 
 }  // namespace s0::ops::cuda

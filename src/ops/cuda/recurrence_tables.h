@@ -18,7 +18,8 @@ struct RecurrenceTables {
 };
 
 // Forward: the start is the carried state in generation, else the adapter's; a final state is made
-// for every sequence when `keep_finals`, and for each sequence that carries its state.
+// for every sequence when `keep_finals`, and for each sequence that carries its state: the carried
+// state itself, updated in place, once there is one and finals are not kept.
 RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
                                 bool keep_finals, Device device);
 // Hands the forward's final states to `finals` (when set) and to the sequences that carry theirs.
