@@ -43,10 +43,10 @@ TrainResult run_training(const TrainRequest& a) {
   if (model.recurrent.empty()) fail(a.model, ": the model has no recurrent layers to train");
   TrainOptions opt;
   opt.layers = parse_layer_selection(a.layers, model);
-  // On a GPU the whole tape of a batch is kept unless --recompute: 4096 tokens measured fastest
-  // within 40 GB at the Qwen3.5-4B shape (bench/gpu_train_bench: 2.21 s a step against 2.83 s
-  // with recomputation at 16384, on an H200).
-  opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 4096;
+  // On a GPU the whole tape of a batch is kept unless --recompute: 3072 tokens is the fastest
+  // measured within 40 GB of tensors at the Qwen3.5-4B shape (bench/gpu_train_bench on an H200:
+  // 2.21 s a step, 33.7 GiB at most in use; 4096 tokens 2.14 s and 41.9 GiB; 2048 2.41 s and 25.2).
+  opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 3072;
   opt.recompute = a.recompute;
   LoadedData data = load_training_data(a.data, model.vocab, a.cfg.max_length, text_example_tokenizer(a.model));
   for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());

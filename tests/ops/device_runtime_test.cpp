@@ -50,29 +50,37 @@ TEST(DeviceRuntime, TensorsGoToTheGpuAndBack) {
 }
 
 // The peak counts the bytes tensors hold at once (freed blocks kept for reuse do not count), and a
-// freed block serves a request up to 1/8 smaller.
+// freed block of 1 MiB or more serves the requests of its size class (four per doubling), no others.
 TEST(DeviceRuntime, PeakCountsWhatTensorsHoldAtOnce) {
   if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
   const Device gpu = Device::cuda(0);
   ops::activate_device(gpu);
   const size_t before = ops::device_memory_peak(gpu);
-  const int64_t big = (before + (size_t(64) << 20)) / sizeof(float);  // past any earlier peak
+  size_t class_bytes = size_t(64) << 20;  // a power of two past any earlier peak: a class size
+  while (class_bytes < before + (size_t(64) << 20)) class_bytes *= 2;
+  const int64_t big = static_cast<int64_t>(class_bytes / sizeof(float));
   const void* first = nullptr;
   size_t with_a = 0;
   {
     const Tensor a = Tensor::empty({big}, DType::F32, gpu);
     first = a.device_raw();
     with_a = ops::device_memory_peak(gpu);
-    EXPECT_GE(with_a, big * sizeof(float));
+    EXPECT_GE(with_a, class_bytes);
   }
-  // Freed, then asked for again slightly smaller: the same block, and no new peak.
-  const Tensor b = Tensor::empty({big - big / 10}, DType::F32, gpu);
-  EXPECT_EQ(b.device_raw(), first);
-  EXPECT_EQ(ops::device_memory_peak(gpu), with_a);
-  // Held at once, two blocks: the peak grows by the second.
+  // Freed, then asked for again slightly smaller (the same class): the same block, and no new peak.
+  {
+    const Tensor b = Tensor::empty({big - big / 10}, DType::F32, gpu);
+    EXPECT_EQ(b.device_raw(), first);
+    EXPECT_EQ(ops::device_memory_peak(gpu), with_a);
+  }
+  // A little more than the class: the next class up (1.25 times), a block of its own.
+  const Tensor over = Tensor::empty({big + 1}, DType::F32, gpu);
+  EXPECT_NE(over.device_raw(), first);
+  EXPECT_EQ(ops::device_memory_peak(gpu), with_a + class_bytes / 4);
+  // Held at once with it, the class's block again: the peak grows by it.
   const Tensor c = Tensor::empty({big}, DType::F32, gpu);
-  EXPECT_NE(c.device_raw(), first);
-  EXPECT_EQ(ops::device_memory_peak(gpu), with_a + big * sizeof(float));
+  EXPECT_EQ(c.device_raw(), first);
+  EXPECT_EQ(ops::device_memory_peak(gpu), with_a + class_bytes / 4 + class_bytes);
 }
 
 // The GPU's one stream orders the work of every host thread: threads that queue fills, copies and

@@ -34,4 +34,10 @@ Tensor scratch(int64_t floats, Device device) {
   return Tensor::empty({std::max<int64_t>(floats, 1)}, DType::F32, device);
 }
 
+int64_t single_token_sequences(const Varlen& seqs) {
+  int64_t n = 0;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s) n += seqs.length(s) == 1;
+  return n;
+}
+
 }  // namespace s0::ops::cuda

@@ -26,6 +26,9 @@ struct ChunkTable {
 
 ChunkTable chunk_table(const Varlen& seqs, Device device);
 
+// How many sequences are a single token (decode steps: the step kernels' work).
+int64_t single_token_sequences(const Varlen& seqs);
+
 // `floats` floats of device scratch (at least one, so that an empty batch still has an address).
 Tensor scratch(int64_t floats, Device device);
 

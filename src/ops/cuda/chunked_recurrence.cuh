@@ -56,6 +56,12 @@ __device__ inline void store_factors(const double* gamma, int n, float* factors)
   if (threadIdx.x == 0) factors[2 * kChunk] = decay_factor(gamma[n - 1]);
 }
 
+// Whether sequence s is a single token, which the step kernels take (gated_delta_step.h,
+// ssd_step.cuh) when the sweeps are told to skip such sequences.
+__device__ inline bool single_token(const ChunkPlan& plan, int s) {
+  return plan.base[s + 1] - plan.base[s] == 1 && plan.len[plan.base[s]] == 1;
+}
+
 __device__ inline float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;

@@ -151,8 +151,7 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
                                                                       float* o, Saved saved, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
-  if (skip_single && plan.base[blockIdx.z + 1] - plan.base[blockIdx.z] == 1 && plan.len[plan.base[blockIdx.z]] == 1)
-    return;
+  if (skip_single && single_token(plan, blockIdx.z)) return;
   SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * dk * dv, ldk = static_cast<int64_t>(H) * dk,
                 ldv = static_cast<int64_t>(H) * dv;
@@ -433,8 +432,7 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   const Inputs in = inputs_of(q, k, v, g, beta);
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.dk, in.dv}, finals != nullptr, q.device());
   // Sequences of one token (decode steps) take the step kernel, the others the chunked form.
-  int64_t single = 0;
-  for (int64_t s = 0; s < tables.n_seqs; ++s) single += seqs.length(s) == 1;
+  const int64_t single = single_token_sequences(seqs);
   const auto* outs = static_cast<const int64_t*>(tables.outs.device_raw());
   if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, q.device());

@@ -5,7 +5,9 @@
 
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
+#include "ops/cuda/device_args.h"
 #include "ops/cuda/recurrence_tables.h"
+#include "ops/cuda/ssd_step.cuh"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 #include "ops/log_decay_grad.h"
@@ -37,13 +39,7 @@ constexpr int kTile = 32;           // state rows (p) per sweep block
 constexpr int kSweepThreads = 128;
 constexpr int kChunkThreads = 256;
 
-// The op's tensors: x [N, H, P], dt [N, H], A and D [H], B and C [N, G, Ns].
-struct Inputs {
-  int H, P, G, Ns;
-  const float *x, *dt, *A, *B, *C, *D;
-
-  __device__ int64_t group_row(int64_t row, int h) const { return (row * G + h / (H / G)) * Ns; }
-};
+using Inputs = SsdInputs;
 
 // Per chunk and head (index ch = c * H + h): mixing [ch][kChunk][kChunk] (rows and columns >= the
 // chunk's length never read), factors [ch][kFactors].
@@ -114,12 +110,14 @@ size_t ssd_sweep_bytes(int P, int Ns) {
 }
 
 // Grid (ceil(P / kTile), H, n_seqs). y null: no outputs; finals null or a table of addresses (0 =
-// not wanted); starts_kept null: the chunks' start states are not kept.
+// not wanted); starts_kept null: the chunks' start states are not kept. With `skip_single`,
+// sequences of one token are left to the step kernel (ssd_step.cuh).
 __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                       const int64_t* starts, const int64_t* finals,
-                                                                      float* y, float* starts_kept) {
+                                                                      float* y, float* starts_kept, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, P = in.P, Ns = in.Ns;
+  if (skip_single && single_token(plan, blockIdx.z)) return;
   SweepBlock b(P, Ns, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * P * Ns, ldx = static_cast<int64_t>(H) * P,
                 ldbc = static_cast<int64_t>(in.G) * Ns;
@@ -346,11 +344,11 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
 }
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
-                   const int64_t* finals, float* y, float* starts_kept) {
+                   const int64_t* finals, float* y, float* starts_kept, bool skip_single) {
   const size_t bytes = ssd_sweep_bytes(in.P, in.Ns);
   launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "ssd: the forward sweep", in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()),
-                     finals, y, starts_kept);
+                     finals, y, starts_kept, skip_single);
 }
 
 }  // namespace
@@ -360,11 +358,19 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
                  std::vector<Tensor>* finals) {
   const Inputs in = inputs_of(x, dt, A, B, C, D);
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.P, in.Ns}, finals != nullptr, x.device());
-  if (tables.n_seqs > 0) {
+  // Sequences of one token (decode steps) take the step kernel, the others the chunked form (whose
+  // preparation also writes the single tokens' rows of y; the step kernel then writes them whole).
+  const int64_t single = single_token_sequences(seqs);
+  const auto* outs = static_cast<const int64_t*>(tables.outs.device_raw());
+  if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, x.device());
     const PreparedChunks prepared = prepare(in, chunks, f32_mut(y), x.device());
-    forward_sweep(in, chunks, prepared.p, tables, static_cast<const int64_t*>(tables.outs.device_raw()), f32_mut(y),
-                  nullptr);
+    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(y), nullptr, single > 0);
+  }
+  if (single > 0) {
+    const Tensor offsets = upload_i64(seqs.offsets, x.device());
+    ssd_step(in, tables.n_seqs, static_cast<const int64_t*>(offsets.device_raw()),
+             static_cast<const int64_t*>(tables.starts.device_raw()), outs, f32_mut(y));
   }
   hand_over_finals(tables, starts, finals);
 }
@@ -384,7 +390,7 @@ void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tens
     Tensor starts_kept = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor du = scratch(ch * kChunk * in.P, device);
     const Saved saved{f32_mut(starts_kept), f32_mut(ds_end), f32_mut(du)};
-    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved.starts);
+    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved.starts, false);
     const size_t sweep_bytes = ssd_sweep_bytes(in.P, in.Ns);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "ssd: the backward sweep", in, chunks.plan(), prepared.p, f32(d_y),
