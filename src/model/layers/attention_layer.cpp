@@ -43,31 +43,31 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
                              const std::vector<ops::KvCache*>& caches) {
   const Device dev = h.device();
   const Layout l = layout(m, seqs);
-  s.proj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
+  s.proj = Tensor::empty({l.N, m.in_proj.out}, DType::F32, dev);
   ops::linear_forward(m.in_proj, h, seqs, s.proj);
 
   s.q = heads(s.proj, 0, l.H, l.D);
   s.k = heads(s.proj, l.k_begin(), l.Hkv, l.D);
   s.v = heads(s.proj, l.v_begin(), l.Hkv, l.D);
   if (!m.q_norm.empty()) {
-    s.q_rstd = Tensor::zeros({l.N * l.H}, DType::F32, dev);
+    s.q_rstd = Tensor::empty({l.N * l.H}, DType::F32, dev);
     ops::rmsnorm_forward(s.q, m.q_norm, m.norm_eps, s.q, s.q_rstd);
   }
   if (!m.k_norm.empty()) {
-    s.k_rstd = Tensor::zeros({l.N * l.Hkv}, DType::F32, dev);
+    s.k_rstd = Tensor::empty({l.N * l.Hkv}, DType::F32, dev);
     ops::rmsnorm_forward(s.k, m.k_norm, m.norm_eps, s.k, s.k_rstd);
   }
   ops::rope_forward(s.q, positions, m.rotary_dim, m.rope_theta);
   ops::rope_forward(s.k, positions, m.rotary_dim, m.rope_theta);
 
-  s.attn = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev);
-  s.lse = Tensor::zeros({l.H * l.N}, DType::F32, dev);
+  s.attn = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
+  s.lse = Tensor::empty({l.H * l.N}, DType::F32, dev);
   ops::attention_forward(s.q, s.k, s.v, m.scale, seqs, caches, s.attn, s.lse);
 
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
   Tensor gated = s.attn;
   if (m.output_gate) {
-    gated = Tensor::zeros({l.N, l.q_cols()}, DType::F32, dev);
+    gated = Tensor::empty({l.N, l.q_cols()}, DType::F32, dev);
     ops::sigmoid_gate_forward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), gated);
   }
   ops::linear_forward(m.out_proj, gated, seqs, residual, /*add=*/true);

@@ -63,15 +63,15 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
-    s.q_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
-    s.k_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
+    s.q_rnorm = Tensor::empty({l.N * l.nk}, DType::F32, dev);
+    s.k_rnorm = Tensor::empty({l.N * l.nk}, DType::F32, dev);
     s.q = normalised_heads(l, conv_out, 0, s.q_rnorm, l.q_scale());
     s.k = normalised_heads(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f);
-    s.beta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
-    s.g = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
+    s.beta = Tensor::empty({l.N, l.nv}, DType::F32, dev);
+    s.g = Tensor::empty({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_gates_forward(ops::columns(proj, l.b_begin(), l.nv), ops::columns(proj, l.a_begin(), l.nv),
                                    m.neg_A, m.dt_bias, s.beta, s.g);
-    Tensor o = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
+    Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states);
     ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
     return o.reshaped({l.N, l.nv * l.dv});

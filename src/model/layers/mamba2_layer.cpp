@@ -44,9 +44,9 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     const SsdInputs in = ssd_inputs(l, conv_out);
-    s.dt = Tensor::zeros({l.N, l.H}, DType::F32, dev);
+    s.dt = Tensor::empty({l.N, l.H}, DType::F32, dev);
     ops::mamba2_dt_forward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, s.dt);
-    Tensor y = Tensor::zeros({l.N, l.d}, DType::F32, dev);
+    Tensor y = Tensor::empty({l.N, l.d}, DType::F32, dev);
     ops::ssd_forward(in.x, s.dt, m.neg_A, in.B, in.C, m.D, seqs, starts, y, final_states);
     Tensor y_heads = y.reshaped({l.N, l.H, l.P});  // + C^T D_off, state-offset only
     ops::state_offset_forward(in.C, seqs, starts, ops::OffsetLayout::KeyLast, y_heads);

@@ -415,7 +415,7 @@ int64_t queries_seen(int64_t first, int64_t length) { return length - first; }
 // What the forward and backward kernels share: the sequence offsets and row blocks on the GPU (kept
 // alive as long as the plan) and the layout that points at them.
 struct Plan {
-  Tensor offsets, blocks, cache_k, cache_v, past;
+  Tensor offsets, blocks, caches;  // caches: [keys' addresses | values' addresses | past] per sequence
   int64_t n_blocks = 0;
   Layout L;
 };
@@ -515,22 +515,20 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (!caches.empty()) {
     // The caches have room for this call's rows (made by the dispatch) after `past` earlier ones;
     // they are appended here, every sequence in one kernel.
-    std::vector<const float*> keys, values;
-    std::vector<int64_t> past;
-    for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
+    const int64_t n = seqs.n_seqs();
+    std::vector<int64_t> table(static_cast<size_t>(3 * n));
+    for (int64_t s = 0; s < n; ++s) {
       const KvCache& c = *caches[static_cast<size_t>(s)];
-      keys.push_back(f32(c.k));
-      values.push_back(f32(c.v));
-      starts.push_back(keys.back());
-      starts.push_back(values.back());
-      past.push_back(c.length - seqs.length(s));
+      starts.push_back(f32(c.k));
+      starts.push_back(f32(c.v));
+      table[static_cast<size_t>(s)] = address_value(f32(c.k));
+      table[static_cast<size_t>(n + s)] = address_value(f32(c.v));
+      table[static_cast<size_t>(2 * n + s)] = c.length - seqs.length(s);
     }
-    p.cache_k = upload_addresses(keys, q.device());
-    p.cache_v = upload_addresses(values, q.device());
-    p.past = upload_i64(past, q.device());
-    p.L.cache_k = static_cast<const int64_t*>(p.cache_k.device_raw());
-    p.L.cache_v = static_cast<const int64_t*>(p.cache_v.device_raw());
-    p.L.past = static_cast<const int64_t*>(p.past.device_raw());
+    p.caches = upload_i64(table, q.device());
+    p.L.cache_k = static_cast<const int64_t*>(p.caches.device_raw());
+    p.L.cache_v = p.L.cache_k + n;
+    p.L.past = p.L.cache_k + 2 * n;
     append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v));
   }
   p.L.async = rows_aligned(q.dim(2), starts);

@@ -6,7 +6,9 @@
 // The precise projections (the recurrent mixers' inputs, whose read-out the gated norm amplifies)
 // split each input into two bf16 terms, hi = bf16(x) and lo = bf16(x - hi), and add the two
 // products: the input then carries about 16 significant bits instead of 8, for twice the GEMM
-// work on a minority of the layers. The weights stay what the checkpoint stores.
+// work on a minority of the layers. The weights stay what the checkpoint stores. A few rows (a
+// decode step) are bound by reading the weight, so there the hi and lo rows go through one GEMM as
+// one stack of 2 x rows and a last pass adds the halves: the weight is read once, not twice.
 #include <cuda_bf16.h>
 
 #include "core/tensor.h"
@@ -53,11 +55,31 @@ Tensor bf16_operand(const float* src, int64_t n, bool split) {
 
 }  // namespace
 
+// Rows up to which a split product is one stacked GEMM (the weight-bound regime of decode steps).
+constexpr int64_t kStackedRows = 64;
+
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, bool split) {
   if (rows == 0) return;
   const Tensor x16 = bf16_operand(x, rows * in, split);
   const auto* xs = static_cast<const __nv_bfloat16*>(x16.device_raw());
+  if (split && rows <= kStackedRows) {
+    int device = 0;
+    S0_CUDA_CHECK(cudaGetDevice(&device));
+    Tensor halves = Tensor::empty({2 * rows, out}, DType::F32, Device::cuda(device));
+    const float* hl = static_cast<const float*>(halves.device_raw());
+    gemm_forward(xs, 2 * rows, w, nullptr, in, out, halves.device_raw_mut(), false, Operands::bf16);
+    const int64_t lo = rows * out;
+    for_each_cell(
+        rows, out,
+        [=] __device__(int64_t r, int64_t c) {
+          const int64_t i = r * out + c;
+          const float v = (hl[i] + hl[lo + i]) + (bias ? bias[c] : 0.0f);
+          y[i] = add ? y[i] + v : v;
+        },
+        "bf16_linear_add_halves");
+    return;
+  }
   gemm_forward(xs, rows, w, bias, in, out, y, add, Operands::bf16);
   if (split) gemm_forward(xs + rows * in, rows, w, nullptr, in, out, y, true, Operands::bf16);
 }

@@ -38,16 +38,17 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
   const Device d = x.t.device();
   const int64_t C = x.count, K = w.numel() / C, ld = x.stride(), rows = seqs.rows();
-  std::vector<const float*> windows;
+  // One upload: [offsets (n_seqs + 1) | window addresses (n_seqs)].
+  std::vector<int64_t> table = seqs.offsets;
   bool any_window = false;
   for (const SequenceStart& start : starts) {
     if (start.window && start.window->empty()) *start.window = Tensor::zeros({K - 1, C}, DType::F32, d);
-    windows.push_back(start.window ? f32(*start.window) : nullptr);
+    table.push_back(address_value(start.window ? f32(*start.window) : nullptr));
     any_window = any_window || start.window;
   }
-  const Tensor offsets = upload_i64(seqs.offsets, d), window_table = upload_addresses(windows, d);
-  const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
-  const auto* wins = static_cast<const int64_t*>(window_table.device_raw());
+  const Tensor tables = upload_i64(table, d);
+  const auto* offs = static_cast<const int64_t*>(tables.device_raw());
+  const int64_t* wins = offs + seqs.offsets.size();
   const float* xp = f32(x.t) + x.begin;
   // y = silu(pre), pre = bias + sum_j w[c, j] x[t - (K-1) + j]; inputs before the sequence's first
   // row come from its window (address in `wins`, 0 = zeros).

@@ -10,11 +10,4 @@ Tensor upload_i64(const std::vector<int64_t>& values, Device device) {
   return out;
 }
 
-Tensor upload_addresses(const std::vector<const float*>& addresses, Device device) {
-  std::vector<int64_t> values;
-  values.reserve(addresses.size());
-  for (const float* p : addresses) values.push_back(static_cast<int64_t>(reinterpret_cast<uintptr_t>(p)));
-  return upload_i64(values, device);
-}
-
 }  // namespace s0::ops::cuda

@@ -9,9 +9,10 @@
 
 namespace s0::ops::cuda {
 
+// An address as a table entry (kernels read it back as a pointer; null = none).
+inline int64_t address_value(const void* p) { return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p)); }
+
 // int64 values on `device`, for a kernel to index (sequence offsets, addresses of start states).
 Tensor upload_i64(const std::vector<int64_t>& values, Device device);
-// The same for addresses: kernels read them back as pointers (null = none).
-Tensor upload_addresses(const std::vector<const float*>& addresses, Device device);
 
 }  // namespace s0::ops::cuda

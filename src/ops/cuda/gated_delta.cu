@@ -6,7 +6,6 @@
 #include "core/error.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
-#include "ops/cuda/device_args.h"
 #include "ops/cuda/gated_delta_step.h"
 #include "ops/cuda/recurrence_tables.h"
 #include "ops/cuda/tensor_args.h"
@@ -416,7 +415,7 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
   const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
   launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "gated_delta: the forward sweep", in, t.plan(), p,
-                     static_cast<const int64_t*>(tables.starts.device_raw()), finals, o, saved, skip_single);
+                     tables.starts(), finals, o, saved, skip_single);
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
@@ -433,18 +432,13 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.dk, in.dv}, finals != nullptr, q.device());
   // Sequences of one token (decode steps) take the step kernel, the others the chunked form.
   const int64_t single = single_token_sequences(seqs);
-  const auto* outs = static_cast<const int64_t*>(tables.outs.device_raw());
+  const int64_t* outs = tables.outs();
   if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, q.device());
     const PreparedChunks prepared = prepare(in, chunks, q.device());
     forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(o), Saved{}, single > 0);
   }
-  if (single > 0) {
-    const Tensor offsets = upload_i64(seqs.offsets, q.device());
-    gated_delta_step(in, tables.n_seqs,
-                     static_cast<const int64_t*>(offsets.device_raw()),
-                     static_cast<const int64_t*>(tables.starts.device_raw()), outs, f32_mut(o));
-  }
+  if (single > 0) gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o));
   hand_over_finals(tables, starts, finals);
 }
 
@@ -470,7 +464,7 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
-                       static_cast<const int64_t*>(tables.outs.device_raw()), saved);
+                       tables.outs(), saved);
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};

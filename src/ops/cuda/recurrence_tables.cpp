@@ -15,11 +15,12 @@ RecurrenceTables tables(const Varlen& seqs, const std::vector<const float*>& sta
   t.n_seqs = seqs.n_seqs();
   if (static_cast<int64_t>(start_states.size()) != t.n_seqs)
     fail("internal: ", start_states.size(), " sequence starts for ", t.n_seqs, " sequences");
-  std::vector<const float*> outs;
-  for (const Tensor& out : out_states) outs.push_back(out.empty() ? nullptr : f32(out));
+  std::vector<int64_t> values;
+  for (const float* p : start_states) values.push_back(address_value(p));
+  for (const Tensor& out : out_states) values.push_back(address_value(out.empty() ? nullptr : f32(out)));
+  values.insert(values.end(), seqs.offsets.begin(), seqs.offsets.end());
   t.out_states = std::move(out_states);
-  t.starts = upload_addresses(start_states, device);
-  t.outs = upload_addresses(outs, device);
+  t.table = upload_i64(values, device);
   return t;
 }
 

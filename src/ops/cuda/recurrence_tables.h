@@ -10,11 +10,19 @@
 
 namespace s0::ops::cuda {
 
+// One upload per call (a decode step makes one such call per recurrent layer): [starts (n_seqs) |
+// outs (n_seqs) | offsets (n_seqs + 1)] on the device.
 struct RecurrenceTables {
   int64_t n_seqs = 0;
-  Tensor starts;           // addresses of the start states [state], 0 = zeros
-  Tensor outs;             // addresses of the handed-back states, 0 = not wanted
+  Tensor table;
   std::vector<Tensor> out_states;  // per sequence the handed-back state, empty where not wanted
+
+  // Addresses of the start states [state], 0 = zeros.
+  const int64_t* starts() const { return static_cast<const int64_t*>(table.device_raw()); }
+  // Addresses of the handed-back states, 0 = not wanted.
+  const int64_t* outs() const { return starts() + n_seqs; }
+  // The sequences' packed offsets (ops/varlen.h).
+  const int64_t* offsets() const { return starts() + 2 * n_seqs; }
 };
 
 // Forward: the start is the carried state in generation, else the adapter's; a final state is made

@@ -5,7 +5,6 @@
 
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
-#include "ops/cuda/device_args.h"
 #include "ops/cuda/recurrence_tables.h"
 #include "ops/cuda/ssd_step.cuh"
 #include "ops/cuda/stream.h"
@@ -347,7 +346,7 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
                    const int64_t* finals, float* y, float* starts_kept, bool skip_single) {
   const size_t bytes = ssd_sweep_bytes(in.P, in.Ns);
   launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
-                     "ssd: the forward sweep", in, t.plan(), p, static_cast<const int64_t*>(tables.starts.device_raw()),
+                     "ssd: the forward sweep", in, t.plan(), p, tables.starts(),
                      finals, y, starts_kept, skip_single);
 }
 
@@ -361,17 +360,13 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
   // Sequences of one token (decode steps) take the step kernel, the others the chunked form (whose
   // preparation also writes the single tokens' rows of y; the step kernel then writes them whole).
   const int64_t single = single_token_sequences(seqs);
-  const auto* outs = static_cast<const int64_t*>(tables.outs.device_raw());
+  const int64_t* outs = tables.outs();
   if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, x.device());
     const PreparedChunks prepared = prepare(in, chunks, f32_mut(y), x.device());
     forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(y), nullptr, single > 0);
   }
-  if (single > 0) {
-    const Tensor offsets = upload_i64(seqs.offsets, x.device());
-    ssd_step(in, tables.n_seqs, static_cast<const int64_t*>(offsets.device_raw()),
-             static_cast<const int64_t*>(tables.starts.device_raw()), outs, f32_mut(y));
-  }
+  if (single > 0) ssd_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(y));
   hand_over_finals(tables, starts, finals);
 }
 
@@ -394,7 +389,7 @@ void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tens
     const size_t sweep_bytes = ssd_sweep_bytes(in.P, in.Ns);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "ssd: the backward sweep", in, chunks.plan(), prepared.p, f32(d_y),
-                       static_cast<const int64_t*>(tables.outs.device_raw()), saved);
+                       tables.outs(), saved);
     if (chunks.chunks > 0) {
       Tensor dB_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
       Tensor dC_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
