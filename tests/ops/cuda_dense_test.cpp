@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "gpu_compare.h"
+#include "gpu_test_inputs.h"
 #include "ops/activation.h"
 #include "ops/columns.h"
 #include "ops/gates.h"
@@ -156,23 +157,59 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
 // and adds both products: the product of W and hi + lo.
 TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
   S0_REQUIRE_GPU();
-  const ops::Varlen groups{{0, 5, 6, 90}};
+  // 90 rows: one GEMM per term; 40: the precise terms stacked into one GEMM (bf16_linear.cu).
+  for (const int64_t rows : {90, 40}) {
+    const ops::Varlen groups{{0, 5, 6, rows}};
+    const std::function<Tensor(const Tensor&)> rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
+    const std::function<Tensor(const Tensor&)> split_sum = [&](const Tensor& t) {
+      const Tensor hi = rounded(t);
+      std::vector<float> v(static_cast<size_t>(t.numel()));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = hi.f32()[i] + bf16_to_f32(f32_to_bf16(t.f32()[i] - hi.f32()[i]));
+      return Tensor::from(t.shape(), v);
+    };
+    for (bool precise : {false, true})
+      for (bool bias : {false, true})
+        for (bool add : {false, true}) {
+          const LinearPair f = make_linear(640, 328, bias, false, 40);
+          const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
+          const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
+          const std::string tag = std::to_string(rows) + " rows" + (precise ? " precise" : "") + (bias ? " bias" : "") +
+                                  (add ? " add" : "");
+          expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear " + tag, 41);
+        }
+  }
+}
+
+// A few rows with bf16 weights (a decode step, up to 4 rows): the GPU multiplies the float32 rows as
+// they are (no rounding, no split) by the bf16 weight with float32 accumulation, so the result is the
+// float32 product of the unrounded input and the rounded weight, for plain and precise projections
+// alike; an output count that is not a multiple of the kernel's four outputs per warp, and rows that
+// repeat bit for bit whatever the other rows are.
+TEST(CudaDenseLinear, FewRowsWithBf16WeightsMultiplyTheRowsUnrounded) {
+  S0_REQUIRE_GPU();
   const std::function<Tensor(const Tensor&)> rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
-  const std::function<Tensor(const Tensor&)> split_sum = [&](const Tensor& t) {
-    const Tensor hi = rounded(t);
-    std::vector<float> v(static_cast<size_t>(t.numel()));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = hi.f32()[i] + bf16_to_f32(f32_to_bf16(t.f32()[i] - hi.f32()[i]));
-    return Tensor::from(t.shape(), v);
-  };
-  for (bool precise : {false, true})
-    for (bool bias : {false, true})
-      for (bool add : {false, true}) {
-        const LinearPair f = make_linear(640, 328, bias, false, 40);
-        const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
-        const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
-        const std::string tag = std::string(precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
-        expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear" + tag, 41);
-      }
+  for (int64_t rows : {1, 3, 4})
+    for (bool precise : {false, true})
+      for (bool bias : {false, true})
+        for (bool add : {false, true}) {
+          const LinearPair f = make_linear(640, 330, bias, false, 50);
+          const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
+          const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
+          const ops::Varlen groups{{0, rows}};
+          const Tensor x = randn({rows, 640}, 51), y0 = randn({rows, 330}, 52);
+          Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, 330});
+          Tensor y_gpu = add ? on_gpu(y0) : poisoned_gpu({rows, 330});
+          ops::linear_forward(oracle, x, groups, y_cpu, add);
+          ops::linear_forward(gpu, on_gpu(x), groups, y_gpu, add);
+          const std::string tag = std::to_string(rows) + " rows" + (precise ? " precise" : "") +
+                                  (bias ? " bias" : "") + (add ? " add" : "");
+          expect_close(y_cpu, y_gpu, kReduction, "bf16 linear, " + tag);
+          if (rows == 1 || add) continue;
+          // The first row alone gives, bit for bit, what it gets among the others.
+          Tensor y_one = poisoned_gpu({1, 330});
+          ops::linear_forward(gpu, on_gpu(rows_of(x, 0, 1)), ops::Varlen{{0, 1}}, y_one, false);
+          EXPECT_TRUE(bit_identical(y_one, rows_of(y_gpu, 0, 1))) << tag;
+        }
 }
 
 // ---- norms ---------------------------------------------------------------------------------

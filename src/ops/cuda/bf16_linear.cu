@@ -7,11 +7,14 @@
 // split each input into two bf16 terms, hi = bf16(x) and lo = bf16(x - hi), and add the two
 // products: the input then carries about 16 significant bits instead of 8, for twice the GEMM
 // work on a minority of the layers. The weights stay what the checkpoint stores. A few rows (a
-// decode step) are bound by reading the weight, so there the hi and lo rows go through one GEMM as
-// one stack of 2 x rows and a last pass adds the halves: the weight is read once, not twice.
+// decode step) are bound by reading the weight: up to kGemvMaxRows the float32 rows are multiplied
+// as they are by a kernel of ours (bf16_gemv.cuh); up to kStackedRows the hi and lo rows go through
+// one GEMM as one stack of 2 x rows and a last pass adds the halves (the weight read once, not
+// twice).
 #include <cuda_bf16.h>
 
 #include "core/tensor.h"
+#include "ops/cuda/bf16_gemv.cuh"
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/linear.h"
 
@@ -61,6 +64,8 @@ constexpr int64_t kStackedRows = 64;
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, bool split) {
   if (rows == 0) return;
+  // A few rows: the unrounded input times W, which a split (precise) product only approximates.
+  if (gemv_fits(rows, in)) return bf16_gemv(x, rows, w, bias, in, out, y, add);
   const Tensor x16 = bf16_operand(x, rows * in, split);
   const auto* xs = static_cast<const __nv_bfloat16*>(x16.device_raw());
   if (split && rows <= kStackedRows) {

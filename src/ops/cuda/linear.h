@@ -9,7 +9,8 @@
 // the CPU narrows (ops/cuda/precise_linear.cu).
 // With bf16 weights (the speed mode) the input rows are rounded to bf16 on the way in and the GEMM
 // runs on the tensor cores with float32 accumulation and float32 output (ops/cuda/bf16_linear.cu);
-// the precise variant splits each input into two bf16 terms and adds both products.
+// the precise variant splits each input into two bf16 terms and adds both products. Up to four rows
+// (decode steps) a kernel of ours multiplies the float32 rows unrounded instead (bf16_gemv.cuh).
 #include <cstdint>
 
 namespace s0::ops::cuda {
@@ -28,7 +29,8 @@ void precise_linear_backward(const float* dy, int64_t rows, const float* w, int6
                              bool accumulate);
 
 // y[rows, out] (+)= bf16(x) W^T + bias and dx[rows, in] (+)= bf16(dy) W for W[out, in] in bf16;
-// with `split`, x (dy) as the sum of its two bf16 terms.
+// with `split`, x (dy) as the sum of its two bf16 terms; the forward of up to four rows takes x as
+// it is.
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, bool split);
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
