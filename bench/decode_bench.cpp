@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
     const double bytes = s0::bench::weight_bytes_per_step(model);
     std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of weights read per decode step (%s matrices)\n",
                 model.blocks.size(), static_cast<long long>(model.hidden), static_cast<long long>(model.vocab),
-                bytes / 1e9, device.is_cpu() ? "float32" : "bf16");
+                bytes / 1e9, s0::dtype_name(model.blocks.front().down.w.dtype()));
     const auto floors = s0::bench::decode_floors(device, bytes);
     if (sampling.temperature > 0)
       std::printf("tokens sampled at temperature %g, top-p %g\n", sampling.temperature, sampling.top_p);

@@ -11,8 +11,8 @@
 #             --data PACK/shared/datasets/humaneval.jsonl
 #
 # Options: --device cuda (default) | cpu, --max-new-tokens 512, --hf-batch 8, --problems N (the first
-# N prompts only: quick runs), --hf-budget-s S (transformers starts no batch past S seconds of
-# generation; its row then covers the prompts it ran), --no-reference (s0 only: where torch and
+# N prompts only: quick runs), --hf-deadline UNIX_TIME (transformers starts no batch that would end
+# past it, the first excepted; its row then covers the prompts it ran), --no-reference (s0 only: where torch and
 # transformers are not installed), --python python3.
 #
 # The checkpoint folder (config.json + model.safetensors, random weights) gets the tokenizer beside
@@ -29,7 +29,7 @@ die() {
   exit 1
 }
 
-bench="" checkpoint="" tokenizer="" data="" out="" device=cuda max_new=512 hf_batch=8 problems="" budget=0
+bench="" checkpoint="" tokenizer="" data="" out="" device=cuda max_new=512 hf_batch=8 problems="" deadline=0
 reference=1 python=python3
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --max-new-tokens) max_new=$2; shift 2 ;;
     --hf-batch) hf_batch=$2; shift 2 ;;
     --problems) problems=$2; shift 2 ;;
-    --hf-budget-s) budget=$2; shift 2 ;;
+    --hf-deadline) deadline=$2; shift 2 ;;
     --no-reference) reference=0; shift ;;
     --python) python=$2; shift 2 ;;
     *) usage ;;
@@ -61,14 +61,12 @@ out="$(cd "$out" && pwd)"
 for f in config.json model.safetensors; do
   ln -sfn "$(cd "$checkpoint" && pwd)/$f" "$out/model/$f"
 done
-copied=0
 for f in tokenizer.json tokenizer_config.json chat_template.jinja; do
   if [ -f "$tokenizer/$f" ]; then
     cp "$tokenizer/$f" "$out/model/$f"
-    copied=$((copied + 1))
   elif [ -f "$tokenizer/$f.gz" ]; then
-    gzip -dc "$tokenizer/$f.gz" > "$out/model/$f"
-    copied=$((copied + 1))
+    "$python" -c 'import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+      "$tokenizer/$f.gz" "$out/model/$f"
   fi
 done
 [ -f "$out/model/tokenizer.json" ] || die "--tokenizer $tokenizer has no tokenizer.json (or tokenizer.json.gz)"
@@ -96,7 +94,7 @@ eos=$("$python" -c 'import json, sys; print(",".join(str(i) for i in json.loads(
 hf_result=""
 if [ "$reference" = 1 ]; then
   "$python" "$here/reference/hf_generate_bench.py" --model "$out/model" --prompts "$out/prompts.jsonl" \
-    --eos-ids "$eos" --batch "$hf_batch" --max-new-tokens "$max_new" --budget-s "$budget" \
+    --eos-ids "$eos" --batch "$hf_batch" --max-new-tokens "$max_new" --deadline "$deadline" \
     --device "$device" 2>&1 | tee "$out/transformers.log"
   hf_result=$(grep '^RESULT ' "$out/transformers.log" | tail -1 | cut -c8-)
   [ -n "$hf_result" ] || die "hf_generate_bench.py gave no RESULT line (see $out/transformers.log)"
@@ -122,7 +120,7 @@ print(f"prompt ids: {'identical' if same else 'DIFFERENT'} (digest s0 {s0['diges
 rate = (s0["tokens"] / s0["seconds"]) / (hf["tokens"] / hf["seconds"])
 print(f"s0 / transformers: {rate:.2f}x the tokens/s", end="")
 if hf["partial"]:
-    print(f"; transformers stopped at its time budget after {hf['prompts']} of {hf['prompts_total']} prompts, "
+    print(f"; transformers stopped at its deadline after {hf['prompts']} of {hf['prompts_total']} prompts, "
           f"so no wall-time ratio over the whole workload")
 else:
     print(f"; wall time {hf['seconds'] / s0['seconds']:.2f}x shorter")

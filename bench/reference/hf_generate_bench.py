@@ -10,12 +10,12 @@ calls alone (CUDA synchronised around each), after the model is loaded.
 
 Prints the digest of all prompts' token ids (FNV-1a 64 over each prompt's ids in decimal,
 comma-separated, a newline after each: the digest humaneval_bench prints) and a last line
-"RESULT {json}". With --budget-s, no batch starts once the next one would end past that many
-seconds of generation (judged by the last batch's time): the result then says how many prompts ran
-("partial": true) and its tokens/s covers those only.
+"RESULT {json}". With --deadline (a Unix time: a device call's end), no batch after the first starts
+once it would end past the deadline (judged by the last batch's time): the result then says how many
+prompts ran ("partial": true) and its tokens/s covers those only.
 
 usage: hf_generate_bench.py --model DIR --prompts FILE.jsonl --eos-ids 0[,ID...]
-                            [--batch 8] [--max-new-tokens 512] [--budget-s S] [--device cuda]
+                            [--batch 8] [--max-new-tokens 512] [--deadline UNIX_TIME] [--device cuda]
 """
 import argparse
 import json
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--eos-ids", required=True, help="comma-separated token ids that end a sequence (s0's)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--max-new-tokens", type=int, default=512)
-    ap.add_argument("--budget-s", type=float, default=0, help="stop starting batches past this many seconds; 0: none")
+    ap.add_argument("--deadline", type=float, default=0, help="Unix time past which no batch may end; 0: none")
     ap.add_argument("--device", default="cuda")
     args = ap.parse_args()
     if args.batch < 1 or args.max_new_tokens < 1:
@@ -89,7 +89,7 @@ def main():
     seconds, tokens, done, last = 0.0, 0, 0, 0.0
     with torch.inference_mode():
         for start in range(0, len(ids), args.batch):
-            if args.budget_s and seconds + last > args.budget_s:
+            if args.deadline and done and time.time() + last > args.deadline:
                 break
             rows = ids[start:start + args.batch]
             width = max(len(r) for r in rows)
@@ -109,7 +109,7 @@ def main():
 
     partial = done < len(ids)
     print(f"transformers: generated {tokens} tokens for {done} of {len(ids)} prompts in {seconds:.2f} s, "
-          f"{tokens / seconds:.1f} tokens/s" + (" (stopped at the time budget)" if partial else ""), flush=True)
+          f"{tokens / seconds:.1f} tokens/s" + (" (stopped at the deadline)" if partial else ""), flush=True)
     print("RESULT " + json.dumps({"side": "transformers", "device": card, "prompts": done, "prompts_total": len(ids),
                                   "partial": partial, "prompt_tokens": prompt_tokens, "digest": digest,
                                   "eos_ids": eos_ids, "batch": args.batch, "max_new_tokens": args.max_new_tokens,
