@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/decode_floor.h"
 #include "bench/model_bench_common.h"
 #include "core/error.h"
 #include "generate/generator.h"
@@ -40,47 +41,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// GB/s of a parallel streaming sum over a buffer far larger than the caches (best of 5). Sixteen
-// independent partial sums per thread keep the loop vectorised, so memory, not the adder, limits it.
-double read_bandwidth() {
-  const size_t n = size_t{1} << 28;  // 1 GiB of floats
-  std::vector<float> buf(n, 1.0f);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t = Clock::now();
-    double sum = 0;
-#pragma omp parallel reduction(+ : sum)
-    {
-      float lane[16] = {};
-#pragma omp for schedule(static)
-      for (size_t b = 0; b < n / 16; ++b)
-        for (int l = 0; l < 16; ++l) lane[l] += buf[b * 16 + l];
-      for (float v : lane) sum += v;
-    }
-    const double s = seconds_since(t);
-    if (sum != static_cast<double>(n)) std::printf("(bandwidth check sum %.0f)\n", sum);
-    best = std::max(best, n * sizeof(float) / s / 1e9);
-  }
-  return best;
-}
-
-// Bytes of weight matrices one decode step reads: every Linear once (in its dtype where the model
-// is), the LM head included; the embedding is a row lookup.
-double weight_bytes_per_step(const s0::HybridModel& m) {
-  double bytes = static_cast<double>(m.lm_head.w.nbytes());
-  auto linear = [&](const s0::Linear& l) { bytes += static_cast<double>(l.w.nbytes()); };
-  for (const s0::Block& b : m.blocks) {
-    linear(b.gate_up);
-    linear(b.down);
-    for (const s0::Mixer& mx : b.mixers)
-      std::visit([&](const auto& mixer) {
-        linear(mixer.in_proj);
-        linear(mixer.out_proj);
-      }, mx);
-  }
-  return bytes;
-}
 
 struct ForwardTiming {
   double step_s = 0;   // per step, from an idle GPU to the step's end
@@ -202,25 +162,16 @@ int main(int argc, char** argv) {
       adapter.states.push_back(t.to(device));
     }
 
-    const double bytes = weight_bytes_per_step(model);
+    const double bytes = s0::bench::weight_bytes_per_step(model);
     std::printf("model: %zu blocks, hidden %lld, vocab %lld; %.2f GB of weights read per decode step (%s matrices)\n",
                 model.blocks.size(), static_cast<long long>(model.hidden), static_cast<long long>(model.vocab),
-                bytes / 1e9, device.is_cpu() ? "float32" : "bf16");
-    std::vector<std::pair<std::string, double>> floors;  // name, seconds per step
-    if (device.is_cpu()) {
-      const double bw = read_bandwidth();
-      std::printf("streaming read bandwidth %.1f GB/s\n", bw);
-      floors.push_back({"measured", bytes / (bw * 1e9)});
-    } else {
-      floors.push_back({"H100 3.35 TB/s", bytes / 3.35e12});
-      floors.push_back({"H200 4.8 TB/s", bytes / 4.8e12});
-    }
+                bytes / 1e9, s0::dtype_name(model.blocks.front().down.w.dtype()));
+    const auto floors = s0::bench::decode_floors(device, bytes);
     if (sampling.temperature > 0)
       std::printf("tokens sampled at temperature %g, top-p %g\n", sampling.temperature, sampling.top_p);
     else
       std::printf("tokens picked greedily\n");
-    for (const auto& [name, f] : floors)
-      std::printf("floor (%s): %.2f ms per step, %.1f steps/s\n", name.c_str(), f * 1e3, 1.0 / f);
+    s0::bench::print_floors(floors);
     // The model-alone split (forward, host queue time, attention and recurrent blocks) is measured
     // on a GPU only, where the host's queueing is the question; the CPU rows leave it out.
     const bool split = !device.is_cpu();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs built s0 binaries for a bare GPU machine (the device tool's, which has CUDA but none of our
 # Debian packages): the binaries (stripped), every shared library they load except the C library's
-# own and CUDA's (the machine has its own), the model fixtures, and run.sh, which runs a packed
-# binary with those libraries and fixtures:
+# own and CUDA's (the machine has its own), the model fixtures, the Qwen tokenizer (gzipped) and
+# HumanEval's data for bench/humaneval_workload.sh, and run.sh, which runs a packed binary with those
+# libraries and fixtures:
 #   scripts/pack-for-device.sh OUT build/s0 build/tests/test_ops ...
 #   (on the GPU machine)  OUT/run.sh test_ops --gtest_filter='Cuda*'
 set -euo pipefail
@@ -13,6 +14,7 @@ fi
 out=$1
 shift
 root="$(cd "$(dirname "$0")/.." && pwd)"
+shared="${S0_SHARED_DIR:-$root/../shared}"  # a worktree has no ../shared: tests read S0_SHARED_DIR too
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 for binary in "$@"; do
@@ -26,9 +28,13 @@ for binary in "$@"; do
     esac
   done
 done
-# The model fixtures only (the tokenizer fixture is 11 MiB, and the device tool carries 64 MiB).
-mkdir -p "$out/shared/fixtures"
-cp -r "$root/../shared/fixtures/models" "$out/shared/fixtures/"
+# The model fixtures, and of the tokenizer fixture only the files a model folder needs, tokenizer.json
+# gzipped (11 MiB, 2 MiB gzipped: the device tool carries 64 MiB); the workload script unpacks it.
+mkdir -p "$out/shared/fixtures/tokenizer/qwen3" "$out/shared/datasets"
+cp -r "$shared/fixtures/models" "$out/shared/fixtures/"
+gzip -9c "$shared/fixtures/tokenizer/qwen3/tokenizer.json" > "$out/shared/fixtures/tokenizer/qwen3/tokenizer.json.gz"
+cp "$shared/fixtures/tokenizer/qwen3/tokenizer_config.json" "$out/shared/fixtures/tokenizer/qwen3/"
+cp "$shared/datasets/humaneval.jsonl" "$out/shared/datasets/"
 cp -r "$root/tests/fixtures/models/." "$out/shared/fixtures/models/"  # the project's own (scripts/make_family_fixtures.py)
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
