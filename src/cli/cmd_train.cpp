@@ -41,7 +41,7 @@ s0::cli::Runner setup(CLI::App& app) {
   app.add_option("--variant", a->variant,
                  "s0: learn each recurrent layer's initial state (no inference cost); state-offset: learn a "
                  "state-shaped offset whose read-out is added at every token (Kang et al. 2025, the paper's "
-                 "comparison; per-token cost, CPU only, not loadable by the s0-tuning library)")
+                 "comparison; per-token cost, not loadable by the s0-tuning library)")
       ->capture_default_str();
   app.add_option("--layers", a->layers, "recurrent layers to train: all, early, middle or late (thirds of the recurrent layers), or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
