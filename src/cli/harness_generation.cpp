@@ -1,5 +1,6 @@
 // The glue between the evaluation harness and the generation engine: the harness asks for samples
 // per problem, the model session produces them. Neither layer knows the other.
+#include <chrono>
 #include <cstdio>
 
 #include "adapter/adapter.h"
@@ -26,8 +27,16 @@ CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
                  static_cast<long long>(samples), source().c_str());
     Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
     to.generation.progress = &progress;
+    const auto start = std::chrono::steady_clock::now();
     const std::vector<TextResult> results = session.text_generator(true).run(requests, to);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.finish();
+    // The generation's own speed, apart from loading the model and checking the completions
+    // (bench/experiment_seed_bench.sh reads this line).
+    int64_t tokens = 0;
+    for (const TextResult& r : results) tokens += static_cast<int64_t>(r.tokens.size());
+    std::fprintf(stderr, "s0: generated %lld tokens in %.2f s (%.1f tokens/s)\n", static_cast<long long>(tokens),
+                 seconds, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0);
     std::vector<std::vector<std::string>> out(problems.size());
     for (size_t i = 0; i < results.size(); ++i) out[i / static_cast<size_t>(samples)].push_back(results[i].text);
     return out;
