@@ -87,6 +87,7 @@ struct HarnessOptions {
     if (workers) run.workers = check_workers(*workers, "--workers");
     run.timeout_seconds = timeout;
     run.unsafe_no_sandbox = unsafe;
+    run.progress = progress_options(quiet);
     return run;
   }
 
