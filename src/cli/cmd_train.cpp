@@ -4,12 +4,12 @@
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/quiet_flag.h"
-#include "cli/train_run.h"
 #include "cli/validators.h"
+#include "experiment/train_run.h"
 
 namespace {
 
-struct TrainArgs : s0::cli::TrainRequest {
+struct TrainArgs : s0::TrainRequest {
   std::string variant = "s0";
   double alpha = -1;  // the flag; unset leaves the config's alpha null (the family default)
 };
@@ -68,7 +68,7 @@ s0::cli::Runner setup(CLI::App& app) {
   return [a] {
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
     a->cfg.variant = s0::parse_variant(a->variant, "--variant");
-    s0::cli::run_training(*a);
+    s0::run_training(*a);
     return 0;
   };
 }

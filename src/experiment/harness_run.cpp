@@ -1,19 +1,47 @@
-// The glue between the evaluation harness and the generation engine: the harness asks for samples
-// per problem, the model session produces them. Neither layer knows the other.
+#include "experiment/harness_run.h"
+
 #include <chrono>
 #include <cstdio>
 
 #include "adapter/adapter.h"
-#include "cli/device_option.h"
-#include "cli/harness_options.h"
+#include "core/error.h"
+#include "eval/executor.h"
 #include "generate/model_session.h"
+#include "model/model_on_device.h"
+#include "ops/device_runtime.h"
 
-namespace s0::cli {
+namespace s0 {
 
-CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
+CompletionFileRun HarnessRequest::request() const {
+  if (completions.empty() == model.empty())
+    fail("give --completions FILE (the model's outputs) or --model DIR (generate them now), not ",
+         completions.empty() ? "neither" : "both");
+  if (alpha && adapter.empty()) fail("--alpha scales an adapter's states: add --adapter DIR");
+  if (!adapter.empty() && model.empty())
+    fail("--adapter applies to generation with --model; with --completions the outputs are already given");
+  if (samples < 1) fail("--samples must be at least 1, got ", samples);
+  if ((!device.empty() || !dtype.empty()) && model.empty())
+    fail(device.empty() ? "--dtype" : "--device",
+         " applies to generation with --model; with --completions nothing runs a model");
+  CompletionFileRun run;
+  run.benchmark = parse_benchmark(benchmark);
+  run.data = data;
+  run.split = parse_split(split);
+  run.completions = completions;
+  if (workers) run.workers = check_workers(*workers, "--workers");
+  run.timeout_seconds = timeout;
+  run.unsafe_no_sandbox = unsafe;
+  run.progress = progress_options(quiet);
+  return run;
+}
+
+// The glue between the evaluation harness and the generation engine: the harness asks for samples
+// per problem, the model session produces them.
+
+CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
   return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
-    ModelSession session(model, activated_device(device), matrix_dtype(dtype));
+    ModelSession session(model, ops::activated_device(device), matrix_dtype(dtype));
     const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
     if (initial) check_adapter_applies(*initial, adapter);
     TextOptions to;
@@ -43,9 +71,9 @@ CheckedRun HarnessOptions::run(const CompletionFileRun& request) const {
   });
 }
 
-std::string HarnessOptions::source() const {
+std::string HarnessRequest::source() const {
   if (!from_model()) return completions;
   return "model " + model + (adapter.empty() ? "" : " with adapter " + adapter);
 }
 
-}  // namespace s0::cli
+}  // namespace s0
