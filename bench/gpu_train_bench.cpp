@@ -33,11 +33,10 @@
 // the whole tape of each batch (less work, memory grows with batch_tokens).
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 
 #include "bench/model_bench_common.h"
+#include "bench/synthetic_examples.h"
 #include "io/atomic_file.h"
-#include "io/json.h"
 #include "model/arch/random_falcon_h1.h"
 #include "model/arch/random_weights.h"
 #include "model/arch/registry.h"
@@ -134,21 +133,11 @@ int main(int argc, char** argv) {
   std::printf("loaded%s (%s matrices) in %.1f s\n", on_gpu ? " and moved to the GPU" : "", matrices.c_str(),
               bench::seconds_since(t0));
 
-  std::mt19937_64 rng(1);
-  std::uniform_int_distribution<int64_t> length(250, 450), token(0, model.vocab - 1);
-  std::vector<Example> examples;
+  const std::vector<Example> examples = bench::synthetic_examples(n_examples, model.vocab);
   int64_t tokens = 0;
-  for (int64_t e = 0; e < n_examples; ++e) {
-    Example ex{std::vector<int64_t>(static_cast<size_t>(length(rng))), 0};
-    for (int64_t& id : ex.ids) id = token(rng);
-    ex.prompt_len = static_cast<int64_t>(0.55 * static_cast<double>(ex.ids.size()));
-    tokens += static_cast<int64_t>(ex.ids.size());
-    examples.push_back(std::move(ex));
-  }
+  for (const Example& e : examples) tokens += static_cast<int64_t>(e.ids.size());
   if (!examples_out.empty()) {
-    std::string lines;
-    for (const Example& e : examples) lines += Json{{"ids", e.ids}, {"prompt_len", e.prompt_len}}.dump() + "\n";
-    write_file_atomic(examples_out, lines);
+    write_file_atomic(examples_out, bench::training_lines(examples));
     std::printf("examples written to %s\n", examples_out.c_str());
   }
   StateSet states;

@@ -4,9 +4,10 @@
 // at most one correct completion per problem is kept, the first, and written as the JSON lines
 // `s0 train` reads: {"prompt": the paper's user message, "completion": the completion as checked}.
 // The chat template is applied by the trainer, not here.
-#include "cli/collect_run.h"
 #include "cli/command.h"
+#include "cli/harness_options.h"
 #include "eval/protocol.h"
+#include "experiment/collect_run.h"
 
 namespace s0::cli {
 namespace {

@@ -35,24 +35,11 @@ const std::vector<std::string> kTrainNames = {"ant", "bee", "cat", "dog", "eel",
                                               "yak", "jay", "kiwi", "lion", "mole", "newt", "orca", "puma"};
 const std::vector<std::string> kShowNames = {"owl", "emu", "crab", "wolf"};
 
-// The demo model: two heads' worth of everything, slow-decaying GatedDeltaNet heads so a starting
-// state is remembered across the whole completion.
+// The demo model: the tiny shape with slow-decaying GatedDeltaNet heads, so a starting state is
+// remembered across the whole completion.
 Qwen35Dims demo_dims() {
-  Qwen35Dims d;
-  d.hidden = 64;
-  d.layers = 4;
-  d.intermediate = 128;
-  d.vocab = kByteTokenizerEos + 1;
-  d.linear_k_heads = 2;
-  d.linear_v_heads = 4;
-  d.linear_k_dim = 32;
-  d.linear_v_dim = 32;
-  d.heads = 4;
-  d.kv_heads = 2;
-  d.head_dim = 16;
+  Qwen35Dims d = tiny_qwen35_dims(kByteTokenizerEos + 1, kByteTokenizerEos);
   d.max_positions = 4096;
-  d.eos_token_id = kByteTokenizerEos;
-  d.dtype = DType::F32;
   d.init_std = 0.1f;
   d.a_log_min = -5.0f;
   d.a_log_max = -2.0f;

@@ -4,7 +4,8 @@
 // --model are saved beside the report, in the --completions format, so that the run can be
 // audited and rescored (`s0 eval --completions` on that file gives the same records).
 #include "cli/command.h"
-#include "cli/eval_run.h"
+#include "cli/harness_options.h"
+#include "experiment/eval_run.h"
 #include "io/output_path.h"
 
 namespace s0::cli {

@@ -1,12 +1,12 @@
 // `s0 experiment`: the paper's experiment (collect, train, evaluate over seeds; sweeps; report) in
-// one command; see cli/experiment.h and docs/experiment.md.
+// one command; see experiment/experiment.h and docs/experiment.md.
 #include "cli/command.h"
 #include "cli/device_option.h"
-#include "cli/experiment.h"
 #include "cli/harness_options.h"
 #include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "eval/executor.h"
+#include "experiment/experiment.h"
 
 namespace s0::cli {
 namespace {

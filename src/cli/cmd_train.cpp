@@ -4,12 +4,12 @@
 #include "cli/device_option.h"
 #include "cli/model_folder.h"
 #include "cli/quiet_flag.h"
-#include "cli/train_run.h"
 #include "cli/validators.h"
+#include "experiment/train_run.h"
 
 namespace {
 
-struct TrainArgs : s0::cli::TrainRequest {
+struct TrainArgs : s0::TrainRequest {
   std::string variant = "s0";
   double alpha = -1;  // the flag; unset leaves the config's alpha null (the family default)
 };
@@ -41,7 +41,7 @@ s0::cli::Runner setup(CLI::App& app) {
   app.add_option("--variant", a->variant,
                  "s0: learn each recurrent layer's initial state (no inference cost); state-offset: learn a "
                  "state-shaped offset whose read-out is added at every token (Kang et al. 2025, the paper's "
-                 "comparison; per-token cost, CPU only, not loadable by the s0-tuning library)")
+                 "comparison; per-token cost, not loadable by the s0-tuning library)")
       ->capture_default_str();
   app.add_option("--layers", a->layers, "recurrent layers to train: all, early, middle or late (thirds of the recurrent layers), or a list of layers and ranges like 0-7,12")
       ->capture_default_str();
@@ -68,7 +68,7 @@ s0::cli::Runner setup(CLI::App& app) {
   return [a] {
     if (a->alpha > 0) a->cfg.alpha = a->alpha;
     a->cfg.variant = s0::parse_variant(a->variant, "--variant");
-    s0::cli::run_training(*a);
+    s0::run_training(*a);
     return 0;
   };
 }

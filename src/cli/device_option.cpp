@@ -1,19 +1,10 @@
 #include "cli/device_option.h"
 
-#include "ops/device_runtime.h"
-
 namespace s0::cli {
 
 void add_device_option(CLI::App& app, std::string& device, const std::string& what) {
   app.add_option("--device", device,
                  "cpu, or cuda[:N]: where " + what + " (default: cuda:0 when a GPU is present, else cpu)");
-}
-
-Device activated_device(const std::string& device) {
-  const Device d = device.empty() ? (ops::cuda_device_count() > 0 ? Device::cuda(0) : Device::cpu())
-                                  : parse_device(device, "--device");
-  ops::activate_device(d);
-  return d;
 }
 
 void add_dtype_option(CLI::App& app, std::string& dtype) {
@@ -22,11 +13,6 @@ void add_dtype_option(CLI::App& app, std::string& dtype) {
                  "states in float32; the GPU's tensor cores, the CPU's AMX / AVX-512 BF16), f32 is the exactness "
                  "mode (default: as the checkpoint stores them)")
       ->check(CLI::IsMember({"bf16", "f32"}));
-}
-
-std::optional<DType> matrix_dtype(const std::string& dtype) {
-  if (dtype.empty()) return std::nullopt;
-  return dtype == "bf16" ? DType::BF16 : DType::F32;
 }
 
 }  // namespace s0::cli

@@ -7,19 +7,19 @@
 
 #include "core/device.h"
 #include "core/tensor.h"
+#include "model/model_on_device.h"
+#include "ops/device_runtime.h"
 
 namespace s0::cli {
 
 // Declares --device; `what` says which work goes to the device.
 void add_device_option(CLI::App& app, std::string& device, const std::string& what);
 
-// The device the option names ("" = the default above), made usable (ops/device_runtime.h).
-Device activated_device(const std::string& device);
+// The device the option names and the matrices' dtype: the library's readings of the two values.
+using ops::activated_device;
+using s0::matrix_dtype;
 
 // Declares `--dtype bf16|f32`: the dtype of the weight matrices (model/model_on_device.h).
 void add_dtype_option(CLI::App& app, std::string& dtype);
-
-// The dtype the option names; none for "" (each matrix as the checkpoint stores it).
-std::optional<DType> matrix_dtype(const std::string& dtype);
 
 }  // namespace s0::cli

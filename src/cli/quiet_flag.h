@@ -12,10 +12,4 @@ inline void add_quiet_flag(CLI::App& app, bool& quiet) {
                "no progress on stderr (by default a redrawn bar on a terminal, else a line every 5 seconds)");
 }
 
-inline ProgressOptions progress_options(bool quiet) {
-  ProgressOptions o;
-  o.quiet = quiet;
-  return o;
-}
-
 }  // namespace s0::cli

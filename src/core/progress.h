@@ -59,6 +59,13 @@ class Progress {
   mutable std::mutex mutex_;
 };
 
+// The options of a command's progress: on stderr, unless `quiet` (--quiet) turns it off.
+inline ProgressOptions progress_options(bool quiet) {
+  ProgressOptions o;
+  o.quiet = quiet;
+  return o;
+}
+
 // "0:07", "3:25", "1:02:03": a duration for people.
 std::string clock_text(double seconds);
 

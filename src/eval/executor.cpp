@@ -25,7 +25,7 @@ int check_workers(int n, const char* flag) {
 int worker_count(int requested) { return requested == 0 ? cores() : check_workers(requested, "workers"); }
 
 std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<std::string>& programs,
-                                    const SandboxLimits& limits, int workers) {
+                                    const SandboxLimits& limits, int workers, Progress* progress) {
   std::vector<RunResult> results(programs.size());
   size_t threads = static_cast<size_t>(worker_count(workers));
   threads = std::min(threads, std::max<size_t>(programs.size(), 1));
@@ -36,6 +36,7 @@ std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<st
     for (size_t i = next++; i < programs.size(); i = next++) {
       try {
         results[i] = sandbox.run(programs[i], limits);
+        if (progress) progress->advance();
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "eval/sandbox.h"
 
 namespace s0 {
@@ -21,8 +22,9 @@ int check_workers(int n, const char* flag);
 int worker_count(int requested);
 
 // workers = 0 means one per core; outside 0..max_workers() is an error. Results come back in the
-// order of `programs`.
+// order of `programs`. `progress`, when set, advances by one as each program ends (from the workers'
+// threads).
 std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<std::string>& programs,
-                                    const SandboxLimits& limits, int workers);
+                                    const SandboxLimits& limits, int workers, Progress* progress = nullptr);
 
 }  // namespace s0

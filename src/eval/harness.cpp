@@ -56,7 +56,11 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
     std::vector<std::string> programs;
     for (size_t i = 0; i < problems.size(); ++i)
       for (const std::string& c : cleaned[i]) programs.push_back(humaneval_program(problems[i], c));
-    std::vector<RunResult> results = run_programs(*options.sandbox, programs, options.limits, options.workers);
+    std::optional<Progress> progress;
+    if (options.progress) progress.emplace("check", "programs", static_cast<int64_t>(programs.size()), *options.progress);
+    std::vector<RunResult> results =
+        run_programs(*options.sandbox, programs, options.limits, options.workers, progress ? &*progress : nullptr);
+    if (progress) progress->finish();
     size_t k = 0;
     for (size_t i = 0; i < problems.size(); ++i) {
       for (size_t s = 0; s < cleaned[i].size(); ++s, ++k) records[i].sample_passed.push_back(results[k].ok());
@@ -113,6 +117,7 @@ CheckedRun check_run(const CompletionFileRun& run,
     fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   CheckOptions options;
   options.workers = workers;
+  options.progress = run.progress;
   options.limits.wall_seconds = run.timeout_seconds;
   options.limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
   std::optional<Sandbox> sandbox;

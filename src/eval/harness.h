@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "eval/dataset.h"
 #include "eval/humaneval.h"
 #include "eval/sandbox.h"
@@ -30,6 +31,9 @@ struct CheckOptions {
   const Sandbox* sandbox = nullptr;  // needed for HumanEval only
   int workers = 0;                   // parallel programs, 1..max_workers(); 0: one per core
   SandboxLimits limits;              // wall/CPU default to HumanEval's 10 s
+  // Progress of the programs' execution (HumanEval: "check: 12/80 programs ..."; the answer
+  // checks of GSM8K and MATH-500 take no time to speak of). Unset: none.
+  std::optional<ProgressOptions> progress;
 };
 
 // completions[i] holds the samples for problems[i] (at least one each).
@@ -47,6 +51,7 @@ struct CompletionFileRun {
   int workers = 0;  // 0: one per core; else 1..max_workers() (executor.h)
   double timeout_seconds = kHumanEvalSeconds;
   bool unsafe_no_sandbox = false;
+  std::optional<ProgressOptions> progress;  // as CheckOptions::progress
 };
 struct CheckedRun {
   std::vector<Problem> problems;  // the split, in order

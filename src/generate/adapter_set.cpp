@@ -11,9 +11,6 @@ namespace s0 {
 StateSet load_activated_adapter(const HybridModel& model, const std::string& dir, std::optional<double> alpha) {
   const AdapterFile file = read_adapter(resolve_model_folder(dir));
   check_adapter_matches(file, model, dir);
-  if (file.config.variant == AdapterVariant::state_offset && !model.device().is_cpu())
-    fail(dir, ": state-offset adapters run on the CPU only (no CUDA kernel for the per-token offset yet), the model "
-              "is on ", device_name(model.device()));
   StateSet states = activate_adapter(file, model, alpha);
   if (model.device().is_cpu()) return states;
   // The states go where the model is, once; the calling thread (an HTTP handler, say) may not have

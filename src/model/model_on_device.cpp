@@ -108,4 +108,9 @@ HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::
   return model_on(load_model(dir, {.keep_bf16_matrices = true}), device, matrices);
 }
 
+std::optional<DType> matrix_dtype(const std::string& dtype) {
+  if (dtype.empty()) return std::nullopt;
+  return dtype == "bf16" ? DType::BF16 : DType::F32;
+}
+
 }  // namespace s0

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "model/arch/registry.h"
 #include "model/model.h"
@@ -31,5 +32,9 @@ int64_t weight_bytes_on(const HybridModel& model, Device device, std::optional<D
 // Loads a model folder for `device`: bf16 matrices are read as they are stored (no float32 copy on
 // the host) and placed with model_on. f32 on the CPU is the plain float32 load (load_model).
 HybridModel load_model_on(const std::filesystem::path& dir, Device device, std::optional<DType> matrices);
+
+// The matrices' dtype a command's --dtype names: "bf16" or "f32"; none for "" (each matrix as the
+// checkpoint stores it).
+std::optional<DType> matrix_dtype(const std::string& dtype);
 
 }  // namespace s0

@@ -44,4 +44,11 @@ void activate_device(Device device) {
 #endif
 }
 
+Device activated_device(const std::string& device) {
+  const Device d = device.empty() ? (cuda_device_count() > 0 ? Device::cuda(0) : Device::cpu())
+                                  : parse_device(device, "--device");
+  activate_device(d);
+  return d;
+}
+
 }  // namespace s0::ops

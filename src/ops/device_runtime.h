@@ -4,6 +4,7 @@
 // that puts tensors on a GPU (the CLI's --device, tests, benchmarks) calls it first: it registers
 // the device's allocator (core/allocator.h) and makes the GPU current for this thread.
 #include <cstddef>
+#include <string>
 
 #include "core/device.h"
 
@@ -15,6 +16,10 @@ void activate_device(Device device);
 
 // GPUs visible to this process; 0 in a build without CUDA or where no driver or GPU answers.
 int cuda_device_count();
+
+// The device a command's --device names ("cpu", "cuda", "cuda:N"; "" = cuda:0 when a GPU is
+// present, else the CPU), activated.
+Device activated_device(const std::string& device);
 
 // Waits for the work queued on `device`'s stream (core/device.h; nothing to wait for on the CPU),
 // so timings are honest and asynchronous faults surface here.

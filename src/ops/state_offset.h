@@ -10,8 +10,8 @@
 // Unlike S0, this costs K * V multiply-adds per head and token, in prefill and decode alike.
 //
 // Each sequence carries its own offset (SequenceStart::offset; empty = none, nothing added), so a
-// batch may mix s0 adapters, state-offset adapters and none. CPU only: on another device the op
-// fails with one line saying so.
+// batch may mix s0 adapters, state-offset adapters and none. On the CPU (ops/cpu/state_offset.h)
+// and on CUDA (ops/cuda/state_offset.h), with the same order of sums.
 #include <vector>
 
 #include "core/tensor.h"

@@ -81,6 +81,40 @@ TEST(Cli, CollectKeepsTheFirstCorrectCompletionPerProblem) {
   EXPECT_EQ(run_s0(args).status, 0);
 }
 
+// The sandboxed checks report progress on stderr as the other long stages do (a pipe: the final
+// line; stdout keeps the command's summary), for collect and eval alike; --quiet drops it.
+TEST(Cli, SandboxChecksShowProgressUnlessQuiet) {
+  test::TempDir dir;
+  const std::string data = head_of(dir, "humaneval.jsonl", 2);
+  const std::vector<Json> problems = read_lines(data);
+  std::string completions;
+  for (int i = 0; i < 2; ++i) {
+    completions += line({{"index", i}, {"completion", problems[i]["canonical_solution"]}});
+    completions += line({{"index", i}, {"completion", "    return None\n"}});
+  }
+  test::write_text(dir / "c.jsonl", completions);
+  const std::vector<std::string> common = {"--benchmark", "humaneval", "--data", data, "--split", "all",
+                                           "--completions", (dir / "c.jsonl").string()};
+  for (const bool quiet : {false, true}) {
+    for (const std::string command : {"collect", "eval"}) {
+      std::vector<std::string> args = {command};
+      args.insert(args.end(), common.begin(), common.end());
+      const std::string out = (dir / (command + (quiet ? "-quiet" : "") + ".json")).string();
+      args.insert(args.end(), {command == "collect" ? "--out" : "--report", out});
+      if (quiet) args.push_back("--quiet");
+      const test::CliResult r = run_s0(args);
+      ASSERT_EQ(r.status, 0) << command << ": " << r.err;
+      EXPECT_EQ(r.out.find("check: "), std::string::npos) << command << ": " << r.out;
+      if (quiet) {
+        EXPECT_EQ(r.err.find("check: "), std::string::npos) << command << " --quiet: " << r.err;
+        continue;
+      }
+      EXPECT_NE(r.err.find("check: 4/4 programs done in "), std::string::npos) << command << ": " << r.err;
+      EXPECT_EQ(r.err.find('\r'), std::string::npos) << command << ": " << r.err;
+    }
+  }
+}
+
 TEST(Cli, CollectGsm8kTrainSplitIsTheFirst200) {
   test::TempDir dir;
   std::string data = (test::shared_dir() / "datasets" / "gsm8k_train.jsonl").string();

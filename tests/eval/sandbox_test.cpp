@@ -182,15 +182,36 @@ TEST(Sandbox, DaemonisedChildrenAreKilledToo) {
   if (sandbox().run_bounded()) EXPECT_EQ(sandbox().running_processes(), 0);
 }
 
+// Also the progress the workers advance: one unit per program, failed ones too, each line whole
+// (a pipe, a line per advance: the most chances for the workers' lines to interleave).
 TEST(Sandbox, ManyInParallel) {
   S0_REQUIRE_SANDBOX();
   std::vector<std::string> programs;
   for (int i = 0; i < 12; ++i) programs.push_back("print(" + std::to_string(i) + " * 2)\n");
   programs.push_back("raise SystemExit(3)\n");
-  std::vector<RunResult> results = run_programs(sandbox(), programs, short_limits(), 4);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ProgressOptions o;
+  o.fd = fds[1];
+  o.interval_s = 0;
+  Progress progress("check", "programs", static_cast<int64_t>(programs.size()), o);
+  std::vector<RunResult> results = run_programs(sandbox(), programs, short_limits(), 4, &progress);
+  progress.finish();
+  close(fds[1]);
   ASSERT_EQ(results.size(), programs.size());
   for (int i = 0; i < 12; ++i) EXPECT_EQ(results[i].out, std::to_string(i * 2) + "\n");
   EXPECT_EQ(results.back().exit_code, 3);
+
+  EXPECT_EQ(progress.done(), 13);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  size_t lines = 0;
+  for (size_t at = 0, end; (end = out.find('\n', at)) != std::string::npos; at = end + 1, ++lines)
+    EXPECT_EQ(out.compare(at, 7, "check: "), 0) << out;
+  EXPECT_EQ(lines, 14u) << out;  // one per program, then the final line
+  EXPECT_NE(out.find("check: 13/13 programs done in "), std::string::npos) << out;
 }
 
 TEST(Sandbox, UnsafeModeStillLimitsAndTimesOut) {

@@ -343,33 +343,34 @@ TEST(TrainCli, UpdateToNonFiniteStatesIsNotSaved) {
 }
 
 // `s0 train` on the GPU and on the CPU reach the same states (relative L2 within the training
-// tolerance of the fixtures, 1e-3) on both families.
+// tolerance of the fixtures, 1e-3) on both families, for S0 and for the state-offset variant.
 TEST(TrainCli, GpuAndCpuReachTheSameStates) {
   S0_REQUIRE_GPU();
-  for (const std::string fixture : {"qwen35-text", "falcon-h1"}) {
-    test::TempDir dir;
-    test::write_text(dir / "data.jsonl", fixture_data(fixture));
-    std::map<std::string, AdapterFile> by_device;
-    for (const std::string device : {"cpu", "cuda"}) {
-      auto r = test::run_s0({"train", "--model", test::fixture_model(fixture).string(), "--data",
-                             (dir / "data.jsonl").string(), "--out", (dir / device).string(), "--steps", "4",
-                             "--device", device});
-      ASSERT_EQ(r.status, 0) << device << ": " << r.err;
-      by_device[device] = read_adapter(dir / device);
-    }
-    for (const auto& [layer, cpu] : by_device["cpu"].states) {
-      const Tensor& gpu = by_device["cuda"].states.at(layer);
-      double diff = 0, ref = 0;
-      for (int64_t i = 0; i < cpu.numel(); ++i) {
-        diff += std::pow(static_cast<double>(gpu.f32()[i]) - cpu.f32()[i], 2);
-        ref += std::pow(static_cast<double>(cpu.f32()[i]), 2);
+  for (const std::string fixture : {"qwen35-text", "falcon-h1"})
+    for (const std::string variant : {"s0", "state-offset"}) {
+      test::TempDir dir;
+      test::write_text(dir / "data.jsonl", fixture_data(fixture));
+      std::map<std::string, AdapterFile> by_device;
+      for (const std::string device : {"cpu", "cuda"}) {
+        auto r = test::run_s0({"train", "--model", test::fixture_model(fixture).string(), "--data",
+                               (dir / "data.jsonl").string(), "--out", (dir / device).string(), "--steps", "4",
+                               "--device", device, "--variant", variant});
+        ASSERT_EQ(r.status, 0) << device << " " << variant << ": " << r.err;
+        by_device[device] = read_adapter(dir / device);
       }
-      const double rel = std::sqrt(diff) / std::sqrt(ref);
-      std::printf("[ measured ] %s layer %lld: GPU vs CPU states rel L2 %.3g\n", fixture.c_str(),
-                  static_cast<long long>(layer), rel);
-      EXPECT_LE(rel, 1e-3) << fixture << " layer " << layer;
+      for (const auto& [layer, cpu] : by_device["cpu"].states) {
+        const Tensor& gpu = by_device["cuda"].states.at(layer);
+        double diff = 0, ref = 0;
+        for (int64_t i = 0; i < cpu.numel(); ++i) {
+          diff += std::pow(static_cast<double>(gpu.f32()[i]) - cpu.f32()[i], 2);
+          ref += std::pow(static_cast<double>(cpu.f32()[i]), 2);
+        }
+        const double rel = std::sqrt(diff) / std::sqrt(ref);
+        std::printf("[ measured ] %s %s layer %lld: GPU vs CPU states rel L2 %.3g\n", fixture.c_str(), variant.c_str(),
+                    static_cast<long long>(layer), rel);
+        EXPECT_LE(rel, 1e-3) << fixture << " " << variant << " layer " << layer;
+      }
     }
-  }
 }
 
 // A run stopped after two steps and resumed to three ends with the bits of a run that went to three

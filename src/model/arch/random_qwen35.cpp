@@ -52,6 +52,24 @@ void mlp_weights(RandomWeights& f, WeightMap& w, const std::string& p, int64_t i
 
 }  // namespace
 
+Qwen35Dims tiny_qwen35_dims(int64_t vocab, int64_t eos_token_id) {
+  Qwen35Dims d;
+  d.hidden = 64;
+  d.layers = 4;
+  d.intermediate = 128;
+  d.vocab = vocab;
+  d.linear_k_heads = 2;
+  d.linear_v_heads = 4;
+  d.linear_k_dim = 32;
+  d.linear_v_dim = 32;
+  d.heads = 4;
+  d.kv_heads = 2;
+  d.head_dim = 16;
+  d.eos_token_id = eos_token_id;
+  d.dtype = DType::F32;
+  return d;
+}
+
 void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& d) {
   RandomWeights f(d.dtype, d.seed);
   const float s = d.init_std;

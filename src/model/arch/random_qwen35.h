@@ -30,6 +30,10 @@ struct Qwen35Dims {
   uint64_t seed = 0;
 };
 
+// Two heads' worth of everything: hidden 64, 4 layers (3 GatedDeltaNet, 1 attention), float32; for
+// a demo or a smoke run on the CPU in seconds. The caller's tokenizer sets vocabulary and EOS.
+Qwen35Dims tiny_qwen35_dims(int64_t vocab, int64_t eos_token_id);
+
 void write_random_qwen35(const std::filesystem::path& dir, const Qwen35Dims& dims);
 
 }  // namespace s0

@@ -1,4 +1,4 @@
-#include "cli/experiment_ledger.h"
+#include "experiment/experiment_ledger.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "io/file.h"
 
-namespace s0::cli {
+namespace s0 {
 namespace {
 
 // The first input whose value differs, for the error message.
@@ -61,4 +61,4 @@ void StageLedger::run(const std::string& stage, const std::filesystem::path& out
   if (++made_ == stop) fail("stopped after ", stop, " stages, as S0_EXPERIMENT_STOP_AFTER asks");
 }
 
-}  // namespace s0::cli
+}  // namespace s0

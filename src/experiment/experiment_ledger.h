@@ -11,7 +11,7 @@
 
 #include "io/json.h"
 
-namespace s0::cli {
+namespace s0 {
 
 class StageLedger {
  public:
@@ -33,4 +33,4 @@ std::filesystem::path made_from_path(const std::filesystem::path& output);
 // A digest of a file's bytes, for records.
 std::string file_digest(const std::filesystem::path& path);
 
-}  // namespace s0::cli
+}  // namespace s0

@@ -3,7 +3,7 @@
 // split from the base model, keep one verified completion per problem (collect), train an adapter
 // per layer subset, evaluate it greedily on the evaluation split (at the family's alpha and at each
 // swept alpha); the base model is evaluated once. Then report.md and its charts. Every stage is a
-// file in the out folder, recorded with what it was made from (cli/experiment_ledger.h), so that
+// file in the out folder, recorded with what it was made from (experiment/experiment_ledger.h), so that
 // --resume continues where a run stopped. Each stage calls the code its own command runs.
 #include <optional>
 #include <string>
@@ -12,7 +12,7 @@
 #include "eval/dataset.h"
 #include "eval/humaneval.h"
 
-namespace s0::cli {
+namespace s0 {
 
 struct ExperimentOptions {
   std::string model, benchmark, data, eval_data, out;
@@ -32,4 +32,4 @@ struct ExperimentOptions {
 
 void run_experiment(const ExperimentOptions& options);
 
-}  // namespace s0::cli
+}  // namespace s0

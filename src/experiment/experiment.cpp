@@ -1,4 +1,4 @@
-#include "cli/experiment.h"
+#include "experiment/experiment.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/collect_run.h"
-#include "cli/eval_run.h"
-#include "cli/experiment_ledger.h"
-#include "cli/train_run.h"
+#include "experiment/collect_run.h"
+#include "experiment/eval_run.h"
+#include "experiment/experiment_ledger.h"
+#include "experiment/train_run.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "eval/protocol.h"
@@ -22,7 +22,7 @@
 #include "report/experiment_report.h"
 #include "tune/optimizer_file.h"
 
-namespace s0::cli {
+namespace s0 {
 namespace {
 
 namespace fs = std::filesystem;
@@ -99,8 +99,8 @@ class Experiment {
   }
 
  private:
-  HarnessOptions harness(Split split, const std::string& data) const {
-    HarnessOptions h;
+  HarnessRequest harness(Split split, const std::string& data) const {
+    HarnessRequest h;
     h.benchmark = o_.benchmark;
     h.data = data;
     h.split = split_name(split);
@@ -115,8 +115,8 @@ class Experiment {
 
   // An evaluation's harness: greedy, or (sampled) --pass-k completions per problem at the paper's
   // sampling, the sampling seed being the run's seed (the base's: 0).
-  HarnessOptions eval_harness(bool sampled, int seed) const {
-    HarnessOptions h = harness(Split::eval, eval_data());
+  HarnessRequest eval_harness(bool sampled, int seed) const {
+    HarnessRequest h = harness(Split::eval, eval_data());
     if (!sampled) return h;
     const PaperSampling paper = paper_sampling(bench_);
     h.samples = o_.pass_k;
@@ -141,7 +141,7 @@ class Experiment {
                                      {"temperature", paper.temperature}, {"top_p", paper.top_p}});
       ledger_.run("collect, seed " + std::to_string(seed), out, made_from, [&] {
         fs::create_directories(out.parent_path());
-        HarnessOptions h = harness(Split::train, o_.data);
+        HarnessRequest h = harness(Split::train, o_.data);
         h.samples = samples_;
         h.generation.temperature = paper.temperature;
         h.generation.top_p = paper.top_p;
@@ -208,7 +208,7 @@ class Experiment {
     const std::string name = "evaluate seed " + std::to_string(seed) + ", layers " + layers +
                              (alpha ? ", alpha " + Layout::alpha_name(*alpha) : "") + samples_note(sampled);
     ledger_.run(name, out, made_from, [&] {
-      HarnessOptions h = eval_harness(sampled, seed);
+      HarnessRequest h = eval_harness(sampled, seed);
       h.adapter = adapter.string();
       h.alpha = alpha;
       run_evaluation(h, {out, completions_of(out), base.string(), name});
@@ -317,4 +317,4 @@ void run_experiment(const ExperimentOptions& o) {
   Experiment(o).run();
 }
 
-}  // namespace s0::cli
+}  // namespace s0

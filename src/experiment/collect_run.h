@@ -4,9 +4,9 @@
 #include <cstddef>
 #include <filesystem>
 
-#include "cli/harness_options.h"
+#include "experiment/harness_run.h"
 
-namespace s0::cli {
+namespace s0 {
 
 // Fewer verified solutions than this make gains unstable (the paper needs about 25): warn.
 constexpr size_t kFewTrainingSolutions = 10;
@@ -18,6 +18,6 @@ struct CollectSummary {
 
 // Writes `out` atomically ({"prompt", "completion"} per line) and prints a summary; warns on stderr
 // when fewer than kFewTrainingSolutions were kept.
-CollectSummary collect_training_data(const HarnessOptions& harness, const std::filesystem::path& out);
+CollectSummary collect_training_data(const HarnessRequest& harness, const std::filesystem::path& out);
 
-}  // namespace s0::cli
+}  // namespace s0

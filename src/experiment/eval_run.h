@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <string>
 
-#include "cli/harness_options.h"
+#include "experiment/harness_run.h"
 #include "io/json.h"
 
-namespace s0::cli {
+namespace s0 {
 
 struct EvalOutputs {
   std::filesystem::path report;
@@ -17,6 +17,6 @@ struct EvalOutputs {
 };
 
 // Returns the report it wrote.
-Json run_evaluation(const HarnessOptions& harness, const EvalOutputs& outputs);
+Json run_evaluation(const HarnessRequest& harness, const EvalOutputs& outputs);
 
-}  // namespace s0::cli
+}  // namespace s0

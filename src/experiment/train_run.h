@@ -5,7 +5,7 @@
 
 #include "tune/trainer.h"
 
-namespace s0::cli {
+namespace s0 {
 
 struct TrainRequest {
   std::string model, data, out, layers = "all", device, dtype;
@@ -20,4 +20,4 @@ struct TrainRequest {
 // or a non-finite loss. Returns the steps this call took (a resumed run: only the remaining ones).
 TrainResult run_training(const TrainRequest& request);
 
-}  // namespace s0::cli
+}  // namespace s0

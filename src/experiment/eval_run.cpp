@@ -1,4 +1,4 @@
-#include "cli/eval_run.h"
+#include "experiment/eval_run.h"
 
 #include <iostream>
 
@@ -6,9 +6,9 @@
 #include "eval/report.h"
 #include "io/file.h"
 
-namespace s0::cli {
+namespace s0 {
 
-Json run_evaluation(const HarnessOptions& harness, const EvalOutputs& o) {
+Json run_evaluation(const HarnessRequest& harness, const EvalOutputs& o) {
   const CompletionFileRun request = harness.request();
   Json baseline;
   if (!o.baseline.empty()) baseline = load_json_file(o.baseline);  // fail early, before running anything
@@ -26,4 +26,4 @@ Json run_evaluation(const HarnessOptions& harness, const EvalOutputs& o) {
   return report;
 }
 
-}  // namespace s0::cli
+}  // namespace s0

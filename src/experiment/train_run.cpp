@@ -1,12 +1,12 @@
-#include "cli/train_run.h"
+#include "experiment/train_run.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <random>
 
-#include "cli/device_option.h"
-#include "cli/quiet_flag.h"
+#include "core/progress.h"
+#include "ops/device_runtime.h"
 #include "core/error.h"
 #include "io/adapter_file.h"
 #include "io/jsonl_log.h"
@@ -20,7 +20,7 @@
 #include "tune/text_examples.h"
 #include "tune/trained_adapter.h"
 
-namespace s0::cli {
+namespace s0 {
 
 TrainResult run_training(const TrainRequest& a) {
   // Before anything slow: the output must not be an input, nor anything but an adapter folder,
@@ -34,12 +34,7 @@ TrainResult run_training(const TrainRequest& a) {
   if (a.resume && !std::filesystem::exists(out)) fail("--resume: ", out.string(), ": no adapter folder to resume");
   check_adapter_output(out, a.force || a.resume);
   const OutputLock lock = OutputLock::acquire(out);
-  // The state offset has no CUDA kernel yet: it defaults to the CPU and refuses a GPU.
-  const bool cpu_only = a.cfg.variant == AdapterVariant::state_offset;
-  const Device device = cpu_only && a.device.empty() ? Device::cpu() : activated_device(a.device);
-  if (cpu_only && !device.is_cpu())
-    fail("--variant state-offset runs on the CPU only (no CUDA kernel for the per-token offset yet): use --device cpu");
-  const HybridModel model = load_model_on(a.model, device, matrix_dtype(a.dtype));
+  const HybridModel model = load_model_on(a.model, ops::activated_device(a.device), matrix_dtype(a.dtype));
   if (model.recurrent.empty()) fail(a.model, ": the model has no recurrent layers to train");
   TrainOptions opt;
   opt.layers = parse_layer_selection(a.layers, model);
@@ -107,4 +102,4 @@ TrainResult run_training(const TrainRequest& a) {
   return r;
 }
 
-}  // namespace s0::cli
+}  // namespace s0

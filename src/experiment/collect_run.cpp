@@ -1,13 +1,13 @@
-#include "cli/collect_run.h"
+#include "experiment/collect_run.h"
 
 #include <iostream>
 
 #include "io/file.h"
 #include "io/json.h"
 
-namespace s0::cli {
+namespace s0 {
 
-CollectSummary collect_training_data(const HarnessOptions& harness, const std::filesystem::path& out) {
+CollectSummary collect_training_data(const HarnessRequest& harness, const std::filesystem::path& out) {
   const CompletionFileRun request = harness.request();
   const CheckedRun run = harness.run(request);
   if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
@@ -35,4 +35,4 @@ CollectSummary collect_training_data(const HarnessOptions& harness, const std::f
   return s;
 }
 
-}  // namespace s0::cli
+}  // namespace s0

@@ -1,0 +1,79 @@
+#include "experiment/harness_run.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "adapter/adapter.h"
+#include "core/error.h"
+#include "eval/executor.h"
+#include "generate/model_session.h"
+#include "model/model_on_device.h"
+#include "ops/device_runtime.h"
+
+namespace s0 {
+
+CompletionFileRun HarnessRequest::request() const {
+  if (completions.empty() == model.empty())
+    fail("give --completions FILE (the model's outputs) or --model DIR (generate them now), not ",
+         completions.empty() ? "neither" : "both");
+  if (alpha && adapter.empty()) fail("--alpha scales an adapter's states: add --adapter DIR");
+  if (!adapter.empty() && model.empty())
+    fail("--adapter applies to generation with --model; with --completions the outputs are already given");
+  if (samples < 1) fail("--samples must be at least 1, got ", samples);
+  if ((!device.empty() || !dtype.empty()) && model.empty())
+    fail(device.empty() ? "--dtype" : "--device",
+         " applies to generation with --model; with --completions nothing runs a model");
+  CompletionFileRun run;
+  run.benchmark = parse_benchmark(benchmark);
+  run.data = data;
+  run.split = parse_split(split);
+  run.completions = completions;
+  if (workers) run.workers = check_workers(*workers, "--workers");
+  run.timeout_seconds = timeout;
+  run.unsafe_no_sandbox = unsafe;
+  run.progress = progress_options(quiet);
+  return run;
+}
+
+// The glue between the evaluation harness and the generation engine: the harness asks for samples
+// per problem, the model session produces them.
+
+CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
+  if (!from_model()) return check_completion_file(request);
+  return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
+    ModelSession session(model, ops::activated_device(device), matrix_dtype(dtype));
+    const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
+    if (initial) check_adapter_applies(*initial, adapter);
+    TextOptions to;
+    to.generation = generation.options(session.eos_ids());
+    to.chat = true;
+    to.enable_thinking = false;
+    std::vector<TextRequest> requests;
+    for (const Problem& p : problems)
+      for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial});
+    std::fprintf(stderr, "s0: generating %zu completions (%lld per problem) with %s\n", requests.size(),
+                 static_cast<long long>(samples), source().c_str());
+    Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
+    to.generation.progress = &progress;
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<TextResult> results = session.text_generator(true).run(requests, to);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.finish();
+    // The generation's own speed, apart from loading the model and checking the completions
+    // (bench/experiment_seed_bench.sh reads this line).
+    int64_t tokens = 0;
+    for (const TextResult& r : results) tokens += static_cast<int64_t>(r.tokens.size());
+    std::fprintf(stderr, "s0: generated %lld tokens in %.2f s (%.1f tokens/s)\n", static_cast<long long>(tokens),
+                 seconds, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0);
+    std::vector<std::vector<std::string>> out(problems.size());
+    for (size_t i = 0; i < results.size(); ++i) out[i / static_cast<size_t>(samples)].push_back(results[i].text);
+    return out;
+  });
+}
+
+std::string HarnessRequest::source() const {
+  if (!from_model()) return completions;
+  return "model " + model + (adapter.empty() ? "" : " with adapter " + adapter);
+}
+
+}  // namespace s0
