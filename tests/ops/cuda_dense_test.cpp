@@ -32,6 +32,8 @@ using namespace s0;
 using test::error_of;
 using test::on_cpu;
 using test::on_gpu;
+using test::bit_identical;
+using test::rows_of;
 
 namespace {
 
