@@ -41,13 +41,13 @@ struct Tables {
 // GPU until the call returns.
 Tables upload_tables(const Tensor& read, const Tensor& out, OffsetLayout layout, const Varlen& seqs,
                      const std::vector<SequenceStart>& starts, std::vector<Tensor>& held) {
-  std::vector<const float*> addresses;
-  for (const SequenceStart& s : starts) addresses.push_back(f32(s.offset));
-  const Tensor& offsets = held.emplace_back(upload_i64(seqs.offsets, read.device()));
-  const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
-  const Tensor& table = held.emplace_back(upload_addresses(addresses, read.device()));
+  // One upload: [offsets (n_seqs + 1) | the sequences' offset addresses (n_seqs)].
+  std::vector<int64_t> values = seqs.offsets;
+  for (const SequenceStart& s : starts) values.push_back(address_value(f32(s.offset)));
+  const Tensor& table = held.emplace_back(upload_i64(values, read.device()));
+  const auto* offs = static_cast<const int64_t*>(table.device_raw());
   return {{read.dim(1), out.dim(1), read.dim(2), out.dim(2), layout == OffsetLayout::KeyFirst}, offs,
-          static_cast<const int64_t*>(table.device_raw()), seqs.n_seqs()};
+          offs + seqs.offsets.size(), seqs.n_seqs()};
 }
 
 }  // namespace
@@ -103,10 +103,10 @@ void state_offset_backward(const Tensor& read, const Varlen& seqs, const std::ve
       "state_offset_backward (read)");
   if (!d_offsets) return;
   // The offset gradient, one thread per (sequence, element of its offset): its tokens in order.
-  std::vector<const float*> grads(d_offsets->size(), nullptr);
+  std::vector<int64_t> grads(d_offsets->size(), 0);
   for (size_t s = 0; s < starts.size(); ++s)
-    if (!starts[s].offset.empty()) grads[s] = f32((*d_offsets)[s]);
-  const Tensor grad_of = upload_addresses(grads, read.device());
+    if (!starts[s].offset.empty()) grads[s] = address_value(f32((*d_offsets)[s]));
+  const Tensor grad_of = upload_i64(grads, read.device());
   const auto* dDs = static_cast<const int64_t*>(grad_of.device_raw());
   for_each_cell(
       t.n_seqs, t.d.H * t.d.K * t.d.V,
