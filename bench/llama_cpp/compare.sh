@@ -57,7 +57,7 @@ if [ ! -d "$src" ]; then
   (cd "$tmp" && npm pack --silent "node-llama-cpp@$NODE_LLAMA_CPP_VERSION" > /dev/null &&
     tar xzf node-llama-cpp-*.tgz package/llama/gitRelease.bundle package/llama/llama.cpp.info.json)
   cat "$tmp/package/llama/llama.cpp.info.json"; echo
-  git clone -q "$tmp/package/llama/gitRelease.bundle" "$tmp/llama.cpp"
+  git -c advice.detachedHead=false clone -q "$tmp/package/llama/gitRelease.bundle" "$tmp/llama.cpp"
   mv "$tmp/llama.cpp" "$src"
   rm -rf "$tmp"
 fi
