@@ -18,8 +18,9 @@
 #
 # Settings (environment): LLAMA_DIR (/work/llama), NODE_LLAMA_CPP_VERSION (3.22.1, which ships
 # llama.cpp's release of its llama.cpp.info.json), S0_BUILD (<repo>/build-cpu), THREADS (2), ROUNDS (3),
-# REPS (3: llama-bench's and forward_bench's repetitions, the best of them counts), JOBS (2,
-# build parallelism), OUT (a new folder under $LLAMA_DIR/results).
+# REPS (3: llama-bench's and forward_bench's repetitions, the best of them counts), METRICS (all:
+# "prefill512 decode1 decode16", or some of them), JOBS (2, build parallelism), OUT (a new folder
+# under $LLAMA_DIR/results).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +31,7 @@ S0_BUILD=${S0_BUILD:-$repo/build-cpu}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 REPS=${REPS:-3}
+METRICS=${METRICS:-prefill512 decode1 decode16}
 JOBS=${JOBS:-2}
 OUT=${OUT:-$LLAMA_DIR/results/$(date +%Y%m%d-%H%M%S)}
 TOKENIZER=${S0_SHARED_DIR:-/work/shared}/fixtures/tokenizer/qwen3
@@ -139,22 +141,29 @@ measure() {  # ROUND VARIANT METRIC PARSE_ARGS... -- COMMAND...
 llama_bench() { "$bin/llama-bench" -m "$1" -t "$THREADS" -r "$REPS" -o json "${@:2}"; }
 batched_bench() { "$bin/llama-batched-bench" -m "$1" -t "$THREADS" -tb "$THREADS" -c 2048 -npp 16 -ntg 32 -npl 16 --output-format jsonl; }
 echo "== $ROUNDS rounds, $THREADS threads ($(nproc) cores; uptime: $(uptime))"
+wants() { [[ " $METRICS " == *" $1 "* ]]; }
 for round in $(seq 1 "$ROUNDS"); do
-  for dt in f32 bf16; do
-    measure "$round" "s0 $dt" prefill512 s0-forward -- "$S0_BUILD/bench/forward_bench" 512 "$REPS" --dtype "$dt"
-  done
-  measure "$round" "llama.cpp F32" prefill512 llama-bench -- llama_bench "$gguf_f32" -p 512 -n 0
-  measure "$round" "llama.cpp BF16" prefill512 llama-bench -- llama_bench "$gguf_bf16" -p 512 -n 0
-  for dt in f32 bf16; do
-    measure "$round" "s0 $dt" decode1 s0-decode 1 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 1 --steps 32
-  done
-  measure "$round" "llama.cpp F32" decode1 llama-bench -- llama_bench "$gguf_f32" -p 0 -n 128
-  measure "$round" "llama.cpp BF16" decode1 llama-bench -- llama_bench "$gguf_bf16" -p 0 -n 128
-  for dt in f32 bf16; do
-    measure "$round" "s0 $dt" decode16 s0-decode 16 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 16 --steps 32
-  done
-  measure "$round" "llama.cpp F32" decode16 batched-bench -- batched_bench "$gguf_f32"
-  measure "$round" "llama.cpp BF16" decode16 batched-bench -- batched_bench "$gguf_bf16"
+  if wants prefill512; then
+    for dt in f32 bf16; do
+      measure "$round" "s0 $dt" prefill512 s0-forward -- "$S0_BUILD/bench/forward_bench" 512 "$REPS" --dtype "$dt"
+    done
+    measure "$round" "llama.cpp F32" prefill512 llama-bench -- llama_bench "$gguf_f32" -p 512 -n 0
+    measure "$round" "llama.cpp BF16" prefill512 llama-bench -- llama_bench "$gguf_bf16" -p 512 -n 0
+  fi
+  if wants decode1; then
+    for dt in f32 bf16; do
+      measure "$round" "s0 $dt" decode1 s0-decode 1 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 1 --steps 32
+    done
+    measure "$round" "llama.cpp F32" decode1 llama-bench -- llama_bench "$gguf_f32" -p 0 -n 128
+    measure "$round" "llama.cpp BF16" decode1 llama-bench -- llama_bench "$gguf_bf16" -p 0 -n 128
+  fi
+  if wants decode16; then
+    for dt in f32 bf16; do
+      measure "$round" "s0 $dt" decode16 s0-decode 16 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 16 --steps 32
+    done
+    measure "$round" "llama.cpp F32" decode16 batched-bench -- batched_bench "$gguf_f32"
+    measure "$round" "llama.cpp BF16" decode16 batched-bench -- batched_bench "$gguf_bf16"
+  fi
 done
 echo
 echo "llama.cpp: $(cd "$src" && git log -1 --format='%h %s') from node-llama-cpp@$NODE_LLAMA_CPP_VERSION; s0: $(git -C "$repo" log -1 --format=%h)"
