@@ -138,32 +138,28 @@ measure() {  # ROUND VARIANT METRIC PARSE_ARGS... -- COMMAND...
   printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$variant" "$metric" "$value" "$load" >> "$OUT/results.tsv"
   printf 'round %s  %-15s %-11s %8s tokens/s  (load %s)\n' "$round" "$variant" "$metric" "$value" "$load"
 }
-llama_bench() { "$bin/llama-bench" -m "$1" -t "$THREADS" -r "$REPS" -o json "${@:2}"; }
-batched_bench() { "$bin/llama-batched-bench" -m "$1" -t "$THREADS" -tb "$THREADS" -c 2048 -npp 16 -ntg 32 -npl 16 --output-format jsonl; }
-echo "== $ROUNDS rounds, $THREADS threads ($(nproc) cores; uptime: $(uptime))"
+# One metric of one round: the four variants back to back. The s0 command gets the dtype appended,
+# the llama.cpp command the GGUF; S0_PARSE and LLAMA_PARSE are parse_result.py's arguments.
+metric_round() {  # ROUND METRIC S0_PARSE LLAMA_PARSE S0_COMMAND LLAMA_COMMAND
+  local dt
+  for dt in f32 bf16; do measure "$1" "s0 $dt" "$2" $3 -- $5 "$dt"; done
+  measure "$1" "llama.cpp F32" "$2" $4 -- $6 "$gguf_f32"
+  measure "$1" "llama.cpp BF16" "$2" $4 -- $6 "$gguf_bf16"
+}
+s0_prefill() { "$S0_BUILD/bench/forward_bench" 512 "$REPS" --dtype "$1"; }
+s0_decode1() { "$S0_BUILD/bench/decode_bench" --batches 1 --steps 32 --dtype "$1"; }
+s0_decode16() { "$S0_BUILD/bench/decode_bench" --batches 16 --steps 32 --dtype "$1"; }
+llama_prefill() { "$bin/llama-bench" -t "$THREADS" -r "$REPS" -o json -p 512 -n 0 -m "$1"; }
+llama_decode1() { "$bin/llama-bench" -t "$THREADS" -r "$REPS" -o json -p 0 -n 128 -m "$1"; }
+llama_decode16() {
+  "$bin/llama-batched-bench" -t "$THREADS" -tb "$THREADS" -c 2048 -npp 16 -ntg 32 -npl 16 --output-format jsonl -m "$1"
+}
 wants() { [[ " $METRICS " == *" $1 "* ]]; }
+echo "== $ROUNDS rounds, $THREADS threads ($(nproc) cores; uptime: $(uptime))"
 for round in $(seq 1 "$ROUNDS"); do
-  if wants prefill512; then
-    for dt in f32 bf16; do
-      measure "$round" "s0 $dt" prefill512 s0-forward -- "$S0_BUILD/bench/forward_bench" 512 "$REPS" --dtype "$dt"
-    done
-    measure "$round" "llama.cpp F32" prefill512 llama-bench -- llama_bench "$gguf_f32" -p 512 -n 0
-    measure "$round" "llama.cpp BF16" prefill512 llama-bench -- llama_bench "$gguf_bf16" -p 512 -n 0
-  fi
-  if wants decode1; then
-    for dt in f32 bf16; do
-      measure "$round" "s0 $dt" decode1 s0-decode 1 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 1 --steps 32
-    done
-    measure "$round" "llama.cpp F32" decode1 llama-bench -- llama_bench "$gguf_f32" -p 0 -n 128
-    measure "$round" "llama.cpp BF16" decode1 llama-bench -- llama_bench "$gguf_bf16" -p 0 -n 128
-  fi
-  if wants decode16; then
-    for dt in f32 bf16; do
-      measure "$round" "s0 $dt" decode16 s0-decode 16 -- "$S0_BUILD/bench/decode_bench" --dtype "$dt" --batches 16 --steps 32
-    done
-    measure "$round" "llama.cpp F32" decode16 batched-bench -- batched_bench "$gguf_f32"
-    measure "$round" "llama.cpp BF16" decode16 batched-bench -- batched_bench "$gguf_bf16"
-  fi
+  if wants prefill512; then metric_round "$round" prefill512 s0-forward llama-bench s0_prefill llama_prefill; fi
+  if wants decode1; then metric_round "$round" decode1 "s0-decode 1" llama-bench s0_decode1 llama_decode1; fi
+  if wants decode16; then metric_round "$round" decode16 "s0-decode 16" batched-bench s0_decode16 llama_decode16; fi
 done
 echo
 echo "llama.cpp: $(cd "$src" && git log -1 --format='%h %s') from node-llama-cpp@$NODE_LLAMA_CPP_VERSION; s0: $(git -C "$repo" log -1 --format=%h)"
