@@ -342,8 +342,25 @@ TEST(TrainCli, UpdateToNonFiniteStatesIsNotSaved) {
   EXPECT_FALSE(fs::exists(dir / "adapter" / "states.safetensors"));
 }
 
-// `s0 train` on the GPU and on the CPU reach the same states (relative L2 within the training
-// tolerance of the fixtures, 1e-3) on both families, for S0 and for the state-offset variant.
+namespace {
+
+// The per-step losses of a run's --log-jsonl.
+std::vector<double> logged_losses(const fs::path& log) {
+  std::vector<double> losses;
+  std::stringstream in(test::read_text(log));
+  for (std::string line; std::getline(in, line);) losses.push_back(Json::parse(line)["loss"].get<double>());
+  return losses;
+}
+
+}  // namespace
+
+// `s0 train` on the GPU and on the CPU follow the same run on both families: the same loss at every
+// step (relative 1e-4, the fixtures' tolerance for logits), and for S0 the same states (relative L2
+// within the fixtures' training tolerance, 1e-3). The state-offset variant's states are not compared
+// element by element: its offsets start at zero with many gradients near zero, where Adam's first
+// steps (g / (|g| + eps), so +-lr for any |g| well above eps) turn a sign difference in the
+// gradient's last bits into a full step (measured on an H200: 0.9e-3 to 2.8e-3 relative L2 after 4
+// steps, with the one-step gradients within 3e-6, StateOffsetOnTheGpu); its losses are compared.
 TEST(TrainCli, GpuAndCpuReachTheSameStates) {
   S0_REQUIRE_GPU();
   for (const std::string fixture : {"qwen35-text", "falcon-h1"})
@@ -351,12 +368,23 @@ TEST(TrainCli, GpuAndCpuReachTheSameStates) {
       test::TempDir dir;
       test::write_text(dir / "data.jsonl", fixture_data(fixture));
       std::map<std::string, AdapterFile> by_device;
+      std::map<std::string, std::vector<double>> losses;
       for (const std::string device : {"cpu", "cuda"}) {
+        const fs::path log = dir / (device + ".jsonl");
         auto r = test::run_s0({"train", "--model", test::fixture_model(fixture).string(), "--data",
                                (dir / "data.jsonl").string(), "--out", (dir / device).string(), "--steps", "4",
-                               "--device", device, "--variant", variant});
+                               "--device", device, "--variant", variant, "--log-jsonl", log.string()});
         ASSERT_EQ(r.status, 0) << device << " " << variant << ": " << r.err;
         by_device[device] = read_adapter(dir / device);
+        losses[device] = logged_losses(log);
+      }
+      ASSERT_EQ(losses["cpu"].size(), 4u);
+      ASSERT_EQ(losses["cuda"].size(), 4u);
+      for (size_t i = 0; i < 4; ++i) {
+        const double rel = std::abs(losses["cuda"][i] - losses["cpu"][i]) / std::abs(losses["cpu"][i]);
+        std::printf("[ measured ] %s %s step %zu: GPU vs CPU loss rel %.3g\n", fixture.c_str(), variant.c_str(), i + 1,
+                    rel);
+        EXPECT_LE(rel, 1e-4) << fixture << " " << variant << " step " << i + 1;
       }
       for (const auto& [layer, cpu] : by_device["cpu"].states) {
         const Tensor& gpu = by_device["cuda"].states.at(layer);
@@ -368,7 +396,7 @@ TEST(TrainCli, GpuAndCpuReachTheSameStates) {
         const double rel = std::sqrt(diff) / std::sqrt(ref);
         std::printf("[ measured ] %s %s layer %lld: GPU vs CPU states rel L2 %.3g\n", fixture.c_str(), variant.c_str(),
                     static_cast<long long>(layer), rel);
-        EXPECT_LE(rel, 1e-3) << fixture << " " << variant << " layer " << layer;
+        if (variant == "s0") EXPECT_LE(rel, 1e-3) << fixture << " " << variant << " layer " << layer;
       }
     }
 }
