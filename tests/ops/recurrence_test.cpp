@@ -213,6 +213,22 @@ TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
   EXPECT_LE(relative_error(got.dg, ref.dg), 1e-4);
   EXPECT_LE(relative_error(got.dbeta, ref.dbeta), 1e-4);
   EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+
+  // Starting from the chunk states the forward kept instead of recomputing them: the same bits.
+  Vec o(rows * c.dv), starts(static_cast<size_t>(gated_delta_chunk_starts_floats(in.d, c.chunk)), NAN);
+  gated_delta_chunked(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(), in.s0_or_null(),
+                      o.data(), nullptr, c.chunk, starts.data());
+  Grads kept = make();
+  gated_delta_chunked_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                               in.s0_or_null(), d_o.data(), d_s_final_or_null, kept.dq.data(), kept.dk.data(),
+                               kept.dv.data(), kept.dg.data(), kept.dbeta.data(), kept.ds0.data(), c.chunk,
+                               starts.data());
+  EXPECT_EQ(kept.dq, got.dq);
+  EXPECT_EQ(kept.dk, got.dk);
+  EXPECT_EQ(kept.dv, got.dv);
+  EXPECT_EQ(kept.dg, got.dg);
+  EXPECT_EQ(kept.dbeta, got.dbeta);
+  EXPECT_EQ(kept.ds0, got.ds0);
 }
 
 INSTANTIATE_TEST_SUITE_P(
