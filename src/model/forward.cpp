@@ -14,8 +14,8 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   const Device dev = x.device();
   bs.mixers.clear();
   if (!blk.mix_norm.empty()) {
-    bs.mix_rstd = Tensor::zeros({N}, DType::F32, dev);
-    bs.h = Tensor::zeros({N, Hd}, DType::F32, dev);
+    bs.mix_rstd = Tensor::empty({N}, DType::F32, dev);
+    bs.h = Tensor::empty({N, Hd}, DType::F32, dev);
     ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
     const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
     auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
@@ -34,7 +34,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                      },
                      [&](const Mamba2Mixer& m) {
                        Mamba2Saved s;
-                       mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
+                       mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals, keep_mixers);
                        if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                      },
                  },
@@ -43,8 +43,8 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   }
   if (keep_mixers) bs.x_mid = x.clone();
   if (blk.mlp_norm.empty()) return;
-  bs.mlp_rstd = Tensor::zeros({N}, DType::F32, dev);
-  bs.h2 = Tensor::zeros({N, Hd}, DType::F32, dev);
+  bs.mlp_rstd = Tensor::empty({N}, DType::F32, dev);
+  bs.h2 = Tensor::empty({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
   ffn_forward(blk, batch.seqs, bs.h2, x, bs.ffn);
 }
@@ -104,8 +104,8 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
     }
   }
 
-  Tensor rstd = Tensor::zeros({N}, DType::F32, dev);
-  out.final_normed = Tensor::zeros({N, Hd}, DType::F32, dev);
+  Tensor rstd = Tensor::empty({N}, DType::F32, dev);
+  out.final_normed = Tensor::empty({N, Hd}, DType::F32, dev);
   ops::rmsnorm_forward(x, model.final_norm, model.norm_eps, out.final_normed, rstd);
   if (opt.keep_hidden) out.hidden.push_back(out.final_normed);
   if (opt.tape) {

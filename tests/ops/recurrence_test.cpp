@@ -468,6 +468,21 @@ TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
   EXPECT_LE(relative_error(got.dC, ref.dC), 1e-4);
   EXPECT_LE(relative_error(got.dD, ref.dD), 1e-4);
   EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+
+  // Starting from the chunk states the forward kept instead of recomputing them: the same bits.
+  Vec y(c.T * c.H * c.P), starts(static_cast<size_t>(ssd_chunk_starts_floats(in.d, c.chunk)), NAN);
+  ssd_chunked(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+              y.data(), nullptr, c.chunk, starts.data());
+  SsdGrads kept(in.d);
+  ssd_chunked_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                       in.s0_or_null(), d_y.data(), d_s_final_or_null, kept.dx.data(), kept.ddt.data(),
+                       kept.dB.data(), kept.dC.data(), kept.dD.data(), kept.ds0.data(), c.chunk, starts.data());
+  EXPECT_EQ(kept.dx, got.dx);
+  EXPECT_EQ(kept.ddt, got.ddt);
+  EXPECT_EQ(kept.dB, got.dB);
+  EXPECT_EQ(kept.dC, got.dC);
+  EXPECT_EQ(kept.dD, got.dD);
+  EXPECT_EQ(kept.ds0, got.ds0);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -31,7 +31,7 @@ void head_norm_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& 
   const Device dev = d.device();
   if (norm_w.empty()) return;
   const Tensor pre = heads(proj, begin, d.dim(1), d.dim(2));
-  Tensor dpre = Tensor::zeros(d.shape(), DType::F32, dev);
+  Tensor dpre = Tensor::empty(d.shape(), DType::F32, dev);
   ops::rmsnorm_backward(pre, norm_w, rstd, d, dpre, false);
   d = dpre;
 }
@@ -43,18 +43,18 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
                              const std::vector<ops::KvCache*>& caches) {
   const Device dev = h.device();
   const Layout l = layout(m, seqs);
-  s.proj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
+  s.proj = Tensor::empty({l.N, m.in_proj.out}, DType::F32, dev);
   ops::linear_forward(m.in_proj, h, seqs, s.proj);
 
   s.q = heads(s.proj, 0, l.H, l.D);
   s.k = heads(s.proj, l.k_begin(), l.Hkv, l.D);
   s.v = heads(s.proj, l.v_begin(), l.Hkv, l.D);
   if (!m.q_norm.empty()) {
-    s.q_rstd = Tensor::zeros({l.N * l.H}, DType::F32, dev);
+    s.q_rstd = Tensor::empty({l.N * l.H}, DType::F32, dev);
     ops::rmsnorm_forward(s.q, m.q_norm, m.norm_eps, s.q, s.q_rstd);
   }
   if (!m.k_norm.empty()) {
-    s.k_rstd = Tensor::zeros({l.N * l.Hkv}, DType::F32, dev);
+    s.k_rstd = Tensor::empty({l.N * l.Hkv}, DType::F32, dev);
     ops::rmsnorm_forward(s.k, m.k_norm, m.norm_eps, s.k, s.k_rstd);
   }
   ops::rope_forward(s.q, positions, m.rotary_dim, m.rope_theta);
@@ -67,7 +67,7 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
   Tensor gated = s.attn;
   if (m.output_gate) {
-    gated = Tensor::zeros({l.N, l.q_cols()}, DType::F32, dev);
+    gated = Tensor::empty({l.N, l.q_cols()}, DType::F32, dev);
     ops::sigmoid_gate_forward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), gated);
   }
   ops::linear_forward(m.out_proj, gated, seqs, residual, /*add=*/true);
@@ -80,7 +80,7 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
   Tensor dproj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
 
   // Through the output projection and the sigmoid gate.
-  Tensor d_attn = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev);
+  Tensor d_attn = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
   ops::linear_backward(m.out_proj, d_out, seqs, d_attn);
   if (m.output_gate)
     ops::sigmoid_gate_backward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), d_attn,

@@ -45,7 +45,7 @@ void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t 
   const Device dev = d_expanded.device();
   const Tensor d_heads = ops::reduce_heads(d_expanded, l.nk, scale);
   const Tensor raw = ops::copy_columns(ops::columns(conv_out, begin, l.nk * l.dk));
-  Tensor d_raw = Tensor::zeros({l.N, l.nk * l.dk}, DType::F32, dev);
+  Tensor d_raw = Tensor::empty({l.N, l.nk * l.dk}, DType::F32, dev);
   ops::l2norm_backward(raw, rnorm, d_heads, l.dk, d_raw);
   ops::scatter_columns(d_raw, ops::columns(d_conv, begin, l.nk * l.dk));
 }
@@ -63,8 +63,8 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
-    s.q_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
-    s.k_rnorm = Tensor::zeros({l.N * l.nk}, DType::F32, dev);
+    s.q_rnorm = Tensor::empty({l.N * l.nk}, DType::F32, dev);
+    s.k_rnorm = Tensor::empty({l.N * l.nk}, DType::F32, dev);
     s.q = normalised_heads(l, conv_out, 0, s.q_rnorm, l.q_scale());
     s.k = normalised_heads(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f);
     s.beta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);

@@ -15,19 +15,19 @@ void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x
                  Tensor& in_out) {
   const int64_t rows = x.dim(0), I = w.down.in;
   const Device dev = x.device();
-  in_out = Tensor::zeros({rows, projection_width(w)}, DType::F32, dev);
+  in_out = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
   if (w.n_blocks == 1) {
     ops::linear_forward(w.in[0], x, groups, in_out);
   } else {
     int64_t col = 0;
     for (size_t b = 0; b < w.n_blocks; ++b) {
-      Tensor part = Tensor::zeros({rows, w.in[b].out}, DType::F32, dev);
+      Tensor part = Tensor::empty({rows, w.in[b].out}, DType::F32, dev);
       ops::linear_forward(w.in[b], x, groups, part);
       ops::scatter_columns(part, ops::columns(in_out, col, w.in[b].out));
       col += w.in[b].out;
     }
   }
-  Tensor act = Tensor::zeros({rows, I}, DType::F32, dev);
+  Tensor act = Tensor::empty({rows, I}, DType::F32, dev);
   if (w.act == MlpActivation::SwiGLU)
     ops::swiglu_forward(in_out, act);
   else
@@ -39,9 +39,9 @@ void mlp_backward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& 
                   bool accumulate) {
   const int64_t rows = dy.dim(0), I = w.down.in;
   const Device dev = dy.device();
-  Tensor dact = Tensor::zeros({rows, I}, DType::F32, dev);
+  Tensor dact = Tensor::empty({rows, I}, DType::F32, dev);
   ops::linear_backward(w.down, dy, groups, dact);
-  Tensor d_in = Tensor::zeros({rows, projection_width(w)}, DType::F32, dev);
+  Tensor d_in = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
   if (w.act == MlpActivation::SwiGLU)
     ops::swiglu_backward(in_out, dact, d_in);
   else

@@ -11,19 +11,19 @@ void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForw
                              RecurrentSaved& s) {
   const Device dev = h.device();
   const int64_t N = seqs.rows();
-  s.proj = Tensor::zeros({N, p.in_proj.out}, DType::F32, dev);
+  s.proj = Tensor::empty({N, p.in_proj.out}, DType::F32, dev);
   ops::linear_forward(p.in_proj, h, seqs, s.proj);
 
-  s.conv_pre = Tensor::zeros({N, p.conv_dim}, DType::F32, dev);
-  s.conv_out = Tensor::zeros({N, p.conv_dim}, DType::F32, dev);
+  s.conv_pre = Tensor::empty({N, p.conv_dim}, DType::F32, dev);
+  s.conv_out = Tensor::empty({N, p.conv_dim}, DType::F32, dev);
   ops::conv1d_silu_forward(ops::columns(s.proj, p.conv_begin, p.conv_dim), p.conv_w, p.conv_b, seqs, starts,
                            s.conv_out, s.conv_pre);
 
   s.o = core(s.proj, s.conv_out);
 
   const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
-  if (p.gate_order != ops::GateOrder::GateOnly) s.norm_rstd = Tensor::zeros({N * p.width / p.norm_group}, DType::F32, dev);
-  Tensor y = Tensor::zeros({N, p.width}, DType::F32, dev);
+  if (p.gate_order != ops::GateOrder::GateOnly) s.norm_rstd = Tensor::empty({N * p.width / p.norm_group}, DType::F32, dev);
+  Tensor y = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::gated_rmsnorm_forward(s.o, z, p.norm_w, p.norm_group, p.norm_eps, p.gate_order, y, s.norm_rstd);
   ops::linear_forward(p.out_proj, y, seqs, residual, /*add=*/true);
 }
@@ -35,10 +35,10 @@ void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBac
   Tensor dproj = Tensor::zeros({N, p.in_proj.out}, DType::F32, dev);
 
   // Output projection, then the gated norm: gradients to the core's output and to z.
-  Tensor dy = Tensor::zeros({N, p.width}, DType::F32, dev);
+  Tensor dy = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::linear_backward(p.out_proj, d_out, seqs, dy);
   const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
-  Tensor d_o = Tensor::zeros({N, p.width}, DType::F32, dev), dz = Tensor::zeros({N, p.width}, DType::F32, dev);
+  Tensor d_o = Tensor::empty({N, p.width}, DType::F32, dev), dz = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::gated_rmsnorm_backward(s.o, z, p.norm_w, s.norm_rstd, dy, p.norm_group, p.gate_order, d_o, dz);
   ops::scatter_columns(dz, ops::columns(dproj, p.z_begin, p.width));
 
