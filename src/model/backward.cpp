@@ -53,7 +53,7 @@ std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, 
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   if (tape.blocks.size() != model.blocks.size()) fail("internal: backward without a full forward tape");
   const Device dev = d_normed.device();
-  Tensor dx = Tensor::zeros({N, Hd}, DType::F32, dev);
+  Tensor dx = Tensor::empty({N, Hd}, DType::F32, dev);
   ops::rmsnorm_backward(tape.x_final, model.final_norm, tape.final_rstd, d_normed, dx, false);
 
   std::vector<std::vector<Tensor>> by_slot(model.recurrent.size());

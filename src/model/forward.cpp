@@ -29,12 +29,12 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                      },
                      [&](const GatedDeltaMixer& m) {
                        GatedDeltaSaved s;
-                       gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
+                       gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals, keep_mixers);
                        if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                      },
                      [&](const Mamba2Mixer& m) {
                        Mamba2Saved s;
-                       mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals);
+                       mamba2_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals, keep_mixers);
                        if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                      },
                  },

@@ -29,8 +29,9 @@ struct BlockSaved {
 // What the backward reads. Memory per token and block (floats), with hidden size Hd, MLP width I
 // and the mixer's projection width Pm: residual, norm and MLP buffers 4 Hd + 2 I + 2 (an MoE block
 // adds E router probabilities and, per chosen expert, 2 I' + Hd for its width I'), plus for
-// GatedDeltaNet Pm + 2 C + 2 nv dk + nv dv + 3 nv + 2 nk (C = conv width), for attention
-// Pm + (2 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + d + H + G.
+// GatedDeltaNet Pm + 2 C + 2 nv dk + nv dv + 3 nv + 2 nk + nv dk dv / 64 (C = conv width; the last
+// term the recurrence's chunk states, which spare the backward a sweep), for attention
+// Pm + (2 H + 2 Hkv) D + 2 H + Hkv, for Mamba-2 Pm + 2 C + d + H + G + H P N / 64 (its chunk states).
 // With `recompute`, a block keeps only x_in (Hd floats per token) and the backward re-runs the
 // block's forward from it, trading one extra forward for that memory.
 struct ForwardTape {

@@ -29,7 +29,7 @@ Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const
                        const std::vector<int64_t>& rows) {
   const Tensor picked = ops::gather_rows(normed, rows);
   const Device dev = normed.device();
-  Tensor logits = Tensor::zeros({static_cast<int64_t>(rows.size()), model.vocab}, DType::F32, dev);
+  Tensor logits = Tensor::empty({static_cast<int64_t>(rows.size()), model.vocab}, DType::F32, dev);
   ops::linear_forward(model.lm_head, picked, rows_by_sequence(batch, rows), logits);
   if (model.logit_scale != 1.0f) ops::scale_(logits, model.logit_scale);
   return logits;
@@ -38,7 +38,7 @@ Tensor lm_head_forward(const HybridModel& model, const PackedBatch& batch, const
 void lm_head_backward(const HybridModel& model, const PackedBatch& batch, const std::vector<int64_t>& rows,
                       const Tensor& d_logits, Tensor& d_normed) {
   const Device dev = d_logits.device();
-  Tensor d_picked = Tensor::zeros({static_cast<int64_t>(rows.size()), model.hidden}, DType::F32, dev);
+  Tensor d_picked = Tensor::empty({static_cast<int64_t>(rows.size()), model.hidden}, DType::F32, dev);
   ops::linear_backward(model.lm_head, d_logits, rows_by_sequence(batch, rows), d_picked);
   // logits = scale * normed W^T; the scale is applied here, after the product, as the forward
   // applies it after its product.

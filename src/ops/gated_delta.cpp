@@ -9,9 +9,21 @@
 
 namespace s0::ops {
 
+namespace {
+
+// Where each sequence's chunk starting states begin in the batch's buffer, and (last) its size.
+std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t dk, int64_t dv) {
+  std::vector<int64_t> at{0};
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s)
+    at.push_back(at.back() + cpu::gated_delta_chunk_starts_floats({seqs.length(s), H, dk, dv}));
+  return at;
+}
+
+}  // namespace
+
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals) {
+                         std::vector<Tensor>* finals, Tensor* chunk_states) {
   const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
 #if S0_HAVE_CUDA
   if (!d.is_cpu()) return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals);
@@ -19,15 +31,18 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   if (!d.is_cpu()) no_backend("gated_delta", d);
   const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  const std::vector<int64_t> at = chunk_state_offsets(seqs, H, dk, dv);
+  if (chunk_states) *chunk_states = Tensor::empty({at.back()}, DType::F32, d);
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s);
     const SequenceStart& start = starts[static_cast<size_t>(s)];
     Tensor s_final;
-    if (finals || start.carried) s_final = Tensor::zeros({H, dk, dv}, DType::F32, d);
+    if (finals || start.carried) s_final = Tensor::empty({H, dk, dv}, DType::F32, d);
     cpu::gated_delta_chunked({seqs.length(s), H, dk, dv}, q.f32() + b * H * dk, k.f32() + b * H * dk,
                              v.f32() + b * H * dv, g.f32() + b * H, beta.f32() + b * H,
                              f32_or_null(start_state(start)), o.f32_mut() + b * H * dv,
-                             s_final.empty() ? nullptr : s_final.f32_mut());
+                             s_final.empty() ? nullptr : s_final.f32_mut(), cpu::kGatedDeltaChunk,
+                             chunk_states ? chunk_states->f32_mut() + at[static_cast<size_t>(s)] : nullptr);
     if (finals) (*finals)[static_cast<size_t>(s)] = s_final;
     if (start.carried) *start.carried = s_final;
   }
@@ -35,7 +50,8 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
 
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial) {
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          const Tensor& chunk_states) {
   const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
 #if S0_HAVE_CUDA
   if (!d.is_cpu()) return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial);
@@ -43,20 +59,24 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
   if (!d.is_cpu()) no_backend("gated_delta_backward", d);
   const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
   if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
+  const std::vector<int64_t> at = chunk_state_offsets(seqs, H, Dk, Dv);
+  if (!chunk_states.empty() && chunk_states.numel() != at.back())
+    fail("internal: gated_delta_backward given chunk states of another batch");
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s);
     const SequenceStart& start = starts[static_cast<size_t>(s)];
     if (start.carried) fail("internal: gated_delta_backward over a generation cache");
     float* ds0 = nullptr;
     if (d_initial) {
-      (*d_initial)[static_cast<size_t>(s)] = Tensor::zeros({H, Dk, Dv}, DType::F32, d);
+      (*d_initial)[static_cast<size_t>(s)] = Tensor::empty({H, Dk, Dv}, DType::F32, d);
       ds0 = (*d_initial)[static_cast<size_t>(s)].f32_mut();
     }
     cpu::gated_delta_chunked_backward({seqs.length(s), H, Dk, Dv}, q.f32() + b * H * Dk, k.f32() + b * H * Dk,
                                       v.f32() + b * H * Dv, g.f32() + b * H, beta.f32() + b * H,
                                       f32_or_null(start.initial), d_o.f32() + b * H * Dv, nullptr,
                                       dq.f32_mut() + b * H * Dk, dk.f32_mut() + b * H * Dk, dv.f32_mut() + b * H * Dv,
-                                      dg.f32_mut() + b * H, dbeta.f32_mut() + b * H, ds0);
+                                      dg.f32_mut() + b * H, dbeta.f32_mut() + b * H, ds0, cpu::kGatedDeltaChunk,
+                                      chunk_states.empty() ? nullptr : chunk_states.f32() + at[static_cast<size_t>(s)]);
   }
 }
 

@@ -13,15 +13,20 @@ namespace s0::ops {
 
 // q, k[N, H, dk], v[N, H, dv], g, beta[N, H] -> o[N, H, dv]. When `finals` is set, or a sequence
 // carries its state (generation), the state after its last token [H, dk, dv] is kept: in
-// (*finals)[s] and in *carried.
+// (*finals)[s] and in *carried. When `chunk_states` is set, a backend whose backward sweeps chunk
+// by chunk (the CPU) keeps there the state entering every chunk of every sequence, for
+// gated_delta_backward to start from instead of recomputing them (per token about H dk dv / 64
+// floats more to hold); other backends leave it empty.
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals);
+                         std::vector<Tensor>* finals, Tensor* chunk_states = nullptr);
 // Activation gradients for d_o[N, H, dv] (training: no sequence carries a state): dq, dk, dv, dg,
 // dbeta shaped like their inputs, and when `d_initial` is set, per sequence the gradient to its
-// start state [H, dk, dv] (also for a zero start).
+// start state [H, dk, dv] (also for a zero start). chunk_states: the forward's, or empty (they are
+// recomputed); the gradients are the same bits either way.
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial);
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          const Tensor& chunk_states = Tensor());
 
 }  // namespace s0::ops

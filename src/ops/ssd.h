@@ -11,15 +11,18 @@
 namespace s0::ops {
 
 // x[N, H, P], dt[N, H] (after softplus and clamping), A[H] (negative), B, C[N, G, Ns], D[H] ->
-// y[N, H, P]. Final states [H, P, Ns] as in gated_delta_forward.
+// y[N, H, P]. Final states [H, P, Ns] and chunk_states (per token about H P Ns / 64 floats) as in
+// gated_delta_forward.
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
-                 std::vector<Tensor>* finals);
+                 std::vector<Tensor>* finals, Tensor* chunk_states = nullptr);
 // Activation gradients for d_y (training: no sequence carries a state): dx, ddt, dB, dC shaped like
 // their inputs (dB, dC summed over the heads of each group), and when `d_initial` is set, per
-// sequence the gradient to its start state. A and D are weights and get none.
+// sequence the gradient to its start state. A and D are weights and get none. chunk_states: the
+// forward's, or empty (recomputed); the same bits either way.
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
-                  Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial);
+                  Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
+                  const Tensor& chunk_states = Tensor());
 
 }  // namespace s0::ops

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "ops/cpu/gated_delta.h"
@@ -195,6 +196,7 @@ TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
   const float* d_s_final_or_null = d_s_final.empty() ? nullptr : d_s_final.data();
   struct Grads {
     Vec dq, dk, dv, dg, dbeta, ds0;
+    auto all() const { return std::tie(dq, dk, dv, dg, dbeta, ds0); }
   };
   auto make = [&] {
     return Grads{Vec(rows * c.dk, NAN), Vec(rows * c.dk, NAN), Vec(rows * c.dv, NAN),
@@ -213,6 +215,17 @@ TEST_P(GatedDeltaChunked, BackwardMatchesTokenByToken) {
   EXPECT_LE(relative_error(got.dg, ref.dg), 1e-4);
   EXPECT_LE(relative_error(got.dbeta, ref.dbeta), 1e-4);
   EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+
+  // Starting from the chunk states the forward kept instead of recomputing them: the same bits.
+  Vec o(rows * c.dv), starts(static_cast<size_t>(gated_delta_chunk_starts_floats(in.d, c.chunk)), NAN);
+  gated_delta_chunked(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(), in.s0_or_null(),
+                      o.data(), nullptr, c.chunk, starts.data());
+  Grads kept = make();
+  gated_delta_chunked_backward(in.d, in.q.data(), in.k.data(), in.v.data(), in.g.data(), in.beta.data(),
+                               in.s0_or_null(), d_o.data(), d_s_final_or_null, kept.dq.data(), kept.dk.data(),
+                               kept.dv.data(), kept.dg.data(), kept.dbeta.data(), kept.ds0.data(), c.chunk,
+                               starts.data());
+  EXPECT_TRUE(kept.all() == got.all()) << "the gradients from the kept chunk states differ";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -430,6 +443,7 @@ struct SsdGrads {
   explicit SsdGrads(const SsdDims& d)
       : dx(d.T * d.H * d.P, NAN), ddt(d.T * d.H, NAN), dB(d.T * d.G * d.N, NAN), dC(d.T * d.G * d.N, NAN),
         dD(d.H, NAN), ds0(d.H * d.P * d.N, NAN) {}
+  auto all() const { return std::tie(dx, ddt, dB, dC, dD, ds0); }
 };
 
 TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
@@ -452,6 +466,16 @@ TEST_P(SsdChunked, BackwardMatchesTokenByToken) {
   EXPECT_LE(relative_error(got.dC, ref.dC), 1e-4);
   EXPECT_LE(relative_error(got.dD, ref.dD), 1e-4);
   EXPECT_LE(relative_error(got.ds0, ref.ds0), 1e-4);
+
+  // Starting from the chunk states the forward kept instead of recomputing them: the same bits.
+  Vec y(c.T * c.H * c.P), starts(static_cast<size_t>(ssd_chunk_starts_floats(in.d, c.chunk)), NAN);
+  ssd_chunked(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(), in.s0_or_null(),
+              y.data(), nullptr, c.chunk, starts.data());
+  SsdGrads kept(in.d);
+  ssd_chunked_backward(in.d, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
+                       in.s0_or_null(), d_y.data(), d_s_final_or_null, kept.dx.data(), kept.ddt.data(),
+                       kept.dB.data(), kept.dC.data(), kept.dD.data(), kept.ds0.data(), c.chunk, starts.data());
+  EXPECT_TRUE(kept.all() == got.all()) << "the gradients from the kept chunk states differ";
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -31,7 +31,7 @@ void head_norm_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& 
   const Device dev = d.device();
   if (norm_w.empty()) return;
   const Tensor pre = heads(proj, begin, d.dim(1), d.dim(2));
-  Tensor dpre = Tensor::zeros(d.shape(), DType::F32, dev);
+  Tensor dpre = Tensor::empty(d.shape(), DType::F32, dev);
   ops::rmsnorm_backward(pre, norm_w, rstd, d, dpre, false);
   d = dpre;
 }
@@ -80,7 +80,7 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
   Tensor dproj = Tensor::zeros({l.N, m.in_proj.out}, DType::F32, dev);
 
   // Through the output projection and the sigmoid gate.
-  Tensor d_attn = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev);
+  Tensor d_attn = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
   ops::linear_backward(m.out_proj, d_out, seqs, d_attn);
   if (m.output_gate)
     ops::sigmoid_gate_backward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), d_attn,

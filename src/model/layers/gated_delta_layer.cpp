@@ -45,7 +45,7 @@ void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t 
   const Device dev = d_expanded.device();
   const Tensor d_heads = ops::reduce_heads(d_expanded, l.nk, scale);
   const Tensor raw = ops::copy_columns(ops::columns(conv_out, begin, l.nk * l.dk));
-  Tensor d_raw = Tensor::zeros({l.N, l.nk * l.dk}, DType::F32, dev);
+  Tensor d_raw = Tensor::empty({l.N, l.nk * l.dk}, DType::F32, dev);
   ops::l2norm_backward(raw, rnorm, d_heads, l.dk, d_raw);
   ops::scatter_columns(d_raw, ops::columns(d_conv, begin, l.nk * l.dk));
 }
@@ -58,7 +58,7 @@ Tensor value_heads(const Layout& l, const Tensor& conv_out) {
 
 void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
-                               GatedDeltaSaved& s, std::vector<Tensor>* final_states) {
+                               GatedDeltaSaved& s, std::vector<Tensor>* final_states, bool for_backward) {
   const Device dev = h.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
@@ -72,7 +72,8 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
     ops::gated_delta_gates_forward(ops::columns(proj, l.b_begin(), l.nv), ops::columns(proj, l.a_begin(), l.nv),
                                    m.neg_A, m.dt_bias, s.beta, s.g);
     Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
-    ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states);
+    ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states,
+                             for_backward ? &s.chunk_states : nullptr);
     ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
     return o.reshaped({l.N, l.nv * l.dv});
   };
@@ -89,7 +90,7 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     Tensor dv = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
     Tensor dg = Tensor::zeros({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
-                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial);
+                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial, s.chunk_states);
     ops::state_offset_backward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, d_o.reshaped({l.N, l.nv, l.dv}), dq,
                                d_initial);
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,

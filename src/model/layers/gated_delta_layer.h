@@ -14,13 +14,15 @@ struct GatedDeltaSaved {
   Tensor q_rnorm, k_rnorm;  // [N * nk] reciprocal L2 norms of the key-head q and k
   Tensor q, k;              // [N, nv, dk] normalised, expanded to value heads (q also scaled)
   Tensor g, beta;           // [N, nv] log decay and write strength
+  Tensor chunk_states;      // the recurrence's state entering each chunk (ops/gated_delta.h), or empty
 };
 
 // residual[N, hidden] += gated_delta_net(h[N, hidden]); starts: per sequence (batch.h);
-// final_states (if not null) receives one [nv, dk, dv] tensor per sequence.
+// final_states (if not null) receives one [nv, dk, dv] tensor per sequence. for_backward: saved
+// also keeps the recurrence's chunk states, so that the backward need not recompute them.
 void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
-                               GatedDeltaSaved& saved, std::vector<Tensor>* final_states);
+                               GatedDeltaSaved& saved, std::vector<Tensor>* final_states, bool for_backward);
 
 // dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [nv, dk, dv]: its initial state (also

@@ -39,9 +39,9 @@ void mlp_backward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& 
                   bool accumulate) {
   const int64_t rows = dy.dim(0), I = w.down.in;
   const Device dev = dy.device();
-  Tensor dact = Tensor::zeros({rows, I}, DType::F32, dev);
+  Tensor dact = Tensor::empty({rows, I}, DType::F32, dev);
   ops::linear_backward(w.down, dy, groups, dact);
-  Tensor d_in = Tensor::zeros({rows, projection_width(w)}, DType::F32, dev);
+  Tensor d_in = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
   if (w.act == MlpActivation::SwiGLU)
     ops::swiglu_backward(in_out, dact, d_in);
   else

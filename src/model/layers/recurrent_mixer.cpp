@@ -35,10 +35,10 @@ void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBac
   Tensor dproj = Tensor::zeros({N, p.in_proj.out}, DType::F32, dev);
 
   // Output projection, then the gated norm: gradients to the core's output and to z.
-  Tensor dy = Tensor::zeros({N, p.width}, DType::F32, dev);
+  Tensor dy = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::linear_backward(p.out_proj, d_out, seqs, dy);
   const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
-  Tensor d_o = Tensor::zeros({N, p.width}, DType::F32, dev), dz = Tensor::zeros({N, p.width}, DType::F32, dev);
+  Tensor d_o = Tensor::empty({N, p.width}, DType::F32, dev), dz = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::gated_rmsnorm_backward(s.o, z, p.norm_w, s.norm_rstd, dy, p.norm_group, p.gate_order, d_o, dz);
   ops::scatter_columns(dz, ops::columns(dproj, p.z_begin, p.width));
 

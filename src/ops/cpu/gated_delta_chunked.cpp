@@ -39,17 +39,16 @@ class GdnChunk {
   // (outputs need the chunk prepared with_outputs).
   void forward(float* S, float* o);
 
-  // The delta rows [n, dv] of the last forward().
-  const float* delta() const { return delta_.data(); }
-
-  // The chunk's backward (prepared with outputs). S is its starting state and delta the rows that
-  // forward() from S computed; dS holds dLoss/d(end state) on entry and dLoss/d(start state) on exit.
-  // d_o, dq, dk, dv point at the chunk's first row of [T, H, *], dg and dbeta at its first [T, H]
-  // entry; those outputs are overwritten.
-  void backward(const float* S, const float* delta, float* dS, const float* d_o, float* dq, float* dk, float* dv,
-                float* dg, float* dbeta);
+  // The chunk's backward (prepared with outputs). S is its starting state; dS holds dLoss/d(end
+  // state) on entry and dLoss/d(start state) on exit. d_o, dq, dk, dv point at the chunk's first row
+  // of [T, H, *], dg and dbeta at its first [T, H] entry; those outputs are overwritten.
+  void backward(const float* S, float* dS, const float* d_o, float* dq, float* dk, float* dv, float* dg,
+                float* dbeta);
 
  private:
+  // delta = U - W S: the rows the chunk writes into the state S it starts from.
+  void compute_delta(const float* S);
+
   const GatedDeltaDims d_;
   const int64_t cap_, ldk_, ldv_;
   int64_t n_ = 0;
@@ -132,11 +131,14 @@ void GdnChunk::prepare(int64_t h, int64_t t0, int64_t n, const float* q, const f
       for (int64_t e = 0; e < dk; ++e) q_in_[i * dk + e] = decay_.in[i] * qc[i * dk + e];
 }
 
+void GdnChunk::compute_delta(const float* S) {
+  std::copy_n(u_.data(), n_ * d_.dv, delta_.data());
+  small::gemm_nn(n_, d_.dv, d_.dk, -1.0f, w_.data(), d_.dk, S, d_.dv, delta_.data(), d_.dv);
+}
+
 void GdnChunk::forward(float* S, float* o) {
   const int64_t dk = d_.dk, dv = d_.dv;
-  // delta = U - W S
-  std::copy_n(u_.data(), n_ * dv, delta_.data());
-  small::gemm_nn(n_, dv, dk, -1.0f, w_.data(), dk, S, dv, delta_.data(), dv);
+  compute_delta(S);
   if (o) {
     float* rows = rows_dv_.data();
     small::zero_rows(n_, dv, rows, dv);
@@ -148,9 +150,12 @@ void GdnChunk::forward(float* S, float* o) {
   small::gemm_tn(dk, dv, n_, 1.0f, k_out_.data(), dk, delta_.data(), dv, S, dv);
 }
 
-void GdnChunk::backward(const float* S, const float* delta, float* dS, const float* d_o_rows, float* dq_rows, float* dk_rows,
+void GdnChunk::backward(const float* S, float* dS, const float* d_o_rows, float* dq_rows, float* dk_rows,
                         float* dv_rows, float* dg, float* dbeta) {
   const int64_t H = d_.H, Dk = d_.dk, Dv = d_.dv, C = cap_, n = n_;
+  // The delta rows the forward wrote from S: one product, recomputed rather than kept.
+  compute_delta(S);
+  const float* delta = delta_.data();
   const float* qc = q_.data();
   const float* kc = k_.data();
   const float* vc = v_.data();
@@ -251,21 +256,30 @@ GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
   return thread_cached<GdnChunk>(std::make_tuple(d.H, d.dk, d.dv, cap), d, cap);
 }
 
-// Tags of the per-thread buffers (thread_cache.h).
-struct ChunkStarts;  // each chunk's starting state
-struct ChunkDeltas;  // each chunk's delta rows
+// The tag of the per-thread buffer of each chunk's starting state (thread_cache.h), for a backward
+// whose forward kept none.
+struct ChunkStarts;
 
 }  // namespace
 
+int64_t gated_delta_chunk_starts_floats(const GatedDeltaDims& d, int64_t chunk) {
+  const int64_t C = checked_chunk(chunk);
+  return d.H * ((d.T + C - 1) / C) * d.dk * d.dv;
+}
+
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
-                         const float* beta, const float* s0, float* o, float* s_final, int64_t chunk) {
+                         const float* beta, const float* s0, float* o, float* s_final, int64_t chunk,
+                         float* chunk_starts) {
   const int64_t T = d.T, H = d.H, state = d.dk * d.dv, C = checked_chunk(chunk);
+  const int64_t chunks = (T + C - 1) / C;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     GdnChunk& work = thread_chunk(d, C);
     std::vector<float> S(state, 0.0f);
     if (s0) std::copy_n(s0 + h * state, state, S.data());
-    for (int64_t t0 = 0; t0 < T; t0 += C) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t t0 = c * C;
+      if (chunk_starts) std::copy_n(S.data(), state, chunk_starts + (h * chunks + c) * state);
       work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
       work.forward(S.data(), o + (t0 * H + h) * d.dv);
     }
@@ -276,31 +290,33 @@ void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k
 void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const float* k, const float* v,
                                   const float* g, const float* beta, const float* s0, const float* d_o,
                                   const float* d_s_final, float* dq, float* dk, float* dv, float* dg, float* dbeta,
-                                  float* ds0, int64_t chunk) {
+                                  float* ds0, int64_t chunk, const float* chunk_starts) {
   const int64_t T = d.T, H = d.H, state = d.dk * d.dv, C = checked_chunk(chunk);
   const int64_t chunks = (T + C - 1) / C;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     GdnChunk& work = thread_chunk(d, C);
-    // starts[c] is the state entering chunk c, deltas[c] the rows chunk c writes into it.
-    float* starts = thread_buffer<ChunkStarts>(chunks * state);
-    float* deltas = thread_buffer<ChunkDeltas>(chunks * C * d.dv);
-    std::vector<float> S(state, 0.0f);
-    if (s0) std::copy_n(s0 + h * state, state, S.data());
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t n = std::min(C, T - c * C);
-      std::copy_n(S.data(), state, starts + c * state);
-      work.prepare(h, c * C, n, q, k, v, g, beta, false);
-      work.forward(S.data(), nullptr);
-      std::copy_n(work.delta(), n * d.dv, deltas + c * C * d.dv);
+    // starts[c] is the state entering chunk c: the forward's, or recomputed by a state sweep (the
+    // same operations on the same inputs, so the same bits).
+    const float* starts = chunk_starts ? chunk_starts + h * chunks * state : nullptr;
+    std::vector<float> dS(state, 0.0f);
+    if (!starts) {
+      float* swept = thread_buffer<ChunkStarts>(chunks * state);
+      std::vector<float>& S = dS;
+      if (s0) std::copy_n(s0 + h * state, state, S.data());
+      for (int64_t c = 0; c < chunks; ++c) {
+        std::copy_n(S.data(), state, swept + c * state);
+        work.prepare(h, c * C, std::min(C, T - c * C), q, k, v, g, beta, false);
+        work.forward(S.data(), nullptr);
+      }
+      std::fill(dS.begin(), dS.end(), 0.0f);
+      starts = swept;
     }
-    std::vector<float>& dS = S;
-    std::fill(dS.begin(), dS.end(), 0.0f);
     if (d_s_final) std::copy_n(d_s_final + h * state, state, dS.data());
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * C;
       work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
-      work.backward(starts + c * state, deltas + c * C * d.dv, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
+      work.backward(starts + c * state, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
                     dk + (t0 * H + h) * d.dk, dv + (t0 * H + h) * d.dv, dg + t0 * H + h, dbeta + t0 * H + h);
     }
     if (ds0) std::copy_n(dS.data(), state, ds0 + h * state);

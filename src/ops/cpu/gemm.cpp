@@ -12,22 +12,42 @@ namespace {
 // Results must not depend on the thread count. OpenBLAS's own threading does not promise that: with
 // OpenBLAS 0.3.21 (Debian 12) a threaded dgemm of [513 x 257] x [257 x 1031] rounds differently with
 // 2, 3 and 4 threads than with 1 (measured; sgemm matched on the shapes tried, but nothing documents
-// it). So every product is cut into tiles of C of a fixed size, each computed by one BLAS call over
-// the whole of K, and the tiles are spread over the OpenMP threads. A BLAS call made inside a
-// parallel region runs single-threaded (OpenBLAS's OpenMP build), so a tile's result depends on its
-// operands only, never on how many threads there are or which one ran it.
-constexpr int64_t kTileRows = 64, kTileCols = 512;
+// it). So every product is cut into tiles of C whose shape depends on the product's shape only, each
+// computed by one BLAS call over the whole of K, and the tiles are spread over the OpenMP threads. A
+// BLAS call made inside a parallel region runs single-threaded (OpenBLAS's OpenMP build), so a tile's
+// result depends on its operands only, never on how many threads there are or which one ran it.
+struct TileShape {
+  int64_t rows, cols;
+};
+
+// Every BLAS call packs its share of op(B) (for a linear layer, the weights) afresh, so the fewer row
+// tiles, the fewer times the weights are read and packed: a product of at least kWide columns (room
+// for four column tiles, enough to share among threads) takes tiles of up to kTallRows rows, split
+// evenly (300-row products at Qwen3.5-0.8B's MLP and output-projection shapes, forward and
+// backward, ran 1.2-2.4x faster so than in 64-row tiles, one and two threads, measured in alternating
+// pairs). Narrower products (attention's per-head products) keep short tiles, which leave work for
+// every thread.
+constexpr int64_t kTileCols = 256, kWide = 4 * kTileCols, kTallRows = 512, kShortRows = 64;
+
+TileShape float_tiles(int64_t m, int64_t n) {
+  if (n < kWide) return {kShortRows, kTileCols};
+  const int64_t row_tiles = (m + kTallRows - 1) / kTallRows;
+  return {(m + row_tiles - 1) / row_tiles, kTileCols};
+}
+
+// The double products (precise layers) keep their measured tiling.
+constexpr TileShape kDoubleTiles{64, 512};
 
 // Runs tile(i0, rows, j0, cols) for every tile of an [m, n] output.
 template <typename Tile>
-void for_each_tile(int64_t m, int64_t n, const Tile& tile) {
-  const int64_t row_tiles = (m + kTileRows - 1) / kTileRows, col_tiles = (n + kTileCols - 1) / kTileCols;
+void for_each_tile(int64_t m, int64_t n, TileShape shape, const Tile& tile) {
+  const int64_t row_tiles = (m + shape.rows - 1) / shape.rows, col_tiles = (n + shape.cols - 1) / shape.cols;
   // Always a parallel region, even for one tile: it is what keeps OpenBLAS single-threaded.
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t ti = 0; ti < row_tiles; ++ti)
     for (int64_t tj = 0; tj < col_tiles; ++tj) {
-      const int64_t i0 = ti * kTileRows, j0 = tj * kTileCols;
-      tile(i0, std::min(kTileRows, m - i0), j0, std::min(kTileCols, n - j0));
+      const int64_t i0 = ti * shape.rows, j0 = tj * shape.cols;
+      tile(i0, std::min(shape.rows, m - i0), j0, std::min(shape.cols, n - j0));
     }
 }
 
@@ -44,7 +64,7 @@ CBLAS_TRANSPOSE op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  for_each_tile(m, n, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+  for_each_tile(m, n, float_tiles(m, n), [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
     cblas_sgemm(CblasRowMajor, op(trans_a), op(trans_b), static_cast<blasint>(rows), static_cast<blasint>(cols),
                 static_cast<blasint>(k), alpha, rows_of(a, trans_a, i0, lda), static_cast<blasint>(lda),
                 cols_of(b, trans_b, j0, ldb), static_cast<blasint>(ldb), beta, c + i0 * ldc + j0,
@@ -82,7 +102,7 @@ constexpr int64_t kWideRows = 512;
 void dgemm_rm(bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
               int64_t ldb, double beta, double* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  for_each_tile(m, n, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+  for_each_tile(m, n, kDoubleTiles, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, op(trans_b), static_cast<blasint>(rows), static_cast<blasint>(cols),
                 static_cast<blasint>(k), 1.0, a + i0 * lda, static_cast<blasint>(lda), cols_of(b, trans_b, j0, ldb),
                 static_cast<blasint>(ldb), beta, c + i0 * ldc + j0, static_cast<blasint>(ldc));

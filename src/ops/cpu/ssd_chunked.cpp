@@ -203,19 +203,31 @@ struct SharesOfDC;            // likewise for dC
 
 }  // namespace
 
+int64_t ssd_chunk_starts_floats(const SsdDims& d, int64_t chunk) {
+  const int64_t L = checked_chunk(chunk);
+  return d.H * ((d.T + L - 1) / L) * d.P * d.N;
+}
+
 void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B, const float* C,
-                 const float* D, const float* s0, float* y, float* s_final, int64_t chunk) {
-  const int64_t T = d.T, H = d.H, state = d.P * d.N, L = checked_chunk(chunk);
+                 const float* D, const float* s0, float* y, float* s_final, int64_t chunk, float* chunk_starts) {
+  const int64_t T = d.T, H = d.H, state = d.P * d.N, L = checked_chunk(chunk), chunks = (T + L - 1) / L;
   const SsdInputs in{x, dt, A, B, C, D};
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     SsdChunk& work = thread_chunk(d, L);
     std::vector<float> S_t(state, 0.0f);
     if (s0) transpose(d.P, d.N, s0 + h * state, S_t.data());
-    for (int64_t t0 = 0; t0 < T; t0 += L) {
+    // The state in the backward's layout, advanced as the backward's sweep advances it.
+    std::vector<float> S(chunk_starts ? state : 0, 0.0f);
+    if (chunk_starts && s0) std::copy_n(s0 + h * state, state, S.data());
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t t0 = c * L;
       work.load(in, h, t0, std::min(L, T - t0), true);
       work.output(S_t.data(), y + (t0 * H + h) * d.P);
       work.advance_transposed(S_t.data());
+      if (!chunk_starts) continue;
+      std::copy_n(S.data(), state, chunk_starts + (h * chunks + c) * state);
+      work.advance(S.data());
     }
     if (s_final) transpose(d.N, d.P, S_t.data(), s_final + h * state);
   }
@@ -224,7 +236,7 @@ void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float*
 void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, const float* A, const float* B,
                           const float* C, const float* D, const float* s0, const float* d_y,
                           const float* d_s_final, float* dx, float* ddt, float* dB, float* dC, float* dD,
-                          float* ds0, int64_t chunk) {
+                          float* ds0, int64_t chunk, const float* chunk_starts) {
   const int64_t T = d.T, H = d.H, G = d.G, P = d.P, N = d.N, state = d.P * d.N, heads_per_group = d.H / d.G;
   const int64_t L = checked_chunk(chunk), chunks = (T + L - 1) / L;
   // Each head's share of dB and dC is kept apart, [window tokens, H, N], then summed per group. Time
@@ -246,13 +258,15 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   }
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
-    SsdChunk& work = thread_chunk(d, L);
-    std::vector<float> S(state, 0.0f);
-    if (s0) std::copy_n(s0 + h * state, state, S.data());
-    for (int64_t c = 0; c < chunks; ++c) {
-      if (c % window == 0) std::copy_n(S.data(), state, window_starts + (h * windows + c / window) * state);
-      work.load(in, h, c * L, std::min(L, T - c * L), false);
-      work.advance(S.data());
+    if (!chunk_starts) {  // a state sweep keeps each window's first
+      SsdChunk& work = thread_chunk(d, L);
+      std::vector<float> S(state, 0.0f);
+      if (s0) std::copy_n(s0 + h * state, state, S.data());
+      for (int64_t c = 0; c < chunks; ++c) {
+        if (c % window == 0) std::copy_n(S.data(), state, window_starts + (h * windows + c / window) * state);
+        work.load(in, h, c * L, std::min(L, T - c * L), false);
+        work.advance(S.data());
+      }
     }
     float d_skip = 0.0f;
     for (int64_t t = 0; t < T; ++t) d_skip += small::dot(P, d_y + (t * H + h) * P, x + (t * H + h) * P);
@@ -264,14 +278,18 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
 #pragma omp parallel for schedule(static)
     for (int64_t h = 0; h < H; ++h) {
       SsdChunk& work = thread_chunk(d, L);
-      // The window's chunk starting states, recomputed from the window's first.
-      float* starts = thread_buffer<WindowStarts>((c_end - c_begin) * state);
-      std::copy_n(window_starts + (h * windows + w) * state, state, starts);
-      for (int64_t c = c_begin; c + 1 < c_end; ++c) {
-        float* next = starts + (c + 1 - c_begin) * state;
-        std::copy_n(next - state, state, next);
-        work.load(in, h, c * L, L, false);
-        work.advance(next);
+      // The window's chunk starting states: the forward's, or recomputed from the window's first.
+      const float* starts = chunk_starts ? chunk_starts + (h * chunks + c_begin) * state : nullptr;
+      if (!starts) {
+        float* swept = thread_buffer<WindowStarts>((c_end - c_begin) * state);
+        std::copy_n(window_starts + (h * windows + w) * state, state, swept);
+        for (int64_t c = c_begin; c + 1 < c_end; ++c) {
+          float* next = swept + (c + 1 - c_begin) * state;
+          std::copy_n(next - state, state, next);
+          work.load(in, h, c * L, L, false);
+          work.advance(next);
+        }
+        starts = swept;
       }
       float* dS = d_carry + h * state;
       for (int64_t c = c_end - 1; c >= c_begin; --c) {
