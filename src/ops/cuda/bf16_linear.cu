@@ -22,11 +22,14 @@ namespace s0::ops::cuda {
 
 namespace {
 
-Tensor bf16s(int64_t n) {
+// Scratch of `shape` on the current GPU.
+Tensor scratch_on_gpu(const Shape& shape, DType dtype) {
   int device = 0;
   S0_CUDA_CHECK(cudaGetDevice(&device));
-  return Tensor::empty({n}, DType::BF16, Device::cuda(device));
+  return Tensor::empty(shape, dtype, Device::cuda(device));
 }
+
+Tensor bf16s(int64_t n) { return scratch_on_gpu({n}, DType::BF16); }
 
 Tensor rounded_to_bf16(const float* src, int64_t n) {
   Tensor out = bf16s(n);
@@ -69,9 +72,7 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
   const Tensor x16 = bf16_operand(x, rows * in, split);
   const auto* xs = static_cast<const __nv_bfloat16*>(x16.device_raw());
   if (split && rows <= kStackedRows) {
-    int device = 0;
-    S0_CUDA_CHECK(cudaGetDevice(&device));
-    Tensor halves = Tensor::empty({2 * rows, out}, DType::F32, Device::cuda(device));
+    Tensor halves = scratch_on_gpu({2 * rows, out}, DType::F32);
     const float* hl = static_cast<const float*>(halves.device_raw());
     gemm_forward(xs, 2 * rows, w, nullptr, in, out, halves.device_raw_mut(), false, Operands::bf16);
     const int64_t lo = rows * out;
