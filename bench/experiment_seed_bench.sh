@@ -83,8 +83,12 @@ completions_of() {
 }
 
 rows=()
-row() { rows+=("$(printf '%-34s %10s %10s %10s' "$1" "$2" "$3" \
-  "$(awk -v t="$3" -v s="$2" 'BEGIN { if (t == "" || s <= 0) print ""; else printf "%.1f", t / s }')")"); }
+# A table row, also printed at once (a run cut short still shows the stages it finished).
+row() {
+  rows+=("$(printf '%-34s %10s %10s %10s' "$1" "$2" "$3" \
+    "$(awk -v t="$3" -v s="$2" 'BEGIN { if (t == "" || s <= 0) print ""; else printf "%.1f", t / s }')")")
+  echo "  ${rows[-1]}"
+}
 # A stage's row and, below it, its generation's.
 generation_rows() {
   local label="$1" name="$2" tokens gen_s

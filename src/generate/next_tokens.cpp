@@ -1,7 +1,5 @@
 #include "generate/next_tokens.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 #include "ops/sampling.h"
 
@@ -17,30 +15,16 @@ std::vector<int64_t> next_tokens(const Tensor& logits, const std::vector<TokenSa
       tokens[r] = samplers[r]->next(logits.f32() + static_cast<int64_t>(r) * vocab, vocab);
     return tokens;
   }
-  std::vector<ops::CandidateRequest> requests;
+  std::vector<ops::SampleRequest> requests;
   for (size_t r = 0; r < samplers.size(); ++r) {
+    if (samplers[r]->greedy()) continue;
     const SamplingOptions& o = samplers[r]->options();
-    if (!samplers[r]->greedy()) requests.push_back({static_cast<int64_t>(r), o.temperature, o.kept_by_top_k(vocab)});
+    requests.push_back(
+        {static_cast<int64_t>(r), o.temperature, o.kept_by_top_k(vocab), o.top_p, samplers[r]->take_draw_bits()});
   }
   if (requests.size() < samplers.size()) tokens = ops::argmax_rows(logits);  // the sampled rows' are overwritten
-  // Each sampled row's first candidates; the rows whose nucleus runs past them (near-flat rows, as a
-  // random model's) then get their whole row, sorted on the GPU all at once, rather than one by one
-  // on the host.
-  std::vector<ops::CandidateRequest> more;
-  auto draw_from = [&](const ops::CandidateRequest& request, const ops::RowCandidates& c) {
-    const int64_t count = static_cast<int64_t>(c.ids.size());
-    const std::optional<int64_t> drawn = samplers[static_cast<size_t>(request.row)]->draw(
-        {c.ids.data(), c.logits.data(), count, c.total, count == request.top_k});
-    if (drawn) tokens[static_cast<size_t>(request.row)] = *drawn;
-    return drawn.has_value();
-  };
-  const std::vector<ops::RowCandidates> candidates = ops::top_candidates(logits, requests, kGpuCandidates);
-  for (size_t i = 0; i < requests.size(); ++i)
-    if (!draw_from(requests[i], candidates[i])) more.push_back(requests[i]);
-  if (more.empty()) return tokens;
-  const std::vector<ops::RowCandidates> whole = ops::top_candidates(logits, more, vocab);
-  for (size_t i = 0; i < more.size(); ++i)
-    if (!draw_from(more[i], whole[i])) fail("internal: no token drawn from row ", more[i].row, "'s every candidate");
+  const std::vector<int64_t> drawn = ops::sample_rows(logits, requests);
+  for (size_t i = 0; i < requests.size(); ++i) tokens[static_cast<size_t>(requests[i].row)] = drawn[i];
   return tokens;
 }
 

@@ -85,7 +85,7 @@ std::optional<int64_t> TokenSampler::draw(const Candidates& c) {
   const float top = c.logits[0];
   auto weight = [&](int64_t i) { return ops::sampling_weight(c.logits[i], top, options_.temperature); };
   // Nucleus: the shortest most likely prefix whose weight reaches top_p of the total.
-  const double reach = options_.top_p * static_cast<double>(c.total);
+  const double reach = ops::nucleus_reach(options_.top_p, c.total);
   uint64_t kept = 0;
   int64_t keep = 0;
   while (keep < c.count) {
@@ -93,8 +93,7 @@ std::optional<int64_t> TokenSampler::draw(const Candidates& c) {
     if (static_cast<double>(kept) >= reach) break;
   }
   if (static_cast<double>(kept) < reach && !c.all) return std::nullopt;
-  // A uniform integer in [0, kept) from 64 random bits: the same draw on every platform.
-  uint64_t u = static_cast<uint64_t>((static_cast<unsigned __int128>(rng_()) * kept) >> 64);
+  uint64_t u = ops::uniform_below(take_draw_bits(), kept);
   for (int64_t i = 0; i < keep; ++i) {
     const uint64_t w = weight(i);
     if (u < w) return c.ids[i];

@@ -3,10 +3,10 @@
 // and top-p. Every sequence owns its random stream, seeded from the run's seed and the sequence's
 // own index, so what it samples never depends on what else is in the batch.
 //
-// A draw needs only the row's most likely tokens in order and one total over the row: next() finds
-// them in a row on the host; on a GPU, ops/sampling.h finds them without bringing the row to the
-// host, and draw() is the same draw over them. Token weights are ops/sampling_weight.h's integers,
-// so both see the same numbers bit for bit.
+// A draw needs only the row's most likely tokens in order, one total over the row and 64 random
+// bits of the sequence's stream: next() finds the tokens in a row on the host and draw() draws; on
+// a GPU, ops/sampling.h makes the same draw from the row where it is, with take_draw_bits().
+// Token weights and the draw's arithmetic are ops/sampling_weight.h's, so both pick the same token.
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -48,6 +48,9 @@ class TokenSampler {
   // with the stream untouched, when that prefix runs past the candidates (the caller then needs
   // more of the row).
   std::optional<int64_t> draw(const Candidates& c);
+  // The random bits of the stream's next draw, for a draw made elsewhere (ops::sample_rows on a
+  // GPU): the stream advances as one draw advances it.
+  uint64_t take_draw_bits() { return rng_(); }
 
  private:
   SamplingOptions options_;

@@ -30,21 +30,20 @@ std::vector<int64_t> argmax_rows(const Tensor& logits) {
   no_backend("argmax_rows", dev);
 }
 
-std::vector<RowCandidates> top_candidates(const Tensor& logits, const std::vector<CandidateRequest>& requests,
-                                          int64_t count) {
-  const Device dev = logits_device("top_candidates", logits);
+std::vector<int64_t> sample_rows(const Tensor& logits, const std::vector<SampleRequest>& requests) {
+  const Device dev = logits_device("sample_rows", logits);
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   if (vocab > kMaxSampledVocab) fail("internal: sampling from ", vocab, " tokens (at most ", kMaxSampledVocab, ")");
-  if (count < 1) fail("internal: top_candidates of ", count, " tokens");
-  for (const CandidateRequest& r : requests)
-    if (r.row < 0 || r.row >= rows || !(r.temperature > 0) || r.top_k < 1 || r.top_k > vocab)
-      fail("internal: top_candidates request for row ", r.row, " of ", rows, ", temperature ", r.temperature,
-           ", top_k ", r.top_k, " of ", vocab);
+  for (const SampleRequest& r : requests)
+    if (r.row < 0 || r.row >= rows || !(r.temperature > 0) || r.top_k < 1 || r.top_k > vocab ||
+        !(r.top_p > 0 && r.top_p <= 1))
+      fail("internal: sample_rows request for row ", r.row, " of ", rows, ", temperature ", r.temperature,
+           ", top_k ", r.top_k, " of ", vocab, ", top_p ", r.top_p);
   if (requests.empty()) return {};
 #if S0_HAVE_CUDA
-  if (dev.type == DeviceType::CUDA) return cuda::top_candidates(cuda::f32(logits), vocab, requests, count);
+  if (dev.type == DeviceType::CUDA) return cuda::sample_rows(cuda::f32(logits), vocab, requests);
 #endif
-  no_backend("top_candidates", dev);
+  no_backend("sample_rows", dev);
 }
 
 }  // namespace s0::ops

@@ -1,8 +1,9 @@
 #pragma once
+// The arithmetic of a sampled draw, one definition for the CPU sampler (generate/sampler.h) and the
+// GPU's (ops/sampling.h), so both draw the same token from the same logits and random bits.
+//
 // The weight a token gets when sampling at a temperature: exp((logit - top) / temperature), top
-// being the row's largest logit, as an integer in units of 2^-40 of the top token's weight. One
-// function for the CPU sampler (generate/sampler.h) and the GPU's candidate selection
-// (ops/sampling.h), so both compute the same bits from the same logits:
+// being the row's largest logit, as an integer in units of 2^-40 of the top token's weight:
 //   - the exponential is our own, fma-only, rather than the C library's or CUDA's exp, whose last
 //     bits differ; every multiply-add is an explicit fma, so no compiler contracts it differently;
 //   - weights are integers, so a row's total is exact in any order: the GPU sums in parallel, the
@@ -43,6 +44,19 @@ S0_HOST_DEVICE inline uint64_t sampling_weight(float logit, float top, double te
   p = fma(p, r, 1.0);
   p = fma(p, r, 1.0);
   return static_cast<uint64_t>(ldexp(p, static_cast<int>(k) + 40));  // truncated: exact scaling, then the integer part
+}
+
+// The weight a nucleus reaches: the shortest most likely prefix whose weight is at least this
+// (compared as doubles) is kept.
+S0_HOST_DEVICE inline double nucleus_reach(double top_p, uint64_t total) { return top_p * static_cast<double>(total); }
+
+// A uniform integer in [0, bound) from 64 random bits, the same on every platform.
+S0_HOST_DEVICE inline uint64_t uniform_below(uint64_t random, uint64_t bound) {
+#ifdef __CUDA_ARCH__
+  return __umul64hi(random, bound);
+#else
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(random) * bound) >> 64);
+#endif
 }
 
 }  // namespace s0::ops

@@ -1,7 +1,9 @@
 #include "ops/cuda/sampling.h"
 
+#include <algorithm>
 #include <climits>
 #include <type_traits>
+#include <cub/block/block_scan.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include "core/allocator.h"
@@ -54,23 +56,65 @@ __global__ void argmax_kernel(const float* logits, int64_t vocab, int64_t* out) 
   if (lane == 0) out[blockIdx.x] = best.i == INT64_MAX ? 0 : best.i;  // a row of NaN: the first token, as the host's
 }
 
-// totals[b] = the sum of ops::sampling_weight over the first top_k logits of sorted row b (its top
-// logit first). Integers: the sum is exact whatever the order of the additions.
-__global__ void totals_kernel(const float* sorted, int64_t vocab, const CandidateRequest* requests,
-                              unsigned long long* totals) {
+// The first index j < top_k of a sorted row whose prefix weight (ops::sampling_weight summed over
+// 0..j) satisfies `reached`, and that prefix weight; top_k and the whole total when none does.
+// `reached` must hold for every prefix past the first that does (weights are never negative, so
+// "at least x" and "above x" do). The block walks the row a tile at a time, scanning the weights.
+struct Reach {
+  int64_t index;
+  unsigned long long prefix;
+};
+
+constexpr int kDrawThreads = 512;  // a draw's thread holds several 64-bit sums: 1024 would not fit
+constexpr int kItems = 4;          // weights per thread per tile
+
+template <class Reached>
+__device__ Reach first_reaching(const float* row, const SampleRequest& r, Reached reached) {
+  using Scan = cub::BlockScan<unsigned long long, kDrawThreads>;
+  __shared__ typename Scan::TempStorage scan;
+  __shared__ unsigned long long first;  // the smallest index reaching, in this tile
+  __shared__ unsigned long long first_prefix;
+  const float top = row[0];
+  unsigned long long carry = 0;  // the weight of every tile before this one
+  for (int64_t base = 0; base < r.top_k; base += int64_t{kDrawThreads} * kItems) {
+    const int64_t mine = base + int64_t{threadIdx.x} * kItems;
+    unsigned long long w[kItems], prefix[kItems], tile = 0;
+    for (int i = 0; i < kItems; ++i) w[i] = mine + i < r.top_k ? sampling_weight(row[mine + i], top, r.temperature) : 0;
+    if (threadIdx.x == 0) first = ULLONG_MAX;
+    Scan(scan).InclusiveSum(w, prefix, tile);  // its barrier also orders the reset above
+    for (int i = 0; i < kItems; ++i)
+      if (mine + i < r.top_k && reached(carry + prefix[i])) {
+        atomicMin(&first, static_cast<unsigned long long>(mine + i));
+        break;
+      }
+    __syncthreads();
+    const unsigned long long at = first;
+    if (at != ULLONG_MAX) {
+      if (static_cast<int64_t>(at) >= mine && static_cast<int64_t>(at) < mine + kItems)
+        first_prefix = carry + prefix[at - mine];
+      __syncthreads();
+      return {static_cast<int64_t>(at), first_prefix};
+    }
+    carry += tile;
+    __syncthreads();  // the scan's storage is reused by the next tile
+  }
+  return {r.top_k, carry};
+}
+
+// out[b] = the token request b draws from its row, sorted descending with its ids: the nucleus is
+// the shortest prefix of the top_k whose weight reaches top_p of their total, and the token the one
+// whose span of the nucleus's weight holds uniform_below(random, nucleus weight); TokenSampler::draw.
+__global__ void __launch_bounds__(kDrawThreads) draw_kernel(const float* sorted, const int32_t* sorted_ids, int64_t vocab,
+                            const SampleRequest* requests, int64_t* out) {
   const float* row = sorted + blockIdx.x * vocab;
-  const CandidateRequest r = requests[blockIdx.x];
-  unsigned long long sum = 0;
-  for (int64_t j = threadIdx.x; j < r.top_k; j += blockDim.x) sum += sampling_weight(row[j], row[0], r.temperature);
-  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  __shared__ unsigned long long warps[32];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) warps[warp] = sum;
-  __syncthreads();
-  if (warp != 0) return;
-  sum = lane < static_cast<int>(blockDim.x / 32) ? warps[lane] : 0;
-  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if (lane == 0) totals[blockIdx.x] = sum;
+  const SampleRequest r = requests[blockIdx.x];
+  const unsigned long long total = first_reaching(row, r, [](unsigned long long) { return false; }).prefix;
+  const double reach = nucleus_reach(r.top_p, total);
+  const unsigned long long kept =
+      first_reaching(row, r, [=](unsigned long long w) { return static_cast<double>(w) >= reach; }).prefix;
+  const unsigned long long u = uniform_below(r.random, kept);
+  const int64_t at = first_reaching(row, r, [=](unsigned long long w) { return w > u; }).index;
+  if (threadIdx.x == 0) out[blockIdx.x] = sorted_ids[blockIdx.x * vocab + at];
 }
 
 }  // namespace
@@ -84,15 +128,16 @@ std::vector<int64_t> argmax_rows(const float* logits, int64_t rows, int64_t voca
   return out.to(Device::cpu()).to_i64();
 }
 
-std::vector<RowCandidates> top_candidates(const float* logits, int64_t vocab,
-                                          const std::vector<CandidateRequest>& requests, int64_t count) {
-  static_assert(std::is_trivially_copyable_v<CandidateRequest>);
+namespace {
+
+// sample_rows for requests few enough that their rows' sort buffers stay small.
+std::vector<int64_t> sample_some_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests) {
+  static_assert(std::is_trivially_copyable_v<SampleRequest>);
   const Device gpu = current_gpu();
   const int64_t n = static_cast<int64_t>(requests.size()), cells = n * vocab;
-  if (cells > INT_MAX) fail("internal: top_candidates over ", cells, " logits at once");
-  Tensor params = Tensor::empty({static_cast<int64_t>((n * sizeof(CandidateRequest) + 7) / 8)}, DType::I64, gpu);
-  copy_bytes(params.device_raw_mut(), gpu, requests.data(), Device::cpu(), n * sizeof(CandidateRequest));
-  const auto* req = static_cast<const CandidateRequest*>(params.device_raw());
+  Tensor params = Tensor::empty({static_cast<int64_t>((n * sizeof(SampleRequest) + 7) / 8)}, DType::I64, gpu);
+  copy_bytes(params.device_raw_mut(), gpu, requests.data(), Device::cpu(), n * sizeof(SampleRequest));
+  const auto* req = static_cast<const SampleRequest*>(params.device_raw());
 
   // The requested rows as sort keys beside their token ids. -0 becomes +0: the host compares the
   // two as equal (ties go by id), a radix sort would put +0 first.
@@ -106,7 +151,7 @@ std::vector<RowCandidates> top_candidates(const float* logits, int64_t vocab,
         k[r * vocab + j] = logits[req[r].row * vocab + j] + 0.0f;
         id[r * vocab + j] = static_cast<int32_t>(j);
       },
-      "top_candidates keys");
+      "sample_rows keys");
   std::vector<int64_t> offsets(static_cast<size_t>(n + 1));
   for (int64_t r = 0; r <= n; ++r) offsets[r] = r * vocab;
   const Tensor bounds = upload_i64(offsets, gpu);
@@ -122,28 +167,26 @@ std::vector<RowCandidates> top_candidates(const float* logits, int64_t vocab,
   S0_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairsDescending(temp.device_raw_mut(), temp_bytes, k, sk, id, sid,
                                                                    static_cast<int>(cells), static_cast<int>(n), begin,
                                                                    begin + 1, 0, 32, stream()));
-  Tensor totals = Tensor::empty({n}, DType::I64, gpu);
-  totals_kernel<<<static_cast<unsigned>(n), kThreads, 0, stream()>>>(
-      sk, vocab, req, static_cast<unsigned long long*>(totals.device_raw_mut()));
-  check_launch("top_candidates totals");
+  Tensor out = Tensor::empty({n}, DType::I64, gpu);
+  draw_kernel<<<static_cast<unsigned>(n), kDrawThreads, 0, stream()>>>(sk, sid, vocab, req,
+                                                                   static_cast<int64_t*>(out.device_raw_mut()));
+  check_launch("sample_rows draw");
+  return out.to(Device::cpu()).to_i64();
+}
 
-  // The first `width` candidates of every row, then each keeps its top_k.
-  const int64_t width = std::min(count, vocab);
-  std::vector<float> host_logits(static_cast<size_t>(n * width));
-  std::vector<int32_t> host_ids(static_cast<size_t>(n * width));
-  S0_CUDA_CHECK(cudaMemcpy2DAsync(host_logits.data(), width * sizeof(float), sk, vocab * sizeof(float),
-                                  width * sizeof(float), n, cudaMemcpyDeviceToHost, stream()));
-  S0_CUDA_CHECK(cudaMemcpy2DAsync(host_ids.data(), width * sizeof(int32_t), sid, vocab * sizeof(int32_t),
-                                  width * sizeof(int32_t), n, cudaMemcpyDeviceToHost, stream()));
-  const std::vector<int64_t> host_totals = totals.to(Device::cpu()).to_i64();  // waits for the copies above too
-  std::vector<RowCandidates> out(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
-    const int64_t c = std::min(width, requests[r].top_k);
-    out[r].ids.assign(host_ids.begin() + r * width, host_ids.begin() + r * width + c);
-    out[r].logits.assign(host_logits.begin() + r * width, host_logits.begin() + r * width + c);
-    out[r].total = static_cast<uint64_t>(host_totals[r]);
+}  // namespace
+
+std::vector<int64_t> sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests) {
+  // Rows in groups of at most 2^26 logits: four sort buffers of a group take 1 GiB.
+  const size_t group = static_cast<size_t>(std::max<int64_t>(1, (int64_t{1} << 26) / vocab));
+  std::vector<int64_t> tokens;
+  for (size_t first = 0; first < requests.size(); first += group) {
+    const std::vector<SampleRequest> some(requests.begin() + first,
+                                          requests.begin() + std::min(requests.size(), first + group));
+    const std::vector<int64_t> drawn = sample_some_rows(logits, vocab, some);
+    tokens.insert(tokens.end(), drawn.begin(), drawn.end());
   }
-  return out;
+  return tokens;
 }
 
 }  // namespace s0::ops::cuda

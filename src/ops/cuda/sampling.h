@@ -1,6 +1,6 @@
 #pragma once
-// ops/sampling.h on the GPU: the argmax of each row, and a sampled row's sorted candidates with
-// its weight total. Results come back to the host (the call waits for them).
+// ops/sampling.h on the GPU: the argmax of each row, and each sampled row's drawn token. Results
+// come back to the host (the call waits for them).
 #include <cstdint>
 #include <vector>
 
@@ -9,7 +9,6 @@
 namespace s0::ops::cuda {
 
 std::vector<int64_t> argmax_rows(const float* logits, int64_t rows, int64_t vocab);
-std::vector<RowCandidates> top_candidates(const float* logits, int64_t vocab,
-                                          const std::vector<CandidateRequest>& requests, int64_t count);
+std::vector<int64_t> sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests);
 
 }  // namespace s0::ops::cuda
