@@ -69,8 +69,9 @@ StateSet activate_adapter(const AdapterFile& a, const HybridModel& model, std::o
 void check_adapter_applies(const StateSet& activated, const std::string& where) {
   for (const Tensor& t : activated.states) {
     if (t.empty()) continue;  // a layer the adapter leaves out
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if (t.f32()[i] != 0.0f) return;
+    const Tensor host = t.to(Device::cpu());  // the states may be where the model runs
+    for (int64_t i = 0; i < host.numel(); ++i)
+      if (host.f32()[i] != 0.0f) return;
   }
   fail(where, ": every state of the adapter is zero, so the model would start as without it; refusing to ",
        "report that as a tuned run (was it trained?)");

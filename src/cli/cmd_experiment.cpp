@@ -48,7 +48,7 @@ Runner setup(CLI::App& app) {
       ->check(between(0.01, kMaxProgramSeconds));
   app.add_flag("--unsafe-no-sandbox", o->unsafe,
                "run model-written programs without the bubblewrap sandbox (rlimits and a timeout only)");
-  add_device_option(app, o->device, "training's forward and backward");
+  add_device_option(app, o->device, "the model (every stage: generation, training, evaluation)");
   add_dtype_option(app, o->dtype);
   app.add_flag("--resume", o->resume,
                "continue the experiment in --out: stages recorded as done with the same inputs are skipped, a "

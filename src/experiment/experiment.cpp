@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +11,9 @@
 #include "experiment/eval_run.h"
 #include "experiment/experiment_ledger.h"
 #include "experiment/train_run.h"
+#include "generate/model_session.h"
+#include "model/model_on_device.h"
+#include "ops/device_runtime.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "eval/protocol.h"
@@ -99,8 +103,17 @@ class Experiment {
   }
 
  private:
-  HarnessRequest harness(Split split, const std::string& data) const {
+  // The model, opened when a stage first needs it (a resumed experiment may need none) and then
+  // shared by every stage: generation, training (weights are frozen) and evaluation.
+  ModelSession& session() {
+    if (!session_) session_ = std::make_unique<ModelSession>(o_.model, ops::activated_device(o_.device), matrix_dtype(o_.dtype));
+    return *session_;
+  }
+
+  // Set inside a stage's work only, so that a stage the ledger skips opens no model.
+  HarnessRequest harness(Split split, const std::string& data) {
     HarnessRequest h;
+    h.session = &session();
     h.benchmark = o_.benchmark;
     h.data = data;
     h.split = split_name(split);
@@ -115,7 +128,7 @@ class Experiment {
 
   // An evaluation's harness: greedy, or (sampled) --pass-k completions per problem at the paper's
   // sampling, the sampling seed being the run's seed (the base's: 0).
-  HarnessRequest eval_harness(bool sampled, int seed) const {
+  HarnessRequest eval_harness(bool sampled, int seed) {
     HarnessRequest h = harness(Split::eval, eval_data());
     if (!sampled) return h;
     const PaperSampling paper = paper_sampling(bench_);
@@ -180,8 +193,7 @@ class Experiment {
       t.cfg.lr = o_.lr;
       t.cfg.normalize = paper_normalize(bench_);
       t.seed = static_cast<uint64_t>(seed);
-      t.device = o_.device;
-      t.dtype = o_.dtype;
+      t.loaded = &session().model();
       t.log_jsonl = log.string();
       // A run stopped mid-training left its optimizer beside the adapter: continue it. One that
       // finished but was stopped before its record was written is complete as it is.
@@ -300,6 +312,7 @@ class Experiment {
   Benchmark bench_;
   int64_t samples_ = 0;
   Json common_;
+  std::unique_ptr<ModelSession> session_;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "adapter/adapter.h"
 #include "core/error.h"
@@ -41,8 +42,12 @@ CompletionFileRun HarnessRequest::request() const {
 CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
   return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
-    ModelSession session(model, ops::activated_device(device), matrix_dtype(dtype));
-    const StateSet* initial = adapter.empty() ? nullptr : session.adapters().get(adapter, alpha);
+    std::optional<ModelSession> own;
+    ModelSession& session =
+        this->session ? *this->session : own.emplace(model, ops::activated_device(device), matrix_dtype(dtype));
+    std::optional<StateSet> activated;
+    if (!adapter.empty()) activated = load_activated_adapter(session.model(), adapter, alpha);
+    const StateSet* initial = activated ? &*activated : nullptr;
     if (initial) check_adapter_applies(*initial, adapter);
     TextOptions to;
     to.generation = generation.options(session.eos_ids());

@@ -10,6 +10,7 @@
 #include "eval/harness.h"
 #include "eval/humaneval.h"
 #include "generate/generation_settings.h"
+#include "generate/model_session.h"
 #include "io/output_path.h"
 
 namespace s0 {
@@ -23,6 +24,9 @@ struct HarnessRequest {
   double timeout = kHumanEvalSeconds;
   bool unsafe = false;
   bool quiet = false;  // no progress on stderr
+  // The model already open (`s0 experiment`'s, shared by its stages); null: `model` is opened on
+  // `device` in `dtype` for this run.
+  ModelSession* session = nullptr;
 
   bool from_model() const { return !model.empty(); }
 

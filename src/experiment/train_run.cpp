@@ -34,7 +34,9 @@ TrainResult run_training(const TrainRequest& a) {
   if (a.resume && !std::filesystem::exists(out)) fail("--resume: ", out.string(), ": no adapter folder to resume");
   check_adapter_output(out, a.force || a.resume);
   const OutputLock lock = OutputLock::acquire(out);
-  const HybridModel model = load_model_on(a.model, ops::activated_device(a.device), matrix_dtype(a.dtype));
+  std::optional<HybridModel> own;
+  const HybridModel& model =
+      a.loaded ? *a.loaded : own.emplace(load_model_on(a.model, ops::activated_device(a.device), matrix_dtype(a.dtype)));
   if (model.recurrent.empty()) fail(a.model, ": the model has no recurrent layers to train");
   TrainOptions opt;
   opt.layers = parse_layer_selection(a.layers, model);

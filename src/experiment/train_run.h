@@ -14,6 +14,9 @@ struct TrainRequest {
   int64_t batch_tokens = 0;  // 0: by device (train_run.cpp)
   bool recompute = false, force = false, resume = false, quiet = false;  // quiet: no progress bar
   std::string log_jsonl;  // empty: no log
+  // The model already on its device (`s0 experiment`'s, shared by its stages; weights are frozen,
+  // so training leaves it as it was); null: `model` is loaded on `device` in `dtype`.
+  const HybridModel* loaded = nullptr;
 };
 
 // Trains and writes the adapter to request.out after every step; fails with one line on bad input

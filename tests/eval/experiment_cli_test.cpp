@@ -127,6 +127,21 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   for (auto it = std::sregex_iterator(loss.begin(), loss.end(), points); it != std::sregex_iterator(); ++it)
     EXPECT_EQ(test::occurrences((*it)[1].str(), ","), 2u) << (*it)[1].str();
 
+  // Uninterrupted, the experiment opens the model once and shares it between its stages; every
+  // output is the same bytes as the run above, which opened it afresh for each stage.
+  const fs::path whole = dir / "whole";
+  r = test::run_s0(experiment_args(model, whole));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string seed : {"seed-1", "seed-2"}) {
+    EXPECT_EQ(test::read_text(whole / seed / "train.jsonl"), test::read_text(out / seed / "train.jsonl")) << seed;
+    for (const std::string layers : {"layers-all", "layers-early"})
+      for (const std::string file : {"adapter/states.safetensors", "eval.completions.jsonl"})
+        EXPECT_EQ(test::read_text(whole / seed / layers / file), test::read_text(out / seed / layers / file))
+            << seed << "/" << layers << "/" << file;
+  }
+  EXPECT_EQ(test::read_text(whole / "base" / "eval.completions.jsonl"),
+            test::read_text(out / "base" / "eval.completions.jsonl"));
+
   // An interrupted training: seed 1's main adapter as `s0 train` leaves it after step 1 of 2 (its
   // optimizer beside it), the record gone. Resuming continues from step 2 to the same bits, and
   // the evaluations made from those bits are still done.

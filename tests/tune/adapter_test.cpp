@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/arch/registry.h"
+#include "ops/gpu_compare.h"
 #include "support/test_support.h"
 #include "adapter/adapter.h"
 #include "tune/library_load.h"
@@ -184,6 +185,27 @@ TEST(Adapter, ActivationScalesByAlphaAndNormalises) {
   for (int64_t i = 0; i < n.states[0].numel(); ++i) sq += static_cast<double>(n.states[0].f32()[i]) * n.states[0].f32()[i];
   EXPECT_NEAR(std::sqrt(sq), 0.5, 1e-6);
   EXPECT_DOUBLE_EQ(default_alpha("gated_delta_net"), 0.07);
+}
+
+// The guard against a "tuned" run that changes nothing reads the activated states where the model
+// runs them: on a GPU it passes a trained adapter and refuses an all-zero one, as on the host.
+TEST(Adapter, ZeroStatesAreRefusedWhereverTheyLive) {
+  S0_REQUIRE_GPU();
+  HybridModel m = load_model(test::fixture_model("falcon-h1-plain"));
+  const StateSet host = activate_adapter(sample_adapter(m), m);
+  StateSet gpu = host, zero = host;
+  for (size_t i = 0; i < host.states.size(); ++i) {
+    gpu.states[i] = test::on_gpu(host.states[i]);
+    zero.states[i] = host.states[i].empty() ? Tensor() : test::on_gpu(Tensor::zeros(host.states[i].shape()));
+  }
+  EXPECT_NO_THROW(check_adapter_applies(host, "adapter"));
+  EXPECT_NO_THROW(check_adapter_applies(gpu, "adapter"));
+  try {
+    check_adapter_applies(zero, "adapter");
+    ADD_FAILURE() << "an all-zero adapter on the GPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("every state of the adapter is zero"), std::string::npos) << e.what();
+  }
 }
 
 namespace {
