@@ -1,7 +1,6 @@
 #include "eval/executor.h"
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -24,31 +23,79 @@ int check_workers(int n, const char* flag) {
 
 int worker_count(int requested) { return requested == 0 ? cores() : check_workers(requested, "workers"); }
 
+ProgramPool::ProgramPool(const Sandbox& sandbox, const SandboxLimits& limits, int workers)
+    : sandbox_(sandbox), limits_(limits) {
+  const int threads = worker_count(workers);
+  for (int t = 0; t < threads; ++t) threads_.emplace_back([this] { work(); });
+}
+
+ProgramPool::~ProgramPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+    next_ = programs_.size();  // nothing more starts
+  }
+  changed_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+size_t ProgramPool::submit(std::string program) {
+  size_t index = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    index = programs_.size();
+    programs_.push_back(std::move(program));
+    results_.emplace_back();
+    if (error_) ++next_, ++done_;  // dropped: nothing starts after an error
+  }
+  changed_.notify_one();
+  return index;
+}
+
+void ProgramPool::work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return next_ < programs_.size() || closing_; });
+    if (next_ >= programs_.size()) return;  // closing, and nothing left to start
+    const size_t i = next_++;
+    const std::string program = programs_[i];  // the vector may grow while it runs
+    lock.unlock();
+    RunResult result;
+    std::exception_ptr error;
+    try {
+      result = sandbox_.run(program, limits_);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    results_[i] = std::move(result);
+    ++done_;
+    if (error && !error_) {
+      error_ = error;
+      done_ += programs_.size() - next_;  // the queued ones are dropped
+      next_ = programs_.size();
+    }
+    if (progress_ && !error) progress_->advance();
+    changed_.notify_all();
+  }
+}
+
+std::vector<RunResult> ProgramPool::finish(Progress* progress) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  progress_ = progress;
+  if (progress_ && done_ > 0) progress_->advance(static_cast<int64_t>(done_));
+  changed_.wait(lock, [&] { return done_ == programs_.size(); });
+  progress_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
+  return results_;
+}
+
 std::vector<RunResult> run_programs(const Sandbox& sandbox, const std::vector<std::string>& programs,
                                     const SandboxLimits& limits, int workers, Progress* progress) {
-  std::vector<RunResult> results(programs.size());
-  size_t threads = static_cast<size_t>(worker_count(workers));
-  threads = std::min(threads, std::max<size_t>(programs.size(), 1));
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    for (size_t i = next++; i < programs.size(); i = next++) {
-      try {
-        results[i] = sandbox.run(programs[i], limits);
-        if (progress) progress->advance();
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = programs.size();  // stop handing out work
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-  return results;
+  const int threads = std::min(worker_count(workers), static_cast<int>(std::max<size_t>(programs.size(), 1)));
+  ProgramPool pool(sandbox, limits, threads);
+  for (const std::string& p : programs) pool.submit(p);
+  return pool.finish(progress);
 }
 
 }  // namespace s0

@@ -52,19 +52,37 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
   }
 
   if (b == Benchmark::humaneval) {
-    if (!options.sandbox) fail("check_completions: HumanEval needs a sandbox to run programs");
-    std::vector<std::string> programs;
+    if (!options.sandbox && !options.started) fail("check_completions: HumanEval needs a sandbox to run programs");
+    // Each sample's program: started earlier, or handed to the pool now.
+    std::optional<ProgramPool> own;
+    ProgramPool& pool =
+        options.started ? options.started->pool_ : own.emplace(*options.sandbox, options.limits, options.workers);
+    std::vector<std::vector<size_t>> program(problems.size());
     for (size_t i = 0; i < problems.size(); ++i)
-      for (const std::string& c : cleaned[i]) programs.push_back(humaneval_program(problems[i], c));
+      for (size_t s = 0; s < completions[i].size(); ++s) {
+        std::optional<size_t> started;
+        if (options.started) {
+          std::lock_guard<std::mutex> lock(options.started->mutex_);
+          auto it = options.started->started_.find({i, s});
+          if (it != options.started->started_.end()) {
+            if (it->second.completion != completions[i][s])
+              fail("internal: sample ", s, " of ", problems[i].id, " was started as another text");
+            started = it->second.program;
+          }
+        }
+        program[i].push_back(started ? *started : pool.submit(humaneval_program(problems[i], cleaned[i][s])));
+      }
     std::optional<Progress> progress;
-    if (options.progress) progress.emplace("check", "programs", static_cast<int64_t>(programs.size()), *options.progress);
-    std::vector<RunResult> results =
-        run_programs(*options.sandbox, programs, options.limits, options.workers, progress ? &*progress : nullptr);
+    if (options.progress) {
+      int64_t count = 0;
+      for (const std::vector<size_t>& p : program) count += static_cast<int64_t>(p.size());
+      progress.emplace("check", "programs", count, *options.progress);
+    }
+    const std::vector<RunResult> results = pool.finish(progress ? &*progress : nullptr);
     if (progress) progress->finish();
-    size_t k = 0;
     for (size_t i = 0; i < problems.size(); ++i) {
-      for (size_t s = 0; s < cleaned[i].size(); ++s, ++k) records[i].sample_passed.push_back(results[k].ok());
-      const RunResult& first = results[k - cleaned[i].size()];
+      for (size_t p : program[i]) records[i].sample_passed.push_back(results[p].ok());
+      const RunResult& first = results[program[i].front()];
       if (!first.ok()) records[i].failure = failure_reason(first);
     }
   } else {
@@ -101,38 +119,52 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
   return records;
 }
 
+void StartedChecks::start(size_t problem, size_t sample, const std::string& completion) {
+  const size_t program =
+      pool_.submit(humaneval_program(problems_.at(problem), clean_completion(Benchmark::humaneval, completion)));
+  std::lock_guard<std::mutex> lock(mutex_);
+  started_[{problem, sample}] = {completion, program};
+}
+
 namespace {
-// Loads the split, gets its samples from `samples` (given every problem and the split), checks them.
+// Loads the split, opens the sandbox (HumanEval), gets the samples from `samples` (given every
+// problem, the split, and where to start a finished sample's check early), checks them.
 CheckedRun check_run(const CompletionFileRun& run,
-                     const std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& all,
-                                                                                CheckedRun& out)>& samples) {
+                     const std::function<std::vector<std::vector<std::string>>(
+                         const std::vector<Problem>& all, CheckedRun& out, const SampleSink& ready)>& samples) {
   if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
   const int workers = worker_count(run.workers);  // before any work, so a bad count fails at once
   CheckedRun out;
   std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
   out.problems = select_split(run.benchmark, all, run.split);
-  out.samples = samples(all, out);
-  const std::vector<std::vector<std::string>>& produced = out.samples;
-  if (produced.size() != out.problems.size())
-    fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   CheckOptions options;
   options.workers = workers;
   options.progress = run.progress;
   options.limits.wall_seconds = run.timeout_seconds;
   options.limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
   std::optional<Sandbox> sandbox;
+  std::optional<StartedChecks> started;
+  SampleSink ready;
   if (run.benchmark == Benchmark::humaneval) {
     sandbox.emplace(Sandbox::open(run.unsafe_no_sandbox, RunBudget::for_workers(workers, options.limits)));
     out.warning = sandbox->warning();
     options.sandbox = &*sandbox;
+    options.started = &started.emplace(*sandbox, options.limits, workers, out.problems);
+    ready = [&started](size_t problem, size_t sample, const std::string& completion) {
+      started->start(problem, sample, completion);
+    };
   }
+  out.samples = samples(all, out, ready);
+  const std::vector<std::vector<std::string>>& produced = out.samples;
+  if (produced.size() != out.problems.size())
+    fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
   out.records = check_completions(run.benchmark, out.problems, produced, options);
   return out;
 }
 }  // namespace
 
 CheckedRun check_completion_file(const CompletionFileRun& run) {
-  return check_run(run, [&](const std::vector<Problem>& all, CheckedRun& out) {
+  return check_run(run, [&](const std::vector<Problem>& all, CheckedRun& out, const SampleSink&) {
     CompletionSet set = read_completions(run.completions, all, out.problems);
     out.skipped = set.skipped;
     return set.samples;
@@ -140,7 +172,9 @@ CheckedRun check_completion_file(const CompletionFileRun& run) {
 }
 
 CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce) {
-  return check_run(run, [&](const std::vector<Problem>&, CheckedRun& out) { return produce(out.problems); });
+  return check_run(run, [&](const std::vector<Problem>&, CheckedRun& out, const SampleSink& ready) {
+    return produce(out.problems, ready);
+  });
 }
 
 }  // namespace s0

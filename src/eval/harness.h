@@ -4,12 +4,16 @@
 // a record per problem.
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/progress.h"
 #include "eval/dataset.h"
+#include "eval/executor.h"
 #include "eval/humaneval.h"
 #include "eval/sandbox.h"
 
@@ -27,13 +31,42 @@ struct ProblemRecord {
   std::optional<std::string> first_correct;  // the first correct completion, cleaned as it was checked
 };
 
+class StartedChecks;
+
 struct CheckOptions {
   const Sandbox* sandbox = nullptr;  // needed for HumanEval only
+  // HumanEval: programs of some samples already running (their results are waited for, not run
+  // again); null: none.
+  StartedChecks* started = nullptr;
   int workers = 0;                   // parallel programs, 1..max_workers(); 0: one per core
   SandboxLimits limits;              // wall/CPU default to HumanEval's 10 s
   // Progress of the programs' execution (HumanEval: "check: 12/80 programs ..."; the answer
   // checks of GSM8K and MATH-500 take no time to speak of). Unset: none.
   std::optional<ProgressOptions> progress;
+};
+
+// HumanEval samples checked while the others are still being made (generated on a GPU, say): each
+// sample handed to start() runs in the sandbox at once, and check_completions, given this object,
+// waits for its result instead of running it again.
+class StartedChecks {
+ public:
+  StartedChecks(const Sandbox& sandbox, const SandboxLimits& limits, int workers, const std::vector<Problem>& problems)
+      : pool_(sandbox, limits, workers), problems_(problems) {}
+  // Sample `sample` of problems[problem], as it will be in check_completions' list (from any thread).
+  void start(size_t problem, size_t sample, const std::string& completion);
+
+ private:
+  friend std::vector<ProblemRecord> check_completions(Benchmark, const std::vector<Problem>&,
+                                                      const std::vector<std::vector<std::string>>&,
+                                                      const CheckOptions&);
+  struct Started {
+    std::string completion;
+    size_t program = 0;  // its index in the pool
+  };
+  ProgramPool pool_;
+  const std::vector<Problem>& problems_;
+  std::mutex mutex_;
+  std::map<std::pair<size_t, size_t>, Started> started_;  // by (problem, sample)
 };
 
 // completions[i] holds the samples for problems[i] (at least one each).
@@ -65,7 +98,12 @@ CheckedRun check_completion_file(const CompletionFileRun& run);
 // The same run with the samples produced on the spot (by a model, say) instead of read from
 // run.completions: `produce` gets the split's problems and returns their samples (at least one each,
 // in problem order). The harness stays generation-agnostic: it never sees how they were made.
-using SampleSource = std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& split)>;
+// `ready`, when set (HumanEval), takes a sample as soon as it is final (problem and sample index,
+// text; from any thread), so that its program runs while the rest are produced; a producer that
+// competes with the programs for the CPU (generation on the CPU) should not call it.
+using SampleSink = std::function<void(size_t problem, size_t sample, const std::string& completion)>;
+using SampleSource = std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& split,
+                                                                         const SampleSink& ready)>;
 CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce);
 
 // The text a completion is judged (and trained) on: thinking removed, code fences removed for HumanEval.

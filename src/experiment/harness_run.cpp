@@ -41,7 +41,7 @@ CompletionFileRun HarnessRequest::request() const {
 
 CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
-  return check_produced_samples(request, [&](const std::vector<Problem>& problems) {
+  return check_produced_samples(request, [&](const std::vector<Problem>& problems, const SampleSink& ready) {
     std::optional<ModelSession> own;
     ModelSession& session =
         this->session ? *this->session : own.emplace(model, ops::activated_device(device), matrix_dtype(dtype));
@@ -61,7 +61,14 @@ CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
     Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
     to.generation.progress = &progress;
     const auto start = std::chrono::steady_clock::now();
-    const std::vector<TextResult> results = session.text_generator(true).run(requests, to);
+    // On a GPU the host is free while the model generates: each completion's check starts as it
+    // finishes. On the CPU the checks would take cores from generation, so they wait for the end.
+    TextDoneCallback on_done;
+    if (ready && !session.model().device().is_cpu())
+      on_done = [&](size_t k, const TextResult& r) {
+        ready(k / static_cast<size_t>(samples), k % static_cast<size_t>(samples), r.text);
+      };
+    const std::vector<TextResult> results = session.text_generator(true).run(requests, to, {}, on_done);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.finish();
     // The generation's own speed, apart from loading the model and checking the completions

@@ -20,6 +20,7 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
     if (on_token) events.on_token = [&on_token, i](int64_t token) { return on_token(i, token); };
     events.on_finish = [&out, &options, i](Generation&& g) {
       out[i] = std::move(g);
+      if (options.on_finish) options.on_finish(i, out[i]);
       if (options.progress) options.progress->advance();
     };
     scheduler.add(std::move(specs[i]), std::move(events));

@@ -33,6 +33,9 @@ struct GenerationOptions {
   int64_t prefill_chunk = SchedulerOptions{}.prefill_chunk;  // see SchedulerOptions
   bool keep_logits = false;      // keep each step's logits row (tests, scoring)
   Progress* progress = nullptr;  // when set, advanced by one as each request finishes
+  // When set, called with each request's index and generation as it finishes (from the thread
+  // that generates).
+  std::function<void(size_t index, const Generation& generation)> on_finish;
 };
 
 // Called for every new token of request `index` (not EOS); returning true ends that sequence with

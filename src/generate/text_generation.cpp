@@ -27,7 +27,7 @@ std::vector<int64_t> TextGenerator::encode_chat(const jinja::OrderedJson& messag
 }
 
 std::vector<TextResult> TextGenerator::run(const std::vector<TextRequest>& requests, const TextOptions& o,
-                                           const TextCallback& on_text) const {
+                                           const TextCallback& on_text, const TextDoneCallback& on_done) const {
   validate_stop_strings(o.stop);
   std::vector<GenerationRequest> token_requests;
   std::vector<TextResult> results(requests.size());
@@ -39,14 +39,16 @@ std::vector<TextResult> TextGenerator::run(const std::vector<TextRequest>& reque
     if (on_text) on_piece = [&on_text, i](const std::string& piece) { on_text(i, piece); };
     streams.emplace_back(tokenizer_, o.stop, on_piece);
   }
-  const std::vector<Generation> gens =
-      generate(model_, token_requests, o.generation, [&](size_t i, int64_t token) { return streams[i].push(token); });
-  for (size_t i = 0; i < requests.size(); ++i) {
+  GenerationOptions go = o.generation;
+  go.on_finish = [&](size_t i, const Generation& g) {
     streams[i].finish();
     results[i].text = streams[i].text();
-    results[i].tokens = gens[i].tokens;
-    results[i].finish = gens[i].finish;
-  }
+    results[i].tokens = g.tokens;
+    results[i].finish = g.finish;
+    if (o.generation.on_finish) o.generation.on_finish(i, g);
+    if (on_done) on_done(i, results[i]);
+  };
+  generate(model_, token_requests, go, [&](size_t i, int64_t token) { return streams[i].push(token); });
   return results;
 }
 

@@ -35,6 +35,8 @@ struct TextResult {
 // Receives finished pieces of request `index`'s text, in order; together they are its final text
 // (see TextStream).
 using TextCallback = std::function<void(size_t index, const std::string& piece)>;
+// Receives request `index`'s result as soon as it is final, before the others finish.
+using TextDoneCallback = std::function<void(size_t index, const TextResult& result)>;
 
 class TextGenerator {
  public:
@@ -47,7 +49,7 @@ class TextGenerator {
   // the generation prompt added.
   std::vector<int64_t> encode_chat(const jinja::OrderedJson& messages, std::optional<bool> enable_thinking) const;
   std::vector<TextResult> run(const std::vector<TextRequest>& requests, const TextOptions& options,
-                              const TextCallback& on_text = {}) const;
+                              const TextCallback& on_text = {}, const TextDoneCallback& on_done = {}) const;
 
  private:
   const HybridModel& model_;

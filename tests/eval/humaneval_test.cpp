@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "core/error.h"
 #include "eval/dataset.h"
 #include "eval/harness.h"
 #include "support/test_support.h"
@@ -78,4 +81,39 @@ TEST(HumanEval, ModelFormattingIsCleanedBeforeRunning) {
     ASSERT_TRUE(r.first_correct.has_value());
     EXPECT_EQ(r.first_correct->find("```"), std::string::npos);
   }
+}
+
+// Checks started while the other samples are still being made (as generation on a GPU hands them
+// over, from its own thread and in any order) give the records of checking everything at the end.
+TEST(HumanEval, ChecksStartedEarlyGiveTheSameRecords) {
+  std::vector<Problem> few(problems().begin(), problems().begin() + 6);
+  std::vector<std::vector<std::string>> completions;
+  for (const Problem& p : few)
+    completions.push_back({"    return None\n", "```python\n" + p.canonical_solution + "```\n", "    return (\n"});
+  CheckOptions options;
+  options.sandbox = &sandbox();
+  options.workers = 3;
+  const std::vector<ProblemRecord> want = check_completions(Benchmark::humaneval, few, completions, options);
+
+  StartedChecks started(sandbox(), options.limits, options.workers, few);
+  std::thread generator([&] {
+    for (size_t i = few.size(); i-- > 0;)  // the last problems first; samples 1 and 2 only
+      for (size_t s : {2u, 1u}) started.start(i, s, completions[i][s]);
+  });
+  generator.join();
+  options.started = &started;
+  const std::vector<ProblemRecord> got = check_completions(Benchmark::humaneval, few, completions, options);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].sample_passed, want[i].sample_passed) << want[i].id;
+    EXPECT_EQ(got[i].sample_passed, (std::vector<bool>{false, true, false})) << want[i].id;
+    EXPECT_EQ(got[i].failure, want[i].failure) << want[i].id;
+    EXPECT_EQ(got[i].first_correct, want[i].first_correct) << want[i].id;
+  }
+
+  // A sample started as one text and checked as another is an internal error, never a wrong record.
+  StartedChecks other(sandbox(), options.limits, options.workers, few);
+  other.start(0, 0, "    return 1\n");
+  options.started = &other;
+  EXPECT_THROW(check_completions(Benchmark::humaneval, few, completions, options), Error);
 }

@@ -182,6 +182,32 @@ TEST(Sandbox, DaemonisedChildrenAreKilledToo) {
   if (sandbox().run_bounded()) EXPECT_EQ(sandbox().running_processes(), 0);
 }
 
+// Programs handed to a pool from two threads while earlier ones run, some done before finish():
+// every result in the order handed in, and the progress counts those done earlier at once.
+TEST(Sandbox, PoolTakesProgramsWhileRunning) {
+  S0_REQUIRE_SANDBOX();
+  ProgramPool pool(sandbox(), short_limits(), 3);
+  std::vector<size_t> index(16);
+  auto hand_in = [&](int first) {
+    for (int i = first; i < 16; i += 2) index[static_cast<size_t>(i)] = pool.submit("print(" + std::to_string(i) + ")\n");
+  };
+  std::thread odd(hand_in, 1);
+  hand_in(0);
+  odd.join();
+  const int null_fd = open("/dev/null", O_WRONLY);
+  ASSERT_GE(null_fd, 0);
+  ProgressOptions o;
+  o.fd = null_fd;
+  o.terminal = false;
+  Progress progress("check", "programs", 16, o);
+  const std::vector<RunResult> results = pool.finish(&progress);
+  ASSERT_EQ(results.size(), 16u);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(results[index[static_cast<size_t>(i)]].out, std::to_string(i) + "\n");
+  EXPECT_EQ(progress.done(), 16);
+  progress.finish();
+  close(null_fd);
+}
+
 // Also the progress the workers advance: one unit per program, failed ones too, each line whole
 // (a pipe, a line per advance: the most chances for the workers' lines to interleave).
 TEST(Sandbox, ManyInParallel) {
