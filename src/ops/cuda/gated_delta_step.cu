@@ -8,78 +8,105 @@
 // Why a kernel of its own: the chunked form prepares 64-token blocks and sweeps them with the state
 // tile in shared memory, which for one token is almost all overhead (on an H200 at the 4B decode
 // shape, 60 us per layer at batch 1 and 700 us at batch 64, against a few microseconds of state
-// traffic). Here each thread keeps a column slice of the state in registers: a block owns
-// kStepCols consecutive state columns of one (sequence, head), kStepSplit threads per column split
-// the key axis, so a warp reads 32 consecutive floats of a state row at once. Both dot products over
-// the key axis sum each thread's slice in order, then the slices in order: the same bits run to run.
-// The arithmetic is the chunked form's for a chunk of one token (in = all = exp(g), out = 1, and
-// the chunk's triangular solve is the identity), summed in another order.
+// traffic). Here the work is the state's traffic, so the layout serves it: a block owns whole state
+// rows of one (sequence, head), kStepCols columns wide (every column of a 128-wide head), so each
+// row is read and written as one contiguous run. A warp's lane holds columns lane, lane + 32, ...
+// (each load instruction covers 32 consecutive floats), and the block's kStepParts warps split the
+// key axis, each thread keeping its rows of those columns in registers between the read and the
+// write. (A block of 32 columns by every row read 128-byte pieces 512 bytes apart and reached a
+// third of an H200's bandwidth: 0.74 ms a layer at batch 256.) Both dot products over the key axis
+// sum each thread's rows in order, then the warps' sums in order: the same bits run to run. The
+// arithmetic is the chunked form's for a chunk of one token (in = all = exp(g), out = 1, and the
+// chunk's triangular solve is the identity), summed in another order.
 
 namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kStepCols = 32;
-constexpr int kStepSplit = 8;
-constexpr int kStepMaxPer = 32;  // key entries per thread: dk up to kStepSplit * kStepMaxPer
-constexpr int kStepMaxDk = kStepSplit * kStepMaxPer;
+constexpr int kStepLanes = 32;
+constexpr int kStepColsPerLane = 4;
+constexpr int kStepCols = kStepLanes * kStepColsPerLane;  // 128
+constexpr int kStepParts = 16;                            // warps, splitting the key axis
+// Key rows per thread, at most: kRows * kStepParts covers the head's dk. 8 (dk up to 128) keeps a
+// thread within 64 registers, so that two blocks share an SM and one's reads overlap the other's
+// writes; 16 takes dk up to 256.
+constexpr int kStepMaxDk = kStepParts * 16;
 
-// Grid (ceil(dv / kStepCols), H, n_seqs), kStepCols * kStepSplit threads.
-__global__ void __launch_bounds__(kStepCols* kStepSplit)
+// Grid (ceil(dv / kStepCols), H, n_seqs), kStepLanes * kStepParts threads.
+template <int kRows>
+__global__ void __launch_bounds__(kStepLanes* kStepParts, kRows <= 8 ? 2 : 1)
     gated_delta_step_kernel(GatedDeltaInputs in, const int64_t* offsets, const int64_t* starts, const int64_t* finals,
                             float* o) {
   const int s = blockIdx.z, h = blockIdx.y, H = in.H, dk = in.dk, dv = in.dv;
   const int64_t t = offsets[s];
   if (offsets[s + 1] - t != 1) return;  // the chunked kernels' sequence
   __shared__ float qs[kStepMaxDk], ks[kStepMaxDk];
-  __shared__ float partial[kStepSplit][kStepCols];
+  __shared__ float partial[kStepParts][kStepCols];
+  __shared__ float us[kStepCols];
   const int64_t row = t * H + h;
   for (int e = threadIdx.x; e < dk; e += blockDim.x) {
     qs[e] = in.q[row * dk + e];
     ks[e] = in.k[row * dk + e];
   }
-  __syncthreads();
-  const int col = threadIdx.x % kStepCols, part = threadIdx.x / kStepCols;
-  const int j = blockIdx.x * kStepCols + col;
-  const bool live = j < dv;
+  const int lane = threadIdx.x % kStepLanes, part = threadIdx.x / kStepLanes;
+  const int first_col = blockIdx.x * kStepCols;
   const float decay = decay_factor(static_cast<double>(in.g[row])), beta = in.beta[row];
   const int64_t head = static_cast<int64_t>(h) * dk * dv;
   const float* start = reinterpret_cast<const float*>(starts[s]);
-  float S[kStepMaxPer];
-  float kv = 0.0f;
+  // S[i][m]: row part + i * kStepParts, column first_col + lane + m * kStepLanes.
+  float S[kRows][kStepColsPerLane];
 #pragma unroll
-  for (int i = 0; i < kStepMaxPer; ++i) {
-    const int e = part + i * kStepSplit;
-    S[i] = live && e < dk && start ? decay * start[head + static_cast<int64_t>(e) * dv + j] : 0.0f;
-    if (e < dk) kv += ks[e] * S[i];
-  }
-  partial[part][col] = kv;
-  __syncthreads();
-  kv = 0.0f;
-  for (int p = 0; p < kStepSplit; ++p) kv += partial[p][col];
-  const float u = live ? beta * (in.v[row * dv + j] - kv) : 0.0f;
-  __syncthreads();  // every thread has read its column's partials
-  float qo = 0.0f;
+  for (int i = 0; i < kRows; ++i) {
+    const int e = part + i * kStepParts;
 #pragma unroll
-  for (int i = 0; i < kStepMaxPer; ++i) {
-    const int e = part + i * kStepSplit;
-    if (e < dk) {
-      S[i] += ks[e] * u;
-      qo += qs[e] * S[i];
+    for (int m = 0; m < kStepColsPerLane; ++m) {
+      const int j = first_col + lane + m * kStepLanes;
+      S[i][m] = start && e < dk && j < dv ? decay * start[head + static_cast<int64_t>(e) * dv + j] : 0.0f;
     }
   }
-  partial[part][col] = qo;
+  __syncthreads();  // q and k are in shared memory
+  float acc[kStepColsPerLane] = {};
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int e = part + i * kStepParts;
+    if (e < dk)
+#pragma unroll
+      for (int m = 0; m < kStepColsPerLane; ++m) acc[m] += ks[e] * S[i][m];
+  }
+#pragma unroll
+  for (int m = 0; m < kStepColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
+  __syncthreads();
+  // u = beta (v - S^T k), one column per thread of the first warps.
+  for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
+    const int j = first_col + c;
+    float kv = 0.0f;
+    for (int p = 0; p < kStepParts; ++p) kv += partial[p][c];
+    us[c] = j < dv ? beta * (in.v[row * dv + j] - kv) : 0.0f;
+  }
+  __syncthreads();  // u is in shared memory, and every partial has been read
   float* final_state = reinterpret_cast<float*>(finals[s]);
-  if (live && final_state)
 #pragma unroll
-    for (int i = 0; i < kStepMaxPer; ++i) {
-      const int e = part + i * kStepSplit;
-      if (e < dk) final_state[head + static_cast<int64_t>(e) * dv + j] = S[i];
-    }
+  for (int m = 0; m < kStepColsPerLane; ++m) acc[m] = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int e = part + i * kStepParts;
+    if (e < dk)
+#pragma unroll
+      for (int m = 0; m < kStepColsPerLane; ++m) {
+        const int j = first_col + lane + m * kStepLanes;
+        S[i][m] += ks[e] * us[lane + m * kStepLanes];
+        acc[m] += qs[e] * S[i][m];
+        if (final_state && j < dv) final_state[head + static_cast<int64_t>(e) * dv + j] = S[i][m];
+      }
+  }
+#pragma unroll
+  for (int m = 0; m < kStepColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
   __syncthreads();
-  if (part == 0 && live) {
-    qo = 0.0f;
-    for (int p = 0; p < kStepSplit; ++p) qo += partial[p][col];
+  for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
+    const int j = first_col + c;
+    if (j >= dv) continue;
+    float qo = 0.0f;
+    for (int p = 0; p < kStepParts; ++p) qo += partial[p][c];
     o[row * dv + j] = qo;
   }
 }
@@ -92,7 +119,10 @@ void gated_delta_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t*
   if (n_seqs == 0) return;
   const dim3 grid(static_cast<unsigned>((in.dv + kStepCols - 1) / kStepCols), static_cast<unsigned>(in.H),
                   static_cast<unsigned>(n_seqs));
-  gated_delta_step_kernel<<<grid, kStepCols * kStepSplit, 0, stream()>>>(in, offsets, starts, finals, o);
+  if (in.dk <= 8 * kStepParts)
+    gated_delta_step_kernel<8><<<grid, kStepLanes * kStepParts, 0, stream()>>>(in, offsets, starts, finals, o);
+  else
+    gated_delta_step_kernel<16><<<grid, kStepLanes * kStepParts, 0, stream()>>>(in, offsets, starts, finals, o);
   check_launch("gated_delta_step_kernel");
 }
 
