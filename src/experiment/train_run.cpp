@@ -14,6 +14,7 @@
 #include "io/output_path.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
+#include "io/background_writes.h"
 #include "tune/data.h"
 #include "tune/optimizer_file.h"
 #include "tune/resume.h"
@@ -66,20 +67,23 @@ TrainResult run_training(const TrainRequest& a) {
   const int first_step = resume ? resume->adam.t + 1 : 1;
   Progress progress("train", "steps", a.cfg.n_steps - first_step + 1, progress_options(a.quiet));
   double total = 0;
-  TrainResult partial;
-  partial.layers = opt.layers;
-  auto save = [&](const StateSet& states) {
-    partial.states = states;
-    write_adapter(out, make_adapter_file(model, partial, a.cfg), /*overwrite=*/true);
-  };
+  BackgroundWrites writes;
   auto on_step = [&](const StepReport& rep, const StateSet& states, const AdamState& adam) {
     total += rep.seconds;
     std::printf("step %3d/%d  loss %.4f  state norm %.4f  grad norm %.3g  %.2f s\n", rep.step, a.cfg.n_steps,
                 rep.mean_loss, rep.mean_state_norm, rep.grad_norm, rep.seconds);
     std::fflush(stdout);
-    // The last good states are always on disk, then the optimizer that continues from them.
-    save(states);
-    write_optimizer(out, adam, opt.layers, trained_states_digest(model, states, opt.layers), data_digest);
+    // The last good states are always on disk, then the optimizer that continues from them: the
+    // step's copies are written while the next step computes (at the 4B shape a step's files are
+    // about 250 MB), and the run waits for them before it reports anything.
+    TrainResult step_states;
+    step_states.layers = opt.layers;
+    step_states.states.variant = states.variant;
+    for (const Tensor& t : states.states) step_states.states.states.push_back(t.empty() ? Tensor() : t.clone());
+    writes.start([&model, &out, &a, &opt, &data_digest, step_states = std::move(step_states), adam] {
+      write_adapter(out, make_adapter_file(model, step_states, a.cfg), /*overwrite=*/true);
+      write_optimizer(out, adam, opt.layers, trained_states_digest(model, step_states.states, opt.layers), data_digest);
+    });
     Json layer_norms = Json::object();
     for (size_t i = 0; i < rep.state_norms.size(); ++i) layer_norms[std::to_string(opt.layers[i])] = rep.state_norms[i];
     log.append({{"step", rep.step},
@@ -93,6 +97,7 @@ TrainResult run_training(const TrainRequest& a) {
     progress.advance();
   };
   TrainResult r = train_states(model, data.examples, a.cfg, opt, on_step);
+  writes.wait();
   progress.finish();
   if (r.stopped_non_finite)
     fail(r.stop_reason, r.steps.empty() ? "; nothing was written"
