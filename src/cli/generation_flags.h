@@ -18,7 +18,7 @@ inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
   app.add_option("--top-k", s.top_k, "keep the k most likely tokens; 0 = all")->capture_default_str();
   app.add_option("--seed", s.seed, "random seed; each prompt's stream also depends on its index, not on the batch")
       ->capture_default_str();
-  app.add_option("--batch", s.batch, "sequences decoded together")->capture_default_str();
+  app.add_option("--batch", s.batch, "sequences decoded together (default: 16 on the CPU, 64 on a GPU)");
 }
 
 struct GenerationFlags : GenerationSettings {

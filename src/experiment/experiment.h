@@ -23,7 +23,8 @@ struct ExperimentOptions {
   int64_t pass_k = 0;  // > 0: also pass@k from this many samples per evaluation problem (main subset)
   int steps = 20;
   double lr = 1e-3;
-  int64_t max_new_tokens = 512, batch = 16;
+  int64_t max_new_tokens = 512;
+  std::optional<int64_t> batch;  // unset: by device (default_generation_batch)
   std::optional<int> workers;
   double timeout = kHumanEvalSeconds;
   bool unsafe = false, resume = false;
