@@ -124,3 +124,21 @@ TEST(RowwiseBf16, ARowDoesNotDependOnTheOtherRows) {
     EXPECT_TRUE(same_bits(alone, std::vector<float>(all.begin() + i * out, all.begin() + (i + 1) * out))) << i;
   }
 }
+
+// A precise layer's two parts in one pass over W: the same bits as the high part's call followed by
+// the low part's with add, with and without a bias, over W large enough to be split over threads.
+TEST(RowwiseBf16, SplitPartsInOnePassMatchTwoCalls) {
+  const int64_t m = 6, in = 301, out = 307;
+  const std::vector<uint16_t> high = random_bf16(m * in, 1.0f, 9), low = random_bf16(m * in, 0.004f, 10);
+  const std::vector<uint16_t> w = random_bf16(out * in, 0.05f, 11);
+  std::vector<float> bias(out);
+  for (int64_t j = 0; j < out; ++j) bias[j] = 0.01f * static_cast<float>(j);
+  for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())})
+    for (bool add : {false, true}) {
+      std::vector<float> two(m * out, 0.25f), one(m * out, 0.25f);
+      rowwise_bf16_linear(high.data(), m, w.data(), b, in, out, two.data(), add);
+      rowwise_bf16_linear(low.data(), m, w.data(), nullptr, in, out, two.data(), /*add=*/true);
+      rowwise_bf16_linear_split(high.data(), low.data(), m, w.data(), b, in, out, one.data(), add);
+      EXPECT_TRUE(same_bits(one, two)) << "bias " << (b != nullptr) << " add " << add;
+    }
+}

@@ -25,4 +25,11 @@ void rowwise_bf16_linear(const uint16_t* x, int64_t m, const uint16_t* w, const 
 void rowwise_bf16_linear(const uint16_t* x, int64_t m, const uint16_t* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, Bf16DotKernel kernel);
 
+// A precise layer's product (ops/cpu/linear_groups.h): x in two bf16 parts, high and low, each
+// [m, in]; y = (high W^T + bias) (+ y when `add`), then + low W^T: the bits of the call above for
+// high followed by one for low with add, but in one pass over W (a decode step's time is the
+// weights' streaming, and these projections are the largest of a recurrent layer).
+void rowwise_bf16_linear_split(const uint16_t* high, const uint16_t* low, int64_t m, const uint16_t* w,
+                               const float* bias, int64_t in, int64_t out, float* y, bool add);
+
 }  // namespace s0::ops::cpu
