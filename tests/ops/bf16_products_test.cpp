@@ -1,6 +1,7 @@
 // The CPU's bf16 products (--dtype bf16): oneDNN's tiled GEMM against a double-precision oracle on
 // the same bf16 operands, and the row-wise decode kernel against a naive loop that sums in its
-// documented order (bit for bit), its AVX-512 BF16 and portable versions against each other.
+// documented order (bit for bit), its AVX-512 BF16 and portable versions against each other; its
+// AMX version (whose order is the hardware's) against the double oracle, row by row.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "core/half.h"
 #include "ops/cpu/bf16_gemm.h"
+#include "ops/cpu/rowwise_amx.h"
 #include "ops/cpu/rowwise_bf16.h"
 
 using namespace s0;
@@ -141,4 +143,31 @@ TEST(RowwiseBf16, SplitPartsInOnePassMatchTwoCalls) {
       rowwise_bf16_linear_split(high.data(), low.data(), m, w.data(), b, in, out, one.data(), add);
       EXPECT_TRUE(same_bits(one, two)) << "bias " << (b != nullptr) << " add " << add;
     }
+}
+
+// The AMX kernel sums in the hardware's order: against the double oracle, within the bound of float32
+// accumulation; and each row alone gives the bits it gives among others, for rows past one 16-row
+// tile, columns past one 16-column tile and a K tail (the tile loads whole blocks of 32).
+TEST(RowwiseBf16, AmxMatchesTheOracleAndARowDoesNotDependOnTheOtherRows) {
+  if (!cpu_has_amx_bf16()) GTEST_SKIP() << "no AMX on this CPU";
+  const int64_t m = 19, in = 301, out = 37;
+  const std::vector<uint16_t> x = random_bf16(m * in, 1.0f, 12), w = random_bf16(out * in, 0.05f, 13);
+  const std::vector<float> bias(out, 0.0f);
+  const std::vector<float> all = rowwise(x, m, w, bias, in, out, Bf16DotKernel::Amx);
+  double worst = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < out; ++j) {
+      double exact = 0.25, magnitude = 0.25;
+      for (int64_t t = 0; t < in; ++t) {
+        const double p = static_cast<double>(f(x[i * in + t])) * f(w[j * in + t]);
+        exact += p;
+        magnitude += std::abs(p);
+      }
+      worst = std::max(worst, std::abs(all[i * out + j] - exact) / (magnitude * in * 0x1p-24));
+    }
+    const std::vector<uint16_t> row(x.begin() + i * in, x.begin() + (i + 1) * in);
+    const std::vector<float> alone = rowwise(row, 1, w, bias, in, out, Bf16DotKernel::Amx);
+    EXPECT_TRUE(same_bits(alone, std::vector<float>(all.begin() + i * out, all.begin() + (i + 1) * out))) << i;
+  }
+  EXPECT_LE(worst, 1.0);
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/cpu/rowwise_amx.h"
 #include "ops/cpu/rowwise_tiles.h"
 
 namespace s0::ops::cpu {
@@ -131,6 +132,10 @@ void rowwise(const uint16_t* const* parts, int n_parts, int64_t m, const uint16_
 
 void rowwise_parts(const uint16_t* const* parts, int n_parts, int64_t m, const uint16_t* w, const float* bias,
                    int64_t in, int64_t out, float* y, bool add, Bf16DotKernel kernel) {
+  if (kernel == Bf16DotKernel::Amx) {
+    if (!cpu_has_amx_bf16()) fail("internal: the AMX kernel asked for on a CPU without it");
+    return rowwise_amx_linear(parts, n_parts, m, w, bias, in, out, y, add);
+  }
   if (kernel == Bf16DotKernel::Avx512Bf16) {
     if (!cpu_has_avx512_bf16()) fail("internal: the AVX-512 BF16 kernel asked for on a CPU without it");
     return rowwise<Avx512Tile>(parts, n_parts, m, w, bias, in, out, y, add);
@@ -139,6 +144,7 @@ void rowwise_parts(const uint16_t* const* parts, int n_parts, int64_t m, const u
 }
 
 Bf16DotKernel fastest_kernel() {
+  if (cpu_has_amx_bf16()) return Bf16DotKernel::Amx;
   return cpu_has_avx512_bf16() ? Bf16DotKernel::Avx512Bf16 : Bf16DotKernel::Portable;
 }
 
