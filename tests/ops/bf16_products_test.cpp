@@ -33,6 +33,18 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// |got - (start + dot(a, b))| over the bound of float32 accumulation of k products (k ulps of the
+// magnitude summed), the dot product in double on the same bf16 operands: at most 1 for a sound sum.
+double accumulation_error(const uint16_t* a, const uint16_t* b, int64_t k, double start, float got) {
+  double exact = start, magnitude = std::abs(start);
+  for (int64_t t = 0; t < k; ++t) {
+    const double p = static_cast<double>(f(a[t])) * f(b[t]);
+    exact += p;
+    magnitude += std::abs(p);
+  }
+  return std::abs(got - exact) / (magnitude * k * 0x1p-24);
+}
+
 // Shapes with tails everywhere: rows past one 128-row tile, columns past one 1024-column tile, K
 // not a multiple of any vector width.
 constexpr int64_t kM = 133, kN = 1031, kK = 301;
@@ -50,16 +62,8 @@ TEST(Bf16Gemm, MatchesADoubleOracleOnTheSameOperands) {
     bf16_gemm(kM, kN, kK, a.data(), b.data(), trans_b, c.data(), /*accumulate=*/true);
     double worst = 0;
     for (int64_t i = 0; i < kM; ++i)
-      for (int64_t j = 0; j < kN; ++j) {
-        double exact = 0.5, magnitude = 0.5;
-        for (int64_t t = 0; t < kK; ++t) {
-          const double p = static_cast<double>(f(a[i * kK + t])) * f(w[j * kK + t]);
-          exact += p;
-          magnitude += std::abs(p);
-        }
-        // float32 accumulation of K products: error within K ulps of the magnitude summed.
-        worst = std::max(worst, std::abs(c[i * kN + j] - exact) / (magnitude * kK * 0x1p-24));
-      }
+      for (int64_t j = 0; j < kN; ++j)
+        worst = std::max(worst, accumulation_error(&a[i * kK], &w[j * kK], kK, 0.5, c[i * kN + j]));
     EXPECT_LE(worst, 1.0) << "trans_b " << trans_b;
   }
 }
@@ -156,15 +160,8 @@ TEST(RowwiseBf16, AmxMatchesTheOracleAndARowDoesNotDependOnTheOtherRows) {
   const std::vector<float> all = rowwise(x, m, w, bias, in, out, Bf16DotKernel::Amx);
   double worst = 0;
   for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < out; ++j) {
-      double exact = 0.25, magnitude = 0.25;
-      for (int64_t t = 0; t < in; ++t) {
-        const double p = static_cast<double>(f(x[i * in + t])) * f(w[j * in + t]);
-        exact += p;
-        magnitude += std::abs(p);
-      }
-      worst = std::max(worst, std::abs(all[i * out + j] - exact) / (magnitude * in * 0x1p-24));
-    }
+    for (int64_t j = 0; j < out; ++j)
+      worst = std::max(worst, accumulation_error(&x[i * in], &w[j * in], in, 0.25, all[i * out + j]));
     const std::vector<uint16_t> row(x.begin() + i * in, x.begin() + (i + 1) * in);
     const std::vector<float> alone = rowwise(row, 1, w, bias, in, out, Bf16DotKernel::Amx);
     EXPECT_TRUE(same_bits(alone, std::vector<float>(all.begin() + i * out, all.begin() + (i + 1) * out))) << i;

@@ -37,29 +37,32 @@ TileConfig tile_config(int cols) {
 }
 
 // x's rows in AMX's B layout: per group of 16 rows and block of 32 elements, 16 rows of pairs
-// (K pair p, x row r) at [p][r][2]; rows past m and elements past `in` are zeros.
+// (K pair p, x row r) at [p][r][2]; rows past m and elements past `in` are zeros. In the calling
+// thread's buffer, reused from call to call (a decode step makes a hundred of these).
 class PackedX {
  public:
   PackedX(const uint16_t* const* parts, int n_parts, int64_t m, int64_t in)
       : groups_((m + kTile - 1) / kTile), blocks_((in + kBlock - 1) / kBlock) {
-    data_.assign(static_cast<size_t>(n_parts * groups_ * blocks_ * kBlock * kTile), 0);
+    thread_local std::vector<uint16_t> buffer;
+    buffer.assign(static_cast<size_t>(n_parts * groups_ * blocks_ * kBlock * kTile), 0);
+    data_ = buffer.data();  // the pointer, which the other threads read (the name is this thread's)
     for (int part = 0; part < n_parts; ++part)
       for (int64_t i = 0; i < m; ++i) {
         const uint16_t* row = parts[part] + i * in;
         for (int64_t b = 0; b < blocks_; ++b) {
-          uint16_t* dst = data_.data() + offset(part, i / kTile, b) + (i % kTile) * 2;
+          uint16_t* dst = data_ + offset(part, i / kTile, b) + (i % kTile) * 2;
           const int64_t n = std::min<int64_t>(kBlock, in - b * kBlock);
           for (int64_t k = 0; k < n; ++k) dst[(k / 2) * 2 * kTile + k % 2] = row[b * kBlock + k];
         }
       }
   }
   // The B tile of part `part`, rows [16 g, 16 g + 16), block b.
-  const uint16_t* block(int part, int64_t g, int64_t b) const { return data_.data() + offset(part, g, b); }
+  const uint16_t* block(int part, int64_t g, int64_t b) const { return data_ + offset(part, g, b); }
 
  private:
   int64_t offset(int part, int64_t g, int64_t b) const { return ((part * groups_ + g) * blocks_ + b) * kBlock * kTile; }
   int64_t groups_, blocks_;
-  std::vector<uint16_t> data_;
+  uint16_t* data_;
 };
 
 // d[r * 16 + c] = dot(x row 16 g + r of `part`, W row j0 + c) for c < cols (all 16 r; rows past m
