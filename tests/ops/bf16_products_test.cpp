@@ -1,6 +1,7 @@
 // The CPU's bf16 products (--dtype bf16): oneDNN's tiled GEMM against a double-precision oracle on
 // the same bf16 operands, and the row-wise decode kernel against a naive loop that sums in its
-// documented order (bit for bit), its AVX-512 BF16 and portable versions against each other.
+// documented order (bit for bit), its AVX-512 BF16 and portable versions against each other; its
+// AMX version (whose order is the hardware's) against the double oracle, row by row.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "core/half.h"
 #include "ops/cpu/bf16_gemm.h"
+#include "ops/cpu/rowwise_amx.h"
 #include "ops/cpu/rowwise_bf16.h"
 
 using namespace s0;
@@ -31,6 +33,18 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// |got - (start + dot(a, b))| over the bound of float32 accumulation of k products (k ulps of the
+// magnitude summed), the dot product in double on the same bf16 operands: at most 1 for a sound sum.
+double accumulation_error(const uint16_t* a, const uint16_t* b, int64_t k, double start, float got) {
+  double exact = start, magnitude = std::abs(start);
+  for (int64_t t = 0; t < k; ++t) {
+    const double p = static_cast<double>(f(a[t])) * f(b[t]);
+    exact += p;
+    magnitude += std::abs(p);
+  }
+  return std::abs(got - exact) / (magnitude * k * 0x1p-24);
+}
+
 // Shapes with tails everywhere: rows past one 128-row tile, columns past one 1024-column tile, K
 // not a multiple of any vector width.
 constexpr int64_t kM = 133, kN = 1031, kK = 301;
@@ -48,16 +62,8 @@ TEST(Bf16Gemm, MatchesADoubleOracleOnTheSameOperands) {
     bf16_gemm(kM, kN, kK, a.data(), b.data(), trans_b, c.data(), /*accumulate=*/true);
     double worst = 0;
     for (int64_t i = 0; i < kM; ++i)
-      for (int64_t j = 0; j < kN; ++j) {
-        double exact = 0.5, magnitude = 0.5;
-        for (int64_t t = 0; t < kK; ++t) {
-          const double p = static_cast<double>(f(a[i * kK + t])) * f(w[j * kK + t]);
-          exact += p;
-          magnitude += std::abs(p);
-        }
-        // float32 accumulation of K products: error within K ulps of the magnitude summed.
-        worst = std::max(worst, std::abs(c[i * kN + j] - exact) / (magnitude * kK * 0x1p-24));
-      }
+      for (int64_t j = 0; j < kN; ++j)
+        worst = std::max(worst, accumulation_error(&a[i * kK], &w[j * kK], kK, 0.5, c[i * kN + j]));
     EXPECT_LE(worst, 1.0) << "trans_b " << trans_b;
   }
 }
@@ -123,4 +129,42 @@ TEST(RowwiseBf16, ARowDoesNotDependOnTheOtherRows) {
     const std::vector<float> alone = rowwise(row, 1, w, bias, in, out, Bf16DotKernel::Portable);
     EXPECT_TRUE(same_bits(alone, std::vector<float>(all.begin() + i * out, all.begin() + (i + 1) * out))) << i;
   }
+}
+
+// A precise layer's two parts in one pass over W: the same bits as the high part's call followed by
+// the low part's with add, with and without a bias, over W large enough to be split over threads.
+TEST(RowwiseBf16, SplitPartsInOnePassMatchTwoCalls) {
+  const int64_t m = 6, in = 301, out = 307;
+  const std::vector<uint16_t> high = random_bf16(m * in, 1.0f, 9), low = random_bf16(m * in, 0.004f, 10);
+  const std::vector<uint16_t> w = random_bf16(out * in, 0.05f, 11);
+  std::vector<float> bias(out);
+  for (int64_t j = 0; j < out; ++j) bias[j] = 0.01f * static_cast<float>(j);
+  for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())})
+    for (bool add : {false, true}) {
+      std::vector<float> two(m * out, 0.25f), one(m * out, 0.25f);
+      rowwise_bf16_linear(high.data(), m, w.data(), b, in, out, two.data(), add);
+      rowwise_bf16_linear(low.data(), m, w.data(), nullptr, in, out, two.data(), /*add=*/true);
+      rowwise_bf16_linear_split(high.data(), low.data(), m, w.data(), b, in, out, one.data(), add);
+      EXPECT_TRUE(same_bits(one, two)) << "bias " << (b != nullptr) << " add " << add;
+    }
+}
+
+// The AMX kernel sums in the hardware's order: against the double oracle, within the bound of float32
+// accumulation; and each row alone gives the bits it gives among others, for rows past one 16-row
+// tile, columns past one 16-column tile and a K tail (the tile loads whole blocks of 32).
+TEST(RowwiseBf16, AmxMatchesTheOracleAndARowDoesNotDependOnTheOtherRows) {
+  if (!cpu_has_amx_bf16()) GTEST_SKIP() << "no AMX on this CPU";
+  const int64_t m = 19, in = 301, out = 37;
+  const std::vector<uint16_t> x = random_bf16(m * in, 1.0f, 12), w = random_bf16(out * in, 0.05f, 13);
+  const std::vector<float> bias(out, 0.0f);
+  const std::vector<float> all = rowwise(x, m, w, bias, in, out, Bf16DotKernel::Amx);
+  double worst = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < out; ++j)
+      worst = std::max(worst, accumulation_error(&x[i * in], &w[j * in], in, 0.25, all[i * out + j]));
+    const std::vector<uint16_t> row(x.begin() + i * in, x.begin() + (i + 1) * in);
+    const std::vector<float> alone = rowwise(row, 1, w, bias, in, out, Bf16DotKernel::Amx);
+    EXPECT_TRUE(same_bits(alone, std::vector<float>(all.begin() + i * out, all.begin() + (i + 1) * out))) << i;
+  }
+  EXPECT_LE(worst, 1.0);
 }

@@ -24,6 +24,7 @@ void gated_delta_reference(const GatedDeltaDims& d, const float* q, const float*
 // (the production path): the WY / UT-transform form. Scratch: O(chunk * (chunk + dk + dv)) floats
 // per thread, kept by each thread between calls. chunk_starts, when set, receives the state entering
 // each chunk, [H, ceil(T / chunk), dk, dv] (gated_delta_chunk_starts_floats), for the backward.
+// s_final, when set, is the state's working buffer: it must not overlap s0.
 void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k, const float* v, const float* g,
                          const float* beta, const float* s0, float* o, float* s_final, int64_t chunk = kGatedDeltaChunk,
                          float* chunk_starts = nullptr);

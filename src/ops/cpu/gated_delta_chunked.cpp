@@ -259,6 +259,8 @@ GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
 // The tag of the per-thread buffer of each chunk's starting state (thread_cache.h), for a backward
 // whose forward kept none.
 struct ChunkStarts;
+// The tag of the per-thread state of a forward that returns no final state.
+struct ForwardState;
 
 }  // namespace
 
@@ -275,15 +277,17 @@ void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     GdnChunk& work = thread_chunk(d, C);
-    std::vector<float> S(state, 0.0f);
-    if (s0) std::copy_n(s0 + h * state, state, S.data());
+    // The state advances in place in s_final (a decode step's whole work on it is one token: a
+    // separate buffer and a copy out would cost as much again), else in this thread's buffer.
+    float* S = s_final ? s_final + h * state : thread_buffer<ForwardState>(state);
+    if (s0) std::copy_n(s0 + h * state, state, S);
+    else std::fill_n(S, state, 0.0f);
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t t0 = c * C;
-      if (chunk_starts) std::copy_n(S.data(), state, chunk_starts + (h * chunks + c) * state);
+      if (chunk_starts) std::copy_n(S, state, chunk_starts + (h * chunks + c) * state);
       work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
-      work.forward(S.data(), o + (t0 * H + h) * d.dv);
+      work.forward(S, o + (t0 * H + h) * d.dv);
     }
-    if (s_final) std::copy_n(S.data(), state, s_final + h * state);
   }
 }
 

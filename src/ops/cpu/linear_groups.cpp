@@ -76,22 +76,27 @@ Bf16Parts bf16_parts(const float* x, int64_t n, bool precise) {
   return {hi, lo};
 }
 
-// y (+)= x W^T (+ bias) for bf16 x, per group as linear_groups_forward does.
-void bf16_products(const uint16_t* x, const std::vector<int64_t>& groups, const uint16_t* w, const float* bias,
+// y (+)= x W^T (+ bias) for x in bf16 parts, per group as linear_groups_forward does; a low part's
+// products are added after the high part's.
+void bf16_products(const Bf16Parts& x, const std::vector<int64_t>& groups, const uint16_t* w, const float* bias,
                    int64_t in, int64_t out, float* y, bool add) {
   for (size_t g = 0; g + 1 < groups.size(); ++g) {
     const int64_t r = groups[g], n = groups[g + 1] - groups[g];
+    const uint16_t* high = x.high + r * in;
+    float* yi = y + r * out;
     if (n == 1) {
       const size_t last = one_row_run_end(groups, g);
-      rowwise_bf16_linear(x + r * in, groups[last + 1] - r, w, bias, in, out, y + r * out, add);
+      const int64_t rows = groups[last + 1] - r;
+      if (x.low) rowwise_bf16_linear_split(high, x.low + r * in, rows, w, bias, in, out, yi, add);
+      else rowwise_bf16_linear(high, rows, w, bias, in, out, yi, add);
       g = last;
       continue;
     }
-    float* yi = y + r * out;
     if (bias)
       for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < out; ++j) yi[i * out + j] = add ? yi[i * out + j] + bias[j] : bias[j];
-    bf16_gemm(n, out, in, x + r * in, w, /*trans_b=*/true, yi, add || bias);
+    bf16_gemm(n, out, in, high, w, /*trans_b=*/true, yi, add || bias);
+    if (x.low) bf16_gemm(n, out, in, x.low + r * in, w, /*trans_b=*/true, yi, /*accumulate=*/true);
   }
 }
 
@@ -99,9 +104,7 @@ void bf16_products(const uint16_t* x, const std::vector<int64_t>& groups, const 
 
 void linear_groups_forward_bf16(const float* x, const std::vector<int64_t>& groups, const uint16_t* w,
                                 const float* bias, int64_t in, int64_t out, bool precise, float* y, bool add) {
-  const Bf16Parts parts = bf16_parts(x, groups.back() * in, precise);
-  bf16_products(parts.high, groups, w, bias, in, out, y, add);
-  if (precise) bf16_products(parts.low, groups, w, nullptr, in, out, y, /*add=*/true);
+  bf16_products(bf16_parts(x, groups.back() * in, precise), groups, w, bias, in, out, y, add);
 }
 
 void linear_groups_backward_bf16(const float* dy, const std::vector<int64_t>& groups, const uint16_t* w, int64_t in,

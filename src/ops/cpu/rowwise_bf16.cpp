@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/cpu/rowwise_amx.h"
 #include "ops/cpu/rowwise_tiles.h"
 
 namespace s0::ops::cpu {
@@ -119,12 +120,32 @@ struct Avx512Tile {
   static void run(const uint16_t* x, const uint16_t* w, int64_t in, float* d) { tile_avx512<R, C>(x, w, in, d); }
 };
 
+// x's parts (one, or a precise layer's high and low) through the kernel K.
 template <template <int, int> class K>
-void rowwise(const uint16_t* x, int64_t m, const uint16_t* w, const float* bias, int64_t in, int64_t out, float* y,
-             bool add) {
-  rowwise_tiles<float, kRows, kCols>(m, in, out, bias, y, add, [&](int64_t i0, int rows, int64_t j0, int cols, float* d) {
-    any_tile<K>(x + i0 * in, w + j0 * in, in, rows, cols, d);
-  });
+void rowwise(const uint16_t* const* parts, int n_parts, int64_t m, const uint16_t* w, const float* bias, int64_t in,
+             int64_t out, float* y, bool add) {
+  auto tiles = [&](int part, int64_t i0, int rows, int64_t j0, int cols, float* d) {
+    any_tile<K>(parts[part] + i0 * in, w + j0 * in, in, rows, cols, d);
+  };
+  rowwise_tiles<float, kRows, kCols>(m, in, out, bias, y, add, n_parts, tiles);
+}
+
+void rowwise_parts(const uint16_t* const* parts, int n_parts, int64_t m, const uint16_t* w, const float* bias,
+                   int64_t in, int64_t out, float* y, bool add, Bf16DotKernel kernel) {
+  if (kernel == Bf16DotKernel::Amx) {
+    if (!cpu_has_amx_bf16()) fail("internal: the AMX kernel asked for on a CPU without it");
+    return rowwise_amx_linear(parts, n_parts, m, w, bias, in, out, y, add);
+  }
+  if (kernel == Bf16DotKernel::Avx512Bf16) {
+    if (!cpu_has_avx512_bf16()) fail("internal: the AVX-512 BF16 kernel asked for on a CPU without it");
+    return rowwise<Avx512Tile>(parts, n_parts, m, w, bias, in, out, y, add);
+  }
+  rowwise<PortableTile>(parts, n_parts, m, w, bias, in, out, y, add);
+}
+
+Bf16DotKernel fastest_kernel() {
+  if (cpu_has_amx_bf16()) return Bf16DotKernel::Amx;
+  return cpu_has_avx512_bf16() ? Bf16DotKernel::Avx512Bf16 : Bf16DotKernel::Portable;
 }
 
 }  // namespace
@@ -137,17 +158,18 @@ bool cpu_has_avx512_bf16() {
 
 void rowwise_bf16_linear(const uint16_t* x, int64_t m, const uint16_t* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, Bf16DotKernel kernel) {
-  if (kernel == Bf16DotKernel::Avx512Bf16) {
-    if (!cpu_has_avx512_bf16()) fail("internal: the AVX-512 BF16 kernel asked for on a CPU without it");
-    return rowwise<Avx512Tile>(x, m, w, bias, in, out, y, add);
-  }
-  rowwise<PortableTile>(x, m, w, bias, in, out, y, add);
+  rowwise_parts(&x, 1, m, w, bias, in, out, y, add, kernel);
 }
 
 void rowwise_bf16_linear(const uint16_t* x, int64_t m, const uint16_t* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add) {
-  rowwise_bf16_linear(x, m, w, bias, in, out, y, add,
-                      cpu_has_avx512_bf16() ? Bf16DotKernel::Avx512Bf16 : Bf16DotKernel::Portable);
+  rowwise_parts(&x, 1, m, w, bias, in, out, y, add, fastest_kernel());
+}
+
+void rowwise_bf16_linear_split(const uint16_t* high, const uint16_t* low, int64_t m, const uint16_t* w,
+                               const float* bias, int64_t in, int64_t out, float* y, bool add) {
+  const uint16_t* parts[] = {high, low};
+  rowwise_parts(parts, 2, m, w, bias, in, out, y, add, fastest_kernel());
 }
 
 }  // namespace s0::ops::cpu

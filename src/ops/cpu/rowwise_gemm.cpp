@@ -83,12 +83,13 @@ void edge_tile(const T* x, const float* w, int64_t in, int rows, int cols, T* ou
 
 template <typename T>
 void rowwise(const T* x, int64_t m, const float* w, const float* bias, int64_t in, int64_t out, float* y, bool add) {
-  rowwise_tiles<T, kRows, kCols>(m, in, out, bias, y, add, [&](int64_t i0, int rows, int64_t j0, int cols, T* d) {
+  auto tiles = [&](int, int64_t i0, int rows, int64_t j0, int cols, T* d) {
     if (rows == kRows && cols == kCols) tile<T, kRows, kCols>(x + i0 * in, w + j0 * in, in, d);
     else if (cols == kCols) {
       for (int r = 0; r < rows; ++r) tile<T, 1, kCols>(x + (i0 + r) * in, w + j0 * in, in, d + r * kCols);
     } else edge_tile<T>(x + i0 * in, w + j0 * in, in, rows, cols, d);
-  });
+  };
+  rowwise_tiles<T, kRows, kCols>(m, in, out, bias, y, add, /*parts=*/1, tiles);
 }
 
 }  // namespace
