@@ -15,10 +15,14 @@ void attention_forward(const float* q, const float* k, const float* v, int64_t T
 
 void attention_forward_past(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
                             int64_t Hkv, int64_t D, float scale, float* out, float* lse) {
+  for (int64_t kh = 0; kh < Hkv; ++kh) attention_forward_group(q, k, v, T, past, H, Hkv, D, scale, kh, out, lse);
+}
+
+void attention_forward_group(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
+                             int64_t Hkv, int64_t D, float scale, int64_t kh, float* out, float* lse) {
   const int64_t rep = H / Hkv, Tk = past + T;
   std::vector<float> scores(static_cast<size_t>(T * Tk));
-  for (int64_t h = 0; h < H; ++h) {
-    const int64_t kh = h / rep;
+  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
     // scores = scale * q_h k_kh^T, then a causal softmax per row.
     gemm(false, true, T, Tk, D, scale, q + h * D, H * D, k + kh * D, Hkv * D, 0.0f, scores.data(), Tk);
 #pragma omp parallel for schedule(static) if (T > 64)
@@ -44,10 +48,16 @@ void attention_forward_past(const float* q, const float* k, const float* v, int6
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
                         float* dk, float* dv) {
+  for (int64_t kh = 0; kh < Hkv; ++kh)
+    attention_backward_group(q, k, v, out, lse, dout, T, H, Hkv, D, scale, kh, dq, dk, dv);
+}
+
+void attention_backward_group(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                              const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale,
+                              int64_t kh, float* dq, float* dk, float* dv) {
   const int64_t rep = H / Hkv;
   std::vector<float> probs(static_cast<size_t>(T * T)), dscores(static_cast<size_t>(T * T));
-  for (int64_t h = 0; h < H; ++h) {
-    const int64_t kh = h / rep;
+  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
     // The first query head of a group overwrites dk/dv, the others add to them.
     const float kv_beta = h % rep == 0 ? 0.0f : 1.0f;
     gemm(false, true, T, T, D, scale, q + h * D, H * D, k + kh * D, Hkv * D, 0.0f, probs.data(), T);

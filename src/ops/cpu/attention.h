@@ -19,4 +19,13 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
                         const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
                         float* dk, float* dv);
 
+// The same for one key/value head kh and the query heads that read it: the work units a training
+// batch spreads over its threads (each unit's products then run on one thread, in the same tiles,
+// so with the same bits). The functions above run their groups in order kh = 0, 1, ...
+void attention_forward_group(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
+                             int64_t Hkv, int64_t D, float scale, int64_t kh, float* out, float* lse);
+void attention_backward_group(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                              const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale,
+                              int64_t kh, float* dq, float* dk, float* dv);
+
 }  // namespace s0::ops::cpu
