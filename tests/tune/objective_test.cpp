@@ -1,5 +1,6 @@
 // The S0 objective and its gradient on the tiny fixture models: against finite differences of the
-// whole model (for the state-offset variant's offsets too), invariant to how examples are batched, identical with per-layer recomputation, and every loss row counted once by the LM head's chunks.
+// whole model (for the state-offset variant's offsets too), invariant to how examples are batched,
+// identical with per-layer recomputation, and every loss row counted once by the LM head's chunks.
 #include <gtest/gtest.h>
 
 #include <cmath>
