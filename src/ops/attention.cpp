@@ -1,7 +1,5 @@
 #include "ops/attention.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -27,19 +25,6 @@ void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, Device d
     copy_bytes(grown.device_raw_mut(), device, buf.device_raw(), device,
                static_cast<size_t>(length * cols) * sizeof(float));
   buf = grown;
-}
-
-// Runs unit(begin, length, kh) for every sequence of a training batch and key/value head, spread
-// over the threads: one parallel region per layer, where the per-head products each had their own
-// (seven per query head, each a barrier; a thread kept from its partner by other processes held
-// up every one of them). Inside a unit the products' tiles run on its thread, so the results are
-// the same bits as in order. Sequences differ in length: the units are handed out as threads free.
-// Fewer units than threads (one long sequence) run in order, each spreading its products' tiles.
-template <typename Unit>
-void for_each_group(const Varlen& seqs, int64_t Hkv, const Unit& unit) {
-  const int64_t units = seqs.n_seqs() * Hkv;
-#pragma omp parallel for schedule(dynamic, 1) if (units >= omp_get_max_threads())
-  for (int64_t u = 0; u < units; ++u) unit(seqs.begin(u / Hkv), seqs.length(u / Hkv), u % Hkv);
 }
 
 }  // namespace
@@ -69,13 +54,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (!d.is_cpu()) return cuda::attention_forward(q, k, v, scale, seqs, caches, out, lse);
 #endif
   if (!d.is_cpu()) no_backend("attention", d);
-  if (caches.empty()) {
-    for_each_group(seqs, Hkv, [&](int64_t b, int64_t T, int64_t kh) {
-      cpu::attention_forward_group(q.f32() + b * q_cols, k.f32() + b * kv_cols, v.f32() + b * kv_cols, T, 0, H, Hkv,
-                                   D, scale, kh, out.f32_mut() + b * q_cols, lse.f32_mut() + H * b);
-    });
-    return;
-  }
+  if (caches.empty())
+    return cpu::attention_forward_batch(q.f32(), k.f32(), v.f32(), seqs.offsets, H, Hkv, D, scale, out.f32_mut(),
+                                        lse.f32_mut());
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s), T = seqs.length(s);
     const KvCache* c = caches.empty() ? nullptr : caches[static_cast<size_t>(s)];
@@ -93,13 +74,8 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv);
 #endif
   if (!d.is_cpu()) no_backend("attention_backward", d);
-  const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
-  for_each_group(seqs, Hkv, [&](int64_t b, int64_t T, int64_t kh) {
-    cpu::attention_backward_group(q.f32() + b * q_cols, k.f32() + b * kv_cols, v.f32() + b * kv_cols,
-                                  out.f32() + b * q_cols, lse.f32() + H * b, dout.f32() + b * q_cols, T, H, Hkv, D,
-                                  scale, kh, dq.f32_mut() + b * q_cols, dk.f32_mut() + b * kv_cols,
-                                  dv.f32_mut() + b * kv_cols);
-  });
+  cpu::attention_backward_batch(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), dout.f32(), seqs.offsets, q.dim(1),
+                                k.dim(1), q.dim(2), scale, dq.f32_mut(), dk.f32_mut(), dv.f32_mut());
 }
 
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {
