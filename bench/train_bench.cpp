@@ -2,8 +2,9 @@
 // Qwen3.5-0.8B-shaped model, through the trainer's own objective: the forward with the loss
 // (objective_only) and the whole step (objective_and_gradient); the backward is their difference.
 // Steady state: a first step warms the buffer pool, as in any training run after its first step.
-// Peak memory is the process's maximum resident size.
-//   build/bench/train_bench [sequences=8] [tokens=300] [reps=2] [--recompute]
+// Peak memory is the process's maximum resident size. `--dtype bf16` trains in the CPU's bf16 mode
+// (the default of `s0 train` for a bf16 checkpoint such as this one); unset, the f32 (exactness) mode.
+//   build/bench/train_bench [sequences=8] [tokens=300] [reps=2] [--recompute] [--dtype f32|bf16]
 #include <cstdlib>
 #include <cstring>
 
@@ -14,6 +15,7 @@
 using namespace s0;
 
 int main(int argc, char** argv) {
+  const std::optional<DType> dtype = bench::take_dtype_flag(argc, argv);
   std::vector<const char*> pos;
   ObjectiveOptions opt;
   for (int i = 1; i < argc; ++i) {
@@ -23,7 +25,7 @@ int main(int argc, char** argv) {
   const int64_t n_seq = pos.size() > 0 ? std::atoll(pos[0]) : 8;
   const int64_t T = pos.size() > 1 ? std::atoll(pos[1]) : 300;
   const int reps = pos.size() > 2 ? std::atoi(pos[2]) : 2;
-  const HybridModel model = load_model(bench::qwen35_08b_dir());
+  const HybridModel model = bench::load_bench_model(bench::qwen35_08b_dir(), dtype.value_or(DType::F32));
   StateSet states;
   for (const auto& r : model.recurrent) states.states.push_back(Tensor::zeros(r.state_shape));
   std::vector<Example> examples;

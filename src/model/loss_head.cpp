@@ -14,10 +14,22 @@ namespace {
 // Rows of LM-head logits formed at once: [256, vocab] is 254 MB at Qwen3.5's vocabulary.
 constexpr int64_t kHeadChunkRows = 256;
 
-// Calls f(begin, end) for each chunk of rows.
+// Calls f(begin, end) for each chunk of rows. A chunk takes whole groups while they fit, and a
+// group longer than a chunk is cut into chunks of its own: each group's rows within a chunk are one
+// product (model/lm_head.cpp), and each product streams all of the LM head's weights (1 GB in f32
+// at Qwen3.5-0.8B's vocabulary), so a group cut by a chunk boundary it could have stayed within
+// read them twice (8 groups of 135 rows: 12 products in chunks cut every 256 rows, 8 now).
 template <typename F>
-void for_each_chunk(int64_t rows, F f) {
-  for (int64_t c0 = 0; c0 < rows; c0 += kHeadChunkRows) f(c0, std::min(rows, c0 + kHeadChunkRows));
+void for_each_chunk(const LossRows& loss, F f) {
+  const int64_t rows = static_cast<int64_t>(loss.rows.size());
+  size_t g = 0;  // the group holding row c0
+  for (int64_t c0 = 0; c0 < rows;) {
+    int64_t c1 = c0;
+    while (g + 1 < loss.groups.size() && loss.groups[g + 1] - c0 <= kHeadChunkRows) c1 = loss.groups[++g];
+    if (c1 == c0) c1 = std::min(rows, c0 + kHeadChunkRows);  // a group longer than a chunk, cut
+    f(c0, c1);
+    c0 = c1;
+  }
 }
 
 std::vector<int64_t> chunk_rows(const LossRows& loss, int64_t c0, int64_t c1) {
@@ -29,7 +41,7 @@ std::vector<int64_t> chunk_rows(const LossRows& loss, int64_t c0, int64_t c1) {
 std::vector<float> row_losses(const HybridModel& model, const PackedBatch& batch, const LossRows& loss) {
   const ForwardOutput out = forward(model, batch, ForwardOptions{});
   std::vector<float> losses;
-  for_each_chunk(static_cast<int64_t>(loss.rows.size()), [&](int64_t c0, int64_t c1) {
+  for_each_chunk(loss, [&](int64_t c0, int64_t c1) {
     const Tensor logits = lm_head_forward(model, batch, out.final_normed, chunk_rows(loss, c0, c1));
     const std::vector<float> part = ops::cross_entropy_forward(logits, loss.targets.data() + c0);
     losses.insert(losses.end(), part.begin(), part.end());
@@ -47,7 +59,7 @@ LossGradient loss_gradient(const HybridModel& model, const PackedBatch& batch, c
   Tensor d_normed = Tensor::zeros({batch.n_tokens(), model.hidden}, DType::F32, dev);
   LossGradient res;
   size_t group = 0;
-  for_each_chunk(static_cast<int64_t>(loss.rows.size()), [&](int64_t c0, int64_t c1) {
+  for_each_chunk(loss, [&](int64_t c0, int64_t c1) {
     const std::vector<int64_t> rows = chunk_rows(loss, c0, c1);
     Tensor logits = lm_head_forward(model, batch, out.final_normed, rows);
     // One part per run of one group's rows; the gradient overwrites the logits in place.

@@ -54,6 +54,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (!d.is_cpu()) return cuda::attention_forward(q, k, v, scale, seqs, caches, out, lse);
 #endif
   if (!d.is_cpu()) no_backend("attention", d);
+  if (caches.empty())
+    return cpu::attention_forward_batch(q.f32(), k.f32(), v.f32(), seqs.offsets, H, Hkv, D, scale, out.f32_mut(),
+                                        lse.f32_mut());
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s), T = seqs.length(s);
     const KvCache* c = caches.empty() ? nullptr : caches[static_cast<size_t>(s)];
@@ -71,13 +74,8 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv);
 #endif
   if (!d.is_cpu()) no_backend("attention_backward", d);
-  const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
-  for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
-    const int64_t b = seqs.begin(s), T = seqs.length(s);
-    cpu::attention_backward(q.f32() + b * q_cols, k.f32() + b * kv_cols, v.f32() + b * kv_cols,
-                            out.f32() + b * q_cols, lse.f32() + H * b, dout.f32() + b * q_cols, T, H, Hkv, D, scale,
-                            dq.f32_mut() + b * q_cols, dk.f32_mut() + b * kv_cols, dv.f32_mut() + b * kv_cols);
-  }
+  cpu::attention_backward_batch(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), dout.f32(), seqs.offsets, q.dim(1),
+                                k.dim(1), q.dim(2), scale, dq.f32_mut(), dk.f32_mut(), dv.f32_mut());
 }
 
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {

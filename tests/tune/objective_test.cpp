@@ -1,5 +1,6 @@
 // The S0 objective and its gradient on the tiny fixture models: against finite differences of the
-// whole model (for the state-offset variant's offsets too), invariant to how examples are batched, and identical with per-layer recomputation.
+// whole model (for the state-offset variant's offsets too), invariant to how examples are batched,
+// identical with per-layer recomputation, and every loss row counted once by the LM head's chunks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "check/reference_check.h"
 #include "check/reference_fixture.h"
+#include "model/forward.h"
 #include "model/arch/registry.h"
 #include "support/test_support.h"
 #include "tune/objective.h"
@@ -134,4 +136,43 @@ TEST(Objective, MeanOfPerExampleMeans) {
   for (const Example& e : s.examples) mean += objective_only(s.model, {e}, s.s0, opt).objective / s.examples.size();
   EXPECT_NEAR(all.objective, mean, 1e-6 * mean);
   EXPECT_NE(all.example_loss[0], all.example_loss[1]);  // examples of different lengths weigh the same
+}
+
+// The LM head runs over chunks of loss rows that take whole examples while they fit and cut longer
+// ones: each example's mean token loss, in the gradient pass and the forward-only pass, is the
+// cross-entropy of a forward with every logit, mean over its completion rows (so every row counts
+// once). The lengths give an example cut into three chunks, one finishing a chunk that others join,
+// and examples that start chunks of their own.
+TEST(Objective, LossChunksCountEveryRowOnce) {
+  FixtureData s = load("qwen35-text");
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int64_t> token(0, s.model.vocab - 1);
+  std::vector<Example> examples;
+  for (auto [length, prompt] : {std::pair<int64_t, int64_t>{600, 20}, {90, 30}, {200, 10}, {140, 5}, {40, 39}}) {
+    Example e{std::vector<int64_t>(static_cast<size_t>(length)), prompt};
+    for (int64_t& id : e.ids) id = token(rng);
+    examples.push_back(std::move(e));
+  }
+  ObjectiveOptions opt;
+  opt.l2_lambda = 0;
+  const ObjectiveResult with_gradient = objective_and_gradient(s.model, examples, s.s0, opt);
+  const ObjectiveResult forward_only = objective_only(s.model, examples, s.s0, opt);
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example& e = examples[i];
+    ForwardOptions fo;
+    fo.all_logits = true;
+    const Tensor logits = forward(s.model, PackedBatch::from_sequences({e.ids}, {&s.s0}), fo).logits;
+    const int64_t T = static_cast<int64_t>(e.ids.size()), V = s.model.vocab;
+    double sum = 0;
+    for (int64_t t = e.prompt_len - 1; t < T - 1; ++t) {
+      const float* row = logits.f32() + t * V;
+      double top = row[0], z = 0;
+      for (int64_t v = 1; v < V; ++v) top = std::max(top, static_cast<double>(row[v]));
+      for (int64_t v = 0; v < V; ++v) z += std::exp(row[v] - top);
+      sum += top + std::log(z) - row[e.ids[static_cast<size_t>(t + 1)]];
+    }
+    const double want = sum / static_cast<double>(T - e.prompt_len);
+    EXPECT_NEAR(with_gradient.example_loss[i], want, 1e-5 * want) << "example " << i;
+    EXPECT_NEAR(forward_only.example_loss[i], want, 1e-5 * want) << "example " << i;
+  }
 }

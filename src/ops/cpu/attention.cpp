@@ -1,5 +1,7 @@
 #include "ops/cpu/attention.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -8,17 +10,15 @@
 
 namespace s0::ops::cpu {
 
-void attention_forward(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t Hkv, int64_t D,
-                       float scale, float* out, float* lse) {
-  attention_forward_past(q, k, v, T, 0, H, Hkv, D, scale, out, lse);
-}
+namespace {
 
-void attention_forward_past(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
-                            int64_t Hkv, int64_t D, float scale, float* out, float* lse) {
+// One key/value head kh of one sequence and the query heads that read it (the whole functions run
+// kh = 0, 1, ... in order).
+void attention_forward_group(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
+                             int64_t Hkv, int64_t D, float scale, int64_t kh, float* out, float* lse) {
   const int64_t rep = H / Hkv, Tk = past + T;
   std::vector<float> scores(static_cast<size_t>(T * Tk));
-  for (int64_t h = 0; h < H; ++h) {
-    const int64_t kh = h / rep;
+  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
     // scores = scale * q_h k_kh^T, then a causal softmax per row.
     gemm(false, true, T, Tk, D, scale, q + h * D, H * D, k + kh * D, Hkv * D, 0.0f, scores.data(), Tk);
 #pragma omp parallel for schedule(static) if (T > 64)
@@ -41,13 +41,12 @@ void attention_forward_past(const float* q, const float* k, const float* v, int6
   }
 }
 
-void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
-                        const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
-                        float* dk, float* dv) {
+void attention_backward_group(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                              const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale,
+                              int64_t kh, float* dq, float* dk, float* dv) {
   const int64_t rep = H / Hkv;
   std::vector<float> probs(static_cast<size_t>(T * T)), dscores(static_cast<size_t>(T * T));
-  for (int64_t h = 0; h < H; ++h) {
-    const int64_t kh = h / rep;
+  for (int64_t h = kh * rep; h < (kh + 1) * rep; ++h) {
     // The first query head of a group overwrites dk/dv, the others add to them.
     const float kv_beta = h % rep == 0 ? 0.0f : 1.0f;
     gemm(false, true, T, T, D, scale, q + h * D, H * D, k + kh * D, Hkv * D, 0.0f, probs.data(), T);
@@ -72,6 +71,55 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
     gemm(false, false, T, D, T, scale, dscores.data(), T, k + kh * D, Hkv * D, 0.0f, dq + h * D, H * D);
     gemm(true, false, T, D, T, scale, dscores.data(), T, q + h * D, H * D, kv_beta, dk + kh * D, Hkv * D);
   }
+}
+
+// Runs unit(s, kh) for every sequence s and key/value head kh, handed out to threads as they free
+// (sequences differ in length). Fewer units than threads (one long sequence) run in order, each
+// spreading its products' tiles over the threads instead.
+template <typename Unit>
+void for_each_unit(const std::vector<int64_t>& offsets, int64_t Hkv, const Unit& unit) {
+  const int64_t units = static_cast<int64_t>(offsets.size() - 1) * Hkv;
+#pragma omp parallel for schedule(dynamic, 1) if (units >= omp_get_max_threads())
+  for (int64_t u = 0; u < units; ++u) unit(u / Hkv, u % Hkv);
+}
+
+}  // namespace
+
+void attention_forward(const float* q, const float* k, const float* v, int64_t T, int64_t H, int64_t Hkv, int64_t D,
+                       float scale, float* out, float* lse) {
+  attention_forward_past(q, k, v, T, 0, H, Hkv, D, scale, out, lse);
+}
+
+void attention_forward_past(const float* q, const float* k, const float* v, int64_t T, int64_t past, int64_t H,
+                            int64_t Hkv, int64_t D, float scale, float* out, float* lse) {
+  for (int64_t kh = 0; kh < Hkv; ++kh) attention_forward_group(q, k, v, T, past, H, Hkv, D, scale, kh, out, lse);
+}
+
+void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale, float* dq,
+                        float* dk, float* dv) {
+  for (int64_t kh = 0; kh < Hkv; ++kh)
+    attention_backward_group(q, k, v, out, lse, dout, T, H, Hkv, D, scale, kh, dq, dk, dv);
+}
+
+void attention_forward_batch(const float* q, const float* k, const float* v, const std::vector<int64_t>& offsets,
+                             int64_t H, int64_t Hkv, int64_t D, float scale, float* out, float* lse) {
+  for_each_unit(offsets, Hkv, [&](int64_t s, int64_t kh) {
+    const int64_t b = offsets[static_cast<size_t>(s)], T = offsets[static_cast<size_t>(s) + 1] - b;
+    attention_forward_group(q + b * H * D, k + b * Hkv * D, v + b * Hkv * D, T, 0, H, Hkv, D, scale, kh,
+                            out + b * H * D, lse + H * b);
+  });
+}
+
+void attention_backward_batch(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                              const float* dout, const std::vector<int64_t>& offsets, int64_t H, int64_t Hkv, int64_t D,
+                              float scale, float* dq, float* dk, float* dv) {
+  for_each_unit(offsets, Hkv, [&](int64_t s, int64_t kh) {
+    const int64_t b = offsets[static_cast<size_t>(s)], T = offsets[static_cast<size_t>(s) + 1] - b;
+    attention_backward_group(q + b * H * D, k + b * Hkv * D, v + b * Hkv * D, out + b * H * D, lse + H * b,
+                             dout + b * H * D, T, H, Hkv, D, scale, kh, dq + b * H * D, dk + b * Hkv * D,
+                             dv + b * Hkv * D);
+  });
 }
 
 }  // namespace s0::ops::cpu

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ops/cpu/chunk_decay.h"
+#include "ops/cpu/flush_denormals.h"
 #include "ops/cpu/gated_delta.h"
 #include "ops/cpu/small_matmul.h"
 #include "ops/cpu/thread_cache.h"
@@ -276,6 +277,7 @@ void gated_delta_chunked(const GatedDeltaDims& d, const float* q, const float* k
   const int64_t chunks = (T + C - 1) / C;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
+    const FlushDenormals flush;
     GdnChunk& work = thread_chunk(d, C);
     // The state advances in place in s_final (a decode step's whole work on it is one token: a
     // separate buffer and a copy out would cost as much again), else in this thread's buffer.
@@ -299,6 +301,7 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
   const int64_t chunks = (T + C - 1) / C;
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
+    const FlushDenormals flush;
     GdnChunk& work = thread_chunk(d, C);
     // starts[c] is the state entering chunk c: the forward's, or recomputed by a state sweep (the
     // same operations on the same inputs, so the same bits).

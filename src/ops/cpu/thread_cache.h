@@ -24,12 +24,12 @@ Work& thread_cached(const Shape& shape, Args&&... args) {
   return *work;
 }
 
-// The calling thread's float buffer of at least `floats` elements (contents left from earlier use).
-// Tag tells apart buffers that are in use at the same time.
-template <typename Tag>
-float* thread_buffer(size_t floats) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
+// The calling thread's buffer of at least `count` elements of T (float unless named; contents left
+// from earlier use). Tag tells apart buffers that are in use at the same time.
+template <typename Tag, typename T = float>
+T* thread_buffer(size_t count) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < count) buffer.resize(count);
   return buffer.data();
 }
 
