@@ -396,7 +396,9 @@ TEST(TrainCli, GpuAndCpuReachTheSameStates) {
         const double rel = std::sqrt(diff) / std::sqrt(ref);
         std::printf("[ measured ] %s %s layer %lld: GPU vs CPU states rel L2 %.3g\n", fixture.c_str(), variant.c_str(),
                     static_cast<long long>(layer), rel);
-        if (variant == "s0") EXPECT_LE(rel, 1e-3) << fixture << " " << variant << " layer " << layer;
+        if (variant == "s0") {
+          EXPECT_LE(rel, 1e-3) << fixture << " " << variant << " layer " << layer;
+        }
       }
     }
 }
