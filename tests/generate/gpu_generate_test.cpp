@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "generate/generator.h"
@@ -82,6 +83,15 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
       b.push_back(&on_gpu[static_cast<size_t>(r)]);
     }
     for (int step = 0; step < 5; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(cpu, a)) << "seed " << seed;
+  }
+  // Rows whose every weight is 0 (NaN everywhere; an infinite top logit) draw what the host draws.
+  Tensor broken = test_logits(2, vocab, 9);
+  for (int64_t j = 0; j < vocab; ++j) broken.f32_mut()[j] = std::numeric_limits<float>::quiet_NaN();
+  broken.f32_mut()[vocab + 17] = std::numeric_limits<float>::infinity();
+  const Tensor broken_gpu = test::on_gpu(broken);
+  for (const SamplingOptions& o : {SamplingOptions{1.0, 1.0, 0, 3}, SamplingOptions{0.7, 0.95, 100, 3}}) {
+    TokenSampler c0(o, 0), c1(o, 1), g0(o, 0), g1(o, 1);
+    EXPECT_EQ(next_tokens(broken_gpu, {&g0, &g1}), next_tokens(broken, {&c0, &c1}));
   }
 }
 

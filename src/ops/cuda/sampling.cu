@@ -110,10 +110,12 @@ __global__ void __launch_bounds__(kDrawThreads) draw_kernel(const float* sorted,
   const SampleRequest r = requests[blockIdx.x];
   const unsigned long long total = first_reaching(row, r, [](unsigned long long) { return false; }).prefix;
   const double reach = nucleus_reach(r.top_p, total);
-  const unsigned long long kept =
-      first_reaching(row, r, [=](unsigned long long w) { return static_cast<double>(w) >= reach; }).prefix;
-  const unsigned long long u = uniform_below(r.random, kept);
-  const int64_t at = first_reaching(row, r, [=](unsigned long long w) { return w > u; }).index;
+  const Reach nucleus =
+      first_reaching(row, r, [=](unsigned long long w) { return static_cast<double>(w) >= reach; });
+  const unsigned long long u = uniform_below(r.random, nucleus.prefix);
+  // No prefix passes u only when every weight is 0 (a row of NaN, or one whose top logit is
+  // infinite): then the nucleus's last token, as TokenSampler::draw falls back to.
+  const int64_t at = min(first_reaching(row, r, [=](unsigned long long w) { return w > u; }).index, nucleus.index);
   if (threadIdx.x == 0) out[blockIdx.x] = sorted_ids[blockIdx.x * vocab + at];
 }
 
