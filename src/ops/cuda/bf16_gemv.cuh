@@ -3,10 +3,11 @@
 // the float32 rows are multiplied as they are (not rounded to bf16) with float32 accumulation.
 // Decode steps are bound by reading W; cuBLAS's skinny GEMMs reached about 60% of the memory's
 // bandwidth at the 4B decode shape, plus a rounding pass per input and split-K reductions. Here
-// each warp streams kGemvOutputs rows of W at once with 16-byte loads and dots them with every input
-// row (read through the cache, shared by all warps, each chunk once for those outputs), so W is
-// read once at close to the bandwidth. Each output is summed lane by lane in order, then by a fixed
-// shuffle tree: the same bits run to run, and a row's result does not depend on the other rows.
+// each warp streams kOutputs rows of W at once with 16-byte loads and dots them with every input
+// row (read through the cache, shared by all warps), so W is read once. A narrow W (too few warps
+// to keep the memory busy) has its rows' length split over the warps of a block. Each lane sums
+// its pieces in order, a warp by a fixed shuffle tree, a block its warps' totals in warp order:
+// the same bits run to run, and a row's result does not depend on the other rows.
 // Included by bf16_linear.cu only.
 #include <cstdint>
 

@@ -12,16 +12,43 @@ namespace {
 
 // RMS and L2 norms are one computation, u = x * r, r = (sum(x^2) / div + eps)^(-1/2), with
 // div = len for RMS and 1 for L2; y = u * w (w null: no weight). Block b owns row b. Each thread
-// reads and writes only its own elements, so y may be x.
+// reads and writes only its own elements, so y may be x. A decode step's rows are few and long
+// (one block for a 2560-wide row), so each thread loads a tile of kNormTile of its elements before
+// it uses or stores any: with one load at a time behind each store (which may alias x and w), the
+// kernel waited on memory latency, about 10 us a row. The sum keeps the order j = thread,
+// thread + blockDim, ...
+constexpr int kNormTile = 8;
+
 __global__ void norm_rows_forward(const float* x, const float* w, int64_t len, double div, float eps, float* y,
                                   float* r_out) {
   const float* xi = x + blockIdx.x * len;
+  const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
   double ss = 0;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) ss += double(xi[j]) * xi[j];
+  for (int64_t base = threadIdx.x; base < len; base += tile) {
+    float v[kNormTile];
+#pragma unroll
+    for (int k = 0; k < kNormTile; ++k) v[k] = base + k * blockDim.x < len ? xi[base + k * blockDim.x] : 0.0f;
+#pragma unroll
+    for (int k = 0; k < kNormTile; ++k)
+      if (base + k * blockDim.x < len) ss += double(v[k]) * v[k];
+  }
   const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
   if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
   float* yi = y + blockIdx.x * len;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) yi[j] = w ? xi[j] * r * w[j] : xi[j] * r;
+  for (int64_t base = threadIdx.x; base < len; base += tile) {
+    float v[kNormTile], wk[kNormTile];
+#pragma unroll
+    for (int k = 0; k < kNormTile; ++k) {
+      const int64_t j = base + k * blockDim.x;
+      v[k] = j < len ? xi[j] : 0.0f;
+      wk[k] = w && j < len ? w[j] : 1.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < kNormTile; ++k) {
+      const int64_t j = base + k * blockDim.x;
+      if (j < len) yi[j] = w ? v[k] * r * wk[k] : v[k] * r;
+    }
+  }
 }
 
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
