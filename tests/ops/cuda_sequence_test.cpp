@@ -253,6 +253,15 @@ RecurrenceInputs ssd_inputs(const DecayCase& c, uint32_t seed) {
   return in;
 }
 
+// `n` one-token sequences (a decode step) followed by `more`: enough (sequence, head) items for the
+// step kernel's wide tiles and for several items per persistent block, while each sequence alone
+// takes the narrow tiles (RepeatableAndBatchInvariant asserts that both give the same bits).
+std::vector<int64_t> single_tokens(int64_t n, std::vector<int64_t> more) {
+  std::vector<int64_t> lengths(static_cast<size_t>(n), 1);
+  lengths.insert(lengths.end(), more.begin(), more.end());
+  return lengths;
+}
+
 class CudaGatedDelta : public ::testing::TestWithParam<DecayCase> {};
 
 TEST_P(CudaGatedDelta, MatchesCpu) {
@@ -278,7 +287,12 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"chunk_lengths_strong_decays", -1.0f, -0.01f, 0.1f, true, 2, 24, 40, kChunkLengths},
                       DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}},
                       // More result tiles than a block's threads hold at once (products in passes).
-                      DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}}),
+                      DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}},
+                      DecayCase{"decode_step_batch", -1.0f, -0.01f, 0.0f, true, 3, 128, 128, single_tokens(90, {5})},
+                      DecayCase{"decode_step_zero_starts", -1.0f, -0.01f, 0.0f, false, 3, 128, 128, single_tokens(90, {})},
+                      // Rows of 130 floats: not 16-byte aligned, so the state is staged by plain loads.
+                      DecayCase{"decode_step_odd_rows", -1.0f, -0.01f, 0.0f, true, 4, 32, 130, single_tokens(40, {3})},
+                      DecayCase{"decode_step_wide_keys", -1.0f, -0.01f, 0.0f, true, 2, 200, 72, single_tokens(140, {})}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 class CudaSsd : public ::testing::TestWithParam<DecayCase> {};

@@ -8,19 +8,20 @@
 // Why a kernel of its own: the chunked form prepares 64-token blocks and sweeps them with the state
 // tile in shared memory, which for one token is almost all overhead (on an H200 at the 4B decode
 // shape, 60 us per layer at batch 1 and 700 us at batch 64, against a few microseconds of state
-// traffic). Here the work is the state's traffic, so the layout serves it: a block owns whole state
-// rows of one (sequence, head), kStepCols columns wide (every column of a 128-wide head), so each
-// row is read and written as one contiguous run. A warp's lane holds columns lane, lane + 32, ...
-// (each load instruction covers 32 consecutive floats), and the block's kStepParts warps split the
-// key axis, each thread keeping its rows of those columns in registers between the read and the
-// write. (A block of 32 columns by every row read 128-byte pieces 512 bytes apart and reached a
-// third of an H200's bandwidth: 0.74 ms a layer at batch 256.) Both dot products over the key axis
-// sum each thread's rows in order, then the warps' sums in order: the same bits run to run. The
-// arithmetic is the chunked form's for a chunk of one token (in = all = exp(g), out = 1, and the
-// chunk's triangular solve is the identity), summed in another order. A small batch has too few
-// (sequence, head) blocks to keep the GPU busy (32 at batch 1 on the 4B shape: 16 us a layer), so
-// there a block owns 32 columns instead of 128, four times the blocks; each column's sums are the
-// same either way, so the bits are too.
+// traffic). Here the work is the state's traffic, so the layout serves it. An item is one
+// (sequence, head, tile of kStepCols columns): every key row of those columns, each row read and
+// written as one contiguous run. A warp's lane holds columns lane, lane + 32, ... (each access
+// covers 32 consecutive floats), and the block's kStepParts warps split the key axis, each thread
+// keeping its rows of those columns in registers between the read and the write. Blocks are
+// persistent and take items in turn, and a block copies its next item's state into shared memory
+// (cp.async) while it works on the current one and writes it back, so that reads and writes stream
+// together (a block per item, reading, then computing, then writing, kept an H200's memory 42%
+// busy at batch 256). Tiles are 128 columns wide, or 32 when the batch is small (at batch 1 the
+// 4B shape has 32 heads: too few items of 128 columns for the GPU). Both dot products over the key
+// axis sum each thread's rows in order, then the warps' sums in order, whatever the tile: the
+// same bits run to run and for any batch. The arithmetic is the chunked form's for a chunk of one
+// token (in = all = exp(g), out = 1, and the chunk's triangular solve is the identity), summed in
+// another order.
 
 namespace s0::ops::cuda {
 
@@ -28,113 +29,197 @@ namespace {
 
 constexpr int kStepLanes = 32;
 constexpr int kStepParts = 16;  // warps, splitting the key axis
-// Blocks of 128 columns below which the kernel takes 32-column blocks (two per SM of an H100).
-constexpr int64_t kWideBlocksWanted = 264;
-// Key rows per thread, at most: kRows * kStepParts covers the head's dk. 8 (dk up to 128) keeps a
-// thread within 64 registers, so that two blocks share an SM and one's reads overlap the other's
-// writes; 16 takes dk up to 256.
-constexpr int kStepMaxDk = kStepParts * 16;
+constexpr int kStepThreads = kStepLanes * kStepParts;
+// Items of 128 columns below which the kernel takes 32-column items (two per SM of an H100).
+constexpr int64_t kWideItemsWanted = 264;
 
-// Grid (ceil(dv / kStepCols), H, n_seqs), kStepLanes * kStepParts threads; a block owns
-// kStepCols = kStepLanes * kColsPerLane columns.
+// The state rows and columns of one item as staged in shared memory: [kRows * kStepParts][kStepCols].
 template <int kRows, int kColsPerLane>
-__global__ void __launch_bounds__(kStepLanes* kStepParts, kRows <= 8 ? 2 : 1)
-    gated_delta_step_kernel(GatedDeltaInputs in, const int64_t* offsets, const int64_t* starts, const int64_t* finals,
-                            float* o) {
+constexpr int stage_floats() {
+  return kRows * kStepParts * kStepLanes * kColsPerLane;
+}
+
+struct StepItem {
+  int s, h, first_col;
+  int64_t t;  // the sequence's token
+  bool single;  // a sequence of one token (others are the chunked kernels')
+};
+
+__device__ inline StepItem step_item(int64_t it, int H, int tiles, int cols, const int64_t* offsets) {
+  StepItem item;
+  item.s = static_cast<int>(it / (static_cast<int64_t>(H) * tiles));
+  item.h = static_cast<int>(it / tiles % H);
+  item.first_col = static_cast<int>(it % tiles) * cols;
+  item.t = offsets[item.s];
+  item.single = offsets[item.s + 1] - item.t == 1;
+  return item;
+}
+
+// Starts copying the item's start state (rows < dk, columns first_col.. < dv; zeros elsewhere)
+// into `tile`, 16 bytes at a time when `async` (dv a multiple of
+// 4 and a 16-byte aligned state: every row and tile stays aligned), else with plain loads and
+// stores, done on return.
+template <int kRows, int kColsPerLane>
+__device__ inline void stage_state(float* tile, const float* start, int64_t head, int dk, int dv, int first_col,
+                                   bool async) {
+  constexpr int kCols = kStepLanes * kColsPerLane;
+  constexpr int kFloats = stage_floats<kRows, kColsPerLane>();
+  if (async) {
+    for (int e = threadIdx.x; e < kFloats / 4; e += kStepThreads) {
+      const int r = e / (kCols / 4), c = 4 * (e % (kCols / 4));
+      const bool in = r < dk && first_col + c < dv;
+      const float* from = in ? start + head + static_cast<int64_t>(r) * dv + first_col + c : nullptr;
+      const unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(tile + r * kCols + c));
+      // Nothing is read where `in` is false (source size 0: sixteen zero bytes land instead).
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(in ? from : start),
+                   "r"(in ? 16 : 0)
+                   : "memory");
+    }
+    return;
+  }
+  for (int e = threadIdx.x; e < kFloats; e += kStepThreads) {
+    const int r = e / kCols, c = e % kCols;
+    tile[e] = r < dk && first_col + c < dv ? start[head + static_cast<int64_t>(r) * dv + first_col + c] : 0.0f;
+  }
+}
+
+// Grid: persistent blocks of kStepThreads, each taking items blockIdx.x, + gridDim.x, ...; dynamic
+// shared memory: two stages of stage_floats() floats.
+template <int kRows, int kColsPerLane>
+__global__ void __launch_bounds__(kStepThreads)
+    gated_delta_step_kernel(GatedDeltaInputs in, int64_t items, int tiles, const int64_t* offsets,
+                            const int64_t* starts, const int64_t* finals, float* o, bool async) {
   constexpr int kStepCols = kStepLanes * kColsPerLane;
-  const int s = blockIdx.z, h = blockIdx.y, H = in.H, dk = in.dk, dv = in.dv;
-  const int64_t t = offsets[s];
-  if (offsets[s + 1] - t != 1) return;  // the chunked kernels' sequence
+  constexpr int kStepMaxDk = kRows * kStepParts;
+  extern __shared__ float stages[];
   __shared__ float qs[kStepMaxDk], ks[kStepMaxDk];
   __shared__ float partial[kStepParts][kStepCols];
   __shared__ float us[kStepCols];
-  const int64_t row = t * H + h;
-  for (int e = threadIdx.x; e < dk; e += blockDim.x) {
-    qs[e] = in.q[row * dk + e];
-    ks[e] = in.k[row * dk + e];
-  }
+  const int H = in.H, dk = in.dk, dv = in.dv;
   const int lane = threadIdx.x % kStepLanes, part = threadIdx.x / kStepLanes;
-  const int first_col = blockIdx.x * kStepCols;
-  const float decay = decay_factor(static_cast<double>(in.g[row])), beta = in.beta[row];
-  const int64_t head = static_cast<int64_t>(h) * dk * dv;
-  const float* start = reinterpret_cast<const float*>(starts[s]);
-  // S[i][m]: row part + i * kStepParts, column first_col + lane + m * kStepLanes.
-  float S[kRows][kColsPerLane];
+  const int64_t head_floats = static_cast<int64_t>(dk) * dv;
+  auto stage = [&](int64_t it, int buffer) {
+    const StepItem next = step_item(it, H, tiles, kStepCols, offsets);
+    const float* start = reinterpret_cast<const float*>(starts[next.s]);
+    // A start state that is a view at an odd offset takes the plain loads.
+    const bool aligned = async && reinterpret_cast<uintptr_t>(start) % 16 == 0;
+    if (next.single && start)  // without one, the state starts at zeros and nothing is read
+      stage_state<kRows, kColsPerLane>(stages + buffer * stage_floats<kRows, kColsPerLane>(), start,
+                                       next.h * head_floats, dk, dv, next.first_col, aligned);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  int buffer = 0;
+  if (blockIdx.x < items) stage(blockIdx.x, 0);
+  for (int64_t it = blockIdx.x; it < items; it += gridDim.x, buffer ^= 1) {
+    // Every thread is done with the other buffer (read at the previous item's start) and with the
+    // shared rows and sums of the previous item.
+    __syncthreads();
+    if (it + gridDim.x < items) stage(it + gridDim.x, buffer ^ 1);
+    else asm volatile("cp.async.commit_group;\n" ::: "memory");
+    const StepItem item = step_item(it, H, tiles, kStepCols, offsets);
+    if (!item.single) continue;
+    const int64_t row = item.t * H + item.h;
+    for (int e = threadIdx.x; e < dk; e += blockDim.x) {
+      qs[e] = in.q[row * dk + e];
+      ks[e] = in.k[row * dk + e];
+    }
+    asm volatile("cp.async.wait_group 1;\n" ::: "memory");  // this item's state has landed
+    __syncthreads();  // for every thread, with q and k
+    const float decay = decay_factor(static_cast<double>(in.g[row])), beta = in.beta[row];
+    const float* tile = stages + buffer * stage_floats<kRows, kColsPerLane>();
+    const bool has_start = starts[item.s] != 0;  // else zeros, whatever the decay
+    // S[i][m]: row part + i * kStepParts, column first_col + lane + m * kStepLanes.
+    float S[kRows][kColsPerLane];
 #pragma unroll
-  for (int i = 0; i < kRows; ++i) {
-    const int e = part + i * kStepParts;
+    for (int i = 0; i < kRows; ++i)
 #pragma unroll
-    for (int m = 0; m < kColsPerLane; ++m) {
-      const int j = first_col + lane + m * kStepLanes;
-      S[i][m] = start && e < dk && j < dv ? decay * start[head + static_cast<int64_t>(e) * dv + j] : 0.0f;
+      for (int m = 0; m < kColsPerLane; ++m)
+        S[i][m] = has_start ? decay * tile[(part + i * kStepParts) * kStepCols + lane + m * kStepLanes] : 0.0f;
+    float acc[kColsPerLane] = {};
+#pragma unroll
+    for (int i = 0; i < kRows; ++i) {
+      const int e = part + i * kStepParts;
+      if (e < dk)
+#pragma unroll
+        for (int m = 0; m < kColsPerLane; ++m) acc[m] += ks[e] * S[i][m];
+    }
+#pragma unroll
+    for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
+    __syncthreads();
+    // u = beta (v - S^T k), one column per thread of the first warps.
+    for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
+      const int j = item.first_col + c;
+      float kv = 0.0f;
+      for (int p = 0; p < kStepParts; ++p) kv += partial[p][c];
+      us[c] = j < dv ? beta * (in.v[row * dv + j] - kv) : 0.0f;
+    }
+    __syncthreads();  // u is in shared memory, and every partial has been read
+    float* final_state = reinterpret_cast<float*>(finals[item.s]);
+    const int64_t head = item.h * head_floats;
+#pragma unroll
+    for (int m = 0; m < kColsPerLane; ++m) acc[m] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kRows; ++i) {
+      const int e = part + i * kStepParts;
+      if (e < dk)
+#pragma unroll
+        for (int m = 0; m < kColsPerLane; ++m) {
+          const int j = item.first_col + lane + m * kStepLanes;
+          S[i][m] += ks[e] * us[lane + m * kStepLanes];
+          acc[m] += qs[e] * S[i][m];
+          if (final_state && j < dv) final_state[head + static_cast<int64_t>(e) * dv + j] = S[i][m];
+        }
+    }
+#pragma unroll
+    for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
+    __syncthreads();
+    for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
+      const int j = item.first_col + c;
+      if (j >= dv) continue;
+      float qo = 0.0f;
+      for (int p = 0; p < kStepParts; ++p) qo += partial[p][c];
+      o[row * dv + j] = qo;
     }
   }
-  __syncthreads();  // q and k are in shared memory
-  float acc[kColsPerLane] = {};
-#pragma unroll
-  for (int i = 0; i < kRows; ++i) {
-    const int e = part + i * kStepParts;
-    if (e < dk)
-#pragma unroll
-      for (int m = 0; m < kColsPerLane; ++m) acc[m] += ks[e] * S[i][m];
-  }
-#pragma unroll
-  for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
-  __syncthreads();
-  // u = beta (v - S^T k), one column per thread of the first warps.
-  for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
-    const int j = first_col + c;
-    float kv = 0.0f;
-    for (int p = 0; p < kStepParts; ++p) kv += partial[p][c];
-    us[c] = j < dv ? beta * (in.v[row * dv + j] - kv) : 0.0f;
-  }
-  __syncthreads();  // u is in shared memory, and every partial has been read
-  float* final_state = reinterpret_cast<float*>(finals[s]);
-#pragma unroll
-  for (int m = 0; m < kColsPerLane; ++m) acc[m] = 0.0f;
-#pragma unroll
-  for (int i = 0; i < kRows; ++i) {
-    const int e = part + i * kStepParts;
-    if (e < dk)
-#pragma unroll
-      for (int m = 0; m < kColsPerLane; ++m) {
-        const int j = first_col + lane + m * kStepLanes;
-        S[i][m] += ks[e] * us[lane + m * kStepLanes];
-        acc[m] += qs[e] * S[i][m];
-        if (final_state && j < dv) final_state[head + static_cast<int64_t>(e) * dv + j] = S[i][m];
-      }
-  }
-#pragma unroll
-  for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
-  __syncthreads();
-  for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
-    const int j = first_col + c;
-    if (j >= dv) continue;
-    float qo = 0.0f;
-    for (int p = 0; p < kStepParts; ++p) qo += partial[p][c];
-    o[row * dv + j] = qo;
-  }
+  asm volatile("cp.async.wait_group 0;\n" ::: "memory");  // nothing in flight when the block ends
+}
+
+// Launches the kernel for items of kStepLanes * kColsPerLane columns, as many persistent blocks as
+// fit on the GPU at once (or one per item).
+template <int kRows, int kColsPerLane>
+void launch_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
+                 const int64_t* finals, float* o) {
+  constexpr int kCols = kStepLanes * kColsPerLane;
+  const auto kernel = gated_delta_step_kernel<kRows, kColsPerLane>;
+  const size_t bytes = 2 * sizeof(float) * stage_floats<kRows, kColsPerLane>();
+  allow_shared(reinterpret_cast<const void*>(kernel), bytes, "gated_delta_step_kernel");
+  int device = 0, sms = 0, per_sm = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  S0_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  S0_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStepThreads, bytes));
+  const int tiles = (in.dv + kCols - 1) / kCols;
+  const int64_t items = n_seqs * in.H * tiles;
+  const int64_t blocks = std::min<int64_t>(items, static_cast<int64_t>(sms) * std::max(per_sm, 1));
+  kernel<<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(in, items, tiles, offsets, starts, finals,
+                                                                           o, in.dv % 4 == 0);
+  check_launch("gated_delta_step_kernel");
 }
 
 }  // namespace
 
 void gated_delta_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
                       const int64_t* finals, float* o) {
-  if (in.dk > kStepMaxDk) fail("op gated_delta on cuda supports key heads up to ", kStepMaxDk, " wide, got ", in.dk);
+  constexpr int kMaxDk = 16 * kStepParts;
+  if (in.dk > kMaxDk) fail("op gated_delta on cuda supports key heads up to ", kMaxDk, " wide, got ", in.dk);
   if (n_seqs == 0) return;
-  const int64_t wide_blocks = (in.dv + 4 * kStepLanes - 1) / (4 * kStepLanes) * in.H * n_seqs;
-  const int cols_per_lane = wide_blocks < kWideBlocksWanted ? 1 : 4;
-  const dim3 grid(static_cast<unsigned>((in.dv + cols_per_lane * kStepLanes - 1) / (cols_per_lane * kStepLanes)),
-                  static_cast<unsigned>(in.H), static_cast<unsigned>(n_seqs));
-  const int threads = kStepLanes * kStepParts;
-  const bool short_keys = in.dk <= 8 * kStepParts;
-  if (cols_per_lane == 1)
-    (short_keys ? gated_delta_step_kernel<8, 1> : gated_delta_step_kernel<16, 1>)<<<grid, threads, 0, stream()>>>(
-        in, offsets, starts, finals, o);
+  const bool few_items = (in.dv + 127) / 128 * in.H * n_seqs < kWideItemsWanted;
+  // Two stages of 64 KB at most: 128 columns for keys up to 128 wide, 64 for keys up to 256.
+  if (in.dk <= 8 * kStepParts)
+    few_items ? launch_step<8, 1>(in, n_seqs, offsets, starts, finals, o)
+              : launch_step<8, 4>(in, n_seqs, offsets, starts, finals, o);
   else
-    (short_keys ? gated_delta_step_kernel<8, 4> : gated_delta_step_kernel<16, 4>)<<<grid, threads, 0, stream()>>>(
-        in, offsets, starts, finals, o);
-  check_launch("gated_delta_step_kernel");
+    few_items ? launch_step<16, 1>(in, n_seqs, offsets, starts, finals, o)
+              : launch_step<16, 2>(in, n_seqs, offsets, starts, finals, o);
 }
 
 }  // namespace s0::ops::cuda
