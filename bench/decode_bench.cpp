@@ -10,7 +10,9 @@
 //
 //   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
 //                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
-//                            [--dtype f32|bf16]
+//                            [--dtype f32|bf16] [--prompt 16]
+// `--prompt`: the prompt length of every sequence; decode steps then attend over that many keys
+// and more (a HumanEval generation runs at a few hundred).
 // Without --model the random checkpoint of the shape shared by the model benchmarks is used
 // (written once to the temp folder).
 #include <chrono>
@@ -48,12 +50,12 @@ struct ForwardTiming {
   double attention_s = 0, recurrent_s = 0;  // the blocks of each kind (mixer and MLP), one step
 };
 
-// One decode step of `batch` sequences (one token each, after a 16-token prefill), the model
-// alone: no sampling, no scheduler. Each step starts on an idle GPU; one more runs block by block,
+// One decode step of `batch` sequences (one token each, after a prefill of `prompt_len` tokens), the
+// model alone: no sampling, no scheduler. Each step starts on an idle GPU; one more runs block by block,
 // synchronised around each, to split the time between attention and recurrent blocks. With
 // `profile`, one more step runs between cudaProfilerStart and Stop (for `ncu --profile-from-start
 // off`: the kernels of exactly one decode step).
-ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile) {
+ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile, int prompt_len) {
   std::vector<size_t> mixers;
   for (const s0::Block& b : model.blocks) mixers.push_back(b.mixers.size());
   std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers));
@@ -66,7 +68,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
     s0::forward(model, packed, fo);
     for (size_t i = 0; i < caches.size(); ++i) caches[i].length += static_cast<int64_t>(inputs[i].size());
   };
-  run(s0::bench::bench_prompts(model, batch));
+  run(s0::bench::bench_prompts(model, batch, prompt_len));
   const std::vector<std::vector<int64_t>> step(static_cast<size_t>(batch), std::vector<int64_t>{1});
   run(step);  // warm-up
   ForwardTiming f;
@@ -108,7 +110,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
 
 int main(int argc, char** argv) {
   std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg, dtype_name;
-  int steps = 8;
+  int steps = 8, prompt_len = 16;
   bool profile = false;
   s0::SamplingOptions sampling;  // greedy unless --temperature
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -122,15 +124,17 @@ int main(int argc, char** argv) {
     else if (flag == "--temperature") sampling.temperature = std::atof(value.c_str());
     else if (flag == "--top-p") sampling.top_p = std::atof(value.c_str());
     else if (flag == "--dtype") dtype_name = value;
+    else if (flag == "--prompt") prompt_len = std::atoi(value.c_str());
     else {
       std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
-  if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1 ||
+  if (argc % 2 == 0 || (shape != "0.8b" && shape != "4b") || steps < 1 || prompt_len < 1 ||
       (!dtype_name.empty() && dtype_name != "f32" && dtype_name != "bf16")) {
     std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
-                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1] [--dtype f32|bf16]\n");
+                         "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1] [--dtype f32|bf16] "
+                         "[--prompt 16]\n");
     return 2;
   }
   try {
@@ -179,9 +183,9 @@ int main(int argc, char** argv) {
     if (split) std::printf(" %11s %10s %10s %10s", "forward ms", "queued ms", "attn ms", "recur ms");
     std::printf("\n");
     for (int batch : batches) {
-      const ForwardTiming f = split ? forward_step_seconds(model, batch, steps, profile) : ForwardTiming{};
+      const ForwardTiming f = split ? forward_step_seconds(model, batch, steps, profile, prompt_len) : ForwardTiming{};
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
-        const double s = s0::bench::decode_step_seconds(model, batch, steps, init, sampling);
+        const double s = s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len);
         std::printf("%-6d %-14s %10.2f %10.1f %10.2f", batch, init ? "adapter" : "zero (none)", s * 1e3, batch / s,
                     s / floors.front().second);
         if (split)

@@ -115,23 +115,23 @@ inline double time_forward(const HybridModel& model, int64_t T, int reps) {
 }
 
 // The prompts the decode benchmarks feed: 16 tokens each, different per sequence.
-inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model, int batch) {
+inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model, int batch, int length = 16) {
   std::vector<std::vector<int64_t>> prompts;
   for (int i = 0; i < batch; ++i) {
     std::vector<int64_t> prompt;
-    for (int t = 0; t < 16; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
+    for (int t = 0; t < length; ++t) prompt.push_back((i * 131 + t * 17) % model.vocab);
     prompts.push_back(prompt);
   }
   return prompts;
 }
 
-// Seconds per decode step of `batch` sequences (16-token prompts) on the model's device: the time
+// Seconds per decode step of `batch` sequences (prompts of `prompt_len` tokens) on the model's device: the time
 // from the first token of sequence 0 (the end of the prefill) to its last, over `steps` steps, after
 // a warm-up run.
 inline double decode_step_seconds(const HybridModel& model, int batch, int steps, const StateSet* adapter,
-                                  const SamplingOptions& sampling = {}) {
+                                  const SamplingOptions& sampling = {}, int prompt_len = 16) {
   std::vector<GenerationRequest> reqs;
-  const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch);
+  const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch, prompt_len);
   for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
   GenerationOptions o;
   o.sampling = sampling;
