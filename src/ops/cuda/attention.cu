@@ -320,114 +320,65 @@ constexpr size_t forward_smem() {
 }
 
 // A decode step (every sequence brings one new query, its key and value already cached): one block
-// per (sequence, KV head, up to kDecodeGroup of the query heads that share it) instead of a 64-row
-// block holding one real row, so each cached key and value is read once for those heads (four
-// times less traffic at the 4B shape's 16 / 4 heads). The block's warps take the cached keys in
-// turn (warp w: keys w, w + kDecodeWarps, ...), two at a time with both loaded first (the loads
-// of one key waited on memory alone); each lane holds D / 32 of each query and value accumulator,
-// a warp shuffle completes each score, and a running max and sum per head fold the values in. The
-// warps' partial results are merged in warp order: fixed arithmetic order, the same for each head
-// as with a block per head, so runs repeat bit for bit and a sequence's result depends on its own
-// cache alone.
+// per (sequence, head) instead of a 64-row block holding one real row. The block's warps take the
+// cached keys in turn (warp w: keys w, w + kDecodeWarps, ...); each lane holds D / 32 of the query
+// and of the value accumulator, a warp shuffle completes each score, and a running max and sum
+// fold the values in. The warps' partial results are merged in warp order: fixed arithmetic order,
+// so runs repeat bit for bit and a sequence's result depends on its own cache alone.
 constexpr int kDecodeWarps = 4;
 constexpr int kDecodePerLane = kMaxHeadDim / 32;
-constexpr int kDecodeGroup = 4;
-
-// The blocks of a decode step: per sequence, per KV head, ceil(group / kDecodeGroup).
-int64_t decode_blocks(int64_t n_seqs, int64_t H, int64_t Hkv) {
-  return n_seqs * Hkv * ((H / Hkv + kDecodeGroup - 1) / kDecodeGroup);
-}
 
 __global__ void __launch_bounds__(kDecodeWarps * 32) attention_decode_kernel(Layout L, const float* q, float* out,
                                                                             float* lse) {
-  const int64_t group = L.H / L.Hkv, parts = (group + kDecodeGroup - 1) / kDecodeGroup;
-  const int64_t s = blockIdx.x / (L.Hkv * parts), kh = blockIdx.x / parts % L.Hkv;
-  const int64_t h0 = kh * group + blockIdx.x % parts * kDecodeGroup;
-  const int heads = static_cast<int>(min(static_cast<int64_t>(kDecodeGroup), kh * group + group - h0));
-  const int64_t row = L.offsets[s], n_keys = L.past[s] + 1, ld = L.Hkv * L.D;
+  const int64_t s = blockIdx.x / L.H, h = blockIdx.x % L.H;
+  const int64_t row = L.offsets[s], n_keys = L.past[s] + 1, ld = L.Hkv * L.D, kh = h / (L.H / L.Hkv);
   const float* keys = reinterpret_cast<const float*>(L.cache_k[s]) + kh * L.D;
   const float* values = reinterpret_cast<const float*>(L.cache_v[s]) + kh * L.D;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  float qv[kDecodeGroup][kDecodePerLane], acc[kDecodeGroup][kDecodePerLane], m[kDecodeGroup], l[kDecodeGroup];
-#pragma unroll
-  for (int g = 0; g < kDecodeGroup; ++g) {
-#pragma unroll
-    for (int i = 0; i < kDecodePerLane; ++i) {
-      const int64_t e = lane + 32 * i;
-      qv[g][i] = g < heads && e < L.D ? q[(row * L.H + h0 + g) * L.D + e] : 0.0f;
-      acc[g][i] = 0.0f;
-    }
-    m[g] = -INFINITY;
-    l[g] = 0.0f;
+  float qv[kDecodePerLane], acc[kDecodePerLane];
+  for (int i = 0; i < kDecodePerLane; ++i) {
+    const int64_t e = lane + 32 * i;
+    qv[i] = e < L.D ? q[(row * L.H + h) * L.D + e] : 0.0f;
+    acc[i] = 0.0f;
   }
-  auto load = [&](int64_t j, float (&kr)[kDecodePerLane], float (&vr)[kDecodePerLane]) {
-#pragma unroll
+  float m = -INFINITY, l = 0.0f;
+  for (int64_t j = warp; j < n_keys; j += kDecodeWarps) {
+    float part = 0.0f;
     for (int i = 0; i < kDecodePerLane; ++i) {
       const int64_t e = lane + 32 * i;
-      kr[i] = e < L.D ? keys[j * ld + e] : 0.0f;
-      vr[i] = e < L.D ? values[j * ld + e] : 0.0f;
+      if (e < L.D) part += qv[i] * keys[j * ld + e];
     }
-  };
-  auto fold = [&](const float (&kr)[kDecodePerLane], const float (&vr)[kDecodePerLane]) {
-    float part[kDecodeGroup];
-#pragma unroll
-    for (int g = 0; g < kDecodeGroup; ++g) {
-      part[g] = 0.0f;
-#pragma unroll
-      for (int i = 0; i < kDecodePerLane; ++i)
-        if (lane + 32 * i < L.D) part[g] += qv[g][i] * kr[i];
+    for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+    const float score = part * L.scale, m_new = fmaxf(m, score);
+    const float carry = expf(m - m_new), p = expf(score - m_new);  // exp(-inf) = 0 at the first key
+    l = l * carry + p;
+    for (int i = 0; i < kDecodePerLane; ++i) {
+      const int64_t e = lane + 32 * i;
+      if (e < L.D) acc[i] = acc[i] * carry + p * values[j * ld + e];
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1)
-#pragma unroll
-      for (int g = 0; g < kDecodeGroup; ++g) part[g] += __shfl_xor_sync(0xffffffffu, part[g], o);
-#pragma unroll
-    for (int g = 0; g < kDecodeGroup; ++g) {
-      const float score = part[g] * L.scale, m_new = fmaxf(m[g], score);
-      const float carry = expf(m[g] - m_new), p = expf(score - m_new);  // exp(-inf) = 0 at the first key
-      l[g] = l[g] * carry + p;
-#pragma unroll
-      for (int i = 0; i < kDecodePerLane; ++i)
-        if (lane + 32 * i < L.D) acc[g][i] = acc[g][i] * carry + p * vr[i];
-      m[g] = m_new;
-    }
-  };
-  for (int64_t j = warp; j < n_keys; j += 2 * kDecodeWarps) {
-    const bool two = j + kDecodeWarps < n_keys;
-    float k1[kDecodePerLane], v1[kDecodePerLane], k2[kDecodePerLane], v2[kDecodePerLane];
-    load(j, k1, v1);
-    if (two) load(j + kDecodeWarps, k2, v2);
-    fold(k1, v1);
-    if (two) fold(k2, v2);
+    m = m_new;
   }
-  __shared__ float warp_max[kDecodeWarps][kDecodeGroup], warp_sum[kDecodeWarps][kDecodeGroup];
-  __shared__ float warp_acc[kDecodeWarps][kDecodeGroup][kMaxHeadDim];
-#pragma unroll
-  for (int g = 0; g < kDecodeGroup; ++g) {
-    if (lane == 0) {
-      warp_max[warp][g] = m[g];
-      warp_sum[warp][g] = l[g];
-    }
-#pragma unroll
-    for (int i = 0; i < kDecodePerLane; ++i) {
-      const int64_t e = lane + 32 * i;
-      if (e < L.D) warp_acc[warp][g][e] = acc[g][i];
-    }
+  __shared__ float warp_max[kDecodeWarps], warp_sum[kDecodeWarps], warp_acc[kDecodeWarps][kMaxHeadDim];
+  if (lane == 0) {
+    warp_max[warp] = m;
+    warp_sum[warp] = l;
+  }
+  for (int i = 0; i < kDecodePerLane; ++i) {
+    const int64_t e = lane + 32 * i;
+    if (e < L.D) warp_acc[warp][e] = acc[i];
   }
   __syncthreads();
-  for (int64_t c = threadIdx.x; c < heads * L.D; c += blockDim.x) {
-    const int g = static_cast<int>(c / L.D);
-    const int64_t e = c % L.D;
-    float top = -INFINITY, total = 0.0f;
-    for (int w = 0; w < kDecodeWarps; ++w) top = fmaxf(top, warp_max[w][g]);
-    for (int w = 0; w < kDecodeWarps; ++w)
-      if (warp_sum[w][g] > 0.0f) total += warp_sum[w][g] * expf(warp_max[w][g] - top);
+  float top = -INFINITY, total = 0.0f;
+  for (int w = 0; w < kDecodeWarps; ++w) top = fmaxf(top, warp_max[w]);
+  for (int w = 0; w < kDecodeWarps; ++w)
+    if (warp_sum[w] > 0.0f) total += warp_sum[w] * expf(warp_max[w] - top);
+  for (int64_t e = threadIdx.x; e < L.D; e += blockDim.x) {
     float o = 0.0f;
     for (int w = 0; w < kDecodeWarps; ++w)
-      if (warp_sum[w][g] > 0.0f) o += warp_acc[w][g][e] * expf(warp_max[w][g] - top);
-    out[(row * L.H + h0 + g) * L.D + e] = o / total;
-    if (e == 0) lse[L.H * row + h0 + g] = top + logf(total);
+      if (warp_sum[w] > 0.0f) o += warp_acc[w][e] * expf(warp_max[w] - top);
+    out[(row * L.H + h) * L.D + e] = o / total;
   }
+  if (threadIdx.x == 0) lse[L.H * row + h] = top + logf(total);
 }
 
 // Launches kernel on grid with `smem` bytes of dynamic shared memory (over the 48 KB default).
@@ -584,8 +535,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   bool decode_step = !caches.empty();  // one new row per sequence
   for (int64_t s = 0; decode_step && s < seqs.n_seqs(); ++s) decode_step = seqs.length(s) == 1;
   if (decode_step) {
-    attention_decode_kernel<<<static_cast<unsigned>(decode_blocks(seqs.n_seqs(), p.L.H, p.L.Hkv)), kDecodeWarps * 32,
-                              0, stream()>>>(
+    attention_decode_kernel<<<static_cast<unsigned>(seqs.n_seqs() * p.L.H), kDecodeWarps * 32, 0, stream()>>>(
         p.L, f32(q), f32_mut(out), f32_mut(lse));
     return check_launch("attention_decode_kernel");
   }
