@@ -288,11 +288,14 @@ INSTANTIATE_TEST_SUITE_P(
                       DecayCase{"qwen_head_dims_chunks", -1.0f, -0.01f, 0.0f, true, 1, 128, 128, {65, 1, 130}},
                       // More result tiles than a block's threads hold at once (products in passes).
                       DecayCase{"wide_state_tiles", -1.0f, -0.01f, 0.0f, true, 1, 160, 40, {70, 3}},
-                      DecayCase{"decode_step_batch", -1.0f, -0.01f, 0.0f, true, 3, 128, 128, single_tokens(90, {5})},
-                      DecayCase{"decode_step_zero_starts", -1.0f, -0.01f, 0.0f, false, 3, 128, 128, single_tokens(90, {})},
+                      DecayCase{"decode_step_batch", -1.0f, -0.01f, 0.0f, true, 3, 128, 128,
+                                single_tokens(90, {5})},
+                      DecayCase{"decode_step_zero_starts", -1.0f, -0.01f, 0.0f, false, 3, 128, 128,
+                                single_tokens(90, {})},
                       // Rows of 130 floats: not 16-byte aligned, so the state is staged by plain loads.
                       DecayCase{"decode_step_odd_rows", -1.0f, -0.01f, 0.0f, true, 4, 32, 130, single_tokens(40, {3})},
-                      DecayCase{"decode_step_wide_keys", -1.0f, -0.01f, 0.0f, true, 2, 200, 72, single_tokens(140, {})}),
+                      DecayCase{"decode_step_wide_keys", -1.0f, -0.01f, 0.0f, true, 2, 200, 72,
+                                single_tokens(140, {})}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
 
 class CudaSsd : public ::testing::TestWithParam<DecayCase> {};
