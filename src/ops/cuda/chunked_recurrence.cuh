@@ -32,15 +32,12 @@ __device__ inline float decay_factor(double x) {
 }
 
 // gamma[i] = the sum of log_decay(m) over the chunk's tokens m <= i, in double; the block waits
-// for it. The log decays are read by every thread at once and summed from shared memory by one:
-// a single thread reading them from global memory waits out one load after another.
+// for it.
 template <class LogDecay>
 __device__ void chunk_gamma(int n, LogDecay log_decay, double* gamma) {
-  for (int i = threadIdx.x; i < n; i += blockDim.x) gamma[i] = log_decay(i);
-  __syncthreads();
   if (threadIdx.x == 0) {
     double run = 0.0;
-    for (int i = 0; i < n; ++i) gamma[i] = run += gamma[i];
+    for (int i = 0; i < n; ++i) gamma[i] = run += log_decay(i);
   }
   __syncthreads();
 }

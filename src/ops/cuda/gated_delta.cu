@@ -173,20 +173,20 @@ __global__ void __launch_bounds__(kSweepThreads, 2) forward_sweep_kernel(Inputs 
     // delta = U - W S
     block_mma<Band::full, Along::k, Along::mn>(
         n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
-        [&](int i, int j, float s) { delta[i * kTile + j] = __ldg(U + i * dv + j) - s; }, b.stage);
+        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
     __syncthreads();
     if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
     if (o) {
-      // O = diag(in) Q S + qk delta as one product over k < dk + n, [diag(in) Q | qk] [S; delta]:
-      // each entry of O is written once, never read back from global memory.
+      // O = diag(in) Q S + qk delta
       const float* Q = in.q + (row0 * H + b.h) * dk;
       const float* qk = p.qk + ch * kChunk * kChunk;
       float* O = o + (row0 * H + b.h) * dv + b.w0;
       block_mma<Band::full, Along::k, Along::mn>(
-          n, b.tw, dk + n,
-          [&](int i, int e) { return e < dk ? b.in_f[i] * Q[i * ldk + e] : qk[i * kChunk + e - dk]; },
-          [&](int e, int j) { return e < dk ? s_at(e, j) : delta_at(e - dk, j); },
-          [&](int i, int j, float s) { O[i * ldv + j] = s; }, b.stage);
+          n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
+          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
+      block_mma<Band::lower, Along::k, Along::mn>(
+          n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
+          [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
     // S = all S + K^T diag(out) delta (block_mma's first barrier: every read of S above is done)
     block_mma<Band::full, Along::mn, Along::mn>(
@@ -314,7 +314,6 @@ __global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
       [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
   double s_ds = 0.0;
-#pragma unroll 4
   for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
   const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
@@ -334,8 +333,8 @@ __global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
-  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv scaled by
-  // beta (dq and dk so far are read here, and completed below).
+  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
+  // terms that are not products with the masks.
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   for (int i = threadIdx.x / 32; i < n; i += warps) {
     float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
@@ -357,8 +356,8 @@ __global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs
       dgamma[i] = b * in_f[i] * k_dbk + q_dq;
       dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
     }
-#pragma unroll 4  // four loads in flight before their stores
     for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
+    for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij.
   mask_spans(n, prefix, spans, [&](int i, int j) {
@@ -372,37 +371,17 @@ __global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs
     da[i][j] = j < i ? da[i][j] * beta[i] * mask : 0.0f;
   }
   __syncthreads();
-  // The whole of dq and dk, each written once (a read-modify-write of global memory in an
-  // epilogue waits out a load per entry): one product each over all its terms' shared dimensions
-  // side by side, the mask terms' each padded to kChunk:
-  //   dq = [diag(in) dO | dp] [S^T; K],
-  //   dk = [diag(out) delta | dp^T | da | da^T] [dS^T; Q; K; K] + diag(beta in) d(beta in K).
-  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
-      n, Dk, Dv + kChunk,
-      [&](int i, int r) { return r < Dv ? in_f[i] * d_o_at(i, r) : r - Dv < n ? dp[i][r - Dv] : 0.0f; },
-      [&](int r, int e) { return r < Dv ? s_col(r, e) : r - Dv < n ? K[(r - Dv) * ldk + e] : 0.0f; },
-      [&](int i, int e, float s) { dQ[i * ldk + e] = s; }, stage);
-  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
-      n, Dk, Dv + 3 * kChunk,
-      [&](int i, int r) {
-        if (r < Dv) return out_f[i] * delta[i * Dv + r];
-        const int part = (r - Dv) / kChunk, j = (r - Dv) % kChunk;
-        if (j >= n) return 0.0f;
-        return part == 0 ? dp[j][i] : part == 1 ? da[i][j] : da[j][i];
-      },
-      [&](int r, int e) {
-        if (r < Dv) return dS[static_cast<int64_t>(e) * Dv + r];
-        const int part = (r - Dv) / kChunk, j = (r - Dv) % kChunk;
-        return j < n ? (part == 0 ? Q : K)[j * ldk + e] : 0.0f;
-      },
-      [&](int i, int e, float s) { dK[i * ldk + e] = s + beta[i] * in_f[i] * dbk[i * Dk + e]; }, stage);
+  auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
+  auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
+  auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
-  // Summed in place in shared memory by one thread, then written out by all (one thread's
-  // read-modify-writes of global memory would wait out a load each).
-  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, dgamma, 1);
-  __syncthreads();
-  for (int i = threadIdx.x; i < n; i += blockDim.x) grad.dg[(row0 + i) * H + h] = dgamma[i];
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
 }
 
 // ---- host side
