@@ -9,11 +9,11 @@
 // with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run.
 //
 // For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64 or 64 x 128
-// (the caller's choice), each made of 16 x 32 warp tiles, kWarpTiles per warp; for each block tile the
-// shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread fetches
-// its share of the next slab into registers before the tensor cores work on the present one, so the
-// loads' latency hides behind the products and one barrier serves each slab. The tile shapes are
-// compile-time so that a thread's staging addresses are a base plus constants.
+// (the caller's choice), each made of 16 x 32 warp tiles, kWarpTiles per warp; for each block tile
+// the shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread
+// fetches its share of the next slab into registers before the tensor cores work on the present
+// one, so the loads' latency hides behind the products and one barrier serves each slab. The tile
+// shapes are compile-time so that a thread's staging addresses are a base plus constants.
 #include <cstdint>
 
 #include "ops/cuda/block_gemm.cuh"
@@ -101,13 +101,7 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
         AShare::fetch(tid, a_carry, bm, kn, [&](int m, int k) { return a(mb + m, k0 + k); });
         BShare::fetch(tid, b_carry, bn, kn, [&](int n, int k) { return b(k0 + k, nb + n); });
       };
-      float acc[kWarpTiles][4][4];
-#pragma unroll
-      for (int p = 0; p < kWarpTiles; ++p)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-#pragma unroll
-          for (int c = 0; c < 4; ++c) acc[p][j][c] = 0.0f;
+      float acc[kWarpTiles][4][4] = {};
       __syncthreads();  // the caller's writes are visible; the last block tile's slabs are read
       if (k_begin < k_end) fetch(k_begin);
       for (int k0 = k_begin, buffer = 0; k0 < k_end; k0 += kStageK, buffer ^= 1) {

@@ -37,13 +37,17 @@ namespace s0::ops::cuda {
 
 namespace {
 
-// State columns per sweep block, and its threads: 16 x 16 result tiles of 4 x 4 per [kChunk, kTile]
-// product. Measured on an H200 at the 4B training shape (gdn_cuda_bench, same output bits): 64
-// columns and 256 threads take 8.1 ms forward and 27.9 ms backward per layer, against 10.5 and 31.8
-// with 32 and 128 (each block reads W, K and Q once for twice the columns).
+// State columns per sweep block, and its threads. Measured on an H200 at the 4B training shape
+// (gdn_cuda_bench), when the products still ran on the CUDA cores: 64 columns and 256 threads took
+// 8.1 ms forward and 27.9 ms backward per layer, against 10.5 and 31.8 with 32 and 128 (each block
+// reads W, K and Q once for twice the columns); on the tensor cores (block_mma), 7.6 and 20.5.
 constexpr int kTile = 64;
 constexpr int kSweepThreads = 256;
 constexpr int kChunkThreads = 256;  // a per-chunk block
+// Every kernel here runs two blocks to an SM: __launch_bounds__(threads, kBlocksPerSm) caps them at
+// 128 registers a thread (left alone, ptxas takes about 200 for block_mma's fragments and
+// prefetched slabs, and one block would run alone on its SM).
+constexpr int kBlocksPerSm = 2;
 static_assert(kSweepThreads == kMmaThreads && kChunkThreads == kMmaThreads, "block_mma's block size");
 
 using Inputs = GatedDeltaInputs;
@@ -63,7 +67,7 @@ struct Saved {
 };
 
 // Grid (chunks, H).
-__global__ void __launch_bounds__(kChunkThreads, 2) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
+__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
   float* stage = reinterpret_cast<float*>(shared);  // block_mma's
   __shared__ double gamma[kChunk];
@@ -148,9 +152,9 @@ size_t gdn_sweep_bytes(int dk, int dv) {
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
 // null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept. With
 // `skip_single`, sequences of one token are left to the step kernel (gated_delta_step.h).
-__global__ void __launch_bounds__(kSweepThreads, 2) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                      const int64_t* starts, const int64_t* finals,
-                                                                      float* o, Saved saved, bool skip_single) {
+__global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
+    forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const int64_t* starts, const int64_t* finals, float* o,
+                         Saved saved, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
   if (skip_single && single_token(plan, blockIdx.z)) return;
@@ -199,9 +203,9 @@ __global__ void __launch_bounds__(kSweepThreads, 2) forward_sweep_kernel(Inputs 
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
 // hands back no final state) to its start, into d_initial[s] (an address, 0 = not wanted).
-__global__ void __launch_bounds__(kSweepThreads, 2) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       const float* d_o, const int64_t* d_initial,
-                                                                       Saved saved) {
+__global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
+    backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const float* d_o, const int64_t* d_initial,
+                          Saved saved) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
   SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
@@ -257,9 +261,8 @@ size_t chunk_backward_shared_bytes(int dk) {
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
-__global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       Saved saved, Gradients grad,
-                                                                       int64_t stage_size) {
+__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
+    chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p, Saved saved, Gradients grad, int64_t stage_size) {
   extern __shared__ float4 shared[];
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk], out_f[kChunk], dgamma[kChunk], dout[kChunk], spans[kChunk];
@@ -374,11 +377,14 @@ __global__ void __launch_bounds__(kChunkThreads, 2) chunk_backward_kernel(Inputs
   auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
   auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
   auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
   block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
-  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
   if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
