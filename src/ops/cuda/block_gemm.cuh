@@ -1,11 +1,12 @@
 #pragma once
-// A small matrix product computed by one whole block in f32 on the CUDA cores, for the chunked
-// recurrences: operands of a few dozen to a few hundred rows that sit in shared memory or in
-// strided rows of global tensors, read through functors, so that transposes, row scalings and
-// masks cost no copies. The shared dimension is staged kStageK at a time into shared memory (read
-// from global memory along whichever index the caller says is contiguous, so that a warp's loads
-// coalesce), laid out [k][m] and [k][n]; each thread then keeps up to kTilesPerThread 4 x 4 tiles
-// of the result in registers and takes two 16-byte shared loads per 16 fused multiply-adds.
+// A small matrix product computed by one whole block in f32 on the CUDA cores, for the SSD scan
+// (ssd.cu; the gated delta rule takes block_mma.cuh, the same contract on the tensor cores):
+// operands of a few dozen to a few hundred rows that sit in shared memory or in strided rows of
+// global tensors, read through functors, so that transposes, row scalings and masks cost no copies.
+// The shared dimension is staged kStageK at a time into shared memory (read from global memory
+// along whichever index the caller says is contiguous, so that a warp's loads coalesce), laid out
+// [k][m] and [k][n]; each thread then keeps up to kTilesPerThread 4 x 4 tiles of the result in
+// registers and takes two 16-byte shared loads per 16 fused multiply-adds.
 //
 // Every sum runs over k in ascending order, one thread per result tile: the same bits every run,
 // whatever else the GPU is doing.

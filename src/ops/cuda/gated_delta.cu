@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/cuda/block_mma.cuh"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
 #include "ops/cuda/gated_delta_step.h"
@@ -27,21 +28,27 @@
 //   backward sweep  the same grid, the chunks in reverse with dS (the gradient to the state after
 //                   the chunk): keeps each chunk's dS and d_delta = qk^T dO + diag(out) K dS;
 //   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
-// All arithmetic is f32 (the decay exponents, as on the CPU, are differences of cumulative sums
-// kept in double), every sum has a fixed order and no result is accumulated across blocks: the
+// All arithmetic is f32, the chunk products on the tensor cores in 3xTF32 (block_mma.cuh), which
+// keeps f32's accuracy (the decay exponents, as on the CPU, are differences of cumulative sums
+// kept in double); every sum has a fixed order and no result is accumulated across blocks: the
 // same bits run to run, and a sequence's results do not depend on the rest of the batch.
 
 namespace s0::ops::cuda {
 
 namespace {
 
-// State columns per sweep block, and its threads: 16 x 16 result tiles of 4 x 4 per [kChunk, kTile]
-// product. Measured on an H200 at the 4B training shape (gdn_cuda_bench, same output bits): 64
-// columns and 256 threads take 8.1 ms forward and 27.9 ms backward per layer, against 10.5 and 31.8
-// with 32 and 128 (each block reads W, K and Q once for twice the columns).
+// State columns per sweep block, and its threads. Measured on an H200 at the 4B training shape
+// (gdn_cuda_bench), when the products still ran on the CUDA cores: 64 columns and 256 threads took
+// 8.1 ms forward and 27.9 ms backward per layer, against 10.5 and 31.8 with 32 and 128 (each block
+// reads W, K and Q once for twice the columns); on the tensor cores (block_mma), 7.6 and 20.5.
 constexpr int kTile = 64;
 constexpr int kSweepThreads = 256;
 constexpr int kChunkThreads = 256;  // a per-chunk block
+// Every kernel here runs two blocks to an SM: __launch_bounds__(threads, kBlocksPerSm) caps them at
+// 128 registers a thread (left alone, ptxas takes about 200 for block_mma's fragments and
+// prefetched slabs, and one block would run alone on its SM).
+constexpr int kBlocksPerSm = 2;
+static_assert(kSweepThreads == kMmaThreads && kChunkThreads == kMmaThreads, "block_mma's block size");
 
 using Inputs = GatedDeltaInputs;
 
@@ -60,9 +67,9 @@ struct Saved {
 };
 
 // Grid (chunks, H).
-__global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
+__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
-  float* stage = reinterpret_cast<float*>(shared);  // block_gemm's
+  float* stage = reinterpret_cast<float*>(shared);  // block_mma's
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk];
   __shared__ float kk[kChunk][kPad], tinv[kChunk][kPad];
@@ -82,7 +89,7 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   float* qk_out = p.qk + ch * kChunk * kChunk;
   auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
   auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k>(
       n, n, dk, k_row, k_col,
       [&](int i, int j, float s) {
         const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
@@ -90,7 +97,7 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
         kk_out[i * kChunk + j] = x;
       },
       stage);
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k>(
       n, n, dk, [&](int i, int e) { return Q[i * ldk + e]; }, k_col,
       [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; }, stage);
   __syncthreads();
@@ -108,10 +115,10 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
-  block_gemm<Band::lower, Along::k, Along::mn>(
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * ldv + e]; },
       [&](int i, int e, float s) { U[i * dv + e] = s; }, stage);
-  block_gemm<Band::lower, Along::k, Along::mn>(
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, dk, n, [&](int i, int j) { return tinv[i][j] * beta[j] * in_f[j]; }, k_row,
       [&](int i, int e, float s) { W[i * dk + e] = s; }, stage);
 }
@@ -122,7 +129,7 @@ struct SweepBlock : SweepShared {
   int s, h, w0, tw;
 
   __device__ SweepBlock(int dk, int dv, float* shared)
-      : SweepShared(shared, stage_for(dk, dv), dk * kTile, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+      : SweepShared(shared, kMmaStageFloats, dk * kTile, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
         w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)) {}
 
   // Copies the tile between shared memory and a [dk][dv] state at `state` (null: zeros, or none).
@@ -139,15 +146,15 @@ struct SweepBlock : SweepShared {
 };
 
 size_t gdn_sweep_bytes(int dk, int dv) {
-  return sweep_shared_bytes(stage_for(dk, dv), int64_t{dk} * kTile, int64_t{kChunk} * kTile);
+  return sweep_shared_bytes(kMmaStageFloats, int64_t{dk} * kTile, int64_t{kChunk} * kTile);
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
 // null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept. With
 // `skip_single`, sequences of one token are left to the step kernel (gated_delta_step.h).
-__global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                      const int64_t* starts, const int64_t* finals,
-                                                                      float* o, Saved saved, bool skip_single) {
+__global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
+    forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const int64_t* starts, const int64_t* finals, float* o,
+                         Saved saved, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
   if (skip_single && single_token(plan, blockIdx.z)) return;
@@ -168,7 +175,7 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
     auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
     auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
     // delta = U - W S
-    block_gemm<Band::full, Along::k, Along::mn>(
+    block_mma<Band::full, Along::k, Along::mn>(
         n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
         [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
     __syncthreads();
@@ -178,15 +185,15 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
       const float* Q = in.q + (row0 * H + b.h) * dk;
       const float* qk = p.qk + ch * kChunk * kChunk;
       float* O = o + (row0 * H + b.h) * dv + b.w0;
-      block_gemm<Band::full, Along::k, Along::mn>(
+      block_mma<Band::full, Along::k, Along::mn>(
           n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
           [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
-      block_gemm<Band::lower, Along::k, Along::mn>(
+      block_mma<Band::lower, Along::k, Along::mn>(
           n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
           [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
-    // S = all S + K^T diag(out) delta (block_gemm's first barrier: every read of S above is done)
-    block_gemm<Band::full, Along::mn, Along::mn>(
+    // S = all S + K^T diag(out) delta (block_mma's first barrier: every read of S above is done)
+    block_mma<Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return b.out_f[i] * K[i * ldk + e]; }, delta_at,
         [&](int e, int j, float s) { S[e * kTile + j] = *b.all * S[e * kTile + j] + s; }, b.stage);
     __syncthreads();  // S is whole again, and the factors may be replaced
@@ -196,9 +203,9 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
 // hands back no final state) to its start, into d_initial[s] (an address, 0 = not wanted).
-__global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       const float* d_o, const int64_t* d_initial,
-                                                                       Saved saved) {
+__global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
+    backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const float* d_o, const int64_t* d_initial,
+                          Saved saved) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
   SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
@@ -217,20 +224,20 @@ __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in
     const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
     auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
     // d_delta = qk^T dO + diag(out) K dS
-    block_gemm<Band::upper, Along::mn, Along::mn>(
+    block_mma<Band::upper, Along::mn, Along::mn>(
         n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
-    block_gemm<Band::full, Along::k, Along::mn>(
+    block_mma<Band::full, Along::k, Along::mn>(
         n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
     b.store_rows(saved.d_delta + ch * kChunk * dv, n, dv);
     // dS = all dS + Q^T diag(in) dO - W^T d_delta (the first product's barrier: dS is read no more)
-    block_gemm<Band::full, Along::mn, Along::mn>(
+    block_mma<Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return Q[i * ldk + e]; },
         [&](int i, int j) { return b.in_f[i] * dO[i * ldv + j]; },
         [&](int e, int j, float s) { dS[e * kTile + j] = *b.all * dS[e * kTile + j] + s; }, b.stage);
-    block_gemm<Band::full, Along::mn, Along::mn>(
+    block_mma<Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return W[i * dk + e]; }, d_delta_at,
         [&](int e, int j, float s) { dS[e * kTile + j] -= s; }, b.stage);
     __syncthreads();  // dS is whole again, and the factors may be replaced
@@ -244,19 +251,18 @@ struct Gradients {
   float *dq, *dk, *dv, *dg, *dbeta;
 };
 
-// Shared floats of the chunk backward: block_gemm's staging, which the mask-gradient prefix sums
+// Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
 // [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad] and d(beta in K) [kChunk][dk].
-int64_t chunk_backward_stage(int dk, int dv) { return std::max<int64_t>(stage_for(dk, dv), kChunk * kPad); }
-size_t chunk_backward_shared_bytes(int dk, int dv) {
-  return sizeof(float) * (chunk_backward_stage(dk, dv) + 2 * static_cast<size_t>(kChunk) * kPad +
+int64_t chunk_backward_stage() { return std::max<int64_t>(kMmaStageFloats, kChunk * kPad); }
+size_t chunk_backward_shared_bytes(int dk) {
+  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad +
                           static_cast<size_t>(kChunk) * dk);
 }
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
-__global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       Saved saved, Gradients grad,
-                                                                       int64_t stage_size) {
+__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
+    chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p, Saved saved, Gradients grad, int64_t stage_size) {
   extern __shared__ float4 shared[];
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk], out_f[kChunk], dgamma[kChunk], dout[kChunk], spans[kChunk];
@@ -297,17 +303,17 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
   // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
   // gradient through exp(gamma_last), all <S, dS>.
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k>(
       n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
       stage);
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
       n, Dk, Dv, d_o_at, s_col, [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; }, stage);
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
       n, Dk, Dv, [&](int i, int j) { return delta[i * Dv + j]; },
       [&](int j, int e) { return dS[static_cast<int64_t>(e) * Dv + j]; },
       [&](int i, int e, float s) { dK[i * ldk + e] = out_f[i] * s; }, stage);
   // delta = U - W S: dW = -d_delta S^T.
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
       [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
   double s_ds = 0.0;
@@ -317,16 +323,16 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   // is scaled by beta below), d(beta in K) = Tinv^T dW, and through Tinv = (I + A)^{-1},
   // dA = -d(beta V) U^T - d(beta in K) W^T.
   auto tinv_t = [&](int i, int j) { return tinv[j * kChunk + i]; };
-  block_gemm<Band::upper, Along::mn, Along::mn>(
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dv, n, tinv_t, [&](int j, int e) { return d_delta[j * Dv + e]; },
       [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
-  block_gemm<Band::upper, Along::mn, Along::mn>(
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
       [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
       [&](int i, int j, float s) { da[i][j] = -s; }, stage);
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k>(
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
@@ -371,11 +377,14 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
   auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
   auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
-  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
-  block_gemm<Band::upper, Along::mn, Along::mn>(
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
-  block_gemm<Band::lower, Along::k, Along::mn>(n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
-  block_gemm<Band::upper, Along::mn, Along::mn>(n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
+  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
+  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+      n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
   if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
@@ -399,7 +408,7 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   out.p = {take(kChunk * in.dk), take(kChunk * in.dv), take(kChunk * kChunk), take(kChunk * kChunk),
            take(kChunk * kChunk), take(kFactors)};
   if (t.chunks == 0) return out;
-  const size_t bytes = sizeof(float) * stage_for(in.dk, in.dv);
+  const size_t bytes = sizeof(float) * kMmaStageFloats;
   launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes,
                      "gated_delta: the chunk preparation", in, t.plan(), out.p);
   return out;
@@ -466,11 +475,11 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes(in.dk, in.dv);
+      const size_t bytes = chunk_backward_shared_bytes(in.dk);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
-                         chunk_backward_stage(in.dk, in.dv));
+                         chunk_backward_stage());
     }
   }
   if (d_initial) *d_initial = tables.out_states;

@@ -1,0 +1,176 @@
+#pragma once
+// block_gemm's contract (block_gemm.cuh: operands read through functors, a band, an epilogue per
+// entry, a fixed order of sums) on the tensor cores, for the gated delta rule's chunk products.
+// mma.sync m16n8k8 multiplies TF32 (10-bit mantissas) with f32 sums; to stay at f32's accuracy,
+// which the CPU comparisons and the f32 exactness mode measure, every operand is split as x = hi +
+// lo (hi its TF32 rounding, lo the TF32 rounding of the rest) and a b is taken as hi hi + hi lo +
+// lo hi ("3xTF32": only lo lo, about 2^-22 of |a b|, is dropped). The tensor cores add their
+// partial sums truncating, so each k step of 8 multiplies into zeros and is added to the result
+// with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run.
+//
+// For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64 or 64 x 128
+// (the caller's choice), each made of 16 x 32 warp tiles, kWarpTiles per warp; for each block tile
+// the shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread
+// fetches its share of the next slab into registers before the tensor cores work on the present
+// one, so the loads' latency hides behind the products and one barrier serves each slab. The tile
+// shapes are compile-time so that a thread's staging addresses are a base plus constants.
+#include <cstdint>
+
+#include "ops/cuda/block_gemm.cuh"
+
+namespace s0::ops::cuda {
+
+constexpr int kMmaThreads = 256;
+constexpr int kMmaWarps = kMmaThreads / 32;
+constexpr int kWarpTiles = 2;  // 16 x 32 result tiles a warp holds
+
+// A staged row of a block tile `width` (a multiple of 32) wide, plus 8 floats, so that a fragment
+// load (lane (g, t4) reads row t4 at column g) lands in 32 distinct banks.
+__host__ __device__ constexpr int mma_stage_width(int width) { return width + 8; }
+
+// Floats of one staged slab (either block tile shape: 128 + 64 columns), and the shared floats
+// block_mma needs for any product (two slabs).
+constexpr int kMmaSlabFloats = kStageK * (mma_stage_width(128) + mma_stage_width(64));
+constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
+
+// The TF32 rounding of x (hi) and of what it leaves (lo).
+__device__ __forceinline__ void split_tf32(float x, uint32_t& hi, uint32_t& lo) {
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(hi) : "f"(x));
+  const float rest = x - __uint_as_float(hi);
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(lo) : "f"(rest));
+}
+
+// d += a b for a 16 x 8 tile of A (row major fragments) and an 8 x 8 tile of B (column major).
+__device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// A thread's share of one operand's staged slab, kStageK x W (W a block tile's side, the operand's
+// m or n): which entries it fetches and where they go. Along k, 16 threads walk k for one m; along
+// m (or n), W threads walk m for one k.
+template <int W, Along along>
+struct SlabShare {
+  static constexpr int kCount = kStageK * W / kMmaThreads;
+  static_assert(kMmaThreads % W == 0 && kMmaThreads % kStageK == 0, "a slab shared evenly");
+  // Entry r's m (or n) and k.
+  __device__ static int mn(int tid, int r) {
+    return along == Along::k ? tid / kStageK + r * (kMmaThreads / kStageK) : tid % W;
+  }
+  __device__ static int k(int tid, int r) {
+    return along == Along::k ? tid % kStageK : tid / W + r * (kMmaThreads / W);
+  }
+  // carry[r] = at(mn, k) within mn < limit, k < kn, else 0.
+  template <class At>
+  __device__ static void fetch(int tid, float (&carry)[kCount], int limit, int kn, At at) {
+#pragma unroll
+    for (int r = 0; r < kCount; ++r) carry[r] = mn(tid, r) < limit && k(tid, r) < kn ? at(mn(tid, r), k(tid, r)) : 0.0f;
+  }
+  // Into the slab laid out [k][mma_stage_width(W)].
+  __device__ static void put(int tid, const float (&carry)[kCount], float* slab) {
+#pragma unroll
+    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = carry[r];
+  }
+};
+
+// One block tile shape, TM x TN: block_mma below.
+template <int TM, int TN, Band band, Along a_along, Along b_along, class AOp, class BOp, class Epilogue>
+__device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp b, Epilogue epilogue,
+                                                float* stage) {
+  using AShare = SlabShare<TM, a_along>;
+  using BShare = SlabShare<TN, b_along>;
+  constexpr int wa = mma_stage_width(TM), wb = mma_stage_width(TN), tiles_n = TN / 32;
+  static_assert(TM / 16 * tiles_n == kMmaWarps * kWarpTiles, "a warp tile for each warp and slot");
+  static_assert(kStageK * (wa + wb) <= kMmaSlabFloats, "the slab fits its buffer");
+  // The thread's index, read where it is used: the staging arithmetic that hangs on it is then
+  // not hoisted out of the caller's loops, where it would hold registers across every product.
+  int tid;
+  asm volatile("mov.u32 %0, %%tid.x;" : "=r"(tid));
+  const int warp = tid / 32, g = tid % 32 / 4, t4 = tid % 4;
+  for (int mb = 0; mb < M; mb += TM) {
+    for (int nb = 0; nb < N; nb += TN) {
+      const int bm = min(TM, M - mb), bn = min(TN, N - nb);
+      // The band's k for this block tile's rows.
+      const int k_begin = band == Band::upper ? min(mb, K) : 0;
+      const int k_end = band == Band::lower ? min(K, mb + bm) : K;
+      float a_carry[AShare::kCount], b_carry[BShare::kCount];
+      auto fetch = [&](int k0) {
+        const int kn = min(kStageK, k_end - k0);
+        AShare::fetch(tid, a_carry, bm, kn, [&](int m, int k) { return a(mb + m, k0 + k); });
+        BShare::fetch(tid, b_carry, bn, kn, [&](int n, int k) { return b(k0 + k, nb + n); });
+      };
+      float acc[kWarpTiles][4][4] = {};
+      __syncthreads();  // the caller's writes are visible; the last block tile's slabs are read
+      if (k_begin < k_end) fetch(k_begin);
+      for (int k0 = k_begin, buffer = 0; k0 < k_end; k0 += kStageK, buffer ^= 1) {
+        float* As = stage + buffer * kMmaSlabFloats;  // [kStageK][wa]: As[k][m] = a(mb + m, k0 + k)
+        float* Bs = As + kStageK * wa;                // [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n)
+        AShare::put(tid, a_carry, As);
+        BShare::put(tid, b_carry, Bs);
+        __syncthreads();  // this slab is staged; every warp is done with the slab before the last
+        if (k0 + kStageK < k_end) fetch(k0 + kStageK);
+        const int steps = (min(kStageK, k_end - k0) + 7) / 8;
+#pragma unroll
+        for (int s = 0; s < kStageK / 8; ++s) {
+          if (s >= steps) break;
+          const int kg = k0 + s * 8;
+#pragma unroll
+          for (int p = 0; p < kWarpTiles; ++p) {
+            const int t = warp + p * kMmaWarps, m0 = t / tiles_n * 16, n0 = t % tiles_n * 32;
+            if (m0 >= bm || n0 >= bn) continue;
+            if (band == Band::lower && kg > mb + m0 + 15) continue;
+            if (band == Band::upper && kg + 7 < mb + m0) continue;
+            const float* Ak = As + (s * 8 + t4) * wa + m0 + g;
+            uint32_t a_hi[4], a_lo[4];
+            split_tf32(Ak[0], a_hi[0], a_lo[0]);
+            split_tf32(Ak[8], a_hi[1], a_lo[1]);
+            split_tf32(Ak[4 * wa], a_hi[2], a_lo[2]);
+            split_tf32(Ak[4 * wa + 8], a_hi[3], a_lo[3]);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              if (n0 + j * 8 >= bn) continue;
+              const float* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
+              uint32_t b_hi[2], b_lo[2];
+              split_tf32(Bk[0], b_hi[0], b_lo[0]);
+              split_tf32(Bk[4 * wb], b_hi[1], b_lo[1]);
+              float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+              mma_tf32(d, a_lo, b_hi);
+              mma_tf32(d, a_hi, b_lo);
+              mma_tf32(d, a_hi, b_hi);
+#pragma unroll
+              for (int c = 0; c < 4; ++c) acc[p][j][c] += d[c];
+            }
+          }
+        }
+      }
+      // Fragment entry c of tile (p, j): row g (+8 for c >= 2), column 2 t4 (+1 for odd c).
+#pragma unroll
+      for (int p = 0; p < kWarpTiles; ++p) {
+        const int t = warp + p * kMmaWarps, m0 = t / tiles_n * 16, n0 = t % tiles_n * 32;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            const int m = m0 + g + (c >> 1) * 8, n = n0 + j * 8 + t4 * 2 + (c & 1);
+            if (m < bm && n < bn) epilogue(mb + m, nb + n, acc[p][j][c]);
+          }
+      }
+    }
+  }
+}
+
+// block_gemm's contract, with kMmaThreads threads and `stage` holding kMmaStageFloats floats
+// (16-byte aligned), in block tiles of the given shape (either takes any M and N; `tall` suits N <=
+// 64, `wide` N > 64). The entries a thread hands its epilogue depend only on M, N and the shape, so
+// two such products hand a thread the same entries.
+enum class Tiles { tall, wide };
+
+template <Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp, class Epilogue>
+__device__ __forceinline__ void block_mma(int M, int N, int K, AOp a, BOp b, Epilogue epilogue, float* stage) {
+  constexpr int tm = tiles == Tiles::tall ? 128 : 64;
+  block_mma_tiles<tm, kMmaWarps * kWarpTiles * 16 * 32 / tm, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
+}
+
+}  // namespace s0::ops::cuda
