@@ -17,7 +17,7 @@ void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Ten
     return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::rmsnorm_forward(cuda::f32(x), cuda::f32(w), x.numel() / d, d, eps, cuda::f32_mut(y),
+    return cuda::rmsnorm_forward(cuda::f32(x), cuda::f32(w), x.numel() / d, d, eps, cuda::output(y),
                                  cuda::f32_mut(rstd));
 #endif
   no_backend("rmsnorm", dev);
@@ -47,7 +47,7 @@ void gated_rmsnorm_forward(const Tensor& y, const Tensor& z, const Tensor& w, in
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
     return cuda::gated_rmsnorm_forward(cuda::f32(y), cuda::f32(z), cuda::f32(w), n, d, group, eps, order,
-                                       cuda::f32_mut(out), cuda::f32_mut(rstd));
+                                       cuda::output(out), cuda::f32_mut(rstd));
 #endif
   no_backend("gated_rmsnorm", dev);
 }

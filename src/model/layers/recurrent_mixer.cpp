@@ -2,6 +2,7 @@
 
 #include "ops/columns.h"
 #include "ops/conv1d.h"
+#include "ops/linear.h"
 #include "ops/norm.h"
 
 namespace s0 {
@@ -23,7 +24,7 @@ void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForw
 
   const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
   if (p.gate_order != ops::GateOrder::GateOnly) s.norm_rstd = Tensor::empty({N * p.width / p.norm_group}, DType::F32, dev);
-  Tensor y = Tensor::empty({N, p.width}, DType::F32, dev);
+  Tensor y = Tensor::empty({N, p.width}, ops::linear_input_dtype(p.out_proj, N), dev);  // out_proj's operand
   ops::gated_rmsnorm_forward(s.o, z, p.norm_w, p.norm_group, p.norm_eps, p.gate_order, y, s.norm_rstd);
   ops::linear_forward(p.out_proj, y, seqs, residual, /*add=*/true);
 }

@@ -4,6 +4,7 @@
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
@@ -19,7 +20,8 @@ namespace {
 // thread + blockDim, ...
 constexpr int kNormTile = 8;
 
-__global__ void norm_rows_forward(const float* x, const float* w, int64_t len, double div, float eps, float* y,
+template <typename T>
+__global__ void norm_rows_forward(const float* x, const float* w, int64_t len, double div, float eps, T* y,
                                   float* r_out) {
   const float* xi = x + blockIdx.x * len;
   const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
@@ -34,7 +36,7 @@ __global__ void norm_rows_forward(const float* x, const float* w, int64_t len, d
   }
   const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
   if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
-  float* yi = y + blockIdx.x * len;
+  T* yi = y + blockIdx.x * len;
   for (int64_t base = threadIdx.x; base < len; base += tile) {
     float v[kNormTile], wk[kNormTile];
 #pragma unroll
@@ -46,7 +48,7 @@ __global__ void norm_rows_forward(const float* x, const float* w, int64_t len, d
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k) {
       const int64_t j = base + k * blockDim.x;
-      if (j < len) yi[j] = w ? v[k] * r * wk[k] : v[k] * r;
+      if (j < len) store(yi + j, w ? v[k] * r * wk[k] : v[k] * r);
     }
   }
 }
@@ -74,8 +76,9 @@ __device__ inline float gated_input(float y, float z, GateOrder order) {
 
 // Block b owns group b of `group` consecutive channels (groups are numbered row-major, so the
 // weight's group is b % groups and rstd's index is b).
+template <typename T>
 __global__ void gated_norm_forward(const float* y, const float* z, const float* w, int64_t group, int64_t groups,
-                                   float eps, GateOrder order, float* out, float* rstd) {
+                                   float eps, GateOrder order, T* out, float* rstd) {
   const int64_t off = blockIdx.x * group;
   const float* wg = w + (blockIdx.x % groups) * group;
   double ss = 0;
@@ -87,7 +90,7 @@ __global__ void gated_norm_forward(const float* y, const float* z, const float* 
   if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
   for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
     const float a = gated_input(y[off + j], z[off + j], order);
-    out[off + j] = order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(z[off + j]);
+    store(out + off + j, order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(z[off + j]));
   }
 }
 
@@ -118,11 +121,27 @@ __global__ void gated_norm_backward(const float* y, const float* z, const float*
   }
 }
 
+template <typename T>
+void gated_rmsnorm_forward_into(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
+                                float eps, GateOrder order, T* out, float* rstd) {
+  if (order == GateOrder::GateOnly)
+    return for_each_cell(
+        n, d, [=] __device__(int64_t i, int64_t j) { store(out + i * d + j, y[i * d + j] * silu(z[i * d + j])); },
+        "gated_rmsnorm_forward");
+  const int64_t groups = d / group;
+  if (n * groups == 0) return;
+  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(y, z, w, group, groups,
+                                                                                              eps, order, out, rstd);
+  check_launch("gated_rmsnorm_forward");
+}
+
 }  // namespace
 
-void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd) {
+void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, d, double(d), eps, y, rstd);
+  with_output(y, [&](auto* p) {
+    norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, d, double(d), eps, p, rstd);
+  });
   check_launch("rmsnorm_forward");
 }
 
@@ -148,16 +167,8 @@ void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_
 }
 
 void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
-                           float eps, GateOrder order, float* out, float* rstd) {
-  if (order == GateOrder::GateOnly)
-    return for_each_cell(
-        n, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = y[i * d + j] * silu(z[i * d + j]); },
-        "gated_rmsnorm_forward");
-  const int64_t groups = d / group;
-  if (n * groups == 0) return;
-  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(y, z, w, group, groups,
-                                                                                              eps, order, out, rstd);
-  check_launch("gated_rmsnorm_forward");
+                           float eps, GateOrder order, Output out, float* rstd) {
+  with_output(out, [&](auto* p) { gated_rmsnorm_forward_into(y, z, w, n, d, group, eps, order, p, rstd); });
 }
 
 void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
