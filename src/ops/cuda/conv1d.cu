@@ -37,7 +37,7 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
   int64_t s = sequence_of(first, offs, n_seqs), begin = offs[s], end = offs[s + 1];
   const float* window = reinterpret_cast<const float*>(wins[s]);
   for (int64_t row = first; row < last; ++row) {
-    if (row == end) {
+    while (row == end) {  // the next sequence (past any empty ones)
       ++s;
       begin = end;
       end = offs[s + 1];
@@ -87,7 +87,7 @@ __global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, co
   };
   int64_t s = sequence_of(last - 1, offs, n_seqs), begin = offs[s], end = offs[s + 1];
   for (int64_t row = last - 1; row >= first; --row) {
-    if (row < begin) {
+    while (row < begin) {  // the previous sequence (past any empty ones)
       --s;
       end = begin;
       begin = offs[s];
