@@ -12,7 +12,8 @@
 namespace s0::ops {
 
 // y = x * rsqrt(mean(x^2) + eps) * w row by row (y may be x); rstd (one per row, or empty when not
-// wanted) receives the reciprocal RMS.
+// wanted) receives the reciprocal RMS. On a GPU y may be bf16, as the gated norm's out: the operand
+// of the bf16 GEMM that reads it next (ops::linear_input_dtype).
 void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd);
 // dx from dy with the forward's rstd; added to dx when `accumulate` (the residual stream sums
 // several branches).

@@ -64,8 +64,9 @@ TEST(CudaBf16Operand, OpsWriteTheRoundingOfTheirFloat32Output) {
     const Tensor w = normed ? on_gpu(uniform({d}, 0.5f, 1.5f, rng)) : Tensor();
     Tensor rstd = normed ? gpu_f32({n * 3}) : Tensor();
     const ops::Columns gate = ops::columns(z, 0, d);
-    expect_rounded_output({n, d}, [&](Tensor& out) { ops::gated_rmsnorm_forward(y, gate, w, group, 1e-6f, order, out, rstd); },
-                          "gated_rmsnorm_forward order=" + std::to_string(static_cast<int>(order)));
+    expect_rounded_output(
+        {n, d}, [&](Tensor& out) { ops::gated_rmsnorm_forward(y, gate, w, group, 1e-6f, order, out, rstd); },
+        "gated_rmsnorm_forward order=" + std::to_string(static_cast<int>(order)));
   }
 }
 

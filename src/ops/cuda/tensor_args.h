@@ -1,9 +1,9 @@
 #pragma once
 // What the dispatch in ops/<family>.cpp hands to the CUDA kernels: raw device pointers into the
 // tensors (plain C++, no CUDA headers). The CUDA backend computes in float32; only weight matrices
-// may be bf16 (read by the GEMMs and the embedding), and the activations a bf16 GEMM reads next
-// (ops/cuda/output.h). A tensor of another dtype than the kernel reads
-// is an error naming what was expected, never a reinterpretation of its bytes.
+// (read by the GEMMs and the embedding) and the activations a bf16 GEMM reads next (ops/cuda/output.h)
+// may be bf16. A tensor of another dtype than the kernel reads is an error naming what was expected,
+// never a reinterpretation of its bytes.
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/columns.h"
