@@ -1,12 +1,26 @@
 #include "model/forward.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/overloaded.h"
 #include "model/lm_head.h"
+#include "ops/linear.h"
 #include "ops/norm.h"
 #include "ops/rows.h"
 
 namespace s0 {
+
+namespace {
+// The dtype to write the normalised mixer input in: the input projections' operand where every
+// mixer's would be bf16 (ops::linear_input_dtype), else float32.
+DType mixer_input_dtype(const Block& blk, int64_t N) {
+  const bool bf16 = !blk.mixers.empty() && std::all_of(blk.mixers.begin(), blk.mixers.end(), [&](const Mixer& mixer) {
+    return std::visit([&](const auto& m) { return ops::linear_input_dtype(m.in_proj, N); }, mixer) == DType::BF16;
+  });
+  return bf16 ? DType::BF16 : DType::F32;
+}
+}  // namespace
 
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
                    bool keep_mixers, std::vector<Tensor>* finals) {
@@ -15,7 +29,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   bs.mixers.clear();
   if (!blk.mix_norm.empty()) {
     bs.mix_rstd = Tensor::empty({N}, DType::F32, dev);
-    bs.h = Tensor::empty({N, Hd}, DType::F32, dev);
+    bs.h = Tensor::empty({N, Hd}, mixer_input_dtype(blk, N), dev);
     ops::rmsnorm_forward(x, blk.mix_norm, model.norm_eps, bs.h, bs.mix_rstd);
     const size_t block_index = static_cast<size_t>(&blk - model.blocks.data());
     auto starts = [&](size_t mixer) { return batch.recurrent_starts(blk.recurrent_slot, block_index, mixer); };
@@ -44,7 +58,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
   if (keep_mixers) bs.x_mid = x.clone();
   if (blk.mlp_norm.empty()) return;
   bs.mlp_rstd = Tensor::empty({N}, DType::F32, dev);
-  bs.h2 = Tensor::empty({N, Hd}, DType::F32, dev);
+  bs.h2 = Tensor::empty({N, Hd}, ffn_input_dtype(blk, N), dev);
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
   ffn_forward(blk, batch.seqs, bs.h2, x, bs.ffn);
 }

@@ -18,11 +18,11 @@ using MixerSaved = std::variant<AttentionSaved, GatedDeltaSaved, Mamba2Saved>;
 struct BlockSaved {
   Tensor x_in;      // [N, hidden] residual stream entering the block
   Tensor mix_rstd;  // [N]
-  Tensor h;         // [N, hidden] normalised mixer input
+  Tensor h;         // [N, hidden] normalised mixer input (bf16 where only bf16 GEMMs read it)
   std::vector<MixerSaved> mixers;
   Tensor x_mid;     // [N, hidden] residual stream after the mixers
   Tensor mlp_rstd;  // [N]
-  Tensor h2;        // [N, hidden] normalised MLP input
+  Tensor h2;        // [N, hidden] normalised MLP input (likewise)
   FfnSaved ffn;     // the dense MLP's and the routed experts' activations
 };
 

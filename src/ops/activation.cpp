@@ -15,7 +15,7 @@ void swiglu_forward(const Tensor& gu, Tensor& h) {
   if (d.is_cpu()) return cpu::swiglu_forward(gu.f32(), h.dim(0), h.dim(1), h.f32_mut());
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
-    return cuda::swiglu_forward(cuda::f32(gu), h.dim(0), h.dim(1), cuda::f32_mut(h));
+    return cuda::swiglu_forward(cuda::f32(gu), h.dim(0), h.dim(1), cuda::output(h));
 #endif
   no_backend("swiglu", d);
 }
@@ -25,7 +25,7 @@ void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu) {
   if (d.is_cpu()) return cpu::swiglu_backward(gu.f32(), dh.f32(), dh.dim(0), dh.dim(1), dgu.f32_mut());
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
-    return cuda::swiglu_backward(cuda::f32(gu), cuda::f32(dh), dh.dim(0), dh.dim(1), cuda::f32_mut(dgu));
+    return cuda::swiglu_backward(cuda::f32(gu), cuda::f32(dh), dh.dim(0), dh.dim(1), cuda::output(dgu));
 #endif
   no_backend("swiglu_backward", d);
 }
@@ -34,7 +34,7 @@ void relu2_forward(const Tensor& u, Tensor& h) {
   const Device d = device_of("relu2", {&u, &h});
   if (d.is_cpu()) return cpu::relu2_forward(u.f32(), u.numel(), h.f32_mut());
 #if S0_HAVE_CUDA
-  if (d.type == DeviceType::CUDA) return cuda::relu2_forward(cuda::f32(u), u.numel(), cuda::f32_mut(h));
+  if (d.type == DeviceType::CUDA) return cuda::relu2_forward(cuda::f32(u), u.numel(), cuda::output(h));
 #endif
   no_backend("relu2", d);
 }
@@ -44,7 +44,7 @@ void relu2_backward(const Tensor& u, const Tensor& dh, Tensor& du) {
   if (d.is_cpu()) return cpu::relu2_backward(u.f32(), dh.f32(), u.numel(), du.f32_mut());
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
-    return cuda::relu2_backward(cuda::f32(u), cuda::f32(dh), u.numel(), cuda::f32_mut(du));
+    return cuda::relu2_backward(cuda::f32(u), cuda::f32(dh), u.numel(), cuda::output(du));
 #endif
   no_backend("relu2_backward", d);
 }
@@ -57,7 +57,7 @@ void sigmoid_gate_forward(const Tensor& o, const Columns& gate, Tensor& out) {
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
     return cuda::sigmoid_gate_forward(cuda::f32(o), cuda::f32(gate), gate.stride(), gate.rows(), gate.count,
-                                      cuda::f32_mut(out));
+                                      cuda::output(out));
 #endif
   no_backend("sigmoid_gate", d);
 }

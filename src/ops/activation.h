@@ -1,6 +1,7 @@
 #pragma once
 // The MLPs' activations (SwiGLU; Nemotron-H's squared ReLU) and attention's sigmoid output gate,
-// forward and backward side by side.
+// forward and backward side by side. On a GPU, h, dgu, du and out may be bf16: the operand of the
+// bf16 GEMM that reads them next (ops::linear_input_dtype), rounded as that GEMM would round it.
 #include <cstdint>
 
 #include "core/tensor.h"

@@ -20,10 +20,31 @@ bool cpu_bf16(const Linear& l) {
   if (l.w.dtype() != DType::BF16) fail("internal: a bf16-products Linear with ", dtype_name(l.w.dtype()), " weights");
   return true;
 }
+// Whether the GPU multiplies l's inputs rounded to one bf16 term (a bf16 W, not precise).
+bool gpu_rounds_operand(const Linear& l) {
+  return l.w.device().type == DeviceType::CUDA && l.w.dtype() == DType::BF16 && !l.precise;
+}
+// A bf16 operand is only for the layers whose GEMM would round it so (linear_input_dtype).
+void check_bf16_operand(const Linear& l, const Tensor& operand) {
+  if (operand.dtype() == DType::BF16 && !gpu_rounds_operand(l))
+    fail("internal: a bf16 operand for a ", l.precise ? "precise " : "", dtype_name(l.w.dtype()), " Linear on ",
+         l.w.device().is_cpu() ? "the CPU" : "a GPU");
+}
 }  // namespace
+
+DType linear_input_dtype(const Linear& l, int64_t rows) {
+#if S0_HAVE_CUDA
+  if (gpu_rounds_operand(l) && cuda::bf16_rounds_input(rows, l.in)) return DType::BF16;
+#endif
+  (void)rows;
+  return DType::F32;
+}
+
+DType linear_grad_dtype(const Linear& l) { return gpu_rounds_operand(l) ? DType::BF16 : DType::F32; }
 
 void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
   const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
+  check_bf16_operand(l, x);
   if (d.is_cpu() && cpu_bf16(l))
     return cpu::linear_groups_forward_bf16(x.f32(), groups.offsets, l.w.as<uint16_t>(),
                                            l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
@@ -34,6 +55,9 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
   // One GEMM over all rows (ops/cuda/linear.h): bf16 on the tensor cores for bf16 weights (the
   // precise projections with split inputs), else float32, in double for the precise projections.
   if (d.type == DeviceType::CUDA) {
+    if (x.dtype() == DType::BF16)
+      return cuda::gemm_forward(cuda::bf16(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out,
+                                cuda::f32_mut(y), add, cuda::Operands::bf16);
     if (l.w.dtype() == DType::BF16)
       return cuda::bf16_linear_forward(cuda::f32(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out,
                                        cuda::f32_mut(y), add, l.precise);
@@ -46,6 +70,7 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate) {
   const Device d = device_of("linear_backward", {&l.w, &dy, &dx});
+  check_bf16_operand(l, dy);
   if (d.is_cpu() && cpu_bf16(l))
     return cpu::linear_groups_backward_bf16(dy.f32(), groups.offsets, l.w.as<uint16_t>(), l.in, l.out, l.precise,
                                             dx.f32_mut(), accumulate);
@@ -54,6 +79,9 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
                                        dx.f32_mut(), accumulate);
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA) {
+    if (dy.dtype() == DType::BF16)
+      return cuda::gemm_backward(cuda::bf16(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
+                                 accumulate, cuda::Operands::bf16);
     if (l.w.dtype() == DType::BF16)
       return cuda::bf16_linear_backward(cuda::f32(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
                                         accumulate, l.precise);

@@ -39,4 +39,13 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 // dx[rows, in] = dy[rows, out] W, added to dx when `accumulate`.
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate = false);
 
+// The dtype in which to write x (forward, `rows` rows) or dy (backward) for l: bf16 where the GPU
+// would round it to bf16 itself before its one GEMM (a bf16 W on the GPU, not precise, and in the
+// forward more rows than the few-row kernel multiplies unrounded), float32 everywhere else. An op
+// that writes its output as l's bf16 operand spares the GEMM a rounding pass over a float32 copy,
+// with the same bits (ops/cuda/output.h); linear_forward / linear_backward take x / dy in bf16 only
+// there.
+DType linear_input_dtype(const Linear& l, int64_t rows);
+DType linear_grad_dtype(const Linear& l);
+
 }  // namespace s0::ops

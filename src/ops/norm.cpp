@@ -17,7 +17,7 @@ void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Ten
     return cpu::rmsnorm_forward(x.f32(), w.f32(), x.numel() / d, d, eps, y.f32_mut(), f32_or_null(rstd));
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::rmsnorm_forward(cuda::f32(x), cuda::f32(w), x.numel() / d, d, eps, cuda::f32_mut(y),
+    return cuda::rmsnorm_forward(cuda::f32(x), cuda::f32(w), x.numel() / d, d, eps, cuda::output(y),
                                  cuda::f32_mut(rstd));
 #endif
   no_backend("rmsnorm", dev);
@@ -37,52 +37,65 @@ void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, cons
   no_backend("rmsnorm_backward", dev);
 }
 
-void gated_rmsnorm_forward(const Tensor& y, const Tensor& z, const Tensor& w, int64_t group, float eps,
+void gated_rmsnorm_forward(const Tensor& y, const Columns& z, const Tensor& w, int64_t group, float eps,
                            GateOrder order, Tensor& out, Tensor& rstd) {
-  const Device dev = device_of("gated_rmsnorm", {&y, &z, &w, &out, &rstd});
+  const Device dev = device_of("gated_rmsnorm", {&y, &z.t, &w, &out, &rstd});
   const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
-  if (dev.is_cpu())
-    return cpu::gated_rmsnorm_forward(y.f32(), z.f32(), f32_or_null(w), n, d, group, eps, order, out.f32_mut(),
-                                      f32_or_null(rstd));
+  if (dev.is_cpu())  // the CPU kernel reads z contiguous
+    return cpu::gated_rmsnorm_forward(y.f32(), copy_columns(z).f32(), f32_or_null(w), n, d, group, eps, order,
+                                      out.f32_mut(), f32_or_null(rstd));
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::gated_rmsnorm_forward(cuda::f32(y), cuda::f32(z), cuda::f32(w), n, d, group, eps, order,
-                                       cuda::f32_mut(out), cuda::f32_mut(rstd));
+    return cuda::gated_rmsnorm_forward(cuda::f32(y), cuda::f32(z), z.stride(), cuda::f32(w), n, d, group, eps, order,
+                                       cuda::output(out), cuda::f32_mut(rstd));
 #endif
   no_backend("gated_rmsnorm", dev);
 }
 
-void gated_rmsnorm_backward(const Tensor& y, const Tensor& z, const Tensor& w, const Tensor& rstd,
-                            const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, Tensor& dz) {
-  const Device dev = device_of("gated_rmsnorm_backward", {&y, &z, &w, &rstd, &dout, &dy, &dz});
+void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, const Tensor& rstd,
+                            const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, const Columns& dz) {
+  const Device dev = device_of("gated_rmsnorm_backward", {&y, &z.t, &w, &rstd, &dout, &dy, &dz.t});
   const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
-  if (dev.is_cpu())
-    return cpu::gated_rmsnorm_backward(y.f32(), z.f32(), f32_or_null(w), f32_or_null(rstd), dout.f32(), n, d, group,
-                                       order, dy.f32_mut(), dz.f32_mut());
+  if (dev.is_cpu()) {  // the CPU kernel reads z and writes dz contiguous
+    Tensor dz_rows = Tensor::empty({n, d});
+    cpu::gated_rmsnorm_backward(y.f32(), copy_columns(z).f32(), f32_or_null(w), f32_or_null(rstd), dout.f32(), n, d,
+                                group, order, dy.f32_mut(), dz_rows.f32_mut());
+    return scatter_columns(dz_rows, dz);
+  }
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::gated_rmsnorm_backward(cuda::f32(y), cuda::f32(z), cuda::f32(w), cuda::f32(rstd), cuda::f32(dout), n,
-                                        d, group, order, cuda::f32_mut(dy), cuda::f32_mut(dz));
+    return cuda::gated_rmsnorm_backward(cuda::f32(y), cuda::f32(z), z.stride(), cuda::f32(w), cuda::f32(rstd),
+                                        cuda::f32(dout), n, d, group, order, cuda::f32_mut(dy), cuda::f32_mut(dz),
+                                        dz.stride());
 #endif
   no_backend("gated_rmsnorm_backward", dev);
 }
 
-void l2norm_forward(const Tensor& x, int64_t d, float eps, Tensor& y, Tensor& rnorm) {
-  const Device dev = device_of("l2norm", {&x, &y, &rnorm});
-  if (dev.is_cpu()) return cpu::l2norm_forward(x.f32(), x.numel() / d, d, eps, y.f32_mut(), rnorm.f32_mut());
+void l2norm_forward(const Columns& x, int64_t d, float eps, Tensor& y, Tensor& rnorm) {
+  const Device dev = device_of("l2norm", {&x.t, &y, &rnorm});
+  const int64_t n = x.rows() * x.count / d;
+  if (dev.is_cpu())  // the CPU kernel reads x contiguous
+    return cpu::l2norm_forward(copy_columns(x).f32(), n, d, eps, y.f32_mut(), rnorm.f32_mut());
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::l2norm_forward(cuda::f32(x), x.numel() / d, d, eps, cuda::f32_mut(y), cuda::f32_mut(rnorm));
+    return cuda::l2norm_forward(cuda::f32(x), x.count / d, x.stride(), n, d, eps, cuda::f32_mut(y),
+                                cuda::f32_mut(rnorm));
 #endif
   no_backend("l2norm", dev);
 }
 
-void l2norm_backward(const Tensor& x, const Tensor& rnorm, const Tensor& dy, int64_t d, Tensor& dx) {
-  const Device dev = device_of("l2norm_backward", {&x, &rnorm, &dy, &dx});
-  if (dev.is_cpu()) return cpu::l2norm_backward(x.f32(), rnorm.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut());
+void l2norm_backward(const Columns& x, const Tensor& rnorm, const Tensor& dy, int64_t d, const Columns& dx) {
+  const Device dev = device_of("l2norm_backward", {&x.t, &rnorm, &dy, &dx.t});
+  const int64_t n = x.rows() * x.count / d;
+  if (dev.is_cpu()) {  // the CPU kernel reads x and writes dx contiguous
+    Tensor dx_rows = Tensor::empty({x.rows(), x.count});
+    cpu::l2norm_backward(copy_columns(x).f32(), rnorm.f32(), dy.f32(), n, d, dx_rows.f32_mut());
+    return scatter_columns(dx_rows, dx);
+  }
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::l2norm_backward(cuda::f32(x), cuda::f32(rnorm), cuda::f32(dy), x.numel() / d, d, cuda::f32_mut(dx));
+    return cuda::l2norm_backward(cuda::f32(x), x.count / d, x.stride(), cuda::f32(rnorm), cuda::f32(dy), n, d,
+                                 cuda::f32_mut(dx), dx.stride());
 #endif
   no_backend("l2norm_backward", dev);
 }

@@ -262,48 +262,58 @@ TEST(CudaDenseNorm, RmsNormRepeatsBitForBit) {
 
 class CudaDenseGatedNorm : public ::testing::TestWithParam<ops::GateOrder> {};
 
+// z is a column block inside a wider projection, and dz goes into the same block of its gradient:
+// the kernels must honour the row stride and leave the other columns as they were.
 TEST_P(CudaDenseGatedNorm, MatchesCpu) {
   S0_REQUIRE_GPU();
   const ops::GateOrder order = GetParam();
   const bool normed = order != ops::GateOrder::GateOnly;
   const std::string tag = " order=" + std::to_string(static_cast<int>(order));
   const int64_t n = 9, group = 100, d = 3 * group;  // a group is not a multiple of the warp
-  const Tensor y = randn({n, d}, 50), z = randn({n, d}, 51, 2.0f);
+  const int64_t width = d + 13, begin = 6;
+  const Tensor y = randn({n, d}, 50), proj = randn({n, width}, 51, 2.0f), proj_gpu = on_gpu(proj);
+  const ops::Columns z = ops::columns(proj, begin, d), z_gpu = ops::columns(proj_gpu, begin, d);
   const Tensor w = normed ? randn({d}, 52, 0.5f, 1.0f) : Tensor();
   Tensor out_cpu = Tensor::zeros({n, d}), out_gpu = poisoned_gpu({n, d});
   Tensor r_cpu = normed ? Tensor::zeros({n * 3}) : Tensor(), r_gpu = normed ? poisoned_gpu({n * 3}) : Tensor();
   ops::gated_rmsnorm_forward(y, z, w, group, 1e-6f, order, out_cpu, r_cpu);
-  ops::gated_rmsnorm_forward(on_gpu(y), on_gpu(z), on_gpu(w), group, 1e-6f, order, out_gpu, r_gpu);
+  ops::gated_rmsnorm_forward(on_gpu(y), z_gpu, on_gpu(w), group, 1e-6f, order, out_gpu, r_gpu);
   expect_close(out_cpu, out_gpu, kReduction, "gated_rmsnorm_forward" + tag);
   if (normed) expect_close(r_cpu, r_gpu, kReduction, "gated_rmsnorm_forward rstd" + tag);
 
   const Tensor dout = randn({n, d}, 53);
-  Tensor dy_cpu = Tensor::zeros({n, d}), dz_cpu = Tensor::zeros({n, d});
-  Tensor dy_gpu = poisoned_gpu({n, d}), dz_gpu = poisoned_gpu({n, d});
-  ops::gated_rmsnorm_backward(y, z, w, r_cpu, dout, group, order, dy_cpu, dz_cpu);
-  ops::gated_rmsnorm_backward(on_gpu(y), on_gpu(z), on_gpu(w), r_gpu, on_gpu(dout), group, order, dy_gpu, dz_gpu);
+  const Tensor dproj0 = randn({n, width}, 54);
+  Tensor dy_cpu = Tensor::zeros({n, d}), dproj_cpu = dproj0.clone();
+  Tensor dy_gpu = poisoned_gpu({n, d}), dproj_gpu = on_gpu(dproj0);
+  ops::gated_rmsnorm_backward(y, z, w, r_cpu, dout, group, order, dy_cpu, ops::columns(dproj_cpu, begin, d));
+  ops::gated_rmsnorm_backward(on_gpu(y), z_gpu, on_gpu(w), r_gpu, on_gpu(dout), group, order, dy_gpu,
+                              ops::columns(dproj_gpu, begin, d));
   expect_close(dy_cpu, dy_gpu, kReduction, "gated_rmsnorm_backward dy" + tag);
-  expect_close(dz_cpu, dz_gpu, kReduction, "gated_rmsnorm_backward dz" + tag);
+  expect_close(dproj_cpu, dproj_gpu, kReduction, "gated_rmsnorm_backward dz (whole matrix)" + tag);
 }
 
 INSTANTIATE_TEST_SUITE_P(CudaOrders, CudaDenseGatedNorm,
                          ::testing::Values(ops::GateOrder::NormThenGate, ops::GateOrder::GateThenNorm,
                                            ops::GateOrder::GateOnly));
 
-TEST(CudaDenseNorm, L2NormMatchesCpu) {
+// Three heads side by side in a column block of a wider projection, read in place; the gradient goes
+// into the same block of a wider matrix, whose other columns must stay as they were.
+TEST(CudaDenseNorm, L2NormOfHeadsInColumnsMatchesCpu) {
   S0_REQUIRE_GPU();
-  const int64_t n = 40, d = 128;
-  const Tensor x = randn({n, d}, 60), dy = randn({n, d}, 61);
-  Tensor y_cpu = Tensor::zeros({n, d}), r_cpu = Tensor::zeros({n});
-  Tensor y_gpu = poisoned_gpu({n, d}), r_gpu = poisoned_gpu({n});
+  const int64_t n = 40, d = 128, heads = 3, width = heads * d + 21, begin = 9;
+  const Tensor proj = randn({n, width}, 60), proj_gpu = on_gpu(proj), dy = randn({n * heads, d}, 61);
+  const ops::Columns x = ops::columns(proj, begin, heads * d), x_gpu = ops::columns(proj_gpu, begin, heads * d);
+  Tensor y_cpu = Tensor::zeros({n * heads, d}), r_cpu = Tensor::zeros({n * heads});
+  Tensor y_gpu = poisoned_gpu({n * heads, d}), r_gpu = poisoned_gpu({n * heads});
   ops::l2norm_forward(x, d, 1e-6f, y_cpu, r_cpu);
-  ops::l2norm_forward(on_gpu(x), d, 1e-6f, y_gpu, r_gpu);
+  ops::l2norm_forward(x_gpu, d, 1e-6f, y_gpu, r_gpu);
   expect_close(y_cpu, y_gpu, kReduction, "l2norm_forward y");
   expect_close(r_cpu, r_gpu, kReduction, "l2norm_forward rnorm");
-  Tensor dx_cpu = Tensor::zeros({n, d}), dx_gpu = poisoned_gpu({n, d});
-  ops::l2norm_backward(x, r_cpu, dy, d, dx_cpu);
-  ops::l2norm_backward(on_gpu(x), r_gpu, on_gpu(dy), d, dx_gpu);
-  expect_close(dx_cpu, dx_gpu, kReduction, "l2norm_backward");
+  const Tensor dproj0 = randn({n, width}, 62);
+  Tensor dproj_cpu = dproj0.clone(), dproj_gpu = on_gpu(dproj0);
+  ops::l2norm_backward(x, r_cpu, dy, d, ops::columns(dproj_cpu, begin, heads * d));
+  ops::l2norm_backward(x_gpu, r_gpu, on_gpu(dy), d, ops::columns(dproj_gpu, begin, heads * d));
+  expect_close(dproj_cpu, dproj_gpu, kReduction, "l2norm_backward (whole matrix)");
 }
 
 // ---- activations and gates -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include "ops/activation.h"
 #include "ops/columns.h"
+#include "ops/linear.h"
 #include "ops/norm.h"
 
 namespace s0 {
@@ -67,7 +68,7 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
   Tensor gated = s.attn;
   if (m.output_gate) {
-    gated = Tensor::empty({l.N, l.q_cols()}, DType::F32, dev);
+    gated = Tensor::empty({l.N, l.q_cols()}, ops::linear_input_dtype(m.out_proj, l.N), dev);  // out_proj's operand
     ops::sigmoid_gate_forward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), gated);
   }
   ops::linear_forward(m.out_proj, gated, seqs, residual, /*add=*/true);

@@ -1,6 +1,7 @@
 #include "model/layers/ffn_layer.h"
 
 #include "model/layers/mlp.h"
+#include "ops/linear.h"
 #include "ops/moe.h"
 
 namespace s0 {
@@ -10,6 +11,10 @@ MlpWeights dense_weights(const Block& blk) { return {&blk.gate_up, 1, blk.down, 
 bool gated_shared_expert(const Block& blk) { return blk.moe && !blk.moe->shared_gate.w.empty(); }
 bool has_dense_mlp(const Block& blk) { return !blk.gate_up.w.empty(); }
 }  // namespace
+
+DType ffn_input_dtype(const Block& blk, int64_t N) {
+  return has_dense_mlp(blk) && !blk.moe ? ops::linear_input_dtype(blk.gate_up, N) : DType::F32;
+}
 
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& s) {
   const int64_t N = seqs.rows();

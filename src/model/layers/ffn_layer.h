@@ -16,6 +16,9 @@ struct FfnSaved {
   MoeSaved moe;
 };
 
+// The dtype to write h2 in for N rows: the dense MLP's operand where it is h2's one reader
+// (ops::linear_input_dtype), else float32.
+DType ffn_input_dtype(const Block& blk, int64_t N);
 // residual[N, hidden] += ffn(h2[N, hidden]).
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& saved);
 // dh2[N, hidden] += the input gradient for d_out[N, hidden].

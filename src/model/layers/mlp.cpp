@@ -2,6 +2,7 @@
 
 #include "ops/activation.h"
 #include "ops/columns.h"
+#include "ops/linear.h"
 
 namespace s0 {
 
@@ -27,7 +28,8 @@ void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x
       col += w.in[b].out;
     }
   }
-  Tensor act = Tensor::empty({rows, I}, DType::F32, dev);
+  // The activation's one reader is the down projection: written as its GEMM's operand.
+  Tensor act = Tensor::empty({rows, I}, ops::linear_input_dtype(w.down, rows), dev);
   if (w.act == MlpActivation::SwiGLU)
     ops::swiglu_forward(in_out, act);
   else
@@ -41,7 +43,9 @@ void mlp_backward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& 
   const Device dev = dy.device();
   Tensor dact = Tensor::empty({rows, I}, DType::F32, dev);
   ops::linear_backward(w.down, dy, groups, dact);
-  Tensor d_in = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
+  // One input projection reads d_in whole (its GEMM's operand); blocks read column copies of it.
+  const DType d_in_dtype = w.n_blocks == 1 ? ops::linear_grad_dtype(w.in[0]) : DType::F32;
+  Tensor d_in = Tensor::empty({rows, projection_width(w)}, d_in_dtype, dev);
   if (w.act == MlpActivation::SwiGLU)
     ops::swiglu_backward(in_out, dact, d_in);
   else

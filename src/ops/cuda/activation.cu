@@ -2,46 +2,77 @@
 
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/pointwise.cuh"
+#include "ops/cuda/store.cuh"
 
 namespace s0::ops::cuda {
 
-void swiglu_forward(const float* gu, int64_t n, int64_t inter, float* h) {
+namespace {
+
+template <typename T>
+void swiglu_forward_into(const float* gu, int64_t n, int64_t inter, T* h) {
   for_each_cell(
       n, inter,
       [=] __device__(int64_t i, int64_t j) {
         const float* g = gu + i * 2 * inter;
-        h[i * inter + j] = silu(g[j]) * g[inter + j];
+        store(h + i * inter + j, silu(g[j]) * g[inter + j]);
       },
       "swiglu_forward");
 }
 
-void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, float* dgu) {
+template <typename T>
+void swiglu_backward_into(const float* gu, const float* dh, int64_t n, int64_t inter, T* dgu) {
   for_each_cell(
       n, inter,
       [=] __device__(int64_t i, int64_t j) {
         const float* g = gu + i * 2 * inter;
         const float d = dh[i * inter + j], gj = g[j], uj = g[inter + j];
-        dgu[i * 2 * inter + j] = d * uj * silu_grad(gj);
-        dgu[i * 2 * inter + inter + j] = d * silu(gj);
+        store(dgu + i * 2 * inter + j, d * uj * silu_grad(gj));
+        store(dgu + i * 2 * inter + inter + j, d * silu(gj));
       },
       "swiglu_backward");
 }
 
-void relu2_forward(const float* u, int64_t count, float* h) {
+template <typename T>
+void relu2_forward_into(const float* u, int64_t count, T* h) {
   for_each_cell(
-      1, count, [=] __device__(int64_t, int64_t i) { h[i] = u[i] > 0.0f ? u[i] * u[i] : 0.0f; }, "relu2_forward");
+      1, count, [=] __device__(int64_t, int64_t i) { store(h + i, u[i] > 0.0f ? u[i] * u[i] : 0.0f); },
+      "relu2_forward");
 }
 
-void relu2_backward(const float* u, const float* dh, int64_t count, float* du) {
+template <typename T>
+void relu2_backward_into(const float* u, const float* dh, int64_t count, T* du) {
   for_each_cell(
-      1, count, [=] __device__(int64_t, int64_t i) { du[i] = u[i] > 0.0f ? 2.0f * u[i] * dh[i] : 0.0f; },
+      1, count, [=] __device__(int64_t, int64_t i) { store(du + i, u[i] > 0.0f ? 2.0f * u[i] * dh[i] : 0.0f); },
       "relu2_backward");
 }
 
-void sigmoid_gate_forward(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, float* out) {
+template <typename T>
+void sigmoid_gate_forward_into(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, T* out) {
   for_each_cell(
-      N, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = o[i * d + j] * sigmoid(gate[i * ld + j]); },
+      N, d, [=] __device__(int64_t i, int64_t j) { store(out + i * d + j, o[i * d + j] * sigmoid(gate[i * ld + j])); },
       "sigmoid_gate_forward");
+}
+
+}  // namespace
+
+void swiglu_forward(const float* gu, int64_t n, int64_t inter, Output h) {
+  with_output(h, [&](auto* p) { swiglu_forward_into(gu, n, inter, p); });
+}
+
+void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, Output dgu) {
+  with_output(dgu, [&](auto* p) { swiglu_backward_into(gu, dh, n, inter, p); });
+}
+
+void relu2_forward(const float* u, int64_t count, Output h) {
+  with_output(h, [&](auto* p) { relu2_forward_into(u, count, p); });
+}
+
+void relu2_backward(const float* u, const float* dh, int64_t count, Output du) {
+  with_output(du, [&](auto* p) { relu2_backward_into(u, dh, count, p); });
+}
+
+void sigmoid_gate_forward(const float* o, const float* gate, int64_t ld, int64_t N, int64_t d, Output out) {
+  with_output(out, [&](auto* p) { sigmoid_gate_forward_into(o, gate, ld, N, d, p); });
 }
 
 void sigmoid_gate_backward(const float* o, const float* gate, int64_t ld, const float* dout, int64_t N, int64_t d,

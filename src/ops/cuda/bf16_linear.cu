@@ -61,6 +61,8 @@ Tensor bf16_operand(const float* src, int64_t n, bool split) {
 
 }  // namespace
 
+bool bf16_rounds_input(int64_t rows, int64_t in) { return !gemv_fits(rows, in); }
+
 // Rows up to which a split product is one stacked GEMM (the weight-bound regime of decode steps).
 constexpr int64_t kStackedRows = 64;
 

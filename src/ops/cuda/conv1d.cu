@@ -1,6 +1,5 @@
 #include "ops/cuda/conv1d.h"
 
-#include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/sequence_of.cuh"
@@ -12,8 +11,109 @@ namespace s0::ops::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+// The conv kernels give each thread one channel and a run of kRunRows consecutive rows, carrying
+// the taps' inputs (forward) or their outputs' gradients (backward) from row to row in registers:
+// each input is read and each sigmoid computed once, not once per tap, and the row's sequence is
+// looked up once per run. The carried values sit in arrays of kMaxTaps indexed by unrolled loops
+// only (a run-time index would put them in local memory).
+constexpr int kChannels = 128;
+constexpr int64_t kRunRows = 32;
+constexpr int kMaxTaps = 8;
 
 __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// Tap j of row t reads input t - (K-1) + j; inputs before the sequence's first row come from its
+// window (address in `wins`, 0 = zeros: those taps are skipped). y = silu(pre),
+// pre = bias + the taps in order j = 0..K-1.
+__global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const float* w, const float* bias,
+                                           const int64_t* offs, const int64_t* wins, int64_t n_seqs, int64_t rows,
+                                           int64_t C, int K, float* y, float* pre) {
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t first = blockIdx.y * kRunRows, last = min(rows, first + kRunRows);
+  if (c >= C) return;
+  float tap[kMaxTaps], in[kMaxTaps];  // in[j]: tap j's input for the current row
+#pragma unroll
+  for (int j = 0; j < kMaxTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
+  int64_t s = sequence_of(first, offs, n_seqs), begin = offs[s], end = offs[s + 1];
+  const float* window = reinterpret_cast<const float*>(wins[s]);
+  for (int64_t row = first; row < last; ++row) {
+    while (row == end) {  // the next sequence (past any empty ones)
+      ++s;
+      begin = end;
+      end = offs[s + 1];
+      window = reinterpret_cast<const float*>(wins[s]);
+    }
+    const int64_t t = row - begin;
+    if (row == first || t == 0) {  // the earlier inputs, from the rows or the window
+#pragma unroll
+      for (int j = 0; j < kMaxTaps - 1; ++j) {
+        const int64_t src = t - (K - 1) + j;
+        if (j < K - 1) in[j] = src >= 0 ? x[(row - t + src) * ld + c] : window ? window[(t + j) * C + c] : 0.0f;
+      }
+    } else {  // last row's inputs, one tap on
+#pragma unroll
+      for (int j = 0; j < kMaxTaps - 1; ++j)
+        if (j < K - 1) in[j] = in[j + 1];
+    }
+    const float now = x[row * ld + c];
+#pragma unroll
+    for (int j = 0; j < kMaxTaps; ++j)
+      if (j == K - 1) in[j] = now;
+    float acc = bias ? bias[c] : 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxTaps; ++j)
+      if (j < K && (t - (K - 1) + j >= 0 || window)) acc += tap[j] * in[j];
+    pre[row * C + c] = acc;
+    y[row * C + c] = acc * sigmoid(acc);
+  }
+}
+
+// Input row r feeds output r + (K-1-j) through tap j, within its own sequence: dx[r] = the sum over
+// j = 0..K-1 of w[j] dy[out] silu'(pre[out]). Rows run downwards, so each output's factors are
+// computed once and move one tap on per row.
+__global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, const float* dy, const int64_t* offs,
+                                            int64_t n_seqs, int64_t rows, int64_t C, int K, float* dx,
+                                            int64_t lddx) {
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t first = blockIdx.y * kRunRows, last = min(rows, first + kRunRows);
+  if (c >= C) return;
+  float tap[kMaxTaps], g[kMaxTaps], grad[kMaxTaps];  // for tap j: dy and silu'(pre) of output row + K-1-j
+#pragma unroll
+  for (int j = 0; j < kMaxTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
+  auto load = [&](int64_t out, float& gj, float& gradj) {
+    const float p = pre[out * C + c], sg = sigmoid(p);
+    gj = dy[out * C + c];
+    gradj = sg * (1.0f + p * (1.0f - sg));
+  };
+  int64_t s = sequence_of(last - 1, offs, n_seqs), begin = offs[s], end = offs[s + 1];
+  for (int64_t row = last - 1; row >= first; --row) {
+    while (row < begin) {  // the previous sequence (past any empty ones)
+      --s;
+      end = begin;
+      begin = offs[s];
+    }
+    if (row == last - 1 || row == end - 1) {  // every tap's output, up to the sequence's end
+#pragma unroll
+      for (int j = 0; j < kMaxTaps; ++j)
+        if (j < K && row + (K - 1 - j) < end) load(row + (K - 1 - j), g[j], grad[j]);
+    } else {  // the next row's outputs, one tap on, and this row's own
+#pragma unroll
+      for (int j = 0; j < kMaxTaps - 1; ++j)
+        if (j < K - 1) {
+          g[j] = g[j + 1];
+          grad[j] = grad[j + 1];
+        }
+#pragma unroll
+      for (int j = 0; j < kMaxTaps; ++j)
+        if (j == K - 1) load(row, g[j], grad[j]);
+    }
+    float acc = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxTaps; ++j)
+      if (j < K && row + (K - 1 - j) < end) acc += tap[j] * g[j] * grad[j];
+    dx[row * lddx + c] = acc;
+  }
+}
 
 // Each sequence's window [K-1, C] becomes the last K-1 inputs of (window, its rows). Row r reads
 // old row r + T or an input, never a row already rewritten, so one thread per column moves it in
@@ -30,14 +130,26 @@ __global__ void conv1d_advance_windows_kernel(const float* x, int64_t ldx, const
   }
 }
 
-unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+unsigned blocks_for(int64_t n, int per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
+
+// The grid of the row-run kernels: channel blocks by runs of rows.
+dim3 runs_grid(int64_t rows, int64_t C) {
+  return dim3(blocks_for(C, kChannels), static_cast<unsigned>((rows + kRunRows - 1) / kRunRows));
+}
+
+int taps_of(const Tensor& w, int64_t C) {
+  const int64_t K = w.numel() / C;
+  if (K < 1 || K > kMaxTaps) fail("conv1d_silu on the GPU takes 1 to ", kMaxTaps, " taps, not ", K);
+  return static_cast<int>(K);
+}
 
 }  // namespace
 
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
   const Device d = x.t.device();
-  const int64_t C = x.count, K = w.numel() / C, ld = x.stride(), rows = seqs.rows();
+  const int64_t C = x.count, ld = x.stride(), rows = seqs.rows();
+  const int K = taps_of(w, C);
   // One upload: [offsets (n_seqs + 1) | window addresses (n_seqs)].
   std::vector<int64_t> table = seqs.offsets;
   bool any_window = false;
@@ -46,35 +158,16 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
     table.push_back(address_value(start.window ? f32(*start.window) : nullptr));
     any_window = any_window || start.window;
   }
+  if (rows == 0 || C == 0) return;
   const Tensor tables = upload_i64(table, d);
   const auto* offs = static_cast<const int64_t*>(tables.device_raw());
   const int64_t* wins = offs + seqs.offsets.size();
   const float* xp = f32(x.t) + x.begin;
-  // y = silu(pre), pre = bias + sum_j w[c, j] x[t - (K-1) + j]; inputs before the sequence's first
-  // row come from its window (address in `wins`, 0 = zeros).
-  const float *wp = f32(w), *bp = f32(bias);
-  float *yp = f32_mut(y), *prep = f32_mut(pre);
-  const int64_t n_seqs = seqs.n_seqs();
-  for_each_cell(
-      rows, C,
-      [=] __device__(int64_t row, int64_t c) {
-        const int64_t s = sequence_of(row, offs, n_seqs), t = row - offs[s];
-        const float* window = reinterpret_cast<const float*>(wins[s]);
-        float acc = bp ? bp[c] : 0.0f;
-        for (int64_t j = 0; j < K; ++j) {
-          const int64_t src = t - (K - 1) + j;
-          float xv;
-          if (src >= 0) xv = xp[(row - t + src) * ld + c];
-          else if (window) xv = window[(K - 1 + src) * C + c];
-          else continue;
-          acc += wp[c * K + j] * xv;
-        }
-        prep[row * C + c] = acc;
-        yp[row * C + c] = acc * sigmoid(acc);
-      },
-      "conv1d_silu_forward");
+  conv1d_silu_forward_kernel<<<runs_grid(rows, C), kChannels, 0, stream()>>>(
+      xp, ld, f32(w), f32(bias), offs, wins, seqs.n_seqs(), rows, C, K, f32_mut(y), f32_mut(pre));
+  check_launch("conv1d_silu_forward");
   if (any_window && K > 1) {
-    const dim3 grid(blocks_for(C), static_cast<unsigned>(seqs.n_seqs()));
+    const dim3 grid(blocks_for(C, kThreads), static_cast<unsigned>(seqs.n_seqs()));
     conv1d_advance_windows_kernel<<<grid, kThreads, 0, stream()>>>(xp, ld, offs, wins, C, K);
     check_launch("conv1d_advance_windows_kernel");
   }
@@ -83,28 +176,14 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
                           const Columns& dx) {
   Tensor whole = dx.t;
-  const int64_t C = dx.count, K = w.numel() / C, rows = seqs.rows();
-  if (rows == 0) return;
+  const int64_t C = dx.count, rows = seqs.rows();
+  const int K = taps_of(w, C);
+  if (rows == 0 || C == 0) return;
   const Tensor offsets = upload_i64(seqs.offsets, whole.device());
-  const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
-  const float *wp = f32(w), *prep = f32(pre), *dyp = f32(dy);
-  float* dxp = f32_mut(whole) + dx.begin;
-  const int64_t n_seqs = seqs.n_seqs(), lddx = dx.stride();
-  // Input t feeds output t + (K-1-j) through tap j, within its own sequence.
-  for_each_cell(
-      rows, C,
-      [=] __device__(int64_t row, int64_t c) {
-        const int64_t end = offs[sequence_of(row, offs, n_seqs) + 1];
-        float acc = 0.0f;
-        for (int64_t j = 0; j < K; ++j) {
-          const int64_t out = row + (K - 1 - j);
-          if (out >= end) continue;
-          const float p = prep[out * C + c], sg = sigmoid(p);
-          acc += wp[c * K + j] * dyp[out * C + c] * (sg * (1.0f + p * (1.0f - sg)));
-        }
-        dxp[row * lddx + c] = acc;
-      },
-      "conv1d_silu_backward");
+  conv1d_silu_backward_kernel<<<runs_grid(rows, C), kChannels, 0, stream()>>>(
+      f32(w), f32(pre), f32(dy), static_cast<const int64_t*>(offsets.device_raw()), seqs.n_seqs(), rows, C, K,
+      f32_mut(whole) + dx.begin, dx.stride());
+  check_launch("conv1d_silu_backward");
 }
 
 }  // namespace s0::ops::cuda

@@ -1,6 +1,7 @@
 #pragma once
 // CUDA causal depthwise conv1d + SiLU over a packed batch: the same contract as ops/conv1d.h (one
-// thread per output element, each sequence reading its own history window).
+// thread per channel and run of rows, each sequence reading its own history window), for kernels of
+// up to 8 taps.
 #include <vector>
 
 #include "core/tensor.h"

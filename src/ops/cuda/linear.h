@@ -35,6 +35,9 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
                          float* y, bool add, bool split);
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
                           bool accumulate, bool split);
+// Whether bf16_linear_forward rounds `rows` rows of `in` to bf16 (not the few-row kernel's unrounded
+// product).
+bool bf16_rounds_input(int64_t rows, int64_t in);
 
 // What the operands of a cuBLASLt product are: float32 (TF32 off), float64, or bf16 inputs with
 // float32 accumulation and a float32 output (bias float32).

@@ -4,11 +4,20 @@
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/pointwise.cuh"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
 
 namespace {
+
+// Where row b of `len` elements starts in a matrix of lines `ld` apart, each holding `per_line` rows
+// side by side: the heads of a projection's column block, read or written in place (a contiguous
+// matrix is one row per line, ld = len).
+struct RowLayout {
+  int64_t per_line, ld;
+  __device__ int64_t offset(int64_t b, int64_t len) const { return (b / per_line) * ld + (b % per_line) * len; }
+};
 
 // RMS and L2 norms are one computation, u = x * r, r = (sum(x^2) / div + eps)^(-1/2), with
 // div = len for RMS and 1 for L2; y = u * w (w null: no weight). Block b owns row b. Each thread
@@ -19,9 +28,10 @@ namespace {
 // thread + blockDim, ...
 constexpr int kNormTile = 8;
 
-__global__ void norm_rows_forward(const float* x, const float* w, int64_t len, double div, float eps, float* y,
-                                  float* r_out) {
-  const float* xi = x + blockIdx.x * len;
+template <typename T>
+__global__ void norm_rows_forward(const float* x, RowLayout x_rows, const float* w, int64_t len, double div, float eps,
+                                  T* y, float* r_out) {
+  const float* xi = x + x_rows.offset(blockIdx.x, len);
   const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
   double ss = 0;
   for (int64_t base = threadIdx.x; base < len; base += tile) {
@@ -34,7 +44,7 @@ __global__ void norm_rows_forward(const float* x, const float* w, int64_t len, d
   }
   const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
   if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
-  float* yi = y + blockIdx.x * len;
+  T* yi = y + blockIdx.x * len;
   for (int64_t base = threadIdx.x; base < len; base += tile) {
     float v[kNormTile], wk[kNormTile];
 #pragma unroll
@@ -46,24 +56,28 @@ __global__ void norm_rows_forward(const float* x, const float* w, int64_t len, d
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k) {
       const int64_t j = base + k * blockDim.x;
-      if (j < len) yi[j] = w ? v[k] * r * wk[k] : v[k] * r;
+      if (j < len) store(yi + j, w ? v[k] * r * wk[k] : v[k] * r);
     }
   }
 }
 
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
-__global__ void norm_rows_backward(const float* x, const float* w, const float* r_saved, const float* dy,
-                                   int64_t len, double div, float* dx, bool accumulate) {
+// x and dx: rows laid out as x_rows and dx_rows; dy contiguous.
+__global__ void norm_rows_backward(const float* x, RowLayout x_rows, const float* w, const float* r_saved,
+                                   const float* dy, int64_t len, double div, float* dx, RowLayout dx_rows,
+                                   bool accumulate) {
   const int64_t off = blockIdx.x * len;
+  const float* xi = x + x_rows.offset(blockIdx.x, len);
+  float* dxi = dx + dx_rows.offset(blockIdx.x, len);
   double dot = 0;
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x)
-    dot += double(x[off + j]) * (w ? dy[off + j] * w[j] : dy[off + j]);
+    dot += double(xi[j]) * (w ? dy[off + j] * w[j] : dy[off + j]);
   const float r = r_saved[blockIdx.x];
   const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / div);
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
     const float du = w ? dy[off + j] * w[j] : dy[off + j];
-    const float g = r * du - x[off + j] * k;
-    dx[off + j] = accumulate ? dx[off + j] + g : g;
+    const float g = r * du - xi[j] * k;
+    dxi[j] = accumulate ? dxi[j] + g : g;
   }
 }
 
@@ -73,109 +87,128 @@ __device__ inline float gated_input(float y, float z, GateOrder order) {
 }
 
 // Block b owns group b of `group` consecutive channels (groups are numbered row-major, so the
-// weight's group is b % groups and rstd's index is b).
-__global__ void gated_norm_forward(const float* y, const float* z, const float* w, int64_t group, int64_t groups,
-                                   float eps, GateOrder order, float* out, float* rstd) {
+// weight's group is b % groups and rstd's index is b). z's rows are ldz apart (a projection's
+// columns, read in place).
+template <typename T>
+__global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t group,
+                                   int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
   const int64_t off = blockIdx.x * group;
+  const float* zg = z + RowLayout{groups, ldz}.offset(blockIdx.x, group);
   const float* wg = w + (blockIdx.x % groups) * group;
   double ss = 0;
   for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
-    const float a = gated_input(y[off + j], z[off + j], order);
+    const float a = gated_input(y[off + j], zg[j], order);
     ss += double(a) * a;
   }
   const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / double(group) + eps));
   if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
   for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
-    const float a = gated_input(y[off + j], z[off + j], order);
-    out[off + j] = order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(z[off + j]);
+    const float a = gated_input(y[off + j], zg[j], order);
+    store(out + off + j, order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(zg[j]));
   }
 }
 
 // GateThenNorm: out = norm(a) w, a = y silu(z): du = dout w, da from the norm, then dy and dz from a.
 // NormThenGate: out = norm(y) w silu(z): du = dout w silu(z), dy from the norm, dz directly.
-__global__ void gated_norm_backward(const float* y, const float* z, const float* w, const float* rstd,
+// z and dz: rows ldz and lddz apart, as in the forward.
+__global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
                                     const float* dout, int64_t group, int64_t groups, GateOrder order, float* dy,
-                                    float* dz) {
+                                    float* dz, int64_t lddz) {
   const int64_t off = blockIdx.x * group;
+  const float* zg = z + RowLayout{groups, ldz}.offset(blockIdx.x, group);
+  float* dzg = dz + RowLayout{groups, lddz}.offset(blockIdx.x, group);
   const float* wg = w + (blockIdx.x % groups) * group;
   const bool gate_first = order == GateOrder::GateThenNorm;
-  auto du_of = [&](int64_t j) { return gate_first ? dout[off + j] * wg[j] : dout[off + j] * wg[j] * silu(z[off + j]); };
+  auto du_of = [&](int64_t j) { return gate_first ? dout[off + j] * wg[j] : dout[off + j] * wg[j] * silu(zg[j]); };
   double dot = 0;
   for (int64_t j = threadIdx.x; j < group; j += blockDim.x)
-    dot += double(gated_input(y[off + j], z[off + j], order)) * du_of(j);
+    dot += double(gated_input(y[off + j], zg[j], order)) * du_of(j);
   const float r = rstd[blockIdx.x];
   const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / double(group));
   for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
-    const float yj = y[off + j], zj = z[off + j], du = du_of(j);
+    const float yj = y[off + j], zj = zg[j], du = du_of(j);
     const float dnorm = r * du - gated_input(yj, zj, order) * k;
     if (gate_first) {
-      dz[off + j] = dnorm * yj * silu_grad(zj);
+      dzg[j] = dnorm * yj * silu_grad(zj);
       dy[off + j] = dnorm * silu(zj);
     } else {
-      dz[off + j] = dout[off + j] * yj * r * wg[j] * silu_grad(zj);
+      dzg[j] = dout[off + j] * yj * r * wg[j] * silu_grad(zj);
       dy[off + j] = dnorm;
     }
   }
 }
 
+template <typename T>
+void gated_rmsnorm_forward_into(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
+                                int64_t group, float eps, GateOrder order, T* out, float* rstd) {
+  if (order == GateOrder::GateOnly)
+    return for_each_cell(
+        n, d, [=] __device__(int64_t i, int64_t j) { store(out + i * d + j, y[i * d + j] * silu(z[i * ldz + j])); },
+        "gated_rmsnorm_forward");
+  const int64_t groups = d / group;
+  if (n * groups == 0) return;
+  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(
+      y, z, ldz, w, group, groups, eps, order, out, rstd);
+  check_launch("gated_rmsnorm_forward");
+}
+
 }  // namespace
 
-void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd) {
+void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, d, double(d), eps, y, rstd);
+  with_output(y, [&](auto* p) {
+    norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {1, d}, w, d, double(d), eps, p,
+                                                                                  rstd);
+  });
   check_launch("rmsnorm_forward");
 }
 
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
                       float* dx, bool accumulate) {
   if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, w, rstd, dy, d, double(d), dx,
-                                                                                accumulate);
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {1, d}, w, rstd, dy, d, double(d),
+                                                                                dx, {1, d}, accumulate);
   check_launch("rmsnorm_backward");
 }
 
-void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm) {
+void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,
+                    float* rnorm) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, nullptr, d, 1.0, eps, y, rnorm);
+  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {per_line, ldx}, nullptr, d, 1.0, eps,
+                                                                                y, rnorm);
   check_launch("l2norm_forward");
 }
 
-void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_t n, int64_t d, float* dx) {
+void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
+                     int64_t d, float* dx, int64_t lddx) {
   if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, nullptr, rnorm, dy, d, 1.0, dx,
-                                                                                false);
+  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(
+      x, {per_line, ldx}, nullptr, rnorm, dy, d, 1.0, dx, {per_line, lddx}, false);
   check_launch("l2norm_backward");
 }
 
-void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
-                           float eps, GateOrder order, float* out, float* rstd) {
-  if (order == GateOrder::GateOnly)
-    return for_each_cell(
-        n, d, [=] __device__(int64_t i, int64_t j) { out[i * d + j] = y[i * d + j] * silu(z[i * d + j]); },
-        "gated_rmsnorm_forward");
-  const int64_t groups = d / group;
-  if (n * groups == 0) return;
-  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(y, z, w, group, groups,
-                                                                                              eps, order, out, rstd);
-  check_launch("gated_rmsnorm_forward");
+void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
+                           int64_t group, float eps, GateOrder order, Output out, float* rstd) {
+  with_output(out, [&](auto* p) { gated_rmsnorm_forward_into(y, z, ldz, w, n, d, group, eps, order, p, rstd); });
 }
 
-void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
-                            int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz) {
+void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
+                            const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
+                            float* dz, int64_t lddz) {
   if (order == GateOrder::GateOnly)
     return for_each_cell(
         n, d,
         [=] __device__(int64_t i, int64_t j) {
           const int64_t k = i * d + j;
-          const float g = dout[k], zk = z[k], yk = y[k];
+          const float g = dout[k], zk = z[i * ldz + j], yk = y[k];
           dy[k] = g * silu(zk);
-          dz[k] = g * yk * silu_grad(zk);
+          dz[i * lddz + j] = g * yk * silu_grad(zk);
         },
         "gated_rmsnorm_backward");
   const int64_t groups = d / group;
   if (n * groups == 0) return;
   gated_norm_backward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(
-      y, z, w, rstd, dout, group, groups, order, dy, dz);
+      y, z, ldz, w, rstd, dout, group, groups, order, dy, dz, lddz);
   check_launch("gated_rmsnorm_backward");
 }
 

@@ -1,22 +1,30 @@
 #pragma once
 // RMS and L2 norms on the GPU (float32, one block per row or group, sums in double as on the CPU):
-// the same arguments and results as ops/cpu/norm.h and ops/cpu/l2norm.h, over device pointers.
+// the same arguments and results as ops/cpu/norm.h and ops/cpu/l2norm.h, over device pointers. The
+// outputs a GEMM reads next may be bf16 (ops/cuda/output.h).
 #include <cstdint>
 
+#include "ops/cuda/output.h"
 #include "ops/gate_order.h"
 
 namespace s0::ops::cuda {
 
-void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y, float* rstd);
+void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd);
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
                       float* dx, bool accumulate);
 
-void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
-                           float eps, GateOrder order, float* out, float* rstd);
-void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
-                            int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz);
+// z (and dz): rows ldz (lddz) apart, a projection's columns read (written) in place.
+void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
+                           int64_t group, float eps, GateOrder order, Output out, float* rstd);
+void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
+                            const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
+                            float* dz, int64_t lddz);
 
-void l2norm_forward(const float* x, int64_t n, int64_t d, float eps, float* y, float* rnorm);
-void l2norm_backward(const float* x, const float* rnorm, const float* dy, int64_t n, int64_t d, float* dx);
+// x (and dx): `per_line` rows of d side by side in lines ldx (lddx) apart, a projection's column
+// block of heads read (written) in place; y and dy contiguous.
+void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,
+                    float* rnorm);
+void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
+                     int64_t d, float* dx, int64_t lddx);
 
 }  // namespace s0::ops::cuda

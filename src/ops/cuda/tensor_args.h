@@ -1,11 +1,13 @@
 #pragma once
 // What the dispatch in ops/<family>.cpp hands to the CUDA kernels: raw device pointers into the
 // tensors (plain C++, no CUDA headers). The CUDA backend computes in float32; only weight matrices
-// may be bf16 (read by the GEMMs and the embedding). A tensor of another dtype than the kernel reads
-// is an error naming what was expected, never a reinterpretation of its bytes.
+// (read by the GEMMs and the embedding) and the activations a bf16 GEMM reads next (ops/cuda/output.h)
+// may be bf16. A tensor of another dtype than the kernel reads is an error naming what was expected,
+// never a reinterpretation of its bytes.
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/columns.h"
+#include "ops/cuda/output.h"
 
 namespace s0::ops::cuda {
 
@@ -28,6 +30,12 @@ inline const void* bf16(const Tensor& t) {
 inline float* f32_mut(Tensor& t) {
   f32(t);  // the dtype check
   return t.empty() ? nullptr : static_cast<float*>(t.device_raw_mut());
+}
+
+// An activation output that may be float32 or bf16 (ops/cuda/output.h).
+inline Output output(Tensor& t) {
+  if (t.dtype() == DType::BF16) return {t.device_raw_mut(), true};
+  return {f32_mut(t), false};
 }
 
 // The first element of a column block (rows are c.stride() apart).
