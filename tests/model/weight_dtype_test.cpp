@@ -97,7 +97,9 @@ TEST(WeightDtype, FloatCheckpointsAreNeverNarrowedUnasked) {
   test::TempDir dir;
   write_random_qwen35(dir.path(), small_qwen(DType::F32));
   for (const auto& [t, is_matrix] : weights_of(load_model(dir.path(), {.keep_bf16_matrices = true})))
-    if (!t.empty()) EXPECT_EQ(t.dtype(), DType::F32);
+    if (!t.empty()) {
+      EXPECT_EQ(t.dtype(), DType::F32);
+    }
 }
 
 TEST(WeightDtype, BytesOnADeviceFollowTheMatrixDtype) {
