@@ -96,7 +96,7 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,
                                     ops::columns(dproj, l.b_begin(), l.nv), ops::columns(dproj, l.a_begin(), l.nv));
     // q, k: back onto the key heads, through the scale and the L2 norms; v passes straight.
-    Tensor d_conv = Tensor::zeros({l.N, l.C}, DType::F32, dev);
+    Tensor d_conv = Tensor::empty({l.N, l.C}, DType::F32, dev);  // q | k | v, each written below
     normalised_heads_backward(l, conv_out, 0, s.q_rnorm, l.q_scale(), dq, d_conv);
     normalised_heads_backward(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f, dk, d_conv);
     ops::scatter_columns(dv.reshaped({l.N, l.nv * l.dv}), ops::columns(d_conv, 2 * l.nk * l.dk, l.nv * l.dv));

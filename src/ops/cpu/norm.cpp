@@ -1,13 +1,17 @@
 #include "ops/cpu/norm.h"
 
 #include <cmath>
-#include <vector>
 
 #include "ops/cpu/activation.h"
+#include "ops/cpu/thread_cache.h"
 
 namespace s0::ops::cpu {
 
 namespace {
+// Tags of the backwards' per-thread row buffers (thread_cache.h).
+struct RowGradient;
+struct GatedRow;
+
 inline float group_rstd(const float* x, int64_t d, float eps) {
   double ss = 0;  // double accumulation keeps long rows exact to float precision
   for (int64_t j = 0; j < d; ++j) ss += static_cast<double>(x[j]) * x[j];
@@ -70,10 +74,10 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
   const double c = 1.0 / static_cast<double>(d);
 #pragma omp parallel for schedule(static) if (n * d > 65536)
   for (int64_t i = 0; i < n; ++i) {
-    std::vector<float> du(static_cast<size_t>(d));
+    float* du = thread_buffer<RowGradient>(static_cast<size_t>(d));
     const float* dyi = dy + i * d;
     for (int64_t j = 0; j < d; ++j) du[j] = dyi[j] * w[j];
-    norm_row_backward(x + i * d, rstd[i], c, du.data(), d, dx + i * d, accumulate);
+    norm_row_backward(x + i * d, rstd[i], c, du, d, dx + i * d, accumulate);
   }
 }
 
@@ -84,7 +88,8 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
 #pragma omp parallel for schedule(static) if (n * d > 65536)
   for (int64_t i = 0; i < n; ++i) {
     // du: gradient to the normalised group (before w), a: the gated input GateThenNorm normalises.
-    std::vector<float> du(static_cast<size_t>(group)), a(static_cast<size_t>(group));
+    float* du = thread_buffer<RowGradient>(static_cast<size_t>(group));
+    float* a = thread_buffer<GatedRow>(static_cast<size_t>(group));
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t off = i * d + g * group;
       const float* yi = y + off;
@@ -107,7 +112,7 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
           a[j] = yi[j] * silu(zi[j]);
           du[j] = doi[j] * wg[j];
         }
-        norm_row_backward(a.data(), r, c, du.data(), group, dyi, false);  // dyi holds da for now
+        norm_row_backward(a, r, c, du, group, dyi, false);  // dyi holds da for now
         for (int64_t j = 0; j < group; ++j) {
           const float da = dyi[j];
           dzi[j] = da * yi[j] * silu_grad(zi[j]);
@@ -119,7 +124,7 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
           du[j] = doi[j] * wg[j] * silu(zi[j]);
           dzi[j] = doi[j] * yi[j] * r * wg[j] * silu_grad(zi[j]);
         }
-        norm_row_backward(yi, r, c, du.data(), group, dyi, false);
+        norm_row_backward(yi, r, c, du, group, dyi, false);
       }
     }
   }
