@@ -67,6 +67,31 @@ void gated_rmsnorm_backward(const Tensor& y, const Tensor& z, const Tensor& w, c
   no_backend("gated_rmsnorm_backward", dev);
 }
 
+void gated_rmsnorm_forward(const Tensor& y, const Columns& z, const Tensor& w, int64_t group, float eps,
+                           GateOrder order, Tensor& out, Tensor& rstd) {
+  const Device dev = device_of("gated_rmsnorm", {&y, &z.t, &w, &out, &rstd});
+  const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
+  if (dev.is_cpu())
+    return cpu::gated_rmsnorm_forward_strided(y.f32(), z.t.f32() + z.begin, z.stride(), f32_or_null(w), n, d, group,
+                                              eps, order, out.f32_mut(), f32_or_null(rstd));
+  gated_rmsnorm_forward(y, copy_columns(z), w, group, eps, order, out, rstd);
+}
+
+void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, const Tensor& rstd,
+                            const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, const Columns& dz) {
+  const Device dev = device_of("gated_rmsnorm_backward", {&y, &z.t, &w, &rstd, &dout, &dy, &dz.t});
+  const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
+  if (dev.is_cpu()) {
+    Tensor dz_whole = dz.t;
+    return cpu::gated_rmsnorm_backward_strided(y.f32(), z.t.f32() + z.begin, z.stride(), f32_or_null(w),
+                                               f32_or_null(rstd), dout.f32(), n, d, group, order, dy.f32_mut(),
+                                               dz_whole.f32_mut() + dz.begin, dz.stride());
+  }
+  Tensor dz_block = Tensor::empty({n, d}, DType::F32, dev);
+  gated_rmsnorm_backward(y, copy_columns(z), w, rstd, dout, group, order, dy, dz_block);
+  scatter_columns(dz_block, dz);
+}
+
 void l2norm_forward(const Tensor& x, int64_t d, float eps, Tensor& y, Tensor& rnorm) {
   const Device dev = device_of("l2norm", {&x, &y, &rnorm});
   if (dev.is_cpu()) return cpu::l2norm_forward(x.f32(), x.numel() / d, d, eps, y.f32_mut(), rnorm.f32_mut());

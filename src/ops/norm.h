@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "ops/columns.h"
 #include "ops/gate_order.h"
 
 namespace s0::ops {
@@ -26,6 +27,12 @@ void gated_rmsnorm_forward(const Tensor& y, const Tensor& z, const Tensor& w, in
 // dy and dz from dout, with the forward's rstd.
 void gated_rmsnorm_backward(const Tensor& y, const Tensor& z, const Tensor& w, const Tensor& rstd,
                             const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, Tensor& dz);
+// The same with z a column block of the input projection, and dz written into a block of its
+// gradient: the CPU reads and writes them in place (one pass); other devices copy.
+void gated_rmsnorm_forward(const Tensor& y, const Columns& z, const Tensor& w, int64_t group, float eps,
+                           GateOrder order, Tensor& out, Tensor& rstd);
+void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, const Tensor& rstd,
+                            const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, const Columns& dz);
 
 // y = x / sqrt(sum(x^2) + eps) over rows of the last `d` channels (y may be x); rnorm (one per row)
 // receives 1 / sqrt(sum(x^2) + eps). GatedDeltaNet normalises q and k per key head this way.

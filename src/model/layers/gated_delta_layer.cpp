@@ -6,7 +6,6 @@
 #include "ops/gated_delta.h"
 #include "ops/gates.h"
 #include "ops/heads.h"
-#include "ops/norm.h"
 #include "ops/state_offset.h"
 
 namespace s0 {
@@ -35,19 +34,13 @@ constexpr float kL2Eps = 1e-6f;
 // The key-head block at `begin` of the conv output, L2-normalised (rnorm kept) and expanded to the
 // value heads.
 Tensor normalised_heads(const Layout& l, const Tensor& conv_out, int64_t begin, Tensor& rnorm, float scale) {
-  Tensor heads = ops::copy_columns(ops::columns(conv_out, begin, l.nk * l.dk)).reshaped({l.N, l.nk, l.dk});
-  ops::l2norm_forward(heads, l.dk, kL2Eps, heads, rnorm);
-  return ops::expand_heads(heads, l.nv, scale);
+  return ops::l2norm_expand_heads(ops::columns(conv_out, begin, l.nk * l.dk), l.nk, l.nv, kL2Eps, scale, rnorm);
 }
 
 void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t begin, const Tensor& rnorm,
                                float scale, const Tensor& d_expanded, Tensor& d_conv) {
-  const Device dev = d_expanded.device();
-  const Tensor d_heads = ops::reduce_heads(d_expanded, l.nk, scale);
-  const Tensor raw = ops::copy_columns(ops::columns(conv_out, begin, l.nk * l.dk));
-  Tensor d_raw = Tensor::empty({l.N, l.nk * l.dk}, DType::F32, dev);
-  ops::l2norm_backward(raw, rnorm, d_heads, l.dk, d_raw);
-  ops::scatter_columns(d_raw, ops::columns(d_conv, begin, l.nk * l.dk));
+  ops::l2norm_expand_heads_backward(ops::columns(conv_out, begin, l.nk * l.dk), rnorm, d_expanded, l.nk, scale,
+                                    ops::columns(d_conv, begin, l.nk * l.dk));
 }
 
 Tensor value_heads(const Layout& l, const Tensor& conv_out) {

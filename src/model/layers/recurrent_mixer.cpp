@@ -21,10 +21,10 @@ void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForw
 
   s.o = core(s.proj, s.conv_out);
 
-  const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
   if (p.gate_order != ops::GateOrder::GateOnly) s.norm_rstd = Tensor::empty({N * p.width / p.norm_group}, DType::F32, dev);
   Tensor y = Tensor::empty({N, p.width}, DType::F32, dev);
-  ops::gated_rmsnorm_forward(s.o, z, p.norm_w, p.norm_group, p.norm_eps, p.gate_order, y, s.norm_rstd);
+  ops::gated_rmsnorm_forward(s.o, ops::columns(s.proj, p.z_begin, p.width), p.norm_w, p.norm_group, p.norm_eps,
+                             p.gate_order, y, s.norm_rstd);
   ops::linear_forward(p.out_proj, y, seqs, residual, /*add=*/true);
 }
 
@@ -38,10 +38,9 @@ void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBac
   // Output projection, then the gated norm: gradients to the core's output and to z.
   Tensor dy = Tensor::empty({N, p.width}, DType::F32, dev);
   ops::linear_backward(p.out_proj, d_out, seqs, dy);
-  const Tensor z = ops::copy_columns(ops::columns(s.proj, p.z_begin, p.width));
-  Tensor d_o = Tensor::empty({N, p.width}, DType::F32, dev), dz = Tensor::empty({N, p.width}, DType::F32, dev);
-  ops::gated_rmsnorm_backward(s.o, z, p.norm_w, s.norm_rstd, dy, p.norm_group, p.gate_order, d_o, dz);
-  ops::scatter_columns(dz, ops::columns(dproj, p.z_begin, p.width));
+  Tensor d_o = Tensor::empty({N, p.width}, DType::F32, dev);
+  ops::gated_rmsnorm_backward(s.o, ops::columns(s.proj, p.z_begin, p.width), p.norm_w, s.norm_rstd, dy, p.norm_group,
+                              p.gate_order, d_o, ops::columns(dproj, p.z_begin, p.width));
 
   const Tensor d_conv = core(s.proj, s.conv_out, d_o, dproj);
   ops::conv1d_silu_backward(p.conv_w, s.conv_pre, d_conv, seqs, ops::columns(dproj, p.conv_begin, p.conv_dim));

@@ -46,25 +46,30 @@ void conv1d_silu_backward(const float* w, const float* pre, const float* dy, int
   // SiLU's derivative at each output, once (each output feeds K inputs: computed per input, it took
   // K exps per element), and the weights as [K, C], so that the loops below run along channels
   // with unit strides. The sums are the same products in the same order as one loop per element.
+  // One parallel region for the three loops (a barrier between them, not a fork and a join).
   float* slope = thread_buffer<SiluSlopes>(static_cast<size_t>(T * C));
   float* taps = thread_buffer<TapsByChannel>(static_cast<size_t>(K * C));
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t j = 0; j < K; ++j) taps[j * C + c] = w[c * K + j];
-#pragma omp parallel for schedule(static) if (T * C > 65536)
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t c = 0; c < C; ++c) slope[t * C + c] = silu_grad(pre[t * C + c]);
-#pragma omp parallel for schedule(static) if (T * C * K > 65536)
-  for (int64_t s = 0; s < T; ++s) {
-    float* dxs = dx + s * lddx;
-    for (int64_t c = 0; c < C; ++c) dxs[c] = 0.0f;
-    // Input s feeds output t = s + (K-1-j) through tap j; outputs past T-1 do not exist.
-    for (int64_t j = 0; j < K; ++j) {
-      const int64_t t = s + (K - 1 - j);
-      if (t >= T) continue;
-      const float* wj = taps + j * C;
-      const float* dyt = dy + t * C;
-      const float* st = slope + t * C;
-      for (int64_t c = 0; c < C; ++c) dxs[c] += wj[c] * dyt[c] * st[c];
+#pragma omp parallel if (T * C * K > 65536)
+  {
+#pragma omp for schedule(static) nowait
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j = 0; j < K; ++j) taps[j * C + c] = w[c * K + j];
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t c = 0; c < C; ++c) slope[t * C + c] = silu_grad(pre[t * C + c]);
+#pragma omp for schedule(static)
+    for (int64_t s = 0; s < T; ++s) {
+      float* dxs = dx + s * lddx;
+      for (int64_t c = 0; c < C; ++c) dxs[c] = 0.0f;
+      // Input s feeds output t = s + (K-1-j) through tap j; outputs past T-1 do not exist.
+      for (int64_t j = 0; j < K; ++j) {
+        const int64_t t = s + (K - 1 - j);
+        if (t >= T) continue;
+        const float* wj = taps + j * C;
+        const float* dyt = dy + t * C;
+        const float* st = slope + t * C;
+        for (int64_t c = 0; c < C; ++c) dxs[c] += wj[c] * dyt[c] * st[c];
+      }
     }
   }
 }

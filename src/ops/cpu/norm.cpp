@@ -32,13 +32,18 @@ void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float
 
 void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64_t n, int64_t d, int64_t group,
                            float eps, GateOrder order, float* out, float* rstd) {
+  gated_rmsnorm_forward_strided(y, z, d, w, n, d, group, eps, order, out, rstd);
+}
+
+void gated_rmsnorm_forward_strided(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
+                                   int64_t group, float eps, GateOrder order, float* out, float* rstd) {
   const int64_t groups = d / group;
 #pragma omp parallel for schedule(static) if (n * d > 65536)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t off = i * d + g * group;
       const float* yi = y + off;
-      const float* zi = z + off;
+      const float* zi = z + i * ldz + g * group;
       float* oi = out + off;
       const float* wg = w ? w + g * group : nullptr;
       if (order == GateOrder::GateOnly) {
@@ -83,6 +88,12 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
 
 void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
                             int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz) {
+  gated_rmsnorm_backward_strided(y, z, d, w, rstd, dout, n, d, group, order, dy, dz, d);
+}
+
+void gated_rmsnorm_backward_strided(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
+                                    const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
+                                    float* dz, int64_t lddz) {
   const int64_t groups = d / group;
   const double c = 1.0 / static_cast<double>(group);
 #pragma omp parallel for schedule(static) if (n * d > 65536)
@@ -93,10 +104,10 @@ void gated_rmsnorm_backward(const float* y, const float* z, const float* w, cons
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t off = i * d + g * group;
       const float* yi = y + off;
-      const float* zi = z + off;
+      const float* zi = z + i * ldz + g * group;
       const float* doi = dout + off;
       float* dyi = dy + off;
-      float* dzi = dz + off;
+      float* dzi = dz + i * lddz + g * group;
       const float* wg = w ? w + g * group : nullptr;
       if (order == GateOrder::GateOnly) {
         for (int64_t j = 0; j < group; ++j) {
