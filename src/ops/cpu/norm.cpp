@@ -11,6 +11,8 @@ namespace {
 // Tags of the backwards' per-thread row buffers (thread_cache.h).
 struct RowGradient;
 struct GatedRow;
+struct GateRow;
+struct SlopeRow;
 
 inline float group_rstd(const float* x, int64_t d, float eps) {
   double ss = 0;  // double accumulation keeps long rows exact to float precision
@@ -101,6 +103,8 @@ void gated_rmsnorm_backward_strided(const float* y, const float* z, int64_t ldz,
     // du: gradient to the normalised group (before w), a: the gated input GateThenNorm normalises.
     float* du = thread_buffer<RowGradient>(static_cast<size_t>(group));
     float* a = thread_buffer<GatedRow>(static_cast<size_t>(group));
+    float* gate = thread_buffer<GateRow>(static_cast<size_t>(group));   // silu(z), GateThenNorm only
+    float* slope = thread_buffer<SlopeRow>(static_cast<size_t>(group));  // silu'(z), GateThenNorm only
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t off = i * d + g * group;
       const float* yi = y + off;
@@ -111,8 +115,9 @@ void gated_rmsnorm_backward_strided(const float* y, const float* z, int64_t ldz,
       const float* wg = w ? w + g * group : nullptr;
       if (order == GateOrder::GateOnly) {
         for (int64_t j = 0; j < group; ++j) {
-          dyi[j] = doi[j] * silu(zi[j]);
-          dzi[j] = doi[j] * yi[j] * silu_grad(zi[j]);
+          const SiluWithGrad s = silu_with_grad(zi[j]);
+          dyi[j] = doi[j] * s.value;
+          dzi[j] = doi[j] * yi[j] * s.grad;
         }
         continue;
       }
@@ -120,20 +125,24 @@ void gated_rmsnorm_backward_strided(const float* y, const float* z, int64_t ldz,
       if (order == GateOrder::GateThenNorm) {
         // out = norm(y * silu(z)) * w: back through the norm to a = y * silu(z), then the product.
         for (int64_t j = 0; j < group; ++j) {
-          a[j] = yi[j] * silu(zi[j]);
+          const SiluWithGrad s = silu_with_grad(zi[j]);
+          gate[j] = s.value;
+          slope[j] = s.grad;
+          a[j] = yi[j] * s.value;
           du[j] = doi[j] * wg[j];
         }
         norm_row_backward(a, r, c, du, group, dyi, false);  // dyi holds da for now
         for (int64_t j = 0; j < group; ++j) {
           const float da = dyi[j];
-          dzi[j] = da * yi[j] * silu_grad(zi[j]);
-          dyi[j] = da * silu(zi[j]);
+          dzi[j] = da * yi[j] * slope[j];
+          dyi[j] = da * gate[j];
         }
       } else {
         // out = norm(y) * w * silu(z).
         for (int64_t j = 0; j < group; ++j) {
-          du[j] = doi[j] * wg[j] * silu(zi[j]);
-          dzi[j] = doi[j] * yi[j] * r * wg[j] * silu_grad(zi[j]);
+          const SiluWithGrad s = silu_with_grad(zi[j]);
+          du[j] = doi[j] * wg[j] * s.value;
+          dzi[j] = doi[j] * yi[j] * r * wg[j] * s.grad;
         }
         norm_row_backward(yi, r, c, du, group, dyi, false);
       }
