@@ -30,8 +30,9 @@ struct TileShape {
 // pairs). Narrower products (attention's per-head products) keep short tiles, which leave work for
 // every thread.
 // Each call also packs its share of op(A) (the activations) afresh, once per column tile: wide
-// products take wider column tiles, up to about kMaxTileCols, in a multiple of kColTileGroup tiles
-// of equal width (so that 2, 4 or 8 threads get equal shares), never narrower than kTileCols.
+// products take wider column tiles, up to about kMaxTileCols: the columns are cut into a multiple of
+// kColTileGroup tiles (so that 2, 4 or 8 threads get about equal shares), rounded up to 16 columns
+// (the last tile takes what is left), never narrower than kTileCols.
 constexpr int64_t kTileCols = 256, kMaxTileCols = 1024, kColTileGroup = 8, kWide = 4 * kTileCols, kTallRows = 512,
                   kShortRows = 64;
 
