@@ -14,7 +14,7 @@ class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes, Device) override { return buffer_alloc(bytes); }
   void deallocate(void* p, size_t bytes, Device) override { buffer_free(p, bytes); }
-  void zero(void* p, size_t bytes, Device) override { std::memset(p, 0, bytes); }
+  void zero(void* p, size_t bytes, Device) override { buffer_zero(p, bytes); }
   void copy(void* dst, Device, const void* src, Device, size_t bytes) override { std::memcpy(dst, src, bytes); }
 };
 

@@ -2,6 +2,7 @@
 
 #include "ops/cpu/heads.h"
 #include "ops/dispatch.h"
+#include "ops/norm.h"
 #if S0_HAVE_CUDA
 #include "ops/cuda/heads.h"
 #include "ops/cuda/tensor_args.h"
@@ -41,6 +42,32 @@ Tensor reduce_heads(const Tensor& src, int64_t nk, float scale) {
   }
 #endif
   no_backend("reduce_heads", dev);
+}
+
+Tensor l2norm_expand_heads(const Columns& x, int64_t nk, int64_t nv, float eps, float scale, Tensor& rnorm) {
+  const int64_t N = x.rows(), d = x.count / nk;
+  const Device dev = device_of("l2norm_expand_heads", {&x.t, &rnorm});
+  if (dev.is_cpu()) {
+    Tensor out = Tensor::empty({N, nv, d}, DType::F32, dev);
+    cpu::l2norm_expand_heads(x.t.f32() + x.begin, x.stride(), N, nk, nv, d, eps, scale, out.f32_mut(),
+                             rnorm.f32_mut());
+    return out;
+  }
+  Tensor heads = Tensor::empty({N, nk, d}, DType::F32, dev);
+  l2norm_forward(x, d, eps, heads, rnorm);
+  return expand_heads(heads, nv, scale);
+}
+
+void l2norm_expand_heads_backward(const Columns& x, const Tensor& rnorm, const Tensor& d_expanded, int64_t nk,
+                                  float scale, const Columns& dx) {
+  const int64_t N = x.rows(), nv = d_expanded.dim(1), d = x.count / nk;
+  const Device dev = device_of("l2norm_expand_heads_backward", {&x.t, &rnorm, &d_expanded, &dx.t});
+  if (dev.is_cpu()) {
+    Tensor dx_whole = dx.t;
+    return cpu::l2norm_expand_heads_backward(x.t.f32() + x.begin, x.stride(), rnorm.f32(), d_expanded.f32(), N, nk,
+                                             nv, d, scale, dx_whole.f32_mut() + dx.begin, dx.stride());
+  }
+  l2norm_backward(x, rnorm, reduce_heads(d_expanded, nk, scale), d, dx);
 }
 
 }  // namespace s0::ops

@@ -41,9 +41,9 @@ void gated_rmsnorm_forward(const Tensor& y, const Columns& z, const Tensor& w, i
                            GateOrder order, Tensor& out, Tensor& rstd) {
   const Device dev = device_of("gated_rmsnorm", {&y, &z.t, &w, &out, &rstd});
   const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
-  if (dev.is_cpu())  // the CPU kernel reads z contiguous
-    return cpu::gated_rmsnorm_forward(y.f32(), copy_columns(z).f32(), f32_or_null(w), n, d, group, eps, order,
-                                      out.f32_mut(), f32_or_null(rstd));
+  if (dev.is_cpu())  // z read in place
+    return cpu::gated_rmsnorm_forward_strided(y.f32(), z.t.f32() + z.begin, z.stride(), f32_or_null(w), n, d, group,
+                                              eps, order, out.f32_mut(), f32_or_null(rstd));
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
     return cuda::gated_rmsnorm_forward(cuda::f32(y), cuda::f32(z), z.stride(), cuda::f32(w), n, d, group, eps, order,
@@ -56,11 +56,11 @@ void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, 
                             const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, const Columns& dz) {
   const Device dev = device_of("gated_rmsnorm_backward", {&y, &z.t, &w, &rstd, &dout, &dy, &dz.t});
   const int64_t d = y.dim(y.rank() - 1), n = y.numel() / d;
-  if (dev.is_cpu()) {  // the CPU kernel reads z and writes dz contiguous
-    Tensor dz_rows = Tensor::empty({n, d});
-    cpu::gated_rmsnorm_backward(y.f32(), copy_columns(z).f32(), f32_or_null(w), f32_or_null(rstd), dout.f32(), n, d,
-                                group, order, dy.f32_mut(), dz_rows.f32_mut());
-    return scatter_columns(dz_rows, dz);
+  if (dev.is_cpu()) {  // z read and dz written in place
+    Tensor dz_whole = dz.t;
+    return cpu::gated_rmsnorm_backward_strided(y.f32(), z.t.f32() + z.begin, z.stride(), f32_or_null(w),
+                                               f32_or_null(rstd), dout.f32(), n, d, group, order, dy.f32_mut(),
+                                               dz_whole.f32_mut() + dz.begin, dz.stride());
   }
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)

@@ -6,7 +6,6 @@
 #include "ops/gated_delta.h"
 #include "ops/gates.h"
 #include "ops/heads.h"
-#include "ops/norm.h"
 #include "ops/state_offset.h"
 
 namespace s0 {
@@ -35,16 +34,13 @@ constexpr float kL2Eps = 1e-6f;
 // The key-head block at `begin` of the conv output, L2-normalised (rnorm kept) and expanded to the
 // value heads.
 Tensor normalised_heads(const Layout& l, const Tensor& conv_out, int64_t begin, Tensor& rnorm, float scale) {
-  Tensor heads = Tensor::empty({l.N, l.nk, l.dk}, DType::F32, conv_out.device());
-  ops::l2norm_forward(ops::columns(conv_out, begin, l.nk * l.dk), l.dk, kL2Eps, heads, rnorm);
-  return ops::expand_heads(heads, l.nv, scale);
+  return ops::l2norm_expand_heads(ops::columns(conv_out, begin, l.nk * l.dk), l.nk, l.nv, kL2Eps, scale, rnorm);
 }
 
 void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t begin, const Tensor& rnorm,
                                float scale, const Tensor& d_expanded, Tensor& d_conv) {
-  const Tensor d_heads = ops::reduce_heads(d_expanded, l.nk, scale);
-  ops::l2norm_backward(ops::columns(conv_out, begin, l.nk * l.dk), rnorm, d_heads, l.dk,
-                       ops::columns(d_conv, begin, l.nk * l.dk));
+  ops::l2norm_expand_heads_backward(ops::columns(conv_out, begin, l.nk * l.dk), rnorm, d_expanded, l.nk, scale,
+                                    ops::columns(d_conv, begin, l.nk * l.dk));
 }
 
 Tensor value_heads(const Layout& l, const Tensor& conv_out) {
@@ -93,7 +89,7 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,
                                     ops::columns(dproj, l.b_begin(), l.nv), ops::columns(dproj, l.a_begin(), l.nv));
     // q, k: back onto the key heads, through the scale and the L2 norms; v passes straight.
-    Tensor d_conv = Tensor::empty({l.N, l.C}, DType::F32, dev);  // q, k and v write every column
+    Tensor d_conv = Tensor::empty({l.N, l.C}, DType::F32, dev);  // q | k | v, each written below
     normalised_heads_backward(l, conv_out, 0, s.q_rnorm, l.q_scale(), dq, d_conv);
     normalised_heads_backward(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f, dk, d_conv);
     ops::scatter_columns(dv.reshaped({l.N, l.nv * l.dv}), ops::columns(d_conv, 2 * l.nk * l.dk, l.nv * l.dv));

@@ -73,7 +73,7 @@ void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
                                d_initial);
     ops::mamba2_dt_backward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, ddt,
                             ops::columns(dproj, l.dt_begin(), l.H));
-    Tensor d_conv = Tensor::zeros({l.N, l.d + 2 * gn}, DType::F32, dev);
+    Tensor d_conv = Tensor::empty({l.N, l.d + 2 * gn}, DType::F32, dev);  // x | B | C, each written below
     ops::scatter_columns(dx.reshaped({l.N, l.d}), ops::columns(d_conv, 0, l.d));
     ops::scatter_columns(dB.reshaped({l.N, gn}), ops::columns(d_conv, l.d, gn));
     ops::scatter_columns(dC.reshaped({l.N, gn}), ops::columns(d_conv, l.d + gn, gn));

@@ -21,8 +21,9 @@ void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter,
     float* dg = dgu + i * 2 * inter;
     float* du = dg + inter;
     for (int64_t j = 0; j < inter; ++j) {
-      dg[j] = d[j] * u[j] * silu_grad(g[j]);
-      du[j] = d[j] * silu(g[j]);
+      const SiluWithGrad s = silu_with_grad(g[j]);
+      dg[j] = d[j] * u[j] * s.grad;
+      du[j] = d[j] * s.value;
     }
   }
 }

@@ -262,6 +262,8 @@ GdnChunk& thread_chunk(const GatedDeltaDims& d, int64_t cap) {
 struct ChunkStarts;
 // The tag of the per-thread state of a forward that returns no final state.
 struct ForwardState;
+// The tag of the per-thread state gradient of the backward (and its state sweep).
+struct BackwardState;
 
 }  // namespace
 
@@ -306,27 +308,28 @@ void gated_delta_chunked_backward(const GatedDeltaDims& d, const float* q, const
     // starts[c] is the state entering chunk c: the forward's, or recomputed by a state sweep (the
     // same operations on the same inputs, so the same bits).
     const float* starts = chunk_starts ? chunk_starts + h * chunks * state : nullptr;
-    std::vector<float> dS(state, 0.0f);
+    float* dS = thread_buffer<BackwardState>(state);
     if (!starts) {
       float* swept = thread_buffer<ChunkStarts>(chunks * state);
-      std::vector<float>& S = dS;
-      if (s0) std::copy_n(s0 + h * state, state, S.data());
+      float* S = dS;  // the sweep's state, before dS needs the buffer
+      if (s0) std::copy_n(s0 + h * state, state, S);
+      else std::fill_n(S, state, 0.0f);
       for (int64_t c = 0; c < chunks; ++c) {
-        std::copy_n(S.data(), state, swept + c * state);
+        std::copy_n(S, state, swept + c * state);
         work.prepare(h, c * C, std::min(C, T - c * C), q, k, v, g, beta, false);
-        work.forward(S.data(), nullptr);
+        work.forward(S, nullptr);
       }
-      std::fill(dS.begin(), dS.end(), 0.0f);
       starts = swept;
     }
-    if (d_s_final) std::copy_n(d_s_final + h * state, state, dS.data());
+    if (d_s_final) std::copy_n(d_s_final + h * state, state, dS);
+    else std::fill_n(dS, state, 0.0f);
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * C;
       work.prepare(h, t0, std::min(C, T - t0), q, k, v, g, beta, true);
-      work.backward(starts + c * state, dS.data(), d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
+      work.backward(starts + c * state, dS, d_o + (t0 * H + h) * d.dv, dq + (t0 * H + h) * d.dk,
                     dk + (t0 * H + h) * d.dk, dv + (t0 * H + h) * d.dv, dg + t0 * H + h, dbeta + t0 * H + h);
     }
-    if (ds0) std::copy_n(dS.data(), state, ds0 + h * state);
+    if (ds0) std::copy_n(dS, state, ds0 + h * state);
   }
 }
 

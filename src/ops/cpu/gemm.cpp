@@ -29,12 +29,20 @@ struct TileShape {
 // backward, ran 1.2-2.4x faster so than in 64-row tiles, one and two threads, measured in alternating
 // pairs). Narrower products (attention's per-head products) keep short tiles, which leave work for
 // every thread.
-constexpr int64_t kTileCols = 256, kWide = 4 * kTileCols, kTallRows = 512, kShortRows = 64;
+// Each call also packs its share of op(A) (the activations) afresh, once per column tile: wide
+// products take wider column tiles, up to about kMaxTileCols: the columns are cut into a multiple of
+// kColTileGroup tiles (so that 2, 4 or 8 threads get about equal shares), rounded up to 16 columns
+// (the last tile takes what is left), never narrower than kTileCols.
+constexpr int64_t kTileCols = 256, kMaxTileCols = 1024, kColTileGroup = 8, kWide = 4 * kTileCols, kTallRows = 512,
+                  kShortRows = 64;
+
+int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
 TileShape float_tiles(int64_t m, int64_t n) {
   if (n < kWide) return {kShortRows, kTileCols};
   const int64_t row_tiles = (m + kTallRows - 1) / kTallRows;
-  return {(m + row_tiles - 1) / row_tiles, kTileCols};
+  const int64_t col_tiles = round_up((n + kMaxTileCols - 1) / kMaxTileCols, kColTileGroup);
+  return {(m + row_tiles - 1) / row_tiles, std::max(kTileCols, round_up((n + col_tiles - 1) / col_tiles, 16))};
 }
 
 // Runs tile(i0, rows, j0, cols) for every tile of an [m, n] output.

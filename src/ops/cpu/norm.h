@@ -31,5 +31,12 @@ void gated_rmsnorm_forward(const float* y, const float* z, const float* w, int64
 // GateOnly).
 void gated_rmsnorm_backward(const float* y, const float* z, const float* w, const float* rstd, const float* dout,
                             int64_t n, int64_t d, int64_t group, GateOrder order, float* dy, float* dz);
+// The same with z (and dz) in rows of stride ldz (lddz): a block of the input projection's columns
+// (and of its gradient's), read and written in place.
+void gated_rmsnorm_forward_strided(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
+                                   int64_t group, float eps, GateOrder order, float* out, float* rstd);
+void gated_rmsnorm_backward_strided(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
+                                    const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
+                                    float* dz, int64_t lddz);
 
 }  // namespace s0::ops::cpu

@@ -200,6 +200,8 @@ struct WindowStartsAllHeads;  // the caller's: every head's state entering every
 struct StateGradients;        // the caller's: every head's state gradient
 struct SharesOfDB;            // the caller's: each head's share of dB over one window
 struct SharesOfDC;            // likewise for dC
+struct ForwardState;          // a worker's state in the forward's layout
+struct SweptState;            // a worker's state in the backward's layout
 
 }  // namespace
 
@@ -215,21 +217,23 @@ void ssd_chunked(const SsdDims& d, const float* x, const float* dt, const float*
 #pragma omp parallel for schedule(static)
   for (int64_t h = 0; h < H; ++h) {
     SsdChunk& work = thread_chunk(d, L);
-    std::vector<float> S_t(state, 0.0f);
-    if (s0) transpose(d.P, d.N, s0 + h * state, S_t.data());
+    float* S_t = thread_buffer<ForwardState>(state);
+    if (s0) transpose(d.P, d.N, s0 + h * state, S_t);
+    else std::fill_n(S_t, state, 0.0f);
     // The state in the backward's layout, advanced as the backward's sweep advances it.
-    std::vector<float> S(chunk_starts ? state : 0, 0.0f);
-    if (chunk_starts && s0) std::copy_n(s0 + h * state, state, S.data());
+    float* S = chunk_starts ? thread_buffer<SweptState>(state) : nullptr;
+    if (S && s0) std::copy_n(s0 + h * state, state, S);
+    else if (S) std::fill_n(S, state, 0.0f);
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t t0 = c * L;
       work.load(in, h, t0, std::min(L, T - t0), true);
-      work.output(S_t.data(), y + (t0 * H + h) * d.P);
-      work.advance_transposed(S_t.data());
-      if (!chunk_starts) continue;
-      std::copy_n(S.data(), state, chunk_starts + (h * chunks + c) * state);
-      work.advance(S.data());
+      work.output(S_t, y + (t0 * H + h) * d.P);
+      work.advance_transposed(S_t);
+      if (!S) continue;
+      std::copy_n(S, state, chunk_starts + (h * chunks + c) * state);
+      work.advance(S);
     }
-    if (s_final) transpose(d.N, d.P, S_t.data(), s_final + h * state);
+    if (s_final) transpose(d.N, d.P, S_t, s_final + h * state);
   }
 }
 
@@ -260,12 +264,13 @@ void ssd_chunked_backward(const SsdDims& d, const float* x, const float* dt, con
   for (int64_t h = 0; h < H; ++h) {
     if (!chunk_starts) {  // a state sweep keeps each window's first
       SsdChunk& work = thread_chunk(d, L);
-      std::vector<float> S(state, 0.0f);
-      if (s0) std::copy_n(s0 + h * state, state, S.data());
+      float* S = thread_buffer<SweptState>(state);
+      if (s0) std::copy_n(s0 + h * state, state, S);
+      else std::fill_n(S, state, 0.0f);
       for (int64_t c = 0; c < chunks; ++c) {
-        if (c % window == 0) std::copy_n(S.data(), state, window_starts + (h * windows + c / window) * state);
+        if (c % window == 0) std::copy_n(S, state, window_starts + (h * windows + c / window) * state);
         work.load(in, h, c * L, std::min(L, T - c * L), false);
-        work.advance(S.data());
+        work.advance(S);
       }
     }
     float d_skip = 0.0f;
