@@ -10,6 +10,8 @@
 // nothing spills to local memory. Each sum runs in a fixed order: results repeat bit for bit.
 #include <cstdint>
 
+#include "ops/cuda/async_copy.cuh"
+
 namespace s0::ops::cuda {
 
 constexpr int kThreads = 256;
@@ -40,9 +42,7 @@ __device__ inline void stage_rows(float* tile, const float* src, int64_t src_str
       const int r = e / (DP / 4), c = 4 * (e % (DP / 4));
       const bool in = r < valid && c < D;
       // Nothing is read where `in` is false (source size 0: sixteen zero bytes land instead).
-      const float* from = in ? src + r * src_stride + c : src;
-      const unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(tile + r * row_stride<DP>() + c));
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(from), "r"(in ? 16 : 0) : "memory");
+      copy16_async(tile + r * row_stride<DP>() + c, in ? src + r * src_stride + c : src, in);
     }
     return;
   }
@@ -51,16 +51,6 @@ __device__ inline void stage_rows(float* tile, const float* src, int64_t src_str
     const int r = e / DP, c = e % DP;
     tile[r * row_stride<DP>() + c] = r < valid && c < D ? src[r * src_stride + c] : 0.0f;
   }
-}
-
-// Closes the group of copies this thread started since the last commit (possibly none).
-__device__ inline void commit_stage() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-
-// Waits until at most `pending` of this thread's latest committed groups are still in flight; a
-// __syncthreads() after it makes every thread's landed copies visible to the block.
-template <int pending>
-__device__ inline void wait_stages() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
 // s[i][j] = A[ty + 16 i] . B[tx + 16 j] over the padded head dim: A is a [kRows][DP + 4] tile, B a

@@ -1,6 +1,7 @@
 #include "ops/cuda/gated_delta_step.h"
 
 #include "core/error.h"
+#include "ops/cuda/async_copy.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/chunked_recurrence.cuh"
 #include "ops/cuda/stream.h"
@@ -68,12 +69,7 @@ __device__ inline void stage_state(float* tile, const float* start, int64_t head
     for (int e = threadIdx.x; e < kFloats / 4; e += kStepThreads) {
       const int r = e / (kCols / 4), c = 4 * (e % (kCols / 4));
       const bool in = r < dk && first_col + c < dv;
-      const float* from = in ? start + head + static_cast<int64_t>(r) * dv + first_col + c : nullptr;
-      const unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(tile + r * kCols + c));
-      // Nothing is read where `in` is false (source size 0: sixteen zero bytes land instead).
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(in ? from : start),
-                   "r"(in ? 16 : 0)
-                   : "memory");
+      copy16_async(tile + r * kCols + c, in ? start + head + static_cast<int64_t>(r) * dv + first_col + c : start, in);
     }
     return;
   }
@@ -106,7 +102,7 @@ __global__ void __launch_bounds__(kStepThreads)
     if (next.single && start)  // without one, the state starts at zeros and nothing is read
       stage_state<kRows, kColsPerLane>(stages + buffer * stage_floats<kRows, kColsPerLane>(), start,
                                        next.h * head_floats, dk, dv, next.first_col, aligned);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    commit_stage();
   };
   int buffer = 0;
   if (blockIdx.x < items) stage(blockIdx.x, 0);
@@ -115,7 +111,7 @@ __global__ void __launch_bounds__(kStepThreads)
     // shared rows and sums of the previous item.
     __syncthreads();
     if (it + gridDim.x < items) stage(it + gridDim.x, buffer ^ 1);
-    else asm volatile("cp.async.commit_group;\n" ::: "memory");
+    else commit_stage();
     const StepItem item = step_item(it, H, tiles, kStepCols, offsets);
     if (!item.single) continue;
     const int64_t row = item.t * H + item.h;
@@ -123,7 +119,7 @@ __global__ void __launch_bounds__(kStepThreads)
       qs[e] = in.q[row * dk + e];
       ks[e] = in.k[row * dk + e];
     }
-    asm volatile("cp.async.wait_group 1;\n" ::: "memory");  // this item's state has landed
+    wait_stages<1>();  // this item's state has landed
     __syncthreads();  // for every thread, with q and k
     const float decay = decay_factor(static_cast<double>(in.g[row])), beta = in.beta[row];
     const float* tile = stages + buffer * stage_floats<kRows, kColsPerLane>();
@@ -181,7 +177,7 @@ __global__ void __launch_bounds__(kStepThreads)
       o[row * dv + j] = qo;
     }
   }
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");  // nothing in flight when the block ends
+  wait_stages<0>();  // nothing in flight when the block ends
 }
 
 // Launches the kernel for items of kStepLanes * kColsPerLane columns, as many persistent blocks as
