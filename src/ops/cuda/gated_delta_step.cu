@@ -1,5 +1,9 @@
 #include "ops/cuda/gated_delta_step.h"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+
 #include "core/error.h"
 #include "ops/cuda/async_copy.cuh"
 #include "ops/cuda/check.h"
@@ -180,24 +184,37 @@ __global__ void __launch_bounds__(kStepThreads)
   wait_stages<0>();  // nothing in flight when the block ends
 }
 
+// How many of the kernel's blocks the current GPU holds at once, with its shared memory opted in
+// first. Found once per GPU and kept: the queries cost tens of microseconds, and a decode step of
+// the 4B shape launches the kernel 24 times (they doubled the host's time to queue a step at batch 1).
+template <int kRows, int kColsPerLane>
+int64_t resident_blocks(size_t bytes) {
+  static std::mutex mutex;
+  static std::map<int, int64_t> by_device;
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto found = by_device.find(device); found != by_device.end()) return found->second;
+  const auto kernel = gated_delta_step_kernel<kRows, kColsPerLane>;
+  allow_shared(reinterpret_cast<const void*>(kernel), bytes, "gated_delta_step_kernel");
+  int sms = 0, per_sm = 0;
+  S0_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  S0_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStepThreads, bytes));
+  return by_device[device] = static_cast<int64_t>(sms) * std::max(per_sm, 1);
+}
+
 // Launches the kernel for items of kStepLanes * kColsPerLane columns, as many persistent blocks as
 // fit on the GPU at once (or one per item).
 template <int kRows, int kColsPerLane>
 void launch_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
                  const int64_t* finals, float* o) {
   constexpr int kCols = kStepLanes * kColsPerLane;
-  const auto kernel = gated_delta_step_kernel<kRows, kColsPerLane>;
   const size_t bytes = 2 * sizeof(float) * stage_floats<kRows, kColsPerLane>();
-  allow_shared(reinterpret_cast<const void*>(kernel), bytes, "gated_delta_step_kernel");
-  int device = 0, sms = 0, per_sm = 0;
-  S0_CUDA_CHECK(cudaGetDevice(&device));
-  S0_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  S0_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStepThreads, bytes));
   const int tiles = (in.dv + kCols - 1) / kCols;
   const int64_t items = n_seqs * in.H * tiles;
-  const int64_t blocks = std::min<int64_t>(items, static_cast<int64_t>(sms) * std::max(per_sm, 1));
-  kernel<<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(in, items, tiles, offsets, starts, finals,
-                                                                           o, in.dv % 4 == 0);
+  const int64_t blocks = std::min<int64_t>(items, resident_blocks<kRows, kColsPerLane>(bytes));
+  gated_delta_step_kernel<kRows, kColsPerLane><<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(
+      in, items, tiles, offsets, starts, finals, o, in.dv % 4 == 0);
   check_launch("gated_delta_step_kernel");
 }
 
