@@ -3,12 +3,14 @@
 // of a decode step, the machine's measured OpenBLAS GEMM rate, and FLOP counts of a forward.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -125,9 +127,11 @@ inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model,
   return prompts;
 }
 
-// Seconds per decode step of `batch` sequences (prompts of `prompt_len` tokens) on the model's device: the time
-// from the first token of sequence 0 (the end of the prefill) to its last, over `steps` steps, after
-// a warm-up run.
+// Seconds per decode step of `batch` sequences (prompts of `prompt_len` tokens) on the model's device,
+// while every sequence decodes: continuous batching prefills long prompts a few per step beside the
+// decodes of those already in, so the window runs from the first token of the sequence that joined
+// last to the last token of the one that ends first, `steps` steps of that sequence (the run is made
+// long enough), after a warm-up run.
 inline double decode_step_seconds(const HybridModel& model, int batch, int steps, const StateSet* adapter,
                                   const SamplingOptions& sampling = {}, int prompt_len = 16) {
   std::vector<GenerationRequest> reqs;
@@ -138,13 +142,29 @@ inline double decode_step_seconds(const HybridModel& model, int batch, int steps
   o.batch = batch;
   o.max_new_tokens = 2;
   generate(model, reqs, o);
-  o.max_new_tokens = steps + 1;
-  std::vector<std::chrono::steady_clock::time_point> seen;
+  // Steps that carry prompt chunks: whole chunks of the prompts, at most
+  // SchedulerOptions::step_prompt_tokens of them a step (one chunk at least).
+  const SchedulerOptions scheduling;
+  const int64_t chunk = std::min<int64_t>(prompt_len, scheduling.prefill_chunk);
+  const int64_t chunks_per_step = std::max<int64_t>(1, scheduling.step_prompt_tokens / chunk);
+  const int64_t chunks = batch * ((prompt_len + scheduling.prefill_chunk - 1) / scheduling.prefill_chunk);
+  o.max_new_tokens = steps + 3 + (chunks + chunks_per_step - 1) / chunks_per_step;
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::vector<Clock::time_point>> seen(static_cast<size_t>(batch));
   generate(model, reqs, o, [&](size_t index, int64_t) {
-    if (index == 0) seen.push_back(std::chrono::steady_clock::now());
+    seen[index].push_back(Clock::now());
     return false;
   });
-  return std::chrono::duration<double>(seen.back() - seen.front()).count() / steps;
+  size_t last_in = 0;
+  Clock::time_point first_out = seen[0].back();
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i].front() > seen[last_in].front()) last_in = i;
+    first_out = std::min(first_out, seen[i].back());
+  }
+  const std::vector<Clock::time_point>& t = seen[last_in];
+  const size_t end = static_cast<size_t>(std::upper_bound(t.begin(), t.end(), first_out) - t.begin()) - 1;
+  if (end < static_cast<size_t>(steps)) throw std::runtime_error("decode_step_seconds: the batch decoded together for too few steps");
+  return std::chrono::duration<double>(t[end] - t[end - static_cast<size_t>(steps)]).count() / steps;
 }
 
 // The GEMM rate of a projection-shaped linear layer, x[m, k] W[n, k]^T as one sequence (one
