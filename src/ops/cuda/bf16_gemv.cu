@@ -4,8 +4,7 @@
 
 #include <algorithm>
 
-#include "ops/cuda/check.h"
-#include "ops/cuda/stream.h"
+#include "ops/cuda/dependent_launch.cuh"
 
 namespace s0::ops::cuda {
 
@@ -42,17 +41,25 @@ __global__ void __launch_bounds__(kWarps * 32)
     gemv_kernel(const float* __restrict__ x, int rows, const __nv_bfloat16* __restrict__ w,
                 const float* __restrict__ bias, int64_t in, int64_t out, float* y, bool add, int split) {
   __shared__ float partial[kWarps][kOutputs][kGemvMaxRows];
+  allow_dependents();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int groups = kWarps / split, group = warp / split;
   const int64_t o0 = (static_cast<int64_t>(blockIdx.x) * groups + group) * kOutputs, chunks = in / 8;
   const int64_t stride = 32 * static_cast<int64_t>(split);
   float acc[kOutputs][kGemvMaxRows] = {};
+  // Launched as a dependent (ops/cuda/dependent_launch.cuh): the first pieces of W, which no kernel
+  // writes, are loaded before the wait for the kernel that writes x (and may read y).
+  bool waited = false;
   for (int64_t c = (warp % split) * 32 + lane; c < chunks; c += stride) {
     float wv[kOutputs][8];
 #pragma unroll
     for (int j = 0; j < kOutputs; ++j) {
       const uint4 packed = o0 + j < out ? __ldg(reinterpret_cast<const uint4*>(w + (o0 + j) * in) + c) : uint4{};
       widen8(packed, wv[j]);
+    }
+    if (!waited) {
+      wait_for_predecessors();
+      waited = true;
     }
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
@@ -65,6 +72,7 @@ __global__ void __launch_bounds__(kWarps * 32)
                      wv[j][5] * b.y + wv[j][6] * b.z + wv[j][7] * b.w;
     }
   }
+  if (!waited) wait_for_predecessors();  // a lane with no piece of W
 #pragma unroll
   for (int j = 0; j < kOutputs; ++j)
 #pragma unroll
@@ -93,9 +101,8 @@ void bf16_gemv(const float* x, int64_t rows, const void* w, const float* bias, i
   int split = 1;
   while (split < kWarps && groups * split < kTargetWarps && split < pieces_per_lane) split *= 2;
   const int64_t blocks = (groups * split + kWarps - 1) / kWarps;  // the grid takes 2^31 - 1 blocks
-  gemv_kernel<<<static_cast<unsigned>(blocks), kWarps * 32, 0, stream()>>>(
-      x, static_cast<int>(rows), static_cast<const __nv_bfloat16*>(w), bias, in, out, y, add, split);
-  check_launch("gemv_kernel");
+  launch_dependent(gemv_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kWarps * 32), 0, "gemv_kernel", x,
+                   static_cast<int>(rows), static_cast<const __nv_bfloat16*>(w), bias, in, out, y, add, split);
 }
 
 }  // namespace s0::ops::cuda

@@ -1,8 +1,11 @@
 #include "ops/cuda/norm.h"
 
+#include <type_traits>
+
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
+#include "ops/cuda/dependent_launch.cuh"
 #include "ops/cuda/pointwise.cuh"
 #include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
@@ -31,6 +34,8 @@ constexpr int kNormTile = 8;
 template <typename T>
 __global__ void norm_rows_forward(const float* x, RowLayout x_rows, const float* w, int64_t len, double div, float eps,
                                   T* y, float* r_out) {
+  allow_dependents();  // the projection after a norm may start loading its weights
+  wait_for_predecessors();  // launched as a dependent itself (decode steps: its launch overlaps the kernel before)
   const float* xi = x + x_rows.offset(blockIdx.x, len);
   const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
   double ss = 0;
@@ -92,6 +97,8 @@ __device__ inline float gated_input(float y, float z, GateOrder order) {
 template <typename T>
 __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t group,
                                    int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
+  allow_dependents();  // the output projection may start loading its weights
+  wait_for_predecessors();  // launched as a dependent itself
   const int64_t off = blockIdx.x * group;
   const float* zg = z + RowLayout{groups, ldz}.offset(blockIdx.x, group);
   const float* wg = w + (blockIdx.x % groups) * group;
@@ -147,9 +154,8 @@ void gated_rmsnorm_forward_into(const float* y, const float* z, int64_t ldz, con
         "gated_rmsnorm_forward");
   const int64_t groups = d / group;
   if (n * groups == 0) return;
-  gated_norm_forward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(
-      y, z, ldz, w, group, groups, eps, order, out, rstd);
-  check_launch("gated_rmsnorm_forward");
+  launch_dependent(gated_norm_forward<T>, dim3(static_cast<unsigned>(n * groups)), dim3(row_threads(group)), 0,
+                   "gated_rmsnorm_forward", y, z, ldz, w, group, groups, eps, order, out, rstd);
 }
 
 }  // namespace
@@ -157,10 +163,9 @@ void gated_rmsnorm_forward_into(const float* y, const float* z, int64_t ldz, con
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd) {
   if (n == 0) return;
   with_output(y, [&](auto* p) {
-    norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {1, d}, w, d, double(d), eps, p,
-                                                                                  rstd);
+    launch_dependent(norm_rows_forward<std::remove_pointer_t<decltype(p)>>, dim3(static_cast<unsigned>(n)),
+                     dim3(row_threads(d)), 0, "rmsnorm_forward", x, RowLayout{1, d}, w, d, double(d), eps, p, rstd);
   });
-  check_launch("rmsnorm_forward");
 }
 
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
@@ -174,9 +179,8 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
 void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,
                     float* rnorm) {
   if (n == 0) return;
-  norm_rows_forward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {per_line, ldx}, nullptr, d, 1.0, eps,
-                                                                                y, rnorm);
-  check_launch("l2norm_forward");
+  launch_dependent(norm_rows_forward<float>, dim3(static_cast<unsigned>(n)), dim3(row_threads(d)), 0, "l2norm_forward",
+                   x, RowLayout{per_line, ldx}, static_cast<const float*>(nullptr), d, 1.0, eps, y, rnorm);
 }
 
 void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
