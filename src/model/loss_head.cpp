@@ -57,23 +57,34 @@ LossGradient loss_gradient(const HybridModel& model, const PackedBatch& batch, c
   const ForwardOutput out = forward(model, batch, fo);
   const Device dev = out.final_normed.device();
   Tensor d_normed = Tensor::zeros({batch.n_tokens(), model.hidden}, DType::F32, dev);
+  // One part per run of one group's rows within a chunk; its loss is summed on the model's device
+  // and read once, after the whole backward is queued.
   LossGradient res;
-  size_t group = 0;
+  for_each_chunk(loss, [&](int64_t c0, int64_t c1) {
+    for (int64_t r0 = c0; r0 < c1;) {
+      size_t group = res.parts.empty() ? 0 : res.parts.back().group;
+      while (loss.groups[group + 1] <= r0) ++group;
+      res.parts.push_back({group, 0.0});
+      r0 = std::min(c1, loss.groups[group + 1]);
+    }
+  });
+  Tensor sums = Tensor::empty({static_cast<int64_t>(res.parts.size())}, DType::F64, dev);
+  size_t part = 0;
   for_each_chunk(loss, [&](int64_t c0, int64_t c1) {
     const std::vector<int64_t> rows = chunk_rows(loss, c0, c1);
     Tensor logits = lm_head_forward(model, batch, out.final_normed, rows);
-    // One part per run of one group's rows; the gradient overwrites the logits in place.
-    for (int64_t r0 = c0; r0 < c1;) {
-      while (loss.groups[group + 1] <= r0) ++group;
-      const int64_t r1 = std::min(c1, loss.groups[group + 1]);
-      const double sum = ops::cross_entropy_forward_backward(logits, r0 - c0, r1 - c0, loss.targets.data() + r0,
-                                                             loss.weights.data() + r0);
-      res.parts.push_back({group, sum});
+    // The gradient overwrites the logits in place.
+    for (int64_t r0 = c0; r0 < c1; ++part) {
+      const int64_t r1 = std::min(c1, loss.groups[res.parts[part].group + 1]);
+      ops::cross_entropy_forward_backward(logits, r0 - c0, r1 - c0, loss.targets.data() + r0,
+                                          loss.weights.data() + r0, sums, static_cast<int64_t>(part));
       r0 = r1;
     }
     lm_head_backward(model, batch, rows, logits, d_normed);
   });
   res.d_initial = backward_from_normed(model, batch, tape, d_normed);
+  const Tensor host_sums = sums.to(Device::cpu());  // the step's one wait for the GPU
+  for (size_t i = 0; i < res.parts.size(); ++i) res.parts[i].weighted_sum = host_sums.as<double>()[i];
   return res;
 }
 

@@ -19,16 +19,18 @@ std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* ta
   return losses;
 }
 
-double cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
-                                      const float* weights) {
-  const Device d = device_of("cross_entropy_backward", {&logits});
+void cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
+                                    const float* weights, Tensor& sums, int64_t slot) {
+  const Device d = device_of("cross_entropy_backward", {&logits, &sums});
+  if (sums.dtype() != DType::F64 || slot < 0 || slot >= sums.numel())
+    fail("internal: cross entropy loss slot ", slot, " outside a float64 buffer of ", sums.numel());
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::cross_entropy_forward_backward(logits, begin, end, targets, weights);
+  if (!d.is_cpu()) return cuda::cross_entropy_forward_backward(logits, begin, end, targets, weights, sums, slot);
 #endif
   if (!d.is_cpu()) no_backend("cross_entropy_backward", d);
   const int64_t V = logits.dim(1);
-  return cpu::cross_entropy_forward_backward(logits.f32() + begin * V, targets, weights, end - begin, V,
-                                             logits.f32_mut() + begin * V);
+  static_cast<double*>(sums.raw_mut())[slot] = cpu::cross_entropy_forward_backward(
+      logits.f32() + begin * V, targets, weights, end - begin, V, logits.f32_mut() + begin * V);
 }
 
 }  // namespace s0::ops

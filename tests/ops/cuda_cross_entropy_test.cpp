@@ -1,6 +1,7 @@
-// CUDA cross-entropy against the CPU op: per-row losses, and the weighted loss with its gradient
-// written in place over a block of rows (rows outside it untouched), on a vocabulary that is not a
-// multiple of the block size; run twice for identical bits. Skips, saying why, without a GPU.
+// CUDA cross-entropy against the CPU op: per-row losses, and the weighted loss (in its slot of the
+// sums buffer) with its gradient written in place over a block of rows (rows outside it untouched),
+// on vocabularies that are and are not a multiple of four; run twice for identical bits. Skips,
+// saying why, without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,11 +15,16 @@
 namespace s0::test {
 namespace {
 
-TEST(CudaCrossEntropy, MatchesCpuAndRepeats) {
+// V: a vocabulary the kernel reads one by one (5003) or four at a time (6000), with a -inf logit in
+// row 4 (a masked entry adds nothing to the sum).
+class CudaCrossEntropy : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(CudaCrossEntropy, MatchesCpuAndRepeats) {
   S0_REQUIRE_GPU();
   std::mt19937 rng(8);
-  const int64_t R = 7, V = 5003;
-  const Tensor logits = uniform({R, V}, -6, 6, rng);
+  const int64_t R = 7, V = GetParam();
+  Tensor logits = uniform({R, V}, -6, 6, rng);
+  logits.f32_mut()[4 * V + 17] = -INFINITY;
   std::vector<int32_t> targets;
   std::uniform_int_distribution<int32_t> token(0, V - 1);
   for (int64_t r = 0; r < R; ++r) targets.push_back(token(rng));
@@ -29,10 +35,22 @@ TEST(CudaCrossEntropy, MatchesCpuAndRepeats) {
   const std::vector<float> gpu_losses = ops::cross_entropy_forward(on_gpu(logits), targets.data());
   expect_close("per-row losses", Tensor::from({R}, cpu_losses), Tensor::from({R}, gpu_losses), 1e-6);
 
+  // Each weighted sum lands in its slot of a float64 buffer on the logits' device.
+  auto weighted_loss = [&](Tensor& grad, int64_t slot) {
+    Tensor sums = Tensor::zeros({3}, DType::F64, grad.device());
+    ops::cross_entropy_forward_backward(grad, 2, 6, targets.data() + 2, weights.data(), sums, slot);
+    const Tensor host = sums.to(Device::cpu());
+    for (int64_t i = 0; i < 3; ++i) {
+      if (i != slot) {
+        EXPECT_EQ(host.as<double>()[i], 0.0) << "slot " << i << " written";
+      }
+    }
+    return host.as<double>()[slot];
+  };
   Tensor cpu_grad = logits.clone(), gpu_grad = on_gpu(logits), gpu_again = on_gpu(logits);
-  const double cpu_total = ops::cross_entropy_forward_backward(cpu_grad, 2, 6, targets.data() + 2, weights.data());
-  const double gpu_total = ops::cross_entropy_forward_backward(gpu_grad, 2, 6, targets.data() + 2, weights.data());
-  const double again_total = ops::cross_entropy_forward_backward(gpu_again, 2, 6, targets.data() + 2, weights.data());
+  const double cpu_total = weighted_loss(cpu_grad, 1);
+  const double gpu_total = weighted_loss(gpu_grad, 2);
+  const double again_total = weighted_loss(gpu_again, 0);
   std::cout << "    weighted loss: cpu " << cpu_total << ", gpu " << gpu_total << "\n";
   EXPECT_LE(std::abs(gpu_total - cpu_total), 1e-6 * std::abs(cpu_total));
   expect_close("gradient rows 2..5", rows_of(cpu_grad, 2, 4), rows_of(gpu_grad, 2, 4), 1e-6);
@@ -42,6 +60,8 @@ TEST(CudaCrossEntropy, MatchesCpuAndRepeats) {
   EXPECT_EQ(gpu_total, again_total);
   EXPECT_TRUE(bit_identical(gpu_grad, gpu_again)) << "not repeatable";
 }
+
+INSTANTIATE_TEST_SUITE_P(Vocabularies, CudaCrossEntropy, ::testing::Values(int64_t{5003}, int64_t{6000}));
 
 }  // namespace
 }  // namespace s0::test

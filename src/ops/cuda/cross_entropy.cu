@@ -34,9 +34,30 @@ struct Sum {
   __device__ double operator()(double a, double b) const { return a + b; }
 };
 
-// Row r: loss = max + log(sum exp(x - max)) - x[target] (the sum in double, as on the CPU, so a
-// large vocabulary adds up without drift). With `grad`, the row is overwritten by
-// weight (softmax - onehot(target)) and the loss scaled by the weight.
+// Calls f(j, x) for each of the row's entries a thread owns: consecutive groups of four with
+// 16-byte loads where the rows allow it (V a multiple of 4), else one by one.
+template <typename F>
+__device__ void for_each_owned(const float* row, int64_t V, F f) {
+  if (V % 4 == 0) {
+    const float4* quads = reinterpret_cast<const float4*>(row);
+    for (int64_t q = threadIdx.x; q < V / 4; q += kThreads) {
+      const float4 v = quads[q];
+      f(4 * q, v.x);
+      f(4 * q + 1, v.y);
+      f(4 * q + 2, v.z);
+      f(4 * q + 3, v.w);
+    }
+  } else {
+    for (int64_t j = threadIdx.x; j < V; j += kThreads) f(j, row[j]);
+  }
+}
+
+// Row r: loss = max + log(sum exp(x - max)) - x[target], the sum in double, as on the CPU, so a
+// large vocabulary adds up without drift. One read of the row finds both: each thread keeps a
+// running max and its sum of exp(x - running max), rescaled when the max grows; the block then
+// takes the overall max and adds the threads' sums rescaled to it (the terms differ from the CPU's
+// by float rounding, far inside the 1e-6 the tests hold the loss to). With `grad`, a second read
+// overwrites the row with weight (softmax - onehot(target)). losses[r]: the loss times the weight.
 __global__ void cross_entropy_kernel(float* logits, int64_t V, const int64_t* targets, const float* weights,
                                      bool grad, double* losses) {
   __shared__ float max_scratch[kThreads];
@@ -44,42 +65,67 @@ __global__ void cross_entropy_kernel(float* logits, int64_t V, const int64_t* ta
   const int64_t r = blockIdx.x;
   float* row = logits + r * V;
   const float picked = row[targets[r]];
-  float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < V; j += kThreads) mx = fmaxf(mx, row[j]);
-  mx = block_reduce(mx, max_scratch, Max());
-  double sum = 0.0;
-  for (int64_t j = threadIdx.x; j < V; j += kThreads) sum += expf(row[j] - mx);
-  sum = block_reduce(sum, sum_scratch, Sum());
+  float running_max = -INFINITY;
+  double running_sum = 0.0;
+  for_each_owned(row, V, [&](int64_t, float x) {
+    if (x == -INFINITY) return;  // exp(-inf - max) = 0, as on the CPU (and no -inf - -inf here)
+    if (x > running_max) {
+      running_sum *= exp(static_cast<double>(running_max) - x);  // exp(-inf) = 0 at the first entry
+      running_max = x;
+    }
+    running_sum += expf(x - running_max);
+  });
+  const float mx = block_reduce(running_max, max_scratch, Max());
+  const double sum = block_reduce(running_sum > 0.0 ? running_sum * exp(static_cast<double>(running_max) - mx) : 0.0,
+                                  sum_scratch, Sum());
   const double weight = weights ? weights[r] : 1.0;
   if (threadIdx.x == 0) losses[r] = weight * (static_cast<double>(mx) + log(sum) - static_cast<double>(picked));
   if (!grad) return;
   const float scale = static_cast<float>(weight / sum);
-  for (int64_t j = threadIdx.x; j < V; j += kThreads) {
-    const float d = expf(row[j] - mx) * scale;
-    row[j] = j == targets[r] ? d - static_cast<float>(weight) : d;
+  const int64_t target = targets[r];
+  auto gradient = [&](int64_t j, float x) {
+    const float d = expf(x - mx) * scale;
+    return j == target ? d - static_cast<float>(weight) : d;
+  };
+  if (V % 4 == 0) {
+    float4* quads = reinterpret_cast<float4*>(row);
+    for (int64_t q = threadIdx.x; q < V / 4; q += kThreads) {
+      const float4 v = quads[q];
+      quads[q] = make_float4(gradient(4 * q, v.x), gradient(4 * q + 1, v.y), gradient(4 * q + 2, v.z),
+                             gradient(4 * q + 3, v.w));
+    }
+  } else {
+    for (int64_t j = threadIdx.x; j < V; j += kThreads) row[j] = gradient(j, row[j]);
   }
 }
 
-std::vector<double> row_losses(float* logits, int64_t rows, int64_t V, const int32_t* targets, const float* weights,
-                               bool grad, Device d) {
+// out[0] = rows[0] + rows[1] + ... in row order (one thread: the parts are at most a few hundred
+// rows), the CPU's order.
+__global__ void sum_in_order_kernel(const double* rows, int64_t n, double* out) {
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += rows[i];
+  *out = total;
+}
+
+// Rows [0, rows) of logits: each row's (weighted) loss, on the GPU; with `grad`, the gradient in place.
+Tensor row_losses(float* logits, int64_t rows, int64_t V, const int32_t* targets, const float* weights, bool grad,
+                  Device d) {
   std::vector<int64_t> t(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
     if (targets[r] < 0 || targets[r] >= V)
       fail("cross entropy: target token ", targets[r], " at row ", r, " outside the vocabulary of ", V);
     t[static_cast<size_t>(r)] = targets[r];
   }
-  std::vector<double> losses(static_cast<size_t>(rows));
-  if (rows == 0) return losses;
+  Tensor out = Tensor::empty({rows}, DType::F64, d);
+  if (rows == 0) return out;
   const Tensor targets_on_gpu = upload_i64(t, d);
   Tensor weights_on_gpu;
   if (weights) weights_on_gpu = Tensor::from({rows}, std::vector<float>(weights, weights + rows)).to(d);
-  Tensor out = Tensor::empty({rows}, DType::F64, d);
   cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
       logits, V, static_cast<const int64_t*>(targets_on_gpu.device_raw()),
       weights ? f32(weights_on_gpu) : nullptr, grad, static_cast<double*>(out.device_raw_mut()));
   check_launch("cross_entropy_kernel");
-  copy_bytes(losses.data(), Device::cpu(), out.device_raw(), d, out.nbytes());  // waits: the host reads them
-  return losses;
+  return out;
 }
 
 }  // namespace
@@ -87,18 +133,19 @@ std::vector<double> row_losses(float* logits, int64_t rows, int64_t V, const int
 std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets) {
   // The kernel only reads the logits when no gradient is asked for.
   float* p = const_cast<float*>(f32(logits));
-  const std::vector<double> losses = row_losses(p, logits.dim(0), logits.dim(1), targets, nullptr, false, logits.device());
-  return std::vector<float>(losses.begin(), losses.end());
+  const Tensor losses = row_losses(p, logits.dim(0), logits.dim(1), targets, nullptr, false, logits.device());
+  const Tensor host = losses.to(Device::cpu());  // waits: the host reads them
+  return std::vector<float>(host.as<double>(), host.as<double>() + host.numel());
 }
 
-double cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
-                                      const float* weights) {
+void cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
+                                    const float* weights, Tensor& sums, int64_t slot) {
   const int64_t V = logits.dim(1);
-  const std::vector<double> losses = row_losses(f32_mut(logits) + begin * V,
-                                                end - begin, V, targets, weights, true, logits.device());
-  double total = 0;  // in row order, as on the CPU
-  for (double l : losses) total += l;
-  return total;
+  const Tensor losses = row_losses(f32_mut(logits) + begin * V, end - begin, V, targets, weights, true,
+                                   logits.device());
+  sum_in_order_kernel<<<1, 1, 0, stream()>>>(static_cast<const double*>(losses.device_raw()), losses.numel(),
+                                             static_cast<double*>(sums.device_raw_mut()) + slot);
+  check_launch("sum_in_order_kernel");
 }
 
 }  // namespace s0::ops::cuda
