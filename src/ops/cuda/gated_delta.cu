@@ -61,9 +61,10 @@ struct Prepared {
 
 // What the backward keeps per chunk and head: the start state and the dS entering its backward
 // (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
-// the chunk backward's dW [ch][kChunk][dk].
+// the chunk backward's dW and d(beta in K) [ch][kChunk][dk] (in global memory: the shared memory
+// of two chunk-backward blocks an SM goes to block_mma's staging and dp, da).
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta, *dw;
+  float *starts, *delta, *ds_end, *d_delta, *dw, *dbk;
 };
 
 // Grid (chunks, H).
@@ -89,28 +90,33 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   float* qk_out = p.qk + ch * kChunk * kChunk;
   auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
   auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
+  // K K^T and Q K^T as one product of 2n rows (K's, then Q's) with K^T: K^T is staged once, and
+  // the block tile's rows are all busy (each entry is the same sum as in a product of its own).
   block_mma<Band::full, Along::k, Along::k>(
-      n, n, dk, k_row, k_col,
+      2 * n, n, dk, [&](int i, int e) { return (i < n ? K + i * ldk : Q + (i - n) * ldk)[e]; }, k_col,
       [&](int i, int j, float s) {
-        const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
-        kk[i][j] = x;
-        kk_out[i * kChunk + j] = x;
+        if (i < n) {
+          const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
+          kk[i][j] = x;
+          kk_out[i * kChunk + j] = x;
+        } else {
+          i -= n;
+          qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f;
+        }
       },
       stage);
-  block_mma<Band::full, Along::k, Along::k>(
-      n, n, dk, [&](int i, int e) { return Q[i * ldk + e]; }, k_col,
-      [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; }, stage);
   __syncthreads();
-  // Tinv by forward substitution on the identity, one row at a time: row i = e_i - sum_{j<i} A_ij
-  // row j, with A_ij = beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does.
-  for (int i = 0; i < n; ++i) {
-    for (int e = threadIdx.x; e < n; e += blockDim.x) {
+  // Tinv by forward substitution on the identity: row i = e_i - sum_{j<i} A_ij row j, with A_ij =
+  // beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does. A column needs only its
+  // own earlier rows, so each thread takes whole columns, with no barrier between rows.
+  for (int e = threadIdx.x; e < n; e += blockDim.x) {
+    for (int i = 0; i < n; ++i) {
       float x = e == i ? 1.0f : 0.0f;
       for (int j = e; j < i; ++j) x -= beta[i] * kk[i][j] * tinv[j][e];
       tinv[i][e] = x;
     }
-    __syncthreads();
   }
+  __syncthreads();
   float* tinv_out = p.tinv + ch * kChunk * kChunk;
   for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
   float* U = p.u + ch * kChunk * dv;
@@ -174,20 +180,23 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const float* K = in.k + (row0 * H + b.h) * dk;
     auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
     auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
-    // delta = U - W S
+    // delta = U - W S and, with o, O = diag(in) Q S + qk delta: W S and Q S as one product of
+    // 2n rows (W's, then Q's) with S, which is staged once and fills the block tile.
+    const float* Q = in.q + (row0 * H + b.h) * dk;
+    float* O = o ? o + (row0 * H + b.h) * dv + b.w0 : nullptr;
     block_mma<Band::full, Along::k, Along::mn>(
-        n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
-        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
-    __syncthreads();
+        o ? 2 * n : n, b.tw, dk, [&](int i, int e) { return (i < n ? W + i * dk : Q + (i - n) * ldk)[e]; }, s_at,
+        [&](int i, int j, float s) {
+          if (i < n)
+            delta[i * kTile + j] = U[i * dv + j] - s;
+          else
+            O[(i - n) * ldv + j] = b.in_f[i - n] * s;
+        },
+        b.stage);
+    __syncthreads();  // delta is whole, and O's first term is written (by other threads than add to it)
     if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
     if (o) {
-      // O = diag(in) Q S + qk delta
-      const float* Q = in.q + (row0 * H + b.h) * dk;
       const float* qk = p.qk + ch * kChunk * kChunk;
-      float* O = o + (row0 * H + b.h) * dv + b.w0;
-      block_mma<Band::full, Along::k, Along::mn>(
-          n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
-          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
       block_mma<Band::lower, Along::k, Along::mn>(
           n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
           [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
@@ -252,11 +261,10 @@ struct Gradients {
 };
 
 // Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
-// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad] and d(beta in K) [kChunk][dk].
+// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad].
 int64_t chunk_backward_stage() { return std::max<int64_t>(kMmaStageFloats, kChunk * kPad); }
-size_t chunk_backward_shared_bytes(int dk) {
-  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad +
-                          static_cast<size_t>(kChunk) * dk);
+size_t chunk_backward_shared_bytes() {
+  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad);
 }
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
@@ -273,8 +281,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
   float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
   float(*da)[kPad] = dp + kChunk;
-  float* dbk = stage + stage_size + 2 * kChunk * kPad;  // [kChunk][Dk]
-  float* dw = saved.dw + ch * kChunk * Dk;                // [kChunk][Dk]
+  float* dw = saved.dw + ch * kChunk * Dk;    // [kChunk][Dk]
+  float* dbk = saved.dbk + ch * kChunk * Dk;  // [kChunk][Dk]
   const float* Q = in.q + (row0 * H + h) * Dk;
   const float* K = in.k + (row0 * H + h) * Dk;
   const float* V = in.v + (row0 * H + h) * Dv;
@@ -465,17 +473,17 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
-    Tensor dw = scratch(ch * kChunk * in.dk, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device), dbk = scratch(ch * kChunk * in.dk, device);
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
-                      static_cast<float*>(dw.device_raw_mut())};
+                      static_cast<float*>(dw.device_raw_mut()), static_cast<float*>(dbk.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes(in.dk);
+      const size_t bytes = chunk_backward_shared_bytes();
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
