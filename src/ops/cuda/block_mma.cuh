@@ -8,8 +8,8 @@
 // partial sums truncating, so each k step of 8 multiplies into zeros and is added to the result
 // with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run.
 //
-// For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64 or 64 x 128
-// (the caller's choice), each made of 16 x 32 warp tiles, kWarpTiles per warp; for each block tile
+// For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64, 64 x 128 or
+// 64 x 64 (the caller's choice), each made of 16 x 32 warp tiles, two or one per warp; for each block tile
 // the shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread
 // fetches its share of the next slab into registers before the tensor cores work on the present
 // one, so the loads' latency hides behind the products and one barrier serves each slab. Each
@@ -24,7 +24,6 @@ namespace s0::ops::cuda {
 
 constexpr int kMmaThreads = 256;
 constexpr int kMmaWarps = kMmaThreads / 32;
-constexpr int kWarpTiles = 2;  // 16 x 32 result tiles a warp holds
 
 // Staged entries per row of a block tile `width` (a multiple of 32) wide, each a (hi, lo) pair of 8
 // bytes: 4 more than the width puts consecutive rows 8 banks apart, so that a fragment's 8-byte
@@ -87,7 +86,8 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
   using AShare = SlabShare<TM, a_along>;
   using BShare = SlabShare<TN, b_along>;
   constexpr int wa = mma_stage_width(TM), wb = mma_stage_width(TN), tiles_n = TN / 32;
-  static_assert(TM / 16 * tiles_n == kMmaWarps * kWarpTiles, "a warp tile for each warp and slot");
+  constexpr int warp_tiles = TM / 16 * tiles_n / kMmaWarps;  // 16 x 32 result tiles a warp holds
+  static_assert(warp_tiles >= 1 && TM / 16 * tiles_n == kMmaWarps * warp_tiles, "a warp tile for each warp and slot");
   static_assert(2 * kStageK * (wa + wb) <= kMmaSlabFloats, "the slab fits its buffer");
   // The thread's index, read where it is used: the staging arithmetic that hangs on it is then
   // not hoisted out of the caller's loops, where it would hold registers across every product.
@@ -108,7 +108,7 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
         AShare::fetch(tid, a_carry, bm, kn, [&](int m, int k) { return a(mb + m, k0 + k); });
         BShare::fetch(tid, b_carry, bn, kn, [&](int n, int k) { return b(k0 + k, nb + n); });
       };
-      float acc[kWarpTiles][4][4] = {};
+      float acc[warp_tiles][4][4] = {};
       __syncthreads();  // the caller's writes are visible; the last block tile's slabs are read
       if (k_begin < k_end) fetch(k_begin);
       for (int k0 = k_begin, buffer = 0; k0 < k_end; k0 += kStageK, buffer ^= 1) {
@@ -125,7 +125,7 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
           if (s >= steps) break;
           const int kg = k0 + s * 8;
 #pragma unroll
-          for (int p = 0; p < kWarpTiles; ++p) {
+          for (int p = 0; p < warp_tiles; ++p) {
             const int m0 = (warp + p * kMmaWarps) / tiles_n * 16;
             if (m0 >= bm || n0 >= bn) continue;
             if (band == Band::lower && kg > mb + m0 + 15) continue;
@@ -151,7 +151,7 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
       }
       // Fragment entry c of tile (p, j): row g (+8 for c >= 2), column 2 t4 (+1 for odd c).
 #pragma unroll
-      for (int p = 0; p < kWarpTiles; ++p) {
+      for (int p = 0; p < warp_tiles; ++p) {
         const int m0 = (warp + p * kMmaWarps) / tiles_n * 16;
 #pragma unroll
         for (int j = 0; j < 4; ++j)
@@ -166,15 +166,16 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
 }
 
 // block_gemm's contract, with kMmaThreads threads and `stage` holding kMmaStageFloats floats
-// (16-byte aligned), in block tiles of the given shape (either takes any M and N; `tall` suits N <=
-// 64, `wide` N > 64). The entries a thread hands its epilogue depend only on M, N and the shape, so
-// two such products hand a thread the same entries.
-enum class Tiles { tall, wide };
+// (16-byte aligned), in block tiles of the given shape (any takes any M and N; `tall` suits N <= 64,
+// `wide` N > 64, `square` M and N <= 64, where a tall tile would stage rows of zeros and hold
+// registers for them). Each block tile begins with a barrier, so an epilogue may update what an
+// earlier product's epilogue wrote, whichever thread wrote it.
+enum class Tiles { tall, wide, square };
 
 template <Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp, class Epilogue>
 __device__ __forceinline__ void block_mma(int M, int N, int K, AOp a, BOp b, Epilogue epilogue, float* stage) {
-  constexpr int tm = tiles == Tiles::tall ? 128 : 64;
-  block_mma_tiles<tm, kMmaWarps * kWarpTiles * 16 * 32 / tm, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
+  constexpr int tm = tiles == Tiles::tall ? 128 : 64, tn = tiles == Tiles::wide ? 128 : 64;
+  block_mma_tiles<tm, tn, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
 }
 
 }  // namespace s0::ops::cuda

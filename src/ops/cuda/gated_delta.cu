@@ -67,6 +67,14 @@ struct Saved {
   float *starts, *delta, *ds_end, *d_delta, *dw, *dbk;
 };
 
+// chunk_gamma of the chunk's log decays, which every thread reads into gamma first (one thread
+// reading them from global memory would wait out one load after another).
+__device__ void gdn_chunk_gamma(const Inputs& in, int64_t row0, int h, int n, double* gamma) {
+  for (int i = threadIdx.x; i < n; i += blockDim.x) gamma[i] = in.g[(row0 + i) * in.H + h];
+  __syncthreads();
+  chunk_gamma(n, [&](int i) { return gamma[i]; }, gamma);
+}
+
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
@@ -80,7 +88,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   const float* Q = in.q + (row0 * H + h) * dk;
   const float* K = in.k + (row0 * H + h) * dk;
   const float* V = in.v + (row0 * H + h) * dv;
-  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  gdn_chunk_gamma(in, row0, h, n, gamma);
   store_factors(gamma, n, p.factors + ch * kFactors);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     in_f[i] = decay_factor(gamma[i]);
@@ -118,7 +126,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   }
   __syncthreads();
   float* tinv_out = p.tinv + ch * kChunk * kChunk;
-  for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
+  for_window(n, n, [&](int i, int j) { tinv_out[i * kChunk + j] = tinv[i][j]; });
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
   block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
@@ -197,7 +205,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
     if (o) {
       const float* qk = p.qk + ch * kChunk * kChunk;
-      block_mma<Band::lower, Along::k, Along::mn>(
+      block_mma<Band::lower, Along::k, Along::mn, Tiles::square>(
           n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
           [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
@@ -233,10 +241,10 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
     auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
     // d_delta = qk^T dO + diag(out) K dS
-    block_mma<Band::upper, Along::mn, Along::mn>(
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::square>(
         n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
-    block_mma<Band::full, Along::k, Along::mn>(
+    block_mma<Band::full, Along::k, Along::mn, Tiles::square>(
         n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
@@ -300,7 +308,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   const float* kk = p.kk + ch * kChunk * kChunk;
   const float* tinv = p.tinv + ch * kChunk * kChunk;
   const float* factors = p.factors + ch * kFactors;
-  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  gdn_chunk_gamma(in, row0, h, n, gamma);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     beta[i] = in.beta[(row0 + i) * H + h];
     in_f[i] = factors[i];
@@ -311,7 +319,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
   // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
   // gradient through exp(gamma_last), all <S, dS>.
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
       stage);
   block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
@@ -337,10 +345,10 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
       [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
       [&](int i, int j, float s) { da[i][j] = -s; }, stage);
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
@@ -370,17 +378,19 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
     for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
-  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij.
-  mask_spans(n, prefix, spans, [&](int i, int j) {
-    return dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
+  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
+  // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
+  for_window(n, n, [&](int i, int j) {
+    if (j < i) prefix[i][j + 1] = dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
   });
+  __syncthreads();
+  mask_spans(n, prefix, spans, [&](int i, int j) { return prefix[i][j + 1]; });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
-  for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
-    const int i = e / n, j = e % n;
+  for_window(n, n, [&](int i, int j) {
     const float mask = mask_at(gamma, i, j);
     dp[i][j] = j <= i ? dp[i][j] * mask : 0.0f;
     da[i][j] = j < i ? da[i][j] * beta[i] * mask : 0.0f;
-  }
+  });
   __syncthreads();
   auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
   auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
@@ -395,7 +405,11 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
-  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
+  // Summed in place in shared memory by one thread, then written out by all (one thread's
+  // read-modify-writes of global memory would wait out a load each).
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, dgamma, 1);
+  __syncthreads();
+  for (int i = threadIdx.x; i < n; i += blockDim.x) grad.dg[(row0 + i) * H + h] = dgamma[i];
 }
 
 // ---- host side
