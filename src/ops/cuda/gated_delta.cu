@@ -75,6 +75,40 @@ __device__ void gdn_chunk_gamma(const Inputs& in, int64_t row0, int h, int n, do
   chunk_gamma(n, [&](int i) { return gamma[i]; }, gamma);
 }
 
+// Tinv = (I + A)^{-1} of a chunk, A_ij = beta_i kk_ij strictly lower, by forward substitution on
+// the identity: entry (i, e) is 1[i = e] minus A_ij Tinv_je for j = e..i-1 in ascending order, as
+// the CPU sums. Each term is subtracted as soon as row j of the column is final, which keeps that
+// order and leaves a chain of one step per row (not one per term): warp w takes columns w, w + 8,
+// ... at once, its lanes rows lane and lane + 32, and row j's entry reaches them by a shuffle.
+constexpr int kChunkWarps = kChunkThreads / 32;
+constexpr int kTinvColumns = kChunk / kChunkWarps;  // a warp's columns
+static_assert(kChunk == 64 && kChunk % kChunkWarps == 0, "two rows a lane, the columns shared evenly");
+
+__device__ void invert_unit_lower(int n, const float* beta, const float (*kk)[kPad], float (*tinv)[kPad]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  float x[kTinvColumns][2];  // entries (lane + 32 h, warp + kChunkWarps c)
+#pragma unroll
+  for (int c = 0; c < kTinvColumns; ++c)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) x[c][h] = lane + 32 * h == warp + kChunkWarps * c ? 1.0f : 0.0f;
+  const float beta0 = lane < n ? beta[lane] : 0.0f, beta1 = lane + 32 < n ? beta[lane + 32] : 0.0f;
+  for (int j = warp; j < n; ++j) {
+    const float a0 = beta0 * kk[lane][j], a1 = beta1 * kk[lane + 32][j];  // A of the lane's rows
+#pragma unroll
+    for (int c = 0; c < kTinvColumns; ++c) {
+      const float t = __shfl_sync(0xffffffffu, j < 32 ? x[c][0] : x[c][1], j % 32);  // Tinv_je, final
+      if (j < warp + kChunkWarps * c) continue;
+      if (lane > j) x[c][0] -= a0 * t;
+      if (lane + 32 > j) x[c][1] -= a1 * t;
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < kTinvColumns; ++c)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      if (lane + 32 * h < n && warp + kChunkWarps * c < n) tinv[lane + 32 * h][warp + kChunkWarps * c] = x[c][h];
+}
+
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
@@ -114,16 +148,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
       },
       stage);
   __syncthreads();
-  // Tinv by forward substitution on the identity: row i = e_i - sum_{j<i} A_ij row j, with A_ij =
-  // beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does. A column needs only its
-  // own earlier rows, so each thread takes whole columns, with no barrier between rows.
-  for (int e = threadIdx.x; e < n; e += blockDim.x) {
-    for (int i = 0; i < n; ++i) {
-      float x = e == i ? 1.0f : 0.0f;
-      for (int j = e; j < i; ++j) x -= beta[i] * kk[i][j] * tinv[j][e];
-      tinv[i][e] = x;
-    }
-  }
+  invert_unit_lower(n, beta, kk, tinv);
   __syncthreads();
   float* tinv_out = p.tinv + ch * kChunk * kChunk;
   for_window(n, n, [&](int i, int j) { tinv_out[i * kChunk + j] = tinv[i][j]; });
@@ -333,6 +358,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
       [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
   double s_ds = 0.0;
+#pragma unroll 16  // 32 loads in flight: S and dS come from device memory
   for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
   const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
@@ -352,8 +378,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
-  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
-  // terms that are not products with the masks.
+  // Per token, one warp each: dbeta and the decay gradients through in_i and out_i (loads only,
+  // so that a token's loads are in flight together).
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   for (int i = threadIdx.x / 32; i < n; i += warps) {
     float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
@@ -369,21 +395,21 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     q_dq = warp_sum(q_dq);
     k_dk = warp_sum(k_dk);
     da_kk = warp_sum(da_kk);
-    const float b = beta[i];
     if (lane == 0) {
       grad.dbeta[(row0 + i) * H + h] = v_dbv + in_f[i] * k_dbk + da_kk;
-      dgamma[i] = b * in_f[i] * k_dbk + q_dq;
+      dgamma[i] = beta[i] * in_f[i] * k_dbk + q_dq;
       dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
     }
-    for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
-    for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
   // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
   for_window(n, n, [&](int i, int j) {
     if (j < i) prefix[i][j + 1] = dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
   });
-  __syncthreads();
+  __syncthreads();  // the tokens' dv and dk are read
+  // dv's and dk's terms that are not products with the masks, every entry at once.
+  for_window(n, Dv, [&](int i, int e) { dV[i * ldv + e] *= beta[i]; });
+  for_window(n, Dk, [&](int i, int e) { dK[i * ldk + e] += beta[i] * in_f[i] * dbk[i * Dk + e]; });
   mask_spans(n, prefix, spans, [&](int i, int j) { return prefix[i][j + 1]; });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
   for_window(n, n, [&](int i, int j) {
