@@ -358,7 +358,6 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
       [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
   double s_ds = 0.0;
-#pragma unroll 16  // 32 loads in flight: S and dS come from device memory
   for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
   const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
@@ -378,8 +377,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
-  // Per token, one warp each: dbeta and the decay gradients through in_i and out_i (loads only,
-  // so that a token's loads are in flight together).
+  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
+  // terms that are not products with the masks.
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   for (int i = threadIdx.x / 32; i < n; i += warps) {
     float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
@@ -395,21 +394,21 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     q_dq = warp_sum(q_dq);
     k_dk = warp_sum(k_dk);
     da_kk = warp_sum(da_kk);
+    const float b = beta[i];
     if (lane == 0) {
       grad.dbeta[(row0 + i) * H + h] = v_dbv + in_f[i] * k_dbk + da_kk;
-      dgamma[i] = beta[i] * in_f[i] * k_dbk + q_dq;
+      dgamma[i] = b * in_f[i] * k_dbk + q_dq;
       dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
     }
+    for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
+    for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
   // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
   for_window(n, n, [&](int i, int j) {
     if (j < i) prefix[i][j + 1] = dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
   });
-  __syncthreads();  // the tokens' dv and dk are read
-  // dv's and dk's terms that are not products with the masks, every entry at once.
-  for_window(n, Dv, [&](int i, int e) { dV[i * ldv + e] *= beta[i]; });
-  for_window(n, Dk, [&](int i, int e) { dK[i * ldk + e] += beta[i] * in_f[i] * dbk[i * Dk + e]; });
+  __syncthreads();
   mask_spans(n, prefix, spans, [&](int i, int j) { return prefix[i][j + 1]; });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
   for_window(n, n, [&](int i, int j) {
