@@ -8,11 +8,13 @@
 // partial sums truncating, so each k step of 8 multiplies into zeros and is added to the result
 // with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run.
 //
-// For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64 or 64 x 128
-// (the caller's choice), each made of 16 x 32 warp tiles, kWarpTiles per warp; for each block tile
+// For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64, 64 x 128 or
+// 64 x 64 (the caller's choice), each made of 16 x 32 warp tiles, two or one per warp; for each block tile
 // the shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread
 // fetches its share of the next slab into registers before the tensor cores work on the present
-// one, so the loads' latency hides behind the products and one barrier serves each slab. The tile
+// one, so the loads' latency hides behind the products and one barrier serves each slab. Each
+// entry is split into hi and lo once, by the thread that stages it, and kept as the pair: the warps
+// that read it as a fragment (all of a block tile's rows or columns) then only load. The tile
 // shapes are compile-time so that a thread's staging addresses are a base plus constants.
 #include <cstdint>
 
@@ -22,22 +24,24 @@ namespace s0::ops::cuda {
 
 constexpr int kMmaThreads = 256;
 constexpr int kMmaWarps = kMmaThreads / 32;
-constexpr int kWarpTiles = 2;  // 16 x 32 result tiles a warp holds
 
-// A staged row of a block tile `width` (a multiple of 32) wide, plus 8 floats, so that a fragment
-// load (lane (g, t4) reads row t4 at column g) lands in 32 distinct banks.
-__host__ __device__ constexpr int mma_stage_width(int width) { return width + 8; }
+// Staged entries per row of a block tile `width` (a multiple of 32) wide, each a (hi, lo) pair of 8
+// bytes: 4 more than the width puts consecutive rows 8 banks apart, so that a fragment's 8-byte
+// loads (lanes (g, t4) with g < 4, then g >= 4: row t4 at column g) land in 32 distinct banks.
+__host__ __device__ constexpr int mma_stage_width(int width) { return width + 4; }
 
-// Floats of one staged slab (either block tile shape: 128 + 64 columns), and the shared floats
-// block_mma needs for any product (two slabs).
-constexpr int kMmaSlabFloats = kStageK * (mma_stage_width(128) + mma_stage_width(64));
+// Floats of one staged slab (either block tile shape: 128 + 64 columns of pairs), and the shared
+// floats block_mma needs for any product (two slabs).
+constexpr int kMmaSlabFloats = 2 * kStageK * (mma_stage_width(128) + mma_stage_width(64));
 constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
 
-// The TF32 rounding of x (hi) and of what it leaves (lo).
-__device__ __forceinline__ void split_tf32(float x, uint32_t& hi, uint32_t& lo) {
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(hi) : "f"(x));
-  const float rest = x - __uint_as_float(hi);
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(lo) : "f"(rest));
+// The TF32 rounding of x (hi, in .x) and of what it leaves (lo, in .y).
+__device__ __forceinline__ uint2 split_tf32(float x) {
+  uint2 pair;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.x) : "f"(x));
+  const float rest = x - __uint_as_float(pair.x);
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.y) : "f"(rest));
+  return pair;
 }
 
 // d += a b for a 16 x 8 tile of A (row major fragments) and an 8 x 8 tile of B (column major).
@@ -68,10 +72,10 @@ struct SlabShare {
 #pragma unroll
     for (int r = 0; r < kCount; ++r) carry[r] = mn(tid, r) < limit && k(tid, r) < kn ? at(mn(tid, r), k(tid, r)) : 0.0f;
   }
-  // Into the slab laid out [k][mma_stage_width(W)].
-  __device__ static void put(int tid, const float (&carry)[kCount], float* slab) {
+  // Split into the slab of pairs laid out [k][mma_stage_width(W)].
+  __device__ static void put(int tid, const float (&carry)[kCount], uint2* slab) {
 #pragma unroll
-    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = carry[r];
+    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = split_tf32(carry[r]);
   }
 };
 
@@ -82,13 +86,16 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
   using AShare = SlabShare<TM, a_along>;
   using BShare = SlabShare<TN, b_along>;
   constexpr int wa = mma_stage_width(TM), wb = mma_stage_width(TN), tiles_n = TN / 32;
-  static_assert(TM / 16 * tiles_n == kMmaWarps * kWarpTiles, "a warp tile for each warp and slot");
-  static_assert(kStageK * (wa + wb) <= kMmaSlabFloats, "the slab fits its buffer");
+  constexpr int warp_tiles = TM / 16 * tiles_n / kMmaWarps;  // 16 x 32 result tiles a warp holds
+  static_assert(warp_tiles >= 1 && TM / 16 * tiles_n == kMmaWarps * warp_tiles, "a warp tile for each warp and slot");
+  static_assert(2 * kStageK * (wa + wb) <= kMmaSlabFloats, "the slab fits its buffer");
   // The thread's index, read where it is used: the staging arithmetic that hangs on it is then
   // not hoisted out of the caller's loops, where it would hold registers across every product.
   int tid;
   asm volatile("mov.u32 %0, %%tid.x;" : "=r"(tid));
   const int warp = tid / 32, g = tid % 32 / 4, t4 = tid % 4;
+  static_assert(kMmaWarps % tiles_n == 0, "a warp's tiles share their columns");
+  const int n0 = warp % tiles_n * 32;  // the columns of every warp tile of this warp
   for (int mb = 0; mb < M; mb += TM) {
     for (int nb = 0; nb < N; nb += TN) {
       const int bm = min(TM, M - mb), bn = min(TN, N - nb);
@@ -101,12 +108,13 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
         AShare::fetch(tid, a_carry, bm, kn, [&](int m, int k) { return a(mb + m, k0 + k); });
         BShare::fetch(tid, b_carry, bn, kn, [&](int n, int k) { return b(k0 + k, nb + n); });
       };
-      float acc[kWarpTiles][4][4] = {};
+      float acc[warp_tiles][4][4] = {};
       __syncthreads();  // the caller's writes are visible; the last block tile's slabs are read
       if (k_begin < k_end) fetch(k_begin);
       for (int k0 = k_begin, buffer = 0; k0 < k_end; k0 += kStageK, buffer ^= 1) {
-        float* As = stage + buffer * kMmaSlabFloats;  // [kStageK][wa]: As[k][m] = a(mb + m, k0 + k)
-        float* Bs = As + kStageK * wa;                // [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n)
+        // [kStageK][wa] pairs: As[k][m] = a(mb + m, k0 + k); [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n).
+        uint2* As = reinterpret_cast<uint2*>(stage + buffer * kMmaSlabFloats);
+        uint2* Bs = As + kStageK * wa;
         AShare::put(tid, a_carry, As);
         BShare::put(tid, b_carry, Bs);
         __syncthreads();  // this slab is staged; every warp is done with the slab before the last
@@ -117,24 +125,20 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
           if (s >= steps) break;
           const int kg = k0 + s * 8;
 #pragma unroll
-          for (int p = 0; p < kWarpTiles; ++p) {
-            const int t = warp + p * kMmaWarps, m0 = t / tiles_n * 16, n0 = t % tiles_n * 32;
+          for (int p = 0; p < warp_tiles; ++p) {
+            const int m0 = (warp + p * kMmaWarps) / tiles_n * 16;
             if (m0 >= bm || n0 >= bn) continue;
             if (band == Band::lower && kg > mb + m0 + 15) continue;
             if (band == Band::upper && kg + 7 < mb + m0) continue;
-            const float* Ak = As + (s * 8 + t4) * wa + m0 + g;
-            uint32_t a_hi[4], a_lo[4];
-            split_tf32(Ak[0], a_hi[0], a_lo[0]);
-            split_tf32(Ak[8], a_hi[1], a_lo[1]);
-            split_tf32(Ak[4 * wa], a_hi[2], a_lo[2]);
-            split_tf32(Ak[4 * wa + 8], a_hi[3], a_lo[3]);
+            const uint2* Ak = As + (s * 8 + t4) * wa + m0 + g;
+            const uint2 x0 = Ak[0], x1 = Ak[8], x2 = Ak[4 * wa], x3 = Ak[4 * wa + 8];
+            const uint32_t a_hi[4] = {x0.x, x1.x, x2.x, x3.x}, a_lo[4] = {x0.y, x1.y, x2.y, x3.y};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               if (n0 + j * 8 >= bn) continue;
-              const float* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
-              uint32_t b_hi[2], b_lo[2];
-              split_tf32(Bk[0], b_hi[0], b_lo[0]);
-              split_tf32(Bk[4 * wb], b_hi[1], b_lo[1]);
+              const uint2* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
+              const uint2 y0 = Bk[0], y1 = Bk[4 * wb];
+              const uint32_t b_hi[2] = {y0.x, y1.x}, b_lo[2] = {y0.y, y1.y};
               float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
               mma_tf32(d, a_lo, b_hi);
               mma_tf32(d, a_hi, b_lo);
@@ -147,8 +151,8 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
       }
       // Fragment entry c of tile (p, j): row g (+8 for c >= 2), column 2 t4 (+1 for odd c).
 #pragma unroll
-      for (int p = 0; p < kWarpTiles; ++p) {
-        const int t = warp + p * kMmaWarps, m0 = t / tiles_n * 16, n0 = t % tiles_n * 32;
+      for (int p = 0; p < warp_tiles; ++p) {
+        const int m0 = (warp + p * kMmaWarps) / tiles_n * 16;
 #pragma unroll
         for (int j = 0; j < 4; ++j)
 #pragma unroll
@@ -162,15 +166,16 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
 }
 
 // block_gemm's contract, with kMmaThreads threads and `stage` holding kMmaStageFloats floats
-// (16-byte aligned), in block tiles of the given shape (either takes any M and N; `tall` suits N <=
-// 64, `wide` N > 64). The entries a thread hands its epilogue depend only on M, N and the shape, so
-// two such products hand a thread the same entries.
-enum class Tiles { tall, wide };
+// (16-byte aligned), in block tiles of the given shape (any takes any M and N; `tall` suits N <= 64,
+// `wide` N > 64, `square` M and N <= 64, where a tall tile would stage rows of zeros and hold
+// registers for them). Each block tile begins with a barrier, so an epilogue may update what an
+// earlier product's epilogue wrote, whichever thread wrote it.
+enum class Tiles { tall, wide, square };
 
 template <Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp, class Epilogue>
 __device__ __forceinline__ void block_mma(int M, int N, int K, AOp a, BOp b, Epilogue epilogue, float* stage) {
-  constexpr int tm = tiles == Tiles::tall ? 128 : 64;
-  block_mma_tiles<tm, kMmaWarps * kWarpTiles * 16 * 32 / tm, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
+  constexpr int tm = tiles == Tiles::tall ? 128 : 64, tn = tiles == Tiles::wide ? 128 : 64;
+  block_mma_tiles<tm, tn, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
 }
 
 }  // namespace s0::ops::cuda

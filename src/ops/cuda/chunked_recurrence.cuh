@@ -67,16 +67,32 @@ __device__ inline float warp_sum(float v) {
   return v;
 }
 
+// Calls f(r, c) for the entries e = r nc + c < nr nc of an nr x nc window that this thread takes
+// (e = threadIdx.x, then every blockDim.x), stepping r and c instead of dividing by nc for each.
+template <class F>
+__device__ void for_window(int nr, int nc, F f) {
+  if (nc <= 0) return;
+  const int step_r = blockDim.x / nc, step_c = blockDim.x % nc;
+  for (int r = threadIdx.x / nc, c = threadIdx.x % nc; r < nr;) {
+    f(r, c);
+    r += step_r;
+    c += step_c;
+    if (c >= nc) {
+      c -= nc;
+      ++r;
+    }
+  }
+}
+
 // Copies an nr x nc window between a shared tile (row stride tld) and a matrix in global memory
 // (row stride ld, `at` its first element of the window; null: zeros when loading, nothing when
 // storing). Thread e copies the same entries either way.
 __device__ inline void load_window(float* tile, int tld, const float* at, int64_t ld, int nr, int nc) {
-  for (int e = threadIdx.x; e < nr * nc; e += blockDim.x)
-    tile[(e / nc) * tld + e % nc] = at ? at[(e / nc) * ld + e % nc] : 0.0f;
+  for_window(nr, nc, [&](int r, int c) { tile[r * tld + c] = at ? at[r * ld + c] : 0.0f; });
 }
 __device__ inline void store_window(const float* tile, int tld, float* at, int64_t ld, int nr, int nc) {
   if (!at) return;
-  for (int e = threadIdx.x; e < nr * nc; e += blockDim.x) at[(e / nc) * ld + e % nc] = tile[(e / nc) * tld + e % nc];
+  for_window(nr, nc, [&](int r, int c) { at[r * ld + c] = tile[r * tld + c]; });
 }
 
 // A sweep block's shared memory: block_gemm's staging, a window of the state (S or dS), a tile of
@@ -105,7 +121,9 @@ inline size_t sweep_shared_bytes(int64_t stage_size, int64_t tile_floats, int64_
 
 // Through the mask exp(gamma_i - gamma_j): row i's terms r(i, j), j < i, carry every log decay
 // g_m with j < m <= i, so spans[m] = sum_{i >= m} sum_{j < m} r(i, j) (ChunkDecay::add_spans): row
-// prefixes into `prefix` [kChunk][kPad], then columns. The caller's barrier makes spans visible.
+// prefixes into `prefix` [kChunk][kPad], then columns (r(i, j) may read prefix[i][j + 1], which
+// it replaces: the caller can evaluate the terms there beforehand). The caller's barrier makes
+// spans visible.
 template <class RowTerm>
 __device__ void mask_spans(int n, float (*prefix)[kPad], float* spans, RowTerm r) {
   for (int i = threadIdx.x; i < n; i += blockDim.x) {

@@ -61,10 +61,53 @@ struct Prepared {
 
 // What the backward keeps per chunk and head: the start state and the dS entering its backward
 // (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
-// the chunk backward's dW [ch][kChunk][dk].
+// the chunk backward's dW and d(beta in K) [ch][kChunk][dk] (in global memory: the shared memory
+// of two chunk-backward blocks an SM goes to block_mma's staging and dp, da).
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta, *dw;
+  float *starts, *delta, *ds_end, *d_delta, *dw, *dbk;
 };
+
+// chunk_gamma of the chunk's log decays, which every thread reads into gamma first (one thread
+// reading them from global memory would wait out one load after another).
+__device__ void gdn_chunk_gamma(const Inputs& in, int64_t row0, int h, int n, double* gamma) {
+  for (int i = threadIdx.x; i < n; i += blockDim.x) gamma[i] = in.g[(row0 + i) * in.H + h];
+  __syncthreads();
+  chunk_gamma(n, [&](int i) { return gamma[i]; }, gamma);
+}
+
+// Tinv = (I + A)^{-1} of a chunk, A_ij = beta_i kk_ij strictly lower, by forward substitution on
+// the identity: entry (i, e) is 1[i = e] minus A_ij Tinv_je for j = e..i-1 in ascending order, as
+// the CPU sums. Each term is subtracted as soon as row j of the column is final, which keeps that
+// order and leaves a chain of one step per row (not one per term): warp w takes columns w, w + 8,
+// ... at once, its lanes rows lane and lane + 32, and row j's entry reaches them by a shuffle.
+constexpr int kChunkWarps = kChunkThreads / 32;
+constexpr int kTinvColumns = kChunk / kChunkWarps;  // a warp's columns
+static_assert(kChunk == 64 && kChunk % kChunkWarps == 0, "two rows a lane, the columns shared evenly");
+
+__device__ void invert_unit_lower(int n, const float* beta, const float (*kk)[kPad], float (*tinv)[kPad]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  float x[kTinvColumns][2];  // entries (lane + 32 h, warp + kChunkWarps c)
+#pragma unroll
+  for (int c = 0; c < kTinvColumns; ++c)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) x[c][h] = lane + 32 * h == warp + kChunkWarps * c ? 1.0f : 0.0f;
+  const float beta0 = lane < n ? beta[lane] : 0.0f, beta1 = lane + 32 < n ? beta[lane + 32] : 0.0f;
+  for (int j = warp; j < n; ++j) {
+    const float a0 = beta0 * kk[lane][j], a1 = beta1 * kk[lane + 32][j];  // A of the lane's rows
+#pragma unroll
+    for (int c = 0; c < kTinvColumns; ++c) {
+      const float t = __shfl_sync(0xffffffffu, j < 32 ? x[c][0] : x[c][1], j % 32);  // Tinv_je, final
+      if (j < warp + kChunkWarps * c) continue;
+      if (lane > j) x[c][0] -= a0 * t;
+      if (lane + 32 > j) x[c][1] -= a1 * t;
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < kTinvColumns; ++c)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      if (lane + 32 * h < n && warp + kChunkWarps * c < n) tinv[lane + 32 * h][warp + kChunkWarps * c] = x[c][h];
+}
 
 // Grid (chunks, H).
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
@@ -79,7 +122,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   const float* Q = in.q + (row0 * H + h) * dk;
   const float* K = in.k + (row0 * H + h) * dk;
   const float* V = in.v + (row0 * H + h) * dv;
-  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  gdn_chunk_gamma(in, row0, h, n, gamma);
   store_factors(gamma, n, p.factors + ch * kFactors);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     in_f[i] = decay_factor(gamma[i]);
@@ -89,30 +132,26 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   float* qk_out = p.qk + ch * kChunk * kChunk;
   auto k_row = [&](int i, int e) { return K[i * ldk + e]; };
   auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
+  // K K^T and Q K^T as one product of 2n rows (K's, then Q's) with K^T: K^T is staged once, and
+  // the block tile's rows are all busy (each entry is the same sum as in a product of its own).
   block_mma<Band::full, Along::k, Along::k>(
-      n, n, dk, k_row, k_col,
+      2 * n, n, dk, [&](int i, int e) { return (i < n ? K + i * ldk : Q + (i - n) * ldk)[e]; }, k_col,
       [&](int i, int j, float s) {
-        const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
-        kk[i][j] = x;
-        kk_out[i * kChunk + j] = x;
+        if (i < n) {
+          const float x = j < i ? s * mask_at(gamma, i, j) : 0.0f;
+          kk[i][j] = x;
+          kk_out[i * kChunk + j] = x;
+        } else {
+          i -= n;
+          qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f;
+        }
       },
       stage);
-  block_mma<Band::full, Along::k, Along::k>(
-      n, n, dk, [&](int i, int e) { return Q[i * ldk + e]; }, k_col,
-      [&](int i, int j, float s) { qk_out[i * kChunk + j] = j <= i ? s * mask_at(gamma, i, j) : 0.0f; }, stage);
   __syncthreads();
-  // Tinv by forward substitution on the identity, one row at a time: row i = e_i - sum_{j<i} A_ij
-  // row j, with A_ij = beta_i kk_ij; column e sums over j = e..i-1 in order, as the CPU does.
-  for (int i = 0; i < n; ++i) {
-    for (int e = threadIdx.x; e < n; e += blockDim.x) {
-      float x = e == i ? 1.0f : 0.0f;
-      for (int j = e; j < i; ++j) x -= beta[i] * kk[i][j] * tinv[j][e];
-      tinv[i][e] = x;
-    }
-    __syncthreads();
-  }
+  invert_unit_lower(n, beta, kk, tinv);
+  __syncthreads();
   float* tinv_out = p.tinv + ch * kChunk * kChunk;
-  for (int e = threadIdx.x; e < n * n; e += blockDim.x) tinv_out[(e / n) * kChunk + e % n] = tinv[e / n][e % n];
+  for_window(n, n, [&](int i, int j) { tinv_out[i * kChunk + j] = tinv[i][j]; });
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
   block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
@@ -174,21 +213,24 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const float* K = in.k + (row0 * H + b.h) * dk;
     auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
     auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
-    // delta = U - W S
+    // delta = U - W S and, with o, O = diag(in) Q S + qk delta: W S and Q S as one product of
+    // 2n rows (W's, then Q's) with S, which is staged once and fills the block tile.
+    const float* Q = in.q + (row0 * H + b.h) * dk;
+    float* O = o ? o + (row0 * H + b.h) * dv + b.w0 : nullptr;
     block_mma<Band::full, Along::k, Along::mn>(
-        n, b.tw, dk, [&](int i, int e) { return W[i * dk + e]; }, s_at,
-        [&](int i, int j, float s) { delta[i * kTile + j] = U[i * dv + j] - s; }, b.stage);
-    __syncthreads();
+        o ? 2 * n : n, b.tw, dk, [&](int i, int e) { return (i < n ? W + i * dk : Q + (i - n) * ldk)[e]; }, s_at,
+        [&](int i, int j, float s) {
+          if (i < n)
+            delta[i * kTile + j] = U[i * dv + j] - s;
+          else
+            O[(i - n) * ldv + j] = b.in_f[i - n] * s;
+        },
+        b.stage);
+    __syncthreads();  // delta is whole, and O's first term is written (by other threads than add to it)
     if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
     if (o) {
-      // O = diag(in) Q S + qk delta
-      const float* Q = in.q + (row0 * H + b.h) * dk;
       const float* qk = p.qk + ch * kChunk * kChunk;
-      float* O = o + (row0 * H + b.h) * dv + b.w0;
-      block_mma<Band::full, Along::k, Along::mn>(
-          n, b.tw, dk, [&](int i, int e) { return Q[i * ldk + e]; }, s_at,
-          [&](int i, int j, float s) { O[i * ldv + j] = b.in_f[i] * s; }, b.stage);
-      block_mma<Band::lower, Along::k, Along::mn>(
+      block_mma<Band::lower, Along::k, Along::mn, Tiles::square>(
           n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
           [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
@@ -224,10 +266,10 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
     auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
     // d_delta = qk^T dO + diag(out) K dS
-    block_mma<Band::upper, Along::mn, Along::mn>(
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::square>(
         n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
-    block_mma<Band::full, Along::k, Along::mn>(
+    block_mma<Band::full, Along::k, Along::mn, Tiles::square>(
         n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
@@ -252,11 +294,10 @@ struct Gradients {
 };
 
 // Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
-// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad] and d(beta in K) [kChunk][dk].
+// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad].
 int64_t chunk_backward_stage() { return std::max<int64_t>(kMmaStageFloats, kChunk * kPad); }
-size_t chunk_backward_shared_bytes(int dk) {
-  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad +
-                          static_cast<size_t>(kChunk) * dk);
+size_t chunk_backward_shared_bytes() {
+  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad);
 }
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
@@ -273,8 +314,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
   float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
   float(*da)[kPad] = dp + kChunk;
-  float* dbk = stage + stage_size + 2 * kChunk * kPad;  // [kChunk][Dk]
-  float* dw = saved.dw + ch * kChunk * Dk;                // [kChunk][Dk]
+  float* dw = saved.dw + ch * kChunk * Dk;    // [kChunk][Dk]
+  float* dbk = saved.dbk + ch * kChunk * Dk;  // [kChunk][Dk]
   const float* Q = in.q + (row0 * H + h) * Dk;
   const float* K = in.k + (row0 * H + h) * Dk;
   const float* V = in.v + (row0 * H + h) * Dv;
@@ -292,7 +333,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   const float* kk = p.kk + ch * kChunk * kChunk;
   const float* tinv = p.tinv + ch * kChunk * kChunk;
   const float* factors = p.factors + ch * kFactors;
-  chunk_gamma(n, [&](int i) { return in.g[(row0 + i) * H + h]; }, gamma);
+  gdn_chunk_gamma(in, row0, h, n, gamma);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
     beta[i] = in.beta[(row0 + i) * H + h];
     in_f[i] = factors[i];
@@ -303,7 +344,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
   // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
   // gradient through exp(gamma_last), all <S, dS>.
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
       stage);
   block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
@@ -329,10 +370,10 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
       [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
       [&](int i, int j, float s) { da[i][j] = -s; }, stage);
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
@@ -362,17 +403,19 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
     for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
-  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij.
-  mask_spans(n, prefix, spans, [&](int i, int j) {
-    return dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
+  // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
+  // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
+  for_window(n, n, [&](int i, int j) {
+    if (j < i) prefix[i][j + 1] = dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
   });
+  __syncthreads();
+  mask_spans(n, prefix, spans, [&](int i, int j) { return prefix[i][j + 1]; });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
-  for (int e = threadIdx.x; e < n * n; e += blockDim.x) {
-    const int i = e / n, j = e % n;
+  for_window(n, n, [&](int i, int j) {
     const float mask = mask_at(gamma, i, j);
     dp[i][j] = j <= i ? dp[i][j] * mask : 0.0f;
     da[i][j] = j < i ? da[i][j] * beta[i] * mask : 0.0f;
-  }
+  });
   __syncthreads();
   auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
   auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
@@ -387,7 +430,11 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
-  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, grad.dg + row0 * H + h, H);
+  // Summed in place in shared memory by one thread, then written out by all (one thread's
+  // read-modify-writes of global memory would wait out a load each).
+  if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, dgamma, 1);
+  __syncthreads();
+  for (int i = threadIdx.x; i < n; i += blockDim.x) grad.dg[(row0 + i) * H + h] = dgamma[i];
 }
 
 // ---- host side
@@ -465,17 +512,17 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
-    Tensor dw = scratch(ch * kChunk * in.dk, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device), dbk = scratch(ch * kChunk * in.dk, device);
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
-                      static_cast<float*>(dw.device_raw_mut())};
+                      static_cast<float*>(dw.device_raw_mut()), static_cast<float*>(dbk.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes(in.dk);
+      const size_t bytes = chunk_backward_shared_bytes();
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
