@@ -23,14 +23,14 @@ GatedDeltaStepInputs gated_delta_decode_inputs(const Columns& qkv, const Columns
   const int64_t N = qkv.rows(), C = 2 * heads.nk * heads.dk + heads.nv * heads.dv;
   if (qkv.count != C || b.count != heads.nv || a.count != heads.nv || b.stride() != a.stride())
     fail("internal: gated_delta_decode given columns that do not match its heads");
-  if (static_cast<int64_t>(starts.size()) != N) fail("internal: gated_delta_decode given ", starts.size(),
-                                                     " sequence starts for ", N, " one-token sequences");
-  GatedDeltaStepInputs out{Tensor::empty({N, heads.nv, heads.dk}, DType::F32, d),
-                           Tensor::empty({N, heads.nv, heads.dk}, DType::F32, d),
-                           Tensor::empty({N, heads.nv, heads.dv}, DType::F32, d),
-                           Tensor::empty({N, heads.nv}, DType::F32, d), Tensor::empty({N, heads.nv}, DType::F32, d)};
+  if (static_cast<int64_t>(starts.size()) != N)
+    fail("internal: gated_delta_decode given ", starts.size(), " sequence starts for ", N, " one-token sequences");
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA) {
+    GatedDeltaStepInputs out{Tensor::empty({N, heads.nv, heads.dk}, DType::F32, d),
+                             Tensor::empty({N, heads.nv, heads.dk}, DType::F32, d),
+                             Tensor::empty({N, heads.nv, heads.dv}, DType::F32, d),
+                             Tensor::empty({N, heads.nv}, DType::F32, d), Tensor::empty({N, heads.nv}, DType::F32, d)};
     cuda::gated_delta_decode_inputs(qkv, b, a, conv_w, neg_A, dt_bias, heads, eps, q_scale, starts, out);
     return out;
   }
