@@ -4,6 +4,7 @@
 
 #include "ops/columns.h"
 #include "ops/gated_delta.h"
+#include "ops/gated_delta_decode.h"
 #include "ops/gates.h"
 #include "ops/heads.h"
 #include "ops/state_offset.h"
@@ -54,6 +55,30 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
                                GatedDeltaSaved& s, std::vector<Tensor>* final_states, bool for_backward) {
   const Device dev = h.device();
   const Layout l = layout(m, seqs);
+  // The recurrence from its inputs (s.q, s.k, s.g, s.beta and v), its output [N, nv dv].
+  auto recurrence = [&](const Tensor& v) {
+    Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
+    ops::gated_delta_forward(s.q, s.k, v, s.g, s.beta, seqs, starts, o, final_states,
+                             for_backward ? &s.chunk_states : nullptr);
+    ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
+    return o.reshaped({l.N, l.nv * l.dv});
+  };
+  // A decode step on the GPU: the conv, the norms, the expansions and the gates in one kernel, which
+  // keeps nothing for a backward (the norms' rnorm, the conv's output).
+  if (!for_backward && ops::gated_delta_decode_fused(seqs, dev)) {
+    auto decode_core = [&](const Tensor& proj) {
+      const ops::GatedDeltaStepInputs in = ops::gated_delta_decode_inputs(
+          ops::columns(proj, 0, l.C), ops::columns(proj, l.b_begin(), l.nv), ops::columns(proj, l.a_begin(), l.nv),
+          m.conv_w, m.neg_A, m.dt_bias, {l.nk, l.nv, l.dk, l.dv}, kL2Eps, l.q_scale(), starts);
+      s.q = in.q;
+      s.k = in.k;
+      s.g = in.g;
+      s.beta = in.beta;
+      return recurrence(in.v);
+    };
+    recurrent_mixer_forward(pipeline(m), decode_core, seqs, h, residual, s.pipeline);
+    return;
+  }
   auto core = [&](const Tensor& proj, const Tensor& conv_out) {
     // q and k: L2-normalised per key head, expanded to the value heads; q scaled by dk^-1/2.
     s.q_rnorm = Tensor::empty({l.N * l.nk}, DType::F32, dev);
@@ -64,11 +89,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
     s.g = Tensor::empty({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_gates_forward(ops::columns(proj, l.b_begin(), l.nv), ops::columns(proj, l.a_begin(), l.nv),
                                    m.neg_A, m.dt_bias, s.beta, s.g);
-    Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
-    ops::gated_delta_forward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts, o, final_states,
-                             for_backward ? &s.chunk_states : nullptr);
-    ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
-    return o.reshaped({l.N, l.nv * l.dv});
+    return recurrence(value_heads(l, conv_out));
   };
   recurrent_mixer_forward(pipeline(m), core, seqs, starts, h, residual, s.pipeline);
 }

@@ -36,6 +36,10 @@ using RecurrentCoreForward = std::function<Tensor(const Tensor& proj, const Tens
 using RecurrentCoreBackward =
     std::function<Tensor(const Tensor& proj, const Tensor& conv_out, const Tensor& d_o, Tensor& dproj)>;
 
+// A core that runs the conv itself (GatedDeltaNet's fused decode step, ops/gated_delta_decode.h):
+// o[N, width] from the projection alone, the conv's generation cache included.
+using RecurrentConvCoreForward = std::function<Tensor(const Tensor& proj)>;
+
 struct RecurrentSaved {
   Tensor proj;       // [N, in_proj.out]
   Tensor conv_pre;   // [N, C] the conv output before SiLU
@@ -49,6 +53,10 @@ struct RecurrentSaved {
 void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForward& core, const ops::Varlen& seqs,
                              const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
                              RecurrentSaved& saved);
+// The same around a core that runs the conv itself: saved.conv_pre and conv_out stay empty (there
+// is no backward through it).
+void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentConvCoreForward& core, const ops::Varlen& seqs,
+                             const Tensor& h, Tensor& residual, RecurrentSaved& saved);
 // dh[N, hidden] += the input gradient for d_out[N, hidden].
 void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBackward& core, const ops::Varlen& seqs,
                               const RecurrentSaved& saved, const Tensor& d_out, Tensor& dh);

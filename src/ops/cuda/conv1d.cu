@@ -14,11 +14,10 @@ constexpr int kThreads = 256;
 // The conv kernels give each thread one channel and a run of kRunRows consecutive rows, carrying
 // the taps' inputs (forward) or their outputs' gradients (backward) from row to row in registers:
 // each input is read and each sigmoid computed once, not once per tap, and the row's sequence is
-// looked up once per run. The carried values sit in arrays of kMaxTaps indexed by unrolled loops
+// looked up once per run. The carried values sit in arrays of kMaxConvTaps indexed by unrolled loops
 // only (a run-time index would put them in local memory).
 constexpr int kChannels = 128;
 constexpr int64_t kRunRows = 32;
-constexpr int kMaxTaps = 8;
 
 __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
@@ -31,9 +30,9 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t first = blockIdx.y * kRunRows, last = min(rows, first + kRunRows);
   if (c >= C) return;
-  float tap[kMaxTaps], in[kMaxTaps];  // in[j]: tap j's input for the current row
+  float tap[kMaxConvTaps], in[kMaxConvTaps];  // in[j]: tap j's input for the current row
 #pragma unroll
-  for (int j = 0; j < kMaxTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
+  for (int j = 0; j < kMaxConvTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
   int64_t s = sequence_of(first, offs, n_seqs), begin = offs[s], end = offs[s + 1];
   const float* window = reinterpret_cast<const float*>(wins[s]);
   for (int64_t row = first; row < last; ++row) {
@@ -46,22 +45,22 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
     const int64_t t = row - begin;
     if (row == first || t == 0) {  // the earlier inputs, from the rows or the window
 #pragma unroll
-      for (int j = 0; j < kMaxTaps - 1; ++j) {
+      for (int j = 0; j < kMaxConvTaps - 1; ++j) {
         const int64_t src = t - (K - 1) + j;
         if (j < K - 1) in[j] = src >= 0 ? x[(row - t + src) * ld + c] : window ? window[(t + j) * C + c] : 0.0f;
       }
     } else {  // last row's inputs, one tap on
 #pragma unroll
-      for (int j = 0; j < kMaxTaps - 1; ++j)
+      for (int j = 0; j < kMaxConvTaps - 1; ++j)
         if (j < K - 1) in[j] = in[j + 1];
     }
     const float now = x[row * ld + c];
 #pragma unroll
-    for (int j = 0; j < kMaxTaps; ++j)
+    for (int j = 0; j < kMaxConvTaps; ++j)
       if (j == K - 1) in[j] = now;
     float acc = bias ? bias[c] : 0.0f;
 #pragma unroll
-    for (int j = 0; j < kMaxTaps; ++j)
+    for (int j = 0; j < kMaxConvTaps; ++j)
       if (j < K && (t - (K - 1) + j >= 0 || window)) acc += tap[j] * in[j];
     pre[row * C + c] = acc;
     y[row * C + c] = acc * sigmoid(acc);
@@ -77,9 +76,9 @@ __global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, co
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t first = blockIdx.y * kRunRows, last = min(rows, first + kRunRows);
   if (c >= C) return;
-  float tap[kMaxTaps], g[kMaxTaps], grad[kMaxTaps];  // for tap j: dy and silu'(pre) of output row + K-1-j
+  float tap[kMaxConvTaps], g[kMaxConvTaps], grad[kMaxConvTaps];  // for tap j: dy and silu'(pre) of output row + K-1-j
 #pragma unroll
-  for (int j = 0; j < kMaxTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
+  for (int j = 0; j < kMaxConvTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
   auto load = [&](int64_t out, float& gj, float& gradj) {
     const float p = pre[out * C + c], sg = sigmoid(p);
     gj = dy[out * C + c];
@@ -94,22 +93,22 @@ __global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, co
     }
     if (row == last - 1 || row == end - 1) {  // every tap's output, up to the sequence's end
 #pragma unroll
-      for (int j = 0; j < kMaxTaps; ++j)
+      for (int j = 0; j < kMaxConvTaps; ++j)
         if (j < K && row + (K - 1 - j) < end) load(row + (K - 1 - j), g[j], grad[j]);
     } else {  // the next row's outputs, one tap on, and this row's own
 #pragma unroll
-      for (int j = 0; j < kMaxTaps - 1; ++j)
+      for (int j = 0; j < kMaxConvTaps - 1; ++j)
         if (j < K - 1) {
           g[j] = g[j + 1];
           grad[j] = grad[j + 1];
         }
 #pragma unroll
-      for (int j = 0; j < kMaxTaps; ++j)
+      for (int j = 0; j < kMaxConvTaps; ++j)
         if (j == K - 1) load(row, g[j], grad[j]);
     }
     float acc = 0.0f;
 #pragma unroll
-    for (int j = 0; j < kMaxTaps; ++j)
+    for (int j = 0; j < kMaxConvTaps; ++j)
       if (j < K && row + (K - 1 - j) < end) acc += tap[j] * g[j] * grad[j];
     dx[row * lddx + c] = acc;
   }
@@ -137,19 +136,19 @@ dim3 runs_grid(int64_t rows, int64_t C) {
   return dim3(blocks_for(C, kChannels), static_cast<unsigned>((rows + kRunRows - 1) / kRunRows));
 }
 
-int taps_of(const Tensor& w, int64_t C) {
+}  // namespace
+
+int conv_taps(const Tensor& w, int64_t C) {
   const int64_t K = w.numel() / C;
-  if (K < 1 || K > kMaxTaps) fail("conv1d_silu on the GPU takes 1 to ", kMaxTaps, " taps, not ", K);
+  if (K < 1 || K > kMaxConvTaps) fail("conv1d_silu on the GPU takes 1 to ", kMaxConvTaps, " taps, not ", K);
   return static_cast<int>(K);
 }
-
-}  // namespace
 
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre) {
   const Device d = x.t.device();
   const int64_t C = x.count, ld = x.stride(), rows = seqs.rows();
-  const int K = taps_of(w, C);
+  const int K = conv_taps(w, C);
   // One upload: [offsets (n_seqs + 1) | window addresses (n_seqs)].
   std::vector<int64_t> table = seqs.offsets;
   bool any_window = false;
@@ -177,7 +176,7 @@ void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, 
                           const Columns& dx) {
   Tensor whole = dx.t;
   const int64_t C = dx.count, rows = seqs.rows();
-  const int K = taps_of(w, C);
+  const int K = conv_taps(w, C);
   if (rows == 0 || C == 0) return;
   const Tensor offsets = upload_i64(seqs.offsets, whole.device());
   conv1d_silu_backward_kernel<<<runs_grid(rows, C), kChannels, 0, stream()>>>(

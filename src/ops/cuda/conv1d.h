@@ -10,6 +10,10 @@
 
 namespace s0::ops::cuda {
 
+constexpr int kMaxConvTaps = 8;
+// The taps of conv weights w[C, K]; fails unless 1 <= K <= kMaxConvTaps.
+int conv_taps(const Tensor& w, int64_t C);
+
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre);
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
