@@ -14,7 +14,6 @@ namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kMaxHeadDim = 256;
 // Rows of the other side per staged tile: 64 keys in the forward; 32 in the backward kernels, whose
 // four [rows][DP + 4] tiles must fit the shared memory at DP = 256.
 constexpr int kForwardTile = 64;

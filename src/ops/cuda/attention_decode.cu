@@ -1,5 +1,6 @@
 #include "ops/cuda/attention_decode.h"
 
+#include "ops/cuda/attention.h"
 #include "ops/cuda/check.h"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
@@ -8,7 +9,6 @@ namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kMaxHeadDim = 256;
 constexpr int kWarps = 4;
 // Keys a warp loads before it uses any: the loads of one key alone leave the memory idle most of
 // the time (one key's row is 1 KB at D = 256).

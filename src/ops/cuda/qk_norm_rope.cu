@@ -1,5 +1,6 @@
 #include "ops/cuda/qk_norm_rope.h"
 
+#include "ops/cuda/attention.h"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
@@ -9,8 +10,6 @@
 namespace s0::ops::cuda {
 
 namespace {
-
-constexpr int64_t kMaxHeadDim = 256;
 
 // One side (queries or keys): where its heads start in a projection row, how many, the norm's
 // weight (null: no norm) and where rstd goes, and the output [N, heads, D].
