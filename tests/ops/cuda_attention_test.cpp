@@ -148,6 +148,9 @@ INSTANTIATE_TEST_SUITE_P(
                       // Decode steps over long caches: many 32-key chunks per sequence, a short last chunk.
                       AttentionCase{"d256_gqa16_4_one_long", 16, 4, 256, {700}},
                       AttentionCase{"d256_gqa16_4_mixed", 16, 4, 256, {450, 3, 97, 32}},
+                      // Short caches (both decode steps up to 32 keys): every sequence is one chunk,
+                      // finished by the chunk kernel with no merge launched.
+                      AttentionCase{"d256_gqa16_4_short", 16, 4, 256, {16, 3, 27}},
                       // Six query heads per KV head: a block of four and one of two.
                       AttentionCase{"d128_gqa6_1_mixed", 6, 1, 128, {300, 1, 64, 33}},
                       // Past 2048 keys the chunks grow to 64 keys.

@@ -50,9 +50,11 @@ __device__ inline void load_slice(const float* row, int64_t D, int lane, bool in
 // first + w + kWarps (kKeysInFlight r + u), kKeysInFlight at a time, all loaded before the first is
 // used; per head a running max m and sum l fold them in, the keys of one round in order. The warps'
 // partials merge in warp order into the chunk's partial (unnormalised: merged again per sequence).
+// A sequence cut in one chunk writes its output and lse here instead, and the merge leaves it alone.
 template <int W, int P>
-__global__ void __launch_bounds__(kWarps * 32)
-    attention_decode_chunk_kernel(DecodeArgs a, const float* q, float* part_ml, float* part_acc) {
+__global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
+                                                                             float* part_ml, float* part_acc,
+                                                                             float* out, float* lse) {
   constexpr int E = W * P;
   const int64_t c = blockIdx.x, s = a.chunk_seq[c], n_keys = a.past[s] + 1, size = chunk_keys(n_keys);
   const int64_t first = (c - a.chunk_begin[s]) * size, last = min(first + size, n_keys);
@@ -141,6 +143,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
   }
   __syncthreads();
+  const bool whole = a.chunk_begin[s + 1] - a.chunk_begin[s] == 1;
   for (int64_t x = threadIdx.x; x < heads * D; x += blockDim.x) {
     const int g = static_cast<int>(x / D);
     const int64_t e = x % D, at = c * a.H + h0 + g;
@@ -154,20 +157,30 @@ __global__ void __launch_bounds__(kWarps * 32)
         sum += warp_l[w][g] * f;
         o += warp_acc[w][g][e] * f;
       }
-    part_acc[at * D + e] = o;
-    if (e == 0) {
-      part_ml[2 * at] = top;
-      part_ml[2 * at + 1] = sum;
+    if (whole) {
+      // What the merge makes of one chunk, bit for bit: its weight is expf(top - top) = 1 and o is
+      // never -0 (it starts at +0), so the merge's o and sum are these.
+      const int64_t row = s * a.H + h0 + g;
+      out[row * D + e] = o / sum;
+      if (e == 0) lse[row] = top + logf(sum);
+    } else {
+      part_acc[at * D + e] = o;
+      if (e == 0) {
+        part_ml[2 * at] = top;
+        part_ml[2 * at + 1] = sum;
+      }
     }
   }
 }
 
 // One block per (sequence, query head): the sequence's chunk partials merged in chunk order, then
-// normalised; lse = max + log(sum).
+// normalised; lse = max + log(sum). A sequence of one chunk has its output already (the chunk
+// kernel's) and no partials.
 __global__ void attention_decode_merge_kernel(DecodeArgs a, const float* part_ml, const float* part_acc, float* out,
                                               float* lse) {
   const int64_t s = blockIdx.x / a.H, h = blockIdx.x % a.H;
   const int64_t c0 = a.chunk_begin[s], n = a.chunk_begin[s + 1] - c0;
+  if (n == 1) return;
   __shared__ float weight[kMaxChunks];
   float top = -INFINITY;
   for (int64_t c = 0; c < n; ++c) top = fmaxf(top, part_ml[2 * ((c0 + c) * a.H + h)]);
@@ -184,11 +197,12 @@ __global__ void attention_decode_merge_kernel(DecodeArgs a, const float* part_ml
 }
 
 template <int W, int P>
-void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& part_ml, Tensor& part_acc) {
+void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& part_ml, Tensor& part_acc,
+                  Tensor& out, Tensor& lse) {
   const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
   attention_decode_chunk_kernel<W, P>
       <<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32, 0, stream()>>>(
-          a, f32(q), f32_mut(part_ml), f32_mut(part_acc));
+          a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out), f32_mut(lse));
   check_launch("attention_decode_chunk_kernel");
 }
 
@@ -209,15 +223,23 @@ int64_t append_decode_chunks(const std::vector<int64_t>& n_keys, std::vector<int
 
 void attention_decode(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& out, Tensor& lse) {
   if (a.D > kMaxHeadDim) fail("internal: decode attention supports head dims up to ", kMaxHeadDim, ", got ", a.D);
-  Tensor part_ml = Tensor::empty({chunks, a.H, 2}, DType::F32, q.device());
-  Tensor part_acc = Tensor::empty({chunks, a.H, a.D}, DType::F32, q.device());
-  if (!a.aligned)
-    chunk_launch<1, kMaxHeadDim / 32>(a, chunks, q, part_ml, part_acc);
-  else if (a.D <= 128)
-    chunk_launch<4, 1>(a, chunks, q, part_ml, part_acc);
-  else
-    chunk_launch<4, 2>(a, chunks, q, part_ml, part_acc);
+  // Every sequence has at least one chunk (this step's key): more chunks than sequences means some
+  // sequence has partials to merge. Otherwise (short caches) the chunk kernel writes every output
+  // and neither the partials nor the merge launch are needed.
   const int64_t n_seqs = q.dim(0);
+  const bool merge = chunks > n_seqs;
+  Tensor part_ml, part_acc;
+  if (merge) {
+    part_ml = Tensor::empty({chunks, a.H, 2}, DType::F32, q.device());
+    part_acc = Tensor::empty({chunks, a.H, a.D}, DType::F32, q.device());
+  }
+  if (!a.aligned)
+    chunk_launch<1, kMaxHeadDim / 32>(a, chunks, q, part_ml, part_acc, out, lse);
+  else if (a.D <= 128)
+    chunk_launch<4, 1>(a, chunks, q, part_ml, part_acc, out, lse);
+  else
+    chunk_launch<4, 2>(a, chunks, q, part_ml, part_acc, out, lse);
+  if (!merge) return;
   attention_decode_merge_kernel<<<static_cast<unsigned>(n_seqs * a.H), 128, 0, stream()>>>(
       a, f32(part_ml), f32(part_acc), f32_mut(out), f32_mut(lse));
   check_launch("attention_decode_merge_kernel");
