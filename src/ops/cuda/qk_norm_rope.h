@@ -1,7 +1,7 @@
 #pragma once
 // The attention's queries and keys from its input projection in one kernel (ops/attention.h's
-// qk_norm_rope_forward): each head's columns copied out, RMS-normed and rotated, one block per row
-// and head. Head dim at most 256.
+// qk_norm_rope_forward): each head's columns copied out, RMS-normed and rotated, a block per row
+// and group of its heads, the group sharing the rotation's angles. Head dim at most 256.
 #include <cstdint>
 #include <vector>
 
