@@ -46,6 +46,33 @@ __device__ inline void load_slice(const float* row, int64_t D, int lane, bool in
   }
 }
 
+// The warp's totals of N values (each lane holding its part of each), every lane getting all N,
+// bit for bit what a butterfly gives (v += its xor partner's v at offsets 16, 8, .. 1, 5 N
+// shuffles) in fewer shuffles: 32 for 16 values instead of 80. While a lane holds more than one
+// value, the partners at offset o split them: the lane with bit o set keeps the upper half, sends
+// the lower half and adds its partner's upper half, so every add is one the butterfly makes (in
+// the other operand order, which a float add ignores). Lane L is left with the total of value
+// L / (32 / N), which every lane then takes from the first lane holding it.
+template <int N>
+__device__ inline void warp_sum_each(float (&v)[N], int lane) {
+  static_assert(N >= 1 && N <= 32 && (N & (N - 1)) == 0, "a power of two of values, at most the warp's lanes");
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const int kept = N * o / 32;  // values a lane keeps at offset o; 0: one left, summed as the butterfly
+    const bool upper = lane & o;
+#pragma unroll
+    for (int k = 0; k < N / 2; ++k)
+      if (k < kept) {
+        const float lower_v = v[k], upper_v = v[k + kept];
+        v[k] = (upper ? upper_v : lower_v) + __shfl_xor_sync(0xffffffffu, upper ? lower_v : upper_v, o);
+      }
+    if (kept == 0) v[0] += __shfl_xor_sync(0xffffffffu, v[0], o);
+  }
+  const float mine = v[0];
+#pragma unroll
+  for (int i = 0; i < N; ++i) v[i] = __shfl_sync(0xffffffffu, mine, i * (32 / N));
+}
+
 // One block per (chunk, KV head kh, part of its query heads): warp w takes the chunk's keys
 // first + w + kWarps (kKeysInFlight r + u), kKeysInFlight at a time, all loaded before the first is
 // used; per head a running max m and sum l fold them in, the keys of one round in order. The warps'
@@ -83,7 +110,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
       load_slice<W, P>(keys + key * ld, D, lane, key < last, kr[u]);
       load_slice<W, P>(values + key * ld, D, lane, key < last, vr[u]);
     }
-    float score[kGroup][kKeysInFlight];
+    // score[kKeysInFlight g + u]: head g's dot with key u, all reduced over the warp together.
+    float score[kGroup * kKeysInFlight];
 #pragma unroll
     for (int g = 0; g < kGroup; ++g)
 #pragma unroll
@@ -91,29 +119,25 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
         float dot = 0.0f;
 #pragma unroll
         for (int e = 0; e < E; ++e) dot = fmaf(qv[g][e], kr[u][e], dot);
-        score[g][u] = dot;
+        score[kKeysInFlight * g + u] = dot;
       }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1)
-#pragma unroll
-      for (int g = 0; g < kGroup; ++g)
-#pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) score[g][u] += __shfl_xor_sync(0xffffffffu, score[g][u], o);
+    warp_sum_each(score, lane);
 #pragma unroll
     for (int g = 0; g < kGroup; ++g) {
+      float* p = score + kKeysInFlight * g;
       // Key u = 0 is always in the chunk, so the new max is finite; keys past it weigh 0.
       float top = m[g];
 #pragma unroll
       for (int u = 0; u < kKeysInFlight; ++u) {
-        score[g][u] = j + kWarps * u < last ? a.scale * score[g][u] : -INFINITY;
-        top = fmaxf(top, score[g][u]);
+        p[u] = j + kWarps * u < last ? a.scale * p[u] : -INFINITY;
+        top = fmaxf(top, p[u]);
       }
       const float carry = expf(m[g] - top);  // 0 at the warp's first round (m = -inf)
       float sum = 0.0f;
 #pragma unroll
       for (int u = 0; u < kKeysInFlight; ++u) {
-        score[g][u] = expf(score[g][u] - top);
-        sum += score[g][u];
+        p[u] = expf(p[u] - top);
+        sum += p[u];
       }
       l[g] = l[g] * carry + sum;
       m[g] = top;
@@ -121,7 +145,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
       for (int e = 0; e < E; ++e) {
         float x = acc[g][e] * carry;
 #pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) x = fmaf(score[g][u], vr[u][e], x);
+        for (int u = 0; u < kKeysInFlight; ++u) x = fmaf(p[u], vr[u][e], x);
         acc[g][e] = x;
       }
     }
