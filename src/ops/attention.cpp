@@ -5,9 +5,12 @@
 
 #include "core/allocator.h"
 #include "ops/cpu/attention.h"
+#include "ops/cpu/copy.h"
+#include "ops/cpu/norm.h"
 #include "ops/cpu/rope.h"
 #if S0_HAVE_CUDA
 #include "ops/cuda/attention.h"
+#include "ops/cuda/qk_norm_rope.h"
 #endif
 #include "ops/dispatch.h"
 
@@ -96,6 +99,29 @@ void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t ro
   return cuda::rope_backward(dx, positions, rot_dim, theta);
 #endif
   no_backend("rope_backward", d);
+}
+
+void qk_norm_rope_forward(const Tensor& proj, int64_t q_begin, int64_t k_begin, const Tensor& q_norm,
+                          const Tensor& k_norm, float eps, const std::vector<int64_t>& positions, int64_t rot_dim,
+                          double theta, Tensor& q, Tensor& k, Tensor& q_rstd, Tensor& k_rstd) {
+  const Device d = device_of("qk_norm_rope", {&proj, &q, &k});
+#if S0_HAVE_CUDA
+  if (!d.is_cpu())
+    return cuda::qk_norm_rope_forward(proj, q_begin, k_begin, q_norm, k_norm, eps, positions, rot_dim, theta, q, k,
+                                      q_rstd, k_rstd);
+#endif
+  if (!d.is_cpu()) no_backend("qk_norm_rope", d);
+  const int64_t N = proj.dim(0), D = q.dim(2);
+  if (N == 0) return;
+  const int64_t stride = proj.numel() / N;
+  auto side = [&](int64_t begin, const Tensor& norm, Tensor& x, Tensor& rstd) {
+    const int64_t heads = x.dim(1);
+    cpu::copy_cols(proj.f32(), N, stride, begin, heads * D, x.f32_mut());
+    if (!norm.empty()) cpu::rmsnorm_forward(x.f32(), norm.f32(), N * heads, D, eps, x.f32_mut(), rstd.f32_mut());
+    cpu::rope_forward(x.f32_mut(), positions.data(), N, heads, D, rot_dim, theta);
+  };
+  side(q_begin, q_norm, q, q_rstd);
+  side(k_begin, k_norm, k, k_rstd);
 }
 
 }  // namespace s0::ops

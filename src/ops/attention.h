@@ -32,4 +32,13 @@ void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_
 // The adjoint (a rotation by the opposite angle), in place on a gradient.
 void rope_backward(Tensor& dx, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);
 
+// The attention's queries and keys from its input projection proj[N, width]: q[N, H, D] and
+// k[N, Hkv, D] are the columns from q_begin and k_begin, each head RMS-normed by q_norm (k_norm)
+// when that is not empty (its rstd per row and head into q_rstd, k_rstd [N * heads]), then rotated
+// as by rope_forward. What copy_columns, rmsnorm_forward and rope_forward do in turn (the CPU runs
+// exactly those), in one kernel on the GPU.
+void qk_norm_rope_forward(const Tensor& proj, int64_t q_begin, int64_t k_begin, const Tensor& q_norm,
+                          const Tensor& k_norm, float eps, const std::vector<int64_t>& positions, int64_t rot_dim,
+                          double theta, Tensor& q, Tensor& k, Tensor& q_rstd, Tensor& k_rstd);
+
 }  // namespace s0::ops

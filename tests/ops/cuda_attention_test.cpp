@@ -1,7 +1,8 @@
 // CUDA attention (causal GQA over a packed batch, forward and backward to q, k, v) and rotary
 // embedding against the CPU ops on the same random inputs; attention also run twice for identical
 // bits, and each sequence alone against its place in the batch; the forward with KV caches
-// (prefill, then decode steps) against the CPU's. Sequences of 1 to 450 tokens cross the kernels'
+// (prefill, then decode steps) against the CPU's, and a decode step over long caches (to 2100 keys)
+// run twice and each sequence alone against the batch. Sequences of 1 to 450 tokens cross the kernels'
 // 64-row blocks and 32/64-row tiles; head dims 8 to 256 cover each padded head dim (64, 128, 256)
 // and odd ones (15, whose unaligned rows take the kernels' plain-load path). Tolerance 1e-5
 // relative (measured values printed); skips, saying why, without a GPU.
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpu_compare.h"
@@ -142,8 +144,60 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(AttentionCase{"d256_gqa4", 4, 1, 256, {70, 1, 130}},
                       AttentionCase{"d24_gqa1", 2, 2, 24, {64, 5}},
                       AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {66, 2}},
-                      AttentionCase{"d128_gqa4_long_prompt", 8, 2, 128, {450}}),
+                      AttentionCase{"d128_gqa4_long_prompt", 8, 2, 128, {450}},
+                      // Decode steps over long caches: many 32-key chunks per sequence, a short last chunk.
+                      AttentionCase{"d256_gqa16_4_one_long", 16, 4, 256, {700}},
+                      AttentionCase{"d256_gqa16_4_mixed", 16, 4, 256, {450, 3, 97, 32}},
+                      // Short caches (both decode steps up to 32 keys): every sequence is one chunk,
+                      // finished by the chunk kernel with no merge launched.
+                      AttentionCase{"d256_gqa16_4_short", 16, 4, 256, {16, 3, 27}},
+                      // Six query heads per KV head: a block of four and one of two.
+                      AttentionCase{"d128_gqa6_1_mixed", 6, 1, 128, {300, 1, 64, 33}},
+                      // Past 2048 keys the chunks grow to 64 keys.
+                      AttentionCase{"d64_gqa4_past_2048", 8, 2, 64, {2100, 5, 40}},
+                      AttentionCase{"d15_gqa3_unaligned_long", 3, 1, 15, {260, 7}}),
     [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
+
+// One decode step over caches of the case's lengths: run twice for identical bits, and each
+// sequence alone (its cache alone) against its place in the batch, bit for bit.
+TEST_P(CudaAttentionCache, DecodeStepRepeatsAndIsBatchInvariant) {
+  S0_REQUIRE_GPU();
+  const AttentionCase c = GetParam();
+  std::mt19937 rng(13);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
+  const int64_t n = static_cast<int64_t>(c.lengths.size());
+  std::vector<Tensor> past_k, past_v;
+  for (const int64_t len : c.lengths) {
+    past_k.push_back(uniform({len, c.Hkv * c.D}, -2, 2, rng));
+    past_v.push_back(uniform({len, c.Hkv * c.D}, -1, 1, rng));
+  }
+  const Tensor q = uniform({n, c.H, c.D}, -2, 2, rng), k = uniform({n, c.Hkv, c.D}, -2, 2, rng);
+  const Tensor v = uniform({n, c.Hkv, c.D}, -1, 1, rng);
+  // The step for sequences [first, first + count): fresh caches holding their past keys, then the step.
+  auto step = [&](int64_t first, int64_t count) {
+    std::vector<ops::KvCache> caches;
+    for (int64_t s = first; s < first + count; ++s)
+      caches.push_back({on_gpu(past_k[static_cast<size_t>(s)]), on_gpu(past_v[static_cast<size_t>(s)]),
+                        c.lengths[static_cast<size_t>(s)]});
+    std::vector<ops::KvCache*> ptrs;
+    for (ops::KvCache& cache : caches) ptrs.push_back(&cache);
+    Tensor out = Tensor::empty({count, c.H, c.D}, DType::F32, Device::cuda(0));
+    Tensor lse = Tensor::empty({c.H * count}, DType::F32, Device::cuda(0));
+    ops::attention_forward(on_gpu(rows_of(q, first, count)), on_gpu(rows_of(k, first, count)),
+                           on_gpu(rows_of(v, first, count)), scale, packed(std::vector<int64_t>(count, 1)), ptrs, out,
+                           lse);
+    return std::pair{out, lse};
+  };
+  const auto [out, lse] = step(0, n);
+  const auto [out_again, lse_again] = step(0, n);
+  EXPECT_TRUE(bit_identical(out, out_again) && bit_identical(lse, lse_again)) << "not repeatable";
+  for (int64_t s = 0; s < n; ++s) {
+    const auto [one_out, one_lse] = step(s, 1);
+    EXPECT_TRUE(bit_identical(one_out, rows_of(out, s, 1)) &&
+                bit_identical(one_lse, rows_of(lse.reshaped({n, c.H}), s, 1).reshaped({c.H})))
+        << "sequence " << s << " alone differs from its place in the batch";
+  }
+}
 
 TEST(CudaRope, PartialRotaryMatchesCpuForwardAndBackward) {
   S0_REQUIRE_GPU();

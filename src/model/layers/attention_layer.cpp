@@ -47,19 +47,13 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
   s.proj = Tensor::empty({l.N, m.in_proj.out}, DType::F32, dev);
   ops::linear_forward(m.in_proj, h, seqs, s.proj);
 
-  s.q = heads(s.proj, 0, l.H, l.D);
-  s.k = heads(s.proj, l.k_begin(), l.Hkv, l.D);
+  s.q = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
+  s.k = Tensor::empty({l.N, l.Hkv, l.D}, DType::F32, dev);
+  if (!m.q_norm.empty()) s.q_rstd = Tensor::empty({l.N * l.H}, DType::F32, dev);
+  if (!m.k_norm.empty()) s.k_rstd = Tensor::empty({l.N * l.Hkv}, DType::F32, dev);
+  ops::qk_norm_rope_forward(s.proj, 0, l.k_begin(), m.q_norm, m.k_norm, m.norm_eps, positions, m.rotary_dim,
+                            m.rope_theta, s.q, s.k, s.q_rstd, s.k_rstd);
   s.v = heads(s.proj, l.v_begin(), l.Hkv, l.D);
-  if (!m.q_norm.empty()) {
-    s.q_rstd = Tensor::empty({l.N * l.H}, DType::F32, dev);
-    ops::rmsnorm_forward(s.q, m.q_norm, m.norm_eps, s.q, s.q_rstd);
-  }
-  if (!m.k_norm.empty()) {
-    s.k_rstd = Tensor::empty({l.N * l.Hkv}, DType::F32, dev);
-    ops::rmsnorm_forward(s.k, m.k_norm, m.norm_eps, s.k, s.k_rstd);
-  }
-  ops::rope_forward(s.q, positions, m.rotary_dim, m.rope_theta);
-  ops::rope_forward(s.k, positions, m.rotary_dim, m.rope_theta);
 
   s.attn = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
   s.lse = Tensor::empty({l.H * l.N}, DType::F32, dev);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "ops/cuda/attention_decode.h"
 #include "ops/cuda/attention_tiles.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
@@ -13,7 +14,6 @@ namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kMaxHeadDim = 256;
 // Rows of the other side per staged tile: 64 keys in the forward; 32 in the backward kernels, whose
 // four [rows][DP + 4] tiles must fit the shared memory at DP = 256.
 constexpr int kForwardTile = 64;
@@ -319,68 +319,6 @@ constexpr size_t forward_smem() {
   return tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kForwardTile) + weight_bytes(kForwardTile);
 }
 
-// A decode step (every sequence brings one new query, its key and value already cached): one block
-// per (sequence, head) instead of a 64-row block holding one real row. The block's warps take the
-// cached keys in turn (warp w: keys w, w + kDecodeWarps, ...); each lane holds D / 32 of the query
-// and of the value accumulator, a warp shuffle completes each score, and a running max and sum
-// fold the values in. The warps' partial results are merged in warp order: fixed arithmetic order,
-// so runs repeat bit for bit and a sequence's result depends on its own cache alone.
-constexpr int kDecodeWarps = 4;
-constexpr int kDecodePerLane = kMaxHeadDim / 32;
-
-__global__ void __launch_bounds__(kDecodeWarps * 32) attention_decode_kernel(Layout L, const float* q, float* out,
-                                                                            float* lse) {
-  const int64_t s = blockIdx.x / L.H, h = blockIdx.x % L.H;
-  const int64_t row = L.offsets[s], n_keys = L.past[s] + 1, ld = L.Hkv * L.D, kh = h / (L.H / L.Hkv);
-  const float* keys = reinterpret_cast<const float*>(L.cache_k[s]) + kh * L.D;
-  const float* values = reinterpret_cast<const float*>(L.cache_v[s]) + kh * L.D;
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  float qv[kDecodePerLane], acc[kDecodePerLane];
-  for (int i = 0; i < kDecodePerLane; ++i) {
-    const int64_t e = lane + 32 * i;
-    qv[i] = e < L.D ? q[(row * L.H + h) * L.D + e] : 0.0f;
-    acc[i] = 0.0f;
-  }
-  float m = -INFINITY, l = 0.0f;
-  for (int64_t j = warp; j < n_keys; j += kDecodeWarps) {
-    float part = 0.0f;
-    for (int i = 0; i < kDecodePerLane; ++i) {
-      const int64_t e = lane + 32 * i;
-      if (e < L.D) part += qv[i] * keys[j * ld + e];
-    }
-    for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-    const float score = part * L.scale, m_new = fmaxf(m, score);
-    const float carry = expf(m - m_new), p = expf(score - m_new);  // exp(-inf) = 0 at the first key
-    l = l * carry + p;
-    for (int i = 0; i < kDecodePerLane; ++i) {
-      const int64_t e = lane + 32 * i;
-      if (e < L.D) acc[i] = acc[i] * carry + p * values[j * ld + e];
-    }
-    m = m_new;
-  }
-  __shared__ float warp_max[kDecodeWarps], warp_sum[kDecodeWarps], warp_acc[kDecodeWarps][kMaxHeadDim];
-  if (lane == 0) {
-    warp_max[warp] = m;
-    warp_sum[warp] = l;
-  }
-  for (int i = 0; i < kDecodePerLane; ++i) {
-    const int64_t e = lane + 32 * i;
-    if (e < L.D) warp_acc[warp][e] = acc[i];
-  }
-  __syncthreads();
-  float top = -INFINITY, total = 0.0f;
-  for (int w = 0; w < kDecodeWarps; ++w) top = fmaxf(top, warp_max[w]);
-  for (int w = 0; w < kDecodeWarps; ++w)
-    if (warp_sum[w] > 0.0f) total += warp_sum[w] * expf(warp_max[w] - top);
-  for (int64_t e = threadIdx.x; e < L.D; e += blockDim.x) {
-    float o = 0.0f;
-    for (int w = 0; w < kDecodeWarps; ++w)
-      if (warp_sum[w] > 0.0f) o += warp_acc[w][e] * expf(warp_max[w] - top);
-    out[(row * L.H + h) * L.D + e] = o / total;
-  }
-  if (threadIdx.x == 0) lse[L.H * row + h] = top + logf(total);
-}
-
 // Launches kernel on grid with `smem` bytes of dynamic shared memory (over the 48 KB default).
 template <typename Kernel, typename... Args>
 void launch(Kernel kernel, const char* name, dim3 grid, size_t smem, Args... args) {
@@ -512,11 +450,15 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
   std::vector<const float*> starts{f32(q), f32(k), f32(v)};
+  bool decode_step = !caches.empty();  // one new row per sequence
+  for (int64_t s = 0; decode_step && s < seqs.n_seqs(); ++s) decode_step = seqs.length(s) == 1;
+  int64_t decode_chunks = 0;
   if (!caches.empty()) {
     // The caches have room for this call's rows (made by the dispatch) after `past` earlier ones;
-    // they are appended here, every sequence in one kernel.
+    // they are appended here, every sequence in one kernel. A decode step's chunk table travels in
+    // the same upload.
     const int64_t n = seqs.n_seqs();
-    std::vector<int64_t> table(static_cast<size_t>(3 * n));
+    std::vector<int64_t> table(static_cast<size_t>(3 * n)), n_keys;
     for (int64_t s = 0; s < n; ++s) {
       const KvCache& c = *caches[static_cast<size_t>(s)];
       starts.push_back(f32(c.k));
@@ -524,7 +466,9 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
       table[static_cast<size_t>(s)] = address_value(f32(c.k));
       table[static_cast<size_t>(n + s)] = address_value(f32(c.v));
       table[static_cast<size_t>(2 * n + s)] = c.length - seqs.length(s);
+      n_keys.push_back(c.length);
     }
+    if (decode_step) decode_chunks = append_decode_chunks(n_keys, table);
     p.caches = upload_i64(table, q.device());
     p.L.cache_k = static_cast<const int64_t*>(p.caches.device_raw());
     p.L.cache_v = p.L.cache_k + n;
@@ -532,12 +476,12 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
     append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v));
   }
   p.L.async = rows_aligned(q.dim(2), starts);
-  bool decode_step = !caches.empty();  // one new row per sequence
-  for (int64_t s = 0; decode_step && s < seqs.n_seqs(); ++s) decode_step = seqs.length(s) == 1;
   if (decode_step) {
-    attention_decode_kernel<<<static_cast<unsigned>(seqs.n_seqs() * p.L.H), kDecodeWarps * 32, 0, stream()>>>(
-        p.L, f32(q), f32_mut(out), f32_mut(lse));
-    return check_launch("attention_decode_kernel");
+    const int64_t n = seqs.n_seqs();
+    const DecodeArgs a{
+        p.L.H,    p.L.Hkv, p.L.D, scale, p.L.cache_k, p.L.cache_v, p.L.past, p.L.past + n, p.L.past + 2 * n + 1,
+        p.L.async};
+    return attention_decode(a, decode_chunks, q, out, lse);
   }
   switch (padded_head_dim(q.dim(2))) {
     case 64:

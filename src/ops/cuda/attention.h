@@ -12,6 +12,9 @@
 
 namespace s0::ops::cuda {
 
+// The largest head dim the attention kernels (and the decode and q/k preparation ones) take.
+constexpr int64_t kMaxHeadDim = 256;
+
 // With caches, they already hold this call's keys and values after their earlier rows (the dispatch
 // appends them); k and v are then not read.
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,

@@ -1,0 +1,272 @@
+#include "ops/cuda/attention_decode.h"
+
+#include "ops/cuda/attention.h"
+#include "ops/cuda/check.h"
+#include "ops/cuda/stream.h"
+#include "ops/cuda/tensor_args.h"
+
+namespace s0::ops::cuda {
+
+namespace {
+
+constexpr int kWarps = 4;
+// Keys a warp loads before it uses any: the loads of one key alone leave the memory idle most of
+// the time (one key's row is 1 KB at D = 256).
+constexpr int kKeysInFlight = 4;
+// Query heads a block serves from each key it reads (the 4B shape's 16 / 4 heads in one block per
+// KV head; a larger group takes several blocks).
+constexpr int kGroup = 4;
+// Chunks are multiples of 32 keys (two rounds of the block's warps), at most 64 per sequence: a
+// sequence of up to 2048 keys is cut in chunks of 32, longer ones in chunks of 64, 96, ... so the
+// partials stay small beside the keys they summarise. The size depends on the key count alone.
+constexpr int64_t kChunkUnit = 2 * kWarps * kKeysInFlight;
+constexpr int64_t kMaxChunks = 64;
+
+__host__ __device__ inline int64_t chunk_keys(int64_t n_keys) {
+  return kChunkUnit * ((n_keys + kChunkUnit * kMaxChunks - 1) / (kChunkUnit * kMaxChunks));
+}
+
+// A lane's share of a row of D floats: P pieces of W consecutive floats, piece i at W (lane + 32 i);
+// W = 4 reads each piece as one float4. Elements past D read as 0 and add nothing.
+template <int W, int P>
+__device__ inline void load_slice(const float* row, int64_t D, int lane, bool in, float (&x)[W * P]) {
+#pragma unroll
+  for (int i = 0; i < P; ++i) {
+    const int64_t e = W * (lane + 32 * i);
+    if constexpr (W == 4) {
+      const float4 v = in && e < D ? __ldg(reinterpret_cast<const float4*>(row + e)) : make_float4(0, 0, 0, 0);
+      x[4 * i] = v.x;
+      x[4 * i + 1] = v.y;
+      x[4 * i + 2] = v.z;
+      x[4 * i + 3] = v.w;
+    } else {
+#pragma unroll
+      for (int t = 0; t < W; ++t) x[W * i + t] = in && e + t < D ? __ldg(row + e + t) : 0.0f;
+    }
+  }
+}
+
+// The warp's totals of N values (each lane holding its part of each), every lane getting all N,
+// bit for bit what a butterfly gives (v += its xor partner's v at offsets 16, 8, .. 1, 5 N
+// shuffles) in fewer shuffles: 32 for 16 values instead of 80. While a lane holds more than one
+// value, the partners at offset o split them: the lane with bit o set keeps the upper half, sends
+// the lower half and adds its partner's upper half, so every add is one the butterfly makes (in
+// the other operand order, which a float add ignores). Lane L is left with the total of value
+// L / (32 / N), which every lane then takes from the first lane holding it.
+template <int N>
+__device__ inline void warp_sum_each(float (&v)[N], int lane) {
+  static_assert(N >= 1 && N <= 32 && (N & (N - 1)) == 0, "a power of two of values, at most the warp's lanes");
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const int kept = N * o / 32;  // values a lane keeps at offset o; 0: one left, summed as the butterfly
+    const bool upper = lane & o;
+#pragma unroll
+    for (int k = 0; k < N / 2; ++k)
+      if (k < kept) {
+        const float lower_v = v[k], upper_v = v[k + kept];
+        v[k] = (upper ? upper_v : lower_v) + __shfl_xor_sync(0xffffffffu, upper ? lower_v : upper_v, o);
+      }
+    if (kept == 0) v[0] += __shfl_xor_sync(0xffffffffu, v[0], o);
+  }
+  const float mine = v[0];
+#pragma unroll
+  for (int i = 0; i < N; ++i) v[i] = __shfl_sync(0xffffffffu, mine, i * (32 / N));
+}
+
+// One block per (chunk, KV head kh, part of its query heads): warp w takes the chunk's keys
+// first + w + kWarps (kKeysInFlight r + u), kKeysInFlight at a time, all loaded before the first is
+// used; per head a running max m and sum l fold them in, the keys of one round in order. The warps'
+// partials merge in warp order into the chunk's partial (unnormalised: merged again per sequence).
+// A sequence cut in one chunk writes its output and lse here instead, and the merge leaves it alone.
+template <int W, int P>
+__global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
+                                                                             float* part_ml, float* part_acc,
+                                                                             float* out, float* lse) {
+  constexpr int E = W * P;
+  const int64_t c = blockIdx.x, s = a.chunk_seq[c], n_keys = a.past[s] + 1, size = chunk_keys(n_keys);
+  const int64_t first = (c - a.chunk_begin[s]) * size, last = min(first + size, n_keys);
+  const int64_t group = a.H / a.Hkv, parts = (group + kGroup - 1) / kGroup;
+  const int64_t kh = blockIdx.y / parts, h0 = kh * group + blockIdx.y % parts * kGroup;
+  const int heads = static_cast<int>(min(static_cast<int64_t>(kGroup), kh * group + group - h0));
+  const int64_t D = a.D, ld = a.Hkv * D;
+  const float* keys = reinterpret_cast<const float*>(a.keys[s]) + kh * D;
+  const float* values = reinterpret_cast<const float*>(a.values[s]) + kh * D;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+
+  float qv[kGroup][E], acc[kGroup][E], m[kGroup], l[kGroup];
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    load_slice<W, P>(q + (s * a.H + h0 + g) * D, D, lane, g < heads, qv[g]);
+#pragma unroll
+    for (int e = 0; e < E; ++e) acc[g][e] = 0.0f;
+    m[g] = -INFINITY;
+    l[g] = 0.0f;
+  }
+  for (int64_t j = first + warp; j < last; j += kWarps * kKeysInFlight) {
+    float kr[kKeysInFlight][E], vr[kKeysInFlight][E];
+#pragma unroll
+    for (int u = 0; u < kKeysInFlight; ++u) {
+      const int64_t key = j + kWarps * u;
+      load_slice<W, P>(keys + key * ld, D, lane, key < last, kr[u]);
+      load_slice<W, P>(values + key * ld, D, lane, key < last, vr[u]);
+    }
+    // score[kKeysInFlight g + u]: head g's dot with key u, all reduced over the warp together.
+    float score[kGroup * kKeysInFlight];
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g)
+#pragma unroll
+      for (int u = 0; u < kKeysInFlight; ++u) {
+        float dot = 0.0f;
+#pragma unroll
+        for (int e = 0; e < E; ++e) dot = fmaf(qv[g][e], kr[u][e], dot);
+        score[kKeysInFlight * g + u] = dot;
+      }
+    warp_sum_each(score, lane);
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) {
+      float* p = score + kKeysInFlight * g;
+      // Key u = 0 is always in the chunk, so the new max is finite; keys past it weigh 0.
+      float top = m[g];
+#pragma unroll
+      for (int u = 0; u < kKeysInFlight; ++u) {
+        p[u] = j + kWarps * u < last ? a.scale * p[u] : -INFINITY;
+        top = fmaxf(top, p[u]);
+      }
+      const float carry = expf(m[g] - top);  // 0 at the warp's first round (m = -inf)
+      float sum = 0.0f;
+#pragma unroll
+      for (int u = 0; u < kKeysInFlight; ++u) {
+        p[u] = expf(p[u] - top);
+        sum += p[u];
+      }
+      l[g] = l[g] * carry + sum;
+      m[g] = top;
+#pragma unroll
+      for (int e = 0; e < E; ++e) {
+        float x = acc[g][e] * carry;
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) x = fmaf(p[u], vr[u][e], x);
+        acc[g][e] = x;
+      }
+    }
+  }
+
+  __shared__ float warp_m[kWarps][kGroup], warp_l[kWarps][kGroup], warp_acc[kWarps][kGroup][kMaxHeadDim];
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    if (lane == 0) {
+      warp_m[warp][g] = m[g];
+      warp_l[warp][g] = l[g];
+    }
+#pragma unroll
+    for (int i = 0; i < P; ++i)
+#pragma unroll
+      for (int t = 0; t < W; ++t) {
+        const int64_t e = W * (lane + 32 * i) + t;
+        if (e < D) warp_acc[warp][g][e] = acc[g][W * i + t];
+      }
+  }
+  __syncthreads();
+  const bool whole = a.chunk_begin[s + 1] - a.chunk_begin[s] == 1;
+  for (int64_t x = threadIdx.x; x < heads * D; x += blockDim.x) {
+    const int g = static_cast<int>(x / D);
+    const int64_t e = x % D, at = c * a.H + h0 + g;
+    // A warp with no key of a short last chunk has l = 0 and adds nothing.
+    float top = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) top = fmaxf(top, warp_m[w][g]);
+    float sum = 0.0f, o = 0.0f;
+    for (int w = 0; w < kWarps; ++w)
+      if (warp_l[w][g] > 0.0f) {
+        const float f = expf(warp_m[w][g] - top);
+        sum += warp_l[w][g] * f;
+        o += warp_acc[w][g][e] * f;
+      }
+    if (whole) {
+      // What the merge makes of one chunk, bit for bit: its weight is expf(top - top) = 1 and o is
+      // never -0 (it starts at +0), so the merge's o and sum are these.
+      const int64_t row = s * a.H + h0 + g;
+      out[row * D + e] = o / sum;
+      if (e == 0) lse[row] = top + logf(sum);
+    } else {
+      part_acc[at * D + e] = o;
+      if (e == 0) {
+        part_ml[2 * at] = top;
+        part_ml[2 * at + 1] = sum;
+      }
+    }
+  }
+}
+
+// One block per (sequence, query head): the sequence's chunk partials merged in chunk order, then
+// normalised; lse = max + log(sum). A sequence of one chunk has its output already (the chunk
+// kernel's) and no partials.
+__global__ void attention_decode_merge_kernel(DecodeArgs a, const float* part_ml, const float* part_acc, float* out,
+                                              float* lse) {
+  const int64_t s = blockIdx.x / a.H, h = blockIdx.x % a.H;
+  const int64_t c0 = a.chunk_begin[s], n = a.chunk_begin[s + 1] - c0;
+  if (n == 1) return;
+  __shared__ float weight[kMaxChunks];
+  float top = -INFINITY;
+  for (int64_t c = 0; c < n; ++c) top = fmaxf(top, part_ml[2 * ((c0 + c) * a.H + h)]);
+  for (int64_t c = threadIdx.x; c < n; c += blockDim.x) weight[c] = expf(part_ml[2 * ((c0 + c) * a.H + h)] - top);
+  __syncthreads();
+  float sum = 0.0f;
+  for (int64_t c = 0; c < n; ++c) sum += part_ml[2 * ((c0 + c) * a.H + h) + 1] * weight[c];
+  for (int64_t e = threadIdx.x; e < a.D; e += blockDim.x) {
+    float o = 0.0f;
+    for (int64_t c = 0; c < n; ++c) o += part_acc[((c0 + c) * a.H + h) * a.D + e] * weight[c];
+    out[(s * a.H + h) * a.D + e] = o / sum;
+  }
+  if (threadIdx.x == 0) lse[a.H * s + h] = top + logf(sum);
+}
+
+template <int W, int P>
+void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& part_ml, Tensor& part_acc,
+                  Tensor& out, Tensor& lse) {
+  const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
+  attention_decode_chunk_kernel<W, P>
+      <<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32, 0, stream()>>>(
+          a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out), f32_mut(lse));
+  check_launch("attention_decode_chunk_kernel");
+}
+
+}  // namespace
+
+int64_t append_decode_chunks(const std::vector<int64_t>& n_keys, std::vector<int64_t>& table) {
+  const size_t begin = table.size();
+  int64_t chunks = 0;
+  for (const int64_t n : n_keys) {
+    table.push_back(chunks);
+    chunks += (n + chunk_keys(n) - 1) / chunk_keys(n);
+  }
+  table.push_back(chunks);
+  for (size_t s = 0; s < n_keys.size(); ++s)
+    for (int64_t c = table[begin + s]; c < table[begin + s + 1]; ++c) table.push_back(static_cast<int64_t>(s));
+  return chunks;
+}
+
+void attention_decode(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& out, Tensor& lse) {
+  if (a.D > kMaxHeadDim) fail("internal: decode attention supports head dims up to ", kMaxHeadDim, ", got ", a.D);
+  // Every sequence has at least one chunk (this step's key): more chunks than sequences means some
+  // sequence has partials to merge. Otherwise (short caches) the chunk kernel writes every output
+  // and neither the partials nor the merge launch are needed.
+  const int64_t n_seqs = q.dim(0);
+  const bool merge = chunks > n_seqs;
+  Tensor part_ml, part_acc;
+  if (merge) {
+    part_ml = Tensor::empty({chunks, a.H, 2}, DType::F32, q.device());
+    part_acc = Tensor::empty({chunks, a.H, a.D}, DType::F32, q.device());
+  }
+  if (!a.aligned)
+    chunk_launch<1, kMaxHeadDim / 32>(a, chunks, q, part_ml, part_acc, out, lse);
+  else if (a.D <= 128)
+    chunk_launch<4, 1>(a, chunks, q, part_ml, part_acc, out, lse);
+  else
+    chunk_launch<4, 2>(a, chunks, q, part_ml, part_acc, out, lse);
+  if (!merge) return;
+  attention_decode_merge_kernel<<<static_cast<unsigned>(n_seqs * a.H), 128, 0, stream()>>>(
+      a, f32(part_ml), f32(part_acc), f32_mut(out), f32_mut(lse));
+  check_launch("attention_decode_merge_kernel");
+}
+
+}  // namespace s0::ops::cuda
