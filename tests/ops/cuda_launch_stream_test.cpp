@@ -1,7 +1,8 @@
 // Every CUDA kernel launch names the GPU's stream (ops/cuda/stream.h). A launch without one goes to
 // the legacy default stream, which a non-blocking stream is not ordered with: its kernel may read
 // inputs not yet written and its outputs may be copied back before they exist (the MoE router did
-// this until this check). A source scan, so it runs on every machine, GPU or not.
+// this until this check). And every kernel launched as a programmatic dependent waits for the
+// kernel before it. Source scans, so they run on every machine, GPU or not.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -31,4 +32,43 @@ TEST(CudaLaunches, EveryKernelLaunchNamesTheStream) {
     }
   }
   EXPECT_GT(launches, 10);  // the scan found the backend's launches
+}
+
+// A kernel launched as a programmatic dependent (ops/cuda/dependent_launch.cuh) may start while the
+// kernel before it still runs: it must wait (wait_for_predecessors) before it reads what an earlier
+// kernel wrote, and on every path, since the wait also keeps the stream's order for the kernels after
+// it. A source scan: each kernel named in a launch_dependent call has a wait in its body.
+TEST(CudaLaunches, EveryDependentKernelWaitsForItsPredecessors) {
+  const fs::path dir = fs::path(S0_SOURCE_DIR) / "src" / "ops" / "cuda";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  std::string sources;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    const std::string ext = e.path().extension().string();
+    if (ext != ".cu" && ext != ".cuh") continue;
+    std::ifstream in(e.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    sources += text.str() + "\n";
+  }
+  const std::regex launch(R"(launch_dependent\(\s*([A-Za-z_]\w*))");
+  int launches = 0;
+  for (std::sregex_iterator it(sources.begin(), sources.end(), launch), end; it != end; ++it) {
+    const std::string kernel = (*it)[1].str();
+    if (kernel == "void") continue;  // the launcher's own declaration
+    ++launches;
+    // The kernel's definition: `__global__ ... kernel(parameters) {`, then its body to the matching brace.
+    const std::regex definition("__global__[^;{]*?\\b" + kernel + R"(\s*\([^{;]*\)\s*\{)");
+    std::smatch found;
+    ASSERT_TRUE(std::regex_search(sources, found, definition)) << "no definition of the kernel " << kernel;
+    size_t at = static_cast<size_t>(found.position(0) + found.length(0)), depth = 1;
+    const size_t body = at;
+    while (at < sources.size() && depth > 0) {
+      if (sources[at] == '{') ++depth;
+      if (sources[at] == '}') --depth;
+      ++at;
+    }
+    EXPECT_NE(sources.substr(body, at - body).find("wait_for_predecessors()"), std::string::npos)
+        << kernel << " is launched as a dependent but never waits for the kernel before it";
+  }
+  EXPECT_GE(launches, 4);  // the scan found the dependent launches (GEMV, norms, elementwise)
 }
