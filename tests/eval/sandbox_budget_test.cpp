@@ -85,7 +85,9 @@ TEST(SandboxBudget, RunMemoryIsSharedByAllWorkers) {
   EXPECT_LE(held, 1);
   // A program within the budget still runs.
   RunResult small = small_budget_sandbox().run(write_pieces("open(os.memfd_create('m'), 'wb')", 16), l);
-  if (small_budget_sandbox().run_bounded()) EXPECT_TRUE(small.ok()) << small.err;
+  if (small_budget_sandbox().run_bounded()) {
+    EXPECT_TRUE(small.ok()) << small.err;
+  }
 }
 
 TEST(SandboxBudget, ForkBombsOnEveryWorkerAreContained) {
@@ -113,7 +115,9 @@ TEST(SandboxBudget, ForkBombsOnEveryWorkerAreContained) {
   EXPECT_GT(most, 4u);                                              // they did fork
   EXPECT_LE(most, 4u * static_cast<size_t>(l.processes));          // but never past 4 programs' limits
   EXPECT_EQ(test::survivors(marker), 0u);
-  if (sandbox().run_bounded()) EXPECT_EQ(sandbox().running_processes(), 0);
+  if (sandbox().run_bounded()) {
+    EXPECT_EQ(sandbox().running_processes(), 0);
+  }
 }
 
 TEST(SandboxBudget, WorkerCountIsChecked) {

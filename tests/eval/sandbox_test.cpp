@@ -111,7 +111,9 @@ TEST(Sandbox, ForkBombIsContained) {
   // Nothing of it survives, seen from the host (as root and as an ordinary user) and, where the
   // run has a cgroup, by the cgroup being empty.
   EXPECT_EQ(test::survivors(marker), 0u);
-  if (sandbox().run_bounded()) EXPECT_EQ(sandbox().running_processes(), 0);
+  if (sandbox().run_bounded()) {
+    EXPECT_EQ(sandbox().running_processes(), 0);
+  }
 }
 
 TEST(Sandbox, HugeAllocationFails) {
@@ -179,7 +181,9 @@ TEST(Sandbox, DaemonisedChildrenAreKilledToo) {
   EXPECT_EQ(r.out, "parent done\n");
   EXPECT_LT(r.seconds, 1.5);
   EXPECT_EQ(test::survivors(marker), 0u);
-  if (sandbox().run_bounded()) EXPECT_EQ(sandbox().running_processes(), 0);
+  if (sandbox().run_bounded()) {
+    EXPECT_EQ(sandbox().running_processes(), 0);
+  }
 }
 
 // Programs handed to a pool from two threads while earlier ones run, some done before finish():

@@ -47,8 +47,8 @@ ExperimentSummary summary() {
                          {2, 4, tuned_report({1, 1, 1, 1}, s.base_report)}}};
   ConfigRuns early{"early", {{1, 3, tuned_report({1, 0, 0, 1}, s.base_report)},
                              {2, 4, tuned_report({1, 0, 0, 1}, s.base_report)}}};
-  s.tables.push_back({"Layer subsets", "layers", {all, early}});
-  s.tables.push_back({"Alpha sweep", "alpha", {{"0.5", all.runs}}});
+  s.tables.push_back({"Layer subsets", "layers", {all, early}, Json()});
+  s.tables.push_back({"Alpha sweep", "alpha", {{"0.5", all.runs}}, Json()});
   s.training.push_back({1, {1, 2, 3}, {5.0, 4.5, 4.0}, {{0, 3.0}, {2, 4.0}}});
   s.training.push_back({2, {1, 2, 3}, {5.2, 4.4, 4.1}, {{0, 2.5}, {2, 4.5}}});
   return s;
