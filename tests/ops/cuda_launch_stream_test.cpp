@@ -10,25 +10,41 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fs = std::filesystem;
 
-TEST(CudaLaunches, EveryKernelLaunchNamesTheStream) {
+namespace {
+
+// The CUDA backend's sources (.cu and .cuh), each file's name and text.
+std::vector<std::pair<std::string, std::string>> cuda_sources() {
   const fs::path dir = fs::path(S0_SOURCE_DIR) / "src" / "ops" / "cuda";
-  ASSERT_TRUE(fs::is_directory(dir)) << dir;
-  const std::regex launch(R"(<<<([^;]*?)>>>)");
-  int launches = 0;
+  std::vector<std::pair<std::string, std::string>> files;
+  if (!fs::is_directory(dir)) return files;
   for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
     const std::string ext = e.path().extension().string();
     if (ext != ".cu" && ext != ".cuh") continue;
     std::ifstream in(e.path());
     std::stringstream text;
     text << in.rdbuf();
-    const std::string source = text.str();
+    files.emplace_back(e.path().filename().string(), text.str());
+  }
+  return files;
+}
+
+}  // namespace
+
+TEST(CudaLaunches, EveryKernelLaunchNamesTheStream) {
+  const auto files = cuda_sources();
+  ASSERT_FALSE(files.empty()) << "no CUDA sources under " << S0_SOURCE_DIR;
+  const std::regex launch(R"(<<<([^;]*?)>>>)");
+  int launches = 0;
+  for (const auto& [name, source] : files) {
     for (std::sregex_iterator it(source.begin(), source.end(), launch), end; it != end; ++it) {
       ++launches;
       EXPECT_NE((*it)[1].str().find("stream()"), std::string::npos)
-          << e.path().filename().string() << ": a launch without the stream: <<<" << (*it)[1].str() << ">>>";
+          << name << ": a launch without the stream: <<<" << (*it)[1].str() << ">>>";
     }
   }
   EXPECT_GT(launches, 10);  // the scan found the backend's launches
@@ -39,17 +55,9 @@ TEST(CudaLaunches, EveryKernelLaunchNamesTheStream) {
 // kernel wrote, and on every path, since the wait also keeps the stream's order for the kernels after
 // it. A source scan: each kernel named in a launch_dependent call has a wait in its body.
 TEST(CudaLaunches, EveryDependentKernelWaitsForItsPredecessors) {
-  const fs::path dir = fs::path(S0_SOURCE_DIR) / "src" / "ops" / "cuda";
-  ASSERT_TRUE(fs::is_directory(dir)) << dir;
   std::string sources;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    const std::string ext = e.path().extension().string();
-    if (ext != ".cu" && ext != ".cuh") continue;
-    std::ifstream in(e.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    sources += text.str() + "\n";
-  }
+  for (const auto& [name, source] : cuda_sources()) sources += source + "\n";
+  ASSERT_FALSE(sources.empty()) << "no CUDA sources under " << S0_SOURCE_DIR;
   const std::regex launch(R"(launch_dependent\(\s*([A-Za-z_]\w*))");
   int launches = 0;
   for (std::sregex_iterator it(sources.begin(), sources.end(), launch), end; it != end; ++it) {
