@@ -29,14 +29,44 @@ struct RowLayout {
 // it uses or stores any: with one load at a time behind each store (which may alias x and w), the
 // kernel waited on memory latency, about 10 us a row. The sum keeps the order j = thread,
 // thread + blockDim, ...
-constexpr int kNormTile = 8;
+// A row of at most kNormHeld elements a thread (4096 at 256 threads: every hidden size the engine
+// runs) is read once, its weights with it: each thread keeps its elements in registers from the
+// sum to the store (one round trip to memory where the tiled loop below makes four at a 2560-wide
+// row). Same elements per thread in the same order, so the same bits as the tiled loop.
+constexpr int kNormTile = 8, kNormHeld = 16;
+
+template <typename T>
+__device__ void norm_held_row(const float* xi, const float* w, int64_t len, double div, float eps, T* yi,
+                              float* r_out) {
+  wait_for_predecessors();  // launched as a dependent (decode steps: its launch overlaps the kernel before)
+  float v[kNormHeld], wk[kNormHeld];
+#pragma unroll
+  for (int k = 0; k < kNormHeld; ++k) {
+    const int64_t j = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+    v[k] = j < len ? xi[j] : 0.0f;
+    wk[k] = w && j < len ? w[j] : 1.0f;
+  }
+  double ss = 0;
+#pragma unroll
+  for (int k = 0; k < kNormHeld; ++k)
+    if (threadIdx.x + static_cast<int64_t>(k) * blockDim.x < len) ss += double(v[k]) * v[k];
+  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
+  if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
+#pragma unroll
+  for (int k = 0; k < kNormHeld; ++k) {
+    const int64_t j = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+    if (j < len) store(yi + j, w ? v[k] * r * wk[k] : v[k] * r);
+  }
+}
 
 template <typename T>
 __global__ void norm_rows_forward(const float* x, RowLayout x_rows, const float* w, int64_t len, double div, float eps,
                                   T* y, float* r_out) {
   allow_dependents();  // the projection after a norm may start loading its weights
-  wait_for_predecessors();  // launched as a dependent itself (decode steps: its launch overlaps the kernel before)
   const float* xi = x + x_rows.offset(blockIdx.x, len);
+  if (len <= kNormHeld * static_cast<int64_t>(blockDim.x))
+    return norm_held_row(xi, w, len, div, eps, y + blockIdx.x * len, r_out);
+  wait_for_predecessors();  // launched as a dependent itself
   const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
   double ss = 0;
   for (int64_t base = threadIdx.x; base < len; base += tile) {
