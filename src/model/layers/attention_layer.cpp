@@ -1,6 +1,5 @@
 #include "model/layers/attention_layer.h"
 
-#include "ops/activated_linear.h"
 #include "ops/activation.h"
 #include "ops/columns.h"
 #include "ops/linear.h"
@@ -61,8 +60,11 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
   ops::attention_forward(s.q, s.k, s.v, m.scale, seqs, caches, s.attn, s.lse);
 
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
-  if (!m.output_gate) return ops::linear_forward(m.out_proj, s.attn, seqs, residual, /*add=*/true);
-  const ops::Activated gated = ops::Activated::sigmoid_gated(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()));
+  Tensor gated = s.attn;
+  if (m.output_gate) {
+    gated = Tensor::empty({l.N, l.q_cols()}, ops::linear_input_dtype(m.out_proj, l.N), dev);  // out_proj's operand
+    ops::sigmoid_gate_forward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), gated);
+  }
   ops::linear_forward(m.out_proj, gated, seqs, residual, /*add=*/true);
 }
 

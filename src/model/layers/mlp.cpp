@@ -1,6 +1,5 @@
 #include "model/layers/mlp.h"
 
-#include "ops/activated_linear.h"
 #include "ops/activation.h"
 #include "ops/columns.h"
 #include "ops/linear.h"
@@ -29,11 +28,12 @@ void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x
       col += w.in[b].out;
     }
   }
-  // The activation's one reader is the down projection: formed as it reads it (SwiGLU) or written
-  // as its GEMM's operand.
-  if (w.act == MlpActivation::SwiGLU) return ops::linear_forward(w.down, ops::Activated::swiglu(in_out), groups, y, add);
+  // The activation's one reader is the down projection: written as its GEMM's operand.
   Tensor act = Tensor::empty({rows, I}, ops::linear_input_dtype(w.down, rows), dev);
-  ops::relu2_forward(in_out, act);
+  if (w.act == MlpActivation::SwiGLU)
+    ops::swiglu_forward(in_out, act);
+  else
+    ops::relu2_forward(in_out, act);
   ops::linear_forward(w.down, act, groups, y, add);
 }
 

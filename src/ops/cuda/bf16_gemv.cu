@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "ops/cuda/dependent_launch.cuh"
-#include "ops/cuda/pointwise.cuh"
 
 namespace s0::ops::cuda {
 
@@ -35,33 +34,11 @@ __device__ inline void widen8(const uint4& packed, float* out) {
   }
 }
 
-// Piece c (8 elements) of input row r, formed as the op that would have written it forms it
-// (ops/cuda/activation.cu: the same expressions, so the same bits).
-template <GemvOp kOp>
-__device__ inline void input_piece(const GemvInput& x, int r, int64_t in, int64_t c, float4& a, float4& b) {
-  if constexpr (kOp == GemvOp::rows) {
-    const float4* p = reinterpret_cast<const float4*>(x.x + r * in) + 2 * c;
-    a = __ldg(p);
-    b = __ldg(p + 1);
-  } else {
-    // swiglu: silu(gate) * up, the row [gate | up]; sigmoid_gate: o * sigmoid(gate).
-    const float* first = kOp == GemvOp::swiglu ? x.x + r * 2 * in : x.gate + r * x.gate_ld;
-    const float* second = kOp == GemvOp::swiglu ? x.x + r * 2 * in + in : x.x + r * in;
-    const float4* f = reinterpret_cast<const float4*>(first) + 2 * c;
-    const float4* s = reinterpret_cast<const float4*>(second) + 2 * c;
-    const float4 f0 = __ldg(f), f1 = __ldg(f + 1), s0 = __ldg(s), s1 = __ldg(s + 1);
-    const auto form = [](float g, float v) { return kOp == GemvOp::swiglu ? silu(g) * v : v * sigmoid(g); };
-    a = {form(f0.x, s0.x), form(f0.y, s0.y), form(f0.z, s0.z), form(f0.w, s0.w)};
-    b = {form(f1.x, s1.x), form(f1.y, s1.y), form(f1.z, s1.z), form(f1.w, s1.w)};
-  }
-}
-
 // The block's warps form kWarps / split groups; group g takes outputs [o0, o0 + kOutputs),
 // o0 = (blockIdx.x * kWarps / split + g) * kOutputs, and its warp k reads the pieces (8 elements
 // each) c = 32 (k + split i) + lane of those rows.
-template <GemvOp kOp>
 __global__ void __launch_bounds__(kWarps * 32)
-    gemv_kernel(GemvInput x, int rows, const __nv_bfloat16* __restrict__ w,
+    gemv_kernel(const float* __restrict__ x, int rows, const __nv_bfloat16* __restrict__ w,
                 const float* __restrict__ bias, int64_t in, int64_t out, float* y, bool add, int split) {
   __shared__ float partial[kWarps][kOutputs][kGemvMaxRows];
   allow_dependents();
@@ -87,8 +64,8 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int r = 0; r < kGemvMaxRows; ++r) {
       if (r >= rows) break;
-      float4 a, b;
-      input_piece<kOp>(x, r, in, c, a, b);
+      const float4* xr = reinterpret_cast<const float4*>(x + r * in) + 2 * c;
+      const float4 a = __ldg(xr), b = __ldg(xr + 1);
 #pragma unroll
       for (int j = 0; j < kOutputs; ++j)
         acc[j][r] += wv[j][0] * a.x + wv[j][1] * a.y + wv[j][2] * a.z + wv[j][3] * a.w + wv[j][4] * b.x +
@@ -115,27 +92,17 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-template <GemvOp kOp>
-void launch_gemv(unsigned blocks, const GemvInput& x, int rows, const __nv_bfloat16* w, const float* bias, int64_t in,
-                 int64_t out, float* y, bool add, int split) {
-  launch_dependent(gemv_kernel<kOp>, dim3(blocks), dim3(kWarps * 32), 0, "gemv_kernel", x, rows, w, bias, in, out, y,
-                   add, split);
-}
-
 }  // namespace
 
-void bf16_gemv(const GemvInput& x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out, float* y,
+void bf16_gemv(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out, float* y,
                bool add) {
   if (rows == 0 || out == 0) return;
   const int64_t groups = (out + kOutputs - 1) / kOutputs, pieces_per_lane = (in / 8 + 31) / 32;
   int split = 1;
   while (split < kWarps && groups * split < kTargetWarps && split < pieces_per_lane) split *= 2;
   const int64_t blocks = (groups * split + kWarps - 1) / kWarps;  // the grid takes 2^31 - 1 blocks
-  const auto launch = x.op == GemvOp::swiglu         ? launch_gemv<GemvOp::swiglu>
-                     : x.op == GemvOp::sigmoid_gate ? launch_gemv<GemvOp::sigmoid_gate>
-                                                    : launch_gemv<GemvOp::rows>;
-  launch(static_cast<unsigned>(blocks), x, static_cast<int>(rows), static_cast<const __nv_bfloat16*>(w), bias, in, out,
-         y, add, split);
+  launch_dependent(gemv_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kWarps * 32), 0, "gemv_kernel", x,
+                   static_cast<int>(rows), static_cast<const __nv_bfloat16*>(w), bias, in, out, y, add, split);
 }
 
 }  // namespace s0::ops::cuda

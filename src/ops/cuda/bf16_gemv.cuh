@@ -8,11 +8,8 @@
 // to keep the memory busy) has its rows' length split over the warps of a block. Each lane sums
 // its pieces in order, a warp by a fixed shuffle tree, a block its warps' totals in warp order:
 // the same bits run to run, and a row's result does not depend on the other rows.
-// The input rows may be formed as they are read (GemvInput, ops/cuda/linear.h). Included by
-// bf16_linear.cu only.
+// Included by bf16_linear.cu only.
 #include <cstdint>
-
-#include "ops/cuda/linear.h"
 
 namespace s0::ops::cuda {
 
@@ -22,7 +19,7 @@ constexpr int64_t kGemvMaxRows = 4;
 // 16-byte aligned (in a multiple of 8; the tensors' storage is 512-byte aligned).
 inline bool gemv_fits(int64_t rows, int64_t in) { return rows <= kGemvMaxRows && in % 8 == 0; }
 
-void bf16_gemv(const GemvInput& x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out, float* y,
+void bf16_gemv(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out, float* y,
                bool add);
 
 }  // namespace s0::ops::cuda

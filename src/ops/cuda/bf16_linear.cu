@@ -13,7 +13,6 @@
 // twice).
 #include <cuda_bf16.h>
 
-#include "core/error.h"
 #include "core/tensor.h"
 #include "ops/cuda/bf16_gemv.cuh"
 #include "ops/cuda/cells.cuh"
@@ -64,17 +63,6 @@ Tensor bf16_operand(const float* src, int64_t n, bool split) {
 
 bool bf16_rounds_input(int64_t rows, int64_t in) { return !gemv_fits(rows, in); }
 
-bool bf16_forms_input(const GemvInput& x, int64_t rows, int64_t in) {
-  const auto aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return gemv_fits(rows, in) && aligned(x.x) && (x.op != GemvOp::sigmoid_gate || (aligned(x.gate) && x.gate_ld % 4 == 0));
-}
-
-void bf16_formed_linear_forward(const GemvInput& x, int64_t rows, const void* w, const float* bias, int64_t in,
-                                int64_t out, float* y, bool add) {
-  if (!bf16_forms_input(x, rows, in)) fail("internal: a formed input the few-row kernel does not take");
-  bf16_gemv(x, rows, w, bias, in, out, y, add);
-}
-
 // Rows up to which a split product is one stacked GEMM (the weight-bound regime of decode steps).
 constexpr int64_t kStackedRows = 64;
 
@@ -82,7 +70,7 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
                          float* y, bool add, bool split) {
   if (rows == 0) return;
   // A few rows: the unrounded input times W, which a split (precise) product only approximates.
-  if (gemv_fits(rows, in)) return bf16_gemv({GemvOp::rows, x}, rows, w, bias, in, out, y, add);
+  if (gemv_fits(rows, in)) return bf16_gemv(x, rows, w, bias, in, out, y, add);
   const Tensor x16 = bf16_operand(x, rows * in, split);
   const auto* xs = static_cast<const __nv_bfloat16*>(x16.device_raw());
   if (split && rows <= kStackedRows) {

@@ -35,21 +35,6 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
                          float* y, bool add, bool split);
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
                           bool accumulate, bool split);
-// The few-row product's input rows, formed where its kernel reads them: x as it is, or the output of
-// the elementwise op whose one reader the product is (ops/activation.h), by the same expressions as
-// that op's kernel, so with the same bits, and without a kernel or a buffer of its own.
-enum class GemvOp { rows, swiglu, sigmoid_gate };
-struct GemvInput {
-  GemvOp op = GemvOp::rows;
-  const float* x = nullptr;  // rows: x[r in + j]; swiglu: [gate | up] rows of 2 in; sigmoid_gate: o[r in + j]
-  const float* gate = nullptr;  // sigmoid_gate: gate[r gate_ld + j]
-  int64_t gate_ld = 0;
-};
-// Whether bf16_formed_linear_forward takes x: the few-row kernel's rows, every row 16-byte aligned.
-bool bf16_forms_input(const GemvInput& x, int64_t rows, int64_t in);
-// y[rows, out] (+)= x W^T + bias for a bf16 W, x formed by x.op as it is read (bf16_forms_input).
-void bf16_formed_linear_forward(const GemvInput& x, int64_t rows, const void* w, const float* bias, int64_t in,
-                                int64_t out, float* y, bool add);
 // Whether bf16_linear_forward rounds `rows` rows of `in` to bf16 (not the few-row kernel's unrounded
 // product).
 bool bf16_rounds_input(int64_t rows, int64_t in);
