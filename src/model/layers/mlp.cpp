@@ -3,6 +3,7 @@
 #include "ops/activation.h"
 #include "ops/columns.h"
 #include "ops/linear.h"
+#include "ops/linear_swiglu.h"
 
 namespace s0 {
 
@@ -17,23 +18,27 @@ void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x
   const int64_t rows = x.dim(0), I = w.down.in;
   const Device dev = x.device();
   in_out = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
-  if (w.n_blocks == 1) {
-    ops::linear_forward(w.in[0], x, groups, in_out);
-  } else {
-    int64_t col = 0;
-    for (size_t b = 0; b < w.n_blocks; ++b) {
-      Tensor part = Tensor::empty({rows, w.in[b].out}, DType::F32, dev);
-      ops::linear_forward(w.in[b], x, groups, part);
-      ops::scatter_columns(part, ops::columns(in_out, col, w.in[b].out));
-      col += w.in[b].out;
-    }
-  }
   // The activation's one reader is the down projection: written as its GEMM's operand.
   Tensor act = Tensor::empty({rows, I}, ops::linear_input_dtype(w.down, rows), dev);
-  if (w.act == MlpActivation::SwiGLU)
-    ops::swiglu_forward(in_out, act);
-  else
-    ops::relu2_forward(in_out, act);
+  if (w.n_blocks == 1 && w.act == MlpActivation::SwiGLU) {
+    ops::linear_swiglu_forward(w.in[0], x, groups, in_out, act);  // one kernel at a decode step's rows
+  } else {
+    if (w.n_blocks == 1) {
+      ops::linear_forward(w.in[0], x, groups, in_out);
+    } else {
+      int64_t col = 0;
+      for (size_t b = 0; b < w.n_blocks; ++b) {
+        Tensor part = Tensor::empty({rows, w.in[b].out}, DType::F32, dev);
+        ops::linear_forward(w.in[b], x, groups, part);
+        ops::scatter_columns(part, ops::columns(in_out, col, w.in[b].out));
+        col += w.in[b].out;
+      }
+    }
+    if (w.act == MlpActivation::SwiGLU)
+      ops::swiglu_forward(in_out, act);
+    else
+      ops::relu2_forward(in_out, act);
+  }
   ops::linear_forward(w.down, act, groups, y, add);
 }
 

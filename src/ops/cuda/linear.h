@@ -35,6 +35,14 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
                          float* y, bool add, bool split);
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
                           bool accumulate, bool split);
+// The MLP's fused input projection W = [gate; up] (2 units rows, bf16) and its SwiGLU in one
+// kernel for up to four rows (ops/cuda/bf16_gemv.cu): gu[rows, 2 units] = x W^T + bias as
+// bf16_linear_forward writes it, and h[rows, units] = silu(gate) * up as swiglu_forward writes it
+// (same bits), each block pairing the gate and up rows of its units. bf16_swiglu_fits: whether it
+// takes the shape (few rows, units the blocks' pairs tile).
+bool bf16_swiglu_fits(int64_t rows, int64_t in, int64_t units);
+void bf16_linear_swiglu_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in,
+                                int64_t units, float* gu, float* h);
 // Whether bf16_linear_forward rounds `rows` rows of `in` to bf16 (not the few-row kernel's unrounded
 // product).
 bool bf16_rounds_input(int64_t rows, int64_t in);
