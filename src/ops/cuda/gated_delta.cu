@@ -48,6 +48,7 @@ constexpr int kChunkThreads = 256;  // a per-chunk block
 // 128 registers a thread (left alone, ptxas takes about 200 for block_mma's fragments and
 // prefetched slabs, and one block would run alone on its SM).
 constexpr int kBlocksPerSm = 2;
+constexpr int kSdsBatch = 16;  // the chunk backward's <S, dS>: entries of each a thread loads at once
 static_assert(kSweepThreads == kMmaThreads && kChunkThreads == kMmaThreads, "block_mma's block size");
 
 using Inputs = GatedDeltaInputs;
@@ -357,8 +358,22 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
       n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
       [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
+  // Entries e = threadIdx.x + k blockDim.x in ascending k, kSdsBatch of S and of dS loaded at once (a
+  // thread's loads in flight: S and dS are read from device memory here).
   double s_ds = 0.0;
-  for (int64_t e = threadIdx.x; e < static_cast<int64_t>(Dk) * Dv; e += blockDim.x) s_ds += S[e] * dS[e];
+  const int64_t state = static_cast<int64_t>(Dk) * Dv;
+  for (int64_t e0 = threadIdx.x; e0 < state; e0 += kSdsBatch * blockDim.x) {
+    float s[kSdsBatch], d[kSdsBatch];
+#pragma unroll
+    for (int r = 0; r < kSdsBatch; ++r) {
+      const int64_t e = e0 + r * blockDim.x;
+      s[r] = e < state ? S[e] : 0.0f;
+      d[r] = e < state ? dS[e] : 0.0f;
+    }
+#pragma unroll
+    for (int r = 0; r < kSdsBatch; ++r)
+      if (e0 + r * blockDim.x < state) s_ds += s[r] * d[r];
+  }
   const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
   // is scaled by beta below), d(beta in K) = Tinv^T dW, and through Tinv = (I + A)^{-1},
@@ -378,30 +393,35 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
   // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
-  // terms that are not products with the masks.
+  // terms that are not products with the masks. dv and dk are updated where their entries are read
+  // for the sums (one pass over memory: a second would wait out its loads after the first's stores).
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   for (int i = threadIdx.x / 32; i < n; i += warps) {
     float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
+    const float b = beta[i], b_in = b * in_f[i];
     for (int e = lane; e < Dk; e += 32) {
-      k_dbk += K[i * ldk + e] * dbk[i * Dk + e];
+      const float x = dbk[i * Dk + e], dk_e = dK[i * ldk + e];
+      k_dbk += K[i * ldk + e] * x;
       q_dq += Q[i * ldk + e] * dQ[i * ldk + e];
-      k_dk += K[i * ldk + e] * dK[i * ldk + e];
+      k_dk += K[i * ldk + e] * dk_e;
+      dK[i * ldk + e] = dk_e + b_in * x;
     }
-    for (int e = lane; e < Dv; e += 32) v_dbv += V[i * ldv + e] * dV[i * ldv + e];
+    for (int e = lane; e < Dv; e += 32) {
+      const float dv_e = dV[i * ldv + e];
+      v_dbv += V[i * ldv + e] * dv_e;
+      dV[i * ldv + e] = dv_e * b;
+    }
     for (int j = lane; j < i; j += 32) da_kk += da[i][j] * kk[i * kChunk + j];
     k_dbk = warp_sum(k_dbk);
     v_dbv = warp_sum(v_dbv);
     q_dq = warp_sum(q_dq);
     k_dk = warp_sum(k_dk);
     da_kk = warp_sum(da_kk);
-    const float b = beta[i];
     if (lane == 0) {
       grad.dbeta[(row0 + i) * H + h] = v_dbv + in_f[i] * k_dbk + da_kk;
       dgamma[i] = b * in_f[i] * k_dbk + q_dq;
       dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
     }
-    for (int e = lane; e < Dv; e += 32) dV[i * ldv + e] *= b;
-    for (int e = lane; e < Dk; e += 32) dK[i * ldk + e] += b * in_f[i] * dbk[i * Dk + e];
   }
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
   // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
