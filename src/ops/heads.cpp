@@ -2,9 +2,9 @@
 
 #include "ops/cpu/heads.h"
 #include "ops/dispatch.h"
-#include "ops/norm.h"
 #if S0_HAVE_CUDA
 #include "ops/cuda/heads.h"
+#include "ops/cuda/norm.h"
 #include "ops/cuda/tensor_args.h"
 #endif
 
@@ -53,9 +53,15 @@ Tensor l2norm_expand_heads(const Columns& x, int64_t nk, int64_t nv, float eps, 
                              rnorm.f32_mut());
     return out;
   }
-  Tensor heads = Tensor::empty({N, nk, d}, DType::F32, dev);
-  l2norm_forward(x, d, eps, heads, rnorm);
-  return expand_heads(heads, nv, scale);
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA) {  // the norm writes each head's copies itself: one pass
+    Tensor out = Tensor::empty({N, nv, d}, DType::F32, dev);
+    cuda::l2norm_forward(cuda::f32(x), nk, x.stride(), N * nk, d, eps, cuda::f32_mut(out), cuda::f32_mut(rnorm),
+                         nv / nk, scale);
+    return out;
+  }
+#endif
+  no_backend("l2norm_expand_heads", dev);
 }
 
 void l2norm_expand_heads_backward(const Columns& x, const Tensor& rnorm, const Tensor& d_expanded, int64_t nk,
@@ -67,7 +73,12 @@ void l2norm_expand_heads_backward(const Columns& x, const Tensor& rnorm, const T
     return cpu::l2norm_expand_heads_backward(x.t.f32() + x.begin, x.stride(), rnorm.f32(), d_expanded.f32(), N, nk,
                                              nv, d, scale, dx_whole.f32_mut() + dx.begin, dx.stride());
   }
-  l2norm_backward(x, rnorm, reduce_heads(d_expanded, nk, scale), d, dx);
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)  // the norm's backward sums each head's copies itself
+    return cuda::l2norm_backward(cuda::f32(x), nk, x.stride(), cuda::f32(rnorm), cuda::f32(d_expanded), N * nk, d,
+                                 cuda::f32_mut(dx), dx.stride(), nv / nk, scale);
+#endif
+  no_backend("l2norm_expand_heads_backward", dev);
 }
 
 }  // namespace s0::ops

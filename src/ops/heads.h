@@ -13,7 +13,7 @@ Tensor reduce_heads(const Tensor& src, int64_t nk, float scale);
 
 // GatedDeltaNet's queries or keys from their block x[N, nk * d] of the conv output: each key head
 // L2-normalised (l2norm_forward, ops/norm.h; rnorm[N * nk]), then expanded to [N, nv, d] and scaled
-// (expand_heads). One pass on the CPU, reading x in place.
+// (expand_heads). One pass, reading x in place.
 Tensor l2norm_expand_heads(const Columns& x, int64_t nk, int64_t nv, float eps, float scale, Tensor& rnorm);
 // The adjoint, written into dx's block: reduce_heads, then l2norm_backward.
 void l2norm_expand_heads_backward(const Columns& x, const Tensor& rnorm, const Tensor& d_expanded, int64_t nk,

@@ -268,28 +268,31 @@ TEST_P(CudaDenseGatedNorm, MatchesCpu) {
   S0_REQUIRE_GPU();
   const ops::GateOrder order = GetParam();
   const bool normed = order != ops::GateOrder::GateOnly;
-  const std::string tag = " order=" + std::to_string(static_cast<int>(order));
-  const int64_t n = 9, group = 100, d = 3 * group;  // a group is not a multiple of the warp
-  const int64_t width = d + 13, begin = 6;
-  const Tensor y = randn({n, d}, 50), proj = randn({n, width}, 51, 2.0f), proj_gpu = on_gpu(proj);
-  const ops::Columns z = ops::columns(proj, begin, d), z_gpu = ops::columns(proj_gpu, begin, d);
-  const Tensor w = normed ? randn({d}, 52, 0.5f, 1.0f) : Tensor();
-  Tensor out_cpu = Tensor::zeros({n, d}), out_gpu = poisoned_gpu({n, d});
-  Tensor r_cpu = normed ? Tensor::zeros({n * 3}) : Tensor(), r_gpu = normed ? poisoned_gpu({n * 3}) : Tensor();
-  ops::gated_rmsnorm_forward(y, z, w, group, 1e-6f, order, out_cpu, r_cpu);
-  ops::gated_rmsnorm_forward(on_gpu(y), z_gpu, on_gpu(w), group, 1e-6f, order, out_gpu, r_gpu);
-  expect_close(out_cpu, out_gpu, kReduction, "gated_rmsnorm_forward" + tag);
-  if (normed) expect_close(r_cpu, r_gpu, kReduction, "gated_rmsnorm_forward rstd" + tag);
+  const std::string base_tag = " order=" + std::to_string(static_cast<int>(order));
+  for (int64_t group : {100, 300}) {  // a warp's group (not a multiple of the warp); a block's
+    const std::string tag = base_tag + " group=" + std::to_string(group);
+    const int64_t n = 9, d = 3 * group;
+    const int64_t width = d + 13, begin = 6;
+    const Tensor y = randn({n, d}, 50), proj = randn({n, width}, 51, 2.0f), proj_gpu = on_gpu(proj);
+    const ops::Columns z = ops::columns(proj, begin, d), z_gpu = ops::columns(proj_gpu, begin, d);
+    const Tensor w = normed ? randn({d}, 52, 0.5f, 1.0f) : Tensor();
+    Tensor out_cpu = Tensor::zeros({n, d}), out_gpu = poisoned_gpu({n, d});
+    Tensor r_cpu = normed ? Tensor::zeros({n * 3}) : Tensor(), r_gpu = normed ? poisoned_gpu({n * 3}) : Tensor();
+    ops::gated_rmsnorm_forward(y, z, w, group, 1e-6f, order, out_cpu, r_cpu);
+    ops::gated_rmsnorm_forward(on_gpu(y), z_gpu, on_gpu(w), group, 1e-6f, order, out_gpu, r_gpu);
+    expect_close(out_cpu, out_gpu, kReduction, "gated_rmsnorm_forward" + tag);
+    if (normed) expect_close(r_cpu, r_gpu, kReduction, "gated_rmsnorm_forward rstd" + tag);
 
-  const Tensor dout = randn({n, d}, 53);
-  const Tensor dproj0 = randn({n, width}, 54);
-  Tensor dy_cpu = Tensor::zeros({n, d}), dproj_cpu = dproj0.clone();
-  Tensor dy_gpu = poisoned_gpu({n, d}), dproj_gpu = on_gpu(dproj0);
-  ops::gated_rmsnorm_backward(y, z, w, r_cpu, dout, group, order, dy_cpu, ops::columns(dproj_cpu, begin, d));
-  ops::gated_rmsnorm_backward(on_gpu(y), z_gpu, on_gpu(w), r_gpu, on_gpu(dout), group, order, dy_gpu,
-                              ops::columns(dproj_gpu, begin, d));
-  expect_close(dy_cpu, dy_gpu, kReduction, "gated_rmsnorm_backward dy" + tag);
-  expect_close(dproj_cpu, dproj_gpu, kReduction, "gated_rmsnorm_backward dz (whole matrix)" + tag);
+    const Tensor dout = randn({n, d}, 53);
+    const Tensor dproj0 = randn({n, width}, 54);
+    Tensor dy_cpu = Tensor::zeros({n, d}), dproj_cpu = dproj0.clone();
+    Tensor dy_gpu = poisoned_gpu({n, d}), dproj_gpu = on_gpu(dproj0);
+    ops::gated_rmsnorm_backward(y, z, w, r_cpu, dout, group, order, dy_cpu, ops::columns(dproj_cpu, begin, d));
+    ops::gated_rmsnorm_backward(on_gpu(y), z_gpu, on_gpu(w), r_gpu, on_gpu(dout), group, order, dy_gpu,
+                                ops::columns(dproj_gpu, begin, d));
+    expect_close(dy_cpu, dy_gpu, kReduction, "gated_rmsnorm_backward dy" + tag);
+    expect_close(dproj_cpu, dproj_gpu, kReduction, "gated_rmsnorm_backward dz (whole matrix)" + tag);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(CudaOrders, CudaDenseGatedNorm,
@@ -416,6 +419,29 @@ TEST(CudaDenseHeads, ExpandAndReduceMatchCpu) {
   const Tensor k = randn({n, nk, d}, 100), v = randn({n, nv, d}, 101);
   expect_close(ops::expand_heads(k, nv, 0.3f), ops::expand_heads(on_gpu(k), nv, 0.3f), kElementwise, "expand_heads");
   expect_close(ops::reduce_heads(v, nk, 0.3f), ops::reduce_heads(on_gpu(v), nk, 0.3f), kElementwise, "reduce_heads");
+}
+
+// GatedDeltaNet's queries and keys: key heads in a column block of a wider projection, normalised and
+// expanded to twice as many value heads in one pass (a warp per head of 128, a block per head of
+// 300); the gradient sums the copies back into the same block of a wider matrix.
+TEST(CudaDenseHeads, L2NormExpandHeadsMatchesCpu) {
+  S0_REQUIRE_GPU();
+  for (int64_t d : {128, 300}) {
+    const std::string tag = " d=" + std::to_string(d);
+    const int64_t n = 41, nk = 3, nv = 6, width = nk * d + 21, begin = 9;
+    const Tensor proj = randn({n, width}, 102), proj_gpu = on_gpu(proj), dy = randn({n, nv, d}, 103);
+    const ops::Columns x = ops::columns(proj, begin, nk * d), x_gpu = ops::columns(proj_gpu, begin, nk * d);
+    Tensor r_cpu = Tensor::zeros({n * nk}), r_gpu = poisoned_gpu({n * nk});
+    const Tensor y_cpu = ops::l2norm_expand_heads(x, nk, nv, 1e-6f, 0.3f, r_cpu);
+    const Tensor y_gpu = ops::l2norm_expand_heads(x_gpu, nk, nv, 1e-6f, 0.3f, r_gpu);
+    expect_close(y_cpu, y_gpu, kReduction, "l2norm_expand_heads" + tag);
+    expect_close(r_cpu, r_gpu, kReduction, "l2norm_expand_heads rnorm" + tag);
+    const Tensor dproj0 = randn({n, width}, 104);
+    Tensor dproj_cpu = dproj0.clone(), dproj_gpu = on_gpu(dproj0);
+    ops::l2norm_expand_heads_backward(x, r_cpu, dy, nk, 0.3f, ops::columns(dproj_cpu, begin, nk * d));
+    ops::l2norm_expand_heads_backward(x_gpu, r_gpu, on_gpu(dy), nk, 0.3f, ops::columns(dproj_gpu, begin, nk * d));
+    expect_close(dproj_cpu, dproj_gpu, kReduction, "l2norm_expand_heads_backward (whole matrix)" + tag);
+  }
 }
 
 TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {

@@ -1,10 +1,13 @@
 #pragma once
 // Row reductions with one block per row: each thread sums a strided slice, warps combine with
-// shuffles, then the warps' partials. The tree is fixed by thread index, so results repeat bit for
-// bit run to run. Sums are in double, as the CPU's are: these kernels are memory-bound, so the
-// wider arithmetic costs nothing measurable and keeps the GPU within rounding of the CPU.
+// shuffles, then the warps' partials; or, for short rows, one warp per row (WarpRow). The tree is
+// fixed by thread index, so results repeat bit for bit run to run. Sums are in double, as the
+// CPU's are: these kernels are memory-bound, so the wider arithmetic costs nothing measurable and
+// keeps the GPU within rounding of the CPU.
 #include <algorithm>
 #include <cstdint>
+
+#include <cuda_runtime.h>
 
 namespace s0::ops::cuda {
 
@@ -28,5 +31,40 @@ __device__ inline double segment_sum(double v, int seg) {
 
 // The block's total of v, returned to every thread. Every thread of the block must call it.
 __device__ inline double block_sum(double v) { return segment_sum(v, static_cast<int>(blockDim.x)); }
+
+// The threads that own one row of a row kernel, and their sum. BlockRow: the block owns row
+// blockIdx.x (long rows). WarpRow: each warp of kWarpRowBlock threads owns a row (rows up to
+// kWarpRowMax long): a row of 128 given a block of its own did one element per thread and spent
+// its time in the barriers and the block's start (GatedDeltaNet's heads: 0.12 ms for 25 MB); a warp
+// sums with shuffles alone. A row kernel takes the row count, and a warp past it returns (after the
+// dependent-launch wait, which every path must reach).
+struct BlockRow {
+  __device__ int64_t row() const { return blockIdx.x; }
+  __device__ int thread() const { return static_cast<int>(threadIdx.x); }
+  __device__ int threads() const { return static_cast<int>(blockDim.x); }
+  __device__ double sum(double v) const { return block_sum(v); }
+};
+
+constexpr int kWarpRowBlock = 256;
+constexpr int64_t kWarpRowMax = 256;
+
+struct WarpRow {
+  __device__ int64_t row() const { return blockIdx.x * int64_t(kWarpRowBlock / 32) + threadIdx.x / 32; }
+  __device__ int thread() const { return static_cast<int>(threadIdx.x % 32); }
+  __device__ int threads() const { return 32; }
+  __device__ double sum(double v) const {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+  }
+};
+
+// f(unit, grid, block) with the unit that fits n rows of len, and its launch shape.
+template <typename F>
+void with_row_unit(int64_t n, int64_t len, F&& f) {
+  if (len <= kWarpRowMax)
+    return f(WarpRow{}, dim3(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32))),
+             dim3(kWarpRowBlock));
+  f(BlockRow{}, dim3(static_cast<unsigned>(n)), dim3(row_threads(len)));
+}
 
 }  // namespace s0::ops::cuda

@@ -23,94 +23,121 @@ struct RowLayout {
 };
 
 // RMS and L2 norms are one computation, u = x * r, r = (sum(x^2) / div + eps)^(-1/2), with
-// div = len for RMS and 1 for L2; y = u * w (w null: no weight). Block b owns row b. Each thread
-// reads and writes only its own elements, so y may be x. A decode step's rows are few and long
-// (one block for a 2560-wide row), so each thread loads a tile of kNormTile of its elements before
-// it uses or stores any: with one load at a time behind each store (which may alias x and w), the
-// kernel waited on memory latency, about 10 us a row. The sum keeps the order j = thread,
-// thread + blockDim, ...
+// div = len for RMS and 1 for L2; y = u * w (w null: no weight). Unit u owns row u.row() of n
+// (ops/cuda/block_reduce.cuh). Each thread reads and writes only its own elements, so y may be x.
+// A decode step's rows are few and long (one block for a 2560-wide row), so each thread loads a
+// tile of kNormTile of its elements before it uses or stores any: with one load at a time behind
+// each store (which may alias x and w), the kernel waited on memory latency, about 10 us a row.
+// The sum keeps the order j = thread, thread + threads, ...
 // A row of at most kNormHeld elements a thread (4096 at 256 threads: every hidden size the engine
 // runs) is read once, its weights with it: each thread keeps its elements in registers from the
 // sum to the store (one round trip to memory where the tiled loop below makes four at a 2560-wide
 // row). Same elements per thread in the same order, so the same bits as the tiled loop.
+// Copies: each normalised row is written to `copies` consecutive rows of y, times `scale`
+// (GatedDeltaNet's key heads expanded to its value heads, ops/heads.h); 1 and 1.0f elsewhere (a
+// product by 1.0f is exact).
 constexpr int kNormTile = 8, kNormHeld = 16;
 
+struct Copies {
+  int64_t count;
+  float scale;
+};
+
+// Element j of a normalised row, into each of its copies (rows len apart from yi).
 template <typename T>
-__device__ void norm_held_row(const float* xi, const float* w, int64_t len, double div, float eps, T* yi,
-                              float* r_out) {
-  wait_for_predecessors();  // launched as a dependent (decode steps: its launch overlaps the kernel before)
+__device__ void store_copies(T* yi, int64_t j, int64_t len, float normed, Copies copies) {
+  for (int64_t c = 0; c < copies.count; ++c) store(yi + c * len + j, normed * copies.scale);
+}
+
+template <typename T, typename Unit>
+__device__ void norm_held_row(const Unit& u, const float* xi, const float* w, int64_t len, double div, float eps,
+                              Copies copies, T* yi, float* r_out, int64_t b) {
+  const int64_t t0 = u.thread(), step = u.threads();
   float v[kNormHeld], wk[kNormHeld];
 #pragma unroll
   for (int k = 0; k < kNormHeld; ++k) {
-    const int64_t j = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+    const int64_t j = t0 + k * step;
     v[k] = j < len ? xi[j] : 0.0f;
     wk[k] = w && j < len ? w[j] : 1.0f;
   }
   double ss = 0;
 #pragma unroll
   for (int k = 0; k < kNormHeld; ++k)
-    if (threadIdx.x + static_cast<int64_t>(k) * blockDim.x < len) ss += double(v[k]) * v[k];
-  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
-  if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
+    if (t0 + k * step < len) ss += double(v[k]) * v[k];
+  const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / div + eps));
+  if (r_out && t0 == 0) r_out[b] = r;
 #pragma unroll
   for (int k = 0; k < kNormHeld; ++k) {
-    const int64_t j = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-    if (j < len) store(yi + j, w ? v[k] * r * wk[k] : v[k] * r);
+    const int64_t j = t0 + k * step;
+    if (j < len) store_copies(yi, j, len, w ? v[k] * r * wk[k] : v[k] * r, copies);
   }
 }
 
-template <typename T>
-__global__ void norm_rows_forward(const float* x, RowLayout x_rows, const float* w, int64_t len, double div, float eps,
-                                  T* y, float* r_out) {
+template <typename T, typename Unit>
+__global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, const float* w, int64_t len, double div,
+                                  float eps, Copies copies, T* y, float* r_out) {
   allow_dependents();  // the projection after a norm may start loading its weights
-  const float* xi = x + x_rows.offset(blockIdx.x, len);
-  if (len <= kNormHeld * static_cast<int64_t>(blockDim.x))
-    return norm_held_row(xi, w, len, div, eps, y + blockIdx.x * len, r_out);
-  wait_for_predecessors();  // launched as a dependent itself
-  const int64_t tile = kNormTile * static_cast<int64_t>(blockDim.x);
+  wait_for_predecessors();  // launched as a dependent itself (decode steps: its launch overlaps the kernel before)
+  const Unit u;
+  const int64_t b = u.row();
+  if (b >= n) return;
+  const int64_t t0 = u.thread(), step = u.threads();
+  const float* xi = x + x_rows.offset(b, len);
+  T* yi = y + b * copies.count * len;
+  if (len <= kNormHeld * step) return norm_held_row(u, xi, w, len, div, eps, copies, yi, r_out, b);
+  const int64_t tile = kNormTile * step;
   double ss = 0;
-  for (int64_t base = threadIdx.x; base < len; base += tile) {
+  for (int64_t base = t0; base < len; base += tile) {
     float v[kNormTile];
 #pragma unroll
-    for (int k = 0; k < kNormTile; ++k) v[k] = base + k * blockDim.x < len ? xi[base + k * blockDim.x] : 0.0f;
+    for (int k = 0; k < kNormTile; ++k) v[k] = base + k * step < len ? xi[base + k * step] : 0.0f;
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k)
-      if (base + k * blockDim.x < len) ss += double(v[k]) * v[k];
+      if (base + k * step < len) ss += double(v[k]) * v[k];
   }
-  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / div + eps));
-  if (r_out && threadIdx.x == 0) r_out[blockIdx.x] = r;
-  T* yi = y + blockIdx.x * len;
-  for (int64_t base = threadIdx.x; base < len; base += tile) {
+  const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / div + eps));
+  if (r_out && t0 == 0) r_out[b] = r;
+  for (int64_t base = t0; base < len; base += tile) {
     float v[kNormTile], wk[kNormTile];
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k) {
-      const int64_t j = base + k * blockDim.x;
+      const int64_t j = base + k * step;
       v[k] = j < len ? xi[j] : 0.0f;
       wk[k] = w && j < len ? w[j] : 1.0f;
     }
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k) {
-      const int64_t j = base + k * blockDim.x;
-      if (j < len) store(yi + j, w ? v[k] * r * wk[k] : v[k] * r);
+      const int64_t j = base + k * step;
+      if (j < len) store_copies(yi, j, len, w ? v[k] * r * wk[k] : v[k] * r, copies);
     }
   }
 }
 
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
-// x and dx: rows laid out as x_rows and dx_rows; dy contiguous.
-__global__ void norm_rows_backward(const float* x, RowLayout x_rows, const float* w, const float* r_saved,
-                                   const float* dy, int64_t len, double div, float* dx, RowLayout dx_rows,
-                                   bool accumulate) {
-  const int64_t off = blockIdx.x * len;
-  const float* xi = x + x_rows.offset(blockIdx.x, len);
-  float* dxi = dx + dx_rows.offset(blockIdx.x, len);
+// x and dx: rows laid out as x_rows and dx_rows; dy contiguous, and with copies, dy's row is the
+// sum of its copies' rows times the scale, added in copy order (ops/cpu/heads.h's reduce_heads).
+template <typename Unit>
+__global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r_saved,
+                                   const float* dy, Copies copies, int64_t len, double div, float* dx,
+                                   RowLayout dx_rows, bool accumulate) {
+  const Unit u;
+  const int64_t b = u.row();
+  if (b >= n) return;
+  const int64_t t0 = u.thread(), step = u.threads();
+  const float* dyi = dy + b * copies.count * len;
+  const float* xi = x + x_rows.offset(b, len);
+  float* dxi = dx + dx_rows.offset(b, len);
+  auto dy_of = [&](int64_t j) {
+    float acc = 0.0f;
+    for (int64_t c = 0; c < copies.count; ++c) acc += dyi[c * len + j] * copies.scale;
+    return acc;
+  };
   double dot = 0;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x)
-    dot += double(xi[j]) * (w ? dy[off + j] * w[j] : dy[off + j]);
-  const float r = r_saved[blockIdx.x];
-  const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / div);
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
-    const float du = w ? dy[off + j] * w[j] : dy[off + j];
+  for (int64_t j = t0; j < len; j += step) dot += double(xi[j]) * (w ? dy_of(j) * w[j] : dy_of(j));
+  const float r = r_saved[b];
+  const float k = static_cast<float>(double(r) * r * r * u.sum(dot) / div);
+  for (int64_t j = t0; j < len; j += step) {
+    const float du = w ? dy_of(j) * w[j] : dy_of(j);
     const float g = r * du - xi[j] * k;
     dxi[j] = accumulate ? dxi[j] + g : g;
   }
@@ -124,22 +151,26 @@ __device__ inline float gated_input(float y, float z, GateOrder order) {
 // Block b owns group b of `group` consecutive channels (groups are numbered row-major, so the
 // weight's group is b % groups and rstd's index is b). z's rows are ldz apart (a projection's
 // columns, read in place).
-template <typename T>
-__global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t group,
-                                   int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
+template <typename T, typename Unit>
+__global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n,
+                                   int64_t group, int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
   allow_dependents();  // the output projection may start loading its weights
   wait_for_predecessors();  // launched as a dependent itself
-  const int64_t off = blockIdx.x * group;
-  const float* zg = z + RowLayout{groups, ldz}.offset(blockIdx.x, group);
-  const float* wg = w + (blockIdx.x % groups) * group;
+  const Unit u;
+  const int64_t b = u.row();
+  if (b >= n) return;
+  const int64_t t0 = u.thread(), step = u.threads();
+  const int64_t off = b * group;
+  const float* zg = z + RowLayout{groups, ldz}.offset(b, group);
+  const float* wg = w + (b % groups) * group;
   double ss = 0;
-  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+  for (int64_t j = t0; j < group; j += step) {
     const float a = gated_input(y[off + j], zg[j], order);
     ss += double(a) * a;
   }
-  const float r = static_cast<float>(1.0 / sqrt(block_sum(ss) / double(group) + eps));
-  if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
-  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+  const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / double(group) + eps));
+  if (rstd && t0 == 0) rstd[b] = r;
+  for (int64_t j = t0; j < group; j += step) {
     const float a = gated_input(y[off + j], zg[j], order);
     store(out + off + j, order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(zg[j]));
   }
@@ -148,21 +179,25 @@ __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, 
 // GateThenNorm: out = norm(a) w, a = y silu(z): du = dout w, da from the norm, then dy and dz from a.
 // NormThenGate: out = norm(y) w silu(z): du = dout w silu(z), dy from the norm, dz directly.
 // z and dz: rows ldz and lddz apart, as in the forward.
+template <typename Unit>
 __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
-                                    const float* dout, int64_t group, int64_t groups, GateOrder order, float* dy,
-                                    float* dz, int64_t lddz) {
-  const int64_t off = blockIdx.x * group;
-  const float* zg = z + RowLayout{groups, ldz}.offset(blockIdx.x, group);
-  float* dzg = dz + RowLayout{groups, lddz}.offset(blockIdx.x, group);
-  const float* wg = w + (blockIdx.x % groups) * group;
+                                    const float* dout, int64_t n, int64_t group, int64_t groups, GateOrder order,
+                                    float* dy, float* dz, int64_t lddz) {
+  const Unit u;
+  const int64_t b = u.row();
+  if (b >= n) return;
+  const int64_t t0 = u.thread(), step = u.threads();
+  const int64_t off = b * group;
+  const float* zg = z + RowLayout{groups, ldz}.offset(b, group);
+  float* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
+  const float* wg = w + (b % groups) * group;
   const bool gate_first = order == GateOrder::GateThenNorm;
   auto du_of = [&](int64_t j) { return gate_first ? dout[off + j] * wg[j] : dout[off + j] * wg[j] * silu(zg[j]); };
   double dot = 0;
-  for (int64_t j = threadIdx.x; j < group; j += blockDim.x)
-    dot += double(gated_input(y[off + j], zg[j], order)) * du_of(j);
-  const float r = rstd[blockIdx.x];
-  const float k = static_cast<float>(double(r) * r * r * block_sum(dot) / double(group));
-  for (int64_t j = threadIdx.x; j < group; j += blockDim.x) {
+  for (int64_t j = t0; j < group; j += step) dot += double(gated_input(y[off + j], zg[j], order)) * du_of(j);
+  const float r = rstd[b];
+  const float k = static_cast<float>(double(r) * r * r * u.sum(dot) / double(group));
+  for (int64_t j = t0; j < group; j += step) {
     const float yj = y[off + j], zj = zg[j], du = du_of(j);
     const float dnorm = r * du - gated_input(yj, zj, order) * k;
     if (gate_first) {
@@ -182,43 +217,59 @@ void gated_rmsnorm_forward_into(const float* y, const float* z, int64_t ldz, con
     return for_each_cell(
         n, d, [=] __device__(int64_t i, int64_t j) { store(out + i * d + j, y[i * d + j] * silu(z[i * ldz + j])); },
         "gated_rmsnorm_forward");
-  const int64_t groups = d / group;
-  if (n * groups == 0) return;
-  launch_dependent(gated_norm_forward<T>, dim3(static_cast<unsigned>(n * groups)), dim3(row_threads(group)), 0,
-                   "gated_rmsnorm_forward", y, z, ldz, w, group, groups, eps, order, out, rstd);
+  const int64_t groups = d / group, rows = n * groups;
+  if (rows == 0) return;
+  with_row_unit(rows, group, [&](auto unit, dim3 grid, dim3 block) {
+    launch_dependent(gated_norm_forward<T, decltype(unit)>, grid, block, 0, "gated_rmsnorm_forward", y, z, ldz, w, rows,
+                     group, groups, eps, order, out, rstd);
+  });
+}
+
+// The norm kernels over n rows of d, each on the unit that fits its length.
+template <typename T>
+void norm_forward(const float* x, RowLayout x_rows, int64_t n, const float* w, int64_t d, double div, float eps,
+                  Copies copies, T* y, float* r, const char* name) {
+  if (n == 0) return;
+  with_row_unit(n, d, [&](auto unit, dim3 grid, dim3 block) {
+    launch_dependent(norm_rows_forward<T, decltype(unit)>, grid, block, 0, name, x, x_rows, n, w, d, div, eps, copies,
+                     y, r);
+  });
+}
+
+void norm_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r, const float* dy,
+                   Copies copies, int64_t d, double div, float* dx, RowLayout dx_rows, bool accumulate,
+                   const char* name) {
+  if (n == 0) return;
+  with_row_unit(n, d, [&](auto unit, dim3 grid, dim3 block) {
+    norm_rows_backward<decltype(unit)><<<grid, block, 0, stream()>>>(x, x_rows, n, w, r, dy, copies, d, div, dx,
+                                                                     dx_rows, accumulate);
+  });
+  check_launch(name);
 }
 
 }  // namespace
 
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd) {
-  if (n == 0) return;
   with_output(y, [&](auto* p) {
-    launch_dependent(norm_rows_forward<std::remove_pointer_t<decltype(p)>>, dim3(static_cast<unsigned>(n)),
-                     dim3(row_threads(d)), 0, "rmsnorm_forward", x, RowLayout{1, d}, w, d, double(d), eps, p, rstd);
+    norm_forward(x, {1, d}, n, w, d, double(d), eps, {1, 1.0f}, p, rstd, "rmsnorm_forward");
   });
 }
 
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
                       float* dx, bool accumulate) {
-  if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(x, {1, d}, w, rstd, dy, d, double(d),
-                                                                                dx, {1, d}, accumulate);
-  check_launch("rmsnorm_backward");
+  norm_backward(x, {1, d}, n, w, rstd, dy, {1, 1.0f}, d, double(d), dx, {1, d}, accumulate, "rmsnorm_backward");
 }
 
 void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,
-                    float* rnorm) {
-  if (n == 0) return;
-  launch_dependent(norm_rows_forward<float>, dim3(static_cast<unsigned>(n)), dim3(row_threads(d)), 0, "l2norm_forward",
-                   x, RowLayout{per_line, ldx}, static_cast<const float*>(nullptr), d, 1.0, eps, y, rnorm);
+                    float* rnorm, int64_t copies, float scale) {
+  norm_forward(x, {per_line, ldx}, n, static_cast<const float*>(nullptr), d, 1.0, eps, {copies, scale}, y, rnorm,
+               "l2norm_forward");
 }
 
 void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
-                     int64_t d, float* dx, int64_t lddx) {
-  if (n == 0) return;
-  norm_rows_backward<<<static_cast<unsigned>(n), row_threads(d), 0, stream()>>>(
-      x, {per_line, ldx}, nullptr, rnorm, dy, d, 1.0, dx, {per_line, lddx}, false);
-  check_launch("l2norm_backward");
+                     int64_t d, float* dx, int64_t lddx, int64_t copies, float scale) {
+  norm_backward(x, {per_line, ldx}, n, nullptr, rnorm, dy, {copies, scale}, d, 1.0, dx, {per_line, lddx}, false,
+                "l2norm_backward");
 }
 
 void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
@@ -239,10 +290,12 @@ void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const f
           dz[i * lddz + j] = g * yk * silu_grad(zk);
         },
         "gated_rmsnorm_backward");
-  const int64_t groups = d / group;
-  if (n * groups == 0) return;
-  gated_norm_backward<<<static_cast<unsigned>(n * groups), row_threads(group), 0, stream()>>>(
-      y, z, ldz, w, rstd, dout, group, groups, order, dy, dz, lddz);
+  const int64_t groups = d / group, rows = n * groups;
+  if (rows == 0) return;
+  with_row_unit(rows, group, [&](auto unit, dim3 grid, dim3 block) {
+    gated_norm_backward<decltype(unit)><<<grid, block, 0, stream()>>>(y, z, ldz, w, rstd, dout, rows, group, groups,
+                                                                      order, dy, dz, lddz);
+  });
   check_launch("gated_rmsnorm_backward");
 }
 
