@@ -15,9 +15,12 @@ constexpr int kThreads = 256;
 // the taps' inputs (forward) or their outputs' gradients (backward) from row to row in registers:
 // each input is read and each sigmoid computed once, not once per tap, and the row's sequence is
 // looked up once per run. The carried values sit in arrays of kMaxConvTaps indexed by unrolled loops
-// only (a run-time index would put them in local memory).
+// only (a run-time index would put them in local memory). A thread loads the rows of its run
+// kAhead at a time before it uses any: with one row's load behind the last row's stores, each row
+// waited a memory latency (the backward ran at a third of the memory bandwidth).
 constexpr int kChannels = 128;
 constexpr int64_t kRunRows = 32;
+constexpr int kAhead = 8;
 
 __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
@@ -35,35 +38,42 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
   for (int j = 0; j < kMaxConvTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
   int64_t s = sequence_of(first, offs, n_seqs), begin = offs[s], end = offs[s + 1];
   const float* window = reinterpret_cast<const float*>(wins[s]);
-  for (int64_t row = first; row < last; ++row) {
-    while (row == end) {  // the next sequence (past any empty ones)
-      ++s;
-      begin = end;
-      end = offs[s + 1];
-      window = reinterpret_cast<const float*>(wins[s]);
-    }
-    const int64_t t = row - begin;
-    if (row == first || t == 0) {  // the earlier inputs, from the rows or the window
+  for (int64_t base = first; base < last; base += kAhead) {
+    float ahead[kAhead];  // rows base, base + 1, ...: their own inputs
 #pragma unroll
-      for (int j = 0; j < kMaxConvTaps - 1; ++j) {
-        const int64_t src = t - (K - 1) + j;
-        if (j < K - 1) in[j] = src >= 0 ? x[(row - t + src) * ld + c] : window ? window[(t + j) * C + c] : 0.0f;
+    for (int i = 0; i < kAhead; ++i) ahead[i] = base + i < last ? x[(base + i) * ld + c] : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kAhead; ++i) {
+      const int64_t row = base + i;
+      if (row >= last) break;
+      while (row == end) {  // the next sequence (past any empty ones)
+        ++s;
+        begin = end;
+        end = offs[s + 1];
+        window = reinterpret_cast<const float*>(wins[s]);
       }
-    } else {  // last row's inputs, one tap on
+      const int64_t t = row - begin;
+      if (row == first || t == 0) {  // the earlier inputs, from the rows or the window
 #pragma unroll
-      for (int j = 0; j < kMaxConvTaps - 1; ++j)
-        if (j < K - 1) in[j] = in[j + 1];
+        for (int j = 0; j < kMaxConvTaps - 1; ++j) {
+          const int64_t src = t - (K - 1) + j;
+          if (j < K - 1) in[j] = src >= 0 ? x[(row - t + src) * ld + c] : window ? window[(t + j) * C + c] : 0.0f;
+        }
+      } else {  // last row's inputs, one tap on
+#pragma unroll
+        for (int j = 0; j < kMaxConvTaps - 1; ++j)
+          if (j < K - 1) in[j] = in[j + 1];
+      }
+#pragma unroll
+      for (int j = 0; j < kMaxConvTaps; ++j)
+        if (j == K - 1) in[j] = ahead[i];
+      float acc = bias ? bias[c] : 0.0f;
+#pragma unroll
+      for (int j = 0; j < kMaxConvTaps; ++j)
+        if (j < K && (t - (K - 1) + j >= 0 || window)) acc += tap[j] * in[j];
+      pre[row * C + c] = acc;
+      y[row * C + c] = acc * sigmoid(acc);
     }
-    const float now = x[row * ld + c];
-#pragma unroll
-    for (int j = 0; j < kMaxConvTaps; ++j)
-      if (j == K - 1) in[j] = now;
-    float acc = bias ? bias[c] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxConvTaps; ++j)
-      if (j < K && (t - (K - 1) + j >= 0 || window)) acc += tap[j] * in[j];
-    pre[row * C + c] = acc;
-    y[row * C + c] = acc * sigmoid(acc);
   }
 }
 
@@ -79,38 +89,51 @@ __global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, co
   float tap[kMaxConvTaps], g[kMaxConvTaps], grad[kMaxConvTaps];  // for tap j: dy and silu'(pre) of output row + K-1-j
 #pragma unroll
   for (int j = 0; j < kMaxConvTaps; ++j) tap[j] = j < K ? w[c * K + j] : 0.0f;
-  auto load = [&](int64_t out, float& gj, float& gradj) {
-    const float p = pre[out * C + c], sg = sigmoid(p);
-    gj = dy[out * C + c];
+  auto factors = [](float p, float dy_out, float& gj, float& gradj) {
+    const float sg = sigmoid(p);
+    gj = dy_out;
     gradj = sg * (1.0f + p * (1.0f - sg));
   };
+  auto load = [&](int64_t out, float& gj, float& gradj) { factors(pre[out * C + c], dy[out * C + c], gj, gradj); };
   int64_t s = sequence_of(last - 1, offs, n_seqs), begin = offs[s], end = offs[s + 1];
-  for (int64_t row = last - 1; row >= first; --row) {
-    while (row < begin) {  // the previous sequence (past any empty ones)
-      --s;
-      end = begin;
-      begin = offs[s];
-    }
-    if (row == last - 1 || row == end - 1) {  // every tap's output, up to the sequence's end
+  for (int64_t top = last - 1; top >= first; top -= kAhead) {
+    float pre_ahead[kAhead], dy_ahead[kAhead];  // rows top, top - 1, ...: their own output's pre and dy
+#pragma unroll
+    for (int i = 0; i < kAhead; ++i) {
+        const bool in_run = top - i >= first;
+        pre_ahead[i] = in_run ? pre[(top - i) * C + c] : 0.0f;
+        dy_ahead[i] = in_run ? dy[(top - i) * C + c] : 0.0f;
+      }
+#pragma unroll
+      for (int i = 0; i < kAhead; ++i) {
+      const int64_t row = top - i;
+      if (row < first) break;
+      while (row < begin) {  // the previous sequence (past any empty ones)
+        --s;
+        end = begin;
+        begin = offs[s];
+      }
+      if (row == last - 1 || row == end - 1) {  // every tap's output, up to the sequence's end
+#pragma unroll
+        for (int j = 0; j < kMaxConvTaps; ++j)
+          if (j < K && row + (K - 1 - j) < end) load(row + (K - 1 - j), g[j], grad[j]);
+      } else {  // the next row's outputs, one tap on, and this row's own
+#pragma unroll
+        for (int j = 0; j < kMaxConvTaps - 1; ++j)
+          if (j < K - 1) {
+            g[j] = g[j + 1];
+            grad[j] = grad[j + 1];
+          }
+#pragma unroll
+        for (int j = 0; j < kMaxConvTaps; ++j)
+          if (j == K - 1) factors(pre_ahead[i], dy_ahead[i], g[j], grad[j]);
+      }
+      float acc = 0.0f;
 #pragma unroll
       for (int j = 0; j < kMaxConvTaps; ++j)
-        if (j < K && row + (K - 1 - j) < end) load(row + (K - 1 - j), g[j], grad[j]);
-    } else {  // the next row's outputs, one tap on, and this row's own
-#pragma unroll
-      for (int j = 0; j < kMaxConvTaps - 1; ++j)
-        if (j < K - 1) {
-          g[j] = g[j + 1];
-          grad[j] = grad[j + 1];
-        }
-#pragma unroll
-      for (int j = 0; j < kMaxConvTaps; ++j)
-        if (j == K - 1) load(row, g[j], grad[j]);
+        if (j < K && row + (K - 1 - j) < end) acc += tap[j] * g[j] * grad[j];
+      dx[row * lddx + c] = acc;
     }
-    float acc = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxConvTaps; ++j)
-      if (j < K && row + (K - 1 - j) < end) acc += tap[j] * g[j] * grad[j];
-    dx[row * lddx + c] = acc;
   }
 }
 
