@@ -6,6 +6,7 @@
 #include "model/forward.h"
 #include "model/lm_head.h"
 #include "ops/cross_entropy.h"
+#include "ops/linear.h"
 
 namespace s0 {
 
@@ -73,14 +74,18 @@ LossGradient loss_gradient(const HybridModel& model, const PackedBatch& batch, c
   for_each_chunk(loss, [&](int64_t c0, int64_t c1) {
     const std::vector<int64_t> rows = chunk_rows(loss, c0, c1);
     Tensor logits = lm_head_forward(model, batch, out.final_normed, rows);
-    // The gradient overwrites the logits in place.
+    // The gradient in the LM head's backward operand: over the logits in place (float32), or
+    // rounded to bf16 as the cross entropy writes it.
+    Tensor d_logits = ops::linear_grad_dtype(model.lm_head) == DType::F32
+                          ? logits
+                          : Tensor::empty(logits.shape(), ops::linear_grad_dtype(model.lm_head), dev);
     for (int64_t r0 = c0; r0 < c1; ++part) {
       const int64_t r1 = std::min(c1, loss.groups[res.parts[part].group + 1]);
       ops::cross_entropy_forward_backward(logits, r0 - c0, r1 - c0, loss.targets.data() + r0,
-                                          loss.weights.data() + r0, sums, static_cast<int64_t>(part));
+                                          loss.weights.data() + r0, sums, static_cast<int64_t>(part), d_logits);
       r0 = r1;
     }
-    lm_head_backward(model, batch, rows, logits, d_normed);
+    lm_head_backward(model, batch, rows, d_logits, d_normed);
   });
   res.d_initial = backward_from_normed(model, batch, tape, d_normed);
   const Tensor host_sums = sums.to(Device::cpu());  // the step's one wait for the GPU

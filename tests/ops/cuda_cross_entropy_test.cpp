@@ -1,6 +1,7 @@
 // CUDA cross-entropy against the CPU op: per-row losses, and the weighted loss (in its slot of the
 // sums buffer) with its gradient written in place over a block of rows (rows outside it untouched),
-// on vocabularies that are and are not a multiple of four; run twice for identical bits. Skips,
+// or beside it in bf16, on vocabularies that are and are not a multiple of four; run twice for
+// identical bits. Skips,
 // saying why, without a GPU.
 #include <gtest/gtest.h>
 
@@ -38,7 +39,7 @@ TEST_P(CudaCrossEntropy, MatchesCpuAndRepeats) {
   // Each weighted sum lands in its slot of a float64 buffer on the logits' device.
   auto weighted_loss = [&](Tensor& grad, int64_t slot) {
     Tensor sums = Tensor::zeros({3}, DType::F64, grad.device());
-    ops::cross_entropy_forward_backward(grad, 2, 6, targets.data() + 2, weights.data(), sums, slot);
+    ops::cross_entropy_forward_backward(grad, 2, 6, targets.data() + 2, weights.data(), sums, slot, grad);
     const Tensor host = sums.to(Device::cpu());
     for (int64_t i = 0; i < 3; ++i) {
       if (i != slot) {
@@ -59,6 +60,17 @@ TEST_P(CudaCrossEntropy, MatchesCpuAndRepeats) {
       << "rows outside [2, 6) changed";
   EXPECT_EQ(gpu_total, again_total);
   EXPECT_TRUE(bit_identical(gpu_grad, gpu_again)) << "not repeatable";
+
+  // A bf16 gradient beside the logits: the float32 gradient rounded to nearest even, the logits
+  // left as they were.
+  const Tensor gpu_logits = on_gpu(logits);
+  Tensor bf16_grad = on_gpu(logits.to_bf16());
+  Tensor sums = Tensor::zeros({1}, DType::F64, gpu_logits.device());
+  ops::cross_entropy_forward_backward(gpu_logits, 2, 6, targets.data() + 2, weights.data(), sums, 0, bf16_grad);
+  EXPECT_EQ(sums.to(Device::cpu()).as<double>()[0], gpu_total);
+  EXPECT_TRUE(bit_identical(rows_of(on_cpu(bf16_grad).to_f32(), 2, 4), rows_of(gpu_grad, 2, 4).to_bf16().to_f32()))
+      << "the bf16 gradient is not the float32 one rounded";
+  EXPECT_TRUE(bit_identical(gpu_logits, on_gpu(logits))) << "the logits changed";
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, CudaCrossEntropy, ::testing::Values(int64_t{5003}, int64_t{6000}));

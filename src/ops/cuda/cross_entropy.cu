@@ -1,10 +1,13 @@
 #include "ops/cuda/cross_entropy.h"
 
+#include <cuda_bf16.h>
+
 #include "core/allocator.h"
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/tensor_args.h"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
@@ -52,18 +55,33 @@ __device__ void for_each_owned(const float* row, int64_t V, F f) {
   }
 }
 
+// Four gradient entries at p (16-byte aligned for float32, 8 for bf16), rounded to p's type.
+__device__ inline void store4(float* p, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+}
+__device__ inline void store4(__nv_bfloat16* p, float a, float b, float c, float d) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(a, b), hi = __floats2bfloat162_rn(c, d);
+  uint2 packed;
+  packed.x = *reinterpret_cast<const unsigned*>(&lo);
+  packed.y = *reinterpret_cast<const unsigned*>(&hi);
+  *reinterpret_cast<uint2*>(p) = packed;
+}
+
 // Row r: loss = max + log(sum exp(x - max)) - x[target], the sum in double, as on the CPU, so a
 // large vocabulary adds up without drift. One read of the row finds both: each thread keeps a
 // running max and its sum of exp(x - running max), rescaled when the max grows; the block then
 // takes the overall max and adds the threads' sums rescaled to it (the terms differ from the CPU's
-// by float rounding, far inside the 1e-6 the tests hold the loss to). With `grad`, a second read
-// overwrites the row with weight (softmax - onehot(target)). losses[r]: the loss times the weight.
-__global__ void cross_entropy_kernel(float* logits, int64_t V, const int64_t* targets, const float* weights,
-                                     bool grad, double* losses) {
+// by float rounding, far inside the 1e-6 the tests hold the loss to). With a gradient (grad not
+// null), a second read writes weight (softmax - onehot(target)) into grad's row: float32 (grad may
+// be the logits themselves), or bf16 rounded to nearest even, as the LM head's backward GEMM would
+// round it. losses[r]: the loss times the weight.
+template <typename T>
+__global__ void cross_entropy_kernel(const float* logits, int64_t V, const int64_t* targets, const float* weights,
+                                     T* grad, double* losses) {
   __shared__ float max_scratch[kThreads];
   __shared__ double sum_scratch[kThreads];
   const int64_t r = blockIdx.x;
-  float* row = logits + r * V;
+  const float* row = logits + r * V;
   const float picked = row[targets[r]];
   float running_max = -INFINITY;
   double running_sum = 0.0;
@@ -87,15 +105,16 @@ __global__ void cross_entropy_kernel(float* logits, int64_t V, const int64_t* ta
     const float d = expf(x - mx) * scale;
     return j == target ? d - static_cast<float>(weight) : d;
   };
+  T* out = grad + r * V;
   if (V % 4 == 0) {
-    float4* quads = reinterpret_cast<float4*>(row);
+    const float4* quads = reinterpret_cast<const float4*>(row);
     for (int64_t q = threadIdx.x; q < V / 4; q += kThreads) {
       const float4 v = quads[q];
-      quads[q] = make_float4(gradient(4 * q, v.x), gradient(4 * q + 1, v.y), gradient(4 * q + 2, v.z),
-                             gradient(4 * q + 3, v.w));
+      store4(out + 4 * q, gradient(4 * q, v.x), gradient(4 * q + 1, v.y), gradient(4 * q + 2, v.z),
+             gradient(4 * q + 3, v.w));
     }
   } else {
-    for (int64_t j = threadIdx.x; j < V; j += kThreads) row[j] = gradient(j, row[j]);
+    for (int64_t j = threadIdx.x; j < V; j += kThreads) store(out + j, gradient(j, row[j]));
   }
 }
 
@@ -107,8 +126,9 @@ __global__ void sum_in_order_kernel(const double* rows, int64_t n, double* out) 
   *out = total;
 }
 
-// Rows [0, rows) of logits: each row's (weighted) loss, on the GPU; with `grad`, the gradient in place.
-Tensor row_losses(float* logits, int64_t rows, int64_t V, const int32_t* targets, const float* weights, bool grad,
+// Rows [0, rows) of logits: each row's (weighted) loss, on the GPU; with grad, the gradient there.
+template <typename T>
+Tensor row_losses(const float* logits, int64_t rows, int64_t V, const int32_t* targets, const float* weights, T* grad,
                   Device d) {
   std::vector<int64_t> t(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
@@ -121,9 +141,9 @@ Tensor row_losses(float* logits, int64_t rows, int64_t V, const int32_t* targets
   const Tensor targets_on_gpu = upload_i64(t, d);
   Tensor weights_on_gpu;
   if (weights) weights_on_gpu = Tensor::from({rows}, std::vector<float>(weights, weights + rows)).to(d);
-  cross_entropy_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
-      logits, V, static_cast<const int64_t*>(targets_on_gpu.device_raw()),
-      weights ? f32(weights_on_gpu) : nullptr, grad, static_cast<double*>(out.device_raw_mut()));
+  cross_entropy_kernel<T><<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
+      logits, V, static_cast<const int64_t*>(targets_on_gpu.device_raw()), weights ? f32(weights_on_gpu) : nullptr,
+      grad, static_cast<double*>(out.device_raw_mut()));
   check_launch("cross_entropy_kernel");
   return out;
 }
@@ -131,18 +151,19 @@ Tensor row_losses(float* logits, int64_t rows, int64_t V, const int32_t* targets
 }  // namespace
 
 std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets) {
-  // The kernel only reads the logits when no gradient is asked for.
-  float* p = const_cast<float*>(f32(logits));
-  const Tensor losses = row_losses(p, logits.dim(0), logits.dim(1), targets, nullptr, false, logits.device());
+  const Tensor losses = row_losses(f32(logits), logits.dim(0), logits.dim(1), targets, nullptr,
+                                   static_cast<float*>(nullptr), logits.device());
   const Tensor host = losses.to(Device::cpu());  // waits: the host reads them
   return std::vector<float>(host.as<double>(), host.as<double>() + host.numel());
 }
 
-void cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
-                                    const float* weights, Tensor& sums, int64_t slot) {
+void cross_entropy_forward_backward(const Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
+                                    const float* weights, Tensor& sums, int64_t slot, Tensor& grad) {
   const int64_t V = logits.dim(1);
-  const Tensor losses = row_losses(f32_mut(logits) + begin * V, end - begin, V, targets, weights, true,
-                                   logits.device());
+  Tensor losses;
+  with_output(output(grad), [&](auto* g) {
+    losses = row_losses(f32(logits) + begin * V, end - begin, V, targets, weights, g + begin * V, logits.device());
+  });
   sum_in_order_kernel<<<1, 1, 0, stream()>>>(static_cast<const double*>(losses.device_raw()), losses.numel(),
                                              static_cast<double*>(sums.device_raw_mut()) + slot);
   check_launch("sum_in_order_kernel");

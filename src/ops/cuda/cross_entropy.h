@@ -11,7 +11,7 @@
 namespace s0::ops::cuda {
 
 std::vector<float> cross_entropy_forward(const Tensor& logits, const int32_t* targets);
-void cross_entropy_forward_backward(Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
-                                    const float* weights, Tensor& sums, int64_t slot);
+void cross_entropy_forward_backward(const Tensor& logits, int64_t begin, int64_t end, const int32_t* targets,
+                                    const float* weights, Tensor& sums, int64_t slot, Tensor& grad);
 
 }  // namespace s0::ops::cuda
