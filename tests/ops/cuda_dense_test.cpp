@@ -413,14 +413,6 @@ TEST(CudaDenseGates, Mamba2DtMatchesCpu) {
 
 // ---- heads, rows, columns ------------------------------------------------------------------
 
-TEST(CudaDenseHeads, ExpandAndReduceMatchCpu) {
-  S0_REQUIRE_GPU();
-  const int64_t n = 11, nk = 3, nv = 12, d = 40;
-  const Tensor k = randn({n, nk, d}, 100), v = randn({n, nv, d}, 101);
-  expect_close(ops::expand_heads(k, nv, 0.3f), ops::expand_heads(on_gpu(k), nv, 0.3f), kElementwise, "expand_heads");
-  expect_close(ops::reduce_heads(v, nk, 0.3f), ops::reduce_heads(on_gpu(v), nk, 0.3f), kElementwise, "reduce_heads");
-}
-
 // GatedDeltaNet's queries and keys: key heads in a column block of a wider projection, normalised and
 // expanded to twice as many value heads in one pass (a warp per head of 128, a block per head of
 // 300); the gradient sums the copies back into the same block of a wider matrix.
