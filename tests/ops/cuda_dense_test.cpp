@@ -13,6 +13,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -159,8 +160,9 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
 // and adds both products: the product of W and hi + lo.
 TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
   S0_REQUIRE_GPU();
-  // 90 rows: one GEMM per term; 40: the precise terms stacked into one GEMM (bf16_linear.cu).
-  for (const int64_t rows : {90, 40}) {
+  // 90 rows: one GEMM per term; 40: the precise terms stacked into one GEMM (bf16_linear.cu); 45 of
+  // 642: an operand that is not whole 16-byte quads (the rounding passes' tail).
+  for (const auto& [rows, in] : {std::pair<int64_t, int64_t>{90, 640}, {40, 640}, {45, 642}}) {
     const ops::Varlen groups{{0, 5, 6, rows}};
     const std::function<Tensor(const Tensor&)> rounded = [](const Tensor& t) { return t.to_bf16().to_f32(); };
     const std::function<Tensor(const Tensor&)> split_sum = [&](const Tensor& t) {
@@ -172,11 +174,11 @@ TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
     for (bool precise : {false, true})
       for (bool bias : {false, true})
         for (bool add : {false, true}) {
-          const LinearPair f = make_linear(640, 328, bias, false, 40);
+          const LinearPair f = make_linear(in, 328, bias, false, 40);
           const ops::Linear oracle{rounded(f.cpu.w), f.cpu.b, false, f.cpu.in, f.cpu.out};
           const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
-          const std::string tag = std::to_string(rows) + " rows" + (precise ? " precise" : "") + (bias ? " bias" : "") +
-                                  (add ? " add" : "");
+          const std::string tag = std::to_string(rows) + " rows of " + std::to_string(in) +
+                                  (precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
           expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear " + tag, 41);
         }
   }

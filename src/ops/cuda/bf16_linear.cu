@@ -31,10 +31,30 @@ Tensor scratch_on_gpu(const Shape& shape, DType dtype) {
 
 Tensor bf16s(int64_t n) { return scratch_on_gpu({n}, DType::BF16); }
 
+// f(i, v) for each float src[i], i < n: four at a time (one 16-byte load) where src is 16-byte
+// aligned, the rest one by one. The rounding passes below read the operand once and write it once;
+// with one float a thread they ran at about half the memory bandwidth.
+template <typename F>
+void for_each_float(const float* src, int64_t n, F f, const char* name) {
+  const bool quads = reinterpret_cast<uintptr_t>(src) % 16 == 0;
+  const int64_t q = quads ? n / 4 : 0;
+  for_each_cell(
+      1, q,
+      [=] __device__(int64_t, int64_t i) {
+        const float4 v = reinterpret_cast<const float4*>(src)[i];
+        f(4 * i, v.x);
+        f(4 * i + 1, v.y);
+        f(4 * i + 2, v.z);
+        f(4 * i + 3, v.w);
+      },
+      name);
+  for_each_cell(1, n - 4 * q, [=] __device__(int64_t, int64_t i) { f(4 * q + i, src[4 * q + i]); }, name);
+}
+
 Tensor rounded_to_bf16(const float* src, int64_t n) {
   Tensor out = bf16s(n);
   auto* dst = static_cast<__nv_bfloat16*>(out.device_raw_mut());
-  for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { dst[i] = __float2bfloat16_rn(src[i]); }, "round_to_bf16");
+  for_each_float(src, n, [=] __device__(int64_t i, float v) { dst[i] = __float2bfloat16_rn(v); }, "round_to_bf16");
   return out;
 }
 
@@ -43,12 +63,12 @@ Tensor split_to_bf16(const float* src, int64_t n) {
   Tensor out = bf16s(2 * n);
   auto* hi = static_cast<__nv_bfloat16*>(out.device_raw_mut());
   auto* lo = hi + n;
-  for_each_cell(
-      1, n,
-      [=] __device__(int64_t, int64_t i) {
-        const __nv_bfloat16 h = __float2bfloat16_rn(src[i]);
+  for_each_float(
+      src, n,
+      [=] __device__(int64_t i, float v) {
+        const __nv_bfloat16 h = __float2bfloat16_rn(v);
         hi[i] = h;
-        lo[i] = __float2bfloat16_rn(src[i] - __bfloat162float(h));
+        lo[i] = __float2bfloat16_rn(v - __bfloat162float(h));
       },
       "split_to_bf16");
   return out;
