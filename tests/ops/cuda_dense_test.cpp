@@ -13,6 +13,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "core/error.h"
@@ -325,16 +326,19 @@ TEST(CudaDenseNorm, L2NormOfHeadsInColumnsMatchesCpu) {
 
 TEST(CudaDenseActivation, SwigluMatchesCpu) {
   S0_REQUIRE_GPU();
-  const int64_t n = 17, inter = 300;
-  const Tensor gu = randn({n, 2 * inter}, 70, 3.0f), dh = randn({n, inter}, 71);
-  Tensor h_cpu = Tensor::zeros({n, inter}), h_gpu = poisoned_gpu({n, inter});
-  ops::swiglu_forward(gu, h_cpu);
-  ops::swiglu_forward(on_gpu(gu), h_gpu);
-  expect_close(h_cpu, h_gpu, kElementwise, "swiglu_forward");
-  Tensor dgu_cpu = Tensor::zeros({n, 2 * inter}), dgu_gpu = poisoned_gpu({n, 2 * inter});
-  ops::swiglu_backward(gu, dh, dgu_cpu);
-  ops::swiglu_backward(on_gpu(gu), on_gpu(dh), dgu_gpu);
-  expect_close(dgu_cpu, dgu_gpu, kElementwise, "swiglu_backward");
+  for (int64_t inter : {300, 301}) {  // four columns a thread; one (rows not whole quads)
+    const std::string tag = " inter=" + std::to_string(inter);
+    const int64_t n = 17;
+    const Tensor gu = randn({n, 2 * inter}, 70, 3.0f), dh = randn({n, inter}, 71);
+    Tensor h_cpu = Tensor::zeros({n, inter}), h_gpu = poisoned_gpu({n, inter});
+    ops::swiglu_forward(gu, h_cpu);
+    ops::swiglu_forward(on_gpu(gu), h_gpu);
+    expect_close(h_cpu, h_gpu, kElementwise, "swiglu_forward" + tag);
+    Tensor dgu_cpu = Tensor::zeros({n, 2 * inter}), dgu_gpu = poisoned_gpu({n, 2 * inter});
+    ops::swiglu_backward(gu, dh, dgu_cpu);
+    ops::swiglu_backward(on_gpu(gu), on_gpu(dh), dgu_gpu);
+    expect_close(dgu_cpu, dgu_gpu, kElementwise, "swiglu_backward" + tag);
+  }
 }
 
 TEST(CudaDenseActivation, ReluSquaredMatchesCpu) {
@@ -472,15 +476,19 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
 
 TEST(CudaDenseColumns, CopyAndScatterHonourStrides) {
   S0_REQUIRE_GPU();
-  const int64_t n = 19, width = 301, begin = 37, count = 130;
-  const Tensor m = randn({n, width}, 120), m_gpu = on_gpu(m);
-  expect_close(ops::copy_columns(ops::columns(m, begin, count)), ops::copy_columns(ops::columns(m_gpu, begin, count)),
-               0.0, "copy_columns");
-  const Tensor block = randn({n, count}, 121);
-  Tensor dst_cpu = m.clone(), dst_gpu = on_gpu(m);
-  ops::scatter_columns(block, ops::columns(dst_cpu, begin, count));
-  ops::scatter_columns(on_gpu(block), ops::columns(dst_gpu, begin, count));
-  expect_close(dst_cpu, dst_gpu, 0.0, "scatter_columns (whole matrix)");
+  // Rows, offset and count that are whole quads (four floats a thread) and that are not.
+  for (const auto& [width, begin, count] : {std::tuple<int64_t, int64_t, int64_t>{301, 37, 130}, {304, 36, 132}}) {
+    const std::string tag = " width=" + std::to_string(width);
+    const int64_t n = 19;
+    const Tensor m = randn({n, width}, 120), m_gpu = on_gpu(m);
+    expect_close(ops::copy_columns(ops::columns(m, begin, count)),
+                 ops::copy_columns(ops::columns(m_gpu, begin, count)), 0.0, "copy_columns" + tag);
+    const Tensor block = randn({n, count}, 121);
+    Tensor dst_cpu = m.clone(), dst_gpu = on_gpu(m);
+    ops::scatter_columns(block, ops::columns(dst_cpu, begin, count));
+    ops::scatter_columns(on_gpu(block), ops::columns(dst_gpu, begin, count));
+    expect_close(dst_cpu, dst_gpu, 0.0, "scatter_columns (whole matrix)" + tag);
+  }
 }
 
 // ---- dispatch ------------------------------------------------------------------------------

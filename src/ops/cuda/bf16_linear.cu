@@ -36,12 +36,11 @@ Tensor bf16s(int64_t n) { return scratch_on_gpu({n}, DType::BF16); }
 // with one float a thread they ran at about half the memory bandwidth.
 template <typename F>
 void for_each_float(const float* src, int64_t n, F f, const char* name) {
-  const bool quads = reinterpret_cast<uintptr_t>(src) % 16 == 0;
-  const int64_t q = quads ? n / 4 : 0;
+  const int64_t q = quads_fit({src}, {}) ? n / 4 : 0;
   for_each_cell(
       1, q,
       [=] __device__(int64_t, int64_t i) {
-        const float4 v = reinterpret_cast<const float4*>(src)[i];
+        const float4 v = load4(src + 4 * i);
         f(4 * i, v.x);
         f(4 * i + 1, v.y);
         f(4 * i + 2, v.z);

@@ -6,6 +6,7 @@
 // Device code: included by .cu files only.
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 
 #include "ops/cuda/check.h"
 #include "ops/cuda/dependent_launch.cuh"
@@ -33,5 +34,20 @@ void for_each_cell(int64_t rows, int64_t cols, F f, const char* name) {
                   static_cast<unsigned>(std::min<int64_t>(rows, 65535)));
   launch_dependent(cells_kernel<F>, grid, dim3(threads), 0, name, rows, cols, f);
 }
+
+// Whether rows of float32 cells can be read four at a time (one 16-byte load): every pointer
+// 16-byte aligned and every row stride and column offset (in floats) a multiple of four. A cell
+// kernel that reads one float a thread runs at about half the memory bandwidth; one that takes
+// four adjacent cells a thread, loading all of them before it stores any, near the full rate.
+inline bool quads_fit(std::initializer_list<const void*> pointers, std::initializer_list<int64_t> strides) {
+  for (const void* p : pointers)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  for (int64_t s : strides)
+    if (s % 4 != 0) return false;
+  return true;
+}
+
+// The four floats at p (16-byte aligned).
+__device__ inline float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 
 }  // namespace s0::ops::cuda
