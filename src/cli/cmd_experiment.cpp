@@ -4,6 +4,7 @@
 #include "cli/device_option.h"
 #include "cli/harness_options.h"
 #include "cli/model_folder.h"
+#include "cli/quiet_flag.h"
 #include "cli/validators.h"
 #include "eval/executor.h"
 #include "experiment/experiment.h"
@@ -11,8 +12,12 @@
 namespace s0::cli {
 namespace {
 
+struct ExperimentArgs : ExperimentOptions {
+  std::vector<std::string> variant_names = {"s0"};
+};
+
 Runner setup(CLI::App& app) {
-  auto o = std::make_shared<ExperimentOptions>();
+  auto o = std::make_shared<ExperimentArgs>();
   add_model_option(app, o->model, "the base model (Hugging Face folder)")->required();
   app.add_option("--benchmark", o->benchmark, "humaneval, gsm8k or math500")->required();
   app.add_option("--data", o->data,
@@ -29,14 +34,22 @@ Runner setup(CLI::App& app) {
       ->check(between(1, 1000));
   app.add_option("--layers", o->layers,
                  "a layer subset to train: all, early, middle, late or a list like 0-7,12; repeat the flag for "
-                 "a layer table, one row per subset (the first is the main configuration)")
+                 "a layer table, one row per subset and variant (the first subset is each variant's main "
+                 "configuration)")
+      ->capture_default_str();
+  app.add_option("--variant", o->variant_names,
+                 "what to train, as `s0 train --variant`: s0 (the initial states) or state-offset (the per-step "
+                 "offset the paper compares with); repeat the flag to train both on every subset and seed, each "
+                 "variant's first subset being its main configuration")
       ->capture_default_str();
   app.add_option("--alphas", o->alphas,
-                 "comma list of alphas at which the main subset's adapters are also evaluated (an alpha table)")
+                 "comma list of alphas at which each variant's main-subset adapters are also evaluated (an alpha "
+                 "table)")
       ->delimiter(',')->check(greater_than(0));
   app.add_option("--pass-k", o->pass_k,
-                 "also evaluate the base model and the main subset's adapters with this many samples per problem "
-                 "(the paper's sampling) for pass@1, pass@5 and pass@10 where that many samples exist; 0: greedy only")
+                 "also evaluate the base model and each variant's main-subset adapters with this many samples per "
+                 "problem (the paper's sampling) for pass@1, pass@5 and pass@10 where that many samples exist; 0: "
+                 "greedy only")
       ->capture_default_str()->check(between(0, 1000));
   app.add_option("--steps", o->steps, "training steps per adapter")->capture_default_str()->check(at_least(1));
   app.add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(greater_than(0));
@@ -54,7 +67,10 @@ Runner setup(CLI::App& app) {
   app.add_flag("--resume", o->resume,
                "continue the experiment in --out: stages recorded as done with the same inputs are skipped, a "
                "stopped training run continues from its last step");
+  add_quiet_flag(app, o->quiet);
   return [o] {
+    o->variants.clear();
+    for (const std::string& name : o->variant_names) o->variants.push_back(parse_variant(name, "--variant"));
     run_experiment(*o);
     return 0;
   };

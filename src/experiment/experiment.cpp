@@ -9,6 +9,7 @@
 
 #include "experiment/collect_run.h"
 #include "experiment/eval_run.h"
+#include "experiment/experiment_layout.h"
 #include "experiment/experiment_ledger.h"
 #include "experiment/train_run.h"
 #include "generate/model_session.h"
@@ -31,35 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The folders and files of one experiment (docs/experiment.md shows the layout).
-struct Layout {
-  fs::path out;
-  // An evaluation's report: greedy ("eval"), or sampled for pass@k ("eval-sampled").
-  static std::string report_name(std::optional<double> alpha, bool sampled) {
-    return std::string(sampled ? "eval-sampled" : "eval") + (alpha ? "-alpha-" + alpha_name(*alpha) : "") + ".json";
-  }
-  fs::path base_report(bool sampled = false) const { return out / "base" / report_name(std::nullopt, sampled); }
-  fs::path seed_dir(int seed) const { return out / ("seed-" + std::to_string(seed)); }
-  fs::path training_data(int seed) const { return seed_dir(seed) / "train.jsonl"; }
-  // A layer subset as a folder name: "0-3,5" -> "layers-0-3+5".
-  fs::path config_dir(int seed, const std::string& layers) const {
-    std::string name = layers;
-    for (char& c : name)
-      if (c == ',') c = '+';
-    return seed_dir(seed) / ("layers-" + name);
-  }
-  fs::path adapter(int seed, const std::string& layers) const { return config_dir(seed, layers) / "adapter"; }
-  fs::path train_log(int seed, const std::string& layers) const { return config_dir(seed, layers) / "train-log.jsonl"; }
-  fs::path tuned_report(int seed, const std::string& layers, std::optional<double> alpha, bool sampled = false) const {
-    return config_dir(seed, layers) / report_name(alpha, sampled);
-  }
-  static std::string alpha_name(double alpha) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", alpha);
-    return buf;
-  }
-};
-
 // The model as records name it: its folder, its config and its files' names and sizes (hashing
 // gigabytes of weights for every stage would cost more than some stages).
 std::string model_digest(const std::string& model) {
@@ -71,6 +43,13 @@ std::string model_digest(const std::string& model) {
   std::sort(entries.begin(), entries.end());
   for (const std::string& e : entries) listing += "\n" + e;
   return content_digest(listing);
+}
+
+// A repeatable flag's values: one at least, none twice (it would train or evaluate the same twice).
+void check_repeatable(const std::vector<std::string>& values, const std::string& flag) {
+  if (values.empty()) fail(flag, ": no value given");
+  for (const std::string& v : values)
+    if (std::count(values.begin(), values.end(), v) > 1) fail(flag, " ", v, " is given more than once");
 }
 
 class Experiment {
@@ -91,20 +70,34 @@ class Experiment {
     base_eval(false);
     if (o_.pass_k) base_eval(true);
     for (int seed = 1; seed <= o_.seeds; ++seed)
-      for (const std::string& layers : o_.layers) {
-        train(seed, layers);
-        tuned_eval(seed, layers, std::nullopt, false);
-      }
-    for (double alpha : o_.alphas)
-      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), alpha, false);
+      for (AdapterVariant variant : o_.variants)
+        for (const std::string& layers : o_.layers) {
+          train(seed, {variant, layers});
+          tuned_eval(seed, {variant, layers}, std::nullopt, false);
+        }
+    for (const TrainedConfig& c : main_configs())
+      for (double alpha : o_.alphas)
+        for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, c, alpha, false);
     if (o_.pass_k)
-      for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, o_.layers.front(), std::nullopt, true);
+      for (const TrainedConfig& c : main_configs())
+        for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, c, std::nullopt, true);
     write_report();
   }
 
  private:
   // The model, opened when a stage first needs it (a resumed experiment may need none) and then
   // shared by every stage: generation, training (weights are frozen) and evaluation.
+  // Each variant's first layer subset: what the alpha sweep, pass@k and the charts cover.
+  std::vector<TrainedConfig> main_configs() const {
+    std::vector<TrainedConfig> mains;
+    for (AdapterVariant variant : o_.variants) mains.push_back({variant, o_.layers.front()});
+    return mains;
+  }
+  bool is_main(const TrainedConfig& c) const {
+    const std::vector<TrainedConfig> mains = main_configs();
+    return std::find(mains.begin(), mains.end(), c) != mains.end();
+  }
+
   ModelSession& session() {
     if (!session_) session_ = std::make_unique<ModelSession>(o_.model, ops::activated_device(o_.device), matrix_dtype(o_.dtype));
     return *session_;
@@ -123,6 +116,7 @@ class Experiment {
     h.workers = o_.workers;
     h.timeout = o_.timeout;
     h.unsafe = o_.unsafe;
+    h.quiet = o_.quiet;
     return h;
   }
 
@@ -143,6 +137,12 @@ class Experiment {
     Json j = common_;
     j.update(more);
     return j;
+  }
+  // A trained configuration's stage inputs: the variant's name is there for every variant but S0,
+  // whose records stay those of experiments made before variants existed (so they still resume).
+  Json inputs(const TrainedConfig& c, Json more) const {
+    if (!c.is_s0()) more["variant"] = variant_name(c.variant);
+    return inputs(std::move(more));
   }
 
   // Stage 1, per seed: the seed's training data, sampled from the base model and verified.
@@ -174,13 +174,15 @@ class Experiment {
     });
   }
 
-  // Stage 3, per seed and layer subset: train (continuing train's own run when one was stopped).
-  void train(int seed, const std::string& layers) {
-    const fs::path adapter = layout_.adapter(seed, layers), log = layout_.train_log(seed, layers);
-    const Json made_from = inputs({{"data", file_digest(layout_.training_data(seed))}, {"layers", layers},
-                                   {"seed", seed}, {"steps", o_.steps}, {"lr", o_.lr},
-                                   {"normalize", paper_normalize(bench_)}});
-    ledger_.run("train, seed " + std::to_string(seed) + ", layers " + layers, adapter, made_from, [&] {
+  // Stage 3, per seed, variant and layer subset: train (continuing train's own run when one was
+  // stopped).
+  void train(int seed, const TrainedConfig& c) {
+    const fs::path adapter = layout_.adapter(seed, c), log = layout_.train_log(seed, c);
+    const Json made_from = inputs(c, {{"data", file_digest(layout_.training_data(seed))}, {"layers", c.layers},
+                                      {"seed", seed}, {"steps", o_.steps}, {"lr", o_.lr},
+                                      {"normalize", paper_normalize(bench_)}});
+    const std::string stage = "train, seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers);
+    ledger_.run(stage, adapter, made_from, [&] {
       if (read_training_lines(seed) == 0)
         fail(layout_.training_data(seed).string(), ": no verified solution to train on for seed ", seed,
              " (the base model solved none of the training problems)");
@@ -188,13 +190,15 @@ class Experiment {
       t.model = o_.model;
       t.data = layout_.training_data(seed).string();
       t.out = adapter.string();
-      t.layers = layers;
+      t.layers = c.layers;
+      t.cfg.variant = c.variant;
       t.cfg.n_steps = o_.steps;
       t.cfg.lr = o_.lr;
       t.cfg.normalize = paper_normalize(bench_);
       t.seed = static_cast<uint64_t>(seed);
       t.loaded = &session().model();
       t.log_jsonl = log.string();
+      t.quiet = o_.quiet;
       // A run stopped mid-training left its optimizer beside the adapter: continue it. One that
       // finished but was stopped before its record was written is complete as it is.
       const int taken = fs::exists(adapter / kOptimizerFile) ? read_optimizer(adapter).adam.t : 0;
@@ -207,18 +211,19 @@ class Experiment {
     });
   }
 
-  // Stage 4, per seed, layer subset and alpha: the adapter, greedy, on the evaluation split.
-  void tuned_eval(int seed, const std::string& layers, std::optional<double> alpha, bool sampled) {
-    const fs::path out = layout_.tuned_report(seed, layers, alpha, sampled), adapter = layout_.adapter(seed, layers);
+  // Stage 4, per seed, configuration and alpha: the adapter, greedy (or sampled, for pass@k), on the
+  // evaluation split.
+  void tuned_eval(int seed, const TrainedConfig& c, std::optional<double> alpha, bool sampled) {
+    const fs::path out = layout_.tuned_report(seed, c, alpha, sampled), adapter = layout_.adapter(seed, c);
     const fs::path base = layout_.base_report(sampled);
     const Json made_from =
-        inputs({{"data", file_digest(eval_data())},
-                {"adapter", file_digest(adapter / "states.safetensors")},
-                {"alpha", alpha ? Json(*alpha) : Json(nullptr)},
-                {"samples", sampled ? o_.pass_k : 1},
-                {"base", file_digest(base)}});
-    const std::string name = "evaluate seed " + std::to_string(seed) + ", layers " + layers +
-                             (alpha ? ", alpha " + Layout::alpha_name(*alpha) : "") + samples_note(sampled);
+        inputs(c, {{"data", file_digest(eval_data())},
+                   {"adapter", file_digest(adapter / "states.safetensors")},
+                   {"alpha", alpha ? Json(*alpha) : Json(nullptr)},
+                   {"samples", sampled ? o_.pass_k : 1},
+                   {"base", file_digest(base)}});
+    const std::string name = "evaluate seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers) +
+                             (alpha ? ", alpha " + ExperimentLayout::alpha_name(*alpha) : "") + samples_note(sampled);
     ledger_.run(name, out, made_from, [&] {
       HarnessRequest h = eval_harness(sampled, seed);
       h.adapter = adapter.string();
@@ -238,12 +243,19 @@ class Experiment {
     s.model = o_.model;
     s.base_report = load_json_file(layout_.base_report());
     SweepTable by_layers{"Layer subsets (alpha: the family's default)", "layers", {}, Json()};
-    for (const std::string& layers : o_.layers) by_layers.rows.push_back(config_runs(layers, layers, std::nullopt));
+    for (AdapterVariant variant : o_.variants)
+      for (const std::string& layers : o_.layers) {
+        const TrainedConfig c{variant, layers};
+        by_layers.rows.push_back(config_runs(c.named(layers), c, std::nullopt));
+        if (is_main(c))
+          for (int seed = 1; seed <= o_.seeds; ++seed) by_layers.rows.back().training.push_back(training_of(seed, c));
+      }
     s.tables.push_back(by_layers);
     if (!o_.alphas.empty()) {
       SweepTable by_alpha{"Alpha sweep (layers " + o_.layers.front() + ")", "alpha", {}, Json()};
-      for (double alpha : o_.alphas)
-        by_alpha.rows.push_back(config_runs(Layout::alpha_name(alpha), o_.layers.front(), alpha));
+      for (const TrainedConfig& c : main_configs())
+        for (double alpha : o_.alphas)
+          by_alpha.rows.push_back(config_runs(c.named(ExperimentLayout::alpha_name(alpha)), c, alpha));
       s.tables.push_back(by_alpha);
     }
     if (o_.pass_k) {
@@ -253,41 +265,42 @@ class Experiment {
                     "pass@k from %lld samples per problem (temperature %g, top-p %g; layers %s; the base sampled once)",
                     static_cast<long long>(o_.pass_k), paper.temperature, paper.top_p, o_.layers.front().c_str());
       SweepTable by_k{title, "metric", {}, load_json_file(layout_.base_report(true))};
-      for (int64_t k : {1, 5, 10})
-        if (k <= o_.pass_k) {
-          by_k.rows.push_back(config_runs("pass@" + std::to_string(k), o_.layers.front(), std::nullopt, true));
-          by_k.rows.back().metric = by_k.rows.back().name;
-        }
+      for (const TrainedConfig& c : main_configs())
+        for (int64_t k : {1, 5, 10})
+          if (k <= o_.pass_k) {
+            const std::string metric = "pass@" + std::to_string(k);
+            by_k.rows.push_back(config_runs(c.named(metric), c, std::nullopt, true));
+            by_k.rows.back().metric = metric;
+          }
       s.tables.push_back(by_k);
     }
-    for (int seed = 1; seed <= o_.seeds; ++seed) s.training.push_back(training_of(seed, o_.layers.front()));
     for (const auto& [name, svg] : report_charts(s)) write_file_atomic(layout_.out / name, svg);
     write_file_atomic(layout_.out / "report.md", report_markdown(s));
     std::cout << "s0 experiment: report in " << (layout_.out / "report.md").string() << "\n";
   }
 
-  ConfigRuns config_runs(const std::string& name, const std::string& layers, std::optional<double> alpha,
+  ConfigRuns config_runs(const std::string& name, const TrainedConfig& c, std::optional<double> alpha,
                          bool sampled = false) const {
-    ConfigRuns c{name, {}};
+    ConfigRuns row{name, {}};
     for (int seed = 1; seed <= o_.seeds; ++seed)
-      c.runs.push_back(
-          {seed, read_training_lines(seed), load_json_file(layout_.tuned_report(seed, layers, alpha, sampled))});
-    return c;
+      row.runs.push_back(
+          {seed, read_training_lines(seed), load_json_file(layout_.tuned_report(seed, c, alpha, sampled))});
+    return row;
   }
 
-  SeedTraining training_of(int seed, const std::string& layers) const {
+  SeedTraining training_of(int seed, const TrainedConfig& c) const {
     SeedTraining t;
     t.seed = seed;
     // A resumed run appends to its log: a step logged twice counts once, as last written.
     std::map<int, double> loss;
-    for_each_json_line(layout_.train_log(seed, layers), [&](const Json& row, const std::string& origin) {
+    for_each_json_line(layout_.train_log(seed, c), [&](const Json& row, const std::string& origin) {
       loss[static_cast<int>(json_number(row, "step", origin))] = json_number(row, "loss", origin);
     });
     for (const auto& [step, l] : loss) {
       t.steps.push_back(step);
       t.losses.push_back(l);
     }
-    const AdapterFile a = read_adapter(layout_.adapter(seed, layers));
+    const AdapterFile a = read_adapter(layout_.adapter(seed, c));
     for (int64_t layer : a.trained_layers.empty() ? a.layers : a.trained_layers) {
       double sq = 0;
       const Tensor& st = a.states.at(layer);
@@ -307,7 +320,7 @@ class Experiment {
   }
 
   const ExperimentOptions& o_;
-  Layout layout_;
+  ExperimentLayout layout_;
   StageLedger ledger_;
   Benchmark bench_;
   int64_t samples_ = 0;
@@ -318,6 +331,10 @@ class Experiment {
 }  // namespace
 
 void run_experiment(const ExperimentOptions& o) {
+  std::vector<std::string> variants;
+  for (AdapterVariant v : o.variants) variants.push_back(variant_name(v));
+  check_repeatable(variants, "--variant");
+  check_repeatable(o.layers, "--layers");
   const fs::path out = normalize_output_path(o.out);
   refuse_overlap({"--out", out}, {{"--model", o.model}, {"--data", o.data}, {"--eval-data", o.eval_data}});
   const bool has_files = fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out));

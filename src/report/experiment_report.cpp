@@ -55,9 +55,14 @@ std::string id_list(const std::vector<std::string>& ids) {
   return s;
 }
 
-const ConfigRuns& main_config(const ExperimentSummary& s) {
-  if (s.tables.empty() || s.tables.front().rows.empty()) fail("internal: an experiment summary without runs");
-  return s.tables.front().rows.front();
+// The main configurations: the first table's rows that come with their training.
+std::vector<const ConfigRuns*> main_configs(const ExperimentSummary& s) {
+  std::vector<const ConfigRuns*> mains;
+  if (!s.tables.empty())
+    for (const ConfigRuns& row : s.tables.front().rows)
+      if (!row.training.empty()) mains.push_back(&row);
+  if (mains.empty()) fail("internal: an experiment summary without a main configuration");
+  return mains;
 }
 
 }  // namespace
@@ -93,40 +98,52 @@ std::string report_markdown(const ExperimentSummary& s) {
                    "t-test against the base (greedy, so the same for every seed); fixed / broken: problems the "
                    "adapters made pass / fail, summed over seeds.\n\n";
   for (const SweepTable& t : s.tables) md += table(s, t);
-  md += "## Problems fixed and broken (" + main_config(s).name + ")\n\n";
-  for (const SeedRun& run : main_config(s).runs) {
-    const auto [fixed, broken] = flips(run.report);
-    md += "- seed " + std::to_string(run.seed) + ": fixed " + id_list(fixed) + "; broken " + id_list(broken) + "\n";
+  for (const ConfigRuns* main : main_configs(s)) {
+    md += "## Problems fixed and broken (" + main->name + ")\n\n";
+    for (const SeedRun& run : main->runs) {
+      const auto [fixed, broken] = flips(run.report);
+      md += "- seed " + std::to_string(run.seed) + ": fixed " + id_list(fixed) + "; broken " + id_list(broken) + "\n";
+    }
+    md += "\n";
   }
-  md += "\n## Charts\n\n![training loss per step](loss.svg)\n![state norm per layer](state_norm.svg)\n"
+  md += "## Charts\n\n![training loss per step](loss.svg)\n![state norm per layer](state_norm.svg)\n"
         "![pass@1, base and tuned](pass1.svg)\n![problems fixed and broken per seed](flips.svg)\n";
   return md;
 }
 
 std::map<std::string, std::string> report_charts(const ExperimentSummary& s) {
   std::map<std::string, std::string> charts;
-  const ConfigRuns& main = main_config(s);
+  // The main configurations' charts: one series (or bar group) per seed and main configuration,
+  // named by the configuration too when there are several (one per variant).
+  const std::vector<const ConfigRuns*> mains = main_configs(s);
+  std::string mains_name;
+  for (const ConfigRuns* main : mains) mains_name += (mains_name.empty() ? "" : "; ") + main->name;
+  auto seed_name = [&](const ConfigRuns& main, int seed) {
+    return "seed " + std::to_string(seed) + (mains.size() > 1 ? " (" + main.name + ")" : "");
+  };
 
   std::vector<LineSeries> losses;
   std::vector<int64_t> layers;  // every layer some seed trained, ascending
-  for (const SeedTraining& t : s.training) {
-    losses.push_back({"seed " + std::to_string(t.seed), t.steps, t.losses});
-    for (const auto& [layer, norm] : t.state_norms)
-      if (std::find(layers.begin(), layers.end(), layer) == layers.end()) layers.push_back(layer);
-  }
+  for (const ConfigRuns* main : mains)
+    for (const SeedTraining& t : main->training) {
+      losses.push_back({seed_name(*main, t.seed), t.steps, t.losses});
+      for (const auto& [layer, norm] : t.state_norms)
+        if (std::find(layers.begin(), layers.end(), layer) == layers.end()) layers.push_back(layer);
+    }
   std::sort(layers.begin(), layers.end());
-  charts["loss.svg"] = line_chart({"Training loss (" + main.name + ")", "step", "mean token loss"}, losses);
+  charts["loss.svg"] = line_chart({"Training loss (" + mains_name + ")", "step", "mean token loss"}, losses);
 
   std::vector<std::string> layer_names;
   for (int64_t l : layers) layer_names.push_back(std::to_string(l));
   std::vector<BarSeries> norms;
-  for (const SeedTraining& t : s.training) {
-    BarSeries b{"seed " + std::to_string(t.seed), {}, {}};
-    for (int64_t l : layers) b.values.push_back(t.state_norms.count(l) ? t.state_norms.at(l) : 0.0);
-    norms.push_back(b);
-  }
-  charts["state_norm.svg"] =
-      bar_chart({"State norm per layer (" + main.name + ")", "layer", "||S0||"}, layer_names, norms);
+  for (const ConfigRuns* main : mains)
+    for (const SeedTraining& t : main->training) {
+      BarSeries b{seed_name(*main, t.seed), {}, {}};
+      for (int64_t l : layers) b.values.push_back(t.state_norms.count(l) ? t.state_norms.at(l) : 0.0);
+      norms.push_back(b);
+    }
+  charts["state_norm.svg"] = bar_chart(
+      {"State norm per layer (" + mains_name + ")", "layer", "norm of the raw state"}, layer_names, norms);
 
   const double base = pass1(s.base_report);
   std::vector<std::string> configs = {"base"};
@@ -143,14 +160,15 @@ std::map<std::string, std::string> report_charts(const ExperimentSummary& s) {
 
   std::vector<std::string> seeds;
   BarSeries fixed{"fixed", {}, {}}, broken{"broken", {}, {}};
-  for (const SeedRun& run : main.runs) {
-    const auto [f, b] = flips(run.report);
-    seeds.push_back("seed " + std::to_string(run.seed));
-    fixed.values.push_back(static_cast<double>(f.size()));
-    broken.values.push_back(-static_cast<double>(b.size()));
-  }
+  for (const ConfigRuns* main : mains)
+    for (const SeedRun& run : main->runs) {
+      const auto [f, b] = flips(run.report);
+      seeds.push_back(seed_name(*main, run.seed));
+      fixed.values.push_back(static_cast<double>(f.size()));
+      broken.values.push_back(-static_cast<double>(b.size()));
+    }
   charts["flips.svg"] = bar_chart(
-      {"Problems fixed and broken (" + main.name + ")", "seed", "problems (broken below 0)"}, seeds, {fixed, broken});
+      {"Problems fixed and broken (" + mains_name + ")", "seed", "problems (broken below 0)"}, seeds, {fixed, broken});
   return charts;
 }
 

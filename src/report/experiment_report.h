@@ -1,7 +1,8 @@
 #pragma once
 // What `s0 experiment` tells a person: report.md (the paper's table per sweep: base, tuned mean +/-
 // std over seeds, delta, Welch p-value, training solutions, problems fixed and broken) and the SVG
-// charts it links. Built from the experiment's results alone, so that it can be tested on numbers.
+// charts it links, the main configurations (one per variant) side by side. Built from the
+// experiment's results alone, so that it can be tested on numbers.
 #include <map>
 #include <optional>
 #include <string>
@@ -18,12 +19,23 @@ struct SeedRun {
   Json report;  // the tuned `s0 eval` report, compared with the base report ("baseline")
 };
 
-// One row of a table: a configuration (a layer subset, an alpha) over every seed, and the metric
-// of its reports the row compares (report_metric's names: "greedy", "pass@5", ...).
+// Per seed, for the charts of a main configuration: the training loss per step and the norm of
+// each trained layer's raw state (S0, or the state-offset variant's offset).
+struct SeedTraining {
+  int seed = 0;
+  std::vector<double> steps, losses;
+  std::map<int64_t, double> state_norms;  // layer -> the raw state's norm
+};
+
+// One row of a table: a configuration (a variant's layer subset, an alpha) over every seed, and
+// the metric of its reports the row compares (report_metric's names: "greedy", "pass@5", ...).
 struct ConfigRuns {
   std::string name;
   std::vector<SeedRun> runs;
   std::string metric = "greedy";
+  // Given for a main configuration (in the first table: each variant's first layer subset), per
+  // seed: its training is charted and the problems its adapters fixed and broke are listed.
+  std::vector<SeedTraining> training = {};
 };
 
 struct SweepTable {
@@ -33,20 +45,12 @@ struct SweepTable {
   Json base_report;  // the base run the rows are compared with; null: the summary's greedy one
 };
 
-// Per seed, for the charts of the main configuration: the training loss per step and the norm of
-// each trained layer's raw state.
-struct SeedTraining {
-  int seed = 0;
-  std::vector<double> steps, losses;
-  std::map<int64_t, double> state_norms;  // layer -> ||S0||
-};
-
 struct ExperimentSummary {
   std::string benchmark, model;
   Json base_report;  // the base model's greedy `s0 eval` report (run once)
-  // The first table's first row is the main configuration; greedy rows are drawn in pass1.svg.
+  // The first table's rows with their training are the main configurations (one at least); greedy
+  // rows are drawn in pass1.svg.
   std::vector<SweepTable> tables;
-  std::vector<SeedTraining> training;
 };
 
 // A row's numbers: the row's metric of the tuned runs against the base's. The base is run once

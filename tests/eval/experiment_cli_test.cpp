@@ -68,6 +68,14 @@ std::string fixed4(double v) {
 
 double pass1(const fs::path& report) { return load_json_file(report)["greedy_pass_at_1"].get<double>(); }
 
+// The start of a report row over two seeds: its name, the base and the tuned mean ± sample std.
+std::string row_start(const std::string& name, double base, double seed1, double seed2) {
+  const double mean = (seed1 + seed2) / 2, std = std::fabs(seed1 - seed2) / std::sqrt(2.0);
+  return "| " + name + " | " + fixed4(base) + " | " + fixed4(mean) + " ± " + fixed4(std) + " | ";
+}
+
+double sampled_pass1(const fs::path& report) { return load_json_file(report)["pass_at_k"]["1"].get<double>(); }
+
 }  // namespace
 
 TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
@@ -96,23 +104,21 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   const std::string md = test::read_text(out / "report.md");
   const double base = pass1(out / "base" / "eval.json");
   for (const std::string layers : {"all", "early"}) {
-    const double a = pass1(out / "seed-1" / ("layers-" + layers) / "eval.json");
-    const double b = pass1(out / "seed-2" / ("layers-" + layers) / "eval.json");
-    const double mean = (a + b) / 2, std = std::fabs(a - b) / std::sqrt(2.0);
-    const std::string row = "| " + layers + " | " + fixed4(base) + " | " + fixed4(mean) + " ± " + fixed4(std) + " | ";
+    const std::string row = row_start(layers, base, pass1(out / "seed-1" / ("layers-" + layers) / "eval.json"),
+                                      pass1(out / "seed-2" / ("layers-" + layers) / "eval.json"));
     EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
   }
-  const double a5 = pass1(out / "seed-1" / "layers-all" / "eval-alpha-0.5.json");
-  const double b5 = pass1(out / "seed-2" / "layers-all" / "eval-alpha-0.5.json");
-  EXPECT_NE(md.find("| 0.5 | " + fixed4(base) + " | " + fixed4((a5 + b5) / 2) + " ± "), std::string::npos) << md;
+  EXPECT_NE(md.find(row_start("0.5", base, pass1(out / "seed-1" / "layers-all" / "eval-alpha-0.5.json"),
+                               pass1(out / "seed-2" / "layers-all" / "eval-alpha-0.5.json"))),
+            std::string::npos) << md;
   const size_t n1 = lines_of(out / "seed-1" / "train.jsonl"), n2 = lines_of(out / "seed-2" / "train.jsonl");
   EXPECT_NE(md.find(" (" + std::to_string(n1) + ", " + std::to_string(n2) + ") |"), std::string::npos) << md;
   EXPECT_EQ(test::occurrences(md, "### "), 3u);
   // pass@k from 2 samples: pass@1 only, each seed's report holding 2 samples per problem.
-  const double s1 = load_json_file(out / "seed-1" / "layers-all" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
-  const double s2 = load_json_file(out / "seed-2" / "layers-all" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
-  const double sb = load_json_file(out / "base" / "eval-sampled.json")["pass_at_k"]["1"].get<double>();
-  EXPECT_NE(md.find("| pass@1 | " + fixed4(sb) + " | " + fixed4((s1 + s2) / 2) + " ± "), std::string::npos) << md;
+  EXPECT_NE(md.find(row_start("pass@1", sampled_pass1(out / "base" / "eval-sampled.json"),
+                               sampled_pass1(out / "seed-1" / "layers-all" / "eval-sampled.json"),
+                               sampled_pass1(out / "seed-2" / "layers-all" / "eval-sampled.json"))),
+            std::string::npos) << md;
   EXPECT_EQ(md.find("| pass@5 |"), std::string::npos) << md;
 
   for (const char* chart : {"loss.svg", "state_norm.svg", "pass1.svg", "flips.svg"}) {
@@ -175,19 +181,182 @@ TEST(ExperimentCli, TunedEvaluationRefusesAnAdapterThatChangesNothing) {
   S0_REQUIRE_SANDBOX();
   test::TempDir dir;
   const std::string model = demo_model(dir);
-  // The demo's adapter, its states zeroed: it would evaluate the base model under another name.
+  // The demo's adapter, its states zeroed: it would evaluate the base model under another name. So
+  // would a state-offset adapter whose offsets are all zero.
   AdapterFile a = read_adapter(dir / "demo" / "adapter");
   for (auto& [layer, t] : a.states) t = Tensor::zeros(t.shape());
-  write_adapter(dir / "zero", a, true);
-  const test::CliResult r =
-      test::run_s0({"eval", "--model", model, "--adapter", (dir / "zero").string(), "--benchmark", "humaneval",
-                    "--data", kToy, "--max-new-tokens", "4", "--report", (dir / "r.json").string()});
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("every state of the adapter is zero"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(dir / "r.json"));
+  for (const AdapterVariant variant : {AdapterVariant::s0, AdapterVariant::state_offset}) {
+    a.config.variant = variant;
+    write_adapter(dir / "zero", a, true);
+    const test::CliResult r =
+        test::run_s0({"eval", "--model", model, "--adapter", (dir / "zero").string(), "--benchmark", "humaneval",
+                      "--data", kToy, "--max-new-tokens", "4", "--report", (dir / "r.json").string()});
+    EXPECT_EQ(r.status, 1) << variant_name(variant);
+    EXPECT_NE(r.err.find("every state of the adapter is zero"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "r.json"));
+  }
   // The demo's own trained adapter is accepted.
   EXPECT_EQ(test::run_s0({"eval", "--model", model, "--adapter", (dir / "demo" / "adapter").string(), "--benchmark",
                           "humaneval", "--data", kToy, "--max-new-tokens", "4", "--report", (dir / "r.json").string()})
                 .status,
             0);
+}
+
+// `--variant s0 --variant state-offset`: the paper's comparison in one run. Each variant trains its
+// own adapters per seed and subset (S0's in the folders of an S0-only experiment, the variant's in
+// state-offset-layers-*), with `s0 train --variant`'s code, and has its rows in every table.
+TEST(ExperimentCli, StateOffsetVariantBesideS0StoppedAndResumed) {
+  S0_REQUIRE_SANDBOX();
+  test::TempDir dir;
+  const std::string model = demo_model(dir);
+  const fs::path out = dir / "exp";
+  const std::vector<std::string> both = {"--variant", "s0", "--variant", "state-offset"};
+  std::vector<std::string> resume_both = both;
+  resume_both.push_back("--resume");
+  // 2 collects, 2 base evaluations; per seed 2 variants x 2 subsets x (train, evaluate); per
+  // variant 2 alpha and 2 sampled evaluations. Stage 9 trains seed 1's state-offset adapter on all.
+  const size_t stages = 2 + 2 + 16 + 4 + 4;
+  test::CliResult r = run_stopping(experiment_args(model, out, both), 9);
+  ASSERT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped after 9 stages"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("s0 experiment: train, seed 1, layers all, state-offset\n"), std::string::npos) << r.out;
+  const fs::path offset = out / "seed-1" / "state-offset-layers-all";
+  ASSERT_TRUE(fs::exists(offset / "adapter" / "states.safetensors"));
+  EXPECT_FALSE(fs::exists(offset / "eval.json"));
+  EXPECT_EQ(load_json_file(offset / "adapter" / "config.json")["variant"], "state-offset");
+  EXPECT_FALSE(load_json_file(out / "seed-1" / "layers-all" / "adapter" / "config.json").contains("variant"));
+  // The variant is in its records; S0's records are those of an experiment without variants.
+  const Json record = load_json_file(offset / "adapter.made-from.json");
+  EXPECT_EQ(record["stage"], "train, seed 1, layers all, state-offset");
+  EXPECT_EQ(record["made_from"]["variant"], "state-offset");
+  const Json s0_record = load_json_file(out / "seed-1" / "layers-all" / "adapter.made-from.json");
+  EXPECT_FALSE(s0_record["made_from"].contains("variant")) << s0_record.dump();
+
+  // The variant's adapter is exactly what `s0 train --variant state-offset` makes of the seed's data.
+  const std::string finished = test::read_text(offset / "adapter" / "states.safetensors");
+  const std::vector<std::string> train = {"train", "--model", model, "--data",
+                                          (out / "seed-1" / "train.jsonl").string(), "--lr", "0.05", "--seed", "1",
+                                          "--variant", "state-offset", "--force"};
+  std::vector<std::string> whole = train;
+  whole.insert(whole.end(), {"--steps", "2", "--out", (dir / "reference").string()});
+  ASSERT_EQ(test::run_s0(whole).status, 0);
+  EXPECT_EQ(test::read_text(dir / "reference" / "states.safetensors"), finished);
+  EXPECT_NE(finished, test::read_text(out / "seed-1" / "layers-all" / "adapter" / "states.safetensors"));
+
+  // Its training stopped after step 1 (the record gone, the optimizer beside the adapter): resuming
+  // continues it as a state-offset run from step 2 to the same bits, then evaluates it.
+  fs::remove(offset / "adapter.made-from.json");
+  std::vector<std::string> first_step = train;
+  first_step.insert(first_step.end(), {"--steps", "1", "--out", (offset / "adapter").string()});
+  ASSERT_EQ(test::run_s0(first_step).status, 0);
+  ASSERT_NE(test::read_text(offset / "adapter" / "states.safetensors"), finished);
+  r = run_stopping(experiment_args(model, out, resume_both), 2);
+  ASSERT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 8u) << r.out;
+  EXPECT_NE(r.out.find("step   2/2"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("step   1/2"), std::string::npos) << r.out;
+  EXPECT_EQ(test::read_text(offset / "adapter" / "states.safetensors"), finished);
+  EXPECT_TRUE(fs::exists(offset / "eval.json"));
+
+  r = run_stopping(experiment_args(model, out, resume_both), 0);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 10u) << r.out;
+  for (const std::string seed : {"seed-1", "seed-2"})
+    for (const std::string layers : {"all", "early"})
+      EXPECT_EQ(load_json_file(out / seed / ("state-offset-layers-" + layers) / "adapter" / "config.json")["variant"],
+                "state-offset") << seed << " " << layers;
+
+  // Every table has the variant's rows, from its own evaluations.
+  const std::string md = test::read_text(out / "report.md");
+  const double base = pass1(out / "base" / "eval.json");
+  for (const std::string layers : {"all", "early"})
+    for (const std::string prefix : {"", "state-offset-"}) {
+      const std::string name = layers + (prefix.empty() ? "" : ", state-offset");
+      const std::string row = row_start(name, base, pass1(out / "seed-1" / (prefix + "layers-" + layers) / "eval.json"),
+                                        pass1(out / "seed-2" / (prefix + "layers-" + layers) / "eval.json"));
+      EXPECT_NE(md.find(row), std::string::npos) << row << "\n" << md;
+    }
+  EXPECT_NE(md.find(row_start("0.5, state-offset", base,
+                              pass1(out / "seed-1" / "state-offset-layers-all" / "eval-alpha-0.5.json"),
+                              pass1(out / "seed-2" / "state-offset-layers-all" / "eval-alpha-0.5.json"))),
+            std::string::npos) << md;
+  EXPECT_NE(md.find(row_start("pass@1, state-offset", sampled_pass1(out / "base" / "eval-sampled.json"),
+                              sampled_pass1(out / "seed-1" / "state-offset-layers-all" / "eval-sampled.json"),
+                              sampled_pass1(out / "seed-2" / "state-offset-layers-all" / "eval-sampled.json"))),
+            std::string::npos) << md;
+  EXPECT_EQ(test::occurrences(md, "### "), 3u);
+  EXPECT_EQ(test::occurrences(md, "| early, state-offset |"), 1u) << md;  // the sweeps cover main subsets only
+  EXPECT_NE(md.find("## Problems fixed and broken (all, state-offset)"), std::string::npos) << md;
+  // The charts draw both variants' main configurations: a loss line per seed and variant.
+  const std::string loss = test::read_text(out / "loss.svg");
+  EXPECT_EQ(test::occurrences(loss, "<polyline"), 4u);
+  EXPECT_NE(loss.find("data-name=\"seed 2 (all, state-offset)\""), std::string::npos) << loss;
+  EXPECT_NE(test::read_text(out / "pass1.svg").find(">layers early, state-offset</text>"), std::string::npos);
+  EXPECT_EQ(test::occurrences(test::read_text(out / "state_norm.svg"), "<g class=\"series\""), 4u);
+  // Every stage recorded: all done on resuming.
+  r = test::run_s0(experiment_args(model, out, resume_both));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), stages) << r.out;
+
+  // Without the variant the same folder resumes as an S0-only experiment: every S0 stage is done
+  // and the report drops the variant's rows (as leaving out a layer subset drops its row).
+  r = test::run_s0(experiment_args(model, out, {"--resume"}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 2u + 2 + 8 + 2 + 2) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: "), 2u + 2 + 8 + 2 + 2 + 1) << r.out;  // and the report's line
+  EXPECT_EQ(test::read_text(out / "report.md").find("state-offset"), std::string::npos);
+
+  // A variant's folder holding S0's adapter (a folder moved by hand) is never taken for the variant's.
+  fs::remove_all(offset / "adapter");
+  fs::copy(out / "seed-1" / "layers-all" / "adapter", offset / "adapter");
+  fs::copy_file(out / "seed-1" / "layers-all" / "adapter.made-from.json", offset / "adapter.made-from.json",
+                fs::copy_options::overwrite_existing);
+  r = test::run_s0(experiment_args(model, out, resume_both));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("not the record of stage \"train, seed 1, layers all, state-offset\""), std::string::npos)
+      << r.err;
+  EXPECT_EQ(test::occurrences(r.err, "\n"), 1u) << r.err;
+}
+
+// A variant that does not exist, or one given twice, is one line before anything is made.
+TEST(ExperimentCli, BadVariantsAreOneLineErrors) {
+  test::TempDir dir;
+  const fs::path model = dir / "model", out = dir / "exp";
+  fs::create_directories(model);  // the checks come before the model is read
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--variant", "foo"}, "s0: error: --variant: unknown variant \"foo\" (expected s0 or state-offset)\n"},
+      {{"--variant", "state-offset", "--variant", "state-offset"},
+       "s0: error: --variant state-offset is given more than once\n"},
+      {{"--layers", "early"}, "s0: error: --layers early is given more than once\n"},  // beside "all", "early"
+  };
+  for (const auto& [extra, error] : cases) {
+    const test::CliResult r = test::run_s0(experiment_args(model.string(), out, extra));
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(r.err, error);
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+// --quiet: no stage shows progress (sampling, the sandbox's checks, training), on a pipe where
+// each would otherwise write its final line; the stages' own lines stay on stdout.
+TEST(ExperimentCli, QuietShowsNoProgress) {
+  S0_REQUIRE_SANDBOX();
+  test::TempDir dir;
+  const std::string model = demo_model(dir);
+  for (const bool quiet : {false, true}) {
+    const fs::path out = dir / (quiet ? "quiet" : "shown");
+    std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
+                                     "--out", out.string(), "--seeds", "1", "--samples", "2", "--max-new-tokens",
+                                     "8", "--steps", "2", "--lr", "0.05", "--variant", "state-offset",
+                                     "--threads", "1"};
+    if (quiet) args.push_back("--quiet");
+    const test::CliResult r = test::run_s0(args);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("s0 experiment: train, seed 1, layers all, state-offset\n"), std::string::npos) << r.out;
+    EXPECT_TRUE(fs::exists(out / "report.md"));
+    for (const std::string progress : {"generate: 12/12 completions done in ", "check: 12/12 programs done in ",
+                                       "train: 2/2 steps done in "})
+      EXPECT_EQ(r.err.find(progress) != std::string::npos, !quiet) << progress << "\n" << r.err;
+    EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+  }
 }

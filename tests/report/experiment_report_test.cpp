@@ -45,12 +45,12 @@ ExperimentSummary summary() {
   s.base_report = eval_report({1, 0, 0, 1});
   ConfigRuns all{"all", {{1, 3, tuned_report({0, 1, 1, 1}, s.base_report)},
                          {2, 4, tuned_report({1, 1, 1, 1}, s.base_report)}}};
+  all.training.push_back({1, {1, 2, 3}, {5.0, 4.5, 4.0}, {{0, 3.0}, {2, 4.0}}});
+  all.training.push_back({2, {1, 2, 3}, {5.2, 4.4, 4.1}, {{0, 2.5}, {2, 4.5}}});
   ConfigRuns early{"early", {{1, 3, tuned_report({1, 0, 0, 1}, s.base_report)},
                              {2, 4, tuned_report({1, 0, 0, 1}, s.base_report)}}};
   s.tables.push_back({"Layer subsets", "layers", {all, early}, Json()});
   s.tables.push_back({"Alpha sweep", "alpha", {{"0.5", all.runs}}, Json()});
-  s.training.push_back({1, {1, 2, 3}, {5.0, 4.5, 4.0}, {{0, 3.0}, {2, 4.0}}});
-  s.training.push_back({2, {1, 2, 3}, {5.2, 4.4, 4.1}, {{0, 2.5}, {2, 4.5}}});
   return s;
 }
 
@@ -129,4 +129,39 @@ TEST(ExperimentReport, PassAtKRowsCompareWithTheSampledBase) {
             std::string::npos) << md;
   // The pass@1 chart keeps to the greedy rows: base and the three greedy configurations.
   EXPECT_EQ(test::occurrences(report_charts(s).at("pass1.svg"), "<rect x="), 4u + 1u);  // and the legend swatch
+}
+
+// A second variant's main configuration (its first subset, a row of the first table with its
+// training) gets its own list of flips, and the charts draw it beside the first, each seed's
+// series and bars naming the configuration.
+TEST(ExperimentReport, EachMainConfigurationIsListedAndCharted) {
+  ExperimentSummary s = summary();
+  // The state-offset adapters: seed 1 passes 80, 81 (fixes 81), seed 2 only 83 (breaks 80).
+  ConfigRuns offset{"all, state-offset", {{1, 3, tuned_report({1, 1, 0, 1}, s.base_report)},
+                                          {2, 4, tuned_report({0, 0, 0, 1}, s.base_report)}}};
+  offset.training.push_back({1, {1, 2}, {5.0, 4.8}, {{0, 1.0}, {2, 2.0}}});
+  offset.training.push_back({2, {1, 2}, {5.1, 4.9}, {{0, 1.5}, {2, 2.5}}});
+  s.tables.front().rows.push_back(offset);
+  const std::string md = report_markdown(s);
+  // Mean 0.5 (0.75, 0.25), std 0.3536, delta 0; one fixed, one broken.
+  EXPECT_NE(md.find("| all, state-offset | 0.5000 | 0.5000 ± 0.3536 | +0.0000 | 1 | 2 | 3.5 (3, 4) | 1 / 1 |"),
+            std::string::npos) << md;
+  EXPECT_EQ(test::occurrences(md, "## Problems fixed and broken ("), 2u) << md;
+  const size_t second = md.find("## Problems fixed and broken (all, state-offset)");
+  ASSERT_NE(second, std::string::npos) << md;
+  EXPECT_NE(md.find("- seed 1: fixed HumanEval/81; broken none", second), std::string::npos) << md;
+  EXPECT_NE(md.find("- seed 2: fixed none; broken HumanEval/80", second), std::string::npos) << md;
+  // The "early" row has no training: it is no main configuration.
+  EXPECT_EQ(md.find("## Problems fixed and broken (early)"), std::string::npos) << md;
+
+  const std::map<std::string, std::string> charts = report_charts(s);
+  for (const auto& [name, svg] : charts) EXPECT_EQ(test::xml_problem(svg), "") << name;
+  const std::string& loss = charts.at("loss.svg");
+  EXPECT_EQ(test::occurrences(loss, "<polyline"), 4u);  // two seeds of two configurations
+  EXPECT_NE(loss.find("data-name=\"seed 2 (all, state-offset)\""), std::string::npos) << loss;
+  EXPECT_NE(loss.find("data-name=\"seed 1 (all)\""), std::string::npos) << loss;
+  EXPECT_NE(loss.find("Training loss (all; all, state-offset)"), std::string::npos) << loss;
+  EXPECT_EQ(test::occurrences(charts.at("state_norm.svg"), "<g class=\"series\""), 4u);
+  EXPECT_NE(charts.at("flips.svg").find(">seed 1 (all, state-offset)</text>"), std::string::npos);
+  EXPECT_NE(charts.at("pass1.svg").find(">layers all, state-offset</text>"), std::string::npos);
 }
