@@ -10,8 +10,9 @@
 #   evaluate tuned  the same with the trained adapter, compared with the base report.
 # The model is a random checkpoint of Qwen3.5-4B's shape (--shape qwen35-4b, bf16, written once to
 # the work folder and kept) or a tiny float32 one (--shape tiny, for a smoke run on the CPU), with
-# the shared fixtures' Qwen3 tokenizer beside it. Each stage loads the model itself, as `s0
-# experiment` does, so a stage's seconds include loading; the "generation" rows are generation
+# the shared fixtures' Qwen3 tokenizer beside it. Each stage is its own command and loads the model
+# itself (`s0 experiment` loads it once for all its stages), so a stage's seconds include loading;
+# the "generation" rows are generation
 # alone, as the command reports it. Needs only the build's binaries, bash, awk and coreutils (and the
 # sandbox's own needs: bubblewrap and python3, or --unsafe-no-sandbox).
 #
