@@ -91,8 +91,7 @@ int gemv_bench(int64_t rows, int reps) {
   };
   const std::pair<GemvKernel, const char*> kernels[] = {{GemvKernel::reference, "reference"},
                                                         {GemvKernel::stream2, "stream2"},
-                                                        {GemvKernel::stream3, "stream3"},
-                                                        {GemvKernel::stream4, "stream4"}};
+                                                        {GemvKernel::stream3, "stream3"}};
   const char* shapes[] = {"in_proj", "out", "qkv", "o", "gate_up", "down", "lm_head"};
   std::vector<float> ref_y, got_y;
   std::printf("%-10s %9s %8s", "kernel", "step ms", "TB/s");
