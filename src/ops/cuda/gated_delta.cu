@@ -62,10 +62,10 @@ struct Prepared {
 
 // What the backward keeps per chunk and head: the start state and the dS entering its backward
 // (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
-// the chunk backward's dW and d(beta in K) [ch][kChunk][dk] (in global memory: the shared memory
-// of two chunk-backward blocks an SM goes to block_mma's staging and dp, da).
+// the chunk backward's dW [ch][kChunk][dk] (in global memory: the shared memory of two
+// chunk-backward blocks an SM goes to block_mma's staging, da and d(beta in K), then dp).
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta, *dw, *dbk;
+  float *starts, *delta, *ds_end, *d_delta, *dw;
 };
 
 // chunk_gamma of the chunk's log decays, which every thread reads into gamma first (one thread
@@ -295,10 +295,16 @@ struct Gradients {
 };
 
 // Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
-// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad].
+// [kChunk][kPad] reuse between products; da [kChunk][kPad]; then d(beta in K) [kChunk][dbk_ld(dk)]
+// until the per-token pass is done with it, and dp [kChunk][kPad] in its place after. With dk = 128
+// that is 104.7 KB besides the static arrays: two blocks still fit an SM.
 int64_t chunk_backward_stage() { return std::max<int64_t>(kMmaStageFloats, kChunk * kPad); }
-size_t chunk_backward_shared_bytes() {
-  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad);
+// The row stride of d(beta in K): 16 floats past a multiple of 32, so that block_mma's staging
+// loads of it (two rows of 16 to a warp) land in distinct banks.
+__host__ __device__ inline int dbk_ld(int dk) { return (dk + 31) / 32 * 32 + 16; }
+size_t chunk_backward_shared_bytes(int dk) {
+  const int64_t last = std::max<int64_t>(int64_t{kChunk} * kPad, int64_t{kChunk} * dbk_ld(dk));
+  return sizeof(float) * static_cast<size_t>(chunk_backward_stage() + int64_t{kChunk} * kPad + last);
 }
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
@@ -313,10 +319,11 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * Dk, ldv = static_cast<int64_t>(H) * Dv;
   float* stage = reinterpret_cast<float*>(shared);
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
-  float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
-  float(*da)[kPad] = dp + kChunk;
-  float* dw = saved.dw + ch * kChunk * Dk;    // [kChunk][Dk]
-  float* dbk = saved.dbk + ch * kChunk * Dk;  // [kChunk][Dk]
+  float(*da)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
+  float(*dp)[kPad] = da + kChunk;
+  float* dbk = &dp[0][0];  // [kChunk][ldb], until dp is formed in its place
+  const int ldb = dbk_ld(Dk);
+  float* dw = saved.dw + ch * kChunk * Dk;  // [kChunk][Dk]
   const float* Q = in.q + (row0 * H + h) * Dk;
   const float* K = in.k + (row0 * H + h) * Dk;
   const float* V = in.v + (row0 * H + h) * Dv;
@@ -342,12 +349,9 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   }
   auto s_col = [&](int j, int e) { return S[static_cast<int64_t>(e) * Dv + j]; };  // S^T
   auto d_o_at = [&](int i, int j) { return dO[i * ldv + j]; };
-  // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
-  // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
-  // gradient through exp(gamma_last), all <S, dS>.
-  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
-      n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
-      stage);
+  // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dq = diag(in) dO S^T so far,
+  // dk = diag(out) delta dS^T so far, the decay gradient through exp(gamma_last), all <S, dS>, and
+  // (after the per-token pass, in d(beta in K)'s place) dp = dO delta^T, the gradient to the masked qk.
   block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
       n, Dk, Dv, d_o_at, s_col, [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; }, stage);
   block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
@@ -384,12 +388,12 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
   block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
-      [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
+      [&](int i, int e, float s) { dbk[i * ldb + e] = s; }, stage);
   block_mma<Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
       [&](int i, int j, float s) { da[i][j] = -s; }, stage);
   block_mma<Band::full, Along::k, Along::k, Tiles::square>(
-      n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
+      n, n, Dk, [&](int i, int e) { return dbk[i * ldb + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
       [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   __syncthreads();
   // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
@@ -400,7 +404,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
     const float b = beta[i], b_in = b * in_f[i];
     for (int e = lane; e < Dk; e += 32) {
-      const float x = dbk[i * Dk + e], dk_e = dK[i * ldk + e];
+      const float x = dbk[i * ldb + e], dk_e = dK[i * ldk + e];
       k_dbk += K[i * ldk + e] * x;
       q_dq += Q[i * ldk + e] * dQ[i * ldk + e];
       k_dk += K[i * ldk + e] * dk_e;
@@ -423,6 +427,10 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
       dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
     }
   }
+  block_mma<Band::full, Along::k, Along::k, Tiles::square>(  // its first barrier: dbk is read no more
+      n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
+      stage);
+  __syncthreads();  // dp is whole, and the prefix sums may take the staging
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
   // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
   for_window(n, n, [&](int i, int j) {
@@ -532,17 +540,17 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
-    Tensor dw = scratch(ch * kChunk * in.dk, device), dbk = scratch(ch * kChunk * in.dk, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device);
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
-                      static_cast<float*>(dw.device_raw_mut()), static_cast<float*>(dbk.device_raw_mut())};
+                      static_cast<float*>(dw.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes();
+      const size_t bytes = chunk_backward_shared_bytes(in.dk);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
