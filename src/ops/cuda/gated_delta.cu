@@ -49,6 +49,7 @@ constexpr int kChunkThreads = 256;  // a per-chunk block
 // prefetched slabs, and one block would run alone on its SM).
 constexpr int kBlocksPerSm = 2;
 constexpr int kSdsBatch = 16;  // the chunk backward's <S, dS>: entries of each a thread loads at once
+constexpr int kPassTokens = 2;  // the chunk backward's per-token pass: tokens a warp takes at once
 static_assert(kSweepThreads == kMmaThreads && kChunkThreads == kMmaThreads, "block_mma's block size");
 
 using Inputs = GatedDeltaInputs;
@@ -441,37 +442,79 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
         [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   }
   __syncthreads();
-  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
-  // terms that are not products with the masks. dv and dk are updated where their entries are read
-  // for the sums (one pass over memory: a second would wait out its loads after the first's stores).
+  // Per token: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's terms that are
+  // not products with the masks. dv and dk are updated where their entries are read for the sums
+  // (one pass over memory: a second would wait out its loads after the first's stores). A warp takes
+  // kPassTokens tokens at once (i, i + warps, ...), each step loading every token's entries before
+  // it stores any (the compiler cannot move a load past a store that might alias it): kPassTokens
+  // times the loads in flight. Each token's sums keep their order (ascending e, then the shuffles).
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
     const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
-    for (int i = threadIdx.x / 32; i < n; i += warps) {
-      float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
-      const float b = beta[i], b_in = b * in_f[i];
+    for (int i0 = threadIdx.x / 32; i0 < n; i0 += kPassTokens * warps) {
+      int row[kPassTokens];  // the tokens, a past-the-end one replaced by i0 (loaded, never stored)
+      bool live[kPassTokens];
+      float b[kPassTokens], b_in[kPassTokens];
+      float k_dbk[kPassTokens], v_dbv[kPassTokens], q_dq[kPassTokens], k_dk[kPassTokens], da_kk[kPassTokens];
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        live[t] = i0 + t * warps < n;
+        row[t] = live[t] ? i0 + t * warps : i0;
+        b[t] = beta[row[t]];
+        b_in[t] = b[t] * in_f[row[t]];
+        k_dbk[t] = v_dbv[t] = q_dq[t] = k_dk[t] = da_kk[t] = 0.0f;
+      }
       for (int e = lane; e < Dk; e += 32) {
-        const float x = dbk[i * ldb + e], dk_e = r.dk[i * ldk + e];
-        k_dbk += r.k[i * ldk + e] * x;
-        q_dq += r.q[i * ldk + e] * r.dq[i * ldk + e];
-        k_dk += r.k[i * ldk + e] * dk_e;
-        r.dk[i * ldk + e] = dk_e + b_in * x;
+        float x[kPassTokens], dk_e[kPassTokens], k_e[kPassTokens], q_e[kPassTokens], dq_e[kPassTokens];
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          const int at = row[t] * ldk + e;
+          x[t] = dbk[row[t] * ldb + e];
+          dk_e[t] = r.dk[at];
+          k_e[t] = r.k[at];
+          q_e[t] = r.q[at];
+          dq_e[t] = r.dq[at];
+        }
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          k_dbk[t] += k_e[t] * x[t];
+          q_dq[t] += q_e[t] * dq_e[t];
+          k_dk[t] += k_e[t] * dk_e[t];
+          if (live[t]) r.dk[row[t] * ldk + e] = dk_e[t] + b_in[t] * x[t];
+        }
       }
       for (int e = lane; e < Dv; e += 32) {
-        const float dv_e = r.dv[i * ldv + e];
-        v_dbv += r.v[i * ldv + e] * dv_e;
-        r.dv[i * ldv + e] = dv_e * b;
+        float dv_e[kPassTokens], v_e[kPassTokens];
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          dv_e[t] = r.dv[row[t] * ldv + e];
+          v_e[t] = r.v[row[t] * ldv + e];
+        }
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          v_dbv[t] += v_e[t] * dv_e[t];
+          if (live[t]) r.dv[row[t] * ldv + e] = dv_e[t] * b[t];
+        }
       }
-      for (int j = lane; j < i; j += 32) da_kk += da[i][j] * r.kk[i * kChunk + j];
-      k_dbk = warp_sum(k_dbk);
-      v_dbv = warp_sum(v_dbv);
-      q_dq = warp_sum(q_dq);
-      k_dk = warp_sum(k_dk);
-      da_kk = warp_sum(da_kk);
-      if (lane == 0) {
-        r.dbeta[i * H] = v_dbv + in_f[i] * k_dbk + da_kk;
-        dgamma[i] = b * in_f[i] * k_dbk + q_dq;
-        dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t)
+        for (int j = lane; j < row[t]; j += 32) da_kk[t] += da[row[t]][j] * r.kk[row[t] * kChunk + j];
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        k_dbk[t] = warp_sum(k_dbk[t]);
+        v_dbv[t] = warp_sum(v_dbv[t]);
+        q_dq[t] = warp_sum(q_dq[t]);
+        k_dk[t] = warp_sum(k_dk[t]);
+        da_kk[t] = warp_sum(da_kk[t]);
+      }
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        const int i = row[t];
+        if (lane == 0 && live[t]) {
+          r.dbeta[i * H] = v_dbv[t] + in_f[i] * k_dbk[t] + da_kk[t];
+          dgamma[i] = b[t] * in_f[i] * k_dbk[t] + q_dq[t];
+          dout[i] = i < n - 1 ? k_dk[t] : 0.0f;  // the last token's out factor is exp(0)
+        }
       }
     }
   }
