@@ -49,6 +49,7 @@ constexpr int kChunkThreads = 256;  // a per-chunk block
 // prefetched slabs, and one block would run alone on its SM).
 constexpr int kBlocksPerSm = 2;
 constexpr int kSdsBatch = 16;  // the chunk backward's <S, dS>: entries of each a thread loads at once
+constexpr int kPassTokens = 2;  // the chunk backward's per-token pass: tokens a warp takes at once
 static_assert(kSweepThreads == kMmaThreads && kChunkThreads == kMmaThreads, "block_mma's block size");
 
 using Inputs = GatedDeltaInputs;
@@ -62,10 +63,10 @@ struct Prepared {
 
 // What the backward keeps per chunk and head: the start state and the dS entering its backward
 // (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
-// the chunk backward's dW and d(beta in K) [ch][kChunk][dk] (in global memory: the shared memory
-// of two chunk-backward blocks an SM goes to block_mma's staging and dp, da).
+// the chunk backward's dW [ch][kChunk][dk] (in global memory: the shared memory of two
+// chunk-backward blocks an SM goes to block_mma's staging, da and d(beta in K), then dp).
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta, *dw, *dbk;
+  float *starts, *delta, *ds_end, *d_delta, *dw;
 };
 
 // chunk_gamma of the chunk's log decays, which every thread reads into gamma first (one thread
@@ -295,11 +296,48 @@ struct Gradients {
 };
 
 // Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
-// [kChunk][kPad] reuse between products, then dp and da [kChunk][kPad].
+// [kChunk][kPad] reuse between products; da [kChunk][kPad]; then d(beta in K) [kChunk][dbk_ld(dk)]
+// until the per-token pass is done with it, and dp [kChunk][kPad] in its place after. With dk = 128
+// that is 104.7 KB besides the static arrays: two blocks still fit an SM.
 int64_t chunk_backward_stage() { return std::max<int64_t>(kMmaStageFloats, kChunk * kPad); }
-size_t chunk_backward_shared_bytes() {
-  return sizeof(float) * (chunk_backward_stage() + 2 * static_cast<size_t>(kChunk) * kPad);
+// The row stride of d(beta in K): 16 floats past a multiple of 32, so that block_mma's staging
+// loads of it (two rows of 16 to a warp) land in distinct banks.
+__host__ __device__ inline int dbk_ld(int dk) { return (dk + 31) / 32 * 32 + 16; }
+size_t chunk_backward_shared_bytes(int dk) {
+  const int64_t last = std::max<int64_t>(int64_t{kChunk} * kPad, int64_t{kChunk} * dbk_ld(dk));
+  return sizeof(float) * static_cast<size_t>(chunk_backward_stage() + int64_t{kChunk} * kPad + last);
 }
+
+// The chunk backward's offsets of its chunk and head into the tensors it reads and writes, kept in
+// shared memory. Each of the kernel's products fits 128 registers alone (ptxas: 83 to 125 with the
+// rest taken out), but 18 pointers held across all of them spilled (512 bytes stored, 640 loaded a
+// thread). Each product or pass below forms the pointers it uses from these and the kernel's
+// parameters (ChunkRefs: the unused ones the compiler drops), so they live for that product only.
+// Offsets, not pointers: a pointer read from shared memory is generic to the compiler, and every
+// access through it a generic load or store; one formed from a parameter is known to be global.
+struct ChunkOffsets {
+  int64_t rows_k, rows_v;  // the chunk's first token and head in q, k, dq, dk / v, dO, dv
+  int64_t state;           // its start state and dS_end
+  int64_t chunk;           // ch: its (chunk, head) in the per-chunk scratch
+  int64_t token;           // its first token and head in beta, g, dbeta, dg (row stride H)
+  float all;               // exp(gamma_last)
+};
+
+struct ChunkRefs {
+  const float *q, *k, *v, *d_o, *starts, *ds_end, *delta, *d_delta, *u, *w, *qk, *kk, *tinv;
+  float *dq, *dk, *dv, *dw, *dbeta, *dg;  // dbeta and dg: of row stride H
+  float all;
+
+  __device__ ChunkRefs(const Inputs& in, const Prepared& p, const Saved& saved, const Gradients& grad,
+                       const ChunkOffsets& o)
+      : q(in.q + o.rows_k), k(in.k + o.rows_k), v(in.v + o.rows_v), d_o(grad.d_o + o.rows_v),
+        starts(saved.starts + o.state), ds_end(saved.ds_end + o.state), delta(saved.delta + o.chunk * kChunk * in.dv),
+        d_delta(saved.d_delta + o.chunk * kChunk * in.dv), u(p.u + o.chunk * kChunk * in.dv),
+        w(p.w + o.chunk * kChunk * in.dk), qk(p.qk + o.chunk * kChunk * kChunk), kk(p.kk + o.chunk * kChunk * kChunk),
+        tinv(p.tinv + o.chunk * kChunk * kChunk), dq(grad.dq + o.rows_k), dk(grad.dk + o.rows_k),
+        dv(grad.dv + o.rows_v), dw(saved.dw + o.chunk * kChunk * in.dk), dbeta(grad.dbeta + o.token),
+        dg(grad.dg + o.token), all(o.all) {}
+};
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
@@ -308,126 +346,193 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   extern __shared__ float4 shared[];
   __shared__ double gamma[kChunk];
   __shared__ float beta[kChunk], in_f[kChunk], out_f[kChunk], dgamma[kChunk], dout[kChunk], spans[kChunk];
-  const int64_t c = blockIdx.x, row0 = plan.row[c];
-  const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, Dk = in.dk, Dv = in.dv;
-  const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * Dk, ldv = static_cast<int64_t>(H) * Dv;
+  __shared__ ChunkOffsets offsets;
+  __shared__ float d_all;  // the decay gradient through exp(gamma_last)
+  const int n = static_cast<int>(plan.len[blockIdx.x]), H = in.H, Dk = in.dk, Dv = in.dv;
+  const int ldk = H * Dk, ldv = H * Dv;  // a token's row strides (offsets within a chunk fit an int)
   float* stage = reinterpret_cast<float*>(shared);
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
-  float(*dp)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
-  float(*da)[kPad] = dp + kChunk;
-  float* dw = saved.dw + ch * kChunk * Dk;    // [kChunk][Dk]
-  float* dbk = saved.dbk + ch * kChunk * Dk;  // [kChunk][Dk]
-  const float* Q = in.q + (row0 * H + h) * Dk;
-  const float* K = in.k + (row0 * H + h) * Dk;
-  const float* V = in.v + (row0 * H + h) * Dv;
-  const float* dO = grad.d_o + (row0 * H + h) * Dv;
-  float* dQ = grad.dq + (row0 * H + h) * Dk;
-  float* dK = grad.dk + (row0 * H + h) * Dk;
-  float* dV = grad.dv + (row0 * H + h) * Dv;
-  const float* S = saved.starts + ch * Dk * Dv;
-  const float* dS = saved.ds_end + ch * Dk * Dv;
-  const float* delta = saved.delta + ch * kChunk * Dv;
-  const float* d_delta = saved.d_delta + ch * kChunk * Dv;
-  const float* U = p.u + ch * kChunk * Dv;
-  const float* W = p.w + ch * kChunk * Dk;
-  const float* qk = p.qk + ch * kChunk * kChunk;
-  const float* kk = p.kk + ch * kChunk * kChunk;
-  const float* tinv = p.tinv + ch * kChunk * kChunk;
-  const float* factors = p.factors + ch * kFactors;
-  gdn_chunk_gamma(in, row0, h, n, gamma);
-  for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    beta[i] = in.beta[(row0 + i) * H + h];
-    in_f[i] = factors[i];
-    out_f[i] = factors[kChunk + i];
+  float(*da)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
+  float(*dp)[kPad] = da + kChunk;
+  float* dbk = &dp[0][0];  // [kChunk][ldb], until dp is formed in its place
+  const int ldb = dbk_ld(Dk);
+  {
+    const int64_t c = blockIdx.x, row0 = plan.row[c];
+    const int h = blockIdx.y;
+    const int64_t ch = c * H + h, rows_k = (row0 * H + h) * Dk, rows_v = (row0 * H + h) * Dv;
+    const float* factors = p.factors + ch * kFactors;
+    if (threadIdx.x == 0) offsets = {rows_k, rows_v, ch * Dk * Dv, ch, row0 * H + h, factors[2 * kChunk]};
+    gdn_chunk_gamma(in, row0, h, n, gamma);  // its barrier: the offsets are set
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+      beta[i] = in.beta[(row0 + i) * H + h];
+      in_f[i] = factors[i];
+      out_f[i] = factors[kChunk + i];
+    }
   }
-  auto s_col = [&](int j, int e) { return S[static_cast<int64_t>(e) * Dv + j]; };  // S^T
-  auto d_o_at = [&](int i, int j) { return dO[i * ldv + j]; };
-  // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dp = dO delta^T (the gradient to
-  // the masked qk), dq = diag(in) dO S^T so far, dk = diag(out) delta dS^T so far, and the decay
-  // gradient through exp(gamma_last), all <S, dS>.
-  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
-      n, n, Dv, d_o_at, [&](int e, int j) { return delta[j * Dv + e]; }, [&](int i, int j, float s) { dp[i][j] = s; },
-      stage);
-  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
-      n, Dk, Dv, d_o_at, s_col, [&](int i, int e, float s) { dQ[i * ldk + e] = in_f[i] * s; }, stage);
-  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
-      n, Dk, Dv, [&](int i, int j) { return delta[i * Dv + j]; },
-      [&](int j, int e) { return dS[static_cast<int64_t>(e) * Dv + j]; },
-      [&](int i, int e, float s) { dK[i * ldk + e] = out_f[i] * s; }, stage);
+  // O = diag(in) Q S + qk delta and S_end = all S + K_out^T delta: dq = diag(in) dO S^T so far,
+  // dk = diag(out) delta dS^T so far, the decay gradient through exp(gamma_last), all <S, dS>, and
+  // (after the per-token pass, in d(beta in K)'s place) dp = dO delta^T, the gradient to the masked qk.
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+        n, Dk, Dv, [&](int i, int j) { return r.d_o[i * ldv + j]; }, [&](int j, int e) { return r.starts[e * Dv + j]; },
+        [&](int i, int e, float s) { r.dq[i * ldk + e] = in_f[i] * s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+        n, Dk, Dv, [&](int i, int j) { return r.delta[i * Dv + j]; }, [&](int j, int e) { return r.ds_end[e * Dv + j]; },
+        [&](int i, int e, float s) { r.dk[i * ldk + e] = out_f[i] * s; }, stage);
+  }
   // delta = U - W S: dW = -d_delta S^T.
-  block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
-      n, Dk, Dv, [&](int i, int j) { return d_delta[i * Dv + j]; }, s_col,
-      [&](int i, int e, float s) { dw[i * Dk + e] = -s; }, stage);
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+        n, Dk, Dv, [&](int i, int j) { return r.d_delta[i * Dv + j]; },
+        [&](int j, int e) { return r.starts[e * Dv + j]; }, [&](int i, int e, float s) { r.dw[i * Dk + e] = -s; },
+        stage);
+  }
   // Entries e = threadIdx.x + k blockDim.x in ascending k, kSdsBatch of S and of dS loaded at once (a
   // thread's loads in flight: S and dS are read from device memory here).
-  double s_ds = 0.0;
-  const int64_t state = static_cast<int64_t>(Dk) * Dv;
-  for (int64_t e0 = threadIdx.x; e0 < state; e0 += kSdsBatch * blockDim.x) {
-    float s[kSdsBatch], d[kSdsBatch];
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    double s_ds = 0.0;
+    const int64_t state = static_cast<int64_t>(Dk) * Dv;
+    for (int64_t e0 = threadIdx.x; e0 < state; e0 += kSdsBatch * blockDim.x) {
+      float s[kSdsBatch], d[kSdsBatch];
 #pragma unroll
-    for (int r = 0; r < kSdsBatch; ++r) {
-      const int64_t e = e0 + r * blockDim.x;
-      s[r] = e < state ? S[e] : 0.0f;
-      d[r] = e < state ? dS[e] : 0.0f;
+      for (int x = 0; x < kSdsBatch; ++x) {
+        const int64_t e = e0 + x * blockDim.x;
+        s[x] = e < state ? r.starts[e] : 0.0f;
+        d[x] = e < state ? r.ds_end[e] : 0.0f;
+      }
+#pragma unroll
+      for (int x = 0; x < kSdsBatch; ++x)
+        if (e0 + x * blockDim.x < state) s_ds += s[x] * d[x];
     }
-#pragma unroll
-    for (int r = 0; r < kSdsBatch; ++r)
-      if (e0 + r * blockDim.x < state) s_ds += s[r] * d[r];
+    const float sum = r.all * static_cast<float>(block_sum(s_ds));
+    if (threadIdx.x == 0) d_all = sum;  // read by the same thread at the end
   }
-  const float d_all = factors[2 * kChunk] * static_cast<float>(block_sum(s_ds));
   // U = Tinv diag(beta) V, W = Tinv diag(beta in) K: d(beta V) = Tinv^T d_delta (kept in dv until it
   // is scaled by beta below), d(beta in K) = Tinv^T dW, and through Tinv = (I + A)^{-1},
   // dA = -d(beta V) U^T - d(beta in K) W^T.
-  auto tinv_t = [&](int i, int j) { return tinv[j * kChunk + i]; };
-  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
-      n, Dv, n, tinv_t, [&](int j, int e) { return d_delta[j * Dv + e]; },
-      [&](int i, int e, float s) { dV[i * ldv + e] = s; }, stage);
-  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
-      n, Dk, n, tinv_t, [&](int j, int e) { return dw[j * Dk + e]; },
-      [&](int i, int e, float s) { dbk[i * Dk + e] = s; }, stage);
-  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
-      n, n, Dv, [&](int i, int e) { return dV[i * ldv + e]; }, [&](int e, int j) { return U[j * Dv + e]; },
-      [&](int i, int j, float s) { da[i][j] = -s; }, stage);
-  block_mma<Band::full, Along::k, Along::k, Tiles::square>(
-      n, n, Dk, [&](int i, int e) { return dbk[i * Dk + e]; }, [&](int e, int j) { return W[j * Dk + e]; },
-      [&](int i, int j, float s) { da[i][j] -= s; }, stage);
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+        n, Dv, n, [&](int i, int j) { return r.tinv[j * kChunk + i]; },
+        [&](int j, int e) { return r.d_delta[j * Dv + e]; }, [&](int i, int e, float s) { r.dv[i * ldv + e] = s; },
+        stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+        n, Dk, n, [&](int i, int j) { return r.tinv[j * kChunk + i]; }, [&](int j, int e) { return r.dw[j * Dk + e]; },
+        [&](int i, int e, float s) { dbk[i * ldb + e] = s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::square>(
+        n, n, Dv, [&](int i, int e) { return r.dv[i * ldv + e]; }, [&](int e, int j) { return r.u[j * Dv + e]; },
+        [&](int i, int j, float s) { da[i][j] = -s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::square>(
+        n, n, Dk, [&](int i, int e) { return dbk[i * ldb + e]; }, [&](int e, int j) { return r.w[j * Dk + e]; },
+        [&](int i, int j, float s) { da[i][j] -= s; }, stage);
+  }
   __syncthreads();
-  // Per token, one warp each: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's
-  // terms that are not products with the masks. dv and dk are updated where their entries are read
-  // for the sums (one pass over memory: a second would wait out its loads after the first's stores).
-  const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  for (int i = threadIdx.x / 32; i < n; i += warps) {
-    float k_dbk = 0.0f, v_dbv = 0.0f, q_dq = 0.0f, k_dk = 0.0f, da_kk = 0.0f;
-    const float b = beta[i], b_in = b * in_f[i];
-    for (int e = lane; e < Dk; e += 32) {
-      const float x = dbk[i * Dk + e], dk_e = dK[i * ldk + e];
-      k_dbk += K[i * ldk + e] * x;
-      q_dq += Q[i * ldk + e] * dQ[i * ldk + e];
-      k_dk += K[i * ldk + e] * dk_e;
-      dK[i * ldk + e] = dk_e + b_in * x;
-    }
-    for (int e = lane; e < Dv; e += 32) {
-      const float dv_e = dV[i * ldv + e];
-      v_dbv += V[i * ldv + e] * dv_e;
-      dV[i * ldv + e] = dv_e * b;
-    }
-    for (int j = lane; j < i; j += 32) da_kk += da[i][j] * kk[i * kChunk + j];
-    k_dbk = warp_sum(k_dbk);
-    v_dbv = warp_sum(v_dbv);
-    q_dq = warp_sum(q_dq);
-    k_dk = warp_sum(k_dk);
-    da_kk = warp_sum(da_kk);
-    if (lane == 0) {
-      grad.dbeta[(row0 + i) * H + h] = v_dbv + in_f[i] * k_dbk + da_kk;
-      dgamma[i] = b * in_f[i] * k_dbk + q_dq;
-      dout[i] = i < n - 1 ? k_dk : 0.0f;  // the last token's out factor is exp(0)
+  // Per token: dbeta, the decay gradients through in_i and out_i, and dv, dk, dq's terms that are
+  // not products with the masks. dv and dk are updated where their entries are read for the sums
+  // (one pass over memory: a second would wait out its loads after the first's stores). A warp takes
+  // kPassTokens tokens at once (i, i + warps, ...), each step loading every token's entries before
+  // it stores any (the compiler cannot move a load past a store that might alias it): kPassTokens
+  // times the loads in flight. Each token's sums keep their order (ascending e, then the shuffles).
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    for (int i0 = threadIdx.x / 32; i0 < n; i0 += kPassTokens * warps) {
+      int row[kPassTokens];  // the tokens, a past-the-end one replaced by i0 (loaded, never stored)
+      bool live[kPassTokens];
+      float b[kPassTokens], b_in[kPassTokens];
+      float k_dbk[kPassTokens], v_dbv[kPassTokens], q_dq[kPassTokens], k_dk[kPassTokens], da_kk[kPassTokens];
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        live[t] = i0 + t * warps < n;
+        row[t] = live[t] ? i0 + t * warps : i0;
+        b[t] = beta[row[t]];
+        b_in[t] = b[t] * in_f[row[t]];
+        k_dbk[t] = v_dbv[t] = q_dq[t] = k_dk[t] = da_kk[t] = 0.0f;
+      }
+      for (int e = lane; e < Dk; e += 32) {
+        float x[kPassTokens], dk_e[kPassTokens], k_e[kPassTokens], q_e[kPassTokens], dq_e[kPassTokens];
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          const int at = row[t] * ldk + e;
+          x[t] = dbk[row[t] * ldb + e];
+          dk_e[t] = r.dk[at];
+          k_e[t] = r.k[at];
+          q_e[t] = r.q[at];
+          dq_e[t] = r.dq[at];
+        }
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          k_dbk[t] += k_e[t] * x[t];
+          q_dq[t] += q_e[t] * dq_e[t];
+          k_dk[t] += k_e[t] * dk_e[t];
+          if (live[t]) r.dk[row[t] * ldk + e] = dk_e[t] + b_in[t] * x[t];
+        }
+      }
+      for (int e = lane; e < Dv; e += 32) {
+        float dv_e[kPassTokens], v_e[kPassTokens];
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          dv_e[t] = r.dv[row[t] * ldv + e];
+          v_e[t] = r.v[row[t] * ldv + e];
+        }
+#pragma unroll
+        for (int t = 0; t < kPassTokens; ++t) {
+          v_dbv[t] += v_e[t] * dv_e[t];
+          if (live[t]) r.dv[row[t] * ldv + e] = dv_e[t] * b[t];
+        }
+      }
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t)
+        for (int j = lane; j < row[t]; j += 32) da_kk[t] += da[row[t]][j] * r.kk[row[t] * kChunk + j];
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        k_dbk[t] = warp_sum(k_dbk[t]);
+        v_dbv[t] = warp_sum(v_dbv[t]);
+        q_dq[t] = warp_sum(q_dq[t]);
+        k_dk[t] = warp_sum(k_dk[t]);
+        da_kk[t] = warp_sum(da_kk[t]);
+      }
+#pragma unroll
+      for (int t = 0; t < kPassTokens; ++t) {
+        const int i = row[t];
+        if (lane == 0 && live[t]) {
+          r.dbeta[i * H] = v_dbv[t] + in_f[i] * k_dbk[t] + da_kk[t];
+          dgamma[i] = b[t] * in_f[i] * k_dbk[t] + q_dq[t];
+          dout[i] = i < n - 1 ? k_dk[t] : 0.0f;  // the last token's out factor is exp(0)
+        }
+      }
     }
   }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::full, Along::k, Along::k, Tiles::square>(  // its first barrier: dbk is read no more
+        n, n, Dv, [&](int i, int j) { return r.d_o[i * ldv + j]; }, [&](int e, int j) { return r.delta[j * Dv + e]; },
+        [&](int i, int j, float s) { dp[i][j] = s; }, stage);
+  }
+  __syncthreads();  // dp is whole, and the prefix sums may take the staging
   // Through the mask, from qk and from A: row i's terms dp_ij qk_ij + da_ij A_ij, evaluated by
   // every thread at once (they read qk and kk from global memory), then summed by mask_spans.
-  for_window(n, n, [&](int i, int j) {
-    if (j < i) prefix[i][j + 1] = dp[i][j] * qk[i * kChunk + j] + da[i][j] * (beta[i] * kk[i * kChunk + j]);
-  });
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    for_window(n, n, [&](int i, int j) {
+      if (j < i) prefix[i][j + 1] = dp[i][j] * r.qk[i * kChunk + j] + da[i][j] * (beta[i] * r.kk[i * kChunk + j]);
+    });
+  }
   __syncthreads();
   mask_spans(n, prefix, spans, [&](int i, int j) { return prefix[i][j + 1]; });
   // qk = (Q K^T) ⊙ mask and A = diag(beta) (K K^T) ⊙ mask: dp, da become the products' gradients.
@@ -437,24 +542,38 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     da[i][j] = j < i ? da[i][j] * beta[i] * mask : 0.0f;
   });
   __syncthreads();
-  auto dq_add = [&](int i, int e, float s) { dQ[i * ldk + e] += s; };
-  auto dk_add = [&](int i, int e, float s) { dK[i * ldk + e] += s; };
-  auto k_at = [&](int j, int e) { return K[j * ldk + e]; };
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
-      n, Dk, n, [&](int i, int j) { return dp[i][j]; }, k_at, dq_add, stage);
-  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
-      n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return Q[j * ldk + e]; }, dk_add, stage);
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
-      n, Dk, n, [&](int i, int j) { return da[i][j]; }, k_at, dk_add, stage);
-  block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
-      n, Dk, n, [&](int i, int j) { return da[j][i]; }, k_at, dk_add, stage);
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+        n, Dk, n, [&](int i, int j) { return dp[i][j]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
+        [&](int i, int e, float s) { r.dq[i * ldk + e] += s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+        n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return r.q[j * ldk + e]; },
+        [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+        n, Dk, n, [&](int i, int j) { return da[i][j]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
+        [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
+  }
+  {
+    const ChunkRefs r(in, p, saved, grad, offsets);
+    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+        n, Dk, n, [&](int i, int j) { return da[j][i]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
+        [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
+  }
   // gamma is the inclusive cumulative sum of g: dg_m = d_all + sum_{i >= m} dgamma_i +
   // sum_{i < m} dout_i + spans_m, each term carrying exp(g_m).
   // Summed in place in shared memory by one thread, then written out by all (one thread's
   // read-modify-writes of global memory would wait out a load each).
   if (threadIdx.x == 0) log_decay_grad(n, d_all, dgamma, dout, spans, dgamma, 1);
   __syncthreads();
-  for (int i = threadIdx.x; i < n; i += blockDim.x) grad.dg[(row0 + i) * H + h] = dgamma[i];
+  const ChunkRefs r(in, p, saved, grad, offsets);
+  for (int i = threadIdx.x; i < n; i += blockDim.x) r.dg[i * H] = dgamma[i];
 }
 
 // ---- host side
@@ -532,17 +651,17 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
-    Tensor dw = scratch(ch * kChunk * in.dk, device), dbk = scratch(ch * kChunk * in.dk, device);
+    Tensor dw = scratch(ch * kChunk * in.dk, device);
     const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
                       static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
-                      static_cast<float*>(dw.device_raw_mut()), static_cast<float*>(dbk.device_raw_mut())};
+                      static_cast<float*>(dw.device_raw_mut())};
     forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
-      const size_t bytes = chunk_backward_shared_bytes();
+      const size_t bytes = chunk_backward_shared_bytes(in.dk);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
