@@ -16,6 +16,14 @@ inline int64_t first_non_finite(const float* p, int64_t n) {
   return -1;
 }
 
+// Whether all n floats are finite, on every core (a trained state is millions of values).
+inline bool all_finite(const float* p, int64_t n) {
+  bool finite = true;
+#pragma omp parallel for schedule(static) reduction(&& : finite) if (n > (int64_t{1} << 16))
+  for (int64_t i = 0; i < n; ++i) finite = finite && std::isfinite(p[i]);
+  return finite;
+}
+
 // Fails with "<what> must be a finite number, got nan" unless v is finite.
 inline void require_finite(double v, const std::string& what) {
   if (!std::isfinite(v)) fail(what, " must be a finite number, got ", v);

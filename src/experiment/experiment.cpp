@@ -17,6 +17,7 @@
 #include "ops/device_runtime.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/ordered_sum.h"
 #include "eval/protocol.h"
 #include "io/adapter_file.h"
 #include "io/file.h"
@@ -302,10 +303,8 @@ class Experiment {
     }
     const AdapterFile a = read_adapter(layout_.adapter(seed, c));
     for (int64_t layer : a.trained_layers.empty() ? a.layers : a.trained_layers) {
-      double sq = 0;
       const Tensor& st = a.states.at(layer);
-      for (int64_t i = 0; i < st.numel(); ++i) sq += static_cast<double>(st.f32()[i]) * st.f32()[i];
-      t.state_norms[layer] = std::sqrt(sq);
+      t.state_norms[layer] = std::sqrt(sum_of_squares(st.f32(), st.numel()));
     }
     return t;
   }

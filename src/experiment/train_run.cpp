@@ -74,13 +74,14 @@ TrainResult run_training(const TrainRequest& a) {
                 rep.mean_loss, rep.mean_state_norm, rep.grad_norm, rep.seconds);
     std::fflush(stdout);
     // The last good states are always on disk, then the optimizer that continues from them: the
-    // step's copies are written while the next step computes (at the 4B shape a step's files are
-    // about 250 MB), and the run waits for them before it reports anything.
+    // step's files are written while the next step computes, from the trainer's own states and
+    // moments (at the 4B shape about 250 MB, too much to copy each step), which the trainer leaves
+    // alone until the write is done (before_states_change below); the run waits for the last
+    // write before it reports anything.
     TrainResult step_states;
     step_states.layers = opt.layers;
-    step_states.states.variant = states.variant;
-    for (const Tensor& t : states.states) step_states.states.states.push_back(t.empty() ? Tensor() : t.clone());
-    writes.start([&model, &out, &a, &opt, &data_digest, step_states = std::move(step_states), adam] {
+    step_states.states = states;  // shares the tensors' storage
+    writes.start([&model, &out, &a, &opt, &data_digest, step_states = std::move(step_states), &adam] {
       write_adapter(out, make_adapter_file(model, step_states, a.cfg), /*overwrite=*/true);
       write_optimizer(out, adam, opt.layers, trained_states_digest(model, step_states.states, opt.layers), data_digest);
     });
@@ -96,6 +97,7 @@ TrainResult run_training(const TrainRequest& a) {
                 {"tokens_per_s", static_cast<double>(tokens) / rep.seconds}});
     progress.advance();
   };
+  opt.before_states_change = [&writes] { writes.wait(); };
   TrainResult r = train_states(model, data.examples, a.cfg, opt, on_step);
   writes.wait();
   progress.finish();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/ordered_sum.h"
 
 namespace s0 {
 
@@ -25,23 +26,25 @@ Adam::Adam(const AdamConfig& cfg, const std::vector<Tensor>& params, const AdamS
 double Adam::step(std::vector<Tensor>& params, std::vector<Tensor>& grads) {
   if (params.size() != grads.size() || params.size() != s_.m.size()) fail("internal: Adam parameter count changed");
   double sq = 0;
-  for (const Tensor& g : grads)
-    for (int64_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(g.f32()[i]) * g.f32()[i];
+  for (const Tensor& g : grads) sq += sum_of_squares(g.f32(), g.numel());
   const double norm = std::sqrt(sq);
   const double coef = cfg_.grad_clip > 0 ? std::min(1.0, cfg_.grad_clip / (norm + 1e-6)) : 1.0;
   const int t = ++s_.t;
   const double bc1 = 1.0 - std::pow(cfg_.beta1, t), bc2 = 1.0 - std::pow(cfg_.beta2, t);
+  const AdamConfig c = cfg_;
   for (size_t k = 0; k < params.size(); ++k) {
     float* p = params[k].f32_mut();
     float* g = grads[k].f32_mut();
+    double* m = s_.m[k].data();
+    double* v = s_.v[k].data();
+    // Each element's update is its own: any split over the cores gives the same bits.
+#pragma omp parallel for schedule(static) if (params[k].numel() > (int64_t{1} << 16))
     for (int64_t i = 0; i < params[k].numel(); ++i) {
       const double gi = g[i] * coef;
       g[i] = static_cast<float>(gi);
-      double& m = s_.m[k][static_cast<size_t>(i)];
-      double& v = s_.v[k][static_cast<size_t>(i)];
-      m = cfg_.beta1 * m + (1.0 - cfg_.beta1) * gi;
-      v = cfg_.beta2 * v + (1.0 - cfg_.beta2) * gi * gi;
-      p[i] = static_cast<float>(p[i] - cfg_.lr * (m / bc1) / (std::sqrt(v / bc2) + cfg_.eps));
+      m[i] = c.beta1 * m[i] + (1.0 - c.beta1) * gi;
+      v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * gi * gi;
+      p[i] = static_cast<float>(p[i] - c.lr * (m[i] / bc1) / (std::sqrt(v[i] / bc2) + c.eps));
     }
   }
   return norm;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/ordered_sum.h"
 #include "model/loss_head.h"
 #include "ops/rows.h"
 
@@ -91,10 +92,13 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   for (size_t slot = 0; slot < model.recurrent.size(); ++slot) {
     const Tensor& s = states.states.at(slot);
     if (s.empty()) continue;
-    for (int64_t j = 0; j < s.numel(); ++j) {
-      l2 += static_cast<double>(s.f32()[j]) * s.f32()[j];
-      if (with_gradient) res.grad[slot].f32_mut()[j] += static_cast<float>(2.0 * opt.l2_lambda * s.f32()[j]);
-    }
+    const float* x = s.f32();
+    l2 += sum_of_squares(x, s.numel());
+    if (!with_gradient) continue;
+    float* g = res.grad[slot].f32_mut();
+    const double twice_lambda = 2.0 * opt.l2_lambda;
+#pragma omp parallel for schedule(static) if (s.numel() > (int64_t{1} << 16))
+    for (int64_t j = 0; j < s.numel(); ++j) g[j] += static_cast<float>(twice_lambda * x[j]);
   }
   res.objective = res.mean_loss + opt.l2_lambda * l2;
   return res;

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/finite.h"
+#include "core/ordered_sum.h"
 #include "core/strings.h"
 #include "tune/adam.h"
 
@@ -66,6 +67,62 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
   return out;
 }
 
+namespace {
+
+// dst = src over n floats, on every core (a trained state set is tens of MB).
+void copy_floats(const float* src, int64_t n, float* dst) {
+#pragma omp parallel for schedule(static) if (n > (int64_t{1} << 16))
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Runs the step callback's wait when train_states leaves, also by an exception (whose error then
+// wins over the wait's): the states and moments a background reader holds are train_states' locals.
+struct WaitOnExit {
+  const std::function<void()>& wait;
+  ~WaitOnExit() {
+    if (!wait) return;
+    try {
+      wait();
+    } catch (...) {
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<std::string> update_states(Adam& adam, std::vector<Tensor>& params, std::vector<Tensor>& grads,
+                                         double objective, StepReport& rep) {
+  bool finite = std::isfinite(objective);
+  for (const Tensor& g : grads) finite = finite && all_finite(g.f32(), g.numel());
+  if (!finite)
+    return std::string("the ") + (std::isfinite(objective) ? "gradient" : "loss") +
+           " is not finite (NaN or inf); stopped before updating";
+  // A finite gradient can still step the states to infinity (a huge learning rate): keep the
+  // states from before the update, so what is reported and saved is always the last finite set.
+  std::vector<Tensor> before;
+  for (const Tensor& p : params) {
+    before.push_back(Tensor::empty(p.shape()));
+    copy_floats(p.f32(), p.numel(), before.back().f32_mut());
+  }
+  rep.grad_norm = adam.step(params, grads);
+  bool states_finite = true;
+  for (const Tensor& p : params) states_finite = states_finite && all_finite(p.f32(), p.numel());
+  if (!states_finite) {
+    for (size_t k = 0; k < params.size(); ++k) copy_floats(before[k].f32(), before[k].numel(), params[k].f32_mut());
+    return std::string(
+        "the update made the states non-finite (NaN or inf; is the learning rate too large?); kept the states from "
+        "before it");
+  }
+  double norms = 0;
+  rep.state_norms.clear();
+  for (const Tensor& p : params) {
+    rep.state_norms.push_back(std::sqrt(sum_of_squares(p.f32(), p.numel())));
+    norms += rep.state_norms.back();
+  }
+  rep.mean_state_norm = norms / static_cast<double>(params.size());
+  return std::nullopt;
+}
+
 TrainResult train_states(const HybridModel& model, const std::vector<Example>& examples, const TrainConfig& cfg,
                          const TrainOptions& opt, const StepCallback& on_step) {
   require_finite(cfg.lr, "lr");
@@ -92,6 +149,7 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
   for (int s : slots) params.push_back(states.states[static_cast<size_t>(s)]);  // shares storage
   Adam adam({cfg.lr, 0.9, 0.999, 1e-8, cfg.grad_clip}, params, opt.resume ? &opt.resume->adam : nullptr);
   ObjectiveOptions oo{cfg.l2_lambda, opt.max_batch_tokens, opt.recompute};
+  const WaitOnExit readers_done{opt.before_states_change};
 
   auto finish = [&](StateSet st) {
     res.states.states.assign(model.recurrent.size(), Tensor());
@@ -102,49 +160,22 @@ TrainResult train_states(const HybridModel& model, const std::vector<Example>& e
     const auto t0 = std::chrono::steady_clock::now();
     ObjectiveResult r = objective_and_gradient(model, examples, states, oo);
     std::vector<Tensor> grads;
-    bool finite = std::isfinite(r.objective);
-    for (int s : slots) {
-      grads.push_back(r.grad[static_cast<size_t>(s)]);
-      finite = finite && first_non_finite(grads.back().f32(), grads.back().numel()) < 0;
-    }
-    if (!finite) {
-      res.stopped_non_finite = true;
-      res.stop_reason = "step " + std::to_string(step) + ": the " +
-                        (std::isfinite(r.objective) ? std::string("gradient") : std::string("loss")) +
-                        " is not finite (NaN or inf); stopped before updating";
-      break;
-    }
+    for (int s : slots) grads.push_back(r.grad[static_cast<size_t>(s)]);
+    if (opt.before_states_change) opt.before_states_change();
     StepReport rep;
     rep.step = step;
     rep.mean_loss = r.mean_loss;
     rep.objective = r.objective;
-    // A finite gradient can still step the states to infinity (a huge learning rate): keep the
-    // states from before the update, so what is reported and saved is always the last finite set.
-    std::vector<Tensor> before;
-    for (const Tensor& p : params) before.push_back(p.clone());
-    rep.grad_norm = adam.step(params, grads);
-    bool states_finite = true;
-    for (const Tensor& p : params) states_finite = states_finite && first_non_finite(p.f32(), p.numel()) < 0;
-    if (!states_finite) {
-      for (size_t k = 0; k < params.size(); ++k) std::copy_n(before[k].f32(), before[k].numel(), params[k].f32_mut());
+    if (const std::optional<std::string> stop = update_states(adam, params, grads, r.objective, rep)) {
       res.stopped_non_finite = true;
-      res.stop_reason = "step " + std::to_string(step) +
-                        ": the update made the states non-finite (NaN or inf; is the learning rate too large?); "
-                        "kept the states from before it";
+      res.stop_reason = "step " + std::to_string(step) + ": " + *stop;
       break;
     }
-    double norms = 0;
-    for (const Tensor& p : params) {
-      double sq = 0;
-      for (int64_t i = 0; i < p.numel(); ++i) sq += static_cast<double>(p.f32()[i]) * p.f32()[i];
-      rep.state_norms.push_back(std::sqrt(sq));
-      norms += rep.state_norms.back();
-    }
-    rep.mean_state_norm = norms / static_cast<double>(params.size());
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.steps.push_back(rep);
     if (on_step) on_step(rep, states, adam.state());
   }
+  if (opt.before_states_change) opt.before_states_change();
   finish(states);
   return res;
 }

@@ -3,6 +3,7 @@
 // example (objective = mean of per-example mean token loss + L2), total-norm clipping, Adam.
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "model/batch.h"
@@ -39,6 +40,11 @@ struct TrainOptions {
   int64_t max_batch_tokens = 16384;
   bool recompute = false;
   const TrainResume* resume = nullptr;  // continue this run instead of starting from zeros
+  // Called before each update changes the states and optimizer moments that the last step
+  // callback saw, and before train_states returns (they are its locals): a callback that keeps
+  // reading them after it returns, as a background write of the step's files does, waits here
+  // rather than copying them (at the 4B shape, 250 MB a step).
+  std::function<void()> before_states_change;
 };
 
 struct StepReport {
@@ -58,6 +64,13 @@ struct TrainResult {
   bool stopped_non_finite = false;
   std::string stop_reason;
 };
+
+// One optimizer step of `params` from `grads` (the trained layers' gradient of a step whose objective
+// is `objective`), as train_states takes it: the objective and gradient must be finite, and an
+// update that makes a state non-finite is undone. Fills rep's gradient and state norms; returns why
+// it did not update, or nothing.
+std::optional<std::string> update_states(Adam& adam, std::vector<Tensor>& params, std::vector<Tensor>& grads,
+                                         double objective, StepReport& rep);
 
 // `on_step` sees each step's report, the states after it and the optimizer's state; returning
 // normally continues. A non-finite loss or gradient stops training before the update: the result
