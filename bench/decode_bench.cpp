@@ -86,7 +86,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
     s0::BlockSaved saved;
     s0::ops::synchronize(model.device());
     const auto t = Clock::now();
-    s0::block_forward(blk, model, packed, x, saved, false, nullptr);
+    s0::block_forward(blk, model, packed, x, saved, s0::KeepFor::nothing, nullptr);
     s0::ops::synchronize(model.device());
     const bool attention = !blk.mixers.empty() && std::holds_alternative<s0::AttentionMixer>(blk.mixers[0]);
     (attention ? f.attention_s : f.recurrent_s) += seconds_since(t);

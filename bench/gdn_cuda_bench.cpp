@@ -3,14 +3,17 @@
 // every sequence starting from the adapter's state (S0 tuning) and the backward handing back its
 // gradient. Random inputs shaped as the mixer makes them (q, k unit rows, q scaled by dk^-1/2, log
 // decays in [-2, -0.01], beta in (0.05, 0.95)); two warm-up calls, then the median of `reps` timed
-// ones (each synchronised). The step has 24 such layers: the last column multiplies by 24. The
-// digest of every output tells two builds of the kernels apart when their bits differ (tuning a
-// tile shape must not change them).
+// ones (each synchronised). The step has 24 such layers: the last column multiplies by 24. Then
+// the same with the forward keeping its chunk states for the backward (as on a whole tape), whose
+// outputs must be the same bits. The digest of every output tells two builds of the kernels apart
+// when their bits differ (tuning a tile shape must not change them).
 //   build/bench/gdn_cuda_bench [reps=10]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/digest.h"
@@ -47,6 +50,26 @@ Tensor unit_rows(const Shape& shape, float scale, std::mt19937& rng) {
   return on_gpu(shape, std::move(v));
 }
 
+// The op's outputs: o, then the gradients.
+struct Outputs {
+  Tensor o, dq, dk, dv, dg, dbeta;
+  std::vector<Tensor> d_initial;
+};
+
+Outputs outputs_for(int64_t N, int64_t H, int64_t dk, int64_t dv) {
+  auto make = [](Shape shape) { return Tensor::empty(std::move(shape), DType::F32, Device::cuda(0)); };
+  return {make({N, H, dv}), make({N, H, dk}), make({N, H, dk}), make({N, H, dv}), make({N, H}), make({N, H}), {}};
+}
+
+std::string digest_of(const Outputs& out) {
+  std::string bytes;
+  for (const Tensor* t : {&out.o, &out.dq, &out.dk, &out.dv, &out.dg, &out.dbeta, &out.d_initial.at(0)}) {
+    const Tensor host = t->to(Device::cpu());
+    bytes.append(static_cast<const char*>(host.raw()), host.nbytes());
+  }
+  return content_digest(bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,28 +95,34 @@ int main(int argc, char** argv) {
   std::vector<ops::SequenceStart> starts(static_cast<size_t>(n_seqs));
   const Tensor s0 = uniform({H, dk, dv}, -1, 1, rng);
   for (auto& start : starts) start.initial = s0;
-  const Device gpu = Device::cuda(0);
-  Tensor o = Tensor::empty({N, H, dv}, DType::F32, gpu);
-  Tensor dq = Tensor::empty({N, H, dk}, DType::F32, gpu), dk_ = Tensor::empty({N, H, dk}, DType::F32, gpu);
-  Tensor dv_ = Tensor::empty({N, H, dv}, DType::F32, gpu), dg = Tensor::empty({N, H}, DType::F32, gpu);
-  Tensor dbeta = Tensor::empty({N, H}, DType::F32, gpu);
-  std::vector<Tensor> d_initial;
-  const double fwd =
-      bench::median_seconds(reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, nullptr); }, 2);
-  const double bwd = bench::median_seconds(
-      reps,
-      [&] { ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk_, dv_, dg, dbeta, &d_initial); },
-      2);
+  // The forward and backward into `out`; with `chunk_states`, the forward keeps them there and the
+  // backward starts from them.
+  auto measure = [&](Outputs& out, Tensor* chunk_states) {
+    const double fwd = bench::median_seconds(
+        reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, out.o, nullptr, chunk_states); }, 2);
+    const Tensor kept = chunk_states ? *chunk_states : Tensor();
+    const double bwd = bench::median_seconds(reps, [&] {
+      ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, out.dq, out.dk, out.dv, out.dg, out.dbeta,
+                                &out.d_initial, kept);
+    }, 2);
+    return std::make_pair(fwd, bwd);
+  };
+  Outputs recomputing = outputs_for(N, H, dk, dv), from_kept = outputs_for(N, H, dk, dv);
+  Tensor chunk_states;
+  const auto [fwd, bwd] = measure(recomputing, nullptr);
+  const auto [fwd_kept, bwd_kept] = measure(from_kept, &chunk_states);
   std::printf("gated delta rule, %lld tokens in %lld sequences, H %lld, dk %lld, dv %lld (median of %d):\n",
               static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
               static_cast<long long>(dk), static_cast<long long>(dv), reps);
   std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
   std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
-  std::string bytes;
-  for (const Tensor* t : {&o, &dq, &dk_, &dv_, &dg, &dbeta, &d_initial.at(0)}) {
-    const Tensor host = t->to(Device::cpu());
-    bytes.append(static_cast<const char*>(host.raw()), host.nbytes());
-  }
-  std::printf("  digest of the outputs %s\n", content_digest(bytes).c_str());
-  return 0;
+  std::printf("  forward keeping chunk states (%.0f MB)  %9.3f ms   x24 layers %8.1f ms\n",
+              static_cast<double>(chunk_states.nbytes()) / 1e6, fwd_kept * 1e3, 24 * fwd_kept * 1e3);
+  std::printf("  backward from the kept chunk states    %9.3f ms   x24 layers %8.1f ms\n", bwd_kept * 1e3,
+              24 * bwd_kept * 1e3);
+  const std::string digest = digest_of(recomputing);
+  std::printf("  digest of the outputs %s\n", digest.c_str());
+  const bool same = digest_of(from_kept) == digest;
+  std::printf("  outputs with kept chunk states: %s\n", same ? "the same bits" : "DIFFERENT BITS");
+  return same ? 0 : 1;
 }

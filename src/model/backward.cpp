@@ -62,7 +62,7 @@ std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, 
     BlockSaved& bs = tape.blocks[b];
     if (tape.recompute) {  // re-run the block's forward from its saved input
       Tensor x = bs.x_in.clone();
-      block_forward(blk, model, batch, x, bs, /*keep_mixers=*/true, nullptr);
+      block_forward(blk, model, batch, x, bs, KeepFor::rerun, nullptr);
     }
     block_backward(blk, b, model, batch, bs, dx, by_slot);
     bs = BlockSaved{};  // free as we go

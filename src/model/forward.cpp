@@ -23,9 +23,10 @@ DType mixer_input_dtype(const Block& blk, int64_t N) {
 }  // namespace
 
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
-                   bool keep_mixers, std::vector<Tensor>* finals) {
+                   KeepFor keep, std::vector<Tensor>* finals) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   const Device dev = x.device();
+  const bool keep_mixers = keep != KeepFor::nothing;
   bs.mixers.clear();
   if (!blk.mix_norm.empty()) {
     bs.mix_rstd = Tensor::empty({N}, DType::F32, dev);
@@ -43,7 +44,7 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                      },
                      [&](const GatedDeltaMixer& m) {
                        GatedDeltaSaved s;
-                       gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals, keep_mixers);
+                       gated_delta_layer_forward(m, batch.seqs, starts(mi), bs.h, x, s, finals, keep);
                        if (keep_mixers) bs.mixers.emplace_back(std::move(s));
                      },
                      [&](const Mamba2Mixer& m) {
@@ -106,7 +107,8 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
         opt.keep_final_states && blk.recurrent_slot >= 0 ? &out.final_states[blk.recurrent_slot] : nullptr;
     BlockSaved bs;
     if (opt.tape) bs.x_in = x.clone();
-    block_forward(blk, model, batch, x, bs, opt.tape && !opt.tape->recompute, finals);
+    block_forward(blk, model, batch, x, bs, opt.tape && !opt.tape->recompute ? KeepFor::whole_tape : KeepFor::nothing,
+                  finals);
     if (opt.keep_hidden) out.hidden.push_back(x.clone());
     if (opt.tape) {
       if (opt.tape->recompute) {  // keep only the block's input

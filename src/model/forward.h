@@ -62,10 +62,10 @@ struct ForwardOutput {
 ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const ForwardOptions& options);
 
 // One block on the residual stream x[N, hidden] in place; `saved` receives its activations (mixer
-// activations only when keep_mixers). finals (per sequence) receives the recurrent layer's states.
-// (The backward re-runs it when the tape was recorded with `recompute`.)
+// activations only when `keep` is not nothing). finals (per sequence) receives the recurrent layer's
+// states. (The backward re-runs it with KeepFor::rerun when the tape was recorded with `recompute`.)
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& saved,
-                   bool keep_mixers, std::vector<Tensor>* finals);
+                   KeepFor keep, std::vector<Tensor>* finals);
 
 // Checks token ids against the vocabulary and the batch's initial states against the model's state
 // shapes; the error names the sequence and position or layer.

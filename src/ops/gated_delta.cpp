@@ -26,7 +26,7 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          std::vector<Tensor>* finals, Tensor* chunk_states) {
   const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals);
+  if (!d.is_cpu()) return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals, chunk_states);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta", d);
   const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
@@ -54,7 +54,9 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                           const Tensor& chunk_states) {
   const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial);
+  if (!d.is_cpu())
+    return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial,
+                                      chunk_states);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta_backward", d);
   const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);

@@ -13,10 +13,10 @@ namespace s0::ops {
 
 // q, k[N, H, dk], v[N, H, dv], g, beta[N, H] -> o[N, H, dv]. When `finals` is set, or a sequence
 // carries its state (generation), the state after its last token [H, dk, dv] is kept: in
-// (*finals)[s] and in *carried. When `chunk_states` is set, a backend whose backward sweeps chunk
-// by chunk (the CPU) keeps there the state entering every chunk of every sequence, for
-// gated_delta_backward to start from instead of recomputing them (per token about H dk dv / 64
-// floats more to hold); other backends leave it empty.
+// (*finals)[s] and in *carried. When `chunk_states` is set (training: no sequence carries a
+// state), the state entering every chunk of every sequence is kept there, in the backend's own
+// layout, for gated_delta_backward of the same batch to start from instead of recomputing them (per
+// token about H dk dv / 64 floats more to hold).
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals, Tensor* chunk_states = nullptr);

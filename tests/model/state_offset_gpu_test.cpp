@@ -2,10 +2,15 @@
 // of each recurrent family (GatedDeltaNet: qwen35-text; Mamba-2: falcon-h1): in one batch mixing
 // sequences with an offset, with S0 and with no adapter, the logits and the gradient of the
 // completion loss to every sequence's adapter (the offsets' and the states') are the CPU's within
-// the fixtures' tolerance (1e-4, max |gpu - cpu| over max |cpu|; printed). Skipped without a GPU.
+// the fixtures' tolerance (1e-4, max |gpu - cpu| over max |cpu|; printed); on the GPU the whole
+// tape's gradients are the recompute tape's bit for bit. A whole tape on the GPU keeps each
+// GatedDeltaNet layer's chunk states for its backward, a block re-run by a recompute tape none.
+// Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <utility>
+#include <variant>
 
 #include "check/reference_fixture.h"
 #include "model/arch/registry.h"
@@ -76,6 +81,7 @@ void expect_gpu_matches_cpu(const std::string& fixture) {
   const LossRows loss = completion_rows(batch_cpu, prompt_lens);
   const LossGradient want = loss_gradient(cpu, batch_cpu, loss, false);
   const LossGradient got = loss_gradient(gpu, batch_gpu, loss, false);
+  const LossGradient recomputed = loss_gradient(gpu, batch_gpu, loss, true);
   ASSERT_EQ(want.d_initial.size(), got.d_initial.size());
   for (size_t s = 0; s < want.d_initial.size(); ++s)
     for (size_t slot = 0; slot < want.d_initial[s].size(); ++slot) {
@@ -87,7 +93,20 @@ void expect_gpu_matches_cpu(const std::string& fixture) {
       std::cout << "    " << fixture << " sequence " << s << " (" << (s % 3 == 0 ? "offset" : s % 3 == 1 ? "S0" : "none")
                 << ") slot " << slot << " gradient: relative difference " << diff << "\n";
       EXPECT_LE(diff, 1e-4) << fixture << " sequence " << s << " layer slot " << slot;
+      EXPECT_EQ(test::relative_difference(b, recomputed.d_initial[s][slot]), 0.0)
+          << fixture << " sequence " << s << " layer slot " << slot << ": whole tape against recompute tape";
     }
+}
+
+// How many GatedDeltaNet mixers the block's saved activations hold, and how many kept chunk states.
+std::pair<int, int> gated_delta_chunk_states(const BlockSaved& bs) {
+  std::pair<int, int> count{0, 0};
+  for (const MixerSaved& mixer : bs.mixers)
+    if (const auto* s = std::get_if<GatedDeltaSaved>(&mixer)) {
+      ++count.first;
+      count.second += !s->chunk_states.empty();
+    }
+  return count;
 }
 
 }  // namespace
@@ -100,4 +119,30 @@ TEST(StateOffsetOnTheGpu, QwenLogitsAndGradientsMatchTheCpu) {
 TEST(StateOffsetOnTheGpu, FalconLogitsAndGradientsMatchTheCpu) {
   S0_REQUIRE_GPU();
   expect_gpu_matches_cpu("falcon-h1");
+}
+
+TEST(WholeTapeOnTheGpu, KeepsGatedDeltaChunkStatesWhereARerunKeepsNone) {
+  S0_REQUIRE_GPU();
+  const HybridModel cpu = load_model(test::fixture_model("qwen35-text"));
+  const HybridModel gpu = model_on(cpu, Device::cuda(0), DType::F32);
+  const ReferenceFixture fx = ReferenceFixture::open(test::fixture_model("qwen35-text"), cpu);
+  const StateSet s0 = on_device(fx.s0, Device::cuda(0));
+  const PackedBatch batch =
+      PackedBatch::from_sequences(fx.sequences, std::vector<const StateSet*>(fx.sequences.size(), &s0));
+  ForwardTape tape;
+  ForwardOptions opt;
+  opt.tape = &tape;
+  forward(gpu, batch, opt);
+  int layers = 0;
+  for (size_t b = 0; b < gpu.blocks.size(); ++b) {
+    const auto [mixers, kept] = gated_delta_chunk_states(tape.blocks[b]);
+    layers += mixers;
+    EXPECT_EQ(kept, mixers) << "block " << b << " on the whole tape";
+    if (mixers == 0) continue;
+    BlockSaved rerun;
+    Tensor x = tape.blocks[b].x_in.clone();
+    block_forward(gpu.blocks[b], gpu, batch, x, rerun, KeepFor::rerun, nullptr);
+    EXPECT_EQ(gated_delta_chunk_states(rerun), std::make_pair(mixers, 0)) << "block " << b << " re-run";
+  }
+  EXPECT_GT(layers, 0) << "the fixture has GatedDeltaNet layers";
 }

@@ -141,17 +141,22 @@ std::vector<Tensor> moved(const std::vector<Tensor>& ts, Device d) {
   return d.is_cpu() ? ts : all_on_gpu(ts);
 }
 
-RecurrenceOutputs gated_delta_run(Device d, const RecurrenceInputs& in) {
+// With `keep_chunks`, the forward keeps its chunk states and the backward starts from them.
+RecurrenceOutputs gated_delta_run_with(Device d, const RecurrenceInputs& in, bool keep_chunks) {
   const std::vector<Tensor> r = moved(in.rows, d);
   const Tensor &q = r[0], &k = r[1], &v = r[2], &g = r[3], &beta = r[4], &d_o = r[5];
   const std::vector<SequenceStart> starts = starts_from(moved(in.s0, d));
   RecurrenceOutputs out;
   Tensor o = like(v, d), dq = like(q, d), dk = like(k, d), dv = like(v, d), dg = like(g, d), dbeta = like(beta, d);
-  ops::gated_delta_forward(q, k, v, g, beta, in.seqs, starts, o, &out.finals);
-  ops::gated_delta_backward(q, k, v, g, beta, in.seqs, starts, d_o, dq, dk, dv, dg, dbeta, &out.ds0);
+  Tensor chunk_states;
+  ops::gated_delta_forward(q, k, v, g, beta, in.seqs, starts, o, &out.finals, keep_chunks ? &chunk_states : nullptr);
+  EXPECT_EQ(keep_chunks, !chunk_states.empty()) << "chunk states kept when asked, and only then";
+  ops::gated_delta_backward(q, k, v, g, beta, in.seqs, starts, d_o, dq, dk, dv, dg, dbeta, &out.ds0, chunk_states);
   out.rows = {{"o", o}, {"dq", dq}, {"dk", dk}, {"dv", dv}, {"dg", dg}, {"dbeta", dbeta}};
   return out;
 }
+
+RecurrenceOutputs gated_delta_run(Device d, const RecurrenceInputs& in) { return gated_delta_run_with(d, in, false); }
 
 RecurrenceOutputs ssd_run(Device d, const RecurrenceInputs& in) {
   const std::vector<Tensor> r = moved(in.rows, d), w = moved(in.weights, d);
@@ -272,6 +277,15 @@ TEST_P(CudaGatedDelta, MatchesCpu) {
 TEST_P(CudaGatedDelta, RepeatableAndBatchInvariant) {
   S0_REQUIRE_GPU();
   expect_repeatable_and_batch_invariant(gated_delta_run, gated_delta_inputs(GetParam(), 5));
+}
+
+// The chunk states the forward keeps are the very ones the backward recomputes without them: every
+// output and gradient is the same bits either way (dq's first term is each chunk's dO S^T, and the
+// backward's delta = U - W S comes from them), one-token sequences (the step kernel's) included.
+TEST_P(CudaGatedDelta, KeptChunkStatesGiveTheRecomputedBits) {
+  S0_REQUIRE_GPU();
+  const RecurrenceInputs in = gated_delta_inputs(GetParam(), 5);
+  expect_same_bits(gated_delta_run(Device::cuda(0), in), gated_delta_run_with(Device::cuda(0), in, true));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -52,14 +52,20 @@ Tensor value_heads(const Layout& l, const Tensor& conv_out) {
 
 void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
-                               GatedDeltaSaved& s, std::vector<Tensor>* final_states, bool for_backward) {
+                               GatedDeltaSaved& s, std::vector<Tensor>* final_states, KeepFor keep) {
   const Device dev = h.device();
   const Layout l = layout(m, seqs);
+  const bool for_backward = keep != KeepFor::nothing;
+  // The recurrence's chunk states (per token nv dk dv / 64 floats) spare the backward a sweep. A
+  // whole tape keeps them, every layer's until its backward; a block re-run by a recompute tape
+  // keeps them on the CPU, as it always has, but not on a GPU, whose recompute tape is there to hold
+  // its peak memory down.
+  const bool keep_chunks = keep == KeepFor::whole_tape || (keep == KeepFor::rerun && dev.is_cpu());
   // The recurrence from its inputs (s.q, s.k, s.g, s.beta and v), its output [N, nv dv].
   auto recurrence = [&](const Tensor& v) {
     Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, v, s.g, s.beta, seqs, starts, o, final_states,
-                             for_backward ? &s.chunk_states : nullptr);
+                             keep_chunks ? &s.chunk_states : nullptr);
     ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
     return o.reshaped({l.N, l.nv * l.dv});
   };

@@ -18,11 +18,12 @@ struct GatedDeltaSaved {
 };
 
 // residual[N, hidden] += gated_delta_net(h[N, hidden]); starts: per sequence (batch.h);
-// final_states (if not null) receives one [nv, dk, dv] tensor per sequence. for_backward: saved
-// also keeps the recurrence's chunk states, so that the backward need not recompute them.
+// final_states (if not null) receives one [nv, dk, dv] tensor per sequence. `keep`: what saved
+// holds for the backward; the recurrence's chunk states, which spare the backward recomputing them,
+// on a whole tape, and on a re-run block on the CPU only (gated_delta_layer.cpp says why).
 void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
-                               GatedDeltaSaved& saved, std::vector<Tensor>* final_states, bool for_backward);
+                               GatedDeltaSaved& saved, std::vector<Tensor>* final_states, KeepFor keep);
 
 // dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [nv, dk, dv]: its initial state (also

@@ -13,6 +13,11 @@
 
 namespace s0 {
 
+// What a recurrent layer's forward keeps for a backward: nothing (inference, or a recompute tape's
+// first pass); what the backward reads, for a block that a recompute tape re-runs right before its
+// backward; or that for a tape kept whole from the forward to the backward.
+enum class KeepFor { nothing, rerun, whole_tape };
+
 // Where a mixer's pieces are: its weights and the column blocks of its input projection.
 struct RecurrentPipeline {
   const Linear& in_proj;

@@ -19,12 +19,14 @@
 //   kk = strictly_lower(K K^T ⊙ mask), A = diag(beta) kk, Tinv = (I + A)^{-1},
 //   U = Tinv diag(beta) V, W = Tinv diag(beta in) K, qk = lower(Q K^T ⊙ mask),
 //   delta = U - W S,  O = diag(in) Q S + qk delta,  S <- all S + K^T diag(out) delta.
-// Four kernels:
+// Five kernels:
 //   prepare         per (chunk, head): everything that does not depend on the state (above, up to
 //                   U and W), kept in global scratch for the others;
 //   forward sweep   per (sequence, head, tile of kTile state columns): the chunks in order, the
 //                   state tile in shared memory; writes O, the finals and, for the backward, each
 //                   chunk's start state and delta rows;
+//   delta           per (chunk, head): delta from a start state the forward kept, in the backward
+//                   that is handed them (then it needs no forward sweep);
 //   backward sweep  the same grid, the chunks in reverse with dS (the gradient to the state after
 //                   the chunk): keeps each chunk's dS and d_delta = qk^T dO + diag(out) K dS;
 //   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
@@ -61,12 +63,19 @@ struct Prepared {
   float *w, *u, *qk, *kk, *tinv, *factors;
 };
 
-// What the backward keeps per chunk and head: the start state and the dS entering its backward
+// What the forward sweep keeps per chunk and head for a backward (null: not kept): the start state
+// [ch][dk][dv] and the delta rows [ch][kChunk][dv].
+struct SweepKept {
+  float *starts, *delta;
+};
+
+// What the backward reads per chunk and head: the start state and the dS entering its backward
 // (the gradient to its end state) [ch][dk][dv], its delta and d_delta rows [ch][kChunk][dv]; and
 // the chunk backward's dW [ch][kChunk][dk] (in global memory: the shared memory of two
 // chunk-backward blocks an SM goes to block_mma's staging, da and d(beta in K), then dp).
 struct Saved {
-  float *starts, *delta, *ds_end, *d_delta, *dw;
+  const float* starts;
+  float *delta, *ds_end, *d_delta, *dw;
 };
 
 // chunk_gamma of the chunk's log decays, which every thread reads into gamma first (one thread
@@ -191,11 +200,11 @@ size_t gdn_sweep_bytes(int dk, int dv) {
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
-// null or a table of addresses (0 = not wanted); saved.starts and saved.delta null: not kept. With
-// `skip_single`, sequences of one token are left to the step kernel (gated_delta_step.h).
+// null or a table of addresses (0 = not wanted). With `skip_single`, sequences of one token are
+// left to the step kernel (gated_delta_step.h).
 __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const int64_t* starts, const int64_t* finals, float* o,
-                         Saved saved, bool skip_single) {
+                         SweepKept kept, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
   if (skip_single && single_token(plan, blockIdx.z)) return;
@@ -209,14 +218,15 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const int64_t row0 = plan.row[c], ch = c * H + b.h;
     const int n = static_cast<int>(plan.len[c]);
     b.load_factors(p.factors + ch * kFactors, n);
-    if (saved.starts) b.store(saved.starts + ch * dk * dv, dk, dv);
+    if (kept.starts) b.store(kept.starts + ch * dk * dv, dk, dv);
     const float* W = p.w + ch * kChunk * dk;
     const float* U = p.u + ch * kChunk * dv + b.w0;
     const float* K = in.k + (row0 * H + b.h) * dk;
     auto s_at = [&](int e, int j) { return S[e * kTile + j]; };
     auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
     // delta = U - W S and, with o, O = diag(in) Q S + qk delta: W S and Q S as one product of
-    // 2n rows (W's, then Q's) with S, which is staged once and fills the block tile.
+    // 2n rows (W's, then Q's) with S, which is staged once and fills the block tile (a row's sums
+    // do not depend on the rows beside it: delta_kernel's are these bits).
     const float* Q = in.q + (row0 * H + b.h) * dk;
     float* O = o ? o + (row0 * H + b.h) * dv + b.w0 : nullptr;
     block_mma<Band::full, Along::k, Along::mn>(
@@ -229,7 +239,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
         },
         b.stage);
     __syncthreads();  // delta is whole, and O's first term is written (by other threads than add to it)
-    if (saved.delta) b.store_rows(saved.delta + ch * kChunk * dv, n, dv);
+    if (kept.delta) b.store_rows(kept.delta + ch * kChunk * dv, n, dv);
     if (o) {
       const float* qk = p.qk + ch * kChunk * kChunk;
       block_mma<Band::lower, Along::k, Along::mn, Tiles::square>(
@@ -243,6 +253,23 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     __syncthreads();  // S is whole again, and the factors may be replaced
   }
   if (finals && finals[b.s]) b.store(reinterpret_cast<float*>(finals[b.s]) + head, dk, dv);
+}
+
+// Grid (chunks, H): delta = U - W S of every chunk, S its start state as the forward sweep kept it.
+// The sweep's product, tiles and epilogue, so the same bits; but every chunk at once instead of a
+// walk through each sequence's chunks.
+__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                            Saved saved) {
+  extern __shared__ float4 shared[];
+  const int dk = in.dk, dv = in.dv, n = static_cast<int>(plan.len[blockIdx.x]);
+  const int64_t ch = static_cast<int64_t>(blockIdx.x) * in.H + blockIdx.y;
+  const float* W = p.w + ch * kChunk * dk;
+  const float* U = p.u + ch * kChunk * dv;
+  const float* S = saved.starts + ch * dk * dv;
+  float* delta = saved.delta + ch * kChunk * dv;
+  block_mma<Band::full, Along::k, Along::mn>(
+      n, dv, dk, [&](int i, int e) { return W[i * dk + e]; }, [&](int e, int j) { return S[e * dv + j]; },
+      [&](int i, int j, float s) { delta[i * dv + j] = U[i * dv + j] - s; }, reinterpret_cast<float*>(shared));
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
@@ -606,11 +633,19 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
 }
 
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
-                   const int64_t* finals, float* o, const Saved& saved, bool skip_single) {
+                   const int64_t* finals, float* o, const SweepKept& kept, bool skip_single) {
   const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
   launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "gated_delta: the forward sweep", in, t.plan(), p,
-                     tables.starts(), finals, o, saved, skip_single);
+                     tables.starts(), finals, o, kept, skip_single);
+}
+
+int64_t chunk_states_floats(const Inputs& in, const ChunkTable& t) { return t.chunks * in.H * in.dk * in.dv; }
+
+void delta_from_starts(const Inputs& in, const ChunkTable& t, const Prepared& p, const Saved& saved) {
+  if (t.chunks == 0) return;
+  launch_with_shared(delta_kernel, chunk_grid(t, in.H), kChunkThreads, sizeof(float) * kMmaStageFloats,
+                     "gated_delta: delta from the kept states", in, t.plan(), p, saved);
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
@@ -622,16 +657,30 @@ Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals) {
+                         std::vector<Tensor>* finals, Tensor* chunk_states) {
   const Inputs in = inputs_of(q, k, v, g, beta);
+  if (chunk_states) {
+    *chunk_states = Tensor();
+    // A carried state may be updated in place, which the sweep and the step kernel below would
+    // then both do; and a generation cache has no backward to keep states for.
+    for (const SequenceStart& start : starts)
+      if (start.carried) fail("internal: gated_delta_forward keeping chunk states over a generation cache");
+  }
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.dk, in.dv}, finals != nullptr, q.device());
-  // Sequences of one token (decode steps) take the step kernel, the others the chunked form.
+  // Sequences of one token (decode steps) take the step kernel, the others the chunked form. Kept
+  // chunk states are those of every sequence: the sweep then takes the one-token sequences too,
+  // and the step kernel writes their outputs over its own (the same bits as when none are kept).
   const int64_t single = single_token_sequences(seqs);
   const int64_t* outs = tables.outs();
-  if (single < tables.n_seqs) {
+  if (single < tables.n_seqs || (chunk_states && tables.n_seqs > 0)) {
     const ChunkTable chunks = chunk_table(seqs, q.device());
     const PreparedChunks prepared = prepare(in, chunks, q.device());
-    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(o), Saved{}, single > 0);
+    SweepKept kept{};
+    if (chunk_states) {
+      *chunk_states = Tensor::empty({chunk_states_floats(in, chunks)}, DType::F32, q.device());
+      kept.starts = f32_mut(*chunk_states);
+    }
+    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(o), kept, single > 0 && !chunk_states);
   }
   if (single > 0) gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o));
   hand_over_finals(tables, starts, finals);
@@ -639,7 +688,8 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
 
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial) {
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          const Tensor& chunk_states) {
   const Inputs in = inputs_of(q, k, v, g, beta);
   const Device device = q.device();
   RecurrenceTables tables =
@@ -649,13 +699,20 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
     const PreparedChunks prepared = prepare(in, chunks, device);
     const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.dk) * in.dv,
                   rows = static_cast<int64_t>(kChunk) * in.dv;
-    Tensor starts_t = scratch(ch * state, device), ds_end = scratch(ch * state, device);
+    const bool kept = !chunk_states.empty();
+    if (kept && chunk_states.numel() != chunk_states_floats(in, chunks))
+      fail("internal: gated_delta_backward given chunk states of another batch");
+    Tensor starts_t = kept ? Tensor() : scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
     Tensor dw = scratch(ch * kChunk * in.dk, device);
-    const Saved saved{static_cast<float*>(starts_t.device_raw_mut()), static_cast<float*>(delta.device_raw_mut()),
-                      static_cast<float*>(ds_end.device_raw_mut()), static_cast<float*>(d_delta.device_raw_mut()),
-                      static_cast<float*>(dw.device_raw_mut())};
-    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved, false);
+    const Saved saved{kept ? f32(chunk_states) : f32(starts_t), f32_mut(delta), f32_mut(ds_end), f32_mut(d_delta),
+                      f32_mut(dw)};
+    // The chunks' start states and delta rows: delta from the forward's states when it kept them,
+    // else both by a forward sweep of the backward's own.
+    if (kept)
+      delta_from_starts(in, chunks, prepared.p, saved);
+    else
+      forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, SweepKept{f32_mut(starts_t), saved.delta}, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),

@@ -2,8 +2,10 @@
 // CUDA gated delta rule over a packed batch: the same contract as ops/gated_delta.h, computed in
 // chunks of 64 tokens in the WY form, in f32 (gated_delta.cu says how the work is split). Scratch,
 // freed on return: per chunk and head two [64, dk or dv] and three [64, 64] blocks in the forward;
-// the backward adds two states and three more [64, dk or dv] blocks. Results repeat bit for bit and
-// do not depend on the rest of the batch.
+// the backward adds two states (one when handed the forward's chunk states) and three more
+// [64, dk or dv] blocks. Kept chunk states: per chunk and head one [dk, dv] state (chunks of every
+// sequence, in the chunk plan's order), which spare the backward its forward sweep. Results repeat
+// bit for bit and do not depend on the rest of the batch, nor on whether chunk states were kept.
 #include <vector>
 
 #include "core/tensor.h"
@@ -13,9 +15,10 @@ namespace s0::ops::cuda {
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals);
+                         std::vector<Tensor>* finals, Tensor* chunk_states);
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial);
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          const Tensor& chunk_states);
 
 }  // namespace s0::ops::cuda
