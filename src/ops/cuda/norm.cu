@@ -62,28 +62,46 @@ void with_copies(Copies copies, F&& f) {
   f(std::true_type{});
 }
 
+// A run of K elements of a thread, j = base + k step: x's row and w (1 where there is none) into
+// registers, zero past len; their sum of squares, added in k order; their normalised values stored.
+template <int K>
+__device__ void load_run(const float* xi, const float* w, int64_t base, int64_t step, int64_t len, float (&v)[K],
+                         float (&wk)[K]) {
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    const int64_t j = base + k * step;
+    v[k] = j < len ? xi[j] : 0.0f;
+    wk[k] = w && j < len ? w[j] : 1.0f;
+  }
+}
+
+template <int K>
+__device__ double sum_of_squares_run(const float (&v)[K], int64_t base, int64_t step, int64_t len, double ss) {
+#pragma unroll
+  for (int k = 0; k < K; ++k)
+    if (base + k * step < len) ss += double(v[k]) * v[k];
+  return ss;
+}
+
+template <int K, bool kCopies, typename T>
+__device__ void store_run(T* yi, bool weighted, const float (&v)[K], const float (&wk)[K], float r, int64_t base,
+                          int64_t step, int64_t len, Copies copies) {
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    const int64_t j = base + k * step;
+    if (j < len) store_copies<kCopies>(yi, j, len, weighted ? v[k] * r * wk[k] : v[k] * r, copies);
+  }
+}
+
 template <bool kCopies, typename T, typename Unit>
 __device__ void norm_held_row(const Unit& u, const float* xi, const float* w, int64_t len, double div, float eps,
                               Copies copies, T* yi, float* r_out, int64_t b) {
   const int64_t t0 = u.thread(), step = u.threads();
   float v[kNormHeld], wk[kNormHeld];
-#pragma unroll
-  for (int k = 0; k < kNormHeld; ++k) {
-    const int64_t j = t0 + k * step;
-    v[k] = j < len ? xi[j] : 0.0f;
-    wk[k] = w && j < len ? w[j] : 1.0f;
-  }
-  double ss = 0;
-#pragma unroll
-  for (int k = 0; k < kNormHeld; ++k)
-    if (t0 + k * step < len) ss += double(v[k]) * v[k];
-  const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / div + eps));
+  load_run(xi, w, t0, step, len, v, wk);
+  const float r = static_cast<float>(1.0 / sqrt(u.sum(sum_of_squares_run(v, t0, step, len, 0.0)) / div + eps));
   if (r_out && t0 == 0) r_out[b] = r;
-#pragma unroll
-  for (int k = 0; k < kNormHeld; ++k) {
-    const int64_t j = t0 + k * step;
-    if (j < len) store_copies<kCopies>(yi, j, len, w ? v[k] * r * wk[k] : v[k] * r, copies);
-  }
+  store_run<kNormHeld, kCopies>(yi, w != nullptr, v, wk, r, t0, step, len, copies);
 }
 
 template <bool kCopies, typename T, typename Unit>
@@ -104,25 +122,14 @@ __global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, c
     float v[kNormTile];
 #pragma unroll
     for (int k = 0; k < kNormTile; ++k) v[k] = base + k * step < len ? xi[base + k * step] : 0.0f;
-#pragma unroll
-    for (int k = 0; k < kNormTile; ++k)
-      if (base + k * step < len) ss += double(v[k]) * v[k];
+    ss = sum_of_squares_run(v, base, step, len, ss);
   }
   const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / div + eps));
   if (r_out && t0 == 0) r_out[b] = r;
   for (int64_t base = t0; base < len; base += tile) {
     float v[kNormTile], wk[kNormTile];
-#pragma unroll
-    for (int k = 0; k < kNormTile; ++k) {
-      const int64_t j = base + k * step;
-      v[k] = j < len ? xi[j] : 0.0f;
-      wk[k] = w && j < len ? w[j] : 1.0f;
-    }
-#pragma unroll
-    for (int k = 0; k < kNormTile; ++k) {
-      const int64_t j = base + k * step;
-      if (j < len) store_copies<kCopies>(yi, j, len, w ? v[k] * r * wk[k] : v[k] * r, copies);
-    }
+    load_run(xi, w, base, step, len, v, wk);
+    store_run<kNormTile, kCopies>(yi, w != nullptr, v, wk, r, base, step, len, copies);
   }
 }
 
@@ -162,9 +169,17 @@ __device__ inline float gated_input(float y, float z, GateOrder order) {
   return order == GateOrder::GateThenNorm ? y * silu(z) : y;
 }
 
-// Block b owns group b of `group` consecutive channels (groups are numbered row-major, so the
+// Unit b owns group b of `group` consecutive channels (groups are numbered row-major, so the
 // weight's group is b % groups and rstd's index is b). z's rows are ldz apart (a projection's
-// columns, read in place).
+// columns, read in place). GatedGroup: where group b starts in y (and out, dy), z and w.
+struct GatedGroup {
+  int64_t off;
+  const float* z;
+  const float* w;
+  __device__ GatedGroup(int64_t b, const float* z_all, int64_t ldz, const float* w_all, int64_t group, int64_t groups)
+      : off(b * group), z(z_all + RowLayout{groups, ldz}.offset(b, group)), w(w_all + (b % groups) * group) {}
+};
+
 template <typename T, typename Unit>
 __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n,
                                    int64_t group, int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
@@ -174,19 +189,17 @@ __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, 
   const int64_t b = u.row();
   if (b >= n) return;
   const int64_t t0 = u.thread(), step = u.threads();
-  const int64_t off = b * group;
-  const float* zg = z + RowLayout{groups, ldz}.offset(b, group);
-  const float* wg = w + (b % groups) * group;
+  const GatedGroup g(b, z, ldz, w, group, groups);
   double ss = 0;
   for (int64_t j = t0; j < group; j += step) {
-    const float a = gated_input(y[off + j], zg[j], order);
+    const float a = gated_input(y[g.off + j], g.z[j], order);
     ss += double(a) * a;
   }
   const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / double(group) + eps));
   if (rstd && t0 == 0) rstd[b] = r;
   for (int64_t j = t0; j < group; j += step) {
-    const float a = gated_input(y[off + j], zg[j], order);
-    store(out + off + j, order == GateOrder::GateThenNorm ? a * r * wg[j] : a * r * wg[j] * silu(zg[j]));
+    const float a = gated_input(y[g.off + j], g.z[j], order);
+    store(out + g.off + j, order == GateOrder::GateThenNorm ? a * r * g.w[j] : a * r * g.w[j] * silu(g.z[j]));
   }
 }
 
@@ -201,25 +214,25 @@ __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz,
   const int64_t b = u.row();
   if (b >= n) return;
   const int64_t t0 = u.thread(), step = u.threads();
-  const int64_t off = b * group;
-  const float* zg = z + RowLayout{groups, ldz}.offset(b, group);
+  const GatedGroup g(b, z, ldz, w, group, groups);
   float* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
-  const float* wg = w + (b % groups) * group;
   const bool gate_first = order == GateOrder::GateThenNorm;
-  auto du_of = [&](int64_t j) { return gate_first ? dout[off + j] * wg[j] : dout[off + j] * wg[j] * silu(zg[j]); };
+  auto du_of = [&](int64_t j) {
+    return gate_first ? dout[g.off + j] * g.w[j] : dout[g.off + j] * g.w[j] * silu(g.z[j]);
+  };
   double dot = 0;
-  for (int64_t j = t0; j < group; j += step) dot += double(gated_input(y[off + j], zg[j], order)) * du_of(j);
+  for (int64_t j = t0; j < group; j += step) dot += double(gated_input(y[g.off + j], g.z[j], order)) * du_of(j);
   const float r = rstd[b];
   const float k = static_cast<float>(double(r) * r * r * u.sum(dot) / double(group));
   for (int64_t j = t0; j < group; j += step) {
-    const float yj = y[off + j], zj = zg[j], du = du_of(j);
+    const float yj = y[g.off + j], zj = g.z[j], du = du_of(j);
     const float dnorm = r * du - gated_input(yj, zj, order) * k;
     if (gate_first) {
       dzg[j] = dnorm * yj * silu_grad(zj);
-      dy[off + j] = dnorm * silu(zj);
+      dy[g.off + j] = dnorm * silu(zj);
     } else {
-      dzg[j] = dout[off + j] * yj * r * wg[j] * silu_grad(zj);
-      dy[off + j] = dnorm;
+      dzg[j] = dout[g.off + j] * yj * r * g.w[j] * silu_grad(zj);
+      dy[g.off + j] = dnorm;
     }
   }
 }
