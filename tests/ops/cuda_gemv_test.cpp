@@ -58,18 +58,20 @@ void expect_reference_bits(const Product& p, std::mt19937& rng) {
           ops::cuda::bf16_gemv_with(kernel, f32(x), rows, w.device_raw(), f32(bias), p.in, p.out, f32_mut(y), add,
                                     p.units, p.units > 0 ? f32_mut(h) : nullptr);
           EXPECT_TRUE(bit_identical(y, y_ref)) << describe(p, rows, bias_on, add, kernel) << ": y";
-          if (p.units > 0) EXPECT_TRUE(bit_identical(h, h_ref)) << describe(p, rows, bias_on, add, kernel) << ": h";
+          if (p.units > 0) {
+            EXPECT_TRUE(bit_identical(h, h_ref)) << describe(p, rows, bias_on, add, kernel) << ": h";
+          }
         }
         if (p.units == 0) {  // the entry the linear layers call
           Tensor y = on_gpu(y0);
           ops::cuda::bf16_gemv(f32(x), rows, w.device_raw(), f32(bias), p.in, p.out, f32_mut(y), add);
-          EXPECT_TRUE(bit_identical(y, y_ref)) << describe(p, rows, bias_on, add, ops::cuda::gemv_kernel_for(rows)) << ": bf16_gemv";
+          EXPECT_TRUE(bit_identical(y, y_ref)) << describe(p, rows, bias_on, add, ops::cuda::gemv_kernel_for(rows, p.out)) << ": bf16_gemv";
         } else {
           Tensor y = on_gpu(y0), h = on_gpu(h0);
           ops::cuda::bf16_linear_swiglu_forward(f32(x), rows, w.device_raw(), f32(bias), p.in, p.units, f32_mut(y),
                                                 f32_mut(h));
           EXPECT_TRUE(bit_identical(y, y_ref) && bit_identical(h, h_ref))
-              << describe(p, rows, bias_on, add, ops::cuda::gemv_kernel_for(rows)) << ": bf16_linear_swiglu_forward";
+              << describe(p, rows, bias_on, add, ops::cuda::gemv_kernel_for(rows, p.out)) << ": bf16_linear_swiglu_forward";
         }
       }
 }
@@ -95,7 +97,9 @@ TEST(CudaGemv, PersistentKernelsGiveTheReferenceBits) {
       {264, 2 * 1000, 1000},   // the pairing, split 2, in not a multiple of 256
   };
   for (const Product& p : products) {
-    if (p.units > 0) ASSERT_TRUE(ops::cuda::bf16_swiglu_fits(1, p.in, p.units)) << p.in << " x " << p.units;
+    if (p.units > 0) {
+      ASSERT_TRUE(ops::cuda::bf16_swiglu_fits(1, p.in, p.units)) << p.in << " x " << p.units;
+    }
     expect_reference_bits(p, rng);
   }
 #endif
