@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "eval/executor.h"
@@ -53,6 +55,24 @@ long resident_kb(pid_t pid) {
   while (std::getline(status, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+// State letter of process `pid` ('Z': a zombie), or 0 when there is no such process.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return 0;
+  return line[line.rfind(')') + 2];
+}
+
+bool gone_within(pid_t pid, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    const char state = process_state(pid);
+    if (state == 0 || state == 'Z' || state == 'X') return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 }  // namespace
@@ -106,8 +126,10 @@ TEST(SandboxSpawner, ConcurrentRunsGetTheirOwnResults) {
 TEST(SandboxSpawner, KilledSpawnerIsAOneLineErrorNotAHang) {
   S0_REQUIRE_SANDBOX();
   Sandbox sb = spawned_sandbox();
-  // A run in flight when the spawner dies, and one asked for afterwards.
-  auto in_flight = std::async(std::launch::async, [&] { return sb.run("import time\ntime.sleep(30)\n", short_limits(20)); });
+  // A run in flight when the spawner dies (found from the host by its marker), and one asked for afterwards.
+  const std::string marker = test::unique_marker();
+  const std::string sleeper = "import os\nos.execv('/usr/bin/sleep', ['sleep', '" + marker + "'])\n";
+  auto in_flight = std::async(std::launch::async, [&] { return sb.run(sleeper, short_limits(20)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_EQ(::kill(sb.spawner_pid(), SIGKILL), 0);
   ASSERT_EQ(in_flight.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "a run hangs on a dead spawner";
@@ -124,6 +146,40 @@ TEST(SandboxSpawner, KilledSpawnerIsAOneLineErrorNotAHang) {
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
   }
+  EXPECT_EQ(test::survivors(marker), 0u) << "the program outlived its spawner";
+}
+
+TEST(SandboxSpawner, EndsWithTheLastSandboxCopy) {
+  S0_REQUIRE_SANDBOX();
+  pid_t pid = -1;
+  {
+    Sandbox sb = spawned_sandbox();
+    const Sandbox copy = sb;
+    pid = sb.spawner_pid();
+    EXPECT_EQ(copy.spawner_pid(), pid);
+  }
+  EXPECT_EQ(process_state(pid), 0) << "the spawner outlived its sandbox";
+}
+
+TEST(SandboxSpawner, DiesWithItsParent) {
+  S0_REQUIRE_SANDBOX();
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  // A stand-in for s0: starts a spawner, says its pid, and dies without closing anything.
+  const pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    Sandbox sb = spawned_sandbox();
+    const pid_t spawner = sb.spawner_pid();
+    (void)!::write(report[1], &spawner, sizeof spawner);
+    ::kill(::getpid(), SIGKILL);
+  }
+  ::close(report[1]);
+  pid_t spawner = -1;
+  ASSERT_EQ(::read(report[0], &spawner, sizeof spawner), static_cast<ssize_t>(sizeof spawner));
+  ::close(report[0]);
+  ::waitpid(parent, nullptr, 0);
+  EXPECT_TRUE(gone_within(spawner, std::chrono::seconds(5))) << "the spawner outlived s0";
 }
 
 TEST(SandboxSpawner, StaysSmallWhileTheParentGrows) {
