@@ -127,29 +127,45 @@ void StartedChecks::start(size_t problem, size_t sample, const std::string& comp
 }
 
 namespace {
+// Each program's limits: the run's timeout as its wall and CPU limit.
+SandboxLimits program_limits(const CompletionFileRun& run) {
+  if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
+  SandboxLimits limits;
+  limits.wall_seconds = run.timeout_seconds;
+  limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
+  return limits;
+}
+}  // namespace
+
+Sandbox open_run_sandbox(const CompletionFileRun& run) {
+  Sandbox sandbox =
+      Sandbox::open(run.unsafe_no_sandbox, RunBudget::for_workers(worker_count(run.workers), program_limits(run)));
+  sandbox.start_spawner();
+  return sandbox;
+}
+
+namespace {
 // Loads the split, opens the sandbox (HumanEval), gets the samples from `samples` (given every
 // problem, the split, and where to start a finished sample's check early), checks them.
 CheckedRun check_run(const CompletionFileRun& run,
                      const std::function<std::vector<std::vector<std::string>>(
                          const std::vector<Problem>& all, CheckedRun& out, const SampleSink& ready)>& samples) {
-  if (!(run.timeout_seconds > 0)) fail("--timeout must be positive, got ", run.timeout_seconds);
+  CheckOptions options;
+  options.limits = program_limits(run);
   const int workers = worker_count(run.workers);  // before any work, so a bad count fails at once
   CheckedRun out;
   std::vector<Problem> all = load_benchmark(run.benchmark, run.data);
   out.problems = select_split(run.benchmark, all, run.split);
-  CheckOptions options;
   options.workers = workers;
   options.progress = run.progress;
-  options.limits.wall_seconds = run.timeout_seconds;
-  options.limits.cpu_seconds = static_cast<int>(std::ceil(run.timeout_seconds));
-  std::optional<Sandbox> sandbox;
+  std::optional<Sandbox> own;
   std::optional<StartedChecks> started;
   SampleSink ready;
   if (run.benchmark == Benchmark::humaneval) {
-    sandbox.emplace(Sandbox::open(run.unsafe_no_sandbox, RunBudget::for_workers(workers, options.limits)));
-    out.warning = sandbox->warning();
-    options.sandbox = &*sandbox;
-    options.started = &started.emplace(*sandbox, options.limits, workers, out.problems);
+    const Sandbox& sandbox = run.sandbox ? *run.sandbox : own.emplace(open_run_sandbox(run));
+    out.warning = sandbox.warning();
+    options.sandbox = &sandbox;
+    options.started = &started.emplace(sandbox, options.limits, workers, out.problems);
     ready = [&started](size_t problem, size_t sample, const std::string& completion) {
       started->start(problem, sample, completion);
     };

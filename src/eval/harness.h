@@ -85,7 +85,13 @@ struct CompletionFileRun {
   double timeout_seconds = kHumanEvalSeconds;
   bool unsafe_no_sandbox = false;
   std::optional<ProgressOptions> progress;  // as CheckOptions::progress
+  // HumanEval: the sandbox opened by open_run_sandbox before a model was loaded (`s0 experiment`'s,
+  // shared by its stages); null: the run opens its own.
+  const Sandbox* sandbox = nullptr;
 };
+// The sandbox for `run`'s programs with its spawner forked now (sandbox_spawner.h): open it before
+// loading a model, so that starting a program does not cost a fork of the loaded process.
+Sandbox open_run_sandbox(const CompletionFileRun& run);
 struct CheckedRun {
   std::vector<Problem> problems;  // the split, in order
   std::vector<ProblemRecord> records;

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "eval/run_cgroup.h"
 #include "eval/sandbox_mounts.h"
+#include "eval/sandbox_spawner.h"
 #include "eval/seccomp_filter.h"
 
 namespace s0 {
@@ -218,6 +219,16 @@ std::vector<std::string> Sandbox::command(const SandboxLimits& limits) const {
 }
 
 RunResult Sandbox::run(const std::string& program, const SandboxLimits& limits) const {
+  return spawner_ ? spawner_->run(program, limits) : run_here(program, limits);
+}
+
+void Sandbox::start_spawner() {
+  if (!spawner_) spawner_ = SandboxSpawner::start(*this);
+}
+
+pid_t Sandbox::spawner_pid() const { return spawner_ ? spawner_->pid() : -1; }
+
+RunResult Sandbox::run_here(const std::string& program, const SandboxLimits& limits) const {
   const bool root = ::geteuid() == 0;
   const uint32_t uid = root ? next_sandbox_uid() : 0;
   std::optional<PrivateDir> dir;

@@ -27,6 +27,8 @@
 // runs unprivileged, and the run's reaper can kill(-1) exactly the run's processes.
 //
 // Output is captured through pipes and truncated.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +37,7 @@
 namespace s0 {
 
 class RunCgroup;
+class SandboxSpawner;
 
 struct SandboxLimits {
   double wall_seconds = 10;             // killed (whole process tree) after this long
@@ -77,7 +80,15 @@ class Sandbox {
   // with rlimits, the cgroup, a private directory and process-group kill only, and warning() says so.
   static Sandbox open(bool unsafe_no_sandbox, const RunBudget& budget = RunBudget::for_workers(0));
 
+  // Runs one program: through the spawner when start_spawner() was called, else forked from here.
   RunResult run(const std::string& program, const SandboxLimits& limits) const;
+
+  // From now on programs start from a helper process forked now (sandbox_spawner.h), so that their
+  // fork no longer copies this process's memory map. Call it while the process is small, before
+  // loading a model or initialising CUDA, from the main thread. Copies made later share the helper.
+  void start_spawner();
+  // The helper's pid, or -1 without one.
+  pid_t spawner_pid() const;
 
   bool isolated() const { return isolated_; }
   // Whether a cgroup bounds the run's memory and processes (else the fallback above).
@@ -88,8 +99,11 @@ class Sandbox {
   std::string warning() const;
 
  private:
+  friend class SandboxSpawner;
   Sandbox() = default;
   std::vector<std::string> command(const SandboxLimits& limits) const;
+  // The one implementation of a run: fork the reaper here and drive the program to its end.
+  RunResult run_here(const std::string& program, const SandboxLimits& limits) const;
 
   bool isolated_ = false;
   std::string python_;
@@ -98,6 +112,8 @@ class Sandbox {
   std::shared_ptr<const RunCgroup> cgroup_;  // shared by copies; the last one removes it
   std::string no_cgroup_reason_;
   std::vector<unsigned char> seccomp_;  // the BPF program handed to bubblewrap
+  // Declared after cgroup_, so destroyed first: the helper is gone before the cgroup is removed.
+  std::shared_ptr<const SandboxSpawner> spawner_;
 };
 
 }  // namespace s0

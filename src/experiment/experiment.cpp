@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 
@@ -64,6 +65,13 @@ class Experiment {
                {"model_digest", model_digest(o.model)},
                {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
                {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
+    // Opened before any stage loads the model, so that programs start from a small spawner process
+    // (eval/sandbox_spawner.h) rather than from a fork of the loaded model.
+    if (bench_ == Benchmark::humaneval) {
+      HarnessRequest programs = harness_base();
+      programs.split = split_name(Split::eval);  // any: the sandbox is the same for every split
+      sandbox_.emplace(open_run_sandbox(programs.request()));
+    }
   }
 
   void run() {
@@ -104,13 +112,10 @@ class Experiment {
     return *session_;
   }
 
-  // Set inside a stage's work only, so that a stage the ledger skips opens no model.
-  HarnessRequest harness(Split split, const std::string& data) {
+  // The fields every stage's harness shares, without the model opened.
+  HarnessRequest harness_base() const {
     HarnessRequest h;
-    h.session = &session();
     h.benchmark = o_.benchmark;
-    h.data = data;
-    h.split = split_name(split);
     h.model = o_.model;
     h.generation.max_new_tokens = o_.max_new_tokens;
     h.generation.batch = o_.batch;
@@ -118,6 +123,16 @@ class Experiment {
     h.timeout = o_.timeout;
     h.unsafe = o_.unsafe;
     h.quiet = o_.quiet;
+    h.sandbox = sandbox_ ? &*sandbox_ : nullptr;
+    return h;
+  }
+
+  // Set inside a stage's work only, so that a stage the ledger skips opens no model.
+  HarnessRequest harness(Split split, const std::string& data) {
+    HarnessRequest h = harness_base();
+    h.session = &session();
+    h.data = data;
+    h.split = split_name(split);
     return h;
   }
 
@@ -324,6 +339,7 @@ class Experiment {
   Benchmark bench_;
   int64_t samples_ = 0;
   Json common_;
+  std::optional<Sandbox> sandbox_;  // HumanEval's, opened before the model
   std::unique_ptr<ModelSession> session_;
 };
 

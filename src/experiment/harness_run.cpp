@@ -33,6 +33,7 @@ CompletionFileRun HarnessRequest::request() const {
   run.timeout_seconds = timeout;
   run.unsafe_no_sandbox = unsafe;
   run.progress = progress_options(quiet);
+  run.sandbox = sandbox;
   return run;
 }
 

@@ -27,6 +27,9 @@ struct HarnessRequest {
   // The model already open (`s0 experiment`'s, shared by its stages); null: `model` is opened on
   // `device` in `dtype` for this run.
   ModelSession* session = nullptr;
+  // The sandbox opened before the model (`s0 experiment`'s, see open_run_sandbox); null: the run
+  // opens its own.
+  const Sandbox* sandbox = nullptr;
 
   bool from_model() const { return !model.empty(); }
 
