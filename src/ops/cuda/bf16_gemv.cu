@@ -338,7 +338,7 @@ void launch_gemv(GemvKernel kernel, const float* x, int64_t rows, const void* w,
 
 void bf16_gemv(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out, float* y,
                bool add) {
-  launch_gemv(gemv_kernel_for(rows, out), x, rows, w, bias, in, out, y, add, 0, nullptr);
+  launch_gemv(gemv_kernel_for(rows), x, rows, w, bias, in, out, y, add, 0, nullptr);
 }
 
 void bf16_gemv_with(GemvKernel kernel, const float* x, int64_t rows, const void* w, const float* bias, int64_t in,
@@ -353,7 +353,7 @@ bool bf16_swiglu_fits(int64_t rows, int64_t in, int64_t units) {
 
 void bf16_linear_swiglu_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in,
                                 int64_t units, float* gu, float* h) {
-  launch_gemv(gemv_kernel_for(rows, 2 * units), x, rows, w, bias, in, 2 * units, gu, false, units, h);
+  launch_gemv(gemv_kernel_for(rows), x, rows, w, bias, in, 2 * units, gu, false, units, h);
 }
 
 }  // namespace s0::ops::cuda

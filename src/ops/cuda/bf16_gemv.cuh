@@ -30,16 +30,14 @@ void bf16_gemv(const float* x, int64_t rows, const void* w, const float* bias, i
 // step of W in flight a warp) and the persistent one with 2 or 3 steps in flight a warp.
 enum class GemvKernel { reference, stream2, stream3 };
 
-// The kernel bf16_gemv and the SwiGLU pairing use for `rows` rows of a product with `out` outputs.
-// Measured on an H100 over the Qwen3.5-4B decode step's 129 products (cuda_linear_bench gemv,
-// 2026-11-28): one row, reference / stream2 / stream3 / stream4 3.41 / 3.07 / 3.01 / 3.08 ms; four
-// rows 4.96 / 3.88 / 4.14 / 5.06 ms (four steps in flight never won and were dropped). Per product
-// at one row, three steps won on every product of at most 12,352 outputs (in_proj 21.6 against 24.4
-// us, down 17.5 against 20.4) and lost on the MLP's [gate; up] of 18,432 (34.7 against 33.3 us, 32 a
-// step); the LM head was even (436-440 us either way).
-inline GemvKernel gemv_kernel_for(int64_t rows, int64_t out) {
-  return rows == 1 && out <= 16384 ? GemvKernel::stream3 : GemvKernel::stream2;
-}
+// The kernel bf16_gemv and the SwiGLU pairing use for `rows` rows. Measured on an H100 over the
+// Qwen3.5-4B decode step's 129 products (cuda_linear_bench gemv, 2026-11-28): one row, reference /
+// stream2 / stream3 / stream4 3.41 / 3.07 / 3.01 / 3.08 ms; four rows 4.96 / 3.88 / 4.14 / 5.06 ms
+// (four steps in flight never won and were dropped). Alone, the MLP's [gate; up] of one row was
+// faster with two steps (33.3 against 34.7 us), but inside the decode step two steps for it made
+// batch 1 slower (4.00 -> 4.22 ms, decode_bench in one call; likely because a dependent launch loads
+// its first steps of W before its predecessor ends, so the deeper ring overlaps more of the step).
+inline GemvKernel gemv_kernel_for(int64_t rows) { return rows == 1 ? GemvKernel::stream3 : GemvKernel::stream2; }
 
 // bf16_gemv through a given kernel; with units > 0, W = [gate; up] (out = 2 units) and h[rows,
 // units] = silu(gate) * up as bf16_linear_swiglu_forward writes it (units then as
