@@ -48,6 +48,19 @@ struct Reader {
   bool whole() const { return ok && at == bytes.size(); }
 };
 
+// Every field of a RunResult in wire order, one list for both directions so that they cannot
+// drift apart: f(field) for each, const or not as `res` is.
+template <typename Result, typename F>
+void for_each_field(Result& res, F&& f) {
+  f(res.status);
+  f(res.exit_code);
+  f(res.out);
+  f(res.err);
+  f(res.out_truncated);
+  f(res.err_truncated);
+  f(res.seconds);
+}
+
 }  // namespace
 
 std::string encode_request(const RunRequest& request) {
@@ -73,14 +86,7 @@ std::string encode_answer(const RunAnswer& answer) {
     w.put(answer.error);
     return w.bytes;
   }
-  const RunResult& res = *answer.result;
-  w.put(res.status);
-  w.put(res.exit_code);
-  w.put(res.out);
-  w.put(res.err);
-  w.put(res.out_truncated);
-  w.put(res.err_truncated);
-  w.put(res.seconds);
+  for_each_field(*answer.result, [&w](const auto& field) { w.put(field); });
   return w.bytes;
 }
 
@@ -92,14 +98,7 @@ std::optional<RunAnswer> decode_answer(const std::string& bytes) {
   if (!has_result) {
     r.get(answer.error);
   } else {
-    RunResult& res = answer.result.emplace();
-    r.get(res.status);
-    r.get(res.exit_code);
-    r.get(res.out);
-    r.get(res.err);
-    r.get(res.out_truncated);
-    r.get(res.err_truncated);
-    r.get(res.seconds);
+    for_each_field(answer.result.emplace(), [&r](auto& field) { r.get(field); });
   }
   if (!r.whole()) return std::nullopt;
   return answer;
