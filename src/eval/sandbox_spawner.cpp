@@ -43,22 +43,31 @@ bool read_all(int fd, std::string& bytes) {
   }
 }
 
-void send_socket(int control, int fd) {
+// A one-byte message with room for one descriptor (SCM_RIGHTS), to send or to receive into.
+struct FdMessage {
   char tag = 'r';
   iovec iov{&tag, 1};
   alignas(cmsghdr) char space[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = space;
-  msg.msg_controllen = sizeof space;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = space;
+    msg.msg_controllen = sizeof space;
+  }
+  FdMessage(const FdMessage&) = delete;  // msg points into the object itself
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+void send_socket(int control, int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   ssize_t n;
-  do n = ::sendmsg(control, &msg, MSG_NOSIGNAL);
+  do n = ::sendmsg(control, &m.msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n != 1) fail("sandbox: the program spawner is gone (", std::strerror(errno), "); no program can run");
 }
@@ -66,18 +75,11 @@ void send_socket(int control, int fd) {
 // The next request's socket; -1 when s0 closed the control socket (or it broke).
 int receive_socket(int control) {
   for (;;) {
-    char tag;
-    iovec iov{&tag, 1};
-    alignas(cmsghdr) char space[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space;
-    msg.msg_controllen = sizeof space;
-    ssize_t n = ::recvmsg(control, &msg, MSG_CMSG_CLOEXEC);
+    FdMessage m;
+    ssize_t n = ::recvmsg(control, &m.msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     if (!c || c->cmsg_type != SCM_RIGHTS) continue;
     int fd;
     std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
