@@ -5,8 +5,9 @@
 // decays in [-2, -0.01], beta in (0.05, 0.95)); two warm-up calls, then the median of `reps` timed
 // ones (each synchronised). The step has 24 such layers: the last column multiplies by 24. Then
 // the same with the forward keeping its chunk states for the backward (as on a whole tape), whose
-// outputs must be the same bits. The digest of every output tells two builds of the kernels apart
-// when their bits differ (tuning a tile shape must not change them).
+// outputs must be the same bits. Then both with TF32 chunk products (the bf16 mode's,
+// ops/chunk_products.h). The digest of every output tells two builds of the kernels apart when
+// their bits differ (tuning a tile shape must not change them).
 //   build/bench/gdn_cuda_bench [reps=10]
 #include <cmath>
 #include <cstdio>
@@ -97,32 +98,38 @@ int main(int argc, char** argv) {
   for (auto& start : starts) start.initial = s0;
   // The forward and backward into `out`; with `chunk_states`, the forward keeps them there and the
   // backward starts from them.
-  auto measure = [&](Outputs& out, Tensor* chunk_states) {
-    const double fwd = bench::median_seconds(
-        reps, [&] { ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, out.o, nullptr, chunk_states); }, 2);
+  auto measure = [&](Outputs& out, Tensor* chunk_states, ops::ChunkProducts products) {
+    const double fwd = bench::median_seconds(reps, [&] {
+      ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, out.o, nullptr, chunk_states, products);
+    }, 2);
     const Tensor kept = chunk_states ? *chunk_states : Tensor();
     const double bwd = bench::median_seconds(reps, [&] {
       ops::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, out.dq, out.dk, out.dv, out.dg, out.dbeta,
-                                &out.d_initial, kept);
+                                &out.d_initial, kept, products);
     }, 2);
     return std::make_pair(fwd, bwd);
   };
-  Outputs recomputing = outputs_for(N, H, dk, dv), from_kept = outputs_for(N, H, dk, dv);
-  Tensor chunk_states;
-  const auto [fwd, bwd] = measure(recomputing, nullptr);
-  const auto [fwd_kept, bwd_kept] = measure(from_kept, &chunk_states);
   std::printf("gated delta rule, %lld tokens in %lld sequences, H %lld, dk %lld, dv %lld (median of %d):\n",
               static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
               static_cast<long long>(dk), static_cast<long long>(dv), reps);
-  std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
-  std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
-  std::printf("  forward keeping chunk states (%.0f MB)  %9.3f ms   x24 layers %8.1f ms\n",
-              static_cast<double>(chunk_states.nbytes()) / 1e6, fwd_kept * 1e3, 24 * fwd_kept * 1e3);
-  std::printf("  backward from the kept chunk states    %9.3f ms   x24 layers %8.1f ms\n", bwd_kept * 1e3,
-              24 * bwd_kept * 1e3);
-  const std::string digest = digest_of(recomputing);
-  std::printf("  digest of the outputs %s\n", digest.c_str());
-  const bool same = digest_of(from_kept) == digest;
-  std::printf("  outputs with kept chunk states: %s\n", same ? "the same bits" : "DIFFERENT BITS");
+  bool same = true;
+  for (const ops::ChunkProducts products : {ops::ChunkProducts::f32, ops::ChunkProducts::tf32}) {
+    Outputs recomputing = outputs_for(N, H, dk, dv), from_kept = outputs_for(N, H, dk, dv);
+    Tensor chunk_states;
+    const auto [fwd, bwd] = measure(recomputing, nullptr, products);
+    const auto [fwd_kept, bwd_kept] = measure(from_kept, &chunk_states, products);
+    std::printf("products in %s:\n", products == ops::ChunkProducts::f32 ? "3xTF32 (f32 accuracy)" : "TF32");
+    std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
+    std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
+    std::printf("  forward keeping chunk states (%.0f MB)  %9.3f ms   x24 layers %8.1f ms\n",
+                static_cast<double>(chunk_states.nbytes()) / 1e6, fwd_kept * 1e3, 24 * fwd_kept * 1e3);
+    std::printf("  backward from the kept chunk states    %9.3f ms   x24 layers %8.1f ms\n", bwd_kept * 1e3,
+                24 * bwd_kept * 1e3);
+    const std::string digest = digest_of(recomputing);
+    std::printf("  digest of the outputs %s\n", digest.c_str());
+    const bool kept_same = digest_of(from_kept) == digest;
+    std::printf("  outputs with kept chunk states: %s\n", kept_same ? "the same bits" : "DIFFERENT BITS");
+    same = same && kept_same;
+  }
   return same ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/chunk_products.h"
 #include "ops/gate_order.h"
 #include "ops/linear.h"
 #include "ops/moe.h"
@@ -43,6 +44,8 @@ struct GatedDeltaMixer {
   Tensor neg_A;    // -exp(A_log) [nv]
   Tensor dt_bias;  // [nv]
   Tensor norm_w;   // [nv * dv]: the per-head norm weight repeated for every head
+  // The recurrence's chunk products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
+  ops::ChunkProducts products = ops::ChunkProducts::f32;
   int64_t conv_dim() const { return 2 * n_k_heads * k_dim + n_v_heads * v_dim; }
 };
 

@@ -90,6 +90,11 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
   });
   if (m.tied_embeddings) m.lm_head.w = m.embed;
   for_each_linear(m, [&](Linear& l) { l.bf16_products = device.is_cpu() && l.w.dtype() == DType::BF16; });
+  for (Block& b : m.blocks)
+    for (auto& mixer : b.mixers)
+      if (auto* gdn = std::get_if<GatedDeltaMixer>(&mixer))
+        gdn->products = !device.is_cpu() && gdn->in_proj.w.dtype() == DType::BF16 ? ops::ChunkProducts::tf32
+                                                                                   : ops::ChunkProducts::f32;
   return m;
 }
 

@@ -23,12 +23,14 @@ std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t 
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals, Tensor* chunk_states) {
+                         std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
   const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals, chunk_states);
+  if (!d.is_cpu())
+    return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals, chunk_states, products);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta", d);
+  (void)products;  // the CPU computes in float32
   const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
   const std::vector<int64_t> at = chunk_state_offsets(seqs, H, dk, dv);
@@ -51,14 +53,15 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states) {
+                          const Tensor& chunk_states, ChunkProducts products) {
   const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())
     return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial,
-                                      chunk_states);
+                                      chunk_states, products);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta_backward", d);
+  (void)products;  // the CPU computes in float32
   const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
   if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
   const std::vector<int64_t> at = chunk_state_offsets(seqs, H, Dk, Dv);

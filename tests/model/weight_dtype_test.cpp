@@ -10,6 +10,7 @@
 #include "core/half.h"
 #include "model/forward.h"
 #include "model/model_on_device.h"
+#include "ops/gpu_compare.h"
 #include "support/small_models.h"
 #include "support/test_support.h"
 
@@ -153,4 +154,43 @@ TEST(WeightDtype, ToBf16RoundsToNearestEven) {
   EXPECT_EQ(bf16_to_f32(h[1]), 1.0f);
   EXPECT_EQ(bf16_to_f32(h[2]), 1.015625f);
   EXPECT_TRUE(same_bytes(b.to_bf16(), b));
+}
+
+// Each GatedDeltaNet mixer's chunk products (ops/chunk_products.h): TF32 only for bf16 matrices on
+// a GPU; float32's accuracy on the CPU, whatever its matrices, and for f32 matrices anywhere.
+namespace {
+
+std::vector<ops::ChunkProducts> chunk_products_of(const HybridModel& m) {
+  std::vector<ops::ChunkProducts> out;
+  for (const Block& b : m.blocks)
+    for (const auto& mixer : b.mixers)
+      if (const auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) out.push_back(gdn->products);
+  return out;
+}
+
+}  // namespace
+
+TEST(WeightDtype, ChunkProductsOnTheCpuKeepFloat32Accuracy) {
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
+  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
+  for (const DType matrices : {DType::BF16, DType::F32}) {
+    const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, Device::cpu(), matrices));
+    ASSERT_FALSE(products.empty());
+    for (ops::ChunkProducts p : products) EXPECT_EQ(p, ops::ChunkProducts::f32) << dtype_name(matrices);
+  }
+}
+
+TEST(WeightDtype, ChunkProductsOnTheGpuAreTf32ForBf16Matrices) {
+  S0_REQUIRE_GPU();
+  test::TempDir dir;
+  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
+  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
+  for (const DType matrices : {DType::BF16, DType::F32}) {
+    const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, Device::cuda(0), matrices));
+    ASSERT_FALSE(products.empty());
+    for (ops::ChunkProducts p : products)
+      EXPECT_EQ(p, matrices == DType::BF16 ? ops::ChunkProducts::tf32 : ops::ChunkProducts::f32)
+          << dtype_name(matrices);
+  }
 }

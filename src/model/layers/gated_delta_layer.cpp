@@ -65,7 +65,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
   auto recurrence = [&](const Tensor& v) {
     Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, v, s.g, s.beta, seqs, starts, o, final_states,
-                             keep_chunks ? &s.chunk_states : nullptr);
+                             keep_chunks ? &s.chunk_states : nullptr, m.products);
     ops::state_offset_forward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, o);  // + D^T q, state-offset only
     return o.reshaped({l.N, l.nv * l.dv});
   };
@@ -110,7 +110,8 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     Tensor dv = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
     Tensor dg = Tensor::zeros({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
-                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial, s.chunk_states);
+                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial, s.chunk_states,
+                              m.products);
     ops::state_offset_backward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, d_o.reshaped({l.N, l.nv, l.dv}), dq,
                                d_initial);
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,

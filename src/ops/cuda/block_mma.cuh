@@ -6,7 +6,10 @@
 // lo (hi its TF32 rounding, lo the TF32 rounding of the rest) and a b is taken as hi hi + hi lo +
 // lo hi ("3xTF32": only lo lo, about 2^-22 of |a b|, is dropped). The tensor cores add their
 // partial sums truncating, so each k step of 8 multiplies into zeros and is added to the result
-// with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run.
+// with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run. With
+// ChunkProducts::tf32 (the bf16 mode's, ops/chunk_products.h) a b is hi hi alone, summed by the
+// tensor cores straight into the result: a third of the products and none of the adds (the same
+// bits every run too: the order of the k steps is fixed).
 //
 // For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64, 64 x 128 or
 // 64 x 64 (the caller's choice), each made of 16 x 32 warp tiles, two or one per warp; for each block tile
@@ -18,6 +21,7 @@
 // shapes are compile-time so that a thread's staging addresses are a base plus constants.
 #include <cstdint>
 
+#include "ops/chunk_products.h"
 #include "ops/cuda/block_gemm.cuh"
 
 namespace s0::ops::cuda {
@@ -35,12 +39,16 @@ __host__ __device__ constexpr int mma_stage_width(int width) { return width + 4;
 constexpr int kMmaSlabFloats = 2 * kStageK * (mma_stage_width(128) + mma_stage_width(64));
 constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
 
-// The TF32 rounding of x (hi, in .x) and of what it leaves (lo, in .y).
+// The TF32 rounding of x (hi, in .x) and of what it leaves (lo, in .y; 0 for TF32 products, which
+// never read it).
+template <ChunkProducts P>
 __device__ __forceinline__ uint2 split_tf32(float x) {
-  uint2 pair;
+  uint2 pair{0u, 0u};
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.x) : "f"(x));
-  const float rest = x - __uint_as_float(pair.x);
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.y) : "f"(rest));
+  if constexpr (P == ChunkProducts::f32) {
+    const float rest = x - __uint_as_float(pair.x);
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.y) : "f"(rest));
+  }
   return pair;
 }
 
@@ -73,14 +81,16 @@ struct SlabShare {
     for (int r = 0; r < kCount; ++r) carry[r] = mn(tid, r) < limit && k(tid, r) < kn ? at(mn(tid, r), k(tid, r)) : 0.0f;
   }
   // Split into the slab of pairs laid out [k][mma_stage_width(W)].
+  template <ChunkProducts P>
   __device__ static void put(int tid, const float (&carry)[kCount], uint2* slab) {
 #pragma unroll
-    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = split_tf32(carry[r]);
+    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = split_tf32<P>(carry[r]);
   }
 };
 
 // One block tile shape, TM x TN: block_mma below.
-template <int TM, int TN, Band band, Along a_along, Along b_along, class AOp, class BOp, class Epilogue>
+template <ChunkProducts P, int TM, int TN, Band band, Along a_along, Along b_along, class AOp, class BOp,
+          class Epilogue>
 __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp b, Epilogue epilogue,
                                                 float* stage) {
   using AShare = SlabShare<TM, a_along>;
@@ -115,8 +125,8 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
         // [kStageK][wa] pairs: As[k][m] = a(mb + m, k0 + k); [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n).
         uint2* As = reinterpret_cast<uint2*>(stage + buffer * kMmaSlabFloats);
         uint2* Bs = As + kStageK * wa;
-        AShare::put(tid, a_carry, As);
-        BShare::put(tid, b_carry, Bs);
+        AShare::template put<P>(tid, a_carry, As);
+        BShare::template put<P>(tid, b_carry, Bs);
         __syncthreads();  // this slab is staged; every warp is done with the slab before the last
         if (k0 + kStageK < k_end) fetch(k0 + kStageK);
         const int steps = (min(kStageK, k_end - k0) + 7) / 8;
@@ -139,12 +149,16 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
               const uint2* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
               const uint2 y0 = Bk[0], y1 = Bk[4 * wb];
               const uint32_t b_hi[2] = {y0.x, y1.x}, b_lo[2] = {y0.y, y1.y};
-              float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-              mma_tf32(d, a_lo, b_hi);
-              mma_tf32(d, a_hi, b_lo);
-              mma_tf32(d, a_hi, b_hi);
+              if constexpr (P == ChunkProducts::tf32) {
+                mma_tf32(acc[p][j], a_hi, b_hi);
+              } else {
+                float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                mma_tf32(d, a_lo, b_hi);
+                mma_tf32(d, a_hi, b_lo);
+                mma_tf32(d, a_hi, b_hi);
 #pragma unroll
-              for (int c = 0; c < 4; ++c) acc[p][j][c] += d[c];
+                for (int c = 0; c < 4; ++c) acc[p][j][c] += d[c];
+              }
             }
           }
         }
@@ -172,10 +186,11 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
 // earlier product's epilogue wrote, whichever thread wrote it.
 enum class Tiles { tall, wide, square };
 
-template <Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp, class Epilogue>
+template <ChunkProducts P, Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp,
+          class Epilogue>
 __device__ __forceinline__ void block_mma(int M, int N, int K, AOp a, BOp b, Epilogue epilogue, float* stage) {
   constexpr int tm = tiles == Tiles::tall ? 128 : 64, tn = tiles == Tiles::wide ? 128 : 64;
-  block_mma_tiles<tm, tn, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
+  block_mma_tiles<P, tm, tn, band, a_along, b_along>(M, N, K, a, b, epilogue, stage);
 }
 
 }  // namespace s0::ops::cuda

@@ -32,7 +32,8 @@
 //   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
 // All arithmetic is f32, the chunk products on the tensor cores in 3xTF32 (block_mma.cuh), which
 // keeps f32's accuracy (the decay exponents, as on the CPU, are differences of cumulative sums
-// kept in double); every sum has a fixed order and no result is accumulated across blocks: the
+// kept in double), or in TF32 when asked (ops/chunk_products.h: each kernel is a template on
+// that); every sum has a fixed order and no result is accumulated across blocks: the
 // same bits run to run, and a sequence's results do not depend on the rest of the batch.
 
 namespace s0::ops::cuda {
@@ -121,6 +122,7 @@ __device__ void invert_unit_lower(int n, const float* beta, const float (*kk)[kP
 }
 
 // Grid (chunks, H).
+template <ChunkProducts P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
   float* stage = reinterpret_cast<float*>(shared);  // block_mma's
@@ -145,7 +147,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   auto k_col = [&](int e, int j) { return K[j * ldk + e]; };
   // K K^T and Q K^T as one product of 2n rows (K's, then Q's) with K^T: K^T is staged once, and
   // the block tile's rows are all busy (each entry is the same sum as in a product of its own).
-  block_mma<Band::full, Along::k, Along::k>(
+  block_mma<P, Band::full, Along::k, Along::k>(
       2 * n, n, dk, [&](int i, int e) { return (i < n ? K + i * ldk : Q + (i - n) * ldk)[e]; }, k_col,
       [&](int i, int j, float s) {
         if (i < n) {
@@ -165,10 +167,10 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   for_window(n, n, [&](int i, int j) { tinv_out[i * kChunk + j] = tinv[i][j]; });
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+  block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * ldv + e]; },
       [&](int i, int e, float s) { U[i * dv + e] = s; }, stage);
-  block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+  block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, dk, n, [&](int i, int j) { return tinv[i][j] * beta[j] * in_f[j]; }, k_row,
       [&](int i, int e, float s) { W[i * dk + e] = s; }, stage);
 }
@@ -202,6 +204,7 @@ size_t gdn_sweep_bytes(int dk, int dv) {
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
 // null or a table of addresses (0 = not wanted). With `skip_single`, sequences of one token are
 // left to the step kernel (gated_delta_step.h).
+template <ChunkProducts P>
 __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const int64_t* starts, const int64_t* finals, float* o,
                          SweepKept kept, bool skip_single) {
@@ -229,7 +232,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     // do not depend on the rows beside it: delta_kernel's are these bits).
     const float* Q = in.q + (row0 * H + b.h) * dk;
     float* O = o ? o + (row0 * H + b.h) * dv + b.w0 : nullptr;
-    block_mma<Band::full, Along::k, Along::mn>(
+    block_mma<P, Band::full, Along::k, Along::mn>(
         o ? 2 * n : n, b.tw, dk, [&](int i, int e) { return (i < n ? W + i * dk : Q + (i - n) * ldk)[e]; }, s_at,
         [&](int i, int j, float s) {
           if (i < n)
@@ -242,12 +245,12 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     if (kept.delta) b.store_rows(kept.delta + ch * kChunk * dv, n, dv);
     if (o) {
       const float* qk = p.qk + ch * kChunk * kChunk;
-      block_mma<Band::lower, Along::k, Along::mn, Tiles::square>(
+      block_mma<P, Band::lower, Along::k, Along::mn, Tiles::square>(
           n, b.tw, n, [&](int i, int m) { return qk[i * kChunk + m]; }, delta_at,
           [&](int i, int j, float s) { O[i * ldv + j] += s; }, b.stage);
     }
     // S = all S + K^T diag(out) delta (block_mma's first barrier: every read of S above is done)
-    block_mma<Band::full, Along::mn, Along::mn>(
+    block_mma<P, Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return b.out_f[i] * K[i * ldk + e]; }, delta_at,
         [&](int e, int j, float s) { S[e * kTile + j] = *b.all * S[e * kTile + j] + s; }, b.stage);
     __syncthreads();  // S is whole again, and the factors may be replaced
@@ -258,6 +261,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
 // Grid (chunks, H): delta = U - W S of every chunk, S its start state as the forward sweep kept it.
 // The sweep's product, tiles and epilogue, so the same bits; but every chunk at once instead of a
 // walk through each sequence's chunks.
+template <ChunkProducts P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                             Saved saved) {
   extern __shared__ float4 shared[];
@@ -267,13 +271,14 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inpu
   const float* U = p.u + ch * kChunk * dv;
   const float* S = saved.starts + ch * dk * dv;
   float* delta = saved.delta + ch * kChunk * dv;
-  block_mma<Band::full, Along::k, Along::mn>(
+  block_mma<P, Band::full, Along::k, Along::mn>(
       n, dv, dk, [&](int i, int e) { return W[i * dk + e]; }, [&](int e, int j) { return S[e * dv + j]; },
       [&](int i, int j, float s) { delta[i * dv + j] = U[i * dv + j] - s; }, reinterpret_cast<float*>(shared));
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
 // hands back no final state) to its start, into d_initial[s] (an address, 0 = not wanted).
+template <ChunkProducts P>
 __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const float* d_o, const int64_t* d_initial,
                           Saved saved) {
@@ -295,20 +300,20 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     const float* dO = d_o + (row0 * H + b.h) * dv + b.w0;
     auto d_delta_at = [&](int i, int j) { return d_delta[i * kTile + j]; };
     // d_delta = qk^T dO + diag(out) K dS
-    block_mma<Band::upper, Along::mn, Along::mn, Tiles::square>(
+    block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::square>(
         n, b.tw, n, [&](int i, int m) { return qk[m * kChunk + i]; }, [&](int m, int j) { return dO[m * ldv + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] = s; }, b.stage);
-    block_mma<Band::full, Along::k, Along::mn, Tiles::square>(
+    block_mma<P, Band::full, Along::k, Along::mn, Tiles::square>(
         n, b.tw, dk, [&](int i, int e) { return K[i * ldk + e]; }, [&](int e, int j) { return dS[e * kTile + j]; },
         [&](int i, int j, float s) { d_delta[i * kTile + j] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
     b.store_rows(saved.d_delta + ch * kChunk * dv, n, dv);
     // dS = all dS + Q^T diag(in) dO - W^T d_delta (the first product's barrier: dS is read no more)
-    block_mma<Band::full, Along::mn, Along::mn>(
+    block_mma<P, Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return Q[i * ldk + e]; },
         [&](int i, int j) { return b.in_f[i] * dO[i * ldv + j]; },
         [&](int e, int j, float s) { dS[e * kTile + j] = *b.all * dS[e * kTile + j] + s; }, b.stage);
-    block_mma<Band::full, Along::mn, Along::mn>(
+    block_mma<P, Band::full, Along::mn, Along::mn>(
         dk, b.tw, n, [&](int e, int i) { return W[i * dk + e]; }, d_delta_at,
         [&](int e, int j, float s) { dS[e * kTile + j] -= s; }, b.stage);
     __syncthreads();  // dS is whole again, and the factors may be replaced
@@ -368,6 +373,7 @@ struct ChunkRefs {
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
+template <ChunkProducts P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p, Saved saved, Gradients grad, int64_t stage_size) {
   extern __shared__ float4 shared[];
@@ -401,20 +407,20 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   // (after the per-token pass, in d(beta in K)'s place) dp = dO delta^T, the gradient to the masked qk.
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::wide>(
         n, Dk, Dv, [&](int i, int j) { return r.d_o[i * ldv + j]; }, [&](int j, int e) { return r.starts[e * Dv + j]; },
         [&](int i, int e, float s) { r.dq[i * ldk + e] = in_f[i] * s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::wide>(
         n, Dk, Dv, [&](int i, int j) { return r.delta[i * Dv + j]; }, [&](int j, int e) { return r.ds_end[e * Dv + j]; },
         [&](int i, int e, float s) { r.dk[i * ldk + e] = out_f[i] * s; }, stage);
   }
   // delta = U - W S: dW = -d_delta S^T.
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::wide>(
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::wide>(
         n, Dk, Dv, [&](int i, int j) { return r.d_delta[i * Dv + j]; },
         [&](int j, int e) { return r.starts[e * Dv + j]; }, [&](int i, int e, float s) { r.dw[i * Dk + e] = -s; },
         stage);
@@ -445,26 +451,26 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   // dA = -d(beta V) U^T - d(beta in K) W^T.
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+    block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::wide>(
         n, Dv, n, [&](int i, int j) { return r.tinv[j * kChunk + i]; },
         [&](int j, int e) { return r.d_delta[j * Dv + e]; }, [&](int i, int e, float s) { r.dv[i * ldv + e] = s; },
         stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+    block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::wide>(
         n, Dk, n, [&](int i, int j) { return r.tinv[j * kChunk + i]; }, [&](int j, int e) { return r.dw[j * Dk + e]; },
         [&](int i, int e, float s) { dbk[i * ldb + e] = s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::square>(
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::square>(
         n, n, Dv, [&](int i, int e) { return r.dv[i * ldv + e]; }, [&](int e, int j) { return r.u[j * Dv + e]; },
         [&](int i, int j, float s) { da[i][j] = -s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::square>(
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::square>(
         n, n, Dk, [&](int i, int e) { return dbk[i * ldb + e]; }, [&](int e, int j) { return r.w[j * Dk + e]; },
         [&](int i, int j, float s) { da[i][j] -= s; }, stage);
   }
@@ -547,7 +553,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::full, Along::k, Along::k, Tiles::square>(  // its first barrier: dbk is read no more
+    block_mma<P, Band::full, Along::k, Along::k, Tiles::square>(  // its first barrier: dbk is read no more
         n, n, Dv, [&](int i, int j) { return r.d_o[i * ldv + j]; }, [&](int e, int j) { return r.delta[j * Dv + e]; },
         [&](int i, int j, float s) { dp[i][j] = s; }, stage);
   }
@@ -571,25 +577,25 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   __syncthreads();
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+    block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
         n, Dk, n, [&](int i, int j) { return dp[i][j]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
         [&](int i, int e, float s) { r.dq[i * ldk + e] += s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+    block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::wide>(
         n, Dk, n, [&](int i, int j) { return dp[j][i]; }, [&](int j, int e) { return r.q[j * ldk + e]; },
         [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::lower, Along::k, Along::mn, Tiles::wide>(
+    block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
         n, Dk, n, [&](int i, int j) { return da[i][j]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
         [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
   }
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
-    block_mma<Band::upper, Along::mn, Along::mn, Tiles::wide>(
+    block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::wide>(
         n, Dk, n, [&](int i, int j) { return da[j][i]; }, [&](int j, int e) { return r.k[j * ldk + e]; },
         [&](int i, int e, float s) { r.dk[i * ldk + e] += s; }, stage);
   }
@@ -611,6 +617,7 @@ struct PreparedChunks {
   Prepared p{};
 };
 
+template <ChunkProducts P>
 PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   const int64_t ch = t.chunks * in.H;
   PreparedChunks out;
@@ -622,7 +629,7 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
            take(kChunk * kChunk), take(kFactors)};
   if (t.chunks == 0) return out;
   const size_t bytes = sizeof(float) * kMmaStageFloats;
-  launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes,
+  launch_with_shared(prepare_kernel<P>, chunk_grid(t, in.H), kChunkThreads, bytes,
                      "gated_delta: the chunk preparation", in, t.plan(), out.p);
   return out;
 }
@@ -632,19 +639,21 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
               static_cast<unsigned>(n_seqs));
 }
 
+template <ChunkProducts P>
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* o, const SweepKept& kept, bool skip_single) {
   const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
-  launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
+  launch_with_shared(forward_sweep_kernel<P>, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "gated_delta: the forward sweep", in, t.plan(), p,
                      tables.starts(), finals, o, kept, skip_single);
 }
 
 int64_t chunk_states_floats(const Inputs& in, const ChunkTable& t) { return t.chunks * in.H * in.dk * in.dv; }
 
+template <ChunkProducts P>
 void delta_from_starts(const Inputs& in, const ChunkTable& t, const Prepared& p, const Saved& saved) {
   if (t.chunks == 0) return;
-  launch_with_shared(delta_kernel, chunk_grid(t, in.H), kChunkThreads, sizeof(float) * kMmaStageFloats,
+  launch_with_shared(delta_kernel<P>, chunk_grid(t, in.H), kChunkThreads, sizeof(float) * kMmaStageFloats,
                      "gated_delta: delta from the kept states", in, t.plan(), p, saved);
 }
 
@@ -653,12 +662,9 @@ Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
           f32(g), f32(beta)};
 }
 
-}  // namespace
-
-void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                         const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals, Tensor* chunk_states) {
-  const Inputs in = inputs_of(q, k, v, g, beta);
+template <ChunkProducts P>
+void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const std::vector<SequenceStart>& starts,
+                  Tensor& o, std::vector<Tensor>* finals, Tensor* chunk_states) {
   if (chunk_states) {
     *chunk_states = Tensor();
     // A carried state may be updated in place, which the sweep and the step kernel below would
@@ -674,29 +680,28 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   const int64_t* outs = tables.outs();
   if (single < tables.n_seqs || (chunk_states && tables.n_seqs > 0)) {
     const ChunkTable chunks = chunk_table(seqs, q.device());
-    const PreparedChunks prepared = prepare(in, chunks, q.device());
+    const PreparedChunks prepared = prepare<P>(in, chunks, q.device());
     SweepKept kept{};
     if (chunk_states) {
       *chunk_states = Tensor::empty({chunk_states_floats(in, chunks)}, DType::F32, q.device());
       kept.starts = f32_mut(*chunk_states);
     }
-    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(o), kept, single > 0 && !chunk_states);
+    forward_sweep<P>(in, chunks, prepared.p, tables, outs, f32_mut(o), kept, single > 0 && !chunk_states);
   }
   if (single > 0) gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o));
   hand_over_finals(tables, starts, finals);
 }
 
-void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                          const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states) {
-  const Inputs in = inputs_of(q, k, v, g, beta);
+template <ChunkProducts P>
+void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const std::vector<SequenceStart>& starts,
+                   const Tensor& d_o, Tensor& dq, Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta,
+                   std::vector<Tensor>* d_initial, const Tensor& chunk_states) {
   const Device device = q.device();
   RecurrenceTables tables =
       backward_tables(seqs, starts, {in.H, in.dk, in.dv}, d_initial != nullptr, device, "gated_delta_backward");
   if (tables.n_seqs > 0) {
     const ChunkTable chunks = chunk_table(seqs, device);
-    const PreparedChunks prepared = prepare(in, chunks, device);
+    const PreparedChunks prepared = prepare<P>(in, chunks, device);
     const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.dk) * in.dv,
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     const bool kept = !chunk_states.empty();
@@ -710,22 +715,46 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
     // The chunks' start states and delta rows: delta from the forward's states when it kept them,
     // else both by a forward sweep of the backward's own.
     if (kept)
-      delta_from_starts(in, chunks, prepared.p, saved);
+      delta_from_starts<P>(in, chunks, prepared.p, saved);
     else
-      forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, SweepKept{f32_mut(starts_t), saved.delta}, false);
+      forward_sweep<P>(in, chunks, prepared.p, tables, nullptr, nullptr, SweepKept{f32_mut(starts_t), saved.delta},
+                       false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
-    launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
+    launch_with_shared(backward_sweep_kernel<P>, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
-      launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
+      launch_with_shared(chunk_backward_kernel<P>, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
                          chunk_backward_stage());
     }
   }
   if (d_initial) *d_initial = tables.out_states;
+}
+
+}  // namespace
+
+void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                         const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
+                         std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
+  const Inputs in = inputs_of(q, k, v, g, beta);
+  if (products == ChunkProducts::tf32)
+    forward_with<ChunkProducts::tf32>(in, q, seqs, starts, o, finals, chunk_states);
+  else
+    forward_with<ChunkProducts::f32>(in, q, seqs, starts, o, finals, chunk_states);
+}
+
+void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+                          const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
+                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          const Tensor& chunk_states, ChunkProducts products) {
+  const Inputs in = inputs_of(q, k, v, g, beta);
+  if (products == ChunkProducts::tf32)
+    backward_with<ChunkProducts::tf32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
+  else
+    backward_with<ChunkProducts::f32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
 }
 
 }  // namespace s0::ops::cuda
