@@ -62,6 +62,8 @@ struct Mamba2Mixer {
   Tensor dt_bias, neg_A, D;  // [H] each; neg_A = -exp(A_log)
   Tensor norm_w;             // [d] or empty (GateOnly)
   int64_t norm_group = 0;    // channels normalised together
+  // The SSD's chunk products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
+  ops::ChunkProducts products = ops::ChunkProducts::f32;
   int64_t d_ssm() const { return n_heads * head_dim; }
   int64_t conv_dim() const { return d_ssm() + 2 * n_groups * d_state; }
 };

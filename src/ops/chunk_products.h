@@ -1,6 +1,7 @@
 #pragma once
-// How a GPU multiplies within the chunked gated delta rule (ops/gated_delta.h; ops/cuda/block_mma.cuh
-// does the products). The CPU always computes in float32 and takes no notice.
+// How a GPU multiplies within the chunked recurrences (the gated delta rule, ops/gated_delta.h, and
+// SSD, ops/ssd.h; ops/cuda/block_mma.cuh does the products). The CPU always computes in float32 and
+// takes no notice.
 namespace s0::ops {
 
 enum class ChunkProducts {
@@ -8,9 +9,9 @@ enum class ChunkProducts {
   // which the fixtures measure).
   f32,
   // one TF32 product per term (operands rounded to 11 significant bits, about 2^-11 relative),
-  // summed in float32 on the tensor cores: about 1.25x faster. The bf16 mode's choice on a GPU,
-  // whose GEMM inputs are already rounded to bf16's 8 bits; still the same bits run to run and for
-  // any batch.
+  // summed in float32 on the tensor cores: the gated delta rule about 1.25x faster. The bf16 mode's
+  // choice on a GPU, whose GEMM inputs are already rounded to bf16's 8 bits; still the same bits run
+  // to run and for any batch.
   tf32,
 };
 

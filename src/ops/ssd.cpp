@@ -23,12 +23,13 @@ std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t 
 
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
-                 std::vector<Tensor>* finals, Tensor* chunk_states) {
+                 std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
   const Device d = device_of("ssd", {&x, &dt, &A, &B, &C, &D, &y});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::ssd_forward(x, dt, A, B, C, D, seqs, starts, y, finals);
+  if (!d.is_cpu()) return cuda::ssd_forward(x, dt, A, B, C, D, seqs, starts, y, finals, products);
 #endif
   if (!d.is_cpu()) no_backend("ssd", d);
+  (void)products;  // the CPU computes in float32
   const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
   const std::vector<int64_t> at = chunk_state_offsets(seqs, H, P, G, Ns);
@@ -50,12 +51,14 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
-                  const Tensor& chunk_states) {
+                  const Tensor& chunk_states, ChunkProducts products) {
   const Device d = device_of("ssd_backward", {&x, &dt, &A, &B, &C, &D, &d_y, &dx, &ddt, &dB, &dC});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::ssd_backward(x, dt, A, B, C, D, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
+  if (!d.is_cpu())
+    return cuda::ssd_backward(x, dt, A, B, C, D, seqs, starts, d_y, dx, ddt, dB, dC, d_initial, products);
 #endif
   if (!d.is_cpu()) no_backend("ssd_backward", d);
+  (void)products;  // the CPU computes in float32
   const int64_t H = x.dim(1), P = x.dim(2), G = B.dim(1), Ns = B.dim(2);
   Tensor dD = Tensor::zeros({H}, DType::F32, d);  // the kernel's D gradient, not wanted
   if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());

@@ -156,41 +156,48 @@ TEST(WeightDtype, ToBf16RoundsToNearestEven) {
   EXPECT_TRUE(same_bytes(b.to_bf16(), b));
 }
 
-// Each GatedDeltaNet mixer's chunk products (ops/chunk_products.h): TF32 only for bf16 matrices on
-// a GPU; float32's accuracy on the CPU, whatever its matrices, and for f32 matrices anywhere.
+// Each recurrent mixer's chunk products (ops/chunk_products.h): TF32 only for bf16 matrices on a
+// GPU; float32's accuracy on the CPU, whatever its matrices, and for f32 matrices anywhere. One
+// Qwen3.5 checkpoint (GatedDeltaNet) and one Falcon-H1 (Mamba-2).
 namespace {
 
 std::vector<ops::ChunkProducts> chunk_products_of(const HybridModel& m) {
   std::vector<ops::ChunkProducts> out;
   for (const Block& b : m.blocks)
-    for (const auto& mixer : b.mixers)
+    for (const auto& mixer : b.mixers) {
       if (const auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) out.push_back(gdn->products);
+      if (const auto* ssm = std::get_if<Mamba2Mixer>(&mixer)) out.push_back(ssm->products);
+    }
   return out;
+}
+
+// The bf16 checkpoints' models as kept at load (bf16 matrices), Qwen3.5's then Falcon-H1's.
+std::vector<HybridModel> recurrent_models(const test::TempDir& qwen, const test::TempDir& falcon) {
+  write_random_qwen35(qwen.path(), small_qwen(DType::BF16));
+  write_random_falcon_h1(falcon.path(), small_falcon());
+  std::vector<HybridModel> out;
+  for (const test::TempDir* dir : {&qwen, &falcon}) out.push_back(load_model(dir->path(), {.keep_bf16_matrices = true}));
+  return out;
+}
+
+void expect_chunk_products(Device device, ops::ChunkProducts for_bf16) {
+  test::TempDir qwen, falcon;
+  for (const HybridModel& kept : recurrent_models(qwen, falcon))
+    for (const DType matrices : {DType::BF16, DType::F32}) {
+      const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, device, matrices));
+      ASSERT_FALSE(products.empty());
+      for (ops::ChunkProducts p : products)
+        EXPECT_EQ(p, matrices == DType::BF16 ? for_bf16 : ops::ChunkProducts::f32) << dtype_name(matrices);
+    }
 }
 
 }  // namespace
 
 TEST(WeightDtype, ChunkProductsOnTheCpuKeepFloat32Accuracy) {
-  test::TempDir dir;
-  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
-  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
-  for (const DType matrices : {DType::BF16, DType::F32}) {
-    const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, Device::cpu(), matrices));
-    ASSERT_FALSE(products.empty());
-    for (ops::ChunkProducts p : products) EXPECT_EQ(p, ops::ChunkProducts::f32) << dtype_name(matrices);
-  }
+  expect_chunk_products(Device::cpu(), ops::ChunkProducts::f32);
 }
 
 TEST(WeightDtype, ChunkProductsOnTheGpuAreTf32ForBf16Matrices) {
   S0_REQUIRE_GPU();
-  test::TempDir dir;
-  write_random_qwen35(dir.path(), small_qwen(DType::BF16));
-  const HybridModel kept = load_model(dir.path(), {.keep_bf16_matrices = true});
-  for (const DType matrices : {DType::BF16, DType::F32}) {
-    const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, Device::cuda(0), matrices));
-    ASSERT_FALSE(products.empty());
-    for (ops::ChunkProducts p : products)
-      EXPECT_EQ(p, matrices == DType::BF16 ? ops::ChunkProducts::tf32 : ops::ChunkProducts::f32)
-          << dtype_name(matrices);
-  }
+  expect_chunk_products(Device::cuda(0), ops::ChunkProducts::tf32);
 }

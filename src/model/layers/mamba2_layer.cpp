@@ -49,7 +49,7 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
     ops::mamba2_dt_forward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, s.dt);
     Tensor y = Tensor::empty({l.N, l.d}, DType::F32, dev);
     ops::ssd_forward(in.x, s.dt, m.neg_A, in.B, in.C, m.D, seqs, starts, y, final_states,
-                     for_backward ? &s.chunk_states : nullptr);
+                     for_backward ? &s.chunk_states : nullptr, m.products);
     Tensor y_heads = y.reshaped({l.N, l.H, l.P});  // + C^T D_off, state-offset only
     ops::state_offset_forward(in.C, seqs, starts, ops::OffsetLayout::KeyLast, y_heads);
     return y;
@@ -68,7 +68,7 @@ void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
     Tensor dx = Tensor::zeros({l.N, l.H, l.P}, DType::F32, dev), dB = Tensor::zeros({l.N, l.G, l.Ns}, DType::F32, dev);
     Tensor dC = Tensor::zeros({l.N, l.G, l.Ns}, DType::F32, dev), ddt = Tensor::zeros({l.N, l.H}, DType::F32, dev);
     ops::ssd_backward(in.x, s.dt, m.neg_A, in.B, in.C, m.D, seqs, starts, d_y, dx, ddt, dB, dC, d_initial,
-                      s.chunk_states);
+                      s.chunk_states, m.products);
     ops::state_offset_backward(in.C, seqs, starts, ops::OffsetLayout::KeyLast, d_y.reshaped({l.N, l.H, l.P}), dC,
                                d_initial);
     ops::mamba2_dt_backward(ops::columns(proj, l.dt_begin(), l.H), m.dt_bias, m.dt_min, m.dt_max, ddt,

@@ -1,6 +1,9 @@
 #pragma once
-// block_gemm's contract (block_gemm.cuh: operands read through functors, a band, an epilogue per
-// entry, a fixed order of sums) on the tensor cores, for the gated delta rule's chunk products.
+// A small matrix product computed by one whole block on the tensor cores, for the chunked
+// recurrences' chunk products (the gated delta rule, gated_delta.cu, and SSD, ssd.cu): operands of
+// a few dozen to a few hundred rows that sit in shared memory or in strided rows of global tensors,
+// read through functors, so that transposes, row scalings and masks cost no copies.
+//
 // mma.sync m16n8k8 multiplies TF32 (10-bit mantissas) with f32 sums; to stay at f32's accuracy,
 // which the CPU comparisons and the f32 exactness mode measure, every operand is split as x = hi +
 // lo (hi its TF32 rounding, lo the TF32 rounding of the rest) and a b is taken as hi hi + hi lo +
@@ -13,19 +16,28 @@
 //
 // For blocks of kMmaThreads (8 warps). The result is cut into block tiles of 128 x 64, 64 x 128 or
 // 64 x 64 (the caller's choice), each made of 16 x 32 warp tiles, two or one per warp; for each block tile
-// the shared dimension is staged kStageK at a time into shared memory, two slabs deep: a thread
-// fetches its share of the next slab into registers before the tensor cores work on the present
-// one, so the loads' latency hides behind the products and one barrier serves each slab. Each
-// entry is split into hi and lo once, by the thread that stages it, and kept as the pair: the warps
-// that read it as a fragment (all of a block tile's rows or columns) then only load. The tile
-// shapes are compile-time so that a thread's staging addresses are a base plus constants.
+// the shared dimension is staged kStageK at a time into shared memory (read from global memory
+// along whichever index the caller says is contiguous, so that a warp's loads coalesce), two slabs
+// deep: a thread fetches its share of the next slab into registers before the tensor cores work on
+// the present one, so the loads' latency hides behind the products and one barrier serves each
+// slab. Each entry is split into hi and lo once, by the thread that stages it, and kept as the
+// pair: the warps that read it as a fragment (all of a block tile's rows or columns) then only
+// load. The tile shapes are compile-time so that a thread's staging addresses are a base plus
+// constants.
 #include <cstdint>
 
 #include "ops/chunk_products.h"
-#include "ops/cuda/block_gemm.cuh"
 
 namespace s0::ops::cuda {
 
+// Which entries A(m, k) may be non-zero: all; only k <= m (lower triangular); only k >= m (upper).
+// A banded product skips the zero part; it must really be zero.
+enum class Band { full, lower, upper };
+
+// Which index of an operand functor walks memory contiguously: k, or the other one (m of A, n of B).
+enum class Along { k, mn };
+
+constexpr int kStageK = 16;  // k per staged slab
 constexpr int kMmaThreads = 256;
 constexpr int kMmaWarps = kMmaThreads / 32;
 
@@ -179,11 +191,16 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
   }
 }
 
-// block_gemm's contract, with kMmaThreads threads and `stage` holding kMmaStageFloats floats
+// For every m < M, n < N: epilogue(m, n, sum over k < K of a(m, k) * b(k, n)), by products P
+// (every sum over k in ascending order: the same bits every run, whatever else the GPU is doing).
+// Called by all kMmaThreads threads of the block, with `stage` holding kMmaStageFloats floats
 // (16-byte aligned), in block tiles of the given shape (any takes any M and N; `tall` suits N <= 64,
 // `wide` N > 64, `square` M and N <= 64, where a tall tile would stage rows of zeros and hold
-// registers for them). Each block tile begins with a barrier, so an epilogue may update what an
-// earlier product's epilogue wrote, whichever thread wrote it.
+// registers for them). Each block tile begins with a barrier, so the operands may be what the block
+// wrote just before the call, and an epilogue may update what an earlier product's epilogue wrote,
+// whichever thread wrote it; the call ends without one: results read by other threads need the
+// caller's barrier (or the next block_mma's). An epilogue must not write an operand of its own
+// product. a is called only with m < M, b with n < N, both with k < K.
 enum class Tiles { tall, wide, square };
 
 template <ChunkProducts P, Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp,

@@ -7,7 +7,6 @@
 #include <cstdint>
 
 #include "core/error.h"
-#include "ops/cuda/block_gemm.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/chunk_plan.h"
 #include "ops/cuda/stream.h"
@@ -18,12 +17,6 @@ constexpr int kPad = kChunk + 1;  // row stride of [kChunk][kChunk] tiles in sha
 // Per chunk and head: in[kChunk] = exp(gamma_i), out[kChunk] = exp(gamma_last - gamma_i), all =
 // exp(gamma_last).
 constexpr int kFactors = 2 * kChunk + 1;
-
-// Shared floats block_gemm needs where every M and N is a, b or at most a chunk.
-__host__ __device__ inline int64_t stage_for(int a, int b) {
-  const int widest = a > b ? a : b;
-  return stage_floats(widest > kChunk ? widest : kChunk);
-}
 
 // exp(x) for x <= 0, flushed to zero below float's normal range as on the CPU.
 __device__ inline float decay_factor(double x) {
@@ -95,7 +88,7 @@ __device__ inline void store_window(const float* tile, int tld, float* at, int64
   for_window(nr, nc, [&](int r, int c) { at[r * ld + c] = tile[r * tld + c]; });
 }
 
-// A sweep block's shared memory: block_gemm's staging, a window of the state (S or dS), a tile of
+// A sweep block's shared memory: block_mma's staging, a window of the state (S or dS), a tile of
 // chunk rows and the chunk's factors.
 struct SweepShared {
   float *stage, *tile, *rows, *in_f, *out_f, *all;

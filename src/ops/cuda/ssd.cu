@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/cuda/block_mma.cuh"
 #include "ops/cuda/block_reduce.cuh"
 #include "ops/cuda/chunked_recurrence.cuh"
 #include "ops/cuda/recurrence_tables.h"
@@ -27,16 +28,24 @@
 //   chunk backward  per (chunk, head): dx, ddt and the head's shares of dB and dC, which a last
 //                   kernel sums over the heads of each group in a fixed order.
 // All arithmetic is f32 (the decay exponents are differences of cumulative sums kept in double),
-// every sum has a fixed order and nothing accumulates across blocks: the same bits run to run,
-// and a sequence's results do not depend on the rest of the batch.
+// the chunk products on the tensor cores in 3xTF32 or, when asked, TF32 (block_mma.cuh,
+// ops/chunk_products.h; each kernel is a template on that); every sum has a fixed order and
+// nothing accumulates across blocks: the same bits run to run, and a sequence's results do not
+// depend on the rest of the batch.
 
 namespace s0::ops::cuda {
 
 namespace {
 
-constexpr int kTile = 32;           // state rows (p) per sweep block
-constexpr int kSweepThreads = 128;
-constexpr int kChunkThreads = 256;
+// State rows (p) per sweep block: 64 fills block_mma's 64-row tiles (the products' M or N).
+constexpr int kTile = 64;
+constexpr int kSweepThreads = kMmaThreads;
+constexpr int kChunkThreads = kMmaThreads;
+// The per-chunk kernels run two blocks to an SM: __launch_bounds__(threads, kChunkBlocksPerSm) caps
+// them at 128 registers a thread (left alone, ptxas took 182 for prepare and 220 for the chunk
+// backward, and one block ran alone on its SM). A sweep block's state rows take most of an SM's
+// shared memory at Falcon-H1's state ([64][256] floats beside the staging): one block an SM.
+constexpr int kChunkBlocksPerSm = 2;
 
 using Inputs = SsdInputs;
 
@@ -53,7 +62,8 @@ struct Saved {
 };
 
 // Grid (chunks, H). y null: Y is not wanted (the backward's recomputation).
-__global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p, float* y) {
+template <ChunkProducts Products>
+__global__ void __launch_bounds__(kChunkThreads, kChunkBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p, float* y) {
   extern __shared__ float4 shared[];
   float* stage = reinterpret_cast<float*>(shared);
   __shared__ double gamma[kChunk];
@@ -69,7 +79,7 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   store_factors(gamma, n, p.factors + ch * kFactors);
   for (int i = threadIdx.x; i < n; i += blockDim.x) dts[i] = in.dt[(row0 + i) * H + h];
   float* mixing_out = p.mixing + ch * kChunk * kChunk;
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Products, Band::full, Along::k, Along::k, Tiles::square>(
       n, n, Ns, [&](int i, int e) { return Cm[i * ldbc + e]; }, [&](int e, int j) { return Bm[j * ldbc + e]; },
       [&](int i, int j, float s) {
         const float m = j <= i ? s * mask_at(gamma, i, j) : 0.0f;
@@ -81,7 +91,7 @@ __global__ void __launch_bounds__(kChunkThreads) prepare_kernel(Inputs in, Chunk
   // Y = mixing U + D X (the state's part comes in the sweep).
   float* Y = y + (row0 * H + h) * P;
   const float skip = in.D[h];
-  block_gemm<Band::lower, Along::k, Along::mn>(
+  block_mma<Products, Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, P, n, [&](int i, int j) { return mixing[i][j]; }, [&](int j, int q) { return dts[j] * X[j * ldx + q]; },
       [&](int i, int q, float s) { Y[i * ldx + q] = skip * X[i * ldx + q] + s; }, stage);
 }
@@ -92,7 +102,7 @@ struct SweepBlock : SweepShared {
   int s, h, p0, tp;
 
   __device__ SweepBlock(int P, int Ns, float* shared)
-      : SweepShared(shared, stage_for(P, Ns), kTile * Ns, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+      : SweepShared(shared, kMmaStageFloats, kTile * Ns, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
         p0(blockIdx.x * kTile), tp(min(kTile, P - p0)) {}
 
   // Copies the rows between shared memory and a [P][Ns] state at `state` (null: zeros, or none).
@@ -105,12 +115,13 @@ struct SweepBlock : SweepShared {
 };
 
 size_t ssd_sweep_bytes(int P, int Ns) {
-  return sweep_shared_bytes(stage_for(P, Ns), int64_t{kTile} * Ns, int64_t{kChunk} * kTile);
+  return sweep_shared_bytes(kMmaStageFloats, int64_t{kTile} * Ns, int64_t{kChunk} * kTile);
 }
 
 // Grid (ceil(P / kTile), H, n_seqs). y null: no outputs; finals null or a table of addresses (0 =
 // not wanted); starts_kept null: the chunks' start states are not kept. With `skip_single`,
 // sequences of one token are left to the step kernel (ssd_step.cuh).
+template <ChunkProducts Products>
 __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                       const int64_t* starts, const int64_t* finals,
                                                                       float* y, float* starts_kept, bool skip_single) {
@@ -135,12 +146,12 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
       // Y += diag(in) C S^T
       const float* Cm = in.C + in.group_row(row0, b.h);
       float* Y = y + (row0 * H + b.h) * P + b.p0;
-      block_gemm<Band::full, Along::k, Along::k>(
+      block_mma<Products, Band::full, Along::k, Along::k, Tiles::square>(
           n, b.tp, Ns, [&](int i, int e) { return Cm[i * ldbc + e]; }, [&](int e, int q) { return S[q * Ns + e]; },
           [&](int i, int q, float s) { Y[i * ldx + q] += b.in_f[i] * s; }, b.stage);
     }
-    // S = all S + U^T diag(out) B (block_gemm's first barrier: every read of S above is done)
-    block_gemm<Band::full, Along::mn, Along::mn>(
+    // S = all S + U^T diag(out) B (block_mma's first barrier: every read of S above is done)
+    block_mma<Products, Band::full, Along::mn, Along::mn, Tiles::wide>(
         b.tp, Ns, n, [&](int q, int i) { return dt[i * H] * X[i * ldx + q]; },
         [&](int i, int e) { return b.out_f[i] * Bm[i * ldbc + e]; },
         [&](int q, int e, float s) { S[q * Ns + e] = *b.all * S[q * Ns + e] + s; }, b.stage);
@@ -151,6 +162,7 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
 
 // Grid (ceil(P / kTile), H, n_seqs): dS from zero after each sequence's last token to its start,
 // into d_initial[s] (an address, 0 = not wanted).
+template <ChunkProducts Products>
 __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                        const float* d_y, const int64_t* d_initial,
                                                                        Saved saved) {
@@ -170,16 +182,16 @@ __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in
     const float* Bm = in.B + in.group_row(row0, b.h);
     const float* Cm = in.C + in.group_row(row0, b.h);
     // dU = mixing^T dY + diag(out) B dS^T
-    block_gemm<Band::upper, Along::mn, Along::mn>(
+    block_mma<Products, Band::upper, Along::mn, Along::mn, Tiles::square>(
         n, b.tp, n, [&](int i, int j) { return mixing[j * kChunk + i]; }, [&](int j, int q) { return dY[j * ldx + q]; },
         [&](int i, int q, float s) { du[i * kTile + q] = s; }, b.stage);
-    block_gemm<Band::full, Along::k, Along::k>(
+    block_mma<Products, Band::full, Along::k, Along::k, Tiles::square>(
         n, b.tp, Ns, [&](int i, int e) { return Bm[i * ldbc + e]; }, [&](int e, int q) { return dS[q * Ns + e]; },
         [&](int i, int q, float s) { du[i * kTile + q] += b.out_f[i] * s; }, b.stage);
     __syncthreads();
     store_window(du, kTile, saved.du + ch * kChunk * P + b.p0, P, n, b.tp);
     // dS = all dS + dY^T diag(in) C (the product's first barrier: dS is read no more)
-    block_gemm<Band::full, Along::mn, Along::mn>(
+    block_mma<Products, Band::full, Along::mn, Along::mn, Tiles::wide>(
         b.tp, Ns, n, [&](int q, int i) { return dY[i * ldx + q]; },
         [&](int i, int e) { return b.in_f[i] * Cm[i * ldbc + e]; },
         [&](int q, int e, float s) { dS[q * Ns + e] = *b.all * dS[q * Ns + e] + s; }, b.stage);
@@ -194,18 +206,16 @@ struct Gradients {
   float *dx, *ddt, *dB_heads, *dC_heads;  // dB_heads, dC_heads [N, H, Ns]: each head's share
 };
 
-// Shared floats of the chunk backward: block_gemm's staging, which the mask-gradient prefix sums
+// Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
 // [kChunk][kPad] reuse between products, then d(mixing) [kChunk][kPad].
-int64_t chunk_backward_stage(int P, int Ns) { return std::max<int64_t>(stage_for(P, Ns), kChunk * kPad); }
-size_t chunk_backward_shared_bytes(int P, int Ns) {
-  return sizeof(float) * static_cast<size_t>(chunk_backward_stage(P, Ns) + kChunk * kPad);
-}
+constexpr int64_t kChunkBackwardStage = std::max<int64_t>(kMmaStageFloats, kChunk * kPad);
+constexpr size_t kChunkBackwardSharedBytes = sizeof(float) * static_cast<size_t>(kChunkBackwardStage + kChunk * kPad);
 
 // Grid (chunks, H): the chunk's dx, ddt and this head's shares of dB and dC, from its start state
 // S, its dS_end and dU (the CPU's SsdChunk::backward).
-__global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                       Saved saved, Gradients grad,
-                                                                       int64_t stage_size) {
+template <ChunkProducts Products>
+__global__ void __launch_bounds__(kChunkThreads, kChunkBlocksPerSm) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
+                                                                       Saved saved, Gradients grad) {
   extern __shared__ float4 shared[];
   __shared__ double gamma[kChunk];
   __shared__ float in_f[kChunk], out_f[kChunk], dts[kChunk], da[kChunk], dout[kChunk], spans[kChunk];
@@ -215,7 +225,7 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
                 ldh = static_cast<int64_t>(H) * Ns;
   float* stage = reinterpret_cast<float*>(shared);
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
-  float(*dmix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
+  float(*dmix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + kChunkBackwardStage);
   const float* X = in.x + (row0 * H + h) * P;
   const float* Bm = in.B + in.group_row(row0, h);
   const float* Cm = in.C + in.group_row(row0, h);
@@ -239,13 +249,13 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
   // Y = mixing U + diag(in) C S^T: d(mixing) = dY U^T; the share of dC through C S^T, in dY S
   // (scaled by in), and that of dB through S_end = all S + U^T diag(out) B, in U dS_end (scaled
   // by out); the decay gradient through all, all <S, dS_end>.
-  block_gemm<Band::full, Along::k, Along::k>(
+  block_mma<Products, Band::full, Along::k, Along::k, Tiles::square>(
       n, n, P, dy_at, [&](int q, int j) { return dts[j] * X[j * ldx + q]; },
       [&](int i, int j, float s) { dmix[i][j] = s; }, stage);
-  block_gemm<Band::full, Along::k, Along::mn>(
+  block_mma<Products, Band::full, Along::k, Along::mn, Tiles::wide>(
       n, Ns, P, dy_at, [&](int q, int e) { return S[static_cast<int64_t>(q) * Ns + e]; },
       [&](int i, int e, float s) { dC[i * ldh + e] = in_f[i] * s; }, stage);
-  block_gemm<Band::full, Along::k, Along::mn>(
+  block_mma<Products, Band::full, Along::k, Along::mn, Tiles::wide>(
       n, Ns, P, [&](int i, int q) { return dts[i] * X[i * ldx + q]; },
       [&](int q, int e) { return dS[static_cast<int64_t>(q) * Ns + e]; },
       [&](int i, int e, float s) { dB[i * ldh + e] = out_f[i] * s; }, stage);
@@ -275,10 +285,10 @@ __global__ void __launch_bounds__(kChunkThreads) chunk_backward_kernel(Inputs in
     const int i = e / n, j = e % n;
     dmix[i][j] = j <= i ? dmix[i][j] * mask_at(gamma, i, j) : 0.0f;
   }
-  block_gemm<Band::lower, Along::k, Along::mn>(
+  block_mma<Products, Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, Ns, n, [&](int i, int j) { return dmix[i][j]; }, [&](int j, int e) { return Bm[j * ldbc + e]; },
       [&](int i, int e, float s) { dC[i * ldh + e] += s; }, stage);
-  block_gemm<Band::upper, Along::mn, Along::mn>(
+  block_mma<Products, Band::upper, Along::mn, Along::mn, Tiles::wide>(
       n, Ns, n, [&](int i, int j) { return dmix[j][i]; }, [&](int j, int e) { return Cm[j * ldbc + e]; },
       [&](int i, int e, float s) { dB[i * ldh + e] += s; }, stage);
   // The gradient of each token's log decay dt A, in place of da; then U = diag(dt) X and the skip
@@ -326,14 +336,15 @@ struct PreparedChunks {
   Prepared p{};
 };
 
+template <ChunkProducts Products>
 PreparedChunks prepare(const Inputs& in, const ChunkTable& t, float* y, Device device) {
   const int64_t ch = t.chunks * in.H;
   PreparedChunks out{scratch(ch * kChunk * kChunk, device), scratch(ch * kFactors, device), {}};
   out.p = {f32_mut(out.mixing), f32_mut(out.factors)};
   if (t.chunks == 0) return out;
-  const size_t bytes = sizeof(float) * stage_for(in.P, in.Ns);
-  launch_with_shared(prepare_kernel, chunk_grid(t, in.H), kChunkThreads, bytes, "ssd: the chunk preparation", in,
-                     t.plan(), out.p, y);
+  const size_t bytes = sizeof(float) * kMmaStageFloats;
+  launch_with_shared(prepare_kernel<Products>, chunk_grid(t, in.H), kChunkThreads, bytes,
+                     "ssd: the chunk preparation", in, t.plan(), out.p, y);
   return out;
 }
 
@@ -342,20 +353,18 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
               static_cast<unsigned>(n_seqs));
 }
 
+template <ChunkProducts Products>
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* y, float* starts_kept, bool skip_single) {
   const size_t bytes = ssd_sweep_bytes(in.P, in.Ns);
-  launch_with_shared(forward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
+  launch_with_shared(forward_sweep_kernel<Products>, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "ssd: the forward sweep", in, t.plan(), p, tables.starts(),
                      finals, y, starts_kept, skip_single);
 }
 
-}  // namespace
-
-void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
-                 const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
-                 std::vector<Tensor>* finals) {
-  const Inputs in = inputs_of(x, dt, A, B, C, D);
+template <ChunkProducts Products>
+void forward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const std::vector<SequenceStart>& starts,
+                  Tensor& y, std::vector<Tensor>* finals) {
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.P, in.Ns}, finals != nullptr, x.device());
   // Sequences of one token (decode steps) take the step kernel, the others the chunked form (whose
   // preparation also writes the single tokens' rows of y; the step kernel then writes them whole).
@@ -363,46 +372,68 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
   const int64_t* outs = tables.outs();
   if (single < tables.n_seqs) {
     const ChunkTable chunks = chunk_table(seqs, x.device());
-    const PreparedChunks prepared = prepare(in, chunks, f32_mut(y), x.device());
-    forward_sweep(in, chunks, prepared.p, tables, outs, f32_mut(y), nullptr, single > 0);
+    const PreparedChunks prepared = prepare<Products>(in, chunks, f32_mut(y), x.device());
+    forward_sweep<Products>(in, chunks, prepared.p, tables, outs, f32_mut(y), nullptr, single > 0);
   }
   if (single > 0) ssd_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(y));
   hand_over_finals(tables, starts, finals);
 }
 
-void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
-                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
-                  Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial) {
-  const Inputs in = inputs_of(x, dt, A, B, C, D);
+template <ChunkProducts Products>
+void backward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const std::vector<SequenceStart>& starts,
+                   const Tensor& d_y, Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC,
+                   std::vector<Tensor>* d_initial) {
   const Device device = x.device();
   const int64_t rows = seqs.rows();
   RecurrenceTables tables =
       backward_tables(seqs, starts, {in.H, in.P, in.Ns}, d_initial != nullptr, device, "ssd_backward");
   if (tables.n_seqs > 0) {
     const ChunkTable chunks = chunk_table(seqs, device);
-    const PreparedChunks prepared = prepare(in, chunks, nullptr, device);
+    const PreparedChunks prepared = prepare<Products>(in, chunks, nullptr, device);
     const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.P) * in.Ns;
     Tensor starts_kept = scratch(ch * state, device), ds_end = scratch(ch * state, device);
     Tensor du = scratch(ch * kChunk * in.P, device);
     const Saved saved{f32_mut(starts_kept), f32_mut(ds_end), f32_mut(du)};
-    forward_sweep(in, chunks, prepared.p, tables, nullptr, nullptr, saved.starts, false);
+    forward_sweep<Products>(in, chunks, prepared.p, tables, nullptr, nullptr, saved.starts, false);
     const size_t sweep_bytes = ssd_sweep_bytes(in.P, in.Ns);
-    launch_with_shared(backward_sweep_kernel, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
+    launch_with_shared(backward_sweep_kernel<Products>, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
                        "ssd: the backward sweep", in, chunks.plan(), prepared.p, f32(d_y),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
       Tensor dB_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
       Tensor dC_heads = Tensor::empty({rows, in.H, in.Ns}, DType::F32, device);
-      const size_t bytes = chunk_backward_shared_bytes(in.P, in.Ns);
       const Gradients grad{f32(d_y), f32_mut(dx), f32_mut(ddt), f32_mut(dB_heads), f32_mut(dC_heads)};
-      launch_with_shared(chunk_backward_kernel, chunk_grid(chunks, in.H), kChunkThreads, bytes,
-                         "ssd: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
-                         chunk_backward_stage(in.P, in.Ns));
+      launch_with_shared(chunk_backward_kernel<Products>, chunk_grid(chunks, in.H), kChunkThreads,
+                         kChunkBackwardSharedBytes, "ssd: the chunk backward", in, chunks.plan(), prepared.p, saved,
+                         grad);
       sum_group_heads(dB_heads, rows, in.H, in.G, in.Ns, dB);
       sum_group_heads(dC_heads, rows, in.H, in.G, in.Ns, dC);
     }
   }
   if (d_initial) *d_initial = tables.out_states;
+}
+
+}  // namespace
+
+void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
+                 const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
+                 std::vector<Tensor>* finals, ChunkProducts products) {
+  const Inputs in = inputs_of(x, dt, A, B, C, D);
+  if (products == ChunkProducts::tf32)
+    forward_with<ChunkProducts::tf32>(in, x, seqs, starts, y, finals);
+  else
+    forward_with<ChunkProducts::f32>(in, x, seqs, starts, y, finals);
+}
+
+void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
+                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
+                  Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
+                  ChunkProducts products) {
+  const Inputs in = inputs_of(x, dt, A, B, C, D);
+  if (products == ChunkProducts::tf32)
+    backward_with<ChunkProducts::tf32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
+  else
+    backward_with<ChunkProducts::f32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
 }
 
 }  // namespace s0::ops::cuda
