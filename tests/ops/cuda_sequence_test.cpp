@@ -195,6 +195,18 @@ void expect_matches_cpu(RecurrenceRun run, const RecurrenceInputs& in, double to
   }
 }
 
+// TF32 products (ops/chunk_products.h) against the CPU's float32 within `tolerance`, and measurably
+// not the 3xTF32 products' bits (`f32_run`'s): some output or gradient differs.
+void expect_tf32_matches_cpu(RecurrenceRun f32_run, RecurrenceRun tf32_run, const RecurrenceInputs& in,
+                             double tolerance) {
+  expect_matches_cpu(tf32_run, in, tolerance);
+  const RecurrenceOutputs f32 = f32_run(Device::cuda(0), in), tf32 = tf32_run(Device::cuda(0), in);
+  double largest = 0;
+  for (size_t i = 0; i < f32.rows.size(); ++i)
+    largest = std::max(largest, relative_difference(f32.rows[i].second, tf32.rows[i].second));
+  EXPECT_GT(largest, 1e-6) << "TF32 products not taken";
+}
+
 void expect_same_bits(const RecurrenceOutputs& a, const RecurrenceOutputs& b) {
   for (size_t i = 0; i < a.rows.size(); ++i) EXPECT_TRUE(bit_identical(a.rows[i].second, b.rows[i].second)) << a.rows[i].first;
   for (size_t s = 0; s < a.finals.size(); ++s) {
@@ -310,14 +322,8 @@ constexpr double kTf32Bound = 4e-3;
 
 TEST_P(CudaGatedDelta, Tf32ProductsMatchCpuWithinTf32Rounding) {
   S0_REQUIRE_GPU();
-  const RecurrenceInputs in = gated_delta_inputs(GetParam(), 3);
-  expect_matches_cpu(gated_delta_run_tf32, in, kTf32Bound);
   // (Decode steps' outputs come from the step kernel in both; every backward runs the chunked form.)
-  const RecurrenceOutputs f32 = gated_delta_run(Device::cuda(0), in), tf32 = gated_delta_run_tf32(Device::cuda(0), in);
-  double largest = 0;
-  for (size_t i = 0; i < f32.rows.size(); ++i)
-    largest = std::max(largest, relative_difference(f32.rows[i].second, tf32.rows[i].second));
-  EXPECT_GT(largest, 1e-6) << "TF32 products not taken";
+  expect_tf32_matches_cpu(gated_delta_run, gated_delta_run_tf32, gated_delta_inputs(GetParam(), 3), kTf32Bound);
 }
 
 TEST_P(CudaGatedDelta, Tf32ProductsRepeatableAndBatchInvariant) {
@@ -372,13 +378,7 @@ TEST_P(CudaSsd, RepeatableAndBatchInvariant) {
 // these cases: 6.9e-4, ddt of some_strong_decays; 3xTF32's was 4.9e-7).
 TEST_P(CudaSsd, Tf32ProductsMatchCpuWithinTf32Rounding) {
   S0_REQUIRE_GPU();
-  const RecurrenceInputs in = ssd_inputs(GetParam(), 7);
-  expect_matches_cpu(ssd_run_tf32, in, kTf32Bound);
-  const RecurrenceOutputs f32 = ssd_run(Device::cuda(0), in), tf32 = ssd_run_tf32(Device::cuda(0), in);
-  double largest = 0;
-  for (size_t i = 0; i < f32.rows.size(); ++i)
-    largest = std::max(largest, relative_difference(f32.rows[i].second, tf32.rows[i].second));
-  EXPECT_GT(largest, 1e-6) << "TF32 products not taken";
+  expect_tf32_matches_cpu(ssd_run, ssd_run_tf32, ssd_inputs(GetParam(), 7), kTf32Bound);
 }
 
 TEST_P(CudaSsd, Tf32ProductsRepeatableAndBatchInvariant) {
