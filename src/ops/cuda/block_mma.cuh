@@ -21,8 +21,8 @@
 // deep: a thread fetches its share of the next slab into registers before the tensor cores work on
 // the present one, so the loads' latency hides behind the products and one barrier serves each
 // slab. Each entry is split into hi and lo once, by the thread that stages it, and kept as the
-// pair: the warps that read it as a fragment (all of a block tile's rows or columns) then only
-// load. The tile shapes are compile-time so that a thread's staging addresses are a base plus
+// pair (TF32 products keep hi alone): the warps that read it as a fragment (all of a block tile's
+// rows or columns) then only load. The tile shapes are compile-time so that a thread's staging addresses are a base plus
 // constants.
 #include <cstdint>
 
@@ -41,28 +41,47 @@ constexpr int kStageK = 16;  // k per staged slab
 constexpr int kMmaThreads = 256;
 constexpr int kMmaWarps = kMmaThreads / 32;
 
-// Staged entries per row of a block tile `width` (a multiple of 32) wide, each a (hi, lo) pair of 8
-// bytes: 4 more than the width puts consecutive rows 8 banks apart, so that a fragment's 8-byte
-// loads (lanes (g, t4) with g < 4, then g >= 4: row t4 at column g) land in 32 distinct banks.
-__host__ __device__ constexpr int mma_stage_width(int width) { return width + 4; }
-
-// Floats of one staged slab (either block tile shape: 128 + 64 columns of pairs), and the shared
-// floats block_mma needs for any product (two slabs).
-constexpr int kMmaSlabFloats = 2 * kStageK * (mma_stage_width(128) + mma_stage_width(64));
-constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
-
-// The TF32 rounding of x (hi, in .x) and of what it leaves (lo, in .y; 0 for TF32 products, which
-// never read it).
-template <ChunkProducts P>
-__device__ __forceinline__ uint2 split_tf32(float x) {
-  uint2 pair{0u, 0u};
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.x) : "f"(x));
-  if constexpr (P == ChunkProducts::f32) {
-    const float rest = x - __uint_as_float(pair.x);
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(pair.y) : "f"(rest));
-  }
-  return pair;
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+  uint32_t t;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(t) : "f"(x));
+  return t;
 }
+
+// How a staged operand entry is kept for products P, and the entries per row of a slab for a block
+// tile `width` (a multiple of 32) wide: the width plus a skew that puts consecutive rows 8 banks
+// apart, so that a fragment's loads (lanes (g, t4): row t4 at column g, g < 8) land in 32 distinct
+// banks.
+template <ChunkProducts P>
+struct Staged;
+
+// 3xTF32: the pair of 8 bytes (hi, lo), x's TF32 rounding and that of what it leaves (4 entries of
+// skew: 8 words).
+template <>
+struct Staged<ChunkProducts::f32> {
+  using Entry = uint2;
+  static constexpr int width(int w) { return w + 4; }
+  __device__ static Entry of(float x) {
+    const uint32_t hi = to_tf32(x);
+    return {hi, to_tf32(x - __uint_as_float(hi))};
+  }
+  __device__ static uint32_t hi(Entry e) { return e.x; }
+  __device__ static uint32_t lo(Entry e) { return e.y; }
+};
+
+// TF32: hi alone, 4 bytes (8 entries of skew): half the shared memory read per fragment.
+template <>
+struct Staged<ChunkProducts::tf32> {
+  using Entry = uint32_t;
+  static constexpr int width(int w) { return w + 8; }
+  __device__ static Entry of(float x) { return to_tf32(x); }
+  __device__ static uint32_t hi(Entry e) { return e; }
+};
+
+// Floats of one staged slab (either block tile shape: 128 + 64 columns, of the larger entries), and
+// the shared floats block_mma needs for any product (two slabs).
+constexpr int kMmaSlabFloats = 2 * kStageK * (Staged<ChunkProducts::f32>::width(128) +
+                                              Staged<ChunkProducts::f32>::width(64));
+constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
 
 // d += a b for a 16 x 8 tile of A (row major fragments) and an 8 x 8 tile of B (column major).
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
@@ -92,11 +111,11 @@ struct SlabShare {
 #pragma unroll
     for (int r = 0; r < kCount; ++r) carry[r] = mn(tid, r) < limit && k(tid, r) < kn ? at(mn(tid, r), k(tid, r)) : 0.0f;
   }
-  // Split into the slab of pairs laid out [k][mma_stage_width(W)].
+  // Into the slab of entries laid out [k][Staged<P>::width(W)].
   template <ChunkProducts P>
-  __device__ static void put(int tid, const float (&carry)[kCount], uint2* slab) {
+  __device__ static void put(int tid, const float (&carry)[kCount], typename Staged<P>::Entry* slab) {
 #pragma unroll
-    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * mma_stage_width(W) + mn(tid, r)] = split_tf32<P>(carry[r]);
+    for (int r = 0; r < kCount; ++r) slab[k(tid, r) * Staged<P>::width(W) + mn(tid, r)] = Staged<P>::of(carry[r]);
   }
 };
 
@@ -107,10 +126,12 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
                                                 float* stage) {
   using AShare = SlabShare<TM, a_along>;
   using BShare = SlabShare<TN, b_along>;
-  constexpr int wa = mma_stage_width(TM), wb = mma_stage_width(TN), tiles_n = TN / 32;
+  using Slab = Staged<P>;
+  using Entry = typename Slab::Entry;
+  constexpr int wa = Slab::width(TM), wb = Slab::width(TN), tiles_n = TN / 32;
   constexpr int warp_tiles = TM / 16 * tiles_n / kMmaWarps;  // 16 x 32 result tiles a warp holds
   static_assert(warp_tiles >= 1 && TM / 16 * tiles_n == kMmaWarps * warp_tiles, "a warp tile for each warp and slot");
-  static_assert(2 * kStageK * (wa + wb) <= kMmaSlabFloats, "the slab fits its buffer");
+  static_assert(kStageK * (wa + wb) * sizeof(Entry) <= kMmaSlabFloats * sizeof(float), "the slab fits its buffer");
   // The thread's index, read where it is used: the staging arithmetic that hangs on it is then
   // not hoisted out of the caller's loops, where it would hold registers across every product.
   int tid;
@@ -134,9 +155,9 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
       __syncthreads();  // the caller's writes are visible; the last block tile's slabs are read
       if (k_begin < k_end) fetch(k_begin);
       for (int k0 = k_begin, buffer = 0; k0 < k_end; k0 += kStageK, buffer ^= 1) {
-        // [kStageK][wa] pairs: As[k][m] = a(mb + m, k0 + k); [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n).
-        uint2* As = reinterpret_cast<uint2*>(stage + buffer * kMmaSlabFloats);
-        uint2* Bs = As + kStageK * wa;
+        // [kStageK][wa] entries: As[k][m] = a(mb + m, k0 + k); [kStageK][wb]: Bs[k][n] = b(k0 + k, nb + n).
+        Entry* As = reinterpret_cast<Entry*>(stage + buffer * kMmaSlabFloats);
+        Entry* Bs = As + kStageK * wa;
         AShare::template put<P>(tid, a_carry, As);
         BShare::template put<P>(tid, b_carry, Bs);
         __syncthreads();  // this slab is staged; every warp is done with the slab before the last
@@ -152,18 +173,20 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
             if (m0 >= bm || n0 >= bn) continue;
             if (band == Band::lower && kg > mb + m0 + 15) continue;
             if (band == Band::upper && kg + 7 < mb + m0) continue;
-            const uint2* Ak = As + (s * 8 + t4) * wa + m0 + g;
-            const uint2 x0 = Ak[0], x1 = Ak[8], x2 = Ak[4 * wa], x3 = Ak[4 * wa + 8];
-            const uint32_t a_hi[4] = {x0.x, x1.x, x2.x, x3.x}, a_lo[4] = {x0.y, x1.y, x2.y, x3.y};
+            const Entry* Ak = As + (s * 8 + t4) * wa + m0 + g;
+            const Entry x0 = Ak[0], x1 = Ak[8], x2 = Ak[4 * wa], x3 = Ak[4 * wa + 8];
+            const uint32_t a_hi[4] = {Slab::hi(x0), Slab::hi(x1), Slab::hi(x2), Slab::hi(x3)};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               if (n0 + j * 8 >= bn) continue;
-              const uint2* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
-              const uint2 y0 = Bk[0], y1 = Bk[4 * wb];
-              const uint32_t b_hi[2] = {y0.x, y1.x}, b_lo[2] = {y0.y, y1.y};
+              const Entry* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
+              const Entry y0 = Bk[0], y1 = Bk[4 * wb];
+              const uint32_t b_hi[2] = {Slab::hi(y0), Slab::hi(y1)};
               if constexpr (P == ChunkProducts::tf32) {
                 mma_tf32(acc[p][j], a_hi, b_hi);
               } else {
+                const uint32_t a_lo[4] = {Slab::lo(x0), Slab::lo(x1), Slab::lo(x2), Slab::lo(x3)};
+                const uint32_t b_lo[2] = {Slab::lo(y0), Slab::lo(y1)};
                 float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
                 mma_tf32(d, a_lo, b_hi);
                 mma_tf32(d, a_hi, b_lo);
