@@ -9,7 +9,7 @@ enum class ChunkProducts {
   // which the fixtures measure).
   f32,
   // one TF32 product per term (operands rounded to 11 significant bits, about 2^-11 relative),
-  // summed in float32 on the tensor cores: the gated delta rule about 1.25x faster. The bf16 mode's
+  // summed in float32 on the tensor cores: the gated delta rule about 1.4x faster. The bf16 mode's
   // choice on a GPU, whose GEMM inputs are already rounded to bf16's 8 bits; still the same bits run
   // to run and for any batch.
   tf32,
