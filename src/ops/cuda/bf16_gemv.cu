@@ -39,6 +39,12 @@ __device__ inline void widen8(const uint4& packed, float* out) {
   }
 }
 
+// Eight products of a widened piece of W with eight consecutive x (a, then b), summed left to right:
+// both kernels' expression, so their sums (and the compiler's fused multiply-adds) are the same.
+__device__ __forceinline__ float dot8(const float* w, float4 a, float4 b) {
+  return w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * b.x + w[5] * b.y + w[6] * b.z + w[7] * b.w;
+}
+
 // The row of W (and column of y) that output k of per_block of the block's unit u stands for:
 // output u * per_block + k, or with SwiGLU's pairing (units > 0, W = [gate; up] of `units` rows
 // each) the gate rows of the unit's per_block / 2 units, then their up rows.
@@ -92,9 +98,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float4* xr = reinterpret_cast<const float4*>(x + r * in) + 2 * c;
       const float4 a = __ldg(xr), b = __ldg(xr + 1);
 #pragma unroll
-      for (int j = 0; j < kOutputs; ++j)
-        acc[j][r] += wv[j][0] * a.x + wv[j][1] * a.y + wv[j][2] * a.z + wv[j][3] * a.w + wv[j][4] * b.x +
-                     wv[j][5] * b.y + wv[j][6] * b.z + wv[j][7] * b.w;
+      for (int j = 0; j < kOutputs; ++j) acc[j][r] += dot8(wv[j], a, b);
     }
   }
   if (!waited) wait_for_predecessors();  // a lane with no piece of W
@@ -228,11 +232,8 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int r = 0; r < kRows; ++r) {
         const float4* xr = reinterpret_cast<const float4*>(x + r * in) + 2 * c;
         const float4 a = __ldg(xr), b = __ldg(xr + 1);
-        // The reference's expression, term for term (the compiler contracts it the same way).
 #pragma unroll
-        for (int j = 0; j < kOutputs; ++j)
-          acc[j][r] += wv[j][0] * a.x + wv[j][1] * a.y + wv[j][2] * a.z + wv[j][3] * a.w + wv[j][4] * b.x +
-                       wv[j][5] * b.y + wv[j][6] * b.z + wv[j][7] * b.w;
+        for (int j = 0; j < kOutputs; ++j) acc[j][r] += dot8(wv[j], a, b);  // the reference's sum
       }
     }
     load();  // step s + kDepth, into the stage just read
