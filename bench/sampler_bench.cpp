@@ -1,7 +1,9 @@
 // The host's sampler (TokenSampler::next) on one row of Qwen3.5's vocabulary (248320 tokens): a
 // flat row, whose top-p nucleus is most of the vocabulary (random-weight models give such rows; a
 // GPU hands rows like these to the host whole, generate/next_tokens.h), and a peaked one. Prints
-// milliseconds per sampled token, the best of `reps`.
+// milliseconds per sampled token, the best of `reps`. Where a GPU is present, also the GPU's draw
+// (ops::sample_rows, no sort: a radix descent) for 256 such rows at once, the largest decode batch
+// `s0 collect` runs: milliseconds per call, the median of `reps`.
 //   build/bench/sampler_bench [reps=5]
 #include <chrono>
 #include <cstdio>
@@ -10,6 +12,9 @@
 #include <vector>
 
 #include "generate/sampler.h"
+#include "gpu_timing.h"
+#include "ops/device_runtime.h"
+#include "ops/sampling.h"
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -20,6 +25,17 @@ int main(int argc, char** argv) {
     std::mt19937 rng(1);
     std::normal_distribution<float> noise(0.0f, spread);
     for (float& v : row) v = noise(rng);
+    if (s0::ops::cuda_device_count() > 0) {
+      s0::ops::activate_device(s0::Device::cuda(0));
+      const int64_t rows = 256;
+      const s0::Tensor logits = s0::bench::random_on_gpu({rows, vocab}, 1, spread);
+      std::vector<s0::ops::SampleRequest> requests;
+      for (int64_t r = 0; r < rows; ++r)
+        requests.push_back({r, options.temperature, vocab, options.top_p, 0x9e3779b97f4a7c15ull * (r + 1)});
+      const double s = s0::bench::median_seconds(reps, [&] { s0::ops::sample_rows(logits, requests); }, 2);
+      std::printf("gpu: %lld %s rows at once: %.3f ms a call\n", static_cast<long long>(rows),
+                  spread < 1 ? "flat" : "peaked", s * 1e3);
+    }
     s0::TokenSampler sampler(options, 0);
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {

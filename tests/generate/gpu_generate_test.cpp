@@ -95,6 +95,37 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
   }
 }
 
+// Rows of Qwen3.5's vocabulary without ties, flat (a nucleus of most of the row: the draw's
+// radix descent fixes every digit of the order bits among many close logits) and peaked, with the
+// settings `s0 collect` uses and a top_k that cuts through the row: the host's tokens.
+TEST(GpuSampling, RowsOfALargeVocabularyDrawTheHostsTokens) {
+  S0_REQUIRE_GPU();
+  const int64_t rows = 6, vocab = 248320;
+  const std::vector<SamplingOptions> settings = {{0.7, 0.95, 0, 0}, {1.0, 1.0, 50, 0}, {0.6, 0.9, 100000, 0}};
+  for (uint64_t seed = 0; seed < 2; ++seed) {
+    std::mt19937_64 rng(seed);
+    Tensor cpu = Tensor::zeros({rows, vocab});
+    for (int64_t r = 0; r < rows; ++r) {
+      std::normal_distribution<float> n(0.0f, r % 2 == 0 ? 0.3f : 6.0f);
+      for (int64_t j = 0; j < vocab; ++j) cpu.f32_mut()[r * vocab + j] = n(rng);
+    }
+    const Tensor gpu = test::on_gpu(cpu);
+    std::vector<TokenSampler> on_cpu, on_gpu;
+    for (int64_t r = 0; r < rows; ++r) {
+      SamplingOptions o = settings[static_cast<size_t>(r / 2)];
+      o.seed = seed;
+      on_cpu.emplace_back(o, static_cast<uint64_t>(r));
+      on_gpu.emplace_back(o, static_cast<uint64_t>(r));
+    }
+    std::vector<TokenSampler*> a, b;
+    for (int64_t r = 0; r < rows; ++r) {
+      a.push_back(&on_cpu[static_cast<size_t>(r)]);
+      b.push_back(&on_gpu[static_cast<size_t>(r)]);
+    }
+    for (int step = 0; step < 3; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(cpu, a)) << "seed " << seed;
+  }
+}
+
 // Greedy tokens on the GPU (float32) are the CPU's, on every fixture, up to a step where the CPU's
 // top two logits are within rounding (1e-3, as check-reference allows against the reference).
 TEST(GpuGenerate, GreedyTokensEqualTheCpusOnTheFixtures) {
