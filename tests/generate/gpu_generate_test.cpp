@@ -89,7 +89,8 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
   for (int64_t j = 0; j < vocab; ++j) broken.f32_mut()[j] = std::numeric_limits<float>::quiet_NaN();
   broken.f32_mut()[vocab + 17] = std::numeric_limits<float>::infinity();
   const Tensor broken_gpu = test::on_gpu(broken);
-  for (const SamplingOptions& o : {SamplingOptions{1.0, 1.0, 0, 3}, SamplingOptions{0.7, 0.95, 100, 3}}) {
+  for (const SamplingOptions& o :
+       {SamplingOptions{0.0, 1.0, 0, 3}, SamplingOptions{1.0, 1.0, 0, 3}, SamplingOptions{0.7, 0.95, 100, 3}}) {
     TokenSampler c0(o, 0), c1(o, 1), g0(o, 0), g1(o, 1);
     EXPECT_EQ(next_tokens(broken_gpu, {&g0, &g1}), next_tokens(broken, {&c0, &c1}));
   }
@@ -97,11 +98,13 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
 
 // Rows of Qwen3.5's vocabulary without ties, flat (a nucleus of most of the row: the draw's
 // radix descent fixes every digit of the order bits among many close logits) and peaked, with the
-// settings `s0 collect` uses and a top_k that cuts through the row: the host's tokens.
+// settings `s0 collect` uses, a top_k that cuts through the row, and greedy (the argmax's blocks
+// each take a slice of a row): the host's tokens.
 TEST(GpuSampling, RowsOfALargeVocabularyDrawTheHostsTokens) {
   S0_REQUIRE_GPU();
-  const int64_t rows = 6, vocab = 248320;
-  const std::vector<SamplingOptions> settings = {{0.7, 0.95, 0, 0}, {1.0, 1.0, 50, 0}, {0.6, 0.9, 100000, 0}};
+  const int64_t rows = 8, vocab = 248320;
+  const std::vector<SamplingOptions> settings = {
+      {0.7, 0.95, 0, 0}, {1.0, 1.0, 50, 0}, {0.6, 0.9, 100000, 0}, {0.0, 1.0, 0, 0}};
   for (uint64_t seed = 0; seed < 2; ++seed) {
     std::mt19937_64 rng(seed);
     Tensor cpu = Tensor::zeros({rows, vocab});
