@@ -32,6 +32,8 @@ struct AttentionMixer {
   Tensor q_norm, k_norm;  // [D] plain weights, or empty
   float norm_eps = 1e-6f;
   Linear in_proj, out_proj;
+  // The attention's products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
+  ops::ChunkProducts products = ops::ChunkProducts::f32;
 };
 
 // GatedDeltaNet. in_proj rows: q [nk*dk], k [nk*dk], v [nv*dv] (these three go through the causal

@@ -90,7 +90,8 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
   });
   if (m.tied_embeddings) m.lm_head.w = m.embed;
   for_each_linear(m, [&](Linear& l) { l.bf16_products = device.is_cpu() && l.w.dtype() == DType::BF16; });
-  // The recurrences' chunk products (ops/chunk_products.h) follow the mixer's matrices on a GPU.
+  // The recurrences' chunk products and attention's (ops/chunk_products.h) follow the mixer's
+  // matrices on a GPU.
   auto products_for = [&](const Linear& in_proj) {
     return !device.is_cpu() && in_proj.w.dtype() == DType::BF16 ? ops::ChunkProducts::tf32 : ops::ChunkProducts::f32;
   };
@@ -98,6 +99,7 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
     for (auto& mixer : b.mixers) {
       if (auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) gdn->products = products_for(gdn->in_proj);
       if (auto* ssm = std::get_if<Mamba2Mixer>(&mixer)) ssm->products = products_for(ssm->in_proj);
+      if (auto* attn = std::get_if<AttentionMixer>(&mixer)) attn->products = products_for(attn->in_proj);
     }
   return m;
 }

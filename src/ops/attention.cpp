@@ -33,7 +33,7 @@ void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, Device d
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
-                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ChunkProducts products) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
   // Each sequence first appends its keys and values to its cache, then attends over all of it. Room
@@ -54,9 +54,10 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
     c.length += T;
   }
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::attention_forward(q, k, v, scale, seqs, caches, out, lse);
+  if (!d.is_cpu()) return cuda::attention_forward(q, k, v, scale, seqs, caches, out, lse, products);
 #endif
   if (!d.is_cpu()) no_backend("attention", d);
+  (void)products;  // the CPU computes in float32
   if (caches.empty())
     return cpu::attention_forward_batch(q.f32(), k.f32(), v.f32(), seqs.offsets, H, Hkv, D, scale, out.f32_mut(),
                                         lse.f32_mut());
@@ -71,12 +72,14 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
-                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
+                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv,
+                        ChunkProducts products) {
   const Device d = device_of("attention_backward", {&q, &k, &v, &out, &lse, &dout, &dq, &dk, &dv});
 #if S0_HAVE_CUDA
-  if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv);
+  if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv, products);
 #endif
   if (!d.is_cpu()) no_backend("attention_backward", d);
+  (void)products;  // the CPU computes in float32
   cpu::attention_backward_batch(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), dout.f32(), seqs.offsets, q.dim(1),
                                 k.dim(1), q.dim(2), scale, dq.f32_mut(), dk.f32_mut(), dv.f32_mut());
 }

@@ -1,7 +1,7 @@
 #pragma once
 // How a GPU multiplies within the chunked recurrences (the gated delta rule, ops/gated_delta.h, and
-// SSD, ops/ssd.h; ops/cuda/block_mma.cuh does the products). The CPU always computes in float32 and
-// takes no notice.
+// SSD, ops/ssd.h; ops/cuda/block_mma.cuh does the products) and within attention's tiles
+// (ops/attention.h). The CPU always computes in float32 and takes no notice.
 namespace s0::ops {
 
 enum class ChunkProducts {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -156,19 +157,22 @@ TEST(WeightDtype, ToBf16RoundsToNearestEven) {
   EXPECT_TRUE(same_bytes(b.to_bf16(), b));
 }
 
-// Each recurrent mixer's chunk products (ops/chunk_products.h): TF32 only for bf16 matrices on a
-// GPU; float32's accuracy on the CPU, whatever its matrices, and for f32 matrices anywhere. One
-// Qwen3.5 checkpoint (GatedDeltaNet) and one Falcon-H1 (Mamba-2).
+// Each mixer's products (ops/chunk_products.h: the recurrences' chunk products and attention's):
+// TF32 only for bf16 matrices on a GPU; float32's accuracy on the CPU, whatever its matrices, and
+// for f32 matrices anywhere. One Qwen3.5 checkpoint (GatedDeltaNet and attention) and one
+// Falcon-H1 (Mamba-2 and attention).
 namespace {
 
-std::vector<ops::ChunkProducts> chunk_products_of(const HybridModel& m) {
-  std::vector<ops::ChunkProducts> out;
+// The recurrent mixers' products, then the attention mixers'.
+std::pair<std::vector<ops::ChunkProducts>, std::vector<ops::ChunkProducts>> chunk_products_of(const HybridModel& m) {
+  std::vector<ops::ChunkProducts> recurrent, attention;
   for (const Block& b : m.blocks)
     for (const auto& mixer : b.mixers) {
-      if (const auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) out.push_back(gdn->products);
-      if (const auto* ssm = std::get_if<Mamba2Mixer>(&mixer)) out.push_back(ssm->products);
+      if (const auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) recurrent.push_back(gdn->products);
+      if (const auto* ssm = std::get_if<Mamba2Mixer>(&mixer)) recurrent.push_back(ssm->products);
+      if (const auto* attn = std::get_if<AttentionMixer>(&mixer)) attention.push_back(attn->products);
     }
-  return out;
+  return {recurrent, attention};
 }
 
 // The bf16 checkpoints' models as kept at load (bf16 matrices), Qwen3.5's then Falcon-H1's.
@@ -184,10 +188,12 @@ void expect_chunk_products(Device device, ops::ChunkProducts for_bf16) {
   test::TempDir qwen, falcon;
   for (const HybridModel& kept : recurrent_models(qwen, falcon))
     for (const DType matrices : {DType::BF16, DType::F32}) {
-      const std::vector<ops::ChunkProducts> products = chunk_products_of(model_on(kept, device, matrices));
-      ASSERT_FALSE(products.empty());
-      for (ops::ChunkProducts p : products)
-        EXPECT_EQ(p, matrices == DType::BF16 ? for_bf16 : ops::ChunkProducts::f32) << dtype_name(matrices);
+      const auto [recurrent, attention] = chunk_products_of(model_on(kept, device, matrices));
+      ASSERT_FALSE(recurrent.empty());
+      ASSERT_FALSE(attention.empty());
+      for (const auto* products : {&recurrent, &attention})
+        for (ops::ChunkProducts p : *products)
+          EXPECT_EQ(p, matrices == DType::BF16 ? for_bf16 : ops::ChunkProducts::f32) << dtype_name(matrices);
     }
 }
 

@@ -5,7 +5,9 @@
 // run twice and each sequence alone against the batch. Sequences of 1 to 450 tokens cross the kernels'
 // 64-row blocks and 32/64-row tiles; head dims 8 to 256 cover each padded head dim (64, 128, 256)
 // and odd ones (15, whose unaligned rows take the kernels' plain-load path). Tolerance 1e-5
-// relative (measured values printed); skips, saying why, without a GPU.
+// relative (measured values printed) with 3xTF32 products (the f32 mode's); with TF32 products (the
+// bf16 mode's, ops/chunk_products.h) kTf32Bound, and measurably not 3xTF32's bits. Skips, saying
+// why, without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -34,44 +36,63 @@ struct AttentionResult {
 };
 
 AttentionResult attention_run(Device d, const Varlen& seqs, const Tensor& q, const Tensor& k, const Tensor& v,
-                              const Tensor& dout) {
+                              const Tensor& dout, ops::ChunkProducts products = ops::ChunkProducts::f32) {
   auto to = [&](const Tensor& t) { return d.is_cpu() ? on_cpu(t) : on_gpu(t); };
   const Tensor qd = to(q), kd = to(k), vd = to(v), dod = to(dout);
   const float scale = 1.0f / std::sqrt(static_cast<float>(q.dim(2)));
   AttentionResult r{Tensor::empty(q.shape(), DType::F32, d), Tensor::empty({q.dim(1) * q.dim(0)}, DType::F32, d),
                     Tensor::empty(q.shape(), DType::F32, d), Tensor::empty(k.shape(), DType::F32, d),
                     Tensor::empty(v.shape(), DType::F32, d)};
-  ops::attention_forward(qd, kd, vd, scale, seqs, {}, r.out, r.lse);
-  ops::attention_backward(qd, kd, vd, r.out, r.lse, dod, scale, seqs, r.dq, r.dk, r.dv);
+  ops::attention_forward(qd, kd, vd, scale, seqs, {}, r.out, r.lse, products);
+  ops::attention_backward(qd, kd, vd, r.out, r.lse, dod, scale, seqs, r.dq, r.dk, r.dv, products);
   return r;
 }
 
-class CudaAttention : public ::testing::TestWithParam<AttentionCase> {};
+bool same_bits(const AttentionResult& a, const AttentionResult& b) {
+  return bit_identical(a.out, b.out) && bit_identical(a.lse, b.lse) && bit_identical(a.dq, b.dq) &&
+         bit_identical(a.dk, b.dk) && bit_identical(a.dv, b.dv);
+}
 
-TEST_P(CudaAttention, MatchesCpuRepeatsAndIsBatchInvariant) {
-  S0_REQUIRE_GPU();
-  const AttentionCase c = GetParam();
+// TF32 products against the CPU's float32: 11 significant bits a product (about 5e-4 relative),
+// through the scores' exponentials and the sums.
+constexpr double kTf32Bound = 4e-3;
+
+struct AttentionInputs {
+  Varlen seqs;
+  Tensor q, k, v, dout;
+};
+
+// The case's packed batch, with scores of a few units (the softmax neither flat nor one-hot).
+AttentionInputs attention_inputs(const AttentionCase& c) {
   std::mt19937 rng(21);
-  const Varlen seqs = packed(c.lengths);
-  const int64_t N = seqs.rows();
-  // Scores of a few units, so the softmax is neither flat nor one-hot.
-  const Tensor q = uniform({N, c.H, c.D}, -2, 2, rng), k = uniform({N, c.Hkv, c.D}, -2, 2, rng);
-  const Tensor v = uniform({N, c.Hkv, c.D}, -1, 1, rng), dout = uniform({N, c.H, c.D}, -1, 1, rng);
+  AttentionInputs in{packed(c.lengths), {}, {}, {}, {}};
+  const int64_t N = in.seqs.rows();
+  in.q = uniform({N, c.H, c.D}, -2, 2, rng);
+  in.k = uniform({N, c.Hkv, c.D}, -2, 2, rng);
+  in.v = uniform({N, c.Hkv, c.D}, -1, 1, rng);
+  in.dout = uniform({N, c.H, c.D}, -1, 1, rng);
+  return in;
+}
+
+// The GPU's attention with `products` against the CPU's within `tolerance`; run twice for the same
+// bits; each sequence alone gives its rows of the batch, bit for bit. Returns the batch's result.
+AttentionResult expect_matches_cpu_repeats_and_is_batch_invariant(const AttentionCase& c, ops::ChunkProducts products,
+                                                                  double tolerance) {
+  const AttentionInputs in = attention_inputs(c);
+  const Varlen& seqs = in.seqs;
+  const Tensor &q = in.q, &k = in.k, &v = in.v, &dout = in.dout;
   const AttentionResult cpu = attention_run(Device::cpu(), seqs, q, k, v, dout);
-  const AttentionResult gpu = attention_run(Device::cuda(0), seqs, q, k, v, dout);
-  expect_close("out", cpu.out, gpu.out, 1e-5);
-  expect_close("lse", cpu.lse, gpu.lse, 1e-5);
-  expect_close("dq", cpu.dq, gpu.dq, 1e-5);
-  expect_close("dk", cpu.dk, gpu.dk, 1e-5);
-  expect_close("dv", cpu.dv, gpu.dv, 1e-5);
-  const AttentionResult again = attention_run(Device::cuda(0), seqs, q, k, v, dout);
-  EXPECT_TRUE(bit_identical(gpu.out, again.out) && bit_identical(gpu.lse, again.lse) &&
-              bit_identical(gpu.dq, again.dq) && bit_identical(gpu.dk, again.dk) && bit_identical(gpu.dv, again.dv))
-      << "not repeatable";
+  const AttentionResult gpu = attention_run(Device::cuda(0), seqs, q, k, v, dout, products);
+  expect_close("out", cpu.out, gpu.out, tolerance);
+  expect_close("lse", cpu.lse, gpu.lse, tolerance);
+  expect_close("dq", cpu.dq, gpu.dq, tolerance);
+  expect_close("dk", cpu.dk, gpu.dk, tolerance);
+  expect_close("dv", cpu.dv, gpu.dv, tolerance);
+  EXPECT_TRUE(same_bits(gpu, attention_run(Device::cuda(0), seqs, q, k, v, dout, products))) << "not repeatable";
   for (int64_t s = 0; s < seqs.n_seqs(); ++s) {
     const int64_t b = seqs.begin(s), n = seqs.length(s);
     const AttentionResult one = attention_run(Device::cuda(0), packed({n}), rows_of(q, b, n), rows_of(k, b, n),
-                                              rows_of(v, b, n), rows_of(dout, b, n));
+                                              rows_of(v, b, n), rows_of(dout, b, n), products);
     // lse keeps sequence s's H rows of its length from H * begin(s).
     const Tensor lse = on_cpu(gpu.lse);
     const std::vector<float> lse_rows(lse.f32() + c.H * b, lse.f32() + c.H * (b + n));
@@ -80,6 +101,23 @@ TEST_P(CudaAttention, MatchesCpuRepeatsAndIsBatchInvariant) {
                 bit_identical(one.lse, Tensor::from({c.H * n}, lse_rows)))
         << "sequence " << s << " alone differs from its place in the batch";
   }
+  return gpu;
+}
+
+class CudaAttention : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(CudaAttention, MatchesCpuRepeatsAndIsBatchInvariant) {
+  S0_REQUIRE_GPU();
+  expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ChunkProducts::f32, 1e-5);
+}
+
+TEST_P(CudaAttention, Tf32ProductsMatchCpuWithinTf32RoundingRepeatAndAreBatchInvariant) {
+  S0_REQUIRE_GPU();
+  const AttentionResult tf32 =
+      expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ChunkProducts::tf32, kTf32Bound);
+  const AttentionInputs in = attention_inputs(GetParam());
+  EXPECT_FALSE(same_bits(tf32, attention_run(Device::cuda(0), in.seqs, in.q, in.k, in.v, in.dout)))
+      << "TF32 gave 3xTF32's bits";
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -57,7 +57,7 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
 
   s.attn = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev);
   s.lse = Tensor::empty({l.H * l.N}, DType::F32, dev);
-  ops::attention_forward(s.q, s.k, s.v, m.scale, seqs, caches, s.attn, s.lse);
+  ops::attention_forward(s.q, s.k, s.v, m.scale, seqs, caches, s.attn, s.lse, m.products);
 
   // Output gate: o * sigmoid(gate), then the output projection into the residual stream.
   Tensor gated = s.attn;
@@ -84,7 +84,7 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
 
   Tensor dq = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev), dk = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
   Tensor dv = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
-  ops::attention_backward(s.q, s.k, s.v, s.attn, s.lse, d_attn, m.scale, seqs, dq, dk, dv);
+  ops::attention_backward(s.q, s.k, s.v, s.attn, s.lse, d_attn, m.scale, seqs, dq, dk, dv, m.products);
   ops::rope_backward(dq, positions, m.rotary_dim, m.rope_theta);
   ops::rope_backward(dk, positions, m.rotary_dim, m.rope_theta);
 

@@ -1,6 +1,7 @@
 #include "ops/cuda/attention.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "ops/cuda/attention_decode.h"
@@ -64,17 +65,20 @@ constexpr size_t tile_bytes(int rows) {
   return sizeof(float) * static_cast<size_t>(rows) * row_stride<DP>();
 }
 
-constexpr size_t weight_bytes(int Bc) { return sizeof(float) * static_cast<size_t>(kRows) * (Bc + 1); }
+template <int Bc>
+constexpr size_t weight_bytes() {
+  return sizeof(float) * static_cast<size_t>(kRows) * weight_ld<Bc>();
+}
 
 // The backward kernels' shared memory: the block's own two row tiles ([kRows][DP + 4]: q and dout
 // for dq, k and v for dk/dv), the other side's two ([Bc][DP + 4]), two weight tiles
-// ([kRows][Bc + 1]) and two vectors of Bc floats.
+// ([kRows][weight_ld<Bc>()]) and two vectors of Bc floats.
 template <int DP, int Bc>
 struct BackwardTiles {
   float *own0, *own1, *other0, *other1, *weights0, *weights1, *vec0, *vec1;
 
   static constexpr size_t bytes() {
-    return 2 * tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(Bc) + 2 * weight_bytes(Bc) + 2 * sizeof(float) * Bc;
+    return 2 * tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(Bc) + 2 * weight_bytes<Bc>() + 2 * sizeof(float) * Bc;
   }
 
   __device__ explicit BackwardTiles(float* base)
@@ -83,16 +87,17 @@ struct BackwardTiles {
         other0(own1 + kRows * row_stride<DP>()),
         other1(other0 + Bc * row_stride<DP>()),
         weights0(other1 + Bc * row_stride<DP>()),
-        weights1(weights0 + kRows * (Bc + 1)),
-        vec0(weights1 + kRows * (Bc + 1)),
+        weights1(weights0 + kRows * weight_ld<Bc>()),
+        vec0(weights1 + kRows * weight_ld<Bc>()),
         vec1(vec0 + Bc) {}
 };
 
 // Forward, one block per 64 queries of one head: the online softmax (a running max m and sum l of
 // exp(score - m) per query) over key tiles, so no [T, T] matrix exists. Query i (of T, after `past`
 // cached rows) sees keys 0 .. past + i. The next tile's keys travel while this tile's softmax and
-// values are worked on, its values while the next scores are.
-template <int DP>
+// values are worked on, its values while the next scores are. The output's rows are in fragments
+// (attention_tiles.cuh); the softmax's per-row factors reach them through `factor` in shared memory.
+template <ChunkProducts P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out, float* lse) {
   constexpr int Bc = kForwardTile, J = Bc / kRowThreads;
@@ -101,6 +106,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   float* ks = qs + kRows * row_stride<DP>();
   float* vs = ks + Bc * row_stride<DP>();
   float* ps = vs + Bc * row_stride<DP>();
+  float* factor = ps + kRows * weight_ld<Bc>();  // [kRows]: each row's rescale, then 1 / l
   const BlockRows br = block_rows(L, L.H);
   const int64_t h = br.head, kh = h / (L.H / L.Hkv), D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
   const bool cached = L.past != nullptr;
@@ -117,19 +123,21 @@ __global__ void __launch_bounds__(kThreads, 1)
   commit_stage();
   stage_rows<DP, Bc>(vs, values, kv_stride, n_keys, D, L.async);
   commit_stage();
-  float acc[kRowsPerThread][DP / 16] = {}, m[kRowsPerThread], l[kRowsPerThread];
+  RowsAcc<DP> acc = {};
+  float m[kRowsPerThread], l[kRowsPerThread];
 #pragma unroll
   for (int i = 0; i < kRowsPerThread; ++i) {
     m[i] = -INFINITY;
     l[i] = 0.0f;
   }
+  const WarpTile w;
   for (int64_t j0 = 0; j0 < last; j0 += Bc) {
     const bool more = j0 + Bc < last;
     wait_stages<1>();  // this tile's keys (its values may still travel)
     __syncthreads();
     float s[kRowsPerThread][J];
-    score_tile<DP, Bc>(qs, ks, s);
-    __syncthreads();  // the keys are used up: the next tile's may come
+    score_tile<P, DP, Bc>(qs, ks, ps, s);  // the last tile's weights are used up
+    __syncthreads();  // the keys (and the scores' scratch) are used up: the next tile's keys may come
     if (more) stage_rows<DP, Bc>(ks, keys + (j0 + Bc) * kv_stride, kv_stride, n_keys - j0 - Bc, D, L.async);
     commit_stage();
 #pragma unroll
@@ -153,32 +161,36 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       l[i] = l[i] * rescale + row_sum(sum);
       m[i] = mx;
-#pragma unroll
-      for (int e = 0; e < DP / 16; ++e) acc[i][e] *= rescale;
+      if (tx == 0) factor[ty + kRowThreads * i] = rescale;
     }
     store_weights<Bc>(ps, s);
     wait_stages<1>();  // this tile's values (the next keys may still travel)
     __syncthreads();
-    accumulate_tile<DP, Bc>(ps, vs, acc);
+#pragma unroll
+    for (int t = 0; t < DP / 16; ++t)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) acc[t][c] *= factor[acc_row(w, c)];
+    accumulate_tile<P, DP, Bc>(ps, vs, acc);
     __syncthreads();  // the values and weights are used up
     if (more) stage_rows<DP, Bc>(vs, values + (j0 + Bc) * kv_stride, kv_stride, n_keys - j0 - Bc, D, L.async);
     commit_stage();
   }
-  float inv_l[kRowsPerThread];
 #pragma unroll
   for (int i = 0; i < kRowsPerThread; ++i) {
-    inv_l[i] = 1.0f / l[i];
     const int64_t qi = br.first + ty + kRowThreads * i;
+    if (tx == 0) factor[ty + kRowThreads * i] = 1.0f / l[i];
     if (tx == 0 && qi < br.T) lse[L.H * br.b + h * br.T + qi] = m[i] + logf(l[i]);
   }
-  write_rows<DP>(acc, inv_l, out + (br.b + br.first) * q_stride + h * D, q_stride, br.T - br.first, D);
+  __syncthreads();
+  write_rows<DP>(acc, [&](int r) { return factor[r]; }, out + (br.b + br.first) * q_stride + h * D, q_stride,
+                 br.T - br.first, D);
 }
 
 // Backward to q, one block per 64 queries of one head: with P_ij = exp(scale q_i . k_j - lse_i) and
 // dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel),
 // dq_i = scale sum_j dS_ij k_j. The next tile's values travel while dq accumulates, its keys while the
 // next dout . v scores are computed.
-template <int DP>
+template <ChunkProducts P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* delta) {
@@ -212,12 +224,12 @@ __global__ void __launch_bounds__(kThreads, 1)
     lse_i[i] = r < valid ? lse[L.H * br.b + h * br.T + br.first + r] : 0.0f;
     if (tx == 0 && r < valid) delta[L.H * br.b + h * br.T + br.first + r] = delta_i[i];
   }
-  float acc[kRowsPerThread][DP / 16] = {};
+  RowsAcc<DP> acc = {};
   for (int64_t j0 = 0; j0 < last; j0 += Bc) {
     const bool more = j0 + Bc < last;
     float s[kRowsPerThread][J], dp[kRowsPerThread][J];
     // The values (and q, dout) land first, then the keys.
-    two_score_tiles<DP, Bc>(dos, vs, dp, qs, ks, s);
+    two_score_tiles<P, DP, Bc>(dos, vs, dp, qs, ks, s, tiles.weights1);
     softmax_backward_tile<Bc>(
         s, dp, L.scale,
         [&](int i, int j) {
@@ -229,22 +241,19 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();  // the values are used up, the weights written
     if (more) stage_rows<DP, Bc>(vs, values + (j0 + Bc) * kv_stride, kv_stride, br.T - j0 - Bc, D, L.async);
     commit_stage();
-    accumulate_tile<DP, Bc>(dss, ks, acc);
+    accumulate_tile<P, DP, Bc>(dss, ks, acc);
     __syncthreads();  // the keys and weights are used up
     if (more) stage_rows<DP, Bc>(ks, keys + (j0 + Bc) * kv_stride, kv_stride, br.T - j0 - Bc, D, L.async);
     commit_stage();
   }
-  float scale[kRowsPerThread];
-#pragma unroll
-  for (int i = 0; i < kRowsPerThread; ++i) scale[i] = L.scale;
-  write_rows<DP>(acc, scale, dq + rows_at, q_stride, valid, D);
+  write_rows<DP>(acc, [&](int) { return L.scale; }, dq + rows_at, q_stride, valid, D);
 }
 
 // Backward to k and v, one block per 64 keys of one key/value head: dv_j = sum_h sum_i P_ij dout_i
 // and dk_j = scale sum_h sum_i dS_ij q_i over the query heads h of the group (in order) and the
 // queries i >= j (in order): fixed sums, no atomics. The tiles of (head, queries) come in that
 // order; the next tile's q travels while dv accumulates, its dout while the next scores are.
-template <int DP>
+template <ChunkProducts P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
                           const float* delta, const float* dout, float* dk, float* dv) {
@@ -268,7 +277,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   commit_stage();
   stage_rows<DP, Bc>(dos, q_rows(dout, kh * rep, br.first), q_stride, valid, D, L.async);
   commit_stage();
-  float dk_acc[kRowsPerThread][DP / 16] = {}, dv_acc[kRowsPerThread][DP / 16] = {};
+  RowsAcc<DP> dk_acc = {}, dv_acc = {};
   for (int h = static_cast<int>(kh * rep), i0 = br.first; h < (kh + 1) * rep;) {
     // The tile after this one: the next queries of head h, else head h + 1 from the block's first.
     const bool next_head = i0 + Bc >= br.T;
@@ -281,7 +290,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     // Transposed, [key][query]; q (and the block's k, v) land first, then dout.
     float st[kRowsPerThread][J], dpt[kRowsPerThread][J];
-    two_score_tiles<DP, Bc>(ks, qs, st, vs, dos, dpt);
+    // The scores pass through the P tile, which each thread then writes at its own entries.
+    two_score_tiles<P, DP, Bc>(ks, qs, st, vs, dos, dpt, pts);
     softmax_backward_tile<Bc>(
         st, dpt, L.scale,
         [&](int i, int j) {
@@ -293,30 +303,25 @@ __global__ void __launch_bounds__(kThreads, 1)
     store_weights<Bc>(pts, st);
     store_weights<Bc>(dsts, dpt);
     __syncthreads();
-    accumulate_tile<DP, Bc>(dsts, qs, dk_acc);
+    accumulate_tile<P, DP, Bc>(dsts, qs, dk_acc);
     __syncthreads();  // q is used up
     if (more) stage_rows<DP, Bc>(qs, q_rows(q, h_next, i_next), q_stride, br.T - i_next, D, L.async);
     commit_stage();
-    accumulate_tile<DP, Bc>(pts, dos, dv_acc);
+    accumulate_tile<P, DP, Bc>(pts, dos, dv_acc);
     __syncthreads();  // dout, the weights, lse and delta are used up
     if (more) stage_rows<DP, Bc>(dos, q_rows(dout, h_next, i_next), q_stride, br.T - i_next, D, L.async);
     commit_stage();
     h = h_next;
     i0 = i_next;
   }
-  float one[kRowsPerThread], scale[kRowsPerThread];
-#pragma unroll
-  for (int i = 0; i < kRowsPerThread; ++i) {
-    one[i] = 1.0f;
-    scale[i] = L.scale;
-  }
-  write_rows<DP>(dk_acc, scale, dk + rows_at, kv_stride, valid, D);
-  write_rows<DP>(dv_acc, one, dv + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dk_acc, [&](int) { return L.scale; }, dk + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dv_acc, [](int) { return 1.0f; }, dv + rows_at, kv_stride, valid, D);
 }
 
 template <int DP>
 constexpr size_t forward_smem() {
-  return tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kForwardTile) + weight_bytes(kForwardTile);
+  return tile_bytes<DP>(kRows) + 2 * tile_bytes<DP>(kForwardTile) + weight_bytes<kForwardTile>() +
+         sizeof(float) * kRows;
 }
 
 // Launches kernel on grid with `smem` bytes of dynamic shared memory (over the 48 KB default).
@@ -380,22 +385,40 @@ Plan plan(const Tensor& q, const Tensor& k, float scale, const Varlen& seqs, con
 // One block per (row block, head).
 dim3 grid(const Plan& p, int64_t heads) { return dim3(static_cast<unsigned>(p.n_blocks * heads)); }
 
-// The forward's launch for one padded head dim.
-template <int DP>
+// The forward's launch for one padded head dim and products.
+template <ChunkProducts P, int DP>
 void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse) {
-  launch(attention_forward_kernel<DP>, "attention_forward_kernel", grid(p, p.L.H), forward_smem<DP>(), p.L, f32(q),
+  launch(attention_forward_kernel<P, DP>, "attention_forward_kernel", grid(p, p.L.H), forward_smem<DP>(), p.L, f32(q),
          f32(k), f32(v), f32_mut(out), f32_mut(lse));
 }
 
-template <int DP>
+template <ChunkProducts P, int DP>
 void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, const Tensor& k, const Tensor& v,
                      const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& delta, Tensor& dq, Tensor& dk,
                      Tensor& dv) {
-  launch(attention_dq_kernel<DP>, "attention_dq_kernel", grid(p, p.L.H), BackwardTiles<DP, kBackwardTile>::bytes(), p.L,
-         f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
-  launch(attention_dkdv_kernel<DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv),
+  launch(attention_dq_kernel<P, DP>, "attention_dq_kernel", grid(p, p.L.H), BackwardTiles<DP, kBackwardTile>::bytes(),
+         p.L, f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
+  launch(attention_dkdv_kernel<P, DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv),
          BackwardTiles<DP, kBackwardTile>::bytes(), key_blocks, f32(q), f32(k), f32(v), f32(lse), f32(delta), f32(dout),
          f32_mut(dk), f32_mut(dv));
+}
+
+// f(integral_constant<ChunkProducts>, integral_constant<int, DP>) for the products and the padded head dim D takes:
+// the kernels' instances (three head dims, two products).
+template <typename F>
+void with_instance(ChunkProducts products, int64_t D, F f) {
+  auto dims = [&](auto P) {
+    switch (padded_head_dim(D)) {
+      case 64:
+        return f(P, std::integral_constant<int, 64>{});
+      case 128:
+        return f(P, std::integral_constant<int, 128>{});
+      default:
+        return f(P, std::integral_constant<int, 256>{});
+    }
+  };
+  if (products == ChunkProducts::tf32) return dims(std::integral_constant<ChunkProducts, ChunkProducts::tf32>{});
+  return dims(std::integral_constant<ChunkProducts, ChunkProducts::f32>{});
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),
@@ -446,7 +469,7 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
-                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse) {
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ChunkProducts products) {
   Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
   std::vector<const float*> starts{f32(q), f32(k), f32(v)};
@@ -483,18 +506,12 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
         p.L.async};
     return attention_decode(a, decode_chunks, q, out, lse);
   }
-  switch (padded_head_dim(q.dim(2))) {
-    case 64:
-      return forward_launch<64>(p, q, k, v, out, lse);
-    case 128:
-      return forward_launch<128>(p, q, k, v, out, lse);
-    default:
-      return forward_launch<256>(p, q, k, v, out, lse);
-  }
+  with_instance(products, q.dim(2), [&](auto P, auto DP) { forward_launch<P(), DP()>(p, q, k, v, out, lse); });
 }
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
-                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv) {
+                        const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv,
+                        ChunkProducts products) {
   Plan p = plan(q, k, scale, seqs, "attention_backward");
   if (p.n_blocks == 0) return;
   p.L.async = rows_aligned(q.dim(2), {f32(q), f32(k), f32(v), f32(dout)});
@@ -503,14 +520,9 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
   Layout key_blocks = p.L;
   key_blocks.blocks = static_cast<const int64_t*>(key_table.device_raw());
   Tensor delta = Tensor::empty(lse.shape(), DType::F32, q.device());
-  switch (padded_head_dim(q.dim(2))) {
-    case 64:
-      return backward_launch<64>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
-    case 128:
-      return backward_launch<128>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
-    default:
-      return backward_launch<256>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
-  }
+  with_instance(products, q.dim(2), [&](auto P, auto DP) {
+    backward_launch<P(), DP()>(p, key_blocks, q, k, v, out, lse, dout, delta, dq, dk, dv);
+  });
 }
 
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta) {

@@ -91,6 +91,30 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// d += a b for one 16 x 8 x 8 step of products P, from the entries of an A fragment (a0..a3: rows
+// g, g + 8 at column t4, then at t4 + 4) and of a B fragment (b0, b1: rows t4, t4 + 4 at column g):
+// TF32 straight into d; 3xTF32 into zeros, then added to d in f32 (the tensor cores' own sums
+// truncate).
+template <ChunkProducts P>
+__device__ __forceinline__ void mma_step(float (&d)[4], const typename Staged<P>::Entry (&x)[4],
+                                         const typename Staged<P>::Entry (&y)[2]) {
+  using S = Staged<P>;
+  const uint32_t a_hi[4] = {S::hi(x[0]), S::hi(x[1]), S::hi(x[2]), S::hi(x[3])};
+  const uint32_t b_hi[2] = {S::hi(y[0]), S::hi(y[1])};
+  if constexpr (P == ChunkProducts::tf32) {
+    mma_tf32(d, a_hi, b_hi);
+  } else {
+    const uint32_t a_lo[4] = {S::lo(x[0]), S::lo(x[1]), S::lo(x[2]), S::lo(x[3])};
+    const uint32_t b_lo[2] = {S::lo(y[0]), S::lo(y[1])};
+    float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    mma_tf32(e, a_lo, b_hi);
+    mma_tf32(e, a_hi, b_lo);
+    mma_tf32(e, a_hi, b_hi);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) d[c] += e[c];
+  }
+}
+
 // A thread's share of one operand's staged slab, kStageK x W (W a block tile's side, the operand's
 // m or n): which entries it fetches and where they go. Along k, 16 threads walk k for one m; along
 // m (or n), W threads walk m for one k.
@@ -174,26 +198,13 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
             if (band == Band::lower && kg > mb + m0 + 15) continue;
             if (band == Band::upper && kg + 7 < mb + m0) continue;
             const Entry* Ak = As + (s * 8 + t4) * wa + m0 + g;
-            const Entry x0 = Ak[0], x1 = Ak[8], x2 = Ak[4 * wa], x3 = Ak[4 * wa + 8];
-            const uint32_t a_hi[4] = {Slab::hi(x0), Slab::hi(x1), Slab::hi(x2), Slab::hi(x3)};
+            const Entry x[4] = {Ak[0], Ak[8], Ak[4 * wa], Ak[4 * wa + 8]};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               if (n0 + j * 8 >= bn) continue;
               const Entry* Bk = Bs + (s * 8 + t4) * wb + n0 + j * 8 + g;
-              const Entry y0 = Bk[0], y1 = Bk[4 * wb];
-              const uint32_t b_hi[2] = {Slab::hi(y0), Slab::hi(y1)};
-              if constexpr (P == ChunkProducts::tf32) {
-                mma_tf32(acc[p][j], a_hi, b_hi);
-              } else {
-                const uint32_t a_lo[4] = {Slab::lo(x0), Slab::lo(x1), Slab::lo(x2), Slab::lo(x3)};
-                const uint32_t b_lo[2] = {Slab::lo(y0), Slab::lo(y1)};
-                float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                mma_tf32(d, a_lo, b_hi);
-                mma_tf32(d, a_hi, b_lo);
-                mma_tf32(d, a_hi, b_hi);
-#pragma unroll
-                for (int c = 0; c < 4; ++c) acc[p][j][c] += d[c];
-              }
+              const Entry y[2] = {Bk[0], Bk[4 * wb]};
+              mma_step<P>(acc[p][j], x, y);
             }
           }
         }
