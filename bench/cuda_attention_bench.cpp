@@ -49,14 +49,14 @@ int main(int argc, char** argv) {
   std::printf("cuda attention, %lld tokens in %lld sequences, H %lld, Hkv %lld, D %lld:\n",
               static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
               static_cast<long long>(Hkv), static_cast<long long>(D));
-  // The f32 mode's products (3xTF32) and the bf16 mode's (TF32), ops/chunk_products.h.
-  for (const ops::ChunkProducts products : {ops::ChunkProducts::f32, ops::ChunkProducts::tf32}) {
+  // The f32 mode's products (3xTF32) and the bf16 mode's (TF32), ops/product_precision.h.
+  for (const ops::ProductPrecision products : {ops::ProductPrecision::f32, ops::ProductPrecision::tf32}) {
     const double fwd =
         median_seconds(reps, [&] { ops::attention_forward(q, k, v, scale, seqs, {}, out, lse, products); });
     const double bwd = median_seconds(
         reps, [&] { ops::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv, products); });
     const double fwd_flops = 4.0 * double(D) * double(H) * pairs, bwd_flops = 2.5 * fwd_flops;
-    std::printf(" %s products:\n", products == ops::ChunkProducts::f32 ? "3xTF32 (f32 mode)" : "TF32 (bf16 mode)");
+    std::printf(" %s products:\n", products == ops::ProductPrecision::f32 ? "3xTF32 (f32 mode)" : "TF32 (bf16 mode)");
     std::printf("  forward  %8.3f ms = %6.2f TFLOP/s\n", fwd * 1e3, fwd_flops / fwd / 1e12);
     std::printf("  backward %8.3f ms = %6.2f TFLOP/s\n", bwd * 1e3, bwd_flops / bwd / 1e12);
     std::printf("  8 layers forward + backward: %.3f s\n", 8.0 * (fwd + bwd));

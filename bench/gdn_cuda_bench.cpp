@@ -6,7 +6,7 @@
 // ones (each synchronised). The step has 24 such layers: the last column multiplies by 24. Then
 // the same with the forward keeping its chunk states for the backward (as on a whole tape), whose
 // outputs must be the same bits. Then both with TF32 chunk products (the bf16 mode's,
-// ops/chunk_products.h). The digest of every output tells two builds of the kernels apart when
+// ops/product_precision.h). The digest of every output tells two builds of the kernels apart when
 // their bits differ (tuning a tile shape must not change them).
 //   build/bench/gdn_cuda_bench [reps=10]
 #include <cmath>
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   for (auto& start : starts) start.initial = s0;
   // The forward and backward into `out`; with `chunk_states`, the forward keeps them there and the
   // backward starts from them.
-  auto measure = [&](Outputs& out, Tensor* chunk_states, ops::ChunkProducts products) {
+  auto measure = [&](Outputs& out, Tensor* chunk_states, ops::ProductPrecision products) {
     const double fwd = bench::median_seconds(reps, [&] {
       ops::gated_delta_forward(q, k, v, g, beta, seqs, starts, out.o, nullptr, chunk_states, products);
     }, 2);
@@ -113,12 +113,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(N), static_cast<long long>(n_seqs), static_cast<long long>(H),
               static_cast<long long>(dk), static_cast<long long>(dv), reps);
   bool same = true;
-  for (const ops::ChunkProducts products : {ops::ChunkProducts::f32, ops::ChunkProducts::tf32}) {
+  for (const ops::ProductPrecision products : {ops::ProductPrecision::f32, ops::ProductPrecision::tf32}) {
     Outputs recomputing = outputs_for(N, H, dk, dv), from_kept = outputs_for(N, H, dk, dv);
     Tensor chunk_states;
     const auto [fwd, bwd] = measure(recomputing, nullptr, products);
     const auto [fwd_kept, bwd_kept] = measure(from_kept, &chunk_states, products);
-    std::printf("products in %s:\n", products == ops::ChunkProducts::f32 ? "3xTF32 (f32 accuracy)" : "TF32");
+    std::printf("products in %s:\n", products == ops::ProductPrecision::f32 ? "3xTF32 (f32 accuracy)" : "TF32");
     std::printf("  forward  %9.3f ms   x24 layers %8.1f ms\n", fwd * 1e3, 24 * fwd * 1e3);
     std::printf("  backward %9.3f ms   x24 layers %8.1f ms\n", bwd * 1e3, 24 * bwd * 1e3);
     std::printf("  forward keeping chunk states (%.0f MB)  %9.3f ms   x24 layers %8.1f ms\n",

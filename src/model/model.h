@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/chunk_products.h"
+#include "ops/product_precision.h"
 #include "ops/gate_order.h"
 #include "ops/linear.h"
 #include "ops/moe.h"
@@ -33,7 +33,7 @@ struct AttentionMixer {
   float norm_eps = 1e-6f;
   Linear in_proj, out_proj;
   // The attention's products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
-  ops::ChunkProducts products = ops::ChunkProducts::f32;
+  ops::ProductPrecision products = ops::ProductPrecision::f32;
 };
 
 // GatedDeltaNet. in_proj rows: q [nk*dk], k [nk*dk], v [nv*dv] (these three go through the causal
@@ -47,7 +47,7 @@ struct GatedDeltaMixer {
   Tensor dt_bias;  // [nv]
   Tensor norm_w;   // [nv * dv]: the per-head norm weight repeated for every head
   // The recurrence's chunk products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
-  ops::ChunkProducts products = ops::ChunkProducts::f32;
+  ops::ProductPrecision products = ops::ProductPrecision::f32;
   int64_t conv_dim() const { return 2 * n_k_heads * k_dim + n_v_heads * v_dim; }
 };
 
@@ -65,7 +65,7 @@ struct Mamba2Mixer {
   Tensor norm_w;             // [d] or empty (GateOnly)
   int64_t norm_group = 0;    // channels normalised together
   // The SSD's chunk products on a GPU: TF32 where the matrices are bf16 (model_on_device.h).
-  ops::ChunkProducts products = ops::ChunkProducts::f32;
+  ops::ProductPrecision products = ops::ProductPrecision::f32;
   int64_t d_ssm() const { return n_heads * head_dim; }
   int64_t conv_dim() const { return d_ssm() + 2 * n_groups * d_state; }
 };

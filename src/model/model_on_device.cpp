@@ -90,10 +90,10 @@ HybridModel model_on(const HybridModel& model, Device device, std::optional<DTyp
   });
   if (m.tied_embeddings) m.lm_head.w = m.embed;
   for_each_linear(m, [&](Linear& l) { l.bf16_products = device.is_cpu() && l.w.dtype() == DType::BF16; });
-  // The recurrences' chunk products and attention's (ops/chunk_products.h) follow the mixer's
+  // The recurrences' chunk products and attention's (ops/product_precision.h) follow the mixer's
   // matrices on a GPU.
   auto products_for = [&](const Linear& in_proj) {
-    return !device.is_cpu() && in_proj.w.dtype() == DType::BF16 ? ops::ChunkProducts::tf32 : ops::ChunkProducts::f32;
+    return !device.is_cpu() && in_proj.w.dtype() == DType::BF16 ? ops::ProductPrecision::tf32 : ops::ProductPrecision::f32;
   };
   for (Block& b : m.blocks)
     for (auto& mixer : b.mixers) {

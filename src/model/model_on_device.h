@@ -8,7 +8,7 @@
 // input: Linear::bf16_products) or f32 (the exactness mode); unset keeps each matrix as the
 // checkpoint stores it (bf16 stays bf16, anything else is float32). Vectors are float32 everywhere.
 // On a GPU the bf16 mode also multiplies within the chunked recurrences (the gated delta rule,
-// SSD) and attention in TF32 instead of 3xTF32 (the mixers' `products`, ops/chunk_products.h); the
+// SSD) and attention in TF32 instead of 3xTF32 (the mixers' `products`, ops/product_precision.h); the
 // f32 mode keeps float32's accuracy.
 // The measured distance of the CPU's bf16 mode from its f32 mode: tests/model/bf16_cpu_test.cpp.
 #include <filesystem>

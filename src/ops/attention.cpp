@@ -33,7 +33,7 @@ void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, Device d
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
-                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ChunkProducts products) {
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ProductPrecision products) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
   // Each sequence first appends its keys and values to its cache, then attends over all of it. Room
@@ -73,7 +73,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv,
-                        ChunkProducts products) {
+                        ProductPrecision products) {
   const Device d = device_of("attention_backward", {&q, &k, &v, &out, &lse, &dout, &dq, &dk, &dv});
 #if S0_HAVE_CUDA
   if (!d.is_cpu()) return cuda::attention_backward(q, k, v, out, lse, dout, scale, seqs, dq, dk, dv, products);

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/chunk_products.h"
+#include "ops/product_precision.h"
 #include "ops/varlen.h"
 
 namespace s0::ops {
@@ -22,14 +22,14 @@ struct KvCache {
 // length starting at H * begin(s): each query's log-sum-exp of the scaled scores, all the backward
 // needs to rebuild the probabilities. With caches (one per sequence, or none), each sequence first
 // appends its keys and values and attends over everything cached. `products`: how a GPU multiplies
-// (ops/chunk_products.h); the CPU computes in float32 and takes no notice.
+// (ops/product_precision.h); the CPU computes in float32 and takes no notice.
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse,
-                       ChunkProducts products = ChunkProducts::f32);
+                       ProductPrecision products = ProductPrecision::f32);
 // dq, dk, dv (overwritten) from dout, given the forward's out and lse (training: no caches).
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv,
-                        ChunkProducts products = ChunkProducts::f32);
+                        ProductPrecision products = ProductPrecision::f32);
 
 // x[N, heads, D] rotated in place by angle positions[t] * theta^(-2i / rot_dim) for pair i.
 void rope_forward(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, double theta);

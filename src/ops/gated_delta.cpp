@@ -23,7 +23,7 @@ std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t 
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
+                         std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())
@@ -53,7 +53,7 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states, ChunkProducts products) {
+                          const Tensor& chunk_states, ProductPrecision products) {
   const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())

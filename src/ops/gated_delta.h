@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/chunk_products.h"
+#include "ops/product_precision.h"
 #include "ops/varlen.h"
 
 namespace s0::ops {
@@ -18,11 +18,11 @@ namespace s0::ops {
 // state), the state entering every chunk of every sequence is kept there, in the backend's own
 // layout, for gated_delta_backward of the same batch to start from instead of recomputing them (per
 // token about H dk dv / 64 floats more to hold). `products`: on a GPU, the chunk products' precision
-// (ops/chunk_products.h; a backward takes its forward's).
+// (ops/product_precision.h; a backward takes its forward's).
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals, Tensor* chunk_states = nullptr,
-                         ChunkProducts products = ChunkProducts::f32);
+                         ProductPrecision products = ProductPrecision::f32);
 // Activation gradients for d_o[N, H, dv] (training: no sequence carries a state): dq, dk, dv, dg,
 // dbeta shaped like their inputs, and when `d_initial` is set, per sequence the gradient to its
 // start state [H, dk, dv] (also for a zero start). chunk_states: the forward's, or empty (they are
@@ -30,6 +30,6 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states = Tensor(), ChunkProducts products = ChunkProducts::f32);
+                          const Tensor& chunk_states = Tensor(), ProductPrecision products = ProductPrecision::f32);
 
 }  // namespace s0::ops

@@ -23,7 +23,7 @@ std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t 
 
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
-                 std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
+                 std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Device d = device_of("ssd", {&x, &dt, &A, &B, &C, &D, &y});
 #if S0_HAVE_CUDA
   if (!d.is_cpu()) return cuda::ssd_forward(x, dt, A, B, C, D, seqs, starts, y, finals, products);
@@ -51,7 +51,7 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
-                  const Tensor& chunk_states, ChunkProducts products) {
+                  const Tensor& chunk_states, ProductPrecision products) {
   const Device d = device_of("ssd_backward", {&x, &dt, &A, &B, &C, &D, &d_y, &dx, &ddt, &dB, &dC});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/chunk_products.h"
+#include "ops/product_precision.h"
 #include "ops/varlen.h"
 
 namespace s0::ops {
@@ -17,7 +17,7 @@ namespace s0::ops {
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals, Tensor* chunk_states = nullptr,
-                 ChunkProducts products = ChunkProducts::f32);
+                 ProductPrecision products = ProductPrecision::f32);
 // Activation gradients for d_y (training: no sequence carries a state): dx, ddt, dB, dC shaped like
 // their inputs (dB, dC summed over the heads of each group), and when `d_initial` is set, per
 // sequence the gradient to its start state. A and D are weights and get none. chunk_states: the
@@ -25,6 +25,6 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
-                  const Tensor& chunk_states = Tensor(), ChunkProducts products = ChunkProducts::f32);
+                  const Tensor& chunk_states = Tensor(), ProductPrecision products = ProductPrecision::f32);
 
 }  // namespace s0::ops

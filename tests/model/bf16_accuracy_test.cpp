@@ -9,7 +9,7 @@
 // an H200 (each run prints them): Qwen3.5 logits 6.9e-3, gradients 1.2e-2 to 2.6e-2; Falcon-H1
 // logits 3.7e-3, gradients 4.8e-3 to 6.2e-3. (Without the split inputs of the precise projections,
 // Qwen3.5's logits were 2.3e-2 off.) With the gated delta rule's chunk products in TF32 (the GPU's
-// bf16 mode since 2026-11-28, ops/chunk_products.h), on an H200: Qwen3.5 logits 1.05e-2, gradients
+// bf16 mode since 2026-11-28, ops/product_precision.h), on an H200: Qwen3.5 logits 1.05e-2, gradients
 // 7.2e-3 to 1.16e-2; Falcon-H1 (its SSD's chunk products in TF32 too) logits 3.8e-3, gradients
 // 4.1e-3 to 5.5e-3. The CPU's bf16 mode, measured on a 2-core Sapphire Rapids (AMX):
 // Qwen3.5 logits 7.0e-3, gradients 1.2e-2 to 2.4e-2; Falcon-H1 logits 3.7e-3, gradients 4.4e-3 to 5.7e-3.

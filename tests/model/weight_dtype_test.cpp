@@ -157,15 +157,15 @@ TEST(WeightDtype, ToBf16RoundsToNearestEven) {
   EXPECT_TRUE(same_bytes(b.to_bf16(), b));
 }
 
-// Each mixer's products (ops/chunk_products.h: the recurrences' chunk products and attention's):
+// Each mixer's products (ops/product_precision.h: the recurrences' chunk products and attention's):
 // TF32 only for bf16 matrices on a GPU; float32's accuracy on the CPU, whatever its matrices, and
 // for f32 matrices anywhere. One Qwen3.5 checkpoint (GatedDeltaNet and attention) and one
 // Falcon-H1 (Mamba-2 and attention).
 namespace {
 
 // The recurrent mixers' products, then the attention mixers'.
-std::pair<std::vector<ops::ChunkProducts>, std::vector<ops::ChunkProducts>> chunk_products_of(const HybridModel& m) {
-  std::vector<ops::ChunkProducts> recurrent, attention;
+std::pair<std::vector<ops::ProductPrecision>, std::vector<ops::ProductPrecision>> products_of(const HybridModel& m) {
+  std::vector<ops::ProductPrecision> recurrent, attention;
   for (const Block& b : m.blocks)
     for (const auto& mixer : b.mixers) {
       if (const auto* gdn = std::get_if<GatedDeltaMixer>(&mixer)) recurrent.push_back(gdn->products);
@@ -184,26 +184,26 @@ std::vector<HybridModel> recurrent_models(const test::TempDir& qwen, const test:
   return out;
 }
 
-void expect_chunk_products(Device device, ops::ChunkProducts for_bf16) {
+void expect_products(Device device, ops::ProductPrecision for_bf16) {
   test::TempDir qwen, falcon;
   for (const HybridModel& kept : recurrent_models(qwen, falcon))
     for (const DType matrices : {DType::BF16, DType::F32}) {
-      const auto [recurrent, attention] = chunk_products_of(model_on(kept, device, matrices));
+      const auto [recurrent, attention] = products_of(model_on(kept, device, matrices));
       ASSERT_FALSE(recurrent.empty());
       ASSERT_FALSE(attention.empty());
       for (const auto* products : {&recurrent, &attention})
-        for (ops::ChunkProducts p : *products)
-          EXPECT_EQ(p, matrices == DType::BF16 ? for_bf16 : ops::ChunkProducts::f32) << dtype_name(matrices);
+        for (ops::ProductPrecision p : *products)
+          EXPECT_EQ(p, matrices == DType::BF16 ? for_bf16 : ops::ProductPrecision::f32) << dtype_name(matrices);
     }
 }
 
 }  // namespace
 
-TEST(WeightDtype, ChunkProductsOnTheCpuKeepFloat32Accuracy) {
-  expect_chunk_products(Device::cpu(), ops::ChunkProducts::f32);
+TEST(WeightDtype, ProductsOnTheCpuKeepFloat32Accuracy) {
+  expect_products(Device::cpu(), ops::ProductPrecision::f32);
 }
 
-TEST(WeightDtype, ChunkProductsOnTheGpuAreTf32ForBf16Matrices) {
+TEST(WeightDtype, ProductsOnTheGpuAreTf32ForBf16Matrices) {
   S0_REQUIRE_GPU();
-  expect_chunk_products(Device::cuda(0), ops::ChunkProducts::tf32);
+  expect_products(Device::cuda(0), ops::ProductPrecision::tf32);
 }

@@ -6,7 +6,7 @@
 // 64-row blocks and 32/64-row tiles; head dims 8 to 256 cover each padded head dim (64, 128, 256)
 // and odd ones (15, whose unaligned rows take the kernels' plain-load path). Tolerance 1e-5
 // relative (measured values printed) with 3xTF32 products (the f32 mode's); with TF32 products (the
-// bf16 mode's, ops/chunk_products.h) kTf32Bound, and measurably not 3xTF32's bits. Skips, saying
+// bf16 mode's, ops/product_precision.h) kTf32Bound, and measurably not 3xTF32's bits. Skips, saying
 // why, without a GPU.
 #include <gtest/gtest.h>
 
@@ -36,7 +36,7 @@ struct AttentionResult {
 };
 
 AttentionResult attention_run(Device d, const Varlen& seqs, const Tensor& q, const Tensor& k, const Tensor& v,
-                              const Tensor& dout, ops::ChunkProducts products = ops::ChunkProducts::f32) {
+                              const Tensor& dout, ops::ProductPrecision products = ops::ProductPrecision::f32) {
   auto to = [&](const Tensor& t) { return d.is_cpu() ? on_cpu(t) : on_gpu(t); };
   const Tensor qd = to(q), kd = to(k), vd = to(v), dod = to(dout);
   const float scale = 1.0f / std::sqrt(static_cast<float>(q.dim(2)));
@@ -76,7 +76,7 @@ AttentionInputs attention_inputs(const AttentionCase& c) {
 
 // The GPU's attention with `products` against the CPU's within `tolerance`; run twice for the same
 // bits; each sequence alone gives its rows of the batch, bit for bit. Returns the batch's result.
-AttentionResult expect_matches_cpu_repeats_and_is_batch_invariant(const AttentionCase& c, ops::ChunkProducts products,
+AttentionResult expect_matches_cpu_repeats_and_is_batch_invariant(const AttentionCase& c, ops::ProductPrecision products,
                                                                   double tolerance) {
   const AttentionInputs in = attention_inputs(c);
   const Varlen& seqs = in.seqs;
@@ -108,13 +108,13 @@ class CudaAttention : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(CudaAttention, MatchesCpuRepeatsAndIsBatchInvariant) {
   S0_REQUIRE_GPU();
-  expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ChunkProducts::f32, 1e-5);
+  expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ProductPrecision::f32, 1e-5);
 }
 
 TEST_P(CudaAttention, Tf32ProductsMatchCpuWithinTf32RoundingRepeatAndAreBatchInvariant) {
   S0_REQUIRE_GPU();
   const AttentionResult tf32 =
-      expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ChunkProducts::tf32, kTf32Bound);
+      expect_matches_cpu_repeats_and_is_batch_invariant(GetParam(), ops::ProductPrecision::tf32, kTf32Bound);
   const AttentionInputs in = attention_inputs(GetParam());
   EXPECT_FALSE(same_bits(tf32, attention_run(Device::cuda(0), in.seqs, in.q, in.k, in.v, in.dout)))
       << "TF32 gave 3xTF32's bits";

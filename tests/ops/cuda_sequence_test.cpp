@@ -145,7 +145,7 @@ std::vector<Tensor> moved(const std::vector<Tensor>& ts, Device d) {
 // With `keep_chunks`, the forward keeps its chunk states and the backward starts from them;
 // `products` as the GPU is asked (the CPU computes in float32 either way).
 RecurrenceOutputs gated_delta_run_with(Device d, const RecurrenceInputs& in, bool keep_chunks,
-                                       ops::ChunkProducts products = ops::ChunkProducts::f32) {
+                                       ops::ProductPrecision products = ops::ProductPrecision::f32) {
   const std::vector<Tensor> r = moved(in.rows, d);
   const Tensor &q = r[0], &k = r[1], &v = r[2], &g = r[3], &beta = r[4], &d_o = r[5];
   const std::vector<SequenceStart> starts = starts_from(moved(in.s0, d));
@@ -163,10 +163,10 @@ RecurrenceOutputs gated_delta_run_with(Device d, const RecurrenceInputs& in, boo
 
 RecurrenceOutputs gated_delta_run(Device d, const RecurrenceInputs& in) { return gated_delta_run_with(d, in, false); }
 RecurrenceOutputs gated_delta_run_tf32(Device d, const RecurrenceInputs& in) {
-  return gated_delta_run_with(d, in, false, ops::ChunkProducts::tf32);
+  return gated_delta_run_with(d, in, false, ops::ProductPrecision::tf32);
 }
 
-RecurrenceOutputs ssd_run_with(Device d, const RecurrenceInputs& in, ops::ChunkProducts products) {
+RecurrenceOutputs ssd_run_with(Device d, const RecurrenceInputs& in, ops::ProductPrecision products) {
   const std::vector<Tensor> r = moved(in.rows, d), w = moved(in.weights, d);
   const Tensor &x = r[0], &dt = r[1], &B = r[2], &C = r[3], &d_y = r[4], &A = w[0], &D = w[1];
   const std::vector<SequenceStart> starts = starts_from(moved(in.s0, d));
@@ -178,9 +178,9 @@ RecurrenceOutputs ssd_run_with(Device d, const RecurrenceInputs& in, ops::ChunkP
   return out;
 }
 
-RecurrenceOutputs ssd_run(Device d, const RecurrenceInputs& in) { return ssd_run_with(d, in, ops::ChunkProducts::f32); }
+RecurrenceOutputs ssd_run(Device d, const RecurrenceInputs& in) { return ssd_run_with(d, in, ops::ProductPrecision::f32); }
 RecurrenceOutputs ssd_run_tf32(Device d, const RecurrenceInputs& in) {
-  return ssd_run_with(d, in, ops::ChunkProducts::tf32);
+  return ssd_run_with(d, in, ops::ProductPrecision::tf32);
 }
 
 void expect_matches_cpu(RecurrenceRun run, const RecurrenceInputs& in, double tolerance = 1e-5) {
@@ -195,7 +195,7 @@ void expect_matches_cpu(RecurrenceRun run, const RecurrenceInputs& in, double to
   }
 }
 
-// TF32 products (ops/chunk_products.h) against the CPU's float32 within `tolerance`, and measurably
+// TF32 products (ops/product_precision.h) against the CPU's float32 within `tolerance`, and measurably
 // not the 3xTF32 products' bits (`f32_run`'s): some output or gradient differs.
 void expect_tf32_matches_cpu(RecurrenceRun f32_run, RecurrenceRun tf32_run, const RecurrenceInputs& in,
                              double tolerance) {
@@ -313,7 +313,7 @@ TEST_P(CudaGatedDelta, KeptChunkStatesGiveTheRecomputedBits) {
   expect_same_bits(gated_delta_run(Device::cuda(0), in), gated_delta_run_with(Device::cuda(0), in, true));
 }
 
-// TF32 products (the bf16 mode's, ops/chunk_products.h) against the CPU's float32: within TF32's
+// TF32 products (the bf16 mode's, ops/product_precision.h) against the CPU's float32: within TF32's
 // rounding (11 significant bits, about 5e-4 relative a product, compounded through the chunk's
 // products and triangular solve; the largest measured on an H200 over these cases was 1.27e-3, dg
 // of mixed_decays), and measurably not 3xTF32's bits. They still repeat, do not depend on the
@@ -335,7 +335,7 @@ TEST_P(CudaGatedDelta, Tf32ProductsFromKeptChunkStatesGiveTheRecomputedBits) {
   S0_REQUIRE_GPU();
   const RecurrenceInputs in = gated_delta_inputs(GetParam(), 5);
   expect_same_bits(gated_delta_run_tf32(Device::cuda(0), in),
-                   gated_delta_run_with(Device::cuda(0), in, true, ops::ChunkProducts::tf32));
+                   gated_delta_run_with(Device::cuda(0), in, true, ops::ProductPrecision::tf32));
 }
 
 INSTANTIATE_TEST_SUITE_P(

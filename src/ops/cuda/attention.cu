@@ -97,7 +97,7 @@ struct BackwardTiles {
 // cached rows) sees keys 0 .. past + i. The next tile's keys travel while this tile's softmax and
 // values are worked on, its values while the next scores are. The output's rows are in fragments
 // (attention_tiles.cuh); the softmax's per-row factors reach them through `factor` in shared memory.
-template <ChunkProducts P, int DP>
+template <ProductPrecision P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_forward_kernel(Layout L, const float* q, const float* k, const float* v, float* out, float* lse) {
   constexpr int Bc = kForwardTile, J = Bc / kRowThreads;
@@ -190,7 +190,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 // dS_ij = P_ij (dout_i . v_j - delta_i), delta_i = dout_i . out_i (kept for the dk/dv kernel),
 // dq_i = scale sum_j dS_ij k_j. The next tile's values travel while dq accumulates, its keys while the
 // next dout . v scores are computed.
-template <ChunkProducts P, int DP>
+template <ProductPrecision P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dq_kernel(Layout L, const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* delta) {
@@ -253,7 +253,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 // and dk_j = scale sum_h sum_i dS_ij q_i over the query heads h of the group (in order) and the
 // queries i >= j (in order): fixed sums, no atomics. The tiles of (head, queries) come in that
 // order; the next tile's q travels while dv accumulates, its dout while the next scores are.
-template <ChunkProducts P, int DP>
+template <ProductPrecision P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
                           const float* delta, const float* dout, float* dk, float* dv) {
@@ -386,13 +386,13 @@ Plan plan(const Tensor& q, const Tensor& k, float scale, const Varlen& seqs, con
 dim3 grid(const Plan& p, int64_t heads) { return dim3(static_cast<unsigned>(p.n_blocks * heads)); }
 
 // The forward's launch for one padded head dim and products.
-template <ChunkProducts P, int DP>
+template <ProductPrecision P, int DP>
 void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, Tensor& out, Tensor& lse) {
   launch(attention_forward_kernel<P, DP>, "attention_forward_kernel", grid(p, p.L.H), forward_smem<DP>(), p.L, f32(q),
          f32(k), f32(v), f32_mut(out), f32_mut(lse));
 }
 
-template <ChunkProducts P, int DP>
+template <ProductPrecision P, int DP>
 void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, const Tensor& k, const Tensor& v,
                      const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& delta, Tensor& dq, Tensor& dk,
                      Tensor& dv) {
@@ -403,10 +403,10 @@ void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, c
          f32_mut(dk), f32_mut(dv));
 }
 
-// f(integral_constant<ChunkProducts>, integral_constant<int, DP>) for the products and the padded head dim D takes:
+// f(integral_constant<ProductPrecision>, integral_constant<int, DP>) for the products and the padded head dim D takes:
 // the kernels' instances (three head dims, two products).
 template <typename F>
-void with_instance(ChunkProducts products, int64_t D, F f) {
+void with_instance(ProductPrecision products, int64_t D, F f) {
   auto dims = [&](auto P) {
     switch (padded_head_dim(D)) {
       case 64:
@@ -417,8 +417,8 @@ void with_instance(ChunkProducts products, int64_t D, F f) {
         return f(P, std::integral_constant<int, 256>{});
     }
   };
-  if (products == ChunkProducts::tf32) return dims(std::integral_constant<ChunkProducts, ChunkProducts::tf32>{});
-  return dims(std::integral_constant<ChunkProducts, ChunkProducts::f32>{});
+  if (products == ProductPrecision::tf32) return dims(std::integral_constant<ProductPrecision, ProductPrecision::tf32>{});
+  return dims(std::integral_constant<ProductPrecision, ProductPrecision::f32>{});
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),
@@ -469,7 +469,7 @@ void rope(Tensor& x, const std::vector<int64_t>& positions, int64_t rot_dim, dou
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float scale, const Varlen& seqs,
-                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ChunkProducts products) {
+                       const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ProductPrecision products) {
   Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
   std::vector<const float*> starts{f32(q), f32(k), f32(v)};
@@ -511,7 +511,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
                         const Tensor& dout, float scale, const Varlen& seqs, Tensor& dq, Tensor& dk, Tensor& dv,
-                        ChunkProducts products) {
+                        ProductPrecision products) {
   Plan p = plan(q, k, scale, seqs, "attention_backward");
   if (p.n_blocks == 0) return;
   p.L.async = rows_aligned(q.dim(2), {f32(q), f32(k), f32(v), f32(dout)});

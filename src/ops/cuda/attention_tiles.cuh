@@ -5,7 +5,7 @@
 // [rows][DP + 4] floats: DP is the head dim padded up to 64, 128 or 256 (the padding zero-filled,
 // so it adds exact zeros to every dot product), and the 4-float skew puts consecutive rows 4 banks
 // apart. Both products run on the tensor cores (block_mma.cuh's mma_step: 3xTF32 at f32's accuracy
-// in the f32 mode, TF32 in the bf16 mode; ChunkProducts P), warp w taking rows 16 (w % 4) .. + 15
+// in the f32 mode, TF32 in the bf16 mode; ProductPrecision P), warp w taking rows 16 (w % 4) .. + 15
 // and half the columns (w / 4): the scores q k^T (score_tile) and the weighted sums of rows
 // (accumulate_tile), whose accumulators stay in the tensor cores' fragment layout across tiles
 // (thread (g, t4) = (lane / 4, lane % 4) holds rows g and g + 8 of its warp's 16, columns 2 t4 and
@@ -80,7 +80,7 @@ __device__ inline void stage_rows(float* tile, const float* src, int64_t src_str
 // [kRows][DP + 4] tile, B a [Bc][DP + 4] one. The warps' sums go through `scratch`, a [kRows]
 // [weight_ld<Bc>()] tile that no thread uses during the call, into the softmax's layout; a thread
 // reads back exactly the entries store_weights later writes for it, so a weight tile may serve.
-template <ChunkProducts P, int DP, int Bc>
+template <ProductPrecision P, int DP, int Bc>
 __device__ inline void score_tile(const float* A, const float* B, float* scratch,
                                   float (&s)[kRowsPerThread][Bc / kRowThreads]) {
   using Entry = typename Staged<P>::Entry;
@@ -118,7 +118,7 @@ __device__ inline void score_tile(const float* A, const float* B, float* scratch
 // The backward's two score tiles of one step, first = A1 . B1 and then second = A2 . B2 (as
 // score_tile, both through `scratch`), waiting for the second's rows only once the first is done:
 // their copies, committed last, travel meanwhile.
-template <ChunkProducts P, int DP, int Bc>
+template <ProductPrecision P, int DP, int Bc>
 __device__ inline void two_score_tiles(const float* A1, const float* B1,
                                        float (&first)[kRowsPerThread][Bc / kRowThreads], const float* A2,
                                        const float* B2, float (&second)[kRowsPerThread][Bc / kRowThreads],
@@ -168,7 +168,7 @@ using RowsAcc = float[DP / 16][4];
 // acc += W M over the Bc rows of M, by products P, in ascending row order: W is the [kRows]
 // [weight_ld<Bc>()] weight tile, M a [Bc][DP + 4] row tile (a B fragment's loads, rows t4 and
 // columns g, land in 32 distinct banks).
-template <ChunkProducts P, int DP, int Bc>
+template <ProductPrecision P, int DP, int Bc>
 __device__ inline void accumulate_tile(const float* W, const float* M, RowsAcc<DP>& acc) {
   using Entry = typename Staged<P>::Entry;
   const WarpTile w;

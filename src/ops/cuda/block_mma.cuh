@@ -10,7 +10,7 @@
 // lo hi ("3xTF32": only lo lo, about 2^-22 of |a b|, is dropped). The tensor cores add their
 // partial sums truncating, so each k step of 8 multiplies into zeros and is added to the result
 // with an ordinary f32 add (rounded to nearest), in ascending k: the same bits every run. With
-// ChunkProducts::tf32 (the bf16 mode's, ops/chunk_products.h) a b is hi hi alone, summed by the
+// ProductPrecision::tf32 (the bf16 mode's, ops/product_precision.h) a b is hi hi alone, summed by the
 // tensor cores straight into the result: a third of the products and none of the adds (the same
 // bits every run too: the order of the k steps is fixed).
 //
@@ -26,7 +26,7 @@
 // constants.
 #include <cstdint>
 
-#include "ops/chunk_products.h"
+#include "ops/product_precision.h"
 
 namespace s0::ops::cuda {
 
@@ -51,13 +51,13 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
 // tile `width` (a multiple of 32) wide: the width plus a skew that puts consecutive rows 8 banks
 // apart, so that a fragment's loads (lanes (g, t4): row t4 at column g, g < 8) land in 32 distinct
 // banks.
-template <ChunkProducts P>
+template <ProductPrecision P>
 struct Staged;
 
 // 3xTF32: the pair of 8 bytes (hi, lo), x's TF32 rounding and that of what it leaves (4 entries of
 // skew: 8 words).
 template <>
-struct Staged<ChunkProducts::f32> {
+struct Staged<ProductPrecision::f32> {
   using Entry = uint2;
   static constexpr int width(int w) { return w + 4; }
   __device__ static Entry of(float x) {
@@ -70,7 +70,7 @@ struct Staged<ChunkProducts::f32> {
 
 // TF32: hi alone, 4 bytes (8 entries of skew): half the shared memory read per fragment.
 template <>
-struct Staged<ChunkProducts::tf32> {
+struct Staged<ProductPrecision::tf32> {
   using Entry = uint32_t;
   static constexpr int width(int w) { return w + 8; }
   __device__ static Entry of(float x) { return to_tf32(x); }
@@ -79,8 +79,8 @@ struct Staged<ChunkProducts::tf32> {
 
 // Floats of one staged slab (either block tile shape: 128 + 64 columns, of the larger entries), and
 // the shared floats block_mma needs for any product (two slabs).
-constexpr int kMmaSlabFloats = 2 * kStageK * (Staged<ChunkProducts::f32>::width(128) +
-                                              Staged<ChunkProducts::f32>::width(64));
+constexpr int kMmaSlabFloats = 2 * kStageK * (Staged<ProductPrecision::f32>::width(128) +
+                                              Staged<ProductPrecision::f32>::width(64));
 constexpr int64_t kMmaStageFloats = 2 * kMmaSlabFloats;
 
 // d += a b for a 16 x 8 tile of A (row major fragments) and an 8 x 8 tile of B (column major).
@@ -95,13 +95,13 @@ __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], 
 // g, g + 8 at column t4, then at t4 + 4) and of a B fragment (b0, b1: rows t4, t4 + 4 at column g):
 // TF32 straight into d; 3xTF32 into zeros, then added to d in f32 (the tensor cores' own sums
 // truncate).
-template <ChunkProducts P>
+template <ProductPrecision P>
 __device__ __forceinline__ void mma_step(float (&d)[4], const typename Staged<P>::Entry (&x)[4],
                                          const typename Staged<P>::Entry (&y)[2]) {
   using S = Staged<P>;
   const uint32_t a_hi[4] = {S::hi(x[0]), S::hi(x[1]), S::hi(x[2]), S::hi(x[3])};
   const uint32_t b_hi[2] = {S::hi(y[0]), S::hi(y[1])};
-  if constexpr (P == ChunkProducts::tf32) {
+  if constexpr (P == ProductPrecision::tf32) {
     mma_tf32(d, a_hi, b_hi);
   } else {
     const uint32_t a_lo[4] = {S::lo(x[0]), S::lo(x[1]), S::lo(x[2]), S::lo(x[3])};
@@ -136,7 +136,7 @@ struct SlabShare {
     for (int r = 0; r < kCount; ++r) carry[r] = mn(tid, r) < limit && k(tid, r) < kn ? at(mn(tid, r), k(tid, r)) : 0.0f;
   }
   // Into the slab of entries laid out [k][Staged<P>::width(W)].
-  template <ChunkProducts P>
+  template <ProductPrecision P>
   __device__ static void put(int tid, const float (&carry)[kCount], typename Staged<P>::Entry* slab) {
 #pragma unroll
     for (int r = 0; r < kCount; ++r) slab[k(tid, r) * Staged<P>::width(W) + mn(tid, r)] = Staged<P>::of(carry[r]);
@@ -144,7 +144,7 @@ struct SlabShare {
 };
 
 // One block tile shape, TM x TN: block_mma below.
-template <ChunkProducts P, int TM, int TN, Band band, Along a_along, Along b_along, class AOp, class BOp,
+template <ProductPrecision P, int TM, int TN, Band band, Along a_along, Along b_along, class AOp, class BOp,
           class Epilogue>
 __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp b, Epilogue epilogue,
                                                 float* stage) {
@@ -237,7 +237,7 @@ __device__ __forceinline__ void block_mma_tiles(int M, int N, int K, AOp a, BOp 
 // product. a is called only with m < M, b with n < N, both with k < K.
 enum class Tiles { tall, wide, square };
 
-template <ChunkProducts P, Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp,
+template <ProductPrecision P, Band band, Along a_along, Along b_along, Tiles tiles = Tiles::tall, class AOp, class BOp,
           class Epilogue>
 __device__ __forceinline__ void block_mma(int M, int N, int K, AOp a, BOp b, Epilogue epilogue, float* stage) {
   constexpr int tm = tiles == Tiles::tall ? 128 : 64, tn = tiles == Tiles::wide ? 128 : 64;

@@ -32,7 +32,7 @@
 //   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
 // All arithmetic is f32, the chunk products on the tensor cores in 3xTF32 (block_mma.cuh), which
 // keeps f32's accuracy (the decay exponents, as on the CPU, are differences of cumulative sums
-// kept in double), or in TF32 when asked (ops/chunk_products.h: each kernel is a template on
+// kept in double), or in TF32 when asked (ops/product_precision.h: each kernel is a template on
 // that); every sum has a fixed order and no result is accumulated across blocks: the
 // same bits run to run, and a sequence's results do not depend on the rest of the batch.
 
@@ -122,7 +122,7 @@ __device__ void invert_unit_lower(int n, const float* beta, const float (*kk)[kP
 }
 
 // Grid (chunks, H).
-template <ChunkProducts P>
+template <ProductPrecision P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p) {
   extern __shared__ float4 shared[];
   float* stage = reinterpret_cast<float*>(shared);  // block_mma's
@@ -204,7 +204,7 @@ size_t gdn_sweep_bytes(int dk, int dv) {
 // Grid (ceil(dv / kTile), H, n_seqs). o null: no outputs (the backward's recomputation); finals
 // null or a table of addresses (0 = not wanted). With `skip_single`, sequences of one token are
 // left to the step kernel (gated_delta_step.h).
-template <ChunkProducts P>
+template <ProductPrecision P>
 __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const int64_t* starts, const int64_t* finals, float* o,
                          SweepKept kept, bool skip_single) {
@@ -261,7 +261,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
 // Grid (chunks, H): delta = U - W S of every chunk, S its start state as the forward sweep kept it.
 // The sweep's product, tiles and epilogue, so the same bits; but every chunk at once instead of a
 // walk through each sequence's chunks.
-template <ChunkProducts P>
+template <ProductPrecision P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                             Saved saved) {
   extern __shared__ float4 shared[];
@@ -278,7 +278,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inpu
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
 // hands back no final state) to its start, into d_initial[s] (an address, 0 = not wanted).
-template <ChunkProducts P>
+template <ProductPrecision P>
 __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p, const float* d_o, const int64_t* d_initial,
                           Saved saved) {
@@ -373,7 +373,7 @@ struct ChunkRefs {
 
 // Grid (chunks, H): the chunk's input gradients from its start state S, its dS_end, delta and
 // d_delta (the backward's order and decay-gradient bookkeeping are the CPU's GdnChunk::backward).
-template <ChunkProducts P>
+template <ProductPrecision P>
 __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p, Saved saved, Gradients grad, int64_t stage_size) {
   extern __shared__ float4 shared[];
@@ -617,7 +617,7 @@ struct PreparedChunks {
   Prepared p{};
 };
 
-template <ChunkProducts P>
+template <ProductPrecision P>
 PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   const int64_t ch = t.chunks * in.H;
   PreparedChunks out;
@@ -639,7 +639,7 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
               static_cast<unsigned>(n_seqs));
 }
 
-template <ChunkProducts P>
+template <ProductPrecision P>
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* o, const SweepKept& kept, bool skip_single) {
   const size_t bytes = gdn_sweep_bytes(in.dk, in.dv);
@@ -650,7 +650,7 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
 
 int64_t chunk_states_floats(const Inputs& in, const ChunkTable& t) { return t.chunks * in.H * in.dk * in.dv; }
 
-template <ChunkProducts P>
+template <ProductPrecision P>
 void delta_from_starts(const Inputs& in, const ChunkTable& t, const Prepared& p, const Saved& saved) {
   if (t.chunks == 0) return;
   launch_with_shared(delta_kernel<P>, chunk_grid(t, in.H), kChunkThreads, sizeof(float) * kMmaStageFloats,
@@ -662,7 +662,7 @@ Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
           f32(g), f32(beta)};
 }
 
-template <ChunkProducts P>
+template <ProductPrecision P>
 void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const std::vector<SequenceStart>& starts,
                   Tensor& o, std::vector<Tensor>* finals, Tensor* chunk_states) {
   if (chunk_states) {
@@ -692,7 +692,7 @@ void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const s
   hand_over_finals(tables, starts, finals);
 }
 
-template <ChunkProducts P>
+template <ProductPrecision P>
 void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const std::vector<SequenceStart>& starts,
                    const Tensor& d_o, Tensor& dq, Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta,
                    std::vector<Tensor>* d_initial, const Tensor& chunk_states) {
@@ -738,23 +738,23 @@ void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const 
 
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
-                         std::vector<Tensor>* finals, Tensor* chunk_states, ChunkProducts products) {
+                         std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Inputs in = inputs_of(q, k, v, g, beta);
-  if (products == ChunkProducts::tf32)
-    forward_with<ChunkProducts::tf32>(in, q, seqs, starts, o, finals, chunk_states);
+  if (products == ProductPrecision::tf32)
+    forward_with<ProductPrecision::tf32>(in, q, seqs, starts, o, finals, chunk_states);
   else
-    forward_with<ChunkProducts::f32>(in, q, seqs, starts, o, finals, chunk_states);
+    forward_with<ProductPrecision::f32>(in, q, seqs, starts, o, finals, chunk_states);
 }
 
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
                           Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states, ChunkProducts products) {
+                          const Tensor& chunk_states, ProductPrecision products) {
   const Inputs in = inputs_of(q, k, v, g, beta);
-  if (products == ChunkProducts::tf32)
-    backward_with<ChunkProducts::tf32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
+  if (products == ProductPrecision::tf32)
+    backward_with<ProductPrecision::tf32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
   else
-    backward_with<ChunkProducts::f32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
+    backward_with<ProductPrecision::f32>(in, q, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial, chunk_states);
 }
 
 }  // namespace s0::ops::cuda

@@ -29,7 +29,7 @@
 //                   kernel sums over the heads of each group in a fixed order.
 // All arithmetic is f32 (the decay exponents are differences of cumulative sums kept in double),
 // the chunk products on the tensor cores in 3xTF32 or, when asked, TF32 (block_mma.cuh,
-// ops/chunk_products.h; each kernel is a template on that); every sum has a fixed order and
+// ops/product_precision.h; each kernel is a template on that); every sum has a fixed order and
 // nothing accumulates across blocks: the same bits run to run, and a sequence's results do not
 // depend on the rest of the batch.
 
@@ -62,7 +62,7 @@ struct Saved {
 };
 
 // Grid (chunks, H). y null: Y is not wanted (the backward's recomputation).
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 __global__ void __launch_bounds__(kChunkThreads, kChunkBlocksPerSm) prepare_kernel(Inputs in, ChunkPlan plan, Prepared p, float* y) {
   extern __shared__ float4 shared[];
   float* stage = reinterpret_cast<float*>(shared);
@@ -121,7 +121,7 @@ size_t ssd_sweep_bytes(int P, int Ns) {
 // Grid (ceil(P / kTile), H, n_seqs). y null: no outputs; finals null or a table of addresses (0 =
 // not wanted); starts_kept null: the chunks' start states are not kept. With `skip_single`,
 // sequences of one token are left to the step kernel (ssd_step.cuh).
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                       const int64_t* starts, const int64_t* finals,
                                                                       float* y, float* starts_kept, bool skip_single) {
@@ -162,7 +162,7 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
 
 // Grid (ceil(P / kTile), H, n_seqs): dS from zero after each sequence's last token to its start,
 // into d_initial[s] (an address, 0 = not wanted).
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                        const float* d_y, const int64_t* d_initial,
                                                                        Saved saved) {
@@ -213,7 +213,7 @@ constexpr size_t kChunkBackwardSharedBytes = sizeof(float) * static_cast<size_t>
 
 // Grid (chunks, H): the chunk's dx, ddt and this head's shares of dB and dC, from its start state
 // S, its dS_end and dU (the CPU's SsdChunk::backward).
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 __global__ void __launch_bounds__(kChunkThreads, kChunkBlocksPerSm) chunk_backward_kernel(Inputs in, ChunkPlan plan, Prepared p,
                                                                        Saved saved, Gradients grad) {
   extern __shared__ float4 shared[];
@@ -336,7 +336,7 @@ struct PreparedChunks {
   Prepared p{};
 };
 
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 PreparedChunks prepare(const Inputs& in, const ChunkTable& t, float* y, Device device) {
   const int64_t ch = t.chunks * in.H;
   PreparedChunks out{scratch(ch * kChunk * kChunk, device), scratch(ch * kFactors, device), {}};
@@ -353,7 +353,7 @@ dim3 sweep_grid(const Inputs& in, int64_t n_seqs) {
               static_cast<unsigned>(n_seqs));
 }
 
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, const RecurrenceTables& tables,
                    const int64_t* finals, float* y, float* starts_kept, bool skip_single) {
   const size_t bytes = ssd_sweep_bytes(in.P, in.Ns);
@@ -362,7 +362,7 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
                      finals, y, starts_kept, skip_single);
 }
 
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 void forward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const std::vector<SequenceStart>& starts,
                   Tensor& y, std::vector<Tensor>* finals) {
   RecurrenceTables tables = forward_tables(seqs, starts, {in.H, in.P, in.Ns}, finals != nullptr, x.device());
@@ -379,7 +379,7 @@ void forward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const s
   hand_over_finals(tables, starts, finals);
 }
 
-template <ChunkProducts Products>
+template <ProductPrecision Products>
 void backward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const std::vector<SequenceStart>& starts,
                    const Tensor& d_y, Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC,
                    std::vector<Tensor>* d_initial) {
@@ -417,23 +417,23 @@ void backward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const 
 
 void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
-                 std::vector<Tensor>* finals, ChunkProducts products) {
+                 std::vector<Tensor>* finals, ProductPrecision products) {
   const Inputs in = inputs_of(x, dt, A, B, C, D);
-  if (products == ChunkProducts::tf32)
-    forward_with<ChunkProducts::tf32>(in, x, seqs, starts, y, finals);
+  if (products == ProductPrecision::tf32)
+    forward_with<ProductPrecision::tf32>(in, x, seqs, starts, y, finals);
   else
-    forward_with<ChunkProducts::f32>(in, x, seqs, starts, y, finals);
+    forward_with<ProductPrecision::f32>(in, x, seqs, starts, y, finals);
 }
 
 void ssd_backward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_y,
                   Tensor& dx, Tensor& ddt, Tensor& dB, Tensor& dC, std::vector<Tensor>* d_initial,
-                  ChunkProducts products) {
+                  ProductPrecision products) {
   const Inputs in = inputs_of(x, dt, A, B, C, D);
-  if (products == ChunkProducts::tf32)
-    backward_with<ChunkProducts::tf32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
+  if (products == ProductPrecision::tf32)
+    backward_with<ProductPrecision::tf32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
   else
-    backward_with<ChunkProducts::f32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
+    backward_with<ProductPrecision::f32>(in, x, seqs, starts, d_y, dx, ddt, dB, dC, d_initial);
 }
 
 }  // namespace s0::ops::cuda
