@@ -417,8 +417,9 @@ void with_instance(ProductPrecision products, int64_t D, F f) {
         return f(P, std::integral_constant<int, 256>{});
     }
   };
-  if (products == ProductPrecision::tf32) return dims(std::integral_constant<ProductPrecision, ProductPrecision::tf32>{});
-  return dims(std::integral_constant<ProductPrecision, ProductPrecision::f32>{});
+  using Tf32 = std::integral_constant<ProductPrecision, ProductPrecision::tf32>;
+  using F32 = std::integral_constant<ProductPrecision, ProductPrecision::f32>;
+  return products == ProductPrecision::tf32 ? dims(Tf32{}) : dims(F32{});
 }
 
 // x[T, heads, D]: pair (e, e + rot_dim/2) of each head rotated by positions[t] theta^(-2e/rot_dim),

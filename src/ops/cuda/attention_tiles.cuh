@@ -157,7 +157,8 @@ __device__ inline void store_weights(float* W, const float (&w)[kRowsPerThread][
 #pragma unroll
   for (int i = 0; i < kRowsPerThread; ++i)
 #pragma unroll
-    for (int j = 0; j < Bc / kRowThreads; ++j) W[(ty + kRowThreads * i) * weight_ld<Bc>() + tx + kRowThreads * j] = w[i][j];
+    for (int j = 0; j < Bc / kRowThreads; ++j)
+      W[(ty + kRowThreads * i) * weight_ld<Bc>() + tx + kRowThreads * j] = w[i][j];
 }
 
 // An accumulator of kRows x DP in fragments: tile t of the warp's DP / 16 holds columns

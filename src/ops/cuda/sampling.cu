@@ -31,11 +31,12 @@ __device__ inline uint32_t ascending_bits(float x) {
 }
 
 // Argmax: the rows are cut into slices, a block each, so that one row (batch 1) is read by many
-// SMs: a block per row took 96 us of a 3.35 ms decode step of Qwen3.5-4B's shape at batch 1 (one
-// SM reading 1 MB); sliced, the step takes 3.29-3.30 ms against 3.37-3.39 (H200, decode_bench). A block's best logit and token make a 64-bit key, the logit's ascending bits
-// above the token's complement: the larger logit wins, then the smaller token (the first maximum,
-// as the host's argmax). keys[row] takes the blocks' keys by atomicMax, the same result in any
-// order. NaN never wins (it is skipped); a row of NaN keeps 0, below every real key: token 0.
+// SMs: a block per row took 96 us of a 3.35 ms decode step of Qwen3.5-4B's shape at batch 1 (one SM
+// reading 1 MB); sliced, the step takes 3.29-3.30 ms against 3.37-3.39 (H200, decode_bench). A
+// block's best logit and token make a 64-bit key, the logit's ascending bits above the token's
+// complement: the larger logit wins, then the smaller token (the first maximum, as the host's
+// argmax). keys[row] takes the blocks' keys by atomicMax, the same result in any order. NaN never
+// wins (it is skipped); a row of NaN keeps 0, below every real key: token 0.
 constexpr int kArgmaxThreads = 256;
 constexpr int64_t kArgmaxSlice = 4096;        // the least slice a block takes
 constexpr int64_t kArgmaxBlocksWanted = 512;  // enough to keep every SM reading
@@ -241,7 +242,8 @@ __device__ __noinline__ Pick descend(const float* __restrict__ row, int vocab, u
     mask |= static_cast<unsigned long long>((1 << d.width) - 1) << d.shift;
     carry = c.before;
     // The bins of the last digit, of the logit and then of the id, hold one candidate each.
-    if (digit == kLastLogitDigit && b.count[c.bin] == 1) return {known | b.least_id[c.bin], carry + b.weight[c.bin], true};
+    if (digit == kLastLogitDigit && b.count[c.bin] == 1)
+      return {known | b.least_id[c.bin], carry + b.weight[c.bin], true};
     if (digit == kDigits - 1) return {known, carry + b.weight[c.bin], true};
   }
   return {0, carry, false};  // not reached: the last digit returns
