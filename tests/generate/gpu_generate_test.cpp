@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "generate/generator.h"
 #include "generate/loaded_fixture.h"
@@ -60,6 +61,24 @@ std::vector<GenerationRequest> requests_with(const std::vector<StateSet>& adapte
   return reqs;
 }
 
+// Row r of `logits` (on the host) sampled with options[r] (stream r) for `steps` steps on the GPU
+// and on the host: the same tokens at every step.
+void expect_the_hosts_tokens(const Tensor& logits, const std::vector<SamplingOptions>& options, int steps,
+                             const std::string& what) {
+  const Tensor gpu = test::on_gpu(logits);
+  std::vector<TokenSampler> on_cpu, on_gpu;
+  for (size_t r = 0; r < options.size(); ++r) {
+    on_cpu.emplace_back(options[r], static_cast<uint64_t>(r));
+    on_gpu.emplace_back(options[r], static_cast<uint64_t>(r));
+  }
+  std::vector<TokenSampler*> a, b;
+  for (size_t r = 0; r < options.size(); ++r) {
+    a.push_back(&on_cpu[r]);
+    b.push_back(&on_gpu[r]);
+  }
+  for (int step = 0; step < steps; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(logits, a)) << what;
+}
+
 }  // namespace
 
 TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
@@ -69,20 +88,12 @@ TEST(GpuSampling, TokensEqualTheHostsForTheSameLogits) {
       {0.0, 1.0, 0, 0},  {1.0, 1.0, 0, 0},   {0.7, 0.9, 0, 0},  {1.3, 0.95, 40, 0},
       {2.0, 1.0, 1, 0},  {0.5, 1e-9, 0, 0},  {1.0, 0.5, 10000, 0}, {4.0, 1.0, 5000, 0}};
   for (uint64_t seed = 0; seed < 6; ++seed) {
-    const Tensor cpu = test_logits(rows, vocab, seed), gpu = test::on_gpu(cpu);
-    std::vector<TokenSampler> on_cpu, on_gpu;
+    std::vector<SamplingOptions> options;
     for (int64_t r = 0; r < rows; ++r) {
-      SamplingOptions o = settings[static_cast<size_t>((r + static_cast<int64_t>(seed)) % rows)];
-      o.seed = seed;
-      on_cpu.emplace_back(o, static_cast<uint64_t>(r));
-      on_gpu.emplace_back(o, static_cast<uint64_t>(r));
+      options.push_back(settings[static_cast<size_t>((r + static_cast<int64_t>(seed)) % rows)]);
+      options.back().seed = seed;
     }
-    std::vector<TokenSampler*> a, b;
-    for (int64_t r = 0; r < rows; ++r) {
-      a.push_back(&on_cpu[static_cast<size_t>(r)]);
-      b.push_back(&on_gpu[static_cast<size_t>(r)]);
-    }
-    for (int step = 0; step < 5; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(cpu, a)) << "seed " << seed;
+    expect_the_hosts_tokens(test_logits(rows, vocab, seed), options, 5, "seed " + std::to_string(seed));
   }
   // Rows whose every weight is 0 (NaN everywhere; an infinite top logit) draw what the host draws.
   Tensor broken = test_logits(2, vocab, 9);
@@ -112,20 +123,12 @@ TEST(GpuSampling, RowsOfALargeVocabularyDrawTheHostsTokens) {
       std::normal_distribution<float> n(0.0f, r % 2 == 0 ? 0.3f : 6.0f);
       for (int64_t j = 0; j < vocab; ++j) cpu.f32_mut()[r * vocab + j] = n(rng);
     }
-    const Tensor gpu = test::on_gpu(cpu);
-    std::vector<TokenSampler> on_cpu, on_gpu;
+    std::vector<SamplingOptions> options;
     for (int64_t r = 0; r < rows; ++r) {
-      SamplingOptions o = settings[static_cast<size_t>(r / 2)];
-      o.seed = seed;
-      on_cpu.emplace_back(o, static_cast<uint64_t>(r));
-      on_gpu.emplace_back(o, static_cast<uint64_t>(r));
+      options.push_back(settings[static_cast<size_t>(r / 2)]);
+      options.back().seed = seed;
     }
-    std::vector<TokenSampler*> a, b;
-    for (int64_t r = 0; r < rows; ++r) {
-      a.push_back(&on_cpu[static_cast<size_t>(r)]);
-      b.push_back(&on_gpu[static_cast<size_t>(r)]);
-    }
-    for (int step = 0; step < 3; ++step) EXPECT_EQ(next_tokens(gpu, b), next_tokens(cpu, a)) << "seed " << seed;
+    expect_the_hosts_tokens(cpu, options, 3, "seed " + std::to_string(seed));
   }
 }
 
