@@ -51,6 +51,29 @@ TEST(DeviceRuntime, TensorsGoToTheGpuAndBack) {
 
 // The peak counts the bytes tensors hold at once (freed blocks kept for reuse do not count), and a
 // freed block of 1 MiB or more serves the requests of its size class (four per doubling), no others.
+// Uploads of 8 MiB and more go through pinned staging buffers in 32 MiB slices
+// (ops/cuda/staged_upload.h): several slices and a part slice arrive whole, back-to-back uploads
+// each keep their own bytes, and a source changed once an upload returns does not change what
+// arrives.
+TEST(DeviceRuntime, LargeUploadsArriveWholeAndReleaseTheirSourceOnReturn) {
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
+  ops::activate_device(Device::cuda(0));
+  const int64_t n = (int64_t{70} << 20) / 4 + 12345;  // 70 MiB and a part: three slices, the last short
+  std::vector<Tensor> hosts, devs;
+  for (int k = 0; k < 3; ++k) {
+    std::vector<float> values(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) values[static_cast<size_t>(i)] = static_cast<float>(i % 100003) + 0.25f * k;
+    hosts.push_back(Tensor::from({n}, values));
+  }
+  for (const Tensor& h : hosts) devs.push_back(h.to(Device::cuda(0)));
+  const std::vector<Tensor> expected = {hosts[0].clone(), hosts[1].clone(), hosts[2].clone()};
+  for (Tensor& h : hosts) std::fill(h.f32_mut(), h.f32_mut() + n, -1.0f);  // after the uploads returned
+  for (size_t k = 0; k < devs.size(); ++k) {
+    const Tensor back = devs[k].to(Device::cpu());
+    EXPECT_EQ(std::memcmp(back.f32(), expected[k].f32(), expected[k].nbytes()), 0) << "upload " << k;
+  }
+}
+
 TEST(DeviceRuntime, PeakCountsWhatTensorsHoldAtOnce) {
   if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine (or a build without CUDA)";
   const Device gpu = Device::cuda(0);

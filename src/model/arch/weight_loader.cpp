@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/parallel_copy.h"
 
 namespace s0 {
 
@@ -71,7 +72,7 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   Tensor out = Tensor::empty(shape, parts[0].dtype());
   auto* dst = static_cast<char*>(out.raw_mut());
   for (const Tensor& p : parts) {
-    std::memcpy(dst, p.raw(), p.nbytes());
+    parallel_memcpy(dst, p.raw(), p.nbytes());  // the parts are views of the mapped checkpoint
     dst += p.nbytes();
   }
   return out;
@@ -85,10 +86,11 @@ Tensor pick_rows(const Tensor& w, const std::vector<int64_t>& rows) {
   Tensor out = Tensor::empty(shape, w.dtype());
   const auto* src = static_cast<const char*>(w.raw());
   auto* dst = static_cast<char*>(out.raw_mut());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] < 0 || rows[i] >= w.dim(0)) fail("internal: pick_rows row ", rows[i], " of ", w.dim(0));
-    std::memcpy(dst + i * row, src + static_cast<size_t>(rows[i]) * row, row);
-  }
+  for (const int64_t r : rows)
+    if (r < 0 || r >= w.dim(0)) fail("internal: pick_rows row ", r, " of ", w.dim(0));
+  const int64_t n = static_cast<int64_t>(rows.size());
+#pragma omp parallel for schedule(static) if (n * row >= (size_t{1} << 20))
+  for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * row, src + static_cast<size_t>(rows[i]) * row, row);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "ops/cuda/check.h"
+#include "ops/cuda/staged_upload.h"
 #include "ops/cuda/stream.h"
 
 namespace s0::ops::cuda {
@@ -84,11 +85,13 @@ class CachingAllocator final : public Allocator {
   }
 
   // In stream order. A copy to the host waits for it: the host reads the result next. A copy from
-  // pageable host memory returns once the source has been staged, so the caller may free it.
+  // pageable host memory returns once the source has been staged, so the caller may free it (a
+  // large one through s0's own pinned buffers, ops/cuda/staged_upload.h).
   void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) override {
     const cudaMemcpyKind kind = dst_device.is_cpu()   ? cudaMemcpyDeviceToHost
                                 : src_device.is_cpu() ? cudaMemcpyHostToDevice
                                                       : cudaMemcpyDeviceToDevice;
+    if (kind == cudaMemcpyHostToDevice && bytes >= kStagedUploadMin) return staged_upload(dst, src, bytes);
     S0_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
     if (dst_device.is_cpu()) S0_CUDA_CHECK(cudaStreamSynchronize(stream()));
   }
