@@ -5,6 +5,7 @@
 
 #include "core/allocator.h"
 #include "core/half.h"
+#include "core/parallel_copy.h"
 
 namespace s0 {
 
@@ -117,38 +118,33 @@ float* Tensor::f32_mut() {
   return static_cast<float*>(device_raw_mut());
 }
 
+namespace {
+
+// Elements from which a conversion runs over the compute threads: a checkpoint's weights are views
+// of the mapped file, so converting one is mostly page faults, which threads take in parallel.
+constexpr int64_t kParallelElements = int64_t{1} << 20;
+
+// dst[i] = convert(src[i]) for i < n.
+template <typename From, typename To, typename Convert>
+void convert_each(const From* src, To* dst, int64_t n, Convert convert) {
+#pragma omp parallel for schedule(static) if (n >= kParallelElements)
+  for (int64_t i = 0; i < n; ++i) dst[i] = convert(src[i]);
+}
+
+}  // namespace
+
 Tensor Tensor::to_f32() const {
   check_host_elements(0);
   Tensor out = empty(shape_);
   float* dst = out.f32_mut();
-  int64_t n = numel();
+  const int64_t n = numel();
   switch (dtype_) {
-    case DType::F32: std::memcpy(dst, data_, nbytes()); break;
-    case DType::F64: {
-      const double* src = as<double>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
-      break;
-    }
-    case DType::BF16: {
-      const uint16_t* src = as<uint16_t>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
-      break;
-    }
-    case DType::F16: {
-      const uint16_t* src = as<uint16_t>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
-      break;
-    }
-    case DType::I32: {
-      const int32_t* src = as<int32_t>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
-      break;
-    }
-    case DType::I64: {
-      const int64_t* src = as<int64_t>();
-      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
-      break;
-    }
+    case DType::F32: parallel_memcpy(dst, data_, nbytes()); break;
+    case DType::F64: convert_each(as<double>(), dst, n, [](double x) { return static_cast<float>(x); }); break;
+    case DType::BF16: convert_each(as<uint16_t>(), dst, n, bf16_to_f32); break;
+    case DType::F16: convert_each(as<uint16_t>(), dst, n, f16_to_f32); break;
+    case DType::I32: convert_each(as<int32_t>(), dst, n, [](int32_t x) { return static_cast<float>(x); }); break;
+    case DType::I64: convert_each(as<int64_t>(), dst, n, [](int64_t x) { return static_cast<float>(x); }); break;
   }
   return out;
 }
@@ -158,9 +154,7 @@ Tensor Tensor::to_bf16() const {
   if (dtype_ == DType::BF16) return clone();
   const Tensor wide = dtype_ == DType::F32 ? *this : to_f32();
   Tensor out = empty(shape_, DType::BF16);
-  const float* src = wide.f32();
-  uint16_t* dst = static_cast<uint16_t*>(out.raw_mut());
-  for (int64_t i = 0, n = numel(); i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+  convert_each(wide.f32(), static_cast<uint16_t*>(out.raw_mut()), numel(), f32_to_bf16);
   return out;
 }
 
