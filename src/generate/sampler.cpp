@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -40,17 +39,12 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   if (vocab > ops::kMaxSampledVocab)
     fail("internal: sampling from ", vocab, " tokens (at most ", ops::kMaxSampledVocab, ")");
   // Tokens as keys that sort from most to least likely, ties by id, so the order is fully
-  // determined: the logit's bits made order-preserving and inverted, above the id. -0 becomes +0
-  // first (the two compare equal). Plain integers sort several times faster than ids compared
+  // determined: the logit's bits made order-preserving and inverted (ops::ascending_bits, which
+  // the GPU's draw orders by too), above the id. Plain integers sort several times faster than ids compared
   // through their logits, which matters for flat rows whose nucleus is most of the vocabulary.
   std::vector<uint64_t> keys(static_cast<size_t>(vocab));
-  for (int64_t i = 0; i < vocab; ++i) {
-    uint32_t bits;
-    const float v = logits[i] + 0.0f;
-    std::memcpy(&bits, &v, sizeof bits);
-    const uint32_t ascending = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
-    keys[i] = static_cast<uint64_t>(~ascending) << 32 | static_cast<uint64_t>(i);
-  }
+  for (int64_t i = 0; i < vocab; ++i)
+    keys[i] = static_cast<uint64_t>(~ops::ascending_bits(logits[i])) << 32 | static_cast<uint64_t>(i);
   auto id_of = [](uint64_t key) { return static_cast<int64_t>(key & 0xffffffffu); };
   const float top = logits[argmax(logits, vocab)];
   const int64_t k = options_.kept_by_top_k(vocab);

@@ -12,6 +12,7 @@
 // probability, and is never drawn.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "ops/host_device.h"
 
@@ -49,6 +50,20 @@ S0_HOST_DEVICE inline uint64_t sampling_weight(float logit, float top, double te
 // The weight a nucleus reaches: the shortest most likely prefix whose weight is at least this
 // (compared as doubles) is kept.
 S0_HOST_DEVICE inline double nucleus_reach(double top_p, uint64_t total) { return top_p * static_cast<double>(total); }
+
+// A logit's bits as an unsigned integer that orders as the logits do (-0 as +0: the two compare
+// equal; NaN past +inf): the sampler's order of tokens, most likely first, is by ~ascending_bits,
+// then by id, on the host and on the GPU alike.
+S0_HOST_DEVICE inline uint32_t ascending_bits(float logit) {
+  const float x = logit + 0.0f;
+#ifdef __CUDA_ARCH__
+  const uint32_t bits = __float_as_uint(x);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+#endif
+  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
 
 // A uniform integer in [0, bound) from 64 random bits, the same on every platform.
 S0_HOST_DEVICE inline uint64_t uniform_below(uint64_t random, uint64_t bound) {
