@@ -13,6 +13,9 @@
 #include "ops/device_runtime.h"
 #include "ops/linear.h"
 #include "support/test_support.h"
+#if S0_HAVE_CUDA
+#include "ops/cuda/device_args.h"
+#endif
 
 using namespace s0;
 using test::error_of;
@@ -72,6 +75,35 @@ TEST(DeviceRuntime, LargeUploadsArriveWholeAndReleaseTheirSourceOnReturn) {
     const Tensor back = devs[k].to(Device::cpu());
     EXPECT_EQ(std::memcmp(back.f32(), expected[k].f32(), expected[k].nbytes()), 0) << "upload " << k;
   }
+}
+
+// The kernels' small tables (ops/cuda/device_args.h): an equal table is the kept upload, and every
+// table, kept, new, made again after it was let go, or too large to keep, holds its own values.
+TEST(DeviceRuntime, SmallTablesAreUploadedOnceWhileKept) {
+#if S0_HAVE_CUDA
+  if (ops::cuda_device_count() == 0) GTEST_SKIP() << "no GPU on this machine";
+  ops::activate_device(Device::cuda(0));
+  const Device gpu = Device::cuda(0);
+  auto table = [](int64_t n, int64_t seed) {
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = seed * 1000003 + i * i - 5;
+    return v;
+  };
+  const Tensor first = ops::cuda::upload_i64(table(3, 1), gpu);
+  EXPECT_EQ(ops::cuda::upload_i64(table(3, 1), gpu).device_raw(), first.device_raw());
+  EXPECT_NE(ops::cuda::upload_i64(table(3, 2), gpu).device_raw(), first.device_raw());
+  EXPECT_EQ(first.to(Device::cpu()).to_i64(), table(3, 1));
+  // 300 tables push the first one out; made again, it still holds its values.
+  for (int64_t seed = 10; seed < 310; ++seed)
+    EXPECT_EQ(ops::cuda::upload_i64(table(seed % 7 + 1, seed), gpu).to(Device::cpu()).to_i64(), table(seed % 7 + 1, seed));
+  EXPECT_EQ(ops::cuda::upload_i64(table(3, 1), gpu).to(Device::cpu()).to_i64(), table(3, 1));
+  const std::vector<int64_t> large = table(5000, 3);
+  const Tensor a = ops::cuda::upload_i64(large, gpu), b = ops::cuda::upload_i64(large, gpu);
+  EXPECT_NE(a.device_raw(), b.device_raw()) << "a table past the kept size is uploaded each time";
+  EXPECT_EQ(b.to(Device::cpu()).to_i64(), large);
+#else
+  GTEST_SKIP() << "a build without CUDA";
+#endif
 }
 
 TEST(DeviceRuntime, PeakCountsWhatTensorsHoldAtOnce) {

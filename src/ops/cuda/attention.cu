@@ -358,7 +358,9 @@ int64_t queries_seen(int64_t first, int64_t length) { return length - first; }
 // What the forward and backward kernels share: the sequence offsets and row blocks on the GPU (kept
 // alive as long as the plan) and the layout that points at them.
 struct Plan {
-  Tensor offsets, blocks, caches;  // caches: [keys' addresses | values' addresses | past] per sequence
+  Tensor offsets, blocks;
+  Tensor caches;   // per sequence its cache's keys' address, then per sequence its values' address
+  Tensor lengths;  // per sequence the rows cached before the call, then a decode step's chunk table
   int64_t n_blocks = 0;
   Layout L;
 };
@@ -479,24 +481,26 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
   int64_t decode_chunks = 0;
   if (!caches.empty()) {
     // The caches have room for this call's rows (made by the dispatch) after `past` earlier ones;
-    // they are appended here, every sequence in one kernel. A decode step's chunk table travels in
-    // the same upload.
+    // they are appended here, every sequence in one kernel. Two tables: the caches' addresses, which
+    // stay from step to step, and the lengths (with a decode step's chunk table), which every layer
+    // of a step shares, so a decode step uploads neither again (device_args.h).
     const int64_t n = seqs.n_seqs();
-    std::vector<int64_t> table(static_cast<size_t>(3 * n)), n_keys;
+    std::vector<int64_t> addresses(static_cast<size_t>(2 * n)), lengths, n_keys;
     for (int64_t s = 0; s < n; ++s) {
       const KvCache& c = *caches[static_cast<size_t>(s)];
       starts.push_back(f32(c.k));
       starts.push_back(f32(c.v));
-      table[static_cast<size_t>(s)] = address_value(f32(c.k));
-      table[static_cast<size_t>(n + s)] = address_value(f32(c.v));
-      table[static_cast<size_t>(2 * n + s)] = c.length - seqs.length(s);
+      addresses[static_cast<size_t>(s)] = address_value(f32(c.k));
+      addresses[static_cast<size_t>(n + s)] = address_value(f32(c.v));
+      lengths.push_back(c.length - seqs.length(s));
       n_keys.push_back(c.length);
     }
-    if (decode_step) decode_chunks = append_decode_chunks(n_keys, table);
-    p.caches = upload_i64(table, q.device());
+    if (decode_step) decode_chunks = append_decode_chunks(n_keys, lengths);
+    p.caches = upload_i64(addresses, q.device());
+    p.lengths = upload_i64(lengths, q.device());
     p.L.cache_k = static_cast<const int64_t*>(p.caches.device_raw());
     p.L.cache_v = p.L.cache_k + n;
-    p.L.past = p.L.cache_k + 2 * n;
+    p.L.past = static_cast<const int64_t*>(p.lengths.device_raw());
     append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v));
   }
   p.L.async = rows_aligned(q.dim(2), starts);
