@@ -3,15 +3,17 @@
 // 17,000 tokens. Forward and backward time (median of `reps`, each synchronised) and TFLOP/s,
 // counting the causal pairs' arithmetic once: 4 D flops per pair and head forward (q.k and p v),
 // 10 D backward (q.k, dout.v, dv, dk, dq), as the usual 2.5x rule does; the kernels recompute the
-// backward's scores in both of its passes, so they execute 14 D. Then a decode step of generation:
-// one new token per sequence over a cache of each sequence's tokens.
+// backward's scores in both of its passes, so they execute 14 D. Then a decode step of generation at
+// batch 48 and 256: one new token per sequence over caches of 250-450 keys.
 //   build/bench/cuda_attention_bench [reps=10]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "core/digest.h"
 #include "gpu_timing.h"
 #include "ops/attention.h"
 #include "ops/device_runtime.h"
@@ -19,6 +21,49 @@
 using namespace s0;
 using bench::median_seconds;
 using bench::random_on_gpu;
+
+namespace {
+
+// One decode step of `batch` sequences with lengths uniform in [shortest, longest] cached: time
+// (median of `reps`, the caches cut back to their lengths before each step), the rate at which it
+// reads the caches, and a digest of out and lse, which tells two builds' arithmetic apart.
+void decode_step(int64_t batch, int64_t H, int64_t Hkv, int64_t D, int64_t shortest, int64_t longest, int reps) {
+  std::mt19937 gen(9);
+  std::uniform_int_distribution<int64_t> length(shortest, longest);
+  std::vector<ops::KvCache> caches;
+  std::vector<int64_t> lengths;
+  double bytes = 0;
+  for (int64_t s = 0; s < batch; ++s) {
+    const int64_t n = length(gen);
+    lengths.push_back(n);
+    caches.push_back({random_on_gpu({n + 1, Hkv * D}, 100 + 2 * static_cast<uint32_t>(s), 1.0f),
+                      random_on_gpu({n + 1, Hkv * D}, 101 + 2 * static_cast<uint32_t>(s), 1.0f), n});
+    bytes += 2.0 * double(n + 1) * double(Hkv * D) * sizeof(float);
+  }
+  std::vector<ops::KvCache*> cache_ptrs;
+  for (auto& c : caches) cache_ptrs.push_back(&c);
+  ops::Varlen one{{0}};
+  for (int64_t s = 0; s < batch; ++s) one.offsets.push_back(s + 1);
+  const Device gpu = Device::cuda(0);
+  const Tensor q1 = random_on_gpu({batch, H, D}, 5, 1.0f), k1 = random_on_gpu({batch, Hkv, D}, 6, 1.0f);
+  const Tensor v1 = random_on_gpu({batch, Hkv, D}, 7, 1.0f);
+  Tensor out1 = Tensor::empty({batch, H, D}, DType::F32, gpu), lse1 = Tensor::empty({H * batch}, DType::F32, gpu);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const double step = median_seconds(reps, [&] {
+    for (int64_t s = 0; s < batch; ++s) caches[static_cast<size_t>(s)].length = lengths[static_cast<size_t>(s)];
+    ops::attention_forward(q1, k1, v1, scale, one, cache_ptrs, out1, lse1);
+  });
+  const Tensor out_host = out1.to(Device::cpu()), lse_host = lse1.to(Device::cpu());
+  const std::string digest =
+      content_digest(std::string(static_cast<const char*>(out_host.raw()), out_host.nbytes()) +
+                     std::string(static_cast<const char*>(lse_host.raw()), lse_host.nbytes()));
+  std::printf("  decode step, %lld sequences over %lld-%lld cached: %.3f ms, %.2f TB/s of cache read "
+              "(out and lse %s)\n",
+              static_cast<long long>(batch), static_cast<long long>(shortest), static_cast<long long>(longest),
+              step * 1e3, bytes / step / 1e12, digest.c_str());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 10;
@@ -62,22 +107,8 @@ int main(int argc, char** argv) {
     std::printf("  8 layers forward + backward: %.3f s\n", 8.0 * (fwd + bwd));
   }
 
-  // Decode: each sequence's keys and values cached (filled by one forward over the batch), then one
-  // new token each; the caches are cut back to the batch's rows before every timed step.
-  std::vector<ops::KvCache> caches(static_cast<size_t>(n_seqs));
-  std::vector<ops::KvCache*> cache_ptrs;
-  for (auto& c : caches) cache_ptrs.push_back(&c);
-  ops::attention_forward(q, k, v, scale, seqs, cache_ptrs, out, lse);
-  ops::Varlen one{{0}};
-  for (int64_t s = 0; s < n_seqs; ++s) one.offsets.push_back(s + 1);
-  const Tensor q1 = random_on_gpu({n_seqs, H, D}, 5, 1.0f), k1 = random_on_gpu({n_seqs, Hkv, D}, 6, 1.0f);
-  const Tensor v1 = random_on_gpu({n_seqs, Hkv, D}, 7, 1.0f);
-  Tensor out1 = Tensor::empty({n_seqs, H, D}, DType::F32, gpu), lse1 = Tensor::empty({H * n_seqs}, DType::F32, gpu);
-  const double step = median_seconds(reps, [&] {
-    for (int64_t s = 0; s < n_seqs; ++s) caches[static_cast<size_t>(s)].length = seqs.length(s);
-    ops::attention_forward(q1, k1, v1, scale, one, cache_ptrs, out1, lse1);
-  });
-  std::printf("  decode step (1 token per sequence over its %lld-%lld cached): %.3f ms\n",
-              static_cast<long long>(shortest), static_cast<long long>(longest), step * 1e3);
+  // Decode: one new token per sequence over caches of random keys and values, at the training
+  // batch's 48 sequences and at the experiment seed's generation batch of 256.
+  for (const int64_t batch : {n_seqs, int64_t{256}}) decode_step(batch, H, Hkv, D, shortest, longest, reps);
   return 0;
 }

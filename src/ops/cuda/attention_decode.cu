@@ -1,5 +1,9 @@
 #include "ops/cuda/attention_decode.h"
 
+#include <mutex>
+#include <set>
+
+#include "ops/cuda/async_copy.cuh"
 #include "ops/cuda/attention.h"
 #include "ops/cuda/check.h"
 #include "ops/cuda/stream.h"
@@ -10,8 +14,8 @@ namespace s0::ops::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-// Keys a warp loads before it uses any: the loads of one key alone leave the memory idle most of
-// the time (one key's row is 1 KB at D = 256).
+// Keys a warp folds into its running max and sum at once (a round): their scores are reduced over
+// the warp together. Part of the arithmetic's order, hence of the bits.
 constexpr int kKeysInFlight = 4;
 // Query heads a block serves from each key it reads (the 4B shape's 16 / 4 heads in one block per
 // KV head; a larger group takes several blocks).
@@ -73,26 +77,85 @@ __device__ inline void warp_sum_each(float (&v)[N], int lane) {
   for (int i = 0; i < N; ++i) v[i] = __shfl_sync(0xffffffffu, mine, i * (32 / N));
 }
 
+// Keys a block stages in shared memory at once (their keys' and values' rows): a whole chunk up to
+// 2048 keys, a piece of a longer one. Staged by cp.async at the block's start, together with the
+// query rows' loads, they cost one memory round trip, and the block holds 163 registers, three
+// blocks an SM. Read into registers a round at a time, straight from global memory, each block held
+// 231 registers (two an SM) and waited for two round trips: at batch 256 over 250-450 keys on an
+// H200, 0.44 ms a step (2.1 TB/s under ncu) against 0.37-0.39 ms (2.6 TB/s), the same bits.
+constexpr int kStagedKeys = kChunkUnit;
+
+// Piece i of a lane's share of a staged row (as load_slice reads it from global memory: W floats
+// at W (lane + 32 i), zeros past D).
+template <int W>
+__device__ inline void read_piece(const float* row, int64_t D, int lane, int i, float (&x)[W]) {
+  const int64_t e = W * (lane + 32 * i);
+  if constexpr (W == 4) {
+    const float4 v = e < D ? *reinterpret_cast<const float4*>(row + e) : make_float4(0, 0, 0, 0);
+    x[0] = v.x;
+    x[1] = v.y;
+    x[2] = v.z;
+    x[3] = v.w;
+  } else {
+#pragma unroll
+    for (int t = 0; t < W; ++t) x[t] = e + t < D ? row[e + t] : 0.0f;
+  }
+}
+
+// Starts staging keys p0 .. p0 + kStagedKeys - 1 (zeros at and past `last`): key i's row at
+// staged + 2 i D, its value's at + D. 16-byte copies when aligned, else plain loads. Each thread
+// walks its (row, piece) pairs by adding, not dividing: a division per copy (64-bit, as first
+// written) made the staging cost more instructions than the attention's arithmetic.
+__device__ inline void stage_keys(float* staged, const float* keys, const float* values, int64_t p0, int64_t last,
+                                  int D, int64_t ld, bool aligned) {
+  const int width = aligned ? 4 : 1;  // floats a copy moves
+  const int pieces = D / width, threads = static_cast<int>(blockDim.x);
+  const int row_step = threads / pieces, piece_step = threads % pieces;
+  int row = static_cast<int>(threadIdx.x) / pieces, piece = static_cast<int>(threadIdx.x) % pieces;
+  for (; row < 2 * kStagedKeys; row += row_step, piece += piece_step) {
+    if (piece >= pieces) {
+      piece -= pieces;
+      ++row;
+      if (row >= 2 * kStagedKeys) break;
+    }
+    const int64_t key = p0 + row / 2;
+    const bool in = key < last;
+    const int e = width * piece;
+    const float* from = (row % 2 ? values : keys) + (in ? key * ld + e : 0);
+    float* to = staged + row * D + e;
+    if (aligned)
+      copy16_async(to, from, in);
+    else
+      *to = in ? *from : 0.0f;
+  }
+}
+
 // One block per (chunk, KV head kh, part of its query heads): warp w takes the chunk's keys
-// first + w + kWarps (kKeysInFlight r + u), kKeysInFlight at a time, all loaded before the first is
-// used; per head a running max m and sum l fold them in, the keys of one round in order. The warps'
-// partials merge in warp order into the chunk's partial (unnormalised: merged again per sequence).
-// A sequence cut in one chunk writes its output and lse here instead, and the merge leaves it alone.
+// first + w + kWarps (kKeysInFlight r + u), kKeysInFlight at a time; per head a running max m and sum
+// l fold them in, the keys of one round in order. The warps' partials merge in warp order into the
+// chunk's partial (unnormalised: merged again per sequence). A sequence cut in one chunk writes its
+// output and lse here instead, and the merge leaves it alone. Dynamic shared memory: the staged
+// keys (kStagedKeys * 2 * D floats), then the warps' accumulators in the same place.
 template <int W, int P>
 __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
                                                                              float* part_ml, float* part_acc,
                                                                              float* out, float* lse) {
   constexpr int E = W * P;
+  extern __shared__ float4 shared_quads[];
+  float* staged = reinterpret_cast<float*>(shared_quads);
   const int64_t c = blockIdx.x, s = a.chunk_seq[c], n_keys = a.past[s] + 1, size = chunk_keys(n_keys);
   const int64_t first = (c - a.chunk_begin[s]) * size, last = min(first + size, n_keys);
   const int64_t group = a.H / a.Hkv, parts = (group + kGroup - 1) / kGroup;
   const int64_t kh = blockIdx.y / parts, h0 = kh * group + blockIdx.y % parts * kGroup;
   const int heads = static_cast<int>(min(static_cast<int64_t>(kGroup), kh * group + group - h0));
-  const int64_t D = a.D, ld = a.Hkv * D;
+  const int D = static_cast<int>(a.D);
+  const int64_t ld = a.Hkv * D;
   const float* keys = reinterpret_cast<const float*>(a.keys[s]) + kh * D;
   const float* values = reinterpret_cast<const float*>(a.values[s]) + kh * D;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
 
+  stage_keys(staged, keys, values, first, last, D, ld, a.aligned);
+  commit_stage();
   float qv[kGroup][E], acc[kGroup][E], m[kGroup], l[kGroup];
 #pragma unroll
   for (int g = 0; g < kGroup; ++g) {
@@ -102,56 +165,81 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
     m[g] = -INFINITY;
     l[g] = 0.0f;
   }
-  for (int64_t j = first + warp; j < last; j += kWarps * kKeysInFlight) {
-    float kr[kKeysInFlight][E], vr[kKeysInFlight][E];
-#pragma unroll
-    for (int u = 0; u < kKeysInFlight; ++u) {
-      const int64_t key = j + kWarps * u;
-      load_slice<W, P>(keys + key * ld, D, lane, key < last, kr[u]);
-      load_slice<W, P>(values + key * ld, D, lane, key < last, vr[u]);
+  for (int64_t p0 = first; p0 < last; p0 += kStagedKeys) {
+    if (p0 != first) {
+      __syncthreads();  // every warp is done with the last piece's rows
+      stage_keys(staged, keys, values, p0, last, D, ld, a.aligned);
+      commit_stage();
     }
-    // score[kKeysInFlight g + u]: head g's dot with key u, all reduced over the warp together.
-    float score[kGroup * kKeysInFlight];
+    wait_stages<0>();
+    __syncthreads();  // every thread's rows have landed
 #pragma unroll
-    for (int g = 0; g < kGroup; ++g)
+    for (int r = 0; r < kStagedKeys / (kWarps * kKeysInFlight); ++r) {
+      const int64_t j = p0 + warp + kWarps * kKeysInFlight * r;
+      if (j >= last) continue;
+      const float* rows = staged + 2 * (j - p0) * D;  // key u's row at rows + 2 kWarps u D, its value's at + D
+      // score[kKeysInFlight g + u]: head g's dot with key u (its products in the order of e = W i + t),
+      // all reduced over the warp together.
+      float score[kGroup * kKeysInFlight];
 #pragma unroll
-      for (int u = 0; u < kKeysInFlight; ++u) {
-        float dot = 0.0f;
+      for (int x = 0; x < kGroup * kKeysInFlight; ++x) score[x] = 0.0f;
 #pragma unroll
-        for (int e = 0; e < E; ++e) dot = fmaf(qv[g][e], kr[u][e], dot);
-        score[kKeysInFlight * g + u] = dot;
+      for (int u = 0; u < kKeysInFlight; ++u)
+#pragma unroll
+        for (int i = 0; i < P; ++i) {
+          float kx[W];
+          read_piece<W>(rows + 2 * kWarps * u * D, D, lane, i, kx);
+#pragma unroll
+          for (int g = 0; g < kGroup; ++g)
+#pragma unroll
+            for (int t = 0; t < W; ++t)
+              score[kKeysInFlight * g + u] = fmaf(qv[g][W * i + t], kx[t], score[kKeysInFlight * g + u]);
+        }
+      warp_sum_each(score, lane);
+      float carry[kGroup];
+#pragma unroll
+      for (int g = 0; g < kGroup; ++g) {
+        float* p = score + kKeysInFlight * g;
+        // Key u = 0 is always in the chunk, so the new max is finite; keys past it weigh 0.
+        float top = m[g];
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) {
+          p[u] = j + kWarps * u < last ? a.scale * p[u] : -INFINITY;
+          top = fmaxf(top, p[u]);
+        }
+        carry[g] = expf(m[g] - top);  // 0 at the warp's first round (m = -inf)
+        float sum = 0.0f;
+#pragma unroll
+        for (int u = 0; u < kKeysInFlight; ++u) {
+          p[u] = expf(p[u] - top);
+          sum += p[u];
+        }
+        l[g] = l[g] * carry[g] + sum;
+        m[g] = top;
       }
-    warp_sum_each(score, lane);
+      // acc = acc carry + sum over u of p[u] v_u, the keys in order.
 #pragma unroll
-    for (int g = 0; g < kGroup; ++g) {
-      float* p = score + kKeysInFlight * g;
-      // Key u = 0 is always in the chunk, so the new max is finite; keys past it weigh 0.
-      float top = m[g];
+      for (int i = 0; i < P; ++i) {
+        float vx[kKeysInFlight][W];
 #pragma unroll
-      for (int u = 0; u < kKeysInFlight; ++u) {
-        p[u] = j + kWarps * u < last ? a.scale * p[u] : -INFINITY;
-        top = fmaxf(top, p[u]);
-      }
-      const float carry = expf(m[g] - top);  // 0 at the warp's first round (m = -inf)
-      float sum = 0.0f;
+        for (int u = 0; u < kKeysInFlight; ++u) read_piece<W>(rows + (2 * kWarps * u + 1) * D, D, lane, i, vx[u]);
 #pragma unroll
-      for (int u = 0; u < kKeysInFlight; ++u) {
-        p[u] = expf(p[u] - top);
-        sum += p[u];
-      }
-      l[g] = l[g] * carry + sum;
-      m[g] = top;
+        for (int g = 0; g < kGroup; ++g)
 #pragma unroll
-      for (int e = 0; e < E; ++e) {
-        float x = acc[g][e] * carry;
+          for (int t = 0; t < W; ++t) {
+            float x = acc[g][W * i + t] * carry[g];
 #pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) x = fmaf(p[u], vr[u][e], x);
-        acc[g][e] = x;
+            for (int u = 0; u < kKeysInFlight; ++u) x = fmaf(score[kKeysInFlight * g + u], vx[u][t], x);
+            acc[g][W * i + t] = x;
+          }
       }
     }
   }
 
-  __shared__ float warp_m[kWarps][kGroup], warp_l[kWarps][kGroup], warp_acc[kWarps][kGroup][kMaxHeadDim];
+  // Every chunk has a key, so the loop ran and waited for its copies: none is in flight here.
+  __syncthreads();  // the staged rows are read: the warps' accumulators take their place
+  __shared__ float warp_m[kWarps][kGroup], warp_l[kWarps][kGroup];
+  float* warp_acc = staged;  // [kWarps][kGroup][D]
 #pragma unroll
   for (int g = 0; g < kGroup; ++g) {
     if (lane == 0) {
@@ -163,35 +251,38 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
 #pragma unroll
       for (int t = 0; t < W; ++t) {
         const int64_t e = W * (lane + 32 * i) + t;
-        if (e < D) warp_acc[warp][g][e] = acc[g][W * i + t];
+        if (e < D) warp_acc[(warp * kGroup + g) * D + e] = acc[g][W * i + t];
       }
   }
   __syncthreads();
   const bool whole = a.chunk_begin[s + 1] - a.chunk_begin[s] == 1;
-  for (int64_t x = threadIdx.x; x < heads * D; x += blockDim.x) {
-    const int g = static_cast<int>(x / D);
-    const int64_t e = x % D, at = c * a.H + h0 + g;
-    // A warp with no key of a short last chunk has l = 0 and adds nothing.
+  for (int g = 0; g < heads; ++g) {
+    // The warps' weights: a warp with no key of a short last chunk has l = 0 and adds nothing.
     float top = -INFINITY;
     for (int w = 0; w < kWarps; ++w) top = fmaxf(top, warp_m[w][g]);
-    float sum = 0.0f, o = 0.0f;
-    for (int w = 0; w < kWarps; ++w)
-      if (warp_l[w][g] > 0.0f) {
-        const float f = expf(warp_m[w][g] - top);
-        sum += warp_l[w][g] * f;
-        o += warp_acc[w][g][e] * f;
-      }
-    if (whole) {
-      // What the merge makes of one chunk, bit for bit: its weight is expf(top - top) = 1 and o is
-      // never -0 (it starts at +0), so the merge's o and sum are these.
-      const int64_t row = s * a.H + h0 + g;
-      out[row * D + e] = o / sum;
-      if (e == 0) lse[row] = top + logf(sum);
-    } else {
-      part_acc[at * D + e] = o;
-      if (e == 0) {
-        part_ml[2 * at] = top;
-        part_ml[2 * at + 1] = sum;
+    float f[kWarps], sum = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      f[w] = warp_l[w][g] > 0.0f ? expf(warp_m[w][g] - top) : 0.0f;
+      if (warp_l[w][g] > 0.0f) sum += warp_l[w][g] * f[w];
+    }
+    const int64_t row = s * a.H + h0 + g, at = c * a.H + h0 + g;
+    for (int e = threadIdx.x; e < D; e += blockDim.x) {
+      float o = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w)
+        if (warp_l[w][g] > 0.0f) o += warp_acc[(w * kGroup + g) * D + e] * f[w];
+      if (whole) {
+        // What the merge makes of one chunk, bit for bit: its weight is expf(top - top) = 1 and o is
+        // never -0 (it starts at +0), so the merge's o and sum are these.
+        out[row * D + e] = o / sum;
+        if (e == 0) lse[row] = top + logf(sum);
+      } else {
+        part_acc[at * D + e] = o;
+        if (e == 0) {
+          part_ml[2 * at] = top;
+          part_ml[2 * at + 1] = sum;
+        }
       }
     }
   }
@@ -220,13 +311,34 @@ __global__ void attention_decode_merge_kernel(DecodeArgs a, const float* part_ml
   if (threadIdx.x == 0) lse[a.H * s + h] = top + logf(sum);
 }
 
+// The chunk kernel's dynamic shared memory for head dim D: the staged rows (the warps' accumulators
+// take less).
+size_t staged_bytes(int64_t D) { return sizeof(float) * static_cast<size_t>(kStagedKeys * 2 * D); }
+
 template <int W, int P>
 void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& part_ml, Tensor& part_acc,
                   Tensor& out, Tensor& lse) {
+  static_assert(kStagedKeys * 2 >= kWarps * kGroup, "the warps' accumulators fit where the rows were staged");
+  const auto kernel = attention_decode_chunk_kernel<W, P>;
+  {
+    // Opted in once per GPU, for the largest head dim: the call costs the host more than a launch.
+    static std::mutex mutex;
+    static std::set<int> done;
+    int device = 0;
+    S0_CUDA_CHECK(cudaGetDevice(&device));
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (done.insert(device).second) {
+      S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(staged_bytes(kMaxHeadDim))));
+      // All of the L1's memory as shared memory, so that three blocks of 64 KB fit an SM.
+      S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                         cudaSharedmemCarveoutMaxShared));
+    }
+  }
   const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
-  attention_decode_chunk_kernel<W, P>
-      <<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32, 0, stream()>>>(
-          a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out), f32_mut(lse));
+  kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32,
+           staged_bytes(a.D), stream()>>>(a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out),
+                                           f32_mut(lse));
   check_launch("attention_decode_chunk_kernel");
 }
 
