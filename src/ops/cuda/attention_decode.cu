@@ -79,30 +79,32 @@ __device__ inline void warp_sum_each(float (&v)[N], int lane) {
 
 // Keys a block stages in shared memory at once (their keys' and values' rows): a whole chunk up to
 // 2048 keys, a piece of a longer one. Staged by cp.async at the block's start, together with the
-// query rows' loads, they cost one memory round trip, and the block holds 163 registers, three
+// query rows' loads, they cost one memory round trip, and the block holds 168 registers, three
 // blocks an SM. Read into registers a round at a time, straight from global memory, each block held
 // 231 registers (two an SM) and waited for two round trips: at batch 256 over 250-450 keys on an
-// H200, 0.44 ms a step (2.1 TB/s under ncu) against 0.37-0.39 ms (2.6 TB/s), the same bits.
+// H200, 0.44 ms a step (2.1 TB/s under ncu) against 0.37-0.39 ms (2.6 TB/s), the same bits. Only
+// the chunk's own keys are staged (a short chunk's missing rows read as zeros); staging zeros for
+// them, or asking for the largest shared-memory carveout, measured no better.
 constexpr int kStagedKeys = kChunkUnit;
 
 // Piece i of a lane's share of a staged row (as load_slice reads it from global memory: W floats
-// at W (lane + 32 i), zeros past D).
+// at W (lane + 32 i), zeros past D, and zeros for a key past the chunk, whose row is not staged).
 template <int W>
-__device__ inline void read_piece(const float* row, int64_t D, int lane, int i, float (&x)[W]) {
+__device__ inline void read_piece(const float* row, int64_t D, int lane, int i, bool in, float (&x)[W]) {
   const int64_t e = W * (lane + 32 * i);
   if constexpr (W == 4) {
-    const float4 v = e < D ? *reinterpret_cast<const float4*>(row + e) : make_float4(0, 0, 0, 0);
+    const float4 v = in && e < D ? *reinterpret_cast<const float4*>(row + e) : make_float4(0, 0, 0, 0);
     x[0] = v.x;
     x[1] = v.y;
     x[2] = v.z;
     x[3] = v.w;
   } else {
 #pragma unroll
-    for (int t = 0; t < W; ++t) x[t] = e + t < D ? row[e + t] : 0.0f;
+    for (int t = 0; t < W; ++t) x[t] = in && e + t < D ? row[e + t] : 0.0f;
   }
 }
 
-// Starts staging keys p0 .. p0 + kStagedKeys - 1 (zeros at and past `last`): key i's row at
+// Starts staging keys p0 .. p0 + kStagedKeys - 1 that come before `last`: key i's row at
 // staged + 2 i D, its value's at + D. 16-byte copies when aligned, else plain loads. Each thread
 // walks its (row, piece) pairs by adding, not dividing: a division per copy (64-bit, as first
 // written) made the staging cost more instructions than the attention's arithmetic.
@@ -111,22 +113,21 @@ __device__ inline void stage_keys(float* staged, const float* keys, const float*
   const int width = aligned ? 4 : 1;  // floats a copy moves
   const int pieces = D / width, threads = static_cast<int>(blockDim.x);
   const int row_step = threads / pieces, piece_step = threads % pieces;
+  const int rows = 2 * static_cast<int>(min(static_cast<int64_t>(kStagedKeys), last - p0));
   int row = static_cast<int>(threadIdx.x) / pieces, piece = static_cast<int>(threadIdx.x) % pieces;
-  for (; row < 2 * kStagedKeys; row += row_step, piece += piece_step) {
+  for (; row < rows; row += row_step, piece += piece_step) {
     if (piece >= pieces) {
       piece -= pieces;
       ++row;
-      if (row >= 2 * kStagedKeys) break;
+      if (row >= rows) break;
     }
-    const int64_t key = p0 + row / 2;
-    const bool in = key < last;
     const int e = width * piece;
-    const float* from = (row % 2 ? values : keys) + (in ? key * ld + e : 0);
+    const float* from = (row % 2 ? values : keys) + (p0 + row / 2) * ld + e;
     float* to = staged + row * D + e;
     if (aligned)
-      copy16_async(to, from, in);
+      copy16_async(to, from, true);
     else
-      *to = in ? *from : 0.0f;
+      *to = *from;
   }
 }
 
@@ -188,7 +189,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
 #pragma unroll
         for (int i = 0; i < P; ++i) {
           float kx[W];
-          read_piece<W>(rows + 2 * kWarps * u * D, D, lane, i, kx);
+          read_piece<W>(rows + 2 * kWarps * u * D, D, lane, i, j + kWarps * u < last, kx);
 #pragma unroll
           for (int g = 0; g < kGroup; ++g)
 #pragma unroll
@@ -222,7 +223,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
       for (int i = 0; i < P; ++i) {
         float vx[kKeysInFlight][W];
 #pragma unroll
-        for (int u = 0; u < kKeysInFlight; ++u) read_piece<W>(rows + (2 * kWarps * u + 1) * D, D, lane, i, vx[u]);
+        for (int u = 0; u < kKeysInFlight; ++u)
+          read_piece<W>(rows + (2 * kWarps * u + 1) * D, D, lane, i, j + kWarps * u < last, vx[u]);
 #pragma unroll
         for (int g = 0; g < kGroup; ++g)
 #pragma unroll
@@ -327,13 +329,9 @@ void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& 
     int device = 0;
     S0_CUDA_CHECK(cudaGetDevice(&device));
     const std::lock_guard<std::mutex> lock(mutex);
-    if (done.insert(device).second) {
+    if (done.insert(device).second)
       S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(staged_bytes(kMaxHeadDim))));
-      // All of the L1's memory as shared memory, so that three blocks of 64 KB fit an SM.
-      S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                         cudaSharedmemCarveoutMaxShared));
-    }
   }
   const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
   kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32,
