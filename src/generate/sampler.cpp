@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/radix_sort.h"
 #include "ops/sampling_weight.h"
 
 namespace s0 {
@@ -43,41 +44,54 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   // the GPU's draw orders by too), above the id. Plain integers sort several times faster than ids compared
   // through their logits, which matters for flat rows whose nucleus is most of the vocabulary.
   std::vector<uint64_t> keys(static_cast<size_t>(vocab));
-  for (int64_t i = 0; i < vocab; ++i)
+  uint64_t first = ~uint64_t{0};
+  for (int64_t i = 0; i < vocab; ++i) {
     keys[i] = static_cast<uint64_t>(~ops::ascending_bits(logits[i])) << 32 | static_cast<uint64_t>(i);
+    first = std::min(first, keys[i]);
+  }
   auto id_of = [](uint64_t key) { return static_cast<int64_t>(key & 0xffffffffu); };
-  const float top = logits[argmax(logits, vocab)];
+  // Weights are relative to the most likely token in this order, as on the GPU: the largest logit,
+  // or NaN where the row has one (every weight is then 0).
+  const float top = logits[id_of(first)];
   const int64_t k = options_.kept_by_top_k(vocab);
   if (k < vocab) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
   const auto set_end = keys.begin() + k;  // the top-k set (all tokens when k = vocab)
+  // Each kept token's weight, found once: the draws below read them as often as they need.
+  std::vector<uint64_t> weight_of(static_cast<size_t>(vocab));
   uint64_t total = 0;
-  for (auto it = keys.begin(); it != set_end; ++it)
-    total += ops::sampling_weight(logits[id_of(*it)], top, options_.temperature);
+  for (auto it = keys.begin(); it != set_end; ++it) {
+    const int64_t id = id_of(*it);
+    weight_of[static_cast<size_t>(id)] = ops::sampling_weight(logits[id], top, options_.temperature);
+    total += weight_of[static_cast<size_t>(id)];
+  }
   // Only the prefix the draw reaches needs sorting: ever longer prefixes are put in place until one
   // covers it. A short one by a heap over the rest (a peaked row needs no more); a long one
-  // partitioned off, then sorted.
+  // partitioned off, then radix-sorted. No token weighs more than the top one (2^40), so a prefix
+  // shorter than the nucleus's reach over 2^40 cannot hold the nucleus: the first prefix is at
+  // least that long (a flat row's nucleus is most of the row; a draw that cannot reach declines
+  // without touching the stream, so skipping those prefixes changes no token).
+  const double shortest = std::ceil(ops::nucleus_reach(options_.top_p, total) / 0x1p40);
   std::vector<int64_t> ids;
-  std::vector<float> prefix_logits;
-  for (int64_t n = std::min<int64_t>(k, 64);; n = std::min(k, 8 * n)) {
+  std::vector<uint64_t> prefix_weights;
+  for (int64_t n = std::min<int64_t>(k, std::max(64.0, shortest));; n = std::min(k, 8 * n)) {
     const auto sorted = keys.begin() + static_cast<std::ptrdiff_t>(ids.size());
     if (n <= 4096) {
       std::partial_sort(sorted, keys.begin() + n, set_end);
     } else {
       if (n < k) std::nth_element(sorted, keys.begin() + n, set_end);
-      std::sort(sorted, keys.begin() + n);
+      radix_sort(&*sorted, keys.data() + n);
     }
     for (auto it = sorted; it != keys.begin() + n; ++it) {
       ids.push_back(id_of(*it));
-      prefix_logits.push_back(logits[ids.back()]);
+      prefix_weights.push_back(weight_of[static_cast<size_t>(ids.back())]);
     }
-    if (const std::optional<int64_t> token = draw({ids.data(), prefix_logits.data(), n, total, n == k})) return *token;
+    if (const std::optional<int64_t> token = draw({ids.data(), prefix_weights.data(), n, total, n == k})) return *token;
   }
 }
 
 std::optional<int64_t> TokenSampler::draw(const Candidates& c) {
   if (greedy() || c.count < 1) fail("internal: a draw needs a temperature and at least one candidate");
-  const float top = c.logits[0];
-  auto weight = [&](int64_t i) { return ops::sampling_weight(c.logits[i], top, options_.temperature); };
+  auto weight = [&](int64_t i) { return c.weights[i]; };
   // Nucleus: the shortest most likely prefix whose weight reaches top_p of the total.
   const double reach = ops::nucleus_reach(options_.top_p, c.total);
   uint64_t kept = 0;

@@ -24,11 +24,12 @@ struct SamplingOptions {
   int64_t kept_by_top_k(int64_t vocab) const { return top_k > 0 && top_k < vocab ? top_k : vocab; }
 };
 
-// A row's most likely tokens, from most to least likely (ties by id), and the total weight
-// (ops::sampling_weight) of the row's kept_by_top_k most likely tokens.
+// A row's most likely tokens, from most to least likely (ties by id), with their weights
+// (ops::sampling_weight against the row's largest logit), and the total weight of the row's
+// kept_by_top_k most likely tokens.
 struct Candidates {
   const int64_t* ids = nullptr;
-  const float* logits = nullptr;  // of ids, in the same order
+  const uint64_t* weights = nullptr;  // of ids, in the same order
   int64_t count = 0;              // at least 1
   uint64_t total = 0;
   bool all = false;  // the candidates are every token top-k keeps (nothing beyond them is drawn)

@@ -29,7 +29,7 @@ std::vector<float> test_row(int64_t vocab, float scale, uint64_t seed) {
 // Row `row`'s `count` most likely tokens in order (ties by id) and the weight total of its top-k set.
 struct Prefix {
   std::vector<int64_t> ids;
-  std::vector<float> logits;
+  std::vector<uint64_t> weights;
   uint64_t total = 0;
 };
 Prefix prefix_of(const std::vector<float>& row, const SamplingOptions& o, int64_t count) {
@@ -41,7 +41,7 @@ Prefix prefix_of(const std::vector<float>& row, const SamplingOptions& o, int64_
   for (int64_t i = 0; i < o.kept_by_top_k(vocab); ++i)
     p.total += ops::sampling_weight(row[ids[i]], row[ids[0]], o.temperature);
   ids.resize(static_cast<size_t>(std::min(count, o.kept_by_top_k(vocab))));
-  for (int64_t id : ids) p.logits.push_back(row[id]);
+  for (int64_t id : ids) p.weights.push_back(ops::sampling_weight(row[id], row[ids[0]], o.temperature));
   p.ids = ids;
   return p;
 }
@@ -100,7 +100,7 @@ TEST(Sampling, DrawOverTheMostLikelyTokensIsTheWholeRowsDraw) {
               const int64_t want = whole.next(row.data(), 700);
               const int64_t count = static_cast<int64_t>(p.ids.size());
               std::optional<int64_t> got =
-                  from_prefix.draw({p.ids.data(), p.logits.data(), count, p.total, count == o.kept_by_top_k(700)});
+                  from_prefix.draw({p.ids.data(), p.weights.data(), count, p.total, count == o.kept_by_top_k(700)});
               if (got) {
                 ++drawn;
               } else {
@@ -113,4 +113,61 @@ TEST(Sampling, DrawOverTheMostLikelyTokensIsTheWholeRowsDraw) {
         }
   EXPECT_GT(declined, 0);  // both paths were taken
   EXPECT_GT(drawn, 0);
+}
+
+// TokenSampler::next against the sampler's definition written out plainly: every token sorted most
+// likely first (ties by id; NaN first, as the order bits put it), weights against the first one,
+// the top-k set's total, the shortest prefix reaching top_p of it, and the token whose span holds
+// uniform_below of the stream's bits. Rows flat (the nucleus is most of the row, past the sampler's
+// radix-sorted prefixes), peaked, with ties, and with a NaN among finite logits; settings whose
+// top_k cuts through the row.
+TEST(Sampling, NextIsTheWrittenOutDefinition) {
+  auto definition = [](const std::vector<float>& row, const SamplingOptions& o, uint64_t bits) {
+    const int64_t vocab = static_cast<int64_t>(row.size());
+    std::vector<int64_t> ids(row.size());
+    std::iota(ids.begin(), ids.end(), int64_t{0});
+    std::sort(ids.begin(), ids.end(), [&](int64_t a, int64_t b) {
+      const uint32_t ka = ~ops::ascending_bits(row[a]), kb = ~ops::ascending_bits(row[b]);
+      return ka != kb ? ka < kb : a < b;
+    });
+    const int64_t k = o.kept_by_top_k(vocab);
+    std::vector<uint64_t> w;
+    uint64_t total = 0;
+    for (int64_t i = 0; i < k; ++i) total += w.emplace_back(ops::sampling_weight(row[ids[i]], row[ids[0]], o.temperature));
+    const double reach = ops::nucleus_reach(o.top_p, total);
+    uint64_t kept = 0;
+    int64_t keep = 0;
+    while (keep < k) {
+      kept += w[keep++];
+      if (static_cast<double>(kept) >= reach) break;
+    }
+    uint64_t u = ops::uniform_below(bits, kept);
+    for (int64_t i = 0; i < keep; ++i) {
+      if (u < w[i]) return ids[i];
+      u -= w[i];
+    }
+    return ids[keep - 1];
+  };
+  std::mt19937_64 rng(11);
+  const std::vector<SamplingOptions> settings = {
+      {0.7, 0.95, 0, 2}, {1.0, 1.0, 0, 2}, {0.6, 0.9, 30000, 2}, {2.0, 0.5, 7, 2}, {0.3, 0.99, 0, 2}};
+  for (const int64_t vocab : {int64_t{1000}, int64_t{100000}}) {
+    for (const float spread : {0.05f, 0.3f, 6.0f}) {
+      std::normal_distribution<float> n(0.0f, spread);
+      std::vector<float> row(static_cast<size_t>(vocab));
+      for (float& v : row) v = n(rng);
+      for (int64_t j = 0; j < vocab; j += 97) row[static_cast<size_t>(j)] = row[static_cast<size_t>(j / 2)];  // ties
+      std::vector<float> with_nan = row;
+      with_nan[static_cast<size_t>(vocab / 3)] = NAN;
+      for (const std::vector<float>* r : {&row, &with_nan})
+        for (const SamplingOptions& o : settings)
+          for (uint64_t stream = 0; stream < 3; ++stream) {
+            TokenSampler sampler(o, stream), bits(o, stream);
+            for (int step = 0; step < 2; ++step)
+              EXPECT_EQ(sampler.next(r->data(), vocab), definition(*r, o, bits.take_draw_bits()))
+                  << "vocab " << vocab << " spread " << spread << (r == &row ? "" : " with a NaN") << " T "
+                  << o.temperature << " top_p " << o.top_p << " top_k " << o.top_k << " step " << step;
+          }
+    }
+  }
 }
