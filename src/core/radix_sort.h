@@ -2,7 +2,7 @@
 // Sorting many 64-bit unsigned integers in ascending order: least significant digit first, 8 bits a
 // pass, counting all eight digits' buckets in one read and skipping the passes whose digit is the
 // same in every key (the host sampler's keys, generate/sampler.cpp, leave ten of the middle bits
-// zero, and a flat row's logits share their top bits). About four times std::sort's speed on a
+// zero, and a flat row's logits share their top bits). Two to three times std::sort's speed on a
 // flat row's quarter million keys. The same order as std::sort: the order of integers is unique.
 #include <algorithm>
 #include <array>
