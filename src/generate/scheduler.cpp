@@ -184,7 +184,7 @@ void Scheduler::step() {
   for (size_t r = 0; r < sampling.size(); ++r) {
     Sequence& s = *sampling[r];
     Generation& g = s.out;
-    if (s.spec.keep_logits) {  // on the CPU the forward's own row, no copy
+    if (s.spec.keep_logits) {  // on the CPU a view of the row, no copy
       const Tensor row = logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
       g.logits.emplace_back(row.f32(), row.f32() + model_.vocab);
     }
