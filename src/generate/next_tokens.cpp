@@ -1,5 +1,7 @@
 #include "generate/next_tokens.h"
 
+#include <exception>
+
 #include "core/error.h"
 #include "ops/sampling.h"
 
@@ -11,8 +13,21 @@ std::vector<int64_t> next_tokens(const Tensor& logits, const std::vector<TokenSa
     fail("internal: ", samplers.size(), " samplers for ", logits.dim(0), " rows of logits");
   std::vector<int64_t> tokens(samplers.size());
   if (logits.device().is_cpu()) {
-    for (size_t r = 0; r < samplers.size(); ++r)
-      tokens[r] = samplers[r]->next(logits.f32() + static_cast<int64_t>(r) * vocab, vocab);
+    // Rows over the compute threads: each sampler has its own stream, so a row's token does not
+    // depend on which thread draws it (a flat row of a large vocabulary takes milliseconds). An
+    // error must not leave a thread of the region: the first is raised after it.
+    const int64_t rows = static_cast<int64_t>(samplers.size());
+    std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) if (rows > 1)
+    for (int64_t r = 0; r < rows; ++r) {
+      try {
+        tokens[static_cast<size_t>(r)] = samplers[static_cast<size_t>(r)]->next(logits.f32() + r * vocab, vocab);
+      } catch (...) {
+#pragma omp critical(next_tokens_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
     return tokens;
   }
   std::vector<ops::SampleRequest> requests;

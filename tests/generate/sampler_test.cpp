@@ -1,6 +1,7 @@
 // The sampler's arithmetic: token weights against the C library's exp, draws that follow the
 // softmax at the temperature, and the contract the GPU path relies on: a draw over a row's most
-// likely tokens is the draw over the whole row, or declines without touching the stream.
+// likely tokens is the draw over the whole row, or declines without touching the stream; next()
+// against its definition written out; rows drawn over threads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +9,10 @@
 #include <numeric>
 #include <random>
 
+#include "core/tensor.h"
+#include "generate/next_tokens.h"
 #include "generate/sampler.h"
+#include "ops/threads.h"
 #include "ops/sampling_weight.h"
 
 using namespace s0;
@@ -170,4 +174,28 @@ TEST(Sampling, NextIsTheWrittenOutDefinition) {
           }
     }
   }
+}
+
+// next_tokens on the CPU draws its rows over the compute threads: each row's token is the one a
+// single thread draws, whatever the thread count, rows sampled and greedy mixed.
+TEST(Sampling, RowsDrawnOverThreadsAreOneThreadsTokens) {
+  const int64_t rows = 7, vocab = 20000;
+  std::mt19937_64 rng(21);
+  std::normal_distribution<float> n(0.0f, 0.3f);
+  Tensor logits = Tensor::zeros({rows, vocab});
+  for (int64_t i = 0; i < rows * vocab; ++i) logits.f32_mut()[i] = n(rng);
+  auto draw = [&](int threads) {
+    ops::set_compute_threads(threads);
+    std::vector<TokenSampler> samplers;
+    for (int64_t r = 0; r < rows; ++r)
+      samplers.emplace_back(SamplingOptions{r == 3 ? 0.0 : 0.7, 0.95, 0, 4}, static_cast<uint64_t>(r));
+    std::vector<TokenSampler*> ptrs;
+    for (TokenSampler& s : samplers) ptrs.push_back(&s);
+    std::vector<std::vector<int64_t>> steps;
+    for (int step = 0; step < 3; ++step) steps.push_back(next_tokens(logits, ptrs));
+    return steps;
+  };
+  const auto one = draw(1);
+  for (const int threads : {2, 3}) EXPECT_EQ(draw(threads), one) << threads << " threads";
+  ops::set_compute_threads(ops::available_cores());
 }
