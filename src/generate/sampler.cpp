@@ -70,10 +70,10 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   // shorter than the nucleus's reach over 2^40 cannot hold the nucleus: the first prefix is at
   // least that long (a flat row's nucleus is most of the row; a draw that cannot reach declines
   // without touching the stream, so skipping those prefixes changes no token).
-  const double shortest = std::ceil(ops::nucleus_reach(options_.top_p, total) / 0x1p40);
+  const auto shortest = static_cast<int64_t>(std::ceil(ops::nucleus_reach(options_.top_p, total) / 0x1p40));
   std::vector<int64_t> ids;
   std::vector<uint64_t> prefix_weights;
-  for (int64_t n = std::min<int64_t>(k, std::max(64.0, shortest));; n = std::min(k, 8 * n)) {
+  for (int64_t n = std::min(k, std::max<int64_t>(64, shortest));; n = std::min(k, 8 * n)) {
     const auto sorted = keys.begin() + static_cast<std::ptrdiff_t>(ids.size());
     if (n <= 4096) {
       std::partial_sort(sorted, keys.begin() + n, set_end);
