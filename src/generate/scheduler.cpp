@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "generate/next_tokens.h"
 #include "model/forward.h"
+#include "ops/rows.h"
 #include "ops/sampling_weight.h"
 
 namespace s0 {
@@ -49,6 +50,9 @@ struct Scheduler::Sequence {
   size_t prefilled = 0;  // prompt tokens fed so far
   int64_t last = -1;     // the token sampled last, fed next once the prompt is in
   bool ended = false;
+  // Another running sequence of the same prompt and adapter whose prefill this one waits for,
+  // feeding nothing, to take a copy of its cache and its last prompt row's logits (see share_prefills).
+  Sequence* leader = nullptr;
 
   bool prefilling() const { return prefilled < spec.prompt.size(); }
 };
@@ -72,6 +76,8 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
 void Scheduler::cancel(uint64_t id) {
   auto has_id = [id](const std::unique_ptr<Sequence>& s) { return s->id == id; };
   std::erase_if(waiting_, has_id);
+  for (auto& s : running_)  // a cancelled leader's followers prefill by themselves (share_prefills may pair them again)
+    if (s->leader && s->leader->id == id) s->leader = nullptr;
   std::erase_if(running_, has_id);
 }
 
@@ -91,9 +97,24 @@ void Scheduler::admit() {
   }
 }
 
+void Scheduler::share_prefills() {
+  for (size_t i = 0; i < running_.size(); ++i) {
+    Sequence& s = *running_[i];
+    if (s.prefilled > 0 || s.leader) continue;  // only a sequence that has fed nothing follows
+    for (size_t j = 0; j < i; ++j) {
+      Sequence& l = *running_[j];
+      if (!l.leader && l.prefilling() && l.spec.initial == s.spec.initial && l.spec.prompt == s.spec.prompt) {
+        s.leader = &l;
+        break;
+      }
+    }
+  }
+}
+
 void Scheduler::step() {
   admit();
   if (running_.empty()) return;
+  share_prefills();
 
   // This step's inputs: decodes first (one token each), then prompt chunks, oldest first, while
   // the step's prompt budget lasts. A chunk ends at the next multiple of prefill_chunk.
@@ -107,7 +128,7 @@ void Scheduler::step() {
   int64_t budget = options_.step_prompt_tokens;
   bool any_chunk = false;
   for (auto& s : running_) {
-    if (!s->prefilling()) continue;
+    if (!s->prefilling() || s->leader) continue;
     const size_t chunk = static_cast<size_t>(options_.prefill_chunk);
     const size_t end = std::min(s->spec.prompt.size(), (s->prefilled / chunk + 1) * chunk);
     const int64_t n = static_cast<int64_t>(end - s->prefilled);
@@ -126,27 +147,45 @@ void Scheduler::step() {
     caches.push_back(&s->cache);
   }
   const PackedBatch batch = PackedBatch::from_sequences(inputs, initial, caches);
-  // Logits only where a token is sampled next: decodes and the last chunk of a prompt.
+  // Logits only where a token is sampled next: decodes and the last chunk of a prompt. The
+  // followers of a prompt whose prefill ends here sample from a copy of its row (`picked`: each
+  // sampling sequence's row of the forward's logits), never a row of their own in the LM head's
+  // product, which could round differently.
   ForwardOptions fo;
-  std::vector<Sequence*> sampling;
+  std::vector<Sequence*> sampling, followers;
+  std::vector<int64_t> picked;
   for (size_t i = 0; i < fed.size(); ++i) {
     Sequence& s = *fed[i];
     if (s.prefilling()) s.prefilled += inputs[i].size();
     if (s.prefilling()) continue;
+    const int64_t row = static_cast<int64_t>(fo.logit_rows.size());
     fo.logit_rows.push_back(batch.begin(static_cast<int64_t>(i)) + batch.length(static_cast<int64_t>(i)) - 1);
     sampling.push_back(&s);
+    picked.push_back(row);
+    for (auto& f : running_)
+      if (f->leader == &s) {
+        sampling.push_back(f.get());
+        followers.push_back(f.get());
+        picked.push_back(row);
+      }
   }
   const ForwardOutput fwd = forward(model_, batch, fo);
   for (size_t i = 0; i < fed.size(); ++i) fed[i]->cache.length += static_cast<int64_t>(inputs[i].size());
+  for (Sequence* f : followers) {
+    f->cache = f->leader->cache.copy();
+    f->prefilled = f->spec.prompt.size();
+    f->leader = nullptr;
+  }
+  const Tensor logits = followers.empty() ? fwd.logits : ops::gather_rows(fwd.logits, picked);
   std::vector<TokenSampler*> samplers;
   for (Sequence* s : sampling) samplers.push_back(&s->sampler);
-  const std::vector<int64_t> tokens = next_tokens(fwd.logits, samplers);
+  const std::vector<int64_t> tokens = next_tokens(logits, samplers);
 
   for (size_t r = 0; r < sampling.size(); ++r) {
     Sequence& s = *sampling[r];
     Generation& g = s.out;
-    if (s.spec.keep_logits) {  // on the CPU the forward's own row, no copy
-      const Tensor row = fwd.logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
+    if (s.spec.keep_logits) {  // on the CPU a view of the row, no copy
+      const Tensor row = logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
       g.logits.emplace_back(row.f32(), row.f32() + model_.vocab);
     }
     const int64_t token = tokens[r];

@@ -10,6 +10,9 @@
 // of `prefill_chunk` from its start, whatever else runs. So what a sequence produces depends only
 // on its prompt, adapter, sampling options, stream and the chunk size -- not on when it joined.
 //
+// Sequences of one prompt and adapter (n samples of a prompt) share its prefill: the first feeds the
+// prompt, the others wait for it and take a copy of its cache (share_prefills below).
+//
 // Device-neutral: the forward dispatches on the model's device, and so does picking the tokens
 // (next_tokens.h: on a GPU the logits stay there); nothing here is CPU-specific.
 // Single-threaded: callbacks run inside step(); BatchEngine (batch_engine.h) drives one from a thread.
@@ -94,6 +97,12 @@ class Scheduler {
  private:
   struct Sequence;
   void admit();
+  // Pairs each running sequence that has fed nothing yet with an earlier one of the same prompt and
+  // adapter that is still prefilling: the follower feeds nothing and, the step that prefill ends,
+  // takes a copy of the leader's cache and samples its first token from the same logits (n samples
+  // of one prompt cost one prefill). A prefill's result does not depend on the batch around it, so
+  // the follower's tokens are those of its own prefill, bit for bit.
+  void share_prefills();
 
   const HybridModel& model_;
   SchedulerOptions options_;

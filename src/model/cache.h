@@ -27,6 +27,10 @@ struct SequenceCache {
   explicit SequenceCache(const std::vector<size_t>& mixers_per_block = {}) {
     for (size_t n : mixers_per_block) blocks.emplace_back(n);
   }
+
+  // A copy that shares no tensor with this one, on the same device: what a prompt's prefill left,
+  // handed to another sequence of the same prompt and adapter (generate/scheduler.h).
+  SequenceCache copy() const;
 };
 
 }  // namespace s0

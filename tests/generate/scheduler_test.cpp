@@ -116,6 +116,85 @@ TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
   }
 }
 
+// Several samples of one prompt and adapter share one prefill (Scheduler::share_prefills): the
+// first feeds the prompt and the others, fed nothing meanwhile, take a copy of its cache and its
+// last row's logits. Every finished sequence equals the same sequence run alone, tokens and logits
+// bit for bit: followers admitted with the leader, one that joins while the leader is halfway, one
+// that joins after the leader's prefill (it prefills by itself), the same prompt without the
+// adapter (not shared), and followers whose leader is cancelled halfway (they prefill by themselves).
+TEST_P(SchedulerFixture, SamplesOfOnePromptShareItsPrefill) {
+  const Loaded L(GetParam());
+  const std::vector<int64_t> a = L.prompt(0, 12), b = L.prompt(1, 7);
+  SchedulerOptions so;
+  so.max_batch = 8;
+  so.prefill_chunk = 4;
+  so.step_prompt_tokens = 4;  // one chunk a step: a's prefill takes three steps
+  struct Request {
+    std::vector<int64_t> prompt;
+    const StateSet* initial;
+  };
+  const std::vector<Request> requests = {{a, &L.fx.s0}, {a, &L.fx.s0}, {a, &L.fx.s0}, {a, nullptr}, {b, &L.fx.s0},
+                                         {a, &L.fx.s0}, {a, &L.fx.s0}, {a, nullptr}, {a, nullptr}};
+  std::vector<Generation> alone(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Scheduler one(L.model, so);
+    one.add(spec_of(requests[i].prompt, requests[i].initial, i),
+            {{}, [&, i](Generation&& g) { alone[i] = std::move(g); }, {}});
+    while (!one.idle()) one.step();
+  }
+
+  Scheduler shared(L.model, so);
+  std::vector<Generation> together(requests.size());
+  std::vector<int> first_token_step(requests.size(), -1), finished(requests.size(), 0);
+  int steps = 0;
+  auto add = [&](size_t i) {
+    return shared.add(spec_of(requests[i].prompt, requests[i].initial, i),
+                      {[&, i](int64_t) {
+                         if (first_token_step[i] < 0) first_token_step[i] = steps;
+                         return false;
+                       },
+                       [&, i](Generation&& g) {
+                         together[i] = std::move(g);
+                         ++finished[i];
+                       },
+                       {}});
+  };
+  auto step = [&] {
+    ++steps;  // the callbacks during step k see k
+    shared.step();
+  };
+  std::vector<uint64_t> ids(requests.size());
+  for (size_t i = 0; i < 5; ++i) ids[i] = add(i);
+  step();  // request 0 fed a's first chunk; 1 and 2 follow it
+  ids[5] = add(5);  // joins halfway: follows request 0 too
+  step();
+  step();  // request 0's prefill ends: 0, 1, 2 and 5 have their first token together
+  EXPECT_EQ(first_token_step[0], 3);
+  EXPECT_EQ(first_token_step[1], 3);
+  EXPECT_EQ(first_token_step[2], 3);
+  EXPECT_EQ(first_token_step[5], 3);
+  ids[6] = add(6);  // a's prefill is over: request 6 prefills by itself
+  // Requests 7 and 8 (a, no adapter) follow request 3, which has waited behind the budget until
+  // now (8 waits for a slot). Request 3 is cancelled after its first chunk: 7 then prefills by
+  // itself and 8, admitted in 3's slot, follows 7.
+  ids[7] = add(7);
+  ids[8] = add(8);
+  step();
+  shared.cancel(ids[3]);
+  for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) step();
+  ASSERT_TRUE(shared.idle());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (i == 3) {
+      EXPECT_EQ(finished[i], 0) << "request 3 was cancelled";
+      continue;
+    }
+    EXPECT_EQ(finished[i], 1) << "request " << i;
+    EXPECT_EQ(together[i].tokens, alone[i].tokens) << "request " << i;
+    EXPECT_EQ(together[i].logits, alone[i].logits) << "request " << i;
+    EXPECT_EQ(together[i].finish, alone[i].finish) << "request " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, SchedulerFixture, ::testing::ValuesIn(test::fixture_model_names()),
                          [](const auto& info) { return test::fixture_test_name(info.param); });
 
