@@ -20,13 +20,14 @@ bool cpu_bf16(const Linear& l) {
   if (l.w.dtype() != DType::BF16) fail("internal: a bf16-products Linear with ", dtype_name(l.w.dtype()), " weights");
   return true;
 }
-// Whether the GPU multiplies l's inputs rounded to one bf16 term (a bf16 W, not precise).
-bool gpu_rounds_operand(const Linear& l) {
-  return l.w.device().type == DeviceType::CUDA && l.w.dtype() == DType::BF16 && !l.precise;
-}
-// A bf16 operand is only for the layers whose GEMM would round it so (linear_input_dtype).
-void check_bf16_operand(const Linear& l, const Tensor& operand) {
-  if (operand.dtype() == DType::BF16 && !gpu_rounds_operand(l))
+// Whether the GPU multiplies l's gradients (and, unless precise, its inputs) rounded to one bf16
+// term: a bf16 W (a precise layer's forward splits its input in two, its backward does not).
+bool gpu_rounds_grad(const Linear& l) { return l.w.device().type == DeviceType::CUDA && l.w.dtype() == DType::BF16; }
+bool gpu_rounds_operand(const Linear& l) { return gpu_rounds_grad(l) && !l.precise; }
+// A bf16 operand is only for the layers whose GEMM would round it so (linear_input_dtype,
+// linear_grad_dtype).
+void check_bf16_operand(const Linear& l, const Tensor& operand, bool rounds) {
+  if (operand.dtype() == DType::BF16 && !rounds)
     fail("internal: a bf16 operand for a ", l.precise ? "precise " : "", dtype_name(l.w.dtype()), " Linear on ",
          l.w.device().is_cpu() ? "the CPU" : "a GPU");
 }
@@ -40,11 +41,11 @@ DType linear_input_dtype(const Linear& l, int64_t rows) {
   return DType::F32;
 }
 
-DType linear_grad_dtype(const Linear& l) { return gpu_rounds_operand(l) ? DType::BF16 : DType::F32; }
+DType linear_grad_dtype(const Linear& l) { return gpu_rounds_grad(l) ? DType::BF16 : DType::F32; }
 
 void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
   const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
-  check_bf16_operand(l, x);
+  check_bf16_operand(l, x, gpu_rounds_operand(l));
   if (d.is_cpu() && cpu_bf16(l))
     return cpu::linear_groups_forward_bf16(x.f32(), groups.offsets, l.w.as<uint16_t>(),
                                            l.b.empty() ? nullptr : l.b.f32(), l.in, l.out, l.precise, y.f32_mut(), add);
@@ -70,10 +71,10 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate) {
   const Device d = device_of("linear_backward", {&l.w, &dy, &dx});
-  check_bf16_operand(l, dy);
+  check_bf16_operand(l, dy, gpu_rounds_grad(l));
   if (d.is_cpu() && cpu_bf16(l))
-    return cpu::linear_groups_backward_bf16(dy.f32(), groups.offsets, l.w.as<uint16_t>(), l.in, l.out, l.precise,
-                                            dx.f32_mut(), accumulate);
+    return cpu::linear_groups_backward_bf16(dy.f32(), groups.offsets, l.w.as<uint16_t>(), l.in, l.out, dx.f32_mut(),
+                                            accumulate);
   if (d.is_cpu())
     return cpu::linear_groups_backward(dy.f32(), groups.offsets, f32_weights(l.w).f32(), l.in, l.out, l.precise,
                                        dx.f32_mut(), accumulate);
@@ -84,7 +85,7 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
                                  accumulate, cuda::Operands::bf16);
     if (l.w.dtype() == DType::BF16)
       return cuda::bf16_linear_backward(cuda::f32(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
-                                        accumulate, l.precise);
+                                        accumulate);
     return (l.precise ? cuda::precise_linear_backward : cuda::linear_backward)(
         cuda::f32(dy), groups.rows(), cuda::f32(l.w), l.in, l.out, cuda::f32_mut(dx), accumulate);
   }

@@ -19,7 +19,11 @@ namespace s0::ops {
 // used). The recurrent mixers' input projections are precise: their outputs meet in a delta-rule /
 // SSM read-out that can cancel to a tiny vector which the gated RMS norm then scales up by up to
 // 1/sqrt(eps), so float32 accumulation error in q, k, v is amplified a thousandfold (seen on the
-// qwen35-vl-tied fixture: 1.4e-4 error in float32, 2.6e-5 with this).
+// qwen35-vl-tied fixture: 1.4e-4 error in float32, 2.6e-5 with this). In the bf16 products (the
+// speed modes) that care is the forward's: its input is split into two bf16 terms, while its
+// backward rounds dy to one, as every other layer's backward does. The amplification is the
+// forward read-out's; an input gradient has no such cancellation to undo, and a second product
+// there cost a training step a split pass and a GEMM per recurrent layer.
 // W is float32, or on the CPU bf16 / f16 (weights kept as the mapped checkpoint stores them: each
 // call widens them, reading W once more than float32 would), unless bf16_products.
 struct Linear {
@@ -40,8 +44,8 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
 void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Tensor& dx, bool accumulate = false);
 
 // The dtype in which to write x (forward, `rows` rows) or dy (backward) for l: bf16 where the GPU
-// would round it to bf16 itself before its one GEMM (a bf16 W on the GPU, not precise, and in the
-// forward more rows than the few-row kernel multiplies unrounded), float32 everywhere else. An op
+// would round it to bf16 itself before its one GEMM (a bf16 W on the GPU; in the forward not
+// precise and more rows than the few-row kernel multiplies unrounded), float32 everywhere else. An op
 // that writes its output as l's bf16 operand spares the GEMM a rounding pass over a float32 copy,
 // with the same bits (ops/cuda/output.h); linear_forward / linear_backward take x / dy in bf16 only
 // there.

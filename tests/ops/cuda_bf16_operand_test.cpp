@@ -70,34 +70,39 @@ TEST(CudaBf16Operand, OpsWriteTheRoundingOfTheirFloat32Output) {
   }
 }
 
+// A precise projection's backward too: only its forward splits the operand in two.
 TEST(CudaBf16Operand, LinearOfTheBf16OperandIsTheProductOfTheFloat32One) {
   S0_REQUIRE_GPU();
   std::mt19937 rng(4);
   const int64_t rows = 90, in = 640, out = 328;
   const ops::Varlen groups{{0, 5, 6, rows}};
   const Tensor w = on_gpu(uniform({out, in}, -0.05f, 0.05f, rng).to_bf16());
-  for (const bool bias : {false, true})
-    for (const bool add : {false, true}) {
-      const ops::Linear l{w, bias ? on_gpu(uniform({out}, -1, 1, rng)) : Tensor(), false, in, out};
-      const std::string tag = std::string(bias ? " bias" : "") + (add ? " add" : "");
-      ASSERT_EQ(ops::linear_input_dtype(l, rows), DType::BF16);
-      const Tensor x = uniform({rows, in}, -2, 2, rng), y0 = on_gpu(uniform({rows, out}, -1, 1, rng));
-      Tensor y_f32 = y0.clone(), y_bf16 = y0.clone();
-      ops::linear_forward(l, on_gpu(x), groups, y_f32, add);
-      ops::linear_forward(l, on_gpu(x.to_bf16()), groups, y_bf16, add);
-      EXPECT_TRUE(bit_identical(y_f32, y_bf16)) << "forward" << tag;
-      if (bias) continue;
-      ASSERT_EQ(ops::linear_grad_dtype(l), DType::BF16);
-      const Tensor dy = uniform({rows, out}, -2, 2, rng), dx0 = on_gpu(uniform({rows, in}, -1, 1, rng));
-      Tensor dx_f32 = dx0.clone(), dx_bf16 = dx0.clone();
-      ops::linear_backward(l, on_gpu(dy), groups, dx_f32, add);
-      ops::linear_backward(l, on_gpu(dy.to_bf16()), groups, dx_bf16, add);
-      EXPECT_TRUE(bit_identical(dx_f32, dx_bf16)) << "backward" << tag;
-    }
+  for (const bool precise : {false, true})
+    for (const bool bias : {false, true})
+      for (const bool add : {false, true}) {
+        const ops::Linear l{w, bias ? on_gpu(uniform({out}, -1, 1, rng)) : Tensor(), precise, in, out};
+        const std::string tag = std::string(precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
+        const Tensor x = uniform({rows, in}, -2, 2, rng), y0 = on_gpu(uniform({rows, out}, -1, 1, rng));
+        if (!precise) {
+          ASSERT_EQ(ops::linear_input_dtype(l, rows), DType::BF16);
+          Tensor y_f32 = y0.clone(), y_bf16 = y0.clone();
+          ops::linear_forward(l, on_gpu(x), groups, y_f32, add);
+          ops::linear_forward(l, on_gpu(x.to_bf16()), groups, y_bf16, add);
+          EXPECT_TRUE(bit_identical(y_f32, y_bf16)) << "forward" << tag;
+        }
+        if (bias) continue;
+        ASSERT_EQ(ops::linear_grad_dtype(l), DType::BF16);
+        const Tensor dy = uniform({rows, out}, -2, 2, rng), dx0 = on_gpu(uniform({rows, in}, -1, 1, rng));
+        Tensor dx_f32 = dx0.clone(), dx_bf16 = dx0.clone();
+        ops::linear_backward(l, on_gpu(dy), groups, dx_f32, add);
+        ops::linear_backward(l, on_gpu(dy.to_bf16()), groups, dx_bf16, add);
+        EXPECT_TRUE(bit_identical(dx_f32, dx_bf16)) << "backward" << tag;
+      }
 }
 
 // bf16 only where the GPU would round the operand to one bf16 term itself: not for float32 weights
-// (the exactness mode), precise projections (two terms), a few rows (multiplied unrounded) or the CPU.
+// (the exactness mode), a precise projection's input (two terms; its gradient is one), a few rows
+// (multiplied unrounded) or the CPU.
 TEST(CudaBf16Operand, OnlyWhereTheGpuRoundsTheOperand) {
   S0_REQUIRE_GPU();
   std::mt19937 rng(5);
@@ -111,7 +116,7 @@ TEST(CudaBf16Operand, OnlyWhereTheGpuRoundsTheOperand) {
   EXPECT_EQ(ops::linear_input_dtype(gpu_f32_w, 100), DType::F32);
   EXPECT_EQ(ops::linear_input_dtype(cpu, 100), DType::F32);
   EXPECT_EQ(ops::linear_grad_dtype(plain), DType::BF16);
-  EXPECT_EQ(ops::linear_grad_dtype(precise), DType::F32);
+  EXPECT_EQ(ops::linear_grad_dtype(precise), DType::BF16);
   EXPECT_EQ(ops::linear_grad_dtype(gpu_f32_w), DType::F32);
   EXPECT_EQ(ops::linear_grad_dtype(cpu), DType::F32);
   Tensor y = gpu_f32({100, 8});

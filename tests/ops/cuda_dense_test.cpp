@@ -80,9 +80,10 @@ LinearPair make_linear(int64_t in, int64_t out, bool bias, bool precise, uint32_
 
 // The forward of `gpu` (and its backward, when there is no bias) against `cpu` on the same random
 // rows, the CPU given `operand` of each input (what the GPU's GEMM effectively multiplies).
+// `operand` stands for what the GPU makes of x, `grad_operand` of dy (the same unless given).
 void expect_linear_matches(const ops::Linear& cpu, const ops::Linear& gpu, const ops::Varlen& groups, bool add,
                            const std::function<Tensor(const Tensor&)>& operand, const std::string& what,
-                           uint32_t seed) {
+                           uint32_t seed, const std::function<Tensor(const Tensor&)>& grad_operand = nullptr) {
   const int64_t rows = groups.rows(), in = cpu.in, out = cpu.out;
   const Tensor x = randn({rows, in}, seed), y0 = randn({rows, out}, seed + 1);
   Tensor y_cpu = add ? y0.clone() : Tensor::zeros({rows, out});
@@ -94,7 +95,7 @@ void expect_linear_matches(const ops::Linear& cpu, const ops::Linear& gpu, const
   const Tensor dy = randn({rows, out}, seed + 2), dx0 = randn({rows, in}, seed + 3);
   Tensor dx_cpu = add ? dx0.clone() : Tensor::zeros({rows, in});
   Tensor dx_gpu = add ? on_gpu(dx0) : poisoned_gpu({rows, in});
-  ops::linear_backward(cpu, operand(dy), groups, dx_cpu, add);
+  ops::linear_backward(cpu, (grad_operand ? grad_operand : operand)(dy), groups, dx_cpu, add);
   ops::linear_backward(gpu, on_gpu(dy), groups, dx_gpu, add);
   expect_close(dx_cpu, dx_gpu, kReduction, what + " backward");
 }
@@ -158,7 +159,7 @@ TEST(CudaDenseLinear, RepeatsBitForBit) {
 // bf16 weights (the speed mode): the GPU rounds the input rows to bf16 and multiplies on the tensor
 // cores with float32 accumulation, so it equals the float32 product of the rounded operands up to
 // the summation order. A precise projection splits each input into hi = bf16(x) and lo = bf16(x - hi)
-// and adds both products: the product of W and hi + lo.
+// and adds both products: the product of W and hi + lo; its backward rounds dy to one term.
 TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
   S0_REQUIRE_GPU();
   // 90 rows: one GEMM per term; 40: the precise terms stacked into one GEMM (bf16_linear.cu); 45 of
@@ -180,7 +181,8 @@ TEST(CudaDenseLinear, Bf16WeightsGiveTheProductOfRoundedOperands) {
           const ops::Linear gpu{on_gpu(f.cpu.w.to_bf16()), f.gpu.b, precise, f.cpu.in, f.cpu.out};
           const std::string tag = std::to_string(rows) + " rows of " + std::to_string(in) +
                                   (precise ? " precise" : "") + (bias ? " bias" : "") + (add ? " add" : "");
-          expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear " + tag, 41);
+          expect_linear_matches(oracle, gpu, groups, add, precise ? split_sum : rounded, "bf16 linear " + tag, 41,
+                                rounded);
         }
   }
 }

@@ -108,12 +108,11 @@ void linear_groups_forward_bf16(const float* x, const std::vector<int64_t>& grou
 }
 
 void linear_groups_backward_bf16(const float* dy, const std::vector<int64_t>& groups, const uint16_t* w, int64_t in,
-                                 int64_t out, bool precise, float* dx, bool accumulate) {
-  const Bf16Parts parts = bf16_parts(dy, groups.back() * out, precise);
+                                 int64_t out, float* dx, bool accumulate) {
+  const Bf16Parts parts = bf16_parts(dy, groups.back() * out, /*precise=*/false);
   for (size_t g = 0; g + 1 < groups.size(); ++g) {
     const int64_t r = groups[g], n = groups[g + 1] - groups[g];
     bf16_gemm(n, in, out, parts.high + r * out, w, /*trans_b=*/false, dx + r * in, accumulate);
-    if (precise) bf16_gemm(n, in, out, parts.low + r * out, w, /*trans_b=*/false, dx + r * in, /*accumulate=*/true);
   }
 }
 

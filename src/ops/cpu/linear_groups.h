@@ -17,9 +17,10 @@ void linear_groups_backward(const float* dy, const std::vector<int64_t>& offsets
 // GEMM, ops/cpu/bf16_gemm.h; the row-wise kernel, ops/cpu/rowwise_bf16.h): x (dy) is rounded to bf16
 // at the product's input. A precise layer's input is split into two bf16 parts, high = bf16(x) and
 // low = bf16(x - high), multiplied separately and summed in float32: about 16 bits of x, against 8.
+// Its backward rounds dy to one part, as every other layer's (ops/linear.h says why).
 void linear_groups_forward_bf16(const float* x, const std::vector<int64_t>& offsets, const uint16_t* w,
                                 const float* bias, int64_t in, int64_t out, bool precise, float* y, bool add);
 void linear_groups_backward_bf16(const float* dy, const std::vector<int64_t>& offsets, const uint16_t* w, int64_t in,
-                                 int64_t out, bool precise, float* dx, bool accumulate);
+                                 int64_t out, float* dx, bool accumulate);
 
 }  // namespace s0::ops::cpu

@@ -6,7 +6,8 @@
 // The precise projections (the recurrent mixers' inputs, whose read-out the gated norm amplifies)
 // split each input into two bf16 terms, hi = bf16(x) and lo = bf16(x - hi), and add the two
 // products: the input then carries about 16 significant bits instead of 8, for twice the GEMM
-// work on a minority of the layers. The weights stay what the checkpoint stores. A few rows (a
+// work on a minority of the layers. Their backward rounds dy to one term, as every other layer's
+// (ops/linear.h says why). The weights stay what the checkpoint stores. A few rows (a
 // decode step) are bound by reading the weight: up to kGemvMaxRows the float32 rows are multiplied
 // as they are by a kernel of ours (bf16_gemv.cuh); up to kStackedRows the hi and lo rows go through
 // one GEMM as one stack of 2 x rows and a last pass adds the halves (the weight read once, not
@@ -112,12 +113,11 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
 }
 
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
-                          bool accumulate, bool split) {
+                          bool accumulate) {
   if (rows == 0) return;
-  const Tensor dy16 = bf16_operand(dy, rows * out, split);
-  const auto* dys = static_cast<const __nv_bfloat16*>(dy16.device_raw());
-  gemm_backward(dys, rows, w, in, out, dx, accumulate, Operands::bf16);
-  if (split) gemm_backward(dys + rows * out, rows, w, in, out, dx, true, Operands::bf16);
+  const Tensor dy16 = rounded_to_bf16(dy, rows * out);
+  gemm_backward(static_cast<const __nv_bfloat16*>(dy16.device_raw()), rows, w, in, out, dx, accumulate,
+                Operands::bf16);
 }
 
 }  // namespace s0::ops::cuda

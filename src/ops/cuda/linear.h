@@ -29,12 +29,12 @@ void precise_linear_backward(const float* dy, int64_t rows, const float* w, int6
                              bool accumulate);
 
 // y[rows, out] (+)= bf16(x) W^T + bias and dx[rows, in] (+)= bf16(dy) W for W[out, in] in bf16;
-// with `split`, x (dy) as the sum of its two bf16 terms; the forward of up to four rows takes x as
-// it is.
+// with `split`, x as the sum of its two bf16 terms (a precise projection's forward); the forward of
+// up to four rows takes x as it is.
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
                          float* y, bool add, bool split);
 void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
-                          bool accumulate, bool split);
+                          bool accumulate);
 // The MLP's fused input projection W = [gate; up] (2 units rows, bf16) and its SwiGLU in one
 // kernel for up to four rows (ops/cuda/bf16_gemv.cu): gu[rows, 2 units] = x W^T + bias as
 // bf16_linear_forward writes it, and h[rows, units] = silu(gate) * up as swiglu_forward writes it
