@@ -63,12 +63,12 @@ struct ConvRun {
   std::vector<Tensor> windows;
 };
 
-// x is read as columns [3, 3 + C) of a wider projection; dx is written into the same columns of a
-// zeroed gradient, whose other columns must stay zero. With `cached`, every sequence has a window
-// (an empty one is made by the op, as for a sequence's first generation call) that moves on;
+// x is read as columns [begin, begin + C) of a wider projection; dx is written into the same columns
+// of a zeroed gradient, whose other columns must stay zero. With `cached`, every sequence has a
+// window (an empty one is made by the op, as for a sequence's first generation call) that moves on;
 // without, none (training).
 ConvRun conv_run(Device d, const Tensor& proj, const Tensor& w, const Tensor& bias, const Varlen& seqs,
-                 const std::vector<Tensor>& windows, bool cached, const Tensor& dy, int64_t C) {
+                 const std::vector<Tensor>& windows, bool cached, const Tensor& dy, int64_t C, int64_t begin) {
   auto to = [&](const Tensor& t) { return d.is_cpu() ? on_cpu(t) : on_gpu(t); };
   ConvRun r;
   for (const Tensor& t : windows) r.windows.push_back(t.empty() ? Tensor() : to(t).clone());
@@ -78,43 +78,48 @@ ConvRun conv_run(Device d, const Tensor& proj, const Tensor& w, const Tensor& bi
   const Tensor x = to(proj);
   r.y = Tensor::empty({seqs.rows(), C}, DType::F32, d);
   r.pre = Tensor::empty({seqs.rows(), C}, DType::F32, d);
-  ops::conv1d_silu_forward(ops::columns(x, 3, C), to(w), to(bias), seqs, starts, r.y, r.pre);
+  ops::conv1d_silu_forward(ops::columns(x, begin, C), to(w), to(bias), seqs, starts, r.y, r.pre);
   r.dx = Tensor::zeros(proj.shape(), DType::F32, d);
-  ops::conv1d_silu_backward(to(w), r.pre, to(dy), seqs, ops::columns(r.dx, 3, C));
+  ops::conv1d_silu_backward(to(w), r.pre, to(dy), seqs, ops::columns(r.dx, begin, C));
   return r;
 }
 
+// Columns from 4 of a projection 8 wider (16-byte aligned rows: four channels a thread) and from 3
+// of one 7 wider (one channel a thread).
 TEST(CudaConv1d, MatchesCpuWithAndWithoutHistory) {
   S0_REQUIRE_GPU();
-  std::mt19937 rng(1);
-  const int64_t C = 24, K = 4, width = C + 7;
-  const Varlen seqs = packed({7, 1, 2, 19, 3});
-  const Tensor proj = uniform({seqs.rows(), width}, -2.0f, 2.0f, rng);
-  const Tensor w = uniform({C, K}, -1.0f, 1.0f, rng), bias = uniform({C}, -0.5f, 0.5f, rng);
-  const Tensor dy = uniform({seqs.rows(), C}, -1.0f, 1.0f, rng);
-  const std::vector<Tensor> windows = {uniform({K - 1, C}, -1, 1, rng), Tensor(), uniform({K - 1, C}, -1, 1, rng),
-                                       Tensor(), uniform({K - 1, C}, -1, 1, rng)};
-  for (const bool cached : {true, false}) {
-    std::cout << "  " << (cached ? "with history windows" : "no history (training)") << "\n";
-    const ConvRun cpu = conv_run(Device::cpu(), proj, w, bias, seqs, windows, cached, dy, C);
-    const ConvRun gpu = conv_run(Device::cuda(0), proj, w, bias, seqs, windows, cached, dy, C);
-    expect_close("y", cpu.y, gpu.y, 1e-6);
-    expect_close("pre", cpu.pre, gpu.pre, 1e-6);
-    expect_close("dx", cpu.dx, gpu.dx, 1e-6);
-    for (size_t s = 0; s < cpu.windows.size(); ++s) {
-      EXPECT_EQ(cpu.windows[s].empty(), gpu.windows[s].empty()) << "window of sequence " << s;
-      if (!cpu.windows[s].empty()) {
-        EXPECT_TRUE(bit_identical(cpu.windows[s], gpu.windows[s])) << "window of sequence " << s;
+  for (const auto& [begin, extra] : {std::pair<int64_t, int64_t>{3, 7}, {4, 8}}) {
+    std::mt19937 rng(1);
+    const int64_t C = 24, K = 4, width = C + extra;
+    const Varlen seqs = packed({7, 1, 2, 19, 3, 40});
+    const Tensor proj = uniform({seqs.rows(), width}, -2.0f, 2.0f, rng);
+    const Tensor w = uniform({C, K}, -1.0f, 1.0f, rng), bias = uniform({C}, -0.5f, 0.5f, rng);
+    const Tensor dy = uniform({seqs.rows(), C}, -1.0f, 1.0f, rng);
+    const std::vector<Tensor> windows = {uniform({K - 1, C}, -1, 1, rng), Tensor(), uniform({K - 1, C}, -1, 1, rng),
+                                         Tensor(), uniform({K - 1, C}, -1, 1, rng), Tensor()};
+    for (const bool cached : {true, false}) {
+      std::cout << "  columns from " << begin << ", " << (cached ? "with history windows" : "no history (training)")
+                << "\n";
+      const ConvRun cpu = conv_run(Device::cpu(), proj, w, bias, seqs, windows, cached, dy, C, begin);
+      const ConvRun gpu = conv_run(Device::cuda(0), proj, w, bias, seqs, windows, cached, dy, C, begin);
+      expect_close("y", cpu.y, gpu.y, 1e-6);
+      expect_close("pre", cpu.pre, gpu.pre, 1e-6);
+      expect_close("dx", cpu.dx, gpu.dx, 1e-6);
+      for (size_t s = 0; s < cpu.windows.size(); ++s) {
+        EXPECT_EQ(cpu.windows[s].empty(), gpu.windows[s].empty()) << "window of sequence " << s;
+        if (!cpu.windows[s].empty()) {
+          EXPECT_TRUE(bit_identical(cpu.windows[s], gpu.windows[s])) << "window of sequence " << s;
+        }
       }
+      const ConvRun again = conv_run(Device::cuda(0), proj, w, bias, seqs, windows, cached, dy, C, begin);
+      EXPECT_TRUE(bit_identical(gpu.y, again.y) && bit_identical(gpu.dx, again.dx)) << "not repeatable";
+      // The third sequence alone gives what it gets inside the batch.
+      const Varlen alone = packed({2});
+      const ConvRun one = conv_run(Device::cuda(0), rows_of(proj, 8, 2), w, bias, alone, {windows[2]}, cached,
+                                   rows_of(dy, 8, 2), C, begin);
+      EXPECT_TRUE(bit_identical(one.y, rows_of(gpu.y, 8, 2)) && bit_identical(one.dx, rows_of(gpu.dx, 8, 2)))
+          << "batch-dependent";
     }
-    const ConvRun again = conv_run(Device::cuda(0), proj, w, bias, seqs, windows, cached, dy, C);
-    EXPECT_TRUE(bit_identical(gpu.y, again.y) && bit_identical(gpu.dx, again.dx)) << "not repeatable";
-    // The third sequence alone gives what it gets inside the batch.
-    const Varlen alone = packed({2});
-    const ConvRun one = conv_run(Device::cuda(0), rows_of(proj, 8, 2), w, bias, alone, {windows[2]}, cached,
-                                 rows_of(dy, 8, 2), C);
-    EXPECT_TRUE(bit_identical(one.y, rows_of(gpu.y, 8, 2)) && bit_identical(one.dx, rows_of(gpu.dx, 8, 2)))
-        << "batch-dependent";
   }
 }
 
