@@ -41,10 +41,11 @@ TrainResult run_training(const TrainRequest& a) {
   if (model.recurrent.empty()) fail(a.model, ": the model has no recurrent layers to train");
   TrainOptions opt;
   opt.layers = parse_layer_selection(a.layers, model);
-  // On a GPU the whole tape of a batch is kept unless --recompute: 3072 tokens is the fastest
-  // measured within 40 GB of tensors at the Qwen3.5-4B shape (bench/gpu_train_bench on an H200:
-  // 2.21 s a step, 33.7 GiB at most in use; 4096 tokens 2.14 s and 41.9 GiB; 2048 2.41 s and 25.2).
-  opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 3072;
+  // On a GPU the whole tape of a batch is kept unless --recompute: 2560 tokens is the fastest
+  // measured within 40 GB of tensors at the Qwen3.5-4B shape since the tape keeps the gated delta
+  // rule's chunk preparation (bench/gpu_train_bench on an H200: 1.11 s a step, 36.6 GiB at most in
+  // use; 3072 tokens 1.07 s and 41.9 GiB; 2048 1.15 s and 30.0 GiB).
+  opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 2560;
   opt.recompute = a.recompute;
   LoadedData data = load_training_data(a.data, model.vocab, a.cfg.max_length, text_example_tokenizer(a.model));
   for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());

@@ -17,7 +17,9 @@ namespace s0::ops {
 // (*finals)[s] and in *carried. When `chunk_states` is set (training: no sequence carries a
 // state), the state entering every chunk of every sequence is kept there, in the backend's own
 // layout, for gated_delta_backward of the same batch to start from instead of recomputing them (per
-// token about H dk dv / 64 floats more to hold). `products`: on a GPU, the chunk products' precision
+// token about H dk dv / 64 floats more to hold). A GPU keeps each chunk's preparation and delta
+// rows there too (per token about H (dk dv / 64 + dk + 2 dv + 192) floats in all: 3.25 times the
+// states alone at dk = dv = 128), so its backward repeats no part of the forward. `products`: on a GPU, the chunk products' precision
 // (ops/product_precision.h; a backward takes its forward's).
 void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,

@@ -13,6 +13,10 @@
 // 7.2e-3 to 1.16e-2; Falcon-H1 (its SSD's chunk products in TF32 too) logits 3.8e-3, gradients
 // 4.1e-3 to 5.5e-3. The CPU's bf16 mode, measured on a 2-core Sapphire Rapids (AMX):
 // Qwen3.5 logits 7.0e-3, gradients 1.2e-2 to 2.4e-2; Falcon-H1 logits 3.7e-3, gradients 4.4e-3 to 5.7e-3.
+// With a precise projection's backward rounding dy to one bf16 term (2026-11-28, both devices):
+// GPU (H200) Qwen3.5 logits 1.05e-2, gradients 7.3e-3 to 1.04e-2, Falcon-H1 3.8e-3 and 4.5e-3 to
+// 5.6e-3; CPU Qwen3.5 9.7e-3 and 9.3e-3 to 1.2e-2 (1.15e-2 before, same machine), Falcon-H1 3.8e-3
+// and 4.6e-3 to 6.7e-3 (5.8e-3 before).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -19,14 +19,13 @@
 //   kk = strictly_lower(K K^T ⊙ mask), A = diag(beta) kk, Tinv = (I + A)^{-1},
 //   U = Tinv diag(beta) V, W = Tinv diag(beta in) K, qk = lower(Q K^T ⊙ mask),
 //   delta = U - W S,  O = diag(in) Q S + qk delta,  S <- all S + K^T diag(out) delta.
-// Five kernels:
+// Four kernels:
 //   prepare         per (chunk, head): everything that does not depend on the state (above, up to
 //                   U and W), kept in global scratch for the others;
 //   forward sweep   per (sequence, head, tile of kTile state columns): the chunks in order, the
 //                   state tile in shared memory; writes O, the finals and, for the backward, each
-//                   chunk's start state and delta rows;
-//   delta           per (chunk, head): delta from a start state the forward kept, in the backward
-//                   that is handed them (then it needs no forward sweep);
+//                   chunk's start state and delta rows (a forward on the whole tape keeps them and
+//                   prepare's outputs for its backward, which then runs neither kernel);
 //   backward sweep  the same grid, the chunks in reverse with dS (the gradient to the state after
 //                   the chunk): keeps each chunk's dS and d_delta = qk^T dO + diag(out) K dS;
 //   chunk backward  per (chunk, head): every input gradient of the chunk from those, in parallel.
@@ -229,7 +228,8 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     auto delta_at = [&](int m, int j) { return delta[m * kTile + j]; };
     // delta = U - W S and, with o, O = diag(in) Q S + qk delta: W S and Q S as one product of
     // 2n rows (W's, then Q's) with S, which is staged once and fills the block tile (a row's sums
-    // do not depend on the rows beside it: delta_kernel's are these bits).
+    // do not depend on the rows beside it: the delta rows kept for a backward are these bits with
+    // or without O).
     const float* Q = in.q + (row0 * H + b.h) * dk;
     float* O = o ? o + (row0 * H + b.h) * dv + b.w0 : nullptr;
     block_mma<P, Band::full, Along::k, Along::mn>(
@@ -256,24 +256,6 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
     __syncthreads();  // S is whole again, and the factors may be replaced
   }
   if (finals && finals[b.s]) b.store(reinterpret_cast<float*>(finals[b.s]) + head, dk, dv);
-}
-
-// Grid (chunks, H): delta = U - W S of every chunk, S its start state as the forward sweep kept it.
-// The sweep's product, tiles and epilogue, so the same bits; but every chunk at once instead of a
-// walk through each sequence's chunks.
-template <ProductPrecision P>
-__global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) delta_kernel(Inputs in, ChunkPlan plan, Prepared p,
-                                                                            Saved saved) {
-  extern __shared__ float4 shared[];
-  const int dk = in.dk, dv = in.dv, n = static_cast<int>(plan.len[blockIdx.x]);
-  const int64_t ch = static_cast<int64_t>(blockIdx.x) * in.H + blockIdx.y;
-  const float* W = p.w + ch * kChunk * dk;
-  const float* U = p.u + ch * kChunk * dv;
-  const float* S = saved.starts + ch * dk * dv;
-  float* delta = saved.delta + ch * kChunk * dv;
-  block_mma<P, Band::full, Along::k, Along::mn>(
-      n, dv, dk, [&](int i, int e) { return W[i * dk + e]; }, [&](int e, int j) { return S[e * dv + j]; },
-      [&](int i, int j, float s) { delta[i * dv + j] = U[i * dv + j] - s; }, reinterpret_cast<float*>(shared));
 }
 
 // Grid (ceil(dv / kTile), H, n_seqs): dS from zero after each sequence's last token (training
@@ -617,6 +599,55 @@ struct PreparedChunks {
   Prepared p{};
 };
 
+// What a forward on the whole tape keeps for its backward, per chunk and head, in one tensor: the
+// start state [dk][dv], prepare's outputs and the delta rows [kChunk][dv]; the backward then
+// neither prepares nor forms delta again (same bits: both come from the same kernels). Each block
+// starts at a multiple of four floats (16-byte loads), as a tensor of its own would.
+struct Kept {
+  float* starts;
+  Prepared p;
+  float* delta;
+};
+
+// The blocks of `kept` in order, each `ch` times its floats per chunk and head, from `base` (null:
+// only counted); returns the floats they take.
+int64_t carve_kept(float* base, const Inputs& in, const ChunkTable& t, Kept* kept) {
+  const int64_t ch = t.chunks * in.H;
+  int64_t at = 0;
+  auto take = [&](int64_t floats) {
+    float* p = base ? base + at : nullptr;
+    at += (ch * floats + 3) / 4 * 4;
+    return p;
+  };
+  Kept k{};
+  k.starts = take(int64_t{in.dk} * in.dv);
+  k.p.w = take(kChunk * in.dk);
+  k.p.u = take(kChunk * in.dv);
+  k.p.qk = take(kChunk * kChunk);
+  k.p.kk = take(kChunk * kChunk);
+  k.p.tinv = take(kChunk * kChunk);
+  k.delta = take(kChunk * in.dv);
+  k.p.factors = take(kFactors);
+  if (kept) *kept = k;
+  return at;
+}
+
+int64_t kept_floats(const Inputs& in, const ChunkTable& t) { return carve_kept(nullptr, in, t, nullptr); }
+
+Kept kept_in(float* base, const Inputs& in, const ChunkTable& t) {
+  Kept k{};
+  carve_kept(base, in, t, &k);
+  return k;
+}
+
+template <ProductPrecision P>
+void prepare_into(const Inputs& in, const ChunkTable& t, const Prepared& p) {
+  if (t.chunks == 0) return;
+  const size_t bytes = sizeof(float) * kMmaStageFloats;
+  launch_with_shared(prepare_kernel<P>, chunk_grid(t, in.H), kChunkThreads, bytes,
+                     "gated_delta: the chunk preparation", in, t.plan(), p);
+}
+
 template <ProductPrecision P>
 PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   const int64_t ch = t.chunks * in.H;
@@ -627,10 +658,7 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
   };
   out.p = {take(kChunk * in.dk), take(kChunk * in.dv), take(kChunk * kChunk), take(kChunk * kChunk),
            take(kChunk * kChunk), take(kFactors)};
-  if (t.chunks == 0) return out;
-  const size_t bytes = sizeof(float) * kMmaStageFloats;
-  launch_with_shared(prepare_kernel<P>, chunk_grid(t, in.H), kChunkThreads, bytes,
-                     "gated_delta: the chunk preparation", in, t.plan(), out.p);
+  prepare_into<P>(in, t, out.p);
   return out;
 }
 
@@ -646,15 +674,6 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
   launch_with_shared(forward_sweep_kernel<P>, sweep_grid(in, tables.n_seqs), kSweepThreads, bytes,
                      "gated_delta: the forward sweep", in, t.plan(), p,
                      tables.starts(), finals, o, kept, skip_single);
-}
-
-int64_t chunk_states_floats(const Inputs& in, const ChunkTable& t) { return t.chunks * in.H * in.dk * in.dv; }
-
-template <ProductPrecision P>
-void delta_from_starts(const Inputs& in, const ChunkTable& t, const Prepared& p, const Saved& saved) {
-  if (t.chunks == 0) return;
-  launch_with_shared(delta_kernel<P>, chunk_grid(t, in.H), kChunkThreads, sizeof(float) * kMmaStageFloats,
-                     "gated_delta: delta from the kept states", in, t.plan(), p, saved);
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
@@ -680,13 +699,15 @@ void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const s
   const int64_t* outs = tables.outs();
   if (single < tables.n_seqs || (chunk_states && tables.n_seqs > 0)) {
     const ChunkTable chunks = chunk_table(seqs, q.device());
-    const PreparedChunks prepared = prepare<P>(in, chunks, q.device());
-    SweepKept kept{};
     if (chunk_states) {
-      *chunk_states = Tensor::empty({chunk_states_floats(in, chunks)}, DType::F32, q.device());
-      kept.starts = f32_mut(*chunk_states);
+      *chunk_states = Tensor::empty({kept_floats(in, chunks)}, DType::F32, q.device());
+      const Kept kept = kept_in(f32_mut(*chunk_states), in, chunks);
+      prepare_into<P>(in, chunks, kept.p);
+      forward_sweep<P>(in, chunks, kept.p, tables, outs, f32_mut(o), SweepKept{kept.starts, kept.delta}, false);
+    } else {
+      const PreparedChunks prepared = prepare<P>(in, chunks, q.device());
+      forward_sweep<P>(in, chunks, prepared.p, tables, outs, f32_mut(o), SweepKept{}, single > 0);
     }
-    forward_sweep<P>(in, chunks, prepared.p, tables, outs, f32_mut(o), kept, single > 0 && !chunk_states);
   }
   if (single > 0) gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o));
   hand_over_finals(tables, starts, finals);
@@ -701,33 +722,38 @@ void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const 
       backward_tables(seqs, starts, {in.H, in.dk, in.dv}, d_initial != nullptr, device, "gated_delta_backward");
   if (tables.n_seqs > 0) {
     const ChunkTable chunks = chunk_table(seqs, device);
-    const PreparedChunks prepared = prepare<P>(in, chunks, device);
     const int64_t ch = chunks.chunks * in.H, state = static_cast<int64_t>(in.dk) * in.dv,
                   rows = static_cast<int64_t>(kChunk) * in.dv;
     const bool kept = !chunk_states.empty();
-    if (kept && chunk_states.numel() != chunk_states_floats(in, chunks))
+    if (kept && chunk_states.numel() != kept_floats(in, chunks))
       fail("internal: gated_delta_backward given chunk states of another batch");
-    Tensor starts_t = kept ? Tensor() : scratch(ch * state, device), ds_end = scratch(ch * state, device);
-    Tensor delta = scratch(ch * rows, device), d_delta = scratch(ch * rows, device);
+    // The chunks' preparation, start states and delta rows: the forward's when it kept them, else
+    // prepared again and swept forward by the backward itself.
+    PreparedChunks prepared;
+    Tensor starts_t, delta_t;
+    // The kernels only read what the forward kept (the sweep's SweepKept pointers are writable).
+    const Kept k = kept ? kept_in(const_cast<float*>(f32(chunk_states)), in, chunks) : Kept{};
+    if (!kept) {
+      prepared = prepare<P>(in, chunks, device);
+      starts_t = scratch(ch * state, device);
+      delta_t = scratch(ch * rows, device);
+    }
+    const Prepared& p = kept ? k.p : prepared.p;
+    Tensor ds_end = scratch(ch * state, device), d_delta = scratch(ch * rows, device);
     Tensor dw = scratch(ch * kChunk * in.dk, device);
-    const Saved saved{kept ? f32(chunk_states) : f32(starts_t), f32_mut(delta), f32_mut(ds_end), f32_mut(d_delta),
-                      f32_mut(dw)};
-    // The chunks' start states and delta rows: delta from the forward's states when it kept them,
-    // else both by a forward sweep of the backward's own.
-    if (kept)
-      delta_from_starts<P>(in, chunks, prepared.p, saved);
-    else
-      forward_sweep<P>(in, chunks, prepared.p, tables, nullptr, nullptr, SweepKept{f32_mut(starts_t), saved.delta},
-                       false);
+    const Saved saved{kept ? k.starts : f32(starts_t), kept ? k.delta : f32_mut(delta_t), f32_mut(ds_end),
+                      f32_mut(d_delta), f32_mut(dw)};
+    if (!kept)
+      forward_sweep<P>(in, chunks, p, tables, nullptr, nullptr, SweepKept{f32_mut(starts_t), saved.delta}, false);
     const size_t sweep_bytes = gdn_sweep_bytes(in.dk, in.dv);
     launch_with_shared(backward_sweep_kernel<P>, sweep_grid(in, tables.n_seqs), kSweepThreads, sweep_bytes,
-                       "gated_delta: the backward sweep", in, chunks.plan(), prepared.p, f32(d_o),
+                       "gated_delta: the backward sweep", in, chunks.plan(), p, f32(d_o),
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk);
       const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
       launch_with_shared(chunk_backward_kernel<P>, chunk_grid(chunks, in.H), kChunkThreads, bytes,
-                         "gated_delta: the chunk backward", in, chunks.plan(), prepared.p, saved, grad,
+                         "gated_delta: the chunk backward", in, chunks.plan(), p, saved, grad,
                          chunk_backward_stage());
     }
   }
