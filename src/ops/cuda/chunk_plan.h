@@ -12,14 +12,17 @@ namespace s0::ops::cuda {
 constexpr int kChunk = 64;  // tokens per chunk (the CPU's default too)
 
 // The kernels' view: sequence s owns chunks [base[s], base[s + 1]); chunk c covers rows
-// [row[c], row[c] + len[c]) of the packed batch, len[c] <= kChunk.
+// [row[c], row[c] + len[c]) of the packed batch, len[c] <= kChunk. The sweeps, a block per
+// sequence (and head and tile) walking its chunks in order, take sequence order[z] in grid slice z:
+// the sequences of most chunks first (ties in batch order), so that the blocks started last are
+// short ones, not a long one that the rest of the card then waits for.
 struct ChunkPlan {
-  const int64_t *base, *row, *len;
+  const int64_t *base, *order, *row, *len;
 };
 
-// The plan on the device: [base (n_seqs + 1) | row (chunks) | len (chunks)].
+// The plan on the device: [base (n_seqs + 1) | order (n_seqs) | row (chunks) | len (chunks)].
 struct ChunkTable {
-  int64_t chunks = 0;
+  int64_t n_seqs = 0, chunks = 0;
   Tensor table;
   ChunkPlan plan() const;
 };

@@ -49,6 +49,9 @@ __device__ inline void store_factors(const double* gamma, int n, float* factors)
   if (threadIdx.x == 0) factors[2 * kChunk] = decay_factor(gamma[n - 1]);
 }
 
+// The sequence a sweep block walks: the plan's order of grid slice blockIdx.z (chunk_plan.h).
+__device__ inline int swept_sequence(const ChunkPlan& plan) { return static_cast<int>(plan.order[blockIdx.z]); }
+
 // Whether sequence s is a single token, which the step kernels take (gated_delta_step.h,
 // ssd_step.cuh) when the sweeps are told to skip such sequences.
 __device__ inline bool single_token(const ChunkPlan& plan, int s) {

@@ -179,8 +179,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
 struct SweepBlock : SweepShared {
   int s, h, w0, tw;
 
-  __device__ SweepBlock(int dk, int dv, float* shared)
-      : SweepShared(shared, kMmaStageFloats, dk * kTile, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+  __device__ SweepBlock(const ChunkPlan& plan, int dk, int dv, float* shared)
+      : SweepShared(shared, kMmaStageFloats, dk * kTile, kChunk * kTile), s(swept_sequence(plan)), h(blockIdx.y),
         w0(blockIdx.x * kTile), tw(min(kTile, dv - w0)) {}
 
   // Copies the tile between shared memory and a [dk][dv] state at `state` (null: zeros, or none).
@@ -209,8 +209,8 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
                          SweepKept kept, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
-  if (skip_single && single_token(plan, blockIdx.z)) return;
-  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
+  if (skip_single && single_token(plan, swept_sequence(plan))) return;
+  SweepBlock b(plan, dk, dv, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * dk * dv, ldk = static_cast<int64_t>(H) * dk,
                 ldv = static_cast<int64_t>(H) * dv;
   const float* start = reinterpret_cast<const float*>(starts[b.s]);
@@ -266,7 +266,7 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
                           Saved saved) {
   extern __shared__ float4 shared[];
   const int H = in.H, dk = in.dk, dv = in.dv;
-  SweepBlock b(dk, dv, reinterpret_cast<float*>(shared));
+  SweepBlock b(plan, dk, dv, reinterpret_cast<float*>(shared));
   const int64_t ldk = static_cast<int64_t>(H) * dk, ldv = static_cast<int64_t>(H) * dv;
   b.load(nullptr, dk, dv);
   float *dS = b.tile, *d_delta = b.rows;

@@ -101,8 +101,8 @@ __global__ void __launch_bounds__(kChunkThreads, kChunkBlocksPerSm) prepare_kern
 struct SweepBlock : SweepShared {
   int s, h, p0, tp;
 
-  __device__ SweepBlock(int P, int Ns, float* shared)
-      : SweepShared(shared, kMmaStageFloats, kTile * Ns, kChunk * kTile), s(blockIdx.z), h(blockIdx.y),
+  __device__ SweepBlock(const ChunkPlan& plan, int P, int Ns, float* shared)
+      : SweepShared(shared, kMmaStageFloats, kTile * Ns, kChunk * kTile), s(swept_sequence(plan)), h(blockIdx.y),
         p0(blockIdx.x * kTile), tp(min(kTile, P - p0)) {}
 
   // Copies the rows between shared memory and a [P][Ns] state at `state` (null: zeros, or none).
@@ -127,8 +127,8 @@ __global__ void __launch_bounds__(kSweepThreads) forward_sweep_kernel(Inputs in,
                                                                       float* y, float* starts_kept, bool skip_single) {
   extern __shared__ float4 shared[];
   const int H = in.H, P = in.P, Ns = in.Ns;
-  if (skip_single && single_token(plan, blockIdx.z)) return;
-  SweepBlock b(P, Ns, reinterpret_cast<float*>(shared));
+  if (skip_single && single_token(plan, swept_sequence(plan))) return;
+  SweepBlock b(plan, P, Ns, reinterpret_cast<float*>(shared));
   const int64_t head = static_cast<int64_t>(b.h) * P * Ns, ldx = static_cast<int64_t>(H) * P,
                 ldbc = static_cast<int64_t>(in.G) * Ns;
   const float* start = reinterpret_cast<const float*>(starts[b.s]);
@@ -168,7 +168,7 @@ __global__ void __launch_bounds__(kSweepThreads) backward_sweep_kernel(Inputs in
                                                                        Saved saved) {
   extern __shared__ float4 shared[];
   const int H = in.H, P = in.P, Ns = in.Ns;
-  SweepBlock b(P, Ns, reinterpret_cast<float*>(shared));
+  SweepBlock b(plan, P, Ns, reinterpret_cast<float*>(shared));
   const int64_t ldx = static_cast<int64_t>(H) * P, ldbc = static_cast<int64_t>(in.G) * Ns;
   b.load(nullptr, Ns);
   float *dS = b.tile, *du = b.rows;
