@@ -39,6 +39,10 @@ struct RowLayout {
 // loop around each access, the RMS norm's backward over 2560-wide rows took a third longer
 // (H100, ncu).
 constexpr int kNormTile = 8, kNormHeld = 16;
+// The backward kernels hold a warp's row in registers (WarpRow rows: at most kWarpRowMax long, so
+// kHeldBack elements a lane). A block's row (BlockRow: the hidden size's RMS norm, at the memory
+// bandwidth already) is read twice: held, its gated norm took 151 registers a thread.
+constexpr int kHeldBack = static_cast<int>(kWarpRowMax / 32);
 
 struct Copies {
   int64_t count;
@@ -136,6 +140,10 @@ __global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, c
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
 // x and dx: rows laid out as x_rows and dx_rows; dy contiguous, and with copies, dy's row is the
 // sum of its copies' rows times the scale, added in copy order (ops/cpu/heads.h's reduce_heads).
+// A warp's row keeps x and du in registers between the sum and the store (read once, not twice:
+// the L2 norm's backward over the key heads took 74 us a call at the 4B training shape, at about
+// a third of the memory bandwidth); the same elements per thread in the same order either way, so
+// the same bits.
 template <bool kCopies, typename Unit>
 __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r_saved,
                                    const float* dy, Copies copies, int64_t len, double div, float* dx,
@@ -153,15 +161,36 @@ __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, 
     for (int64_t c = 0; c < copies.count; ++c) acc += dyi[c * len + j] * copies.scale;
     return acc;
   };
-  double dot = 0;
-  for (int64_t j = t0; j < len; j += step) dot += double(xi[j]) * (w ? dy_of(j) * w[j] : dy_of(j));
+  auto du_of = [&](int64_t j) { return w ? dy_of(j) * w[j] : dy_of(j); };
   const float r = r_saved[b];
-  const float k = static_cast<float>(double(r) * r * r * u.sum(dot) / div);
-  for (int64_t j = t0; j < len; j += step) {
-    const float du = w ? dy_of(j) * w[j] : dy_of(j);
-    const float g = r * du - xi[j] * k;
+  auto scale = [&](double dot) { return static_cast<float>(double(r) * r * r * u.sum(dot) / div); };
+  auto write = [&](int64_t j, float x, float du, float k) {
+    const float g = r * du - x * k;
     dxi[j] = accumulate ? dxi[j] + g : g;
+  };
+  constexpr int kHeld = kHeldBack;
+  if constexpr (std::is_same_v<Unit, WarpRow>) {  // the row's x and du held in registers from the sum to the store
+    float xv[kHeld], duv[kHeld];
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i) {
+      const int64_t j = t0 + i * step;
+      xv[i] = j < len ? xi[j] : 0.0f;
+      duv[i] = j < len ? du_of(j) : 0.0f;
+    }
+    double dot = 0;
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i)
+      if (t0 + i * step < len) dot += double(xv[i]) * duv[i];
+    const float k = scale(dot);
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i)
+      if (t0 + i * step < len) write(t0 + i * step, xv[i], duv[i], k);
+    return;
   }
+  double dot = 0;
+  for (int64_t j = t0; j < len; j += step) dot += double(xi[j]) * du_of(j);
+  const float k = scale(dot);
+  for (int64_t j = t0; j < len; j += step) write(j, xi[j], du_of(j), k);
 }
 
 // What the gated norm normalises: y * silu(z) before the norm (GateThenNorm), y itself after.
@@ -217,24 +246,46 @@ __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz,
   const GatedGroup g(b, z, ldz, w, group, groups);
   float* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
   const bool gate_first = order == GateOrder::GateThenNorm;
-  auto du_of = [&](int64_t j) {
-    return gate_first ? dout[g.off + j] * g.w[j] : dout[g.off + j] * g.w[j] * silu(g.z[j]);
+  auto du_of = [&](float doutj, int64_t j, float zj) {
+    return gate_first ? doutj * g.w[j] : doutj * g.w[j] * silu(zj);
   };
-  double dot = 0;
-  for (int64_t j = t0; j < group; j += step) dot += double(gated_input(y[g.off + j], g.z[j], order)) * du_of(j);
   const float r = rstd[b];
-  const float k = static_cast<float>(double(r) * r * r * u.sum(dot) / double(group));
-  for (int64_t j = t0; j < group; j += step) {
-    const float yj = y[g.off + j], zj = g.z[j], du = du_of(j);
-    const float dnorm = r * du - gated_input(yj, zj, order) * k;
+  auto scale = [&](double dot) { return static_cast<float>(double(r) * r * r * u.sum(dot) / double(group)); };
+  auto write = [&](int64_t j, float yj, float zj, float doutj, float k) {
+    const float dnorm = r * du_of(doutj, j, zj) - gated_input(yj, zj, order) * k;
     if (gate_first) {
       dzg[j] = dnorm * yj * silu_grad(zj);
       dy[g.off + j] = dnorm * silu(zj);
     } else {
-      dzg[j] = dout[g.off + j] * yj * r * g.w[j] * silu_grad(zj);
+      dzg[j] = doutj * yj * r * g.w[j] * silu_grad(zj);
       dy[g.off + j] = dnorm;
     }
+  };
+  constexpr int kHeld = kHeldBack;
+  if constexpr (std::is_same_v<Unit, WarpRow>) {  // y, z and dout held in registers from the sum to the stores
+    float yv[kHeld], zv[kHeld], dv[kHeld];
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i) {
+      const int64_t j = t0 + i * step;
+      yv[i] = j < group ? y[g.off + j] : 0.0f;
+      zv[i] = j < group ? g.z[j] : 0.0f;
+      dv[i] = j < group ? dout[g.off + j] : 0.0f;
+    }
+    double dot = 0;
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i)
+      if (t0 + i * step < group) dot += double(gated_input(yv[i], zv[i], order)) * du_of(dv[i], t0 + i * step, zv[i]);
+    const float k = scale(dot);
+#pragma unroll
+    for (int i = 0; i < kHeld; ++i)
+      if (t0 + i * step < group) write(t0 + i * step, yv[i], zv[i], dv[i], k);
+    return;
   }
+  double dot = 0;
+  for (int64_t j = t0; j < group; j += step)
+    dot += double(gated_input(y[g.off + j], g.z[j], order)) * du_of(dout[g.off + j], j, g.z[j]);
+  const float k = scale(dot);
+  for (int64_t j = t0; j < group; j += step) write(j, y[g.off + j], g.z[j], dout[g.off + j], k);
 }
 
 template <typename T>
