@@ -102,7 +102,8 @@ generation_rows() {
 echo "inputs: $shape model and $examples synthetic examples in $work ..."
 read -r _ _ _ step_tokens <<<"$("$inputs" "$shape" "$work" "$shared/fixtures/tokenizer/qwen3" "$examples")"
 model="$work/model"
-rm -f "$work/collected.jsonl" "$work/base.json" "$work/tuned.json"
+rm -f "$work/collected.jsonl" "$work/base.json" "$work/tuned.json" "$work/base.completions.jsonl" \
+  "$work/tuned.completions.jsonl"  # each stage refuses to overwrite: a second run in one work folder
 total=0
 add_total() { total="$(awk -v a="$total" -v b="$seconds" 'BEGIN { printf "%.2f", a + b }')"; }
 
