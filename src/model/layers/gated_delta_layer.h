@@ -14,7 +14,8 @@ struct GatedDeltaSaved {
   Tensor q_rnorm, k_rnorm;  // [N * nk] reciprocal L2 norms of the key-head q and k
   Tensor q, k;              // [N, nv, dk] normalised, expanded to value heads (q also scaled)
   Tensor g, beta;           // [N, nv] log decay and write strength
-  Tensor chunk_states;      // the recurrence's state entering each chunk (ops/gated_delta.h), or empty
+  Tensor chunk_states;      // the recurrence's state entering each chunk, on a GPU with each chunk's
+                            // preparation and delta rows (ops/gated_delta.h), or empty
 };
 
 // residual[N, hidden] += gated_delta_net(h[N, hidden]); starts: per sequence (batch.h);
