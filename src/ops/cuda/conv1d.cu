@@ -1,5 +1,6 @@
 #include "ops/cuda/conv1d.h"
 
+#include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/sequence_of.cuh"
@@ -105,7 +106,8 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
   for (int64_t base = first; base < last; base += kAhead) {
     Cells<V> ahead[kAhead];  // rows base, base + 1, ...: their own inputs
 #pragma unroll
-    for (int i = 0; i < kAhead; ++i) ahead[i] = base + i < last ? load_cells<V>(x + (base + i) * ld + c) : zero_cells<V>();
+    for (int i = 0; i < kAhead; ++i)
+      ahead[i] = base + i < last ? load_cells<V>(x + (base + i) * ld + c) : zero_cells<V>();
 #pragma unroll
     for (int i = 0; i < kAhead; ++i) {
       const int64_t row = base + i;
@@ -235,16 +237,11 @@ dim3 runs_grid(int64_t rows, int64_t C, int V) {
   return dim3(blocks_for(C, kChannels * V), static_cast<unsigned>((rows + kRunRows - 1) / kRunRows));
 }
 
-// Whether the row-run kernels may take four channels a thread: C a multiple of four, every row
-// start of every operand 16-byte aligned, and the taps at most four.
+// Whether the row-run kernels may take four channels a thread: every row start of every operand
+// 16-byte aligned (rows C and the strides apart) and the taps at most four.
 bool four_channels(int64_t C, int K, std::initializer_list<const void*> pointers,
                    std::initializer_list<int64_t> strides) {
-  if (C % 4 != 0 || K > 4) return false;
-  for (const void* p : pointers)
-    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
-  for (int64_t stride : strides)
-    if (stride % 4 != 0) return false;
-  return true;
+  return K <= 4 && C % 4 == 0 && quads_fit(pointers, strides);
 }
 
 }  // namespace

@@ -609,6 +609,20 @@ struct Kept {
   float* delta;
 };
 
+// Prepare's outputs, each `take(floats per chunk and head)`: where its storage is, in one place
+// for the scratch of a backward that prepares again and for the kept tensor.
+template <typename Take>
+Prepared prepared_blocks(const Inputs& in, Take&& take) {
+  Prepared p{};
+  p.w = take(kChunk * in.dk);
+  p.u = take(kChunk * in.dv);
+  p.qk = take(kChunk * kChunk);
+  p.kk = take(kChunk * kChunk);
+  p.tinv = take(kChunk * kChunk);
+  p.factors = take(kFactors);
+  return p;
+}
+
 // The blocks of `kept` in order, each `ch` times its floats per chunk and head, from `base` (null:
 // only counted); returns the floats they take.
 int64_t carve_kept(float* base, const Inputs& in, const ChunkTable& t, Kept* kept) {
@@ -621,13 +635,8 @@ int64_t carve_kept(float* base, const Inputs& in, const ChunkTable& t, Kept* kep
   };
   Kept k{};
   k.starts = take(int64_t{in.dk} * in.dv);
-  k.p.w = take(kChunk * in.dk);
-  k.p.u = take(kChunk * in.dv);
-  k.p.qk = take(kChunk * kChunk);
-  k.p.kk = take(kChunk * kChunk);
-  k.p.tinv = take(kChunk * kChunk);
   k.delta = take(kChunk * in.dv);
-  k.p.factors = take(kFactors);
+  k.p = prepared_blocks(in, take);  // the factors last: the one block that is no multiple of four
   if (kept) *kept = k;
   return at;
 }
@@ -656,8 +665,7 @@ PreparedChunks prepare(const Inputs& in, const ChunkTable& t, Device device) {
     out.held.push_back(scratch(ch * floats, device));
     return static_cast<float*>(out.held.back().device_raw_mut());
   };
-  out.p = {take(kChunk * in.dk), take(kChunk * in.dv), take(kChunk * kChunk), take(kChunk * kChunk),
-           take(kChunk * kChunk), take(kFactors)};
+  out.p = prepared_blocks(in, take);
   prepare_into<P>(in, t, out.p);
   return out;
 }
