@@ -43,6 +43,7 @@
 #include "model/arch/weight_loader.h"
 #include "model/model_on_device.h"
 #include "ops/device_runtime.h"
+#include "tune/batch_packing.h"
 #include "tune/objective.h"
 
 using namespace s0;
@@ -157,10 +158,13 @@ int main(int argc, char** argv) {
   double flops = 0;
   for (const Example& e : examples) flops += 2.0 * bench::forward_flops(model, static_cast<int64_t>(e.ids.size()),
                                          static_cast<int64_t>(e.ids.size()) - e.prompt_len);
-  std::printf("%s (%s matrices, %s tape, batches of <= %lld tokens), %lld examples, %lld tokens per step: %.2f s per "
+  std::vector<int64_t> lengths;
+  for (const Example& e : examples) lengths.push_back(static_cast<int64_t>(e.ids.size()));
+  const size_t n_batches = pack_batches(lengths, batch_tokens).size();
+  std::printf("%s (%s matrices, %s tape, %zu batches of <= %lld tokens), %lld examples, %lld tokens per step: %.2f s per "
               "step, %.0f tokens/s, %.1f TFLOP/s = %.1f%% of 790 TFLOP/s, GPU memory: peak in use %.1f GiB, held %.1f "
               "GiB\n",
-              shape.c_str(), matrices.c_str(), tape.c_str(), static_cast<long long>(batch_tokens),
+              shape.c_str(), matrices.c_str(), tape.c_str(), n_batches, static_cast<long long>(batch_tokens),
               static_cast<long long>(n_examples), static_cast<long long>(tokens), step, tokens / step,
               flops / step / 1e12, 100.0 * flops / step / 790e12,
               static_cast<double>(ops::device_memory_peak(device)) / (1ull << 30),

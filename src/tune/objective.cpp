@@ -1,33 +1,14 @@
 #include "tune/objective.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 #include "core/ordered_sum.h"
 #include "model/loss_head.h"
 #include "ops/rows.h"
+#include "tune/batch_packing.h"
 
 namespace s0 {
 
 namespace {
-
-// Consecutive runs of examples whose token counts fit the batch budget (at least one each).
-std::vector<std::pair<size_t, size_t>> pack_ranges(const std::vector<Example>& ex, int64_t budget) {
-  std::vector<std::pair<size_t, size_t>> out;
-  size_t begin = 0;
-  int64_t tokens = 0;
-  for (size_t i = 0; i < ex.size(); ++i) {
-    const int64_t n = static_cast<int64_t>(ex[i].ids.size());
-    if (i > begin && tokens + n > budget) {
-      out.push_back({begin, i});
-      begin = i;
-      tokens = 0;
-    }
-    tokens += n;
-  }
-  if (begin < ex.size()) out.push_back({begin, ex.size()});
-  return out;
-}
 
 ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& examples, const StateSet& states,
                          const ObjectiveOptions& opt, bool with_gradient) {
@@ -36,8 +17,9 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
   res.example_loss.assign(examples.size(), 0.0);
   const double n_ex = static_cast<double>(examples.size());
   // The states, their gradient and the optimizer stay on the host (they are small); the forward and
-  // backward run where the model is, and the per-sequence state gradients are summed there (in
-  // sequence order): only the sum crosses to the host, not one copy per sequence and layer.
+  // backward run where the model is, and the per-sequence state gradients are summed there (batch
+  // by batch, each in sequence order): only the sum crosses to the host, not one copy per sequence
+  // and layer.
   StateSet on_model;
   on_model.variant = states.variant;
   for (const Tensor& s : states.states) on_model.states.push_back(s.empty() ? s : s.to(model.device()));
@@ -46,9 +28,11 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     for (const RecurrentLayer& r : model.recurrent)
       grad_on_model.push_back(Tensor::zeros(r.state_shape, DType::F32, model.device()));
 
-  for (auto [first, last] : pack_ranges(examples, opt.max_batch_tokens)) {
+  std::vector<int64_t> token_counts;
+  for (const Example& e : examples) token_counts.push_back(static_cast<int64_t>(e.ids.size()));
+  for (const std::vector<size_t>& members : pack_batches(token_counts, opt.max_batch_tokens)) {
     std::vector<std::vector<int64_t>> seqs;
-    for (size_t i = first; i < last; ++i) {
+    for (size_t i : members) {
       const Example& e = examples[i];
       if (e.prompt_len < 1 || e.prompt_len >= static_cast<int64_t>(e.ids.size()))
         fail("internal: example ", i, " has no completion tokens");
@@ -59,11 +43,11 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     // Completion rows: position t predicts ids[t + 1]; weight 1 / (examples * completion tokens).
     LossRows loss;
     loss.groups.push_back(0);
-    for (size_t i = first; i < last; ++i) {
-      const Example& e = examples[i];
+    for (size_t s = 0; s < members.size(); ++s) {
+      const Example& e = examples[members[s]];
       const int64_t T = static_cast<int64_t>(e.ids.size()), n_tok = T - e.prompt_len;
       for (int64_t t = e.prompt_len - 1; t < T - 1; ++t) {
-        loss.rows.push_back(batch.begin(static_cast<int64_t>(i - first)) + t);
+        loss.rows.push_back(batch.begin(static_cast<int64_t>(s)) + t);
         loss.targets.push_back(static_cast<int32_t>(e.ids[static_cast<size_t>(t + 1)]));
         loss.weights.push_back(static_cast<float>(1.0 / (n_ex * static_cast<double>(n_tok))));
       }
@@ -71,17 +55,18 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     }
     if (!with_gradient) {
       const std::vector<float> losses = row_losses(model, batch, loss);
-      for (size_t i = first; i < last; ++i) {
-        const double n_tok = static_cast<double>(examples[i].ids.size() - static_cast<size_t>(examples[i].prompt_len));
-        for (int64_t r = loss.groups[i - first]; r < loss.groups[i - first + 1]; ++r)
-          res.example_loss[i] += losses[static_cast<size_t>(r)] / n_tok;
+      for (size_t s = 0; s < members.size(); ++s) {
+        const Example& e = examples[members[s]];
+        const double n_tok = static_cast<double>(e.ids.size() - static_cast<size_t>(e.prompt_len));
+        for (int64_t r = loss.groups[s]; r < loss.groups[s + 1]; ++r)
+          res.example_loss[members[s]] += losses[static_cast<size_t>(r)] / n_tok;
       }
       continue;
     }
     // Each part's weighted loss sum times the example count is that example's share of its mean
     // token loss.
     const LossGradient d = loss_gradient(model, batch, loss, opt.recompute);
-    for (const LossPart& part : d.parts) res.example_loss[first + part.group] += part.weighted_sum * n_ex;
+    for (const LossPart& part : d.parts) res.example_loss[members[part.group]] += part.weighted_sum * n_ex;
     for (const auto& per_seq : d.d_initial)
       for (size_t slot = 0; slot < per_seq.size(); ++slot) ops::add_(grad_on_model[slot], per_seq[slot]);
   }

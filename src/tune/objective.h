@@ -1,9 +1,11 @@
 #pragma once
 // The S0-tuning objective over a set of examples, as the s0-tuning library defines it:
 //   J = mean over examples of (mean completion-token cross-entropy) + l2_lambda * sum ||S0||^2
-// and its gradient with respect to the shared initial states. Examples are packed into batches
-// (results are bit-identical to running them one at a time; see RowGroups), and the per-token
-// weights 1 / (examples * completion tokens) make one pass give exactly the mean of means.
+// and its gradient with respect to the shared initial states. Examples are packed into the fewest
+// batches that fit the token budget (tune/batch_packing.h); each example's loss and state gradient
+// are bit-identical to running it alone (see RowGroups), the gradients being summed batch by batch,
+// and the per-token weights 1 / (examples * completion tokens) make one pass give exactly the mean
+// of means.
 #include <cstdint>
 #include <vector>
 

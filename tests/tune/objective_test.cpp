@@ -107,13 +107,25 @@ TEST(Objective, FalconStateOffsetGradientMatchesFiniteDifferences) {
 TEST(Objective, BatchedEqualsOneAtATime) {
   for (const char* f : {"qwen35-vl-tied", "falcon-h1-plain"}) {
     FixtureData s = load(f);
-    ObjectiveOptions packed, alone;
+    ASSERT_EQ(s.examples.size(), 2u) << f;
+    // Each fixture example twice, {a, a, b, b}: under a budget of one a and one b, packing puts
+    // examples that are not adjacent together ({0, 2} and {1, 3}).
+    const Example a = s.examples[0], b = s.examples[1];
+    s.examples = {a, a, b, b};
+    ObjectiveOptions packed, paired, alone;
     alone.max_batch_tokens = 1;  // every example in its own batch
-    ObjectiveResult a = objective_and_gradient(s.model, s.examples, s.s0, packed);
-    ObjectiveResult b = objective_and_gradient(s.model, s.examples, s.s0, alone);
-    EXPECT_NEAR(a.objective, b.objective, 1e-5 * std::fabs(b.objective)) << f;
-    for (size_t i = 0; i < a.grad.size(); ++i)
-      EXPECT_LE(max_relative_error(a.grad[i].f32(), b.grad[i].f32(), a.grad[i].numel()), 1e-5) << f << " layer " << i;
+    paired.max_batch_tokens = static_cast<int64_t>(a.ids.size() + b.ids.size());
+    ObjectiveResult want = objective_and_gradient(s.model, s.examples, s.s0, alone);
+    for (const ObjectiveOptions& o : {packed, paired}) {
+      ObjectiveResult got = objective_and_gradient(s.model, s.examples, s.s0, o);
+      EXPECT_NEAR(got.objective, want.objective, 1e-5 * std::fabs(want.objective)) << f;
+      for (size_t k = 0; k < got.example_loss.size(); ++k)
+        EXPECT_NEAR(got.example_loss[k], want.example_loss[k], 1e-5 * std::fabs(want.example_loss[k]))
+            << f << " example " << k;
+      for (size_t i = 0; i < got.grad.size(); ++i)
+        EXPECT_LE(max_relative_error(got.grad[i].f32(), want.grad[i].f32(), got.grad[i].numel()), 1e-5)
+            << f << " layer " << i;
+    }
   }
 }
 
