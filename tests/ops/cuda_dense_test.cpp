@@ -223,7 +223,9 @@ TEST(CudaDenseLinear, FewRowsWithBf16WeightsMultiplyTheRowsUnrounded) {
 
 TEST(CudaDenseNorm, RmsNormMatchesCpu) {
   S0_REQUIRE_GPU();
-  for (int64_t d : {37, 2560}) {  // shorter than a warp's multiple; longer than a block
+  // A warp's row at 4 and at 8 elements a thread (37 not a multiple of the warp); a block's at 16,
+  // with 160 threads (2560, Qwen3.5-4B's hidden size) and 320 (5120, Falcon-H1-34B's).
+  for (int64_t d : {37, 200, 2560, 5120}) {
     const int64_t n = 33;
     const std::string tag = " d=" + std::to_string(d);
     const Tensor x = randn({n, d}, 40, 2.0f), w = randn({d}, 41, 0.5f, 1.0f);
@@ -246,6 +248,19 @@ TEST(CudaDenseNorm, RmsNormMatchesCpu) {
       ops::rmsnorm_backward(on_gpu(x), on_gpu(w), r_gpu, on_gpu(dy), dx_gpu, accumulate);
       expect_close(dx_cpu, dx_gpu, kReduction, "rmsnorm_backward" + tag + (accumulate ? " accumulate" : ""));
     }
+  }
+}
+
+TEST(CudaDenseNorm, RowsLongerThanABlockHoldsAreRefused) {
+  S0_REQUIRE_GPU();
+  const int64_t d = 8193;
+  const Tensor x = on_gpu(randn({2, d}, 47)), w = on_gpu(randn({d}, 48));
+  Tensor y = poisoned_gpu({2, d}), r = poisoned_gpu({2});
+  try {
+    ops::rmsnorm_forward(x, w, 1e-6f, y, r);
+    ADD_FAILURE() << "a row of 8193 was normalised";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rows of at most 8192"), std::string::npos) << e.what();
   }
 }
 
@@ -274,7 +289,9 @@ TEST_P(CudaDenseGatedNorm, MatchesCpu) {
   const ops::GateOrder order = GetParam();
   const bool normed = order != ops::GateOrder::GateOnly;
   const std::string base_tag = " order=" + std::to_string(static_cast<int>(order));
-  for (int64_t group : {100, 300}) {  // a warp's group (not a multiple of the warp); a block's
+  // A warp's group (not a multiple of the warp); a block's of one warp and of six (Falcon-H1-7B's
+  // Mamba-2 gated norm, one group of 3072).
+  for (int64_t group : {100, 300, 3072}) {
     const std::string tag = base_tag + " group=" + std::to_string(group);
     const int64_t n = 9, d = 3 * group;
     const int64_t width = d + 13, begin = 6;

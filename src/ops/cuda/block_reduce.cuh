@@ -9,6 +9,8 @@
 
 #include <cuda_runtime.h>
 
+#include "core/error.h"
+
 namespace s0::ops::cuda {
 
 // Threads for a row of `len`: a multiple of the warp, at most 256.
@@ -32,13 +34,21 @@ __device__ inline double segment_sum(double v, int seg) {
 // The block's total of v, returned to every thread. Every thread of the block must call it.
 __device__ inline double block_sum(double v) { return segment_sum(v, static_cast<int>(blockDim.x)); }
 
-// The threads that own one row of a row kernel, and their sum. BlockRow: the block owns row
-// blockIdx.x (long rows). WarpRow: each warp of kWarpRowBlock threads owns a row (rows up to
-// kWarpRowMax long): a row of 128 given a block of its own did one element per thread and spent
-// its time in the barriers and the block's start (GatedDeltaNet's heads: 0.12 ms for 25 MB); a warp
-// sums with shuffles alone. A row kernel takes the row count, and a warp past it returns (after the
+// The threads that own one row of a row kernel, the elements of it each thread holds in registers
+// (kHeld of them: j = thread + k threads, k ascending, those below the row's length), and their sum.
+// A row kernel loads its thread's elements before it uses any: every load of the row in flight at
+// once, one trip to memory (looping over the row one element at a time, each load waited for
+// before the next, kept the norms at a third to a half of the memory bandwidth). The row's length
+// fits an int.
+// BlockRow: the block owns row blockIdx.x; with_row_unit gives it the threads (a multiple of the
+// warp) that hold the row at K each. WarpRow: each warp of kWarpRowBlock threads owns a row of at
+// most 32 K: a row of 128 given a block of its own did one element per thread and spent its time in
+// the barriers and the block's start (GatedDeltaNet's heads: 0.12 ms for 25 MB); a warp sums with
+// shuffles alone. A row kernel takes the row count, and a warp past it returns (after the
 // dependent-launch wait, which every path must reach).
+template <int K>
 struct BlockRow {
+  static constexpr int kHeld = K;
   __device__ int64_t row() const { return blockIdx.x; }
   __device__ int thread() const { return static_cast<int>(threadIdx.x); }
   __device__ int threads() const { return static_cast<int>(blockDim.x); }
@@ -46,9 +56,10 @@ struct BlockRow {
 };
 
 constexpr int kWarpRowBlock = 256;
-constexpr int64_t kWarpRowMax = 256;
 
+template <int K>
 struct WarpRow {
+  static constexpr int kHeld = K;
   __device__ int64_t row() const { return blockIdx.x * int64_t(kWarpRowBlock / 32) + threadIdx.x / 32; }
   __device__ int thread() const { return static_cast<int>(threadIdx.x % 32); }
   __device__ int threads() const { return 32; }
@@ -58,13 +69,31 @@ struct WarpRow {
   }
 };
 
-// f(unit, grid, block) with the unit that fits n rows of len, and its launch shape.
+// f(k, j) for each element j of a row of len that the unit's thread holds, in ascending k.
+template <typename Unit, typename F>
+__device__ void for_held(const Unit& u, int len, F&& f) {
+#pragma unroll
+  for (int k = 0; k < Unit::kHeld; ++k) {
+    const int j = u.thread() + k * u.threads();
+    if (j < len) f(k, j);
+  }
+}
+
+// Rows up to 128 long: a warp at 4 elements a thread (every head of GatedDeltaNet and Mamba-2);
+// up to 256: a warp at 8; up to kHeldRowMax: a block of up to 512 threads at 16 (a hidden size of
+// 2560 takes 160 threads).
+constexpr int kBlockHeld = 16;
+constexpr int64_t kHeldRowMax = int64_t{kBlockHeld} * 512;
+
+// f(unit, grid, block) with the unit that holds n rows of len, and its launch shape.
 template <typename F>
 void with_row_unit(int64_t n, int64_t len, F&& f) {
-  if (len <= kWarpRowMax)
-    return f(WarpRow{}, dim3(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32))),
-             dim3(kWarpRowBlock));
-  f(BlockRow{}, dim3(static_cast<unsigned>(n)), dim3(row_threads(len)));
+  const dim3 warp_rows(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32)));
+  if (len <= 128) return f(WarpRow<4>{}, warp_rows, dim3(kWarpRowBlock));
+  if (len <= 256) return f(WarpRow<8>{}, warp_rows, dim3(kWarpRowBlock));
+  if (len > kHeldRowMax) fail("norm rows of ", len, " elements: the GPU's norms take rows of at most ", kHeldRowMax);
+  const int64_t threads = (len + kBlockHeld - 1) / kBlockHeld;
+  f(BlockRow<kBlockHeld>{}, dim3(static_cast<unsigned>(n)), dim3(static_cast<unsigned>((threads + 31) / 32 * 32)));
 }
 
 }  // namespace s0::ops::cuda
