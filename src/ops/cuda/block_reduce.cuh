@@ -88,6 +88,7 @@ constexpr int64_t kHeldRowMax = int64_t{kBlockHeld} * 512;
 // f(unit, grid, block) with the unit that holds n rows of len, and its launch shape.
 template <typename F>
 void with_row_unit(int64_t n, int64_t len, F&& f) {
+  if (n >= (int64_t{1} << 31)) fail("norms over ", n, " rows: the GPU's norms take fewer than 2^31");
   const dim3 warp_rows(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32)));
   if (len <= 128) return f(WarpRow<4>{}, warp_rows, dim3(kWarpRowBlock));
   if (len <= 256) return f(WarpRow<8>{}, warp_rows, dim3(kWarpRowBlock));

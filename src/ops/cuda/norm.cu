@@ -17,9 +17,14 @@ namespace {
 // Where row b of `len` elements starts in a matrix of lines `ld` apart, each holding `per_line` rows
 // side by side: the heads of a projection's column block, read or written in place (a contiguous
 // matrix is one row per line, ld = len).
+// Row indices and per_line fit 32 bits (with_row_unit checks), so the division is a 32-bit one: a
+// 64-bit division is a long software sequence, and a norm's rows are short.
 struct RowLayout {
   int64_t per_line, ld;
-  __device__ int64_t offset(int64_t b, int64_t len) const { return (b / per_line) * ld + (b % per_line) * len; }
+  __device__ int64_t offset(int64_t b, int64_t len) const {
+    const unsigned row = static_cast<unsigned>(b), per = static_cast<unsigned>(per_line);
+    return static_cast<int64_t>(row / per) * ld + static_cast<int64_t>(row % per) * len;
+  }
 };
 
 // RMS and L2 norms are one computation, u = x * r, r = (sum(x^2) / div + eps)^(-1/2), with
@@ -63,13 +68,17 @@ __global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, c
   if (b >= n) return;
   const float* xi = x + x_rows.offset(b, len);
   T* yi = y + b * copies.count * len;
-  float v[Unit::kHeld] = {};
-  for_held(u, len, [&](int k, int j) { v[k] = xi[j]; });
+  // The weights load with the row (one trip to memory: a decode step's norm of one row waits on each).
+  float v[Unit::kHeld] = {}, wk[Unit::kHeld] = {};
+  for_held(u, len, [&](int k, int j) {
+    v[k] = xi[j];
+    wk[k] = w ? w[j] : 1.0f;
+  });
   double ss = 0;
   for_held(u, len, [&](int k, int) { ss += double(v[k]) * v[k]; });
   const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / div + eps));
   if (r_out && u.thread() == 0) r_out[b] = r;
-  for_held(u, len, [&](int k, int j) { store_copies<kCopies>(yi, j, len, w ? v[k] * r * w[j] : v[k] * r, copies); });
+  for_held(u, len, [&](int k, int j) { store_copies<kCopies>(yi, j, len, w ? v[k] * r * wk[k] : v[k] * r, copies); });
 }
 
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
@@ -123,7 +132,7 @@ struct GatedGroup {
       : off(b * group), z(z_all + RowLayout{groups, ldz}.offset(b, group)), w(w_all + (b % groups) * group) {}
 };
 
-// The thread's y and z of its group, held from the sum to the store.
+// The thread's y, z and weights of its group, held from the sum to the store.
 template <typename T, typename Unit>
 __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int group,
                                    int64_t groups, float eps, GateOrder order, T* out, float* rstd) {
@@ -134,17 +143,18 @@ __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, 
   if (b >= n) return;
   const GatedGroup g(b, z, ldz, w, group, groups);
   const float* yg = y + g.off;
-  float a[Unit::kHeld] = {}, zv[Unit::kHeld] = {};
+  float a[Unit::kHeld] = {}, zv[Unit::kHeld] = {}, wk[Unit::kHeld] = {};
   for_held(u, group, [&](int k, int j) {
     zv[k] = g.z[j];
     a[k] = gated_input(yg[j], zv[k], order);
+    wk[k] = g.w[j];
   });
   double ss = 0;
   for_held(u, group, [&](int k, int) { ss += double(a[k]) * a[k]; });
   const float r = static_cast<float>(1.0 / sqrt(u.sum(ss) / double(group) + eps));
   if (rstd && u.thread() == 0) rstd[b] = r;
   for_held(u, group, [&](int k, int j) {
-    store(out + g.off + j, order == GateOrder::GateThenNorm ? a[k] * r * g.w[j] : a[k] * r * g.w[j] * silu(zv[k]));
+    store(out + g.off + j, order == GateOrder::GateThenNorm ? a[k] * r * wk[k] : a[k] * r * wk[k] * silu(zv[k]));
   });
 }
 
