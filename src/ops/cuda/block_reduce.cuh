@@ -69,6 +69,11 @@ struct WarpRow {
   }
 };
 
+template <typename Unit>
+inline constexpr bool is_block_row = false;
+template <int K>
+inline constexpr bool is_block_row<BlockRow<K>> = true;
+
 // f(k, j) for each element j of a row of len that the unit's thread holds, in ascending k.
 template <typename Unit, typename F>
 __device__ void for_held(const Unit& u, int len, F&& f) {
@@ -80,18 +85,22 @@ __device__ void for_held(const Unit& u, int len, F&& f) {
 }
 
 // Rows up to 128 long: a warp at 4 elements a thread (every head of GatedDeltaNet and Mamba-2);
-// up to 256: a warp at 8; up to kHeldRowMax: a block of up to 512 threads at 16 (a hidden size of
-// 2560 takes 160 threads).
+// up to 256: a warp at 8; longer, a block. A block that holds its row takes 16 elements a thread
+// and the threads to cover the row (up to 512: a hidden size of 2560 takes 160), so it holds rows up
+// to kHeldRowMax. A block that loops over its row (BlockRowLoop::yes: the backward kernels', whose
+// held rows took half again as long at 80 registers a thread, H200) takes row_threads(len).
 constexpr int kBlockHeld = 16;
 constexpr int64_t kHeldRowMax = int64_t{kBlockHeld} * 512;
+enum class BlockRowLoop { no, yes };
 
-// f(unit, grid, block) with the unit that holds n rows of len, and its launch shape.
+// f(unit, grid, block) with the unit for n rows of len, and its launch shape.
 template <typename F>
-void with_row_unit(int64_t n, int64_t len, F&& f) {
+void with_row_unit(int64_t n, int64_t len, F&& f, BlockRowLoop loop = BlockRowLoop::no) {
   if (n >= (int64_t{1} << 31)) fail("norms over ", n, " rows: the GPU's norms take fewer than 2^31");
   const dim3 warp_rows(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32)));
   if (len <= 128) return f(WarpRow<4>{}, warp_rows, dim3(kWarpRowBlock));
   if (len <= 256) return f(WarpRow<8>{}, warp_rows, dim3(kWarpRowBlock));
+  if (loop == BlockRowLoop::yes) return f(BlockRow<kBlockHeld>{}, dim3(static_cast<unsigned>(n)), dim3(row_threads(len)));
   if (len > kHeldRowMax) fail("norm rows of ", len, " elements: the GPU's norms take rows of at most ", kHeldRowMax);
   const int64_t threads = (len + kBlockHeld - 1) / kBlockHeld;
   f(BlockRow<kBlockHeld>{}, dim3(static_cast<unsigned>(n)), dim3(static_cast<unsigned>((threads + 31) / 32 * 32)));

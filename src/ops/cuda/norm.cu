@@ -84,7 +84,7 @@ __global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, c
 // dx = r du - x (c r^3 sum(x du)), du = dy * w, c = 1 / div (ops/cpu/norm.h's norm_row_backward).
 // x and dx: rows laid out as x_rows and dx_rows; dy contiguous, and with copies, dy's row is the
 // sum of its copies' rows times the scale, added in copy order (ops/cpu/heads.h's reduce_heads).
-// The thread's x and du are held from the sum to the store.
+// A warp's thread holds its x and du from the sum to the store; a block's loops over its row twice.
 template <bool kCopies, typename Unit>
 __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r_saved,
                                    const float* dy, Copies copies, int len, double div, float* dx,
@@ -101,19 +101,29 @@ __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, 
     for (int64_t c = 0; c < copies.count; ++c) acc += dyi[c * len + j] * copies.scale;
     return acc;
   };
+  auto du_of = [&](int j) { return w ? dy_of(j) * w[j] : dy_of(j); };
+  const float r = r_saved[b];
+  auto scale = [&](double dot) { return static_cast<float>(double(r) * r * r * u.sum(dot) / div); };
+  auto write = [&](int j, float x, float du, float c) {
+    const float g = r * du - x * c;
+    dxi[j] = accumulate ? dxi[j] + g : g;
+  };
+  if constexpr (is_block_row<Unit>) {
+    double dot = 0;
+    for (int j = u.thread(); j < len; j += u.threads()) dot += double(xi[j]) * du_of(j);
+    const float c = scale(dot);
+    for (int j = u.thread(); j < len; j += u.threads()) write(j, xi[j], du_of(j), c);
+    return;
+  }
   float xv[Unit::kHeld] = {}, duv[Unit::kHeld] = {};
   for_held(u, len, [&](int k, int j) {
     xv[k] = xi[j];
-    duv[k] = w ? dy_of(j) * w[j] : dy_of(j);
+    duv[k] = du_of(j);
   });
   double dot = 0;
   for_held(u, len, [&](int k, int) { dot += double(xv[k]) * duv[k]; });
-  const float r = r_saved[b];
-  const float c = static_cast<float>(double(r) * r * r * u.sum(dot) / div);
-  for_held(u, len, [&](int k, int j) {
-    const float g = r * duv[k] - xv[k] * c;
-    dxi[j] = accumulate ? dxi[j] + g : g;
-  });
+  const float c = scale(dot);
+  for_held(u, len, [&](int k, int j) { write(j, xv[k], duv[k], c); });
 }
 
 // What the gated norm normalises: y * silu(z) before the norm (GateThenNorm), y itself after.
@@ -160,8 +170,8 @@ __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, 
 
 // GateThenNorm: out = norm(a) w, a = y silu(z): du = dout w, da from the norm, then dy and dz from a.
 // NormThenGate: out = norm(y) w silu(z): du = dout w silu(z), dy from the norm, dz directly.
-// z and dz: rows ldz and lddz apart, as in the forward. The thread's y, z and dout are held from
-// the sum to the stores.
+// z and dz: rows ldz and lddz apart, as in the forward. A warp's thread holds its y, z and dout
+// from the sum to the stores; a block's loops over its group twice.
 template <typename Unit>
 __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
                                     const float* dout, int64_t n, int group, int64_t groups, GateOrder order,
@@ -173,6 +183,26 @@ __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz,
   float* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
   const bool gate_first = order == GateOrder::GateThenNorm;
   auto du_of = [&](float doutj, int j, float zj) { return gate_first ? doutj * g.w[j] : doutj * g.w[j] * silu(zj); };
+  const float r = rstd[b];
+  auto scale = [&](double dot) { return static_cast<float>(double(r) * r * r * u.sum(dot) / double(group)); };
+  auto write = [&](int j, float yj, float zj, float doutj, float c) {
+    const float dnorm = r * du_of(doutj, j, zj) - gated_input(yj, zj, order) * c;
+    if (gate_first) {
+      dzg[j] = dnorm * yj * silu_grad(zj);
+      dy[g.off + j] = dnorm * silu(zj);
+    } else {
+      dzg[j] = doutj * yj * r * g.w[j] * silu_grad(zj);
+      dy[g.off + j] = dnorm;
+    }
+  };
+  if constexpr (is_block_row<Unit>) {
+    double dot = 0;
+    for (int j = u.thread(); j < group; j += u.threads())
+      dot += double(gated_input(y[g.off + j], g.z[j], order)) * du_of(dout[g.off + j], j, g.z[j]);
+    const float c = scale(dot);
+    for (int j = u.thread(); j < group; j += u.threads()) write(j, y[g.off + j], g.z[j], dout[g.off + j], c);
+    return;
+  }
   float yv[Unit::kHeld] = {}, zv[Unit::kHeld] = {}, dv[Unit::kHeld] = {};
   for_held(u, group, [&](int k, int j) {
     yv[k] = y[g.off + j];
@@ -182,18 +212,8 @@ __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz,
   double dot = 0;
   for_held(u, group,
            [&](int k, int j) { dot += double(gated_input(yv[k], zv[k], order)) * du_of(dv[k], j, zv[k]); });
-  const float r = rstd[b];
-  const float c = static_cast<float>(double(r) * r * r * u.sum(dot) / double(group));
-  for_held(u, group, [&](int k, int j) {
-    const float dnorm = r * du_of(dv[k], j, zv[k]) - gated_input(yv[k], zv[k], order) * c;
-    if (gate_first) {
-      dzg[j] = dnorm * yv[k] * silu_grad(zv[k]);
-      dy[g.off + j] = dnorm * silu(zv[k]);
-    } else {
-      dzg[j] = dv[k] * yv[k] * r * g.w[j] * silu_grad(zv[k]);
-      dy[g.off + j] = dnorm;
-    }
-  });
+  const float c = scale(dot);
+  for_held(u, group, [&](int k, int j) { write(j, yv[k], zv[k], dv[k], c); });
 }
 
 template <typename T>
@@ -234,7 +254,7 @@ void norm_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, 
           <<<grid, block, 0, stream()>>>(x, x_rows, n, w, r, dy, copies, static_cast<int>(d), div, dx, dx_rows,
                                          accumulate);
     });
-  });
+  }, BlockRowLoop::yes);
   check_launch(name);
 }
 
@@ -287,7 +307,7 @@ void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const f
     gated_norm_backward<decltype(unit)><<<grid, block, 0, stream()>>>(y, z, ldz, w, rstd, dout, rows,
                                                                       static_cast<int>(group), groups, order, dy, dz,
                                                                       lddz);
-  });
+  }, BlockRowLoop::yes);
   check_launch("gated_rmsnorm_backward");
 }
 
