@@ -50,7 +50,9 @@ s0::cli::Runner setup(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--batch-tokens", a->batch_tokens,
                  "tokens per packed batch, which bounds the memory (default: 16384 on the CPU; 2560 on a GPU, where "
-                 "a 4B model's tapes and weights then take about 37 GiB; the result does not depend on it)")
+                 "a 4B model's tapes and weights then take about 37 GiB); examples are packed into the fewest batches "
+                 "first-fit finds, and the value changes only the order the examples' gradients are added in (float "
+                 "rounding)")
       ->check(s0::cli::at_least(1));
   s0::cli::add_device_option(app, a->device, "the forward and backward run (the states and Adam stay on the host)");
   s0::cli::add_dtype_option(app, a->dtype);
