@@ -26,7 +26,7 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
                          std::vector<Tensor>* finals, Tensor* chunk_states = nullptr,
                          ProductPrecision products = ProductPrecision::f32);
 // Activation gradients for d_o[N, H, dv] (training: no sequence carries a state): dq, dk, dv, dg,
-// dbeta shaped like their inputs, and when `d_initial` is set, per sequence the gradient to its
+// dbeta shaped like their inputs (overwritten), and when `d_initial` is set, per sequence the gradient to its
 // start state [H, dk, dv] (also for a zero start). chunk_states: the forward's, or empty (they are
 // recomputed); the gradients are the same bits either way.
 void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,

@@ -82,8 +82,8 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
     ops::sigmoid_gate_backward(s.attn, ops::columns(s.proj, l.q_cols(), l.q_cols()), d_attn,
                                ops::columns(dproj, l.q_cols(), l.q_cols()));
 
-  Tensor dq = Tensor::zeros({l.N, l.H, l.D}, DType::F32, dev), dk = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
-  Tensor dv = Tensor::zeros({l.N, l.Hkv, l.D}, DType::F32, dev);
+  Tensor dq = Tensor::empty({l.N, l.H, l.D}, DType::F32, dev), dk = Tensor::empty({l.N, l.Hkv, l.D}, DType::F32, dev);
+  Tensor dv = Tensor::empty({l.N, l.Hkv, l.D}, DType::F32, dev);  // overwritten by attention_backward
   ops::attention_backward(s.q, s.k, s.v, s.attn, s.lse, d_attn, m.scale, seqs, dq, dk, dv, m.products);
   ops::rope_backward(dq, positions, m.rotary_dim, m.rope_theta);
   ops::rope_backward(dk, positions, m.rotary_dim, m.rope_theta);

@@ -57,9 +57,9 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
   const Layout l = layout(m, seqs);
   const bool for_backward = keep != KeepFor::nothing;
   // The recurrence's chunk states (per token nv dk dv / 64 floats; on a GPU 3.25 times that, with
-  // each chunk's preparation and delta rows) spare the backward a sweep. A whole tape keeps them, every layer's until its backward; a block re-run by a recompute tape
-  // keeps them on the CPU, as it always has, but not on a GPU, whose recompute tape is there to hold
-  // its peak memory down.
+  // each chunk's preparation and delta rows) spare the backward a sweep. A whole tape keeps them,
+  // every layer's until its backward; a block re-run by a recompute tape keeps them on the CPU, as
+  // it always has, but not on a GPU, whose recompute tape is there to hold its peak memory down.
   const bool keep_chunks = keep == KeepFor::whole_tape || (keep == KeepFor::rerun && dev.is_cpu());
   // The recurrence from its inputs (s.q, s.k, s.g, s.beta and v), its output [N, nv dv].
   auto recurrence = [&](const Tensor& v) {
@@ -106,9 +106,10 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
   const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_o, Tensor& dproj) {
-    Tensor dq = Tensor::zeros({l.N, l.nv, l.dk}, DType::F32, dev), dk = Tensor::zeros({l.N, l.nv, l.dk}, DType::F32, dev);
-    Tensor dv = Tensor::zeros({l.N, l.nv, l.dv}, DType::F32, dev);
-    Tensor dg = Tensor::zeros({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::zeros({l.N, l.nv}, DType::F32, dev);
+    // Overwritten whole by the backward (no zero fill: 118 MB a layer at the 4B training batch).
+    Tensor dq = Tensor::empty({l.N, l.nv, l.dk}, DType::F32, dev), dk = Tensor::empty(dq.shape(), DType::F32, dev);
+    Tensor dv = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
+    Tensor dg = Tensor::empty({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::empty({l.N, l.nv}, DType::F32, dev);
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
                               d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial, s.chunk_states,
                               m.products);

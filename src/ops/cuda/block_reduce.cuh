@@ -100,10 +100,11 @@ void with_row_unit(int64_t n, int64_t len, F&& f, BlockRowLoop loop = BlockRowLo
   const dim3 warp_rows(static_cast<unsigned>((n + kWarpRowBlock / 32 - 1) / (kWarpRowBlock / 32)));
   if (len <= 128) return f(WarpRow<4>{}, warp_rows, dim3(kWarpRowBlock));
   if (len <= 256) return f(WarpRow<8>{}, warp_rows, dim3(kWarpRowBlock));
-  if (loop == BlockRowLoop::yes) return f(BlockRow<kBlockHeld>{}, dim3(static_cast<unsigned>(n)), dim3(row_threads(len)));
+  const dim3 block_rows(static_cast<unsigned>(n));
+  if (loop == BlockRowLoop::yes) return f(BlockRow<kBlockHeld>{}, block_rows, dim3(row_threads(len)));
   if (len > kHeldRowMax) fail("norm rows of ", len, " elements: the GPU's norms take rows of at most ", kHeldRowMax);
   const int64_t threads = (len + kBlockHeld - 1) / kBlockHeld;
-  f(BlockRow<kBlockHeld>{}, dim3(static_cast<unsigned>(n)), dim3(static_cast<unsigned>((threads + 31) / 32 * 32)));
+  f(BlockRow<kBlockHeld>{}, block_rows, dim3(static_cast<unsigned>((threads + 31) / 32 * 32)));
 }
 
 }  // namespace s0::ops::cuda

@@ -76,8 +76,9 @@ __device__ inline void store4(__nv_bfloat16* p, float a, float b, float c, float
 // be the logits themselves), or bf16 rounded to nearest even, as the LM head's backward GEMM would
 // round it. losses[r]: the loss times the weight.
 template <typename T>
-__global__ void __launch_bounds__(kThreads) cross_entropy_kernel(const float* logits, int64_t V, const int64_t* targets, const float* weights,
-                                     T* grad, double* losses) {
+__global__ void __launch_bounds__(kThreads)
+    cross_entropy_kernel(const float* logits, int64_t V, const int64_t* targets, const float* weights, T* grad,
+                         double* losses) {
   __shared__ float max_scratch[kThreads];
   __shared__ double sum_scratch[kThreads];
   const int64_t r = blockIdx.x;
