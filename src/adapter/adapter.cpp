@@ -37,7 +37,9 @@ void check_adapter_matches(const AdapterFile& a, const HybridModel& model, const
     auto listing = [](const std::vector<int64_t>& v) {
       std::vector<std::string> s;
       for (int64_t l : v) s.push_back(std::to_string(l));
-      return "[" + join(s, ", ") + "]";
+      std::string out = "[";  // appended, not "[" + ...: g++ 12 warns (-Wrestrict) on that falsely
+      out += join(s, ", ");
+      return out + "]";
     };
     fail(where, ": adapter has states for layers ", listing(have), ", but ", listing(foreign),
          foreign.size() == 1 ? " is not a recurrent layer" : " are not recurrent layers",
