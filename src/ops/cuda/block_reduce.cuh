@@ -37,9 +37,9 @@ __device__ inline double block_sum(double v) { return segment_sum(v, static_cast
 // The threads that own one row of a row kernel, the elements of it each thread holds in registers
 // (kHeld of them: j = thread + k threads, k ascending, those below the row's length), and their sum.
 // A row kernel loads its thread's elements before it uses any: every load of the row in flight at
-// once, one trip to memory (looping over the row one element at a time, each load waited for
-// before the next, kept the norms at a third to a half of the memory bandwidth). The row's length
-// fits an int.
+// once, one trip to memory (the loops this replaced, each load waited for before the next, kept the
+// forward norms and the warps' backward at a fifth to a half of the memory bandwidth). The row's
+// length fits an int.
 // BlockRow: the block owns row blockIdx.x; with_row_unit gives it the threads (a multiple of the
 // warp) that hold the row at K each. WarpRow: each warp of kWarpRowBlock threads owns a row of at
 // most 32 K: a row of 128 given a block of its own did one element per thread and spent its time in
