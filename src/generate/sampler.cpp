@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -43,7 +44,10 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   // determined: the logit's bits made order-preserving and inverted (ops::ascending_bits, which
   // the GPU's draw orders by too), above the id. Plain integers sort several times faster than ids compared
   // through their logits, which matters for flat rows whose nucleus is most of the vocabulary.
-  std::vector<uint64_t> keys(static_cast<size_t>(vocab));
+  // The row's two tables are written before they are read, each entry that is read: no zero fill
+  // (4 MB a token at Qwen3.5's vocabulary).
+  const auto key_table = std::make_unique_for_overwrite<uint64_t[]>(static_cast<size_t>(vocab));
+  uint64_t* const keys = key_table.get();
   uint64_t first = ~uint64_t{0};
   for (int64_t i = 0; i < vocab; ++i) {
     keys[i] = static_cast<uint64_t>(~ops::ascending_bits(logits[i])) << 32 | static_cast<uint64_t>(i);
@@ -54,12 +58,13 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   // or NaN where the row has one (every weight is then 0).
   const float top = logits[id_of(first)];
   const int64_t k = options_.kept_by_top_k(vocab);
-  if (k < vocab) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
-  const auto set_end = keys.begin() + k;  // the top-k set (all tokens when k = vocab)
-  // Each kept token's weight, found once: the draws below read them as often as they need.
-  std::vector<uint64_t> weight_of(static_cast<size_t>(vocab));
+  if (k < vocab) std::nth_element(keys, keys + k, keys + vocab);
+  uint64_t* const set_end = keys + k;  // the top-k set (all tokens when k = vocab)
+  // Each kept token's weight, found once: the draws below read them as often as they need (only
+  // kept tokens' entries are written, and only theirs read).
+  const auto weight_of = std::make_unique_for_overwrite<uint64_t[]>(static_cast<size_t>(vocab));
   uint64_t total = 0;
-  for (auto it = keys.begin(); it != set_end; ++it) {
+  for (uint64_t* it = keys; it != set_end; ++it) {
     const int64_t id = id_of(*it);
     weight_of[static_cast<size_t>(id)] = ops::sampling_weight(logits[id], top, options_.temperature);
     total += weight_of[static_cast<size_t>(id)];
@@ -74,14 +79,14 @@ int64_t TokenSampler::next(const float* logits, int64_t vocab) {
   std::vector<int64_t> ids;
   std::vector<uint64_t> prefix_weights;
   for (int64_t n = std::min(k, std::max<int64_t>(64, shortest));; n = std::min(k, 8 * n)) {
-    const auto sorted = keys.begin() + static_cast<std::ptrdiff_t>(ids.size());
+    uint64_t* const sorted = keys + ids.size();
     if (n <= 4096) {
-      std::partial_sort(sorted, keys.begin() + n, set_end);
+      std::partial_sort(sorted, keys + n, set_end);
     } else {
-      if (n < k) std::nth_element(sorted, keys.begin() + n, set_end);
-      radix_sort(&*sorted, keys.data() + n);
+      if (n < k) std::nth_element(sorted, keys + n, set_end);
+      radix_sort(sorted, keys + n);
     }
-    for (auto it = sorted; it != keys.begin() + n; ++it) {
+    for (uint64_t* it = sorted; it != keys + n; ++it) {
       ids.push_back(id_of(*it));
       prefix_weights.push_back(weight_of[static_cast<size_t>(ids.back())]);
     }
