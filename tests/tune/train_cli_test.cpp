@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "check/reference_fixture.h"
+#include "core/error.h"
 #include "io/adapter_file.h"
 #include "io/json.h"
 #include "model/arch/registry.h"
@@ -24,6 +25,7 @@
 #include "support/test_support.h"
 #include "adapter/adapter.h"
 #include "tune/library_load.h"
+#include "tune/trainer.h"
 
 using namespace s0;
 namespace fs = std::filesystem;
@@ -121,6 +123,27 @@ TEST(TrainCli, BadFlags) {
   expect_one_line_error(vl("0-3"), "layer 1 is not a recurrent layer of the model (its recurrent layers: 0,2,3)");
   expect_one_line_error(vl("0-9"), "the model has 5 layers (0-4), there is no layer 9");
   expect_one_line_error(vl("1,4"), "layers 1,4 are not recurrent layers of the model");
+}
+
+// The paper's ablation thirds: recurrent layers [n k / 3, n (k + 1) / 3) for early, middle, late;
+// a third with no layer in it is refused.
+TEST(TrainCli, LayerThirdsSplitTheRecurrentLayers) {
+  for (const char* fixture : {"qwen35-vl-tied", "nemotron-h", "bamba"}) {
+    const HybridModel model = load_model(test::fixture_model(fixture));
+    std::vector<int> all;
+    for (const RecurrentLayer& r : model.recurrent) all.push_back(r.layer);
+    const size_t n = all.size();
+    const char* names[] = {"early", "middle", "late"};
+    for (size_t k = 0; k < 3; ++k) {
+      const std::vector<int> want(all.begin() + static_cast<std::ptrdiff_t>(n * k / 3),
+                                  all.begin() + static_cast<std::ptrdiff_t>(n * (k + 1) / 3));
+      if (want.empty()) {
+        EXPECT_THROW(parse_layer_selection(names[k], model), Error) << fixture << " " << names[k];
+      } else {
+        EXPECT_EQ(parse_layer_selection(names[k], model), want) << fixture << " " << names[k];
+      }
+    }
+  }
 }
 
 // Every number a flag takes is finite and in range, refused with one line naming the flag.
