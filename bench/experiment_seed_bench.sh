@@ -12,9 +12,9 @@
 # the work folder and kept) or a tiny float32 one (--shape tiny, for a smoke run on the CPU), with
 # the shared fixtures' Qwen3 tokenizer beside it. Each stage is its own command and loads the model
 # itself (`s0 experiment` loads it once for all its stages), so a stage's seconds include loading;
-# the "generation" rows are generation
-# alone, as the command reports it. Needs only the build's binaries, bash, awk and coreutils (and the
-# sandbox's own needs: bubblewrap and python3, or --unsafe-no-sandbox).
+# the "generation" rows are generation alone, as the command reports it, and the "steps" row the
+# training steps alone. Needs only the build's binaries, bash, awk and coreutils (and the sandbox's
+# own needs: bubblewrap and python3, or --unsafe-no-sandbox).
 #
 # Usage: bench/experiment_seed_bench.sh [--shape qwen35-4b|tiny] [--build DIR] [--work DIR]
 #          [--shared DIR] [--data FILE] [--device D] [--samples N] [--max-new-tokens N] [--steps N]
@@ -79,6 +79,11 @@ run_stage() {
 generation_of() {
   sed -nE 's/^s0: generated ([0-9]+) tokens in ([0-9.]+) s.*/\1 \2/p' "$work/logs/$1.log" | tail -n 1
 }
+# From the train stage's log: the steps' own seconds, summed ("step  N/M  loss ...  S s" lines).
+steps_of() {
+  sed -nE 's/^step +[0-9]+\/[0-9]+ .* ([0-9.]+) s$/\1/p' "$work/logs/train.log" |
+    awk '{ total += $1 } END { printf "%.2f", total }'
+}
 # From a stage's log: how many completions it generated ("s0: generating N completions ...").
 completions_of() {
   sed -nE 's/^s0: generating ([0-9]+) completions.*/\1/p' "$work/logs/$1.log" | tail -n 1
@@ -118,6 +123,7 @@ echo "train ..."
 run_stage train "$s0" train --model "$model" --data "$work/train.jsonl" --out "$work/adapter" --force \
   "${device_args[@]}" --steps "$steps" --quiet
 row "train ($steps steps x $examples examples)" "$seconds" "$((steps * step_tokens))"
+row "  of which steps" "$(steps_of)" "$((steps * step_tokens))"
 add_total
 
 for which in base tuned; do

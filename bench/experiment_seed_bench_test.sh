@@ -34,6 +34,7 @@ check_row "train \(1 steps x 1 examples\)" 250 450
 check_row "evaluate base \(1 greedy\)" 1 4
 check_row "evaluate tuned \(1 greedy\)" 1 4
 [ "$(grep -c '^  of which generation' <<<"$out")" = 3 ] || fail "expected three generation rows"
+check_row "  of which steps" 250 450
 grep -qE '^one seed +[0-9.]+ *$' <<<"$out" || fail "no total row"
 for f in base.json tuned.json adapter/states.safetensors; do [ -s "$work/run/$f" ] || fail "$f not written"; done
 [ -f "$work/run/collected.jsonl" ] || fail "collected.jsonl not written"  # empty: random weights solve nothing
