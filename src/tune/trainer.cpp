@@ -23,12 +23,12 @@ std::vector<int> parse_layer_selection(const std::string& spec, const HybridMode
   const auto third = std::find(thirds.begin(), thirds.end(), spec);
   if (third != thirds.end()) {
     const size_t k = static_cast<size_t>(third - thirds.begin()), n = all.size();
-    if (n * (k + 1) / 3 == n * k / 3)
-      fail("layer selection \"", spec, "\": the model has only ", n, " recurrent layers");
+    const auto first = static_cast<std::ptrdiff_t>(n * k / 3), last = static_cast<std::ptrdiff_t>(n * (k + 1) / 3);
+    if (first == last) fail("layer selection \"", spec, "\": the model has only ", n, " recurrent layers");
     // Erased from `all` rather than copied by iterator range: g++ 12 warns (-Wfree-nonheap-object)
     // on that range copy, falsely.
-    all.erase(all.begin() + static_cast<std::ptrdiff_t>(n * (k + 1) / 3), all.end());
-    all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n * k / 3));
+    all.erase(all.begin() + last, all.end());
+    all.erase(all.begin(), all.begin() + first);
     return all;
   }
   std::vector<int> out, not_recurrent;
