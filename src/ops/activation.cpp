@@ -15,7 +15,7 @@ void swiglu_forward(const Tensor& gu, Tensor& h) {
   if (d.is_cpu()) return cpu::swiglu_forward(gu.f32(), h.dim(0), h.dim(1), h.f32_mut());
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
-    return cuda::swiglu_forward(cuda::f32(gu), h.dim(0), h.dim(1), cuda::output(h));
+    return cuda::swiglu_forward(cuda::input(gu), h.dim(0), h.dim(1), cuda::output(h));
 #endif
   no_backend("swiglu", d);
 }
@@ -25,7 +25,7 @@ void swiglu_backward(const Tensor& gu, const Tensor& dh, Tensor& dgu) {
   if (d.is_cpu()) return cpu::swiglu_backward(gu.f32(), dh.f32(), dh.dim(0), dh.dim(1), dgu.f32_mut());
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
-    return cuda::swiglu_backward(cuda::f32(gu), cuda::f32(dh), dh.dim(0), dh.dim(1), cuda::output(dgu));
+    return cuda::swiglu_backward(cuda::input(gu), cuda::input(dh), dh.dim(0), dh.dim(1), cuda::output(dgu));
 #endif
   no_backend("swiglu_backward", d);
 }

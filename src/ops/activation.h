@@ -1,7 +1,8 @@
 #pragma once
 // The MLPs' activations (SwiGLU; Nemotron-H's squared ReLU) and attention's sigmoid output gate,
 // forward and backward side by side. On a GPU, h, dgu, du and out may be bf16: the operand of the
-// bf16 GEMM that reads them next (ops::linear_input_dtype), rounded as that GEMM would round it.
+// bf16 GEMM that reads them next (ops::linear_input_dtype), rounded as that GEMM would round it;
+// and SwiGLU's gu and dh may be bf16: what a bf16 GEMM wrote them as (ops::linear_output_dtype).
 #include <cstdint>
 
 #include "core/tensor.h"

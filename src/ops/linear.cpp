@@ -43,6 +43,10 @@ DType linear_input_dtype(const Linear& l, int64_t rows) {
 
 DType linear_grad_dtype(const Linear& l) { return gpu_rounds_grad(l) ? DType::BF16 : DType::F32; }
 
+DType linear_output_dtype(const Linear& l, int64_t rows) {
+  return l.b.empty() && linear_input_dtype(l, rows) == DType::BF16 ? DType::BF16 : DType::F32;
+}
+
 void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tensor& y, bool add) {
   const Device d = device_of("linear", {&l.w, &l.b, &x, &y});
   check_bf16_operand(l, x, gpu_rounds_operand(l));
@@ -56,12 +60,15 @@ void linear_forward(const Linear& l, const Tensor& x, const Varlen& groups, Tens
   // One GEMM over all rows (ops/cuda/linear.h): bf16 on the tensor cores for bf16 weights (the
   // precise projections with split inputs), else float32, in double for the precise projections.
   if (d.type == DeviceType::CUDA) {
+    const cuda::Output out = cuda::output(y);
+    if (out.bf16 && (add || linear_output_dtype(l, groups.rows()) != DType::BF16))
+      fail("internal: a bf16 output of a ", dtype_name(l.w.dtype()), " Linear that does not round to it");
     if (x.dtype() == DType::BF16)
-      return cuda::gemm_forward(cuda::bf16(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out,
-                                cuda::f32_mut(y), add, cuda::Operands::bf16);
+      return cuda::gemm_forward(cuda::bf16(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out, out.data,
+                                add, out.bf16 ? cuda::Operands::bf16_out : cuda::Operands::bf16);
     if (l.w.dtype() == DType::BF16)
-      return cuda::bf16_linear_forward(cuda::f32(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out,
-                                       cuda::f32_mut(y), add, l.precise);
+      return cuda::bf16_linear_forward(cuda::f32(x), groups.rows(), cuda::bf16(l.w), cuda::f32(l.b), l.in, l.out, out,
+                                       add, l.precise);
     return (l.precise ? cuda::precise_linear_forward : cuda::linear_forward)(
         cuda::f32(x), groups.rows(), cuda::f32(l.w), cuda::f32(l.b), l.in, l.out, cuda::f32_mut(y), add);
   }
@@ -80,12 +87,14 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
                                        dx.f32_mut(), accumulate);
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA) {
+    const cuda::Output out = cuda::output(dx);
+    if (out.bf16 && (accumulate || linear_grad_dtype(l) != DType::BF16))
+      fail("internal: a bf16 input gradient of a ", dtype_name(l.w.dtype()), " Linear that does not round to it");
     if (dy.dtype() == DType::BF16)
-      return cuda::gemm_backward(cuda::bf16(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
-                                 accumulate, cuda::Operands::bf16);
+      return cuda::gemm_backward(cuda::bf16(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, out.data, accumulate,
+                                 out.bf16 ? cuda::Operands::bf16_out : cuda::Operands::bf16);
     if (l.w.dtype() == DType::BF16)
-      return cuda::bf16_linear_backward(cuda::f32(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, cuda::f32_mut(dx),
-                                        accumulate);
+      return cuda::bf16_linear_backward(cuda::f32(dy), groups.rows(), cuda::bf16(l.w), l.in, l.out, out, accumulate);
     return (l.precise ? cuda::precise_linear_backward : cuda::linear_backward)(
         cuda::f32(dy), groups.rows(), cuda::f32(l.w), l.in, l.out, cuda::f32_mut(dx), accumulate);
   }

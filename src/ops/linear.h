@@ -52,4 +52,11 @@ void linear_backward(const Linear& l, const Tensor& dy, const Varlen& groups, Te
 DType linear_input_dtype(const Linear& l, int64_t rows);
 DType linear_grad_dtype(const Linear& l);
 
+// The dtype in which linear_forward may write y (`rows` rows, nothing added, l without a bias) and,
+// by linear_grad_dtype, linear_backward dx (nothing accumulated): bf16 where the GPU multiplies in
+// bf16 anyway (as above), its float32 sums then rounded once (nearest even) instead of written
+// whole; float32 everywhere else. For an activation whose reader takes bf16 (ops/activation.h's
+// SwiGLU): half the bytes written and read, at the precision transformers keeps them in.
+DType linear_output_dtype(const Linear& l, int64_t rows);
+
 }  // namespace s0::ops

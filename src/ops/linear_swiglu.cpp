@@ -13,7 +13,7 @@ void linear_swiglu_forward(const Linear& gate_up, const Tensor& x, const Varlen&
   const int64_t rows = groups.rows(), units = gate_up.out / 2;
   const bool gpu = gate_up.w.device().type == DeviceType::CUDA && x.device() == gate_up.w.device();
   if (gpu && gate_up.w.dtype() == DType::BF16 && !gate_up.precise && x.dtype() == DType::F32 &&
-      h.dtype() == DType::F32 && gate_up.out % 2 == 0 && cuda::bf16_swiglu_fits(rows, gate_up.in, units))
+      gu.dtype() == DType::F32 && h.dtype() == DType::F32 && gate_up.out % 2 == 0 && cuda::bf16_swiglu_fits(rows, gate_up.in, units))
     return cuda::bf16_linear_swiglu_forward(cuda::f32(x), rows, cuda::bf16(gate_up.w), cuda::f32(gate_up.b),
                                             gate_up.in, units, cuda::f32_mut(gu), cuda::f32_mut(h));
 #endif

@@ -1,9 +1,12 @@
 // Activations written as a bf16 GEMM's operand (ops::linear_input_dtype): on the GPU, an op whose
 // output tensor is bf16 writes the nearest-even rounding of the float32 value it would have written,
 // bit for bit, and a Linear given that bf16 operand computes, bit for bit, what it computes from the
-// float32 value after its own rounding pass. So the speed mode's results do not change.
+// float32 value after its own rounding pass. So the speed mode's results do not change. And the
+// activations a bf16 GEMM writes in bf16 (ops::linear_output_dtype), which SwiGLU reads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 
@@ -122,4 +125,86 @@ TEST(CudaBf16Operand, OnlyWhereTheGpuRoundsTheOperand) {
   Tensor y = gpu_f32({100, 8});
   EXPECT_EQ(error_of([&] { ops::linear_forward(precise, gpu_bf16({100, 16}), ops::Varlen{{0, 100}}, y); }),
             "internal: a bf16 operand for a precise BF16 Linear on a GPU");
+}
+
+// Activations a bf16 GEMM writes as bf16 (ops::linear_output_dtype): the GEMM's float32 sums rounded
+// once. cuBLASLt may pick another algorithm for a bf16 output, whose sums differ from the float32
+// output's in their last bits, so each entry is within half a bf16 step of the float32 result (plus
+// that float32 noise), not necessarily its rounding.
+TEST(CudaBf16Operand, LinearWritesItsSumsRoundedToBf16) {
+  S0_REQUIRE_GPU();
+  std::mt19937 rng(6);
+  const int64_t rows = 90, in = 640, out = 328;
+  const ops::Varlen groups{{0, 5, 6, rows}};
+  const ops::Linear l{on_gpu(uniform({out, in}, -0.05f, 0.05f, rng).to_bf16()), Tensor(), false, in, out};
+  ASSERT_EQ(ops::linear_output_dtype(l, rows), DType::BF16);
+  auto expect_rounded_once = [](const Tensor& f32, const Tensor& bf16, const std::string& what) {
+    const Tensor exact = on_cpu(f32), rounded = on_cpu(bf16).to_f32();
+    double worst = 0.0;
+    for (int64_t i = 0; i < exact.numel(); ++i) {
+      const double e = exact.f32()[i], r = rounded.f32()[i];
+      worst = std::max(worst, std::abs(r - e) / (std::ldexp(std::abs(e), -8) + 1e-6));
+    }
+    EXPECT_LE(worst, 1.0) << what << ": an entry further than half a bf16 step from the float32 sum";
+  };
+  const Tensor x = uniform({rows, in}, -2, 2, rng), dy = uniform({rows, out}, -2, 2, rng);
+  for (const bool operand_bf16 : {false, true}) {
+    const std::string tag = operand_bf16 ? " (bf16 operand)" : " (float32 operand)";
+    const Tensor xs = on_gpu(operand_bf16 ? x.to_bf16() : x), dys = on_gpu(operand_bf16 ? dy.to_bf16() : dy);
+    Tensor y32 = gpu_f32({rows, out}), y16 = gpu_bf16({rows, out});
+    ops::linear_forward(l, xs, groups, y32);
+    ops::linear_forward(l, xs, groups, y16);
+    expect_rounded_once(y32, y16, "forward" + tag);
+    Tensor dx32 = gpu_f32({rows, in}), dx16 = gpu_bf16({rows, in});
+    ops::linear_backward(l, dys, groups, dx32);
+    ops::linear_backward(l, dys, groups, dx16);
+    expect_rounded_once(dx32, dx16, "backward" + tag);
+  }
+  Tensor y16 = gpu_bf16({rows, out}), dx16 = gpu_bf16({rows, in});
+  EXPECT_EQ(error_of([&] { ops::linear_forward(l, on_gpu(x), groups, y16, /*add=*/true); }),
+            "internal: a bf16 output of a BF16 Linear that does not round to it");
+  EXPECT_EQ(error_of([&] { ops::linear_backward(l, on_gpu(dy), groups, dx16, /*accumulate=*/true); }),
+            "internal: a bf16 input gradient of a BF16 Linear that does not round to it");
+}
+
+// bf16 outputs only where the product rounds its input to one bf16 term and adds no bias after.
+TEST(CudaBf16Operand, Bf16OutputsOnlyWhereTheGpuRoundsTheOperand) {
+  S0_REQUIRE_GPU();
+  std::mt19937 rng(7);
+  const Tensor w32 = uniform({8, 16}, -1, 1, rng);
+  const ops::Linear cpu{w32, Tensor(), false, 16, 8}, gpu_f32_w{on_gpu(w32), Tensor(), false, 16, 8};
+  const ops::Linear plain{on_gpu(w32.to_bf16()), Tensor(), false, 16, 8};
+  const ops::Linear biased{on_gpu(w32.to_bf16()), on_gpu(uniform({8}, -1, 1, rng)), false, 16, 8};
+  const ops::Linear precise{on_gpu(w32.to_bf16()), Tensor(), true, 16, 8};
+  EXPECT_EQ(ops::linear_output_dtype(plain, 100), DType::BF16);
+  EXPECT_EQ(ops::linear_output_dtype(plain, 4), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(biased, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(precise, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(gpu_f32_w, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(cpu, 100), DType::F32);
+}
+
+// SwiGLU reading bf16 inputs computes what it computes from their float32 widening, bit for bit.
+TEST(CudaBf16Operand, SwigluReadsBf16InputsAsTheirFloat32Values) {
+  S0_REQUIRE_GPU();
+  std::mt19937 rng(8);
+  const int64_t n = 37, inter = 300;
+  const Tensor gu16 = uniform({n, 2 * inter}, -6.0f, 6.0f, rng).to_bf16(), dh16 = uniform({n, inter}, -2, 2, rng).to_bf16();
+  const Tensor gu32 = gu16.to_f32(), dh32 = dh16.to_f32();
+  for (const DType out : {DType::F32, DType::BF16}) {
+    const std::string tag = out == DType::BF16 ? " into bf16" : " into float32";
+    Tensor h_ref = Tensor::empty({n, inter}, out, Device::cuda(0)), h = Tensor::empty({n, inter}, out, Device::cuda(0));
+    ops::swiglu_forward(on_gpu(gu32), h_ref);
+    ops::swiglu_forward(on_gpu(gu16), h);
+    EXPECT_TRUE(bit_identical(h_ref, h)) << "swiglu_forward" << tag;
+    Tensor d_ref = Tensor::empty({n, 2 * inter}, out, Device::cuda(0));
+    ops::swiglu_backward(on_gpu(gu32), on_gpu(dh32), d_ref);
+    for (const bool gu_bf16 : {false, true})
+      for (const bool dh_bf16 : {false, true}) {
+        Tensor d = Tensor::empty({n, 2 * inter}, out, Device::cuda(0));
+        ops::swiglu_backward(on_gpu(gu_bf16 ? gu16 : gu32), on_gpu(dh_bf16 ? dh16 : dh32), d);
+        EXPECT_TRUE(bit_identical(d_ref, d)) << "swiglu_backward gu " << (gu_bf16 ? "bf16" : "f32") << ", dh "
+                                             << (dh_bf16 ? "bf16" : "f32") << tag;
+      }
+  }
 }

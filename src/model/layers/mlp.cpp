@@ -11,13 +11,25 @@ namespace {
 int64_t projection_width(const MlpWeights& w) {
   return w.act == MlpActivation::SwiGLU ? 2 * w.down.in : w.down.in;
 }
+
+// SwiGLU reads its input projection's output, kept for the backward, and the gradient to its own
+// output in the dtype a bf16 GEMM can write them in (ops::linear_output_dtype): half the bytes of
+// the largest activations of a training step. Float32 for the squared ReLU and for projections in
+// blocks, whose parts are written column by column.
+bool swiglu_reads_bf16(const MlpWeights& w) { return w.act == MlpActivation::SwiGLU && w.n_blocks == 1; }
+DType projection_dtype(const MlpWeights& w, int64_t rows) {
+  return swiglu_reads_bf16(w) ? ops::linear_output_dtype(w.in[0], rows) : DType::F32;
+}
+DType activation_grad_dtype(const MlpWeights& w) {
+  return swiglu_reads_bf16(w) ? ops::linear_grad_dtype(w.down) : DType::F32;
+}
 }  // namespace
 
 void mlp_forward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& x, Tensor& y, bool add,
                  Tensor& in_out) {
   const int64_t rows = x.dim(0), I = w.down.in;
   const Device dev = x.device();
-  in_out = Tensor::empty({rows, projection_width(w)}, DType::F32, dev);
+  in_out = Tensor::empty({rows, projection_width(w)}, projection_dtype(w, rows), dev);
   // The activation's one reader is the down projection: written as its GEMM's operand.
   Tensor act = Tensor::empty({rows, I}, ops::linear_input_dtype(w.down, rows), dev);
   if (w.n_blocks == 1 && w.act == MlpActivation::SwiGLU) {
@@ -46,7 +58,7 @@ void mlp_backward(const MlpWeights& w, const ops::Varlen& groups, const Tensor& 
                   bool accumulate) {
   const int64_t rows = dy.dim(0), I = w.down.in;
   const Device dev = dy.device();
-  Tensor dact = Tensor::empty({rows, I}, DType::F32, dev);
+  Tensor dact = Tensor::empty({rows, I}, activation_grad_dtype(w), dev);
   ops::linear_backward(w.down, dy, groups, dact);
   // One input projection reads d_in whole (its GEMM's operand); blocks read column copies of it.
   const DType d_in_dtype = w.n_blocks == 1 ? ops::linear_grad_dtype(w.in[0]) : DType::F32;

@@ -15,8 +15,8 @@ __device__ inline float swiglu_du(float g, float d) { return d * silu(g); }
 
 // Four columns a thread where the rows allow it (cells.cuh's quads_fit), else one (0.114 against
 // 0.151 ms per MLP and batch of the 4B training step, H100).
-template <typename T>
-void swiglu_forward_into(const float* gu, int64_t n, int64_t inter, T* h) {
+template <typename TI, typename T>
+void swiglu_forward_into(const TI* gu, int64_t n, int64_t inter, T* h) {
   if (quads_fit({gu}, {inter}))
     return for_each_cell(
         n, inter / 4,
@@ -32,8 +32,8 @@ void swiglu_forward_into(const float* gu, int64_t n, int64_t inter, T* h) {
   for_each_cell(
       n, inter,
       [=] __device__(int64_t i, int64_t j) {
-        const float* g = gu + i * 2 * inter;
-        store(h + i * inter + j, swiglu(g[j], g[inter + j]));
+        const TI* g = gu + i * 2 * inter;
+        store(h + i * inter + j, swiglu(load(g + j), load(g + inter + j)));
       },
       "swiglu_forward");
 }
@@ -41,13 +41,13 @@ void swiglu_forward_into(const float* gu, int64_t n, int64_t inter, T* h) {
 // One cell a thread: with four, the eight bf16 stores of a thread's cells (two-byte stores eight
 // bytes apart across the warp) made it slower than this (0.175 against 0.158 ms per MLP and batch
 // of the 4B training step, H100).
-template <typename T>
-void swiglu_backward_into(const float* gu, const float* dh, int64_t n, int64_t inter, T* dgu) {
+template <typename TI, typename TD, typename T>
+void swiglu_backward_into(const TI* gu, const TD* dh, int64_t n, int64_t inter, T* dgu) {
   for_each_cell(
       n, inter,
       [=] __device__(int64_t i, int64_t j) {
-        const float* g = gu + i * 2 * inter;
-        const float d = dh[i * inter + j], gj = g[j], uj = g[inter + j];
+        const TI* g = gu + i * 2 * inter;
+        const float d = load(dh + i * inter + j), gj = load(g + j), uj = load(g + inter + j);
         store(dgu + i * 2 * inter + j, swiglu_dg(gj, uj, d));
         store(dgu + i * 2 * inter + inter + j, swiglu_du(gj, d));
       },
@@ -77,12 +77,14 @@ void sigmoid_gate_forward_into(const float* o, const float* gate, int64_t ld, in
 
 }  // namespace
 
-void swiglu_forward(const float* gu, int64_t n, int64_t inter, Output h) {
-  with_output(h, [&](auto* p) { swiglu_forward_into(gu, n, inter, p); });
+void swiglu_forward(Input gu, int64_t n, int64_t inter, Output h) {
+  with_input(gu, [&](auto* g) { with_output(h, [&](auto* p) { swiglu_forward_into(g, n, inter, p); }); });
 }
 
-void swiglu_backward(const float* gu, const float* dh, int64_t n, int64_t inter, Output dgu) {
-  with_output(dgu, [&](auto* p) { swiglu_backward_into(gu, dh, n, inter, p); });
+void swiglu_backward(Input gu, Input dh, int64_t n, int64_t inter, Output dgu) {
+  with_input(gu, [&](auto* g) {
+    with_input(dh, [&](auto* d) { with_output(dgu, [&](auto* p) { swiglu_backward_into(g, d, n, inter, p); }); });
+  });
 }
 
 void relu2_forward(const float* u, int64_t count, Output h) {

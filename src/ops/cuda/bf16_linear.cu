@@ -87,8 +87,14 @@ bool bf16_rounds_input(int64_t rows, int64_t in) { return !gemv_fits(rows, in); 
 constexpr int64_t kStackedRows = 64;
 
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
-                         float* y, bool add, bool split) {
+                         Output y_out, bool add, bool split) {
   if (rows == 0) return;
+  if (y_out.bf16) {
+    if (split || gemv_fits(rows, in)) fail("internal: a bf16 output for a product that does not round its input");
+    const Tensor x16 = rounded_to_bf16(x, rows * in);
+    return gemm_forward(x16.device_raw(), rows, w, bias, in, out, y_out.data, add, Operands::bf16_out);
+  }
+  auto* y = static_cast<float*>(y_out.data);
   // A few rows: the unrounded input times W, which a split (precise) product only approximates.
   if (gemv_fits(rows, in)) return bf16_gemv(x, rows, w, bias, in, out, y, add);
   const Tensor x16 = bf16_operand(x, rows * in, split);
@@ -112,12 +118,12 @@ void bf16_linear_forward(const float* x, int64_t rows, const void* w, const floa
   if (split) gemm_forward(xs + rows * in, rows, w, nullptr, in, out, y, true, Operands::bf16);
 }
 
-void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
+void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, Output dx,
                           bool accumulate) {
   if (rows == 0) return;
   const Tensor dy16 = rounded_to_bf16(dy, rows * out);
-  gemm_backward(static_cast<const __nv_bfloat16*>(dy16.device_raw()), rows, w, in, out, dx, accumulate,
-                Operands::bf16);
+  gemm_backward(dy16.device_raw(), rows, w, in, out, dx.data, accumulate,
+                dx.bf16 ? Operands::bf16_out : Operands::bf16);
 }
 
 }  // namespace s0::ops::cuda

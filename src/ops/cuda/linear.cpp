@@ -107,6 +107,7 @@ const char* operands_name(Operands o) {
     case Operands::f32: return "float32";
     case Operands::f64: return "float64";
     case Operands::bf16: return "bf16";
+    case Operands::bf16_out: return "bf16 (bf16 output)";
   }
   return "?";
 }
@@ -118,7 +119,8 @@ std::unique_ptr<Plan> make_plan(const Context& ctx, const Gemm& g) {
   // bf16 inputs it is the tensor cores' bf16 products with float32 accumulation.
   const bool f64 = g.operands == Operands::f64;
   const cudaDataType_t type = f64 ? CUDA_R_64F : CUDA_R_32F;
-  const cudaDataType_t input = g.operands == Operands::bf16 ? CUDA_R_16BF : type;
+  const bool bf16_out = g.operands == Operands::bf16_out;
+  const cudaDataType_t input = g.operands == Operands::bf16 || bf16_out ? CUDA_R_16BF : type;
   S0_CUDA_CHECK(cublasLtMatmulDescCreate(&plan->op.v, f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F, type));
   const cublasOperation_t ta = g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   set(cublasLtMatmulDescSetAttribute, plan->op.v, CUBLASLT_MATMUL_DESC_TRANSA, ta, "set TRANSA");
@@ -129,7 +131,7 @@ std::unique_ptr<Plan> make_plan(const Context& ctx, const Gemm& g) {
   }
   layout(plan->a, input, g.transpose_a ? g.k : g.m, g.transpose_a ? g.m : g.k, g.lda);
   layout(plan->b, input, g.k, g.n, g.ldb);
-  layout(plan->d, type, g.m, g.n, g.ldd);
+  layout(plan->d, bf16_out ? CUDA_R_16BF : type, g.m, g.n, g.ldd);
   Preference pref;
   S0_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&pref.v));
   set(cublasLtMatmulPreferenceSetAttribute, pref.v, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, Context::kWorkspace,
@@ -153,6 +155,9 @@ std::unique_ptr<Plan> make_plan(const Context& ctx, const Gemm& g) {
 
 void run(const Gemm& g) {
   if (g.m == 0 || g.n == 0) return;
+  // A bf16 output holds the sums rounded once: adding to it, or a bias after it, would round twice.
+  if (g.operands == Operands::bf16_out && (g.accumulate || g.bias))
+    fail("internal: a GEMM with a bf16 output takes no bias and adds to nothing");
   Context& ctx = context();
   const AlgoKey key{g.transpose_a, g.m,         g.n,          g.k,          g.lda,        g.ldb,
                     g.ldd,         g.bias != nullptr, alignment(g.a), alignment(g.b), alignment(g.d),

@@ -13,6 +13,8 @@
 // (decode steps) a kernel of ours multiplies the float32 rows unrounded instead (bf16_gemv.cuh).
 #include <cstdint>
 
+#include "ops/cuda/output.h"
+
 namespace s0::ops::cuda {
 
 // y[rows, out] (+)= x[rows, in] W^T + bias (bias null: none), W[out, in].
@@ -30,10 +32,11 @@ void precise_linear_backward(const float* dy, int64_t rows, const float* w, int6
 
 // y[rows, out] (+)= bf16(x) W^T + bias and dx[rows, in] (+)= bf16(dy) W for W[out, in] in bf16;
 // with `split`, x as the sum of its two bf16 terms (a precise projection's forward); the forward of
-// up to four rows takes x as it is.
+// up to four rows takes x as it is. y and dx may be bf16 outputs (Operands::bf16_out) where the
+// input is rounded to one term and nothing is added to them.
 void bf16_linear_forward(const float* x, int64_t rows, const void* w, const float* bias, int64_t in, int64_t out,
-                         float* y, bool add, bool split);
-void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, float* dx,
+                         Output y, bool add, bool split);
+void bf16_linear_backward(const float* dy, int64_t rows, const void* w, int64_t in, int64_t out, Output dx,
                           bool accumulate);
 // The MLP's fused input projection W = [gate; up] (2 units rows, bf16) and its SwiGLU in one
 // kernel for up to four rows (ops/cuda/bf16_gemv.cu): gu[rows, 2 units] = x W^T + bias as
@@ -48,8 +51,10 @@ void bf16_linear_swiglu_forward(const float* x, int64_t rows, const void* w, con
 bool bf16_rounds_input(int64_t rows, int64_t in);
 
 // What the operands of a cuBLASLt product are: float32 (TF32 off), float64, or bf16 inputs with
-// float32 accumulation and a float32 output (bias float32).
-enum class Operands { f32, f64, bf16 };
+// float32 accumulation and a float32 output (bias float32); or bf16 inputs with float32
+// accumulation whose sums are rounded once to a bf16 output (nearest even; no bias, no
+// accumulation into it): an activation whose one reader takes bf16 (ops::linear_output_dtype).
+enum class Operands { f32, f64, bf16, bf16_out };
 
 // cuBLASLt products for the paths above.
 void gemm_forward(const void* x, int64_t rows, const void* w, const void* bias, int64_t in, int64_t out, void* y,

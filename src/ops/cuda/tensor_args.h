@@ -38,6 +38,12 @@ inline Output output(Tensor& t) {
   return {f32_mut(t), false};
 }
 
+// An activation input that may be float32 or bf16 (ops/cuda/output.h).
+inline Input input(const Tensor& t) {
+  if (t.dtype() == DType::BF16) return {t.device_raw(), true};
+  return {f32(t), false};
+}
+
 // The first element of a column block (rows are c.stride() apart).
 inline const float* f32(const Columns& c) { return f32(c.t) + c.begin; }
 
