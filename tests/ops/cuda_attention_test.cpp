@@ -131,6 +131,10 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionCase{"d128_gqa1_mixed", 2, 2, 128, {64, 1, 200}},
                       AttentionCase{"d256_gqa4_long", 4, 1, 256, {450, 65, 1}},
                       AttentionCase{"d256_gqa1_edges", 2, 2, 256, {63, 64}},
+                      // The dk/dv kernel's parts of a group: two of three query heads; a group of
+                      // three, odd, in one.
+                      AttentionCase{"d32_gqa6_parts", 6, 1, 32, {130, 1, 64}},
+                      AttentionCase{"d32_gqa3_whole", 3, 1, 32, {130, 1, 64}},
                       // Rows not 16-byte aligned: staged by plain loads instead of cp.async.
                       AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {65, 3, 128}}),
     [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });

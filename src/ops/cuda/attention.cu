@@ -249,21 +249,24 @@ __global__ void __launch_bounds__(kThreads, 1)
   write_rows<DP>(acc, [&](int) { return L.scale; }, dq + rows_at, q_stride, valid, D);
 }
 
-// Backward to k and v, one block per 64 keys of one key/value head: dv_j = sum_h sum_i P_ij dout_i
-// and dk_j = scale sum_h sum_i dS_ij q_i over the query heads h of the group (in order) and the
-// queries i >= j (in order): fixed sums, no atomics. The tiles of (head, queries) come in that
-// order; the next tile's q travels while dv accumulates, its dout while the next scores are.
+// Backward to k and v, one block per 64 keys of one key/value head and one part of its group's
+// query heads (`parts` of them, consecutive heads each): dv_j = sum_h sum_i P_ij dout_i and dk_j =
+// scale sum_h sum_i dS_ij q_i over the part's query heads h (in order) and the queries i >= j (in
+// order), into part `part` of dk and dv (parts numel apart): fixed sums, no atomics. The tiles of
+// (head, queries) come in that order; the next tile's q travels while dv accumulates, its dout while
+// the next scores are.
 template <ProductPrecision P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
-                          const float* delta, const float* dout, float* dk, float* dv) {
+                          const float* delta, const float* dout, int parts, int64_t numel, float* dk, float* dv) {
   constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
   extern __shared__ float4 smem4[];
   const BackwardTiles<DP, Bc> tiles(reinterpret_cast<float*>(smem4));
   float *ks = tiles.own0, *vs = tiles.own1, *qs = tiles.other0, *dos = tiles.other1;
   float *pts = tiles.weights0, *dsts = tiles.weights1, *lse_s = tiles.vec0, *delta_s = tiles.vec1;
-  const BlockRows br = block_rows(L, L.Hkv);
-  const int64_t kh = br.head, rep = L.H / L.Hkv, D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const BlockRows br = block_rows(L, L.Hkv * parts);
+  const int64_t kh = br.head / parts, part = br.head % parts, D = L.D, q_stride = L.H * D, kv_stride = L.Hkv * D;
+  const int64_t heads = L.H / L.Hkv / parts, h_first = kh * (L.H / L.Hkv) + part * heads, h_end = h_first + heads;
   const int64_t rows_at = (br.b + br.first) * kv_stride + kh * D, valid = br.T - br.first;
   const int ty = threadIdx.x / kRowThreads, tx = threadIdx.x % kRowThreads;
   // Rows [i0, i0 + Bc) of query head h (for q or dout) start at q_rows(src, h, i0).
@@ -273,16 +276,16 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   stage_rows<DP, kRows>(ks, k + rows_at, kv_stride, valid, D, L.async);
   stage_rows<DP, kRows>(vs, v + rows_at, kv_stride, valid, D, L.async);
-  stage_rows<DP, Bc>(qs, q_rows(q, kh * rep, br.first), q_stride, valid, D, L.async);
+  stage_rows<DP, Bc>(qs, q_rows(q, h_first, br.first), q_stride, valid, D, L.async);
   commit_stage();
-  stage_rows<DP, Bc>(dos, q_rows(dout, kh * rep, br.first), q_stride, valid, D, L.async);
+  stage_rows<DP, Bc>(dos, q_rows(dout, h_first, br.first), q_stride, valid, D, L.async);
   commit_stage();
   RowsAcc<DP> dk_acc = {}, dv_acc = {};
-  for (int h = static_cast<int>(kh * rep), i0 = br.first; h < (kh + 1) * rep;) {
+  for (int h = static_cast<int>(h_first), i0 = br.first; h < h_end;) {
     // The tile after this one: the next queries of head h, else head h + 1 from the block's first.
     const bool next_head = i0 + Bc >= br.T;
     const int h_next = next_head ? h + 1 : h, i_next = next_head ? br.first : i0 + Bc;
-    const bool more = h_next < (kh + 1) * rep;
+    const bool more = h_next < h_end;
     if (threadIdx.x < Bc) {
       const bool in = i0 + threadIdx.x < br.T;
       lse_s[threadIdx.x] = in ? lse[L.H * br.b + h * br.T + i0 + threadIdx.x] : 0.0f;
@@ -314,8 +317,24 @@ __global__ void __launch_bounds__(kThreads, 1)
     h = h_next;
     i0 = i_next;
   }
-  write_rows<DP>(dk_acc, [&](int) { return L.scale; }, dk + rows_at, kv_stride, valid, D);
-  write_rows<DP>(dv_acc, [](int) { return 1.0f; }, dv + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dk_acc, [&](int) { return L.scale; }, dk + part * numel + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dv_acc, [](int) { return 1.0f; }, dv + part * numel + rows_at, kv_stride, valid, D);
+}
+
+// Grid-stride: out[e] = the sum of parts[p numel + e] over the parts p in order (dk and dv in one
+// pass: a and b of the same layout).
+__global__ void sum_parts_kernel(const float* a_parts, const float* b_parts, int parts, int64_t numel, float* a,
+                                 float* b) {
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < numel;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float x = a_parts[e], y = b_parts[e];
+    for (int p = 1; p < parts; ++p) {
+      x += a_parts[p * numel + e];
+      y += b_parts[p * numel + e];
+    }
+    a[e] = x;
+    b[e] = y;
+  }
 }
 
 template <int DP>
@@ -394,15 +413,30 @@ void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tenso
          f32(k), f32(v), f32_mut(out), f32_mut(lse));
 }
 
+// The parts a group's query heads are cut into for the dk/dv kernel: two where they halve evenly.
+// A key block's work grows with the queries after it, so the first key blocks of the longest
+// sequences ran alone at the end of the grid (one block an SM); halves of them fill it evenly
+// (4B training shape: 164 blocks, the longest 56 tiles against about 29 an SM). Each part writes
+// its own sums, added in order after (sum_parts_kernel), so the bits do not depend on the batch.
+int64_t dkdv_parts(int64_t H, int64_t Hkv) { return (H / Hkv) % 2 == 0 ? 2 : 1; }
+
 template <ProductPrecision P, int DP>
 void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, const Tensor& k, const Tensor& v,
                      const Tensor& out, const Tensor& lse, const Tensor& dout, Tensor& delta, Tensor& dq, Tensor& dk,
                      Tensor& dv) {
   launch(attention_dq_kernel<P, DP>, "attention_dq_kernel", grid(p, p.L.H), BackwardTiles<DP, kBackwardTile>::bytes(),
          p.L, f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
-  launch(attention_dkdv_kernel<P, DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv),
+  const int64_t parts = dkdv_parts(p.L.H, p.L.Hkv), numel = dk.numel();
+  Tensor sums = parts > 1 ? Tensor::empty({2, parts, numel}, DType::F32, dk.device()) : Tensor();
+  float* dk_parts = parts > 1 ? f32_mut(sums) : f32_mut(dk);
+  float* dv_parts = parts > 1 ? dk_parts + parts * numel : f32_mut(dv);
+  launch(attention_dkdv_kernel<P, DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv * parts),
          BackwardTiles<DP, kBackwardTile>::bytes(), key_blocks, f32(q), f32(k), f32(v), f32(lse), f32(delta), f32(dout),
-         f32_mut(dk), f32_mut(dv));
+         static_cast<int>(parts), numel, dk_parts, dv_parts);
+  if (parts == 1) return;
+  sum_parts_kernel<<<static_cast<unsigned>(std::min<int64_t>((numel + 255) / 256, 4096)), 256, 0, stream()>>>(
+      dk_parts, dv_parts, static_cast<int>(parts), numel, f32_mut(dk), f32_mut(dv));
+  check_launch("sum_parts_kernel");
 }
 
 // f(integral_constant<ProductPrecision>, integral_constant<int, DP>) for the products and the padded head dim D takes:
