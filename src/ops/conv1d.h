@@ -15,7 +15,9 @@ namespace s0::ops {
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre);
 // dx (columns of the projection's gradient, overwritten) from dy[N, C], with the forward's pre.
-// Only the gradient to x: S0 tuning needs none for the history or the weights.
+// Only the gradient to x: S0 tuning needs none for the history or the weights. On a GPU the
+// gradient may be bf16: the projection's GEMM operand (ops::linear_grad_dtype), each entry rounded
+// as that GEMM would round it.
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
                           const Columns& dx);
 

@@ -41,7 +41,7 @@ void gated_delta_gates_backward(const Columns& a, const Tensor& neg_A, const Ten
   if (d.type == DeviceType::CUDA)
     return cuda::gated_delta_gates_backward(cuda::f32(a), a.stride(), cuda::f32(neg_A), cuda::f32(dt_bias),
                                             cuda::f32(beta), cuda::f32(dbeta), cuda::f32(dg), a.rows(), a.count,
-                                            cuda::f32_mut(db), cuda::f32_mut(da));
+                                            cuda::output(db), cuda::output(da));
 #endif
   no_backend("gated_delta_gates_backward", d);
 }
@@ -68,7 +68,7 @@ void mamba2_dt_backward(const Columns& raw, const Tensor& dt_bias, float dt_min,
 #if S0_HAVE_CUDA
   if (d.type == DeviceType::CUDA)
     return cuda::mamba2_dt_backward(cuda::f32(raw), raw.stride(), cuda::f32(dt_bias), dt_min, dt_max, cuda::f32(ddt),
-                                    raw.rows(), raw.count, cuda::f32_mut(draw));
+                                    raw.rows(), raw.count, cuda::output(draw));
 #endif
   no_backend("mamba2_dt_backward", d);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The recurrent mixers' per-head gates, reading their raw inputs in place from columns of the
 // fused input projection; each backward writes its gradient into the same columns of the
-// projection's gradient.
+// projection's gradient (on a GPU float32 or bf16: that GEMM's operand, ops::linear_grad_dtype).
 #include "core/tensor.h"
 #include "ops/columns.h"
 

@@ -65,7 +65,7 @@ void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, 
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
     return cuda::gated_rmsnorm_backward(cuda::f32(y), cuda::f32(z), z.stride(), cuda::f32(w), cuda::f32(rstd),
-                                        cuda::f32(dout), n, d, group, order, cuda::f32_mut(dy), cuda::f32_mut(dz),
+                                        cuda::f32(dout), n, d, group, order, cuda::f32_mut(dy), cuda::output(dz),
                                         dz.stride());
 #endif
   no_backend("gated_rmsnorm_backward", dev);

@@ -25,7 +25,9 @@ void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, cons
 // each group's reciprocal RMS. z is a projection's column block (the GPU reads it in place).
 void gated_rmsnorm_forward(const Tensor& y, const Columns& z, const Tensor& w, int64_t group, float eps,
                            GateOrder order, Tensor& out, Tensor& rstd);
-// dy and dz (written into the gradient's column block) from dout, with the forward's rstd.
+// dy and dz (written into the gradient's column block) from dout, with the forward's rstd. On a GPU
+// the gradient holding dz may be bf16 (ops::linear_grad_dtype), each entry rounded as its GEMM
+// would round it.
 void gated_rmsnorm_backward(const Tensor& y, const Columns& z, const Tensor& w, const Tensor& rstd,
                             const Tensor& dout, int64_t group, GateOrder order, Tensor& dy, const Columns& dz);
 

@@ -13,6 +13,8 @@
 #include "core/error.h"
 #include "gpu_test_inputs.h"
 #include "ops/activation.h"
+#include "ops/conv1d.h"
+#include "ops/gates.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
 #include "support/test_support.h"
@@ -39,7 +41,65 @@ void expect_rounded_output(const Shape& shape, Write write, const std::string& w
   EXPECT_TRUE(bit_identical(on_cpu(f).to_bf16(), b)) << what;
 }
 
+// write(columns) once into columns [begin, begin + count) of a float32 and once of a bf16 matrix
+// [rows, width]: the bf16 block must be the host's rounding of the float32 one.
+template <typename Write>
+void expect_rounded_columns(int64_t rows, int64_t width, int64_t begin, int64_t count, Write write,
+                            const std::string& what) {
+  Tensor f = gpu_f32({rows, width}), b = gpu_bf16({rows, width});
+  write(ops::columns(f, begin, count));
+  write(ops::columns(b, begin, count));
+  const Tensor rounded = on_cpu(f).to_bf16(), written = on_cpu(b);
+  int64_t differ = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = begin; c < begin + count; ++c)
+      differ += rounded.as<uint16_t>()[r * width + c] != written.as<uint16_t>()[r * width + c];
+  EXPECT_EQ(differ, 0) << what << ": entries that are not the rounding of the float32 gradient";
+}
+
 }  // namespace
+
+// The recurrent mixers' input-projection gradient (ops::linear_grad_dtype): every op that writes
+// columns of it writes them rounded, bit for bit.
+TEST(CudaBf16Operand, ProjectionGradientColumnsAreTheRoundingOfTheirFloat32Values) {
+  S0_REQUIRE_GPU();
+  std::mt19937 rng(9);
+  const ops::Varlen seqs{{0, 7, 8, 45}};
+  const int64_t N = seqs.rows(), width = 700;
+  for (const int64_t C : {256, 70}) {  // four channels a thread, and one
+    const Tensor w = on_gpu(uniform({C, 4}, -0.5f, 0.5f, rng)), pre = on_gpu(uniform({N, C}, -3, 3, rng));
+    const Tensor dy = on_gpu(uniform({N, C}, -2, 2, rng));
+    expect_rounded_columns(N, width, 12, C, [&](const ops::Columns& dx) { ops::conv1d_silu_backward(w, pre, dy, seqs, dx); },
+                           "conv1d_silu_backward C=" + std::to_string(C));
+  }
+  const int64_t group = 64, d = 3 * group;
+  const Tensor y = on_gpu(uniform({N, d}, -2, 2, rng)), z = on_gpu(uniform({N, d}, -4, 4, rng));
+  const Tensor dout = on_gpu(uniform({N, d}, -1, 1, rng));
+  for (const ops::GateOrder order :
+       {ops::GateOrder::NormThenGate, ops::GateOrder::GateThenNorm, ops::GateOrder::GateOnly}) {
+    const bool normed = order != ops::GateOrder::GateOnly;
+    const Tensor nw = normed ? on_gpu(uniform({d}, 0.5f, 1.5f, rng)) : Tensor();
+    Tensor rstd = normed ? gpu_f32({N * 3}) : Tensor(), out = gpu_f32({N, d}), dy = gpu_f32({N, d});
+    ops::gated_rmsnorm_forward(y, ops::columns(z, 0, d), nw, group, 1e-6f, order, out, rstd);
+    expect_rounded_columns(
+        N, width, 300, d,
+        [&](const ops::Columns& dz) {
+          ops::gated_rmsnorm_backward(y, ops::columns(z, 0, d), nw, rstd, dout, group, order, dy, dz);
+        },
+        "gated_rmsnorm_backward order=" + std::to_string(static_cast<int>(order)));
+  }
+  const int64_t H = 8;
+  const Tensor proj = on_gpu(uniform({N, width}, -3, 3, rng)), neg_A = on_gpu(uniform({H}, -2, -0.1f, rng));
+  const Tensor dt_bias = on_gpu(uniform({H}, -1, 1, rng)), beta = on_gpu(uniform({N, H}, 0.05f, 0.95f, rng));
+  const Tensor dbeta = on_gpu(uniform({N, H}, -1, 1, rng)), dg = on_gpu(uniform({N, H}, -1, 1, rng));
+  expect_rounded_columns(N, width, 600, 2 * H, [&](const ops::Columns& g) {
+    ops::gated_delta_gates_backward(ops::columns(proj, 620, H), neg_A, dt_bias, beta, dbeta, dg,
+                                    ops::columns(g.t, 600, H), ops::columns(g.t, 600 + H, H));
+  }, "gated_delta_gates_backward");
+  expect_rounded_columns(N, width, 640, H, [&](const ops::Columns& draw) {
+    ops::mamba2_dt_backward(ops::columns(proj, 640, H), dt_bias, 0.05f, 2.0f, dg, draw);
+  }, "mamba2_dt_backward");
+}
 
 TEST(CudaBf16Operand, OpsWriteTheRoundingOfTheirFloat32Output) {
   S0_REQUIRE_GPU();
@@ -184,11 +244,11 @@ TEST(CudaBf16Operand, Bf16OutputsOnlyWhereTheGpuRoundsTheOperand) {
   EXPECT_EQ(ops::linear_output_dtype(cpu, 100), DType::F32);
 }
 
-// SwiGLU reading bf16 inputs computes what it computes from their float32 widening, bit for bit.
-TEST(CudaBf16Operand, SwigluReadsBf16InputsAsTheirFloat32Values) {
-  S0_REQUIRE_GPU();
+namespace {
+// swiglu_forward / swiglu_backward over n rows of inter columns (SwigluReadsBf16InputsAsTheirFloat32Values).
+void swiglu_reads_bf16_inputs(int64_t n, int64_t inter) {
   std::mt19937 rng(8);
-  const int64_t n = 37, inter = 300;
+  const std::string shape = " (inter " + std::to_string(inter) + ")";
   const Tensor gu16 = uniform({n, 2 * inter}, -6.0f, 6.0f, rng).to_bf16(), dh16 = uniform({n, inter}, -2, 2, rng).to_bf16();
   const Tensor gu32 = gu16.to_f32(), dh32 = dh16.to_f32();
   for (const DType out : {DType::F32, DType::BF16}) {
@@ -196,7 +256,7 @@ TEST(CudaBf16Operand, SwigluReadsBf16InputsAsTheirFloat32Values) {
     Tensor h_ref = Tensor::empty({n, inter}, out, Device::cuda(0)), h = Tensor::empty({n, inter}, out, Device::cuda(0));
     ops::swiglu_forward(on_gpu(gu32), h_ref);
     ops::swiglu_forward(on_gpu(gu16), h);
-    EXPECT_TRUE(bit_identical(h_ref, h)) << "swiglu_forward" << tag;
+    EXPECT_TRUE(bit_identical(h_ref, h)) << "swiglu_forward" << tag << shape;
     Tensor d_ref = Tensor::empty({n, 2 * inter}, out, Device::cuda(0));
     ops::swiglu_backward(on_gpu(gu32), on_gpu(dh32), d_ref);
     for (const bool gu_bf16 : {false, true})
@@ -204,7 +264,15 @@ TEST(CudaBf16Operand, SwigluReadsBf16InputsAsTheirFloat32Values) {
         Tensor d = Tensor::empty({n, 2 * inter}, out, Device::cuda(0));
         ops::swiglu_backward(on_gpu(gu_bf16 ? gu16 : gu32), on_gpu(dh_bf16 ? dh16 : dh32), d);
         EXPECT_TRUE(bit_identical(d_ref, d)) << "swiglu_backward gu " << (gu_bf16 ? "bf16" : "f32") << ", dh "
-                                             << (dh_bf16 ? "bf16" : "f32") << tag;
+                                             << (dh_bf16 ? "bf16" : "f32") << tag << shape;
       }
   }
+}
+}  // namespace
+
+// SwiGLU reading bf16 inputs computes what it computes from their float32 widening, bit for bit:
+// four columns a thread (inter a multiple of 4) and one.
+TEST(CudaBf16Operand, SwigluReadsBf16InputsAsTheirFloat32Values) {
+  S0_REQUIRE_GPU();
+  for (const int64_t inter : {300, 301}) swiglu_reads_bf16_inputs(37, inter);
 }

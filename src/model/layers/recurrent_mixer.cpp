@@ -41,8 +41,9 @@ void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBac
                               const RecurrentSaved& s, const Tensor& d_out, Tensor& dh) {
   const Device dev = d_out.device();
   const int64_t N = seqs.rows();
-  // Every column of dproj is written below (z, the conv's input, the core's gates): no zeroing.
-  Tensor dproj = Tensor::empty({N, p.in_proj.out}, DType::F32, dev);
+  // Every column of dproj is written below (z, the conv's input, the core's gates): no zeroing. It is
+  // the input projection's operand, each column written in the dtype that GEMM reads it in.
+  Tensor dproj = Tensor::empty({N, p.in_proj.out}, ops::linear_grad_dtype(p.in_proj), dev);
 
   // Output projection, then the gated norm: gradients to the core's output and to z.
   Tensor dy = Tensor::empty({N, p.width}, DType::F32, dev);

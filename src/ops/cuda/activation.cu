@@ -13,20 +13,17 @@ __device__ inline float swiglu(float g, float u) { return silu(g) * u; }
 __device__ inline float swiglu_dg(float g, float u, float d) { return d * u * silu_grad(g); }
 __device__ inline float swiglu_du(float g, float d) { return d * silu(g); }
 
-// Four columns a thread where the rows allow it (cells.cuh's quads_fit), else one (0.114 against
-// 0.151 ms per MLP and batch of the 4B training step, H100).
+// Four columns a thread where the rows allow it (cells.cuh's quads_fit), each operand one load and
+// the results one store, else one column (0.114 against 0.151 ms per MLP and batch of the 4B
+// training step, H100).
 template <typename TI, typename T>
 void swiglu_forward_into(const TI* gu, int64_t n, int64_t inter, T* h) {
-  if (quads_fit({gu}, {inter}))
+  if (quads_fit({gu, h}, {inter}))
     return for_each_cell(
         n, inter / 4,
         [=] __device__(int64_t i, int64_t q) {
           const float4 g = load4(gu + i * 2 * inter + 4 * q), u = load4(gu + i * 2 * inter + inter + 4 * q);
-          T* out = h + i * inter + 4 * q;
-          store(out, swiglu(g.x, u.x));
-          store(out + 1, swiglu(g.y, u.y));
-          store(out + 2, swiglu(g.z, u.z));
-          store(out + 3, swiglu(g.w, u.w));
+          store4(h + i * inter + 4 * q, {swiglu(g.x, u.x), swiglu(g.y, u.y), swiglu(g.z, u.z), swiglu(g.w, u.w)});
         },
         "swiglu_forward");
   for_each_cell(
@@ -38,11 +35,22 @@ void swiglu_forward_into(const TI* gu, int64_t n, int64_t inter, T* h) {
       "swiglu_forward");
 }
 
-// One cell a thread: with four, the eight bf16 stores of a thread's cells (two-byte stores eight
-// bytes apart across the warp) made it slower than this (0.175 against 0.158 ms per MLP and batch
-// of the 4B training step, H100).
+// Four columns a thread as above where the rows allow it (with a store of two bytes per result
+// instead of one for the four, it was slower than one column a thread: 0.175 against 0.158 ms per
+// MLP and batch of the 4B training step, H100), else one.
 template <typename TI, typename TD, typename T>
 void swiglu_backward_into(const TI* gu, const TD* dh, int64_t n, int64_t inter, T* dgu) {
+  if (quads_fit({gu, dh, dgu}, {inter}))
+    return for_each_cell(
+        n, inter / 4,
+        [=] __device__(int64_t i, int64_t q) {
+          const int64_t at = i * 2 * inter + 4 * q;
+          const float4 g = load4(gu + at), u = load4(gu + at + inter), d = load4(dh + i * inter + 4 * q);
+          store4(dgu + at, {swiglu_dg(g.x, u.x, d.x), swiglu_dg(g.y, u.y, d.y), swiglu_dg(g.z, u.z, d.z),
+                            swiglu_dg(g.w, u.w, d.w)});
+          store4(dgu + at + inter, {swiglu_du(g.x, d.x), swiglu_du(g.y, d.y), swiglu_du(g.z, d.z), swiglu_du(g.w, d.w)});
+        },
+        "swiglu_backward");
   for_each_cell(
       n, inter,
       [=] __device__(int64_t i, int64_t j) {

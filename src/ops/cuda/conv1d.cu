@@ -1,9 +1,12 @@
 #include "ops/cuda/conv1d.h"
 
+#include <type_traits>
+
 #include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/sequence_of.cuh"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 
@@ -48,13 +51,14 @@ __device__ inline Cells<V> load_cells(const float* p) {
   }
   return c;
 }
-template <int V>
-__device__ inline void store_cells(float* p, const Cells<V>& c) {
+// Into float32 or bf16 (store.cuh): V = 4 as one store.
+template <int V, typename T>
+__device__ inline void store_cells(T* p, const Cells<V>& c) {
   if constexpr (V == 4) {
-    *reinterpret_cast<float4*>(p) = make_float4(c.v[0], c.v[1], c.v[2], c.v[3]);
+    store4(p, make_float4(c.v[0], c.v[1], c.v[2], c.v[3]));
   } else {
 #pragma unroll
-    for (int k = 0; k < V; ++k) p[k] = c.v[k];
+    for (int k = 0; k < V; ++k) store(p + k, c.v[k]);
   }
 }
 template <int V>
@@ -155,10 +159,9 @@ __global__ void conv1d_silu_forward_kernel(const float* x, int64_t ld, const flo
 // output's factors are computed once and move one distance on per row. The carried arrays are
 // indexed by the distance d, so the newest output (d = 0) has a fixed place: indexed by its tap
 // j = K-1, a run-time index, they were kept in local memory.
-template <int V, int KT>
+template <int V, int KT, typename T>
 __global__ void conv1d_silu_backward_kernel(const float* w, const float* pre, const float* dy, const int64_t* offs,
-                                            int64_t n_seqs, int64_t rows, int64_t C, int K, float* dx,
-                                            int64_t lddx) {
+                                            int64_t n_seqs, int64_t rows, int64_t C, int K, T* dx, int64_t lddx) {
   constexpr int kAhead = ahead_rows(V);
   const int64_t c = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * V;
   const int64_t first = blockIdx.y * kRunRows, last = min(rows, first + kRunRows);
@@ -288,19 +291,20 @@ void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, 
 
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
                           const Columns& dx) {
-  Tensor whole = dx.t;
   const int64_t C = dx.count, rows = seqs.rows();
   const int K = conv_taps(w, C);
   if (rows == 0 || C == 0) return;
-  const Tensor offsets = upload_i64(seqs.offsets, whole.device());
+  const Tensor offsets = upload_i64(seqs.offsets, dx.t.device());
   const auto* offs = static_cast<const int64_t*>(offsets.device_raw());
-  float* dxp = f32_mut(whole) + dx.begin;
-  if (four_channels(C, K, {f32(pre), f32(dy), dxp}, {dx.stride()}))
-    conv1d_silu_backward_kernel<4, 4><<<runs_grid(rows, C, 4), kChannels, 0, stream()>>>(
-        f32(w), f32(pre), f32(dy), offs, seqs.n_seqs(), rows, C, K, dxp, dx.stride());
-  else
-    conv1d_silu_backward_kernel<1, kMaxConvTaps><<<runs_grid(rows, C, 1), kChannels, 0, stream()>>>(
-        f32(w), f32(pre), f32(dy), offs, seqs.n_seqs(), rows, C, K, dxp, dx.stride());
+  with_output(output(dx), [&](auto* dxp) {
+    using T = std::remove_pointer_t<decltype(dxp)>;
+    if (four_channels(C, K, {f32(pre), f32(dy), dxp}, {dx.stride()}))
+      conv1d_silu_backward_kernel<4, 4, T><<<runs_grid(rows, C, 4), kChannels, 0, stream()>>>(
+          f32(w), f32(pre), f32(dy), offs, seqs.n_seqs(), rows, C, K, dxp, dx.stride());
+    else
+      conv1d_silu_backward_kernel<1, kMaxConvTaps, T><<<runs_grid(rows, C, 1), kChannels, 0, stream()>>>(
+          f32(w), f32(pre), f32(dy), offs, seqs.n_seqs(), rows, C, K, dxp, dx.stride());
+  });
   check_launch("conv1d_silu_backward");
 }
 

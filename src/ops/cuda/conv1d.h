@@ -16,6 +16,7 @@ int conv_taps(const Tensor& w, int64_t C);
 
 void conv1d_silu_forward(const Columns& x, const Tensor& w, const Tensor& bias, const Varlen& seqs,
                          const std::vector<SequenceStart>& starts, Tensor& y, Tensor& pre);
+// dx: float32, or bf16 (a bf16 GEMM's operand, ops/cuda/output.h).
 void conv1d_silu_backward(const Tensor& w, const Tensor& pre, const Tensor& dy, const Varlen& seqs,
                           const Columns& dx);
 

@@ -172,15 +172,15 @@ __global__ void gated_norm_forward(const float* y, const float* z, int64_t ldz, 
 // NormThenGate: out = norm(y) w silu(z): du = dout w silu(z), dy from the norm, dz directly.
 // z and dz: rows ldz and lddz apart, as in the forward. A warp's thread holds its y, z and dout
 // from the sum to the stores; a block's loops over its group twice.
-template <typename Unit>
+template <typename Unit, typename T>
 __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
                                     const float* dout, int64_t n, int group, int64_t groups, GateOrder order,
-                                    float* dy, float* dz, int64_t lddz) {
+                                    float* dy, T* dz, int64_t lddz) {
   const Unit u;
   const int64_t b = u.row();
   if (b >= n) return;
   const GatedGroup g(b, z, ldz, w, group, groups);
-  float* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
+  T* dzg = dz + RowLayout{groups, lddz}.offset(b, group);
   const bool gate_first = order == GateOrder::GateThenNorm;
   auto du_of = [&](float doutj, int j, float zj) { return gate_first ? doutj * g.w[j] : doutj * g.w[j] * silu(zj); };
   const float r = rstd[b];
@@ -188,10 +188,10 @@ __global__ void gated_norm_backward(const float* y, const float* z, int64_t ldz,
   auto write = [&](int j, float yj, float zj, float doutj, float c) {
     const float dnorm = r * du_of(doutj, j, zj) - gated_input(yj, zj, order) * c;
     if (gate_first) {
-      dzg[j] = dnorm * yj * silu_grad(zj);
+      store(dzg + j, dnorm * yj * silu_grad(zj));
       dy[g.off + j] = dnorm * silu(zj);
     } else {
-      dzg[j] = doutj * yj * r * g.w[j] * silu_grad(zj);
+      store(dzg + j, doutj * yj * r * g.w[j] * silu_grad(zj));
       dy[g.off + j] = dnorm;
     }
   };
@@ -258,6 +258,30 @@ void norm_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, 
   check_launch(name);
 }
 
+template <typename T>
+void gated_rmsnorm_backward_into(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
+                                 const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
+                                 T* dz, int64_t lddz) {
+  if (order == GateOrder::GateOnly)
+    return for_each_cell(
+        n, d,
+        [=] __device__(int64_t i, int64_t j) {
+          const int64_t k = i * d + j;
+          const float g = dout[k], zk = z[i * ldz + j], yk = y[k];
+          dy[k] = g * silu(zk);
+          store(dz + i * lddz + j, g * yk * silu_grad(zk));
+        },
+        "gated_rmsnorm_backward");
+  const int64_t groups = d / group, rows = n * groups;
+  if (rows == 0) return;
+  with_row_unit(rows, group, [&](auto unit, dim3 grid, dim3 block) {
+    gated_norm_backward<decltype(unit), T><<<grid, block, 0, stream()>>>(y, z, ldz, w, rstd, dout, rows,
+                                                                         static_cast<int>(group), groups, order, dy,
+                                                                         dz, lddz);
+  }, BlockRowLoop::yes);
+  check_launch("gated_rmsnorm_backward");
+}
+
 }  // namespace
 
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd) {
@@ -290,25 +314,8 @@ void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const fl
 
 void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
                             const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
-                            float* dz, int64_t lddz) {
-  if (order == GateOrder::GateOnly)
-    return for_each_cell(
-        n, d,
-        [=] __device__(int64_t i, int64_t j) {
-          const int64_t k = i * d + j;
-          const float g = dout[k], zk = z[i * ldz + j], yk = y[k];
-          dy[k] = g * silu(zk);
-          dz[i * lddz + j] = g * yk * silu_grad(zk);
-        },
-        "gated_rmsnorm_backward");
-  const int64_t groups = d / group, rows = n * groups;
-  if (rows == 0) return;
-  with_row_unit(rows, group, [&](auto unit, dim3 grid, dim3 block) {
-    gated_norm_backward<decltype(unit)><<<grid, block, 0, stream()>>>(y, z, ldz, w, rstd, dout, rows,
-                                                                      static_cast<int>(group), groups, order, dy, dz,
-                                                                      lddz);
-  }, BlockRowLoop::yes);
-  check_launch("gated_rmsnorm_backward");
+                            Output dz, int64_t lddz) {
+  with_output(dz, [&](auto* p) { gated_rmsnorm_backward_into(y, z, ldz, w, rstd, dout, n, d, group, order, dy, p, lddz); });
 }
 
 }  // namespace s0::ops::cuda

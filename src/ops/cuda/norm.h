@@ -18,7 +18,7 @@ void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const fl
                            int64_t group, float eps, GateOrder order, Output out, float* rstd);
 void gated_rmsnorm_backward(const float* y, const float* z, int64_t ldz, const float* w, const float* rstd,
                             const float* dout, int64_t n, int64_t d, int64_t group, GateOrder order, float* dy,
-                            float* dz, int64_t lddz);
+                            Output dz, int64_t lddz);
 
 // x (and dx): `per_line` rows of d side by side in lines ldx (lddx) apart, a projection's column
 // block of heads read (written) in place; y and dy contiguous. Each normalised row is written to

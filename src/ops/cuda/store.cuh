@@ -12,6 +12,14 @@ __device__ inline void store(float* p, float v) { *p = v; }
 // Nearest even, as the bf16 GEMMs round their float32 inputs (ops/cuda/bf16_linear.cu).
 __device__ inline void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
+// Four results at p as one store (16-byte aligned floats, 8-byte aligned bf16), each rounded as
+// store rounds it.
+__device__ inline void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ inline void store4(__nv_bfloat16* p, float4 v) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+  *reinterpret_cast<uint2*>(p) = {*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi)};
+}
+
 // f(pointer) with out's storage as float* or __nv_bfloat16*.
 template <typename F>
 void with_output(const Output& out, F&& f) {

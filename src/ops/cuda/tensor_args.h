@@ -53,4 +53,12 @@ inline float* f32_mut(const Columns& c) {
   return f32_mut(whole) + c.begin;
 }
 
+// A column block written as an activation output (float32 or bf16; rows are c.stride() elements
+// apart either way).
+inline Output output(const Columns& c) {
+  Tensor whole = c.t;
+  if (whole.dtype() == DType::BF16) return {static_cast<char*>(whole.device_raw_mut()) + 2 * c.begin, true};
+  return {f32_mut(whole) + c.begin, false};
+}
+
 }  // namespace s0::ops::cuda
