@@ -17,6 +17,11 @@ Columns columns(const Tensor& t, int64_t begin, int64_t count) {
   return c;
 }
 
+Columns all_columns(const Tensor& t) {
+  const Columns whole{t, 0, 0};
+  return {t, 0, whole.stride()};
+}
+
 Tensor copy_columns(const Columns& src) {
   Tensor out = Tensor::empty({src.rows(), src.count}, src.t.dtype(), src.t.device());
   const Device d = device_of("copy_columns", {&src.t});

@@ -14,11 +14,18 @@ struct Columns {
   int64_t begin = 0, count = 0;
 
   int64_t rows() const { return t.dim(0); }
-  int64_t stride() const { return t.numel() / t.dim(0); }
+  // Values per row: the product of t's dimensions after the first.
+  int64_t stride() const {
+    int64_t s = 1;
+    for (size_t i = 1; i < t.rank(); ++i) s *= t.dim(i);
+    return s;
+  }
 };
 
 // Columns [begin, begin + count) of t; fails when they are not inside its rows.
 Columns columns(const Tensor& t, int64_t begin, int64_t count);
+// Every value of t as one block (rows t.dim(0) of the rest: [N, H, d] as [N, H d]).
+Columns all_columns(const Tensor& t);
 // A contiguous [rows, count] copy of the block.
 Tensor copy_columns(const Columns& src);
 // dst's block = src[rows, count] (the adjoint of copy_columns, into a zeroed gradient).

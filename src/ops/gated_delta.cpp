@@ -5,6 +5,7 @@
 #if S0_HAVE_CUDA
 #include "ops/cuda/gated_delta.h"
 #endif
+#include "ops/columns.h"
 #include "ops/dispatch.h"
 
 namespace s0::ops {
@@ -19,19 +20,26 @@ std::vector<int64_t> chunk_state_offsets(const Varlen& seqs, int64_t H, int64_t 
   return at;
 }
 
+// Whether a column block is its matrix's whole rows (contiguous as it is).
+bool whole_rows(const Columns& c) { return c.begin == 0 && c.count == c.stride(); }
+
+// The block's values as contiguous rows [N, count] for the CPU kernels: the matrix itself, or a copy.
+Tensor contiguous(const Columns& c) { return whole_rows(c) ? c.t : copy_columns(c); }
+
 }  // namespace
 
-void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                         const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
+void gated_delta_forward(const Tensor& q, const Tensor& k, const Columns& v_block, const Tensor& g,
+                         const Tensor& beta, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
-  const Device d = device_of("gated_delta", {&q, &k, &v, &g, &beta, &o});
+  const Device d = device_of("gated_delta", {&q, &k, &v_block.t, &g, &beta, &o});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())
-    return cuda::gated_delta_forward(q, k, v, g, beta, seqs, starts, o, finals, chunk_states, products);
+    return cuda::gated_delta_forward(q, k, v_block, g, beta, seqs, starts, o, finals, chunk_states, products);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta", d);
   (void)products;  // the CPU computes in float32
-  const int64_t H = q.dim(1), dk = q.dim(2), dv = v.dim(2);
+  const Tensor v = contiguous(v_block);
+  const int64_t H = q.dim(1), dk = q.dim(2), dv = v_block.count / H;
   if (finals) finals->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
   const std::vector<int64_t> at = chunk_state_offsets(seqs, H, dk, dv);
   if (chunk_states) *chunk_states = Tensor::empty({at.back()}, DType::F32, d);
@@ -50,19 +58,23 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
   }
 }
 
-void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
-                          const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
-                          const Tensor& chunk_states, ProductPrecision products) {
-  const Device d = device_of("gated_delta_backward", {&q, &k, &v, &g, &beta, &d_o, &dq, &dk, &dv, &dg, &dbeta});
+void gated_delta_backward(const Tensor& q, const Tensor& k, const Columns& v_block, const Tensor& g,
+                          const Tensor& beta, const Varlen& seqs, const std::vector<SequenceStart>& starts,
+                          const Tensor& d_o, Tensor& dq, Tensor& dk, const Columns& dv_block, Tensor& dg, Tensor& dbeta,
+                          std::vector<Tensor>* d_initial, const Tensor& chunk_states, ProductPrecision products) {
+  const Device d =
+      device_of("gated_delta_backward", {&q, &k, &v_block.t, &g, &beta, &d_o, &dq, &dk, &dv_block.t, &dg, &dbeta});
 #if S0_HAVE_CUDA
   if (!d.is_cpu())
-    return cuda::gated_delta_backward(q, k, v, g, beta, seqs, starts, d_o, dq, dk, dv, dg, dbeta, d_initial,
-                                      chunk_states, products);
+    return cuda::gated_delta_backward(q, k, v_block, g, beta, seqs, starts, d_o, dq, dk, dv_block, dg, dbeta,
+                                      d_initial, chunk_states, products);
 #endif
   if (!d.is_cpu()) no_backend("gated_delta_backward", d);
   (void)products;  // the CPU computes in float32
-  const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v.dim(2);
+  const Tensor v = contiguous(v_block);
+  // dv into its block directly when that is whole rows, else into rows scattered there after.
+  Tensor dv = whole_rows(dv_block) ? dv_block.t : Tensor::empty({dv_block.rows(), dv_block.count}, DType::F32, d);
+  const int64_t H = q.dim(1), Dk = q.dim(2), Dv = v_block.count / H;
   if (d_initial) d_initial->assign(static_cast<size_t>(seqs.n_seqs()), Tensor());
   const std::vector<int64_t> at = chunk_state_offsets(seqs, H, Dk, Dv);
   if (!chunk_states.empty() && chunk_states.numel() != at.back())
@@ -83,6 +95,7 @@ void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, con
                                       dg.f32_mut() + b * H, dbeta.f32_mut() + b * H, ds0, cpu::kGatedDeltaChunk,
                                       chunk_states.empty() ? nullptr : chunk_states.f32() + at[static_cast<size_t>(s)]);
   }
+  if (!whole_rows(dv_block)) scatter_columns(dv, dv_block);
 }
 
 }  // namespace s0::ops

@@ -167,6 +167,35 @@ RecurrenceOutputs gated_delta_run_with(Device d, const RecurrenceInputs& in, boo
 }
 
 RecurrenceOutputs gated_delta_run(Device d, const RecurrenceInputs& in) { return gated_delta_run_with(d, in, false); }
+
+// v and dv as column blocks of wider matrices (the conv's output and its gradient), 5 columns in and
+// 3 before the rows end; dv's other columns must keep what they held.
+RecurrenceOutputs gated_delta_run_in_blocks(Device d, const RecurrenceInputs& in) {
+  const std::vector<Tensor> r = moved(in.rows, d);
+  const Tensor &q = r[0], &k = r[1], &v = r[2], &g = r[3], &beta = r[4], &d_o = r[5];
+  const int64_t N = v.dim(0), width = v.dim(1) * v.dim(2), before = 5, total = before + width + 3;
+  const Tensor v_rows = on_cpu(in.rows[2]);
+  std::vector<float> wide(static_cast<size_t>(N * total), 7.0f);
+  for (int64_t i = 0; i < N; ++i)
+    std::copy(v_rows.f32() + i * width, v_rows.f32() + (i + 1) * width, wide.begin() + i * total + before);
+  const Tensor v_wide = moved({Tensor::from({N, total}, wide)}, d)[0];
+  Tensor dv_wide = moved({Tensor::from({N, total}, std::vector<float>(static_cast<size_t>(N * total), -3.0f))}, d)[0];
+  const std::vector<SequenceStart> starts = starts_from(moved(in.s0, d));
+  RecurrenceOutputs out;
+  Tensor o = like(v, d), dq = like(q, d), dk = like(k, d), dg = like(g, d), dbeta = like(beta, d);
+  const ops::Columns v_block = ops::columns(v_wide, before, width), dv_block = ops::columns(dv_wide, before, width);
+  ops::gated_delta_forward(q, k, v_block, g, beta, in.seqs, starts, o, &out.finals);
+  ops::gated_delta_backward(q, k, v_block, g, beta, in.seqs, starts, d_o, dq, dk, dv_block, dg, dbeta, &out.ds0);
+  const Tensor dv_host = on_cpu(dv_wide);
+  int64_t touched = 0;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t c = 0; c < total; ++c)
+      touched += (c < before || c >= before + width) && dv_host.f32()[i * total + c] != -3.0f;
+  EXPECT_EQ(touched, 0) << "dv written outside its block";
+  out.rows = {{"o", o}, {"dq", dq}, {"dk", dk}, {"dv", ops::copy_columns(dv_block).reshaped(v.shape())},
+              {"dg", dg}, {"dbeta", dbeta}};
+  return out;
+}
 RecurrenceOutputs gated_delta_run_tf32(Device d, const RecurrenceInputs& in) {
   return gated_delta_run_with(d, in, false, ops::ProductPrecision::tf32);
 }
@@ -325,6 +354,15 @@ TEST_P(CudaGatedDelta, KeptChunkStatesGiveTheRecomputedBits) {
 // batch, and give the same bits from kept chunk states.
 constexpr double kTf32Bound = 4e-3;
 
+// v read from and dv written into column blocks of wider matrices (as the layer passes the conv's
+// output and gradient) give the bits of contiguous ones: in place on the GPU, through copies on the
+// CPU (GatedDeltaColumns below).
+TEST_P(CudaGatedDelta, ValueColumnBlocksGiveTheContiguousBits) {
+  S0_REQUIRE_GPU();
+  const RecurrenceInputs in = gated_delta_inputs(GetParam(), 5);
+  expect_same_bits(gated_delta_run(Device::cuda(0), in), gated_delta_run_in_blocks(Device::cuda(0), in));
+}
+
 TEST_P(CudaGatedDelta, Tf32ProductsMatchCpuWithinTf32Rounding) {
   S0_REQUIRE_GPU();
   // (Decode steps' outputs come from the step kernel in both; every backward runs the chunked form.)
@@ -341,6 +379,12 @@ TEST_P(CudaGatedDelta, Tf32ProductsFromKeptChunkStatesGiveTheRecomputedBits) {
   const RecurrenceInputs in = gated_delta_inputs(GetParam(), 5);
   expect_same_bits(gated_delta_run_tf32(Device::cuda(0), in),
                    gated_delta_run_with(Device::cuda(0), in, true, ops::ProductPrecision::tf32));
+}
+
+TEST(GatedDeltaColumns, CpuValueColumnBlocksGiveTheContiguousBits) {
+  const RecurrenceInputs in =
+      gated_delta_inputs(DecayCase{"blocks", -1.0f, -0.01f, 0.0f, true, 2, 16, 24, {70, 1, 9}}, 5);
+  expect_same_bits(gated_delta_run(Device::cpu(), in), gated_delta_run_in_blocks(Device::cpu(), in));
 }
 
 INSTANTIATE_TEST_SUITE_P(

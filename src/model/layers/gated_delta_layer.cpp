@@ -44,8 +44,10 @@ void normalised_heads_backward(const Layout& l, const Tensor& conv_out, int64_t 
                                     ops::columns(d_conv, begin, l.nk * l.dk));
 }
 
-Tensor value_heads(const Layout& l, const Tensor& conv_out) {
-  return ops::copy_columns(ops::columns(conv_out, 2 * l.nk * l.dk, l.nv * l.dv)).reshaped({l.N, l.nv, l.dv});
+// The value heads' block of the conv output (or of its gradient), which the recurrence reads (and
+// writes) in place.
+ops::Columns value_heads(const Layout& l, const Tensor& conv_out) {
+  return ops::columns(conv_out, 2 * l.nk * l.dk, l.nv * l.dv);
 }
 
 }  // namespace
@@ -62,7 +64,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
   // it always has, but not on a GPU, whose recompute tape is there to hold its peak memory down.
   const bool keep_chunks = keep == KeepFor::whole_tape || (keep == KeepFor::rerun && dev.is_cpu());
   // The recurrence from its inputs (s.q, s.k, s.g, s.beta and v), its output [N, nv dv].
-  auto recurrence = [&](const Tensor& v) {
+  auto recurrence = [&](const ops::Columns& v) {
     Tensor o = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
     ops::gated_delta_forward(s.q, s.k, v, s.g, s.beta, seqs, starts, o, final_states,
                              keep_chunks ? &s.chunk_states : nullptr, m.products);
@@ -80,7 +82,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
       s.k = in.k;
       s.g = in.g;
       s.beta = in.beta;
-      return recurrence(in.v);
+      return recurrence(ops::all_columns(in.v));
     };
     recurrent_mixer_forward(pipeline(m), decode_core, seqs, h, residual, s.pipeline);
     return;
@@ -108,20 +110,19 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_o, Tensor& dproj) {
     // Overwritten whole by the backward (no zero fill: 118 MB a layer at the 4B training batch).
     Tensor dq = Tensor::empty({l.N, l.nv, l.dk}, DType::F32, dev), dk = Tensor::empty(dq.shape(), DType::F32, dev);
-    Tensor dv = Tensor::empty({l.N, l.nv, l.dv}, DType::F32, dev);
     Tensor dg = Tensor::empty({l.N, l.nv}, DType::F32, dev), dbeta = Tensor::empty({l.N, l.nv}, DType::F32, dev);
+    Tensor d_conv = Tensor::empty({l.N, l.C}, DType::F32, dev);  // q | k | v, each written below
+    // v passes straight through to the conv: the recurrence writes its gradient into d_conv's block.
     ops::gated_delta_backward(s.q, s.k, value_heads(l, conv_out), s.g, s.beta, seqs, starts,
-                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, dv, dg, dbeta, d_initial, s.chunk_states,
-                              m.products);
+                              d_o.reshaped({l.N, l.nv, l.dv}), dq, dk, value_heads(l, d_conv), dg, dbeta, d_initial,
+                              s.chunk_states, m.products);
     ops::state_offset_backward(s.q, seqs, starts, ops::OffsetLayout::KeyFirst, d_o.reshaped({l.N, l.nv, l.dv}), dq,
                                d_initial);
     ops::gated_delta_gates_backward(ops::columns(proj, l.a_begin(), l.nv), m.neg_A, m.dt_bias, s.beta, dbeta, dg,
                                     ops::columns(dproj, l.b_begin(), l.nv), ops::columns(dproj, l.a_begin(), l.nv));
-    // q, k: back onto the key heads, through the scale and the L2 norms; v passes straight.
-    Tensor d_conv = Tensor::empty({l.N, l.C}, DType::F32, dev);  // q | k | v, each written below
+    // q, k: back onto the key heads, through the scale and the L2 norms.
     normalised_heads_backward(l, conv_out, 0, s.q_rnorm, l.q_scale(), dq, d_conv);
     normalised_heads_backward(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f, dk, d_conv);
-    ops::scatter_columns(dv.reshaped({l.N, l.nv * l.dv}), ops::columns(d_conv, 2 * l.nk * l.dk, l.nv * l.dv));
     return d_conv;
   };
   recurrent_mixer_backward(pipeline(m), core, seqs, s.pipeline, d_out, dh);

@@ -130,10 +130,10 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   __shared__ float kk[kChunk][kPad], tinv[kChunk][kPad];
   const int64_t c = blockIdx.x, row0 = plan.row[c];
   const int h = blockIdx.y, n = static_cast<int>(plan.len[c]), H = in.H, dk = in.dk, dv = in.dv;
-  const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * dk, ldv = static_cast<int64_t>(H) * dv;
+  const int64_t ch = c * H + h, ldk = static_cast<int64_t>(H) * dk;
   const float* Q = in.q + (row0 * H + h) * dk;
   const float* K = in.k + (row0 * H + h) * dk;
-  const float* V = in.v + (row0 * H + h) * dv;
+  const float* V = in.v + row0 * in.v_ld + h * dv;
   gdn_chunk_gamma(in, row0, h, n, gamma);
   store_factors(gamma, n, p.factors + ch * kFactors);
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
@@ -167,7 +167,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm) prepare_kernel(In
   float* U = p.u + ch * kChunk * dv;
   float* W = p.w + ch * kChunk * dk;
   block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
-      n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * ldv + e]; },
+      n, dv, n, [&](int i, int j) { return tinv[i][j] * beta[j]; }, [&](int j, int e) { return V[j * in.v_ld + e]; },
       [&](int i, int e, float s) { U[i * dv + e] = s; }, stage);
   block_mma<P, Band::lower, Along::k, Along::mn, Tiles::wide>(
       n, dk, n, [&](int i, int j) { return tinv[i][j] * beta[j] * in_f[j]; }, k_row,
@@ -304,9 +304,11 @@ __global__ void __launch_bounds__(kSweepThreads, kBlocksPerSm)
   if (d_initial[b.s]) b.store(reinterpret_cast<float*>(d_initial[b.s]) + head, dk, dv);
 }
 
+// dv's rows of H dv values are dv_ld floats apart (a column block of the conv's gradient).
 struct Gradients {
   const float* d_o;
   float *dq, *dk, *dv, *dg, *dbeta;
+  int64_t dv_ld;
 };
 
 // Shared floats of the chunk backward: block_mma's staging, which the mask-gradient prefix sums
@@ -330,7 +332,8 @@ size_t chunk_backward_shared_bytes(int dk) {
 // Offsets, not pointers: a pointer read from shared memory is generic to the compiler, and every
 // access through it a generic load or store; one formed from a parameter is known to be global.
 struct ChunkOffsets {
-  int64_t rows_k, rows_v;  // the chunk's first token and head in q, k, dq, dk / v, dO, dv
+  int64_t rows_k, rows_o;  // the chunk's first token and head in q, k, dq, dk / dO
+  int64_t rows_v, rows_dv;  // in v / dv (rows v_ld / dv_ld apart)
   int64_t state;           // its start state and dS_end
   int64_t chunk;           // ch: its (chunk, head) in the per-chunk scratch
   int64_t token;           // its first token and head in beta, g, dbeta, dg (row stride H)
@@ -344,12 +347,12 @@ struct ChunkRefs {
 
   __device__ ChunkRefs(const Inputs& in, const Prepared& p, const Saved& saved, const Gradients& grad,
                        const ChunkOffsets& o)
-      : q(in.q + o.rows_k), k(in.k + o.rows_k), v(in.v + o.rows_v), d_o(grad.d_o + o.rows_v),
+      : q(in.q + o.rows_k), k(in.k + o.rows_k), v(in.v + o.rows_v), d_o(grad.d_o + o.rows_o),
         starts(saved.starts + o.state), ds_end(saved.ds_end + o.state), delta(saved.delta + o.chunk * kChunk * in.dv),
         d_delta(saved.d_delta + o.chunk * kChunk * in.dv), u(p.u + o.chunk * kChunk * in.dv),
         w(p.w + o.chunk * kChunk * in.dk), qk(p.qk + o.chunk * kChunk * kChunk), kk(p.kk + o.chunk * kChunk * kChunk),
         tinv(p.tinv + o.chunk * kChunk * kChunk), dq(grad.dq + o.rows_k), dk(grad.dk + o.rows_k),
-        dv(grad.dv + o.rows_v), dw(saved.dw + o.chunk * kChunk * in.dk), dbeta(grad.dbeta + o.token),
+        dv(grad.dv + o.rows_dv), dw(saved.dw + o.chunk * kChunk * in.dk), dbeta(grad.dbeta + o.token),
         dg(grad.dg + o.token), all(o.all) {}
 };
 
@@ -364,7 +367,8 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   __shared__ ChunkOffsets offsets;
   __shared__ float d_all;  // the decay gradient through exp(gamma_last)
   const int n = static_cast<int>(plan.len[blockIdx.x]), H = in.H, Dk = in.dk, Dv = in.dv;
-  const int ldk = H * Dk, ldv = H * Dv;  // a token's row strides (offsets within a chunk fit an int)
+  // A token's row strides in q, k (and dq, dk), dO, v and dv (offsets within a chunk fit an int).
+  const int ldk = H * Dk, ldv = H * Dv, ld_vin = static_cast<int>(in.v_ld), ld_dv = static_cast<int>(grad.dv_ld);
   float* stage = reinterpret_cast<float*>(shared);
   float(*prefix)[kPad] = reinterpret_cast<float(*)[kPad]>(stage);
   float(*da)[kPad] = reinterpret_cast<float(*)[kPad]>(stage + stage_size);
@@ -374,9 +378,11 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   {
     const int64_t c = blockIdx.x, row0 = plan.row[c];
     const int h = blockIdx.y;
-    const int64_t ch = c * H + h, rows_k = (row0 * H + h) * Dk, rows_v = (row0 * H + h) * Dv;
+    const int64_t ch = c * H + h, rows_k = (row0 * H + h) * Dk, rows_o = (row0 * H + h) * Dv;
     const float* factors = p.factors + ch * kFactors;
-    if (threadIdx.x == 0) offsets = {rows_k, rows_v, ch * Dk * Dv, ch, row0 * H + h, factors[2 * kChunk]};
+    if (threadIdx.x == 0)
+      offsets = {rows_k, rows_o, row0 * in.v_ld + h * Dv, row0 * grad.dv_ld + h * Dv, ch * Dk * Dv, ch, row0 * H + h,
+                 factors[2 * kChunk]};
     gdn_chunk_gamma(in, row0, h, n, gamma);  // its barrier: the offsets are set
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
       beta[i] = in.beta[(row0 + i) * H + h];
@@ -435,7 +441,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
     const ChunkRefs r(in, p, saved, grad, offsets);
     block_mma<P, Band::upper, Along::mn, Along::mn, Tiles::wide>(
         n, Dv, n, [&](int i, int j) { return r.tinv[j * kChunk + i]; },
-        [&](int j, int e) { return r.d_delta[j * Dv + e]; }, [&](int i, int e, float s) { r.dv[i * ldv + e] = s; },
+        [&](int j, int e) { return r.d_delta[j * Dv + e]; }, [&](int i, int e, float s) { r.dv[i * ld_dv + e] = s; },
         stage);
   }
   {
@@ -447,7 +453,7 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
   {
     const ChunkRefs r(in, p, saved, grad, offsets);
     block_mma<P, Band::full, Along::k, Along::k, Tiles::square>(
-        n, n, Dv, [&](int i, int e) { return r.dv[i * ldv + e]; }, [&](int e, int j) { return r.u[j * Dv + e]; },
+        n, n, Dv, [&](int i, int e) { return r.dv[i * ld_dv + e]; }, [&](int e, int j) { return r.u[j * Dv + e]; },
         [&](int i, int j, float s) { da[i][j] = -s; }, stage);
   }
   {
@@ -502,13 +508,13 @@ __global__ void __launch_bounds__(kChunkThreads, kBlocksPerSm)
         float dv_e[kPassTokens], v_e[kPassTokens];
 #pragma unroll
         for (int t = 0; t < kPassTokens; ++t) {
-          dv_e[t] = r.dv[row[t] * ldv + e];
-          v_e[t] = r.v[row[t] * ldv + e];
+          dv_e[t] = r.dv[row[t] * ld_dv + e];
+          v_e[t] = r.v[row[t] * ld_vin + e];
         }
 #pragma unroll
         for (int t = 0; t < kPassTokens; ++t) {
           v_dbv[t] += v_e[t] * dv_e[t];
-          if (live[t]) r.dv[row[t] * ldv + e] = dv_e[t] * b[t];
+          if (live[t]) r.dv[row[t] * ld_dv + e] = dv_e[t] * b[t];
         }
       }
 #pragma unroll
@@ -684,9 +690,14 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
                      tables.starts(), finals, o, kept, skip_single);
 }
 
-Inputs inputs_of(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta) {
-  return {static_cast<int>(q.dim(1)), static_cast<int>(q.dim(2)), static_cast<int>(v.dim(2)), f32(q), f32(k), f32(v),
-          f32(g), f32(beta)};
+Inputs inputs_of(const Tensor& q, const Tensor& k, const Columns& v, const Tensor& g, const Tensor& beta) {
+  return {static_cast<int>(q.dim(1)), static_cast<int>(q.dim(2)), static_cast<int>(v.count / q.dim(1)),
+          f32(q),
+          f32(k),
+          f32(v),
+          f32(g),
+          f32(beta),
+          v.stride()};
 }
 
 template <ProductPrecision P>
@@ -723,7 +734,7 @@ void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const s
 
 template <ProductPrecision P>
 void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const std::vector<SequenceStart>& starts,
-                   const Tensor& d_o, Tensor& dq, Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta,
+                   const Tensor& d_o, Tensor& dq, Tensor& dk, const Columns& dv, Tensor& dg, Tensor& dbeta,
                    std::vector<Tensor>* d_initial, const Tensor& chunk_states) {
   const Device device = q.device();
   RecurrenceTables tables =
@@ -759,7 +770,7 @@ void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const 
                        tables.outs(), saved);
     if (chunks.chunks > 0) {
       const size_t bytes = chunk_backward_shared_bytes(in.dk);
-      const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta)};
+      const Gradients grad{f32(d_o), f32_mut(dq), f32_mut(dk), f32_mut(dv), f32_mut(dg), f32_mut(dbeta), dv.stride()};
       launch_with_shared(chunk_backward_kernel<P>, chunk_grid(chunks, in.H), kChunkThreads, bytes,
                          "gated_delta: the chunk backward", in, chunks.plan(), p, saved, grad,
                          chunk_backward_stage());
@@ -770,7 +781,7 @@ void backward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const 
 
 }  // namespace
 
-void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+void gated_delta_forward(const Tensor& q, const Tensor& k, const Columns& v, const Tensor& g, const Tensor& beta,
                          const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Inputs in = inputs_of(q, k, v, g, beta);
@@ -780,9 +791,9 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Tensor& v, cons
     forward_with<ProductPrecision::f32>(in, q, seqs, starts, o, finals, chunk_states);
 }
 
-void gated_delta_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& beta,
+void gated_delta_backward(const Tensor& q, const Tensor& k, const Columns& v, const Tensor& g, const Tensor& beta,
                           const Varlen& seqs, const std::vector<SequenceStart>& starts, const Tensor& d_o, Tensor& dq,
-                          Tensor& dk, Tensor& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
+                          Tensor& dk, const Columns& dv, Tensor& dg, Tensor& dbeta, std::vector<Tensor>* d_initial,
                           const Tensor& chunk_states, ProductPrecision products) {
   const Inputs in = inputs_of(q, k, v, g, beta);
   if (products == ProductPrecision::tf32)

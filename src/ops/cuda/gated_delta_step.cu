@@ -82,7 +82,7 @@ __device__ inline StepVectors fetch_vectors(const GatedDeltaInputs& in, const St
     f.q = in.q[row * in.dk + e];
     f.k = in.k[row * in.dk + e];
   }
-  if (e < cols && item.first_col + e < in.dv) f.v = in.v[row * in.dv + item.first_col + e];
+  if (e < cols && item.first_col + e < in.dv) f.v = in.v[item.t * in.v_ld + item.h * in.dv + item.first_col + e];
   f.g = in.g[row];
   f.beta = in.beta[row];
   return f;

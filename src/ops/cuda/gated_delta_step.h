@@ -10,10 +10,12 @@
 
 namespace s0::ops::cuda {
 
-// The op's tensors on the device (both kernels' view): rows [N, H, dk or dv] and [N, H].
+// The op's tensors on the device (both kernels' view): rows [N, H, dk] and [N, H]; v's rows of H dv
+// values are v_ld floats apart (a column block of a wider matrix: the conv's output).
 struct GatedDeltaInputs {
   int H, dk, dv;
   const float *q, *k, *v, *g, *beta;
+  int64_t v_ld;
 };
 
 // For every sequence of length 1 (offsets: n_seqs + 1 entries on the device); others are left
