@@ -4,7 +4,9 @@
 
 namespace s0::ops {
 
-Device device_of(const char* op, std::initializer_list<const Tensor*> tensors) {
+namespace {
+template <class Tensors>
+Device device_among(const char* op, const Tensors& tensors) {
   Device found;
   bool any = false;
   for (const Tensor* t : tensors) {
@@ -16,6 +18,10 @@ Device device_of(const char* op, std::initializer_list<const Tensor*> tensors) {
   }
   return found;
 }
+}  // namespace
+
+Device device_of(const char* op, std::initializer_list<const Tensor*> tensors) { return device_among(op, tensors); }
+Device device_of(const char* op, const std::vector<const Tensor*>& tensors) { return device_among(op, tensors); }
 
 void no_backend(const char* op, Device device) {
   fail("op ", op, " has no implementation for ", device_name(device), " in this build");

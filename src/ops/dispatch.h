@@ -3,6 +3,7 @@
 // that device's implementation (ops/cpu/, later ops/cuda/). Adding a backend to an op is one line
 // in its dispatch.
 #include <initializer_list>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -10,6 +11,7 @@ namespace s0::ops {
 
 // The device of the non-empty tensors; fails naming the op and both devices when they differ.
 Device device_of(const char* op, std::initializer_list<const Tensor*> tensors);
+Device device_of(const char* op, const std::vector<const Tensor*>& tensors);
 // Ends an op called on a device this build has no implementation of it for.
 [[noreturn]] void no_backend(const char* op, Device device);
 

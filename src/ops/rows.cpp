@@ -56,12 +56,23 @@ void scale_(Tensor& x, float s) {
   no_backend("scale", dev);
 }
 
-void add_(Tensor& dst, const Tensor& src) {
-  if (dst.shape() != src.shape()) fail("internal: add_ of differently shaped tensors");
-  const Device dev = device_of("add", {&dst, &src});
-  if (dev.is_cpu()) return cpu::add(dst.f32_mut(), src.f32(), dst.numel());
+void add_(Tensor& dst, const std::vector<Tensor>& srcs) {
+  std::vector<const Tensor*> all{&dst};
+  for (const Tensor& src : srcs) {
+    if (dst.shape() != src.shape()) fail("internal: add_ of differently shaped tensors");
+    all.push_back(&src);
+  }
+  const Device dev = device_of("add", all);
+  if (dev.is_cpu()) {
+    for (const Tensor& src : srcs) cpu::add(dst.f32_mut(), src.f32(), dst.numel());
+    return;
+  }
 #if S0_HAVE_CUDA
-  if (dev.type == DeviceType::CUDA) return cuda::add(cuda::f32_mut(dst), cuda::f32(src), dst.numel());
+  if (dev.type == DeviceType::CUDA) {
+    std::vector<const float*> from;
+    for (const Tensor& src : srcs) from.push_back(cuda::f32(src));
+    return cuda::add(cuda::f32_mut(dst), from, dst.numel());
+  }
 #endif
   no_backend("add", dev);
 }

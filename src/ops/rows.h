@@ -14,8 +14,9 @@ Tensor gather_rows(const Tensor& table, const std::vector<int64_t>& index, float
 void scatter_add_rows(const Tensor& src, const std::vector<int64_t>& index, float scale, Tensor& dst);
 // x *= s, in place (a logit multiplier); its backward is the same scaling of the gradient.
 void scale_(Tensor& x, float s);
-// dst += src, elementwise over same-shaped float32 tensors on one device (gradients summed where
-// they are, so only the sum crosses to the host).
-void add_(Tensor& dst, const Tensor& src);
+// dst += srcs[0], then += srcs[1], ...: elementwise over same-shaped float32 tensors on one device
+// (gradients summed where they are, so only the sum crosses to the host), each cell's additions in
+// that order, the bits of one add after another; on a GPU one pass for all of them.
+void add_(Tensor& dst, const std::vector<Tensor>& srcs);
 
 }  // namespace s0::ops

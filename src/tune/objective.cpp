@@ -67,8 +67,12 @@ ObjectiveResult evaluate(const HybridModel& model, const std::vector<Example>& e
     // token loss.
     const LossGradient d = loss_gradient(model, batch, loss, opt.recompute);
     for (const LossPart& part : d.parts) res.example_loss[members[part.group]] += part.weighted_sum * n_ex;
-    for (const auto& per_seq : d.d_initial)
-      for (size_t slot = 0; slot < per_seq.size(); ++slot) ops::add_(grad_on_model[slot], per_seq[slot]);
+    // Each slot's gradients of the batch's sequences, added in sequence order in one pass.
+    for (size_t slot = 0; slot < grad_on_model.size(); ++slot) {
+      std::vector<Tensor> per_seq;
+      for (const auto& seq : d.d_initial) per_seq.push_back(seq[slot]);
+      ops::add_(grad_on_model[slot], per_seq);
+    }
   }
   for (const Tensor& g : grad_on_model) res.grad.push_back(g.to(Device::cpu()));
 

@@ -485,12 +485,13 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
   ops::scale_(x_gpu, -2.5f);
   expect_close(x_cpu, x_gpu, kElementwise, "scale_");
 
-  // add_: one float addition per cell, so the GPU's sum is the CPU's bit for bit.
+  // add_: the same float additions per cell in the same order, so the GPU's sum is the CPU's bit
+  // for bit, and several sources in one call are the adds one after another.
   Tensor sum_cpu = dst0.clone(), sum_gpu = on_gpu(dst0);
-  ops::add_(sum_cpu, dst_cpu);
-  ops::add_(sum_gpu, on_gpu(dst_cpu));
+  ops::add_(sum_cpu, {dst_cpu, dst0, dst_cpu});
+  ops::add_(sum_gpu, {on_gpu(dst_cpu), on_gpu(dst0), on_gpu(dst_cpu)});
   EXPECT_TRUE(same_bits(sum_cpu, sum_gpu)) << "add_";
-  EXPECT_EQ(sum_cpu.f32()[5], dst0.f32()[5] + dst_cpu.f32()[5]);
+  EXPECT_EQ(sum_cpu.f32()[5], ((dst0.f32()[5] + dst_cpu.f32()[5]) + dst0.f32()[5]) + dst_cpu.f32()[5]);
 }
 
 TEST(CudaDenseColumns, CopyAndScatterHonourStrides) {

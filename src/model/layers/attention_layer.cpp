@@ -69,7 +69,7 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
 }
 
 void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
-                              const AttentionSaved& s, const Tensor& d_out, Tensor& dh) {
+                              const AttentionSaved& s, const Tensor& d_out, Tensor& dh, bool accumulate) {
   const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   // Every column of dproj is written below (q, the gate, k, v): no zeroing.
@@ -94,7 +94,7 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
   ops::scatter_columns(dq.reshaped({l.N, l.q_cols()}), ops::columns(dproj, 0, l.q_cols()));
   ops::scatter_columns(dk.reshaped({l.N, l.kv_cols()}), ops::columns(dproj, l.k_begin(), l.kv_cols()));
   ops::scatter_columns(dv.reshaped({l.N, l.kv_cols()}), ops::columns(dproj, l.v_begin(), l.kv_cols()));
-  ops::linear_backward(m.in_proj, dproj, seqs, dh, /*accumulate=*/true);
+  ops::linear_backward(m.in_proj, dproj, seqs, dh, accumulate);
 }
 
 }  // namespace s0

@@ -23,9 +23,10 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
                              const Tensor& h, Tensor& residual, AttentionSaved& saved,
                              const std::vector<ops::KvCache*>& caches);
 
-// dh[N, hidden] += d(attention(h))/dh applied to d_out[N, hidden] (the gradient of the residual
-// stream the mixer added to). Weights are frozen: only the input gradient is formed.
+// dh[N, hidden] = (or += when `accumulate`) d(attention(h))/dh applied to d_out[N, hidden] (the
+// gradient of the residual stream the mixer added to). Weights are frozen: only the input gradient
+// is formed.
 void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
-                              const AttentionSaved& saved, const Tensor& d_out, Tensor& dh);
+                              const AttentionSaved& saved, const Tensor& d_out, Tensor& dh, bool accumulate);
 
 }  // namespace s0

@@ -41,11 +41,13 @@ void ffn_backward(const Block& blk, const ops::Varlen& seqs, const FfnSaved& s, 
       Tensor d_dense = Tensor::zeros({N, d_out.dim(1)}, DType::F32, dev);
       Tensor d_logit = Tensor::zeros({N, 1}, DType::F32, dev);
       ops::sigmoid_row_gate_backward(s.dense_out, s.shared_logit, d_out, d_dense, d_logit);
-      mlp_backward(dense_weights(blk), seqs, s.gu, d_dense, dh2, /*accumulate=*/true);
+      mlp_backward(dense_weights(blk), seqs, s.gu, d_dense, dh2, /*accumulate=*/false);
       ops::linear_backward(blk.moe->shared_gate, d_logit, seqs, dh2, /*accumulate=*/true);
     } else {
-      mlp_backward(dense_weights(blk), seqs, s.gu, d_out, dh2, /*accumulate=*/true);
+      mlp_backward(dense_weights(blk), seqs, s.gu, d_out, dh2, /*accumulate=*/false);
     }
+  } else {
+    dh2 = Tensor::zeros(dh2.shape(), DType::F32, dev);  // the experts add their rows into it
   }
   if (blk.moe) moe_backward(*blk.moe, seqs, s.moe, d_out, dh2);
 }

@@ -21,7 +21,8 @@ struct FfnSaved {
 DType ffn_input_dtype(const Block& blk, int64_t N);
 // residual[N, hidden] += ffn(h2[N, hidden]).
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& saved);
-// dh2[N, hidden] += the input gradient for d_out[N, hidden].
+// dh2[N, hidden] = the input gradient for d_out[N, hidden] (dh2 is overwritten: a dense MLP's GEMM
+// writes it first, a mixture of experts alone adds into zeros).
 void ffn_backward(const Block& blk, const ops::Varlen& seqs, const FfnSaved& saved, const Tensor& d_out, Tensor& dh2);
 
 }  // namespace s0

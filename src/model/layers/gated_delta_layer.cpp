@@ -104,7 +104,7 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
 
 void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                 const std::vector<ops::SequenceStart>& starts, const GatedDeltaSaved& s,
-                                const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial) {
+                                const Tensor& d_out, Tensor& dh, bool accumulate, std::vector<Tensor>* d_initial) {
   const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_o, Tensor& dproj) {
@@ -125,7 +125,7 @@ void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seq
     normalised_heads_backward(l, conv_out, l.nk * l.dk, s.k_rnorm, 1.0f, dk, d_conv);
     return d_conv;
   };
-  recurrent_mixer_backward(pipeline(m), core, seqs, s.pipeline, d_out, dh);
+  recurrent_mixer_backward(pipeline(m), core, seqs, s.pipeline, d_out, dh, accumulate);
 }
 
 }  // namespace s0

@@ -26,11 +26,12 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
                                GatedDeltaSaved& saved, std::vector<Tensor>* final_states, KeepFor keep);
 
-// dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
+// dh[N, hidden] = (or += when `accumulate`) the input gradient for d_out[N, hidden]; d_initial (if
+// not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [nv, dk, dv]: its initial state (also
 // for a zero start), or its state offset when it has one (ops/state_offset.h).
 void gated_delta_layer_backward(const GatedDeltaMixer& m, const ops::Varlen& seqs,
                                 const std::vector<ops::SequenceStart>& starts, const GatedDeltaSaved& saved,
-                                const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial);
+                                const Tensor& d_out, Tensor& dh, bool accumulate, std::vector<Tensor>* d_initial);
 
 }  // namespace s0

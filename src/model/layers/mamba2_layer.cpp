@@ -59,7 +59,8 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
 
 void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
                            const std::vector<ops::SequenceStart>& starts, const Mamba2Saved& s,
-                           const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial) {
+                           const Tensor& d_out, Tensor& dh, bool accumulate,
+                           std::vector<Tensor>* d_initial) {
   const Device dev = d_out.device();
   const Layout l = layout(m, seqs);
   auto core = [&](const Tensor& proj, const Tensor& conv_out, const Tensor& d_y, Tensor& dproj) {
@@ -79,7 +80,7 @@ void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
     ops::scatter_columns(dC.reshaped({l.N, gn}), ops::columns(d_conv, l.d + gn, gn));
     return d_conv;
   };
-  recurrent_mixer_backward(pipeline(m), core, seqs, s.pipeline, d_out, dh);
+  recurrent_mixer_backward(pipeline(m), core, seqs, s.pipeline, d_out, dh, accumulate);
 }
 
 }  // namespace s0

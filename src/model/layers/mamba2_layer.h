@@ -22,11 +22,12 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
                           const Tensor& h, Tensor& residual, Mamba2Saved& saved, std::vector<Tensor>* final_states,
                           bool for_backward);
 
-// dh[N, hidden] += the input gradient for d_out[N, hidden]; d_initial (if not null) receives, per
+// dh[N, hidden] = (or += when `accumulate`) the input gradient for d_out[N, hidden]; d_initial (if
+// not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [H, P, N]: its initial state, or its
 // state offset when it has one (ops/state_offset.h).
 void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
                            const std::vector<ops::SequenceStart>& starts, const Mamba2Saved& saved,
-                           const Tensor& d_out, Tensor& dh, std::vector<Tensor>* d_initial);
+                           const Tensor& d_out, Tensor& dh, bool accumulate, std::vector<Tensor>* d_initial);
 
 }  // namespace s0

@@ -38,7 +38,7 @@ void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForw
 }
 
 void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBackward& core, const ops::Varlen& seqs,
-                              const RecurrentSaved& s, const Tensor& d_out, Tensor& dh) {
+                              const RecurrentSaved& s, const Tensor& d_out, Tensor& dh, bool accumulate) {
   const Device dev = d_out.device();
   const int64_t N = seqs.rows();
   // Every column of dproj is written below (z, the conv's input, the core's gates): no zeroing. It is
@@ -54,7 +54,7 @@ void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBac
 
   const Tensor d_conv = core(s.proj, s.conv_out, d_o, dproj);
   ops::conv1d_silu_backward(p.conv_w, s.conv_pre, d_conv, seqs, ops::columns(dproj, p.conv_begin, p.conv_dim));
-  ops::linear_backward(p.in_proj, dproj, seqs, dh, /*accumulate=*/true);
+  ops::linear_backward(p.in_proj, dproj, seqs, dh, accumulate);
 }
 
 }  // namespace s0

@@ -62,8 +62,8 @@ void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentCoreForw
 // is no backward through it).
 void recurrent_mixer_forward(const RecurrentPipeline& p, const RecurrentConvCoreForward& core, const ops::Varlen& seqs,
                              const Tensor& h, Tensor& residual, RecurrentSaved& saved);
-// dh[N, hidden] += the input gradient for d_out[N, hidden].
+// dh[N, hidden] = (or += when `accumulate`) the input gradient for d_out[N, hidden].
 void recurrent_mixer_backward(const RecurrentPipeline& p, const RecurrentCoreBackward& core, const ops::Varlen& seqs,
-                              const RecurrentSaved& saved, const Tensor& d_out, Tensor& dh);
+                              const RecurrentSaved& saved, const Tensor& d_out, Tensor& dh, bool accumulate);
 
 }  // namespace s0

@@ -85,8 +85,21 @@ void scale(float* x, int64_t n, float s) {
   for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { x[i] *= s; }, "scale");
 }
 
-void add(float* dst, const float* src, int64_t n) {
-  for_each_cell(1, n, [=] __device__(int64_t, int64_t i) { dst[i] += src[i]; }, "add");
+void add(float* dst, const std::vector<const float*>& srcs, int64_t n) {
+  if (srcs.empty() || n == 0) return;
+  std::vector<int64_t> addresses;
+  for (const float* p : srcs) addresses.push_back(address_value(p));
+  const Tensor table = upload(addresses);
+  const auto* from = static_cast<const int64_t*>(table.device_raw());
+  const int count = static_cast<int>(srcs.size());
+  for_each_cell(
+      1, n,
+      [=] __device__(int64_t, int64_t i) {
+        float v = dst[i];
+        for (int k = 0; k < count; ++k) v += reinterpret_cast<const float*>(from[k])[i];
+        dst[i] = v;
+      },
+      "add");
 }
 
 }  // namespace s0::ops::cuda
