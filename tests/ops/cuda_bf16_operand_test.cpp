@@ -165,14 +165,21 @@ TEST(CudaBf16Operand, LinearOfTheBf16OperandIsTheProductOfTheFloat32One) {
 
 // bf16 only where the GPU would round the operand to one bf16 term itself: not for float32 weights
 // (the exactness mode), a precise projection's input (two terms; its gradient is one), a few rows
-// (multiplied unrounded) or the CPU.
+// (multiplied unrounded) or the CPU. The same for bf16 outputs, which also take no bias after.
 TEST(CudaBf16Operand, OnlyWhereTheGpuRoundsTheOperand) {
   S0_REQUIRE_GPU();
   std::mt19937 rng(5);
   const Tensor w32 = uniform({8, 16}, -1, 1, rng);
   const ops::Linear cpu{w32, Tensor(), false, 16, 8}, gpu_f32_w{on_gpu(w32), Tensor(), false, 16, 8};
   const ops::Linear plain{on_gpu(w32.to_bf16()), Tensor(), false, 16, 8};
+  const ops::Linear biased{on_gpu(w32.to_bf16()), on_gpu(uniform({8}, -1, 1, rng)), false, 16, 8};
   const ops::Linear precise{on_gpu(w32.to_bf16()), Tensor(), true, 16, 8};
+  EXPECT_EQ(ops::linear_output_dtype(plain, 100), DType::BF16);
+  EXPECT_EQ(ops::linear_output_dtype(plain, 4), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(biased, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(precise, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(gpu_f32_w, 100), DType::F32);
+  EXPECT_EQ(ops::linear_output_dtype(cpu, 100), DType::F32);
   EXPECT_EQ(ops::linear_input_dtype(plain, 100), DType::BF16);
   EXPECT_EQ(ops::linear_input_dtype(plain, 4), DType::F32);
   EXPECT_EQ(ops::linear_input_dtype(precise, 100), DType::F32);
@@ -225,23 +232,6 @@ TEST(CudaBf16Operand, LinearWritesItsSumsRoundedToBf16) {
             "internal: a bf16 output of a BF16 Linear that does not round to it");
   EXPECT_EQ(error_of([&] { ops::linear_backward(l, on_gpu(dy), groups, dx16, /*accumulate=*/true); }),
             "internal: a bf16 input gradient of a BF16 Linear that does not round to it");
-}
-
-// bf16 outputs only where the product rounds its input to one bf16 term and adds no bias after.
-TEST(CudaBf16Operand, Bf16OutputsOnlyWhereTheGpuRoundsTheOperand) {
-  S0_REQUIRE_GPU();
-  std::mt19937 rng(7);
-  const Tensor w32 = uniform({8, 16}, -1, 1, rng);
-  const ops::Linear cpu{w32, Tensor(), false, 16, 8}, gpu_f32_w{on_gpu(w32), Tensor(), false, 16, 8};
-  const ops::Linear plain{on_gpu(w32.to_bf16()), Tensor(), false, 16, 8};
-  const ops::Linear biased{on_gpu(w32.to_bf16()), on_gpu(uniform({8}, -1, 1, rng)), false, 16, 8};
-  const ops::Linear precise{on_gpu(w32.to_bf16()), Tensor(), true, 16, 8};
-  EXPECT_EQ(ops::linear_output_dtype(plain, 100), DType::BF16);
-  EXPECT_EQ(ops::linear_output_dtype(plain, 4), DType::F32);
-  EXPECT_EQ(ops::linear_output_dtype(biased, 100), DType::F32);
-  EXPECT_EQ(ops::linear_output_dtype(precise, 100), DType::F32);
-  EXPECT_EQ(ops::linear_output_dtype(gpu_f32_w, 100), DType::F32);
-  EXPECT_EQ(ops::linear_output_dtype(cpu, 100), DType::F32);
 }
 
 namespace {
