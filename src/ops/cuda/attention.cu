@@ -8,6 +8,7 @@
 #include "ops/cuda/attention_tiles.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
+#include "ops/cuda/rows.h"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 
@@ -252,13 +253,14 @@ __global__ void __launch_bounds__(kThreads, 1)
 // Backward to k and v, one block per 64 keys of one key/value head and one part of its group's
 // query heads (`parts` of them, consecutive heads each): dv_j = sum_h sum_i P_ij dout_i and dk_j =
 // scale sum_h sum_i dS_ij q_i over the part's query heads h (in order) and the queries i >= j (in
-// order), into part `part` of dk and dv (parts numel apart): fixed sums, no atomics. The tiles of
-// (head, queries) come in that order; the next tile's q travels while dv accumulates, its dout while
-// the next scores are.
+// order): fixed sums, no atomics. Part 0 writes dk and dv, part p > 0 its own sums at
+// dk_rest / dv_rest + (p - 1) numel. The tiles of (head, queries) come in that order; the next
+// tile's q travels while dv accumulates, its dout while the next scores are.
 template <ProductPrecision P, int DP>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_dkdv_kernel(Layout L, const float* q, const float* k, const float* v, const float* lse,
-                          const float* delta, const float* dout, int parts, int64_t numel, float* dk, float* dv) {
+                          const float* delta, const float* dout, int parts, int64_t numel, float* dk, float* dv,
+                          float* dk_rest, float* dv_rest) {
   constexpr int Bc = kBackwardTile, J = Bc / kRowThreads;
   extern __shared__ float4 smem4[];
   const BackwardTiles<DP, Bc> tiles(reinterpret_cast<float*>(smem4));
@@ -317,24 +319,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     h = h_next;
     i0 = i_next;
   }
-  write_rows<DP>(dk_acc, [&](int) { return L.scale; }, dk + part * numel + rows_at, kv_stride, valid, D);
-  write_rows<DP>(dv_acc, [](int) { return 1.0f; }, dv + part * numel + rows_at, kv_stride, valid, D);
-}
-
-// Grid-stride: out[e] = the sum of parts[p numel + e] over the parts p in order (dk and dv in one
-// pass: a and b of the same layout).
-__global__ void sum_parts_kernel(const float* a_parts, const float* b_parts, int parts, int64_t numel, float* a,
-                                 float* b) {
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < numel;
-       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    float x = a_parts[e], y = b_parts[e];
-    for (int p = 1; p < parts; ++p) {
-      x += a_parts[p * numel + e];
-      y += b_parts[p * numel + e];
-    }
-    a[e] = x;
-    b[e] = y;
-  }
+  float* dk_out = part == 0 ? dk : dk_rest + (part - 1) * numel;
+  float* dv_out = part == 0 ? dv : dv_rest + (part - 1) * numel;
+  write_rows<DP>(dk_acc, [&](int) { return L.scale; }, dk_out + rows_at, kv_stride, valid, D);
+  write_rows<DP>(dv_acc, [](int) { return 1.0f; }, dv_out + rows_at, kv_stride, valid, D);
 }
 
 template <int DP>
@@ -417,7 +405,8 @@ void forward_launch(const Plan& p, const Tensor& q, const Tensor& k, const Tenso
 // A key block's work grows with the queries after it, so the first key blocks of the longest
 // sequences ran alone at the end of the grid (one block an SM); halves of them fill it evenly
 // (4B training shape: 164 blocks, the longest 56 tiles against about 29 an SM). Each part writes
-// its own sums, added in order after (sum_parts_kernel), so the bits do not depend on the batch.
+// its own sums, added to the first part's in order after (rows.h's add), so the bits do not
+// depend on the batch.
 int64_t dkdv_parts(int64_t H, int64_t Hkv) { return (H / Hkv) % 2 == 0 ? 2 : 1; }
 
 template <ProductPrecision P, int DP>
@@ -427,16 +416,19 @@ void backward_launch(const Plan& p, const Layout& key_blocks, const Tensor& q, c
   launch(attention_dq_kernel<P, DP>, "attention_dq_kernel", grid(p, p.L.H), BackwardTiles<DP, kBackwardTile>::bytes(),
          p.L, f32(q), f32(k), f32(v), f32(out), f32(lse), f32(dout), f32_mut(dq), f32_mut(delta));
   const int64_t parts = dkdv_parts(p.L.H, p.L.Hkv), numel = dk.numel();
-  Tensor sums = parts > 1 ? Tensor::empty({2, parts, numel}, DType::F32, dk.device()) : Tensor();
-  float* dk_parts = parts > 1 ? f32_mut(sums) : f32_mut(dk);
-  float* dv_parts = parts > 1 ? dk_parts + parts * numel : f32_mut(dv);
+  Tensor rest = parts > 1 ? Tensor::empty({2, parts - 1, numel}, DType::F32, dk.device()) : Tensor();
+  float* dk_rest = parts > 1 ? f32_mut(rest) : nullptr;
+  float* dv_rest = parts > 1 ? dk_rest + (parts - 1) * numel : nullptr;
   launch(attention_dkdv_kernel<P, DP>, "attention_dkdv_kernel", grid(p, p.L.Hkv * parts),
          BackwardTiles<DP, kBackwardTile>::bytes(), key_blocks, f32(q), f32(k), f32(v), f32(lse), f32(delta), f32(dout),
-         static_cast<int>(parts), numel, dk_parts, dv_parts);
-  if (parts == 1) return;
-  sum_parts_kernel<<<static_cast<unsigned>(std::min<int64_t>((numel + 255) / 256, 4096)), 256, 0, stream()>>>(
-      dk_parts, dv_parts, static_cast<int>(parts), numel, f32_mut(dk), f32_mut(dv));
-  check_launch("sum_parts_kernel");
+         static_cast<int>(parts), numel, f32_mut(dk), f32_mut(dv), dk_rest, dv_rest);
+  std::vector<const float*> dk_more, dv_more;
+  for (int64_t r = 0; r + 1 < parts; ++r) {
+    dk_more.push_back(dk_rest + r * numel);
+    dv_more.push_back(dv_rest + r * numel);
+  }
+  add(f32_mut(dk), dk_more, numel);
+  add(f32_mut(dv), dv_more, numel);
 }
 
 // f(integral_constant<ProductPrecision>, integral_constant<int, DP>) for the products and the padded head dim D takes:
