@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "finite_differences.h"
@@ -13,6 +14,8 @@
 #include "ops/cpu/gates.h"
 #include "ops/cpu/heads.h"
 #include "ops/cpu/rows.h"
+#include "ops/rows.h"
+#include "support/test_support.h"
 
 using namespace s0;
 using naive::expect_grad;
@@ -139,4 +142,19 @@ TEST(GateBackward, ScatterAddRowsIsTheAdjointOfGatherRows) {
     return out;
   };
   expect_grad(dtable, fd_grad(gather, to_double(table), to_double(dy)), "dtable");
+}
+
+// ops::add_ with several sources is one add after another, cell by cell in the list's order (the
+// objective's per-sequence state gradients, summed in sequence order).
+TEST(GateBackward, AddOfSeveralSourcesIsOneAddAfterAnother) {
+  const Tensor a = Tensor::from({3, 5}, randn(15, 71)), b = Tensor::from({3, 5}, randn(15, 72));
+  const Tensor c = Tensor::from({3, 5}, randn(15, 73));
+  Tensor sum = a.clone();
+  ops::add_(sum, {b, c, b});
+  for (int64_t i = 0; i < 15; ++i) EXPECT_EQ(sum.f32()[i], ((a.f32()[i] + b.f32()[i]) + c.f32()[i]) + b.f32()[i]) << i;
+  Tensor unchanged = a.clone();
+  ops::add_(unchanged, {});
+  EXPECT_EQ(std::memcmp(unchanged.f32(), a.f32(), 15 * sizeof(float)), 0);
+  EXPECT_EQ(test::error_of([&] { ops::add_(sum, {Tensor::from({15}, randn(15, 74))}); }),
+            "internal: add_ of differently shaped tensors");
 }
