@@ -691,8 +691,13 @@ void forward_sweep(const Inputs& in, const ChunkTable& t, const Prepared& p, con
 }
 
 Inputs inputs_of(const Tensor& q, const Tensor& k, const Columns& v, const Tensor& g, const Tensor& beta) {
-  return {static_cast<int>(q.dim(1)), static_cast<int>(q.dim(2)), static_cast<int>(v.count / q.dim(1)), f32(q), f32(k),
-          f32(v), f32(g), f32(beta), v.stride()};
+  return {static_cast<int>(q.dim(1)), static_cast<int>(q.dim(2)), static_cast<int>(v.count / q.dim(1)),
+          f32(q),
+          f32(k),
+          f32(v),
+          f32(g),
+          f32(beta),
+          v.stride()};
 }
 
 template <ProductPrecision P>
