@@ -55,18 +55,6 @@ __device__ void for_each_owned(const float* row, int64_t V, F f) {
   }
 }
 
-// Four gradient entries at p (16-byte aligned for float32, 8 for bf16), rounded to p's type.
-__device__ inline void store4(float* p, float a, float b, float c, float d) {
-  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
-}
-__device__ inline void store4(__nv_bfloat16* p, float a, float b, float c, float d) {
-  const __nv_bfloat162 lo = __floats2bfloat162_rn(a, b), hi = __floats2bfloat162_rn(c, d);
-  uint2 packed;
-  packed.x = *reinterpret_cast<const unsigned*>(&lo);
-  packed.y = *reinterpret_cast<const unsigned*>(&hi);
-  *reinterpret_cast<uint2*>(p) = packed;
-}
-
 // Row r: loss = max + log(sum exp(x - max)) - x[target], the sum in double, as on the CPU, so a
 // large vocabulary adds up without drift. One read of the row finds both: each thread keeps a
 // running max and its sum of exp(x - running max), rescaled when the max grows; the block then
@@ -111,8 +99,8 @@ __global__ void __launch_bounds__(kThreads)
     const float4* quads = reinterpret_cast<const float4*>(row);
     for (int64_t q = threadIdx.x; q < V / 4; q += kThreads) {
       const float4 v = quads[q];
-      store4(out + 4 * q, gradient(4 * q, v.x), gradient(4 * q + 1, v.y), gradient(4 * q + 2, v.z),
-             gradient(4 * q + 3, v.w));
+      store4(out + 4 * q, make_float4(gradient(4 * q, v.x), gradient(4 * q + 1, v.y), gradient(4 * q + 2, v.z),
+                                      gradient(4 * q + 3, v.w)));
     }
   } else {
     for (int64_t j = threadIdx.x; j < V; j += kThreads) store(out + j, gradient(j, row[j]));
