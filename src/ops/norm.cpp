@@ -31,8 +31,24 @@ void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, cons
     return cpu::rmsnorm_backward(x.f32(), w.f32(), rstd.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut(), accumulate);
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
-    return cuda::rmsnorm_backward(cuda::f32(x), cuda::f32(w), cuda::f32(rstd), cuda::f32(dy), x.numel() / d, d,
-                                  cuda::f32_mut(dx), accumulate);
+    return cuda::rmsnorm_backward(cuda::f32(x), 1, d, cuda::f32(w), cuda::f32(rstd), cuda::f32(dy), x.numel() / d, d,
+                                  cuda::f32_mut(dx), d, accumulate);
+#endif
+  no_backend("rmsnorm_backward", dev);
+}
+
+void rmsnorm_backward(const Columns& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, const Columns& dx) {
+  const Device dev = device_of("rmsnorm_backward", {&x.t, &w, &rstd, &dy, &dx.t});
+  const int64_t d = w.numel(), n = x.rows() * x.count / d;
+  if (dev.is_cpu()) {  // the CPU kernel reads x and writes dx contiguous
+    Tensor dx_rows = Tensor::empty({x.rows(), x.count});
+    cpu::rmsnorm_backward(copy_columns(x).f32(), w.f32(), rstd.f32(), dy.f32(), n, d, dx_rows.f32_mut(), false);
+    return scatter_columns(dx_rows, dx);
+  }
+#if S0_HAVE_CUDA
+  if (dev.type == DeviceType::CUDA)
+    return cuda::rmsnorm_backward(cuda::f32(x), x.count / d, x.stride(), cuda::f32(w), cuda::f32(rstd), cuda::f32(dy),
+                                  n, d, cuda::f32_mut(dx), dx.stride(), false);
 #endif
   no_backend("rmsnorm_backward", dev);
 }

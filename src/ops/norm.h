@@ -19,6 +19,10 @@ void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Ten
 // several branches).
 void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, Tensor& dx,
                       bool accumulate);
+// The same over the rows of d = w.numel() channels that sit side by side in a column block x (a
+// projection's heads, read in place on a GPU), dy[rows * count / d, d] contiguous, dx written into
+// the gradient's column block (attention's per-head q and k norms).
+void rmsnorm_backward(const Columns& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, const Columns& dx);
 
 // out[n, d] = y normalised in groups of `group` consecutive channels with weight w[d] (empty for
 // GateOnly), gated by silu(z[n, d]) in `order`; rstd[n * d / group] (empty for GateOnly) receives

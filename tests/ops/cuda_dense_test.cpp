@@ -251,6 +251,33 @@ TEST(CudaDenseNorm, RmsNormMatchesCpu) {
   }
 }
 
+// The per-head norm's backward from and into a projection's column blocks (attention's q and k
+// norms): heads read in place, dx written into its block and nowhere else, as the CPU computes it
+// through copies (heads of 128 and of 256: a warp's row at 4 and at 8 elements a thread).
+TEST(CudaDenseNorm, HeadRmsNormBackwardOnColumnBlocksMatchesCpu) {
+  S0_REQUIRE_GPU();
+  for (const int64_t d : {128, 256}) {
+    const int64_t n = 21, heads = 3, width = 5 + heads * d + 7, begin = 5;
+    const std::string tag = " d=" + std::to_string(d);
+    const Tensor proj = randn({n, width}, 49, 2.0f), w = randn({d}, 50, 0.5f, 1.0f), dy = randn({n, heads, d}, 51);
+    const Tensor x = ops::copy_columns(ops::columns(proj, begin, heads * d)).reshaped({n * heads, d});
+    Tensor y = Tensor::zeros({n * heads, d}), rstd = Tensor::zeros({n * heads});
+    ops::rmsnorm_forward(x, w, 1e-6f, y, rstd);
+    const Tensor fill = randn({n, width}, 52);
+    Tensor dproj_cpu = fill.clone(), dproj_gpu = on_gpu(fill);
+    ops::rmsnorm_backward(ops::columns(proj, begin, heads * d), w, rstd, dy, ops::columns(dproj_cpu, begin, heads * d));
+    ops::rmsnorm_backward(ops::columns(on_gpu(proj), begin, heads * d), on_gpu(w), on_gpu(rstd), on_gpu(dy),
+                          ops::columns(dproj_gpu, begin, heads * d));
+    expect_close(dproj_cpu, dproj_gpu, kReduction, "head rmsnorm_backward (whole matrix)" + tag);
+    const Tensor back = on_cpu(dproj_gpu);
+    int64_t touched = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < width; ++c)
+        touched += (c < begin || c >= begin + heads * d) && back.f32()[i * width + c] != fill.f32()[i * width + c];
+    EXPECT_EQ(touched, 0) << "written outside its block" << tag;
+  }
+}
+
 TEST(CudaDenseNorm, RowsLongerThanABlockHoldsAreRefused) {
   S0_REQUIRE_GPU();
   const int64_t d = 8193;

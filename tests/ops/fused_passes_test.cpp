@@ -1,7 +1,8 @@
 // The CPU's fused passes give the bits of the op sequences they replace (the batch- and
 // thread-invariance tests are bitwise, and the model's results must not move): GatedDeltaNet's L2
-// norm with the head expansion, and the gated norm reading z (and writing dz) in place in a wider
-// matrix. Shapes large enough that the passes run on every thread.
+// norm with the head expansion, the gated norm reading z (and writing dz) in place in a wider
+// matrix, and the per-head RMS norm's backward over column blocks. Shapes large enough that the
+// passes run on every thread.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,8 @@
 #include "ops/cpu/heads.h"
 #include "ops/cpu/l2norm.h"
 #include "ops/cpu/norm.h"
+#include "ops/columns.h"
+#include "ops/norm.h"
 
 using namespace s0;
 using naive::randn;
@@ -85,3 +88,23 @@ TEST(FusedPasses, GatedNormInPlaceIsTheDenseGatedNorm) {
 }
 
 }  // namespace
+
+// The per-head RMS norm's backward over a projection's column block (attention's q and k norms)
+// gives the bits of the contiguous op, and writes only its block of the gradient.
+TEST(FusedPasses, HeadRmsNormBackwardOnColumnsIsTheContiguousOne) {
+  const int64_t N = 40, heads = 3, d = 64, width = 5 + heads * d + 7, begin = 5;
+  const Tensor proj = Tensor::from({N, width}, randn(static_cast<size_t>(N * width), 63));
+  const Tensor w = Tensor::from({d}, randn(static_cast<size_t>(d), 64, 0.2f, 1.0f));
+  const Tensor dy = Tensor::from({N * heads, d}, randn(static_cast<size_t>(N * heads * d), 65));
+  const Tensor x = ops::copy_columns(ops::columns(proj, begin, heads * d)).reshaped({N * heads, d});
+  Tensor y = Tensor::zeros({N * heads, d}), rstd = Tensor::zeros({N * heads}), want = Tensor::zeros({N * heads, d});
+  ops::rmsnorm_forward(x, w, 1e-6f, y, rstd);
+  ops::rmsnorm_backward(x, w, rstd, dy, want, false);
+  Tensor dproj = Tensor::from({N, width}, std::vector<float>(static_cast<size_t>(N * width), kNaN));
+  ops::rmsnorm_backward(ops::columns(proj, begin, heads * d), w, rstd, dy, ops::columns(dproj, begin, heads * d));
+  const std::vector<float> all(dproj.f32(), dproj.f32() + N * width);
+  expect_same_bits(block(all, N, width, begin, heads * d), std::vector<float>(want.f32(), want.f32() + want.numel()),
+                   "dx");
+  for (int64_t i = 0; i < N; ++i)  // the block only
+    EXPECT_TRUE(std::isnan(all[i * width + begin - 1]) && std::isnan(all[i * width + begin + heads * d])) << "row " << i;
+}

@@ -26,15 +26,14 @@ Tensor heads(const Tensor& proj, int64_t begin, int64_t n_heads, int64_t D) {
   return ops::copy_columns(ops::columns(proj, begin, n_heads * D)).reshaped({proj.dim(0), n_heads, D});
 }
 
-// The per-head q or k norm's backward: d (the gradient after the norm) becomes the gradient of the
-// projection columns at `begin`.
-void head_norm_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& proj, int64_t begin, Tensor& d) {
-  const Device dev = d.device();
-  if (norm_w.empty()) return;
-  const Tensor pre = heads(proj, begin, d.dim(1), d.dim(2));
-  Tensor dpre = Tensor::empty(d.shape(), DType::F32, dev);
-  ops::rmsnorm_backward(pre, norm_w, rstd, d, dpre, false);
-  d = dpre;
+// d[N, heads, D] (q's or k's gradient after their per-head norm, if any) into dproj's columns at
+// `begin`: through the norm, whose input is proj's same columns, read in place.
+void heads_backward(const Tensor& norm_w, const Tensor& rstd, const Tensor& proj, int64_t begin, const Tensor& d,
+                    Tensor& dproj) {
+  const int64_t cols = d.dim(1) * d.dim(2);
+  const ops::Columns to = ops::columns(dproj, begin, cols);
+  if (norm_w.empty()) return ops::scatter_columns(d.reshaped({d.dim(0), cols}), to);
+  ops::rmsnorm_backward(ops::columns(proj, begin, cols), norm_w, rstd, d, to);
 }
 
 }  // namespace
@@ -88,11 +87,9 @@ void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, 
   ops::rope_backward(dq, positions, m.rotary_dim, m.rope_theta);
   ops::rope_backward(dk, positions, m.rotary_dim, m.rope_theta);
 
-  // Through the per-head q/k norms (their inputs are the projection columns).
-  head_norm_backward(m.q_norm, s.q_rstd, s.proj, 0, dq);
-  head_norm_backward(m.k_norm, s.k_rstd, s.proj, l.k_begin(), dk);
-  ops::scatter_columns(dq.reshaped({l.N, l.q_cols()}), ops::columns(dproj, 0, l.q_cols()));
-  ops::scatter_columns(dk.reshaped({l.N, l.kv_cols()}), ops::columns(dproj, l.k_begin(), l.kv_cols()));
+  // Through the per-head q/k norms (their inputs are the projection columns) into dproj.
+  heads_backward(m.q_norm, s.q_rstd, s.proj, 0, dq, dproj);
+  heads_backward(m.k_norm, s.k_rstd, s.proj, l.k_begin(), dk, dproj);
   ops::scatter_columns(dv.reshaped({l.N, l.kv_cols()}), ops::columns(dproj, l.v_begin(), l.kv_cols()));
   ops::linear_backward(m.in_proj, dproj, seqs, dh, accumulate);
 }

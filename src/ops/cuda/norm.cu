@@ -290,9 +290,10 @@ void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float
   });
 }
 
-void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
-                      float* dx, bool accumulate) {
-  norm_backward(x, {1, d}, n, w, rstd, dy, {1, 1.0f}, d, double(d), dx, {1, d}, accumulate, "rmsnorm_backward");
+void rmsnorm_backward(const float* x, int64_t per_line, int64_t ldx, const float* w, const float* rstd, const float* dy,
+                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate) {
+  norm_backward(x, {per_line, ldx}, n, w, rstd, dy, {1, 1.0f}, d, double(d), dx, {per_line, lddx}, accumulate,
+                "rmsnorm_backward");
 }
 
 void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,

@@ -10,8 +10,10 @@
 namespace s0::ops::cuda {
 
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd);
-void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, int64_t n, int64_t d,
-                      float* dx, bool accumulate);
+// x and dx: `per_line` rows of d in lines ldx (lddx) apart, as l2norm's below (1, d, d: rows side
+// by side); dy contiguous.
+void rmsnorm_backward(const float* x, int64_t per_line, int64_t ldx, const float* w, const float* rstd, const float* dy,
+                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate);
 
 // z (and dz): rows ldz (lddz) apart, a projection's columns read (written) in place.
 void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
