@@ -22,7 +22,7 @@
 # Defaults: qwen35-4b, build (beside this script's folder), ${TMPDIR:-/tmp}/s0-experiment-seed-SHAPE,
 # $S0_SHARED_DIR (else ../shared of the checkout), SHARED/datasets/humaneval.jsonl, s0's device
 # default (the first GPU, else the CPU), the paper's 16 / 512 / 20 / 48, and s0's decode batch for
-# the device (16 on the CPU, 64 on a GPU).
+# the device (16 on the CPU; on a GPU as many as half its free memory holds, at most 256).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 

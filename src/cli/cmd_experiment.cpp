@@ -2,6 +2,7 @@
 // one command; see experiment/experiment.h and docs/experiment.md.
 #include "cli/command.h"
 #include "cli/device_option.h"
+#include "cli/generation_flags.h"
 #include "cli/harness_options.h"
 #include "cli/model_folder.h"
 #include "cli/quiet_flag.h"
@@ -55,8 +56,7 @@ Runner setup(CLI::App& app) {
   app.add_option("--lr", o->lr, "Adam learning rate")->capture_default_str()->check(greater_than(0));
   app.add_option("--max-new-tokens", o->max_new_tokens, "tokens generated at most per completion")
       ->capture_default_str()->check(at_least(1));
-  app.add_option("--batch", o->batch, "sequences decoded together (default: 16 on the CPU, 64 on a GPU)")
-      ->check(at_least(1));
+  add_batch_option(app, o->batch);
   app.add_option("--workers", o->workers, "programs run in parallel (default: one per core)");
   app.add_option("--timeout", o->timeout, "wall-clock seconds per HumanEval program")->capture_default_str()
       ->check(between(0.01, kMaxProgramSeconds));

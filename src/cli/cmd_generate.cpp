@@ -56,7 +56,7 @@ Runner setup(CLI::App& app) {
     if (o->alpha && !any_adapter) fail("--alpha scales an adapter's states: add --adapter DIR");
     ModelSession session(o->model, activated_device(o->device), matrix_dtype(o->dtype));
     TextOptions to;
-    to.generation = o->flags.options(session.eos_ids(), session.model().device());
+    to.generation = o->flags.options(session.eos_ids());
     to.stop = o->stop;
     to.chat = o->chat;
     if (o->no_thinking) to.enable_thinking = false;

@@ -3,9 +3,19 @@
 // collect`, `s0 eval`), each with the command's own defaults.
 #include <CLI/CLI.hpp>
 
+#include "cli/validators.h"
 #include "generate/generation_settings.h"
 
 namespace s0::cli {
+
+// --batch, the same for every generating command and `s0 experiment`.
+inline CLI::Option* add_batch_option(CLI::App& app, std::optional<int64_t>& batch) {
+  return app
+      .add_option("--batch", batch,
+                  "sequences decoded together (default: 16 on the CPU; on a GPU as many as half its free memory "
+                  "holds, at most 256)")
+      ->check(at_least(1));
+}
 
 // Binds the flags to `s`, whose values are the defaults shown.
 inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
@@ -18,7 +28,7 @@ inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
   app.add_option("--top-k", s.top_k, "keep the k most likely tokens; 0 = all")->capture_default_str();
   app.add_option("--seed", s.seed, "random seed; each prompt's stream also depends on its index, not on the batch")
       ->capture_default_str();
-  app.add_option("--batch", s.batch, "sequences decoded together (default: 16 on the CPU, 64 on a GPU)");
+  add_batch_option(app, s.batch);
 }
 
 struct GenerationFlags : GenerationSettings {

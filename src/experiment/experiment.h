@@ -28,7 +28,7 @@ struct ExperimentOptions {
   int steps = 20;
   double lr = 1e-3;
   int64_t max_new_tokens = 512;
-  std::optional<int64_t> batch;  // unset: by device (default_generation_batch)
+  std::optional<int64_t> batch;  // unset: by device and memory (generate/generation_batch.h)
   std::optional<int> workers;
   double timeout = kHumanEvalSeconds;
   bool unsafe = false, resume = false;

@@ -51,7 +51,7 @@ CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
     const StateSet* initial = activated ? &*activated : nullptr;
     if (initial) check_adapter_applies(*initial, adapter);
     TextOptions to;
-    to.generation = generation.options(session.eos_ids(), session.model().device());
+    to.generation = generation.options(session.eos_ids());
     to.chat = true;
     to.enable_thinking = false;
     std::vector<TextRequest> requests;

@@ -1,18 +1,25 @@
 #include "generate/generator.h"
 
+#include <algorithm>
+
+#include "generate/generation_batch.h"
+
 namespace s0 {
 
 std::vector<Generation> generate(const HybridModel& model, const std::vector<GenerationRequest>& requests,
                                  const GenerationOptions& options, const TokenCallback& on_token) {
-  SchedulerOptions so;
-  so.max_batch = options.batch;
-  so.prefill_chunk = options.prefill_chunk;
   std::vector<SequenceSpec> specs;
+  int64_t longest_prompt = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
     specs.push_back({requests[i].prompt, requests[i].initial, options.sampling, requests[i].stream,
                      options.max_new_tokens, options.eos_ids, options.keep_logits});
     validate_sequence(model, specs.back(), "prompt " + std::to_string(i));
+    longest_prompt = std::max(longest_prompt, static_cast<int64_t>(requests[i].prompt.size()));
   }
+  SchedulerOptions so;
+  so.max_batch = options.batch > 0 ? options.batch
+                                   : default_generation_batch(model, longest_prompt + options.max_new_tokens);
+  so.prefill_chunk = options.prefill_chunk;
   Scheduler scheduler(model, so);
   std::vector<Generation> out(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {

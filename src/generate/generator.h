@@ -29,7 +29,7 @@ struct GenerationOptions {
   int64_t max_new_tokens = 128;
   SamplingOptions sampling;
   std::vector<int64_t> eos_ids;  // a sequence ends when it samples one (not included in its tokens)
-  int64_t batch = 16;            // sequences decoded together
+  int64_t batch = 0;             // sequences decoded together; 0: default_generation_batch (generation_batch.h)
   int64_t prefill_chunk = SchedulerOptions{}.prefill_chunk;  // see SchedulerOptions
   bool keep_logits = false;      // keep each step's logits row (tests, scoring)
   Progress* progress = nullptr;  // when set, advanced by one as each request finishes

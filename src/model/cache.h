@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/model.h"
 #include "ops/attention.h"
 
 namespace s0 {
@@ -32,5 +33,11 @@ struct SequenceCache {
   // handed to another sequence of the same prompt and adapter (generate/scheduler.h).
   SequenceCache copy() const;
 };
+
+// The most bytes one sequence's cache holds once it has seen `context` tokens: every recurrent
+// mixer's float32 state and conv window, and every attention mixer's float32 keys and values for up
+// to 2 x `context` rows (a cache grows by doubling, ops/attention.cpp). What a generation batch is
+// sized by (generate/generation_batch.h).
+int64_t sequence_cache_bytes(const HybridModel& model, int64_t context);
 
 }  // namespace s0

@@ -35,6 +35,13 @@ size_t device_memory_peak(Device device) {
   return 0;
 }
 
+size_t device_memory_available(Device device) {
+#if S0_HAVE_CUDA
+  if (!device.is_cpu()) return cuda::memory_available();
+#endif
+  return 0;
+}
+
 void activate_device(Device device) {
   if (device.is_cpu()) return;
 #if S0_HAVE_CUDA

@@ -29,5 +29,8 @@ size_t device_memory_used(Device device);
 // The most bytes tensors have held at once on `device` since the process began (0 for the CPU):
 // the true peak, where device_memory_used also counts freed blocks kept for reuse.
 size_t device_memory_peak(Device device);
+// Bytes new tensors could take on `device` (the driver's free memory and s0's cached free blocks);
+// 0 for the CPU, whose memory s0 does not budget.
+size_t device_memory_available(Device device);
 
 }  // namespace s0::ops

@@ -79,6 +79,14 @@ class CachingAllocator final : public Allocator {
     return use_[device.index].peak;
   }
 
+  // Bytes of freed blocks kept for reuse on `device`.
+  size_t cached(Device device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t bytes = 0;
+    for (const auto& [size, p] : free_[device.index]) bytes += size;
+    return bytes;
+  }
+
   void zero(void* p, size_t bytes, Device device) override {
     S0_CUDA_CHECK(cudaSetDevice(device.index));
     S0_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream()));
@@ -184,6 +192,14 @@ size_t memory_used() {
   size_t free = 0, total = 0;
   S0_CUDA_CHECK(cudaMemGetInfo(&free, &total));
   return total - free;
+}
+
+size_t memory_available() {
+  int device = 0;
+  S0_CUDA_CHECK(cudaGetDevice(&device));
+  size_t free = 0, total = 0;
+  S0_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return free + the_allocator()->cached(Device::cuda(device));
 }
 
 }  // namespace s0::ops::cuda

@@ -17,5 +17,8 @@ void synchronize();
 size_t memory_used();
 // The most bytes s0's tensors have held at once on the current GPU (cached free blocks not counted).
 size_t memory_peak();
+// Bytes new tensors could take on the current GPU: what the driver reports free plus s0's cached
+// free blocks (handed back to the driver when an allocation would otherwise fail).
+size_t memory_available();
 
 }  // namespace s0::ops::cuda

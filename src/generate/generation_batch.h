@@ -1,0 +1,29 @@
+#pragma once
+// How many sequences decode together when a command does not say (--batch). On the CPU, 16. On a
+// GPU, as many as half its free memory holds, at most 256: a decode step reads the weights once for
+// the whole batch, so tokens/s grows with the batch until each sequence's own traffic (its recurrent
+// states, its keys and values) dominates. Measured on an H200 with Qwen3.5-4B's shape (decode_bench,
+// sampled, 150-token prompts): 9,400 tokens/s at 64, 14,370 at 256, 15,420 at 512 while holding
+// 90 GB against 50. Past 256 the memory buys little.
+#include <cstddef>
+#include <cstdint>
+
+#include "model/model.h"
+
+namespace s0 {
+
+inline constexpr int64_t kCpuGenerationBatch = 16;
+inline constexpr int64_t kMaxDefaultGenerationBatch = 256;
+
+// Sequences of `per_sequence` bytes that half of `available` bytes holds, within [1, 256]; the
+// other half is for the step's activations, prefill chunks and blocks the allocator keeps.
+int64_t batch_for_memory(size_t available, int64_t per_sequence);
+
+// The default batch for generating with `model` on its device, sequences reaching `context` tokens
+// (longest prompt plus new tokens): kCpuGenerationBatch on the CPU; on a GPU batch_for_memory of
+// its available memory (ops::device_memory_available) over a sequence's cache
+// (model/cache.h sequence_cache_bytes) and four float32 rows of the vocabulary (its logits and the
+// sampler's work).
+int64_t default_generation_batch(const HybridModel& model, int64_t context);
+
+}  // namespace s0
