@@ -53,9 +53,12 @@ class ServeProcess {
       if (::read(out_, &c, 1) != 1) break;
       line += c;
     }
+    first_line_ = line;
     const size_t at = line.find("127.0.0.1:");
     return at == std::string::npos ? 0 : std::atoi(line.c_str() + at + 10);
   }
+  // The listening line port() read.
+  const std::string& first_line() const { return first_line_; }
   void signal(int sig) { ::kill(pid_, sig); }
   // The exit status, or -1 if the process has not exited within `patience`.
   int wait_exit(std::chrono::seconds patience) {
@@ -75,6 +78,7 @@ class ServeProcess {
   pid_t pid_ = -1;
   int out_ = -1;
   bool exited_ = false;
+  std::string first_line_;
 };
 
 TEST(ServeCli, SigtermDrainsEveryAdmittedRequestThenExits) {
@@ -126,6 +130,21 @@ TEST(ServeCli, SigtermDrainsEveryAdmittedRequestThenExits) {
   EXPECT_EQ(server.wait_exit(30s), 0);
 }
 
+// The listening line says how many sequences decode together: 16 on the CPU unless --max-batch.
+TEST(ServeCli, ListeningLineNamesTheBatch) {
+  const test::ModelFolder folder;
+  for (const auto& [flags, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "up to 16 sequences at once"}, {{"--max-batch", "3"}, "up to 3 sequences at once"}}) {
+    std::vector<std::string> args = {"--model", folder.model, "--port", "0", "--device", "cpu", "--threads", "1"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    ServeProcess server(args);
+    ASSERT_GT(server.port(), 0);
+    EXPECT_NE(server.first_line().find(want), std::string::npos) << server.first_line();
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait_exit(30s), 0);
+  }
+}
+
 TEST(ServeCli, BadFlagsAreOneLineErrors) {
   const test::ModelFolder folder;
   auto expect_error = [](const std::vector<std::string>& args, const std::string& needle) {
@@ -161,6 +180,8 @@ TEST(ServeCli, AnswersOnTheGpu) {
                        "--dtype", "f32"});
   const int port = server.port();
   ASSERT_GT(port, 0);
+  // A small model on a GPU: the default batch is the cap.
+  EXPECT_NE(server.first_line().find("up to 256 sequences at once"), std::string::npos) << server.first_line();
   const test::HttpReply r = test::http_post(
       port, "/v1/completions", {{"model", "warm"}, {"prompt", "go on"}, {"max_tokens", 40}, {"temperature", 0}});
   ASSERT_EQ(r.status, 200) << r.body;
