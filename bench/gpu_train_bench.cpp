@@ -24,7 +24,8 @@
 // model FLOPs are forward plus activation-only backward, 2x the forward, recomputation not
 // counted; an MoE block counts its router and top_k experts), the GPU memory (the peak that tensors
 // held at once, and what the process holds: the driver's count, cached free blocks included), and
-// the decode speed (16-token prompts, 16 greedy steps, no adapter).
+// the decode speed (16-token prompts, 16 greedy steps, no adapter); and the warm-up step's objective
+// with a digest of its S0 gradient's bits, which two builds computing the same thing share.
 // Without a GPU it runs on the CPU in float32, as a smoke run for a small layer count.
 //   build/bench/gpu_train_bench [qwen35-4b|falcon-h1-7b|qwen35-35b-a3b] [examples=48] [steps=2] [layers]
 //                               [batch_tokens=16384] [dtype=bf16|f32] [examples_out=FILE or -]
@@ -36,6 +37,7 @@
 
 #include "bench/model_bench_common.h"
 #include "bench/synthetic_examples.h"
+#include "core/digest.h"
 #include "io/atomic_file.h"
 #include "model/arch/random_falcon_h1.h"
 #include "model/arch/random_weights.h"
@@ -148,9 +150,21 @@ int main(int argc, char** argv) {
   opt.max_batch_tokens = batch_tokens;
 
   t0 = std::chrono::steady_clock::now();
-  objective_and_gradient(model, examples, states, opt);
+  const ObjectiveResult first = objective_and_gradient(model, examples, states, opt);
   ops::synchronize(device);
   std::printf("warm-up step %.2f s\n", bench::seconds_since(t0));
+  // Two builds that compute the same thing print the same line (their A/B runs compare it).
+  // Random weights decay most heads' states to nothing within a prompt, so many entries are 0.
+  std::string gradient_bytes;
+  int64_t entries = 0, nonzero = 0;
+  for (const Tensor& g : first.grad) {
+    const Tensor host = g.to(Device::cpu());
+    gradient_bytes.append(static_cast<const char*>(host.raw()), host.nbytes());
+    entries += host.numel();
+    for (int64_t i = 0; i < host.numel(); ++i) nonzero += host.f32()[i] != 0.0f;
+  }
+  std::printf("objective %.9g, S0 gradient digest %s (%lld of %lld entries non-zero)\n", first.objective,
+              content_digest(gradient_bytes).c_str(), static_cast<long long>(nonzero), static_cast<long long>(entries));
   const double step = bench::best_of(steps, [&] {
     objective_and_gradient(model, examples, states, opt);
     ops::synchronize(device);

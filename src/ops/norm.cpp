@@ -1,5 +1,6 @@
 #include "ops/norm.h"
 
+#include "core/half.h"
 #include "ops/cpu/l2norm.h"
 #include "ops/cpu/norm.h"
 #include "ops/dispatch.h"
@@ -24,15 +25,27 @@ void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Ten
 }
 
 void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, Tensor& dx,
-                      bool accumulate) {
+                      bool accumulate, Tensor* dx_rounded) {
   const Device dev = device_of("rmsnorm_backward", {&x, &w, &rstd, &dy, &dx});
+  if (dx_rounded) {
+    device_of("rmsnorm_backward", {&dx, dx_rounded});
+    if (dx_rounded->dtype() != DType::BF16 || dx_rounded->numel() != dx.numel())
+      fail("internal: rmsnorm_backward's rounded copy must be bf16 with dx's ", dx.numel(), " entries");
+  }
   const int64_t d = w.numel();
-  if (dev.is_cpu())
-    return cpu::rmsnorm_backward(x.f32(), w.f32(), rstd.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut(), accumulate);
+  if (dev.is_cpu()) {
+    cpu::rmsnorm_backward(x.f32(), w.f32(), rstd.f32(), dy.f32(), x.numel() / d, d, dx.f32_mut(), accumulate);
+    if (dx_rounded) {
+      auto* r = static_cast<uint16_t*>(dx_rounded->raw_mut());
+      for (int64_t i = 0; i < dx.numel(); ++i) r[i] = f32_to_bf16(dx.f32()[i]);
+    }
+    return;
+  }
 #if S0_HAVE_CUDA
   if (dev.type == DeviceType::CUDA)
     return cuda::rmsnorm_backward(cuda::f32(x), 1, d, cuda::f32(w), cuda::f32(rstd), cuda::f32(dy), x.numel() / d, d,
-                                  cuda::f32_mut(dx), d, accumulate);
+                                  cuda::f32_mut(dx), d, accumulate,
+                                  dx_rounded ? dx_rounded->device_raw_mut() : nullptr);
 #endif
   no_backend("rmsnorm_backward", dev);
 }

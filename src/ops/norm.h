@@ -16,9 +16,11 @@ namespace s0::ops {
 // of the bf16 GEMM that reads it next (ops::linear_input_dtype).
 void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd);
 // dx from dy with the forward's rstd; added to dx when `accumulate` (the residual stream sums
-// several branches).
+// several branches). dx_rounded, when given (bf16, dx's shape), receives the resulting dx rounded to
+// bf16 in the same pass: the residual stream's gradient as the GEMMs that read it next would round
+// it (ops::linear_grad_dtype), so they need no rounding pass of their own.
 void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, const Tensor& dy, Tensor& dx,
-                      bool accumulate);
+                      bool accumulate, Tensor* dx_rounded = nullptr);
 // The same over the rows of d = w.numel() channels that sit side by side in a column block x (a
 // projection's heads, read in place on a GPU), dy[rows * count / d, d] contiguous, dx written into
 // the gradient's column block (attention's per-head q and k norms).

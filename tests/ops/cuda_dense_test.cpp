@@ -251,6 +251,33 @@ TEST(CudaDenseNorm, RmsNormMatchesCpu) {
   }
 }
 
+// The residual stream's gradient with its bf16 copy in the same pass (model/backward.cpp): the copy
+// holds exactly the rounding of each dx entry written, and dx is what it is without the copy; a
+// warp's rows and a block's (d = 200, 2560), overwritten and accumulated.
+TEST(CudaDenseNorm, RmsNormBackwardWritesTheRoundingOfItsResult) {
+  S0_REQUIRE_GPU();
+  for (int64_t d : {200, 2560}) {
+    const int64_t n = 33;
+    const Tensor x = on_gpu(randn({n, d}, 60, 2.0f)), w = on_gpu(randn({d}, 61, 0.5f, 1.0f));
+    const Tensor dy = on_gpu(randn({n, d}, 62)), dx0 = randn({n, d}, 63);
+    Tensor y = poisoned_gpu({n, d}), r = poisoned_gpu({n});
+    ops::rmsnorm_forward(x, w, 1e-6f, y, r);
+    for (bool accumulate : {false, true}) {
+      const std::string tag = " d=" + std::to_string(d) + (accumulate ? " accumulate" : "");
+      Tensor plain = accumulate ? on_gpu(dx0) : poisoned_gpu({n, d});
+      Tensor fused = accumulate ? on_gpu(dx0) : poisoned_gpu({n, d});
+      Tensor rounded = Tensor::empty({n, d}, DType::BF16, Device::cuda(0));
+      ops::rmsnorm_backward(x, w, r, dy, plain, accumulate);
+      ops::rmsnorm_backward(x, w, r, dy, fused, accumulate, &rounded);
+      EXPECT_TRUE(same_bits(plain, fused)) << tag;
+      const Tensor values = on_cpu(fused), copy = on_cpu(rounded);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < n * d; ++i) wrong += copy.as<uint16_t>()[i] != f32_to_bf16(values.f32()[i]);
+      EXPECT_EQ(wrong, 0) << "entries of the bf16 copy that are not dx rounded" << tag;
+    }
+  }
+}
+
 // The per-head norm's backward from and into a projection's column blocks (attention's q and k
 // norms): heads read in place, dx written into its block and nowhere else, as the CPU computes it
 // through copies (heads of 128 and of 256: a warp's row at 4 and at 8 elements a thread).

@@ -1,8 +1,8 @@
 // The CPU's fused passes give the bits of the op sequences they replace (the batch- and
 // thread-invariance tests are bitwise, and the model's results must not move): GatedDeltaNet's L2
 // norm with the head expansion, the gated norm reading z (and writing dz) in place in a wider
-// matrix, and the per-head RMS norm's backward over column blocks. Shapes large enough that the
-// passes run on every thread.
+// matrix, the per-head RMS norm's backward over column blocks, and the RMS norm backward's bf16
+// copy of its result. Shapes large enough that the passes run on every thread.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,8 @@
 #include <limits>
 #include <string>
 
+#include "core/error.h"
+#include "core/half.h"
 #include "naive_ops.h"
 #include "ops/cpu/heads.h"
 #include "ops/cpu/l2norm.h"
@@ -107,4 +109,30 @@ TEST(FusedPasses, HeadRmsNormBackwardOnColumnsIsTheContiguousOne) {
                    "dx");
   for (int64_t i = 0; i < N; ++i)  // the block only
     EXPECT_TRUE(std::isnan(all[i * width + begin - 1]) && std::isnan(all[i * width + begin + heads * d])) << "row " << i;
+}
+
+// The residual stream's gradient with its bf16 copy (model/backward.cpp asks for it only on a GPU):
+// on the CPU too the copy is each dx entry rounded, dx itself unchanged; a copy that is not bf16 of
+// dx's size is refused.
+TEST(FusedPasses, RmsNormBackwardRoundedCopyIsTheRoundingOfDx) {
+  const int64_t n = 7, d = 300;
+  const Tensor x = Tensor::from({n, d}, randn(static_cast<size_t>(n * d), 80, 2.0f));
+  const Tensor w = Tensor::from({d}, randn(static_cast<size_t>(d), 81, 0.2f, 1.0f));
+  const Tensor dy = Tensor::from({n, d}, randn(static_cast<size_t>(n * d), 82));
+  const Tensor dx0 = Tensor::from({n, d}, randn(static_cast<size_t>(n * d), 83));
+  Tensor y = Tensor::zeros({n, d}), rstd = Tensor::zeros({n});
+  ops::rmsnorm_forward(x, w, 1e-6f, y, rstd);
+  for (bool accumulate : {false, true}) {
+    Tensor plain = dx0.clone(), fused = dx0.clone(), rounded = Tensor::empty({n, d}, DType::BF16);
+    ops::rmsnorm_backward(x, w, rstd, dy, plain, accumulate);
+    ops::rmsnorm_backward(x, w, rstd, dy, fused, accumulate, &rounded);
+    EXPECT_EQ(std::memcmp(plain.f32(), fused.f32(), plain.nbytes()), 0);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n * d; ++i) wrong += rounded.as<uint16_t>()[i] != f32_to_bf16(fused.f32()[i]);
+    EXPECT_EQ(wrong, 0) << (accumulate ? "accumulate" : "overwrite");
+  }
+  for (Tensor bad : {Tensor::empty({n, d}), Tensor::empty({n, d - 1}, DType::BF16)}) {
+    Tensor dx = dx0.clone();
+    EXPECT_THROW(ops::rmsnorm_backward(x, w, rstd, dy, dx, false, &bad), Error);
+  }
 }

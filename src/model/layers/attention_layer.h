@@ -24,8 +24,9 @@ void attention_layer_forward(const AttentionMixer& m, const ops::Varlen& seqs, c
                              const std::vector<ops::KvCache*>& caches);
 
 // dh[N, hidden] = (or += when `accumulate`) d(attention(h))/dh applied to d_out[N, hidden] (the
-// gradient of the residual stream the mixer added to). Weights are frozen: only the input gradient
-// is formed.
+// gradient of the residual stream the mixer added to; read only as out_proj's backward operand, so
+// it may be bf16 where ops::linear_grad_dtype(out_proj) is). Weights are frozen: only the input
+// gradient is formed.
 void attention_layer_backward(const AttentionMixer& m, const ops::Varlen& seqs, const std::vector<int64_t>& positions,
                               const AttentionSaved& saved, const Tensor& d_out, Tensor& dh, bool accumulate);
 

@@ -16,6 +16,10 @@ DType ffn_input_dtype(const Block& blk, int64_t N) {
   return has_dense_mlp(blk) && !blk.moe ? ops::linear_input_dtype(blk.gate_up, N) : DType::F32;
 }
 
+DType ffn_grad_dtype(const Block& blk) {
+  return has_dense_mlp(blk) && !blk.moe ? ops::linear_grad_dtype(blk.down) : DType::F32;
+}
+
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& s) {
   const int64_t N = seqs.rows();
   const Device dev = h2.device();

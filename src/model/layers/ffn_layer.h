@@ -21,6 +21,9 @@ struct FfnSaved {
 DType ffn_input_dtype(const Block& blk, int64_t N);
 // residual[N, hidden] += ffn(h2[N, hidden]).
 void ffn_forward(const Block& blk, const ops::Varlen& seqs, const Tensor& h2, Tensor& residual, FfnSaved& saved);
+// The dtype ffn_backward takes d_out in: bf16 where the dense MLP's down projection is its one
+// reader and rounds it so (ops::linear_grad_dtype), else float32.
+DType ffn_grad_dtype(const Block& blk);
 // dh2[N, hidden] = the input gradient for d_out[N, hidden] (dh2 is overwritten: a dense MLP's GEMM
 // writes it first, a mixture of experts alone adds into zeros).
 void ffn_backward(const Block& blk, const ops::Varlen& seqs, const FfnSaved& saved, const Tensor& d_out, Tensor& dh2);

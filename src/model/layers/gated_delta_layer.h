@@ -26,7 +26,8 @@ void gated_delta_layer_forward(const GatedDeltaMixer& m, const ops::Varlen& seqs
                                const std::vector<ops::SequenceStart>& starts, const Tensor& h, Tensor& residual,
                                GatedDeltaSaved& saved, std::vector<Tensor>* final_states, KeepFor keep);
 
-// dh[N, hidden] = (or += when `accumulate`) the input gradient for d_out[N, hidden]; d_initial (if
+// dh[N, hidden] = (or += when `accumulate`) the input gradient for d_out[N, hidden] (read only as
+// out_proj's backward operand: bf16 where ops::linear_grad_dtype(out_proj) is); d_initial (if
 // not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [nv, dk, dv]: its initial state (also
 // for a zero start), or its state offset when it has one (ops/state_offset.h).

@@ -26,6 +26,7 @@ void mamba2_layer_forward(const Mamba2Mixer& m, const ops::Varlen& seqs, const s
 // not null) receives, per
 // sequence, the gradient with respect to its adapter tensor [H, P, N]: its initial state, or its
 // state offset when it has one (ops/state_offset.h).
+// d_out is read only as out_proj's backward operand (bf16 where ops::linear_grad_dtype(out_proj) is).
 void mamba2_layer_backward(const Mamba2Mixer& m, const ops::Varlen& seqs,
                            const std::vector<ops::SequenceStart>& starts, const Mamba2Saved& saved,
                            const Tensor& d_out, Tensor& dh, bool accumulate, std::vector<Tensor>* d_initial);

@@ -85,10 +85,12 @@ __global__ void norm_rows_forward(const float* x, RowLayout x_rows, int64_t n, c
 // x and dx: rows laid out as x_rows and dx_rows; dy contiguous, and with copies, dy's row is the
 // sum of its copies' rows times the scale, added in copy order (ops/cpu/heads.h's reduce_heads).
 // A warp's thread holds its x and du from the sum to the store; a block's loops over its row twice.
+// dx16 (rows of len side by side), when set, receives each written dx entry rounded to bf16: the
+// operand a GEMM reading the residual stream's gradient would round it to.
 template <bool kCopies, typename Unit>
 __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r_saved,
                                    const float* dy, Copies copies, int len, double div, float* dx,
-                                   RowLayout dx_rows, bool accumulate) {
+                                   RowLayout dx_rows, bool accumulate, __nv_bfloat16* dx16) {
   const Unit u;
   const int64_t b = u.row();
   if (b >= n) return;
@@ -104,9 +106,12 @@ __global__ void norm_rows_backward(const float* x, RowLayout x_rows, int64_t n, 
   auto du_of = [&](int j) { return w ? dy_of(j) * w[j] : dy_of(j); };
   const float r = r_saved[b];
   auto scale = [&](double dot) { return static_cast<float>(double(r) * r * r * u.sum(dot) / div); };
+  __nv_bfloat16* dx16i = dx16 ? dx16 + b * len : nullptr;
   auto write = [&](int j, float x, float du, float c) {
     const float g = r * du - x * c;
-    dxi[j] = accumulate ? dxi[j] + g : g;
+    const float v = accumulate ? dxi[j] + g : g;
+    dxi[j] = v;
+    if (dx16i) dx16i[j] = __float2bfloat16_rn(v);
   };
   if constexpr (is_block_row<Unit>) {
     double dot = 0;
@@ -246,13 +251,13 @@ void norm_forward(const float* x, RowLayout x_rows, int64_t n, const float* w, i
 
 void norm_backward(const float* x, RowLayout x_rows, int64_t n, const float* w, const float* r, const float* dy,
                    Copies copies, int64_t d, double div, float* dx, RowLayout dx_rows, bool accumulate,
-                   const char* name) {
+                   __nv_bfloat16* dx16, const char* name) {
   if (n == 0) return;
   with_row_unit(n, d, [&](auto unit, dim3 grid, dim3 block) {
     with_copies(copies, [&](auto copied) {
       norm_rows_backward<decltype(copied)::value, decltype(unit)>
           <<<grid, block, 0, stream()>>>(x, x_rows, n, w, r, dy, copies, static_cast<int>(d), div, dx, dx_rows,
-                                         accumulate);
+                                         accumulate, dx16);
     });
   }, BlockRowLoop::yes);
   check_launch(name);
@@ -291,9 +296,9 @@ void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float
 }
 
 void rmsnorm_backward(const float* x, int64_t per_line, int64_t ldx, const float* w, const float* rstd, const float* dy,
-                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate) {
+                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate, void* dx16) {
   norm_backward(x, {per_line, ldx}, n, w, rstd, dy, {1, 1.0f}, d, double(d), dx, {per_line, lddx}, accumulate,
-                "rmsnorm_backward");
+                static_cast<__nv_bfloat16*>(dx16), "rmsnorm_backward");
 }
 
 void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, int64_t d, float eps, float* y,
@@ -304,7 +309,7 @@ void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, in
 
 void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
                      int64_t d, float* dx, int64_t lddx, int64_t copies, float scale) {
-  norm_backward(x, {per_line, ldx}, n, nullptr, rnorm, dy, {copies, scale}, d, 1.0, dx, {per_line, lddx}, false,
+  norm_backward(x, {per_line, ldx}, n, nullptr, rnorm, dy, {copies, scale}, d, 1.0, dx, {per_line, lddx}, false, nullptr,
                 "l2norm_backward");
 }
 

@@ -11,9 +11,10 @@ namespace s0::ops::cuda {
 
 void rmsnorm_forward(const float* x, const float* w, int64_t n, int64_t d, float eps, Output y, float* rstd);
 // x and dx: `per_line` rows of d in lines ldx (lddx) apart, as l2norm's below (1, d, d: rows side
-// by side); dy contiguous.
+// by side); dy contiguous. dx16 (bf16, n rows of d side by side), unless null, receives dx's
+// entries as written, rounded to bf16.
 void rmsnorm_backward(const float* x, int64_t per_line, int64_t ldx, const float* w, const float* rstd, const float* dy,
-                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate);
+                      int64_t n, int64_t d, float* dx, int64_t lddx, bool accumulate, void* dx16 = nullptr);
 
 // z (and dz): rows ldz (lddz) apart, a projection's columns read (written) in place.
 void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
