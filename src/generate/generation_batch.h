@@ -3,8 +3,8 @@
 // GPU, as many as half its free memory holds, at most 256: a decode step reads the weights once for
 // the whole batch, so tokens/s grows with the batch until each sequence's own traffic (its recurrent
 // states, its keys and values) dominates. Measured on an H200 with Qwen3.5-4B's shape (decode_bench,
-// sampled, 150-token prompts): 9,400 tokens/s at 64, 14,370 at 256, 15,420 at 512 while holding
-// 90 GB against 50. Past 256 the memory buys little.
+// sampled, 150-token prompts): 8,822 tokens/s at 64 and 14,613 at 256 in one run; 14,373 at 256 and
+// 15,420 at 512 in another, the GPU holding 90 GB against 50. Past 256 the memory buys little.
 #include <cstddef>
 #include <cstdint>
 

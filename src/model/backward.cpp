@@ -84,7 +84,9 @@ std::vector<std::vector<Tensor>> backward_from_normed(const HybridModel& model, 
   if (tape.blocks.size() != model.blocks.size()) fail("internal: backward without a full forward tape");
   const Device dev = d_normed.device();
   Tensor dx = Tensor::empty({N, Hd}, DType::F32, dev);
-  Tensor dx16 = model.blocks.empty() ? Tensor() : rounded_copy_for(residual_grad_dtype(model, model.blocks.size() - 1, false), dx);
+  Tensor dx16 = model.blocks.empty()
+                    ? Tensor()
+                    : rounded_copy_for(residual_grad_dtype(model, model.blocks.size() - 1, false), dx);
   ops::rmsnorm_backward(tape.x_final, model.final_norm, tape.final_rstd, d_normed, dx, false, or_null(dx16));
 
   std::vector<std::vector<Tensor>> by_slot(model.recurrent.size());

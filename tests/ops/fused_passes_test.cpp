@@ -108,7 +108,8 @@ TEST(FusedPasses, HeadRmsNormBackwardOnColumnsIsTheContiguousOne) {
   expect_same_bits(block(all, N, width, begin, heads * d), std::vector<float>(want.f32(), want.f32() + want.numel()),
                    "dx");
   for (int64_t i = 0; i < N; ++i)  // the block only
-    EXPECT_TRUE(std::isnan(all[i * width + begin - 1]) && std::isnan(all[i * width + begin + heads * d])) << "row " << i;
+    EXPECT_TRUE(std::isnan(all[i * width + begin - 1]) && std::isnan(all[i * width + begin + heads * d]))
+        << "row " << i;
 }
 
 // The residual stream's gradient with its bf16 copy (model/backward.cpp asks for it only on a GPU):

@@ -309,8 +309,8 @@ void l2norm_forward(const float* x, int64_t per_line, int64_t ldx, int64_t n, in
 
 void l2norm_backward(const float* x, int64_t per_line, int64_t ldx, const float* rnorm, const float* dy, int64_t n,
                      int64_t d, float* dx, int64_t lddx, int64_t copies, float scale) {
-  norm_backward(x, {per_line, ldx}, n, nullptr, rnorm, dy, {copies, scale}, d, 1.0, dx, {per_line, lddx}, false, nullptr,
-                "l2norm_backward");
+  norm_backward(x, {per_line, ldx}, n, nullptr, rnorm, dy, {copies, scale}, d, 1.0, dx, {per_line, lddx}, false,
+                nullptr, "l2norm_backward");
 }
 
 void gated_rmsnorm_forward(const float* y, const float* z, int64_t ldz, const float* w, int64_t n, int64_t d,
