@@ -24,6 +24,7 @@
 #include <random>
 
 #include "model/arch/random_falcon_h1.h"
+#include "model/arch/random_mamba2_hybrid.h"
 #include "model/arch/random_qwen35.h"
 #include "model/forward.h"
 #include "model/model_on_device.h"
@@ -139,6 +140,19 @@ void write_falcon_h1(const std::filesystem::path& dir) {
   write_random_falcon_h1(dir, d);
 }
 
+// Nemotron-H's layers are one mixer or one feed-forward each: the backward's residual gradient goes
+// from an MLP's norm straight to the layer below (model/backward.cpp rounds it for the next reader
+// there), and an MoE layer reads it in float32.
+void write_nemotron_h(const std::filesystem::path& dir) {
+  Mamba2HybridDims d;
+  d.family = Mamba2Hybrid::NemotronH;
+  d.pattern = "M-*-ME-";
+  d.experts = 4;
+  d.n_group = 1;
+  d.topk_group = 1;
+  write_random_mamba2_hybrid(dir, d);
+}
+
 }  // namespace
 
 TEST(Bf16OnTheGpu, QwenMatchesTheCpuOnTheSameCheckpoint) {
@@ -155,6 +169,13 @@ TEST(Bf16OnTheGpu, FalconH1MatchesTheCpuOnTheSameCheckpoint) {
   expect_bf16_matches_f32(dir.path(), Device::cuda(0), "falcon-h1 gpu");
 }
 
+TEST(Bf16OnTheGpu, NemotronHMatchesTheCpuOnTheSameCheckpoint) {
+  S0_REQUIRE_GPU();
+  test::TempDir dir;
+  write_nemotron_h(dir.path());
+  expect_bf16_matches_f32(dir.path(), Device::cuda(0), "nemotron-h gpu");
+}
+
 TEST(Bf16OnTheCpu, QwenMatchesTheF32ModeOnTheSameCheckpoint) {
   test::TempDir dir;
   write_qwen(dir.path());
@@ -165,4 +186,10 @@ TEST(Bf16OnTheCpu, FalconH1MatchesTheF32ModeOnTheSameCheckpoint) {
   test::TempDir dir;
   write_falcon_h1(dir.path());
   expect_bf16_matches_f32(dir.path(), Device::cpu(), "falcon-h1 cpu");
+}
+
+TEST(Bf16OnTheCpu, NemotronHMatchesTheF32ModeOnTheSameCheckpoint) {
+  test::TempDir dir;
+  write_nemotron_h(dir.path());
+  expect_bf16_matches_f32(dir.path(), Device::cpu(), "nemotron-h cpu");
 }
