@@ -10,9 +10,10 @@
 //
 //   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
 //                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
-//                            [--dtype f32|bf16] [--prompt 16]
+//                            [--dtype f32|bf16] [--prompt 16] [--graphs on|off]
 // `--prompt`: the prompt length of every sequence; decode steps then attend over that many keys
-// and more (a HumanEval generation runs at a few hundred).
+// and more (a HumanEval generation runs at a few hundred). `--graphs off`: decode steps without
+// CUDA graphs of their recurrent blocks (model/decode_graphs.h), every kernel queued by the host.
 // Without --model the random checkpoint of the shape shared by the model benchmarks is used
 // (written once to the temp folder).
 #include <chrono>
@@ -32,6 +33,7 @@
 #include "generate/generator.h"
 #include "model/arch/registry.h"
 #include "model/model_on_device.h"
+#include "model/decode_graphs.h"
 #include "model/forward.h"
 #include "ops/device_runtime.h"
 #include "ops/rows.h"
@@ -55,22 +57,26 @@ struct ForwardTiming {
 // synchronised around each, to split the time between attention and recurrent blocks. With
 // `profile`, one more step runs between cudaProfilerStart and Stop (for `ncu --profile-from-start
 // off`: the kernels of exactly one decode step).
-ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile, int prompt_len) {
+ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile, int prompt_len,
+                                   bool graphs) {
   std::vector<size_t> mixers;
   for (const s0::Block& b : model.blocks) mixers.push_back(b.mixers.size());
   std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers));
   std::vector<s0::SequenceCache*> cache_ptrs;
   for (s0::SequenceCache& c : caches) cache_ptrs.push_back(&c);
+  s0::DecodeGraphs decode_graphs;
   auto run = [&](const std::vector<std::vector<int64_t>>& inputs) {
     const s0::PackedBatch packed = s0::PackedBatch::from_sequences(inputs, {}, cache_ptrs);
     s0::ForwardOptions fo;
+    if (graphs) fo.graphs = &decode_graphs;
     for (int i = 0; i < batch; ++i) fo.logit_rows.push_back(packed.begin(i) + packed.length(i) - 1);
     s0::forward(model, packed, fo);
     for (size_t i = 0; i < caches.size(); ++i) caches[i].length += static_cast<int64_t>(inputs[i].size());
   };
   run(s0::bench::bench_prompts(model, batch, prompt_len));
   const std::vector<std::vector<int64_t>> step(static_cast<size_t>(batch), std::vector<int64_t>{1});
-  run(step);  // warm-up
+  run(step);  // warm-up (twice: graphs are recorded the second step of a batch)
+  run(step);
   ForwardTiming f;
   for (int s = 0; s < steps; ++s) {
     s0::ops::synchronize(model.device());
@@ -111,7 +117,7 @@ ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int 
 int main(int argc, char** argv) {
   std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg, dtype_name;
   int steps = 8, prompt_len = 16;
-  bool profile = false;
+  bool profile = false, graphs = true;
   s0::SamplingOptions sampling;  // greedy unless --temperature
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -125,6 +131,7 @@ int main(int argc, char** argv) {
     else if (flag == "--top-p") sampling.top_p = std::atof(value.c_str());
     else if (flag == "--dtype") dtype_name = value;
     else if (flag == "--prompt") prompt_len = std::atoi(value.c_str());
+    else if (flag == "--graphs" && (value == "on" || value == "off")) graphs = value == "on";
     else {
       std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -134,7 +141,7 @@ int main(int argc, char** argv) {
       (!dtype_name.empty() && dtype_name != "f32" && dtype_name != "bf16")) {
     std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
                          "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1] [--dtype f32|bf16] "
-                         "[--prompt 16]\n");
+                         "[--prompt 16] [--graphs on|off]\n");
     return 2;
   }
   try {
@@ -175,6 +182,7 @@ int main(int argc, char** argv) {
       std::printf("tokens sampled at temperature %g, top-p %g\n", sampling.temperature, sampling.top_p);
     else
       std::printf("tokens picked greedily\n");
+    if (!device.is_cpu()) std::printf("CUDA graphs of the recurrent blocks: %s\n", graphs ? "on" : "off");
     s0::bench::print_floors(floors);
     // The model-alone split (forward, host queue time, attention and recurrent blocks) is measured
     // on a GPU only, where the host's queueing is the question; the CPU rows leave it out.
@@ -183,9 +191,10 @@ int main(int argc, char** argv) {
     if (split) std::printf(" %11s %10s %10s %10s", "forward ms", "queued ms", "attn ms", "recur ms");
     std::printf("\n");
     for (int batch : batches) {
-      const ForwardTiming f = split ? forward_step_seconds(model, batch, steps, profile, prompt_len) : ForwardTiming{};
+      const ForwardTiming f =
+          split ? forward_step_seconds(model, batch, steps, profile, prompt_len, graphs) : ForwardTiming{};
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
-        const double s = s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len);
+        const double s = s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len, graphs);
         std::printf("%-6d %-14s %10.2f %10.1f %10.2f", batch, init ? "adapter" : "zero (none)", s * 1e3, batch / s,
                     s / floors.front().second);
         if (split)

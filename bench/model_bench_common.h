@@ -131,9 +131,9 @@ inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model,
 // while every sequence decodes: continuous batching prefills long prompts a few per step beside the
 // decodes of those already in, so the window runs from the first token of the sequence that joined
 // last to the last token of the one that ends first, `steps` steps of that sequence (the run is made
-// long enough), after a warm-up run.
+// long enough), after a warm-up run. `graphs`: GenerationOptions::cuda_graphs.
 inline double decode_step_seconds(const HybridModel& model, int batch, int steps, const StateSet* adapter,
-                                  const SamplingOptions& sampling = {}, int prompt_len = 16) {
+                                  const SamplingOptions& sampling = {}, int prompt_len = 16, bool graphs = true) {
   std::vector<GenerationRequest> reqs;
   const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch, prompt_len);
   for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
@@ -141,6 +141,7 @@ inline double decode_step_seconds(const HybridModel& model, int batch, int steps
   o.sampling = sampling;
   o.batch = batch;
   o.max_new_tokens = 2;
+  o.cuda_graphs = graphs;
   generate(model, reqs, o);
   // Steps that carry prompt chunks: whole chunks of the prompts, at most
   // SchedulerOptions::step_prompt_tokens of them a step (one chunk at least).

@@ -13,9 +13,10 @@
 //
 //   build-cpu/bench/serve_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--concurrency 64]
 //                               [--prompt-tokens 16] [--max-tokens 16] [--batch1-tokens 32]
-//                               [--threads N] [--s0 PATH] [--model DIR]
+//                               [--threads N] [--s0 PATH] [--model DIR] [--eager 1]
 // --model is the folder the server's checkpoint links, tokenizer and adapters are written to
-// (default: s0-bench-serve-SHAPE in the temp folder).
+// (default: s0-bench-serve-SHAPE in the temp folder). `--eager 1` starts the server with --eager
+// (no CUDA graphs of the decode step's recurrent blocks).
 // Prompts are token ids (the byte tokenizer cannot spell the model's vocabulary); greedy decoding.
 #include <httplib.h>
 #include <poll.h>
@@ -49,6 +50,7 @@ namespace {
 struct Flags {
   int concurrency = 64, prompt_tokens = 16, max_tokens = 16, batch1_tokens = 32, threads = 0;
   std::string s0, model, device = "cpu", shape = "0.8b";
+  bool eager = false;
 };
 
 struct Prepared {
@@ -114,6 +116,7 @@ struct ServerProcess {
                                      "--max-batch", std::to_string(fl.concurrency), "--max-queue",
                                      std::to_string(fl.concurrency)};
     if (fl.threads > 0) args.insert(args.end(), {"--threads", std::to_string(fl.threads)});
+    if (fl.eager) args.push_back("--eager");
     for (int a = 0; a < 8; ++a)
       args.push_back("--adapter=a" + std::to_string(a) + "=" + (dir / "adapters" / ("a" + std::to_string(a))).string());
     int out[2];
@@ -254,6 +257,7 @@ int main(int argc, char** argv) {
     else if (k == "--model") fl.model = v;
     else if (k == "--device") fl.device = v;
     else if (k == "--shape") fl.shape = v;
+    else if (k == "--eager") fl.eager = v == "1";
     else {
       std::fprintf(stderr, "serve_bench: unknown flag %s\n", k.c_str());
       return 1;
@@ -262,7 +266,7 @@ int main(int argc, char** argv) {
   if (argc % 2 == 0 || (fl.shape != "0.8b" && fl.shape != "4b")) {
     std::fprintf(stderr, "usage: serve_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--concurrency 64] "
                          "[--prompt-tokens 16] [--max-tokens 16] [--batch1-tokens 32] [--threads N] [--s0 PATH] "
-                         "[--model DIR]\n");
+                         "[--model DIR] [--eager 1]\n");
     return 1;
   }
   try {

@@ -32,6 +32,7 @@ Runner setup(CLI::App& app) {
     std::string model, name, device, dtype;
     std::vector<std::string> adapters;
     std::optional<int64_t> max_batch;
+    bool eager = false;
     serve::ServerOptions server;
   };
   auto o = std::make_shared<Options>();
@@ -54,6 +55,9 @@ Runner setup(CLI::App& app) {
       ->check(between(0, 1 << 20))
       ->capture_default_str();
   app.add_option("--api-key", o->server.api_key, "require Authorization: Bearer KEY on /v1/ routes");
+  app.add_flag("--eager", o->eager,
+               "on a GPU, queue every kernel of a decode step from the host instead of replaying CUDA graphs of its "
+               "recurrent blocks (the same tokens; for comparisons)");
   return [o] {
     std::vector<std::pair<std::string, std::string>> adapters;
     for (const std::string& a : o->adapters) {
@@ -73,6 +77,7 @@ Runner setup(CLI::App& app) {
     ModelSession session(o->model, activated_device(o->device), matrix_dtype(o->dtype));
     o->server.scheduler.max_batch =
         o->max_batch ? *o->max_batch : default_generation_batch(session.model(), kServedContextBudget);
+    o->server.scheduler.cuda_graphs = !o->eager;
     serve::Server server(session, o->server);
     for (const auto& [name, dir] : adapters) server.adapters().load(name, dir);
     const int port = server.bind();

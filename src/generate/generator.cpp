@@ -20,6 +20,7 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
   so.max_batch = options.batch > 0 ? options.batch
                                    : default_generation_batch(model, longest_prompt + options.max_new_tokens);
   so.prefill_chunk = options.prefill_chunk;
+  so.cuda_graphs = options.cuda_graphs;
   Scheduler scheduler(model, so);
   std::vector<Generation> out(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {

@@ -152,6 +152,7 @@ void Scheduler::step() {
   // sampling sequence's row of the forward's logits), never a row of their own in the LM head's
   // product, which could round differently.
   ForwardOptions fo;
+  if (options_.cuda_graphs) fo.graphs = &graphs_;
   std::vector<Sequence*> sampling, followers;
   std::vector<int64_t> picked;
   for (size_t i = 0; i < fed.size(); ++i) {

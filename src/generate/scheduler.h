@@ -25,6 +25,7 @@
 
 #include "generate/sampler.h"
 #include "model/batch.h"
+#include "model/decode_graphs.h"
 #include "model/model.h"
 
 namespace s0 {
@@ -65,6 +66,9 @@ struct SchedulerOptions {
   // Prompt tokens all prefilling sequences feed in one step together (at least one chunk always
   // goes): bounds how long a step that carries running decodes can take.
   int64_t step_prompt_tokens = 2048;
+  // Decode steps on a GPU replay their recurrent blocks from CUDA graphs (model/decode_graphs.h):
+  // the same tokens either way, in less time. Off: every kernel queued by the host (comparisons).
+  bool cuda_graphs = true;
 };
 
 // Fails (one line starting with `what`, e.g. "prompt 3") on an empty prompt, a token id outside the
@@ -110,6 +114,7 @@ class Scheduler {
   uint64_t next_id_ = 0;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+  DecodeGraphs graphs_;
 };
 
 }  // namespace s0

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/overloaded.h"
+#include "model/decode_graphs.h"
 #include "model/lm_head.h"
 #include "ops/linear.h"
 #include "ops/norm.h"
@@ -22,8 +23,8 @@ DType mixer_input_dtype(const Block& blk, int64_t N) {
 }
 }  // namespace
 
-void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
-                   KeepFor keep, std::vector<Tensor>* finals) {
+void block_mixers_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x,
+                          BlockSaved& bs, KeepFor keep, std::vector<Tensor>* finals) {
   const int64_t N = batch.n_tokens(), Hd = model.hidden;
   const Device dev = x.device();
   const bool keep_mixers = keep != KeepFor::nothing;
@@ -56,12 +57,23 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
                  blk.mixers[mi]);
     }
   }
-  if (keep_mixers) bs.x_mid = x.clone();
+}
+
+void block_ffn_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x,
+                       BlockSaved& bs) {
   if (blk.mlp_norm.empty()) return;
-  bs.mlp_rstd = Tensor::empty({N}, DType::F32, dev);
-  bs.h2 = Tensor::empty({N, Hd}, ffn_input_dtype(blk, N), dev);
+  const int64_t N = batch.n_tokens();
+  bs.mlp_rstd = Tensor::empty({N}, DType::F32, x.device());
+  bs.h2 = Tensor::empty({N, model.hidden}, ffn_input_dtype(blk, N), x.device());
   ops::rmsnorm_forward(x, blk.mlp_norm, model.norm_eps, bs.h2, bs.mlp_rstd);
   ffn_forward(blk, batch.seqs, bs.h2, x, bs.ffn);
+}
+
+void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& bs,
+                   KeepFor keep, std::vector<Tensor>* finals) {
+  block_mixers_forward(blk, model, batch, x, bs, keep, finals);
+  if (keep != KeepFor::nothing) bs.x_mid = x.clone();
+  block_ffn_forward(blk, model, batch, x, bs);
 }
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {
@@ -102,23 +114,30 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   const Device dev = x.device();
   if (opt.keep_hidden) out.hidden.push_back(x.clone());
 
-  for (const Block& blk : model.blocks) {
-    std::vector<Tensor>* finals =
-        opt.keep_final_states && blk.recurrent_slot >= 0 ? &out.final_states[blk.recurrent_slot] : nullptr;
-    BlockSaved bs;
-    if (opt.tape) bs.x_in = x.clone();
-    block_forward(blk, model, batch, x, bs, opt.tape && !opt.tape->recompute ? KeepFor::whole_tape : KeepFor::nothing,
-                  finals);
-    if (opt.keep_hidden) out.hidden.push_back(x.clone());
-    if (opt.tape) {
-      if (opt.tape->recompute) {  // keep only the block's input
-        BlockSaved input_only;
-        input_only.x_in = std::move(bs.x_in);
-        bs = std::move(input_only);
+  // A decode step replays its recurrent blocks from CUDA graphs where it can (model/decode_graphs.h);
+  // it keeps nothing but the logits.
+  const bool replayed = opt.graphs && !opt.tape && !opt.keep_hidden && !opt.keep_final_states &&
+                        DecodeGraphs::apply_to(batch, dev);
+  if (replayed)
+    opt.graphs->blocks_forward(model, batch, x);
+  else
+    for (const Block& blk : model.blocks) {
+      std::vector<Tensor>* finals =
+          opt.keep_final_states && blk.recurrent_slot >= 0 ? &out.final_states[blk.recurrent_slot] : nullptr;
+      BlockSaved bs;
+      if (opt.tape) bs.x_in = x.clone();
+      const KeepFor keep = opt.tape && !opt.tape->recompute ? KeepFor::whole_tape : KeepFor::nothing;
+      block_forward(blk, model, batch, x, bs, keep, finals);
+      if (opt.keep_hidden) out.hidden.push_back(x.clone());
+      if (opt.tape) {
+        if (opt.tape->recompute) {  // keep only the block's input
+          BlockSaved input_only;
+          input_only.x_in = std::move(bs.x_in);
+          bs = std::move(input_only);
+        }
+        opt.tape->blocks.push_back(std::move(bs));
       }
-      opt.tape->blocks.push_back(std::move(bs));
     }
-  }
 
   Tensor rstd = Tensor::empty({N}, DType::F32, dev);
   out.final_normed = Tensor::empty({N, Hd}, DType::F32, dev);

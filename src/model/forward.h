@@ -13,6 +13,8 @@
 
 namespace s0 {
 
+class DecodeGraphs;  // model/decode_graphs.h
+
 using MixerSaved = std::variant<AttentionSaved, GatedDeltaSaved, Mamba2Saved>;
 
 struct BlockSaved {
@@ -47,6 +49,9 @@ struct ForwardOptions {
   bool keep_hidden = false;
   bool keep_final_states = false;
   ForwardTape* tape = nullptr;      // when set, filled with the activations the backward needs
+  // When set, a decode step on a GPU that keeps nothing else runs its recurrent blocks from the CUDA
+  // graphs kept there (the caller keeps them from one step to the next).
+  DecodeGraphs* graphs = nullptr;
 };
 
 struct ForwardOutput {
@@ -66,6 +71,12 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
 // states. (The backward re-runs it with KeepFor::rerun when the tape was recorded with `recompute`.)
 void block_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x, BlockSaved& saved,
                    KeepFor keep, std::vector<Tensor>* finals);
+// block_forward's two halves: the mixers (their norm, the mixers, their residual adds), then the
+// feed-forward (its norm, the MLP and the experts, their residual add); `saved.x_mid` is between.
+void block_mixers_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x,
+                          BlockSaved& saved, KeepFor keep, std::vector<Tensor>* finals);
+void block_ffn_forward(const Block& blk, const HybridModel& model, const PackedBatch& batch, Tensor& x,
+                       BlockSaved& saved);
 
 // Checks token ids against the vocabulary and the batch's initial states against the model's state
 // shapes; the error names the sequence and position or layer.

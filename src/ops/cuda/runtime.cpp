@@ -5,7 +5,9 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/allocator.h"
@@ -29,18 +31,22 @@ namespace {
 // peak in use: 80 GiB for 40.6 at the 4B training shape.) Smaller requests are rounded to 512 bytes
 // and served by any block with at most 1/8 to spare. The bytes handed out are counted, with their
 // peak.
+//
+// While work is being recorded into a CUDA graph (ops/cuda/graph.h), the blocks handed out belong
+// to the recording: one freed during it is handed out again only within it, and at its end those
+// freed blocks are the graph's own, out of everyone else's reach, until the graph goes. Its replays
+// write into them whenever they run, so no other tensor may ever take one meanwhile.
 class CachingAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes, Device device) override {
     bytes = rounded(bytes);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto& cached = free_[device.index];
-      auto it = cached.lower_bound(bytes);
-      if (it != cached.end() && it->first <= bytes + (bytes >= kClassed ? 0 : bytes / 8)) {
-        void* p = it->second;
-        const size_t size = it->first;
-        cached.erase(it);
+      const bool recording = recording_ && recording_->device == device.index;
+      if (recording)
+        if (const auto [p, size] = take_cached(recording_->freed, bytes); p) return handed_out(p, size, device);
+      if (const auto [p, size] = take_cached(free_[device.index], bytes); p) {
+        if (recording) recording_->owned.insert(p);
         return handed_out(p, size, device);
       }
     }
@@ -62,6 +68,7 @@ class CachingAllocator final : public Allocator {
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
+    if (recording_ && recording_->device == device.index) recording_->owned.insert(p);
     return handed_out(p, bytes, device);
   }
 
@@ -71,7 +78,31 @@ class CachingAllocator final : public Allocator {
     const size_t size = it->second;
     sizes_.erase(it);
     use_[device.index].in_use -= size;
-    free_[device.index].emplace(size, p);
+    // Kept apart like the cached blocks (not counted in use, nor as available).
+    (recording_ && recording_->owned.count(p) ? recording_->freed : free_[device.index]).emplace(size, p);
+  }
+
+  void begin_recording(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (recording_) fail("internal: a CUDA graph recorded while another is");
+    recording_ = std::make_unique<Recording>();
+    recording_->device = device;
+  }
+
+  // The blocks the recording's work freed: the graph's. Blocks it took and still holds (a table
+  // kept for later calls, a cache made on first use) are ordinary blocks from here on.
+  std::vector<std::pair<void*, size_t>> end_recording() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<void*, size_t>> pool;
+    for (const auto& [size, p] : recording_->freed) pool.emplace_back(p, size);
+    recording_.reset();
+    return pool;
+  }
+
+  // A graph's blocks, back to everyone once the graph is gone.
+  void release_pool(const std::vector<std::pair<void*, size_t>>& pool, int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [p, size] : pool) free_[device].emplace(size, p);
   }
 
   size_t peak(Device device) {
@@ -125,6 +156,16 @@ class CachingAllocator final : public Allocator {
     return (bytes + quarter - 1) / quarter * quarter;
   }
 
+  // Under mu_: a block of `cached` that serves `bytes` (see the class comment) and its size, taken
+  // out of it; null when none does.
+  static std::pair<void*, size_t> take_cached(std::multimap<size_t, void*>& cached, size_t bytes) {
+    auto it = cached.lower_bound(bytes);
+    if (it == cached.end() || it->first > bytes + (bytes >= kClassed ? 0 : bytes / 8)) return {nullptr, 0};
+    const std::pair<void*, size_t> taken{it->second, it->first};
+    cached.erase(it);
+    return taken;
+  }
+
   // Under mu_.
   void* handed_out(void* p, size_t size, Device device) {
     sizes_[p] = size;
@@ -137,6 +178,12 @@ class CachingAllocator final : public Allocator {
   struct Use {
     size_t in_use = 0, peak = 0;
   };
+  struct Recording {
+    int device = 0;
+    std::unordered_set<void*> owned;          // blocks handed out since it began
+    std::multimap<size_t, void*> freed;       // of those, the ones freed: its own cache
+  };
+  std::unique_ptr<Recording> recording_;
   std::mutex mu_;
   std::map<int, std::multimap<size_t, void*>> free_;  // per device: cached blocks by size
   std::unordered_map<void*, size_t> sizes_;            // blocks handed out: their size
@@ -192,6 +239,14 @@ size_t memory_used() {
   size_t free = 0, total = 0;
   S0_CUDA_CHECK(cudaMemGetInfo(&free, &total));
   return total - free;
+}
+
+void begin_recording_pool(int device) { the_allocator()->begin_recording(device); }
+
+std::vector<std::pair<void*, size_t>> end_recording_pool() { return the_allocator()->end_recording(); }
+
+void release_recording_pool(const std::vector<std::pair<void*, size_t>>& pool, int device) {
+  the_allocator()->release_pool(pool, device);
 }
 
 size_t memory_available() {
