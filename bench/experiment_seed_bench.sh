@@ -18,16 +18,17 @@
 #
 # Usage: bench/experiment_seed_bench.sh [--shape qwen35-4b|tiny] [--build DIR] [--work DIR]
 #          [--shared DIR] [--data FILE] [--device D] [--samples N] [--max-new-tokens N] [--steps N]
-#          [--examples N] [--batch N] [--workers N] [--unsafe-no-sandbox]
+#          [--examples N] [--batch N] [--eager] [--workers N] [--unsafe-no-sandbox]
 # Defaults: qwen35-4b, build (beside this script's folder), ${TMPDIR:-/tmp}/s0-experiment-seed-SHAPE,
 # $S0_SHARED_DIR (else ../shared of the checkout), SHARED/datasets/humaneval.jsonl, s0's device
 # default (the first GPU, else the CPU), the paper's 16 / 512 / 20 / 48, and s0's decode batch for
 # the device (16 on the CPU; on a GPU as many as half its free memory holds, at most 256).
+# --eager: collection and evaluation decode without CUDA graphs (s0's own --eager), for comparisons.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 shape=qwen35-4b build="$root/build" work="" shared="${S0_SHARED_DIR:-$root/../shared}" data=""
-samples=16 max_new=512 steps=20 examples=48 batch_args=()
+samples=16 max_new=512 steps=20 examples=48 decode_args=()
 device_args=() check_args=()
 die() { echo "experiment_seed_bench: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -42,7 +43,8 @@ while [ $# -gt 0 ]; do
     --max-new-tokens) max_new="${2:?--max-new-tokens needs a value}"; shift 2 ;;
     --steps) steps="${2:?--steps needs a value}"; shift 2 ;;
     --examples) examples="${2:?--examples needs a value}"; shift 2 ;;
-    --batch) batch_args=(--batch "${2:?--batch needs a value}"); shift 2 ;;
+    --batch) decode_args+=(--batch "${2:?--batch needs a value}"); shift 2 ;;
+    --eager) decode_args+=(--eager); shift ;;
     --workers) check_args+=(--workers "${2:?--workers needs a value}"); shift 2 ;;
     --unsafe-no-sandbox) check_args+=(--unsafe-no-sandbox); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -114,7 +116,7 @@ add_total() { total="$(awk -v a="$total" -v b="$seconds" 'BEGIN { printf "%.2f",
 
 echo "collect ..."
 run_stage collect "$s0" collect --benchmark humaneval --data "$data" --model "$model" "${device_args[@]}" \
-  --samples "$samples" --temperature 0.7 --top-p 0.95 --max-new-tokens "$max_new" "${batch_args[@]}" \
+  --samples "$samples" --temperature 0.7 --top-p 0.95 --max-new-tokens "$max_new" "${decode_args[@]}" \
   "${check_args[@]}" --quiet --out "$work/collected.jsonl"
 generation_rows "collect ($(completions_of collect) samples)" collect
 add_total
@@ -131,7 +133,7 @@ for which in base tuned; do
   adapter_args=()
   [ "$which" = tuned ] && adapter_args=(--adapter "$work/adapter" --baseline "$work/base.json")
   run_stage "eval-$which" "$s0" eval --benchmark humaneval --data "$data" --model "$model" "${device_args[@]}" \
-    "${adapter_args[@]}" --max-new-tokens "$max_new" "${batch_args[@]}" "${check_args[@]}" --quiet \
+    "${adapter_args[@]}" --max-new-tokens "$max_new" "${decode_args[@]}" "${check_args[@]}" --quiet \
     --report "$work/$which.json"
   generation_rows "evaluate $which ($(completions_of "eval-$which") greedy)" "eval-$which"
   add_total

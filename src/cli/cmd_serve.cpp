@@ -12,6 +12,7 @@
 
 #include "cli/command.h"
 #include "cli/device_option.h"
+#include "cli/generation_flags.h"
 #include "cli/model_folder.h"
 #include "cli/validators.h"
 #include "core/error.h"
@@ -55,9 +56,7 @@ Runner setup(CLI::App& app) {
       ->check(between(0, 1 << 20))
       ->capture_default_str();
   app.add_option("--api-key", o->server.api_key, "require Authorization: Bearer KEY on /v1/ routes");
-  app.add_flag("--eager", o->eager,
-               "on a GPU, queue every kernel of a decode step from the host instead of replaying CUDA graphs of its "
-               "recurrent blocks (the same tokens; for comparisons)");
+  add_eager_flag(app, o->eager);
   return [o] {
     std::vector<std::pair<std::string, std::string>> adapters;
     for (const std::string& a : o->adapters) {

@@ -17,6 +17,13 @@ inline CLI::Option* add_batch_option(CLI::App& app, std::optional<int64_t>& batc
       ->check(at_least(1));
 }
 
+// --eager, the same for every generating command, `s0 experiment` and `s0 serve`.
+inline CLI::Option* add_eager_flag(CLI::App& app, bool& eager) {
+  return app.add_flag("--eager", eager,
+                      "on a GPU, queue every kernel of a decode step from the host instead of replaying CUDA graphs "
+                      "of its recurrent blocks (the same tokens, more time; for comparisons)");
+}
+
 // Binds the flags to `s`, whose values are the defaults shown.
 inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
   // Ranges are checked by the generator and sampler themselves (GenerationOptions may come from
@@ -29,6 +36,7 @@ inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
   app.add_option("--seed", s.seed, "random seed; each prompt's stream also depends on its index, not on the batch")
       ->capture_default_str();
   add_batch_option(app, s.batch);
+  add_eager_flag(app, s.eager);
 }
 
 struct GenerationFlags : GenerationSettings {

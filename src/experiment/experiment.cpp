@@ -119,6 +119,7 @@ class Experiment {
     h.model = o_.model;
     h.generation.max_new_tokens = o_.max_new_tokens;
     h.generation.batch = o_.batch;
+    h.generation.eager = o_.eager;
     h.workers = o_.workers;
     h.timeout = o_.timeout;
     h.unsafe = o_.unsafe;

@@ -29,6 +29,7 @@ struct ExperimentOptions {
   double lr = 1e-3;
   int64_t max_new_tokens = 512;
   std::optional<int64_t> batch;  // unset: by device and memory (generate/generation_batch.h)
+  bool eager = false;             // GenerationSettings::eager
   std::optional<int> workers;
   double timeout = kHumanEvalSeconds;
   bool unsafe = false, resume = false;

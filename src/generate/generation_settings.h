@@ -15,6 +15,7 @@ struct GenerationSettings {
   int64_t top_k = 0;
   std::optional<int64_t> batch;  // unset: default_generation_batch (generate/generation_batch.h)
   uint64_t seed = 0;
+  bool eager = false;  // no CUDA graphs of decode steps (GenerationOptions::cuda_graphs)
 
   GenerationOptions options(const std::vector<int64_t>& eos_ids) const {
     GenerationOptions o;
@@ -22,6 +23,7 @@ struct GenerationSettings {
     o.sampling = {temperature, top_p, top_k, seed};
     o.eos_ids = eos_ids;
     o.batch = batch.value_or(0);
+    o.cuda_graphs = !eager;
     return o;
   }
 };

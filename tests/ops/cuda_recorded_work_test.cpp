@@ -1,14 +1,19 @@
 // Work recorded into a CUDA graph (ops/recorded_work.h) and replayed: each replay computes from its
 // inputs as they are then, with the table the work uploaded while recording even after the table
 // cache has dropped it; and the memory its temporaries took stays its own, so tensors made after the
-// recording keep their values through replays. Skipped without a GPU.
+// recording keep their values through replays. A copy another thread queues meanwhile waits for the
+// recording to end (it would otherwise join the recording and not run). Skipped without a GPU.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <numeric>
+#include <thread>
 #include <random>
 #include <vector>
 
 #include "core/allocator.h"
+#include "ops/device_runtime.h"
 #include "ops/gpu_compare.h"
 #include "ops/norm.h"
 #include "ops/recorded_work.h"
@@ -76,4 +81,32 @@ TEST(CudaRecordedWork, ReplaysReadTheirInputsAndKeepTheirTemporaries) {
   }
   for (size_t i = 0; i < others.size(); ++i)
     EXPECT_EQ(host_values(others[i]), others_before[i]) << "tensor " << i << ", made after the recording";
+}
+
+TEST(CudaRecordedWork, AnotherThreadsUploadWaitsForTheRecording) {
+  S0_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const Tensor host = random_matrix(5);
+  const Tensor x = test::on_gpu(random_matrix(6));
+  const Tensor w = test::on_gpu(random_matrix(7).slice(0, 1).reshaped({kCols}));
+  Tensor y = Tensor::empty({kRows, kCols}, DType::F32, gpu);
+  Tensor uploaded;
+  std::atomic<bool> recording{false};
+  std::thread uploader([&] {
+    while (!recording) std::this_thread::yield();
+    ops::activate_device(gpu);
+    uploaded = host.to(gpu);  // queued while the other thread records
+  });
+  const ops::RecordedWork recorded(gpu, [&] {
+    Tensor rstd = Tensor::empty({kRows}, DType::F32, gpu);
+    recording = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the uploader comes meanwhile
+    ops::rmsnorm_forward(x, w, 1e-6f, y, rstd);
+  });
+  uploader.join();
+  EXPECT_EQ(host_values(uploaded), std::vector<float>(host.f32(), host.f32() + host.numel()));
+  recorded.replay();
+  Tensor want = Tensor::empty({kRows, kCols}, DType::F32, gpu), rstd = Tensor::empty({kRows}, DType::F32, gpu);
+  ops::rmsnorm_forward(x, w, 1e-6f, want, rstd);
+  EXPECT_EQ(host_values(y), host_values(want));
 }

@@ -30,10 +30,15 @@ namespace {
 
 thread_local Graph* t_recording = nullptr;
 
+std::mutex& recording_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 // Ends the stream's capture and the allocator's recording pool however the recorded work ends.
 class Capture {
  public:
-  explicit Capture(Graph& g) : g_(g) {
+  explicit Capture(Graph& g) : g_(g), others_wait_(recording_mutex()) {
     begin_recording_pool(g.device);
     t_recording = &g;
     const cudaError_t begun = cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed);
@@ -56,6 +61,7 @@ class Capture {
 
  private:
   Graph& g_;
+  std::lock_guard<std::mutex> others_wait_;  // outside_recordings()
 };
 
 }  // namespace
@@ -82,6 +88,11 @@ std::shared_ptr<Graph> record_graph(const std::function<void()>& work) {
 void replay_graph(const Graph& graph) { S0_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream())); }
 
 bool recording_graph() { return t_recording != nullptr; }
+
+std::unique_lock<std::mutex> outside_recordings() {
+  if (t_recording) return {};
+  return std::unique_lock<std::mutex>(recording_mutex());
+}
 
 void keep_for_replays(const Tensor& t) {
   if (t_recording) t_recording->kept.push_back(t);

@@ -7,6 +7,7 @@
 // declarations, for the dispatch side.
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "core/tensor.h"
 
@@ -24,5 +25,12 @@ void replay_graph(const Graph& graph);
 // recording (a table's contents are the same at every replay), and the table is kept with the graph.
 bool recording_graph();
 void keep_for_replays(const Tensor& t);
+
+// The stream's other users wait while another thread records: work they queued then would join the
+// recording instead of running (an adapter uploaded by an HTTP handler while the engine thread
+// records a decode step's graph). The caching allocator's copies and fills take this lock (held
+// until it goes; nothing is held on the recording thread itself). Kernels are launched by one
+// thread at a time already (a generation engine's).
+std::unique_lock<std::mutex> outside_recordings();
 
 }  // namespace s0::ops::cuda

@@ -4,8 +4,9 @@
 #include <array>
 #include <map>
 #include <mutex>
-#include <string>
 #include <memory>
+#include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "ops/cuda/check.h"
+#include "ops/cuda/graph.h"
 #include "ops/cuda/staged_upload.h"
 #include "ops/cuda/stream.h"
 
@@ -32,17 +34,18 @@ namespace {
 // and served by any block with at most 1/8 to spare. The bytes handed out are counted, with their
 // peak.
 //
-// While work is being recorded into a CUDA graph (ops/cuda/graph.h), the blocks handed out belong
-// to the recording: one freed during it is handed out again only within it, and at its end those
-// freed blocks are the graph's own, out of everyone else's reach, until the graph goes. Its replays
-// write into them whenever they run, so no other tensor may ever take one meanwhile.
+// While work is being recorded into a CUDA graph (ops/cuda/graph.h), the blocks handed out to the
+// recording thread belong to the recording: one freed during it is handed out again only within it,
+// and at its end those freed blocks are the graph's own, out of everyone else's reach, until the
+// graph goes. Its replays write into them whenever they run, so no other tensor may ever take one
+// meanwhile.
 class CachingAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes, Device device) override {
     bytes = rounded(bytes);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const bool recording = recording_ && recording_->device == device.index;
+      const bool recording = recording_thread(device);
       if (recording)
         if (const auto [p, size] = take_cached(recording_->freed, bytes); p) return handed_out(p, size, device);
       if (const auto [p, size] = take_cached(free_[device.index], bytes); p) {
@@ -68,7 +71,7 @@ class CachingAllocator final : public Allocator {
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (recording_ && recording_->device == device.index) recording_->owned.insert(p);
+    if (recording_thread(device)) recording_->owned.insert(p);
     return handed_out(p, bytes, device);
   }
 
@@ -87,6 +90,7 @@ class CachingAllocator final : public Allocator {
     if (recording_) fail("internal: a CUDA graph recorded while another is");
     recording_ = std::make_unique<Recording>();
     recording_->device = device;
+    recording_->thread = std::this_thread::get_id();
   }
 
   // The blocks the recording's work freed: the graph's. Blocks it took and still holds (a table
@@ -119,6 +123,7 @@ class CachingAllocator final : public Allocator {
   }
 
   void zero(void* p, size_t bytes, Device device) override {
+    const std::unique_lock<std::mutex> turn = outside_recordings();
     S0_CUDA_CHECK(cudaSetDevice(device.index));
     S0_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream()));
   }
@@ -130,6 +135,7 @@ class CachingAllocator final : public Allocator {
     const cudaMemcpyKind kind = dst_device.is_cpu()   ? cudaMemcpyDeviceToHost
                                 : src_device.is_cpu() ? cudaMemcpyHostToDevice
                                                       : cudaMemcpyDeviceToDevice;
+    const std::unique_lock<std::mutex> turn = outside_recordings();
     if (kind == cudaMemcpyHostToDevice && bytes >= kStagedUploadMin) return staged_upload(dst, src, bytes);
     S0_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream()));
     if (dst_device.is_cpu()) S0_CUDA_CHECK(cudaStreamSynchronize(stream()));
@@ -156,6 +162,11 @@ class CachingAllocator final : public Allocator {
     return (bytes + quarter - 1) / quarter * quarter;
   }
 
+  // Under mu_: whether an allocation on `device` by this thread is the recording's.
+  bool recording_thread(Device device) const {
+    return recording_ && recording_->device == device.index && recording_->thread == std::this_thread::get_id();
+  }
+
   // Under mu_: a block of `cached` that serves `bytes` (see the class comment) and its size, taken
   // out of it; null when none does.
   static std::pair<void*, size_t> take_cached(std::multimap<size_t, void*>& cached, size_t bytes) {
@@ -180,6 +191,7 @@ class CachingAllocator final : public Allocator {
   };
   struct Recording {
     int device = 0;
+    std::thread::id thread;                   // the recording one (other threads' blocks are their own)
     std::unordered_set<void*> owned;          // blocks handed out since it began
     std::multimap<size_t, void*> freed;       // of those, the ones freed: its own cache
   };
