@@ -21,7 +21,9 @@ class RecordedWork {
   // Whether work on `device` can be recorded: a GPU, in a build with CUDA.
   static bool possible(Device device);
   // Records what `work` queues on `device`'s stream, without running it. `work` may allocate and
-  // free tensors; the ones it leaves behind are not the recording's. Fails where !possible(device).
+  // free tensors (its temporaries' memory stays the recording's); the ones it leaves behind are not
+  // the recording's, and every tensor made before that it reads or writes must outlive the
+  // recording, since every replay touches them again. Fails where !possible(device).
   RecordedWork(Device device, const std::function<void()>& work);
   // Queues the recorded work on the device's stream again.
   void replay() const;
