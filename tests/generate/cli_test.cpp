@@ -89,6 +89,29 @@ TEST_F(CliModel, StateOffsetAdapterGeneratesTheSameMixedOrAlone) {
   EXPECT_EQ(alone.out, lines[2]["completion"].get<std::string>() + "\n");
 }
 
+// --eager (every kernel of a decode step queued by the host) changes nothing but the time: on a GPU
+// (the default device where one is present) the same completions as the steps replaying CUDA graphs,
+// for a batch mixing no adapter, S0 and a state offset, sampled; on the CPU, which has no graphs, it
+// is accepted and the same.
+TEST_F(CliModel, EagerGeneratesTheSameCompletions) {
+  AdapterFile a = read_adapter(adapter);
+  a.config.variant = AdapterVariant::state_offset;
+  a.config.alpha = 1.0;
+  write_adapter(tmp / "offset", a, false);
+  test::write_text(tmp / "mixed.jsonl", R"({"prompt": "hello"})" "\n" R"({"prompt": "hello", "adapter": ")" + adapter +
+                                            "\"}\n" R"({"prompt": "world", "adapter": ")" + path("offset") + "\"}\n");
+  const std::vector<std::string> args{"generate",      "--model", model, "--prompts",      path("mixed.jsonl"),
+                                      "--temperature", "0.8",     "--seed", "3", "--max-new-tokens", "24"};
+  const auto replayed = test::run_s0(args);
+  ASSERT_EQ(replayed.status, 0) << replayed.err;
+  std::vector<std::string> eager_args = args;
+  eager_args.push_back("--eager");
+  const auto eager = test::run_s0(eager_args);
+  ASSERT_EQ(eager.status, 0) << eager.err;
+  EXPECT_EQ(json_lines(eager.out).size(), 3u);
+  EXPECT_EQ(eager.out, replayed.out);
+}
+
 TEST_F(CliModel, StopStringEndsTheTextBeforeIt) {
   // A seed whose sample runs long enough to hold a stop string in its middle.
   std::string seed, text;

@@ -130,11 +130,14 @@ TEST(ServeCli, SigtermDrainsEveryAdmittedRequestThenExits) {
   EXPECT_EQ(server.wait_exit(30s), 0);
 }
 
-// The listening line says how many sequences decode together: 16 on the CPU unless --max-batch.
+// The listening line says how many sequences decode together: 16 on the CPU unless --max-batch
+// (--eager, which only turns off a GPU's CUDA graphs, changes nothing there).
 TEST(ServeCli, ListeningLineNamesTheBatch) {
   const test::ModelFolder folder;
   for (const auto& [flags, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{}, "up to 16 sequences at once"}, {{"--max-batch", "3"}, "up to 3 sequences at once"}}) {
+           {{}, "up to 16 sequences at once"},
+           {{"--max-batch", "3"}, "up to 3 sequences at once"},
+           {{"--eager"}, "up to 16 sequences at once"}}) {
     std::vector<std::string> args = {"--model", folder.model, "--port", "0", "--device", "cpu", "--threads", "1"};
     args.insert(args.end(), flags.begin(), flags.end());
     ServeProcess server(args);
