@@ -187,16 +187,16 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionCase{"d24_gqa1", 2, 2, 24, {64, 5}},
                       AttentionCase{"d15_gqa2_unaligned", 4, 2, 15, {66, 2}},
                       AttentionCase{"d128_gqa4_long_prompt", 8, 2, 128, {450}},
-                      // Decode steps over long caches: many 32-key chunks per sequence, a short last chunk.
+                      // Decode steps over long caches: many 64-key chunks per sequence, a short last chunk.
                       AttentionCase{"d256_gqa16_4_one_long", 16, 4, 256, {700}},
                       AttentionCase{"d256_gqa16_4_mixed", 16, 4, 256, {450, 3, 97, 32}},
-                      // Short caches (both decode steps up to 32 keys): every sequence is one chunk,
+                      // Short caches (both decode steps up to 64 keys): every sequence is one chunk,
                       // finished by the chunk kernel with no merge launched.
-                      AttentionCase{"d256_gqa16_4_short", 16, 4, 256, {16, 3, 27}},
+                      AttentionCase{"d256_gqa16_4_short", 16, 4, 256, {16, 3, 60}},
                       // Six query heads per KV head: a block of four and one of two.
                       AttentionCase{"d128_gqa6_1_mixed", 6, 1, 128, {300, 1, 64, 33}},
-                      // Past 2048 keys the chunks grow to 64 keys.
-                      AttentionCase{"d64_gqa4_past_2048", 8, 2, 64, {2100, 5, 40}},
+                      // Past 4096 keys the chunks grow to 96 keys.
+                      AttentionCase{"d64_gqa4_past_4096", 8, 2, 64, {4130, 5, 40}},
                       AttentionCase{"d15_gqa3_unaligned_long", 3, 1, 15, {260, 7}}),
     [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
 

@@ -4,7 +4,7 @@
 // whose size depends on its own key count alone; a block per (chunk, KV head, up to four of its
 // query heads) reads each key and value of the chunk once for those heads and leaves a partial
 // max, sum and value accumulator per head; a second kernel merges a sequence's partials in chunk
-// order. A sequence of one chunk (up to 32 keys) is finished by the first kernel, and a step with
+// order. A sequence of one chunk (up to 64 keys) is finished by the first kernel, and a step with
 // no longer sequence launches no merge. Fixed arithmetic order throughout and no atomics: runs
 // repeat bit for bit, and a sequence's result does not depend on the rest of the batch. Head dim
 // at most 256.
