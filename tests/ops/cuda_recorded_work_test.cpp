@@ -8,13 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <numeric>
-#include <thread>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/allocator.h"
 #include "ops/device_runtime.h"
-#include "ops/gpu_compare.h"
+#include "ops/gpu_test_inputs.h"
 #include "ops/norm.h"
 #include "ops/recorded_work.h"
 #include "ops/rows.h"
@@ -27,15 +27,7 @@ constexpr int64_t kRows = 48, kCols = 320;
 
 Tensor random_matrix(uint32_t seed) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(kRows * kCols));
-  for (float& x : v) x = n(rng);
-  return Tensor::from({kRows, kCols}, v);
-}
-
-std::vector<float> host_values(const Tensor& t) {
-  const Tensor h = t.to(Device::cpu());
-  return {h.f32(), h.f32() + h.numel()};
+  return test::uniform({kRows, kCols}, -2.0f, 2.0f, rng);
 }
 
 }  // namespace
@@ -67,8 +59,8 @@ TEST(CudaRecordedWork, ReplaysReadTheirInputsAndKeepTheirTemporaries) {
     others.push_back(test::on_gpu(random_matrix(100 + i)));
     others.push_back(Tensor::zeros({kRows}, DType::F32, gpu));
   }
-  std::vector<std::vector<float>> others_before;
-  for (const Tensor& t : others) others_before.push_back(host_values(t));
+  std::vector<Tensor> others_before;
+  for (const Tensor& t : others) others_before.push_back(test::on_cpu(t));
   for (int64_t k = 0; k < 300; ++k) (void)ops::gather_rows(x, {k % kRows, (k * 7) % kRows, k / kRows}, 1.0f);
 
   for (uint32_t seed : {21u, 22u, 23u}) {
@@ -77,10 +69,10 @@ TEST(CudaRecordedWork, ReplaysReadTheirInputsAndKeepTheirTemporaries) {
     recorded.replay();
     Tensor want = Tensor::empty({kRows, kCols}, DType::F32, gpu);
     work(want);  // the same work queued by the host
-    EXPECT_EQ(host_values(y), host_values(want)) << "inputs " << seed;
+    EXPECT_TRUE(test::bit_identical(y, want)) << "inputs " << seed;
   }
   for (size_t i = 0; i < others.size(); ++i)
-    EXPECT_EQ(host_values(others[i]), others_before[i]) << "tensor " << i << ", made after the recording";
+    EXPECT_TRUE(test::bit_identical(others[i], others_before[i])) << "tensor " << i << ", made after the recording";
 }
 
 TEST(CudaRecordedWork, AnotherThreadsUploadWaitsForTheRecording) {
@@ -104,9 +96,9 @@ TEST(CudaRecordedWork, AnotherThreadsUploadWaitsForTheRecording) {
     ops::rmsnorm_forward(x, w, 1e-6f, y, rstd);
   });
   uploader.join();
-  EXPECT_EQ(host_values(uploaded), std::vector<float>(host.f32(), host.f32() + host.numel()));
+  EXPECT_TRUE(test::bit_identical(uploaded, host));
   recorded.replay();
   Tensor want = Tensor::empty({kRows, kCols}, DType::F32, gpu), rstd = Tensor::empty({kRows}, DType::F32, gpu);
   ops::rmsnorm_forward(x, w, 1e-6f, want, rstd);
-  EXPECT_EQ(host_values(y), host_values(want));
+  EXPECT_TRUE(test::bit_identical(y, want));
 }
