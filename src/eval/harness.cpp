@@ -37,18 +37,48 @@ std::string failure_reason(const RunResult& r) {
 
 }  // namespace
 
-std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Problem>& problems,
-                                             const std::vector<std::vector<std::string>>& completions,
-                                             const CheckOptions& options) {
+namespace {
+
+// What checking one sample found.
+struct SampleOutcome {
+  bool ok = false;
+  std::string cleaned;     // the text judged
+  std::string failure;     // HumanEval, when it failed: the last line of its stderr, or "timeout"
+  std::string prediction;  // GSM8K / MATH-500: the answer it gave ("" when none)
+};
+
+// A problem's record from its samples' outcomes (the first is the greedy one when there is one).
+ProblemRecord record_of(const Problem& problem, Benchmark b, const SampleOutcome* outcomes, size_t n) {
+  ProblemRecord r;
+  r.id = problem.id;
+  r.n = n;
+  if (b != Benchmark::humaneval) r.gold = problem.gold;
+  for (size_t s = 0; s < n; ++s) {
+    r.sample_passed.push_back(outcomes[s].ok);
+    if (!outcomes[s].ok) continue;
+    ++r.c;
+    if (!r.first_correct) r.first_correct = outcomes[s].cleaned;
+  }
+  r.passed = outcomes[0].ok;
+  r.failure = outcomes[0].failure;
+  r.prediction = outcomes[0].prediction;
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::vector<ProblemRecord>> check_completion_groups(Benchmark b, const std::vector<Problem>& problems,
+                                                                const std::vector<std::vector<std::string>>& completions,
+                                                                size_t groups, const CheckOptions& options) {
   if (problems.size() != completions.size())
     fail("check_completions: ", problems.size(), " problems but ", completions.size(), " completion lists");
-  std::vector<ProblemRecord> records(problems.size());
-  std::vector<std::vector<std::string>> cleaned(problems.size());
+  if (groups == 0) fail("internal: no group of samples to check");
+  std::vector<std::vector<SampleOutcome>> outcomes(problems.size());
   for (size_t i = 0; i < problems.size(); ++i) {
     if (completions[i].empty()) fail("no completion for problem ", problems[i].id);
-    records[i].id = problems[i].id;
-    records[i].n = completions[i].size();
-    for (const std::string& c : completions[i]) cleaned[i].push_back(clean_completion(b, c));
+    if (completions[i].size() % groups != 0)
+      fail("internal: ", completions[i].size(), " samples of ", problems[i].id, " in ", groups, " groups");
+    for (const std::string& c : completions[i]) outcomes[i].push_back({false, clean_completion(b, c), "", ""});
   }
 
   if (b == Benchmark::humaneval) {
@@ -70,7 +100,7 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
             started = it->second.program;
           }
         }
-        program[i].push_back(started ? *started : pool.submit(humaneval_program(problems[i], cleaned[i][s])));
+        program[i].push_back(started ? *started : pool.submit(humaneval_program(problems[i], outcomes[i][s].cleaned)));
       }
     std::optional<Progress> progress;
     if (options.progress) {
@@ -80,43 +110,40 @@ std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Prob
     }
     const std::vector<RunResult> results = pool.finish(progress ? &*progress : nullptr);
     if (progress) progress->finish();
-    for (size_t i = 0; i < problems.size(); ++i) {
-      for (size_t p : program[i]) records[i].sample_passed.push_back(results[p].ok());
-      const RunResult& first = results[program[i].front()];
-      if (!first.ok()) records[i].failure = failure_reason(first);
-    }
-  } else {
-    for (size_t i = 0; i < problems.size(); ++i) {
-      ProblemRecord& r = records[i];
-      r.gold = problems[i].gold;
-      for (size_t s = 0; s < cleaned[i].size(); ++s) {
-        bool ok = false;
-        std::string prediction;
-        if (b == Benchmark::gsm8k) {
-          std::optional<double> v = gsm8k_prediction(cleaned[i][s]);
-          ok = gsm8k_correct(v, std::stod(problems[i].gold));
-          if (v) prediction = format_number(*v);
-        } else {
-          std::optional<std::string> boxed = last_boxed(cleaned[i][s]);
-          ok = boxed && math_equivalent(*boxed, problems[i].gold);
-          if (boxed) prediction = *boxed;
-        }
-        r.sample_passed.push_back(ok);
-        if (s == 0) r.prediction = prediction;
+    for (size_t i = 0; i < problems.size(); ++i)
+      for (size_t s = 0; s < program[i].size(); ++s) {
+        const RunResult& result = results[program[i][s]];
+        outcomes[i][s].ok = result.ok();
+        if (!result.ok()) outcomes[i][s].failure = failure_reason(result);
       }
-    }
+  } else {
+    for (size_t i = 0; i < problems.size(); ++i)
+      for (SampleOutcome& o : outcomes[i]) {
+        if (b == Benchmark::gsm8k) {
+          std::optional<double> v = gsm8k_prediction(o.cleaned);
+          o.ok = gsm8k_correct(v, std::stod(problems[i].gold));
+          if (v) o.prediction = format_number(*v);
+        } else {
+          std::optional<std::string> boxed = last_boxed(o.cleaned);
+          o.ok = boxed && math_equivalent(*boxed, problems[i].gold);
+          if (boxed) o.prediction = *boxed;
+        }
+      }
   }
 
-  for (size_t i = 0; i < problems.size(); ++i) {
-    ProblemRecord& r = records[i];
-    r.passed = r.sample_passed.front();
-    for (size_t s = 0; s < r.sample_passed.size(); ++s) {
-      if (!r.sample_passed[s]) continue;
-      ++r.c;
-      if (!r.first_correct) r.first_correct = cleaned[i][s];
+  std::vector<std::vector<ProblemRecord>> records(groups);
+  for (size_t g = 0; g < groups; ++g)
+    for (size_t i = 0; i < problems.size(); ++i) {
+      const size_t n = outcomes[i].size() / groups;
+      records[g].push_back(record_of(problems[i], b, outcomes[i].data() + g * n, n));
     }
-  }
   return records;
+}
+
+std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Problem>& problems,
+                                             const std::vector<std::vector<std::string>>& completions,
+                                             const CheckOptions& options) {
+  return check_completion_groups(b, problems, completions, 1, options).front();
 }
 
 void StartedChecks::start(size_t problem, size_t sample, const std::string& completion) {
@@ -146,10 +173,11 @@ Sandbox open_run_sandbox(const CompletionFileRun& run) {
 
 namespace {
 // Loads the split, opens the sandbox (HumanEval), gets the samples from `samples` (given every
-// problem, the split, and where to start a finished sample's check early), checks them.
-CheckedRun check_run(const CompletionFileRun& run,
-                     const std::function<std::vector<std::vector<std::string>>(
-                         const std::vector<Problem>& all, CheckedRun& out, const SampleSink& ready)>& samples) {
+// problem, the split, and where to start a finished sample's check early), checks them. Each
+// problem's samples are `groups` runs' in turn, each run's as many: a CheckedRun per run.
+std::vector<CheckedRun> check_run(const CompletionFileRun& run, size_t groups,
+                                  const std::function<std::vector<std::vector<std::string>>(
+                                      const std::vector<Problem>& all, CheckedRun& out, const SampleSink& ready)>& samples) {
   CheckOptions options;
   options.limits = program_limits(run);
   const int workers = worker_count(run.workers);  // before any work, so a bad count fails at once
@@ -170,25 +198,35 @@ CheckedRun check_run(const CompletionFileRun& run,
       started->start(problem, sample, completion);
     };
   }
-  out.samples = samples(all, out, ready);
-  const std::vector<std::vector<std::string>>& produced = out.samples;
+  const std::vector<std::vector<std::string>> produced = samples(all, out, ready);
   if (produced.size() != out.problems.size())
     fail("internal: ", produced.size(), " sample lists for ", out.problems.size(), " problems");
-  out.records = check_completions(run.benchmark, out.problems, produced, options);
-  return out;
+  std::vector<std::vector<ProblemRecord>> records =
+      check_completion_groups(run.benchmark, out.problems, produced, groups, options);
+  std::vector<CheckedRun> runs(groups, out);
+  for (size_t g = 0; g < groups; ++g) {
+    runs[g].records = std::move(records[g]);
+    for (const std::vector<std::string>& p : produced) {
+      const size_t n = p.size() / groups;
+      runs[g].samples.emplace_back(p.begin() + static_cast<std::ptrdiff_t>(g * n),
+                                   p.begin() + static_cast<std::ptrdiff_t>((g + 1) * n));
+    }
+  }
+  return runs;
 }
 }  // namespace
 
 CheckedRun check_completion_file(const CompletionFileRun& run) {
-  return check_run(run, [&](const std::vector<Problem>& all, CheckedRun& out, const SampleSink&) {
+  return check_run(run, 1, [&](const std::vector<Problem>& all, CheckedRun& out, const SampleSink&) {
     CompletionSet set = read_completions(run.completions, all, out.problems);
     out.skipped = set.skipped;
     return set.samples;
-  });
+  }).front();
 }
 
-CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce) {
-  return check_run(run, [&](const std::vector<Problem>&, CheckedRun& out, const SampleSink& ready) {
+std::vector<CheckedRun> check_produced_sample_groups(const CompletionFileRun& run, size_t groups,
+                                                     const SampleSource& produce) {
+  return check_run(run, groups, [&](const std::vector<Problem>&, CheckedRun& out, const SampleSink& ready) {
     return produce(out.problems, ready);
   });
 }

@@ -56,9 +56,9 @@ class StartedChecks {
   void start(size_t problem, size_t sample, const std::string& completion);
 
  private:
-  friend std::vector<ProblemRecord> check_completions(Benchmark, const std::vector<Problem>&,
-                                                      const std::vector<std::vector<std::string>>&,
-                                                      const CheckOptions&);
+  friend std::vector<std::vector<ProblemRecord>> check_completion_groups(
+      Benchmark, const std::vector<Problem>&, const std::vector<std::vector<std::string>>&, size_t,
+      const CheckOptions&);
   struct Started {
     std::string completion;
     size_t program = 0;  // its index in the pool
@@ -73,6 +73,11 @@ class StartedChecks {
 std::vector<ProblemRecord> check_completions(Benchmark b, const std::vector<Problem>& problems,
                                              const std::vector<std::vector<std::string>>& completions,
                                              const CheckOptions& options);
+// The same for `groups` runs checked together: completions[i] holds each run's samples for
+// problems[i] in turn, the same number per run. One list of records per run.
+std::vector<std::vector<ProblemRecord>> check_completion_groups(Benchmark b, const std::vector<Problem>& problems,
+                                                                const std::vector<std::vector<std::string>>& completions,
+                                                                size_t groups, const CheckOptions& options);
 
 // Everything `s0 collect` and `s0 eval` do before writing: read the benchmark file, take the
 // split, read the completions file, open the sandbox (HumanEval only) and check every sample.
@@ -110,7 +115,11 @@ CheckedRun check_completion_file(const CompletionFileRun& run);
 using SampleSink = std::function<void(size_t problem, size_t sample, const std::string& completion)>;
 using SampleSource = std::function<std::vector<std::vector<std::string>>(const std::vector<Problem>& split,
                                                                          const SampleSink& ready)>;
-CheckedRun check_produced_samples(const CompletionFileRun& run, const SampleSource& produce);
+// With `groups` > 1, several runs of the same split produced together: `produce` returns each
+// problem's samples of every run in turn, the same number per run (and `ready` numbers them so);
+// one CheckedRun per run.
+std::vector<CheckedRun> check_produced_sample_groups(const CompletionFileRun& run, size_t groups,
+                                                     const SampleSource& produce);
 
 // The text a completion is judged (and trained) on: thinking removed, code fences removed for HumanEval.
 std::string clean_completion(Benchmark b, const std::string& completion);

@@ -10,12 +10,17 @@ namespace s0 {
 
 Json run_evaluation(const HarnessRequest& harness, const EvalOutputs& o) {
   const CompletionFileRun request = harness.request();
+  if (!o.baseline.empty()) load_json_file(o.baseline);  // fail early, before running anything
+  return write_evaluation(request, harness.source(), harness.run(request), o);
+}
+
+Json write_evaluation(const CompletionFileRun& request, const std::string& source, const CheckedRun& run,
+                      const EvalOutputs& o) {
   Json baseline;
-  if (!o.baseline.empty()) baseline = load_json_file(o.baseline);  // fail early, before running anything
-  const CheckedRun run = harness.run(request);
+  if (!o.baseline.empty()) baseline = load_json_file(o.baseline);
   if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
   if (!o.completions.empty()) write_file_atomic(o.completions, completion_lines(run.problems, run.samples));
-  const ReportInfo info{request.benchmark, request.split, harness.data, harness.source(), o.label};
+  const ReportInfo info{request.benchmark, request.split, request.data.string(), source, o.label};
   Json report = make_report(info, run.records);
   if (!o.baseline.empty()) compare_with_baseline(report, baseline, o.baseline);
   write_file_atomic(o.report, report.dump(2) + "\n");

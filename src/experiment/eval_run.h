@@ -18,5 +18,9 @@ struct EvalOutputs {
 
 // Returns the report it wrote.
 Json run_evaluation(const HarnessRequest& harness, const EvalOutputs& outputs);
+// The writing half of run_evaluation, for a run already checked (one of HarnessRequest::run_arms'):
+// `source` names where its completions came from.
+Json write_evaluation(const CompletionFileRun& request, const std::string& source, const CheckedRun& run,
+                      const EvalOutputs& outputs);
 
 }  // namespace s0

@@ -76,20 +76,15 @@ class Experiment {
 
   void run() {
     collect_all();
-    base_eval(false);
-    if (o_.pass_k) base_eval(true);
     for (int seed = 1; seed <= o_.seeds; ++seed)
       for (AdapterVariant variant : o_.variants)
-        for (const std::string& layers : o_.layers) {
-          train(seed, {variant, layers});
-          tuned_eval(seed, {variant, layers}, std::nullopt, false);
-        }
-    for (const TrainedConfig& c : main_configs())
-      for (double alpha : o_.alphas)
-        for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, c, alpha, false);
-    if (o_.pass_k)
+        for (const std::string& layers : o_.layers) train(seed, {variant, layers});
+    greedy_evals();
+    if (o_.pass_k) {
+      sampled_eval(base_stage(true));
       for (const TrainedConfig& c : main_configs())
-        for (int seed = 1; seed <= o_.seeds; ++seed) tuned_eval(seed, c, std::nullopt, true);
+        for (int seed = 1; seed <= o_.seeds; ++seed) sampled_eval(tuned_stage(seed, c, std::nullopt, true));
+    }
     write_report();
   }
 
@@ -181,17 +176,7 @@ class Experiment {
     }
   }
 
-  // Stage 2, once: the base model on the evaluation split, greedy (and sampled, for pass@k).
-  void base_eval(bool sampled) {
-    const fs::path out = layout_.base_report(sampled);
-    const std::string name = "evaluate the base model" + samples_note(sampled);
-    ledger_.run(name, out, inputs({{"data", file_digest(eval_data())}, {"samples", sampled ? o_.pass_k : 1}}), [&] {
-      fs::create_directories(out.parent_path());
-      run_evaluation(eval_harness(sampled, 0), {out, completions_of(out), "", name});
-    });
-  }
-
-  // Stage 3, per seed, variant and layer subset: train (continuing train's own run when one was
+  // Stage 2, per seed, variant and layer subset: train (continuing train's own run when one was
   // stopped).
   void train(int seed, const TrainedConfig& c) {
     const fs::path adapter = layout_.adapter(seed, c), log = layout_.train_log(seed, c);
@@ -228,27 +213,99 @@ class Experiment {
     });
   }
 
-  // Stage 4, per seed, configuration and alpha: the adapter, greedy (or sampled, for pass@k), on the
-  // evaluation split.
-  void tuned_eval(int seed, const TrainedConfig& c, std::optional<double> alpha, bool sampled) {
-    const fs::path out = layout_.tuned_report(seed, c, alpha, sampled), adapter = layout_.adapter(seed, c);
-    const fs::path base = layout_.base_report(sampled);
-    const Json made_from =
-        inputs(c, {{"data", file_digest(eval_data())},
-                   {"adapter", file_digest(adapter / "states.safetensors")},
-                   {"alpha", alpha ? Json(*alpha) : Json(nullptr)},
-                   {"samples", sampled ? o_.pass_k : 1},
-                   {"base", file_digest(base)}});
-    const std::string name = "evaluate seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers) +
-                             (alpha ? ", alpha " + ExperimentLayout::alpha_name(*alpha) : "") + samples_note(sampled);
-    ledger_.run(name, out, made_from, [&] {
-      HarnessRequest h = eval_harness(sampled, seed);
-      h.adapter = adapter.string();
-      h.alpha = alpha;
-      run_evaluation(h, {out, completions_of(out), base.string(), name});
-    });
+  // One evaluation stage: the base model (no seed) or an adapter (at an alpha), greedy or sampled.
+  struct EvalStage {
+    std::string name;
+    std::filesystem::path out;
+    AdapterArm arm;
+    int seed = 0;  // the sampling seed (the base's: 0)
+    std::optional<TrainedConfig> config;
+    bool sampled = false;
+  };
+
+  EvalStage base_stage(bool sampled) const {
+    return {"evaluate the base model" + samples_note(sampled), layout_.base_report(sampled), {}, 0, std::nullopt,
+            sampled};
+  }
+  EvalStage tuned_stage(int seed, const TrainedConfig& c, std::optional<double> alpha, bool sampled) const {
+    return {"evaluate seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers) +
+                (alpha ? ", alpha " + ExperimentLayout::alpha_name(*alpha) : "") + samples_note(sampled),
+            layout_.tuned_report(seed, c, alpha, sampled),
+            {layout_.adapter(seed, c).string(), alpha},
+            seed,
+            c,
+            sampled};
   }
 
+  // What an evaluation stage is made from; a tuned one's includes the base report (which must exist).
+  Json made_from(const EvalStage& e) const {
+    Json more = {{"data", file_digest(eval_data())}, {"samples", e.sampled ? o_.pass_k : 1}};
+    if (!e.config) return inputs(more);
+    more["adapter"] = file_digest(fs::path(e.arm.adapter) / "states.safetensors");
+    more["alpha"] = e.arm.alpha ? Json(*e.arm.alpha) : Json(nullptr);
+    more["base"] = file_digest(layout_.base_report(e.sampled));
+    return inputs(*e.config, more);
+  }
+
+  // Writes one evaluation stage's report from its checked run (compared with the base's, for an adapter).
+  void write_stage(const EvalStage& e, const HarnessRequest& h, const CompletionFileRun& request,
+                   const CheckedRun& run) {
+    fs::create_directories(e.out.parent_path());
+    const std::string baseline = e.config ? layout_.base_report(e.sampled).string() : "";
+    write_evaluation(request, h.source(e.arm), run, {e.out, completions_of(e.out), baseline, e.name});
+  }
+
+  // Stage 3, once: every greedy evaluation (the base model; each adapter at the family's alpha and
+  // at each swept alpha) that is not done, generated in one pass of the model, each sequence from its
+  // own adapter's states: one batch holds them all, and a sequence's tokens do not depend on what
+  // else shares its batch (which the tests check). Each is then written and recorded as its own stage.
+  void greedy_evals() {
+    std::vector<EvalStage> stages = {base_stage(false)};
+    for (int seed = 1; seed <= o_.seeds; ++seed)
+      for (AdapterVariant variant : o_.variants)
+        for (const std::string& layers : o_.layers) stages.push_back(tuned_stage(seed, {variant, layers}, std::nullopt, false));
+    for (const TrainedConfig& c : main_configs())
+      for (double alpha : o_.alphas)
+        for (int seed = 1; seed <= o_.seeds; ++seed) stages.push_back(tuned_stage(seed, c, alpha, false));
+    // While the base is not done, no adapter's evaluation is (each is made from the base's report).
+    const bool base_done = ledger_.done(stages.front().name, stages.front().out, made_from(stages.front()));
+    std::vector<size_t> pending;
+    for (size_t i = 0; i < stages.size(); ++i)
+      if (!(base_done && ledger_.done(stages[i].name, stages[i].out, made_from(stages[i])))) pending.push_back(i);
+    std::vector<CheckedRun> runs;
+    std::optional<HarnessRequest> h;
+    std::optional<CompletionFileRun> request;
+    if (!pending.empty()) {
+      h = eval_harness(false, 0);
+      request = h->request();
+      std::vector<AdapterArm> arms;
+      for (size_t i : pending) arms.push_back(stages[i].arm);
+      std::printf("s0 experiment: generating %zu greedy evaluation%s together\n", arms.size(),
+                  arms.size() == 1 ? "" : "s");
+      std::fflush(stdout);
+      runs = h->run_arms(*request, arms);
+    }
+    for (size_t i = 0, next = 0; i < stages.size(); ++i) {
+      const bool generated = next < pending.size() && pending[next] == i;
+      const CheckedRun* run = generated ? &runs[next++] : nullptr;
+      ledger_.run(stages[i].name, stages[i].out, made_from(stages[i]), [&] {
+        if (!run) fail("internal: ", stages[i].name, " was done, then not");
+        write_stage(stages[i], *h, *request, *run);
+      });
+    }
+  }
+
+  // Stage 4, with --pass-k: a sampled evaluation, the sampling seed being the run's (the base's: 0);
+  // alone, since each run's sampling streams start from its own seed.
+  void sampled_eval(const EvalStage& e) {
+    ledger_.run(e.name, e.out, made_from(e), [&] {
+      HarnessRequest h = eval_harness(true, e.seed);
+      h.adapter = e.arm.adapter;
+      h.alpha = e.arm.alpha;
+      const CompletionFileRun request = h.request();
+      write_stage(e, h, request, h.run(request));
+    });
+  }
   std::string samples_note(bool sampled) const {
     return sampled ? ", " + std::to_string(o_.pass_k) + " samples per problem" : "";
   }

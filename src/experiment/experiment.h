@@ -1,8 +1,9 @@
 #pragma once
 // `s0 experiment`: the paper's experiment in one call. Per seed: sample completions of the training
 // split from the base model, keep one verified completion per problem (collect), train an adapter
-// per variant and layer subset, evaluate it greedily on the evaluation split (at the family's alpha
-// and at each swept alpha); the base model is evaluated once. Then report.md and its charts. Every stage is a
+// per variant and layer subset. Then evaluate the base model once and every adapter greedily on the
+// evaluation split (at the family's alpha and at each swept alpha), all generated in one pass; then
+// report.md and its charts. Every stage is a
 // file in the out folder, recorded with what it was made from (experiment/experiment_ledger.h), so that
 // --resume continues where a run stopped. Each stage calls the code its own command runs.
 #include <optional>

@@ -35,28 +35,32 @@ std::filesystem::path made_from_path(const std::filesystem::path& output) {
 
 std::string file_digest(const std::filesystem::path& path) { return content_digest(read_file(path)); }
 
+bool StageLedger::done(const std::string& stage, const std::filesystem::path& output, const Json& made_from) const {
+  const std::filesystem::path record = made_from_path(output);
+  if (!resume_ || !std::filesystem::exists(record)) return false;
+  const Json was = load_json_file(record);
+  if (was == Json{{"stage", stage}, {"made_from", made_from}} && std::filesystem::exists(output)) return true;
+  if (was.value("stage", "") != stage || !was.contains("made_from"))
+    fail(record.string(), ": not the record of stage \"", stage, "\"; this folder holds another experiment");
+  if (was["made_from"] != made_from)
+    fail(output.string(), " was made from other inputs (", first_difference(was["made_from"], made_from),
+         "): resume with the experiment's own arguments, or use a new --out");
+  return false;
+}
+
 void StageLedger::run(const std::string& stage, const std::filesystem::path& output, const Json& made_from,
                       const std::function<void()>& make) {
-  const std::filesystem::path record = made_from_path(output);
-  const Json entry = {{"stage", stage}, {"made_from", made_from}};
-  if (resume_ && std::filesystem::exists(record)) {
-    const Json was = load_json_file(record);
-    if (was == entry && std::filesystem::exists(output)) {
-      std::printf("s0 experiment: %s: done earlier (%s)\n", stage.c_str(), output.c_str());
-      std::fflush(stdout);
-      return;
-    }
-    if (was.value("stage", "") != stage || !was.contains("made_from"))
-      fail(record.string(), ": not the record of stage \"", stage, "\"; this folder holds another experiment");
-    if (was["made_from"] != made_from)
-      fail(output.string(), " was made from other inputs (", first_difference(was["made_from"], made_from),
-           "): resume with the experiment's own arguments, or use a new --out");
+  if (done(stage, output, made_from)) {
+    std::printf("s0 experiment: %s: done earlier (%s)\n", stage.c_str(), output.c_str());
+    std::fflush(stdout);
+    return;
   }
   std::printf("s0 experiment: %s\n", stage.c_str());
   std::fflush(stdout);
+  const std::filesystem::path record = made_from_path(output);
   std::filesystem::remove(record);  // a stage being remade is not done until it is
   make();
-  write_file_atomic(record, entry.dump(2) + "\n");
+  write_file_atomic(record, Json{{"stage", stage}, {"made_from", made_from}}.dump(2) + "\n");
   const int stop = stop_after();
   if (++made_ == stop) fail("stopped after ", stop, " stages, as S0_EXPERIMENT_STOP_AFTER asks");
 }

@@ -17,7 +17,10 @@ class StageLedger {
  public:
   explicit StageLedger(bool resume) : resume_(resume) {}
 
-  // Runs `make` (which writes `output`) unless `output` is recorded as made from `made_from`.
+  // Whether `output` is recorded as made from `made_from` (only ever on --resume); fails on a record
+  // of another stage or of other inputs.
+  bool done(const std::string& stage, const std::filesystem::path& output, const Json& made_from) const;
+  // Runs `make` (which writes `output`) unless it is done.
   void run(const std::string& stage, const std::filesystem::path& output, const Json& made_from,
            const std::function<void()>& make);
 

@@ -42,23 +42,39 @@ CompletionFileRun HarnessRequest::request() const {
 
 CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
-  return check_produced_samples(request, [&](const std::vector<Problem>& problems, const SampleSink& ready) {
+  return run_arms(request, {{adapter, alpha}}).front();
+}
+
+std::vector<CheckedRun> HarnessRequest::run_arms(const CompletionFileRun& request,
+                                                 const std::vector<AdapterArm>& arms) const {
+  if (!from_model()) fail("internal: runs generated together need --model");
+  if (arms.empty()) fail("internal: no run to generate");
+  for (const AdapterArm& arm : arms)
+    if (arm.alpha && arm.adapter.empty()) fail("internal: an alpha without an adapter");
+  const size_t per_problem = arms.size() * static_cast<size_t>(samples);
+  return check_produced_sample_groups(request, arms.size(), [&](const std::vector<Problem>& problems,
+                                                                 const SampleSink& ready) {
     std::optional<ModelSession> own;
     ModelSession& session =
         this->session ? *this->session : own.emplace(model, ops::activated_device(device), matrix_dtype(dtype));
-    std::optional<StateSet> activated;
-    if (!adapter.empty()) activated = load_activated_adapter(session.model(), adapter, alpha);
-    const StateSet* initial = activated ? &*activated : nullptr;
-    if (initial) check_adapter_applies(*initial, adapter);
+    std::vector<std::optional<StateSet>> activated(arms.size());
+    for (size_t a = 0; a < arms.size(); ++a)
+      if (!arms[a].adapter.empty()) {
+        activated[a] = load_activated_adapter(session.model(), arms[a].adapter, arms[a].alpha);
+        check_adapter_applies(*activated[a], arms[a].adapter);
+      }
     TextOptions to;
     to.generation = generation.options(session.eos_ids());
     to.chat = true;
     to.enable_thinking = false;
     std::vector<TextRequest> requests;
     for (const Problem& p : problems)
-      for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial});
+      for (const std::optional<StateSet>& initial : activated)
+        for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial ? &*initial : nullptr});
+    std::string sources = source(arms.front());
+    for (size_t a = 1; a < arms.size(); ++a) sources += "; " + source(arms[a]);
     std::fprintf(stderr, "s0: generating %zu completions (%lld per problem) with %s\n", requests.size(),
-                 static_cast<long long>(samples), source().c_str());
+                 static_cast<long long>(samples), sources.c_str());
     Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
     to.generation.progress = &progress;
     const auto start = std::chrono::steady_clock::now();
@@ -66,9 +82,7 @@ CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
     // finishes. On the CPU the checks would take cores from generation, so they wait for the end.
     TextDoneCallback on_done;
     if (ready && !session.model().device().is_cpu())
-      on_done = [&](size_t k, const TextResult& r) {
-        ready(k / static_cast<size_t>(samples), k % static_cast<size_t>(samples), r.text);
-      };
+      on_done = [&](size_t k, const TextResult& r) { ready(k / per_problem, k % per_problem, r.text); };
     const std::vector<TextResult> results = session.text_generator(true).run(requests, to, {}, on_done);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.finish();
@@ -79,14 +93,18 @@ CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
     std::fprintf(stderr, "s0: generated %lld tokens in %.2f s (%.1f tokens/s)\n", static_cast<long long>(tokens),
                  seconds, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0);
     std::vector<std::vector<std::string>> out(problems.size());
-    for (size_t i = 0; i < results.size(); ++i) out[i / static_cast<size_t>(samples)].push_back(results[i].text);
+    for (size_t i = 0; i < results.size(); ++i) out[i / per_problem].push_back(results[i].text);
     return out;
   });
 }
 
 std::string HarnessRequest::source() const {
   if (!from_model()) return completions;
-  return "model " + model + (adapter.empty() ? "" : " with adapter " + adapter);
+  return source({adapter, alpha});
+}
+
+std::string HarnessRequest::source(const AdapterArm& arm) const {
+  return "model " + model + (arm.adapter.empty() ? "" : " with adapter " + arm.adapter);
 }
 
 }  // namespace s0

@@ -83,9 +83,9 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   test::TempDir dir;
   const std::string model = demo_model(dir);
   const fs::path out = dir / "exp";
-  // 2 collects, the base evaluations (greedy, sampled), 2 seeds x 2 subsets x (train, evaluate), 2
-  // alpha evaluations, 2 sampled evaluations.
-  const size_t stages = 2 + 2 + 8 + 2 + 2;
+  // 2 collects, 2 seeds x 2 subsets x train, the greedy evaluations (the base, 2 seeds x 2 subsets,
+  // 2 alphas), the sampled ones (the base, 2 seeds).
+  const size_t stages = 2 + 4 + 7 + 3;
   test::CliResult r = run_stopping(experiment_args(model, out), 1);
   ASSERT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("stopped after 1 stages"), std::string::npos) << r.err;
@@ -133,17 +133,23 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   for (auto it = std::sregex_iterator(loss.begin(), loss.end(), points); it != std::sregex_iterator(); ++it)
     EXPECT_EQ(test::occurrences((*it)[1].str(), ","), 2u) << (*it)[1].str();
 
-  // Uninterrupted, the experiment opens the model once and shares it between its stages; every
-  // output is the same bytes as the run above, which opened it afresh for each stage.
+  // Uninterrupted, the experiment opens the model once and shares it between its stages, and
+  // generates its 7 greedy evaluations in one pass; every output is the same bytes as the run
+  // above, which opened it afresh for each stage and generated the evaluations not yet done each
+  // time (7, 6, ..., the last alone): a sequence's tokens do not depend on the adapters beside it.
   const fs::path whole = dir / "whole";
   r = test::run_s0(experiment_args(model, whole));
   ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("s0 experiment: generating 7 greedy evaluations together\n"), std::string::npos) << r.out;
   for (const std::string seed : {"seed-1", "seed-2"}) {
     EXPECT_EQ(test::read_text(whole / seed / "train.jsonl"), test::read_text(out / seed / "train.jsonl")) << seed;
     for (const std::string layers : {"layers-all", "layers-early"})
       for (const std::string file : {"adapter/states.safetensors", "eval.completions.jsonl"})
         EXPECT_EQ(test::read_text(whole / seed / layers / file), test::read_text(out / seed / layers / file))
             << seed << "/" << layers << "/" << file;
+    EXPECT_EQ(test::read_text(whole / seed / "layers-all" / "eval-alpha-0.5.completions.jsonl"),
+              test::read_text(out / seed / "layers-all" / "eval-alpha-0.5.completions.jsonl"))
+        << seed;
   }
   EXPECT_EQ(test::read_text(whole / "base" / "eval.completions.jsonl"),
             test::read_text(out / "base" / "eval.completions.jsonl"));
@@ -213,12 +219,13 @@ TEST(ExperimentCli, StateOffsetVariantBesideS0StoppedAndResumed) {
   const std::vector<std::string> both = {"--variant", "s0", "--variant", "state-offset"};
   std::vector<std::string> resume_both = both;
   resume_both.push_back("--resume");
-  // 2 collects, 2 base evaluations; per seed 2 variants x 2 subsets x (train, evaluate); per
-  // variant 2 alpha and 2 sampled evaluations. Stage 9 trains seed 1's state-offset adapter on all.
-  const size_t stages = 2 + 2 + 16 + 4 + 4;
-  test::CliResult r = run_stopping(experiment_args(model, out, both), 9);
+  // 2 collects; per seed 2 variants x 2 subsets x train; the greedy evaluations (the base, 2 seeds
+  // x 2 variants x 2 subsets, 2 alphas per variant), the sampled ones (the base, 2 per variant).
+  // Stage 5 trains seed 1's state-offset adapter on all.
+  const size_t stages = 2 + 8 + 13 + 5;
+  test::CliResult r = run_stopping(experiment_args(model, out, both), 5);
   ASSERT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.err.find("stopped after 9 stages"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped after 5 stages"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("s0 experiment: train, seed 1, layers all, state-offset\n"), std::string::npos) << r.out;
   const fs::path offset = out / "seed-1" / "state-offset-layers-all";
   ASSERT_TRUE(fs::exists(offset / "adapter" / "states.safetensors"));
@@ -250,17 +257,17 @@ TEST(ExperimentCli, StateOffsetVariantBesideS0StoppedAndResumed) {
   first_step.insert(first_step.end(), {"--steps", "1", "--out", (offset / "adapter").string()});
   ASSERT_EQ(test::run_s0(first_step).status, 0);
   ASSERT_NE(test::read_text(offset / "adapter" / "states.safetensors"), finished);
-  r = run_stopping(experiment_args(model, out, resume_both), 2);
+  r = run_stopping(experiment_args(model, out, resume_both), 1);
   ASSERT_EQ(r.status, 1) << r.err;
-  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 8u) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 4u) << r.out;
   EXPECT_NE(r.out.find("step   2/2"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("step   1/2"), std::string::npos) << r.out;
   EXPECT_EQ(test::read_text(offset / "adapter" / "states.safetensors"), finished);
-  EXPECT_TRUE(fs::exists(offset / "eval.json"));
 
   r = run_stopping(experiment_args(model, out, resume_both), 0);
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 10u) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 5u) << r.out;
+  EXPECT_TRUE(fs::exists(offset / "eval.json"));
   for (const std::string seed : {"seed-1", "seed-2"})
     for (const std::string layers : {"all", "early"})
       EXPECT_EQ(load_json_file(out / seed / ("state-offset-layers-" + layers) / "adapter" / "config.json")["variant"],
@@ -302,8 +309,8 @@ TEST(ExperimentCli, StateOffsetVariantBesideS0StoppedAndResumed) {
   // and the report drops the variant's rows (as leaving out a layer subset drops its row).
   r = test::run_s0(experiment_args(model, out, {"--resume"}));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 2u + 2 + 8 + 2 + 2) << r.out;
-  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: "), 2u + 2 + 8 + 2 + 2 + 1) << r.out;  // and the report's line
+  EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), 2u + 4 + 7 + 3) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: "), 2u + 4 + 7 + 3 + 1) << r.out;  // and the report's line
   EXPECT_EQ(test::read_text(out / "report.md").find("state-offset"), std::string::npos);
 
   // A variant's folder holding S0's adapter (a folder moved by hand) is never taken for the variant's.

@@ -117,3 +117,42 @@ TEST(HumanEval, ChecksStartedEarlyGiveTheSameRecords) {
   options.started = &other;
   EXPECT_THROW(check_completions(Benchmark::humaneval, few, completions, options), Error);
 }
+
+// Several runs' samples checked together (`s0 experiment`'s greedy evaluations of several adapters,
+// generated in one pass): each run's records are those of checking its samples alone, the first
+// of its own samples deciding `passed` and `failure`.
+TEST(HumanEval, RunsCheckedTogetherGiveEachRunsOwnRecords) {
+  std::vector<Problem> few(problems().begin(), problems().begin() + 4);
+  const std::vector<std::vector<std::string>> runs = {
+      {"    return None\n", "    return (\n"}, {"CANONICAL", "    return None\n"}, {"    return (\n", "CANONICAL"}};
+  std::vector<std::vector<std::string>> together(few.size());
+  std::vector<std::vector<std::vector<std::string>>> alone(runs.size(), std::vector<std::vector<std::string>>(few.size()));
+  for (size_t i = 0; i < few.size(); ++i)
+    for (size_t g = 0; g < runs.size(); ++g)
+      for (const std::string& c : runs[g]) {
+        const std::string text = c == "CANONICAL" ? few[i].canonical_solution : c;
+        together[i].push_back(text);
+        alone[g][i].push_back(text);
+      }
+  CheckOptions options;
+  options.sandbox = &sandbox();
+  options.workers = 3;
+  const std::vector<std::vector<ProblemRecord>> got =
+      check_completion_groups(Benchmark::humaneval, few, together, runs.size(), options);
+  ASSERT_EQ(got.size(), runs.size());
+  for (size_t g = 0; g < runs.size(); ++g) {
+    const std::vector<ProblemRecord> want = check_completions(Benchmark::humaneval, few, alone[g], options);
+    ASSERT_EQ(got[g].size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[g][i].n, 2u);
+      EXPECT_EQ(got[g][i].sample_passed, want[i].sample_passed) << g << " " << want[i].id;
+      EXPECT_EQ(got[g][i].passed, g == 1) << g << " " << want[i].id;
+      EXPECT_EQ(got[g][i].c, g == 0 ? 0u : 1u) << g << " " << want[i].id;
+      EXPECT_EQ(got[g][i].failure, want[i].failure) << g << " " << want[i].id;
+      EXPECT_EQ(got[g][i].failure.empty(), g == 1) << g << " " << want[i].id;
+      EXPECT_EQ(got[g][i].first_correct, want[i].first_correct) << g << " " << want[i].id;
+    }
+  }
+  // Samples that do not divide into the runs are an internal error.
+  EXPECT_THROW(check_completion_groups(Benchmark::humaneval, few, together, 4, options), Error);
+}
