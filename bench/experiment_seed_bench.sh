@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Wall time of one HumanEval experiment seed (issue 13's benchmark), stage by stage, each stage the
-# command `s0 experiment` runs for it:
+# Wall time of one HumanEval experiment seed (issue 13's benchmark), stage by stage, as `s0
+# experiment --seeds 1` runs it:
 #   collect         the training split (HumanEval/0-79) sampled --samples times (16) at temperature
 #                   0.7, top-p 0.95, up to --max-new-tokens (512), each completion checked in the
 #                   sandbox (random weights solve nothing: nothing is kept);
 #   train           --steps (20) on --examples (48) synthetic examples of 250-450 tokens (written by
 #                   build/bench/experiment_seed_inputs, as collection gives nothing to train on);
-#   evaluate base   the evaluation split (HumanEval/80-163, 84 problems) greedy, checked;
-#   evaluate tuned  the same with the trained adapter, compared with the base report.
-# The model is a random checkpoint of Qwen3.5-4B's shape (--shape qwen35-4b, bf16, written once to
-# the work folder and kept) or a tiny float32 one (--shape tiny, for a smoke run on the CPU), with
-# the shared fixtures' Qwen3 tokenizer beside it. Each stage is its own command and loads the model
-# itself (`s0 experiment` loads it once for all its stages), so a stage's seconds include loading;
-# the "generation" rows are generation alone, as the command reports it, and the "steps" row the
-# training steps alone. Needs only the build's binaries, bash, awk and coreutils (and the sandbox's
-# own needs: bubblewrap and python3, or --unsafe-no-sandbox).
+#   evaluate        the evaluation split (HumanEval/80-163, 84 problems) greedy, the base model and
+#                   the trained adapter generated together in one pass, each checked and reported.
+# Random weights collect nothing to train on, so the experiment runs twice in its out folder: first
+# stopped after its collect stage (S0_EXPERIMENT_STOP_AFTER=1, as a kill between stages would), then,
+# with the seed's training data replaced by the synthetic examples, resumed (--resume) for training,
+# the evaluations and the report. Each run loads the model once (an uninterrupted experiment would
+# load it once in all): the collect row includes the first load, the train row the second. The
+# "generation" rows are generation alone, as s0 reports it, and the "steps" row the training steps
+# alone. The model is a random checkpoint of Qwen3.5-4B's shape (--shape qwen35-4b, bf16, written
+# once to the work folder and kept) or a tiny float32 one (--shape tiny, for a smoke run on the
+# CPU), with the shared fixtures' Qwen3 tokenizer beside it. Needs only the build's binaries, bash,
+# awk and coreutils (and the sandbox's own needs: bubblewrap and python3, or --unsafe-no-sandbox).
 #
 # Usage: bench/experiment_seed_bench.sh [--shape qwen35-4b|tiny] [--build DIR] [--work DIR]
 #          [--shared DIR] [--data FILE] [--device D] [--samples N] [--max-new-tokens N] [--steps N]
@@ -62,34 +65,45 @@ for f in "$s0" "$inputs"; do [ -x "$f" ] || die "$f: not built (cmake --build $b
 [ -f "$data" ] || die "$data: no such file (HumanEval as published; see --data, --shared)"
 mkdir -p "$work/logs"
 
-now() { date +%s.%N; }
-
-# Runs stage NAME (its output in logs/NAME.log) and sets `seconds` to its wall time.
-run_stage() {
-  local name="$1"; shift
-  local log="$work/logs/$name.log" start
-  start="$(now)"
-  if ! "$@" >"$log" 2>&1; then
-    echo "experiment_seed_bench: stage $name failed; the end of $log:" >&2
+# Runs experiment run NAME (stdout and stderr in logs/NAME.log, each line after the time it was read
+# at, in seconds), setting `started` and `ended` to its start and end times and `seconds` to its
+# wall time; `expect` is the exit status it must end with.
+run_experiment() {
+  local name="$1" expect="$2"; shift 2
+  local log="$work/logs/$name.log" status
+  started="$EPOCHREALTIME"
+  set +e
+  "$@" 2>&1 | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log"
+  status="${PIPESTATUS[0]}"
+  set -e
+  ended="$EPOCHREALTIME"
+  seconds="$(seconds_between "$started" "$ended")"
+  if [ "$status" != "$expect" ]; then
+    echo "experiment_seed_bench: run $name ended with status $status (expected $expect); the end of $log:" >&2
     tail -n 20 "$log" >&2
     exit 1
   fi
-  seconds="$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')"
 }
 
-# From a stage's log: the generation's tokens and seconds ("s0: generated N tokens in S s ...").
-generation_of() {
-  sed -nE 's/^s0: generated ([0-9]+) tokens in ([0-9.]+) s.*/\1 \2/p' "$work/logs/$1.log" | tail -n 1
+# The time of the first line of run NAME's log that starts with TEXT (after its time stamp).
+time_of() {
+  awk -v text="$2" '{ t = $1; sub(/^[^ ]+ /, ""); if (index($0, text) == 1) { print t; exit } }' "$work/logs/$1.log"
 }
-# From the train stage's log: the steps' own seconds, summed ("step  N/M  loss ...  S s" lines).
+# From run NAME's log: the generation's tokens and seconds ("s0: generated N tokens in S s ..."), the
+# K-th such line.
+generation_of() {
+  sed -nE 's/^[0-9.]+ s0: generated ([0-9]+) tokens in ([0-9.]+) s.*/\1 \2/p' "$work/logs/$1.log" | sed -n "${2}p"
+}
+# From run NAME's log: how many completions the K-th generation made ("s0: generating N completions ...").
+completions_of() {
+  sed -nE 's/^[0-9.]+ s0: generating ([0-9]+) completions.*/\1/p' "$work/logs/$1.log" | sed -n "${2}p"
+}
+# From the resumed run's log: the training steps' own seconds, summed ("step  N/M  loss ...  S s" lines).
 steps_of() {
-  sed -nE 's/^step +[0-9]+\/[0-9]+ .* ([0-9.]+) s$/\1/p' "$work/logs/train.log" |
+  sed -nE 's/^[0-9.]+ step +[0-9]+\/[0-9]+ .* ([0-9.]+) s$/\1/p' "$work/logs/resumed.log" |
     awk '{ total += $1 } END { printf "%.2f", total }'
 }
-# From a stage's log: how many completions it generated ("s0: generating N completions ...").
-completions_of() {
-  sed -nE 's/^s0: generating ([0-9]+) completions.*/\1/p' "$work/logs/$1.log" | tail -n 1
-}
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 rows=()
 # A table row, also printed at once (a run cut short still shows the stages it finished).
@@ -98,47 +112,41 @@ row() {
     "$(awk -v t="$3" -v s="$2" 'BEGIN { if (t == "" || s <= 0) print ""; else printf "%.1f", t / s }')")")
   echo "  ${rows[-1]}"
 }
-# A stage's row and, below it, its generation's.
+# A stage's row and, below it, its generation's (the K-th of run NAME).
 generation_rows() {
-  local label="$1" name="$2" tokens gen_s
-  read -r tokens gen_s <<<"$(generation_of "$name")"
+  local label="$1" name="$2" k="$3" tokens gen_s
+  read -r tokens gen_s <<<"$(generation_of "$name" "$k")"
   row "$label" "$seconds" "$tokens"
   row "  of which generation" "$gen_s" "$tokens"
 }
 
 echo "inputs: $shape model and $examples synthetic examples in $work ..."
 read -r _ _ _ step_tokens <<<"$("$inputs" "$shape" "$work" "$shared/fixtures/tokenizer/qwen3" "$examples")"
-model="$work/model"
-rm -f "$work/collected.jsonl" "$work/base.json" "$work/tuned.json" "$work/base.completions.jsonl" \
-  "$work/tuned.completions.jsonl"  # each stage refuses to overwrite: a second run in one work folder
-total=0
-add_total() { total="$(awk -v a="$total" -v b="$seconds" 'BEGIN { printf "%.2f", a + b }')"; }
+rm -rf "$work/exp"  # the experiment refuses a used folder without --resume: a second run in one work folder
+experiment=("$s0" experiment --model "$work/model" --benchmark humaneval --data "$data" --out "$work/exp"
+  --seeds 1 --samples "$samples" --max-new-tokens "$max_new" --steps "$steps" "${device_args[@]}"
+  "${decode_args[@]}" "${check_args[@]}" --quiet)
 
 echo "collect ..."
-run_stage collect "$s0" collect --benchmark humaneval --data "$data" --model "$model" "${device_args[@]}" \
-  --samples "$samples" --temperature 0.7 --top-p 0.95 --max-new-tokens "$max_new" "${decode_args[@]}" \
-  "${check_args[@]}" --quiet --out "$work/collected.jsonl"
-generation_rows "collect ($(completions_of collect) samples)" collect
-add_total
+S0_EXPERIMENT_STOP_AFTER=1 run_experiment collect 1 "${experiment[@]}"
+grep -q "stopped after 1 stages" "$work/logs/collect.log" || die "the first run did not stop after collecting"
+generation_rows "collect ($(completions_of collect 1) samples)" collect 1
+total="$seconds"
 
-echo "train ..."
-run_stage train "$s0" train --model "$model" --data "$work/train.jsonl" --out "$work/adapter" --force \
-  "${device_args[@]}" --steps "$steps" --quiet
+echo "train and evaluate ..."
+cp "$work/train.jsonl" "$work/exp/seed-1/train.jsonl"
+run_experiment resumed 0 "${experiment[@]}" --resume
+total="$(awk -v a="$total" -v b="$seconds" 'BEGIN { printf "%.2f", a + b }')"
+evaluate="$(time_of resumed "s0 experiment: generating 2 greedy evaluations together")"
+[ -n "$evaluate" ] || die "the resumed run did not evaluate the base model and the adapter together"
+end="$ended"
+seconds="$(seconds_between "$started" "$evaluate")"
 row "train ($steps steps x $examples examples)" "$seconds" "$((steps * step_tokens))"
 row "  of which steps" "$(steps_of)" "$((steps * step_tokens))"
-add_total
-
-for which in base tuned; do
-  echo "evaluate $which ..."
-  adapter_args=()
-  [ "$which" = tuned ] && adapter_args=(--adapter "$work/adapter" --baseline "$work/base.json")
-  run_stage "eval-$which" "$s0" eval --benchmark humaneval --data "$data" --model "$model" "${device_args[@]}" \
-    "${adapter_args[@]}" --max-new-tokens "$max_new" "${decode_args[@]}" "${check_args[@]}" --quiet \
-    --report "$work/$which.json"
-  generation_rows "evaluate $which ($(completions_of "eval-$which") greedy)" "eval-$which"
-  add_total
-done
+seconds="$(seconds_between "$evaluate" "$end")"
+generation_rows "evaluate ($(completions_of resumed 1) greedy, 2 runs)" resumed 1
 row "one seed" "$total" ""
+[ -s "$work/exp/report.md" ] || die "the resumed run wrote no report"
 
 echo
 printf '%-34s %10s %10s %10s\n' stage seconds tokens tokens/s

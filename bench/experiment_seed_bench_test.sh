@@ -3,7 +3,7 @@
 # one evaluation problem, one sample of 4 tokens, one step on one example. Checks that every stage
 # ran and that the table's counts are what the run must give: generated tokens within the problems'
 # budget, training tokens one step's worth of 250-450-token examples, a tokens/s that is
-# tokens / seconds, the reports written.
+# tokens / seconds, the experiment's reports written.
 # Usage: bench/experiment_seed_bench_test.sh BUILD_DIR SHARED_DIR (S0_SHARED_DIR, when set, wins)
 set -euo pipefail
 build="$1" shared="${S0_SHARED_DIR:-$2}"  # the environment wins, as for the other tests
@@ -31,11 +31,16 @@ check_row() {  # label, least tokens, most tokens
 }
 check_row "collect \(1 samples\)" 1 4
 check_row "train \(1 steps x 1 examples\)" 250 450
-check_row "evaluate base \(1 greedy\)" 1 4
-check_row "evaluate tuned \(1 greedy\)" 1 4
-[ "$(grep -c '^  of which generation' <<<"$out")" = 3 ] || fail "expected three generation rows"
+check_row "evaluate \(2 greedy, 2 runs\)" 2 8
+[ "$(grep -c '^  of which generation' <<<"$out")" = 2 ] || fail "expected two generation rows"
 check_row "  of which steps" 250 450
 grep -qE '^one seed +[0-9.]+ *$' <<<"$out" || fail "no total row"
-for f in base.json tuned.json adapter/states.safetensors; do [ -s "$work/run/$f" ] || fail "$f not written"; done
-[ -f "$work/run/collected.jsonl" ] || fail "collected.jsonl not written"  # empty: random weights solve nothing
+# The experiment's own files: the two evaluations, the adapter, the report; the seed's training data
+# is the synthetic examples that replaced what collection kept (nothing: random weights solve nothing).
+exp="$work/run/exp"
+for f in base/eval.json seed-1/layers-all/eval.json seed-1/layers-all/adapter/states.safetensors report.md; do
+  [ -s "$exp/$f" ] || fail "$f not written"
+done
+cmp -s "$exp/seed-1/train.jsonl" "$work/run/train.jsonl" || fail "the seed trained on other data than the examples"
+grep -q '"baseline"' "$exp/seed-1/layers-all/eval.json" || fail "the tuned report is not compared with the base"
 echo "PASS"

@@ -72,9 +72,15 @@ std::vector<CheckedRun> HarnessRequest::run_arms(const CompletionFileRun& reques
       for (const std::optional<StateSet>& initial : activated)
         for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial ? &*initial : nullptr});
     std::string sources = source(arms.front());
-    for (size_t a = 1; a < arms.size(); ++a) sources += "; " + source(arms[a]);
-    std::fprintf(stderr, "s0: generating %zu completions (%lld per problem) with %s\n", requests.size(),
-                 static_cast<long long>(samples), sources.c_str());
+    if (arms.size() > 1) {
+      sources = "model " + model + " for " + std::to_string(arms.size()) + " runs at once:";
+      for (const AdapterArm& arm : arms)
+        sources += (&arm == &arms.front() ? " " : "; ") +
+                   (arm.adapter.empty() ? std::string("no adapter") : "adapter " + arm.adapter) +
+                   (arm.alpha ? cat(" at alpha ", *arm.alpha) : "");
+    }
+    std::fprintf(stderr, "s0: generating %zu completions (%lld per problem%s) with %s\n", requests.size(),
+                 static_cast<long long>(samples), arms.size() > 1 ? " and run" : "", sources.c_str());
     Progress progress("generate", "completions", static_cast<int64_t>(requests.size()), progress_options(quiet));
     to.generation.progress = &progress;
     const auto start = std::chrono::steady_clock::now();
