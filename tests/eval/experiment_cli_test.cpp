@@ -90,13 +90,17 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   ASSERT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("stopped after 1 stages"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fewer than 10"), std::string::npos) << r.err;  // 6 training problems at most
+  size_t greedy_passes = 0;
   for (size_t made = 1; made < stages; ++made) {
     // Every earlier stage is skipped, exactly one is made; the last run goes on to the report.
     const bool last = made + 1 == stages;
     r = run_stopping(experiment_args(model, out, {"--resume"}), last ? 0 : 1);
     EXPECT_EQ(test::occurrences(r.out, ": done earlier ("), made) << r.out;
     EXPECT_EQ(r.status, last ? 0 : 1) << r.out << r.err;
+    greedy_passes += test::occurrences(r.out, "s0 experiment: generating 7 greedy evaluations together\n");
   }
+  // Each run that wrote a greedy evaluation generated all 7 (the runs after them, none).
+  EXPECT_EQ(greedy_passes, 7u);
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(fs::exists(out / "report.md"));
 
@@ -135,8 +139,8 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
 
   // Uninterrupted, the experiment opens the model once and shares it between its stages, and
   // generates its 7 greedy evaluations in one pass; every output is the same bytes as the run
-  // above, which opened it afresh for each stage and generated the evaluations not yet done each
-  // time (7, 6, ..., the last alone): a sequence's tokens do not depend on the adapters beside it.
+  // above, which opened it afresh for each stage (and generated the 7 again for each evaluation it
+  // wrote).
   const fs::path whole = dir / "whole";
   r = test::run_s0(experiment_args(model, whole));
   ASSERT_EQ(r.status, 0) << r.err;
