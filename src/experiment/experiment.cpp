@@ -257,7 +257,7 @@ class Experiment {
 
   // Stage 3, once: every greedy evaluation (the base model; each adapter at the family's alpha and
   // at each swept alpha) generated in one pass of the model, each sequence from its own adapter's
-  // states: one batch holds them all. Each is then written and recorded as its own stage. When any is
+  // states, all in one continuous batch. Each is then written and recorded as its own stage. When any is
   // not done, all are generated again, so that every sequence has the same batch whether or not the
   // experiment was interrupted: on a GPU a sequence's logits depend on its batch within a tolerance
   // (docs/experiment.md), enough to turn a greedy near-tie.
