@@ -1,6 +1,7 @@
 #include "experiment/experiment.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -284,7 +285,11 @@ class Experiment {
       std::printf("s0 experiment: generating %zu greedy evaluation%s together\n", arms.size(),
                   arms.size() == 1 ? "" : "s");
       std::fflush(stdout);
+      const auto start = std::chrono::steady_clock::now();
       runs = h->run_arms(*request, arms);
+      std::printf("s0 experiment: generated and checked them in %.1f s\n",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      std::fflush(stdout);
     }
     for (size_t i = 0; i < stages.size(); ++i)
       ledger_.run(stages[i].name, stages[i].out, made_from(stages[i]), [&] {

@@ -1,5 +1,6 @@
 #include "experiment/experiment_ledger.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -59,8 +60,12 @@ void StageLedger::run(const std::string& stage, const std::filesystem::path& out
   std::fflush(stdout);
   const std::filesystem::path record = made_from_path(output);
   std::filesystem::remove(record);  // a stage being remade is not done until it is
+  const auto start = std::chrono::steady_clock::now();
   make();
   write_file_atomic(record, Json{{"stage", stage}, {"made_from", made_from}}.dump(2) + "\n");
+  std::printf("s0 experiment: %s: done in %.1f s\n", stage.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::fflush(stdout);
   const int stop = stop_after();
   if (++made_ == stop) fail("stopped after ", stop, " stages, as S0_EXPERIMENT_STOP_AFTER asks");
 }

@@ -20,7 +20,8 @@ class StageLedger {
   // Whether `output` is recorded as made from `made_from` (only ever on --resume); fails on a record
   // of another stage or of other inputs.
   bool done(const std::string& stage, const std::filesystem::path& output, const Json& made_from) const;
-  // Runs `make` (which writes `output`) unless it is done.
+  // Runs `make` (which writes `output`) unless it is done, with a line before ("s0 experiment:
+  // STAGE") and one after ("s0 experiment: STAGE: done in S s"), or one "done earlier" line.
   void run(const std::string& stage, const std::filesystem::path& output, const Json& made_from,
            const std::function<void()>& make);
 

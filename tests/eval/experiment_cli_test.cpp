@@ -145,6 +145,9 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   r = test::run_s0(experiment_args(model, whole));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("s0 experiment: generating 7 greedy evaluations together\n"), std::string::npos) << r.out;
+  // Each stage made says how long it took: the 16 stages, and the evaluations' one generation.
+  EXPECT_EQ(test::occurrences(r.out, ": done in "), stages) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: generated and checked them in "), 1u) << r.out;
   for (const std::string seed : {"seed-1", "seed-2"}) {
     EXPECT_EQ(test::read_text(whole / seed / "train.jsonl"), test::read_text(out / seed / "train.jsonl")) << seed;
     for (const std::string layers : {"layers-all", "layers-early"})
