@@ -9,7 +9,11 @@ namespace s0 {
 
 CollectSummary collect_training_data(const HarnessRequest& harness, const std::filesystem::path& out) {
   const CompletionFileRun request = harness.request();
-  const CheckedRun run = harness.run(request);
+  return write_training_data(request, harness.run(request), out);
+}
+
+CollectSummary write_training_data(const CompletionFileRun& request, const CheckedRun& run,
+                                   const std::filesystem::path& out) {
   if (!run.warning.empty()) std::cerr << "s0: " << run.warning << "\n";
   std::string lines;
   CollectSummary s;

@@ -19,5 +19,8 @@ struct CollectSummary {
 // Writes `out` atomically ({"prompt", "completion"} per line) and prints a summary; warns on stderr
 // when fewer than kFewTrainingSolutions were kept.
 CollectSummary collect_training_data(const HarnessRequest& harness, const std::filesystem::path& out);
+// Its writing half, for a run already checked (one of HarnessRequest::run_arms').
+CollectSummary write_training_data(const CompletionFileRun& request, const CheckedRun& run,
+                                   const std::filesystem::path& out);
 
 }  // namespace s0

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include "experiment/collect_run.h"
@@ -80,12 +81,8 @@ class Experiment {
     for (int seed = 1; seed <= o_.seeds; ++seed)
       for (AdapterVariant variant : o_.variants)
         for (const std::string& layers : o_.layers) train(seed, {variant, layers});
-    greedy_evals();
-    if (o_.pass_k) {
-      sampled_eval(base_stage(true));
-      for (const TrainedConfig& c : main_configs())
-        for (int seed = 1; seed <= o_.seeds; ++seed) sampled_eval(tuned_stage(seed, c, std::nullopt, true));
-    }
+    evaluate(false);
+    if (o_.pass_k) evaluate(true);
     write_report();
   }
 
@@ -134,15 +131,14 @@ class Experiment {
   }
 
   // An evaluation's harness: greedy, or (sampled) --pass-k completions per problem at the paper's
-  // sampling, the sampling seed being the run's seed (the base's: 0).
-  HarnessRequest eval_harness(bool sampled, int seed) {
+  // sampling (each run's sampling seed is its own: evaluate()).
+  HarnessRequest eval_harness(bool sampled) {
     HarnessRequest h = harness(Split::eval, eval_data());
     if (!sampled) return h;
     const PaperSampling paper = paper_sampling(bench_);
     h.samples = o_.pass_k;
     h.generation.temperature = paper.temperature;
     h.generation.top_p = paper.top_p;
-    h.generation.seed = static_cast<uint64_t>(seed);
     return h;
   }
 
@@ -158,23 +154,81 @@ class Experiment {
     return inputs(std::move(more));
   }
 
-  // Stage 1, per seed: the seed's training data, sampled from the base model and verified.
+  // Stages whose completions one pass of the model generates together (run_together): each stage's
+  // name and output, its run (adapter, alpha, sampling seed), what it is made from (asked once the
+  // stages before it are written: an adapter's evaluation is made from the base's report), and how
+  // it writes its output from its checked run.
+  struct TogetherStage {
+    std::string name;
+    fs::path out;
+    AdapterArm arm;
+    std::function<Json()> made_from;
+    std::function<void(const CompletionFileRun&, const CheckedRun&, const std::string& source)> write;
+  };
+
+  // Runs `stages`, in order, from one pass of the model over all their runs, each sequence starting
+  // from its own run's adapter and sampling from its own run's seed and stream: one continuous batch
+  // holds them all (HumanEval's 84 evaluation problems alone would leave a batch of 256 two-thirds
+  // empty). Each stage is then written and recorded on its own. When any is not done, all are
+  // generated again, so that every sequence has the same batch whether or not the experiment was
+  // interrupted: on a GPU a sequence's logits follow its batch within a tolerance
+  // (docs/experiment.md), enough to turn a near-tie. `what` names one stage's kind ("collection").
+  void run_together(const std::string& what, const std::function<HarnessRequest()>& make_harness,
+                    const std::vector<TogetherStage>& stages) {
+    bool all_done = true;
+    for (size_t i = 0; all_done && i < stages.size(); ++i)
+      all_done = ledger_.done(stages[i].name, stages[i].out, stages[i].made_from());
+    std::vector<CheckedRun> runs;
+    std::optional<HarnessRequest> h;
+    std::optional<CompletionFileRun> request;
+    if (!all_done) {
+      h = make_harness();
+      request = h->request();
+      std::vector<AdapterArm> arms;
+      for (const TogetherStage& e : stages) arms.push_back(e.arm);
+      std::printf("s0 experiment: generating %zu %s%s together\n", arms.size(), what.c_str(),
+                  arms.size() == 1 ? "" : "s");
+      std::fflush(stdout);
+      const auto start = std::chrono::steady_clock::now();
+      runs = h->run_arms(*request, arms);
+      std::printf("s0 experiment: generated and checked them in %.1f s\n",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      std::fflush(stdout);
+    }
+    for (size_t i = 0; i < stages.size(); ++i)
+      ledger_.run(stages[i].name, stages[i].out, stages[i].made_from(), [&] {
+        if (runs.empty()) fail("internal: ", stages[i].name, " was done, then not");
+        fs::create_directories(stages[i].out.parent_path());
+        stages[i].write(*request, runs[i], h->source(stages[i].arm));
+      });
+  }
+
+  // Stage 1, per seed: the seed's training data, sampled from the base model and verified; every
+  // seed's in one pass (run_together), the seed being the sampling seed.
   void collect_all() {
     const PaperSampling paper = paper_sampling(bench_);
+    std::vector<TogetherStage> stages;
     for (int seed = 1; seed <= o_.seeds; ++seed) {
-      const fs::path out = layout_.training_data(seed);
       const Json made_from = inputs({{"data", file_digest(o_.data)}, {"samples", samples_}, {"seed", seed},
                                      {"temperature", paper.temperature}, {"top_p", paper.top_p}});
-      ledger_.run("collect, seed " + std::to_string(seed), out, made_from, [&] {
-        fs::create_directories(out.parent_path());
-        HarnessRequest h = harness(Split::train, o_.data);
-        h.samples = samples_;
-        h.generation.temperature = paper.temperature;
-        h.generation.top_p = paper.top_p;
-        h.generation.seed = static_cast<uint64_t>(seed);
-        collect_training_data(h, out);
-      });
+      const fs::path out = layout_.training_data(seed);
+      TogetherStage stage;
+      stage.name = "collect, seed " + std::to_string(seed);
+      stage.out = out;
+      stage.arm.seed = static_cast<uint64_t>(seed);
+      stage.made_from = [made_from] { return made_from; };
+      stage.write = [out](const CompletionFileRun& request, const CheckedRun& run, const std::string&) {
+        write_training_data(request, run, out);
+      };
+      stages.push_back(std::move(stage));
     }
+    run_together("collection", [&] {
+      HarnessRequest h = harness(Split::train, o_.data);
+      h.samples = samples_;
+      h.generation.temperature = paper.temperature;
+      h.generation.top_p = paper.top_p;
+      return h;
+    }, stages);
   }
 
   // Stage 2, per seed, variant and layer subset: train (continuing train's own run when one was
@@ -214,101 +268,59 @@ class Experiment {
     });
   }
 
-  // One evaluation stage: the base model (no seed) or an adapter (at an alpha), greedy or sampled.
-  struct EvalStage {
-    std::string name;
-    std::filesystem::path out;
-    AdapterArm arm;
-    int seed = 0;  // the sampling seed (the base's: 0)
-    std::optional<TrainedConfig> config;
-    bool sampled = false;
-  };
-
-  EvalStage base_stage(bool sampled) const {
-    return {"evaluate the base model" + samples_note(sampled), layout_.base_report(sampled), {}, 0, std::nullopt,
-            sampled};
+  // An evaluation stage: the base model (sampling seed 0) or an adapter of a seed (at an alpha; its
+  // seed samples), greedy or sampled, its report compared with the base's.
+  TogetherStage eval_stage(const std::string& name, const fs::path& out, const AdapterArm& arm,
+                           const std::optional<TrainedConfig>& config, bool sampled) const {
+    const fs::path base = layout_.base_report(sampled);
+    auto made_from = [this, arm, config, sampled, base] {
+      Json more = {{"data", file_digest(eval_data())}, {"samples", sampled ? o_.pass_k : 1}};
+      if (!config) return inputs(more);
+      more["adapter"] = file_digest(fs::path(arm.adapter) / "states.safetensors");
+      more["alpha"] = arm.alpha ? Json(*arm.alpha) : Json(nullptr);
+      more["base"] = file_digest(base);
+      return inputs(*config, more);
+    };
+    const std::string baseline = config ? base.string() : "";
+    return {name, out, arm, made_from,
+            [out, baseline, name](const CompletionFileRun& request, const CheckedRun& run, const std::string& source) {
+              write_evaluation(request, source, run, {out, completions_of(out), baseline, name});
+            }};
   }
-  EvalStage tuned_stage(int seed, const TrainedConfig& c, std::optional<double> alpha, bool sampled) const {
-    return {"evaluate seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers) +
-                (alpha ? ", alpha " + ExperimentLayout::alpha_name(*alpha) : "") + samples_note(sampled),
-            layout_.tuned_report(seed, c, alpha, sampled),
-            {layout_.adapter(seed, c).string(), alpha},
-            seed,
-            c,
-            sampled};
+  TogetherStage base_stage(bool sampled) const {
+    return eval_stage("evaluate the base model" + samples_note(sampled), layout_.base_report(sampled),
+                      {"", std::nullopt, sampled ? std::optional<uint64_t>(0) : std::nullopt}, std::nullopt, sampled);
   }
-
-  // What an evaluation stage is made from; a tuned one's includes the base report (which must exist).
-  Json made_from(const EvalStage& e) const {
-    Json more = {{"data", file_digest(eval_data())}, {"samples", e.sampled ? o_.pass_k : 1}};
-    if (!e.config) return inputs(more);
-    more["adapter"] = file_digest(fs::path(e.arm.adapter) / "states.safetensors");
-    more["alpha"] = e.arm.alpha ? Json(*e.arm.alpha) : Json(nullptr);
-    more["base"] = file_digest(layout_.base_report(e.sampled));
-    return inputs(*e.config, more);
-  }
-
-  // Writes one evaluation stage's report from its checked run (compared with the base's, for an adapter).
-  void write_stage(const EvalStage& e, const HarnessRequest& h, const CompletionFileRun& request,
-                   const CheckedRun& run) {
-    fs::create_directories(e.out.parent_path());
-    const std::string baseline = e.config ? layout_.base_report(e.sampled).string() : "";
-    write_evaluation(request, h.source(e.arm), run, {e.out, completions_of(e.out), baseline, e.name});
+  TogetherStage tuned_stage(int seed, const TrainedConfig& c, std::optional<double> alpha, bool sampled) const {
+    return eval_stage("evaluate seed " + std::to_string(seed) + ", " + c.named("layers " + c.layers) +
+                          (alpha ? ", alpha " + ExperimentLayout::alpha_name(*alpha) : "") + samples_note(sampled),
+                      layout_.tuned_report(seed, c, alpha, sampled),
+                      {layout_.adapter(seed, c).string(), alpha,
+                       sampled ? std::optional<uint64_t>(seed) : std::nullopt},
+                      c, sampled);
   }
 
   // Stage 3, once: every greedy evaluation (the base model; each adapter at the family's alpha and
-  // at each swept alpha) generated in one pass of the model, each sequence from its own adapter's
-  // states, all in one continuous batch. Each is then written and recorded as its own stage. When any is
-  // not done, all are generated again, so that every sequence has the same batch whether or not the
-  // experiment was interrupted: on a GPU a sequence's logits depend on its batch within a tolerance
-  // (docs/experiment.md), enough to turn a greedy near-tie.
-  void greedy_evals() {
-    std::vector<EvalStage> stages = {base_stage(false)};
-    for (int seed = 1; seed <= o_.seeds; ++seed)
-      for (AdapterVariant variant : o_.variants)
-        for (const std::string& layers : o_.layers) stages.push_back(tuned_stage(seed, {variant, layers}, std::nullopt, false));
-    for (const TrainedConfig& c : main_configs())
-      for (double alpha : o_.alphas)
-        for (int seed = 1; seed <= o_.seeds; ++seed) stages.push_back(tuned_stage(seed, c, alpha, false));
-    // While the base is not done, no adapter's evaluation is (each is made from the base's report).
-    bool all_done = ledger_.done(stages.front().name, stages.front().out, made_from(stages.front()));
-    for (size_t i = 1; all_done && i < stages.size(); ++i)
-      all_done = ledger_.done(stages[i].name, stages[i].out, made_from(stages[i]));
-    std::vector<CheckedRun> runs;
-    std::optional<HarnessRequest> h;
-    std::optional<CompletionFileRun> request;
-    if (!all_done) {
-      h = eval_harness(false, 0);
-      request = h->request();
-      std::vector<AdapterArm> arms;
-      for (const EvalStage& e : stages) arms.push_back(e.arm);
-      std::printf("s0 experiment: generating %zu greedy evaluation%s together\n", arms.size(),
-                  arms.size() == 1 ? "" : "s");
-      std::fflush(stdout);
-      const auto start = std::chrono::steady_clock::now();
-      runs = h->run_arms(*request, arms);
-      std::printf("s0 experiment: generated and checked them in %.1f s\n",
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      std::fflush(stdout);
+  // at each swept alpha) in one pass (run_together). Stage 4, with --pass-k: the sampled ones (the
+  // base model, each main configuration's adapters) in another, at the paper's sampling, each run's
+  // sampling seed being its own (the base's: 0).
+  void evaluate(bool sampled) {
+    std::vector<TogetherStage> stages = {base_stage(sampled)};
+    if (sampled) {
+      for (const TrainedConfig& c : main_configs())
+        for (int seed = 1; seed <= o_.seeds; ++seed) stages.push_back(tuned_stage(seed, c, std::nullopt, true));
+    } else {
+      for (int seed = 1; seed <= o_.seeds; ++seed)
+        for (AdapterVariant variant : o_.variants)
+          for (const std::string& layers : o_.layers)
+            stages.push_back(tuned_stage(seed, {variant, layers}, std::nullopt, false));
+      for (const TrainedConfig& c : main_configs())
+        for (double alpha : o_.alphas)
+          for (int seed = 1; seed <= o_.seeds; ++seed) stages.push_back(tuned_stage(seed, c, alpha, false));
     }
-    for (size_t i = 0; i < stages.size(); ++i)
-      ledger_.run(stages[i].name, stages[i].out, made_from(stages[i]), [&] {
-        if (runs.empty()) fail("internal: ", stages[i].name, " was done, then not");
-        write_stage(stages[i], *h, *request, runs[i]);
-      });
+    run_together(sampled ? "sampled evaluation" : "greedy evaluation", [&] { return eval_harness(sampled); }, stages);
   }
 
-  // Stage 4, with --pass-k: a sampled evaluation, the sampling seed being the run's (the base's: 0);
-  // alone, since each run's sampling streams start from its own seed.
-  void sampled_eval(const EvalStage& e) {
-    ledger_.run(e.name, e.out, made_from(e), [&] {
-      HarnessRequest h = eval_harness(true, e.seed);
-      h.adapter = e.arm.adapter;
-      h.alpha = e.arm.alpha;
-      const CompletionFileRun request = h.request();
-      write_stage(e, h, request, h.run(request));
-    });
-  }
   std::string samples_note(bool sampled) const {
     return sampled ? ", " + std::to_string(o_.pass_k) + " samples per problem" : "";
   }

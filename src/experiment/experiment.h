@@ -2,8 +2,9 @@
 // `s0 experiment`: the paper's experiment in one call. Per seed: sample completions of the training
 // split from the base model, keep one verified completion per problem (collect), train an adapter
 // per variant and layer subset. Then evaluate the base model once and every adapter greedily on the
-// evaluation split (at the family's alpha and at each swept alpha), all generated in one pass; then
-// report.md and its charts. Every stage is a
+// evaluation split (at the family's alpha and at each swept alpha), and sampled for --pass-k; then
+// report.md and its charts. Every seed's collection is generated in one pass of the model, and so
+// are the greedy evaluations, and the sampled ones. Every stage is a
 // file in the out folder, recorded with what it was made from (experiment/experiment_ledger.h), so that
 // --resume continues where a run stopped. Each stage calls the code its own command runs.
 #include <optional>

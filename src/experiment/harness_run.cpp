@@ -42,7 +42,7 @@ CompletionFileRun HarnessRequest::request() const {
 
 CheckedRun HarnessRequest::run(const CompletionFileRun& request) const {
   if (!from_model()) return check_completion_file(request);
-  return run_arms(request, {{adapter, alpha}}).front();
+  return run_arms(request, {{adapter, alpha, std::nullopt}}).front();
 }
 
 std::vector<CheckedRun> HarnessRequest::run_arms(const CompletionFileRun& request,
@@ -67,17 +67,20 @@ std::vector<CheckedRun> HarnessRequest::run_arms(const CompletionFileRun& reques
     to.generation = generation.options(session.eos_ids());
     to.chat = true;
     to.enable_thinking = false;
+    // Sample j of problem i is stream i * samples + j of its arm's run, as in a run of that arm alone.
     std::vector<TextRequest> requests;
-    for (const Problem& p : problems)
-      for (const std::optional<StateSet>& initial : activated)
-        for (int64_t j = 0; j < samples; ++j) requests.push_back({p.prompt, initial ? &*initial : nullptr});
+    for (size_t i = 0; i < problems.size(); ++i)
+      for (size_t a = 0; a < arms.size(); ++a)
+        for (int64_t j = 0; j < samples; ++j)
+          requests.push_back({problems[i].prompt, activated[a] ? &*activated[a] : nullptr, arms[a].seed,
+                              i * static_cast<uint64_t>(samples) + static_cast<uint64_t>(j)});
     std::string sources = source(arms.front());
     if (arms.size() > 1) {
       sources = "model " + model + " for " + std::to_string(arms.size()) + " runs at once:";
       for (const AdapterArm& arm : arms)
         sources += (&arm == &arms.front() ? " " : "; ") +
                    (arm.adapter.empty() ? std::string("no adapter") : "adapter " + arm.adapter) +
-                   (arm.alpha ? cat(" at alpha ", *arm.alpha) : "");
+                   (arm.alpha ? cat(" at alpha ", *arm.alpha) : "") + (arm.seed ? cat(", seed ", *arm.seed) : "");
     }
     std::fprintf(stderr, "s0: generating %zu completions (%lld per problem%s) with %s\n", requests.size(),
                  static_cast<long long>(samples), arms.size() > 1 ? " and run" : "", sources.c_str());
@@ -106,7 +109,7 @@ std::vector<CheckedRun> HarnessRequest::run_arms(const CompletionFileRun& reques
 
 std::string HarnessRequest::source() const {
   if (!from_model()) return completions;
-  return source({adapter, alpha});
+  return source({adapter, alpha, std::nullopt});
 }
 
 std::string HarnessRequest::source(const AdapterArm& arm) const {

@@ -11,8 +11,10 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
   std::vector<SequenceSpec> specs;
   int64_t longest_prompt = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
-    specs.push_back({requests[i].prompt, requests[i].initial, options.sampling, requests[i].stream,
-                     options.max_new_tokens, options.eos_ids, options.keep_logits});
+    SamplingOptions sampling = options.sampling;
+    if (requests[i].seed) sampling.seed = *requests[i].seed;
+    specs.push_back({requests[i].prompt, requests[i].initial, sampling, requests[i].stream, options.max_new_tokens,
+                     options.eos_ids, options.keep_logits});
     validate_sequence(model, specs.back(), "prompt " + std::to_string(i));
     longest_prompt = std::max(longest_prompt, static_cast<int64_t>(requests[i].prompt.size()));
   }

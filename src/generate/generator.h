@@ -8,6 +8,7 @@
 // without one.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct GenerationRequest {
   std::vector<int64_t> prompt;
   const StateSet* initial = nullptr;  // an activated adapter (shared, not copied); null = none
   uint64_t stream = 0;                // seeds this sequence's sampler; use its index in the run
+  // The sampling seed for this request (runs of different seeds generated together, `s0
+  // experiment`'s); unset: options.sampling.seed.
+  std::optional<uint64_t> seed{};
 };
 
 struct GenerationOptions {

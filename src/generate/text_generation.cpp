@@ -33,7 +33,8 @@ std::vector<TextResult> TextGenerator::run(const std::vector<TextRequest>& reque
   std::vector<TextResult> results(requests.size());
   std::vector<TextStream> streams;
   for (size_t i = 0; i < requests.size(); ++i) {
-    token_requests.push_back({encode_prompt(requests[i].prompt, o), requests[i].initial, i});
+    token_requests.push_back(
+        {encode_prompt(requests[i].prompt, o), requests[i].initial, requests[i].stream.value_or(i), requests[i].seed});
     results[i].prompt_tokens = static_cast<int64_t>(token_requests.back().prompt.size());
     TextStream::PieceCallback on_piece;
     if (on_text) on_piece = [&on_text, i](const std::string& piece) { on_text(i, piece); };

@@ -16,6 +16,9 @@ namespace s0 {
 struct TextRequest {
   std::string prompt;
   const StateSet* initial = nullptr;  // activated adapter or null
+  // The sampling seed and stream (generator.h's GenerationRequest); unset: the options' seed, and
+  // the request's index in the run.
+  std::optional<uint64_t> seed{}, stream{};
 };
 
 struct TextOptions {

@@ -145,9 +145,11 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   r = test::run_s0(experiment_args(model, whole));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("s0 experiment: generating 7 greedy evaluations together\n"), std::string::npos) << r.out;
-  // Each stage made says how long it took: the 16 stages, and the evaluations' one generation.
+  EXPECT_NE(r.out.find("s0 experiment: generating 2 collections together\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("s0 experiment: generating 3 sampled evaluations together\n"), std::string::npos) << r.out;
+  // Each stage made says how long it took: the 16 stages, and the 3 passes that generate for them.
   EXPECT_EQ(test::occurrences(r.out, ": done in "), stages) << r.out;
-  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: generated and checked them in "), 1u) << r.out;
+  EXPECT_EQ(test::occurrences(r.out, "s0 experiment: generated and checked them in "), 3u) << r.out;
   for (const std::string seed : {"seed-1", "seed-2"}) {
     EXPECT_EQ(test::read_text(whole / seed / "train.jsonl"), test::read_text(out / seed / "train.jsonl")) << seed;
     for (const std::string layers : {"layers-all", "layers-early"})
@@ -160,6 +162,25 @@ TEST(ExperimentCli, StoppedAfterEveryStageAndResumedGivesTheReport) {
   }
   EXPECT_EQ(test::read_text(whole / "base" / "eval.completions.jsonl"),
             test::read_text(out / "base" / "eval.completions.jsonl"));
+  for (const std::string sampled : {"base/eval-sampled.completions.jsonl", "seed-1/layers-all/eval-sampled.completions.jsonl",
+                                    "seed-2/layers-all/eval-sampled.completions.jsonl"})
+    EXPECT_EQ(test::read_text(whole / sampled), test::read_text(out / sampled)) << sampled;
+
+  // Runs generated together get what each gets alone: seed 2's collection is `s0 collect --seed 2`'s,
+  // seed 1's sampled evaluation `s0 eval --seed 1`'s with its adapter (each sequence samples from
+  // its own run's seed and its index in that run).
+  r = test::run_s0({"collect", "--model", model, "--benchmark", "humaneval", "--data", kToy, "--samples", "2",
+                    "--temperature", "0.7", "--top-p", "0.95", "--max-new-tokens", "8", "--seed", "2", "--threads",
+                    "1", "--out", (dir / "seed2.jsonl").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(test::read_text(dir / "seed2.jsonl"), test::read_text(whole / "seed-2" / "train.jsonl"));
+  r = test::run_s0({"eval", "--model", model, "--adapter", (whole / "seed-1" / "layers-all" / "adapter").string(),
+                    "--benchmark", "humaneval", "--data", kToy, "--samples", "2", "--temperature", "0.7", "--top-p",
+                    "0.95", "--max-new-tokens", "8", "--seed", "1", "--threads", "1", "--report",
+                    (dir / "seed1-sampled.json").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(test::read_text(dir / "seed1-sampled.completions.jsonl"),
+            test::read_text(whole / "seed-1" / "layers-all" / "eval-sampled.completions.jsonl"));
 
   // An interrupted training: seed 1's main adapter as `s0 train` leaves it after step 1 of 2 (its
   // optimizer beside it), the record gone. Resuming continues from step 2 to the same bits, and
