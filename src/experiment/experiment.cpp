@@ -175,9 +175,16 @@ class Experiment {
   // (docs/experiment.md), enough to turn a near-tie. `what` names one stage's kind ("collection").
   void run_together(const std::string& what, const std::function<HarnessRequest()>& make_harness,
                     const std::vector<TogetherStage>& stages) {
+    // Each stage's inputs, digested once (an adapter's states are tens of megabytes). One asked while
+    // every stage before it is done stays valid: those stages are not written again.
+    std::vector<std::optional<Json>> made(stages.size());
+    auto made_from = [&](size_t i) -> const Json& {
+      if (!made[i]) made[i] = stages[i].made_from();
+      return *made[i];
+    };
     bool all_done = true;
     for (size_t i = 0; all_done && i < stages.size(); ++i)
-      all_done = ledger_.done(stages[i].name, stages[i].out, stages[i].made_from());
+      all_done = ledger_.done(stages[i].name, stages[i].out, made_from(i));
     std::vector<CheckedRun> runs;
     std::optional<HarnessRequest> h;
     std::optional<CompletionFileRun> request;
@@ -196,7 +203,7 @@ class Experiment {
       std::fflush(stdout);
     }
     for (size_t i = 0; i < stages.size(); ++i)
-      ledger_.run(stages[i].name, stages[i].out, stages[i].made_from(), [&] {
+      ledger_.run(stages[i].name, stages[i].out, made_from(i), [&] {
         if (runs.empty()) fail("internal: ", stages[i].name, " was done, then not");
         fs::create_directories(stages[i].out.parent_path());
         stages[i].write(*request, runs[i], h->source(stages[i].arm));
