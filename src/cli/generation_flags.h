@@ -2,6 +2,8 @@
 // The sampling and length options every generating command declares (`s0 generate`, `s0
 // collect`, `s0 eval`), each with the command's own defaults.
 #include <CLI/CLI.hpp>
+#include <map>
+#include <string>
 
 #include "cli/validators.h"
 #include "generate/generation_settings.h"
@@ -24,6 +26,16 @@ inline CLI::Option* add_eager_flag(CLI::App& app, bool& eager) {
                       "of its recurrent blocks (the same tokens, more time; for comparisons)");
 }
 
+// --state-dtype, the same for every generating command, `s0 experiment` and `s0 serve`.
+inline CLI::Option* add_state_dtype_option(CLI::App& app, DType& state_dtype) {
+  return app
+      .add_option("--state-dtype", state_dtype,
+                  "f32 or bf16: the dtype each sequence's recurrent states are kept in between decode steps "
+                  "(default f32, as Qwen3.5's config asks); bf16 halves their memory and a GPU decode step's state "
+                  "traffic, rounding every state once a step (the recurrence still computes in float32)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, DType>{{"f32", DType::F32}, {"bf16", DType::BF16}}));
+}
+
 // Binds the flags to `s`, whose values are the defaults shown.
 inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
   // Ranges are checked by the generator and sampler themselves (GenerationOptions may come from
@@ -37,6 +49,7 @@ inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
       ->capture_default_str();
   add_batch_option(app, s.batch);
   add_eager_flag(app, s.eager);
+  add_state_dtype_option(app, s.state_dtype);
 }
 
 struct GenerationFlags : GenerationSettings {

@@ -22,8 +22,8 @@ int64_t batch_for_memory(size_t available, int64_t per_sequence);
 // The default batch for generating with `model` on its device, sequences reaching `context` tokens
 // (longest prompt plus new tokens): kCpuGenerationBatch on the CPU; on a GPU batch_for_memory of
 // its available memory (ops::device_memory_available) over a sequence's cache
-// (model/cache.h sequence_cache_bytes) and four float32 rows of the vocabulary (its logits and the
-// sampler's work).
-int64_t default_generation_batch(const HybridModel& model, int64_t context);
+// (model/cache.h sequence_cache_bytes, its recurrent states in `state_dtype`) and four float32 rows
+// of the vocabulary (its logits and the sampler's work).
+int64_t default_generation_batch(const HybridModel& model, int64_t context, DType state_dtype = DType::F32);
 
 }  // namespace s0

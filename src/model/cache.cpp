@@ -13,6 +13,7 @@ Tensor copy_of(const Tensor& t) { return t.empty() ? Tensor() : t.clone(); }
 SequenceCache SequenceCache::copy() const {
   SequenceCache out;
   out.length = length;
+  out.state_dtype = state_dtype;
   for (const std::vector<MixerCache>& block : blocks) {
     std::vector<MixerCache>& copied = out.blocks.emplace_back();
     for (const MixerCache& m : block)
@@ -21,23 +22,23 @@ SequenceCache SequenceCache::copy() const {
   return out;
 }
 
-int64_t sequence_cache_bytes(const HybridModel& model, int64_t context) {
-  constexpr int64_t f32 = sizeof(float);
-  int64_t floats = 0;
+int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, DType state_dtype) {
+  const int64_t f32 = sizeof(float), state = static_cast<int64_t>(dtype_size(state_dtype));
+  int64_t bytes = 0;
   for (const Block& b : model.blocks)
     for (const Mixer& m : b.mixers)
-      floats += std::visit(
+      bytes += std::visit(
           Overloaded{
-              [&](const AttentionMixer& a) { return 2 * (2 * context) * a.n_kv_heads * a.head_dim; },
-              [](const GatedDeltaMixer& g) {
-                return g.n_v_heads * g.k_dim * g.v_dim + (g.conv_kernel - 1) * g.conv_dim();
+              [&](const AttentionMixer& a) { return 2 * (2 * context) * a.n_kv_heads * a.head_dim * f32; },
+              [&](const GatedDeltaMixer& g) {
+                return g.n_v_heads * g.k_dim * g.v_dim * state + (g.conv_kernel - 1) * g.conv_dim() * f32;
               },
-              [](const Mamba2Mixer& m2) {
-                return m2.n_heads * m2.head_dim * m2.d_state + (m2.conv_kernel - 1) * m2.conv_dim();
+              [&](const Mamba2Mixer& m2) {
+                return m2.n_heads * m2.head_dim * m2.d_state * state + (m2.conv_kernel - 1) * m2.conv_dim() * f32;
               },
           },
           m);
-  return floats * f32;
+  return bytes;
 }
 
 }  // namespace s0

@@ -23,9 +23,12 @@ struct MixerCache {
 struct SequenceCache {
   int64_t length = 0;  // tokens already seen; the next token's position
   std::vector<std::vector<MixerCache>> blocks;  // [block][mixer]
+  // The dtype the recurrent states are kept in between calls: float32, or bf16 (ops/carried_state.h).
+  DType state_dtype = DType::F32;
 
   // Sized for a model with the given number of mixers per block, everything empty.
-  explicit SequenceCache(const std::vector<size_t>& mixers_per_block = {}) {
+  explicit SequenceCache(const std::vector<size_t>& mixers_per_block = {}, DType state_dtype = DType::F32)
+      : state_dtype(state_dtype) {
     for (size_t n : mixers_per_block) blocks.emplace_back(n);
   }
 
@@ -35,9 +38,9 @@ struct SequenceCache {
 };
 
 // The most bytes one sequence's cache holds once it has seen `context` tokens: every recurrent
-// mixer's float32 state and conv window, and every attention mixer's float32 keys and values for up
-// to 2 x `context` rows (a cache grows by doubling, ops/attention.cpp). What a generation batch is
-// sized by (generate/generation_batch.h).
-int64_t sequence_cache_bytes(const HybridModel& model, int64_t context);
+// mixer's state (in `state_dtype`) and float32 conv window, and every attention mixer's float32 keys
+// and values for up to 2 x `context` rows (a cache grows by doubling, ops/attention.cpp). What a
+// generation batch is sized by (generate/generation_batch.h).
+int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, DType state_dtype = DType::F32);
 
 }  // namespace s0

@@ -1,6 +1,7 @@
 #include "ops/gated_delta.h"
 
 #include "core/error.h"
+#include "ops/carried_state.h"
 #include "ops/cpu/gated_delta.h"
 #if S0_HAVE_CUDA
 #include "ops/cuda/gated_delta.h"
@@ -32,6 +33,10 @@ void gated_delta_forward(const Tensor& q, const Tensor& k, const Columns& v_bloc
                          const Tensor& beta, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& o,
                          std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Device d = device_of("gated_delta", {&q, &k, &v_block.t, &g, &beta, &o});
+  if (any_bf16_carried(starts) && !bf16_step_call(d, seqs, starts, finals || chunk_states))
+    return with_f32_carried(starts, [&](const std::vector<SequenceStart>& wide) {
+      gated_delta_forward(q, k, v_block, g, beta, seqs, wide, o, finals, chunk_states, products);
+    });
 #if S0_HAVE_CUDA
   if (!d.is_cpu())
     return cuda::gated_delta_forward(q, k, v_block, g, beta, seqs, starts, o, finals, chunk_states, products);

@@ -1,6 +1,7 @@
 #include "ops/ssd.h"
 
 #include "core/error.h"
+#include "ops/carried_state.h"
 #include "ops/cpu/ssd.h"
 #if S0_HAVE_CUDA
 #include "ops/cuda/ssd.h"
@@ -25,6 +26,10 @@ void ssd_forward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tenso
                  const Tensor& D, const Varlen& seqs, const std::vector<SequenceStart>& starts, Tensor& y,
                  std::vector<Tensor>* finals, Tensor* chunk_states, ProductPrecision products) {
   const Device d = device_of("ssd", {&x, &dt, &A, &B, &C, &D, &y});
+  if (any_bf16_carried(starts) && !bf16_step_call(d, seqs, starts, finals || chunk_states))
+    return with_f32_carried(starts, [&](const std::vector<SequenceStart>& wide) {
+      ssd_forward(x, dt, A, B, C, D, seqs, wide, y, finals, chunk_states, products);
+    });
 #if S0_HAVE_CUDA
   if (!d.is_cpu()) return cuda::ssd_forward(x, dt, A, B, C, D, seqs, starts, y, finals, products);
 #endif

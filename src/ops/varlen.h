@@ -26,6 +26,9 @@ struct SequenceStart {
   Tensor initial;            // [state shape] float32, or empty = zeros
   Tensor* carried = nullptr;  // generation cache: the state after the previous call (empty before
                               // the first); replaced by the state after this call. Null in training.
+  // The dtype `carried` is kept in: float32, or bf16 (rounded once at the end of every call,
+  // ops/carried_state.h), for every call of the sequence alike.
+  DType carried_dtype = DType::F32;
   Tensor* window = nullptr;   // generation cache: the conv inputs before this call [K-1, C] (empty
                               // = zeros); moved past this call's inputs. Null in training.
   // The state-offset variant's D [state shape] float32, read out at every token (ops/state_offset.h),

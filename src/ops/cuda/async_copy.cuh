@@ -8,7 +8,7 @@ namespace s0::ops::cuda {
 // Starts copying 16 bytes from `from` (16-byte aligned) to `to` in shared memory; where `in` is
 // false nothing is read (source size 0) and sixteen zero bytes land instead, but `from` must still
 // be a valid address.
-__device__ inline void copy16_async(float* to, const float* from, bool in) {
+__device__ inline void copy16_async(void* to, const void* from, bool in) {
   const unsigned at = static_cast<unsigned>(__cvta_generic_to_shared(to));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(at), "l"(from), "r"(in ? 16 : 0) : "memory");
 }

@@ -17,6 +17,7 @@
 #include "core/tensor.h"
 #include "ops/cuda/bf16_gemv.cuh"
 #include "ops/cuda/cells.cuh"
+#include "ops/cuda/dtype_cast.h"
 #include "ops/cuda/linear.h"
 
 namespace s0::ops::cuda {
@@ -32,29 +33,9 @@ Tensor scratch_on_gpu(const Shape& shape, DType dtype) {
 
 Tensor bf16s(int64_t n) { return scratch_on_gpu({n}, DType::BF16); }
 
-// f(i, v) for each float src[i], i < n: four at a time (one 16-byte load) where src is 16-byte
-// aligned, the rest one by one. The rounding passes below read the operand once and write it once;
-// with one float a thread they ran at about half the memory bandwidth.
-template <typename F>
-void for_each_float(const float* src, int64_t n, F f, const char* name) {
-  const int64_t q = quads_fit({src}, {}) ? n / 4 : 0;
-  for_each_cell(
-      1, q,
-      [=] __device__(int64_t, int64_t i) {
-        const float4 v = load4(src + 4 * i);
-        f(4 * i, v.x);
-        f(4 * i + 1, v.y);
-        f(4 * i + 2, v.z);
-        f(4 * i + 3, v.w);
-      },
-      name);
-  for_each_cell(1, n - 4 * q, [=] __device__(int64_t, int64_t i) { f(4 * q + i, src[4 * q + i]); }, name);
-}
-
 Tensor rounded_to_bf16(const float* src, int64_t n) {
   Tensor out = bf16s(n);
-  auto* dst = static_cast<__nv_bfloat16*>(out.device_raw_mut());
-  for_each_float(src, n, [=] __device__(int64_t i, float v) { dst[i] = __float2bfloat16_rn(v); }, "round_to_bf16");
+  round_to_bf16(src, n, out.device_raw_mut());
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "ops/cuda/async_copy.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/chunked_recurrence.cuh"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 
 // Why a kernel of its own: the chunked form prepares 64-token blocks and sweeps them with the state
@@ -26,7 +27,8 @@
 // axis sum each thread's rows in order, then the warps' sums in order, whatever the tile: the
 // same bits run to run and for any batch. The arithmetic is the chunked form's for a chunk of one
 // token (in = all = exp(g), out = 1, and the chunk's triangular solve is the identity), summed in
-// another order.
+// another order. States kept in bf16 (a generation cache's option, ops/varlen.h) are read and
+// staged as they are, widened to float32 for the arithmetic, and rounded once as they are written.
 
 namespace s0::ops::cuda {
 
@@ -41,9 +43,10 @@ constexpr int kStepStages = 2;
 // Items of 128 columns below which the kernel takes 32-column items (two per SM of an H100).
 constexpr int64_t kWideItemsWanted = 264;
 
-// The state rows and columns of one item as staged in shared memory: [kRows * kStepParts][kStepCols].
+// The state rows and columns of one item as staged in shared memory: [kRows * kStepParts][kStepCols]
+// elements of the state's own type.
 template <int kRows, int kColsPerLane>
-constexpr int stage_floats() {
+constexpr int stage_elements() {
   return kRows * kStepParts * kStepLanes * kColsPerLane;
 }
 
@@ -89,42 +92,43 @@ __device__ inline StepVectors fetch_vectors(const GatedDeltaInputs& in, const St
 }
 
 // Starts copying the item's start state (rows < dk, columns first_col.. < dv; zeros elsewhere)
-// into `tile`, 16 bytes at a time when `async` (dv a multiple of
-// 4 and a 16-byte aligned state: every row and tile stays aligned), else with plain loads and
-// stores, done on return.
-template <int kRows, int kColsPerLane>
-__device__ inline void stage_state(float* tile, const float* start, int64_t head, int dk, int dv, int first_col,
+// into `tile`, 16 bytes at a time when `async` (dv a multiple of 16 bytes' elements and a 16-byte
+// aligned state: every row and tile stays aligned), else with plain loads and stores, done on return.
+template <int kRows, int kColsPerLane, typename State>
+__device__ inline void stage_state(State* tile, const State* start, int64_t head, int dk, int dv, int first_col,
                                    bool async) {
   constexpr int kCols = kStepLanes * kColsPerLane;
-  constexpr int kFloats = stage_floats<kRows, kColsPerLane>();
+  constexpr int kElements = stage_elements<kRows, kColsPerLane>();
+  constexpr int kPer16 = 16 / sizeof(State);
   if (async) {
-    for (int e = threadIdx.x; e < kFloats / 4; e += kStepThreads) {
-      const int r = e / (kCols / 4), c = 4 * (e % (kCols / 4));
+    for (int e = threadIdx.x; e < kElements / kPer16; e += kStepThreads) {
+      const int r = e / (kCols / kPer16), c = kPer16 * (e % (kCols / kPer16));
       const bool in = r < dk && first_col + c < dv;
       copy16_async(tile + r * kCols + c, in ? start + head + static_cast<int64_t>(r) * dv + first_col + c : start, in);
     }
     return;
   }
-  for (int e = threadIdx.x; e < kFloats; e += kStepThreads) {
+  for (int e = threadIdx.x; e < kElements; e += kStepThreads) {
     const int r = e / kCols, c = e % kCols;
-    tile[e] = r < dk && first_col + c < dv ? start[head + static_cast<int64_t>(r) * dv + first_col + c] : 0.0f;
+    tile[e] = r < dk && first_col + c < dv ? start[head + static_cast<int64_t>(r) * dv + first_col + c] : State(0.0f);
   }
 }
 
 // Grid: persistent blocks of kStepThreads, each taking items blockIdx.x, + gridDim.x, ...; dynamic
-// shared memory: kStepStages stages of stage_floats() floats, item n of the block in stage n % kStepStages.
+// shared memory: kStepStages stages of stage_elements() States, item n of the block in stage n % kStepStages.
 // Narrow items (a small batch) fit two blocks an SM in registers (64 a thread, no spills), so that
 // one block's state reads overlap the other's work: 29.7 -> 25.2 us a layer at batch 8 on an H100.
 // Wide items' stages fill the shared memory: one block an SM, and no minimum asked (0), which leaves
 // the compiler its own register budget.
-template <int kRows, int kColsPerLane>
-__global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
+template <int kRows, int kColsPerLane, typename State>
+__global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(State) == 2 ? 2 : 0)
     gated_delta_step_kernel(GatedDeltaInputs in, int64_t items, int tiles, const int64_t* offsets,
                             const int64_t* starts, const int64_t* finals, float* o, bool async) {
   constexpr int kStepCols = kStepLanes * kColsPerLane;
   constexpr int kStepMaxDk = kRows * kStepParts;
   static_assert(kStepMaxDk <= kStepThreads && kStepCols <= kStepThreads, "a thread per key row and column");
-  extern __shared__ float stages[];
+  extern __shared__ __align__(16) unsigned char stage_bytes[];
+  State* stages = reinterpret_cast<State*>(stage_bytes);
   __shared__ float qs[kStepMaxDk], ks[kStepMaxDk], vs[kStepCols];
   __shared__ float partial[kStepParts][kStepCols];
   __shared__ float us[kStepCols];
@@ -135,11 +139,11 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
   auto stage = [&](int64_t it, int buffer) {
     if (it < items) {
       const StepItem next = step_item(it, H, tiles, kStepCols, offsets);
-      const float* start = reinterpret_cast<const float*>(starts[next.s]);
+      const State* start = reinterpret_cast<const State*>(starts[next.s]);
       // A start state that is a view at an odd offset takes the plain loads.
       const bool aligned = async && reinterpret_cast<uintptr_t>(start) % 16 == 0;
       if (next.single && start)  // without one, the state starts at zeros and nothing is read
-        stage_state<kRows, kColsPerLane>(stages + buffer * stage_floats<kRows, kColsPerLane>(), start,
+        stage_state<kRows, kColsPerLane, State>(stages + buffer * stage_elements<kRows, kColsPerLane>(), start,
                                          next.h * head_floats, dk, dv, next.first_col, aligned);
     }
     commit_stage();
@@ -168,7 +172,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
     wait_stages<kStepStages - 1>();  // this item's state has landed
     __syncthreads();  // for every thread, with q, k and v
     const float decay = decay_factor(static_cast<double>(now.g)), beta = now.beta;
-    const float* tile = stages + (n % kStepStages) * stage_floats<kRows, kColsPerLane>();
+    const State* tile = stages + (n % kStepStages) * stage_elements<kRows, kColsPerLane>();
     const bool has_start = starts[item.s] != 0;  // else zeros, whatever the decay
     // S[i][m]: row part + i * kStepParts, column first_col + lane + m * kStepLanes.
     float S[kRows][kColsPerLane];
@@ -176,7 +180,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
     for (int i = 0; i < kRows; ++i)
 #pragma unroll
       for (int m = 0; m < kColsPerLane; ++m)
-        S[i][m] = has_start ? decay * tile[(part + i * kStepParts) * kStepCols + lane + m * kStepLanes] : 0.0f;
+        S[i][m] = has_start ? decay * load(tile + (part + i * kStepParts) * kStepCols + lane + m * kStepLanes) : 0.0f;
     float acc[kColsPerLane] = {};
 #pragma unroll
     for (int i = 0; i < kRows; ++i) {
@@ -196,7 +200,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
       us[c] = j < dv ? beta * (vs[c] - kv) : 0.0f;
     }
     __syncthreads();  // u is in shared memory, and every partial has been read
-    float* final_state = reinterpret_cast<float*>(finals[item.s]);
+    State* final_state = reinterpret_cast<State*>(finals[item.s]);
     const int64_t head = item.h * head_floats;
 #pragma unroll
     for (int m = 0; m < kColsPerLane; ++m) acc[m] = 0.0f;
@@ -209,7 +213,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
           const int j = item.first_col + lane + m * kStepLanes;
           S[i][m] += ks[e] * us[lane + m * kStepLanes];
           acc[m] += qs[e] * S[i][m];
-          if (final_state && j < dv) final_state[head + static_cast<int64_t>(e) * dv + j] = S[i][m];
+          if (final_state && j < dv) store(final_state + head + static_cast<int64_t>(e) * dv + j, S[i][m]);
         }
     }
 #pragma unroll
@@ -229,7 +233,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 ? 2 : 0)
 // How many of the kernel's blocks the current GPU holds at once, with its shared memory opted in
 // first. Found once per GPU and kept: the queries cost tens of microseconds, and a decode step of
 // the 4B shape launches the kernel 24 times (they doubled the host's time to queue a step at batch 1).
-template <int kRows, int kColsPerLane>
+template <int kRows, int kColsPerLane, typename State>
 int64_t resident_blocks(size_t bytes) {
   static std::mutex mutex;
   static std::map<int, int64_t> by_device;
@@ -237,7 +241,7 @@ int64_t resident_blocks(size_t bytes) {
   S0_CUDA_CHECK(cudaGetDevice(&device));
   const std::lock_guard<std::mutex> lock(mutex);
   if (const auto found = by_device.find(device); found != by_device.end()) return found->second;
-  const auto kernel = gated_delta_step_kernel<kRows, kColsPerLane>;
+  const auto kernel = gated_delta_step_kernel<kRows, kColsPerLane, State>;
   allow_shared(reinterpret_cast<const void*>(kernel), bytes, "gated_delta_step_kernel");
   int sms = 0, per_sm = 0;
   S0_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -247,34 +251,41 @@ int64_t resident_blocks(size_t bytes) {
 
 // Launches the kernel for items of kStepLanes * kColsPerLane columns, as many persistent blocks as
 // fit on the GPU at once (or one per item).
-template <int kRows, int kColsPerLane>
+template <int kRows, int kColsPerLane, typename State>
 void launch_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
                  const int64_t* finals, float* o) {
   constexpr int kCols = kStepLanes * kColsPerLane;
-  const size_t bytes = kStepStages * sizeof(float) * stage_floats<kRows, kColsPerLane>();
+  const size_t bytes = kStepStages * sizeof(State) * stage_elements<kRows, kColsPerLane>();
   const int tiles = (in.dv + kCols - 1) / kCols;
   const int64_t items = n_seqs * in.H * tiles;
-  const int64_t blocks = std::min<int64_t>(items, resident_blocks<kRows, kColsPerLane>(bytes));
-  gated_delta_step_kernel<kRows, kColsPerLane><<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(
-      in, items, tiles, offsets, starts, finals, o, in.dv % 4 == 0);
+  const int64_t blocks = std::min<int64_t>(items, resident_blocks<kRows, kColsPerLane, State>(bytes));
+  gated_delta_step_kernel<kRows, kColsPerLane, State><<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(
+      in, items, tiles, offsets, starts, finals, o, in.dv % (16 / sizeof(State)) == 0);
   check_launch("gated_delta_step_kernel");
 }
 
-}  // namespace
-
-void gated_delta_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
-                      const int64_t* finals, float* o) {
+template <typename State>
+void step_with(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
+               const int64_t* finals, float* o) {
   constexpr int kMaxDk = 16 * kStepParts;
   if (in.dk > kMaxDk) fail("op gated_delta on cuda supports key heads up to ", kMaxDk, " wide, got ", in.dk);
   if (n_seqs == 0) return;
   const bool few_items = (in.dv + 127) / 128 * in.H * n_seqs < kWideItemsWanted;
   // Stages of 64 KB at most: 128 columns for keys up to 128 wide, 64 for keys up to 256.
   if (in.dk <= 8 * kStepParts)
-    few_items ? launch_step<8, 1>(in, n_seqs, offsets, starts, finals, o)
-              : launch_step<8, 4>(in, n_seqs, offsets, starts, finals, o);
+    few_items ? launch_step<8, 1, State>(in, n_seqs, offsets, starts, finals, o)
+              : launch_step<8, 4, State>(in, n_seqs, offsets, starts, finals, o);
   else
-    few_items ? launch_step<16, 1>(in, n_seqs, offsets, starts, finals, o)
-              : launch_step<16, 2>(in, n_seqs, offsets, starts, finals, o);
+    few_items ? launch_step<16, 1, State>(in, n_seqs, offsets, starts, finals, o)
+              : launch_step<16, 2, State>(in, n_seqs, offsets, starts, finals, o);
+}
+
+}  // namespace
+
+void gated_delta_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
+                      const int64_t* finals, float* o, bool bf16_states) {
+  bf16_states ? step_with<__nv_bfloat16>(in, n_seqs, offsets, starts, finals, o)
+              : step_with<float>(in, n_seqs, offsets, starts, finals, o);
 }
 
 }  // namespace s0::ops::cuda

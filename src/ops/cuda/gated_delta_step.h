@@ -20,8 +20,10 @@ struct GatedDeltaInputs {
 
 // For every sequence of length 1 (offsets: n_seqs + 1 entries on the device); others are left
 // alone. starts[s] and finals[s] are device tables of state addresses [H, dk, dv] (0 = zeros, 0 =
-// not kept); a final state may be its start state (updated in place).
+// not kept); a final state may be its start state (updated in place). The states are float32, or
+// bf16 when `bf16_states` (a generation cache's, SequenceStart::carried_dtype): computed in float32
+// from the bf16 start, the final rounded to nearest even.
 void gated_delta_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
-                      const int64_t* finals, float* o);
+                      const int64_t* finals, float* o, bool bf16_states);
 
 }  // namespace s0::ops::cuda

@@ -16,6 +16,9 @@ struct RecurrenceTables {
   int64_t n_seqs = 0;
   Tensor table;
   std::vector<Tensor> out_states;  // per sequence the handed-back state, empty where not wanted
+  // Every state bf16 (a decode step over caches that keep theirs in bf16, ops/carried_state.h), for
+  // the step kernels alone; else every state float32.
+  bool bf16_states = false;
 
   // Addresses of the start states [state], 0 = zeros.
   const int64_t* starts() const { return static_cast<const int64_t*>(table.device_raw()); }
@@ -28,6 +31,8 @@ struct RecurrenceTables {
 // Forward: the start is the carried state in generation, else the adapter's; a final state is made
 // for every sequence when `keep_finals`, and for each sequence that carries its state: the carried
 // state itself, updated in place, once there is one and finals are not kept.
+// States carried in bf16 are taken as they are when the call is ops::bf16_step_call's decode
+// step; the ops widen every other call's (ops/carried_state.h).
 RecurrenceTables forward_tables(const Varlen& seqs, const std::vector<SequenceStart>& starts, const Shape& state,
                                 bool keep_finals, Device device);
 // Hands the forward's final states to `finals` (when set) and to the sequences that carry theirs.

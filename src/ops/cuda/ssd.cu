@@ -375,7 +375,7 @@ void forward_with(const Inputs& in, const Tensor& x, const Varlen& seqs, const s
     const PreparedChunks prepared = prepare<Products>(in, chunks, f32_mut(y), x.device());
     forward_sweep<Products>(in, chunks, prepared.p, tables, outs, f32_mut(y), nullptr, single > 0);
   }
-  if (single > 0) ssd_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(y));
+  if (single > 0) ssd_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(y), tables.bf16_states);
   hand_over_finals(tables, starts, finals);
 }
 

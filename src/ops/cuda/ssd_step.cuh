@@ -19,8 +19,9 @@ struct SsdInputs {
 
 // For every sequence of length 1 (offsets: n_seqs + 1 entries on the device), y written whole;
 // others are left alone. starts[s] and finals[s] are device tables of state addresses [H, P, Ns]
-// (0 = zeros, 0 = not kept); a final state may be its start state (updated in place).
+// (0 = zeros, 0 = not kept); a final state may be its start state (updated in place). The states
+// are float32, or bf16 when `bf16_states` (computed in float32, the final rounded to nearest even).
 void ssd_step(const SsdInputs& in, int64_t n_seqs, const int64_t* offsets, const int64_t* starts,
-              const int64_t* finals, float* y);
+              const int64_t* finals, float* y, bool bf16_states);
 
 }  // namespace s0::ops::cuda

@@ -1,0 +1,80 @@
+// Recurrent states kept in bf16 between calls (SequenceCache::state_dtype, ops/carried_state.h) are
+// float32 states rounded to bf16 once at the end of every call: decoding with bf16 caches gives, bit
+// for bit, the logits of float32 caches whose states are rounded after every step. On the CPU, and
+// on a GPU, whose decode steps read and write the bf16 states in the step kernels (with CUDA graphs
+// or without) while prefills and steps that a prompt joins run over float32 copies. For Qwen3.5
+// (GatedDeltaNet), Falcon-H1 and Nemotron-H (Mamba-2), with sequences that carry no adapter, S0 or
+// a state offset while the batch changes (tests/model/decode_steps.h). The caches then hold bf16
+// states, and the rounding is felt: the logits are not float32 decoding's.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/arch/registry.h"
+#include "model/decode_steps.h"
+#include "model/model_on_device.h"
+#include "ops/gpu_compare.h"
+#include "support/small_models.h"
+#include "support/test_support.h"
+
+using namespace s0;
+
+namespace {
+
+void expect_rounded_once_per_call(const HybridModel& model, const std::string& what) {
+  const StateSet s0 = test::random_states(model, AdapterVariant::s0, 0.3f, 1);
+  const StateSet offset = test::random_states(model, AdapterVariant::state_offset, 0.03f, 2);
+  const std::vector<const StateSet*> adapters{nullptr, &s0, &offset, &s0, &offset};
+  const test::Decoded bf16 = test::decode(model, adapters, {.state_dtype = DType::BF16});
+  const test::Decoded rounded = test::decode(model, adapters, {.round_states_each_step = true});
+  const test::Decoded f32 = test::decode(model, adapters, {});
+  ASSERT_EQ(bf16.logits.size(), rounded.logits.size());
+  for (size_t k = 0; k < bf16.logits.size(); ++k) EXPECT_EQ(bf16.logits[k], rounded.logits[k]) << what << " step " << k;
+  ASSERT_FALSE(bf16.state_dtypes.empty()) << what;
+  for (DType d : bf16.state_dtypes) EXPECT_EQ(d, DType::BF16) << what;
+  for (DType d : f32.state_dtypes) EXPECT_EQ(d, DType::F32) << what;
+  EXPECT_NE(bf16.logits, f32.logits) << what << ": bf16 states changed no logit";
+  if (model.device().is_cpu()) return;
+  const test::Decoded replayed = test::decode(model, adapters, {.graphs = true, .state_dtype = DType::BF16});
+  for (size_t k = 0; k < bf16.logits.size(); ++k)
+    EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
+  EXPECT_GT(replayed.recordings.back(), 0) << what;
+}
+
+using Writer = std::function<void(const std::filesystem::path&)>;
+
+const std::vector<std::pair<std::string, Writer>>& families() {
+  static const std::vector<std::pair<std::string, Writer>> all{
+      {"qwen3.5", [](const std::filesystem::path& d) { write_random_qwen35(d, test::small_qwen35(2)); }},
+      {"falcon-h1", [](const std::filesystem::path& d) { write_random_falcon_h1(d, test::small_falcon_h1(2)); }},
+      {"nemotron-h",
+       [](const std::filesystem::path& d) {
+         write_random_mamba2_hybrid(d, test::small_mamba2_hybrid(Mamba2Hybrid::NemotronH, 2));
+       }},
+  };
+  return all;
+}
+
+}  // namespace
+
+TEST(Bf16States, EachCallRoundsTheStatesOnceOnTheCpu) {
+  for (const auto& [name, write] : families()) {
+    test::TempDir dir;
+    write(dir.path());
+    expect_rounded_once_per_call(load_model(dir.path()), name);
+  }
+}
+
+TEST(Bf16StatesOnTheGpu, EachCallRoundsTheStatesOnceWhereverTheStepRuns) {
+  S0_REQUIRE_GPU();
+  for (const auto& [name, write] : families()) {
+    test::TempDir dir;
+    write(dir.path());
+    const HybridModel cpu = load_model(dir.path());
+    for (const DType matrices : {DType::F32, DType::BF16})
+      expect_rounded_once_per_call(model_on(cpu, Device::cuda(0), matrices),
+                                   name + (matrices == DType::BF16 ? " bf16" : " f32"));
+  }
+}
