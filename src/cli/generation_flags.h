@@ -2,7 +2,6 @@
 // The sampling and length options every generating command declares (`s0 generate`, `s0
 // collect`, `s0 eval`), each with the command's own defaults.
 #include <CLI/CLI.hpp>
-#include <map>
 #include <string>
 
 #include "cli/validators.h"
@@ -29,11 +28,13 @@ inline CLI::Option* add_eager_flag(CLI::App& app, bool& eager) {
 // --state-dtype, the same for every generating command, `s0 experiment` and `s0 serve`.
 inline CLI::Option* add_state_dtype_option(CLI::App& app, DType& state_dtype) {
   return app
-      .add_option("--state-dtype", state_dtype,
-                  "f32 or bf16: the dtype each sequence's recurrent states are kept in between decode steps "
-                  "(default f32, as Qwen3.5's config asks); bf16 halves their memory and a GPU decode step's state "
-                  "traffic, rounding every state once a step (the recurrence still computes in float32)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, DType>{{"f32", DType::F32}, {"bf16", DType::BF16}}));
+      .add_option_function<std::string>(
+          "--state-dtype",
+          [&state_dtype](const std::string& v) { state_dtype = v == "bf16" ? DType::BF16 : DType::F32; },
+          "f32 or bf16: the dtype each sequence's recurrent states are kept in between decode steps "
+          "(default f32, as Qwen3.5's config asks); bf16 halves their memory and a GPU decode step's state "
+          "traffic, rounding every state once a step (the recurrence still computes in float32)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
 }
 
 // Binds the flags to `s`, whose values are the defaults shown.
