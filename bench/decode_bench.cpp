@@ -11,6 +11,7 @@
 //   build/bench/decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps 8] [--batches 1,16]
 //                            [--model DIR] [--profile 1] [--temperature 0] [--top-p 1]
 //                            [--dtype f32|bf16] [--prompt 16] [--graphs on|off] [--state-dtype f32|bf16]
+//                            [--kv-dtype f32|bf16]
 // `--prompt`: the prompt length of every sequence; decode steps then attend over that many keys
 // and more (a HumanEval generation runs at a few hundred). `--graphs off`: decode steps without
 // CUDA graphs of their recurrent blocks (model/decode_graphs.h), every kernel queued by the host.
@@ -58,10 +59,10 @@ struct ForwardTiming {
 // `profile`, one more step runs between cudaProfilerStart and Stop (for `ncu --profile-from-start
 // off`: the kernels of exactly one decode step).
 ForwardTiming forward_step_seconds(const s0::HybridModel& model, int batch, int steps, bool profile, int prompt_len,
-                                   bool graphs, s0::DType state_dtype) {
+                                   bool graphs, s0::CacheDtypes cache_dtypes) {
   std::vector<size_t> mixers;
   for (const s0::Block& b : model.blocks) mixers.push_back(b.mixers.size());
-  std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers, state_dtype));
+  std::vector<s0::SequenceCache> caches(static_cast<size_t>(batch), s0::SequenceCache(mixers, cache_dtypes));
   std::vector<s0::SequenceCache*> cache_ptrs;
   for (s0::SequenceCache& c : caches) cache_ptrs.push_back(&c);
   s0::DecodeGraphs decode_graphs;
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
   std::string device_name = "cpu", shape = "0.8b", model_dir, batches_arg, dtype_name;
   int steps = 8, prompt_len = 16;
   bool profile = false, graphs = true;
-  s0::DType state_dtype = s0::DType::F32;
+  s0::CacheDtypes cache_dtypes;
   s0::SamplingOptions sampling;  // greedy unless --temperature
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -133,8 +134,9 @@ int main(int argc, char** argv) {
     else if (flag == "--dtype") dtype_name = value;
     else if (flag == "--prompt") prompt_len = std::atoi(value.c_str());
     else if (flag == "--graphs" && (value == "on" || value == "off")) graphs = value == "on";
-    else if (flag == "--state-dtype" && (value == "f32" || value == "bf16"))
-      state_dtype = value == "bf16" ? s0::DType::BF16 : s0::DType::F32;
+    else if ((flag == "--state-dtype" || flag == "--kv-dtype") && (value == "f32" || value == "bf16"))
+      (flag == "--state-dtype" ? cache_dtypes.state : cache_dtypes.kv) =
+          value == "bf16" ? s0::DType::BF16 : s0::DType::F32;
     else {
       std::fprintf(stderr, "decode_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
       (!dtype_name.empty() && dtype_name != "f32" && dtype_name != "bf16")) {
     std::fprintf(stderr, "usage: decode_bench [--device cpu|cuda[:N]] [--shape 0.8b|4b] [--steps N] [--batches 1,16] "
                          "[--model DIR] [--profile 1] [--temperature 0] [--top-p 1] [--dtype f32|bf16] "
-                         "[--prompt 16] [--graphs on|off] [--state-dtype f32|bf16]\n");
+                         "[--prompt 16] [--graphs on|off] [--state-dtype f32|bf16] [--kv-dtype f32|bf16]\n");
     return 2;
   }
   try {
@@ -186,7 +188,9 @@ int main(int argc, char** argv) {
     else
       std::printf("tokens picked greedily\n");
     if (!device.is_cpu()) std::printf("CUDA graphs of the recurrent blocks: %s\n", graphs ? "on" : "off");
-    std::printf("recurrent states kept in %s between steps\n", state_dtype == s0::DType::BF16 ? "bf16" : "f32");
+    auto name = [](s0::DType d) { return d == s0::DType::BF16 ? "bf16" : "f32"; };
+    std::printf("recurrent states kept in %s, keys and values in %s\n", name(cache_dtypes.state),
+                name(cache_dtypes.kv));
     s0::bench::print_floors(floors);
     // The model-alone split (forward, host queue time, attention and recurrent blocks) is measured
     // on a GPU only, where the host's queueing is the question; the CPU rows leave it out.
@@ -195,11 +199,11 @@ int main(int argc, char** argv) {
     if (split) std::printf(" %11s %10s %10s %10s", "forward ms", "queued ms", "attn ms", "recur ms");
     std::printf("\n");
     for (int batch : batches) {
-      const ForwardTiming f =
-          split ? forward_step_seconds(model, batch, steps, profile, prompt_len, graphs, state_dtype) : ForwardTiming{};
+      const ForwardTiming f = split ? forward_step_seconds(model, batch, steps, profile, prompt_len, graphs, cache_dtypes)
+                                    : ForwardTiming{};
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
         const double s =
-            s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len, graphs, state_dtype);
+            s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len, graphs, cache_dtypes);
         std::printf("%-6d %-14s %10.2f %10.1f %10.2f", batch, init ? "adapter" : "zero (none)", s * 1e3, batch / s,
                     s / floors.front().second);
         if (split)

@@ -21,14 +21,15 @@
 #
 # Usage: bench/experiment_seed_bench.sh [--shape qwen35-4b|tiny] [--build DIR] [--work DIR]
 #          [--shared DIR] [--data FILE] [--device D] [--samples N] [--max-new-tokens N] [--steps N]
-#          [--examples N] [--batch N] [--eager] [--state-dtype f32|bf16] [--workers N]
-#          [--unsafe-no-sandbox]
+#          [--examples N] [--batch N] [--eager] [--state-dtype f32|bf16] [--kv-dtype f32|bf16]
+#          [--workers N] [--unsafe-no-sandbox]
 # Defaults: qwen35-4b, build (beside this script's folder), ${TMPDIR:-/tmp}/s0-experiment-seed-SHAPE,
 # $S0_SHARED_DIR (else ../shared of the checkout), SHARED/datasets/humaneval.jsonl, s0's device
 # default (the first GPU, else the CPU), the paper's 16 / 512 / 20 / 48, and s0's decode batch for
 # the device (16 on the CPU; on a GPU as many as half its free memory holds, at most 256).
 # --eager: collection and evaluation decode without CUDA graphs (s0's own --eager), for comparisons.
-# --state-dtype: the dtype collection and evaluation keep recurrent states in (s0's own, default f32).
+# --state-dtype, --kv-dtype: the dtypes collection and evaluation keep recurrent states and cached
+# keys and values in (s0's own, default f32).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
     --examples) examples="${2:?--examples needs a value}"; shift 2 ;;
     --batch) decode_args+=(--batch "${2:?--batch needs a value}"); shift 2 ;;
     --eager) decode_args+=(--eager); shift ;;
-    --state-dtype) decode_args+=(--state-dtype "${2:?--state-dtype needs a value}"); shift 2 ;;
+    --state-dtype|--kv-dtype) decode_args+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
     --workers) check_args+=(--workers "${2:?--workers needs a value}"); shift 2 ;;
     --unsafe-no-sandbox) check_args+=(--unsafe-no-sandbox); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

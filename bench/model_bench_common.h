@@ -134,7 +134,7 @@ inline std::vector<std::vector<int64_t>> bench_prompts(const HybridModel& model,
 // long enough), after a warm-up run. `graphs`: GenerationOptions::cuda_graphs.
 inline double decode_step_seconds(const HybridModel& model, int batch, int steps, const StateSet* adapter,
                                   const SamplingOptions& sampling = {}, int prompt_len = 16, bool graphs = true,
-                                  DType state_dtype = DType::F32) {
+                                  CacheDtypes cache_dtypes = {}) {
   std::vector<GenerationRequest> reqs;
   const std::vector<std::vector<int64_t>> prompts = bench_prompts(model, batch, prompt_len);
   for (int i = 0; i < batch; ++i) reqs.push_back({prompts[static_cast<size_t>(i)], adapter, static_cast<uint64_t>(i)});
@@ -143,7 +143,7 @@ inline double decode_step_seconds(const HybridModel& model, int batch, int steps
   o.batch = batch;
   o.max_new_tokens = 2;
   o.cuda_graphs = graphs;
-  o.state_dtype = state_dtype;
+  o.cache_dtypes = cache_dtypes;
   generate(model, reqs, o);
   // Steps that carry prompt chunks: whole chunks of the prompts, at most
   // SchedulerOptions::step_prompt_tokens of them a step (one chunk at least).

@@ -58,7 +58,7 @@ Runner setup(CLI::App& app) {
       ->capture_default_str()->check(at_least(1));
   add_batch_option(app, o->batch);
   add_eager_flag(app, o->eager);
-  add_state_dtype_option(app, o->state_dtype);
+  add_cache_dtype_options(app, o->cache_dtypes);
   app.add_option("--workers", o->workers, "programs run in parallel (default: one per core)");
   app.add_option("--timeout", o->timeout, "wall-clock seconds per HumanEval program")->capture_default_str()
       ->check(between(0.01, kMaxProgramSeconds));

@@ -57,7 +57,7 @@ Runner setup(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--api-key", o->server.api_key, "require Authorization: Bearer KEY on /v1/ routes");
   add_eager_flag(app, o->eager);
-  add_state_dtype_option(app, o->server.scheduler.state_dtype);
+  add_cache_dtype_options(app, o->server.scheduler.cache_dtypes);
   return [o] {
     std::vector<std::pair<std::string, std::string>> adapters;
     for (const std::string& a : o->adapters) {
@@ -77,7 +77,7 @@ Runner setup(CLI::App& app) {
     ModelSession session(o->model, activated_device(o->device), matrix_dtype(o->dtype));
     o->server.scheduler.max_batch =
         o->max_batch ? *o->max_batch
-                     : default_generation_batch(session.model(), kServedContextBudget, o->server.scheduler.state_dtype);
+                     : default_generation_batch(session.model(), kServedContextBudget, o->server.scheduler.cache_dtypes);
     o->server.scheduler.cuda_graphs = !o->eager;
     serve::Server server(session, o->server);
     for (const auto& [name, dir] : adapters) server.adapters().load(name, dir);

@@ -25,16 +25,21 @@ inline CLI::Option* add_eager_flag(CLI::App& app, bool& eager) {
                       "of its recurrent blocks (the same tokens, more time; for comparisons)");
 }
 
-// --state-dtype, the same for every generating command, `s0 experiment` and `s0 serve`.
-inline CLI::Option* add_state_dtype_option(CLI::App& app, DType& state_dtype) {
-  return app
-      .add_option_function<std::string>(
-          "--state-dtype",
-          [&state_dtype](const std::string& v) { state_dtype = v == "bf16" ? DType::BF16 : DType::F32; },
-          "f32 or bf16: the dtype each sequence's recurrent states are kept in between decode steps "
-          "(default f32, as Qwen3.5's config asks); bf16 halves their memory and a GPU decode step's state "
-          "traffic, rounding every state once a step (the recurrence still computes in float32)")
-      ->check(CLI::IsMember({"f32", "bf16"}));
+// --state-dtype and --kv-dtype, the same for every generating command, `s0 experiment` and `s0 serve`.
+inline void add_cache_dtype_options(CLI::App& app, CacheDtypes& dtypes) {
+  auto dtype_option = [&app](const std::string& name, DType& dtype, const std::string& help) {
+    app.add_option_function<std::string>(
+           name, [&dtype](const std::string& v) { dtype = v == "bf16" ? DType::BF16 : DType::F32; }, help)
+        ->check(CLI::IsMember({"f32", "bf16"}));
+  };
+  dtype_option("--state-dtype", dtypes.state,
+               "f32 or bf16: the dtype each sequence's recurrent states are kept in between decode steps (default "
+               "f32, as Qwen3.5's config asks); bf16 halves their memory and a GPU decode step's state traffic, "
+               "rounding every state once a step (the recurrence still computes in float32)");
+  dtype_option("--kv-dtype", dtypes.kv,
+               "f32 or bf16: the dtype the attention layers' cached keys and values are kept in (default f32); bf16 "
+               "halves their memory and a GPU decode step's reads of them, rounding each key and value once, as it "
+               "enters the cache");
 }
 
 // Binds the flags to `s`, whose values are the defaults shown.
@@ -50,7 +55,7 @@ inline void declare_generation_flags(CLI::App& app, GenerationSettings& s) {
       ->capture_default_str();
   add_batch_option(app, s.batch);
   add_eager_flag(app, s.eager);
-  add_state_dtype_option(app, s.state_dtype);
+  add_cache_dtype_options(app, s.cache_dtypes);
 }
 
 struct GenerationFlags : GenerationSettings {

@@ -67,8 +67,9 @@ class Experiment {
                {"model_digest", model_digest(o.model)},
                {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
                {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
-    // Recorded only when not the default, so that folders made before the option still resume.
-    if (o.state_dtype == DType::BF16) common_["state_dtype"] = "bf16";
+    // Recorded only when not the default, so that folders made before the options still resume.
+    if (o.cache_dtypes.state == DType::BF16) common_["state_dtype"] = "bf16";
+    if (o.cache_dtypes.kv == DType::BF16) common_["kv_dtype"] = "bf16";
     // Opened before any stage loads the model, so that programs start from a small spawner process
     // (eval/sandbox_spawner.h) rather than from a fork of the loaded model.
     if (bench_ == Benchmark::humaneval) {
@@ -115,7 +116,7 @@ class Experiment {
     h.generation.max_new_tokens = o_.max_new_tokens;
     h.generation.batch = o_.batch;
     h.generation.eager = o_.eager;
-    h.generation.state_dtype = o_.state_dtype;
+    h.generation.cache_dtypes = o_.cache_dtypes;
     h.workers = o_.workers;
     h.timeout = o_.timeout;
     h.unsafe = o_.unsafe;

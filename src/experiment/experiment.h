@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/adapter_variant.h"
-#include "core/tensor.h"
 #include "eval/dataset.h"
 #include "eval/humaneval.h"
+#include "model/cache.h"
 
 namespace s0 {
 
@@ -33,7 +33,7 @@ struct ExperimentOptions {
   int64_t max_new_tokens = 512;
   std::optional<int64_t> batch;  // unset: by device and memory (generate/generation_batch.h)
   bool eager = false;             // GenerationSettings::eager
-  DType state_dtype = DType::F32;  // GenerationSettings::state_dtype
+  CacheDtypes cache_dtypes;       // GenerationSettings::cache_dtypes
   std::optional<int> workers;
   double timeout = kHumanEvalSeconds;
   bool unsafe = false, resume = false;

@@ -12,11 +12,11 @@ int64_t batch_for_memory(size_t available, int64_t per_sequence) {
   return std::clamp<int64_t>(fits, 1, kMaxDefaultGenerationBatch);
 }
 
-int64_t default_generation_batch(const HybridModel& model, int64_t context, DType state_dtype) {
+int64_t default_generation_batch(const HybridModel& model, int64_t context, CacheDtypes dtypes) {
   const Device d = model.device();
   if (d.is_cpu()) return kCpuGenerationBatch;
   const int64_t vocabulary_rows = 4 * model.vocab * static_cast<int64_t>(sizeof(float));
-  return batch_for_memory(ops::device_memory_available(d), sequence_cache_bytes(model, context, state_dtype) + vocabulary_rows);
+  return batch_for_memory(ops::device_memory_available(d), sequence_cache_bytes(model, context, dtypes) + vocabulary_rows);
 }
 
 }  // namespace s0

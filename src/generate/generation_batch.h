@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "model/cache.h"
 #include "model/model.h"
 
 namespace s0 {
@@ -22,8 +23,8 @@ int64_t batch_for_memory(size_t available, int64_t per_sequence);
 // The default batch for generating with `model` on its device, sequences reaching `context` tokens
 // (longest prompt plus new tokens): kCpuGenerationBatch on the CPU; on a GPU batch_for_memory of
 // its available memory (ops::device_memory_available) over a sequence's cache
-// (model/cache.h sequence_cache_bytes, its recurrent states in `state_dtype`) and four float32 rows
-// of the vocabulary (its logits and the sampler's work).
-int64_t default_generation_batch(const HybridModel& model, int64_t context, DType state_dtype = DType::F32);
+// (model/cache.h sequence_cache_bytes, in `dtypes`) and four float32 rows of the vocabulary (its
+// logits and the sampler's work).
+int64_t default_generation_batch(const HybridModel& model, int64_t context, CacheDtypes dtypes = {});
 
 }  // namespace s0

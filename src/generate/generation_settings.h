@@ -16,7 +16,7 @@ struct GenerationSettings {
   std::optional<int64_t> batch;  // unset: default_generation_batch (generate/generation_batch.h)
   uint64_t seed = 0;
   bool eager = false;  // no CUDA graphs of decode steps (GenerationOptions::cuda_graphs)
-  DType state_dtype = DType::F32;  // GenerationOptions::state_dtype
+  CacheDtypes cache_dtypes;  // GenerationOptions::cache_dtypes
 
   GenerationOptions options(const std::vector<int64_t>& eos_ids) const {
     GenerationOptions o;
@@ -25,7 +25,7 @@ struct GenerationSettings {
     o.eos_ids = eos_ids;
     o.batch = batch.value_or(0);
     o.cuda_graphs = !eager;
-    o.state_dtype = state_dtype;
+    o.cache_dtypes = cache_dtypes;
     return o;
   }
 };

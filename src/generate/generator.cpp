@@ -21,10 +21,10 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
   SchedulerOptions so;
   so.max_batch = options.batch > 0 ? options.batch
                                    : default_generation_batch(model, longest_prompt + options.max_new_tokens,
-                                                              options.state_dtype);
+                                                              options.cache_dtypes);
   so.prefill_chunk = options.prefill_chunk;
   so.cuda_graphs = options.cuda_graphs;
-  so.state_dtype = options.state_dtype;
+  so.cache_dtypes = options.cache_dtypes;
   Scheduler scheduler(model, so);
   std::vector<Generation> out(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {

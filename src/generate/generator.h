@@ -37,7 +37,7 @@ struct GenerationOptions {
   int64_t prefill_chunk = SchedulerOptions{}.prefill_chunk;  // see SchedulerOptions
   bool keep_logits = false;      // keep each step's logits row (tests, scoring)
   bool cuda_graphs = SchedulerOptions{}.cuda_graphs;  // see SchedulerOptions
-  DType state_dtype = SchedulerOptions{}.state_dtype;  // see SchedulerOptions
+  CacheDtypes cache_dtypes;  // see SchedulerOptions
   Progress* progress = nullptr;  // when set, advanced by one as each request finishes
   // When set, called with each request's index and generation as it finishes (from the thread
   // that generates).

@@ -69,7 +69,7 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   const uint64_t id = next_id_++;
   TokenSampler sampler(spec.sampling, spec.stream);
   waiting_.push_back(std::make_unique<Sequence>(
-      Sequence{id, std::move(spec), std::move(events), SequenceCache(mixers_per_block_, options_.state_dtype), sampler, {}, 0, -1, false}));
+      Sequence{id, std::move(spec), std::move(events), SequenceCache(mixers_per_block_, options_.cache_dtypes), sampler, {}, 0, -1, false}));
   return id;
 }
 

@@ -69,8 +69,8 @@ struct SchedulerOptions {
   // Decode steps on a GPU replay their recurrent blocks from CUDA graphs (model/decode_graphs.h):
   // the same tokens either way, in less time. Off: every kernel queued by the host (comparisons).
   bool cuda_graphs = true;
-  // The dtype every sequence's recurrent states are kept in between steps (model/cache.h).
-  DType state_dtype = DType::F32;
+  // The dtypes every sequence's caches are kept in between steps (model/cache.h).
+  CacheDtypes cache_dtypes;
 };
 
 // Fails (one line starting with `what`, e.g. "prompt 3") on an empty prompt, a token id outside the

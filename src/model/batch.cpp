@@ -38,7 +38,7 @@ std::vector<ops::SequenceStart> PackedBatch::recurrent_starts(int slot, size_t b
     if (caches.empty()) continue;
     MixerCache& c = caches[s]->blocks.at(block).at(mixer);
     starts[s].carried = &c.state;
-    starts[s].carried_dtype = caches[s]->state_dtype;
+    starts[s].carried_dtype = caches[s]->dtypes.state;
     starts[s].window = &c.conv_window;
   }
   return starts;

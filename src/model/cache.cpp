@@ -13,23 +13,25 @@ Tensor copy_of(const Tensor& t) { return t.empty() ? Tensor() : t.clone(); }
 SequenceCache SequenceCache::copy() const {
   SequenceCache out;
   out.length = length;
-  out.state_dtype = state_dtype;
+  out.dtypes = dtypes;
   for (const std::vector<MixerCache>& block : blocks) {
     std::vector<MixerCache>& copied = out.blocks.emplace_back();
     for (const MixerCache& m : block)
-      copied.push_back({{copy_of(m.kv.k), copy_of(m.kv.v), m.kv.length}, copy_of(m.conv_window), copy_of(m.state)});
+      copied.push_back(
+          {{copy_of(m.kv.k), copy_of(m.kv.v), m.kv.length, m.kv.dtype}, copy_of(m.conv_window), copy_of(m.state)});
   }
   return out;
 }
 
-int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, DType state_dtype) {
-  const int64_t f32 = sizeof(float), state = static_cast<int64_t>(dtype_size(state_dtype));
+int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, CacheDtypes dtypes) {
+  const int64_t f32 = sizeof(float), state = static_cast<int64_t>(dtype_size(dtypes.state)),
+                kv = static_cast<int64_t>(dtype_size(dtypes.kv));
   int64_t bytes = 0;
   for (const Block& b : model.blocks)
     for (const Mixer& m : b.mixers)
       bytes += std::visit(
           Overloaded{
-              [&](const AttentionMixer& a) { return 2 * (2 * context) * a.n_kv_heads * a.head_dim * f32; },
+              [&](const AttentionMixer& a) { return 2 * (2 * context) * a.n_kv_heads * a.head_dim * kv; },
               [&](const GatedDeltaMixer& g) {
                 return g.n_v_heads * g.k_dim * g.v_dim * state + (g.conv_kernel - 1) * g.conv_dim() * f32;
               },

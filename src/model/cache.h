@@ -20,16 +20,26 @@ struct MixerCache {
   Tensor state;        // recurrent: the state after the last token; empty = not started
 };
 
+// The dtypes a sequence's caches keep between calls (a generation's options): the recurrent states
+// (ops/carried_state.h) and the attention keys and values (ops/attention.h's KvCache), each float32
+// or bf16.
+struct CacheDtypes {
+  DType state = DType::F32;
+  DType kv = DType::F32;
+};
+
 struct SequenceCache {
   int64_t length = 0;  // tokens already seen; the next token's position
   std::vector<std::vector<MixerCache>> blocks;  // [block][mixer]
-  // The dtype the recurrent states are kept in between calls: float32, or bf16 (ops/carried_state.h).
-  DType state_dtype = DType::F32;
+  CacheDtypes dtypes;
 
   // Sized for a model with the given number of mixers per block, everything empty.
-  explicit SequenceCache(const std::vector<size_t>& mixers_per_block = {}, DType state_dtype = DType::F32)
-      : state_dtype(state_dtype) {
-    for (size_t n : mixers_per_block) blocks.emplace_back(n);
+  explicit SequenceCache(const std::vector<size_t>& mixers_per_block = {}, CacheDtypes dtypes = {})
+      : dtypes(dtypes) {
+    for (size_t n : mixers_per_block) {
+      std::vector<MixerCache>& block = blocks.emplace_back(n);
+      for (MixerCache& m : block) m.kv.dtype = dtypes.kv;
+    }
   }
 
   // A copy that shares no tensor with this one, on the same device: what a prompt's prefill left,
@@ -38,9 +48,9 @@ struct SequenceCache {
 };
 
 // The most bytes one sequence's cache holds once it has seen `context` tokens: every recurrent
-// mixer's state (in `state_dtype`) and float32 conv window, and every attention mixer's float32 keys
-// and values for up to 2 x `context` rows (a cache grows by doubling, ops/attention.cpp). What a
+// mixer's state and float32 conv window, and every attention mixer's keys and values for up to
+// 2 x `context` rows (a cache grows by doubling, ops/attention.cpp), in `dtypes`. What a
 // generation batch is sized by (generate/generation_batch.h).
-int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, DType state_dtype = DType::F32);
+int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, CacheDtypes dtypes = {});
 
 }  // namespace s0

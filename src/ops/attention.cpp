@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/allocator.h"
+#include "ops/bf16_cast.h"
 #include "ops/cpu/attention.h"
 #include "ops/cpu/copy.h"
 #include "ops/cpu/norm.h"
@@ -18,16 +19,36 @@ namespace s0::ops {
 
 namespace {
 
-// Makes room for n rows of `cols` floats after the first `length` rows of buf, doubling its
-// capacity when it grows (the rows kept are copied over).
-void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, Device device) {
+// Makes room for n rows of `cols` elements (of `dtype`) after the first `length` rows of buf,
+// doubling its capacity when it grows (the rows kept are copied over).
+void reserve_rows(Tensor& buf, int64_t length, int64_t n, int64_t cols, DType dtype, Device device) {
   const int64_t capacity = buf.empty() ? 0 : buf.dim(0);
   if (length + n <= capacity) return;
-  Tensor grown = Tensor::empty({std::max(2 * capacity, length + n), cols}, DType::F32, device);
+  Tensor grown = Tensor::empty({std::max(2 * capacity, length + n), cols}, dtype, device);
   if (length > 0)
     copy_bytes(grown.device_raw_mut(), device, buf.device_raw(), device,
-               static_cast<size_t>(length * cols) * sizeof(float));
+               static_cast<size_t>(length * cols) * dtype_size(dtype));
   buf = grown;
+}
+
+bool any_bf16(const std::vector<KvCache*>& caches) {
+  for (const KvCache* c : caches)
+    if (c->dtype == DType::BF16) return true;
+  return false;
+}
+
+// A GPU decode step (one row a sequence) over bf16 caches: its kernels read and write them as they are.
+bool bf16_decode_step(Device d, const Varlen& seqs, const std::vector<KvCache*>& caches) {
+  if (d.is_cpu()) return false;
+  for (int64_t s = 0; s < seqs.n_seqs(); ++s)
+    if (seqs.length(s) != 1 || caches[static_cast<size_t>(s)]->dtype != DType::BF16) return false;
+  return true;
+}
+
+// Rows [begin, begin + n) of a float32 cache buffer rounded into the same rows of a bf16 one.
+void round_rows(const Tensor& wide, Tensor& narrow, int64_t begin, int64_t n) {
+  Tensor rows = narrow.slice(begin, n);
+  round_into(wide.slice(begin, n), rows);
 }
 
 }  // namespace
@@ -36,16 +57,48 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ProductPrecision products) {
   const Device d = device_of("attention", {&q, &k, &v, &out, &lse});
   const int64_t H = q.dim(1), Hkv = k.dim(1), D = q.dim(2), q_cols = H * D, kv_cols = Hkv * D;
-  // Each sequence first appends its keys and values to its cache, then attends over all of it. Room
-  // is made here; the CPU copies the rows here, the GPU in one kernel for every sequence.
   if (!caches.empty() && (k.dtype() != DType::F32 || v.dtype() != DType::F32))
     fail("internal: attention appends f32 keys and values to its caches, got ", dtype_name(k.dtype()), " and ",
          dtype_name(v.dtype()));
+  if (any_bf16(caches) && !bf16_decode_step(d, seqs, caches)) {
+    // Over float32 copies of the bf16 caches, with this call's keys and values rounded as the
+    // caches will hold them; the new rows then go back rounded (exactly: they are bf16 values).
+    std::vector<KvCache> wide(caches.size());
+    std::vector<KvCache*> wide_caches;
+    for (size_t s = 0; s < caches.size(); ++s) {
+      const KvCache& c = *caches[s];
+      if (c.dtype != DType::BF16) {
+        wide_caches.push_back(caches[s]);
+        continue;
+      }
+      wide[s].length = c.length;
+      if (c.length > 0) {
+        wide[s].k = widened_from_bf16(c.k.slice(0, c.length));
+        wide[s].v = widened_from_bf16(c.v.slice(0, c.length));
+      }
+      wide_caches.push_back(&wide[s]);
+    }
+    attention_forward(q, widened_from_bf16(rounded_to_bf16(k)), widened_from_bf16(rounded_to_bf16(v)), scale, seqs,
+                      wide_caches, out, lse, products);
+    for (size_t s = 0; s < caches.size(); ++s) {
+      KvCache& c = *caches[s];
+      if (c.dtype != DType::BF16) continue;
+      const int64_t T = wide[s].length - c.length;
+      reserve_rows(c.k, c.length, T, kv_cols, DType::BF16, d);
+      reserve_rows(c.v, c.length, T, kv_cols, DType::BF16, d);
+      round_rows(wide[s].k, c.k, c.length, T);
+      round_rows(wide[s].v, c.v, c.length, T);
+      c.length = wide[s].length;
+    }
+    return;
+  }
+  // Each sequence first appends its keys and values to its cache, then attends over all of it. Room
+  // is made here; the CPU copies the rows here, the GPU in one kernel for every sequence.
   for (size_t s = 0; s < caches.size(); ++s) {
     KvCache& c = *caches[s];
     const int64_t b = seqs.begin(static_cast<int64_t>(s)), T = seqs.length(static_cast<int64_t>(s));
-    reserve_rows(c.k, c.length, T, kv_cols, d);
-    reserve_rows(c.v, c.length, T, kv_cols, d);
+    reserve_rows(c.k, c.length, T, kv_cols, c.dtype, d);
+    reserve_rows(c.v, c.length, T, kv_cols, c.dtype, d);
     if (d.is_cpu()) {
       const size_t bytes = static_cast<size_t>(T * kv_cols) * sizeof(float);
       std::memcpy(c.k.f32_mut() + c.length * kv_cols, k.f32() + b * kv_cols, bytes);

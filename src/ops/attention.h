@@ -12,10 +12,15 @@
 namespace s0::ops {
 
 // One sequence's keys and values so far: rows [0, length) of k and v [capacity, Hkv * D]. The
-// capacity grows by doubling, so a decode step appends without copying everything before it.
+// capacity grows by doubling, so a decode step appends without copying everything before it. Kept
+// in float32, or in bf16 (`dtype`, a generation's option): then each key and value row is rounded to
+// bf16 (nearest even) as it enters the cache, and every query, this call's included, attends over
+// the rounded rows. A GPU decode step reads and writes the bf16 rows as they are; every other call
+// (a prefill, a step some prompt joins, the CPU) runs over float32 copies holding the same values.
 struct KvCache {
   Tensor k, v;
   int64_t length = 0;
+  DType dtype = DType::F32;
 };
 
 // q[N, H, D], k and v[N, Hkv, D] -> out[N, H, D]; lse[H * N] keeps, for sequence s, H rows of its

@@ -1,31 +1,11 @@
 #include "ops/carried_state.h"
 
-#include <cstring>
-
 #include "core/error.h"
-#include "ops/dispatch.h"
-#if S0_HAVE_CUDA
-#include "ops/cuda/dtype_cast.h"
-#include "ops/cuda/tensor_args.h"
-#endif
+#include "ops/bf16_cast.h"
 
 namespace s0::ops {
 
 namespace {
-
-// `into` (bf16, wide's shape, on its device) = wide rounded.
-void round_into(const Tensor& wide, Tensor& into) {
-  if (wide.device().is_cpu()) {
-    const Tensor narrow = wide.to_bf16();
-    std::memcpy(into.raw_mut(), narrow.raw(), narrow.nbytes());
-    return;
-  }
-#if S0_HAVE_CUDA
-  cuda::round_to_bf16(cuda::f32(wide), wide.numel(), into.device_raw_mut());
-#else
-  no_backend("round_to_bf16", wide.device());
-#endif
-}
 
 bool carries_bf16(const SequenceStart& s) { return s.carried && s.carried_dtype == DType::BF16; }
 
@@ -66,23 +46,6 @@ void with_f32_carried(const std::vector<SequenceStart>& starts,
       cache = Tensor::empty(wide[s].shape(), DType::BF16, wide[s].device());
     round_into(wide[s], cache);
   }
-}
-
-Tensor widened_from_bf16(const Tensor& x) {
-  if (x.device().is_cpu()) return x.to_f32();
-#if S0_HAVE_CUDA
-  Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
-  cuda::widen_bf16(cuda::bf16(x), x.numel(), cuda::f32_mut(out));
-  return out;
-#else
-  no_backend("widen_bf16", x.device());
-#endif
-}
-
-Tensor rounded_to_bf16(const Tensor& x) {
-  Tensor out = Tensor::empty(x.shape(), DType::BF16, x.device());
-  round_into(x, out);
-  return out;
 }
 
 }  // namespace s0::ops

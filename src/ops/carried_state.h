@@ -29,9 +29,4 @@ bool bf16_step_call(Device device, const Varlen& seqs, const std::vector<Sequenc
 void with_f32_carried(const std::vector<SequenceStart>& starts,
                       const std::function<void(const std::vector<SequenceStart>&)>& op);
 
-// x (float32) rounded to bf16, nearest even, on x's device.
-Tensor rounded_to_bf16(const Tensor& x);
-// x (bf16) widened to float32 (exact), on x's device.
-Tensor widened_from_bf16(const Tensor& x);
-
 }  // namespace s0::ops

@@ -84,8 +84,8 @@ TEST(Usage, NonFiniteAndUnboundedValuesAreRefused) {
   expect_usage_error({"demo", "--lr", "nan"}, "--lr: must be a finite number");
 }
 
-// --state-dtype: f32 or bf16, nothing else, for every command that generates.
-TEST(Usage, StateDtypeIsF32OrBf16) {
+// --state-dtype and --kv-dtype: f32 or bf16, nothing else, for every command that generates.
+TEST(Usage, CacheDtypesAreF32OrBf16) {
   const std::string m = model();
   const std::vector<std::vector<std::string>> commands = {
       {"generate", "--model", m, "--prompt", "x"},
@@ -93,11 +93,12 @@ TEST(Usage, StateDtypeIsF32OrBf16) {
       {"collect", "--model", m, "--benchmark", "gsm8k", "--data", "d", "--out", "o"},
       {"serve", "--model", m},
       {"experiment", "--model", m, "--benchmark", "gsm8k", "--data", "d", "--out", "o"}};
-  for (const std::vector<std::string>& command : commands) {
-    std::vector<std::string> args = command;
-    args.insert(args.end(), {"--state-dtype", "f16"});
-    expect_usage_error(args, "--state-dtype: f16 not in {f32,bf16}");
-  }
+  for (const std::vector<std::string>& command : commands)
+    for (const std::string flag : {"--state-dtype", "--kv-dtype"}) {
+      std::vector<std::string> args = command;
+      args.insert(args.end(), {flag, "f16"});
+      expect_usage_error(args, flag + ": f16 not in {f32,bf16}");
+    }
 }
 
 // --dtype names the weight matrices' dtype: bf16 or f32, nothing else. `s0 info` shows what each

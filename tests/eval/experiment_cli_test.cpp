@@ -372,9 +372,10 @@ TEST(ExperimentCli, BadVariantsAreOneLineErrors) {
   }
 }
 
-// --state-dtype bf16 changes what is generated, so every stage records it: resuming the folder
-// without it is a one-line error naming it, and with it the experiment goes on to its report.
-TEST(ExperimentCli, Bf16StatesAreInEveryStagesRecord) {
+// --state-dtype bf16 and --kv-dtype bf16 change what is generated, so every stage records them:
+// resuming the folder without them is a one-line error naming one, and with them the experiment
+// goes on to its report.
+TEST(ExperimentCli, Bf16CachesAreInEveryStagesRecord) {
   S0_REQUIRE_SANDBOX();
   test::TempDir dir;
   const std::string model = demo_model(dir);
@@ -383,21 +384,24 @@ TEST(ExperimentCli, Bf16StatesAreInEveryStagesRecord) {
                                          "--out", out.string(), "--seeds", "1", "--samples", "2",
                                          "--max-new-tokens", "8", "--steps", "2", "--lr", "0.05", "--threads", "1"};
   std::vector<std::string> bf16 = args;
-  bf16.insert(bf16.end(), {"--state-dtype", "bf16"});
+  bf16.insert(bf16.end(), {"--state-dtype", "bf16", "--kv-dtype", "bf16"});
   const test::CliResult collected = run_stopping(bf16, 1);
   ASSERT_EQ(collected.status, 1) << collected.err;
   const Json record = load_json_file(out / "seed-1" / "train.jsonl.made-from.json");
   EXPECT_EQ(record["made_from"]["state_dtype"], "bf16") << record.dump();
+  EXPECT_EQ(record["made_from"]["kv_dtype"], "bf16") << record.dump();
   std::vector<std::string> resumed = args;
   resumed.push_back("--resume");
   const test::CliResult f32 = test::run_s0(resumed);
   EXPECT_EQ(f32.status, 1);
-  EXPECT_NE(f32.err.find("\"state_dtype\" was \"bf16\", now absent"), std::string::npos) << f32.err;
+  EXPECT_NE(f32.err.find("\"kv_dtype\" was \"bf16\", now absent"), std::string::npos) << f32.err;
   EXPECT_EQ(std::count(f32.err.begin(), f32.err.end(), '\n'), 1) << f32.err;
   bf16.push_back("--resume");
   const test::CliResult done = test::run_s0(bf16);
   ASSERT_EQ(done.status, 0) << done.err;
-  EXPECT_EQ(load_json_file(out / "base" / "eval.json.made-from.json")["made_from"]["state_dtype"], "bf16");
+  const Json base = load_json_file(out / "base" / "eval.json.made-from.json")["made_from"];
+  EXPECT_EQ(base["state_dtype"], "bf16");
+  EXPECT_EQ(base["kv_dtype"], "bf16");
   EXPECT_TRUE(fs::exists(out / "report.md"));
 }
 

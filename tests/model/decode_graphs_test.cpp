@@ -33,7 +33,7 @@ void expect_replays_match(const std::string& name, const std::function<void(cons
     const StateSet offset = test::random_states(gpu, AdapterVariant::state_offset, 0.03f, 2);
     const std::vector<const StateSet*> adapters{nullptr, &s0, &offset, &s0, &offset};
     const test::Decoded eager = test::decode(gpu, adapters, {});
-    const test::Decoded replayed = test::decode(gpu, adapters, {.graphs = true});
+    const test::Decoded replayed = test::decode(gpu, adapters, {true, {}, false});
     ASSERT_EQ(eager.logits.size(), replayed.logits.size());
     for (size_t k = 0; k < eager.logits.size(); ++k) EXPECT_EQ(replayed.logits[k], eager.logits[k]) << what << " step " << k;
     EXPECT_EQ(eager.recordings, std::vector<int64_t>({0, 0, 0})) << what;

@@ -9,7 +9,7 @@
 
 #include "model/decode_graphs.h"
 #include "model/forward.h"
-#include "ops/carried_state.h"
+#include "ops/bf16_cast.h"
 
 namespace s0::test {
 
@@ -28,22 +28,26 @@ inline StateSet random_states(const HybridModel& model, AdapterVariant variant, 
 
 struct DecodeRun {
   bool graphs = false;                  // replay CUDA graphs of the recurrent blocks (a GPU's)
-  DType state_dtype = DType::F32;       // the caches' recurrent states
+  CacheDtypes cache_dtypes;             // the caches' recurrent states, keys and values
   bool round_states_each_step = false;  // float32 caches whose states are rounded to bf16 after
                                         // every step: what bf16 states are said to do
 };
+
+inline constexpr CacheDtypes kBf16States{DType::BF16, DType::F32};
+inline constexpr CacheDtypes kBf16Caches{DType::BF16, DType::BF16};
 
 struct Decoded {
   std::vector<std::vector<float>> logits;  // per step, the batch's rows
   std::vector<int64_t> recordings;         // after each phase
   std::vector<DType> state_dtypes;         // the dtype of every state the caches held at the end
+  std::vector<DType> kv_dtypes;            // and of every attention cache's keys and values
 };
 
 inline Decoded decode(const HybridModel& model, const std::vector<const StateSet*>& adapters, const DecodeRun& run) {
   std::vector<size_t> mixers;
   for (const Block& b : model.blocks) mixers.push_back(b.mixers.size());
   std::deque<SequenceCache> caches;
-  for (size_t i = 0; i < adapters.size(); ++i) caches.emplace_back(mixers, run.state_dtype);
+  for (size_t i = 0; i < adapters.size(); ++i) caches.emplace_back(mixers, run.cache_dtypes);
   DecodeGraphs decode_graphs;
   Decoded out;
   auto token = [&](size_t seq, int64_t at) { return (static_cast<int64_t>(seq) * 37 + at * 11 + 5) % model.vocab; };
@@ -81,8 +85,10 @@ inline Decoded decode(const HybridModel& model, const std::vector<const StateSet
   out.recordings.push_back(decode_graphs.recordings());
   for (const SequenceCache& c : caches)
     for (const std::vector<MixerCache>& block : c.blocks)
-      for (const MixerCache& m : block)
+      for (const MixerCache& m : block) {
         if (!m.state.empty()) out.state_dtypes.push_back(m.state.dtype());
+        if (!m.kv.k.empty()) out.kv_dtypes.insert(out.kv_dtypes.end(), {m.kv.k.dtype(), m.kv.v.dtype()});
+      }
   return out;
 }
 

@@ -12,7 +12,7 @@
 
 #include "gpu_compare.h"
 #include "gpu_test_inputs.h"
-#include "ops/carried_state.h"
+#include "ops/bf16_cast.h"
 #include "ops/gated_delta.h"
 #include "ops/ssd.h"
 

@@ -9,6 +9,7 @@
 #include "ops/cuda/check.h"
 #include "ops/cuda/device_args.h"
 #include "ops/cuda/rows.h"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 
@@ -37,9 +38,9 @@ struct Layout {
 
 // Whether every row a kernel stages starts 16-byte aligned: head dim a multiple of 4 floats and
 // tensors that start aligned (cp.async copies 16 bytes from an aligned address).
-bool rows_aligned(int64_t D, const std::vector<const float*>& starts) {
+bool rows_aligned(int64_t D, const std::vector<const void*>& starts) {
   if (D % 4 != 0) return false;
-  for (const float* p : starts)
+  for (const void* p : starts)
     if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
   return true;
 }
@@ -467,22 +468,27 @@ __global__ void rope_kernel(float* x, const int64_t* positions, int64_t T, int64
 }
 
 // Grid (kAppendBlocks, n_seqs): sequence s's rows of k and v [rows, Hkv * D] go to its caches after
-// their first past[s] rows.
+// their first past[s] rows (float32 caches, or bf16 ones: each value rounded, store.cuh).
 constexpr int kAppendBlocks = 16;
+template <typename Cached>
 __global__ void append_kernel(Layout L, const float* k, const float* v) {
   const int s = blockIdx.y;
   const int64_t cols = L.Hkv * L.D, b = L.offsets[s], n = (L.offsets[s + 1] - b) * cols, at = L.past[s] * cols;
-  float* ck = reinterpret_cast<float*>(L.cache_k[s]) + at;
-  float* cv = reinterpret_cast<float*>(L.cache_v[s]) + at;
+  Cached* ck = reinterpret_cast<Cached*>(L.cache_k[s]) + at;
+  Cached* cv = reinterpret_cast<Cached*>(L.cache_v[s]) + at;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < n;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    ck[e] = k[b * cols + e];
-    cv[e] = v[b * cols + e];
+    store(ck + e, k[b * cols + e]);
+    store(cv + e, v[b * cols + e]);
   }
 }
 
-void append_to_caches(const Layout& L, int64_t n_seqs, const float* k, const float* v) {
-  append_kernel<<<dim3(kAppendBlocks, static_cast<unsigned>(n_seqs)), 256, 0, stream()>>>(L, k, v);
+void append_to_caches(const Layout& L, int64_t n_seqs, const float* k, const float* v, bool bf16) {
+  const dim3 grid(kAppendBlocks, static_cast<unsigned>(n_seqs));
+  if (bf16)
+    append_kernel<__nv_bfloat16><<<grid, 256, 0, stream()>>>(L, k, v);
+  else
+    append_kernel<float><<<grid, 256, 0, stream()>>>(L, k, v);
   check_launch("append_kernel");
 }
 
@@ -501,9 +507,14 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
                        const std::vector<KvCache*>& caches, Tensor& out, Tensor& lse, ProductPrecision products) {
   Plan p = plan(q, k, scale, seqs, "attention");
   if (p.n_blocks == 0) return;
-  std::vector<const float*> starts{f32(q), f32(k), f32(v)};
+  std::vector<const void*> starts{f32(q), f32(k), f32(v)};
   bool decode_step = !caches.empty();  // one new row per sequence
   for (int64_t s = 0; decode_step && s < seqs.n_seqs(); ++s) decode_step = seqs.length(s) == 1;
+  // bf16 caches come here in decode steps alone (ops/attention.cpp runs the rest over float32 copies).
+  const bool bf16_caches = !caches.empty() && caches[0]->dtype == DType::BF16;
+  for (const KvCache* c : caches)
+    if ((c->dtype == DType::BF16) != bf16_caches || (bf16_caches && !decode_step))
+      fail("internal: bf16 key and value caches outside a decode step of bf16 caches");
   int64_t decode_chunks = 0;
   if (!caches.empty()) {
     // The caches have room for this call's rows (made by the dispatch) after `past` earlier ones;
@@ -514,10 +525,12 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
     std::vector<int64_t> addresses(static_cast<size_t>(2 * n)), lengths, n_keys;
     for (int64_t s = 0; s < n; ++s) {
       const KvCache& c = *caches[static_cast<size_t>(s)];
-      starts.push_back(f32(c.k));
-      starts.push_back(f32(c.v));
-      addresses[static_cast<size_t>(s)] = address_value(f32(c.k));
-      addresses[static_cast<size_t>(n + s)] = address_value(f32(c.v));
+      const void* keys = bf16_caches ? bf16(c.k) : f32(c.k);
+      const void* values = bf16_caches ? bf16(c.v) : f32(c.v);
+      starts.push_back(keys);
+      starts.push_back(values);
+      addresses[static_cast<size_t>(s)] = address_value(keys);
+      addresses[static_cast<size_t>(n + s)] = address_value(values);
       lengths.push_back(c.length - seqs.length(s));
       n_keys.push_back(c.length);
     }
@@ -527,14 +540,14 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, float 
     p.L.cache_k = static_cast<const int64_t*>(p.caches.device_raw());
     p.L.cache_v = p.L.cache_k + n;
     p.L.past = static_cast<const int64_t*>(p.lengths.device_raw());
-    append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v));
+    append_to_caches(p.L, seqs.n_seqs(), f32(k), f32(v), bf16_caches);
   }
-  p.L.async = rows_aligned(q.dim(2), starts);
+  // bf16 rows are staged 16 bytes at a time too: eight values.
+  p.L.async = rows_aligned(q.dim(2), starts) && (!bf16_caches || q.dim(2) % 8 == 0);
   if (decode_step) {
     const int64_t n = seqs.n_seqs();
-    const DecodeArgs a{
-        p.L.H,    p.L.Hkv, p.L.D, scale, p.L.cache_k, p.L.cache_v, p.L.past, p.L.past + n, p.L.past + 2 * n + 1,
-        p.L.async};
+    const DecodeArgs a{p.L.H,         p.L.Hkv,         p.L.D,     scale, p.L.cache_k, p.L.cache_v, p.L.past,
+                       p.L.past + n, p.L.past + 2 * n + 1, p.L.async, bf16_caches};
     return attention_decode(a, decode_chunks, q, out, lse);
   }
   with_instance(products, q.dim(2), [&](auto P, auto DP) { forward_launch<P(), DP()>(p, q, k, v, out, lse); });

@@ -5,7 +5,9 @@
 
 #include "ops/cuda/async_copy.cuh"
 #include "ops/cuda/attention.h"
+#include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
+#include "ops/cuda/store.cuh"
 #include "ops/cuda/stream.h"
 #include "ops/cuda/tensor_args.h"
 
@@ -94,19 +96,20 @@ __device__ inline void warp_sum_each(float (&v)[N], int lane) {
 constexpr int kStagedKeys = kChunkUnit;
 
 // Piece i of a lane's share of a staged row (as load_slice reads it from global memory: W floats
-// at W (lane + 32 i), zeros past D, and zeros for a key past the chunk, whose row is not staged).
-template <int W>
-__device__ inline void read_piece(const float* row, int64_t D, int lane, int i, bool in, float (&x)[W]) {
+// at W (lane + 32 i), zeros past D, and zeros for a key past the chunk, whose row is not staged),
+// bf16 rows widened.
+template <int W, typename Cached>
+__device__ inline void read_piece(const Cached* row, int64_t D, int lane, int i, bool in, float (&x)[W]) {
   const int64_t e = W * (lane + 32 * i);
   if constexpr (W == 4) {
-    const float4 v = in && e < D ? *reinterpret_cast<const float4*>(row + e) : make_float4(0, 0, 0, 0);
+    const float4 v = in && e < D ? load4(row + e) : make_float4(0, 0, 0, 0);
     x[0] = v.x;
     x[1] = v.y;
     x[2] = v.z;
     x[3] = v.w;
   } else {
 #pragma unroll
-    for (int t = 0; t < W; ++t) x[t] = in && e + t < D ? row[e + t] : 0.0f;
+    for (int t = 0; t < W; ++t) x[t] = in && e + t < D ? load(row + e + t) : 0.0f;
   }
 }
 
@@ -114,9 +117,10 @@ __device__ inline void read_piece(const float* row, int64_t D, int lane, int i, 
 // staged + 2 i D, its value's at + D. 16-byte copies when aligned, else plain loads. Each thread
 // walks its (row, piece) pairs by adding, not dividing: a division per copy (64-bit, as first
 // written) made the staging cost more instructions than the attention's arithmetic.
-__device__ inline void stage_keys(float* staged, const float* keys, const float* values, int64_t p0, int64_t last,
+template <typename Cached>
+__device__ inline void stage_keys(Cached* staged, const Cached* keys, const Cached* values, int64_t p0, int64_t last,
                                   int D, int64_t ld, bool aligned) {
-  const int width = aligned ? 4 : 1;  // floats a copy moves
+  const int width = aligned ? 16 / static_cast<int>(sizeof(Cached)) : 1;  // elements a copy moves
   const int pieces = D / width, threads = static_cast<int>(blockDim.x);
   const int row_step = threads / pieces, piece_step = threads % pieces;
   const int rows = 2 * static_cast<int>(min(static_cast<int64_t>(kStagedKeys), last - p0));
@@ -128,8 +132,8 @@ __device__ inline void stage_keys(float* staged, const float* keys, const float*
       if (row >= rows) break;
     }
     const int e = width * piece;
-    const float* from = (row % 2 ? values : keys) + (p0 + row / 2) * ld + e;
-    float* to = staged + row * D + e;
+    const Cached* from = (row % 2 ? values : keys) + (p0 + row / 2) * ld + e;
+    Cached* to = staged + row * D + e;
     if (aligned)
       copy16_async(to, from, true);
     else
@@ -142,14 +146,16 @@ __device__ inline void stage_keys(float* staged, const float* keys, const float*
 // l fold them in, the keys of one round in order. The warps' partials merge in warp order into the
 // chunk's partial (unnormalised: merged again per sequence). A sequence cut in one chunk writes its
 // output and lse here instead, and the merge leaves it alone. Dynamic shared memory: the staged
-// keys (kStagedKeys * 2 * D floats), then the warps' accumulators in the same place.
-template <int W, int P>
-__global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
+// keys (kStagedKeys * 2 * D elements of the cache's type), then the warps' accumulators (floats) in
+// the same place. bf16 rows take half the shared memory, so four blocks an SM fit where float32's
+// three do: asked for, they hold 128 registers instead of 168 (no spills).
+template <int W, int P, typename Cached>
+__global__ void __launch_bounds__(kWarps * 32, sizeof(Cached) == 2 ? 4 : 0) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
                                                                              float* part_ml, float* part_acc,
                                                                              float* out, float* lse) {
   constexpr int E = W * P;
   extern __shared__ float4 shared_quads[];
-  float* staged = reinterpret_cast<float*>(shared_quads);
+  Cached* staged = reinterpret_cast<Cached*>(shared_quads);
   const int64_t c = blockIdx.x, s = a.chunk_seq[c], n_keys = a.past[s] + 1, size = chunk_keys(n_keys);
   const int64_t first = (c - a.chunk_begin[s]) * size, last = min(first + size, n_keys);
   const int64_t group = a.H / a.Hkv, parts = (group + kGroup - 1) / kGroup;
@@ -157,8 +163,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
   const int heads = static_cast<int>(min(static_cast<int64_t>(kGroup), kh * group + group - h0));
   const int D = static_cast<int>(a.D);
   const int64_t ld = a.Hkv * D;
-  const float* keys = reinterpret_cast<const float*>(a.keys[s]) + kh * D;
-  const float* values = reinterpret_cast<const float*>(a.values[s]) + kh * D;
+  const Cached* keys = reinterpret_cast<const Cached*>(a.keys[s]) + kh * D;
+  const Cached* values = reinterpret_cast<const Cached*>(a.values[s]) + kh * D;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
 
   stage_keys(staged, keys, values, first, last, D, ld, a.aligned);
@@ -184,7 +190,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
     for (int r = 0; r < kStagedKeys / (kWarps * kKeysInFlight); ++r) {
       const int64_t j = p0 + warp + kWarps * kKeysInFlight * r;
       if (j >= last) continue;
-      const float* rows = staged + 2 * (j - p0) * D;  // key u's row at rows + 2 kWarps u D, its value's at + D
+      const Cached* rows = staged + 2 * (j - p0) * D;  // key u's row at rows + 2 kWarps u D, its value's at + D
       // score[kKeysInFlight g + u]: head g's dot with key u (its products in the order of e = W i + t),
       // all reduced over the warp together.
       float score[kGroup * kKeysInFlight];
@@ -247,7 +253,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_decode_chunk_kernel(Dec
   // Every chunk has a key, so the loop ran and waited for its copies: none is in flight here.
   __syncthreads();  // the staged rows are read: the warps' accumulators take their place
   __shared__ float warp_m[kWarps][kGroup], warp_l[kWarps][kGroup];
-  float* warp_acc = staged;  // [kWarps][kGroup][D]
+  float* warp_acc = reinterpret_cast<float*>(shared_quads);  // [kWarps][kGroup][D]
 #pragma unroll
   for (int g = 0; g < kGroup; ++g) {
     if (lane == 0) {
@@ -321,13 +327,17 @@ __global__ void attention_decode_merge_kernel(DecodeArgs a, const float* part_ml
 
 // The chunk kernel's dynamic shared memory for head dim D: the staged rows (the warps' accumulators
 // take less).
-size_t staged_bytes(int64_t D) { return sizeof(float) * static_cast<size_t>(kStagedKeys * 2 * D); }
+template <typename Cached>
+size_t staged_bytes(int64_t D) {
+  return sizeof(Cached) * static_cast<size_t>(kStagedKeys * 2 * D);
+}
 
-template <int W, int P>
+template <int W, int P, typename Cached>
 void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& part_ml, Tensor& part_acc,
                   Tensor& out, Tensor& lse) {
-  static_assert(kStagedKeys * 2 >= kWarps * kGroup, "the warps' accumulators fit where the rows were staged");
-  const auto kernel = attention_decode_chunk_kernel<W, P>;
+  static_assert(kStagedKeys * 2 * sizeof(Cached) >= kWarps * kGroup * sizeof(float),
+                "the warps' accumulators fit where the rows were staged");
+  const auto kernel = attention_decode_chunk_kernel<W, P, Cached>;
   {
     // Opted in once per GPU, for the largest head dim: the call costs the host more than a launch.
     static std::mutex mutex;
@@ -337,11 +347,11 @@ void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& 
     const std::lock_guard<std::mutex> lock(mutex);
     if (done.insert(device).second)
       S0_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(staged_bytes(kMaxHeadDim))));
+                                         static_cast<int>(staged_bytes<Cached>(kMaxHeadDim))));
   }
   const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
   kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32,
-           staged_bytes(a.D), stream()>>>(a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out),
+           staged_bytes<Cached>(a.D), stream()>>>(a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out),
                                            f32_mut(lse));
   check_launch("attention_decode_chunk_kernel");
 }
@@ -373,12 +383,16 @@ void attention_decode(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tens
     part_ml = Tensor::empty({chunks, a.H, 2}, DType::F32, q.device());
     part_acc = Tensor::empty({chunks, a.H, a.D}, DType::F32, q.device());
   }
-  if (!a.aligned)
-    chunk_launch<1, kMaxHeadDim / 32>(a, chunks, q, part_ml, part_acc, out, lse);
-  else if (a.D <= 128)
-    chunk_launch<4, 1>(a, chunks, q, part_ml, part_acc, out, lse);
-  else
-    chunk_launch<4, 2>(a, chunks, q, part_ml, part_acc, out, lse);
+  auto launch_for = [&](auto cached) {
+    using Cached = decltype(cached);
+    if (!a.aligned)
+      chunk_launch<1, kMaxHeadDim / 32, Cached>(a, chunks, q, part_ml, part_acc, out, lse);
+    else if (a.D <= 128)
+      chunk_launch<4, 1, Cached>(a, chunks, q, part_ml, part_acc, out, lse);
+    else
+      chunk_launch<4, 2, Cached>(a, chunks, q, part_ml, part_acc, out, lse);
+  };
+  a.bf16 ? launch_for(__nv_bfloat16{}) : launch_for(float{});
   if (!merge) return;
   attention_decode_merge_kernel<<<static_cast<unsigned>(n_seqs * a.H), 128, 0, stream()>>>(
       a, f32(part_ml), f32(part_acc), f32_mut(out), f32_mut(lse));

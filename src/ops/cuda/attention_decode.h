@@ -18,6 +18,7 @@ namespace s0::ops::cuda {
 // Device tables of the step, per sequence s: its cache's key and value rows ([capacity, Hkv * D],
 // as addresses), the keys cached before this step (past[s]; this step's key makes past[s] + 1), and
 // its chunks: chunk_begin[s] .. chunk_begin[s + 1] index chunk_seq, which names each chunk's sequence.
+// The rows are float32, or bf16 (`bf16`: ops/attention.h's KvCache), widened as they are read.
 struct DecodeArgs {
   int64_t H, Hkv, D;
   float scale;
@@ -26,7 +27,8 @@ struct DecodeArgs {
   const int64_t* past;
   const int64_t* chunk_begin;
   const int64_t* chunk_seq;
-  bool aligned;  // D a multiple of 4 and q and the caches 16-byte aligned: rows are read as float4
+  bool aligned;  // D a multiple of 4 (8 for bf16 rows) and q and the caches 16-byte aligned: 16-byte reads
+  bool bf16;
 };
 
 // Appends chunk_begin (n_keys.size() + 1 entries) and chunk_seq to `table` for sequences with

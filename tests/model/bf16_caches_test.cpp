@@ -1,4 +1,6 @@
-// Recurrent states kept in bf16 between calls (SequenceCache::state_dtype, ops/carried_state.h) are
+// bf16 caches between calls: recurrent states and attention keys and values.
+//
+// Recurrent states kept in bf16 between calls (CacheDtypes::state, ops/carried_state.h) are
 // float32 states rounded to bf16 once at the end of every call: decoding with bf16 caches gives, bit
 // for bit, the logits of float32 caches whose states are rounded after every step. On the CPU, and
 // on a GPU, whose decode steps read and write the bf16 states in the step kernels (with CUDA graphs
@@ -6,6 +8,10 @@
 // (GatedDeltaNet), Falcon-H1 and Nemotron-H (Mamba-2), with sequences that carry no adapter, S0 or
 // a state offset while the batch changes (tests/model/decode_steps.h). The caches then hold bf16
 // states, and the rounding is felt: the logits are not float32 decoding's.
+//
+// Keys and values cached in bf16 as well (CacheDtypes::kv; their rounding is checked op by op in
+// tests/ops/kv_cache_dtype_test.cpp): the attention caches hold bf16 rows, the logits move again, and
+// on a GPU steps replaying CUDA graphs give the queued steps' logits, bit for bit.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -27,8 +33,8 @@ void expect_rounded_once_per_call(const HybridModel& model, const std::string& w
   const StateSet s0 = test::random_states(model, AdapterVariant::s0, 0.3f, 1);
   const StateSet offset = test::random_states(model, AdapterVariant::state_offset, 0.03f, 2);
   const std::vector<const StateSet*> adapters{nullptr, &s0, &offset, &s0, &offset};
-  const test::Decoded bf16 = test::decode(model, adapters, {.state_dtype = DType::BF16});
-  const test::Decoded rounded = test::decode(model, adapters, {.round_states_each_step = true});
+  const test::Decoded bf16 = test::decode(model, adapters, {false, test::kBf16States, false});
+  const test::Decoded rounded = test::decode(model, adapters, {false, {}, true});
   const test::Decoded f32 = test::decode(model, adapters, {});
   ASSERT_EQ(bf16.logits.size(), rounded.logits.size());
   for (size_t k = 0; k < bf16.logits.size(); ++k) EXPECT_EQ(bf16.logits[k], rounded.logits[k]) << what << " step " << k;
@@ -37,7 +43,7 @@ void expect_rounded_once_per_call(const HybridModel& model, const std::string& w
   for (DType d : f32.state_dtypes) EXPECT_EQ(d, DType::F32) << what;
   EXPECT_NE(bf16.logits, f32.logits) << what << ": bf16 states changed no logit";
   if (model.device().is_cpu()) return;
-  const test::Decoded replayed = test::decode(model, adapters, {.graphs = true, .state_dtype = DType::BF16});
+  const test::Decoded replayed = test::decode(model, adapters, {true, test::kBf16States, false});
   for (size_t k = 0; k < bf16.logits.size(); ++k)
     EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
   EXPECT_GT(replayed.recordings.back(), 0) << what;
@@ -55,6 +61,21 @@ const std::vector<std::pair<std::string, Writer>>& families() {
        }},
   };
   return all;
+}
+
+void expect_bf16_keys_and_values_cached(const HybridModel& model, const std::string& what) {
+  const StateSet s0 = test::random_states(model, AdapterVariant::s0, 0.3f, 1);
+  const std::vector<const StateSet*> adapters{nullptr, &s0, nullptr, &s0, nullptr};
+  const test::Decoded bf16 = test::decode(model, adapters, {false, test::kBf16Caches, false});
+  const test::Decoded states_only = test::decode(model, adapters, {false, test::kBf16States, false});
+  ASSERT_FALSE(bf16.kv_dtypes.empty()) << what;
+  for (DType d : bf16.kv_dtypes) EXPECT_EQ(d, DType::BF16) << what;
+  for (DType d : states_only.kv_dtypes) EXPECT_EQ(d, DType::F32) << what;
+  EXPECT_NE(bf16.logits, states_only.logits) << what << ": bf16 keys and values changed no logit";
+  if (model.device().is_cpu()) return;
+  const test::Decoded replayed = test::decode(model, adapters, {true, test::kBf16Caches, false});
+  for (size_t k = 0; k < bf16.logits.size(); ++k)
+    EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
 }
 
 }  // namespace
@@ -76,5 +97,25 @@ TEST(Bf16StatesOnTheGpu, EachCallRoundsTheStatesOnceWhereverTheStepRuns) {
     for (const DType matrices : {DType::F32, DType::BF16})
       expect_rounded_once_per_call(model_on(cpu, Device::cuda(0), matrices),
                                    name + (matrices == DType::BF16 ? " bf16" : " f32"));
+  }
+}
+
+TEST(Bf16KeysValues, CachedInBf16OnTheCpu) {
+  for (const auto& [name, write] : families()) {
+    test::TempDir dir;
+    write(dir.path());
+    expect_bf16_keys_and_values_cached(load_model(dir.path()), name);
+  }
+}
+
+TEST(Bf16KeysValuesOnTheGpu, CachedInBf16WithGraphsOrWithout) {
+  S0_REQUIRE_GPU();
+  for (const auto& [name, write] : families()) {
+    test::TempDir dir;
+    write(dir.path());
+    const HybridModel cpu = load_model(dir.path());
+    for (const DType matrices : {DType::F32, DType::BF16})
+      expect_bf16_keys_and_values_cached(model_on(cpu, Device::cuda(0), matrices),
+                                         name + (matrices == DType::BF16 ? " bf16" : " f32"));
   }
 }
