@@ -199,8 +199,9 @@ int main(int argc, char** argv) {
     if (split) std::printf(" %11s %10s %10s %10s", "forward ms", "queued ms", "attn ms", "recur ms");
     std::printf("\n");
     for (int batch : batches) {
-      const ForwardTiming f = split ? forward_step_seconds(model, batch, steps, profile, prompt_len, graphs, cache_dtypes)
-                                    : ForwardTiming{};
+      const ForwardTiming f =
+          split ? forward_step_seconds(model, batch, steps, profile, prompt_len, graphs, cache_dtypes)
+                : ForwardTiming{};
       for (const s0::StateSet* init : {static_cast<const s0::StateSet*>(nullptr), &std::as_const(adapter)}) {
         const double s =
             s0::bench::decode_step_seconds(model, batch, steps, init, sampling, prompt_len, graphs, cache_dtypes);

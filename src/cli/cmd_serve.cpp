@@ -75,9 +75,9 @@ Runner setup(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     ModelSession session(o->model, activated_device(o->device), matrix_dtype(o->dtype));
+    const CacheDtypes& dtypes = o->server.scheduler.cache_dtypes;
     o->server.scheduler.max_batch =
-        o->max_batch ? *o->max_batch
-                     : default_generation_batch(session.model(), kServedContextBudget, o->server.scheduler.cache_dtypes);
+        o->max_batch ? *o->max_batch : default_generation_batch(session.model(), kServedContextBudget, dtypes);
     o->server.scheduler.cuda_graphs = !o->eager;
     serve::Server server(session, o->server);
     for (const auto& [name, dir] : adapters) server.adapters().load(name, dir);

@@ -16,7 +16,8 @@ int64_t default_generation_batch(const HybridModel& model, int64_t context, Cach
   const Device d = model.device();
   if (d.is_cpu()) return kCpuGenerationBatch;
   const int64_t vocabulary_rows = 4 * model.vocab * static_cast<int64_t>(sizeof(float));
-  return batch_for_memory(ops::device_memory_available(d), sequence_cache_bytes(model, context, dtypes) + vocabulary_rows);
+  return batch_for_memory(ops::device_memory_available(d),
+                          sequence_cache_bytes(model, context, dtypes) + vocabulary_rows);
 }
 
 }  // namespace s0

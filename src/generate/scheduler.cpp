@@ -68,8 +68,9 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   validate_sequence(model_, spec, "request");
   const uint64_t id = next_id_++;
   TokenSampler sampler(spec.sampling, spec.stream);
+  SequenceCache cache(mixers_per_block_, options_.cache_dtypes);
   waiting_.push_back(std::make_unique<Sequence>(
-      Sequence{id, std::move(spec), std::move(events), SequenceCache(mixers_per_block_, options_.cache_dtypes), sampler, {}, 0, -1, false}));
+      Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}, 0, -1, false}));
   return id;
 }
 

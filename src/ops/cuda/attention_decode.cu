@@ -150,9 +150,9 @@ __device__ inline void stage_keys(Cached* staged, const Cached* keys, const Cach
 // the same place. bf16 rows take half the shared memory, so four blocks an SM fit where float32's
 // three do: asked for, they hold 128 registers instead of 168 (no spills).
 template <int W, int P, typename Cached>
-__global__ void __launch_bounds__(kWarps * 32, sizeof(Cached) == 2 ? 4 : 0) attention_decode_chunk_kernel(DecodeArgs a, const float* q,
-                                                                             float* part_ml, float* part_acc,
-                                                                             float* out, float* lse) {
+__global__ void __launch_bounds__(kWarps * 32, sizeof(Cached) == 2 ? 4 : 0)
+    attention_decode_chunk_kernel(DecodeArgs a, const float* q, float* part_ml, float* part_acc, float* out,
+                                  float* lse) {
   constexpr int E = W * P;
   extern __shared__ float4 shared_quads[];
   Cached* staged = reinterpret_cast<Cached*>(shared_quads);
@@ -352,7 +352,7 @@ void chunk_launch(const DecodeArgs& a, int64_t chunks, const Tensor& q, Tensor& 
   const int64_t parts = (a.H / a.Hkv + kGroup - 1) / kGroup;
   kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(a.Hkv * parts)), kWarps * 32,
            staged_bytes<Cached>(a.D), stream()>>>(a, f32(q), f32_mut(part_ml), f32_mut(part_acc), f32_mut(out),
-                                           f32_mut(lse));
+                                                   f32_mut(lse));
   check_launch("attention_decode_chunk_kernel");
 }
 

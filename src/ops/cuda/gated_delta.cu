@@ -728,7 +728,8 @@ void forward_with(const Inputs& in, const Tensor& q, const Varlen& seqs, const s
       forward_sweep<P>(in, chunks, prepared.p, tables, outs, f32_mut(o), SweepKept{}, single > 0);
     }
   }
-  if (single > 0) gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o), tables.bf16_states);
+  if (single > 0)
+    gated_delta_step(in, tables.n_seqs, tables.offsets(), tables.starts(), outs, f32_mut(o), tables.bf16_states);
   hand_over_finals(tables, starts, finals);
 }
 
