@@ -78,44 +78,40 @@ void expect_bf16_keys_and_values_cached(const HybridModel& model, const std::str
     EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
 }
 
-}  // namespace
+using Check = std::function<void(const HybridModel&, const std::string&)>;
 
-TEST(Bf16States, EachCallRoundsTheStatesOnceOnTheCpu) {
+// check(model, name) for a small random checkpoint of every family, on the CPU.
+void on_the_cpu(const Check& check) {
   for (const auto& [name, write] : families()) {
     test::TempDir dir;
     write(dir.path());
-    expect_rounded_once_per_call(load_model(dir.path()), name);
+    check(load_model(dir.path()), name);
   }
 }
+
+// The same on the GPU, with float32 and with bf16 matrices.
+void on_the_gpu(const Check& check) {
+  for (const auto& [name, write] : families()) {
+    test::TempDir dir;
+    write(dir.path());
+    const HybridModel cpu = load_model(dir.path());
+    for (const DType matrices : {DType::F32, DType::BF16})
+      check(model_on(cpu, Device::cuda(0), matrices), name + (matrices == DType::BF16 ? " bf16" : " f32"));
+  }
+}
+
+}  // namespace
+
+TEST(Bf16States, EachCallRoundsTheStatesOnceOnTheCpu) { on_the_cpu(expect_rounded_once_per_call); }
 
 TEST(Bf16StatesOnTheGpu, EachCallRoundsTheStatesOnceWhereverTheStepRuns) {
   S0_REQUIRE_GPU();
-  for (const auto& [name, write] : families()) {
-    test::TempDir dir;
-    write(dir.path());
-    const HybridModel cpu = load_model(dir.path());
-    for (const DType matrices : {DType::F32, DType::BF16})
-      expect_rounded_once_per_call(model_on(cpu, Device::cuda(0), matrices),
-                                   name + (matrices == DType::BF16 ? " bf16" : " f32"));
-  }
+  on_the_gpu(expect_rounded_once_per_call);
 }
 
-TEST(Bf16KeysValues, CachedInBf16OnTheCpu) {
-  for (const auto& [name, write] : families()) {
-    test::TempDir dir;
-    write(dir.path());
-    expect_bf16_keys_and_values_cached(load_model(dir.path()), name);
-  }
-}
+TEST(Bf16KeysValues, CachedInBf16OnTheCpu) { on_the_cpu(expect_bf16_keys_and_values_cached); }
 
 TEST(Bf16KeysValuesOnTheGpu, CachedInBf16WithGraphsOrWithout) {
   S0_REQUIRE_GPU();
-  for (const auto& [name, write] : families()) {
-    test::TempDir dir;
-    write(dir.path());
-    const HybridModel cpu = load_model(dir.path());
-    for (const DType matrices : {DType::F32, DType::BF16})
-      expect_bf16_keys_and_values_cached(model_on(cpu, Device::cuda(0), matrices),
-                                         name + (matrices == DType::BF16 ? " bf16" : " f32"));
-  }
+  on_the_gpu(expect_bf16_keys_and_values_cached);
 }

@@ -16,20 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "attention_case.h"
 #include "gpu_compare.h"
 #include "gpu_test_inputs.h"
 #include "ops/attention.h"
 
 namespace s0::test {
 namespace {
-
-struct AttentionCase {
-  const char* name;
-  int64_t H, Hkv, D;
-  std::vector<int64_t> lengths;
-};
-
-void PrintTo(const AttentionCase& c, std::ostream* os) { *os << c.name; }
 
 struct AttentionResult {
   Tensor out, lse, dq, dk, dv;
@@ -150,14 +143,8 @@ TEST_P(CudaAttentionCache, DecodeStepsMatchCpu) {
   std::mt19937 rng(8);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
   const size_t n = c.lengths.size();
-  std::vector<ops::KvCache> cpu_caches(n), gpu_caches(n);
-  std::vector<ops::KvCache*> cpu_ptrs, gpu_ptrs;
-  for (size_t s = 0; s < n; ++s) {
-    cpu_ptrs.push_back(&cpu_caches[s]);
-    gpu_ptrs.push_back(&gpu_caches[s]);
-  }
-  std::vector<std::vector<int64_t>> steps{c.lengths, std::vector<int64_t>(n, 1), {}, std::vector<int64_t>(n, 1)};
-  for (size_t s = 0; s < n; ++s) steps[2].push_back(1 + static_cast<int64_t>(s % 3));  // a few tokens at once
+  CacheSet cpu(n), gpu(n);
+  const std::vector<std::vector<int64_t>> steps = generation_calls(c.lengths);
   for (size_t step = 0; step < steps.size(); ++step) {
     const Varlen seqs = packed(steps[step]);
     const int64_t N = seqs.rows();
@@ -166,17 +153,18 @@ TEST_P(CudaAttentionCache, DecodeStepsMatchCpu) {
     Tensor cpu_out = Tensor::empty(q.shape(), DType::F32, Device::cpu());
     Tensor cpu_lse = Tensor::empty({c.H * N}, DType::F32, Device::cpu());
     Tensor gpu_out = on_gpu(cpu_out), gpu_lse = on_gpu(cpu_lse);
-    ops::attention_forward(q, k, v, scale, seqs, cpu_ptrs, cpu_out, cpu_lse);
-    ops::attention_forward(on_gpu(q), on_gpu(k), on_gpu(v), scale, seqs, gpu_ptrs, gpu_out, gpu_lse);
+    ops::attention_forward(q, k, v, scale, seqs, cpu.ptrs, cpu_out, cpu_lse);
+    ops::attention_forward(on_gpu(q), on_gpu(k), on_gpu(v), scale, seqs, gpu.ptrs, gpu_out, gpu_lse);
     const std::string at = "step " + std::to_string(step) + " ";
     expect_close(at + "out", cpu_out, gpu_out, 1e-5);
     expect_close(at + "lse", cpu_lse, gpu_lse, 1e-5);
   }
   for (size_t s = 0; s < n; ++s) {
-    const int64_t rows = cpu_caches[s].length;
-    ASSERT_EQ(gpu_caches[s].length, rows);
-    EXPECT_TRUE(bit_identical(rows_of(cpu_caches[s].k, 0, rows), rows_of(gpu_caches[s].k, 0, rows)) &&
-                bit_identical(rows_of(cpu_caches[s].v, 0, rows), rows_of(gpu_caches[s].v, 0, rows)))
+    const ops::KvCache &on_cpu = cpu.caches[s], &on_gpu = gpu.caches[s];
+    const int64_t rows = on_cpu.length;
+    ASSERT_EQ(on_gpu.length, rows);
+    EXPECT_TRUE(bit_identical(rows_of(on_cpu.k, 0, rows), rows_of(on_gpu.k, 0, rows)) &&
+                bit_identical(rows_of(on_cpu.v, 0, rows), rows_of(on_gpu.v, 0, rows)))
         << "sequence " << s << "'s cache differs";
   }
 }

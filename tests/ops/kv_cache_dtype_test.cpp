@@ -1,8 +1,8 @@
 // Keys and values cached in bf16 (ops/attention.h's KvCache::dtype): every row is rounded to bf16 as
 // it enters the cache and every query, its own call's included, attends over the rounded rows. So
 // attention over bf16 caches gives, bit for bit, attention over float32 caches fed the same keys and
-// values rounded first, and the caches hold the same values: through a prompt, decode steps, a
-// step of a few tokens at once and more decode steps. On the CPU (which runs every call over
+// values rounded first, and the caches hold the same values: through a prompt, a decode step, a
+// step of a few tokens at once and another decode step (attention_case.h). On the CPU (which runs every call over
 // float32 copies of the caches) and on a GPU (whose decode steps read and write the bf16 rows in
 // their kernels: chunks merged over long caches, one chunk for short ones, rows staged by cp.async
 // or, unaligned, by plain loads; its other calls run over float32 copies).
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "attention_case.h"
 #include "gpu_compare.h"
 #include "gpu_test_inputs.h"
 #include "ops/attention.h"
@@ -21,30 +22,15 @@
 namespace s0::test {
 namespace {
 
-struct KvCase {
-  const char* name;
-  int64_t H, Hkv, D;
-  std::vector<int64_t> prompts;
-};
-
-void PrintTo(const KvCase& c, std::ostream* os) { *os << c.name; }
-
 Tensor rounded(const Tensor& x) { return ops::widened_from_bf16(ops::rounded_to_bf16(x)); }
 
-void expect_bf16_caches_hold_rounded_rows(const KvCase& c, Device device) {
+// c.lengths: the prompts' lengths.
+void expect_bf16_caches_hold_rounded_rows(const AttentionCase& c, Device device) {
   std::mt19937 rng(21);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
-  const size_t n = c.prompts.size();
-  std::vector<ops::KvCache> narrow(n), wide(n);
-  std::vector<ops::KvCache*> narrow_ptrs, wide_ptrs;
-  for (size_t s = 0; s < n; ++s) {
-    narrow[s].dtype = DType::BF16;
-    narrow_ptrs.push_back(&narrow[s]);
-    wide_ptrs.push_back(&wide[s]);
-  }
-  std::vector<std::vector<int64_t>> steps{c.prompts, std::vector<int64_t>(n, 1), {}, std::vector<int64_t>(n, 1),
-                                          std::vector<int64_t>(n, 1)};
-  for (size_t s = 0; s < n; ++s) steps[2].push_back(1 + static_cast<int64_t>(s % 3));  // a few tokens at once
+  const size_t n = c.lengths.size();
+  CacheSet narrow(n, DType::BF16), wide(n);
+  const std::vector<std::vector<int64_t>> steps = generation_calls(c.lengths);
   auto on = [&](const Tensor& t) { return t.to(device); };
   for (size_t step = 0; step < steps.size(); ++step) {
     const Varlen seqs = packed(steps[step]);
@@ -54,23 +40,24 @@ void expect_bf16_caches_hold_rounded_rows(const KvCase& c, Device device) {
     Tensor out = Tensor::empty(q.shape(), DType::F32, device), lse = Tensor::empty({c.H * N}, DType::F32, device);
     Tensor want_out = Tensor::empty(q.shape(), DType::F32, device);
     Tensor want_lse = Tensor::empty({c.H * N}, DType::F32, device);
-    ops::attention_forward(q, k, v, scale, seqs, narrow_ptrs, out, lse);
-    ops::attention_forward(q, rounded(k), rounded(v), scale, seqs, wide_ptrs, want_out, want_lse);
+    ops::attention_forward(q, k, v, scale, seqs, narrow.ptrs, out, lse);
+    ops::attention_forward(q, rounded(k), rounded(v), scale, seqs, wide.ptrs, want_out, want_lse);
     const std::string at = std::string(c.name) + " step " + std::to_string(step);
     EXPECT_TRUE(bit_identical(out, want_out)) << at << ": out";
     EXPECT_TRUE(bit_identical(lse, want_lse)) << at << ": lse";
   }
   for (size_t s = 0; s < n; ++s) {
-    const int64_t rows = wide[s].length;
-    ASSERT_EQ(narrow[s].length, rows);
-    ASSERT_EQ(narrow[s].k.dtype(), DType::BF16);
-    EXPECT_TRUE(bit_identical(ops::widened_from_bf16(narrow[s].k.slice(0, rows)), wide[s].k.slice(0, rows)) &&
-                bit_identical(ops::widened_from_bf16(narrow[s].v.slice(0, rows)), wide[s].v.slice(0, rows)))
+    const ops::KvCache &bf16 = narrow.caches[s], &f32 = wide.caches[s];
+    const int64_t rows = f32.length;
+    ASSERT_EQ(bf16.length, rows);
+    ASSERT_EQ(bf16.k.dtype(), DType::BF16);
+    EXPECT_TRUE(bit_identical(ops::widened_from_bf16(bf16.k.slice(0, rows)), f32.k.slice(0, rows)) &&
+                bit_identical(ops::widened_from_bf16(bf16.v.slice(0, rows)), f32.v.slice(0, rows)))
         << c.name << ": sequence " << s << "'s cache";
   }
 }
 
-class KvCacheDtype : public ::testing::TestWithParam<KvCase> {};
+class KvCacheDtype : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(KvCacheDtype, Bf16CachesHoldTheRoundedRowsOnTheCpu) {
   expect_bf16_caches_hold_rounded_rows(GetParam(), Device::cpu());
@@ -84,12 +71,12 @@ TEST_P(KvCacheDtype, Bf16CachesHoldTheRoundedRowsOnTheGpu) {
 INSTANTIATE_TEST_SUITE_P(Shapes, KvCacheDtype,
                          ::testing::Values(
                              // Qwen3.5's heads; long caches cut in many chunks, a short last one.
-                             KvCase{"d256_gqa16_4_mixed", 16, 4, 256, {450, 3, 97, 32}},
+                             AttentionCase{"d256_gqa16_4_mixed", 16, 4, 256, {450, 3, 97, 32}},
                              // Every cache one chunk: no merge.
-                             KvCase{"d128_gqa4_short", 8, 2, 128, {16, 3, 40}},
+                             AttentionCase{"d128_gqa4_short", 8, 2, 128, {16, 3, 40}},
                              // Rows of 30 values: staged by plain loads, float32 and bf16 alike.
-                             KvCase{"d30_gqa2_unaligned", 4, 2, 30, {66, 2}}),
-                         [](const ::testing::TestParamInfo<KvCase>& info) { return std::string(info.param.name); });
+                             AttentionCase{"d30_gqa2_unaligned", 4, 2, 30, {66, 2}}),
+                         [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace s0::test
