@@ -76,7 +76,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, KvCacheDtype,
                              AttentionCase{"d128_gqa4_short", 8, 2, 128, {16, 3, 40}},
                              // Rows of 30 values: staged by plain loads, float32 and bf16 alike.
                              AttentionCase{"d30_gqa2_unaligned", 4, 2, 30, {66, 2}}),
-                         [](const ::testing::TestParamInfo<AttentionCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<AttentionCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace s0::test

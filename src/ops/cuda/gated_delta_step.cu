@@ -27,7 +27,7 @@
 // axis sum each thread's rows in order, then the warps' sums in order, whatever the tile: the
 // same bits run to run and for any batch. The arithmetic is the chunked form's for a chunk of one
 // token (in = all = exp(g), out = 1, and the chunk's triangular solve is the identity), summed in
-// another order. States kept in bf16 (a generation cache's option, ops/varlen.h) are read and
+// another order. States kept in bf16 (a generation cache's option, ops/carried_state.h) are read and
 // staged as they are, widened to float32 for the arithmetic, and rounded once as they are written.
 
 namespace s0::ops::cuda {
