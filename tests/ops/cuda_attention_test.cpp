@@ -160,11 +160,11 @@ TEST_P(CudaAttentionCache, DecodeStepsMatchCpu) {
     expect_close(at + "lse", cpu_lse, gpu_lse, 1e-5);
   }
   for (size_t s = 0; s < n; ++s) {
-    const ops::KvCache &on_cpu = cpu.caches[s], &on_gpu = gpu.caches[s];
-    const int64_t rows = on_cpu.length;
-    ASSERT_EQ(on_gpu.length, rows);
-    EXPECT_TRUE(bit_identical(rows_of(on_cpu.k, 0, rows), rows_of(on_gpu.k, 0, rows)) &&
-                bit_identical(rows_of(on_cpu.v, 0, rows), rows_of(on_gpu.v, 0, rows)))
+    const ops::KvCache &host = cpu.caches[s], &device = gpu.caches[s];
+    const int64_t rows = host.length;
+    ASSERT_EQ(device.length, rows);
+    EXPECT_TRUE(bit_identical(rows_of(host.k, 0, rows), rows_of(device.k, 0, rows)) &&
+                bit_identical(rows_of(host.v, 0, rows), rows_of(device.v, 0, rows)))
         << "sequence " << s << "'s cache differs";
   }
 }
