@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "model/arch/load_memory.h"
 #include "model/arch/registry.h"
+#include "model/cache.h"
 #include "model/model_on_device.h"
 
 namespace {
@@ -27,6 +28,9 @@ std::string layer_pattern(const s0::HybridModel& m) {
   }
   return s0::join(out, " ");
 }
+
+// The context a sequence's caches are shown at (s0 serve budgets a sequence for as many tokens).
+constexpr int64_t kShownContext = 4096;
 
 std::string with_commas(int64_t n) {
   std::string s = std::to_string(n);
@@ -91,6 +95,12 @@ s0::cli::Runner setup(CLI::App& app) {
     std::printf("GPU weights take:  %s (matrices %s)\n",
                 s0::bytes_text(s0::weight_bytes_on(m, s0::Device::cuda(0), matrices)).c_str(),
                 matrices ? s0::dtype_name(*matrices) : "as stored");
+    // What generation sizes its batch by (model/cache.h): the keys and values' bound counts a cache's
+    // doubling, so a sequence holds at most this.
+    const s0::CacheDtypes bf16{s0::DType::BF16, s0::DType::BF16};
+    std::printf("sequence caches:   at most %s at %s tokens; %s with --state-dtype bf16 --kv-dtype bf16\n",
+                s0::bytes_text(s0::sequence_cache_bytes(m, kShownContext)).c_str(), with_commas(kShownContext).c_str(),
+                s0::bytes_text(s0::sequence_cache_bytes(m, kShownContext, bf16)).c_str());
     return 0;
   };
 }

@@ -1,8 +1,10 @@
 // `s0 info` states a flagship's S0 size: a random checkpoint with NVIDIA Nemotron 3 Nano 30B-A3B's
 // published layer pattern (52 layers, 23 Mamba-2) and Mamba-2 shape (64 heads of dim 64, d_state
-// 128, 8 groups), every other width tiny, as docs/families.md's table counts it.
+// 128, 8 groups), every other width tiny, as docs/families.md's table counts it, and what a
+// sequence's caches take.
 #include <gtest/gtest.h>
 
+#include "core/strings.h"
 #include "model/arch/random_mamba2_hybrid.h"
 #include "support/test_support.h"
 
@@ -36,4 +38,13 @@ TEST(Info, NemotronNanoShapedCheckpointStatesItsS0Size) {
       << r.out;
   EXPECT_NE(r.out.find("S0 shape:          [64, 64, 128] per layer"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("S0 parameters:     12,058,624"), std::string::npos) << r.out;
+  // A sequence's caches at 4,096 tokens: 23 states of 64 x 64 x 128, 23 conv windows of 3 rows of
+  // 64 x 64 + 2 x 8 x 128 channels (float32 always), and 6 attention layers' keys and values of one
+  // head of 8 for up to twice the context's rows.
+  const int64_t states = 23 * 64 * 64 * 128, windows = 23 * 3 * (64 * 64 + 2 * 8 * 128), kv = 6 * 2 * 8192 * 8;
+  const std::string f32 = bytes_text(4 * (states + windows + kv)), bf16 = bytes_text(2 * states + 4 * windows + 2 * kv);
+  EXPECT_NE(r.out.find("sequence caches:   at most " + f32 + " at 4,096 tokens; " + bf16 +
+                       " with --state-dtype bf16 --kv-dtype bf16"),
+            std::string::npos)
+      << r.out;
 }
