@@ -19,9 +19,11 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
     longest_prompt = std::max(longest_prompt, static_cast<int64_t>(requests[i].prompt.size()));
   }
   SchedulerOptions so;
-  so.max_batch = options.batch > 0 ? options.batch
-                                   : default_generation_batch(model, longest_prompt + options.max_new_tokens,
-                                                              options.cache_dtypes);
+  const int64_t context = longest_prompt + options.max_new_tokens;
+  so.max_batch = options.batch > 0 ? options.batch : default_generation_batch(model, context, options.cache_dtypes);
+  // A batch sized by memory for that context holds every sequence at its full length; a batch the
+  // caller chose may count on sequences that stop early, which doubling caches serve with less.
+  if (options.batch <= 0) so.reserve_context = context;
   so.prefill_chunk = options.prefill_chunk;
   so.cuda_graphs = options.cuda_graphs;
   so.cache_dtypes = options.cache_dtypes;

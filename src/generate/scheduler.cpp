@@ -69,6 +69,9 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   const uint64_t id = next_id_++;
   TokenSampler sampler(spec.sampling, spec.stream);
   SequenceCache cache(mixers_per_block_, options_.cache_dtypes);
+  int64_t reach = static_cast<int64_t>(spec.prompt.size()) + spec.max_new_tokens;
+  if (model_.max_positions > 0) reach = std::min(reach, model_.max_positions);
+  if (reach <= options_.reserve_context) cache.reserve_keys(reach);
   waiting_.push_back(std::make_unique<Sequence>(
       Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}, 0, -1, false}));
   return id;

@@ -71,6 +71,13 @@ struct SchedulerOptions {
   bool cuda_graphs = true;
   // The dtypes every sequence's caches are kept in between steps (model/cache.h).
   CacheDtypes cache_dtypes;
+  // A sequence that can reach at most this many tokens (its prompt plus max_new_tokens, within the
+  // model's positions) has its attention caches take room for all of them at once
+  // (SequenceCache::reserve_keys) rather than doubling; a longer one doubles. Set it only to a
+  // context the batch was sized for by memory (generation_batch.h): with a batch chosen otherwise,
+  // or a server's requests of any length, caches reserved in full could outgrow what sequences
+  // that stop early would have held. 0: never (the server's choice).
+  int64_t reserve_context = 0;
 };
 
 // Fails (one line starting with `what`, e.g. "prompt 3") on an empty prompt, a token id outside the

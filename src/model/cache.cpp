@@ -18,9 +18,15 @@ SequenceCache SequenceCache::copy() const {
     std::vector<MixerCache>& copied = out.blocks.emplace_back();
     for (const MixerCache& m : block)
       copied.push_back(
-          {{copy_of(m.kv.k), copy_of(m.kv.v), m.kv.length, m.kv.dtype}, copy_of(m.conv_window), copy_of(m.state)});
+          {{copy_of(m.kv.k), copy_of(m.kv.v), m.kv.length, m.kv.dtype, m.kv.reserve}, copy_of(m.conv_window),
+           copy_of(m.state)});
   }
   return out;
+}
+
+void SequenceCache::reserve_keys(int64_t tokens) {
+  for (std::vector<MixerCache>& block : blocks)
+    for (MixerCache& m : block) m.kv.reserve = tokens;
 }
 
 int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, CacheDtypes dtypes) {

@@ -45,12 +45,17 @@ struct SequenceCache {
   // A copy that shares no tensor with this one, on the same device: what a prompt's prefill left,
   // handed to another sequence of the same prompt and adapter (generate/scheduler.h).
   SequenceCache copy() const;
+
+  // The sequence will hold at most `tokens` tokens: every attention cache takes room for them at its
+  // first growth within them (ops/attention.h's KvCache::reserve) instead of doubling.
+  void reserve_keys(int64_t tokens);
 };
 
 // The most bytes one sequence's cache holds once it has seen `context` tokens: every recurrent
 // mixer's state and float32 conv window, and every attention mixer's keys and values for up to
-// 2 x `context` rows (a cache grows by doubling, ops/attention.cpp), in `dtypes`. What a
-// generation batch is sized by (generate/generation_batch.h).
+// 2 x `context` rows (a cache that grows by doubling can reach that, ops/attention.cpp; one
+// reserved for the context holds exactly it), in `dtypes`. What a generation batch is sized by
+// (generate/generation_batch.h).
 int64_t sequence_cache_bytes(const HybridModel& model, int64_t context, CacheDtypes dtypes = {});
 
 }  // namespace s0

@@ -21,6 +21,10 @@ struct KvCache {
   Tensor k, v;
   int64_t length = 0;
   DType dtype = DType::F32;
+  // The rows the sequence will hold at most, when known (a generation's prompt plus new tokens): a
+  // growth that stays within them takes them all at once, so that the cache never grows again.
+  // 0: unknown (each growth doubles).
+  int64_t reserve = 0;
 };
 
 // q[N, H, D], k and v[N, Hkv, D] -> out[N, H, D]; lse[H * N] keeps, for sequence s, H rows of its

@@ -1,6 +1,6 @@
 #pragma once
 // A decode run for the tests that compare two ways of decoding (CUDA graphs or not, bf16 states or
-// float32): five sequences over 18 steps, four prefill, decode together, two leave, the fifth joins
+// float32, attention caches reserved or doubling): five sequences over 18 steps, four prefill, decode together, two leave, the fifth joins
 // (a step of prefill beside decodes), then four decode on. The tokens fed are fixed, so every run
 // feeds the same; each step's logits (the last row of each sequence) are kept.
 #include <deque>
@@ -31,6 +31,7 @@ struct DecodeRun {
   CacheDtypes cache_dtypes;             // the caches' recurrent states, keys and values
   bool round_states_each_step = false;  // float32 caches whose states are rounded to bf16 after
                                         // every step: what bf16 states are said to do
+  int64_t reserve_keys = 0;             // SequenceCache::reserve_keys of every cache (0: none)
 };
 
 inline constexpr CacheDtypes kBf16States{DType::BF16, DType::F32};
@@ -41,13 +42,26 @@ struct Decoded {
   std::vector<int64_t> recordings;         // after each phase
   std::vector<DType> state_dtypes;         // the dtype of every state the caches held at the end
   std::vector<DType> kv_dtypes;            // and of every attention cache's keys and values
+  int64_t kv_growths = 0;  // times an attention cache's keys moved to a larger buffer after its first
 };
+
+// Where the attention caches of sequences `seqs` keep their keys (null: none yet), in a fixed order.
+inline std::vector<const void*> keys_of(const std::deque<SequenceCache>& caches, const std::vector<size_t>& seqs) {
+  std::vector<const void*> at;
+  for (size_t s : seqs)
+    for (const std::vector<MixerCache>& block : caches[s].blocks)
+      for (const MixerCache& m : block) at.push_back(m.kv.k.empty() ? nullptr : m.kv.k.device_raw());
+  return at;
+}
 
 inline Decoded decode(const HybridModel& model, const std::vector<const StateSet*>& adapters, const DecodeRun& run) {
   std::vector<size_t> mixers;
   for (const Block& b : model.blocks) mixers.push_back(b.mixers.size());
   std::deque<SequenceCache> caches;
-  for (size_t i = 0; i < adapters.size(); ++i) caches.emplace_back(mixers, run.cache_dtypes);
+  for (size_t i = 0; i < adapters.size(); ++i) {
+    caches.emplace_back(mixers, run.cache_dtypes);
+    if (run.reserve_keys > 0) caches.back().reserve_keys(run.reserve_keys);
+  }
   DecodeGraphs decode_graphs;
   Decoded out;
   auto token = [&](size_t seq, int64_t at) { return (static_cast<int64_t>(seq) * 37 + at * 11 + 5) % model.vocab; };
@@ -68,7 +82,10 @@ inline Decoded decode(const HybridModel& model, const std::vector<const StateSet
     ForwardOptions fo;
     if (run.graphs) fo.graphs = &decode_graphs;
     for (int64_t s = 0; s < batch.n_seqs(); ++s) fo.logit_rows.push_back(batch.begin(s) + batch.length(s) - 1);
+    const std::vector<const void*> keys_before = keys_of(caches, active);
     const Tensor logits = forward(model, batch, fo).logits.to(Device::cpu());
+    const std::vector<const void*> keys_after = keys_of(caches, active);
+    for (size_t i = 0; i < keys_before.size(); ++i) out.kv_growths += keys_before[i] && keys_before[i] != keys_after[i];
     for (size_t i = 0; i < active.size(); ++i) caches[active[i]].length += static_cast<int64_t>(inputs[i].size());
     if (run.round_states_each_step)
       for (size_t s : active)
