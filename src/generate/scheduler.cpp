@@ -57,6 +57,12 @@ struct Scheduler::Sequence {
   bool prefilling() const { return prefilled < spec.prompt.size(); }
 };
 
+int64_t keys_to_reserve(const HybridModel& model, const SequenceSpec& spec, int64_t reserve_context) {
+  int64_t reach = static_cast<int64_t>(spec.prompt.size()) + spec.max_new_tokens;
+  if (model.max_positions > 0) reach = std::min(reach, model.max_positions);
+  return reach <= reserve_context ? reach : 0;
+}
+
 Scheduler::Scheduler(const HybridModel& model, const SchedulerOptions& options) : model_(model), options_(options) {
   validate_scheduler_options(options);
   for (const Block& b : model.blocks) mixers_per_block_.push_back(b.mixers.size());
@@ -69,9 +75,7 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   const uint64_t id = next_id_++;
   TokenSampler sampler(spec.sampling, spec.stream);
   SequenceCache cache(mixers_per_block_, options_.cache_dtypes);
-  int64_t reach = static_cast<int64_t>(spec.prompt.size()) + spec.max_new_tokens;
-  if (model_.max_positions > 0) reach = std::min(reach, model_.max_positions);
-  if (reach <= options_.reserve_context) cache.reserve_keys(reach);
+  cache.reserve_keys(keys_to_reserve(model_, spec, options_.reserve_context));
   waiting_.push_back(std::make_unique<Sequence>(
       Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}, 0, -1, false}));
   return id;

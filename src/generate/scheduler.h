@@ -85,6 +85,10 @@ struct SchedulerOptions {
 void validate_sequence(const HybridModel& model, const SequenceSpec& spec, const std::string& what);
 // Fails on a non-positive max_batch, prefill_chunk or step_prompt_tokens.
 void validate_scheduler_options(const SchedulerOptions& options);
+// The tokens a sequence's attention caches reserve (SequenceCache::reserve_keys): the most it can
+// reach (its prompt plus max_new_tokens, within the model's positions) when that is at most
+// `reserve_context`, else 0 (its caches grow by doubling).
+int64_t keys_to_reserve(const HybridModel& model, const SequenceSpec& spec, int64_t reserve_context);
 
 class Scheduler {
  public:

@@ -221,6 +221,22 @@ TEST(Scheduler, CancelFreesTheSlotAtTheNextStep) {
   EXPECT_FALSE(long_finished);
 }
 
+// A sequence reserves its attention caches for its whole reach only within the context its batch was
+// sized for, and never past the model's positions.
+TEST(Scheduler, KeysAreReservedForTheReachWithinTheContext) {
+  Loaded L("qwen35-text");
+  HybridModel& model = L.model;
+  SequenceSpec spec;
+  spec.prompt = L.prompt(0, 5);
+  spec.max_new_tokens = 100;
+  model.max_positions = 0;
+  EXPECT_EQ(keys_to_reserve(model, spec, 105), 105);
+  EXPECT_EQ(keys_to_reserve(model, spec, 104), 0);
+  EXPECT_EQ(keys_to_reserve(model, spec, 0), 0);
+  model.max_positions = 50;
+  EXPECT_EQ(keys_to_reserve(model, spec, 105), 50);
+}
+
 TEST(Scheduler, BadOptionsAndRequestsAreOneClearError) {
   const Loaded L("qwen35-text");
   SchedulerOptions so;
