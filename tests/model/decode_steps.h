@@ -1,8 +1,9 @@
 #pragma once
 // A decode run for the tests that compare two ways of decoding (CUDA graphs or not, bf16 states or
-// float32, attention caches reserved or doubling): five sequences over 18 steps, four prefill, decode together, two leave, the fifth joins
-// (a step of prefill beside decodes), then four decode on. The tokens fed are fixed, so every run
-// feeds the same; each step's logits (the last row of each sequence) are kept.
+// float32, attention caches reserved or doubling): five sequences over 18 steps, four prefill,
+// decode together, two leave, the fifth joins (a step of prefill beside decodes), then four decode
+// on. The tokens fed are fixed, so every run feeds the same; each step's logits (the last row of
+// each sequence) are kept.
 #include <deque>
 #include <random>
 #include <vector>
@@ -42,7 +43,7 @@ struct Decoded {
   std::vector<int64_t> recordings;         // after each phase
   std::vector<DType> state_dtypes;         // the dtype of every state the caches held at the end
   std::vector<DType> kv_dtypes;            // and of every attention cache's keys and values
-  int64_t kv_growths = 0;  // times an attention cache's keys moved to a larger buffer after its first
+  int64_t kv_growths = 0;  // times an attention cache's keys moved to a new, larger buffer
 };
 
 // Where the attention caches of sequences `seqs` keep their keys (null: none yet), in a fixed order.
