@@ -27,4 +27,13 @@ int64_t batch_for_memory(size_t available, int64_t per_sequence);
 // logits and the sampler's work).
 int64_t default_generation_batch(const HybridModel& model, int64_t context, CacheDtypes dtypes = {});
 
+// Whether half of `available` bytes holds `batch` sequences of `per_sequence` bytes (the rule of
+// batch_for_memory).
+bool memory_holds(size_t available, int64_t per_sequence, int64_t batch);
+// Whether `batch` sequences reaching `context` tokens fit the memory default_generation_batch
+// sizes a batch by, each counted as it counts one: always false on the CPU, whose batch is not sized
+// by memory. generate() then lets every sequence's attention caches take room for its whole length
+// at once (SchedulerOptions::reserve_context).
+bool batch_holds_context(const HybridModel& model, int64_t context, CacheDtypes dtypes, int64_t batch);
+
 }  // namespace s0

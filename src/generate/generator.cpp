@@ -21,9 +21,9 @@ std::vector<Generation> generate(const HybridModel& model, const std::vector<Gen
   SchedulerOptions so;
   const int64_t context = longest_prompt + options.max_new_tokens;
   so.max_batch = options.batch > 0 ? options.batch : default_generation_batch(model, context, options.cache_dtypes);
-  // A batch sized by memory for that context holds every sequence at its full length; a batch the
-  // caller chose may count on sequences that stop early, which doubling caches serve with less.
-  if (options.batch <= 0) so.reserve_context = context;
+  // Where memory holds the batch at its full length, every sequence's keys take that room at once;
+  // else (a batch that counts on sequences stopping early, the CPU's) caches grow by doubling.
+  if (batch_holds_context(model, context, options.cache_dtypes, so.max_batch)) so.reserve_context = context;
   so.prefill_chunk = options.prefill_chunk;
   so.cuda_graphs = options.cuda_graphs;
   so.cache_dtypes = options.cache_dtypes;

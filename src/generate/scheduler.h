@@ -74,9 +74,9 @@ struct SchedulerOptions {
   // A sequence that can reach at most this many tokens (its prompt plus max_new_tokens, within the
   // model's positions) has its attention caches take room for all of them at once
   // (SequenceCache::reserve_keys) rather than doubling; a longer one doubles. Set it only to a
-  // context the batch was sized for by memory (generation_batch.h): with a batch chosen otherwise,
-  // or a server's requests of any length, caches reserved in full could outgrow what sequences
-  // that stop early would have held. 0: never (the server's choice).
+  // context at which memory holds the whole batch (generation_batch.h's batch_holds_context): else
+  // caches reserved in full could outgrow what sequences that stop early would have held. 0: never
+  // (a server's choice: its requests' lengths come with them).
   int64_t reserve_context = 0;
 };
 
