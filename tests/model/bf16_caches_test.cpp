@@ -29,6 +29,18 @@ using namespace s0;
 
 namespace {
 
+// On a GPU, the same run replaying CUDA graphs of the recurrent blocks gives `queued`'s logits (its
+// steps queued kernel by kernel), bit for bit, and records graphs; nothing on the CPU.
+void expect_replays_equal_queued_steps(const HybridModel& model, const std::vector<const StateSet*>& adapters,
+                                       CacheDtypes dtypes, const test::Decoded& queued, const std::string& what) {
+  if (model.device().is_cpu()) return;
+  const test::Decoded replayed = test::decode(model, adapters, {true, dtypes, false});
+  ASSERT_EQ(replayed.logits.size(), queued.logits.size()) << what;
+  for (size_t k = 0; k < queued.logits.size(); ++k)
+    EXPECT_EQ(replayed.logits[k], queued.logits[k]) << what << " graphs, step " << k;
+  EXPECT_GT(replayed.recordings.back(), 0) << what;
+}
+
 void expect_rounded_once_per_call(const HybridModel& model, const std::string& what) {
   const StateSet s0 = test::random_states(model, AdapterVariant::s0, 0.3f, 1);
   const StateSet offset = test::random_states(model, AdapterVariant::state_offset, 0.03f, 2);
@@ -42,11 +54,7 @@ void expect_rounded_once_per_call(const HybridModel& model, const std::string& w
   for (DType d : bf16.state_dtypes) EXPECT_EQ(d, DType::BF16) << what;
   for (DType d : f32.state_dtypes) EXPECT_EQ(d, DType::F32) << what;
   EXPECT_NE(bf16.logits, f32.logits) << what << ": bf16 states changed no logit";
-  if (model.device().is_cpu()) return;
-  const test::Decoded replayed = test::decode(model, adapters, {true, test::kBf16States, false});
-  for (size_t k = 0; k < bf16.logits.size(); ++k)
-    EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
-  EXPECT_GT(replayed.recordings.back(), 0) << what;
+  expect_replays_equal_queued_steps(model, adapters, test::kBf16States, bf16, what);
 }
 
 using Writer = std::function<void(const std::filesystem::path&)>;
@@ -72,10 +80,7 @@ void expect_bf16_keys_and_values_cached(const HybridModel& model, const std::str
   for (DType d : bf16.kv_dtypes) EXPECT_EQ(d, DType::BF16) << what;
   for (DType d : states_only.kv_dtypes) EXPECT_EQ(d, DType::F32) << what;
   EXPECT_NE(bf16.logits, states_only.logits) << what << ": bf16 keys and values changed no logit";
-  if (model.device().is_cpu()) return;
-  const test::Decoded replayed = test::decode(model, adapters, {true, test::kBf16Caches, false});
-  for (size_t k = 0; k < bf16.logits.size(); ++k)
-    EXPECT_EQ(replayed.logits[k], bf16.logits[k]) << what << " graphs, step " << k;
+  expect_replays_equal_queued_steps(model, adapters, test::kBf16Caches, bf16, what);
 }
 
 using Check = std::function<void(const HybridModel&, const std::string&)>;
