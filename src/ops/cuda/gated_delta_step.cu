@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "ops/cuda/async_copy.cuh"
+#include "ops/cuda/cells.cuh"
 #include "ops/cuda/check.h"
 #include "ops/cuda/chunked_recurrence.cuh"
 #include "ops/cuda/store.cuh"
@@ -16,13 +17,17 @@
 // shape, 60 us per layer at batch 1 and 700 us at batch 64, against a few microseconds of state
 // traffic). Here the work is the state's traffic, so the layout serves it. An item is one
 // (sequence, head, tile of kStepCols columns): every key row of those columns, each row read and
-// written as one contiguous run. A warp's lane holds columns lane, lane + 32, ... (each access
-// covers 32 consecutive floats), and the block's kStepParts warps split the key axis, each thread
-// keeping its rows of those columns in registers between the read and the write. Blocks are
-// persistent and take items in turn, and a block copies its next items' states into shared memory
-// (cp.async) while it works on the current one and writes it back, so that reads and writes stream
-// together (a block per item, reading, then computing, then writing, kept an H200's memory 42%
-// busy at batch 256). Tiles are 128 columns wide, or 32 when the batch is small (at batch 1 the
+// written as one contiguous run. A lane holds kColsPerLane adjacent columns (four in a wide item:
+// one 16-byte access of float32 states, 8 of bf16, to shared memory and back to the state), and
+// the block's kStepParts warps split the key axis, each thread keeping its rows of those columns
+// in registers between the read and the write. (Lanes holding columns lane, lane + 32, ... made
+// four accesses of 4 bytes where one serves: on an H200 a batch-256 decode step of the 4B shape
+// took 17.80 ms against 17.13-17.29 with adjacent columns, 14.86 against 14.07 with bf16 states.
+// More bytes in flight did not help: three stages, two items' states in flight, made it slower,
+// 18.2-18.4 ms.) Blocks are persistent and take items in turn, and a block copies its next items'
+// states into shared memory (cp.async) while it works on the current one and writes it back, so
+// that reads and writes stream together (a block per item, reading, then computing, then writing,
+// kept an H200's memory 42% busy at batch 256). Tiles are 128 columns wide, or 32 when the batch is small (at batch 1 the
 // 4B shape has 32 heads: too few items of 128 columns for the GPU). Both dot products over the key
 // axis sum each thread's rows in order, then the warps' sums in order, whatever the tile: the
 // same bits run to run and for any batch. The arithmetic is the chunked form's for a chunk of one
@@ -38,7 +43,8 @@ constexpr int kStepLanes = 32;
 constexpr int kStepParts = 16;  // warps, splitting the key axis
 constexpr int kStepThreads = kStepLanes * kStepParts;
 // State tiles a block has in flight: the current item's and the next kStepStages - 1 items'. Three
-// were slower than two on an H100 (batch 64: 124 against 114 us a layer; 256: 447 against 395).
+// were slower than two on an H100 (batch 64: 124 against 114 us a layer; 256: 447 against 395)
+// and on an H200 (above).
 constexpr int kStepStages = 2;
 // Items of 128 columns below which the kernel takes 32-column items (two per SM of an H100).
 constexpr int64_t kWideItemsWanted = 264;
@@ -56,11 +62,15 @@ struct StepItem {
   bool single;  // a sequence of one token (others are the chunked kernels')
 };
 
+// Item `it` (below 2^31, launch_step's check): 32-bit divisions, each block finding each of its
+// items once.
 __device__ inline StepItem step_item(int64_t it, int H, int tiles, int cols, const int64_t* offsets) {
   StepItem item;
-  item.s = static_cast<int>(it / (static_cast<int64_t>(H) * tiles));
-  item.h = static_cast<int>(it / tiles % H);
-  item.first_col = static_cast<int>(it % tiles) * cols;
+  const auto u = static_cast<uint32_t>(it), per_sequence = static_cast<uint32_t>(H) * tiles;
+  const uint32_t s = u / per_sequence, in_sequence = u - s * per_sequence, h = in_sequence / tiles;
+  item.s = static_cast<int>(s);
+  item.h = static_cast<int>(h);
+  item.first_col = static_cast<int>(in_sequence - h * tiles) * cols;
   item.t = offsets[item.s];
   item.single = offsets[item.s + 1] - item.t == 1;
   return item;
@@ -133,15 +143,24 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(Stat
   extern __shared__ __align__(16) unsigned char stage_bytes[];
   State* stages = reinterpret_cast<State*>(stage_bytes);
   __shared__ float qs[kStepMaxDk], ks[kStepMaxDk], vs[kStepCols];
-  __shared__ float partial[kStepParts][kStepCols];
+  __shared__ __align__(16) float partial[kStepParts][kStepCols];
   __shared__ float us[kStepCols];
   const int H = in.H, dk = in.dk, dv = in.dv;
   const int lane = threadIdx.x % kStepLanes, part = threadIdx.x / kStepLanes;
+  // This thread's sums for its columns into its part's row of `partial` (one 16-byte store for four).
+  auto keep_partial = [&](const float (&acc)[kColsPerLane]) {
+    float* to = &partial[part][lane * kColsPerLane];
+    if constexpr (kColsPerLane == 4)
+      *reinterpret_cast<float4*>(to) = float4{acc[0], acc[1], acc[2], acc[3]};
+    else
+#pragma unroll
+      for (int m = 0; m < kColsPerLane; ++m) to[m] = acc[m];
+  };
   const int64_t head_floats = static_cast<int64_t>(dk) * dv;
-  // Item `it` into stage `buffer`: one group of copies per item, empty past the last item.
-  auto stage = [&](int64_t it, int buffer) {
-    if (it < items) {
-      const StepItem next = step_item(it, H, tiles, kStepCols, offsets);
+  // Item `next` into stage `buffer`: one group of copies per item, empty past the last item
+  // (`valid` false).
+  auto stage = [&](const StepItem& next, bool valid, int buffer) {
+    if (valid) {
       const State* start = reinterpret_cast<const State*>(starts[next.s]);
       // A start state that is a view at an odd offset takes the plain loads.
       const bool aligned = async && reinterpret_cast<uintptr_t>(start) % 16 == 0;
@@ -151,20 +170,26 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(Stat
     }
     commit_stage();
   };
-  for (int n = 0; n < kStepStages - 1; ++n) stage(blockIdx.x + static_cast<int64_t>(n) * gridDim.x, n);
+  // The item staged next is the one whose vectors are fetched next: two stages.
+  static_assert(kStepStages == 2, "one item staged ahead");
+  StepItem upcoming{};
   StepVectors next;
-  if (blockIdx.x < items) next = fetch_vectors(in, step_item(blockIdx.x, H, tiles, kStepCols, offsets), kStepCols);
+  if (blockIdx.x < items) {
+    upcoming = step_item(blockIdx.x, H, tiles, kStepCols, offsets);
+    next = fetch_vectors(in, upcoming, kStepCols);
+  }
+  stage(upcoming, blockIdx.x < items, 0);
   int64_t n = 0;  // the block's items so far
   for (int64_t it = blockIdx.x; it < items; it += gridDim.x, ++n) {
     // Every thread is done with the previous item's stage (read at its start), which now takes
-    // item n + kStepStages - 1, and with the previous item's shared rows and sums.
+    // the next item, and with the previous item's shared rows and sums.
     __syncthreads();
-    stage(it + (kStepStages - 1) * static_cast<int64_t>(gridDim.x),
-          static_cast<int>((n + kStepStages - 1) % kStepStages));
+    const StepItem item = upcoming;
     const StepVectors now = next;
-    if (it + gridDim.x < items)
-      next = fetch_vectors(in, step_item(it + gridDim.x, H, tiles, kStepCols, offsets), kStepCols);
-    const StepItem item = step_item(it, H, tiles, kStepCols, offsets);
+    const bool more = it + gridDim.x < items;
+    if (more) upcoming = step_item(it + gridDim.x, H, tiles, kStepCols, offsets);
+    stage(upcoming, more, static_cast<int>((n + 1) % kStepStages));
+    if (more) next = fetch_vectors(in, upcoming, kStepCols);
     if (!item.single) continue;
     const int64_t row = item.t * H + item.h;
     if (threadIdx.x < dk) {
@@ -177,13 +202,19 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(Stat
     const float decay = decay_factor(static_cast<double>(now.g)), beta = now.beta;
     const State* tile = stages + (n % kStepStages) * stage_elements<kRows, kColsPerLane>();
     const bool has_start = starts[item.s] != 0;  // else zeros, whatever the decay
-    // S[i][m]: row part + i * kStepParts, column first_col + lane + m * kStepLanes.
+    // S[i][m]: row part + i * kStepParts, column first_col + lane * kColsPerLane + m.
     float S[kRows][kColsPerLane];
 #pragma unroll
-    for (int i = 0; i < kRows; ++i)
+    for (int i = 0; i < kRows; ++i) {
+      const State* from = tile + (part + i * kStepParts) * kStepCols + lane * kColsPerLane;
+      if constexpr (kColsPerLane == 4) {
+        const float4 x = has_start ? load4(from) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+        S[i][0] = decay * x.x, S[i][1] = decay * x.y, S[i][2] = decay * x.z, S[i][3] = decay * x.w;
+      } else {
 #pragma unroll
-      for (int m = 0; m < kColsPerLane; ++m)
-        S[i][m] = has_start ? decay * load(tile + (part + i * kStepParts) * kStepCols + lane + m * kStepLanes) : 0.0f;
+        for (int m = 0; m < kColsPerLane; ++m) S[i][m] = has_start ? decay * load(from + m) : 0.0f;
+      }
+    }
     float acc[kColsPerLane] = {};
 #pragma unroll
     for (int i = 0; i < kRows; ++i) {
@@ -192,8 +223,7 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(Stat
 #pragma unroll
         for (int m = 0; m < kColsPerLane; ++m) acc[m] += ks[e] * S[i][m];
     }
-#pragma unroll
-    for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
+    keep_partial(acc);
     __syncthreads();
     // u = beta (v - S^T k), one column per thread of the first warps.
     for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
@@ -204,23 +234,30 @@ __global__ void __launch_bounds__(kStepThreads, kColsPerLane == 1 || sizeof(Stat
     }
     __syncthreads();  // u is in shared memory, and every partial has been read
     State* final_state = reinterpret_cast<State*>(finals[item.s]);
+    const bool vector_rows = async && reinterpret_cast<uintptr_t>(final_state) % (4 * sizeof(State)) == 0;
     const int64_t head = item.h * head_floats;
 #pragma unroll
     for (int m = 0; m < kColsPerLane; ++m) acc[m] = 0.0f;
 #pragma unroll
     for (int i = 0; i < kRows; ++i) {
       const int e = part + i * kStepParts;
-      if (e < dk)
+      if (e >= dk) continue;
 #pragma unroll
-        for (int m = 0; m < kColsPerLane; ++m) {
-          const int j = item.first_col + lane + m * kStepLanes;
-          S[i][m] += ks[e] * us[lane + m * kStepLanes];
-          acc[m] += qs[e] * S[i][m];
-          if (final_state && j < dv) store(final_state + head + static_cast<int64_t>(e) * dv + j, S[i][m]);
-        }
+      for (int m = 0; m < kColsPerLane; ++m) {
+        S[i][m] += ks[e] * us[lane * kColsPerLane + m];
+        acc[m] += qs[e] * S[i][m];
+      }
+      if (!final_state) continue;
+      const int j = item.first_col + lane * kColsPerLane;
+      State* to = final_state + head + static_cast<int64_t>(e) * dv + j;
+      if (kColsPerLane == 4 && vector_rows && j + 4 <= dv)
+        store4(to, float4{S[i][0], S[i][1], S[i][2], S[i][3]});
+      else
+#pragma unroll
+        for (int m = 0; m < kColsPerLane; ++m)
+          if (j + m < dv) store(to + m, S[i][m]);
     }
-#pragma unroll
-    for (int m = 0; m < kColsPerLane; ++m) partial[part][lane + m * kStepLanes] = acc[m];
+    keep_partial(acc);
     __syncthreads();
     for (int c = threadIdx.x; c < kStepCols; c += blockDim.x) {
       const int j = item.first_col + c;
@@ -261,6 +298,8 @@ void launch_step(const GatedDeltaInputs& in, int64_t n_seqs, const int64_t* offs
   const size_t bytes = kStepStages * sizeof(State) * stage_elements<kRows, kColsPerLane>();
   const int tiles = (in.dv + kCols - 1) / kCols;
   const int64_t items = n_seqs * in.H * tiles;
+  if (items >= (int64_t{1} << 31))
+    fail("op gated_delta on cuda: a decode step of ", n_seqs, " sequences of ", in.H, " heads is too large");
   const int64_t blocks = std::min<int64_t>(items, resident_blocks<kRows, kColsPerLane, State>(bytes));
   gated_delta_step_kernel<kRows, kColsPerLane, State><<<static_cast<unsigned>(blocks), kStepThreads, bytes, stream()>>>(
       in, items, tiles, offsets, starts, finals, o, in.dv % (16 / sizeof(State)) == 0);
