@@ -24,7 +24,8 @@ uint64_t mix(uint64_t z) {
 }  // namespace
 
 void SamplingOptions::validate() const {
-  if (!(temperature >= 0.0) || !std::isfinite(temperature)) fail("temperature must be 0 (greedy) or positive, got ", temperature);
+  if (!(temperature >= 0.0) || !std::isfinite(temperature))
+    fail("temperature must be 0 (greedy) or positive, got ", temperature);
   if (!(top_p > 0.0 && top_p <= 1.0)) fail("top_p must be in (0, 1], got ", top_p);
   if (top_k < 0) fail("top_k must be 0 (all tokens) or positive, got ", top_k);
 }

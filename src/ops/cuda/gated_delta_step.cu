@@ -27,13 +27,14 @@
 // 18.2-18.4 ms.) Blocks are persistent and take items in turn, and a block copies its next items'
 // states into shared memory (cp.async) while it works on the current one and writes it back, so
 // that reads and writes stream together (a block per item, reading, then computing, then writing,
-// kept an H200's memory 42% busy at batch 256). Tiles are 128 columns wide, or 32 when the batch is small (at batch 1 the
-// 4B shape has 32 heads: too few items of 128 columns for the GPU). Both dot products over the key
-// axis sum each thread's rows in order, then the warps' sums in order, whatever the tile: the
-// same bits run to run and for any batch. The arithmetic is the chunked form's for a chunk of one
-// token (in = all = exp(g), out = 1, and the chunk's triangular solve is the identity), summed in
-// another order. States kept in bf16 (a generation cache's option, ops/carried_state.h) are read and
-// staged as they are, widened to float32 for the arithmetic, and rounded once as they are written.
+// kept an H200's memory 42% busy at batch 256). Tiles are 128 columns wide, or 32 when the batch is
+// small (at batch 1 the 4B shape has 32 heads: too few items of 128 columns for the GPU). Both dot
+// products over the key axis sum each thread's rows in order, then the warps' sums in order,
+// whatever the tile: the same bits run to run and for any batch. The arithmetic is the chunked
+// form's for a chunk of one token (in = all = exp(g), out = 1, and the chunk's triangular solve is
+// the identity), summed in another order. States kept in bf16 (a generation cache's option,
+// ops/carried_state.h) are read and staged as they are, widened to float32 for the arithmetic, and
+// rounded once as they are written.
 
 namespace s0::ops::cuda {
 
