@@ -68,8 +68,14 @@ class Experiment {
                {"benchmark", benchmark_name(bench_)}, {"max_new_tokens", o.max_new_tokens},
                {"timeout", o.timeout}, {"sandbox", !o.unsafe}};
     // Recorded only when not the default, so that folders made before the options still resume.
+    // --dtype as given: the matrices' dtype changes every stage's numbers, while "as the checkpoint
+    // stores them" is the default (an explicit dtype equal to the stored one is recorded too: the
+    // record holds the arguments, not the checkpoint's contents). The device is not recorded: its
+    // default follows the machine, and a GPU's outputs differ from the CPU's within a tolerance,
+    // as they differ between batch sizes (docs/experiment.md).
     if (o.cache_dtypes.state == DType::BF16) common_["state_dtype"] = "bf16";
     if (o.cache_dtypes.kv == DType::BF16) common_["kv_dtype"] = "bf16";
+    if (!o.dtype.empty()) common_["dtype"] = o.dtype;
     // Opened before any stage loads the model, so that programs start from a small spawner process
     // (eval/sandbox_spawner.h) rather than from a fork of the loaded model.
     if (bench_ == Benchmark::humaneval) {

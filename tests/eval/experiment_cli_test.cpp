@@ -405,6 +405,36 @@ TEST(ExperimentCli, Bf16CachesAreInEveryStagesRecord) {
   EXPECT_TRUE(fs::exists(out / "report.md"));
 }
 
+// --dtype changes every stage's numbers, so a given one is in every stage's record: resuming the
+// folder without it is a one-line error naming it, and with it the experiment goes on (here one
+// more stage: the training, after its collection is taken as done).
+TEST(ExperimentCli, MatrixDtypeIsInEveryStagesRecord) {
+  S0_REQUIRE_SANDBOX();
+  test::TempDir dir;
+  const std::string model = demo_model(dir);
+  const fs::path out = dir / "exp";
+  const std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
+                                         "--out", out.string(), "--seeds", "1", "--samples", "2",
+                                         "--max-new-tokens", "8", "--steps", "2", "--lr", "0.05", "--threads", "1"};
+  std::vector<std::string> bf16 = args;
+  bf16.insert(bf16.end(), {"--dtype", "bf16"});
+  const test::CliResult collected = run_stopping(bf16, 1);
+  ASSERT_EQ(collected.status, 1) << collected.err;
+  EXPECT_EQ(load_json_file(out / "seed-1" / "train.jsonl.made-from.json")["made_from"]["dtype"], "bf16");
+  std::vector<std::string> resumed = args;
+  resumed.push_back("--resume");
+  const test::CliResult as_stored = test::run_s0(resumed);
+  EXPECT_EQ(as_stored.status, 1);
+  EXPECT_NE(as_stored.err.find("\"dtype\" was \"bf16\", now absent"), std::string::npos) << as_stored.err;
+  EXPECT_EQ(std::count(as_stored.err.begin(), as_stored.err.end(), '\n'), 1) << as_stored.err;
+  bf16.push_back("--resume");
+  const test::CliResult trained = run_stopping(bf16, 1);
+  ASSERT_EQ(trained.status, 1) << trained.err;
+  EXPECT_NE(trained.out.find("collect, seed 1: done earlier"), std::string::npos) << trained.out;
+  const Json record = load_json_file(out / "seed-1" / "layers-all" / "adapter.made-from.json");
+  EXPECT_EQ(record["made_from"]["dtype"], "bf16") << record.dump();
+}
+
 // --quiet: no stage shows progress (sampling, the sandbox's checks, training), on a pipe where
 // each would otherwise write its final line; the stages' own lines stay on stdout.
 TEST(ExperimentCli, QuietShowsNoProgress) {
