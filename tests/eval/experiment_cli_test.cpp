@@ -45,6 +45,16 @@ std::vector<std::string> experiment_args(const std::string& model, const fs::pat
   return args;
 }
 
+// The smallest experiment: one seed, the main layers only, no sweep and no pass@k.
+std::vector<std::string> one_seed_args(const std::string& model, const fs::path& out,
+                                       std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
+                                   "--out", out.string(), "--seeds", "1", "--samples", "2", "--max-new-tokens", "8",
+                                   "--steps", "2", "--lr", "0.05", "--threads", "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 // Runs s0 with S0_EXPERIMENT_STOP_AFTER set (unset when `stop_after` is 0).
 test::CliResult run_stopping(const std::vector<std::string>& args, int stop_after) {
   if (stop_after > 0) setenv("S0_EXPERIMENT_STOP_AFTER", std::to_string(stop_after).c_str(), 1);
@@ -75,6 +85,16 @@ std::string row_start(const std::string& name, double base, double seed1, double
 }
 
 double sampled_pass1(const fs::path& report) { return load_json_file(report)["pass_at_k"]["1"].get<double>(); }
+
+// `args` with --resume fail with one line of error naming `difference` (a record's input that the
+// arguments change).
+void expect_resume_refused(std::vector<std::string> args, const std::string& difference) {
+  args.push_back("--resume");
+  const test::CliResult r = test::run_s0(args);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(difference), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
 
 }  // namespace
 
@@ -380,22 +400,14 @@ TEST(ExperimentCli, Bf16CachesAreInEveryStagesRecord) {
   test::TempDir dir;
   const std::string model = demo_model(dir);
   const fs::path out = dir / "exp";
-  const std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
-                                         "--out", out.string(), "--seeds", "1", "--samples", "2",
-                                         "--max-new-tokens", "8", "--steps", "2", "--lr", "0.05", "--threads", "1"};
-  std::vector<std::string> bf16 = args;
-  bf16.insert(bf16.end(), {"--state-dtype", "bf16", "--kv-dtype", "bf16"});
+  const std::vector<std::string> args = one_seed_args(model, out);
+  std::vector<std::string> bf16 = one_seed_args(model, out, {"--state-dtype", "bf16", "--kv-dtype", "bf16"});
   const test::CliResult collected = run_stopping(bf16, 1);
   ASSERT_EQ(collected.status, 1) << collected.err;
   const Json record = load_json_file(out / "seed-1" / "train.jsonl.made-from.json");
   EXPECT_EQ(record["made_from"]["state_dtype"], "bf16") << record.dump();
   EXPECT_EQ(record["made_from"]["kv_dtype"], "bf16") << record.dump();
-  std::vector<std::string> resumed = args;
-  resumed.push_back("--resume");
-  const test::CliResult f32 = test::run_s0(resumed);
-  EXPECT_EQ(f32.status, 1);
-  EXPECT_NE(f32.err.find("\"kv_dtype\" was \"bf16\", now absent"), std::string::npos) << f32.err;
-  EXPECT_EQ(std::count(f32.err.begin(), f32.err.end(), '\n'), 1) << f32.err;
+  expect_resume_refused(args, "\"kv_dtype\" was \"bf16\", now absent");
   bf16.push_back("--resume");
   const test::CliResult done = test::run_s0(bf16);
   ASSERT_EQ(done.status, 0) << done.err;
@@ -413,20 +425,12 @@ TEST(ExperimentCli, MatrixDtypeIsInEveryStagesRecord) {
   test::TempDir dir;
   const std::string model = demo_model(dir);
   const fs::path out = dir / "exp";
-  const std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
-                                         "--out", out.string(), "--seeds", "1", "--samples", "2",
-                                         "--max-new-tokens", "8", "--steps", "2", "--lr", "0.05", "--threads", "1"};
-  std::vector<std::string> bf16 = args;
-  bf16.insert(bf16.end(), {"--dtype", "bf16"});
+  const std::vector<std::string> args = one_seed_args(model, out);
+  std::vector<std::string> bf16 = one_seed_args(model, out, {"--dtype", "bf16"});
   const test::CliResult collected = run_stopping(bf16, 1);
   ASSERT_EQ(collected.status, 1) << collected.err;
   EXPECT_EQ(load_json_file(out / "seed-1" / "train.jsonl.made-from.json")["made_from"]["dtype"], "bf16");
-  std::vector<std::string> resumed = args;
-  resumed.push_back("--resume");
-  const test::CliResult as_stored = test::run_s0(resumed);
-  EXPECT_EQ(as_stored.status, 1);
-  EXPECT_NE(as_stored.err.find("\"dtype\" was \"bf16\", now absent"), std::string::npos) << as_stored.err;
-  EXPECT_EQ(std::count(as_stored.err.begin(), as_stored.err.end(), '\n'), 1) << as_stored.err;
+  expect_resume_refused(args, "\"dtype\" was \"bf16\", now absent");
   bf16.push_back("--resume");
   const test::CliResult trained = run_stopping(bf16, 1);
   ASSERT_EQ(trained.status, 1) << trained.err;
@@ -443,10 +447,7 @@ TEST(ExperimentCli, QuietShowsNoProgress) {
   const std::string model = demo_model(dir);
   for (const bool quiet : {false, true}) {
     const fs::path out = dir / (quiet ? "quiet" : "shown");
-    std::vector<std::string> args = {"experiment", "--model", model, "--benchmark", "humaneval", "--data", kToy,
-                                     "--out", out.string(), "--seeds", "1", "--samples", "2", "--max-new-tokens",
-                                     "8", "--steps", "2", "--lr", "0.05", "--variant", "state-offset",
-                                     "--threads", "1"};
+    std::vector<std::string> args = one_seed_args(model, out, {"--variant", "state-offset"});
     if (quiet) args.push_back("--quiet");
     const test::CliResult r = test::run_s0(args);
     ASSERT_EQ(r.status, 0) << r.err;
