@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
       std::vector<s0::ops::SampleRequest> requests;
       for (int64_t r = 0; r < rows; ++r)
         requests.push_back({r, options.temperature, vocab, options.top_p, 0x9e3779b97f4a7c15ull * (r + 1)});
-      const double s = s0::bench::median_seconds(reps, [&] { s0::ops::sample_rows(logits, requests); }, 2);
+      s0::Tensor tokens = s0::Tensor::empty({rows}, s0::DType::I64, logits.device());
+      const double s = s0::bench::median_seconds(reps, [&] { s0::ops::sample_rows(logits, requests, tokens); }, 2);
       std::printf("gpu: %lld %s rows at once: %.3f ms a call\n", static_cast<long long>(rows),
                   spread < 1 ? "flat" : "peaked", s * 1e3);
     }

@@ -48,13 +48,28 @@ struct Scheduler::Sequence {
   TokenSampler sampler;
   Generation out;
   size_t prefilled = 0;  // prompt tokens fed so far
-  int64_t last = -1;     // the token sampled last, fed next once the prompt is in
-  bool ended = false;
+  int64_t drawn = 0;     // tokens drawn for it, read by the host or not (an EOS counts)
+  // Its row in the last step's chosen tokens, fed to it next (the step drew its last token).
+  int64_t row = -1;
+  // Whether its last drawn token may be fed: the sequence is below max_new_tokens and its position
+  // limit. If not, it ends once the host reads that token, and is fed nothing more.
+  bool may_continue = true;
+  bool ended = false;  // finished or cancelled: out of the batch, kept while a step in flight names it
   // Another running sequence of the same prompt and adapter whose prefill this one waits for,
   // feeding nothing, to take a copy of its cache and its last prompt row's logits (see share_prefills).
   Sequence* leader = nullptr;
 
   bool prefilling() const { return prefilled < spec.prompt.size(); }
+  // Drawn its last token, which the host has not read yet: it holds a slot but feeds nothing.
+  bool finishing() const { return !prefilling() && !may_continue; }
+};
+
+// A step whose chosen tokens the host has not read yet: row r was drawn for rows[r].
+struct Scheduler::InFlight {
+  ChosenTokens tokens;
+  std::vector<Sequence*> rows;
+  std::vector<bool> may_continue;  // per row, the sequence's may_continue after that draw
+  Tensor logits;                   // the rows' logits, for sequences that keep them
 };
 
 int64_t keys_to_reserve(const HybridModel& model, const SequenceSpec& spec, int64_t reserve_context) {
@@ -76,8 +91,7 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   TokenSampler sampler(spec.sampling, spec.stream);
   SequenceCache cache(mixers_per_block_, options_.cache_dtypes);
   cache.reserve_keys(keys_to_reserve(model_, spec, options_.reserve_context));
-  waiting_.push_back(std::make_unique<Sequence>(
-      Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}, 0, -1, false}));
+  waiting_.push_back(std::make_unique<Sequence>(Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}}));
   return id;
 }
 
@@ -86,10 +100,21 @@ void Scheduler::cancel(uint64_t id) {
   std::erase_if(waiting_, has_id);
   for (auto& s : running_)  // a cancelled leader's followers prefill by themselves (share_prefills may pair them again)
     if (s->leader && s->leader->id == id) s->leader = nullptr;
-  std::erase_if(running_, has_id);
+  retire_if(has_id);
+}
+
+void Scheduler::retire_if(const std::function<bool(const std::unique_ptr<Sequence>&)>& done) {
+  for (auto& s : running_)
+    if (done(s)) {
+      s->ended = true;
+      retired_.push_back(std::move(s));
+    }
+  std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return !s; });
 }
 
 void Scheduler::abort_all(const std::string& reason) {
+  in_flight_.reset();  // its tokens are not delivered: the sequences end here
+  retired_.clear();
   std::vector<std::unique_ptr<Sequence>> all = std::move(running_);
   running_.clear();
   for (auto& s : waiting_) all.push_back(std::move(s));
@@ -99,9 +124,12 @@ void Scheduler::abort_all(const std::string& reason) {
 }
 
 void Scheduler::admit() {
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_batch) {
+  int64_t holding = 0;  // slots of sequences that may still be fed
+  for (const auto& s : running_) holding += s->finishing() ? 0 : 1;
+  while (!waiting_.empty() && holding < options_.max_batch) {
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
+    ++holding;
   }
 }
 
@@ -121,18 +149,26 @@ void Scheduler::share_prefills() {
 
 void Scheduler::step() {
   admit();
-  if (running_.empty()) return;
   share_prefills();
 
-  // This step's inputs: decodes first (one token each), then prompt chunks, oldest first, while
-  // the step's prompt budget lasts. A chunk ends at the next multiple of prefill_chunk.
+  // This step's inputs: decodes first (one token each: the one the last step drew, still on the
+  // device), then prompt chunks, oldest first, while the step's prompt budget lasts. A chunk ends at
+  // the next multiple of prefill_chunk. A sequence whose last drawn token is its last feeds nothing
+  // and gives its caches back now.
   std::vector<Sequence*> fed;
   std::vector<std::vector<int64_t>> inputs;
-  for (auto& s : running_)
-    if (!s->prefilling()) {
-      fed.push_back(s.get());
-      inputs.push_back({s->last});
+  std::vector<int64_t> take;  // per input token: its row in the last step's tokens, or -1
+  for (auto& s : running_) {
+    if (s->prefilling()) continue;
+    if (s->finishing()) {
+      s->cache = SequenceCache(mixers_per_block_, options_.cache_dtypes);
+      continue;
     }
+    if (!in_flight_ || s->row < 0) fail("internal: a decoding sequence without a token drawn for it");
+    fed.push_back(s.get());
+    inputs.push_back({PackedBatch::kChosenOnDevice});
+    take.push_back(s->row);
+  }
   int64_t budget = options_.step_prompt_tokens;
   bool any_chunk = false;
   for (auto& s : running_) {
@@ -146,15 +182,28 @@ void Scheduler::step() {
     fed.push_back(s.get());
     inputs.emplace_back(s->spec.prompt.begin() + static_cast<std::ptrdiff_t>(s->prefilled),
                         s->spec.prompt.begin() + static_cast<std::ptrdiff_t>(end));
+    take.insert(take.end(), inputs.back().size(), -1);
   }
 
+  std::unique_ptr<InFlight> drawn;
+  if (!fed.empty()) drawn = std::make_unique<InFlight>(run_step(fed, inputs, take));
+  // The last step's tokens reach the host while this one runs on the device.
+  if (in_flight_) read_tokens(*in_flight_);
+  in_flight_ = std::move(drawn);
+}
+
+Scheduler::InFlight Scheduler::run_step(const std::vector<Sequence*>& fed,
+                                        const std::vector<std::vector<int64_t>>& inputs,
+                                        const std::vector<int64_t>& take) {
   std::vector<const StateSet*> initial;
   std::vector<SequenceCache*> caches;
   for (Sequence* s : fed) {
     initial.push_back(s->spec.initial);
     caches.push_back(&s->cache);
   }
-  const PackedBatch batch = PackedBatch::from_sequences(inputs, initial, caches);
+  PackedBatch batch = PackedBatch::from_sequences(inputs, initial, caches);
+  if (in_flight_ && std::any_of(take.begin(), take.end(), [](int64_t t) { return t >= 0; }))
+    batch.token_ids = ops::take_or_keep_i64(batch.tokens, in_flight_->tokens.on_device, take);
   // Logits only where a token is sampled next: decodes and the last chunk of a prompt. The
   // followers of a prompt whose prefill ends here sample from a copy of its row (`picked`: each
   // sampling sequence's row of the forward's logits), never a row of their own in the LM head's
@@ -185,16 +234,38 @@ void Scheduler::step() {
     f->prefilled = f->spec.prompt.size();
     f->leader = nullptr;
   }
-  const Tensor logits = followers.empty() ? fwd.logits : ops::gather_rows(fwd.logits, picked);
+  InFlight out;
+  out.logits = followers.empty() ? fwd.logits : ops::gather_rows(fwd.logits, picked);
   std::vector<TokenSampler*> samplers;
   for (Sequence* s : sampling) samplers.push_back(&s->sampler);
-  const std::vector<int64_t> tokens = next_tokens(logits, samplers);
-
+  out.tokens = next_tokens(out.logits, samplers);
   for (size_t r = 0; r < sampling.size(); ++r) {
     Sequence& s = *sampling[r];
+    s.row = static_cast<int64_t>(r);
+    ++s.drawn;
+    // The token just drawn would be fed at position cache.length.
+    const bool at_limit = model_.max_positions > 0 && s.cache.length >= model_.max_positions;
+    s.may_continue = s.drawn < s.spec.max_new_tokens && !at_limit;
+    out.rows.push_back(&s);
+    out.may_continue.push_back(s.may_continue);
+  }
+  if (std::none_of(sampling.begin(), sampling.end(), [](const Sequence* s) { return s->spec.keep_logits; }))
+    out.logits = Tensor();
+  return out;
+}
+
+void Scheduler::read_tokens(InFlight& step) {
+  // Sequences retired before now may be named by `step` (fed before the host knew they had ended);
+  // none is named by a later step.
+  std::vector<std::unique_ptr<Sequence>> expired = std::move(retired_);
+  retired_.clear();
+  const std::vector<int64_t> tokens = step.tokens.on_host();
+  for (size_t r = 0; r < step.rows.size(); ++r) {
+    Sequence& s = *step.rows[r];
+    if (s.ended) continue;  // ended at an earlier token, or cancelled: this one is not its
     Generation& g = s.out;
     if (s.spec.keep_logits) {  // on the CPU a view of the row, no copy
-      const Tensor row = logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
+      const Tensor row = step.logits.slice(static_cast<int64_t>(r), 1).to(Device::cpu());
       g.logits.emplace_back(row.f32(), row.f32() + model_.vocab);
     }
     const int64_t token = tokens[r];
@@ -206,19 +277,14 @@ void Scheduler::step() {
       if (s.events.on_token && s.events.on_token(token)) {
         g.finish = FinishReason::stop;
       } else {
-        // The token just sampled would be fed at position cache.length.
-        const bool at_limit = model_.max_positions > 0 && s.cache.length >= model_.max_positions;
-        if (static_cast<int64_t>(g.tokens.size()) < s.spec.max_new_tokens && !at_limit) {
-          s.last = token;
-          continue;
-        }
+        if (step.may_continue[r]) continue;
         g.finish = FinishReason::length;
       }
     }
     s.ended = true;  // leaves the batch below
     if (s.events.on_finish) s.events.on_finish(std::move(g));
   }
-  std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->ended; });
+  retire_if([](const std::unique_ptr<Sequence>& s) { return s->ended; });
 }
 
 }  // namespace s0

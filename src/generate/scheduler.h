@@ -13,6 +13,14 @@
 // Sequences of one prompt and adapter (n samples of a prompt) share its prefill: the first feeds the
 // prompt, the others wait for it and take a copy of its cache (share_prefills below).
 //
+// A step's tokens are read by the host one step late: step() queues its forward, whose decodes
+// take the tokens the step before drew where they are (on a GPU, without the host reading them
+// first), then reads the step before's tokens while this one runs, so the device never waits for
+// the host's turn between steps. The callbacks of a token drawn in one step() thus run in the next.
+// A sequence that ends at a token the host reads late (EOS, or a stop callback) has been fed that
+// token in the step already queued, whose output for it is dropped; one that ends at its length
+// (or position limit) is known to when its last token is drawn, and is fed nothing after it.
+//
 // Device-neutral: the forward dispatches on the model's device, and so does picking the tokens
 // (next_tokens.h: on a GPU the logits stay there); nothing here is CPU-specific.
 // Single-threaded: callbacks run inside step(); BatchEngine (batch_engine.h) drives one from a thread.
@@ -101,19 +109,31 @@ class Scheduler {
   uint64_t add(SequenceSpec spec, SequenceEvents events);
   // Drops the sequence (queued or running) without calling on_finish; unknown ids are ignored.
   void cancel(uint64_t id);
-  // One forward over the running batch, after admitting queued sequences into free slots.
+  // One forward over the running batch, after admitting queued sequences into free slots; then the
+  // tokens of the step before go to their sequences (callbacks). With nothing left to feed, only
+  // those tokens.
   void step();
   // Ends every sequence with on_abort(reason): after a failed step, whose caches are no longer
   // trustworthy, or at shutdown.
   void abort_all(const std::string& reason);
 
-  bool idle() const { return running_.empty() && waiting_.empty(); }
+  bool idle() const { return running_.empty() && waiting_.empty() && !in_flight_; }
   size_t running() const { return running_.size(); }
   size_t waiting() const { return waiting_.size(); }
 
  private:
   struct Sequence;
+  struct InFlight;
+  // Fills free slots from the queue; a sequence that has drawn its last token holds none.
   void admit();
+  // Moves the running sequences `done` picks to retired_, ended.
+  void retire_if(const std::function<bool(const std::unique_ptr<Sequence>&)>& done);
+  // Queues the forward of `fed` (inputs[i] for fed[i]; take: per token, its row in in_flight_'s
+  // tokens or -1) and the draw of its next tokens.
+  InFlight run_step(const std::vector<Sequence*>& fed, const std::vector<std::vector<int64_t>>& inputs,
+                    const std::vector<int64_t>& take);
+  // Hands a step's tokens to their sequences (ending those they end).
+  void read_tokens(InFlight& step);
   // Pairs each running sequence that has fed nothing yet with an earlier one of the same prompt and
   // adapter that is still prefilling: the follower feeds nothing and, the step that prefill ends,
   // takes a copy of the leader's cache and samples its first token from the same logits (n samples
@@ -127,6 +147,9 @@ class Scheduler {
   uint64_t next_id_ = 0;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+  // Ended since in_flight_ was queued, which may still name them: freed once it is read.
+  std::vector<std::unique_ptr<Sequence>> retired_;
+  std::unique_ptr<InFlight> in_flight_;  // the last step, its tokens not yet read by the host
   DecodeGraphs graphs_;
 };
 

@@ -22,6 +22,11 @@ struct StateSet {
 
 struct PackedBatch {
   std::vector<int64_t> tokens;     // all sequences back to back
+  // Empty, or the same tokens as I64 [n_tokens] on the model's device, which the embedding then
+  // reads: a decode step's inputs were chosen there by the step before, and `tokens` holds
+  // kChosenOnDevice for each such id, which the host has not read yet (generate/scheduler.h).
+  Tensor token_ids;
+  static constexpr int64_t kChosenOnDevice = -1;
   ops::Varlen seqs;                // sequence s is tokens[seqs.begin(s), seqs.begin(s) + seqs.length(s))
   std::vector<int64_t> positions;  // per token: its position within its sequence
   std::vector<const StateSet*> initial;  // per sequence; null = zero states

@@ -77,10 +77,14 @@ void block_forward(const Block& blk, const HybridModel& model, const PackedBatch
 }
 
 void validate_batch(const HybridModel& model, const PackedBatch& batch) {
+  const bool on_device = !batch.token_ids.empty();
+  if (on_device && batch.token_ids.numel() != batch.n_tokens())
+    fail("internal: ", batch.token_ids.numel(), " token ids on the device for a batch of ", batch.n_tokens());
   for (int64_t s = 0; s < batch.n_seqs(); ++s) {
     if (batch.length(s) <= 0) fail("sequence ", s, " is empty");
     for (int64_t t = batch.begin(s); t < batch.begin(s) + batch.length(s); ++t) {
       int64_t id = batch.tokens[t];
+      if (on_device && id == PackedBatch::kChosenOnDevice) continue;  // a token the model chose: in range
       if (id < 0 || id >= model.vocab)
         fail("sequence ", s, " position ", t - batch.begin(s), ": token id ", id, " is outside the vocabulary [0, ",
              model.vocab, ")");
@@ -110,7 +114,8 @@ ForwardOutput forward(const HybridModel& model, const PackedBatch& batch, const 
   if (opt.keep_final_states) out.final_states.resize(model.recurrent.size());
   if (opt.tape) opt.tape->blocks.clear();
 
-  Tensor x = ops::gather_rows(model.embed, batch.tokens, model.embed_scale);
+  Tensor x = batch.token_ids.empty() ? ops::gather_rows(model.embed, batch.tokens, model.embed_scale)
+                                      : ops::gather_rows(model.embed, batch.token_ids, model.embed_scale);
   const Device dev = x.device();
   if (opt.keep_hidden) out.hidden.push_back(x.clone());
 

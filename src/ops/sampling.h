@@ -11,8 +11,9 @@
 
 namespace s0::ops {
 
-// The index of each row's largest logit (the first on ties) of logits [rows, vocab] float32.
-std::vector<int64_t> argmax_rows(const Tensor& logits);
+// tokens[r] = the index of row r's largest logit (the first on ties), for logits [rows, vocab]
+// float32 and tokens I64 [rows] on the same device.
+void argmax_rows(const Tensor& logits, Tensor& tokens);
 
 struct SampleRequest {
   int64_t row = 0;
@@ -22,9 +23,10 @@ struct SampleRequest {
   uint64_t random = 0;       // the draw's bits (TokenSampler::take_draw_bits)
 };
 
-// Per request, the token its row draws: the row's top_k most likely tokens (ties by id), the
-// nucleus reaching top_p of their weight (ops/sampling_weight.h), and the token at the uniform
-// point `random` gives in it. Rows up to kMaxSampledVocab tokens.
-std::vector<int64_t> sample_rows(const Tensor& logits, const std::vector<SampleRequest>& requests);
+// Per request, tokens[request.row] = the token its row draws: the row's top_k most likely tokens
+// (ties by id), the nucleus reaching top_p of their weight (ops/sampling_weight.h), and the token at
+// the uniform point `random` gives in it. Rows up to kMaxSampledVocab tokens; other rows of tokens
+// are left as they are.
+void sample_rows(const Tensor& logits, const std::vector<SampleRequest>& requests, Tensor& tokens);
 
 }  // namespace s0::ops

@@ -192,7 +192,7 @@ TEST(Sampling, RowsDrawnOverThreadsAreOneThreadsTokens) {
     std::vector<TokenSampler*> ptrs;
     for (TokenSampler& s : samplers) ptrs.push_back(&s);
     std::vector<std::vector<int64_t>> steps;
-    for (int step = 0; step < 3; ++step) steps.push_back(next_tokens(logits, ptrs));
+    for (int step = 0; step < 3; ++step) steps.push_back(next_tokens(logits, ptrs).on_host());
     return steps;
   };
   const auto one = draw(1);

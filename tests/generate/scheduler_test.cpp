@@ -168,18 +168,16 @@ TEST_P(SchedulerFixture, SamplesOfOnePromptShareItsPrefill) {
   step();  // request 0 fed a's first chunk; 1 and 2 follow it
   ids[5] = add(5);  // joins halfway: follows request 0 too
   step();
-  step();  // request 0's prefill ends: 0, 1, 2 and 5 have their first token together
-  EXPECT_EQ(first_token_step[0], 3);
-  EXPECT_EQ(first_token_step[1], 3);
-  EXPECT_EQ(first_token_step[2], 3);
-  EXPECT_EQ(first_token_step[5], 3);
+  step();  // request 0's prefill ends: 0, 1, 2 and 5 draw their first token together
+  for (const size_t i : {0, 1, 2, 5}) EXPECT_EQ(first_token_step[i], -1) << "read one step late, request " << i;
   ids[6] = add(6);  // a's prefill is over: request 6 prefills by itself
   // Requests 7 and 8 (a, no adapter) follow request 3, which has waited behind the budget until
   // now (8 waits for a slot). Request 3 is cancelled after its first chunk: 7 then prefills by
   // itself and 8, admitted in 3's slot, follows 7.
   ids[7] = add(7);
   ids[8] = add(8);
-  step();
+  step();  // the host reads the first tokens
+  for (const size_t i : {0, 1, 2, 5}) EXPECT_EQ(first_token_step[i], 4) << "request " << i;
   shared.cancel(ids[3]);
   for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) step();
   ASSERT_TRUE(shared.idle());
@@ -219,6 +217,78 @@ TEST(Scheduler, CancelFreesTheSlotAtTheNextStep) {
   EXPECT_EQ(s.running(), 1u);
   EXPECT_EQ(s.waiting(), 0u);
   EXPECT_FALSE(long_finished);
+}
+
+// The host reads a step's tokens during the next step, which has already fed them: a sequence that
+// ends at a token read late (its EOS, or its stop callback) gets nothing after it, its neighbours
+// are as they are alone, and its slot goes to the next sequence.
+TEST(Scheduler, EndsReadOneStepLateLeaveNoTrace) {
+  const Loaded L("qwen35-text");
+  const std::vector<std::vector<int64_t>> prompts = {L.prompt(0, 6), L.prompt(1, 5), L.prompt(0, 3), L.prompt(1, 8)};
+  auto spec = [&](size_t i) {
+    SequenceSpec s = spec_of(prompts[i], nullptr, i);
+    s.max_new_tokens = 8;
+    return s;
+  };
+  std::vector<Generation> alone(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Scheduler one(L.model, {});
+    one.add(spec(i), {{}, [&, i](Generation&& g) { alone[i] = std::move(g); }, {}});
+    while (!one.idle()) one.step();
+    ASSERT_EQ(alone[i].tokens.size(), 8u);
+  }
+  SchedulerOptions so;
+  so.max_batch = 3;
+  Scheduler shared(L.model, so);
+  std::vector<Generation> together(prompts.size());
+  std::vector<int> calls(prompts.size(), 0);
+  // Sequence 0 ends at its third token, drawn as an EOS; 1 is stopped by its callback at its second.
+  SequenceSpec eos_at_third = spec(0);
+  eos_at_third.eos_ids = {alone[0].tokens[2]};
+  for (size_t i = 0; i < prompts.size(); ++i)
+    shared.add(i == 0 ? eos_at_third : spec(i), {[&, i](int64_t) { return ++calls[i] == 2 && i == 1; },
+                                                 [&, i](Generation&& g) { together[i] = std::move(g); }, {}});
+  for (int guard = 0; guard < 100 && !shared.idle(); ++guard) shared.step();
+  ASSERT_TRUE(shared.idle());
+  const auto first_eos = std::find(alone[0].tokens.begin(), alone[0].tokens.end(), alone[0].tokens[2]);
+  EXPECT_EQ(together[0].tokens, std::vector<int64_t>(alone[0].tokens.begin(), first_eos));
+  EXPECT_EQ(together[0].finish, FinishReason::eos);
+  EXPECT_EQ(together[0].logits.size(), together[0].tokens.size() + 1) << "the EOS step's logits are kept";
+  EXPECT_EQ(calls[0], static_cast<int>(together[0].tokens.size()));
+  EXPECT_EQ(together[1].tokens, std::vector<int64_t>(alone[1].tokens.begin(), alone[1].tokens.begin() + 2));
+  EXPECT_EQ(together[1].finish, FinishReason::stop);
+  EXPECT_EQ(calls[1], 2) << "no token after the stop";
+  for (const size_t i : {2, 3}) {
+    EXPECT_EQ(together[i].tokens, alone[i].tokens) << "sequence " << i;
+    EXPECT_EQ(together[i].logits, alone[i].logits) << "sequence " << i;
+    EXPECT_EQ(calls[i], 8) << "sequence " << i;
+  }
+}
+
+// A sequence that has drawn its last token (by max_new_tokens) holds no slot while the host has
+// yet to read it: the next sequence is admitted into the step after that draw.
+TEST(Scheduler, ALastDrawnTokenHoldsNoSlot) {
+  const Loaded L("falcon-h1-plain");
+  SchedulerOptions so;
+  so.max_batch = 1;
+  Scheduler s(L.model, so);
+  for (size_t i = 0; i < 2; ++i) {
+    SequenceSpec spec = spec_of(L.prompt(i, 5), nullptr, i);
+    spec.max_new_tokens = 3;
+    s.add(spec, {});
+  }
+  int steps = 0;
+  for (; steps < 100 && !s.idle(); ++steps) {
+    s.step();
+    if (steps == 2) {
+      EXPECT_EQ(s.waiting(), 1u) << "the first drew its third token in step 3";
+    }
+    if (steps == 3) {
+      EXPECT_EQ(s.waiting(), 0u) << "and the second joined at step 4";
+    }
+  }
+  // Draws in steps 1-3 and 4-6; the last token is read in step 7, which feeds nothing.
+  EXPECT_EQ(steps, 7);
 }
 
 // A sequence reserves its attention caches for its whole reach only within the context its batch was

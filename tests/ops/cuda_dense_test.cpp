@@ -526,6 +526,18 @@ TEST(CudaDenseRows, GatherScatterAndScaleMatchCpu) {
   const Tensor rows16 = ops::gather_rows(on_gpu(table.to_bf16()), index, 1.5f);
   EXPECT_EQ(rows16.dtype(), DType::F32);
   EXPECT_TRUE(same_bits(ops::gather_rows(table.to_bf16().to_f32(), index, 1.5f), rows16)) << "bf16 gather_rows";
+  // Ids on the GPU (a decode step's, taken from the tokens the step before chose there) gather the same rows.
+  Tensor chosen = Tensor::empty({4}, DType::I64);
+  for (int64_t i = 0; i < 4; ++i) static_cast<int64_t*>(chosen.raw_mut())[i] = index[static_cast<size_t>(i)];
+  std::vector<int64_t> kept = index, take(index.size(), -1);
+  kept[1] = kept[6] = -1;
+  take[1] = 1;  // index[1]
+  take[6] = 0;  // index[0] = index[6]
+  const Tensor ids = ops::take_or_keep_i64(kept, on_gpu(chosen), take);
+  EXPECT_EQ(ids.device(), table_gpu.device());
+  EXPECT_EQ(ids.to(Device::cpu()).to_i64(), index);
+  EXPECT_TRUE(same_bits(ops::gather_rows(table_gpu, ids, 1.5f), ops::gather_rows(table_gpu, index, 1.5f)))
+      << "gather_rows by ids on the GPU";
 
   const Tensor src = randn({static_cast<int64_t>(index.size()), d}, 111), dst0 = randn({vocab, d}, 112);
   Tensor dst_cpu = dst0.clone(), dst_gpu[2] = {on_gpu(dst0), on_gpu(dst0)};

@@ -144,6 +144,21 @@ TEST(GateBackward, ScatterAddRowsIsTheAdjointOfGatherRows) {
   expect_grad(dtable, fd_grad(gather, to_double(table), to_double(dy)), "dtable");
 }
 
+// A step's token ids: the prompts' from the host, the decodes' taken from the last step's chosen
+// tokens where they are; the embedding then gathers by that I64 tensor as by the host's ids.
+TEST(GateBackward, TokenIdsTakenOrKeptAndGatheredByATensor) {
+  Tensor chosen = Tensor::empty({4}, DType::I64);
+  const std::vector<int64_t> last = {11, 2, 7, 5};
+  std::copy(last.begin(), last.end(), static_cast<int64_t*>(chosen.raw_mut()));
+  const Tensor ids = ops::take_or_keep_i64({-1, -1, 9, 1, 0}, chosen, {3, 0, -1, -1, -1});
+  EXPECT_EQ(ids.to_i64(), (std::vector<int64_t>{5, 11, 9, 1, 0}));
+  const Tensor table = Tensor::from({12, 3}, randn(36, 75));
+  const Tensor by_tensor = ops::gather_rows(table, ids, 2.0f), by_host = ops::gather_rows(table, ids.to_i64(), 2.0f);
+  EXPECT_EQ(std::memcmp(by_tensor.f32(), by_host.f32(), by_host.nbytes()), 0);
+  EXPECT_EQ(by_tensor.f32()[0], 2.0f * table.f32()[5 * 3]);
+  EXPECT_NE(test::error_of([&] { ops::take_or_keep_i64({0}, chosen, {4}); }).find("entry 4 of 4"), std::string::npos);
+}
+
 // ops::add_ with several sources is one add after another, cell by cell in the list's order (the
 // objective's per-sequence state gradients, summed in sequence order).
 TEST(GateBackward, AddOfSeveralSourcesIsOneAddAfterAnother) {

@@ -23,16 +23,10 @@ Tensor upload(const std::vector<int64_t>& values) {
   return upload_i64(values, Device::cuda(device));
 }
 
-}  // namespace
-
-namespace {
-
 // dst[i] = scale * table[index[i]] for a table of float or __nv_bfloat16.
 template <typename T>
-void gather(const T* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
+void gather(const T* table, const int64_t* idx, int64_t n, int64_t d, float scale, float* dst) {
   if (n == 0) return;
-  const Tensor index = upload(std::vector<int64_t>(host_index, host_index + n));
-  const int64_t* idx = static_cast<const int64_t*>(index.device_raw());
   for_each_cell(
       n, d,
       [=] __device__(int64_t i, int64_t j) { dst[i * d + j] = static_cast<float>(table[idx[i] * d + j]) * scale; },
@@ -41,12 +35,29 @@ void gather(const T* table, const int64_t* host_index, int64_t n, int64_t d, flo
 
 }  // namespace
 
-void gather_rows(const float* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
-  gather(table, host_index, n, d, scale, dst);
+void gather_rows(const float* table, const int64_t* index, int64_t n, int64_t d, float scale, float* dst) {
+  gather(table, index, n, d, scale, dst);
 }
 
-void gather_bf16_rows(const void* table, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {
-  gather(static_cast<const __nv_bfloat16*>(table), host_index, n, d, scale, dst);
+void gather_bf16_rows(const void* table, const int64_t* index, int64_t n, int64_t d, float scale, float* dst) {
+  gather(static_cast<const __nv_bfloat16*>(table), index, n, d, scale, dst);
+}
+
+void take_or_keep_i64(const std::vector<int64_t>& values, const int64_t* from, const std::vector<int64_t>& take,
+                      int64_t* dst) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  if (n == 0) return;
+  std::vector<int64_t> packed = values;  // one upload: [values (n) | take (n)]
+  packed.insert(packed.end(), take.begin(), take.end());
+  const Tensor table = upload(packed);
+  const auto* kept = static_cast<const int64_t*>(table.device_raw());
+  for_each_cell(
+      1, n,
+      [=] __device__(int64_t, int64_t i) {
+        const int64_t t = kept[n + i];
+        dst[i] = t >= 0 ? from[t] : kept[i];
+      },
+      "take_or_keep_i64");
 }
 
 void scatter_add_rows(const float* src, const int64_t* host_index, int64_t n, int64_t d, float scale, float* dst) {

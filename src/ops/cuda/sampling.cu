@@ -29,7 +29,8 @@ Device current_gpu() {
 // block's best logit and token make a 64-bit key, the logit's ascending bits above the token's
 // complement: the larger logit wins, then the smaller token (the first maximum, as the host's
 // argmax). keys[row] takes the blocks' keys by atomicMax, the same result in any order. NaN never
-// wins (it is skipped); a row of NaN keeps 0, below every real key: token 0.
+// wins (it is skipped); a row of NaN keeps 0, below every real key: token 0. The keys are the
+// tokens' own memory, each turned into its token by argmax_token_kernel after.
 constexpr int kArgmaxThreads = 256;
 constexpr int64_t kArgmaxSlice = 4096;        // the least slice a block takes
 constexpr int64_t kArgmaxBlocksWanted = 512;  // enough to keep every SM reading
@@ -45,6 +46,14 @@ __global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* log
   }
   for (int o = 16; o > 0; o >>= 1) best = max(best, __shfl_xor_sync(0xffffffffu, best, o));
   if (threadIdx.x % 32 == 0 && best != 0) atomicMax(&keys[blockIdx.y], best);
+}
+
+// A row's key (in place) -> its token: the low half holds the token's complement; 0 (no key) is token 0.
+__global__ void argmax_token_kernel(int64_t rows, unsigned long long* keys) {
+  const int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (r >= rows) return;
+  const unsigned long long k = keys[r];
+  keys[r] = k == 0 ? 0 : 0xffffffffull - (k & 0xffffffffull);
 }
 
 // A sampled row's draw without sorting it: TokenSampler::next orders the tokens by a 64-bit key
@@ -242,7 +251,7 @@ __device__ __noinline__ Pick descend(const float* __restrict__ row, int vocab, u
   return {0, carry, false};  // not reached: the last digit returns
 }
 
-// out[b] = the token request b draws from its row: the nucleus is the shortest prefix of the
+// out[row] = the token request b (its row) draws from its row: the nucleus is the shortest prefix of the
 // top_k whose weight reaches top_p of their total, and the token the one whose span of the
 // nucleus's weight holds uniform_below(random, nucleus weight); TokenSampler::draw.
 __global__ void __launch_bounds__(kSelectThreads, 1) draw_kernel(const float* __restrict__ logits, int vocab,
@@ -292,38 +301,37 @@ __global__ void __launch_bounds__(kSelectThreads, 1) draw_kernel(const float* __
     const Pick p = descend(row, vocab, limit, h, weight, Test{Test::above, u, 0.0});
     if (p.found) drawn = p;
   }
-  if (threadIdx.x == 0) out[blockIdx.x] = static_cast<int64_t>(drawn.key & 0xffffffffu);
+  if (threadIdx.x == 0) out[r.row] = static_cast<int64_t>(drawn.key & 0xffffffffu);
 }
 
 }  // namespace
 
-std::vector<int64_t> argmax_rows(const float* logits, int64_t rows, int64_t vocab) {
-  if (rows == 0) return {};
+void argmax_rows(const float* logits, int64_t rows, int64_t vocab, int64_t* tokens) {
+  if (rows == 0) return;
   if (rows > 65535 || vocab >= (int64_t{1} << 32))
     fail("internal: argmax_rows takes at most 65535 rows of fewer than 2^32 logits, got ", rows, " of ", vocab);
-  Tensor keys = Tensor::zeros({rows}, DType::I64, current_gpu());
+  auto* keys = reinterpret_cast<unsigned long long*>(tokens);
+  S0_CUDA_CHECK(cudaMemsetAsync(keys, 0, static_cast<size_t>(rows) * sizeof(*keys), stream()));
   const int64_t slice = std::max(kArgmaxSlice, (vocab * rows + kArgmaxBlocksWanted - 1) / kArgmaxBlocksWanted);
   const dim3 grid(static_cast<unsigned>((vocab + slice - 1) / slice), static_cast<unsigned>(rows));
-  argmax_kernel<<<grid, kArgmaxThreads, 0, stream()>>>(logits, vocab, slice,
-                                                       static_cast<unsigned long long*>(keys.device_raw_mut()));
+  argmax_kernel<<<grid, kArgmaxThreads, 0, stream()>>>(logits, vocab, slice, keys);
   check_launch("argmax_rows");
-  std::vector<int64_t> tokens = keys.to(Device::cpu()).to_i64();
-  for (int64_t& t : tokens) t = t == 0 ? 0 : 0xffffffffll - (t & 0xffffffffll);
-  return tokens;
+  constexpr int kTokenThreads = 256;
+  argmax_token_kernel<<<static_cast<unsigned>((rows + kTokenThreads - 1) / kTokenThreads), kTokenThreads, 0,
+                        stream()>>>(rows, keys);
+  check_launch("argmax_rows tokens");
 }
 
-std::vector<int64_t> sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests) {
+void sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests, int64_t* tokens) {
   static_assert(std::is_trivially_copyable_v<SampleRequest>);
   static_assert(kMaxSampledVocab <= (int64_t{1} << 22), "ids fit the key's two id digits");
   const Device gpu = current_gpu();
   const int64_t n = static_cast<int64_t>(requests.size());
+  if (n == 0) return;
   Tensor params = Tensor::empty({static_cast<int64_t>((n * sizeof(SampleRequest) + 7) / 8)}, DType::I64, gpu);
   copy_bytes(params.device_raw_mut(), gpu, requests.data(), Device::cpu(), n * sizeof(SampleRequest));
-  Tensor out = Tensor::empty({n}, DType::I64, gpu);
   launch_with_shared(draw_kernel, dim3(static_cast<unsigned>(n)), kSelectThreads, kSelectSmem, "sample_rows draw",
-                     logits, static_cast<int>(vocab), static_cast<const SampleRequest*>(params.device_raw()),
-                     static_cast<int64_t*>(out.device_raw_mut()));
-  return out.to(Device::cpu()).to_i64();
+                     logits, static_cast<int>(vocab), static_cast<const SampleRequest*>(params.device_raw()), tokens);
 }
 
 }  // namespace s0::ops::cuda

@@ -1,6 +1,6 @@
 #pragma once
-// ops/sampling.h on the GPU: the argmax of each row, and each sampled row's drawn token. Results
-// come back to the host (the call waits for them).
+// ops/sampling.h on the GPU: the argmax of each row, and each sampled row's drawn token, written to
+// device memory `tokens` in stream order (the calls do not wait).
 #include <cstdint>
 #include <vector>
 
@@ -8,7 +8,7 @@
 
 namespace s0::ops::cuda {
 
-std::vector<int64_t> argmax_rows(const float* logits, int64_t rows, int64_t vocab);
-std::vector<int64_t> sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests);
+void argmax_rows(const float* logits, int64_t rows, int64_t vocab, int64_t* tokens);
+void sample_rows(const float* logits, int64_t vocab, const std::vector<SampleRequest>& requests, int64_t* tokens);
 
 }  // namespace s0::ops::cuda
