@@ -107,6 +107,8 @@ void Scheduler::retire_if(const std::function<bool(const std::unique_ptr<Sequenc
   for (auto& s : running_)
     if (done(s)) {
       s->ended = true;
+      // Its caches go now: a step queued with them runs before whatever takes their memory next.
+      s->cache = SequenceCache(mixers_per_block_, options_.cache_dtypes);
       retired_.push_back(std::move(s));
     }
   std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return !s; });

@@ -147,7 +147,8 @@ class Scheduler {
   uint64_t next_id_ = 0;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
-  // Ended since in_flight_ was queued, which may still name them: freed once it is read.
+  // Ended since in_flight_ was queued, which may still name them (their caches already given back):
+  // freed once it is read.
   std::vector<std::unique_ptr<Sequence>> retired_;
   std::unique_ptr<InFlight> in_flight_;  // the last step, its tokens not yet read by the host
   DecodeGraphs graphs_;

@@ -37,8 +37,12 @@ struct PendingHostCopy {
   void* pinned = nullptr;
   size_t capacity = 0, bytes = 0;
   cudaEvent_t landed = nullptr;
+  bool read = false;
 
   ~PendingHostCopy() {
+    // A copy dropped unread may still be landing: the buffer is kept for another copy only once it
+    // has (another GPU's stream would not wait for it).
+    if (landed && !read) (void)cudaEventSynchronize(landed);
     Kept& k = kept();
     std::lock_guard<std::mutex> lock(k.mu);
     if (pinned) k.buffers.emplace_back(capacity, pinned);
@@ -76,6 +80,7 @@ std::shared_ptr<PendingHostCopy> start_host_copy(const void* src, size_t bytes) 
 
 void finish_host_copy(PendingHostCopy& copy, void* dst) {
   S0_CUDA_CHECK(cudaEventSynchronize(copy.landed));
+  copy.read = true;
   if (copy.bytes > 0) std::memcpy(dst, copy.pinned, copy.bytes);
 }
 
