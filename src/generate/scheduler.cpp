@@ -91,7 +91,8 @@ uint64_t Scheduler::add(SequenceSpec spec, SequenceEvents events) {
   TokenSampler sampler(spec.sampling, spec.stream);
   SequenceCache cache(mixers_per_block_, options_.cache_dtypes);
   cache.reserve_keys(keys_to_reserve(model_, spec, options_.reserve_context));
-  waiting_.push_back(std::make_unique<Sequence>(Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}}));
+  waiting_.push_back(
+      std::make_unique<Sequence>(Sequence{id, std::move(spec), std::move(events), std::move(cache), sampler, {}}));
   return id;
 }
 

@@ -76,7 +76,8 @@ void expect_the_hosts_tokens(const Tensor& logits, const std::vector<SamplingOpt
     a.push_back(&on_cpu[r]);
     b.push_back(&on_gpu[r]);
   }
-  for (int step = 0; step < steps; ++step) EXPECT_EQ(next_tokens(gpu, b).on_host(), next_tokens(logits, a).on_host()) << what;
+  for (int step = 0; step < steps; ++step)
+    EXPECT_EQ(next_tokens(gpu, b).on_host(), next_tokens(logits, a).on_host()) << what;
 }
 
 }  // namespace

@@ -251,7 +251,7 @@ __device__ __noinline__ Pick descend(const float* __restrict__ row, int vocab, u
   return {0, carry, false};  // not reached: the last digit returns
 }
 
-// out[row] = the token request b (its row) draws from its row: the nucleus is the shortest prefix of the
+// out[r.row] = the token request r draws from its row: the nucleus is the shortest prefix of the
 // top_k whose weight reaches top_p of their total, and the token the one whose span of the
 // nucleus's weight holds uniform_below(random, nucleus weight); TokenSampler::draw.
 __global__ void __launch_bounds__(kSelectThreads, 1) draw_kernel(const float* __restrict__ logits, int vocab,
