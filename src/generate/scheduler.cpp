@@ -78,7 +78,8 @@ int64_t keys_to_reserve(const HybridModel& model, const SequenceSpec& spec, int6
   return reach <= reserve_context ? reach : 0;
 }
 
-Scheduler::Scheduler(const HybridModel& model, const SchedulerOptions& options) : model_(model), options_(options) {
+Scheduler::Scheduler(const HybridModel& model, const SchedulerOptions& options)
+    : model_(model), options_(options), read_late_(options.read_tokens_late.value_or(!model.device().is_cpu())) {
   validate_scheduler_options(options);
   for (const Block& b : model.blocks) mixers_per_block_.push_back(b.mixers.size());
 }
@@ -117,6 +118,7 @@ void Scheduler::retire_if(const std::function<bool(const std::unique_ptr<Sequenc
 
 void Scheduler::abort_all(const std::string& reason) {
   in_flight_.reset();  // its tokens are not delivered: the sequences end here
+  last_read_.reset();
   retired_.clear();
   std::vector<std::unique_ptr<Sequence>> all = std::move(running_);
   running_.clear();
@@ -167,7 +169,7 @@ void Scheduler::step() {
       s->cache = SequenceCache(mixers_per_block_, options_.cache_dtypes);
       continue;
     }
-    if (!in_flight_ || s->row < 0) fail("internal: a decoding sequence without a token drawn for it");
+    if (!drawn_last() || s->row < 0) fail("internal: a decoding sequence without a token drawn for it");
     fed.push_back(s.get());
     inputs.push_back({PackedBatch::kChosenOnDevice});
     take.push_back(s->row);
@@ -190,10 +192,21 @@ void Scheduler::step() {
 
   std::unique_ptr<InFlight> drawn;
   if (!fed.empty()) drawn = std::make_unique<InFlight>(run_step(fed, inputs, take));
-  // The last step's tokens reach the host while this one runs on the device.
+  // Read late, the last step's tokens reach the host while this one runs on the device; read at
+  // once, this step's reach it now.
   if (in_flight_) read_tokens(*in_flight_);
-  in_flight_ = std::move(drawn);
+  in_flight_.reset();
+  last_read_.reset();
+  if (!drawn) return;
+  if (read_late_) {
+    in_flight_ = std::move(drawn);
+  } else {
+    read_tokens(*drawn);
+    last_read_ = std::move(drawn);
+  }
 }
+
+Scheduler::InFlight* Scheduler::drawn_last() const { return in_flight_ ? in_flight_.get() : last_read_.get(); }
 
 Scheduler::InFlight Scheduler::run_step(const std::vector<Sequence*>& fed,
                                         const std::vector<std::vector<int64_t>>& inputs,
@@ -205,8 +218,8 @@ Scheduler::InFlight Scheduler::run_step(const std::vector<Sequence*>& fed,
     caches.push_back(&s->cache);
   }
   PackedBatch batch = PackedBatch::from_sequences(inputs, initial, caches);
-  if (in_flight_ && std::any_of(take.begin(), take.end(), [](int64_t t) { return t >= 0; }))
-    batch.token_ids = ops::take_or_keep_i64(batch.tokens, in_flight_->tokens.on_device, take);
+  if (std::any_of(take.begin(), take.end(), [](int64_t t) { return t >= 0; }))
+    batch.token_ids = ops::take_or_keep_i64(batch.tokens, drawn_last()->tokens.on_device, take);
   // Logits only where a token is sampled next: decodes and the last chunk of a prompt. The
   // followers of a prompt whose prefill ends here sample from a copy of its row (`picked`: each
   // sampling sequence's row of the forward's logits), never a row of their own in the LM head's

@@ -13,13 +13,14 @@
 // Sequences of one prompt and adapter (n samples of a prompt) share its prefill: the first feeds the
 // prompt, the others wait for it and take a copy of its cache (share_prefills below).
 //
-// A step's tokens are read by the host one step late: step() queues its forward, whose decodes
-// take the tokens the step before drew where they are (on a GPU, without the host reading them
-// first), then reads the step before's tokens while this one runs, so the device never waits for
-// the host's turn between steps. The callbacks of a token drawn in one step() thus run in the next.
-// A sequence that ends at a token the host reads late (EOS, or a stop callback) has been fed that
-// token in the step already queued, whose output for it is dropped; one that ends at its length
-// (or position limit) is known to when its last token is drawn, and is fed nothing after it.
+// On a GPU a step's tokens are read by the host one step late (SchedulerOptions::read_tokens_late):
+// step() queues its forward, whose decodes take the tokens the step before drew where they are
+// (without the host reading them first), then reads the step before's tokens while this one runs,
+// so the device never waits for the host's turn between steps. The callbacks of a token drawn in
+// one step() then run in the next. A sequence that ends at a token the host reads late (EOS, or a
+// stop callback) has been fed that token in the step already queued, whose output for it is
+// dropped; one that ends at its length (or position limit) is known to when its last token is
+// drawn, and is fed nothing after it.
 //
 // Device-neutral: the forward dispatches on the model's device, and so does picking the tokens
 // (next_tokens.h: on a GPU the logits stay there); nothing here is CPU-specific.
@@ -28,6 +29,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,11 @@ struct SchedulerOptions {
   // caches reserved in full could outgrow what sequences that stop early would have held. 0: never
   // (a server's choice: its requests' lengths come with them).
   int64_t reserve_context = 0;
+  // Whether the host reads a step's tokens during the next step (the default on a GPU: the GPU then
+  // never waits for the host between steps) or at the end of the step that drew them (the default
+  // on the CPU, whose forward runs on the host: reading late would only delay every callback by a
+  // step and feed sequences that ended one more token).
+  std::optional<bool> read_tokens_late;
 };
 
 // Fails (one line starting with `what`, e.g. "prompt 3") on an empty prompt, a token id outside the
@@ -117,7 +124,7 @@ class Scheduler {
   // trustworthy, or at shutdown.
   void abort_all(const std::string& reason);
 
-  bool idle() const { return running_.empty() && waiting_.empty() && !in_flight_; }
+  bool idle() const { return running_.empty() && waiting_.empty() && !in_flight_; }  // in_flight_: tokens unread
   size_t running() const { return running_.size(); }
   size_t waiting() const { return waiting_.size(); }
 
@@ -134,6 +141,8 @@ class Scheduler {
                     const std::vector<int64_t>& take);
   // Hands a step's tokens to their sequences (ending those they end).
   void read_tokens(InFlight& step);
+  // The last step, whose tokens this step's decodes take (read by the host or not); null before any.
+  InFlight* drawn_last() const;
   // Pairs each running sequence that has fed nothing yet with an earlier one of the same prompt and
   // adapter that is still prefilling: the follower feeds nothing and, the step that prefill ends,
   // takes a copy of the leader's cache and samples its first token from the same logits (n samples
@@ -151,6 +160,9 @@ class Scheduler {
   // freed once it is read.
   std::vector<std::unique_ptr<Sequence>> retired_;
   std::unique_ptr<InFlight> in_flight_;  // the last step, its tokens not yet read by the host
+  // Read at once: the last step, whose tokens the next step's decodes take (see read_tokens_late).
+  std::unique_ptr<InFlight> last_read_;
+  bool read_late_;
   DecodeGraphs graphs_;
 };
 

@@ -68,7 +68,8 @@ SequenceSpec spec_of(const std::vector<int64_t>& prompt, const StateSet* initial
 
 // Sequences join a running batch at different steps, with a small prompt budget so prefill
 // chunks of several prompts interleave with decodes, and a neighbour is cancelled midway: every
-// finished sequence equals the same sequence run alone, tokens and logits bit for bit.
+// finished sequence equals the same sequence run alone, tokens and logits bit for bit, whether the
+// host reads each step's tokens at once or during the next step.
 TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
   const Loaded L(GetParam());
   const std::vector<std::vector<int64_t>> prompts = {L.prompt(0, L.fx.prompt_lens[0]), L.prompt(1, 7), L.prompt(1, 1),
@@ -86,33 +87,36 @@ TEST_P(SchedulerFixture, JoiningMidwayAndNeighboursAreInvisible) {
     while (!one.idle()) one.step();
   }
 
-  Scheduler shared(L.model, so);
-  std::vector<Generation> together(prompts.size());
-  std::vector<int> finished(prompts.size(), 0);
-  auto add = [&](size_t i) {
-    return shared.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) {
-                                                               together[i] = std::move(g);
-                                                               ++finished[i];
-                                                             }, {}});
-  };
-  add(0);
-  add(1);
-  shared.step();
-  const uint64_t doomed = shared.add(spec_of(prompts[3], nullptr, 99), {});
-  add(2);
-  shared.step();
-  shared.step();
-  shared.cancel(doomed);
-  add(3);
-  shared.step();
-  add(4);
-  for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) shared.step();
-  ASSERT_TRUE(shared.idle());
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(finished[i], 1) << "request " << i;
-    EXPECT_EQ(together[i].tokens, alone[i].tokens) << "request " << i;
-    EXPECT_EQ(together[i].logits, alone[i].logits) << "request " << i;
-    EXPECT_EQ(together[i].finish, alone[i].finish) << "request " << i;
+  for (const bool late : {false, true}) {
+    so.read_tokens_late = late;
+    Scheduler shared(L.model, so);
+    std::vector<Generation> together(prompts.size());
+    std::vector<int> finished(prompts.size(), 0);
+    auto add = [&](size_t i) {
+      return shared.add(spec_of(prompts[i], adapters[i], i), {{}, [&, i](Generation&& g) {
+                                                                 together[i] = std::move(g);
+                                                                 ++finished[i];
+                                                               }, {}});
+    };
+    add(0);
+    add(1);
+    shared.step();
+    const uint64_t doomed = shared.add(spec_of(prompts[3], nullptr, 99), {});
+    add(2);
+    shared.step();
+    shared.step();
+    shared.cancel(doomed);
+    add(3);
+    shared.step();
+    add(4);
+    for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) shared.step();
+    ASSERT_TRUE(shared.idle());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(finished[i], 1) << "request " << i << (late ? ", read late" : "");
+      EXPECT_EQ(together[i].tokens, alone[i].tokens) << "request " << i << (late ? ", read late" : "");
+      EXPECT_EQ(together[i].logits, alone[i].logits) << "request " << i << (late ? ", read late" : "");
+      EXPECT_EQ(together[i].finish, alone[i].finish) << "request " << i << (late ? ", read late" : "");
+    }
   }
 }
 
@@ -168,16 +172,18 @@ TEST_P(SchedulerFixture, SamplesOfOnePromptShareItsPrefill) {
   step();  // request 0 fed a's first chunk; 1 and 2 follow it
   ids[5] = add(5);  // joins halfway: follows request 0 too
   step();
-  step();  // request 0's prefill ends: 0, 1, 2 and 5 draw their first token together
-  for (const size_t i : {0, 1, 2, 5}) EXPECT_EQ(first_token_step[i], -1) << "read one step late, request " << i;
+  step();  // request 0's prefill ends: 0, 1, 2 and 5 have their first token together
+  EXPECT_EQ(first_token_step[0], 3);
+  EXPECT_EQ(first_token_step[1], 3);
+  EXPECT_EQ(first_token_step[2], 3);
+  EXPECT_EQ(first_token_step[5], 3);
   ids[6] = add(6);  // a's prefill is over: request 6 prefills by itself
   // Requests 7 and 8 (a, no adapter) follow request 3, which has waited behind the budget until
   // now (8 waits for a slot). Request 3 is cancelled after its first chunk: 7 then prefills by
   // itself and 8, admitted in 3's slot, follows 7.
   ids[7] = add(7);
   ids[8] = add(8);
-  step();  // the host reads the first tokens
-  for (const size_t i : {0, 1, 2, 5}) EXPECT_EQ(first_token_step[i], 4) << "request " << i;
+  step();
   shared.cancel(ids[3]);
   for (int guard = 0; guard < 1000 && !shared.idle(); ++guard) step();
   ASSERT_TRUE(shared.idle());
@@ -219,10 +225,13 @@ TEST(Scheduler, CancelFreesTheSlotAtTheNextStep) {
   EXPECT_FALSE(long_finished);
 }
 
-// The host reads a step's tokens during the next step, which has already fed them: a sequence that
-// ends at a token read late (its EOS, or its stop callback) gets nothing after it, its neighbours
-// are as they are alone, and its slot goes to the next sequence.
-TEST(Scheduler, EndsReadOneStepLateLeaveNoTrace) {
+// Where the host reads a step's tokens during the next step (a GPU's way), that step has already fed
+// them: a sequence that ends at a token read late (its EOS, or its stop callback) gets nothing after
+// it, its neighbours are as they are alone, and its slot goes to the next sequence. So it is where
+// the tokens are read at once (the CPU's way).
+class TokensRead : public ::testing::TestWithParam<bool> {};
+
+TEST_P(TokensRead, EndsAtATokenLeaveNoTrace) {
   const Loaded L("qwen35-text");
   const std::vector<std::vector<int64_t>> prompts = {L.prompt(0, 6), L.prompt(1, 5), L.prompt(0, 3), L.prompt(1, 8)};
   auto spec = [&](size_t i) {
@@ -239,6 +248,7 @@ TEST(Scheduler, EndsReadOneStepLateLeaveNoTrace) {
   }
   SchedulerOptions so;
   so.max_batch = 3;
+  so.read_tokens_late = GetParam();
   Scheduler shared(L.model, so);
   std::vector<Generation> together(prompts.size());
   std::vector<int> calls(prompts.size(), 0);
@@ -265,12 +275,13 @@ TEST(Scheduler, EndsReadOneStepLateLeaveNoTrace) {
   }
 }
 
-// A sequence that has drawn its last token (by max_new_tokens) holds no slot while the host has
-// yet to read it: the next sequence is admitted into the step after that draw.
-TEST(Scheduler, ALastDrawnTokenHoldsNoSlot) {
+// A sequence that has drawn its last token (by max_new_tokens) holds no slot, whether or not the
+// host has read it: the next sequence is admitted into the step after that draw.
+TEST_P(TokensRead, ALastDrawnTokenHoldsNoSlot) {
   const Loaded L("falcon-h1-plain");
   SchedulerOptions so;
   so.max_batch = 1;
+  so.read_tokens_late = GetParam();
   Scheduler s(L.model, so);
   for (size_t i = 0; i < 2; ++i) {
     SequenceSpec spec = spec_of(L.prompt(i, 5), nullptr, i);
@@ -287,9 +298,12 @@ TEST(Scheduler, ALastDrawnTokenHoldsNoSlot) {
       EXPECT_EQ(s.waiting(), 0u) << "and the second joined at step 4";
     }
   }
-  // Draws in steps 1-3 and 4-6; the last token is read in step 7, which feeds nothing.
-  EXPECT_EQ(steps, 7);
+  // Draws in steps 1-3 and 4-6; read late, the last token is read in step 7, which feeds nothing.
+  EXPECT_EQ(steps, GetParam() ? 7 : 6);
 }
+
+INSTANTIATE_TEST_SUITE_P(LateOrAtOnce, TokensRead, ::testing::Bool(),
+                         [](const auto& info) { return std::string(info.param ? "Late" : "AtOnce"); });
 
 // A sequence reserves its attention caches for its whole reach only within the context its batch was
 // sized for, and never past the model's positions.
