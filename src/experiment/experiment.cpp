@@ -271,6 +271,7 @@ class Experiment {
       t.cfg.normalize = paper_normalize(bench_);
       t.seed = static_cast<uint64_t>(seed);
       t.loaded = &session().model();
+      t.tokenizer = &session().tokenizer();
       t.log_jsonl = log.string();
       t.quiet = o_.quiet;
       // A run stopped mid-training left its optimizer beside the adapter: continue it. One that

@@ -47,7 +47,8 @@ TrainResult run_training(const TrainRequest& a) {
   // use; 3072 tokens 1.07 s and 41.9 GiB; 2048 1.15 s and 30.0 GiB).
   opt.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : model.device().is_cpu() ? 16384 : 2560;
   opt.recompute = a.recompute;
-  LoadedData data = load_training_data(a.data, model.vocab, a.cfg.max_length, text_example_tokenizer(a.model));
+  LoadedData data =
+      load_training_data(a.data, model.vocab, a.cfg.max_length, text_example_tokenizer(a.model, a.tokenizer));
   for (const std::string& w : data.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   std::shuffle(data.examples.begin(), data.examples.end(), std::mt19937_64(a.seed));
   std::optional<TrainResume> resume;

@@ -7,6 +7,8 @@
 
 namespace s0 {
 
+class Tokenizer;
+
 struct TrainRequest {
   std::string model, data, out, layers = "all", device, dtype;
   TrainConfig cfg;
@@ -17,6 +19,9 @@ struct TrainRequest {
   // The model already on its device (`s0 experiment`'s, shared by its stages; weights are frozen,
   // so training leaves it as it was); null: `model` is loaded on `device` in `dtype`.
   const HybridModel* loaded = nullptr;
+  // The model's tokenizer already in memory (the experiment's session), for text examples; null: read
+  // from the model folder if an example is text.
+  const Tokenizer* tokenizer = nullptr;
 };
 
 // Trains and writes the adapter to request.out after every step; fails with one line on bad input

@@ -10,8 +10,13 @@
 
 namespace s0 {
 
+class Tokenizer;
+
 // A tokenizing function for load_training_data, or an empty one when the folder has no
-// tokenizer.json (then only id examples can be read).
-PairTokenizer text_example_tokenizer(const std::filesystem::path& model_dir);
+// tokenizer.json (then only id examples can be read). The tokenizer and chat template are read when
+// the first text example comes (about half a second for Qwen's tokenizer.json; a file of ids never
+// reads them); `loaded` is the folder's tokenizer already in memory (a model session's), used
+// instead of reading it again. It must outlive the function.
+PairTokenizer text_example_tokenizer(const std::filesystem::path& model_dir, const Tokenizer* loaded = nullptr);
 
 }  // namespace s0
