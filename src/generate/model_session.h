@@ -4,7 +4,6 @@
 // generate (`s0 generate`, `s0 collect`, `s0 eval`, `s0 demo`, `s0 serve`) open one and ask it for
 // text.
 #include <filesystem>
-#include <future>
 #include <optional>
 
 #include "generate/adapter_set.h"
@@ -30,10 +29,6 @@ class ModelSession {
   TextGenerator text_generator(bool chat);
 
  private:
-  // `tokenizer`: the folder's, being read meanwhile.
-  ModelSession(const std::filesystem::path& dir, Device device, std::optional<DType> matrices,
-               std::future<Tokenizer> tokenizer);
-
   std::filesystem::path dir_;
   HybridModel model_;
   Tokenizer tokenizer_;
