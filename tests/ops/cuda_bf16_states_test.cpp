@@ -2,8 +2,8 @@
 // states gives, bit for bit, the outputs of the same step over their float32 widening, and leaves
 // each state as that step's float32 result rounded to nearest even. For the gated delta rule's
 // narrow and wide tiles (a few sequences, and enough of them for 128-column items), keys wider than
-// a block's rows, and rows whose length is no multiple of 16 bytes' bf16 (staged without cp.async);
-// and for SSD. Skipped without a GPU.
+// a block's rows, rows whose length is no multiple of 16 bytes' bf16, and an odd number of columns
+// (read and written one element at a time); and for SSD. Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -72,9 +72,7 @@ void expect_rounded_float32_step(const std::vector<Tensor>& start, const Run& ru
 
 class CudaBf16States : public ::testing::TestWithParam<StepCase> {};
 
-TEST_P(CudaBf16States, GatedDeltaStepIsTheFloat32StepRounded) {
-  S0_REQUIRE_GPU();
-  const StepCase& c = GetParam();
+void expect_gated_delta_step_rounded(const StepCase& c) {
   std::mt19937 rng(3);
   const int64_t N = c.n_seqs;
   const Tensor q = on_gpu(unit_rows({N, c.H, c.dk}, 0.3f, rng)), k = on_gpu(unit_rows({N, c.H, c.dk}, 1.0f, rng));
@@ -89,6 +87,19 @@ TEST_P(CudaBf16States, GatedDeltaStepIsTheFloat32StepRounded) {
         return o;
       },
       c.name);
+}
+
+TEST_P(CudaBf16States, GatedDeltaStepIsTheFloat32StepRounded) {
+  S0_REQUIRE_GPU();
+  expect_gated_delta_step_rounded(GetParam());
+}
+
+// Pieces of a row that an odd width leaves unpaired: bf16 columns taken one at a time out of and
+// into their 32-bit words, in narrow and wide tiles.
+TEST(CudaBf16GatedDeltaStep, OddColumnsAreTheFloat32StepRounded) {
+  S0_REQUIRE_GPU();
+  expect_gated_delta_step_rounded({"narrow_odd_columns", 4, 32, 37, 5});
+  expect_gated_delta_step_rounded({"wide_odd_columns", 2, 64, 131, 70});
 }
 
 TEST_P(CudaBf16States, SsdStepIsTheFloat32StepRounded) {

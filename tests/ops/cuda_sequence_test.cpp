@@ -318,8 +318,8 @@ RecurrenceInputs ssd_inputs(const DecayCase& c, uint32_t seed) {
 }
 
 // `n` one-token sequences (a decode step) followed by `more`: enough (sequence, head) items for the
-// step kernel's wide tiles and for several items per persistent block, while each sequence alone
-// takes the narrow tiles (RepeatableAndBatchInvariant asserts that both give the same bits).
+// step kernel's wide tiles, while each sequence alone takes the narrow tiles
+// (RepeatableAndBatchInvariant asserts that both give the same bits).
 std::vector<int64_t> single_tokens(int64_t n, std::vector<int64_t> more) {
   std::vector<int64_t> lengths(static_cast<size_t>(n), 1);
   lengths.insert(lengths.end(), more.begin(), more.end());
@@ -405,8 +405,12 @@ INSTANTIATE_TEST_SUITE_P(
                                 single_tokens(90, {5})},
                       DecayCase{"decode_step_zero_starts", -1.0f, -0.01f, 0.0f, false, 3, 128, 128,
                                 single_tokens(90, {})},
-                      // Rows of 130 floats: not 16-byte aligned, so the state is staged by plain loads.
+                      // Rows of 130 floats: no multiple of 16 bytes.
                       DecayCase{"decode_step_odd_rows", -1.0f, -0.01f, 0.0f, true, 4, 32, 130, single_tokens(40, {3})},
+                      // An odd number of columns: the step kernel's wide tiles read and write the
+                      // state one element at a time instead of two.
+                      DecayCase{"decode_step_odd_columns", -1.0f, -0.01f, 0.0f, true, 2, 64, 131,
+                                single_tokens(70, {})},
                       DecayCase{"decode_step_wide_keys", -1.0f, -0.01f, 0.0f, true, 2, 200, 72,
                                 single_tokens(140, {})}),
     [](const ::testing::TestParamInfo<DecayCase>& info) { return std::string(info.param.name); });
