@@ -65,11 +65,12 @@ struct alignas(C * sizeof(State)) Piece {
       w[m] = __float_as_uint(x);
     }
   }
-  // Element m as the state stores it, rounded from float32 as store.cuh's store rounds.
+  // Element m as a state element (the bits held).
   __device__ State element(int m) const {
     if constexpr (kBf16) return __ushort_as_bfloat16(static_cast<unsigned short>(m % 2 ? w[m / 2] >> 16 : w[m / 2]));
     else return __uint_as_float(w[m]);
   }
+  // Element m from a float32 result, rounded as store.cuh's store rounds it (bf16: nearest even).
   __device__ void round_in(int m, float x) {
     if constexpr (kBf16) put(m, __float2bfloat16_rn(x));
     else w[m] = __float_as_uint(x);
